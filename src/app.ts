@@ -1,0 +1,32 @@
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { Logger } from 'pino'
+import type { Config } from './config.js'
+import buildsPlugin from './plugins/builds.js'
+import errorHandler from './plugins/error-handler.js'
+import swagger from './plugins/swagger.js'
+import validation from './plugins/validation.js'
+import healthRoutes from './routes/health.js'
+import buildRoutes from './routes/v1/builds.js'
+
+export interface AppOptions {
+  config: Config
+}
+
+/** The whole API as one plugin: src/server.ts runs it, tests build it the same way. */
+export default async function slipwayApp(fastify: FastifyInstance, options: AppOptions) {
+  await fastify.register(validation)
+  await fastify.register(swagger)
+  await fastify.register(buildsPlugin, { config: options.config })
+  await fastify.register(errorHandler, { isStoreDown: () => fastify.redis.status !== 'ready' })
+  await fastify.register(healthRoutes)
+  await fastify.register(buildRoutes, { prefix: '/v1' })
+}
+
+export function serverOptions(logger: Logger): FastifyServerOptions {
+  return {
+    loggerInstance: logger,
+    // Long log streams must not be cut by the default request timeout.
+    requestTimeout: 0,
+    return503OnClosing: true
+  }
+}

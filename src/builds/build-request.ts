@@ -1,0 +1,81 @@
+import path from 'node:path'
+import { PathInvalid, PushWithoutImage, RefInvalid } from '../errors.js'
+import {
+  DEFAULT_TIMEOUT_SECONDS,
+  type BuildRecord,
+  type BuildRequest,
+  type NormalizedRequest
+} from '../schemas/build.js'
+import { checkImageName } from './image-ref.js'
+import { parseRepoUrl, printable } from './repo-url.js'
+
+export interface RequestPolicy {
+  allowLocalRepos: boolean
+}
+
+/**
+ * Checks what the schema cannot (URL, ref and path rules) and fills every default, so the stored
+ * request says exactly what will be built. Throws a coded 400 error on the first problem.
+ */
+export function normalizeBuildRequest(request: BuildRequest, policy: RequestPolicy): NormalizedRequest {
+  const repo = parseRepoUrl(request.repo, { allowLocal: policy.allowLocalRepos })
+  const context = checkRelativePath(request.context ?? '.', 'context')
+  const dockerfile = checkRelativePath(request.dockerfile ?? path.posix.join(context, 'Dockerfile'), 'dockerfile')
+  if (request.push === true && request.image === undefined) throw new PushWithoutImage()
+  return {
+    repo: repo.url,
+    ref: request.ref === undefined ? null : checkRef(request.ref),
+    context,
+    dockerfile,
+    target: request.target ?? null,
+    buildArgs: request.buildArgs ?? {},
+    labels: request.labels ?? {},
+    image: checkImageName(request.image ?? `slipway/${repo.name}`),
+    tags: request.tags ?? null,
+    push: request.push ?? request.image !== undefined,
+    noCache: request.noCache ?? false,
+    timeoutSeconds: request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
+  }
+}
+
+/** A relative path inside the repository, normalised ("./a//b/" → "a/b"); never absolute, never "..". */
+function checkRelativePath(value: string, field: string): string {
+  const invalid = (why: string) =>
+    new PathInvalid(`${field} '${printable(value)}' ${why}; give a path relative to the repository root, like "app" or "docker/Dockerfile"`)
+  if (/[\u0000-\u001f\u007f\\]/.test(value)) throw invalid('contains control characters or backslashes')
+  if (value.startsWith('/')) throw invalid('is absolute')
+  if (value.split('/').includes('..')) throw invalid('climbs out with ".."')
+  return path.posix.normalize(value).replace(/\/+$/, '') || '.'
+}
+
+/** git check-ref-format's rules, plus no leading "-" so a ref can never be read as an option. */
+function checkRef(ref: string): string {
+  const invalid = (why: string) =>
+    new RefInvalid(`ref '${printable(ref)}' ${why}; give a branch, a tag, or a commit SHA (7 to 40 hex digits)`)
+  if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(ref)) throw invalid('contains a space, a control character or one of ~ ^ : ? * [ \\')
+  if (ref.startsWith('-')) throw invalid('starts with "-"')
+  if (ref.includes('..') || ref.includes('@{') || ref === '@') throw invalid('contains "..", "@{" or is "@"')
+  if (ref.startsWith('/') || ref.endsWith('/') || ref.includes('//')) throw invalid('has an empty path component')
+  if (ref.endsWith('.') || ref.split('/').some((part) => part.startsWith('.') || part.endsWith('.lock'))) {
+    throw invalid('has a component starting with "." or ending with ".lock" or "."')
+  }
+  return ref
+}
+
+export function newBuildRecord(id: string, request: NormalizedRequest, createdAt: Date): BuildRecord {
+  return {
+    id,
+    status: 'queued',
+    request,
+    commit: null,
+    resolvedRef: null,
+    createdAt: createdAt.toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    durationMs: null,
+    attempts: 0,
+    phases: [],
+    image: null,
+    error: null
+  }
+}

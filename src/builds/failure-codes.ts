@@ -1,0 +1,23 @@
+// Why a build failed, as `error.code` on the build resource: stable, documented, one per cause a
+// person would act on differently.
+export const FAILURE_CODES = {
+  REPO_NOT_FOUND: 'The git host answered, but has no such repository or refused access to it.',
+  REPO_UNREACHABLE: 'The repository could not be reached (network, DNS, TLS, or the host is down).',
+  REF_NOT_FOUND: 'The ref is not a branch, tag or commit of the repository.',
+  CONTEXT_NOT_FOUND: 'The context folder does not exist in the repository at that commit.',
+  DOCKERFILE_NOT_FOUND: 'The Dockerfile does not exist in the repository at that commit.',
+  DOCKERFILE_INVALID: 'Docker could not parse the Dockerfile.',
+  TARGET_NOT_FOUND: 'The requested target stage is not in the Dockerfile.',
+  BASE_IMAGE_NOT_FOUND: 'A FROM image could not be found or pulled.',
+  BUILD_STEP_FAILED: 'A RUN step exited non-zero; `step` and `exitCode` say which and how.',
+  BUILD_FAILED: 'Docker reported another build error; the message and the log say which.',
+  PUSH_UNAUTHORIZED: 'The registry wanted credentials that Slipway does not have or that it refused.',
+  PUSH_DENIED: 'The registry refused the push with these credentials.',
+  REGISTRY_UNREACHABLE: 'The registry could not be reached.',
+  PUSH_FAILED: 'The registry reported another push error.',
+  DOCKER_UNAVAILABLE: 'The Docker Engine could not be reached by the worker.',
+  TIMED_OUT: 'The build ran longer than its timeoutSeconds.',
+  INTERNAL: 'Slipway itself failed; the service log has the details.'
+} as const
+
+export type FailureCode = keyof typeof FAILURE_CODES

@@ -1,0 +1,37 @@
+import { ImageNameInvalid } from '../errors.js'
+import { printable } from './repo-url.js'
+
+// The grammar of distribution/reference, for a repository name without tag or digest.
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9A-Fa-f:]+\\])(?::[0-9]+)?`
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+const DOMAIN_RE = new RegExp(`^${DOMAIN}$`)
+const PATH_RE = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`)
+
+export const DOCKER_HUB = 'docker.io'
+
+/** Splits a repository name into registry host and path, the way Docker decides what a registry is. */
+export function splitImageName(name: string): { registry: string; path: string } {
+  const slash = name.indexOf('/')
+  const first = slash === -1 ? '' : name.slice(0, slash)
+  if (first && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())) {
+    return { registry: first, path: name.slice(slash + 1) }
+  }
+  return { registry: DOCKER_HUB, path: name }
+}
+
+/** Checks an image repository name from a request; throws IMAGE_NAME_INVALID saying what is wrong. */
+export function checkImageName(name: string): string {
+  const invalid = (why: string) => new ImageNameInvalid(`image '${printable(name)}' ${why}`)
+  if (name.includes('@')) throw invalid('has a digest; give the repository name only')
+  const { registry, path } = splitImageName(name)
+  if (/:[^/]*$/.test(path)) throw invalid('has a tag; give the repository name only and put tags in `tags`')
+  if (registry !== DOCKER_HUB && !DOMAIN_RE.test(registry)) throw invalid(`has an invalid registry host '${printable(registry)}'`)
+  if (!PATH_RE.test(path)) {
+    throw invalid(
+      'is not a valid repository name: use lowercase letters, digits and separators (".", "_", "-") between "/"-separated parts, e.g. "registry.example.com/team/app"'
+    )
+  }
+  if (name.length > 255) throw invalid('is longer than 255 characters')
+  return name
+}

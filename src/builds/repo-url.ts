@@ -1,0 +1,110 @@
+import path from 'node:path'
+import { LocalReposDisabled, RepoUrlInvalid } from '../errors.js'
+
+export interface RepoUrl {
+  /** What git fetches: a URL, never an option or a transport helper. */
+  url: string
+  /** Host and path without scheme, user or `.git`: the same repository over https and ssh shares one key. */
+  key: string
+  /** Last path segment without `.git`, usable as an image name component. */
+  name: string
+  local: boolean
+}
+
+const HINT = 'Use https://host/path, ssh://host/path or user@host:path.'
+const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f-\u009f]/
+// git's own rule: "host:path" with no slash before the colon is the scp-like ssh syntax.
+const SCP_LIKE = /^(?:([A-Za-z0-9._~-]+)@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?!\/\/)([^:]+)$/
+
+/** Parses and checks a repository URL from a request; throws REPO_URL_INVALID or LOCAL_REPOS_DISABLED. */
+export function parseRepoUrl(input: string, options: { allowLocal: boolean }): RepoUrl {
+  // Echo the input without any userinfo in it: it may be a token.
+  const shown = printable(input.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, '$1***@'))
+  const invalid = (why: string) => new RepoUrlInvalid(`repo '${shown}' ${why}. ${HINT}`)
+  if (CONTROL_OR_SPACE.test(input)) throw invalid('contains spaces or control characters')
+  if (input.startsWith('-')) throw invalid('starts with "-", which git would read as an option')
+  if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(input)) throw invalid('uses a git transport helper ("…::"), which is not allowed')
+
+  if (input.startsWith('/')) {
+    if (!options.allowLocal) throw new LocalReposDisabled(shown)
+    return localRepo(path.posix.normalize(input))
+  }
+
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(input)?.[1]?.toLowerCase()
+  if (scheme === undefined) {
+    const scp = SCP_LIKE.exec(input)
+    if (!scp) throw invalid('is not a repository URL git can fetch')
+    const [, , host = '', repoPath = ''] = scp
+    if (repoPath.startsWith('-')) throw invalid('has a path starting with "-"')
+    return remoteRepo(input, host.toLowerCase(), repoPath)
+  }
+
+  let url: URL
+  try {
+    url = new URL(input)
+  } catch {
+    throw invalid('is not a valid URL')
+  }
+  switch (scheme) {
+    case 'file':
+      if (!options.allowLocal) throw new LocalReposDisabled(shown)
+      if (url.host !== '') throw invalid('names a host; file:// URLs must be file:///absolute/path')
+      return localRepo(path.posix.normalize(decodeURIComponent(url.pathname)))
+    case 'https':
+      if (url.username || url.password) {
+        throw invalid('carries credentials; remove them from the URL (credentials for private repositories belong in the server configuration)')
+      }
+      break
+    case 'ssh':
+      if (url.password) throw invalid('carries a password; ssh repositories authenticate with keys')
+      break
+    case 'http':
+      throw invalid('uses plain http, which is not allowed: anyone on the way could change the code')
+    default:
+      throw invalid(`uses the "${scheme}" scheme, which is not allowed`)
+  }
+  if (url.search || url.hash) throw invalid('has a query or fragment')
+  if (url.pathname.length <= 1) throw invalid('has no repository path')
+  const host = url.port ? `${url.hostname}:${url.port}` : url.hostname
+  return remoteRepo(url.href, host, decodeURIComponent(url.pathname))
+}
+
+/** The index key for a repository filter; tolerant, since a filter only has to match what was stored. */
+export function repoKey(input: string): string {
+  try {
+    return parseRepoUrl(input, { allowLocal: true }).key
+  } catch {
+    return input
+  }
+}
+
+function remoteRepo(url: string, host: string, repoPath: string): RepoUrl {
+  const trimmed = trimRepoPath(repoPath)
+  return { url, key: `${host}/${trimmed.replace(/^\/+/, '')}`, name: imageNameOf(trimmed), local: false }
+}
+
+function localRepo(absolutePath: string): RepoUrl {
+  const trimmed = trimRepoPath(absolutePath)
+  return { url: `file://${encodeURI(absolutePath)}`, key: trimmed, name: imageNameOf(trimmed), local: true }
+}
+
+function trimRepoPath(repoPath: string): string {
+  return repoPath.replace(/\/+$/, '').replace(/\.git$/, '')
+}
+
+/** A Docker repository name component made from the repository's last path segment. */
+function imageNameOf(repoPath: string): string {
+  const last = repoPath.split('/').filter(Boolean).pop() ?? ''
+  const cleaned = last
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^[._-]+|[._-]+$/g, '')
+    .replace(/[._-]{2,}/g, '-')
+  return cleaned || 'app'
+}
+
+/** Input echoed in a message, with anything unprintable made visible and its length bounded. */
+export function printable(input: string): string {
+  const shown = JSON.stringify(input.length > 200 ? input.slice(0, 200) + '…' : input)
+  return shown.slice(1, -1)
+}

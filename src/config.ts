@@ -1,0 +1,96 @@
+import os from 'node:os'
+import path from 'node:path'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+// Each setting is read from SLIPWAY_<SNAKE_CASE_KEY> unless its schema names another
+// variable in `env` (DOCKER_HOST belongs to Docker, not to us).
+const Bool = (description: string, value: boolean) => Type.Boolean({ default: value, description })
+
+export const ConfigSchema = Type.Object({
+  role: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
+    default: 'all',
+    description: 'Which part runs in this process: the API, a build worker, or both'
+  }),
+  host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address the API listens on' }),
+  port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'Port the API listens on' }),
+  redisUrl: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://', description: 'Redis connection URL' }),
+  prefix: Type.String({
+    default: 'slipway',
+    pattern: '^[A-Za-z0-9_{}.-]+$',
+    description: 'Prefix of every Redis key and queue name'
+  }),
+  dockerHost: Type.String({
+    default: '',
+    env: 'DOCKER_HOST',
+    description: "Docker Engine to build on (unix:///path or tcp://host:port); empty means Docker's own default"
+  }),
+  concurrency: Type.Integer({ default: 2, minimum: 1, maximum: 64, description: 'Builds one worker runs at once' }),
+  workDir: Type.String({
+    default: path.join(os.tmpdir(), 'slipway'),
+    minLength: 1,
+    description: 'Folder for clones and other per-build files'
+  }),
+  dockerConfig: Type.String({
+    default: path.join(os.homedir(), '.docker', 'config.json'),
+    minLength: 1,
+    description: 'Docker config.json holding registry credentials (as `docker login` writes it)'
+  }),
+  allowLocalRepos: Bool('Accept file:// URLs and absolute paths as repositories (tests, air-gapped mirrors)', false),
+  logMaxBytes: Type.Integer({
+    default: 16 * 1024 * 1024,
+    minimum: 1024,
+    description: 'Most bytes of log kept per build; past it a marker says how much was dropped'
+  }),
+  logLevel: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info', description: 'Service log level' }
+  )
+})
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export function envName(key: string): string {
+  const schema = ConfigSchema.properties[key as keyof Config] as TSchema
+  return (schema.env as string | undefined) ?? 'SLIPWAY_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()
+}
+
+/** Reads the configuration from environment variables; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const value = env[envName(key)]
+    if (value !== undefined && value !== '') raw[key] = value
+  }
+  const config = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw))
+  const problems = [...Value.Errors(ConfigSchema, config)].map((error) => {
+    const key = error.path.split('/')[1] ?? ''
+    return `${envName(key)}=${JSON.stringify(raw[key])}: ${describeProblem(error.schema, error.message)}`
+  })
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+  }
+  return config as Config
+}
+
+function describeProblem(schema: TSchema, fallback: string): string {
+  const choices = (schema.anyOf as TSchema[] | undefined)?.map((option) => option.const as unknown)
+  if (choices?.every((choice) => typeof choice === 'string')) return `must be one of ${choices.join(', ')}`
+  if (schema.type === 'integer') return `must be a whole number from ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`
+  if (schema.type === 'boolean') return 'must be true or false'
+  if (schema.pattern) return `must match ${schema.pattern}`
+  return fallback
+}
+
+/** Every setting with its variable, default and meaning: the README table and `--help` come from here. */
+export function describeConfig(): { variable: string; default: unknown; description: string }[] {
+  return Object.entries(ConfigSchema.properties).map(([key, schema]) => ({
+    variable: envName(key),
+    default: (schema as TSchema).default,
+    description: (schema as TSchema).description ?? ''
+  }))
+}

@@ -1,0 +1,39 @@
+import createError from '@fastify/error'
+
+// Every error the API answers with, in one place. Callers branch on `code`; the message is for
+// a person and says what to do next. `%s` slots take the specifics.
+
+export const ValidationFailed = createError('VALIDATION_FAILED', '%s', 400)
+export const RepoUrlInvalid = createError('REPO_URL_INVALID', '%s', 400)
+export const LocalReposDisabled = createError(
+  'LOCAL_REPOS_DISABLED',
+  "'%s' is a local path; this server builds only remote repositories. " +
+    'Use an https:// or ssh:// URL, or start the server with SLIPWAY_ALLOW_LOCAL_REPOS=true.',
+  400
+)
+export const RefInvalid = createError('REF_INVALID', '%s', 400)
+export const PathInvalid = createError('PATH_INVALID', '%s', 400)
+export const ImageNameInvalid = createError('IMAGE_NAME_INVALID', '%s', 400)
+export const PushWithoutImage = createError(
+  'PUSH_WITHOUT_IMAGE',
+  'push is true but no image was given: set `image` to the repository to push to, e.g. "registry.example.com/team/app".',
+  400
+)
+export const BuildNotFound = createError(
+  'BUILD_NOT_FOUND',
+  "No build has the id '%s'. GET /v1/builds lists the builds there are.",
+  404
+)
+export const RouteNotFound = createError('ROUTE_NOT_FOUND', '%s', 404)
+export const BodyTooLarge = createError('BODY_TOO_LARGE', 'The request body is larger than %s bytes.', 413)
+export const BodyInvalid = createError('BODY_INVALID', '%s', 400)
+export const UnsupportedMediaType = createError(
+  'UNSUPPORTED_MEDIA_TYPE',
+  "Content-Type '%s' is not accepted here; send application/json.",
+  415
+)
+export const RedisUnavailable = createError(
+  'REDIS_UNAVAILABLE',
+  'The build store (Redis) cannot be reached; nothing was changed. Try again shortly.',
+  503
+)

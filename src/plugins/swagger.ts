@@ -1,0 +1,33 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { packageVersion } from '../package-info.js'
+
+/** The OpenAPI document, built from the route schemas, at /openapi.json, and Swagger UI at /docs. */
+export default fp(
+  async function openApi(fastify: FastifyInstance) {
+    await fastify.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Slipway',
+          version: packageVersion,
+          description:
+            'Build-as-a-service for container images: give it a git repository, get back a pushed image with its ' +
+            'digest, size, per-layer sizes, phase timings and logs. Every error is `{ statusCode, code, error, message }` ' +
+            'with a stable `code`.'
+        },
+        tags: [
+          { name: 'builds', description: 'Submit builds and read their results and logs' },
+          { name: 'service', description: 'Health and readiness' }
+        ]
+      },
+      // Shared models keep their $id as their component name (#/components/schemas/Build).
+      refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) }
+    })
+    await fastify.register(swaggerUi, { routePrefix: '/docs' })
+    fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger())
+  },
+  { name: 'openapi' }
+)

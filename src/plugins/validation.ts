@@ -1,0 +1,63 @@
+import { Ajv, type ErrorObject } from 'ajv'
+import addFormats from 'ajv-formats'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { buildSchemas } from '../schemas/build.js'
+import { ErrorSchema } from '../schemas/error.js'
+
+export const sharedSchemas = [...buildSchemas, ErrorSchema]
+
+/**
+ * Request validation that says no rather than guessing: a body with an unknown field or a wrong
+ * type is a 400. Query strings and path parameters are text by nature, so only they are coerced.
+ */
+export default fp(
+  async function validation(fastify: FastifyInstance) {
+    const strict = createAjv({ coerceTypes: false })
+    const coercing = createAjv({ coerceTypes: true })
+    for (const schema of sharedSchemas) {
+      fastify.addSchema(schema)
+      strict.addSchema(schema)
+      coercing.addSchema(schema)
+    }
+    fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema))
+  },
+  { name: 'validation' }
+)
+
+function createAjv(options: { coerceTypes: boolean }): Ajv {
+  const ajv = new Ajv({
+    ...options,
+    removeAdditional: false,
+    useDefaults: true,
+    allErrors: true,
+    verbose: true,
+    strict: false
+  })
+  addFormats.default(ajv)
+  return ajv
+}
+
+/** Ajv's findings as one line per problem a person can act on, e.g. "body.tags[0] must match …". */
+export function describeValidationErrors(errors: ErrorObject[], part: string): { path: string; message: string }[] {
+  return errors.map((error) => {
+    const path = part + error.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')
+    const description = (error.parentSchema as { description?: string } | undefined)?.description
+    switch (error.keyword) {
+      case 'additionalProperties': {
+        const field = (error.params as { additionalProperty: string }).additionalProperty
+        const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {})
+        return { path: `${path}.${field}`, message: `unknown field '${field}'${allowed.length ? ` (known fields: ${allowed.join(', ')})` : ''}` }
+      }
+      case 'required': {
+        const field = (error.params as { missingProperty: string }).missingProperty
+        return { path: `${path}.${field}`, message: `'${field}' is required` }
+      }
+      case 'pattern':
+      case 'format':
+        return { path, message: `${error.message ?? 'is invalid'}${description ? ` (${description})` : ''}` }
+      default:
+        return { path, message: error.message ?? 'is invalid' }
+    }
+  })
+}

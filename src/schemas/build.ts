@@ -1,0 +1,241 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { FAILURE_CODES, type FailureCode } from '../builds/failure-codes.js'
+
+// The build's models, shared by the API, the workers and the OpenAPI document. Each model with
+// an $id becomes a named component (`#/components/schemas/Build`) that client generators use.
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+const Timestamp = Type.String({ format: 'date-time' })
+
+export const DEFAULT_TIMEOUT_SECONDS = 3600
+export const MAX_TIMEOUT_SECONDS = 86_400
+
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out'] as const
+export const BuildStatus = Type.Union(
+  STATUSES.map((s) => Type.Literal(s)),
+  { $id: 'BuildStatus', description: 'queued → running → one of the terminal states succeeded, failed, canceled, timed_out' }
+)
+export type BuildStatus = (typeof STATUSES)[number]
+export const TERMINAL_STATUSES: readonly BuildStatus[] = ['succeeded', 'failed', 'canceled', 'timed_out']
+
+const StringMap = (description: string, keyPattern: string, maxValueLength: number) =>
+  Type.Record(Type.String(), Type.String({ maxLength: maxValueLength }), {
+    propertyNames: { pattern: keyPattern, maxLength: 256 },
+    maxProperties: 64,
+    description
+  })
+
+const Optional = Type.Optional
+
+export const BuildRequestSchema = Type.Object(
+  {
+    repo: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description:
+        'Git repository to build: https://host/path, ssh://[user@]host/path or user@host:path. ' +
+        'file:// URLs and absolute paths only when the server sets SLIPWAY_ALLOW_LOCAL_REPOS.',
+      examples: ['https://github.com/acme/app.git']
+    }),
+    ref: Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        description: "A branch, a tag, or a commit SHA (full, or 7+ hex digits). Default: the remote's default branch.",
+        examples: ['main', 'v1.2.0', '3f2a9c1']
+      })
+    ),
+    context: Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'Build context: a folder relative to the repository root. Default: "." (the root).'
+      })
+    ),
+    dockerfile: Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description:
+          'The Dockerfile, relative to the repository root; it may live outside the context. Default: "<context>/Dockerfile".'
+      })
+    ),
+    target: Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$',
+        description: 'Stage of a multi-stage Dockerfile to build. Default: the last stage.'
+      })
+    ),
+    buildArgs: Optional(StringMap('Build arguments (ARG values), name → value.', '^[A-Za-z_][A-Za-z0-9_]*$', 32_768)),
+    labels: Optional(
+      StringMap(
+        'Labels to add to the image. Slipway adds org.opencontainers.image.source and .revision itself.',
+        '^[A-Za-z0-9][A-Za-z0-9._/-]*$',
+        4096
+      )
+    ),
+    image: Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 255,
+        description:
+          'Repository to tag (and push) the image as, without a tag, e.g. registry.example.com/team/app. ' +
+          'Default: slipway/<repository name>, built locally and not pushed.',
+        examples: ['localhost:5000/team/app']
+      })
+    ),
+    tags: Optional(
+      Type.Array(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' }), {
+        minItems: 1,
+        maxItems: 16,
+        uniqueItems: true,
+        description: "Tags to give the image. Default: the commit's first 12 hex digits."
+      })
+    ),
+    push: Optional(
+      Type.Boolean({ description: 'Push every tag to the registry. Default: true when `image` is given, else false.' })
+    ),
+    noCache: Optional(Type.Boolean({ description: "Build without Docker's layer cache. Default: false." })),
+    timeoutSeconds: Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_TIMEOUT_SECONDS,
+        description: `Whole-build time limit; past it the build ends timed_out. Default: ${DEFAULT_TIMEOUT_SECONDS}.`
+      })
+    )
+  },
+  { $id: 'BuildRequest', additionalProperties: false, description: 'What to build. Only `repo` is required.' }
+)
+export type BuildRequest = Static<typeof BuildRequestSchema>
+
+export const NormalizedRequestSchema = Type.Object(
+  {
+    repo: Type.String({ description: 'The repository URL, as it is cloned' }),
+    ref: Nullable(Type.String({ description: "null: the remote's default branch" })),
+    context: Type.String(),
+    dockerfile: Type.String({ description: 'Relative to the repository root' }),
+    target: Nullable(Type.String()),
+    buildArgs: Type.Record(Type.String(), Type.String()),
+    labels: Type.Record(Type.String(), Type.String()),
+    image: Type.String(),
+    tags: Nullable(Type.Array(Type.String(), { description: "null: the commit's first 12 hex digits" })),
+    push: Type.Boolean(),
+    noCache: Type.Boolean(),
+    timeoutSeconds: Type.Integer()
+  },
+  { $id: 'NormalizedBuildRequest', additionalProperties: false, description: 'The request with every default filled in' }
+)
+export type NormalizedRequest = Static<typeof NormalizedRequestSchema>
+
+export const PHASE_NAMES = ['clone', 'context', 'build', 'push', 'inspect'] as const
+export type PhaseName = (typeof PHASE_NAMES)[number]
+
+export const PhaseSchema = Type.Object(
+  {
+    name: Type.Union(PHASE_NAMES.map((name) => Type.Literal(name))),
+    status: Type.Union(['running', 'succeeded', 'failed', 'skipped'].map((s) => Type.Literal(s))),
+    startedAt: Timestamp,
+    finishedAt: Nullable(Timestamp),
+    durationMs: Nullable(Type.Integer())
+  },
+  { $id: 'Phase', additionalProperties: false }
+)
+export type Phase = Static<typeof PhaseSchema>
+
+export const LayerSchema = Type.Object(
+  {
+    instruction: Type.String({ description: 'The Dockerfile instruction (or base image step) that made this layer' }),
+    sizeBytes: Type.Integer({ minimum: 0 }),
+    createdAt: Nullable(Timestamp)
+  },
+  { $id: 'Layer', additionalProperties: false }
+)
+export type Layer = Static<typeof LayerSchema>
+
+export const ImageSchema = Type.Object(
+  {
+    id: Type.String({ description: 'Local image id (sha256:…)' }),
+    repository: Type.String(),
+    tags: Type.Array(Type.String(), { description: 'Full references, repository:tag' }),
+    pushed: Type.Boolean(),
+    digest: Nullable(Type.String({ description: 'Manifest digest the registry reported on push; null when not pushed' })),
+    sizeBytes: Type.Integer({ minimum: 0, description: 'Uncompressed size, as `docker images` reports it' }),
+    layers: Type.Array(Type.Ref(LayerSchema), { description: 'Image history, oldest first; metadata-only steps have 0 bytes' })
+  },
+  { $id: 'Image', additionalProperties: false }
+)
+export type Image = Static<typeof ImageSchema>
+
+export const BuildErrorSchema = Type.Object(
+  {
+    code: Type.Union(
+      Object.keys(FAILURE_CODES).map((code) => Type.Literal(code as FailureCode)),
+      {
+        description:
+          'Why the build failed:\n' +
+          Object.entries(FAILURE_CODES)
+            .map(([code, meaning]) => `- ${code}: ${meaning}`)
+            .join('\n')
+      }
+    ),
+    message: Type.String(),
+    phase: Nullable(Type.Union(PHASE_NAMES.map((name) => Type.Literal(name)))),
+    step: Type.Optional(Type.String({ description: 'The Dockerfile step that failed, as the builder printed it' })),
+    exitCode: Type.Optional(Type.Integer({ description: 'Exit code of the failing RUN step' }))
+  },
+  { $id: 'BuildError', additionalProperties: false }
+)
+export type BuildError = Static<typeof BuildErrorSchema>
+
+export const BuildSchema = Type.Object(
+  {
+    id: Type.String({ description: 'Time-sortable id (ULID)' }),
+    status: Type.Ref(BuildStatus),
+    request: Type.Ref(NormalizedRequestSchema),
+    commit: Nullable(Type.String({ description: 'The 40-hex commit the ref resolved to' })),
+    resolvedRef: Nullable(Type.String({ description: 'The full ref that was built (refs/heads/main), null for a commit SHA' })),
+    createdAt: Timestamp,
+    startedAt: Nullable(Timestamp),
+    finishedAt: Nullable(Timestamp),
+    durationMs: Nullable(Type.Integer({ description: 'From start to finish' })),
+    attempts: Type.Integer({ minimum: 0, description: 'How many times a worker started this build' }),
+    phases: Type.Array(Type.Ref(PhaseSchema)),
+    image: Nullable(Type.Ref(ImageSchema)),
+    error: Nullable(Type.Ref(BuildErrorSchema)),
+    links: Type.Object({ self: Type.String(), logs: Type.String() }, { additionalProperties: false })
+  },
+  { $id: 'Build', additionalProperties: false }
+)
+export type Build = Static<typeof BuildSchema>
+/** The build as stored: the resource without its derived links. */
+export type BuildRecord = Omit<Build, 'links'>
+
+export const BuildListSchema = Type.Object(
+  {
+    items: Type.Array(Type.Ref(BuildSchema)),
+    nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page' }))
+  },
+  { $id: 'BuildList', additionalProperties: false }
+)
+
+export const BuildListQuerySchema = Type.Object(
+  {
+    status: Type.Optional(Type.Ref(BuildStatus)),
+    repo: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Only builds of this repository URL' })),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'nextCursor of the previous page' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 }))
+  },
+  { additionalProperties: false }
+)
+
+export const buildSchemas = [
+  BuildStatus,
+  BuildRequestSchema,
+  NormalizedRequestSchema,
+  PhaseSchema,
+  LayerSchema,
+  ImageSchema,
+  BuildErrorSchema,
+  BuildSchema,
+  BuildListSchema
+]

@@ -1,0 +1,57 @@
+import closeWithGrace from 'close-with-grace'
+import Fastify from 'fastify'
+import fp from 'fastify-plugin'
+import { pino } from 'pino'
+import { startBuildWorker } from '../workers/build-worker.js'
+import slipwayApp, { serverOptions } from './app.js'
+import { ConfigError, describeConfig, loadConfig } from './config.js'
+
+const HELP = `Slipway: builds container images from git repositories.
+
+Usage: npm start            (or: node dist/src/server.js)
+
+Runs the HTTP API and a build worker in one process. Set SLIPWAY_ROLE=api or
+SLIPWAY_ROLE=worker to run one of them; run as many of each as you like against
+one Redis. Configuration comes from the environment:
+
+${describeConfig()
+  .map((setting) => `  ${setting.variable.padEnd(27)} ${setting.description}\n  ${''.padEnd(27)} default: ${JSON.stringify(setting.default) || '(none)'}`)
+  .join('\n')}
+`
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(HELP)
+    return
+  }
+  let config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`${error.message}\nRun with --help for every setting and its default.\n`)
+    process.exitCode = 2
+    return
+  }
+  const logger = pino({ level: config.logLevel, base: { role: config.role } })
+  const closers: (() => Promise<void>)[] = []
+
+  if (config.role === 'api' || config.role === 'all') {
+    const app = Fastify(serverOptions(logger))
+    await app.register(fp(slipwayApp), { config })
+    await app.listen({ host: config.host, port: config.port })
+    closers.push(() => app.close())
+  }
+  if (config.role === 'worker' || config.role === 'all') {
+    const worker = await startBuildWorker(config, logger)
+    closers.push(() => worker.close())
+  }
+
+  closeWithGrace({ delay: 30_000, logger }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error')
+    else logger.info({ signal }, 'shutting down')
+    for (const close of closers) await close()
+  })
+}
+
+await main()

@@ -1,0 +1,85 @@
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { DOCKER_HUB } from '../../src/builds/image-ref.js'
+
+/** Credentials in the shape the Engine API takes them (X-Registry-Auth / X-Registry-Config). */
+export interface RegistryAuth {
+  username: string
+  password: string
+  serveraddress: string
+}
+export type RegistryAuthMap = Record<string, RegistryAuth>
+
+interface DockerConfigFile {
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>
+  credsStore?: string
+  credHelpers?: Record<string, string>
+}
+
+// Docker Hub's credentials are filed under its legacy index URL.
+const HUB_SERVER = 'https://index.docker.io/v1/'
+const runHelper = promisify(execFile)
+
+/**
+ * Credentials for one registry host from a Docker config.json (as `docker login` writes it):
+ * `auths` entries, then a credential helper (`credHelpers`, `credsStore`). Undefined means anonymous.
+ */
+export async function authForRegistry(configFile: string, registry: string): Promise<RegistryAuth | undefined> {
+  const config = await readDockerConfig(configFile)
+  const server = registry === DOCKER_HUB ? HUB_SERVER : registry
+  const entry = Object.entries(config.auths ?? {}).find(([key]) => registryHost(key) === registry)?.[1]
+  const fromEntry = entry && decodeEntry(entry, server)
+  if (fromEntry) return fromEntry
+  const helper = config.credHelpers?.[registry] ?? config.credsStore
+  return helper ? fromHelper(helper, server) : undefined
+}
+
+/** Every `auths` entry, for pulling private base images during a build. */
+export async function authsForBuild(configFile: string): Promise<RegistryAuthMap> {
+  const config = await readDockerConfig(configFile)
+  const map: RegistryAuthMap = {}
+  for (const [key, entry] of Object.entries(config.auths ?? {})) {
+    const host = registryHost(key)
+    const server = host === DOCKER_HUB ? HUB_SERVER : host
+    const auth = decodeEntry(entry, server)
+    if (auth) map[server] = auth
+  }
+  return map
+}
+
+async function readDockerConfig(file: string): Promise<DockerConfigFile> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '{}'
+    throw error
+  })
+  try {
+    return JSON.parse(text) as DockerConfigFile
+  } catch {
+    throw new Error(`The Docker config ${file} is not valid JSON; fix it or point SLIPWAY_DOCKER_CONFIG elsewhere.`)
+  }
+}
+
+/** "https://index.docker.io/v1/", "docker.io", "http://localhost:5000/" → the bare host Docker compares. */
+function registryHost(key: string): string {
+  const host = key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '')
+  return host === 'index.docker.io' || host === 'registry-1.docker.io' ? DOCKER_HUB : host
+}
+
+function decodeEntry(entry: NonNullable<DockerConfigFile['auths']>[string], serveraddress: string): RegistryAuth | undefined {
+  if (entry.identitytoken) return { username: '<token>', password: entry.identitytoken, serveraddress }
+  if (entry.username && entry.password) return { username: entry.username, password: entry.password, serveraddress }
+  if (!entry.auth) return undefined
+  const decoded = Buffer.from(entry.auth, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  return colon > 0 ? { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress } : undefined
+}
+
+async function fromHelper(helper: string, serveraddress: string): Promise<RegistryAuth | undefined> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(helper)) return undefined
+  const child = runHelper(`docker-credential-${helper}`, ['get'], { timeout: 10_000 })
+  child.child.stdin?.end(serveraddress)
+  const { stdout } = await child.catch(() => ({ stdout: '' }))
+  const answer = stdout ? (JSON.parse(stdout) as { Username?: string; Secret?: string }) : {}
+  return answer.Username && answer.Secret ? { username: answer.Username, password: answer.Secret, serveraddress } : undefined
+}

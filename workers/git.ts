@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process'
+import { createLineSplitter } from './line-splitter.js'
+
+export interface GitOptions {
+  cwd: string
+  signal: AbortSignal
+  /** Receives git's stderr line by line (its progress and errors). */
+  onStderr?: (line: string) => void
+  allowFileProtocol: boolean
+}
+
+export class GitError extends Error {
+  override name = 'GitError'
+  constructor(
+    readonly args: string[],
+    readonly exitCode: number | null,
+    /** git's last stderr lines: where it says what went wrong. */
+    readonly stderrTail: string
+  ) {
+    super(`git ${args[0]} exited with ${exitCode}: ${stderrTail}`)
+  }
+}
+
+const MAX_STDOUT_BYTES = 32 * 1024 * 1024
+const STDERR_TAIL_LINES = 5
+
+/**
+ * Runs git with the repository treated as untrusted: only the https and ssh transports (and file
+ * when local repositories are allowed), no hooks, no prompts, no system config.
+ */
+export function runGit(args: string[], options: GitOptions): Promise<string> {
+  const policy = [
+    '-c', 'protocol.allow=never',
+    '-c', 'protocol.https.allow=always',
+    '-c', 'protocol.ssh.allow=always',
+    '-c', `protocol.file.allow=${options.allowFileProtocol ? 'always' : 'never'}`,
+    '-c', 'core.hooksPath=/dev/null',
+    '-c', 'core.fsmonitor=false',
+    '-c', 'submodule.recurse=false',
+    '-c', 'advice.detachedHead=false'
+  ]
+  const child = spawn('git', [...policy, ...args], {
+    cwd: options.cwd,
+    signal: options.signal,
+    killSignal: 'SIGKILL',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LC_ALL: 'C',
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_PROTOCOL_FROM_USER: '0',
+      GIT_LFS_SKIP_SMUDGE: '1',
+      GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new'
+    }
+  })
+  const stdout: Buffer[] = []
+  let stdoutBytes = 0
+  const tail: string[] = []
+  const stderr = createLineSplitter((line) => {
+    if (!line) return
+    tail.push(line)
+    if (tail.length > STDERR_TAIL_LINES) tail.shift()
+    options.onStderr?.(line)
+  })
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdoutBytes += chunk.length
+    if (stdoutBytes <= MAX_STDOUT_BYTES) stdout.push(chunk)
+  })
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk))
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => {
+      stderr.end()
+      if (code === 0) resolve(Buffer.concat(stdout).toString('utf8'))
+      else reject(new GitError(args, code, tail.join('\n')))
+    })
+  })
+}

@@ -1,0 +1,138 @@
+import { mkdir } from 'node:fs/promises'
+import { BuildFailure } from '../build-failure.js'
+import { GitError, runGit } from '../git.js'
+
+export interface CloneInput {
+  repo: string
+  /** null: the remote's default branch. */
+  ref: string | null
+  /** An empty folder to check the commit out into. */
+  dir: string
+  allowFileProtocol: boolean
+  signal: AbortSignal
+  log: (stream: 'stderr' | 'system', text: string) => void
+}
+
+export interface Source {
+  commit: string
+  /** The full ref that was built, or null when a commit SHA was asked for. */
+  resolvedRef: string | null
+}
+
+/** What a ref names, decided from the remote's advertised refs before anything is fetched. */
+export type RefTarget =
+  | { kind: 'ref'; name: string; sha: string }
+  | { kind: 'sha'; sha: string }
+  | { kind: 'abbreviated'; prefix: string }
+
+/**
+ * Fetches just the commit to build into `dir` and checks it out. Branches, tags and full SHAs are
+ * fetched shallow; an abbreviated SHA needs the history to be resolved, so it fetches it all.
+ */
+export async function cloneSource(input: CloneInput): Promise<Source> {
+  await mkdir(input.dir, { recursive: true })
+  const git = (args: string[]) =>
+    runGit(args, {
+      cwd: input.dir,
+      signal: input.signal,
+      allowFileProtocol: input.allowFileProtocol,
+      onStderr: (line) => input.log('stderr', line)
+    })
+
+  await git(['init', '--quiet'])
+  input.log('system', `Looking up ${input.ref === null ? 'the default branch' : `'${input.ref}'`} in ${input.repo}`)
+  const advertised = await git(['ls-remote', '--symref', '--', input.repo]).catch((error) => {
+    throw repositoryFailure(input.repo, error)
+  })
+  const target = resolveRef(parseLsRemote(advertised), input.ref)
+  if (!target) {
+    throw new BuildFailure(
+      'REF_NOT_FOUND',
+      input.ref === null
+        ? `${input.repo} has no default branch (is it empty?). Push a commit, or give a ref.`
+        : `'${input.ref}' is not a branch, tag or commit of ${input.repo}. Check the spelling, or push it first.`
+    )
+  }
+
+  if (target.kind === 'ref') {
+    input.log('system', `Fetching ${target.name} (${target.sha.slice(0, 12)})`)
+    await git(['fetch', '--quiet', '--depth=1', '--no-tags', '--', input.repo, target.name])
+  } else if (target.kind === 'sha') {
+    input.log('system', `Fetching commit ${target.sha}`)
+    // Most servers let a client fetch any commit by id; for those that don't, fetch everything.
+    await git(['fetch', '--quiet', '--depth=1', '--no-tags', '--', input.repo, target.sha]).catch(() =>
+      fetchEverything(git, input)
+    )
+  } else {
+    input.log('system', `Fetching the history to find the commit '${target.prefix}'`)
+    await fetchEverything(git, input)
+  }
+
+  const wanted = target.kind === 'ref' ? 'FETCH_HEAD' : target.kind === 'sha' ? target.sha : target.prefix
+  const commit = (
+    await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${wanted}^{commit}`]).catch(() => {
+      throw new BuildFailure('REF_NOT_FOUND', refNotFound(input, target))
+    })
+  ).trim()
+  await git(['checkout', '--quiet', '--detach', commit, '--'])
+  const resolvedRef = target.kind === 'ref' ? target.name : null
+  input.log('system', `Checked out ${commit}${resolvedRef ? ` (${resolvedRef})` : ''}`)
+  return { commit, resolvedRef }
+}
+
+async function fetchEverything(git: (args: string[]) => Promise<string>, input: CloneInput): Promise<void> {
+  await git(['fetch', '--quiet', '--no-tags', '--', input.repo, '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'])
+}
+
+function refNotFound(input: CloneInput, target: RefTarget): string {
+  return target.kind === 'abbreviated'
+    ? `'${target.prefix}' matches no single commit of ${input.repo}: it names none, or more than one. Give more hex digits.`
+    : `Commit '${input.ref}' is not in ${input.repo}. Check it was pushed.`
+}
+
+/** `git ls-remote --symref` output as ref name → sha, with HEAD's target under `symref:HEAD`. */
+export function parseLsRemote(output: string): Map<string, string> {
+  const refs = new Map<string, string>()
+  for (const line of output.split('\n')) {
+    const symref = /^ref: (\S+)\tHEAD$/.exec(line)
+    if (symref) {
+      refs.set('symref:HEAD', symref[1]!)
+      continue
+    }
+    const [sha, name] = line.split('\t')
+    if (sha && name) refs.set(name, sha)
+  }
+  return refs
+}
+
+/**
+ * Chooses what to fetch for a ref, following git's own precedence for short names: an exact full
+ * ref, then a tag, then a branch; otherwise a full or abbreviated commit SHA.
+ */
+export function resolveRef(refs: Map<string, string>, ref: string | null): RefTarget | null {
+  const found = (name: string): RefTarget | null => {
+    const sha = refs.get(`${name}^{}`) ?? refs.get(name)
+    return sha ? { kind: 'ref', name, sha } : null
+  }
+  if (ref === null) {
+    const head = refs.get('symref:HEAD')
+    return head ? found(head) : null
+  }
+  const named = (ref.startsWith('refs/') ? found(ref) : null) ?? found(`refs/tags/${ref}`) ?? found(`refs/heads/${ref}`)
+  if (named) return named
+  if (/^[0-9a-f]{40}$/i.test(ref)) return { kind: 'sha', sha: ref.toLowerCase() }
+  if (/^[0-9a-f]{7,39}$/i.test(ref)) return { kind: 'abbreviated', prefix: ref.toLowerCase() }
+  return null
+}
+
+function repositoryFailure(repo: string, error: unknown): unknown {
+  if (!(error instanceof GitError)) return error
+  const reason = error.stderrTail.split('\n').filter(Boolean).pop() ?? `git exited with ${error.exitCode}`
+  if (/not found|does not exist|does not appear to be a git repository|Permission denied|Authentication failed|could not read Username/i.test(error.stderrTail)) {
+    return new BuildFailure(
+      'REPO_NOT_FOUND',
+      `${repo} has no repository Slipway can read (${reason}). Check the URL; for a private repository, give the worker credentials.`
+    )
+  }
+  return new BuildFailure('REPO_UNREACHABLE', `${repo} could not be reached (${reason}). Check the URL and the network.`)
+}
