@@ -1,0 +1,75 @@
+import { execFile, spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import type { Test } from 'tap'
+
+const exec = promisify(execFile)
+
+export interface TestRegistry {
+  /** host:port, as an image name starts: localhost:PORT/team/app */
+  host: string
+  credentials?: { username: string; password: string }
+  /** Writes a Docker config.json holding this registry's credentials; returns its path. */
+  writeDockerConfig(): Promise<string>
+}
+
+/**
+ * A real registry (Distribution, `docker-registry serve`) on a free loopback port with its own
+ * storage, optionally behind htpasswd auth; stopped and removed when the test ends.
+ */
+export async function startRegistry(t: Test, options: { username?: string; password?: string } = {}): Promise<TestRegistry> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-registry-'))
+  const port = await freePort()
+  const auth = options.username && options.password ? { username: options.username, password: options.password } : undefined
+  let authSection = ''
+  if (auth) {
+    const { stdout } = await exec('htpasswd', ['-Bbn', auth.username, auth.password])
+    await writeFile(path.join(dir, 'htpasswd'), stdout)
+    authSection = `auth:\n  htpasswd:\n    realm: slipway-test\n    path: ${path.join(dir, 'htpasswd')}\n`
+  }
+  const config = path.join(dir, 'config.yml')
+  await writeFile(
+    config,
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\n` +
+      `http:\n  addr: 127.0.0.1:${port}\n  secret: slipway-test\n${authSection}`
+  )
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' })
+  t.teardown(async () => {
+    child.kill()
+    await rm(dir, { recursive: true, force: true })
+  })
+  await waitForRegistry(port)
+  const host = `localhost:${port}`
+  return {
+    host,
+    ...(auth ? { credentials: auth } : {}),
+    async writeDockerConfig() {
+      const file = path.join(dir, 'docker-config.json')
+      const auths = auth ? { [host]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } } : {}
+      await writeFile(file, JSON.stringify({ auths }))
+      return file
+    }
+  }
+}
+
+async function waitForRegistry(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const status = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status, () => 0)
+    if (status === 200 || status === 401) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`The test registry on port ${port} did not start; is docker-registry installed (scripts/setup.sh)?`)
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}

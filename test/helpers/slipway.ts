@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import type { Test } from 'tap'
+import type { Config } from '../../src/config.js'
+import type { Build, BuildRequest } from '../../src/schemas/build.js'
+import { startBuildWorker } from '../../workers/build-worker.js'
+import { buildApp } from './app.js'
+import { testConfig } from './config.js'
+
+export interface TestSlipway {
+  app: FastifyInstance
+  config: Config
+  /** POSTs a build and waits for its terminal state. */
+  build(request: BuildRequest, timeoutMs?: number): Promise<Build>
+  submit(request: BuildRequest): Promise<Build>
+  wait(id: string, timeoutMs?: number): Promise<Build>
+  logs(id: string): Promise<string>
+}
+
+/** The API and a build worker on real Redis and Docker, isolated by their own key prefix. */
+export async function startSlipway(t: Test, overrides: Partial<Config> = {}): Promise<TestSlipway> {
+  const config = testConfig(t, overrides)
+  const app = await buildApp(t, config)
+  const worker = await startBuildWorker(config, pino({ level: 'silent' }))
+  t.teardown(() => worker.close())
+
+  const submit = async (request: BuildRequest) => {
+    const response = await app.inject({ method: 'POST', url: '/v1/builds', payload: request })
+    if (response.statusCode !== 202) throw new Error(`POST /v1/builds answered ${response.statusCode}: ${response.body}`)
+    return response.json<Build>()
+  }
+  const wait = async (id: string, timeoutMs = 120_000) => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const build = (await app.inject({ method: 'GET', url: `/v1/builds/${id}` })).json<Build>()
+      if (!['queued', 'running'].includes(build.status)) return build
+      if (Date.now() > deadline) throw new Error(`build ${id} still ${build.status} after ${timeoutMs} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+  return {
+    app,
+    config,
+    submit,
+    wait,
+    build: async (request, timeoutMs) => wait((await submit(request)).id, timeoutMs),
+    logs: async (id) => (await app.inject({ method: 'GET', url: `/v1/builds/${id}/logs` })).body
+  }
+}
