@@ -14,6 +14,8 @@ export interface AppOptions {
 
 /** The whole API as one plugin: src/server.ts runs it, tests build it the same way. */
 export default async function slipwayApp(fastify: FastifyInstance, options: AppOptions) {
+  // The API speaks JSON; a text body is refused (415) rather than read as a JSON string.
+  fastify.removeContentTypeParser('text/plain')
   await fastify.register(validation)
   await fastify.register(swagger)
   await fastify.register(buildsPlugin, { config: options.config })

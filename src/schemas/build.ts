@@ -1,20 +1,23 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox'
 import { FAILURE_CODES, type FailureCode } from '../builds/failure-codes.js'
 
 // The build's models, shared by the API, the workers and the OpenAPI document. Each model with
 // an $id becomes a named component (`#/components/schemas/Build`) that client generators use.
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+/** A plain `{ type: string, enum }`, which client generators turn into enums (a union of literals they don't). */
+const StringEnum = <T extends readonly string[]>(values: T, options: SchemaOptions = {}) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 const Timestamp = Type.String({ format: 'date-time' })
 
 export const DEFAULT_TIMEOUT_SECONDS = 3600
 export const MAX_TIMEOUT_SECONDS = 86_400
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out'] as const
-export const BuildStatus = Type.Union(
-  STATUSES.map((s) => Type.Literal(s)),
-  { $id: 'BuildStatus', description: 'queued → running → one of the terminal states succeeded, failed, canceled, timed_out' }
-)
+export const BuildStatus = StringEnum(STATUSES, {
+  $id: 'BuildStatus',
+  description: 'queued → running → one of the terminal states succeeded, failed, canceled, timed_out'
+})
 export type BuildStatus = (typeof STATUSES)[number]
 export const TERMINAL_STATUSES: readonly BuildStatus[] = ['succeeded', 'failed', 'canceled', 'timed_out']
 
@@ -132,8 +135,8 @@ export type PhaseName = (typeof PHASE_NAMES)[number]
 
 export const PhaseSchema = Type.Object(
   {
-    name: Type.Union(PHASE_NAMES.map((name) => Type.Literal(name))),
-    status: Type.Union(['running', 'succeeded', 'failed', 'skipped'].map((s) => Type.Literal(s))),
+    name: StringEnum(PHASE_NAMES),
+    status: StringEnum(['running', 'succeeded', 'failed', 'skipped'] as const),
     startedAt: Timestamp,
     finishedAt: Nullable(Timestamp),
     durationMs: Nullable(Type.Integer())
@@ -168,18 +171,15 @@ export type Image = Static<typeof ImageSchema>
 
 export const BuildErrorSchema = Type.Object(
   {
-    code: Type.Union(
-      Object.keys(FAILURE_CODES).map((code) => Type.Literal(code as FailureCode)),
-      {
+    code: StringEnum(Object.keys(FAILURE_CODES) as FailureCode[], {
         description:
           'Why the build failed:\n' +
           Object.entries(FAILURE_CODES)
             .map(([code, meaning]) => `- ${code}: ${meaning}`)
             .join('\n')
-      }
-    ),
+    }),
     message: Type.String(),
-    phase: Nullable(Type.Union(PHASE_NAMES.map((name) => Type.Literal(name)))),
+    phase: Nullable(StringEnum(PHASE_NAMES)),
     step: Type.Optional(Type.String({ description: 'The Dockerfile step that failed, as the builder printed it' })),
     exitCode: Type.Optional(Type.Integer({ description: 'Exit code of the failing RUN step' }))
   },

@@ -21,7 +21,8 @@ export function testConfig(t: Test, overrides: Partial<Config> = {}): Config {
     logLevel: 'silent',
     ...overrides
   }
-  t.teardown(() => deleteKeys(config.redisUrl, `${prefix}:*`))
+  const redisUrl = config.redisUrl
+  t.teardown(() => deleteKeys(redisUrl, `${prefix}:*`))
   return config
 }
 
