@@ -5,6 +5,7 @@ import type { Config } from '../../src/config.js'
 import type { Build, BuildRequest } from '../../src/schemas/build.js'
 import { startBuildWorker } from '../../workers/build-worker.js'
 import { buildApp } from './app.js'
+import { removeImage } from './docker.js'
 import { testConfig } from './config.js'
 
 export interface TestSlipway {
@@ -23,6 +24,11 @@ export async function startSlipway(t: Test, overrides: Partial<Config> = {}): Pr
   const app = await buildApp(t, config)
   const worker = await startBuildWorker(config, pino({ level: 'silent' }))
   t.teardown(() => worker.close())
+  // Images the test built are removed afterwards, so repeated runs don't fill the disk.
+  const built = new Set<string>()
+  t.teardown(async () => {
+    for (const tag of built) await removeImage(tag)
+  })
 
   const submit = async (request: BuildRequest) => {
     const response = await app.inject({ method: 'POST', url: '/v1/builds', payload: request })
@@ -33,7 +39,10 @@ export async function startSlipway(t: Test, overrides: Partial<Config> = {}): Pr
     const deadline = Date.now() + timeoutMs
     for (;;) {
       const build = (await app.inject({ method: 'GET', url: `/v1/builds/${id}` })).json<Build>()
-      if (!['queued', 'running'].includes(build.status)) return build
+      if (!['queued', 'running'].includes(build.status)) {
+        for (const tag of build.image?.tags ?? []) built.add(tag)
+        return build
+      }
       if (Date.now() > deadline) throw new Error(`build ${id} still ${build.status} after ${timeoutMs} ms`)
       await new Promise((resolve) => setTimeout(resolve, 100))
     }

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Command 1: set up what is missing (scripts/setup.sh), start Slipway, and build the example app in
+# examples/hello twice through the API, single-stage and multi-stage, then print both sizes side by
+# side. Slipway keeps running afterwards, so the README's curl session works against it.
+set -euo pipefail
+
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+  cat <<'EOF'
+Usage: scripts/demo.sh
+
+Installs and starts what is missing (Redis, Docker Engine, a registry on 127.0.0.1:5000, base
+images), starts Slipway on http://127.0.0.1:${SLIPWAY_PORT:-8080} unless one already answers there,
+and builds examples/hello as a single-stage and as a multi-stage image, pushed to
+localhost:5000/demo/hello. Run as root on Debian 12.
+
+Environment: SLIPWAY_PORT (default 8080), SLIPWAY_STATE_DIR (default /var/lib/slipway).
+EOF
+  exit 0
+fi
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+state_dir="${SLIPWAY_STATE_DIR:-/var/lib/slipway}"
+port="${SLIPWAY_PORT:-8080}"
+api="http://127.0.0.1:${port}"
+cd "$root"
+
+scripts/setup.sh --with-debian
+echo "slipway: compiling"
+npm run --silent build
+
+if curl -fsS "$api/readyz" >/dev/null 2>&1; then
+  echo "slipway: already running at $api"
+else
+  echo "slipway: starting at $api (log: $state_dir/slipway.log)"
+  SLIPWAY_PORT="$port" SLIPWAY_ALLOW_LOCAL_REPOS=true \
+    setsid node dist/src/server.js >>"$state_dir/slipway.log" 2>&1 </dev/null &
+  echo $! >"$state_dir/slipway.pid"
+  for _ in $(seq 1 60); do
+    curl -fsS "$api/readyz" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  curl -fsS "$api/readyz" >/dev/null || { tail -n 20 "$state_dir/slipway.log" >&2; echo "slipway did not start; its log is above" >&2; exit 1; }
+fi
+
+# The example becomes a git repository of its own, as a team's repository would be.
+repo="$(mktemp -d /tmp/slipway-demo-XXXXXX)"
+cp -R examples/hello/. "$repo"
+git -C "$repo" init --quiet --initial-branch=main
+git -C "$repo" add --all
+git -C "$repo" -c user.name=demo -c user.email=demo@slipway.invalid commit --quiet -m "hello"
+
+submit() { # submit DOCKERFILE TAG → build id
+  local body
+  body=$(jq -n --arg repo "$repo" --arg dockerfile "$1" --arg tag "$2" \
+    '{repo: $repo, dockerfile: $dockerfile, image: "localhost:5000/demo/hello", tags: [$tag]}')
+  local response
+  response=$(curl -sS -X POST "$api/v1/builds" -H 'content-type: application/json' -d "$body")
+  jq -er .id <<<"$response" || { echo "Slipway refused the build: $response" >&2; exit 1; }
+}
+single=$(submit Dockerfile single-stage)
+multi=$(submit Dockerfile.multistage multi-stage)
+echo "slipway: submitted single-stage build $single and multi-stage build $multi"
+echo "         (the first run installs a compiler inside each build; a minute or two)"
+
+# Follow both until they end, printing each change of phase.
+declare -A last=()
+started=$SECONDS
+while :; do
+  done_count=0
+  for id in "$single" "$multi"; do
+    build=$(curl -fsS "$api/v1/builds/$id")
+    state=$(jq -r '[.status, (.phases | map(select(.status == "running")) | .[0].name // "")] | join(" ")' <<<"$build")
+    if [[ "${last[$id]:-}" != "$state" ]]; then
+      printf '  %4ss  %s  %s\n' "$((SECONDS - started))" "$([[ $id == "$single" ]] && echo 'single-stage' || echo 'multi-stage ')" "$state"
+      last[$id]=$state
+    fi
+    case "$(jq -r .status <<<"$build")" in queued | running) ;; *) done_count=$((done_count + 1)) ;; esac
+  done
+  ((done_count == 2)) && break
+  sleep 1
+done
+
+echo
+printf '%-14s %-10s %10s %10s  %s\n' BUILD STATUS SIZE TIME "IMAGE (pushed to the local registry)"
+for id in "$single" "$multi"; do
+  curl -fsS "$api/v1/builds/$id" | jq -r '
+    [ (if .request.dockerfile == "Dockerfile" then "single-stage" else "multi-stage" end),
+      .status,
+      (if .image then "\(.image.sizeBytes / 1000000 * 10 | round / 10) MB" else "-" end),
+      "\((.durationMs // 0) / 100 | round / 10) s",
+      (if .image.digest then "\(.image.repository)@\(.image.digest[0:19])…" else (.error.code // "-") end)
+    ] | @tsv' | awk -F'\t' '{ printf "%-14s %-10s %10s %10s  %s\n", $1, $2, $3, $4, $5 }'
+done
+echo
+echo "Where the single-stage bytes go (largest layers):"
+curl -fsS "$api/v1/builds/$single" | jq -r '.image.layers // [] | sort_by(-.sizeBytes) | .[0:3][] | "  \(.sizeBytes / 1000000 * 10 | round / 10) MB\t\(.instruction[0:70])"'
+cat <<EOF
+
+Slipway is still running at $api (docs: $api/docs). Try:
+  curl -s $api/v1/builds/$multi | jq .
+  curl -s $api/v1/builds/$single/logs | tail
+Stop it with: kill \$(cat $state_dir/slipway.pid)
+EOF

@@ -1,0 +1,365 @@
+#!/usr/bin/env bash
+# Install and start whatever Slipway needs on this machine, skipping what is already there.
+# Run as root on Debian 12. Safe to run again: with everything in place it takes a second or two.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/setup.sh [--with-debian] [--skip-npm] [-h|--help]
+
+Installs and starts what is missing for Slipway on a Debian 12 machine (run as root):
+  1. apt packages: redis-server docker.io docker-registry busybox-static debootstrap
+     git curl jq apache2-utils ca-certificates (one apt-get update, only if one is missing)
+  2. Redis on 127.0.0.1:6379 (no persistence)
+  3. Docker Engine: starts dockerd in the background if `docker info` fails
+  4. a registry (Distribution) on 127.0.0.1:5000, plain HTTP, no auth, delete enabled
+  5. base images, since nothing can be pulled here:
+       busybox:latest                         from busybox-static
+       debian:bookworm-slim, debian:bookworm  with debootstrap, only with --with-debian (~1 min)
+  6. npm dependencies: `npm ci` when node_modules is missing or older than package-lock.json
+
+Options:
+  --with-debian   also build debian:bookworm-slim (the demo in examples/hello needs it)
+  --skip-npm      do not touch node_modules
+  -h, --help      show this help
+
+Environment:
+  SLIPWAY_STATE_DIR      logs, registry config and storage (default /var/lib/slipway)
+  SLIPWAY_DEBIAN_MIRROR  Debian mirror for debootstrap (default: the one apt uses here)
+EOF
+}
+
+with_debian=0
+skip_npm=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-debian) with_debian=1 ;;
+    --skip-npm) skip_npm=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "setup: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+state_dir="${SLIPWAY_STATE_DIR:-/var/lib/slipway}"
+export DEBIAN_FRONTEND=noninteractive
+
+say() { printf '%s\n' "$*"; }
+die() {
+  printf 'setup: %s\n' "$1" >&2
+  shift
+  for line in "$@"; do printf '  %s\n' "$line" >&2; done
+  exit 1
+}
+log_tail() {
+  if [[ -f "$1" ]]; then tail -n 20 "$1" | sed 's/^/    | /' >&2; fi
+}
+
+# wait_for SECONDS COMMAND...: poll every 0.5 s until COMMAND succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.5
+  done
+}
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (it installs packages and starts daemons)" "try: sudo $0 $*"
+mkdir -p "$state_dir"
+
+# CI, the demo and a developer may run this at the same time; let one finish first. Daemons
+# started below get `9>&-` so they do not inherit the lock and hold it forever.
+exec 9>"$state_dir/setup.lock"
+if ! flock -n 9; then
+  say "setup: another setup.sh is running, waiting for it…"
+  flock -w 600 9 || die "still locked after 10 min ($state_dir/setup.lock)" \
+    "find the holder with: fuser -v $state_dir/setup.lock"
+fi
+
+# --- 1. apt packages -----------------------------------------------------------------------
+packages=(redis-server docker.io docker-registry busybox-static debootstrap git curl jq apache2-utils ca-certificates)
+missing=()
+for pkg in "${packages[@]}"; do
+  [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]] || missing+=("$pkg")
+done
+if ((${#missing[@]} == 0)); then
+  say "apt: all ${#packages[@]} packages present"
+else
+  say "apt: installing ${missing[*]}…"
+  apt_log="$state_dir/apt.log"
+  if ! { apt-get update && apt-get install -y "${missing[@]}"; } >"$apt_log" 2>&1; then
+    log_tail "$apt_log"
+    die "apt-get failed installing: ${missing[*]} (full log: $apt_log)" \
+      "check that Debian's archive is reachable (apt-get update) and retry"
+  fi
+fi
+
+# --- 2. Redis --------------------------------------------------------------------------------
+redis_up() { [[ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" == "PONG" ]]; }
+if redis_up; then
+  say "redis: already running on 127.0.0.1:6379"
+else
+  say "redis: starting redis-server on 127.0.0.1:6379…"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --logfile "$state_dir/redis.log" >/dev/null 9>&-
+  wait_for 10 redis_up || {
+    log_tail "$state_dir/redis.log"
+    die "redis did not answer PING within 10 s (log: $state_dir/redis.log)" \
+      "is something else on port 6379? try: ss -ltnp 'sport = :6379'"
+  }
+fi
+
+# --- 3. Docker Engine ------------------------------------------------------------------------
+# The docker CLI in /usr/local/bin may be newer than Debian's Engine 20.10 (API 1.41). It
+# negotiates the version by itself; only a DOCKER_API_VERSION exported too high breaks it.
+docker_fix_api_version() {
+  local out max
+  out="$(docker version 2>&1 >/dev/null)" || true
+  max="$(sed -n 's/.*is too new\. Maximum supported API version is \([0-9.]*\).*/\1/p' <<<"$out" | head -n 1)"
+  if [[ -n "$max" ]]; then
+    export DOCKER_API_VERSION="$max"
+    say "docker: DOCKER_API_VERSION was too new for this daemon; using $max"
+  fi
+}
+docker_up() { docker info >/dev/null 2>&1; }
+
+dockerd_log="$state_dir/dockerd.log"
+docker_fix_api_version
+if docker_up; then
+  say "docker: already running (Engine $(docker version -f '{{.Server.Version}}' 2>/dev/null))"
+else
+  if [[ -n "${DOCKER_HOST:-}" && "$DOCKER_HOST" != "unix:///var/run/docker.sock" ]]; then
+    die "docker: DOCKER_HOST=$DOCKER_HOST does not answer" "start that daemon, or unset DOCKER_HOST to use a local dockerd"
+  fi
+  if pgrep -x dockerd >/dev/null; then
+    # Someone else started it a moment ago; a second dockerd would only fight over the pid file.
+    say "docker: dockerd is starting, waiting for it…"
+  else
+    say "docker: starting dockerd (log: $dockerd_log)…"
+    setsid dockerd >>"$dockerd_log" 2>&1 </dev/null 9>&- &
+  fi
+  wait_for 60 docker_up || {
+    log_tail "$dockerd_log"
+    die "docker: dockerd did not answer within 60 s (log: $dockerd_log)" \
+      "read the log above; a stale /var/run/docker.pid or a missing iptables are the usual causes"
+  }
+  docker_fix_api_version
+fi
+
+# --- 4. Registry -----------------------------------------------------------------------------
+registry_dir="$state_dir/registry"
+registry_config="$registry_dir/config.yml"
+registry_log="$state_dir/registry.log"
+registry_up() { curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:5000/v2/ 2>/dev/null; }
+
+if registry_up; then
+  say "registry: already running on 127.0.0.1:5000"
+else
+  status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 http://127.0.0.1:5000/v2/ || true)"
+  if [[ "$status" == "401" ]]; then
+    # On a systemd machine, installing docker-registry starts Debian's service on :5000,
+    # configured for htpasswd auth. Slipway's tests and demo want the plain one.
+    if systemctl is-active --quiet docker-registry 2>/dev/null; then
+      say "registry: stopping Debian's docker-registry service (it asks for auth)…"
+      systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    else
+      die "registry: something on 127.0.0.1:5000 asks for authentication" \
+        "stop it (ss -ltnp 'sport = :5000' shows which process) and run this again"
+    fi
+  fi
+  mkdir -p "$registry_dir/data"
+  cat >"$registry_config" <<EOF
+# Written by scripts/setup.sh: a local registry for Slipway's tests and demo.
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: $registry_dir/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:5000
+EOF
+  say "registry: starting docker-registry on 127.0.0.1:5000 (log: $registry_log)…"
+  setsid docker-registry serve "$registry_config" >>"$registry_log" 2>&1 </dev/null 9>&- &
+  wait_for 15 registry_up || {
+    log_tail "$registry_log"
+    die "registry: no answer on http://127.0.0.1:5000/v2/ within 15 s (log: $registry_log)" \
+      "is port 5000 taken? try: ss -ltnp 'sport = :5000'"
+  }
+fi
+
+# --- 5. Base images --------------------------------------------------------------------------
+image_present() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# Temporary folders, removed on exit whatever happens. A debootstrap that failed half-way can
+# leave /proc or /sys mounted inside its folder: unmount before deleting, and never cross into
+# another filesystem.
+tmp_dirs=()
+cleanup() {
+  local dir mnt
+  for dir in "${tmp_dirs[@]}"; do
+    [[ -d "$dir" ]] || continue
+    awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | while read -r mnt; do
+      umount -l "$mnt" 2>/dev/null || true
+    done
+    rm -rf --one-file-system "$dir"
+  done
+}
+trap cleanup EXIT
+
+if image_present busybox:latest; then
+  say "image busybox:latest: present"
+else
+  say "image busybox:latest: building from busybox-static…"
+  ctx="$(mktemp -d "$state_dir/busybox.XXXXXX")"
+  tmp_dirs+=("$ctx")
+  cp /bin/busybox "$ctx/busybox"
+  cat >"$ctx/Dockerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+EOF
+  if ! out="$(docker build -t busybox:latest "$ctx" 2>&1)"; then
+    printf '%s\n' "$out" | tail -n 20 | sed 's/^/    | /' >&2
+    die "image busybox:latest: docker build failed" "check that /bin/busybox is the static build (busybox-static)"
+  fi
+fi
+
+# The first mirror apt uses for SUITE on this host, from deb822 .sources or one-line .list files.
+apt_mirror() {
+  local suite="$1" f line uri suites words kind rest
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -f "$f" ]] || continue
+    uri="" suites=""
+    # A stanza ends at a blank line; the extra echo closes the last one.
+    while IFS= read -r line; do
+      if [[ -z "${line//[[:space:]]/}" ]]; then
+        [[ -n "$uri" && "$suites" == *" $suite "* ]] && { echo "$uri"; return; }
+        uri="" suites=""
+        continue
+      fi
+      case "$line" in
+        URIs:*) read -r uri _ <<<"${line#URIs:}" ;;
+        Suites:*) read -r -a words <<<"${line#Suites:}"; suites=" ${words[*]} " ;;
+      esac
+    done < <(cat "$f"; echo)
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f "$f" ]] || continue
+    while read -r kind rest; do
+      [[ "$kind" == deb ]] || continue
+      # drop options: deb [arch=amd64 signed-by=…] URI SUITE…
+      if [[ "$rest" =~ ^\[[^]]*\][[:space:]]*(.*)$ ]]; then rest="${BASH_REMATCH[1]}"; fi
+      read -r uri words _ <<<"$rest"
+      [[ "$words" == "$suite" ]] && { echo "$uri"; return; }
+    done <"$f"
+  done
+  return 0
+}
+
+if ((with_debian == 0)); then
+  if image_present debian:bookworm-slim; then
+    say "image debian:bookworm-slim: present"
+  else
+    say "image debian:bookworm-slim: skipped (pass --with-debian to build it)"
+  fi
+elif image_present debian:bookworm-slim; then
+  image_present debian:bookworm || docker tag debian:bookworm-slim debian:bookworm
+  say "image debian:bookworm-slim: present"
+else
+  mirror="${SLIPWAY_DEBIAN_MIRROR:-$(apt_mirror bookworm)}"
+  mirror="${mirror:-http://deb.debian.org/debian}"
+  security="$(apt_mirror bookworm-security)"
+  security="${security:-http://deb.debian.org/debian-security}"
+  say "image debian:bookworm-slim: debootstrap from $mirror (about a minute)…"
+  rootfs="$(mktemp -d "$state_dir/debootstrap.XXXXXX")"
+  tmp_dirs+=("$rootfs")
+  debootstrap_log="$state_dir/debootstrap.log"
+  started=$SECONDS
+  if ! debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$debootstrap_log" 2>&1; then
+    log_tail "$debootstrap_log"
+    log_tail "$rootfs/debootstrap/debootstrap.log"
+    die "image debian:bookworm-slim: debootstrap failed (log: $debootstrap_log)" \
+      "check that $mirror is reachable, or set SLIPWAY_DEBIAN_MIRROR"
+  fi
+  debootstrap_s=$((SECONDS - started))
+
+  # Make it behave like Docker's official slim image: apt sources in deb822 form, empty package
+  # lists (builds start with apt-get update), no docs/man pages/translations installed, and apt
+  # cleaning its .deb cache after every install so layers stay small.
+  rm -f "$rootfs/etc/apt/sources.list"
+  cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
+Types: deb
+URIs: $mirror
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+  cat >"$rootfs/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+  echo 'Acquire::Languages "none";' >"$rootfs/etc/apt/apt.conf.d/docker-no-languages"
+  echo 'APT::AutoRemove::SuggestsImportant "false";' >"$rootfs/etc/apt/apt.conf.d/docker-autoremove-suggests"
+  cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+EOF
+  # What dpkg will exclude from now on, also out of the packages debootstrap already installed.
+  find "$rootfs/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+  find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "${rootfs:?}"/usr/share/{man,info,locale,lintian}/*
+  rm -rf "${rootfs:?}"/var/lib/apt/lists/* "${rootfs:?}"/var/cache/apt/*.bin \
+    "${rootfs:?}"/var/cache/apt/archives/*.deb "${rootfs:?}"/var/log/*.log \
+    "${rootfs:?}"/dev/* "${rootfs:?}"/run/* "${rootfs:?}"/tmp/*
+  # Docker provides these at run time; keep the host's values out of the image.
+  rm -f "$rootfs/etc/resolv.conf" "$rootfs/etc/hostname"
+  : >"$rootfs/etc/machine-id"
+
+  if ! out="$(tar --numeric-owner -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'CMD ["bash"]' - debian:bookworm-slim 2>&1)"; then
+    die "image debian:bookworm-slim: docker import failed" "$out"
+  fi
+  docker tag debian:bookworm-slim debian:bookworm
+  say "image debian:bookworm-slim: built in $((SECONDS - started)) s (debootstrap ${debootstrap_s} s), also tagged debian:bookworm"
+fi
+
+# --- 6. npm dependencies ---------------------------------------------------------------------
+if ((skip_npm)); then
+  say "npm: skipped (--skip-npm)"
+elif [[ ! -f "$repo_root/package.json" ]]; then
+  say "npm: no package.json in $repo_root, nothing to install"
+else
+  command -v npm >/dev/null || die "npm: not found" "install Node.js 20 (with npm) and run this again"
+  lock="$repo_root/package-lock.json"
+  installed="$repo_root/node_modules/.package-lock.json" # npm writes it after every install
+  [[ -f "$lock" ]] || die "npm: $lock is missing" "run 'npm install' once and commit package-lock.json"
+  if [[ -f "$installed" && ! "$lock" -nt "$installed" ]]; then
+    say "npm: node_modules up to date"
+  else
+    say "npm: running npm ci…"
+    npm_log="$state_dir/npm.log"
+    if ! (cd "$repo_root" && npm ci --no-audit --no-fund) >"$npm_log" 2>&1; then
+      log_tail "$npm_log"
+      die "npm: npm ci failed (log: $npm_log)" "is package-lock.json in sync with package.json? try 'npm install'"
+    fi
+  fi
+fi
+
+say "setup: done"
