@@ -38,26 +38,27 @@ function createAjv(options: { coerceTypes: boolean }): Ajv {
   return ajv
 }
 
-/** Ajv's findings as one line per problem a person can act on, e.g. "body.tags[0] must match …". */
+/** Ajv's findings as one line per problem a person can act on, e.g. "body.tags[0]: must match …". */
 export function describeValidationErrors(errors: ErrorObject[], part: string): { path: string; message: string }[] {
-  return errors.map((error) => {
-    const path = part + error.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')
-    const description = (error.parentSchema as { description?: string } | undefined)?.description
-    switch (error.keyword) {
-      case 'additionalProperties': {
-        const field = (error.params as { additionalProperty: string }).additionalProperty
-        const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {})
-        return { path: `${path}.${field}`, message: `unknown field '${field}'${allowed.length ? ` (known fields: ${allowed.join(', ')})` : ''}` }
+  // A bad key in a map (buildArgs, labels) is reported twice by Ajv; the inner error names the key.
+  return errors
+    .filter((error) => error.keyword !== 'propertyNames')
+    .map((error) => {
+      const path = part + error.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')
+      const description = (error.parentSchema as { description?: string } | undefined)?.description
+      const hint = description ? ` (${description})` : ''
+      const key = (error as ErrorObject & { propertyName?: string }).propertyName
+      if (key !== undefined) return { path: `${path}.${key}`, message: `the name '${key}' ${error.message ?? 'is invalid'}` }
+      switch (error.keyword) {
+        case 'additionalProperties': {
+          const field = (error.params as { additionalProperty: string }).additionalProperty
+          const allowed = Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {})
+          return { path: `${path}.${field}`, message: `unknown field${allowed.length ? ` (known fields: ${allowed.join(', ')})` : ''}` }
+        }
+        case 'required':
+          return { path: `${path}.${(error.params as { missingProperty: string }).missingProperty}`, message: 'is required' }
+        default:
+          return { path, message: `${error.message ?? 'is invalid'}${hint}` }
       }
-      case 'required': {
-        const field = (error.params as { missingProperty: string }).missingProperty
-        return { path: `${path}.${field}`, message: `'${field}' is required` }
-      }
-      case 'pattern':
-      case 'format':
-        return { path, message: `${error.message ?? 'is invalid'}${description ? ` (${description})` : ''}` }
-      default:
-        return { path, message: error.message ?? 'is invalid' }
-    }
-  })
+    })
 }

@@ -88,12 +88,18 @@ export const BuildRequestSchema = Type.Object(
       })
     ),
     tags: Optional(
-      Type.Array(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$' }), {
+      Type.Array(
+        Type.String({
+          pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$',
+          description: 'a Docker tag: up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"'
+        }),
+        {
         minItems: 1,
         maxItems: 16,
         uniqueItems: true,
-        description: "Tags to give the image. Default: the commit's first 12 hex digits."
-      })
+          description: "Tags to give the image. Default: the commit's first 12 hex digits."
+        }
+      )
     ),
     push: Optional(
       Type.Boolean({ description: 'Push every tag to the registry. Default: true when `image` is given, else false.' })

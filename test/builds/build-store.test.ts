@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { newBuildRecord } from '../../src/builds/build-request.js'
 import { createBuildStore } from '../../src/builds/build-store.js'
 import { redisKeys } from '../../src/builds/keys.js'
@@ -21,7 +21,7 @@ const request = (repo: string): NormalizedRequest => ({
   timeoutSeconds: 60
 })
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup(t: Test) {
   const config = testConfig(t)
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.quit())
