@@ -6,7 +6,8 @@ import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema 
 import { ErrorRef } from '../../schemas/error.js'
 
 const BuildIdParams = Type.Object({ id: Type.String({ description: 'The build id' }) })
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((code) => [code, ErrorRef]))
+// Every route may also answer 500 (its cause hidden, logged under the request id).
+const errors = (...codes: number[]) => Object.fromEntries([...codes, 500].map((code) => [code, ErrorRef]))
 
 export default async function buildRoutes(instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
