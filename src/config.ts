@@ -62,11 +62,12 @@ export function envName(key: string): string {
 /** Reads the configuration from environment variables; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {}
-  for (const key of Object.keys(ConfigSchema.properties)) {
+  for (const [key, schema] of Object.entries(ConfigSchema.properties)) {
     const value = env[envName(key)]
-    if (value !== undefined && value !== '') raw[key] = value
+    if (value === undefined || value === '') continue
+    raw[key] = fromEnv(schema as TSchema, value)
   }
-  const config = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw))
+  const config = Value.Default(ConfigSchema, raw)
   const problems = [...Value.Errors(ConfigSchema, config)].map((error) => {
     const key = error.path.split('/')[1] ?? ''
     return `${envName(key)}=${JSON.stringify(raw[key])}: ${describeProblem(error.schema, error.message)}`
@@ -75,6 +76,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
   }
   return config as Config
+}
+
+/** An environment string as the setting's type; anything not written exactly so stays text and is refused. */
+function fromEnv(schema: TSchema, value: string): unknown {
+  // Whole numbers only: "1.5", "1e3" or "0x10" are refused, never rounded.
+  if (schema.type === 'integer') return /^-?\d+$/.test(value.trim()) ? Number(value) : value
+  if (schema.type === 'boolean') return value === 'true' ? true : value === 'false' ? false : value
+  return value
 }
 
 function describeProblem(schema: TSchema, fallback: string): string {

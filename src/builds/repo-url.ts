@@ -18,8 +18,7 @@ const SCP_LIKE = /^(?:([A-Za-z0-9._~-]+)@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(
 
 /** Parses and checks a repository URL from a request; throws REPO_URL_INVALID or LOCAL_REPOS_DISABLED. */
 export function parseRepoUrl(input: string, options: { allowLocal: boolean }): RepoUrl {
-  // Echo the input without any userinfo in it: it may be a token.
-  const shown = printable(input.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/]*@/, '$1***@'))
+  const shown = printable(redactUrl(input))
   const invalid = (why: string) => new RepoUrlInvalid(`repo '${shown}' ${why}. ${HINT}`)
   if (CONTROL_OR_SPACE.test(input)) throw invalid('contains spaces or control characters')
   if (input.startsWith('-')) throw invalid('starts with "-", which git would read as an option')
@@ -35,7 +34,7 @@ export function parseRepoUrl(input: string, options: { allowLocal: boolean }): R
     const scp = SCP_LIKE.exec(input)
     if (!scp) throw invalid('is not a repository URL git can fetch')
     const [, , host = '', repoPath = ''] = scp
-    if (repoPath.startsWith('-')) throw invalid('has a path starting with "-"')
+    if (host.startsWith('-') || repoPath.startsWith('-')) throw invalid('has a host or path starting with "-"')
     return remoteRepo(input, host.toLowerCase(), repoPath)
   }
 
@@ -64,6 +63,7 @@ export function parseRepoUrl(input: string, options: { allowLocal: boolean }): R
       throw invalid(`uses the "${scheme}" scheme, which is not allowed`)
   }
   if (url.search || url.hash) throw invalid('has a query or fragment')
+  if (url.hostname.startsWith('-')) throw invalid('has a host starting with "-"')
   if (url.pathname.length <= 1) throw invalid('has no repository path')
   const host = url.port ? `${url.hostname}:${url.port}` : url.hostname
   return remoteRepo(url.href, host, decodeURIComponent(url.pathname))
@@ -100,7 +100,17 @@ function imageNameOf(repoPath: string): string {
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[._-]+|[._-]+$/g, '')
     .replace(/[._-]{2,}/g, '-')
-  return cleaned || 'app'
+  // Room for "slipway/" within Docker's 255-character limit on repository names.
+  return cleaned.slice(0, 200).replace(/[._-]+$/, '') || 'app'
+}
+
+/**
+ * A URL as it may be echoed: whatever stands before the last "@" (userinfo, in any of git's URL
+ * forms, even with "@" or "/" in a password) and any query or fragment may be a token, so they are
+ * masked.
+ */
+export function redactUrl(input: string): string {
+  return input.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?.*@/, (_match, scheme = '') => `${scheme}***@`).replace(/[?#].*$/, '?…')
 }
 
 /** Input echoed in a message, with anything unprintable made visible and its length bounded. */

@@ -20,23 +20,24 @@ const MAX_MESSAGE_CHARS = 1024 * 1024
 export async function* dockerMessages(body: AsyncIterable<Buffer | string>): AsyncGenerator<DockerMessage> {
   const decoder = new StringDecoder('utf8')
   let partial = ''
+  // True while discarding the rest of an oversized message, up to its newline.
   let skipping = false
   for await (const chunk of body) {
-    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk)
-    const lines = (partial + text).split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) {
-      if (skipping) {
-        skipping = false
-        continue
+    let text = typeof chunk === 'string' ? chunk : decoder.write(chunk)
+    while (text) {
+      const newline = text.indexOf('\n')
+      if (!skipping) partial += newline === -1 ? text : text.slice(0, newline)
+      text = newline === -1 ? '' : text.slice(newline + 1)
+      if (partial.length > MAX_MESSAGE_CHARS) {
+        partial = ''
+        skipping = true
+        yield { stream: '[slipway] A progress message larger than 1 MiB was skipped.\n' }
       }
-      const message = parse(line)
-      if (message) yield message
-    }
-    if (partial.length > MAX_MESSAGE_CHARS) {
+      if (newline === -1) continue
+      const message = skipping ? undefined : parse(partial)
       partial = ''
-      skipping = true
-      yield { stream: '[slipway] A progress message larger than 1 MiB was skipped.\n' }
+      skipping = false
+      if (message) yield message
     }
   }
   const message = skipping ? undefined : parse(partial + decoder.end())

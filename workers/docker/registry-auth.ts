@@ -27,25 +27,36 @@ const runHelper = promisify(execFile)
  */
 export async function authForRegistry(configFile: string, registry: string): Promise<RegistryAuth | undefined> {
   const config = await readDockerConfig(configFile)
-  const server = registry === DOCKER_HUB ? HUB_SERVER : registry
-  const entry = Object.entries(config.auths ?? {}).find(([key]) => registryHost(key) === registry)?.[1]
-  const fromEntry = entry && decodeEntry(entry, server)
-  if (fromEntry) return fromEntry
+  const fromAuths = credentialsByHost(config).get(registry)
+  if (fromAuths) return fromAuths
   const helper = config.credHelpers?.[registry] ?? config.credsStore
-  return helper ? fromHelper(helper, server) : undefined
+  return helper ? fromHelper(helper, serverAddress(registry)) : undefined
 }
 
 /** Every `auths` entry, for pulling private base images during a build. */
 export async function authsForBuild(configFile: string): Promise<RegistryAuthMap> {
-  const config = await readDockerConfig(configFile)
   const map: RegistryAuthMap = {}
+  for (const auth of credentialsByHost(await readDockerConfig(configFile)).values()) map[auth.serveraddress] = auth
+  return map
+}
+
+/**
+ * `auths` by bare host. Docker files one host under several spellings ("localhost:5000",
+ * "http://localhost:5000/"); the first spelling that holds credentials wins, for pushes and
+ * builds alike.
+ */
+function credentialsByHost(config: DockerConfigFile): Map<string, RegistryAuth> {
+  const byHost = new Map<string, RegistryAuth>()
   for (const [key, entry] of Object.entries(config.auths ?? {})) {
     const host = registryHost(key)
-    const server = host === DOCKER_HUB ? HUB_SERVER : host
-    const auth = decodeEntry(entry, server)
-    if (auth) map[server] = auth
+    const auth = byHost.has(host) ? undefined : decodeEntry(entry, serverAddress(host))
+    if (auth) byHost.set(host, auth)
   }
-  return map
+  return byHost
+}
+
+function serverAddress(host: string): string {
+  return host === DOCKER_HUB ? HUB_SERVER : host
 }
 
 async function readDockerConfig(file: string): Promise<DockerConfigFile> {
@@ -53,11 +64,16 @@ async function readDockerConfig(file: string): Promise<DockerConfigFile> {
     if (error.code === 'ENOENT') return '{}'
     throw error
   })
+  let config: unknown
   try {
-    return JSON.parse(text) as DockerConfigFile
+    config = JSON.parse(text)
   } catch {
-    throw new Error(`The Docker config ${file} is not valid JSON; fix it or point SLIPWAY_DOCKER_CONFIG elsewhere.`)
+    config = undefined
   }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new Error(`The Docker config ${file} is not a JSON object; fix it or point SLIPWAY_DOCKER_CONFIG elsewhere.`)
+  }
+  return config as DockerConfigFile
 }
 
 /** "https://index.docker.io/v1/", "docker.io", "http://localhost:5000/" → the bare host Docker compares. */
@@ -66,7 +82,8 @@ function registryHost(key: string): string {
   return host === 'index.docker.io' || host === 'registry-1.docker.io' ? DOCKER_HUB : host
 }
 
-function decodeEntry(entry: NonNullable<DockerConfigFile['auths']>[string], serveraddress: string): RegistryAuth | undefined {
+function decodeEntry(entry: NonNullable<DockerConfigFile['auths']>[string] | null, serveraddress: string): RegistryAuth | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined
   if (entry.identitytoken) return { username: '<token>', password: entry.identitytoken, serveraddress }
   if (entry.username && entry.password) return { username: entry.username, password: entry.password, serveraddress }
   if (!entry.auth) return undefined
@@ -80,6 +97,11 @@ async function fromHelper(helper: string, serveraddress: string): Promise<Regist
   const child = runHelper(`docker-credential-${helper}`, ['get'], { timeout: 10_000 })
   child.child.stdin?.end(serveraddress)
   const { stdout } = await child.catch(() => ({ stdout: '' }))
-  const answer = stdout ? (JSON.parse(stdout) as { Username?: string; Secret?: string }) : {}
+  let answer: { Username?: string; Secret?: string } = {}
+  try {
+    answer = JSON.parse(stdout) as typeof answer
+  } catch {
+    // A helper that has nothing for this registry prints an error text: anonymous, then.
+  }
   return answer.Username && answer.Secret ? { username: answer.Username, password: answer.Secret, serveraddress } : undefined
 }

@@ -106,19 +106,20 @@ export function parseLsRemote(output: string): Map<string, string> {
 }
 
 /**
- * Chooses what to fetch for a ref, following git's own precedence for short names: an exact full
- * ref, then a tag, then a branch; otherwise a full or abbreviated commit SHA.
+ * Chooses what to fetch for a ref, following git's own precedence for names (HEAD, an exact full
+ * ref, refs/<name>, a tag, a branch); otherwise a full or abbreviated commit SHA.
  */
 export function resolveRef(refs: Map<string, string>, ref: string | null): RefTarget | null {
   const found = (name: string): RefTarget | null => {
     const sha = refs.get(`${name}^{}`) ?? refs.get(name)
     return sha ? { kind: 'ref', name, sha } : null
   }
-  if (ref === null) {
+  if (ref === null || ref === 'HEAD') {
     const head = refs.get('symref:HEAD')
     return head ? found(head) : null
   }
-  const named = (ref.startsWith('refs/') ? found(ref) : null) ?? found(`refs/tags/${ref}`) ?? found(`refs/heads/${ref}`)
+  const named =
+    (ref.startsWith('refs/') ? found(ref) : null) ?? found(`refs/${ref}`) ?? found(`refs/tags/${ref}`) ?? found(`refs/heads/${ref}`)
   if (named) return named
   if (/^[0-9a-f]{40}$/i.test(ref)) return { kind: 'sha', sha: ref.toLowerCase() }
   if (/^[0-9a-f]{7,39}$/i.test(ref)) return { kind: 'abbreviated', prefix: ref.toLowerCase() }

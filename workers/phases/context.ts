@@ -73,13 +73,9 @@ export async function planContext(input: { cloneDir: string; context: string; do
   const entries = await walkContext(contextDir, patterns, input.signal)
   if (!inContext) {
     const listed = (ignoreText ?? '.dockerignore\n') + `\n${INLINE_DOCKERFILE}\n`
-    const ignoreEntry = entries.find((entry) => entry.name === '.dockerignore')
-    if (ignoreEntry) {
-      ignoreEntry.content = Buffer.from(listed)
-      ignoreEntry.size = ignoreEntry.content.length
-    } else {
-      entries.push(syntheticFile(contextDir, '.dockerignore', Buffer.from(listed)))
-    }
+    // Ours replaces the context's own .dockerignore entry, whether that was a file or a symlink.
+    const own = entries.findIndex((entry) => entry.name === '.dockerignore')
+    entries.splice(own === -1 ? entries.length : own, own === -1 ? 0 : 1, syntheticFile(contextDir, '.dockerignore', Buffer.from(listed)))
     entries.push(syntheticFile(contextDir, INLINE_DOCKERFILE, await readFile(dockerfilePath)))
   }
   const files = entries.filter((entry) => entry.type === 'file')

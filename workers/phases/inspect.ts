@@ -25,10 +25,14 @@ export function instructionOf(entry: Pick<HistoryEntry, 'CreatedBy' | 'Comment'>
   const createdBy = entry.CreatedBy.trim()
   if (!createdBy) return entry.Comment.trim() || '(base image layer)'
   const buildkit = createdBy.replace(/\s+# buildkit$/, '')
-  if (buildkit !== createdBy) return buildkit.replace(/^RUN \/bin\/sh -c /, 'RUN ')
+  if (buildkit !== createdBy) return buildkit.startsWith('RUN ') ? `RUN ${shellCommand(buildkit.slice(4))}` : buildkit
   const nop = /^\/bin\/sh -c #\(nop\)\s+(.*)$/s.exec(createdBy)
   if (nop) return nop[1]!.trim()
-  // The classic builder records RUN as the shell command, prefixed by "|N A=1 B=2" with build args.
-  const run = /^(?:\|\d+ .*? )?\/bin\/sh -c (.*)$/s.exec(createdBy)
-  return run ? `RUN ${run[1]!.trim()}` : createdBy
+  const command = shellCommand(createdBy)
+  return command === createdBy ? createdBy : `RUN ${command}`
+}
+
+// Both builders record RUN as the shell command, prefixed by "|N A=1 B=2" when build args are set.
+function shellCommand(recorded: string): string {
+  return /^(?:\|\d+ .*? )?\/bin\/sh -c (.*)$/s.exec(recorded)?.[1]?.trim() ?? recorded
 }

@@ -1,0 +1,174 @@
+import t from 'tap'
+import { normalizeBuildRequest } from '../../src/builds/build-request.js'
+import { DEFAULT_TIMEOUT_SECONDS, type BuildRequest } from '../../src/schemas/build.js'
+
+const REPO = 'https://github.com/acme/app.git'
+const policy = { allowLocalRepos: false }
+
+function normalize(request: Partial<BuildRequest>) {
+  return normalizeBuildRequest({ repo: REPO, ...request }, policy)
+}
+
+/** The `code` of the error normalize throws for `request`, or 'accepted'. */
+function codeOf(request: Partial<BuildRequest>): string {
+  try {
+    normalize(request)
+    return 'accepted'
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error)
+  }
+}
+
+function messageOf(request: Partial<BuildRequest>): string {
+  try {
+    normalize(request)
+    return ''
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
+t.test('only a repo: every default is filled in', async (t) => {
+  t.strictSame(normalize({}), {
+    repo: REPO,
+    ref: null,
+    context: '.',
+    dockerfile: 'Dockerfile',
+    target: null,
+    buildArgs: {},
+    labels: {},
+    image: 'slipway/app',
+    tags: null,
+    push: false,
+    noCache: false,
+    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS
+  })
+  t.equal(DEFAULT_TIMEOUT_SECONDS, 3600)
+})
+
+t.test('defaults follow from what was given', async (t) => {
+  t.equal(normalize({ context: 'services/api' }).dockerfile, 'services/api/Dockerfile', 'dockerfile defaults to <context>/Dockerfile')
+  t.equal(normalize({ context: 'services/api', dockerfile: 'docker/api.Dockerfile' }).dockerfile, 'docker/api.Dockerfile')
+  t.equal(normalize({ repo: 'git@github.com:acme/Web-Site.git' }).image, 'slipway/web-site', 'image from the repository name')
+  t.equal(normalize({ repo: 'https://github.com/acme/My.Repo' }).image, 'slipway/my.repo')
+  t.equal(normalize({ repo: 'ssh://git@example.com/x/---.git' }).image, 'slipway/app', 'a name with nothing usable falls back to "app"')
+  const long = normalize({ repo: `https://github.com/acme/${'a'.repeat(250)}` }).image
+  t.equal(long, `slipway/${'a'.repeat(200)}`, 'a very long repository name still gives a valid image name')
+
+  const withImage = normalize({ image: 'localhost:5000/team/app' })
+  t.equal(withImage.image, 'localhost:5000/team/app')
+  t.equal(withImage.push, true, 'push defaults to true when an image is given')
+  t.equal(normalize({ image: 'localhost:5000/team/app', push: false }).push, false, 'an explicit push: false wins')
+  t.equal(normalize({ image: 'localhost:5000/team/app', push: true }).push, true)
+  t.equal(normalize({ push: false }).push, false)
+})
+
+t.test('what was given is kept', async (t) => {
+  const request = {
+    ref: 'v1.2.3',
+    context: 'app',
+    dockerfile: 'app/Dockerfile.prod',
+    target: 'runtime',
+    buildArgs: { VERSION: '1.2.3' },
+    labels: { 'org.example.team': 'platform' },
+    image: 'registry.example.com/team/app',
+    tags: ['1.2.3', 'latest'],
+    push: true,
+    noCache: true,
+    timeoutSeconds: 120
+  }
+  t.strictSame(normalize(request), { repo: REPO, ...request })
+})
+
+t.test('push without an image is refused with PUSH_WITHOUT_IMAGE', async (t) => {
+  t.equal(codeOf({ push: true }), 'PUSH_WITHOUT_IMAGE')
+  t.match(messageOf({ push: true }), /set `image`/)
+})
+
+t.test('the repo URL is checked with the local-repository policy', async (t) => {
+  t.equal(codeOf({ repo: 'http://github.com/acme/app' }), 'REPO_URL_INVALID')
+  t.equal(codeOf({ repo: '/srv/repos/app' }), 'LOCAL_REPOS_DISABLED')
+  t.equal(normalizeBuildRequest({ repo: '/srv/repos/app' }, { allowLocalRepos: true }).repo, 'file:///srv/repos/app')
+  t.equal(codeOf({ image: 'App:latest' }), 'IMAGE_NAME_INVALID', 'the image name is checked too')
+})
+
+t.test('refs: git check-ref-format rules, and never an option', async (t) => {
+  const rejected = [
+    '--upload-pack=touch /tmp/x',
+    '--upload-pack=touch',
+    '-x',
+    'a..b',
+    '..',
+    'a b',
+    'x@{1}',
+    '@{-1}',
+    '@',
+    'refs/heads/',
+    '/main',
+    'a//b',
+    '.hidden',
+    'feature/.hidden',
+    'x.lock',
+    'x.lock/y',
+    'x.',
+    'a\u0001b',
+    'a\u007f',
+    'a\tb',
+    'main\n',
+    'HEAD~1',
+    'v1^{}',
+    'a^',
+    'a:b',
+    'x?',
+    'x*',
+    'x[',
+    'a\\b'
+  ]
+  for (const ref of rejected) {
+    t.equal(codeOf({ ref }), 'REF_INVALID', JSON.stringify(ref))
+  }
+  t.match(messageOf({ ref: 'a\u0001b' }), /ref 'a\\u0001b'/, 'the echoed ref is escaped')
+  t.match(messageOf({ ref: '-x' }), /starts with "-"/)
+
+  const accepted = [
+    'main',
+    'feature/x',
+    'release/2024/q1',
+    'v1.2.3',
+    'refs/heads/main',
+    'refs/tags/v1.0',
+    'a@b',
+    'dependabot/npm_and_yarn/x-1.0',
+    'abc1234',
+    '0123456789abcdef0123456789abcdef01234567'
+  ]
+  for (const ref of accepted) {
+    t.equal(normalize({ ref }).ref, ref, `${ref} is kept as given`)
+  }
+})
+
+t.test('context and dockerfile: relative paths inside the repository', async (t) => {
+  const rejected = ['../x', '..', 'a/..', 'a/../../b', 'a/b/../c', '/etc', '/', 'a\\b', '..\\x', 'a\u0000b', 'a\nb']
+  for (const value of rejected) {
+    t.equal(codeOf({ context: value }), 'PATH_INVALID', `context ${JSON.stringify(value)}`)
+    t.equal(codeOf({ dockerfile: value }), 'PATH_INVALID', `dockerfile ${JSON.stringify(value)}`)
+  }
+  t.match(messageOf({ context: '/etc' }), /^context '\/etc' is absolute/)
+  t.match(messageOf({ dockerfile: '../Dockerfile' }), /^dockerfile '\.\.\/Dockerfile' climbs out/)
+
+  const normalised: [string, string][] = [
+    ['.', '.'],
+    ['./', '.'],
+    ['./app/', 'app'],
+    ['app/', 'app'],
+    ['a//b', 'a/b'],
+    ['a/./b', 'a/b'],
+    ['a/b///', 'a/b'],
+    ['..app', '..app']
+  ]
+  for (const [value, expected] of normalised) {
+    t.equal(normalize({ context: value }).context, expected, `context ${JSON.stringify(value)} → ${expected}`)
+  }
+  t.equal(normalize({ context: './app/' }).dockerfile, 'app/Dockerfile', 'the default dockerfile uses the normalised context')
+  t.equal(normalize({ dockerfile: './docker//Dockerfile' }).dockerfile, 'docker/Dockerfile')
+})

@@ -1,0 +1,147 @@
+import os from 'node:os'
+import path from 'node:path'
+import t, { type Test } from 'tap'
+import { ConfigError, ConfigSchema, describeConfig, loadConfig } from '../src/config.js'
+
+/** Runs loadConfig and returns the ConfigError it throws (fails the test when it throws nothing else). */
+function configError(t: Test, env: Record<string, string>): ConfigError | undefined {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    t.type(error, ConfigError, 'throws a ConfigError')
+    return error instanceof ConfigError ? error : undefined
+  }
+  t.fail(`loadConfig(${JSON.stringify(env)}) did not throw`)
+  return undefined
+}
+
+t.test('an empty environment gives every default', async (t) => {
+  t.strictSame(loadConfig({}), {
+    role: 'all',
+    host: '127.0.0.1',
+    port: 8080,
+    redisUrl: 'redis://127.0.0.1:6379',
+    prefix: 'slipway',
+    dockerHost: '',
+    concurrency: 2,
+    workDir: path.join(os.tmpdir(), 'slipway'),
+    dockerConfig: path.join(os.homedir(), '.docker', 'config.json'),
+    allowLocalRepos: false,
+    logMaxBytes: 16 * 1024 * 1024,
+    logLevel: 'info'
+  })
+})
+
+t.test('an empty string counts as unset', async (t) => {
+  const config = loadConfig({ SLIPWAY_PORT: '', SLIPWAY_ROLE: '', DOCKER_HOST: '' })
+  t.equal(config.port, 8080)
+  t.equal(config.role, 'all')
+  t.equal(config.dockerHost, '')
+})
+
+t.test('each variable is read', async (t) => {
+  const cases: [string, Record<string, string>, Partial<ReturnType<typeof loadConfig>>][] = [
+    ['SLIPWAY_PORT', { SLIPWAY_PORT: '9090' }, { port: 9090 }],
+    ['SLIPWAY_PORT 0 (any free port)', { SLIPWAY_PORT: '0' }, { port: 0 }],
+    ['SLIPWAY_PORT at its maximum', { SLIPWAY_PORT: '65535' }, { port: 65535 }],
+    ['SLIPWAY_CONCURRENCY', { SLIPWAY_CONCURRENCY: '8' }, { concurrency: 8 }],
+    ['SLIPWAY_CONCURRENCY at its maximum', { SLIPWAY_CONCURRENCY: '64' }, { concurrency: 64 }],
+    ['SLIPWAY_ALLOW_LOCAL_REPOS=true', { SLIPWAY_ALLOW_LOCAL_REPOS: 'true' }, { allowLocalRepos: true }],
+    ['SLIPWAY_ALLOW_LOCAL_REPOS=false', { SLIPWAY_ALLOW_LOCAL_REPOS: 'false' }, { allowLocalRepos: false }],
+    ['DOCKER_HOST', { DOCKER_HOST: 'tcp://10.0.0.5:2375' }, { dockerHost: 'tcp://10.0.0.5:2375' }],
+    ['DOCKER_HOST unix socket', { DOCKER_HOST: 'unix:///run/docker.sock' }, { dockerHost: 'unix:///run/docker.sock' }],
+    ['SLIPWAY_ROLE=api', { SLIPWAY_ROLE: 'api' }, { role: 'api' }],
+    ['SLIPWAY_ROLE=worker', { SLIPWAY_ROLE: 'worker' }, { role: 'worker' }],
+    ['SLIPWAY_HOST', { SLIPWAY_HOST: '0.0.0.0' }, { host: '0.0.0.0' }],
+    ['SLIPWAY_REDIS_URL', { SLIPWAY_REDIS_URL: 'rediss://cache:6380/2' }, { redisUrl: 'rediss://cache:6380/2' }],
+    ['SLIPWAY_PREFIX', { SLIPWAY_PREFIX: '{slipway-ci}' }, { prefix: '{slipway-ci}' }],
+    ['SLIPWAY_WORK_DIR', { SLIPWAY_WORK_DIR: '/var/lib/slipway' }, { workDir: '/var/lib/slipway' }],
+    ['SLIPWAY_DOCKER_CONFIG', { SLIPWAY_DOCKER_CONFIG: '/etc/slipway/config.json' }, { dockerConfig: '/etc/slipway/config.json' }],
+    ['SLIPWAY_LOG_MAX_BYTES', { SLIPWAY_LOG_MAX_BYTES: '2048' }, { logMaxBytes: 2048 }],
+    ['SLIPWAY_LOG_LEVEL', { SLIPWAY_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }]
+  ]
+  const defaults = loadConfig({})
+  for (const [name, env, expected] of cases) {
+    // Only the setting named changes: everything else keeps its default.
+    t.strictSame(loadConfig(env), { ...defaults, ...expected }, name)
+  }
+})
+
+t.test('SLIPWAY_DOCKER_HOST is not read: Docker\'s own DOCKER_HOST is', async (t) => {
+  t.equal(loadConfig({ SLIPWAY_DOCKER_HOST: 'tcp://elsewhere:2375' }).dockerHost, '')
+})
+
+t.test('bad values throw a ConfigError naming the variable', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ SLIPWAY_PORT: 'abc' }, /SLIPWAY_PORT="abc": must be a whole number from 0 to 65535/],
+    [{ SLIPWAY_PORT: '8080abc' }, /SLIPWAY_PORT=.*must be a whole number/],
+    [{ SLIPWAY_PORT: '70000' }, /SLIPWAY_PORT=.*must be a whole number from 0 to 65535/],
+    [{ SLIPWAY_PORT: '-1' }, /SLIPWAY_PORT=.*must be a whole number/],
+    [{ SLIPWAY_ROLE: 'boss' }, /SLIPWAY_ROLE="boss": must be one of all, api, worker/],
+    [{ SLIPWAY_REDIS_URL: 'http://x' }, /SLIPWAY_REDIS_URL="http:\/\/x": must match/],
+    [{ SLIPWAY_CONCURRENCY: '0' }, /SLIPWAY_CONCURRENCY=.*must be a whole number from 1 to 64/],
+    [{ SLIPWAY_CONCURRENCY: '65' }, /SLIPWAY_CONCURRENCY=.*must be a whole number from 1 to 64/],
+    [{ SLIPWAY_ALLOW_LOCAL_REPOS: 'yes' }, /SLIPWAY_ALLOW_LOCAL_REPOS="yes": must be true or false/],
+    [{ SLIPWAY_LOG_LEVEL: 'loud' }, /SLIPWAY_LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent/],
+    [{ SLIPWAY_LOG_MAX_BYTES: '10' }, /SLIPWAY_LOG_MAX_BYTES=.*must be a whole number from 1024/],
+    [{ SLIPWAY_PREFIX: 'a b' }, /SLIPWAY_PREFIX="a b": must match/],
+    // Numbers that are not written as whole numbers are refused, never rounded.
+    [{ SLIPWAY_PORT: '1.5' }, /SLIPWAY_PORT="1.5": must be a whole number/],
+    [{ SLIPWAY_PORT: '1e3' }, /SLIPWAY_PORT="1e3": must be a whole number/],
+    [{ SLIPWAY_PORT: '0x10' }, /SLIPWAY_PORT="0x10": must be a whole number/],
+    [{ SLIPWAY_CONCURRENCY: '2.9' }, /SLIPWAY_CONCURRENCY="2.9": must be a whole number/]
+  ]
+  for (const [env, message] of cases) {
+    const error = configError(t, env)
+    t.match(error?.message, message, JSON.stringify(env))
+    t.equal(error?.name, 'ConfigError')
+    t.equal(error?.message.split('\n').length, 2, `${JSON.stringify(env)}: one problem, one line`)
+  }
+})
+
+t.test('several bad variables are all named at once', async (t) => {
+  const error = configError(t, {
+    SLIPWAY_PORT: 'abc',
+    SLIPWAY_ROLE: 'boss',
+    SLIPWAY_REDIS_URL: 'http://x',
+    SLIPWAY_CONCURRENCY: '0',
+    SLIPWAY_HOST: 'fine.example.com'
+  })
+  const message = error?.message ?? ''
+  for (const variable of ['SLIPWAY_PORT', 'SLIPWAY_ROLE', 'SLIPWAY_REDIS_URL', 'SLIPWAY_CONCURRENCY']) {
+    t.match(message, new RegExp(`^  ${variable}=`, 'm'), `names ${variable} on a line of its own`)
+  }
+  t.notMatch(message, /SLIPWAY_HOST/, 'does not name the good variable')
+  t.equal(message.split('\n').length, 5, 'a heading and one line per bad variable')
+})
+
+t.test('describeConfig lists every variable, with its default and a description', async (t) => {
+  const described = describeConfig()
+  t.strictSame(
+    described.map((entry) => entry.variable),
+    [
+      'SLIPWAY_ROLE',
+      'SLIPWAY_HOST',
+      'SLIPWAY_PORT',
+      'SLIPWAY_REDIS_URL',
+      'SLIPWAY_PREFIX',
+      'DOCKER_HOST',
+      'SLIPWAY_CONCURRENCY',
+      'SLIPWAY_WORK_DIR',
+      'SLIPWAY_DOCKER_CONFIG',
+      'SLIPWAY_ALLOW_LOCAL_REPOS',
+      'SLIPWAY_LOG_MAX_BYTES',
+      'SLIPWAY_LOG_LEVEL'
+    ]
+  )
+  t.equal(described.length, Object.keys(ConfigSchema.properties).length, 'one row per setting')
+  const defaults = loadConfig({})
+  const keys = Object.keys(ConfigSchema.properties) as (keyof typeof defaults)[]
+  for (const [index, entry] of described.entries()) {
+    const key = keys[index]!
+    t.equal(entry.default, defaults[key], `${entry.variable}: its default is the one loadConfig uses`)
+    t.ok(entry.description.length > 10, `${entry.variable} has a description`)
+  }
+  // Each listed variable really is read.
+  t.equal(loadConfig({ SLIPWAY_WORK_DIR: '/w' }).workDir, '/w')
+})
