@@ -1,6 +1,7 @@
 import t from 'tap'
 import { normalizeBuildRequest } from '../../src/builds/build-request.js'
 import { DEFAULT_TIMEOUT_SECONDS, type BuildRequest } from '../../src/schemas/build.js'
+import { defaultRequest } from '../helpers/fixtures.js'
 
 const REPO = 'https://github.com/acme/app.git'
 const policy = { allowLocalRepos: false }
@@ -29,20 +30,7 @@ function messageOf(request: Partial<BuildRequest>): string {
 }
 
 t.test('only a repo: every default is filled in', async (t) => {
-  t.strictSame(normalize({}), {
-    repo: REPO,
-    ref: null,
-    context: '.',
-    dockerfile: 'Dockerfile',
-    target: null,
-    buildArgs: {},
-    labels: {},
-    image: 'slipway/app',
-    tags: null,
-    push: false,
-    noCache: false,
-    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS
-  })
+  t.strictSame(normalize({}), defaultRequest(REPO))
   t.equal(DEFAULT_TIMEOUT_SECONDS, 3600)
 })
 

@@ -3,23 +3,9 @@ import t, { type Test } from 'tap'
 import { newBuildRecord } from '../../src/builds/build-request.js'
 import { createBuildStore } from '../../src/builds/build-store.js'
 import { redisKeys } from '../../src/builds/keys.js'
-import type { NormalizedRequest } from '../../src/schemas/build.js'
 import { testConfig } from '../helpers/config.js'
+import { defaultRequest } from '../helpers/fixtures.js'
 
-const request = (repo: string): NormalizedRequest => ({
-  repo,
-  ref: null,
-  context: '.',
-  dockerfile: 'Dockerfile',
-  target: null,
-  buildArgs: {},
-  labels: {},
-  image: 'slipway/app',
-  tags: null,
-  push: false,
-  noCache: false,
-  timeoutSeconds: 60
-})
 
 async function setup(t: Test) {
   const config = testConfig(t)
@@ -31,7 +17,7 @@ async function setup(t: Test) {
 
 t.test('a terminal state is final: later writers cannot move it', async (t) => {
   const { store, redis, keys } = await setup(t)
-  await store.create(newBuildRecord('01J00000000000000000000001', request('https://h/a'), new Date()))
+  await store.create(newBuildRecord('01J00000000000000000000001', defaultRequest('https://h/a'), new Date()))
   t.equal(await store.transition('01J00000000000000000000001', { from: ['queued', 'running'], to: 'running' }), true)
   t.equal(await store.transition('01J00000000000000000000001', { from: ['running'], to: 'succeeded', set: { durationMs: 5 } }), true)
   t.equal(
@@ -52,7 +38,7 @@ t.test('list pages by cursor, newest first, and filters by status and repository
   const { store } = await setup(t)
   const ids = Array.from({ length: 7 }, (_, i) => `01J0000000000000000000000${i}`)
   for (const [i, id] of ids.entries()) {
-    await store.create(newBuildRecord(id, request(i % 2 ? 'https://h/odd' : 'git@h:even.git'), new Date()))
+    await store.create(newBuildRecord(id, defaultRequest(i % 2 ? 'https://h/odd' : 'git@h:even.git'), new Date()))
   }
   await store.transition(ids[3]!, { from: ['queued'], to: 'failed' })
 

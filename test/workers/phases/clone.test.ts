@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { cloneSource, parseLsRemote, resolveRef } from '../../../workers/phases/clone.js'
+import { createRepo } from '../../helpers/git-repo.js'
 
 const sha = (digit: string) => digit.repeat(40)
 const MAIN = sha('a')
@@ -100,33 +101,14 @@ t.test('resolveRef: an empty repository has no default branch', async (t) => {
   t.equal(resolveRef(parseLsRemote(''), 'main'), null)
 })
 
-const exec = promisify(execFile)
-const GIT_ENV = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 'Slipway Test',
-  GIT_AUTHOR_EMAIL: 'test@slipway.invalid',
-  GIT_COMMITTER_NAME: 'Slipway Test',
-  GIT_COMMITTER_EMAIL: 'test@slipway.invalid',
-  GIT_CONFIG_NOSYSTEM: '1'
-}
-
 t.test('cloneSource checks out a real local repository', async (t) => {
+  const repo = await createRepo(t, { 'version.txt': 'one\n' })
+  await repo.tag('v1', { annotated: true })
+  const first = await repo.git('rev-parse', 'HEAD')
+  const head = await repo.commit({ 'version.txt': 'two\n', 'added.txt': 'added in two\n' }, 'second')
+  t.not(first, head)
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'slipway-clone-test-'))
   t.teardown(() => rm(tmp, { recursive: true, force: true }))
-  const source = path.join(tmp, 'source')
-  const git = async (...args: string[]) => (await exec('git', args, { cwd: source, env: GIT_ENV })).stdout.trim()
-  await exec('git', ['init', '--quiet', '--initial-branch=main', source], { env: GIT_ENV })
-  await writeFile(path.join(source, 'version.txt'), 'one\n')
-  await git('add', 'version.txt')
-  await git('commit', '--quiet', '-m', 'first')
-  await git('tag', '-a', 'v1', '-m', 'release v1')
-  const first = await git('rev-parse', 'HEAD')
-  await writeFile(path.join(source, 'version.txt'), 'two\n')
-  await writeFile(path.join(source, 'added.txt'), 'added in two\n')
-  await git('add', '--all')
-  await git('commit', '--quiet', '-m', 'second')
-  const head = await git('rev-parse', 'HEAD')
-  t.not(first, head)
 
   const cases: [string | null, string, string | null, string, boolean][] = [
     [null, head, 'refs/heads/main', 'two\n', true],
@@ -137,7 +119,7 @@ t.test('cloneSource checks out a real local repository', async (t) => {
     const dir = path.join(tmp, `checkout-${ref ?? 'default'}`)
     const log: [string, string][] = []
     const result = await cloneSource({
-      repo: `file://${source}`,
+      repo: repo.url,
       ref,
       dir,
       allowFileProtocol: true,
@@ -151,7 +133,7 @@ t.test('cloneSource checks out a real local repository', async (t) => {
       hasAdded,
       `${label}: files of other commits ${hasAdded ? 'are' : 'are not'} there`
     )
-    const checkedOut = (await exec('git', ['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim()
+    const checkedOut = (await promisify(execFile)('git', ['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim()
     t.equal(checkedOut, commit, `${label}: HEAD of the checkout is the commit`)
     t.ok(
       log.some(([stream, text]) => stream === 'system' && text.includes(`Checked out ${commit}`)),
