@@ -6,6 +6,7 @@ import errorHandler from './plugins/error-handler.js'
 import swagger from './plugins/swagger.js'
 import validation from './plugins/validation.js'
 import healthRoutes from './routes/health.js'
+import buildLogRoutes from './routes/v1/build-logs.js'
 import buildRoutes from './routes/v1/builds.js'
 
 export interface AppOptions {
@@ -22,6 +23,7 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
   await fastify.register(errorHandler, { isStoreDown: () => fastify.redis.status !== 'ready' })
   await fastify.register(healthRoutes)
   await fastify.register(buildRoutes, { prefix: '/v1' })
+  await fastify.register(buildLogRoutes, { prefix: '/v1' })
 }
 
 export function serverOptions(logger: Logger): FastifyServerOptions {

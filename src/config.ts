@@ -36,6 +36,10 @@ export const ConfigSchema = Type.Object({
     minLength: 1,
     description: 'Docker config.json holding registry credentials (as `docker login` writes it)'
   }),
+  builder: Type.Union([Type.Literal('auto'), Type.Literal('buildkit'), Type.Literal('classic')], {
+    default: 'auto',
+    description: "Builder for requests that don't name one; auto is BuildKit where the Docker Engine has it"
+  }),
   allowLocalRepos: Bool('Accept file:// URLs and absolute paths as repositories (tests, air-gapped mirrors)', false),
   logMaxBytes: Type.Integer({
     default: 16 * 1024 * 1024,

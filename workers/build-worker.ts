@@ -26,7 +26,8 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
       workDir: config.workDir,
       dockerConfig: config.dockerConfig,
       allowLocalRepos: config.allowLocalRepos,
-      logMaxBytes: config.logMaxBytes
+      logMaxBytes: config.logMaxBytes,
+      builder: config.builder
     }
   }
   const worker = new Worker<BuildJobData>(BUILD_QUEUE, (job, _token, signal) => runBuild(job.data.buildId, deps, signal), {

@@ -3,26 +3,17 @@ import path from 'node:path'
 import type Docker from 'dockerode'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { openLogWriter, type LogStreamName, type LogWriter } from '../src/builds/build-log.js'
+import { openLogWriter } from '../src/builds/build-log.js'
 import type { BuildStore } from '../src/builds/build-store.js'
 import { splitImageName } from '../src/builds/image-ref.js'
 import type { RedisKeys } from '../src/builds/keys.js'
-import {
-  TERMINAL_STATUSES,
-  type BuildError,
-  type BuildRecord,
-  type BuildStatus,
-  type Image,
-  type Phase,
-  type PhaseName
-} from '../src/schemas/build.js'
+import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Builder, type Image, type PhaseName } from '../src/schemas/build.js'
 import { BuildFailure, isDockerUnreachable } from './build-failure.js'
+import { runPipeline, type PipelineContext } from './build-pipeline.js'
+import { createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
-import { cloneSource } from './phases/clone.js'
-import { packContext, planContext } from './phases/context.js'
-import { buildImage } from './phases/image-build.js'
-import { inspectImage } from './phases/inspect.js'
-import { pushImage } from './phases/push.js'
+import { formatBytes } from './format.js'
+import { createRedactor } from './redaction.js'
 
 export interface BuildRunnerDeps {
   redis: Redis
@@ -30,7 +21,7 @@ export interface BuildRunnerDeps {
   store: BuildStore
   docker: Docker
   logger: Logger
-  settings: { workDir: string; dockerConfig: string; allowLocalRepos: boolean; logMaxBytes: number }
+  settings: { workDir: string; dockerConfig: string; allowLocalRepos: boolean; logMaxBytes: number; builder: Builder | 'auto' }
 }
 
 interface Outcome {
@@ -51,26 +42,32 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
   const started = await deps.store.transition(buildId, {
     from: ['queued', 'running'],
     to: 'running',
-    set: { startedAt: startedAt.toISOString(), attempts: attempt, phases: [], image: null, error: null }
+    set: { startedAt: startedAt.toISOString(), attempts: attempt, phases: [], steps: [], builder: null, image: null, error: null }
   })
   if (!started) return
 
   const logger = deps.logger.child({ buildId, attempt })
-  const log = await openLogWriter(deps.redis, deps.keys, buildId, deps.settings.logMaxBytes)
+  // Nothing is stored before it passes the redactor, which learns this build's credentials below.
+  let redact = createRedactor([])
+  const log = await openLogWriter(deps.redis, deps.keys, buildId, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redact(text) })
+  log.status('running', null)
   const timeout = AbortSignal.timeout(build.request.timeoutSeconds * 1000)
   const signal = cancelSignal ? AbortSignal.any([cancelSignal, timeout]) : timeout
-  const phases = createPhaseTracker(deps.store, buildId, log)
+  const progress = createBuildProgress(deps.store, buildId, log)
   const workspace = path.join(deps.settings.workDir, `${buildId}-${attempt}`)
   logger.info({ repo: build.request.repo, ref: build.request.ref }, 'build started')
 
   let outcome: Outcome
   try {
+    const credentials = await loadCredentials(deps.settings.dockerConfig, build)
+    redact = createRedactor([...Object.values(credentials.forBuild), ...(credentials.forPush ? [credentials.forPush] : [])])
     await rm(workspace, { recursive: true, force: true })
     await mkdir(workspace, { recursive: true })
-    const image = await runPhases(build, { ...deps, log, phases, signal, workspace })
-    outcome = { status: 'succeeded', image, error: null }
+    const context: PipelineContext = { ...deps, log, progress, signal, workspace, credentials }
+    outcome = { status: 'succeeded', image: await runPipeline(build, context), error: null }
   } catch (error) {
-    outcome = failureOutcome(error, { phase: phases.current(), timedOut: timeout.aborted, canceled: cancelSignal?.aborted ?? false, build })
+    outcome = failureOutcome(error, { phase: progress.current(), timedOut: timeout.aborted, canceled: cancelSignal?.aborted ?? false, build })
+    if (outcome.error) outcome.error.message = redact(outcome.error.message)
     if (outcome.error?.code === 'INTERNAL') logger.error({ err: error }, 'build failed unexpectedly')
   } finally {
     await rm(workspace, { recursive: true, force: true }).catch((error: unknown) => logger.warn({ err: error }, 'could not remove the workspace'))
@@ -79,123 +76,30 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
   const finishedAt = new Date()
   const durationMs = finishedAt.getTime() - startedAt.getTime()
   log.write('', 'system', summaryLine(outcome, durationMs))
-  await log.close()
-  await deps.store.transition(buildId, {
+  // Lines first, then the terminal state, then its event: a follower that sees the event has every line.
+  await log.flush()
+  await progress.settle()
+  const finished = await deps.store.transition(buildId, {
     from: ['running'],
     to: outcome.status,
-    set: { finishedAt: finishedAt.toISOString(), durationMs, phases: phases.list, image: outcome.image, error: outcome.error }
+    set: { finishedAt: finishedAt.toISOString(), durationMs, phases: progress.phases, steps: progress.stepList, image: outcome.image, error: outcome.error }
   })
+  if (finished) log.status(outcome.status, null)
+  await log.close()
   logger.info({ status: outcome.status, code: outcome.error?.code, durationMs }, 'build finished')
 }
 
-interface PipelineContext extends BuildRunnerDeps {
-  log: LogWriter
-  phases: PhaseTracker
-  signal: AbortSignal
-  workspace: string
-}
-
-/** clone → context → build → push → inspect; each phase timed and sharing the one signal. */
-async function runPhases(build: BuildRecord, ctx: PipelineContext): Promise<Image> {
-  const { request } = build
-  const { phases, signal, settings } = ctx
-  const cloneDir = path.join(ctx.workspace, 'src')
-  const logTo = (phase: PhaseName) => (stream: LogStreamName, text: string) => ctx.log.write(phase, stream, text)
-
-  const source = await phases.run('clone', () =>
-    cloneSource({ repo: request.repo, ref: request.ref, dir: cloneDir, allowFileProtocol: settings.allowLocalRepos, signal, log: logTo('clone') })
-  )
-  await ctx.store.transition(build.id, { from: ['running'], to: 'running', set: { commit: source.commit, resolvedRef: source.resolvedRef } })
-
-  const plan = await phases.run('context', async () => {
-    const planned = await planContext({ cloneDir, context: request.context, dockerfile: request.dockerfile, signal })
-    logTo('context')('system', `Context '${request.context}': ${planned.files} files, ${formatBytes(planned.bytes)}; Dockerfile '${request.dockerfile}'`)
-    return planned
-  })
-
-  const tags = (request.tags ?? [source.commit.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
-  const { imageId } = await phases.run('build', async () =>
-    buildImage({
-      docker: ctx.docker,
-      context: packContext(plan, signal),
-      dockerfile: plan.dockerfile,
-      tags,
-      buildArgs: request.buildArgs,
-      labels: {
-        ...request.labels,
-        'org.opencontainers.image.source': request.repo,
-        'org.opencontainers.image.revision': source.commit
-      },
-      target: request.target,
-      noCache: request.noCache,
-      registryAuth: await authsForBuild(settings.dockerConfig),
-      signal,
-      log: logTo('build'),
-      drain: () => ctx.log.drain()
-    })
-  )
-
-  let digest: string | null = null
-  if (request.push) {
-    const { registry } = splitImageName(request.image)
-    const pushed = await phases.run('push', async () =>
-      pushImage({
-        docker: ctx.docker,
-        repository: request.image,
-        registry,
-        tags: tags.map((tag) => tag.slice(request.image.length + 1)),
-        auth: await authForRegistry(settings.dockerConfig, registry),
-        signal,
-        log: logTo('push')
-      })
-    )
-    digest = pushed.digest
-  } else {
-    phases.skip('push')
-  }
-
-  const inspected = await phases.run('inspect', () => inspectImage(ctx.docker, imageId))
-  return { id: imageId, repository: request.image, tags, pushed: request.push, digest, ...inspected }
-}
-
-type PhaseTracker = ReturnType<typeof createPhaseTracker>
-
-/** Times each phase and keeps the build record's `phases` current as they start and end. */
-function createPhaseTracker(store: BuildStore, buildId: string, log: LogWriter) {
-  const list: Phase[] = []
-  let running: PhaseName | null = null
-  const save = () => store.transition(buildId, { from: ['running'], to: 'running', set: { phases: list } })
-
-  return {
-    list,
-    current: () => running,
-    async run<T>(name: PhaseName, work: () => Promise<T>): Promise<T> {
-      const started = Date.now()
-      const phase: Phase = { name, status: 'running', startedAt: new Date(started).toISOString(), finishedAt: null, durationMs: null }
-      list.push(phase)
-      running = name
-      log.write(name, 'system', `==> ${name}`)
-      await save()
-      const end = (status: Phase['status']) => {
-        phase.status = status
-        phase.finishedAt = new Date().toISOString()
-        phase.durationMs = Date.now() - started
-      }
-      try {
-        const result = await work()
-        end('succeeded')
-        running = null
-        await save()
-        return result
-      } catch (error) {
-        end('failed')
-        throw error
-      }
-    },
-    skip(name: PhaseName) {
-      const now = new Date().toISOString()
-      list.push({ name, status: 'skipped', startedAt: now, finishedAt: now, durationMs: 0 })
+/** The registry credentials this build may use, read from the Docker config once, up front. */
+async function loadCredentials(dockerConfig: string, build: BuildRecord): Promise<PipelineContext['credentials']> {
+  const { registry } = splitImageName(build.request.image)
+  try {
+    return {
+      registry,
+      forBuild: await authsForBuild(dockerConfig),
+      forPush: build.request.push ? await authForRegistry(dockerConfig, registry) : undefined
     }
+  } catch (error) {
+    throw new BuildFailure('WORKER_CONFIG_INVALID', (error as Error).message)
   }
 }
 
@@ -228,15 +132,4 @@ function summaryLine(outcome: Outcome, durationMs: number): string {
     return `==> succeeded in ${took}: ${where}, ${formatBytes(image.sizeBytes)}`
   }
   return `==> ${outcome.status} after ${took}${outcome.error ? `: ${outcome.error.code}: ${outcome.error.message}` : ''}`
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000
-    unit += 1
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
 }

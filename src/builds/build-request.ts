@@ -34,6 +34,8 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
     tags: request.tags ?? null,
     push: request.push ?? request.image !== undefined,
     noCache: request.noCache ?? false,
+    builder: request.builder ?? null,
+    keepGitDir: request.keepGitDir ?? false,
     timeoutSeconds: request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
   }
 }
@@ -75,6 +77,8 @@ export function newBuildRecord(id: string, request: NormalizedRequest, createdAt
     durationMs: null,
     attempts: 0,
     phases: [],
+    builder: null,
+    steps: [],
     image: null,
     error: null
   }

@@ -7,6 +7,7 @@ export const FAILURE_CODES = {
   CONTEXT_NOT_FOUND: 'The context folder does not exist in the repository at that commit.',
   DOCKERFILE_NOT_FOUND: 'The Dockerfile does not exist in the repository at that commit.',
   DOCKERFILE_INVALID: 'Docker could not parse the Dockerfile.',
+  DOCKERFILE_OUTSIDE_CONTEXT: 'BuildKit was asked for, but the Dockerfile is outside the context; widen the context or use the classic builder.',
   TARGET_NOT_FOUND: 'The requested target stage is not in the Dockerfile.',
   BASE_IMAGE_NOT_FOUND: 'A FROM image could not be found or pulled.',
   BUILD_STEP_FAILED: 'A RUN step exited non-zero; `step` and `exitCode` say which and how.',
@@ -17,6 +18,7 @@ export const FAILURE_CODES = {
   PUSH_FAILED: 'The registry reported another push error.',
   DOCKER_UNAVAILABLE: 'The Docker Engine could not be reached by the worker.',
   TIMED_OUT: 'The build ran longer than its timeoutSeconds.',
+  WORKER_CONFIG_INVALID: "The worker's own configuration (its Docker config.json) is broken; the message says how.",
   INTERNAL: 'Slipway itself failed; the service log has the details.'
 } as const
 

@@ -10,6 +10,9 @@ const StringEnum = <T extends readonly string[]>(values: T, options: SchemaOptio
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
 const Timestamp = Type.String({ format: 'date-time' })
 
+export const BUILDERS = ['buildkit', 'classic'] as const
+export type Builder = (typeof BUILDERS)[number]
+
 export const DEFAULT_TIMEOUT_SECONDS = 3600
 export const MAX_TIMEOUT_SECONDS = 86_400
 
@@ -105,6 +108,18 @@ export const BuildRequestSchema = Type.Object(
       Type.Boolean({ description: 'Push every tag to the registry. Default: true when `image` is given, else false.' })
     ),
     noCache: Optional(Type.Boolean({ description: "Build without Docker's layer cache. Default: false." })),
+    builder: Optional(
+      StringEnum(BUILDERS, {
+        description: "Docker's builder: BuildKit or the classic builder. Default: the worker's SLIPWAY_BUILDER (BuildKit where the engine has it)."
+      })
+    ),
+    keepGitDir: Optional(
+      Type.Boolean({
+        description:
+          "Send the repository's .git folder in the context (for builds that run git themselves). Default: false, " +
+          'as for `docker build <git URL>`: the context is the tree at the commit.'
+      })
+    ),
     timeoutSeconds: Optional(
       Type.Integer({
         minimum: 1,
@@ -130,6 +145,8 @@ export const NormalizedRequestSchema = Type.Object(
     tags: Nullable(Type.Array(Type.String(), { description: "null: the commit's first 12 hex digits" })),
     push: Type.Boolean(),
     noCache: Type.Boolean(),
+    builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
+    keepGitDir: Type.Boolean(),
     timeoutSeconds: Type.Integer()
   },
   { $id: 'NormalizedBuildRequest', additionalProperties: false, description: 'The request with every default filled in' }
@@ -175,6 +192,20 @@ export const ImageSchema = Type.Object(
 )
 export type Image = Static<typeof ImageSchema>
 
+export const StepSchema = Type.Object(
+  {
+    stage: Nullable(Type.String({ description: 'The Dockerfile stage (its AS name, or its number); null for builder-internal steps' })),
+    instruction: Type.String({ description: 'The Dockerfile instruction, or what BuildKit calls the step' }),
+    status: StringEnum(['running', 'succeeded', 'failed'] as const),
+    cached: Type.Boolean({ description: 'Served from the layer cache rather than run' }),
+    startedAt: Nullable(Timestamp),
+    durationMs: Nullable(Type.Integer()),
+    exitCode: Type.Optional(Type.Integer({ description: 'For a failed RUN step: its exit code' }))
+  },
+  { $id: 'Step', additionalProperties: false, description: 'One step of the build: a Dockerfile instruction or a BuildKit vertex' }
+)
+export type Step = Static<typeof StepSchema>
+
 export const BuildErrorSchema = Type.Object(
   {
     code: StringEnum(Object.keys(FAILURE_CODES) as FailureCode[], {
@@ -206,6 +237,8 @@ export const BuildSchema = Type.Object(
     durationMs: Nullable(Type.Integer({ description: 'From start to finish' })),
     attempts: Type.Integer({ minimum: 0, description: 'How many times a worker started this build' }),
     phases: Type.Array(Type.Ref(PhaseSchema)),
+    builder: Nullable(StringEnum(BUILDERS, { description: 'The builder that ran the build phase' })),
+    steps: Type.Array(Type.Ref(StepSchema), { description: 'The build phase, step by step, in the order the steps started' }),
     image: Nullable(Type.Ref(ImageSchema)),
     error: Nullable(Type.Ref(BuildErrorSchema)),
     links: Type.Object({ self: Type.String(), logs: Type.String() }, { additionalProperties: false })
@@ -239,6 +272,7 @@ export const buildSchemas = [
   BuildRequestSchema,
   NormalizedRequestSchema,
   PhaseSchema,
+  StepSchema,
   LayerSchema,
   ImageSchema,
   BuildErrorSchema,

@@ -14,6 +14,8 @@ export function defaultRequest(repo: string, image = 'slipway/app'): NormalizedR
     tags: null,
     push: false,
     noCache: false,
+    builder: null,
+    keepGitDir: false,
     timeoutSeconds: DEFAULT_TIMEOUT_SECONDS
   }
 }

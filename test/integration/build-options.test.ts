@@ -6,29 +6,43 @@ import { startSlipway } from '../helpers/slipway.js'
 // Each option is checked inside the build itself: a RUN step that fails unless the option took
 // effect makes the build fail, so "succeeded" means the image holds what was asked.
 
-t.test('.dockerignore is honoured as Docker honours it, re-includes under an excluded folder too', async (t) => {
+for (const builder of ['buildkit', 'classic'] as const) {
+  t.test(`${builder}: .dockerignore is honoured as Docker honours it, re-includes under an excluded folder too`, async (t) => {
+    const slipway = await startSlipway(t)
+    const repo = await createRepo(t, {
+      '.dockerignore': '# comment\nsecret.txt\nlogs\nvendor/**\n!vendor/keep/this.txt\n*.tmp\n',
+      'secret.txt': 'do not ship\n',
+      'logs/today.log': 'noise\n',
+      'vendor/drop/me.txt': 'dropped\n',
+      'vendor/keep/this.txt': 'kept\n',
+      'vendor/keep/other.txt': 'dropped\n',
+      'scratch.tmp': 'tmp\n',
+      'sub/scratch.tmp': 'only top-level *.tmp is excluded\n',
+      'app.txt': 'app\n',
+      Dockerfile: [
+        'FROM busybox',
+        'COPY . /ctx',
+        'RUN test ! -e /ctx/secret.txt && test ! -e /ctx/logs && test ! -e /ctx/scratch.tmp',
+        'RUN test ! -e /ctx/vendor/drop/me.txt && test ! -e /ctx/vendor/keep/other.txt',
+        'RUN test "$(cat /ctx/vendor/keep/this.txt)" = kept && test -e /ctx/sub/scratch.tmp && test -e /ctx/app.txt',
+        ''
+      ].join('\n')
+    })
+    const build = await slipway.build({ repo: repo.url, builder })
+    t.equal(build.status, 'succeeded', JSON.stringify(build.error))
+    t.equal(build.builder, builder)
+  })
+}
+
+t.test("the repository's .git is not in the context unless keepGitDir asks for it", async (t) => {
   const slipway = await startSlipway(t)
   const repo = await createRepo(t, {
-    '.dockerignore': '# comment\nsecret.txt\nlogs\nvendor/**\n!vendor/keep/this.txt\n*.tmp\n',
-    'secret.txt': 'do not ship\n',
-    'logs/today.log': 'noise\n',
-    'vendor/drop/me.txt': 'dropped\n',
-    'vendor/keep/this.txt': 'kept\n',
-    'vendor/keep/other.txt': 'dropped\n',
-    'scratch.tmp': 'tmp\n',
-    'sub/scratch.tmp': 'only top-level *.tmp is excluded\n',
-    'app.txt': 'app\n',
-    Dockerfile: [
-      'FROM busybox',
-      'COPY . /ctx',
-      'RUN test ! -e /ctx/secret.txt && test ! -e /ctx/logs && test ! -e /ctx/scratch.tmp',
-      'RUN test ! -e /ctx/vendor/drop/me.txt && test ! -e /ctx/vendor/keep/other.txt',
-      'RUN test "$(cat /ctx/vendor/keep/this.txt)" = kept && test -e /ctx/sub/scratch.tmp && test -e /ctx/app.txt',
-      ''
-    ].join('\n')
+    Dockerfile: 'FROM busybox\nARG WANT_GIT\nCOPY . /ctx\nRUN if [ "$WANT_GIT" = yes ]; then test -d /ctx/.git; else test ! -e /ctx/.git; fi\n'
   })
-  const build = await slipway.build({ repo: repo.url })
-  t.equal(build.status, 'succeeded', JSON.stringify(build.error))
+  const without = await slipway.build({ repo: repo.url, buildArgs: { WANT_GIT: 'no' } })
+  t.equal(without.status, 'succeeded', JSON.stringify(without.error))
+  const kept = await slipway.build({ repo: repo.url, buildArgs: { WANT_GIT: 'yes' }, keepGitDir: true })
+  t.equal(kept.status, 'succeeded', JSON.stringify(kept.error))
 })
 
 t.test('build args reach ARG, including ARG before FROM', async (t) => {
@@ -64,6 +78,11 @@ t.test('a Dockerfile in a subdirectory, inside or outside the context', async (t
   const outside = await slipway.build({ repo: repo.url, context: 'app', dockerfile: 'docker/outside.Dockerfile' })
   t.equal(outside.status, 'succeeded', JSON.stringify(outside.error))
   t.equal(outside.request.dockerfile, 'docker/outside.Dockerfile')
+  t.equal(outside.builder, 'classic', 'only the classic builder keeps a Dockerfile from outside the context out of COPY')
+  t.match(await slipway.logs(outside.id), /Building with the classic builder \(the Dockerfile is outside the context/)
+
+  const asked = await slipway.build({ repo: repo.url, context: 'app', dockerfile: 'docker/outside.Dockerfile', builder: 'buildkit' })
+  t.match(asked.error, { code: 'DOCKERFILE_OUTSIDE_CONTEXT', phase: 'build' }, 'BuildKit, asked for by name, says why it cannot')
 
   const defaulted = await slipway.build({ repo: repo.url, context: 'app' })
   t.equal(defaulted.request.dockerfile, 'app/Dockerfile', 'the Dockerfile defaults to <context>/Dockerfile')

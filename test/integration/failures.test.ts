@@ -6,21 +6,39 @@ import { startSlipway } from '../helpers/slipway.js'
 // Each way a build can fail ends `failed` with a stable code, a message that says what to do,
 // and the detail in the log.
 
-t.test('a failing RUN step names the step and its exit code', async (t) => {
-  const slipway = await startSlipway(t)
-  const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo about to fail && exit 3\nRUN echo never\n' })
-  const build = await slipway.build({ repo: repo.url })
-  t.equal(build.status, 'failed')
-  t.match(build.error, { code: 'BUILD_STEP_FAILED', phase: 'build', exitCode: 3, step: 'Step 2/5 : RUN echo about to fail && exit 3' })
-  t.match(build.error?.message, /Step 2\/5 : RUN echo about to fail && exit 3 failed with exit code 3/)
-  t.same(
-    build.phases.map((phase) => [phase.name, phase.status]),
-    [['clone', 'succeeded'], ['context', 'succeeded'], ['build', 'failed']]
-  )
-  const log = await slipway.logs(build.id)
-  t.match(log, /about to fail/, "the log holds the step's output")
-  t.notMatch(log, /never/)
-})
+// How each builder names the failing step.
+const FAILING_STEP = { classic: 'Step 2/5 : RUN echo about to fail && exit 3', buildkit: '[2/3] RUN echo about to fail && exit 3' }
+
+for (const builder of ['buildkit', 'classic'] as const) {
+  t.test(`${builder}: a failing RUN step names the step and its exit code`, async (t) => {
+    const slipway = await startSlipway(t)
+    const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo about to fail && exit 3\nRUN echo never\n' })
+    const build = await slipway.build({ repo: repo.url, builder })
+    t.equal(build.status, 'failed')
+    t.match(build.error, { code: 'BUILD_STEP_FAILED', phase: 'build', exitCode: 3, step: FAILING_STEP[builder] })
+    t.match(build.error?.message, `${FAILING_STEP[builder]} failed with exit code 3`)
+    t.same(
+      build.phases.map((phase) => [phase.name, phase.status]),
+      [['clone', 'succeeded'], ['context', 'succeeded'], ['build', 'failed']]
+    )
+    const failed = build.steps.find((step) => step.status === 'failed')
+    t.match(failed, { instruction: 'RUN echo about to fail && exit 3', exitCode: 3 }, 'the timeline marks the failing step')
+    const log = await slipway.logs(build.id)
+    t.match(log, /about to fail/, "the log holds the step's output")
+    t.notMatch(log, /never/)
+  })
+
+  t.test(`${builder}: a Dockerfile Docker cannot parse, and a target that is not in it`, async (t) => {
+    const slipway = await startSlipway(t)
+    const typo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUNN echo typo\n' })
+    const invalid = await slipway.build({ repo: typo.url, builder })
+    t.match(invalid.error, { code: 'DOCKERFILE_INVALID', phase: 'build' })
+    t.match(invalid.error?.message, /RUNN/i)
+    const staged = await createRepo(t, { Dockerfile: 'FROM busybox AS base\nRUN true\n' })
+    const target = await slipway.build({ repo: staged.url, target: 'nope', builder })
+    t.match(target.error, { code: 'TARGET_NOT_FOUND', phase: 'build' })
+  })
+}
 
 t.test('a missing Dockerfile says where Dockerfiles are', async (t) => {
   const slipway = await startSlipway(t)
@@ -52,21 +70,6 @@ t.test('a repository that does not exist, or cannot be reached', async (t) => {
   t.match(unreachable.error, { code: 'REPO_UNREACHABLE', phase: 'clone' })
   t.match(unreachable.error?.message, /could not be reached/)
   t.match(await slipway.logs(unreachable.id), /Failed to connect|Connection refused|Could not connect/i, 'git says why in the log')
-})
-
-t.test('a Dockerfile Docker cannot parse', async (t) => {
-  const slipway = await startSlipway(t)
-  const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUNN echo typo\n' })
-  const build = await slipway.build({ repo: repo.url })
-  t.match(build.error, { code: 'DOCKERFILE_INVALID', phase: 'build' })
-  t.match(build.error?.message, /RUNN/i)
-})
-
-t.test('a target stage that is not in the Dockerfile', async (t) => {
-  const slipway = await startSlipway(t)
-  const repo = await createRepo(t, { Dockerfile: 'FROM busybox AS base\nRUN true\n' })
-  const build = await slipway.build({ repo: repo.url, target: 'nope' })
-  t.match(build.error, { code: 'TARGET_NOT_FOUND', phase: 'build' })
 })
 
 t.test('pushes the registry refuses', async (t) => {

@@ -5,51 +5,57 @@ import { createRepo } from '../helpers/git-repo.js'
 import { startRegistry } from '../helpers/registry.js'
 import { startSlipway } from '../helpers/slipway.js'
 
-t.test('a build is pushed, and pulls back from the registry with the digest Slipway reported', async (t) => {
-  const slipway = await startSlipway(t)
-  const registry = await startRegistry(t)
-  const repo = await createRepo(t, {
-    Dockerfile: 'FROM busybox\nRUN echo built > /built.txt\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n',
-    'hello.txt': 'hello\n'
+// The step lines each builder prints for `RUN echo built`.
+const STEP_LINE = { classic: /Step 2\/\d+ : RUN echo built/, buildkit: /#\d+ \[2\/\d+\] RUN echo built/ }
+
+for (const builder of ['buildkit', 'classic'] as const) {
+  t.test(`${builder}: a build is pushed, and pulls back from the registry with the digest Slipway reported`, async (t) => {
+    const slipway = await startSlipway(t)
+    const registry = await startRegistry(t)
+    const repo = await createRepo(t, {
+      Dockerfile: 'FROM busybox\nRUN echo built > /built.txt\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n',
+      'hello.txt': 'hello\n'
+    })
+    const head = await repo.git('rev-parse', 'HEAD')
+    const image = `${registry.host}/team/app`
+
+    const build = await slipway.build({ repo: repo.url, image, builder })
+
+    t.equal(build.status, 'succeeded', JSON.stringify(build.error))
+    t.equal(build.builder, builder)
+    t.equal(build.commit, head, 'records the commit the default branch resolved to')
+    t.equal(build.resolvedRef, 'refs/heads/main')
+    t.same(build.request.tags, null, 'the stored request keeps the default')
+    t.same(build.image?.tags, [`${image}:${head.slice(0, 12)}`], 'tags default to the first 12 hex digits of the commit')
+    t.same(
+      build.phases.map((phase) => [phase.name, phase.status]),
+      [['clone', 'succeeded'], ['context', 'succeeded'], ['build', 'succeeded'], ['push', 'succeeded'], ['inspect', 'succeeded']]
+    )
+    t.ok(build.phases.every((phase) => typeof phase.durationMs === 'number' && phase.durationMs >= 0), 'every phase is timed')
+
+    const digest = build.image?.digest
+    t.match(digest, /^sha256:[0-9a-f]{64}$/)
+    t.equal(await registryDigest(registry.host, 'team/app', head.slice(0, 12)), digest, 'the registry serves that digest')
+
+    await removeImage(`${image}:${head.slice(0, 12)}`)
+    await pull(`${image}:${head.slice(0, 12)}`)
+    const pulled = await docker.getImage(`${image}:${head.slice(0, 12)}`).inspect()
+    t.ok(pulled.RepoDigests.includes(`${image}@${digest}`), 'the pulled image carries the same digest')
+    t.equal(pulled.Size, build.image?.sizeBytes, 'the size Slipway reported is the size docker reports')
+    t.equal(pulled.Config.Labels?.['org.opencontainers.image.revision'], head)
+    t.equal(pulled.Config.Labels?.['org.opencontainers.image.source'], repo.url)
+
+    const layers = build.image?.layers ?? []
+    t.ok(layers.some((layer) => layer.instruction === 'RUN echo built > /built.txt'), 'layers name the instruction that made them')
+    t.equal(layers.reduce((sum, layer) => sum + layer.sizeBytes, 0), build.image?.sizeBytes, 'layer sizes add up to the image size')
+
+    const log = await slipway.logs(build.id)
+    t.match(log, /Checked out [0-9a-f]{40}/, 'the log holds git')
+    t.match(log, STEP_LINE[builder], 'the log holds each build step')
+    t.match(log, /digest: sha256:/, 'the log holds the push')
+    t.same(await readdir(slipway.config.workDir), [], 'the clone is removed afterwards')
   })
-  const head = await repo.git('rev-parse', 'HEAD')
-  const image = `${registry.host}/team/app`
-
-  const build = await slipway.build({ repo: repo.url, image })
-
-  t.equal(build.status, 'succeeded', JSON.stringify(build.error))
-  t.equal(build.commit, head, 'records the commit the default branch resolved to')
-  t.equal(build.resolvedRef, 'refs/heads/main')
-  t.same(build.request.tags, null, 'the stored request keeps the default')
-  t.same(build.image?.tags, [`${image}:${head.slice(0, 12)}`], 'tags default to the first 12 hex digits of the commit')
-  t.same(
-    build.phases.map((phase) => [phase.name, phase.status]),
-    [['clone', 'succeeded'], ['context', 'succeeded'], ['build', 'succeeded'], ['push', 'succeeded'], ['inspect', 'succeeded']]
-  )
-  t.ok(build.phases.every((phase) => typeof phase.durationMs === 'number' && phase.durationMs >= 0), 'every phase is timed')
-
-  const digest = build.image?.digest
-  t.match(digest, /^sha256:[0-9a-f]{64}$/)
-  t.equal(await registryDigest(registry.host, 'team/app', head.slice(0, 12)), digest, 'the registry serves that digest')
-
-  await removeImage(`${image}:${head.slice(0, 12)}`)
-  await pull(`${image}:${head.slice(0, 12)}`)
-  const pulled = await docker.getImage(`${image}:${head.slice(0, 12)}`).inspect()
-  t.ok(pulled.RepoDigests.includes(`${image}@${digest}`), 'the pulled image carries the same digest')
-  t.equal(pulled.Size, build.image?.sizeBytes, 'the size Slipway reported is the size docker reports')
-  t.equal(pulled.Config.Labels?.['org.opencontainers.image.revision'], head)
-  t.equal(pulled.Config.Labels?.['org.opencontainers.image.source'], repo.url)
-
-  const layers = build.image?.layers ?? []
-  t.ok(layers.some((layer) => layer.instruction === 'RUN echo built > /built.txt'), 'layers name the instruction that made them')
-  t.equal(layers.reduce((sum, layer) => sum + layer.sizeBytes, 0), build.image?.sizeBytes, 'layer sizes add up to the image size')
-
-  const log = await slipway.logs(build.id)
-  t.match(log, /Checked out [0-9a-f]{40}/, 'the log holds git')
-  t.match(log, /Step 2\/\d+ : RUN echo built/, 'the log holds each build step')
-  t.match(log, /digest: sha256:/, 'the log holds the push')
-  t.same(await readdir(slipway.config.workDir), [], 'the clone is removed afterwards')
-})
+}
 
 t.test('without an image, the build is tagged locally as slipway/<repo name> and not pushed', async (t) => {
   const slipway = await startSlipway(t)

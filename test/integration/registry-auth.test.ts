@@ -6,9 +6,12 @@ import { startSlipway } from '../helpers/slipway.js'
 t.test('a registry that requires a password gets the credentials from the Docker config', async (t) => {
   const registry = await startRegistry(t, { username: 'builder', password: 's3cret-pa55' })
   const slipway = await startSlipway(t, { dockerConfig: await registry.writeDockerConfig() })
-  const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo private > /private.txt\n' })
+  // A build that prints the registry password (here given to it as a build arg) and a URL with a token.
+  const repo = await createRepo(t, {
+    Dockerfile: 'FROM busybox\nARG PASS\nRUN echo "password $PASS" && echo "fetching https://bot:tok3n-abc@git.example.com/x"\n'
+  })
 
-  const build = await slipway.build({ repo: repo.url, image: `${registry.host}/private/app`, tags: ['v1'] })
+  const build = await slipway.build({ repo: repo.url, image: `${registry.host}/private/app`, tags: ['v1'], buildArgs: { PASS: 's3cret-pa55' } })
 
   t.equal(build.status, 'succeeded', JSON.stringify(build.error))
   const response = await fetch(`http://${registry.host}/v2/private/app/manifests/v1`, { method: 'HEAD' })
@@ -19,6 +22,10 @@ t.test('a registry that requires a password gets the credentials from the Docker
     headers: { authorization: `Basic ${auth}`, accept: 'application/vnd.docker.distribution.manifest.v2+json' }
   })
   t.equal(served.headers.get('docker-content-digest'), build.image?.digest)
-  t.notMatch(await slipway.logs(build.id), /s3cret-pa55/, 'the password never reaches the log')
-  t.match(await slipway.logs(build.id), /Pushing to localhost:\d+ as builder/)
+  const log = await slipway.logs(build.id)
+  t.notMatch(log, /s3cret-pa55/, 'the registry password never reaches the log')
+  t.match(log, /password \*\*\*/, 'it is masked where it was printed')
+  t.notMatch(log, /tok3n-abc/, 'nor a token in a URL')
+  t.match(log, /https:\/\/\*\*\*@git\.example\.com\/x/)
+  t.match(log, /Pushing to localhost:\d+ as builder/)
 })

@@ -6,7 +6,8 @@ export interface DockerMessage {
   status?: string
   id?: string
   progress?: string
-  aux?: { ID?: string; Digest?: string; Tag?: string; Size?: number }
+  /** An object for image ids and push digests; base64 protobuf in BuildKit's trace messages. */
+  aux?: string | { ID?: string; Digest?: string; Tag?: string; Size?: number }
   error?: string
   errorDetail?: { code?: number; message?: string }
 }

@@ -27,12 +27,17 @@ export interface ContextPlan {
   entries: ContextEntry[]
   /** The Dockerfile's path inside the tar, for the Engine API's `dockerfile` parameter. */
   dockerfile: string
+  /**
+   * The Dockerfile was outside the context (or reached through a symlink) and travels as a copy.
+   * Only the classic builder keeps such a copy out of COPY; BuildKit would see it as a file.
+   */
+  dockerfileCopied: boolean
   files: number
   bytes: number
 }
 
 // Where a Dockerfile from outside the context goes in the tar; like the docker CLI, we list it in
-// .dockerignore so the daemon keeps it out of COPY.
+// .dockerignore so the classic builder's daemon keeps it out of COPY.
 const INLINE_DOCKERFILE = '.dockerfile.slipway'
 
 /**
@@ -40,7 +45,14 @@ const INLINE_DOCKERFILE = '.dockerfile.slipway'
  * what .dockerignore excludes, symlinks kept as links, owner root. Nothing is read outside the
  * clone: the context and Dockerfile must resolve inside it.
  */
-export async function planContext(input: { cloneDir: string; context: string; dockerfile: string; signal: AbortSignal }): Promise<ContextPlan> {
+export async function planContext(input: {
+  cloneDir: string
+  context: string
+  dockerfile: string
+  /** Send the clone's .git folder too; without it the context is the tree at the commit. */
+  keepGitDir?: boolean
+  signal: AbortSignal
+}): Promise<ContextPlan> {
   const root = await realpath(input.cloneDir)
   const contextDir = await resolveInside(root, input.context).catch(() => {
     throw new BuildFailure('CONTEXT_NOT_FOUND', `The context folder '${input.context}' does not exist in the repository. Set \`context\` to a folder relative to its root.`)
@@ -70,7 +82,10 @@ export async function planContext(input: { cloneDir: string; context: string; do
   if (probe.ignores('.dockerignore')) patterns.push('!.dockerignore')
   if (inContext && probe.ignores(dockerfile)) patterns.push(`!${dockerfile}`)
 
-  const entries = await walkContext(contextDir, patterns, input.signal)
+  // Like `docker build <git URL>`, the repository's own .git is not part of the context: it differs
+  // between clones of one commit, so sending it would bust the layer cache of every `COPY . .`.
+  const skip = contextDir === root && !input.keepGitDir ? new Set(['.git']) : new Set<string>()
+  const entries = await walkContext(contextDir, patterns, skip, input.signal)
   if (!inContext) {
     const listed = (ignoreText ?? '.dockerignore\n') + `\n${INLINE_DOCKERFILE}\n`
     // Ours replaces the context's own .dockerignore entry, whether that was a file or a symlink.
@@ -79,7 +94,7 @@ export async function planContext(input: { cloneDir: string; context: string; do
     entries.push(syntheticFile(contextDir, INLINE_DOCKERFILE, await readFile(dockerfilePath)))
   }
   const files = entries.filter((entry) => entry.type === 'file')
-  return { entries, dockerfile, files: files.length, bytes: files.reduce((sum, entry) => sum + entry.size, 0) }
+  return { entries, dockerfile, dockerfileCopied: !inContext, files: files.length, bytes: files.reduce((sum, entry) => sum + entry.size, 0) }
 }
 
 /**
@@ -143,7 +158,7 @@ export function parseDockerignore(text: string): string[] {
  * Docker's walk (moby pkg/archive TarWithOptions): an excluded folder is skipped whole unless an
  * exception pattern starts with its path, in which case it is walked but not itself added.
  */
-async function walkContext(contextDir: string, patterns: string[], signal: AbortSignal): Promise<ContextEntry[]> {
+async function walkContext(contextDir: string, patterns: string[], skip: Set<string>, signal: AbortSignal): Promise<ContextEntry[]> {
   const matcher = dockerignore().add(patterns)
   const exceptions = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1))
   const entries: ContextEntry[] = []
@@ -153,6 +168,7 @@ async function walkContext(contextDir: string, patterns: string[], signal: Abort
     const names = (await readdir(path.join(contextDir, relative))).sort()
     for (const name of names) {
       const rel = relative ? `${relative}/${name}` : name
+      if (skip.has(rel)) continue
       const absolutePath = path.join(contextDir, rel)
       const info = await lstat(absolutePath)
       const excluded = matcher.ignores(rel)

@@ -1,12 +1,17 @@
 import type { Readable } from 'node:stream'
 import type Docker from 'dockerode'
+import type { Builder, Step } from '../../src/schemas/build.js'
 import { BuildFailure, isDockerUnreachable } from '../build-failure.js'
+import { classifyBuildError } from '../docker/build-errors.js'
+import { buildkitProgress } from '../docker/buildkit-progress.js'
+import { classicProgress } from '../docker/classic-progress.js'
 import { dockerMessages, messageError, type DockerMessage } from '../docker/json-stream.js'
+import type { ProgressReader } from '../docker/progress.js'
 import type { RegistryAuthMap } from '../docker/registry-auth.js'
-import { createLineSplitter } from '../line-splitter.js'
 
 export interface ImageBuildInput {
   docker: Docker
+  builder: Builder
   context: Readable
   /** The Dockerfile's path inside the context tar. */
   dockerfile: string
@@ -20,13 +25,15 @@ export interface ImageBuildInput {
   registryAuth: RegistryAuthMap
   signal: AbortSignal
   log: (stream: 'stdout' | 'stderr' | 'system', text: string) => void
+  /** Called with the steps so far whenever they change. */
+  onSteps: (steps: Step[]) => void
   /** Waits while the log is behind, so a flood of output slows the read instead of filling memory. */
   drain: () => Promise<void>
 }
 
 /**
- * Builds with the Engine API's classic builder. Success is the stream ending with an image id and
- * no error message: the daemon reports a failed step inside a normally finished 200 stream.
+ * Builds through the Engine API with either builder. Success is the stream ending with an image
+ * id and no error message: the daemon reports a failed step inside a normally finished 200 stream.
  */
 export async function buildImage(input: ImageBuildInput): Promise<{ imageId: string }> {
   // A context file that cannot be read must end the build, not leave the upload hanging.
@@ -60,35 +67,34 @@ async function streamBuild(input: ImageBuildInput, signal: AbortSignal): Promise
       rm: true,
       forcerm: true,
       registryconfig: input.registryAuth,
-      version: '1',
+      version: input.builder === 'buildkit' ? '2' : '1',
       abortSignal: signal
     })
   } catch (error) {
     throw requestFailure(error)
   }
 
-  let imageId: string | undefined
-  let step: string | undefined
-  const output = createLineSplitter((line) => {
-    const header = /^Step \d+\/\d+ : .*/.exec(line)
-    if (header) step = header[0]
-    input.log('stdout', line)
-  })
+  const sink = {
+    log: input.log,
+    pullStatus: (message: DockerMessage) => logPullStatus(message, input.log),
+    stepsChanged: () => input.onSteps(progress.steps)
+  }
+  const progress: ProgressReader = input.builder === 'buildkit' ? buildkitProgress(sink) : classicProgress(sink)
   for await (const message of dockerMessages(body as AsyncIterable<Buffer>)) {
     const error = messageError(message)
     if (error !== undefined) {
-      output.end()
+      const failure = progress.fail(error)
       input.log('stderr', error)
-      throw stepFailure(error, step)
+      input.onSteps(progress.steps)
+      throw failure
     }
-    if (message.stream !== undefined) output.push(message.stream)
-    else if (message.status !== undefined) logPullStatus(message, input.log)
-    if (message.aux?.ID) imageId = message.aux.ID
+    progress.read(message)
     await input.drain()
   }
-  output.end()
-  if (!imageId) throw new BuildFailure('BUILD_FAILED', 'The builder finished without reporting an image; the log shows its last words.')
-  return { imageId }
+  progress.finish()
+  input.onSteps(progress.steps)
+  if (!progress.imageId) throw new BuildFailure('BUILD_FAILED', 'The builder finished without reporting an image; the log shows its last words.')
+  return { imageId: progress.imageId }
 }
 
 // Pull progress repeats many times a second per layer; only the changes of state are worth a line.
@@ -102,36 +108,9 @@ function requestFailure(error: unknown): unknown {
   if (isDockerUnreachable(error)) {
     return new BuildFailure('DOCKER_UNAVAILABLE', `The worker cannot reach the Docker Engine (${(error as Error).message}).`)
   }
-  const status = (error as { statusCode?: number }).statusCode
-  if (status === undefined) return error
-  const reason = daemonReason(error)
-  if (/dockerfile parse error|unknown instruction|unknown flag|unexpected|syntax/i.test(reason)) {
-    return new BuildFailure('DOCKERFILE_INVALID', `Docker could not read the Dockerfile: ${reason}`)
-  }
-  if (/target stage .* could not be found|failed to reach build target/i.test(reason)) {
-    return new BuildFailure('TARGET_NOT_FOUND', `${reason}. Check the stage names (FROM … AS name) in the Dockerfile.`)
-  }
-  return new BuildFailure('BUILD_FAILED', `Docker refused the build: ${reason}`)
-}
-
-function stepFailure(error: string, step: string | undefined): BuildFailure {
-  const where = step ?? 'The build'
-  const exit = /returned a non-zero code: (\d+)/.exec(error)
-  if (exit) {
-    const exitCode = Number(exit[1])
-    return new BuildFailure('BUILD_STEP_FAILED', `${where} failed with exit code ${exitCode}. The log shows the step's output.`, {
-      ...(step ? { step } : {}),
-      exitCode
-    })
-  }
-  const details = step ? { step } : {}
-  if (/failed to reach build target|target stage .* could not be found/i.test(error)) {
-    return new BuildFailure('TARGET_NOT_FOUND', `${error}. Check the stage names (FROM … AS name) in the Dockerfile.`, details)
-  }
-  if (/^Step \d+\/\d+ : FROM /i.test(where) && /pull access denied|manifest unknown|not found|no such host|repository does not exist|failed to resolve/i.test(error)) {
-    return new BuildFailure('BASE_IMAGE_NOT_FOUND', `${where}: the base image is not available: ${error}`, details)
-  }
-  return new BuildFailure('BUILD_FAILED', `${where}: ${error}`, details)
+  if ((error as { statusCode?: number }).statusCode === undefined) return error
+  const failure = classifyBuildError(daemonReason(error), undefined)
+  return failure.code === 'BUILD_FAILED' ? new BuildFailure('BUILD_FAILED', `Docker refused the build: ${daemonReason(error)}`) : failure
 }
 
 /** The daemon's own words from a dockerode error ("(HTTP code 400) unexpected - <reason>"). */

@@ -41,7 +41,7 @@ export async function pushImage(input: PushInput): Promise<{ digest: string }> {
         input.log('stderr', error)
         throw pushFailure(error, input)
       }
-      if (message.aux?.Digest) digest = message.aux.Digest
+      if (typeof message.aux === 'object' && message.aux.Digest) digest = message.aux.Digest
       // Per-layer byte progress is noise in a log; the layer's changes of state are not.
       if (message.status && !message.progress && message.status !== 'Pushing') {
         input.log('stdout', message.id ? `${message.id}: ${message.status}` : message.status)

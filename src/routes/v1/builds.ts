@@ -1,13 +1,9 @@
-import { Readable } from 'node:stream'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema } from '../../schemas/build.js'
-import { ErrorRef } from '../../schemas/error.js'
+import { BuildIdParams, errors } from './common.js'
 
-const BuildIdParams = Type.Object({ id: Type.String({ description: 'The build id' }) })
-// Every route may also answer 500 (its cause hidden, logged under the request id).
-const errors = (...codes: number[]) => Object.fromEntries([...codes, 500].map((code) => [code, ErrorRef]))
 
 export default async function buildRoutes(instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
@@ -58,32 +54,5 @@ export default async function buildRoutes(instance: FastifyInstance) {
       }
     },
     async (request) => fastify.builds.get(request.params.id)
-  )
-
-  fastify.get(
-    '/builds/:id/logs',
-    {
-      schema: {
-        tags: ['builds'],
-        summary: "Read a build's log as plain text",
-        description:
-          'Everything the build printed so far, in order: git, each build step, the push, and Slipway’s own lines. ' +
-          'Readable while the build runs and after.',
-        params: BuildIdParams,
-        response: {
-          200: { description: 'The log, one line per line printed', content: { 'text/plain': { schema: { type: 'string' } } } },
-          ...errors(404, 503)
-        }
-      }
-    },
-    async (request, reply) => {
-      const entries = await fastify.builds.logs(request.params.id)
-      const text = Readable.from(
-        (async function* () {
-          for await (const entry of entries) yield `${entry.text}\n`
-        })()
-      )
-      return reply.type('text/plain; charset=utf-8').send(text)
-    }
   )
 }

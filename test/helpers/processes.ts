@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import path from 'node:path'
+import type { Test } from 'tap'
+import { envName, type Config } from '../../src/config.js'
+import { packageRoot } from '../../src/package-info.js'
+
+/** A configuration as the environment variables that give it, for a child process. */
+export function configEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries(config)) env[envName(key)] = String(value)
+  return env
+}
+
+/**
+ * Slipway in a process of its own (src/server.ts through tap's TypeScript loader), as a separate
+ * host would run it; resolves once it says it has started, and is stopped when the test ends.
+ */
+export async function startSlipwayProcess(t: Test, config: Config, role: 'api' | 'worker'): Promise<{ pid: number; kill: (signal: NodeJS.Signals) => void }> {
+  const loader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
+  const child = spawn(process.execPath, [...loader, path.join(packageRoot, 'src', 'server.ts')], {
+    env: { ...process.env, ...configEnv({ ...config, role, logLevel: 'info' }) },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  const exited = once(child, 'exit')
+  t.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(timer)
+  })
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    const ready = role === 'worker' ? 'build worker started' : 'Server listening'
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk
+      if (output.includes(ready)) resolve()
+    })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+    child.on('exit', (code) => reject(new Error(`slipway ${role} exited with ${code} before starting:\n${output}`)))
+  })
+  return { pid: child.pid!, kill: (signal) => child.kill(signal) }
+}

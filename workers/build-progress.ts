@@ -1,0 +1,76 @@
+import type { LogWriter } from '../src/builds/build-log.js'
+import type { BuildStore } from '../src/builds/build-store.js'
+import type { Phase, PhaseName, Step } from '../src/schemas/build.js'
+
+// Steps change many times a second in a busy build; the record is rewritten at most this often.
+const STEP_SAVE_INTERVAL_MS = 250
+
+export type BuildProgress = ReturnType<typeof createBuildProgress>
+
+/**
+ * Keeps the build record's `phases` and `steps` current while a worker runs it, and puts each
+ * phase change in the log stream as a status event for followers.
+ */
+export function createBuildProgress(store: BuildStore, buildId: string, log: LogWriter) {
+  const phases: Phase[] = []
+  let running: PhaseName | null = null
+  let steps: Step[] = []
+  let stepTimer: NodeJS.Timeout | undefined
+  let saving: Promise<unknown> = Promise.resolve()
+
+  const save = (fields: { phases?: Phase[]; steps?: Step[] }) => {
+    saving = saving.then(() => store.transition(buildId, { from: ['running'], to: 'running', set: fields }))
+    return saving
+  }
+  const saveSteps = () => {
+    clearTimeout(stepTimer)
+    stepTimer = undefined
+    return save({ steps })
+  }
+
+  return {
+    phases,
+    current: () => running,
+    async run<T>(name: PhaseName, work: () => Promise<T>): Promise<T> {
+      const started = Date.now()
+      const phase: Phase = { name, status: 'running', startedAt: new Date(started).toISOString(), finishedAt: null, durationMs: null }
+      phases.push(phase)
+      running = name
+      log.write(name, 'system', `==> ${name}`)
+      log.status('running', name)
+      await save({ phases })
+      const end = (status: Phase['status']) => {
+        phase.status = status
+        phase.finishedAt = new Date().toISOString()
+        phase.durationMs = Date.now() - started
+      }
+      try {
+        const result = await work()
+        end('succeeded')
+        running = null
+        await save({ phases })
+        return result
+      } catch (error) {
+        end('failed')
+        throw error
+      }
+    },
+    skip(name: PhaseName) {
+      const now = new Date().toISOString()
+      phases.push({ name, status: 'skipped', startedAt: now, finishedAt: now, durationMs: 0 })
+    },
+    /** The builder's steps so far; saved shortly, in one write with any other changes meanwhile. */
+    steps(current: Step[]) {
+      steps = current
+      stepTimer ??= setTimeout(() => void saveSteps().catch(() => undefined), STEP_SAVE_INTERVAL_MS)
+    },
+    /** Every change so far is in the record. */
+    async settle() {
+      if (stepTimer) await saveSteps()
+      await saving
+    },
+    get stepList() {
+      return steps
+    }
+  }
+}

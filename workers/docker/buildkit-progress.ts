@@ -1,0 +1,108 @@
+import type { Step } from '../../src/schemas/build.js'
+import type { BuildFailure } from '../build-failure.js'
+import { createLineSplitter } from '../line-splitter.js'
+import { classifyBuildError } from './build-errors.js'
+import { decodeBuildkitStatus, type BuildkitVertex } from './buildkit-status.js'
+import type { DockerMessage } from './json-stream.js'
+import type { ProgressReader, ProgressSink } from './progress.js'
+
+interface Tracked {
+  number: number
+  name: string
+  step: Step
+  splitters: Map<number, ReturnType<typeof createLineSplitter>>
+}
+
+/**
+ * Reads BuildKit's stream: each `moby.buildkit.trace` message updates vertices (the steps) and
+ * carries their output; the log reads like `--progress=plain` ("#3 [build 2/4] RUN make", its
+ * output as "#3 …", then "#3 DONE 1.2s" or "#3 CACHED").
+ */
+export function buildkitProgress(sink: ProgressSink): ProgressReader {
+  const steps: Step[] = []
+  const vertices = new Map<string, Tracked>()
+  let imageId: string | undefined
+
+  const track = (vertex: BuildkitVertex): Tracked => {
+    let tracked = vertices.get(vertex.digest)
+    if (!tracked) {
+      const { stage, instruction } = parseVertexName(vertex.name)
+      const step: Step = { stage, instruction, status: 'running', cached: false, startedAt: null, durationMs: null }
+      tracked = { number: vertices.size + 1, name: vertex.name, step, splitters: new Map() }
+      vertices.set(vertex.digest, tracked)
+      steps.push(step)
+    }
+    return tracked
+  }
+
+  const update = (vertex: BuildkitVertex) => {
+    const { number, step } = track(vertex)
+    const wasStarted = step.startedAt !== null
+    const wasDone = step.status !== 'running'
+    step.cached = vertex.cached
+    if (vertex.started !== undefined) step.startedAt = new Date(vertex.started).toISOString()
+    if (!wasStarted && vertex.started !== undefined) sink.log('stdout', `#${number} ${vertex.name}`)
+    if (vertex.completed !== undefined && !wasDone) {
+      step.status = vertex.error ? 'failed' : 'succeeded'
+      step.durationMs = vertex.started === undefined ? 0 : vertex.completed - vertex.started
+      const exit = vertex.error ? /exit code: (\d+)/.exec(vertex.error) : null
+      if (exit) step.exitCode = Number(exit[1])
+      if (vertex.error) sink.log('stderr', `#${number} ERROR: ${vertex.error}`)
+      else sink.log('stdout', `#${number} ${vertex.cached ? 'CACHED' : `DONE ${((step.durationMs ?? 0) / 1000).toFixed(1)}s`}`)
+    }
+  }
+
+  const output = (digest: string, stream: number, text: string) => {
+    const tracked = vertices.get(digest)
+    if (!tracked) return
+    let splitter = tracked.splitters.get(stream)
+    if (!splitter) {
+      splitter = createLineSplitter((line) => sink.log(stream === 2 ? 'stderr' : 'stdout', `#${tracked.number} ${line}`))
+      tracked.splitters.set(stream, splitter)
+    }
+    splitter.push(text)
+  }
+
+  const endOutput = () => {
+    for (const tracked of vertices.values()) for (const splitter of tracked.splitters.values()) splitter.end()
+  }
+
+  return {
+    steps,
+    get imageId() {
+      return imageId
+    },
+    read(message: DockerMessage) {
+      if (message.id === 'moby.buildkit.trace' && typeof message.aux === 'string') {
+        const status = decodeBuildkitStatus(message.aux)
+        for (const vertex of status.vertexes) update(vertex)
+        for (const log of status.logs) output(log.vertex, log.stream, log.msg.toString('utf8'))
+        for (const warning of status.warnings) {
+          const number = vertices.get(warning.vertex)?.number
+          sink.log('stderr', `${number ? `#${number} ` : ''}WARNING: ${warning.short.toString('utf8')}`)
+        }
+        if (status.vertexes.length > 0) sink.stepsChanged()
+      } else if (message.id === 'moby.image.id' && typeof message.aux === 'object' && message.aux?.ID) {
+        imageId = message.aux.ID
+      } else if (message.stream !== undefined) {
+        for (const line of message.stream.split('\n')) if (line) sink.log('stdout', line)
+      }
+    },
+    fail(error: string): BuildFailure {
+      endOutput()
+      const failed = [...vertices.values()].find((tracked) => tracked.step.status === 'failed')
+      return classifyBuildError(error, failed && { label: failed.name, isFrom: /^FROM\s/i.test(failed.step.instruction) })
+    },
+    finish() {
+      endOutput()
+    }
+  }
+}
+
+/** "[build 2/4] RUN make" → stage "build", instruction "RUN make"; "[internal] load …" and others have no stage. */
+export function parseVertexName(name: string): { stage: string | null; instruction: string } {
+  const staged = /^\[(\S+) \d+\/\d+\] (.*)$/s.exec(name)
+  if (staged) return { stage: staged[1]!, instruction: staged[2]! }
+  const internal = /^\[internal\] (.*)$/s.exec(name)
+  return { stage: null, instruction: internal ? internal[1]! : name }
+}

@@ -1,0 +1,22 @@
+import type { Step } from '../../src/schemas/build.js'
+import type { BuildFailure } from '../build-failure.js'
+import type { DockerMessage } from './json-stream.js'
+
+/** Where a builder's progress goes: log lines, and a nudge when the steps changed. */
+export interface ProgressSink {
+  log(stream: 'stdout' | 'stderr' | 'system', text: string): void
+  /** A base image pull's change of state (not its byte counts). */
+  pullStatus(message: DockerMessage): void
+  stepsChanged(): void
+}
+
+/** Reads one builder's build stream into log lines, steps and the image id. */
+export interface ProgressReader {
+  readonly steps: Step[]
+  readonly imageId: string | undefined
+  read(message: DockerMessage): void
+  /** The stream reported `error`: marks the step it was on failed and says why, with a code. */
+  fail(error: string): BuildFailure
+  /** The stream ended without an error. */
+  finish(): void
+}

@@ -1,0 +1,24 @@
+// Credentials in URLs ("https://user:token@host", in any scheme) are masked wherever they appear.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi
+// Shorter values would mask ordinary words; no credential worth the name is that short.
+const MIN_SECRET_LENGTH = 4
+
+/**
+ * Masks secrets in text before it is stored anywhere: URL userinfo, and each of `secrets` (the
+ * credentials this build uses) as given and in the base64 forms Docker configs and HTTP Basic
+ * auth carry them in.
+ */
+export function createRedactor(secrets: { username?: string; password: string }[]): (text: string) => string {
+  const values = new Set<string>()
+  for (const { username, password } of secrets) {
+    if (password.length < MIN_SECRET_LENGTH) continue
+    values.add(password)
+    if (username) values.add(Buffer.from(`${username}:${password}`).toString('base64'))
+  }
+  const ordered = [...values].sort((a, b) => b.length - a.length)
+  return (text) => {
+    let redacted = text.replace(URL_USERINFO, '$1***@')
+    for (const value of ordered) if (redacted.includes(value)) redacted = redacted.split(value).join('***')
+    return redacted
+  }
+}
