@@ -24,7 +24,15 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
   await fastify.register(healthRoutes)
   await fastify.register(buildRoutes, { prefix: '/v1' })
   await fastify.register(buildLogRoutes, { prefix: '/v1' })
+
+  // Closing waits for requests in flight, but not past a short grace: a connection a client left
+  // half-open would otherwise hold shutdown until its keep-alive runs out.
+  fastify.addHook('preClose', async () => {
+    setTimeout(() => fastify.server.closeAllConnections(), CLOSE_GRACE_MS).unref()
+  })
 }
+
+const CLOSE_GRACE_MS = 2000
 
 export function serverOptions(logger: Logger): FastifyServerOptions {
   return {

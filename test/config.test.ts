@@ -26,6 +26,7 @@ t.test('an empty environment gives every default', async (t) => {
     concurrency: 2,
     workDir: path.join(os.tmpdir(), 'slipway'),
     dockerConfig: path.join(os.homedir(), '.docker', 'config.json'),
+    builder: 'auto',
     allowLocalRepos: false,
     logMaxBytes: 16 * 1024 * 1024,
     logLevel: 'info'
@@ -58,7 +59,8 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_WORK_DIR', { SLIPWAY_WORK_DIR: '/var/lib/slipway' }, { workDir: '/var/lib/slipway' }],
     ['SLIPWAY_DOCKER_CONFIG', { SLIPWAY_DOCKER_CONFIG: '/etc/slipway/config.json' }, { dockerConfig: '/etc/slipway/config.json' }],
     ['SLIPWAY_LOG_MAX_BYTES', { SLIPWAY_LOG_MAX_BYTES: '2048' }, { logMaxBytes: 2048 }],
-    ['SLIPWAY_LOG_LEVEL', { SLIPWAY_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }]
+    ['SLIPWAY_LOG_LEVEL', { SLIPWAY_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
+    ['SLIPWAY_BUILDER', { SLIPWAY_BUILDER: 'classic' }, { builder: 'classic' }]
   ]
   const defaults = loadConfig({})
   for (const [name, env, expected] of cases) {
@@ -129,6 +131,7 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_CONCURRENCY',
       'SLIPWAY_WORK_DIR',
       'SLIPWAY_DOCKER_CONFIG',
+      'SLIPWAY_BUILDER',
       'SLIPWAY_ALLOW_LOCAL_REPOS',
       'SLIPWAY_LOG_MAX_BYTES',
       'SLIPWAY_LOG_LEVEL'

@@ -63,6 +63,8 @@ t.test('what was given is kept', async (t) => {
     tags: ['1.2.3', 'latest'],
     push: true,
     noCache: true,
+    builder: 'classic' as const,
+    keepGitDir: true,
     timeoutSeconds: 120
   }
   t.strictSame(normalize(request), { repo: REPO, ...request })

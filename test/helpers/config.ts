@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
-import type { Test } from 'tap'
+import type { Teardown } from './teardown.js'
 import { Redis } from 'ioredis'
 import { loadConfig, type Config } from '../../src/config.js'
 
@@ -9,7 +9,7 @@ import { loadConfig, type Config } from '../../src/config.js'
  * A configuration of its own for one test: a fresh Redis key and queue prefix (removed afterwards)
  * and its own work folder, so tests running side by side never see each other's builds.
  */
-export function testConfig(t: Test, overrides: Partial<Config> = {}): Config {
+export function testConfig(t: Teardown, overrides: Partial<Config> = {}): Config {
   const prefix = `slipway-test-${randomBytes(4).toString('hex')}`
   const config: Config = {
     ...loadConfig({}),

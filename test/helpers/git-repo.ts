@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import type { Test } from 'tap'
+import type { Teardown } from './teardown.js'
 
 const exec = promisify(execFile)
 const GIT_ENV = {
@@ -27,7 +27,7 @@ export interface TestRepo {
 }
 
 /** A real git repository in a temp folder, with `files` as its first commit on `main`. */
-export async function createRepo(t: Test, files: Record<string, string>): Promise<TestRepo> {
+export async function createRepo(t: Teardown, files: Record<string, string>): Promise<TestRepo> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-repo-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const git = async (...args: string[]) => (await exec('git', args, { cwd: dir, env: GIT_ENV })).stdout.trim()

@@ -1,9 +1,13 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
-import type { Test } from 'tap'
+import { fileURLToPath } from 'node:url'
 import { envName, type Config } from '../../src/config.js'
-import { packageRoot } from '../../src/package-info.js'
+import type { Teardown } from './teardown.js'
+
+// The server entry beside these helpers: src/server.ts under tap, dist/src/server.js for bench/.
+const here = fileURLToPath(import.meta.url)
+const serverEntry = path.join(path.dirname(here), '..', '..', 'src', `server${path.extname(here)}`)
 
 /** A configuration as the environment variables that give it, for a child process. */
 export function configEnv(config: Config): Record<string, string> {
@@ -13,12 +17,12 @@ export function configEnv(config: Config): Record<string, string> {
 }
 
 /**
- * Slipway in a process of its own (src/server.ts through tap's TypeScript loader), as a separate
- * host would run it; resolves once it says it has started, and is stopped when the test ends.
+ * Slipway in a process of its own, as a separate host would run it (under tap, src/server.ts
+ * through tap's TypeScript loader); resolves once it says it has started, stopped at teardown.
  */
-export async function startSlipwayProcess(t: Test, config: Config, role: 'api' | 'worker'): Promise<{ pid: number; kill: (signal: NodeJS.Signals) => void }> {
+export async function startSlipwayProcess(t: Teardown, config: Config, role: 'api' | 'worker'): Promise<{ pid: number; kill: (signal: NodeJS.Signals) => void }> {
   const loader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
-  const child = spawn(process.execPath, [...loader, path.join(packageRoot, 'src', 'server.ts')], {
+  const child = spawn(process.execPath, [...loader, serverEntry], {
     env: { ...process.env, ...configEnv({ ...config, role, logLevel: 'info' }) },
     stdio: ['ignore', 'pipe', 'pipe']
   })

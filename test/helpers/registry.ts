@@ -1,10 +1,10 @@
 import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import type { Test } from 'tap'
+import { freePort } from './ports.js'
+import type { Teardown } from './teardown.js'
 
 const exec = promisify(execFile)
 
@@ -20,7 +20,7 @@ export interface TestRegistry {
  * A real registry (Distribution, `docker-registry serve`) on a free loopback port with its own
  * storage, optionally behind htpasswd auth; stopped and removed when the test ends.
  */
-export async function startRegistry(t: Test, options: { username?: string; password?: string } = {}): Promise<TestRegistry> {
+export async function startRegistry(t: Teardown, options: { username?: string; password?: string } = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-registry-'))
   const port = await freePort()
   const auth = options.username && options.password ? { username: options.username, password: options.password } : undefined
@@ -62,14 +62,4 @@ async function waitForRegistry(port: number): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error(`The test registry on port ${port} did not start; is docker-registry installed (scripts/setup.sh)?`)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import type { Step } from '../../src/schemas/build.js'
 import { createRepo } from '../helpers/git-repo.js'
@@ -12,7 +13,9 @@ const find = (steps: Step[], instruction: string) => steps.find((step) => step.i
 for (const builder of ['buildkit', 'classic'] as const) {
   t.test(`${builder}: steps with their stage and timing; a second build of the unchanged repository is cached`, async (t) => {
     const slipway = await startSlipway(t)
-    const repo = await createRepo(t, { Dockerfile: DOCKERFILE, 'main.c': 'int main(void) { return 0; }\n' })
+    // A nonce keeps an earlier run's layer cache from answering this run's first build.
+    const nonce = randomUUID()
+    const repo = await createRepo(t, { Dockerfile: DOCKERFILE, 'main.c': `int main(void) { return 0; } // ${nonce}\n` })
 
     const first = await slipway.build({ repo: repo.url, builder })
     t.equal(first.status, 'succeeded', JSON.stringify(first.error))
@@ -30,7 +33,7 @@ for (const builder of ['buildkit', 'classic'] as const) {
     }
     t.equal(second.image?.id, first.image?.id, 'the same image')
 
-    await repo.commit({ 'main.c': 'int main(void) { return 1; }\n' })
+    await repo.commit({ 'main.c': `int main(void) { return 1; } // ${nonce}\n` })
     const changed = await slipway.build({ repo: repo.url, builder })
     t.match(find(changed.steps, 'COPY . /src'), { cached: false }, 'a changed file reruns from the COPY that takes it')
   })

@@ -29,6 +29,12 @@ const LastEventId = Type.Object({
 
 export default async function buildLogRoutes(instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
+  // Open follows end when the server closes, so shutdown is not held up by them; clients resume
+  // elsewhere with Last-Event-ID.
+  const following = new Set<() => void>()
+  fastify.addHook('preClose', async () => {
+    for (const stop of following) stop()
+  })
 
   fastify.get(
     '/builds/:id/logs',
@@ -69,8 +75,10 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
       if (!events && !follow) return reply.type('text/plain; charset=utf-8').send(Readable.from(linesOf(fastify.builds.readLog(id, after))))
 
       const follower = await fastify.builds.followBuildLog(id, after)
+      following.add(follower.stop)
       const clientGone = new AbortController()
       reply.raw.on('close', () => {
+        following.delete(follower.stop)
         clientGone.abort()
         follower.stop()
       })

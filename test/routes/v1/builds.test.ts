@@ -36,6 +36,8 @@ t.test('POST /v1/builds stores, queues and answers 202 with Location', async (t)
     tags: null,
     push: true,
     noCache: false,
+    builder: null,
+    keepGitDir: false,
     timeoutSeconds: 3600
   })
   t.same(build.links, { self: `/v1/builds/${build.id}`, logs: `/v1/builds/${build.id}/logs` })
