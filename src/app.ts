@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
-import buildsPlugin from './plugins/builds.js'
+import services from './plugins/services.js'
 import errorHandler from './plugins/error-handler.js'
 import swagger from './plugins/swagger.js'
 import validation from './plugins/validation.js'
 import healthRoutes from './routes/health.js'
 import buildLogRoutes from './routes/v1/build-logs.js'
 import buildRoutes from './routes/v1/builds.js'
+import webhookRoutes from './routes/v1/webhooks.js'
 
 export interface AppOptions {
   config: Config
@@ -19,11 +20,12 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
   fastify.removeContentTypeParser('text/plain')
   await fastify.register(validation)
   await fastify.register(swagger)
-  await fastify.register(buildsPlugin, { config: options.config })
+  await fastify.register(services, { config: options.config })
   await fastify.register(errorHandler, { isStoreDown: () => fastify.redis.status !== 'ready' })
   await fastify.register(healthRoutes)
   await fastify.register(buildRoutes, { prefix: '/v1' })
   await fastify.register(buildLogRoutes, { prefix: '/v1' })
+  await fastify.register(webhookRoutes, { prefix: '/v1' })
 
   // Closing waits for requests in flight, but not past a short grace: a connection a client left
   // half-open would otherwise hold shutdown until its keep-alive runs out.

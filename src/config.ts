@@ -14,6 +14,11 @@ export const ConfigSchema = Type.Object({
   }),
   host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address the API listens on' }),
   port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'Port the API listens on' }),
+  publicUrl: Type.String({
+    default: '',
+    pattern: '^(https?://.+)?$',
+    description: 'Base URL people reach the API at, for links in notifications; default http://HOST:PORT'
+  }),
   redisUrl: Type.String({ default: 'redis://127.0.0.1:6379', pattern: '^rediss?://', description: 'Redis connection URL' }),
   prefix: Type.String({
     default: 'slipway',
@@ -41,6 +46,21 @@ export const ConfigSchema = Type.Object({
     description: "Builder for requests that don't name one; auto is BuildKit where the Docker Engine has it"
   }),
   allowLocalRepos: Bool('Accept file:// URLs and absolute paths as repositories (tests, air-gapped mirrors)', false),
+  webhookAllow: Type.String({
+    default: '',
+    description: 'Hosts and CIDRs webhooks may reach although private or local (comma-separated), e.g. "hooks.internal,10.8.0.0/16"'
+  }),
+  webhookAttempts: Type.Integer({
+    default: 14,
+    minimum: 1,
+    maximum: 50,
+    description: 'Delivery attempts per webhook event before it is marked failed'
+  }),
+  webhookBackoffMs: Type.Integer({
+    default: 5000,
+    minimum: 100,
+    description: 'Wait before the first retry; each retry waits about twice as long (with jitter): 14 attempts span about a day'
+  }),
   logMaxBytes: Type.Integer({
     default: 16 * 1024 * 1024,
     minimum: 1024,
@@ -79,7 +99,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
   }
-  return config as Config
+  const valid = config as Config
+  // Links must work from wherever people read them; without a public URL, the listen address.
+  if (!valid.publicUrl) valid.publicUrl = `http://${valid.host.includes(':') ? `[${valid.host}]` : valid.host}:${valid.port}`
+  return valid
 }
 
 /** An environment string as the setting's type; anything not written exactly so stays text and is refused. */

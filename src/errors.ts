@@ -24,6 +24,23 @@ export const BuildNotFound = createError(
   "No build has the id '%s'. GET /v1/builds lists the builds there are.",
   404
 )
+export const WebhookUrlInvalid = createError(
+  'WEBHOOK_URL_INVALID',
+  'The webhook URL %s. Give an absolute http:// or https:// URL of at most 2048 characters, without user:password@ and without a #fragment.',
+  400
+)
+export const WebhookUrlForbidden = createError(
+  'WEBHOOK_URL_FORBIDDEN',
+  '%s Webhooks are delivered only to public hosts. For a receiver on an internal network, ' +
+    "the server's operator can allow its hostname or address range (CIDR) in SLIPWAY_WEBHOOK_ALLOW.",
+  400
+)
+export const WebhookNotFound = createError('WEBHOOK_NOT_FOUND', "No webhook has the id '%s'. GET /v1/webhooks lists them.", 404)
+export const DeliveryNotFound = createError(
+  'DELIVERY_NOT_FOUND',
+  "Webhook '%s' has no delivery '%s'. GET /v1/webhooks/%s/deliveries lists them.",
+  404
+)
 export const RouteNotFound = createError('ROUTE_NOT_FOUND', '%s', 404)
 export const BodyTooLarge = createError('BODY_TOO_LARGE', 'The request body is larger than %s bytes.', 413)
 export const BodyInvalid = createError('BODY_INVALID', '%s', 400)

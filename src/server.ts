@@ -3,6 +3,7 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import { pino } from 'pino'
 import { startBuildWorker } from '../workers/build-worker.js'
+import { startWebhookWorker } from '../workers/webhook-worker.js'
 import slipwayApp, { serverOptions } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
 
@@ -43,8 +44,7 @@ async function main(): Promise<void> {
     closers.push(() => app.close())
   }
   if (config.role === 'worker' || config.role === 'all') {
-    const worker = await startBuildWorker(config, logger)
-    closers.push(() => worker.close())
+    for (const worker of [await startBuildWorker(config, logger), await startWebhookWorker(config, logger)]) closers.push(() => worker.close())
   }
 
   closeWithGrace({ delay: 30_000, logger }, async ({ signal, err }) => {

@@ -20,6 +20,7 @@ t.test('an empty environment gives every default', async (t) => {
     role: 'all',
     host: '127.0.0.1',
     port: 8080,
+    publicUrl: 'http://127.0.0.1:8080',
     redisUrl: 'redis://127.0.0.1:6379',
     prefix: 'slipway',
     dockerHost: '',
@@ -28,6 +29,9 @@ t.test('an empty environment gives every default', async (t) => {
     dockerConfig: path.join(os.homedir(), '.docker', 'config.json'),
     builder: 'auto',
     allowLocalRepos: false,
+    webhookAllow: '',
+    webhookAttempts: 14,
+    webhookBackoffMs: 5000,
     logMaxBytes: 16 * 1024 * 1024,
     logLevel: 'info'
   })
@@ -42,9 +46,10 @@ t.test('an empty string counts as unset', async (t) => {
 
 t.test('each variable is read', async (t) => {
   const cases: [string, Record<string, string>, Partial<ReturnType<typeof loadConfig>>][] = [
-    ['SLIPWAY_PORT', { SLIPWAY_PORT: '9090' }, { port: 9090 }],
-    ['SLIPWAY_PORT 0 (any free port)', { SLIPWAY_PORT: '0' }, { port: 0 }],
-    ['SLIPWAY_PORT at its maximum', { SLIPWAY_PORT: '65535' }, { port: 65535 }],
+    // Without SLIPWAY_PUBLIC_URL, links use the listen address.
+    ['SLIPWAY_PORT', { SLIPWAY_PORT: '9090' }, { port: 9090, publicUrl: 'http://127.0.0.1:9090' }],
+    ['SLIPWAY_PORT 0 (any free port)', { SLIPWAY_PORT: '0' }, { port: 0, publicUrl: 'http://127.0.0.1:0' }],
+    ['SLIPWAY_PORT at its maximum', { SLIPWAY_PORT: '65535' }, { port: 65535, publicUrl: 'http://127.0.0.1:65535' }],
     ['SLIPWAY_CONCURRENCY', { SLIPWAY_CONCURRENCY: '8' }, { concurrency: 8 }],
     ['SLIPWAY_CONCURRENCY at its maximum', { SLIPWAY_CONCURRENCY: '64' }, { concurrency: 64 }],
     ['SLIPWAY_ALLOW_LOCAL_REPOS=true', { SLIPWAY_ALLOW_LOCAL_REPOS: 'true' }, { allowLocalRepos: true }],
@@ -53,7 +58,12 @@ t.test('each variable is read', async (t) => {
     ['DOCKER_HOST unix socket', { DOCKER_HOST: 'unix:///run/docker.sock' }, { dockerHost: 'unix:///run/docker.sock' }],
     ['SLIPWAY_ROLE=api', { SLIPWAY_ROLE: 'api' }, { role: 'api' }],
     ['SLIPWAY_ROLE=worker', { SLIPWAY_ROLE: 'worker' }, { role: 'worker' }],
-    ['SLIPWAY_HOST', { SLIPWAY_HOST: '0.0.0.0' }, { host: '0.0.0.0' }],
+    ['SLIPWAY_HOST', { SLIPWAY_HOST: '0.0.0.0' }, { host: '0.0.0.0', publicUrl: 'http://0.0.0.0:8080' }],
+    ['SLIPWAY_HOST IPv6', { SLIPWAY_HOST: '::1' }, { host: '::1', publicUrl: 'http://[::1]:8080' }],
+    ['SLIPWAY_PUBLIC_URL', { SLIPWAY_PUBLIC_URL: 'https://slipway.example.com' }, { publicUrl: 'https://slipway.example.com' }],
+    ['SLIPWAY_WEBHOOK_ALLOW', { SLIPWAY_WEBHOOK_ALLOW: '10.0.0.0/8,hooks.internal' }, { webhookAllow: '10.0.0.0/8,hooks.internal' }],
+    ['SLIPWAY_WEBHOOK_ATTEMPTS', { SLIPWAY_WEBHOOK_ATTEMPTS: '3' }, { webhookAttempts: 3 }],
+    ['SLIPWAY_WEBHOOK_BACKOFF_MS', { SLIPWAY_WEBHOOK_BACKOFF_MS: '250' }, { webhookBackoffMs: 250 }],
     ['SLIPWAY_REDIS_URL', { SLIPWAY_REDIS_URL: 'rediss://cache:6380/2' }, { redisUrl: 'rediss://cache:6380/2' }],
     ['SLIPWAY_PREFIX', { SLIPWAY_PREFIX: '{slipway-ci}' }, { prefix: '{slipway-ci}' }],
     ['SLIPWAY_WORK_DIR', { SLIPWAY_WORK_DIR: '/var/lib/slipway' }, { workDir: '/var/lib/slipway' }],
@@ -125,6 +135,7 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_ROLE',
       'SLIPWAY_HOST',
       'SLIPWAY_PORT',
+      'SLIPWAY_PUBLIC_URL',
       'SLIPWAY_REDIS_URL',
       'SLIPWAY_PREFIX',
       'DOCKER_HOST',
@@ -133,6 +144,9 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_DOCKER_CONFIG',
       'SLIPWAY_BUILDER',
       'SLIPWAY_ALLOW_LOCAL_REPOS',
+      'SLIPWAY_WEBHOOK_ALLOW',
+      'SLIPWAY_WEBHOOK_ATTEMPTS',
+      'SLIPWAY_WEBHOOK_BACKOFF_MS',
       'SLIPWAY_LOG_MAX_BYTES',
       'SLIPWAY_LOG_LEVEL'
     ]
@@ -142,7 +156,9 @@ t.test('describeConfig lists every variable, with its default and a description'
   const keys = Object.keys(ConfigSchema.properties) as (keyof typeof defaults)[]
   for (const [index, entry] of described.entries()) {
     const key = keys[index]!
-    t.equal(entry.default, defaults[key], `${entry.variable}: its default is the one loadConfig uses`)
+    // The public URL's default is derived from host and port, as its description says.
+    if (key === 'publicUrl') t.match(entry.description, /HOST:PORT/)
+    else t.equal(entry.default, defaults[key], `${entry.variable}: its default is the one loadConfig uses`)
     t.ok(entry.description.length > 10, `${entry.variable} has a description`)
   }
   // Each listed variable really is read.

@@ -6,7 +6,7 @@ import type { BuildRecord, Builder, Image, PhaseName } from '../src/schemas/buil
 import type { BuildProgress } from './build-progress.js'
 import { chooseBuilder } from './docker/builder.js'
 import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
-import { formatBytes } from './format.js'
+import { formatBytes } from '../src/format.js'
 import { cloneSource } from './phases/clone.js'
 import { packContext, planContext } from './phases/context.js'
 import { buildImage } from './phases/image-build.js'

@@ -7,6 +7,7 @@ import { createBuildStore } from '../src/builds/build-store.js'
 import { redisKeys } from '../src/builds/keys.js'
 import type { Config } from '../src/config.js'
 import { createRedis } from '../src/redis.js'
+import { createWebhookQueue } from '../src/webhooks/webhook-queue.js'
 import { runBuild } from './run-build.js'
 
 /** Takes builds from the queue and runs them on this host's Docker Engine, `concurrency` at a time. */
@@ -16,12 +17,16 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
   const keys = redisKeys(config.prefix)
   // dockerode reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself.
   const docker = new Docker()
+  const events = createWebhookQueue(redis, config.prefix, { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, (error) =>
+    logger.warn({ err: error }, 'webhook queue error')
+  )
   const deps = {
     redis,
     keys,
     store: createBuildStore(redis, keys),
     docker,
     logger,
+    events,
     settings: {
       workDir: config.workDir,
       dockerConfig: config.dockerConfig,
@@ -41,6 +46,7 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
   return {
     async close() {
       await worker.close()
+      await events.close()
       await redis.quit().catch(() => redis.disconnect())
     }
   }

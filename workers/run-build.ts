@@ -12,8 +12,10 @@ import { BuildFailure, isDockerUnreachable } from './build-failure.js'
 import { runPipeline, type PipelineContext } from './build-pipeline.js'
 import { createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
-import { formatBytes } from './format.js'
+import { formatBytes } from '../src/format.js'
 import { createRedactor } from './redaction.js'
+import { toResource } from '../src/builds/build-resource.js'
+import { eventTypeOf, type WebhookQueue } from '../src/webhooks/webhook-queue.js'
 
 export interface BuildRunnerDeps {
   redis: Redis
@@ -21,6 +23,7 @@ export interface BuildRunnerDeps {
   store: BuildStore
   docker: Docker
   logger: Logger
+  events: Pick<WebhookQueue, 'emit'>
   settings: { workDir: string; dockerConfig: string; allowLocalRepos: boolean; logMaxBytes: number; builder: Builder | 'auto' }
 }
 
@@ -47,6 +50,12 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
   if (!started) return
 
   const logger = deps.logger.child({ buildId, attempt })
+  const announce = async (record: BuildRecord | null) => {
+    // An announcement that cannot be made must not fail the build; it is logged.
+    if (record) await deps.events.emit(eventTypeOf(record.status), toResource(record)).catch((error: unknown) => logger.error({ err: error }, 'build event not announced'))
+  }
+  // A build run again after its worker died has been announced as started already.
+  if (attempt === 1) await announce(await deps.store.get(buildId))
   // Nothing is stored before it passes the redactor, which learns this build's credentials below.
   let redact = createRedactor([])
   const log = await openLogWriter(deps.redis, deps.keys, buildId, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redact(text) })
@@ -86,6 +95,7 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
   })
   if (finished) log.status(outcome.status, null)
   await log.close()
+  if (finished) await announce(await deps.store.get(buildId))
   logger.info({ status: outcome.status, code: outcome.error?.code, durationMs }, 'build finished')
 }
 

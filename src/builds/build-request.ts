@@ -36,7 +36,9 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
     noCache: request.noCache ?? false,
     builder: request.builder ?? null,
     keepGitDir: request.keepGitDir ?? false,
-    timeoutSeconds: request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS
+    timeoutSeconds: request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    // Checked and filled in by the webhook service, which keeps their secrets apart.
+    webhooks: []
   }
 }
 

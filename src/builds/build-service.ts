@@ -1,24 +1,40 @@
 import type { Redis } from 'ioredis'
 import { monotonicFactory } from 'ulid'
 import { BuildNotFound, RedisUnavailable } from '../errors.js'
-import { TERMINAL_STATUSES, type BuildRecord, type BuildRequest, type Build } from '../schemas/build.js'
+import { TERMINAL_STATUSES, type BuildRequest, type Build } from '../schemas/build.js'
+import { toResource } from './build-resource.js'
 import { readLogEvents, tailStart, type LogEvent } from './build-log.js'
 import { followLog } from './log-follower.js'
 import type { BuildQueue } from './build-queue.js'
 import { newBuildRecord, normalizeBuildRequest, type RequestPolicy } from './build-request.js'
 import type { BuildStore, ListQuery } from './build-store.js'
 import type { RedisKeys } from './keys.js'
+import type { WebhookQueue } from '../webhooks/webhook-queue.js'
+import type { WebhookService } from '../webhooks/webhook-service.js'
 
 const newId = monotonicFactory()
 
 /** What the API does with builds; it never runs git or docker itself. */
-export function createBuildService(deps: { redis: Redis; keys: RedisKeys; store: BuildStore; queue: BuildQueue; policy: RequestPolicy }) {
+export function createBuildService(deps: {
+  redis: Redis
+  keys: RedisKeys
+  store: BuildStore
+  queue: BuildQueue
+  webhooks: WebhookService
+  events: WebhookQueue
+  policy: RequestPolicy
+  logger: { error(details: object, message: string): void }
+}) {
   const { store, queue } = deps
 
   async function submit(request: BuildRequest): Promise<Build> {
-    const record = newBuildRecord(newId(), normalizeBuildRequest(request, deps.policy), new Date())
-    // Stored before it is enqueued: nothing is acknowledged that is not kept.
+    const normalized = normalizeBuildRequest(request, deps.policy)
+    const webhooks = deps.webhooks.prepareBuildWebhooks(request.webhooks)
+    const record = newBuildRecord(newId(), { ...normalized, webhooks: webhooks.views }, new Date())
+    // Stored before it is enqueued: nothing is acknowledged that is not kept. The build's own
+    // subscriptions (with their secrets) are kept beside the record, never in it.
     await store.create(record)
+    if (webhooks.stored.length > 0) await deps.redis.set(deps.keys.buildWebhooks(record.id), JSON.stringify(webhooks.stored))
     try {
       await queue.enqueue(record.id)
     } catch (error) {
@@ -31,7 +47,12 @@ export function createBuildService(deps: { redis: Redis; keys: RedisKeys; store:
         .catch(() => undefined)
       throw new RedisUnavailable({ cause: error })
     }
-    return toResource(record)
+    const resource = toResource(record)
+    // The build is queued whatever happens to its announcement; a lost one is logged.
+    await deps.events.emit('build.queued', resource).catch((error: unknown) => deps.logger.error({ err: error, buildId: record.id }, 'build.queued was not announced'))
+    // The secrets Slipway made are shown in this answer, once.
+    const made = webhooks.stored.map((webhook, i) => (request.webhooks?.[i]?.secret === undefined ? webhook.secret : undefined))
+    return { ...resource, request: { ...resource.request, webhooks: webhooks.views.map((view, i) => ({ ...view, ...(made[i] ? { secret: made[i] } : {}) })) } }
   }
 
   async function get(id: string): Promise<Build> {
@@ -84,8 +105,3 @@ export function createBuildService(deps: { redis: Redis; keys: RedisKeys; store:
 }
 
 export type BuildService = ReturnType<typeof createBuildService>
-
-export function toResource(record: BuildRecord): Build {
-  const self = `/v1/builds/${record.id}`
-  return { ...record, links: { self, logs: `${self}/logs` } }
-}

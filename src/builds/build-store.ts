@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis'
+import { decodeHash, encodeHash } from '../redis-hash.js'
 import type { BuildRecord, BuildStatus } from '../schemas/build.js'
 import type { RedisKeys } from './keys.js'
 import { repoKey } from './repo-url.js'
 
-// A build is one Redis hash: `status` as a plain string (the Lua script compares it), every other
-// field as JSON. Changes go through one compare-and-set script, so a late or repeated writer (BullMQ
-// delivers at least once) can never move a build out of a terminal state.
+// A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script, so
+// a late or repeated writer (BullMQ delivers at least once) can never move a build out of a
+// terminal state.
 const TRANSITION_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {0, ''} end
@@ -116,20 +117,10 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
 
 export type BuildStore = ReturnType<typeof createBuildStore>
 
-function encode(record: Partial<BuildRecord>): Record<string, string> {
-  const fields: Record<string, string> = {}
-  for (const [field, value] of Object.entries(record)) {
-    if (value === undefined) continue
-    fields[field] = field === 'status' ? String(value) : JSON.stringify(value)
-  }
-  return fields
-}
+// `status` stays a plain string: the transition script compares it.
+const RAW = ['status'] as const
+const encode = (record: Partial<BuildRecord>) => encodeHash(record, RAW)
 
 function decode(hash: Record<string, string>): BuildRecord | null {
-  if (!hash.status || !hash.id) return null
-  const record: Record<string, unknown> = {}
-  for (const [field, value] of Object.entries(hash)) {
-    record[field] = field === 'status' ? value : JSON.parse(value)
-  }
-  return record as unknown as BuildRecord
+  return hash.status ? decodeHash<BuildRecord>(hash, RAW) : null
 }

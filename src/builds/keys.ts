@@ -12,7 +12,14 @@ export function redisKeys(prefix: string) {
     // Sorted sets with every score 0: members sort by id, and ids sort by creation time.
     allBuilds: `${prefix}:idx:builds`,
     buildsByRepo: (repoKey: string) => `${prefix}:idx:repo:${repoKey}`,
-    buildsByStatus: (status: BuildStatus) => `${prefix}:idx:status:${status}`
+    buildsByStatus: (status: BuildStatus) => `${prefix}:idx:status:${status}`,
+    /** A build's own subscriptions, secrets included: never part of the build record. */
+    buildWebhooks: (id: string) => `${prefix}:build:{${id}}:webhooks`,
+    buildDeliveries: (id: string) => `${prefix}:build:{${id}}:deliveries`,
+    webhook: (id: string) => `${prefix}:webhook:{${id}}`,
+    webhookDeliveries: (id: string) => `${prefix}:webhook:{${id}}:deliveries`,
+    allWebhooks: `${prefix}:idx:webhooks`,
+    delivery: (id: string) => `${prefix}:delivery:{${id}}`
   }
 }
 export type RedisKeys = ReturnType<typeof redisKeys>

@@ -20,6 +20,7 @@ export default fp(
         },
         tags: [
           { name: 'builds', description: 'Submit builds and read their results and logs' },
+          { name: 'webhooks', description: 'Signed notifications of build events, their deliveries and retries' },
           { name: 'service', description: 'Health and readiness' }
         ]
       },

@@ -4,8 +4,9 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { buildSchemas } from '../schemas/build.js'
 import { ErrorSchema } from '../schemas/error.js'
+import { webhookSchemas } from '../schemas/webhook.js'
 
-export const sharedSchemas = [...buildSchemas, ErrorSchema]
+export const sharedSchemas = [...buildSchemas, ...webhookSchemas, ErrorSchema]
 
 /**
  * Request validation that says no rather than guessing: a body with an unknown field or a wrong

@@ -1,14 +1,11 @@
-import { Type, type SchemaOptions, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { FAILURE_CODES, type FailureCode } from '../builds/failure-codes.js'
+import { Nullable, StringEnum, Timestamp } from './common.js'
+import { BuildWebhookSchema, BuildWebhookViewSchema } from './webhook.js'
 
 // The build's models, shared by the API, the workers and the OpenAPI document. Each model with
 // an $id becomes a named component (`#/components/schemas/Build`) that client generators use.
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
-/** A plain `{ type: string, enum }`, which client generators turn into enums (a union of literals they don't). */
-const StringEnum = <T extends readonly string[]>(values: T, options: SchemaOptions = {}) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options })
-const Timestamp = Type.String({ format: 'date-time' })
 
 export const BUILDERS = ['buildkit', 'classic'] as const
 export type Builder = (typeof BUILDERS)[number]
@@ -126,6 +123,12 @@ export const BuildRequestSchema = Type.Object(
         maximum: MAX_TIMEOUT_SECONDS,
         description: `Whole-build time limit; past it the build ends timed_out. Default: ${DEFAULT_TIMEOUT_SECONDS}.`
       })
+    ),
+    webhooks: Optional(
+      Type.Array(Type.Ref(BuildWebhookSchema), {
+        maxItems: 10,
+        description: "Receivers of this build's events, besides the subscriptions at /v1/webhooks"
+      })
     )
   },
   { $id: 'BuildRequest', additionalProperties: false, description: 'What to build. Only `repo` is required.' }
@@ -147,7 +150,8 @@ export const NormalizedRequestSchema = Type.Object(
     noCache: Type.Boolean(),
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
     keepGitDir: Type.Boolean(),
-    timeoutSeconds: Type.Integer()
+    timeoutSeconds: Type.Integer(),
+    webhooks: Type.Array(Type.Ref(BuildWebhookViewSchema))
   },
   { $id: 'NormalizedBuildRequest', additionalProperties: false, description: 'The request with every default filled in' }
 )

@@ -16,6 +16,7 @@ export function defaultRequest(repo: string, image = 'slipway/app'): NormalizedR
     noCache: false,
     builder: null,
     keepGitDir: false,
-    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS
+    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+    webhooks: []
   }
 }

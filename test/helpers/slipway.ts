@@ -4,6 +4,7 @@ import type { Test } from 'tap'
 import type { Config } from '../../src/config.js'
 import type { Build, BuildRequest } from '../../src/schemas/build.js'
 import { startBuildWorker } from '../../workers/build-worker.js'
+import { startWebhookWorker } from '../../workers/webhook-worker.js'
 import { buildApp } from './app.js'
 import { removeImage } from './docker.js'
 import { testConfig } from './config.js'
@@ -22,8 +23,9 @@ export interface TestSlipway {
 export async function startSlipway(t: Test, overrides: Partial<Config> = {}): Promise<TestSlipway> {
   const config = testConfig(t, overrides)
   const app = await buildApp(t, config)
-  const worker = await startBuildWorker(config, pino({ level: 'silent' }))
-  t.teardown(() => worker.close())
+  for (const worker of [await startBuildWorker(config, pino({ level: 'silent' })), await startWebhookWorker(config, pino({ level: 'silent' }))]) {
+    t.teardown(() => worker.close())
+  }
   // Images the test built are removed afterwards, so repeated runs don't fill the disk.
   const built = new Set<string>()
   t.teardown(async () => {

@@ -38,7 +38,8 @@ t.test('POST /v1/builds stores, queues and answers 202 with Location', async (t)
     noCache: false,
     builder: null,
     keepGitDir: false,
-    timeoutSeconds: 3600
+    timeoutSeconds: 3600,
+    webhooks: []
   })
   t.same(build.links, { self: `/v1/builds/${build.id}`, logs: `/v1/builds/${build.id}/logs` })
   const stored = await app.inject({ method: 'GET', url: `/v1/builds/${build.id}` })

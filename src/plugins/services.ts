@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Redis } from 'ioredis'
+import { createBuildQueue } from '../builds/build-queue.js'
+import { createBuildService, type BuildService } from '../builds/build-service.js'
+import { createBuildStore } from '../builds/build-store.js'
+import { redisKeys } from '../builds/keys.js'
+import type { Config } from '../config.js'
+import { createRedis } from '../redis.js'
+import { createDeliveryStore } from '../webhooks/delivery-store.js'
+import { parseAllowList } from '../webhooks/url-policy.js'
+import { createWebhookQueue } from '../webhooks/webhook-queue.js'
+import { createWebhookService, type WebhookService } from '../webhooks/webhook-service.js'
+import { createWebhookStore } from '../webhooks/webhook-store.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    redis: Redis
+    builds: BuildService
+    webhooks: WebhookService
+  }
+}
+
+/** The API's connection to Redis and the services on top of it. */
+export default fp(
+  async function services(fastify: FastifyInstance, options: { config: Config }) {
+    const { config } = options
+    const redis = createRedis(config.redisUrl, 'api', fastify.log)
+    // Start without Redis if need be: requests answer 503 until it is back.
+    await redis.connect().catch(() => undefined)
+    const onQueueError = (error: Error) => fastify.log.debug({ err: error }, 'queue error')
+    const buildQueue = createBuildQueue(redis, config.prefix, onQueueError)
+    const events = createWebhookQueue(redis, config.prefix, { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onQueueError)
+    const keys = redisKeys(config.prefix)
+    const webhooks = createWebhookService({
+      webhooks: createWebhookStore(redis, keys),
+      deliveries: createDeliveryStore(redis, keys),
+      queue: events,
+      allow: parseAllowList(config.webhookAllow)
+    })
+    fastify.decorate('redis', redis)
+    fastify.decorate('webhooks', webhooks)
+    fastify.decorate(
+      'builds',
+      createBuildService({
+        redis,
+        keys,
+        store: createBuildStore(redis, keys),
+        queue: buildQueue,
+        webhooks,
+        events,
+        policy: { allowLocalRepos: config.allowLocalRepos },
+        logger: fastify.log
+      })
+    )
+    fastify.addHook('onClose', async () => {
+      await Promise.all([buildQueue.close(), events.close()])
+      await redis.quit().catch(() => redis.disconnect())
+    })
+  },
+  { name: 'services' }
+)

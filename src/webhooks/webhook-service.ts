@@ -1,0 +1,120 @@
+import { monotonicFactory } from 'ulid'
+import { DeliveryNotFound, WebhookNotFound } from '../errors.js'
+import type { BuildWebhook, BuildWebhookView, Delivery, SecretRotation, Webhook, WebhookCreate, WebhookUpdate } from '../schemas/webhook.js'
+import { BUILD_EVENT_TYPES, type BuildEventType, type WebhookFormat } from './chat-formats.js'
+import { toDeliveryResource, type DeliveryStore } from './delivery-store.js'
+import { generateSecret } from './signing.js'
+import { checkWebhookUrl, type AllowList } from './url-policy.js'
+import type { WebhookQueue } from './webhook-queue.js'
+import { liveSecrets, toWebhookResource, type StoredWebhook, type WebhookStore } from './webhook-store.js'
+
+
+const DEFAULT_GRACE_SECONDS = 86_400
+const newId = monotonicFactory()
+
+/** A build's own subscription as stored beside the build: with its secret. */
+export interface StoredBuildWebhook {
+  url: string
+  events: BuildEventType[]
+  format: WebhookFormat
+  secret: string
+}
+
+/** What the API does with webhook subscriptions and their deliveries. */
+export function createWebhookService(deps: { webhooks: WebhookStore; deliveries: DeliveryStore; queue: WebhookQueue; allow: AllowList }) {
+  const { webhooks, deliveries } = deps
+
+  async function existing(id: string): Promise<StoredWebhook> {
+    const webhook = await webhooks.get(id)
+    if (!webhook) throw new WebhookNotFound(id)
+    return webhook
+  }
+
+  return {
+    /** A new subscription; its secret is in this answer and never again. */
+    async create(body: WebhookCreate): Promise<Webhook> {
+      const now = new Date().toISOString()
+      const secret = body.secret ?? generateSecret()
+      const stored: StoredWebhook = {
+        id: newId(),
+        url: checkWebhookUrl(body.url, deps.allow).href,
+        events: body.events ?? [...BUILD_EVENT_TYPES],
+        format: body.format ?? 'json',
+        repo: body.repo ?? null,
+        enabled: body.enabled ?? true,
+        disabledReason: null,
+        createdAt: now,
+        updatedAt: now,
+        secrets: [{ value: secret, expiresAt: null }]
+      }
+      await webhooks.create(stored)
+      return { ...toWebhookResource(stored), secret }
+    },
+
+    list: async (): Promise<Webhook[]> => (await webhooks.list()).map(toWebhookResource),
+
+    get: async (id: string): Promise<Webhook> => toWebhookResource(await existing(id)),
+
+    async update(id: string, changes: WebhookUpdate): Promise<Webhook> {
+      await existing(id)
+      await webhooks.update(id, {
+        ...changes,
+        ...(changes.url === undefined ? {} : { url: checkWebhookUrl(changes.url, deps.allow).href }),
+        // Turning a subscription back on clears why Slipway had turned it off.
+        ...(changes.enabled === true ? { disabledReason: null } : {})
+      })
+      return toWebhookResource(await existing(id))
+    },
+
+    async remove(id: string): Promise<void> {
+      if (!(await webhooks.remove(id))) throw new WebhookNotFound(id)
+    },
+
+    /** A new secret; the current ones keep signing beside it until the grace period ends. */
+    async rotateSecret(id: string, rotation: SecretRotation): Promise<Webhook> {
+      const webhook = await existing(id)
+      const secret = rotation.secret ?? generateSecret()
+      const expiresAt = new Date(Date.now() + (rotation.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000).toISOString()
+      const kept = liveSecrets(webhook.secrets).map((value) => ({ value, expiresAt }))
+      await webhooks.update(id, { secrets: [{ value: secret, expiresAt: null }, ...kept] })
+      return { ...toWebhookResource(await existing(id)), secret }
+    },
+
+    async deliveries(id: string, cursor: string | undefined, limit: number): Promise<{ items: Delivery[]; nextCursor: string | null }> {
+      await existing(id)
+      const page = await deliveries.listForWebhook(id, cursor, limit)
+      return { items: page.items.map(toDeliveryResource), nextCursor: page.nextCursor }
+    },
+
+    async buildDeliveries(buildId: string, cursor: string | undefined, limit: number): Promise<{ items: Delivery[]; nextCursor: string | null }> {
+      const page = await deliveries.listForBuild(buildId, cursor, limit)
+      return { items: page.items.map(toDeliveryResource), nextCursor: page.nextCursor }
+    },
+
+    /** Sends a delivery again, with the same webhook-id and body, however it ended. */
+    async redeliver(webhookId: string, deliveryId: string): Promise<Delivery> {
+      await existing(webhookId)
+      const delivery = await deliveries.get(deliveryId)
+      if (!delivery || delivery.webhookId !== webhookId) throw new DeliveryNotFound(webhookId, deliveryId, webhookId)
+      await deliveries.setStatus(deliveryId, 'pending')
+      await deps.queue.deliver(deliveryId, Date.now())
+      return toDeliveryResource({ ...delivery, status: 'pending' })
+    },
+
+    /**
+     * A build request's own subscriptions: checked, defaults filled, secrets made where none was
+     * given. `stored` keeps the secrets (beside the build); `views` are what the build shows.
+     */
+    prepareBuildWebhooks(requested: BuildWebhook[] | undefined): { stored: StoredBuildWebhook[]; views: BuildWebhookView[] } {
+      const stored = (requested ?? []).map((webhook) => ({
+        url: checkWebhookUrl(webhook.url, deps.allow).href,
+        events: webhook.events ?? [...BUILD_EVENT_TYPES],
+        format: webhook.format ?? 'json',
+        secret: webhook.secret ?? generateSecret()
+      }))
+      return { stored, views: stored.map(({ url, events, format }) => ({ url: new URL(url).origin, events, format })) }
+    }
+  }
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>

@@ -1,0 +1,135 @@
+import { Worker, type Job } from 'bullmq'
+import type { Logger } from 'pino'
+import { redisKeys } from '../src/builds/keys.js'
+import { repoKey } from '../src/builds/repo-url.js'
+import type { Config } from '../src/config.js'
+import { createRedis } from '../src/redis.js'
+import { formatPayload } from '../src/webhooks/chat-formats.js'
+import { createDeliveryStore, type DeliveryTarget, type StoredDelivery } from '../src/webhooks/delivery-store.js'
+import { webhookHeaders } from '../src/webhooks/signing.js'
+import { checkWebhookUrl, guardedLookup, parseAllowList } from '../src/webhooks/url-policy.js'
+import { createWebhookQueue, WEBHOOK_QUEUE, type DeliverJobData, type FanoutJobData } from '../src/webhooks/webhook-queue.js'
+import type { StoredBuildWebhook } from '../src/webhooks/webhook-service.js'
+import { createWebhookStore, liveSecrets } from '../src/webhooks/webhook-store.js'
+import { postWebhook } from './webhooks/post-webhook.js'
+
+const TIMEOUT_MS = 10_000
+// Deliveries wait on receivers, not on this machine: many can be in flight at once.
+const CONCURRENCY = 16
+
+/** Fans build events out to their subscriptions and delivers them, signed, with retries. */
+export async function startWebhookWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
+  const redis = createRedis(config.redisUrl, 'worker', logger)
+  const keys = redisKeys(config.prefix)
+  const webhooks = createWebhookStore(redis, keys)
+  const deliveries = createDeliveryStore(redis, keys)
+  const onError = (error: Error) => logger.warn({ err: error }, 'webhook queue error')
+  const queue = createWebhookQueue(redis, config.prefix, { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onError)
+  const allow = parseAllowList(config.webhookAllow)
+  const lookup = guardedLookup(allow)
+
+  const buildWebhooks = async (buildId: string): Promise<StoredBuildWebhook[]> =>
+    JSON.parse((await redis.get(keys.buildWebhooks(buildId))) ?? '[]') as StoredBuildWebhook[]
+
+  /** One delivery per subscription that wants the event; safe to run again (ids are derived). */
+  async function fanout(event: FanoutJobData): Promise<void> {
+    const targets: { target: DeliveryTarget; key: string; url: string; format: StoredDelivery['format'] }[] = []
+    const repository = repoKey(event.build.request.repo)
+    for (const webhook of await webhooks.list()) {
+      if (webhook.enabled && webhook.events.includes(event.type) && repoMatches(webhook.repo, repository)) {
+        targets.push({ target: { kind: 'webhook', webhookId: webhook.id }, key: webhook.id, url: webhook.url, format: webhook.format })
+      }
+    }
+    for (const [index, own] of (await buildWebhooks(event.build.id)).entries()) {
+      if (own.events.includes(event.type)) targets.push({ target: { kind: 'build', index }, key: `B${index}`, url: own.url, format: own.format })
+    }
+    for (const { target, key, url, format } of targets) {
+      const id = `${event.eventId}_${key}`
+      const delivery: StoredDelivery = {
+        id,
+        webhookId: target.kind === 'webhook' ? target.webhookId : null,
+        buildId: event.build.id,
+        event: event.type,
+        sequence: event.sequence,
+        url: new URL(url).origin,
+        status: 'pending',
+        createdAt: event.timestamp,
+        attempts: [],
+        target,
+        format,
+        body: JSON.stringify(formatPayload(format, event, config.publicUrl))
+      }
+      const created = await deliveries.create(delivery)
+      const untried = created || (await deliveries.get(id))?.attempts.length === 0
+      if (untried) await queue.deliver(id)
+    }
+  }
+
+  /** Where a delivery goes and the secrets that sign it, as they are now; null when it must not go. */
+  async function destination(delivery: StoredDelivery): Promise<{ url: string; secrets: string[] } | { abandon: string }> {
+    if (delivery.target.kind === 'build') {
+      const own = (await buildWebhooks(delivery.buildId))[delivery.target.index]
+      return own ? { url: own.url, secrets: [own.secret] } : { abandon: "the build's subscription is gone" }
+    }
+    const webhook = await webhooks.get(delivery.target.webhookId)
+    if (!webhook) return { abandon: 'the subscription was deleted' }
+    if (!webhook.enabled) return { abandon: `the subscription is disabled${webhook.disabledReason ? `: ${webhook.disabledReason}` : ''}` }
+    return { url: webhook.url, secrets: liveSecrets(webhook.secrets) }
+  }
+
+  async function deliver(job: Job<DeliverJobData>): Promise<void> {
+    const delivery = await deliveries.get(job.data.deliveryId)
+    if (!delivery || delivery.status === 'delivered' || delivery.status === 'abandoned') return
+    const at = new Date().toISOString()
+    const to = await destination(delivery)
+    if ('abandon' in to) {
+      await deliveries.recordAttempt(delivery.id, { at, statusCode: null, durationMs: 0, error: `not sent: ${to.abandon}`, response: null }, 'abandoned')
+      return
+    }
+    let url: URL
+    try {
+      // Checked again at each attempt: the allowlist may have changed, and an IP literal is never looked up.
+      url = checkWebhookUrl(to.url, allow)
+    } catch (error) {
+      await deliveries.recordAttempt(delivery.id, { at, statusCode: null, durationMs: 0, error: (error as Error).message, response: null }, 'abandoned')
+      return
+    }
+    const headers = webhookHeaders(to.secrets, `msg_${delivery.id}`, Math.floor(Date.now() / 1000), delivery.body)
+    const result = await postWebhook(url, headers, delivery.body, { timeoutMs: TIMEOUT_MS, lookup })
+    const attempt = { at, ...result }
+    const ok = result.error === null && result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300
+    if (ok) return deliveries.recordAttempt(delivery.id, attempt, 'delivered')
+    if (result.statusCode === 410) {
+      await deliveries.recordAttempt(delivery.id, attempt, 'abandoned')
+      if (delivery.target.kind === 'webhook') {
+        await webhooks.update(delivery.target.webhookId, { enabled: false, disabledReason: `the receiver answered 410 Gone at ${at}` })
+      }
+      return
+    }
+    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+    await deliveries.recordAttempt(delivery.id, attempt, last ? 'failed' : 'pending')
+    throw new Error(result.error ?? `the receiver answered ${result.statusCode}`)
+  }
+
+  const worker = new Worker<FanoutJobData | DeliverJobData>(
+    WEBHOOK_QUEUE,
+    async (job) => (job.name === 'fanout' ? fanout(job.data as FanoutJobData) : deliver(job as Job<DeliverJobData>)),
+    { connection: redis, prefix: config.prefix, concurrency: CONCURRENCY }
+  )
+  worker.on('error', onError)
+  return {
+    async close() {
+      await worker.close()
+      await queue.close()
+      await redis.quit().catch(() => redis.disconnect())
+    }
+  }
+}
+
+/** A subscription's repository pattern against a repository key (host/path); "*" matches any run. */
+export function repoMatches(pattern: string | null, repository: string): boolean {
+  if (pattern === null) return true
+  const normalized = pattern.replace(/^[a-z][a-z0-9+.-]*:\/\/([^/@]*@)?/i, '').replace(/\.git$/, '').replace(/\/+$/, '')
+  const regex = new RegExp(`^${normalized.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i')
+  return regex.test(repository)
+}
