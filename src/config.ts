@@ -45,6 +45,29 @@ export const ConfigSchema = Type.Object({
     default: 'auto',
     description: "Builder for requests that don't name one; auto is BuildKit where the Docker Engine has it"
   }),
+  buildTimeoutSeconds: Type.Integer({ default: 3600, minimum: 1, description: "Time limit of a build that doesn't name one" }),
+  buildTimeoutMaxSeconds: Type.Integer({ default: 21_600, minimum: 1, description: 'The longest time limit a build may ask for' }),
+  queueTtlSeconds: Type.Integer({
+    default: 86_400,
+    minimum: 1,
+    description: 'A build queued longer than this ends failed with QUEUE_EXPIRED instead of starting'
+  }),
+  stallSeconds: Type.Integer({
+    default: 30,
+    minimum: 1,
+    description: 'How soon a build whose worker died is noticed and handed to another worker'
+  }),
+  maxAttempts: Type.Integer({
+    default: 3,
+    minimum: 1,
+    maximum: 10,
+    description: 'How many workers may be lost running one build before it ends failed with WORKER_LOST'
+  }),
+  shutdownGraceSeconds: Type.Integer({
+    default: 60,
+    minimum: 0,
+    description: 'On SIGTERM, how long running builds may go on before they are handed back to the queue'
+  }),
   allowLocalRepos: Bool('Accept file:// URLs and absolute paths as repositories (tests, air-gapped mirrors)', false),
   webhookAllow: Type.String({
     default: '',

@@ -19,6 +19,32 @@ export const PushWithoutImage = createError(
   'push is true but no image was given: set `image` to the repository to push to, e.g. "registry.example.com/team/app".',
   400
 )
+export const TimeoutTooLong = createError(
+  'TIMEOUT_TOO_LONG',
+  'timeoutSeconds %s is more than this server allows (%s); ask for less, or have the operator raise SLIPWAY_BUILD_TIMEOUT_MAX_SECONDS.',
+  400
+)
+export const BuildFinished = createError('BUILD_FINISHED', "Build '%s' has already ended (%s); there is nothing to cancel.", 409)
+export const BuildNotFinished = createError(
+  'BUILD_NOT_FINISHED',
+  "Build '%s' is still %s; retry it once it has ended, or cancel it first.",
+  409
+)
+export const IdempotencyKeyReused = createError(
+  'IDEMPOTENCY_KEY_REUSED',
+  'This Idempotency-Key was used with a different request body. Use a new key for a different request.',
+  422
+)
+export const IdempotencyKeyInProgress = createError(
+  'IDEMPOTENCY_KEY_IN_PROGRESS',
+  'A request with this Idempotency-Key is still being processed. Send it again in a moment.',
+  409
+)
+export const IdempotencyKeyInvalid = createError(
+  'IDEMPOTENCY_KEY_INVALID',
+  'The Idempotency-Key header must be 1 to 255 printable characters (optionally quoted, as a structured-field string).',
+  400
+)
 export const BuildNotFound = createError(
   'BUILD_NOT_FOUND',
   "No build has the id '%s'. GET /v1/builds lists the builds there are.",

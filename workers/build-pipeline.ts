@@ -2,6 +2,9 @@ import path from 'node:path'
 import type Docker from 'dockerode'
 import type { LogStreamName, LogWriter } from '../src/builds/build-log.js'
 import type { BuildStore } from '../src/builds/build-store.js'
+import type { RedisKeys } from '../src/builds/keys.js'
+import type { Redis } from 'ioredis'
+import { buildFingerprint, findReusable } from './reuse.js'
 import type { BuildRecord, Builder, Image, PhaseName } from '../src/schemas/build.js'
 import type { BuildProgress } from './build-progress.js'
 import { chooseBuilder } from './docker/builder.js'
@@ -14,6 +17,8 @@ import { inspectImage } from './phases/inspect.js'
 import { pushImage } from './phases/push.js'
 
 export interface PipelineContext {
+  redis: Redis
+  keys: RedisKeys
   store: BuildStore
   docker: Docker
   log: LogWriter
@@ -25,17 +30,52 @@ export interface PipelineContext {
   settings: { allowLocalRepos: boolean; builder: Builder | 'auto' }
 }
 
-/** clone → context → build → push → inspect: each phase timed, all sharing the one signal. */
-export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Promise<Image> {
+export interface PipelineResult {
+  image: Image
+  /** The identical earlier build whose image was reused instead of building, if any. */
+  reusedFrom: string | null
+  /** What identical builds share, for later ones to find this one. */
+  fingerprint: string
+}
+
+/**
+ * clone → context → build → push → inspect: each phase timed, all sharing the one signal. A
+ * build identical to an earlier one whose image is still there reuses it instead (unless asked to
+ * `force` or `noCache`); with a full commit SHA that is known before cloning.
+ */
+export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Promise<PipelineResult> {
   const { request } = build
   const { progress, signal } = ctx
   const cloneDir = path.join(ctx.workspace, 'src')
   const logTo = (phase: PhaseName) => (stream: LogStreamName, text: string) => ctx.log.write(phase, stream, text)
+  const tagsAt = (commit: string) => (request.tags ?? [commit.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
+  const reuse = async (commit: string): Promise<PipelineResult | null> => {
+    const fingerprint = buildFingerprint(request, commit, tagsAt(commit))
+    const earlier = request.force || request.noCache ? null : await findReusable(ctx, fingerprint, ctx.credentials.forPush)
+    if (!earlier?.image) return null
+    ctx.log.write('', 'system', `==> identical to build ${earlier.id} (commit ${commit.slice(0, 12)}, same options), whose image is still there: reusing it. Ask for force: true to build again.`)
+    for (const phase of ['context', 'build', 'push', 'inspect'] as const) progress.skip(phase)
+    // Nothing ran: the timeline is the earlier build's, every step served as if from the cache.
+    progress.steps(earlier.steps.map((step) => ({ ...step, status: 'succeeded', cached: true, startedAt: null, durationMs: 0 })))
+    await progress.settle()
+    return { image: earlier.image, reusedFrom: earlier.id, fingerprint }
+  }
 
+  const pinned = request.ref !== null && /^[0-9a-f]{40}$/.test(request.ref) ? request.ref : null
+  if (pinned) {
+    const reused = await reuse(pinned)
+    if (reused) {
+      progress.skip('clone')
+      await ctx.store.transition(build.id, { from: ['running'], to: 'running', set: { commit: pinned, resolvedRef: null } })
+      return reused
+    }
+  }
   const source = await progress.run('clone', () =>
     cloneSource({ repo: request.repo, ref: request.ref, dir: cloneDir, allowFileProtocol: ctx.settings.allowLocalRepos, signal, log: logTo('clone') })
   )
   await ctx.store.transition(build.id, { from: ['running'], to: 'running', set: { commit: source.commit, resolvedRef: source.resolvedRef } })
+  const reused = pinned ? null : await reuse(source.commit)
+  if (reused) return reused
 
   const plan = await progress.run('context', async () => {
     const planned = await planContext({ cloneDir, context: request.context, dockerfile: request.dockerfile, keepGitDir: request.keepGitDir, signal })
@@ -43,7 +83,7 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
     return planned
   })
 
-  const tags = (request.tags ?? [source.commit.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
+  const tags = tagsAt(source.commit)
   const { imageId } = await progress.run('build', async () => {
     const { builder, why } = await chooseBuilder(ctx.docker, request.builder, ctx.settings.builder, plan)
     await ctx.store.transition(build.id, { from: ['running'], to: 'running', set: { builder } })
@@ -89,5 +129,9 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
   }
 
   const inspected = await progress.run('inspect', () => inspectImage(ctx.docker, imageId))
-  return { id: imageId, repository: request.image, tags, pushed: request.push, digest, ...inspected }
+  return {
+    image: { id: imageId, repository: request.image, tags, pushed: request.push, digest, ...inspected },
+    reusedFrom: null,
+    fingerprint: buildFingerprint(request, source.commit, tags)
+  }
 }

@@ -14,6 +14,8 @@ import { createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
 import { formatBytes } from '../src/format.js'
 import { createRedactor } from './redaction.js'
+import { rememberBuild } from './reuse.js'
+import { endBuild } from '../src/builds/build-ending.js'
 import { toResource } from '../src/builds/build-resource.js'
 import { eventTypeOf, type WebhookQueue } from '../src/webhooks/webhook-queue.js'
 
@@ -24,22 +26,38 @@ export interface BuildRunnerDeps {
   docker: Docker
   logger: Logger
   events: Pick<WebhookQueue, 'emit'>
-  settings: { workDir: string; dockerConfig: string; allowLocalRepos: boolean; logMaxBytes: number; builder: Builder | 'auto' }
+  settings: {
+    workDir: string
+    dockerConfig: string
+    allowLocalRepos: boolean
+    logMaxBytes: number
+    builder: Builder | 'auto'
+    queueTtlSeconds: number
+    maxAttempts: number
+  }
 }
 
 interface Outcome {
   status: BuildStatus
   image: Image | null
   error: BuildError | null
+  reusedFrom?: string | null
+  fingerprint?: string
 }
+
+/** Why a running build's signal was aborted, besides its time limit. */
+export const ABORT_REASONS = { cancel: 'canceled', shutdown: 'shutdown' } as const
 
 /**
  * Runs one build to its terminal state. Safe to run again for the same build (BullMQ delivers at
  * least once): it starts over in a fresh folder, and the final write only lands on a running build.
+ * Aborted for a shutdown, it ends nothing: the build goes back to `queued` for another worker
+ * and this returns 'handed-back'.
  */
-export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSignal?: AbortSignal): Promise<void> {
+export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSignal?: AbortSignal): Promise<'handed-back' | void> {
   const build = await deps.store.get(buildId)
   if (!build || TERMINAL_STATUSES.includes(build.status)) return
+  if (await endedBeforeStart(build, deps)) return
   const attempt = build.attempts + 1
   const startedAt = new Date()
   const started = await deps.store.transition(buildId, {
@@ -73,13 +91,25 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
     await rm(workspace, { recursive: true, force: true })
     await mkdir(workspace, { recursive: true })
     const context: PipelineContext = { ...deps, log, progress, signal, workspace, credentials }
-    outcome = { status: 'succeeded', image: await runPipeline(build, context), error: null }
+    const result = await runPipeline(build, context)
+    outcome = { status: 'succeeded', image: result.image, error: null, reusedFrom: result.reusedFrom, fingerprint: result.fingerprint }
   } catch (error) {
-    outcome = failureOutcome(error, { phase: progress.current(), timedOut: timeout.aborted, canceled: cancelSignal?.aborted ?? false, build })
+    outcome = failureOutcome(error, { phase: progress.current(), timedOut: timeout.aborted, abortedFor: cancelSignal?.aborted ? cancelSignal.reason : undefined, build })
     if (outcome.error) outcome.error.message = redact(outcome.error.message)
     if (outcome.error?.code === 'INTERNAL') logger.error({ err: error }, 'build failed unexpectedly')
   } finally {
     await rm(workspace, { recursive: true, force: true }).catch((error: unknown) => logger.warn({ err: error }, 'could not remove the workspace'))
+  }
+
+  if (cancelSignal?.reason === ABORT_REASONS.shutdown && outcome.status !== 'succeeded') {
+    // Handed back: queued again for another worker; this start does not count as a loss.
+    log.write('', 'system', '==> the worker is shutting down: the build goes back to the queue and starts again on another worker')
+    await progress.settle()
+    await deps.store.transition(buildId, { from: ['running'], to: 'queued', set: { attempts: attempt - 1, phases: [], steps: [] } })
+    log.status('queued', null)
+    await log.close()
+    logger.info('build handed back')
+    return 'handed-back'
   }
 
   const finishedAt = new Date()
@@ -91,12 +121,54 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
   const finished = await deps.store.transition(buildId, {
     from: ['running'],
     to: outcome.status,
-    set: { finishedAt: finishedAt.toISOString(), durationMs, phases: progress.phases, steps: progress.stepList, image: outcome.image, error: outcome.error }
+    set: {
+      finishedAt: finishedAt.toISOString(),
+      durationMs,
+      phases: progress.phases,
+      steps: progress.stepList,
+      image: outcome.image,
+      error: outcome.error,
+      reusedFrom: outcome.reusedFrom ?? null
+    }
   })
+  if (finished && outcome.status === 'succeeded' && outcome.fingerprint && !outcome.reusedFrom) {
+    await rememberBuild(deps.redis, deps.keys, outcome.fingerprint, buildId)
+  }
   if (finished) log.status(outcome.status, null)
   await log.close()
   if (finished) await announce(await deps.store.get(buildId))
   logger.info({ status: outcome.status, code: outcome.error?.code, durationMs }, 'build finished')
+}
+
+/**
+ * Ends a build that must not start: canceled while it waited, queued past the queue's time to
+ * live, or already started as often as workers may be lost. True when it ended it (or someone had).
+ */
+async function endedBeforeStart(build: BuildRecord, deps: BuildRunnerDeps): Promise<boolean> {
+  const ending = { redis: deps.redis, keys: deps.keys, store: deps.store, events: deps.events }
+  const from: BuildStatus[] = ['queued', 'running']
+  if (build.cancelRequested) {
+    await endBuild(ending, build.id, { from, to: 'canceled', error: { code: 'CANCELED', message: 'Canceled by request before a worker could start it again.', phase: null } })
+    return true
+  }
+  if (build.status === 'queued' && Date.now() - Date.parse(build.createdAt) > deps.settings.queueTtlSeconds * 1000) {
+    const message = `The build waited in the queue more than ${deps.settings.queueTtlSeconds} s (SLIPWAY_QUEUE_TTL_SECONDS) and was not started.`
+    await endBuild(ending, build.id, { from: ['queued'], to: 'failed', error: { code: 'QUEUE_EXPIRED', message, phase: null } })
+    return true
+  }
+  if (build.attempts >= deps.settings.maxAttempts) {
+    await endBuild(ending, build.id, { from, to: 'failed', error: workerLost(build.attempts) })
+    return true
+  }
+  return false
+}
+
+export function workerLost(attempts: number): BuildError {
+  return {
+    code: 'WORKER_LOST',
+    message: `The worker running the build was lost ${attempts} time(s) (killed, or its host went away); Slipway gave up. Retry the build.`,
+    phase: null
+  }
 }
 
 /** The registry credentials this build may use, read from the Docker config once, up front. */
@@ -115,14 +187,17 @@ async function loadCredentials(dockerConfig: string, build: BuildRecord): Promis
 
 function failureOutcome(
   error: unknown,
-  context: { phase: PhaseName | null; timedOut: boolean; canceled: boolean; build: BuildRecord }
+  context: { phase: PhaseName | null; timedOut: boolean; abortedFor: unknown; build: BuildRecord }
 ): Outcome {
   const phase = context.phase
   if (context.timedOut) {
     const message = `The build ran past its limit of ${context.build.request.timeoutSeconds} s${phase ? ` during ${phase}` : ''} and was stopped.`
     return { status: 'timed_out', image: null, error: { code: 'TIMED_OUT', message, phase } }
   }
-  if (context.canceled) return { status: 'canceled', image: null, error: null }
+  if (context.abortedFor === ABORT_REASONS.cancel) {
+    const message = `Canceled by request${phase ? ` during ${phase}` : ''} (POST /v1/builds/{id}/cancel).`
+    return { status: 'canceled', image: null, error: { code: 'CANCELED', message, phase } }
+  }
   if (error instanceof BuildFailure) {
     return { status: 'failed', image: null, error: { code: error.code, message: error.message, phase, ...error.details } }
   }

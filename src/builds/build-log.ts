@@ -127,6 +127,11 @@ export async function openLogWriter(
   }
 }
 
+/** Records a status change from outside a running build (a cancel, an expiry), for followers. */
+export async function appendStatusEvent(redis: Redis, keys: RedisKeys, buildId: string, status: BuildStatus): Promise<void> {
+  await redis.xadd(keys.log(buildId), '*', ...encode({ kind: 'status', ts: Date.now(), status, phase: null }))
+}
+
 function encode(entry: Pending): string[] {
   return entry.kind === 'line'
     ? ['phase', entry.phase, 'stream', entry.stream, 'ts', String(entry.ts), 'text', entry.text]

@@ -1,16 +1,13 @@
 import path from 'node:path'
-import { PathInvalid, PushWithoutImage, RefInvalid } from '../errors.js'
-import {
-  DEFAULT_TIMEOUT_SECONDS,
-  type BuildRecord,
-  type BuildRequest,
-  type NormalizedRequest
-} from '../schemas/build.js'
+import { PathInvalid, PushWithoutImage, RefInvalid, TimeoutTooLong } from '../errors.js'
+import type { BuildRecord, BuildRequest, NormalizedRequest } from '../schemas/build.js'
 import { checkImageName } from './image-ref.js'
 import { parseRepoUrl, printable } from './repo-url.js'
 
 export interface RequestPolicy {
   allowLocalRepos: boolean
+  timeoutSeconds: number
+  timeoutMaxSeconds: number
 }
 
 /**
@@ -22,6 +19,8 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
   const context = checkRelativePath(request.context ?? '.', 'context')
   const dockerfile = checkRelativePath(request.dockerfile ?? path.posix.join(context, 'Dockerfile'), 'dockerfile')
   if (request.push === true && request.image === undefined) throw new PushWithoutImage()
+  const timeoutSeconds = request.timeoutSeconds ?? Math.min(policy.timeoutSeconds, policy.timeoutMaxSeconds)
+  if (timeoutSeconds > policy.timeoutMaxSeconds) throw new TimeoutTooLong(String(timeoutSeconds), String(policy.timeoutMaxSeconds))
   return {
     repo: repo.url,
     ref: request.ref === undefined ? null : checkRef(request.ref),
@@ -36,7 +35,10 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
     noCache: request.noCache ?? false,
     builder: request.builder ?? null,
     keepGitDir: request.keepGitDir ?? false,
-    timeoutSeconds: request.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    timeoutSeconds,
+    priority: request.priority ?? 'normal',
+    force: request.force ?? false,
+    supersede: request.supersede ?? false,
     // Checked and filled in by the webhook service, which keeps their secrets apart.
     webhooks: []
   }
@@ -78,6 +80,9 @@ export function newBuildRecord(id: string, request: NormalizedRequest, createdAt
     finishedAt: null,
     durationMs: null,
     attempts: 0,
+    retryOf: null,
+    reusedFrom: null,
+    cancelRequested: false,
     phases: [],
     builder: null,
     steps: [],

@@ -1,18 +1,31 @@
 import type { Redis } from 'ioredis'
 import { monotonicFactory } from 'ulid'
-import { BuildNotFound, RedisUnavailable } from '../errors.js'
-import { TERMINAL_STATUSES, type BuildRequest, type Build } from '../schemas/build.js'
-import { toResource } from './build-resource.js'
-import { readLogEvents, tailStart, type LogEvent } from './build-log.js'
-import { followLog } from './log-follower.js'
+import { BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable } from '../errors.js'
+import { fingerprint } from '../fingerprint.js'
+import { TERMINAL_STATUSES, type Build, type BuildRecord, type BuildRequest } from '../schemas/build.js'
+import type { WebhookQueue } from '../webhooks/webhook-queue.js'
+import type { StoredBuildWebhook, WebhookService } from '../webhooks/webhook-service.js'
+import { endBuild } from './build-ending.js'
 import type { BuildQueue } from './build-queue.js'
 import { newBuildRecord, normalizeBuildRequest, type RequestPolicy } from './build-request.js'
+import { toResource } from './build-resource.js'
 import type { BuildStore, ListQuery } from './build-store.js'
+import { createIdempotency } from './idempotency.js'
 import type { RedisKeys } from './keys.js'
-import type { WebhookQueue } from '../webhooks/webhook-queue.js'
-import type { WebhookService } from '../webhooks/webhook-service.js'
 
 const newId = monotonicFactory()
+// How long a repeat waits for the build its twin is creating (a few Redis round trips, normally).
+const TWIN_WAIT_MS = 5000
+const INFLIGHT_TTL_SECONDS = 86_400
+
+/** What became of a POST: a new build, or one it joined or repeated. */
+export interface Submission {
+  build: Build
+  /** The same Idempotency-Key and body were seen before: this is that build. */
+  replayed: boolean
+  /** An identical build was already queued or running: this is it. */
+  joined: boolean
+}
 
 /** What the API does with builds; it never runs git or docker itself. */
 export function createBuildService(deps: {
@@ -25,18 +38,33 @@ export function createBuildService(deps: {
   policy: RequestPolicy
   logger: { error(details: object, message: string): void }
 }) {
-  const { store, queue } = deps
+  const { store, queue, keys, redis } = deps
+  const idempotency = createIdempotency(redis, keys)
+  const ending = { redis, keys, store, events: deps.events }
 
-  async function submit(request: BuildRequest): Promise<Build> {
-    const normalized = normalizeBuildRequest(request, deps.policy)
-    const webhooks = deps.webhooks.prepareBuildWebhooks(request.webhooks)
-    const record = newBuildRecord(newId(), { ...normalized, webhooks: webhooks.views }, new Date())
-    // Stored before it is enqueued: nothing is acknowledged that is not kept. The build's own
-    // subscriptions (with their secrets) are kept beside the record, never in it.
+  async function get(id: string): Promise<Build> {
+    const record = await store.get(id)
+    if (!record) throw new BuildNotFound(id)
+    return toResource(record)
+  }
+
+  /** The build a twin request is creating, once it exists. */
+  async function twin(id: string): Promise<BuildRecord | null> {
+    const deadline = Date.now() + TWIN_WAIT_MS
+    for (;;) {
+      const record = await store.get(id)
+      if (record || Date.now() > deadline) return record
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+
+  /** Stores, enqueues and announces a build. Stored before enqueued: nothing is acknowledged that is not kept. */
+  async function admit(record: BuildRecord, ownWebhooks: StoredBuildWebhook[]): Promise<Build> {
     await store.create(record)
-    if (webhooks.stored.length > 0) await deps.redis.set(deps.keys.buildWebhooks(record.id), JSON.stringify(webhooks.stored))
+    // The build's own subscriptions (with their secrets) are kept beside the record, never in it.
+    if (ownWebhooks.length > 0) await redis.set(keys.buildWebhooks(record.id), JSON.stringify(ownWebhooks))
     try {
-      await queue.enqueue(record.id)
+      await queue.enqueue(record.id, record.request.priority)
     } catch (error) {
       await store
         .transition(record.id, {
@@ -50,58 +78,105 @@ export function createBuildService(deps: {
     const resource = toResource(record)
     // The build is queued whatever happens to its announcement; a lost one is logged.
     await deps.events.emit('build.queued', resource).catch((error: unknown) => deps.logger.error({ err: error, buildId: record.id }, 'build.queued was not announced'))
-    // The secrets Slipway made are shown in this answer, once.
-    const made = webhooks.stored.map((webhook, i) => (request.webhooks?.[i]?.secret === undefined ? webhook.secret : undefined))
-    return { ...resource, request: { ...resource.request, webhooks: webhooks.views.map((view, i) => ({ ...view, ...(made[i] ? { secret: made[i] } : {}) })) } }
+    return resource
   }
 
-  async function get(id: string): Promise<Build> {
-    const record = await store.get(id)
-    if (!record) throw new BuildNotFound(id)
-    return toResource(record)
-  }
-
-  async function list(query: ListQuery): Promise<{ items: Build[]; nextCursor: string | null }> {
-    const page = await store.list(query)
-    return { items: page.items.map(toResource), nextCursor: page.nextCursor }
-  }
-
-  /**
-   * Where a log read starts (the entry id to read after): after `after` (an entry id, as SSE's
-   * Last-Event-ID), at `since` (a time), or `tail` lines before the end. Throws BUILD_NOT_FOUND.
-   */
-  async function logStart(id: string, from: { after?: string | undefined; since?: string | undefined; tail?: number | undefined }): Promise<string> {
-    if (!(await deps.redis.exists(deps.keys.build(id)))) throw new BuildNotFound(id)
-    if (from.after) return from.after
-    if (from.since) return `${Date.parse(from.since) - 1}-18446744073709551615`
-    if (from.tail) return tailStart(deps.redis, deps.keys, id, from.tail)
-    return '0-0'
-  }
-
-  function readLog(id: string, after: string): AsyncGenerator<LogEvent> {
-    return readLogEvents(deps.redis, deps.keys, id, after)
-  }
-
-  /** Follows the log live until the build ends; `stop()` ends it early (the client went away). */
-  async function followBuildLog(id: string, after: string): Promise<{ events: AsyncGenerator<LogEvent>; stop: () => void }> {
-    // XREAD BLOCK holds its connection, so each follower gets one of its own.
-    const blocking = deps.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true })
-    await blocking.connect()
-    const isFinished = async () => TERMINAL_STATUSES.includes((await store.get(id))?.status ?? 'failed')
-    const events = followLog(blocking, deps.keys, id, { after, isFinished })
-    return {
-      events: (async function* () {
-        try {
-          yield* events
-        } finally {
-          blocking.disconnect()
-        }
-      })(),
-      stop: () => blocking.disconnect()
+  /** Cancels the queued builds of the same repository, ref and image that `newer` replaces. */
+  async function supersedeOlder(newer: BuildRecord): Promise<void> {
+    const { items } = await store.list({ status: 'queued', limit: 100, repo: newer.request.repo })
+    const same = items.filter(
+      (older) => older.id < newer.id && older.request.ref === newer.request.ref && older.request.image === newer.request.image
+    )
+    for (const older of same) {
+      const message = `Superseded by build ${newer.id}, a newer build of the same repository, ref and image.`
+      if (await endBuild(ending, older.id, { from: ['queued'], to: 'canceled', error: { code: 'SUPERSEDED', message, phase: null } })) {
+        await queue.remove(older.id)
+      }
     }
   }
 
-  return { submit, get, list, logStart, readLog, followBuildLog }
+  return {
+    get,
+
+    async list(query: ListQuery): Promise<{ items: Build[]; nextCursor: string | null }> {
+      const page = await store.list(query)
+      return { items: page.items.map(toResource), nextCursor: page.nextCursor }
+    },
+
+    /**
+     * A build request: checked and normalised, then, in order: a repeat of an Idempotency-Key gets
+     * the build it made; an identical build already queued or running is joined (unless `force`
+     * or `supersede`); otherwise a new build is stored and queued.
+     */
+    async submit(request: BuildRequest, idempotencyKey?: string): Promise<Submission> {
+      const normalized = normalizeBuildRequest(request, deps.policy)
+      const id = newId()
+      if (idempotencyKey !== undefined) {
+        const claim = await idempotency.claim(idempotencyKey, fingerprint(request), id)
+        if (claim.kind === 'mismatch') throw new IdempotencyKeyReused()
+        if (claim.kind === 'replay') {
+          const earlier = await twin(claim.buildId)
+          if (!earlier) throw new IdempotencyKeyInProgress()
+          return { build: toResource(earlier), replayed: true, joined: false }
+        }
+      }
+      try {
+        const webhooks = deps.webhooks.prepareBuildWebhooks(request.webhooks)
+        const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date())
+        if (!normalized.force && !normalized.supersede) {
+          // Identical: the same normalised request with the same receivers (their URLs, not secrets).
+          const sameRequest = fingerprint({ ...normalized, webhooks: webhooks.stored.map(({ secret: _secret, ...rest }) => rest) })
+          const key = keys.inflight(sameRequest)
+          if (!(await redis.set(key, id, 'EX', INFLIGHT_TTL_SECONDS, 'NX'))) {
+            const joined = await twin((await redis.get(key)) ?? '')
+            if (joined && !TERMINAL_STATUSES.includes(joined.status)) return { build: toResource(joined), replayed: false, joined: true }
+            await redis.set(key, id, 'EX', INFLIGHT_TTL_SECONDS)
+          }
+        }
+        const resource = await admit(record, webhooks.stored)
+        if (normalized.supersede) await supersedeOlder(record)
+        // The secrets Slipway made are shown in this answer, once.
+        const views = webhooks.views.map((view, i) => {
+          const made = request.webhooks?.[i]?.secret === undefined ? webhooks.stored[i]?.secret : undefined
+          return made ? { ...view, secret: made } : view
+        })
+        return { build: { ...resource, request: { ...resource.request, webhooks: views } }, replayed: false, joined: false }
+      } catch (error) {
+        if (idempotencyKey !== undefined) await idempotency.release(idempotencyKey).catch(() => undefined)
+        throw error
+      }
+    },
+
+    /** A new build of an ended one's request, pinned to the commit it built (or tried to). */
+    async retry(id: string): Promise<Build> {
+      const original = await store.get(id)
+      if (!original) throw new BuildNotFound(id)
+      if (!TERMINAL_STATUSES.includes(original.status)) throw new BuildNotFinished(id, original.status)
+      const request = { ...original.request, ref: original.commit ?? original.request.ref }
+      const record = { ...newBuildRecord(newId(), request, new Date()), retryOf: id }
+      const ownWebhooks = JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]
+      return admit(record, ownWebhooks)
+    },
+
+    /**
+     * Cancels a build. A queued one ends at once; a running one is flagged, and the worker running
+     * it (whichever process, whichever host) stops it within seconds. An ended one cannot be.
+     */
+    async cancel(id: string): Promise<Build> {
+      const record = await store.get(id)
+      if (!record) throw new BuildNotFound(id)
+      if (TERMINAL_STATUSES.includes(record.status)) throw new BuildFinished(id, record.status)
+      const error = { code: 'CANCELED' as const, message: 'Canceled by request (POST /v1/builds/{id}/cancel).', phase: null }
+      if (await endBuild(ending, id, { from: ['queued'], to: 'canceled', error })) {
+        await queue.remove(id)
+      } else if (!(await store.transition(id, { from: ['running'], to: 'running', set: { cancelRequested: true } }))) {
+        // It ended meanwhile.
+        const now = await get(id)
+        throw new BuildFinished(id, now.status)
+      }
+      return get(id)
+    }
+  }
 }
 
 export type BuildService = ReturnType<typeof createBuildService>

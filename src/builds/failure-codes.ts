@@ -18,6 +18,10 @@ export const FAILURE_CODES = {
   PUSH_FAILED: 'The registry reported another push error.',
   DOCKER_UNAVAILABLE: 'The Docker Engine could not be reached by the worker.',
   TIMED_OUT: 'The build ran longer than its timeoutSeconds.',
+  CANCELED: 'Someone canceled the build (POST /v1/builds/{id}/cancel).',
+  SUPERSEDED: 'A newer build of the same repository, ref and image, asked with supersede, replaced it while it was queued.',
+  QUEUE_EXPIRED: 'The build waited in the queue longer than SLIPWAY_QUEUE_TTL_SECONDS; no worker was free to take it.',
+  WORKER_LOST: 'The workers running the build were lost again and again (killed, or their host died); it was given up.',
   WORKER_CONFIG_INVALID: "The worker's own configuration (its Docker config.json) is broken; the message says how.",
   INTERNAL: 'Slipway itself failed; the service log has the details.'
 } as const

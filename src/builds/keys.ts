@@ -19,7 +19,12 @@ export function redisKeys(prefix: string) {
     webhook: (id: string) => `${prefix}:webhook:{${id}}`,
     webhookDeliveries: (id: string) => `${prefix}:webhook:{${id}}:deliveries`,
     allWebhooks: `${prefix}:idx:webhooks`,
-    delivery: (id: string) => `${prefix}:delivery:{${id}}`
+    delivery: (id: string) => `${prefix}:delivery:{${id}}`,
+    idempotency: (key: string) => `${prefix}:idem:${key}`,
+    /** The queued or running build an identical request joins (by request fingerprint). */
+    inflight: (fingerprint: string) => `${prefix}:inflight:${fingerprint}`,
+    /** The succeeded build whose image an identical build reuses (by build fingerprint). */
+    dedupe: (fingerprint: string) => `${prefix}:dedupe:${fingerprint}`
   }
 }
 export type RedisKeys = ReturnType<typeof redisKeys>

@@ -5,6 +5,7 @@ import { createBuildQueue } from '../builds/build-queue.js'
 import { createBuildService, type BuildService } from '../builds/build-service.js'
 import { createBuildStore } from '../builds/build-store.js'
 import { redisKeys } from '../builds/keys.js'
+import { createLogService, type LogService } from '../builds/log-service.js'
 import type { Config } from '../config.js'
 import { createRedis } from '../redis.js'
 import { createDeliveryStore } from '../webhooks/delivery-store.js'
@@ -17,6 +18,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     redis: Redis
     builds: BuildService
+    logs: LogService
     webhooks: WebhookService
   }
 }
@@ -38,18 +40,20 @@ export default fp(
       queue: events,
       allow: parseAllowList(config.webhookAllow)
     })
+    const store = createBuildStore(redis, keys)
     fastify.decorate('redis', redis)
     fastify.decorate('webhooks', webhooks)
+    fastify.decorate('logs', createLogService({ redis, keys, store }))
     fastify.decorate(
       'builds',
       createBuildService({
         redis,
         keys,
-        store: createBuildStore(redis, keys),
+        store,
         queue: buildQueue,
         webhooks,
         events,
-        policy: { allowLocalRepos: config.allowLocalRepos },
+        policy: { allowLocalRepos: config.allowLocalRepos, timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds },
         logger: fastify.log
       })
     )

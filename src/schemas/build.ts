@@ -10,8 +10,11 @@ import { BuildWebhookSchema, BuildWebhookViewSchema } from './webhook.js'
 export const BUILDERS = ['buildkit', 'classic'] as const
 export type Builder = (typeof BUILDERS)[number]
 
-export const DEFAULT_TIMEOUT_SECONDS = 3600
-export const MAX_TIMEOUT_SECONDS = 86_400
+export const PRIORITIES = ['low', 'normal', 'high'] as const
+export type Priority = (typeof PRIORITIES)[number]
+
+// The schema's outer bound; the server's own limit (SLIPWAY_BUILD_TIMEOUT_MAX_SECONDS) is checked after.
+const TIMEOUT_BOUND_SECONDS = 7 * 86_400
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out'] as const
 export const BuildStatus = StringEnum(STATUSES, {
@@ -120,8 +123,23 @@ export const BuildRequestSchema = Type.Object(
     timeoutSeconds: Optional(
       Type.Integer({
         minimum: 1,
-        maximum: MAX_TIMEOUT_SECONDS,
-        description: `Whole-build time limit; past it the build ends timed_out. Default: ${DEFAULT_TIMEOUT_SECONDS}.`
+        maximum: TIMEOUT_BOUND_SECONDS,
+        description:
+          'Whole-build time limit; past it the build ends timed_out. Default and maximum: the server\'s ' +
+          'SLIPWAY_BUILD_TIMEOUT_SECONDS and SLIPWAY_BUILD_TIMEOUT_MAX_SECONDS.'
+      })
+    ),
+    priority: Optional(StringEnum(PRIORITIES, { description: 'Queue priority: high builds start before normal ones, normal before low. Default: normal.' })),
+    force: Optional(
+      Type.Boolean({
+        description:
+          'Build even if an identical build is queued or running (which the request would otherwise join) or has ' +
+          'succeeded with its image still in the registry (whose results it would otherwise reuse). Default: false.'
+      })
+    ),
+    supersede: Optional(
+      Type.Boolean({
+        description: 'Cancel the queued builds of the same repository, ref and image that this one makes obsolete. Default: false.'
       })
     ),
     webhooks: Optional(
@@ -151,6 +169,9 @@ export const NormalizedRequestSchema = Type.Object(
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
     keepGitDir: Type.Boolean(),
     timeoutSeconds: Type.Integer(),
+    priority: StringEnum(PRIORITIES),
+    force: Type.Boolean(),
+    supersede: Type.Boolean(),
     webhooks: Type.Array(Type.Ref(BuildWebhookViewSchema))
   },
   { $id: 'NormalizedBuildRequest', additionalProperties: false, description: 'The request with every default filled in' }
@@ -239,7 +260,10 @@ export const BuildSchema = Type.Object(
     startedAt: Nullable(Timestamp),
     finishedAt: Nullable(Timestamp),
     durationMs: Nullable(Type.Integer({ description: 'From start to finish' })),
-    attempts: Type.Integer({ minimum: 0, description: 'How many times a worker started this build' }),
+    attempts: Type.Integer({ minimum: 0, description: 'How many times a worker started this build (more than once after a worker was lost)' }),
+    retryOf: Nullable(Type.String({ description: 'The build this one retries, at the same commit' })),
+    reusedFrom: Nullable(Type.String({ description: 'The identical earlier build whose image this one reused instead of building' })),
+    cancelRequested: Type.Boolean({ description: 'A cancel was asked for; a running build stops within seconds' }),
     phases: Type.Array(Type.Ref(PhaseSchema)),
     builder: Nullable(StringEnum(BUILDERS, { description: 'The builder that ran the build phase' })),
     steps: Type.Array(Type.Ref(StepSchema), { description: 'The build phase, step by step, in the order the steps started' }),

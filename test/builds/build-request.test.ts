@@ -1,10 +1,10 @@
 import t from 'tap'
 import { normalizeBuildRequest } from '../../src/builds/build-request.js'
-import { DEFAULT_TIMEOUT_SECONDS, type BuildRequest } from '../../src/schemas/build.js'
+import type { BuildRequest } from '../../src/schemas/build.js'
 import { defaultRequest } from '../helpers/fixtures.js'
 
 const REPO = 'https://github.com/acme/app.git'
-const policy = { allowLocalRepos: false }
+const policy = { allowLocalRepos: false, timeoutSeconds: 3600, timeoutMaxSeconds: 7200 }
 
 function normalize(request: Partial<BuildRequest>) {
   return normalizeBuildRequest({ repo: REPO, ...request }, policy)
@@ -31,7 +31,6 @@ function messageOf(request: Partial<BuildRequest>): string {
 
 t.test('only a repo: every default is filled in', async (t) => {
   t.strictSame(normalize({}), defaultRequest(REPO))
-  t.equal(DEFAULT_TIMEOUT_SECONDS, 3600)
 })
 
 t.test('defaults follow from what was given', async (t) => {
@@ -65,9 +64,21 @@ t.test('what was given is kept', async (t) => {
     noCache: true,
     builder: 'classic' as const,
     keepGitDir: true,
-    timeoutSeconds: 120
+    timeoutSeconds: 120,
+    priority: 'high' as const,
+    force: true,
+    supersede: true
   }
   t.strictSame(normalize(request), { repo: REPO, ...request, webhooks: [] })
+})
+
+t.test('the time limit: the server default, and never past its maximum', async (t) => {
+  t.equal(normalize({}).timeoutSeconds, 3600)
+  t.equal(normalize({ timeoutSeconds: 7200 }).timeoutSeconds, 7200)
+  t.equal(codeOf({ timeoutSeconds: 7201 }), 'TIMEOUT_TOO_LONG')
+  t.match(messageOf({ timeoutSeconds: 7201 }), /7201 is more than this server allows \(7200\)/)
+  const strict = normalizeBuildRequest({ repo: REPO }, { ...policy, timeoutSeconds: 9999, timeoutMaxSeconds: 60 })
+  t.equal(strict.timeoutSeconds, 60, 'a default above the maximum is held to it')
 })
 
 t.test('push without an image is refused with PUSH_WITHOUT_IMAGE', async (t) => {
@@ -78,7 +89,7 @@ t.test('push without an image is refused with PUSH_WITHOUT_IMAGE', async (t) => 
 t.test('the repo URL is checked with the local-repository policy', async (t) => {
   t.equal(codeOf({ repo: 'http://github.com/acme/app' }), 'REPO_URL_INVALID')
   t.equal(codeOf({ repo: '/srv/repos/app' }), 'LOCAL_REPOS_DISABLED')
-  t.equal(normalizeBuildRequest({ repo: '/srv/repos/app' }, { allowLocalRepos: true }).repo, 'file:///srv/repos/app')
+  t.equal(normalizeBuildRequest({ repo: '/srv/repos/app' }, { ...policy, allowLocalRepos: true }).repo, 'file:///srv/repos/app')
   t.equal(codeOf({ image: 'App:latest' }), 'IMAGE_NAME_INVALID', 'the image name is checked too')
 })
 

@@ -1,4 +1,6 @@
-import { DEFAULT_TIMEOUT_SECONDS, type NormalizedRequest } from '../../src/schemas/build.js'
+import { toResource } from '../../src/builds/build-resource.js'
+import { newBuildRecord } from '../../src/builds/build-request.js'
+import type { Build, NormalizedRequest } from '../../src/schemas/build.js'
 
 /** A request with every default, as normalizeBuildRequest fills it in for `{ repo }` alone. */
 export function defaultRequest(repo: string, image = 'slipway/app'): NormalizedRequest {
@@ -16,7 +18,16 @@ export function defaultRequest(repo: string, image = 'slipway/app'): NormalizedR
     noCache: false,
     builder: null,
     keepGitDir: false,
-    timeoutSeconds: DEFAULT_TIMEOUT_SECONDS,
+    timeoutSeconds: 3600,
+    priority: 'normal',
+    force: false,
+    supersede: false,
     webhooks: []
   }
+}
+
+/** A queued build of `defaultRequest`, as the API answers it, with `overrides` applied. */
+export function sampleBuild(id: string, overrides: Partial<Build> = {}): Build {
+  const record = newBuildRecord(id, defaultRequest('https://github.com/acme/app.git'), new Date('2026-01-02T03:00:00.000Z'))
+  return { ...toResource(record), ...overrides }
 }

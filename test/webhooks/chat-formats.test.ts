@@ -10,7 +10,7 @@ import {
   type BuildEvent,
   type BuildEventType
 } from '../../src/webhooks/chat-formats.js'
-import { defaultRequest } from '../helpers/fixtures.js'
+import { defaultRequest, sampleBuild } from '../helpers/fixtures.js'
 
 const PUBLIC_URL = 'https://slipway.example.com/'
 const ID = '01JD3K8Q4S6T7V8W9X0Y1Z2A3B'
@@ -19,25 +19,7 @@ const COMMIT = '3f2a9c1d4e5f60718293a4b5c6d7e8f901234567'
 const TIMESTAMP = '2026-01-02T03:04:05.678Z'
 
 function build(overrides: Partial<Build> = {}): Build {
-  return {
-    id: ID,
-    status: 'queued',
-    request: defaultRequest('https://github.com/acme/app.git'),
-    commit: null,
-    resolvedRef: null,
-    createdAt: '2026-01-02T03:00:00.000Z',
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    attempts: 0,
-    phases: [],
-    builder: null,
-    steps: [],
-    image: null,
-    error: null,
-    links: { self: `/v1/builds/${ID}`, logs: `/v1/builds/${ID}/logs` },
-    ...overrides
-  }
+  return sampleBuild(ID, overrides)
 }
 
 const finished = {

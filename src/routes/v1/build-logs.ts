@@ -66,15 +66,15 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
       const { follow = false, since, tail } = request.query
       const events = request.headers.accept?.includes('text/event-stream') === true
       const sinceEntry = since !== undefined && new RegExp(ENTRY_ID).test(since) ? since : undefined
-      const after = await fastify.builds.logStart(id, {
+      const after = await fastify.logs.logStart(id, {
         after: (events ? request.headers['last-event-id'] : undefined) ?? sinceEntry,
         since: sinceEntry ? undefined : since,
         tail
       })
 
-      if (!events && !follow) return reply.type('text/plain; charset=utf-8').send(Readable.from(linesOf(fastify.builds.readLog(id, after))))
+      if (!events && !follow) return reply.type('text/plain; charset=utf-8').send(Readable.from(linesOf(fastify.logs.readLog(id, after))))
 
-      const follower = await fastify.builds.followBuildLog(id, after)
+      const follower = await fastify.logs.followBuildLog(id, after)
       following.add(follower.stop)
       const clientGone = new AbortController()
       reply.raw.on('close', () => {

@@ -39,6 +39,9 @@ t.test('POST /v1/builds stores, queues and answers 202 with Location', async (t)
     builder: null,
     keepGitDir: false,
     timeoutSeconds: 3600,
+    priority: 'normal',
+    force: false,
+    supersede: false,
     webhooks: []
   })
   t.same(build.links, { self: `/v1/builds/${build.id}`, logs: `/v1/builds/${build.id}/logs` })
@@ -124,8 +127,9 @@ t.test('GET a build that does not exist, and a route that does not exist', async
 t.test('GET /v1/builds: newest first, cursor pages, filters', async (t) => {
   const { app, post } = await setup(t)
   const ids: string[] = []
+  // force: identical requests would otherwise join the one already queued.
   for (const repo of ['https://h/a.git', 'https://h/b', 'https://h/a', 'https://h/b', 'https://h/a']) {
-    ids.push((await post({ repo })).json<Build>().id)
+    ids.push((await post({ repo, force: true })).json<Build>().id)
   }
   const newestFirst = [...ids].reverse()
 

@@ -1,0 +1,38 @@
+import type { Redis } from 'ioredis'
+import type { BuildError, BuildStatus } from '../schemas/build.js'
+import { eventTypeOf, type WebhookQueue } from '../webhooks/webhook-queue.js'
+import { appendStatusEvent } from './build-log.js'
+import { toResource } from './build-resource.js'
+import type { BuildStore } from './build-store.js'
+import type { RedisKeys } from './keys.js'
+
+export interface EndingContext {
+  redis: Redis
+  keys: RedisKeys
+  store: BuildStore
+  events: Pick<WebhookQueue, 'emit'>
+}
+
+/**
+ * Ends a build that no worker is running to its end (canceled while queued, superseded, expired
+ * in the queue, lost with its workers): the terminal state once, then its status event for log
+ * followers and its announcement for webhooks. Returns false when the build was not in `from`.
+ */
+export async function endBuild(ctx: EndingContext, id: string, change: { from: BuildStatus[]; to: BuildStatus; error: BuildError }): Promise<boolean> {
+  const finishedAt = new Date()
+  const startedAt = (await ctx.store.get(id))?.startedAt
+  const ended = await ctx.store.transition(id, {
+    from: change.from,
+    to: change.to,
+    set: {
+      finishedAt: finishedAt.toISOString(),
+      durationMs: startedAt ? finishedAt.getTime() - Date.parse(startedAt) : null,
+      error: change.error
+    }
+  })
+  if (!ended) return false
+  await appendStatusEvent(ctx.redis, ctx.keys, id, change.to)
+  const record = await ctx.store.get(id)
+  if (record) await ctx.events.emit(eventTypeOf(record.status), toResource(record))
+  return true
+}

@@ -1,0 +1,49 @@
+import type Docker from 'dockerode'
+import type { Redis } from 'ioredis'
+import type { BuildStore } from '../src/builds/build-store.js'
+import type { RedisKeys } from '../src/builds/keys.js'
+import { repoKey } from '../src/builds/repo-url.js'
+import { fingerprint } from '../src/fingerprint.js'
+import type { BuildRecord, NormalizedRequest } from '../src/schemas/build.js'
+import type { RegistryAuth } from './docker/registry-auth.js'
+
+/**
+ * What makes two builds the same: the repository, the commit, and every option that shapes the
+ * image (not how the build is run: priority, time limit, webhooks).
+ */
+export function buildFingerprint(request: NormalizedRequest, commit: string, tags: string[]): string {
+  const { context, dockerfile, target, buildArgs, labels, image, push, builder, keepGitDir } = request
+  return fingerprint({ repo: repoKey(request.repo), commit, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, keepGitDir })
+}
+
+/**
+ * An earlier succeeded build identical to this one whose image is still where it left it: in the
+ * registry under every tag at the same digest (asked through the Engine API), or, for a local
+ * build, tagged on this engine. Anything in doubt means no.
+ */
+export async function findReusable(
+  deps: { redis: Redis; keys: RedisKeys; store: BuildStore; docker: Docker },
+  buildFingerprintValue: string,
+  auth: RegistryAuth | undefined
+): Promise<BuildRecord | null> {
+  const id = await deps.redis.get(deps.keys.dedupe(buildFingerprintValue))
+  const earlier = id ? await deps.store.get(id) : null
+  const image = earlier?.status === 'succeeded' ? earlier.image : null
+  if (!earlier || !image) return null
+  try {
+    for (const tag of image.tags) {
+      const held = image.pushed
+        ? (await deps.docker.getImage(tag).distribution(auth ? { authconfig: auth } : {})).Descriptor.digest === image.digest
+        : (await deps.docker.getImage(tag).inspect()).Id === image.id
+      if (!held) return null
+    }
+    return earlier
+  } catch {
+    return null
+  }
+}
+
+/** Remembers a succeeded build as the one identical builds reuse. */
+export async function rememberBuild(redis: Redis, keys: RedisKeys, buildFingerprintValue: string, buildId: string): Promise<void> {
+  await redis.set(keys.dedupe(buildFingerprintValue), buildId)
+}
