@@ -47,7 +47,8 @@ async function main(): Promise<void> {
     for (const worker of [await startBuildWorker(config, logger), await startWebhookWorker(config, logger)]) closers.push(() => worker.close())
   }
 
-  closeWithGrace({ delay: 30_000, logger }, async ({ signal, err }) => {
+  // Running builds get their grace period, then some time to hand themselves back, before a forced exit.
+  closeWithGrace({ delay: (config.shutdownGraceSeconds + 30) * 1000, logger }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error')
     else logger.info({ signal }, 'shutting down')
     for (const close of closers) await close()

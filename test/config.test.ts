@@ -28,6 +28,12 @@ t.test('an empty environment gives every default', async (t) => {
     workDir: path.join(os.tmpdir(), 'slipway'),
     dockerConfig: path.join(os.homedir(), '.docker', 'config.json'),
     builder: 'auto',
+    buildTimeoutSeconds: 3600,
+    buildTimeoutMaxSeconds: 21_600,
+    queueTtlSeconds: 86_400,
+    stallSeconds: 30,
+    maxAttempts: 3,
+    shutdownGraceSeconds: 60,
     allowLocalRepos: false,
     webhookAllow: '',
     webhookAttempts: 14,
@@ -70,7 +76,9 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_DOCKER_CONFIG', { SLIPWAY_DOCKER_CONFIG: '/etc/slipway/config.json' }, { dockerConfig: '/etc/slipway/config.json' }],
     ['SLIPWAY_LOG_MAX_BYTES', { SLIPWAY_LOG_MAX_BYTES: '2048' }, { logMaxBytes: 2048 }],
     ['SLIPWAY_LOG_LEVEL', { SLIPWAY_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
-    ['SLIPWAY_BUILDER', { SLIPWAY_BUILDER: 'classic' }, { builder: 'classic' }]
+    ['SLIPWAY_BUILDER', { SLIPWAY_BUILDER: 'classic' }, { builder: 'classic' }],
+    ['SLIPWAY_QUEUE_TTL_SECONDS', { SLIPWAY_QUEUE_TTL_SECONDS: '60' }, { queueTtlSeconds: 60 }],
+    ['SLIPWAY_MAX_ATTEMPTS', { SLIPWAY_MAX_ATTEMPTS: '5' }, { maxAttempts: 5 }]
   ]
   const defaults = loadConfig({})
   for (const [name, env, expected] of cases) {
@@ -143,6 +151,12 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_WORK_DIR',
       'SLIPWAY_DOCKER_CONFIG',
       'SLIPWAY_BUILDER',
+      'SLIPWAY_BUILD_TIMEOUT_SECONDS',
+      'SLIPWAY_BUILD_TIMEOUT_MAX_SECONDS',
+      'SLIPWAY_QUEUE_TTL_SECONDS',
+      'SLIPWAY_STALL_SECONDS',
+      'SLIPWAY_MAX_ATTEMPTS',
+      'SLIPWAY_SHUTDOWN_GRACE_SECONDS',
       'SLIPWAY_ALLOW_LOCAL_REPOS',
       'SLIPWAY_WEBHOOK_ALLOW',
       'SLIPWAY_WEBHOOK_ATTEMPTS',

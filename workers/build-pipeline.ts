@@ -6,7 +6,7 @@ import type { RedisKeys } from '../src/builds/keys.js'
 import type { Redis } from 'ioredis'
 import { buildFingerprint, findReusable } from './reuse.js'
 import type { BuildRecord, Builder, Image, PhaseName } from '../src/schemas/build.js'
-import type { BuildProgress } from './build-progress.js'
+import type { AttemptRecord, BuildProgress } from './build-progress.js'
 import { chooseBuilder } from './docker/builder.js'
 import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
 import { formatBytes } from '../src/format.js'
@@ -22,6 +22,8 @@ export interface PipelineContext {
   store: BuildStore
   docker: Docker
   log: LogWriter
+  /** This attempt's writes to the build record. */
+  record: AttemptRecord
   progress: BuildProgress
   signal: AbortSignal
   /** An empty folder of this build's own, removed by the caller afterwards. */
@@ -66,14 +68,14 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
     const reused = await reuse(pinned)
     if (reused) {
       progress.skip('clone')
-      await ctx.store.transition(build.id, { from: ['running'], to: 'running', set: { commit: pinned, resolvedRef: null } })
+      await ctx.record.update({ commit: pinned, resolvedRef: null })
       return reused
     }
   }
   const source = await progress.run('clone', () =>
     cloneSource({ repo: request.repo, ref: request.ref, dir: cloneDir, allowFileProtocol: ctx.settings.allowLocalRepos, signal, log: logTo('clone') })
   )
-  await ctx.store.transition(build.id, { from: ['running'], to: 'running', set: { commit: source.commit, resolvedRef: source.resolvedRef } })
+  await ctx.record.update({ commit: source.commit, resolvedRef: source.resolvedRef })
   const reused = pinned ? null : await reuse(source.commit)
   if (reused) return reused
 
@@ -86,7 +88,7 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
   const tags = tagsAt(source.commit)
   const { imageId } = await progress.run('build', async () => {
     const { builder, why } = await chooseBuilder(ctx.docker, request.builder, ctx.settings.builder, plan)
-    await ctx.store.transition(build.id, { from: ['running'], to: 'running', set: { builder } })
+    await ctx.record.update({ builder })
     logTo('build')('system', `Building with ${builder === 'buildkit' ? 'BuildKit' : 'the classic builder'}${why ? ` (${why})` : ''}`)
     try {
       return await buildImage({

@@ -1,17 +1,30 @@
 import type { LogWriter } from '../src/builds/build-log.js'
-import type { BuildStore } from '../src/builds/build-store.js'
-import type { Phase, PhaseName, Step } from '../src/schemas/build.js'
+import type { BuildStore, Transition } from '../src/builds/build-store.js'
+import type { BuildStatus, Phase, PhaseName, Step } from '../src/schemas/build.js'
 
 // Steps change many times a second in a busy build; the record is rewritten at most this often.
 const STEP_SAVE_INTERVAL_MS = 250
 
 export type BuildProgress = ReturnType<typeof createBuildProgress>
+export type AttemptRecord = ReturnType<typeof attemptRecord>
+
+/**
+ * One attempt's writes to its build record. Each lands only while this attempt still owns the
+ * build: a worker that lost its lock, whose build another worker has started again, changes nothing.
+ */
+export function attemptRecord(store: BuildStore, buildId: string, attempt: number) {
+  return {
+    attempt,
+    update: (set: Transition['set']) => store.transition(buildId, { from: ['running'], to: 'running', set, attempt }),
+    end: (to: BuildStatus, set: Transition['set']) => store.transition(buildId, { from: ['running'], to, set, attempt })
+  }
+}
 
 /**
  * Keeps the build record's `phases` and `steps` current while a worker runs it, and puts each
  * phase change in the log stream as a status event for followers.
  */
-export function createBuildProgress(store: BuildStore, buildId: string, log: LogWriter) {
+export function createBuildProgress(record: AttemptRecord, log: LogWriter) {
   const phases: Phase[] = []
   let running: PhaseName | null = null
   let steps: Step[] = []
@@ -19,7 +32,7 @@ export function createBuildProgress(store: BuildStore, buildId: string, log: Log
   let saving: Promise<unknown> = Promise.resolve()
 
   const save = (fields: { phases?: Phase[]; steps?: Step[] }) => {
-    saving = saving.then(() => store.transition(buildId, { from: ['running'], to: 'running', set: fields }))
+    saving = saving.then(() => record.update(fields))
     return saving
   }
   const saveSteps = () => {

@@ -12,8 +12,8 @@ import { startReconciler } from './reconciler.js'
 import { ABORT_REASONS, runBuild, workerLost } from './run-build.js'
 import { claimWorkDir } from './work-dir.js'
 
-// A running build's cancel flag is looked at this often: a cancel stops it within about this long.
-const CANCEL_CHECK_MS = 1000
+// How often running builds' records are looked at: a cancel stops a build within about this long.
+const CHECK_MS = 1000
 
 /**
  * Takes builds from the queue and runs them on this host's Docker Engine, `concurrency` at a time.
@@ -26,7 +26,10 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
   const store = createBuildStore(redis, keys)
   const onQueueError = (error: Error) => logger.warn({ err: error }, 'queue error')
   const events = createWebhookQueue(redis, config.prefix, { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onQueueError)
+  // The builds this process runs, with the attempt it runs of each.
+  const running = new Map<string, number | null>()
   const deps = {
+    onAttempt: (buildId: string, attempt: number) => void running.set(buildId, attempt),
     redis,
     keys,
     store,
@@ -45,11 +48,10 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
     }
   }
 
-  const running = new Set<string>()
   const worker = new Worker<BuildJobData>(
     BUILD_QUEUE,
     async (job, token, signal) => {
-      running.add(job.data.buildId)
+      running.set(job.data.buildId, null)
       try {
         if ((await runBuild(job.data.buildId, deps, signal)) === 'handed-back') {
           await job.moveToWait(token)
@@ -80,17 +82,22 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
     )
   })
 
-  const cancelChecks = setInterval(() => {
-    if (running.size === 0) return
-    const ids = [...running]
+  // Each running build's record is looked at every second: a cancel asked of any API process, or
+  // another worker having started the build again (this one lost its lock), stops it here.
+  const ownershipChecks = setInterval(() => {
+    const started = [...running].filter((entry): entry is [string, number] => entry[1] !== null)
+    if (started.length === 0) return
     const pipeline = redis.pipeline()
-    for (const id of ids) pipeline.hget(keys.build(id), 'cancelRequested')
+    for (const [id] of started) pipeline.hmget(keys.build(id), 'cancelRequested', 'attempts')
     void pipeline.exec().then((answers) => {
-      for (const [i, [, flag]] of (answers ?? []).entries()) {
-        if (flag === 'true') worker.cancelJob(ids[i]!, ABORT_REASONS.cancel)
+      for (const [i, [, fields]] of (answers ?? []).entries()) {
+        const [id, attempt] = started[i]!
+        const [cancelRequested, attempts] = fields as [string | null, string | null]
+        if (attempts !== null && Number(attempts) !== attempt) worker.cancelJob(id, ABORT_REASONS.stale)
+        else if (cancelRequested === 'true') worker.cancelJob(id, ABORT_REASONS.cancel)
       }
     }, () => undefined)
-  }, CANCEL_CHECK_MS)
+  }, CHECK_MS)
 
   const reconciler = startReconciler(
     { ...deps, queue: createBuildQueue(redis, config.prefix, onQueueError), logger },
@@ -101,7 +108,7 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
   return {
     /** Takes no new builds; running ones may finish within the grace period, then go back to the queue. */
     async close() {
-      clearInterval(cancelChecks)
+      clearInterval(ownershipChecks)
       await reconciler.stop()
       const grace = setTimeout(() => worker.cancelAllJobs(ABORT_REASONS.shutdown), config.shutdownGraceSeconds * 1000)
       await worker.close()

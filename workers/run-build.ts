@@ -10,7 +10,7 @@ import type { RedisKeys } from '../src/builds/keys.js'
 import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Builder, type Image, type PhaseName } from '../src/schemas/build.js'
 import { BuildFailure, isDockerUnreachable } from './build-failure.js'
 import { runPipeline, type PipelineContext } from './build-pipeline.js'
-import { createBuildProgress } from './build-progress.js'
+import { attemptRecord, createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
 import { formatBytes } from '../src/format.js'
 import { createRedactor } from './redaction.js'
@@ -26,6 +26,8 @@ export interface BuildRunnerDeps {
   docker: Docker
   logger: Logger
   events: Pick<WebhookQueue, 'emit'>
+  /** Told which attempt of a build this process is running, so it can tell when another took over. */
+  onAttempt?: (buildId: string, attempt: number) => void
   settings: {
     workDir: string
     dockerConfig: string
@@ -46,7 +48,7 @@ interface Outcome {
 }
 
 /** Why a running build's signal was aborted, besides its time limit. */
-export const ABORT_REASONS = { cancel: 'canceled', shutdown: 'shutdown' } as const
+export const ABORT_REASONS = { cancel: 'canceled', shutdown: 'shutdown', stale: 'taken-over' } as const
 
 /**
  * Runs one build to its terminal state. Safe to run again for the same build (BullMQ delivers at
@@ -60,12 +62,16 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
   if (await endedBeforeStart(build, deps)) return
   const attempt = build.attempts + 1
   const startedAt = new Date()
+  // Compare-and-set on the attempt count too: of two workers given the same build, one starts it.
   const started = await deps.store.transition(buildId, {
     from: ['queued', 'running'],
     to: 'running',
-    set: { startedAt: startedAt.toISOString(), attempts: attempt, phases: [], steps: [], builder: null, image: null, error: null }
+    set: { startedAt: startedAt.toISOString(), attempts: attempt, phases: [], steps: [], builder: null, image: null, error: null },
+    attempt: build.attempts
   })
   if (!started) return
+  deps.onAttempt?.(buildId, attempt)
+  const record = attemptRecord(deps.store, buildId, attempt)
 
   const logger = deps.logger.child({ buildId, attempt })
   const announce = async (record: BuildRecord | null) => {
@@ -80,7 +86,7 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
   log.status('running', null)
   const timeout = AbortSignal.timeout(build.request.timeoutSeconds * 1000)
   const signal = cancelSignal ? AbortSignal.any([cancelSignal, timeout]) : timeout
-  const progress = createBuildProgress(deps.store, buildId, log)
+  const progress = createBuildProgress(record, log)
   const workspace = path.join(deps.settings.workDir, `${buildId}-${attempt}`)
   logger.info({ repo: build.request.repo, ref: build.request.ref }, 'build started')
 
@@ -90,7 +96,7 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
     redact = createRedactor([...Object.values(credentials.forBuild), ...(credentials.forPush ? [credentials.forPush] : [])])
     await rm(workspace, { recursive: true, force: true })
     await mkdir(workspace, { recursive: true })
-    const context: PipelineContext = { ...deps, log, progress, signal, workspace, credentials }
+    const context: PipelineContext = { ...deps, log, record, progress, signal, workspace, credentials }
     const result = await runPipeline(build, context)
     outcome = { status: 'succeeded', image: result.image, error: null, reusedFrom: result.reusedFrom, fingerprint: result.fingerprint }
   } catch (error) {
@@ -101,11 +107,18 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
     await rm(workspace, { recursive: true, force: true }).catch((error: unknown) => logger.warn({ err: error }, 'could not remove the workspace'))
   }
 
+  if (cancelSignal?.reason === ABORT_REASONS.stale) {
+    // Another worker runs this build now; this attempt leaves the record to it.
+    log.write('', 'system', '==> another worker took this build over; this attempt stops here')
+    await log.close()
+    logger.warn('build taken over by another worker')
+    return
+  }
   if (cancelSignal?.reason === ABORT_REASONS.shutdown && outcome.status !== 'succeeded') {
     // Handed back: queued again for another worker; this start does not count as a loss.
     log.write('', 'system', '==> the worker is shutting down: the build goes back to the queue and starts again on another worker')
     await progress.settle()
-    await deps.store.transition(buildId, { from: ['running'], to: 'queued', set: { attempts: attempt - 1, phases: [], steps: [] } })
+    await record.end('queued', { attempts: attempt - 1, phases: [], steps: [] })
     log.status('queued', null)
     await log.close()
     logger.info('build handed back')
@@ -118,10 +131,7 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
   // Lines first, then the terminal state, then its event: a follower that sees the event has every line.
   await log.flush()
   await progress.settle()
-  const finished = await deps.store.transition(buildId, {
-    from: ['running'],
-    to: outcome.status,
-    set: {
+  const finished = await record.end(outcome.status, {
       finishedAt: finishedAt.toISOString(),
       durationMs,
       phases: progress.phases,
@@ -129,7 +139,6 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
       image: outcome.image,
       error: outcome.error,
       reusedFrom: outcome.reusedFrom ?? null
-    }
   })
   if (finished && outcome.status === 'succeeded' && outcome.fingerprint && !outcome.reusedFrom) {
     await rememberBuild(deps.redis, deps.keys, outcome.fingerprint, buildId)

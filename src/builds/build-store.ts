@@ -13,7 +13,8 @@ if not current then return {0, ''} end
 if ARGV[1] ~= '' and not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then
   return {0, current}
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 3))
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[3] then return {0, current} end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
 return {1, current}
 `
 
@@ -29,6 +30,11 @@ export interface Transition {
   from: readonly BuildStatus[]
   to: BuildStatus
   set?: Partial<Omit<BuildRecord, 'id' | 'status'>>
+  /**
+   * Only while the build is in this attempt: a worker that lost its lock (and whose build another
+   * worker started again) can then change nothing.
+   */
+  attempt?: number
 }
 
 // One page looks at no more than this many ids, so a filter that rarely matches answers quickly
@@ -59,6 +65,7 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
       keys.build(id),
       change.from.join(','),
       change.to,
+      change.attempt === undefined ? '' : JSON.stringify(change.attempt),
       ...fields
     )) as [number, string]
     if (applied === 1 && previous !== change.to) {

@@ -1,4 +1,5 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -14,6 +15,9 @@ export interface TestRegistry {
   credentials?: { username: string; password: string }
   /** Writes a Docker config.json holding this registry's credentials; returns its path. */
   writeDockerConfig(): Promise<string>
+  /** Takes the registry away (connections refused) and brings it back with its storage. */
+  stop(): Promise<void>
+  start(): Promise<void>
 }
 
 /**
@@ -36,15 +40,27 @@ export async function startRegistry(t: Teardown, options: { username?: string; p
     `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${path.join(dir, 'data')}\n  delete:\n    enabled: true\n` +
       `http:\n  addr: 127.0.0.1:${port}\n  secret: slipway-test\n${authSection}`
   )
-  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' })
-  t.teardown(async () => {
+  let child: ChildProcess | undefined
+  const start = async () => {
+    child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' })
+    await waitForRegistry(port)
+  }
+  const stop = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const exited = once(child, 'exit')
     child.kill()
+    await exited
+  }
+  t.teardown(async () => {
+    await stop()
     await rm(dir, { recursive: true, force: true })
   })
-  await waitForRegistry(port)
+  await start()
   const host = `localhost:${port}`
   return {
     host,
+    start,
+    stop,
     ...(auth ? { credentials: auth } : {}),
     async writeDockerConfig() {
       const file = path.join(dir, 'docker-config.json')
