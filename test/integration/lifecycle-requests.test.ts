@@ -100,8 +100,11 @@ t.test('priorities: with one worker free, high goes before normal before low', a
   const high = (await post({ repo: repo.url, priority: 'high', tags: ['high'] })).json<Build>()
   const slipway = await startSlipway(t, { ...config })
   const done = await Promise.all([low, normal, high].map((build) => slipway.wait(build.id)))
-  const order = [...done].sort((a, b) => Date.parse(a.startedAt!) - Date.parse(b.startedAt!)).map((build) => build.request.priority)
-  t.same(order, ['high', 'normal', 'low'])
+  const sorted = [...done].sort((a, b) => Date.parse(a.startedAt!) - Date.parse(b.startedAt!))
+  t.same(sorted.map((build) => build.request.priority), ['high', 'normal', 'low'])
+  for (let i = 1; i < sorted.length; i++) {
+    t.ok(Date.parse(sorted[i]!.startedAt!) >= Date.parse(sorted[i - 1]!.finishedAt!), 'concurrency 1 holds: one build at a time')
+  }
 })
 
 t.test('a build queued longer than SLIPWAY_QUEUE_TTL_SECONDS ends QUEUE_EXPIRED, never starting', async (t) => {
