@@ -3,6 +3,7 @@ import t, { type Test } from 'tap'
 import type { Build } from '../../../src/schemas/build.js'
 import { buildApp } from '../../helpers/app.js'
 import { testConfig } from '../../helpers/config.js'
+import { defaultRequest } from '../../helpers/fixtures.js'
 
 // The API alone, on real Redis and without a worker: what is accepted is stored and queued;
 // what is refused gets a 4xx with a stable code and queues nothing.
@@ -24,26 +25,11 @@ t.test('POST /v1/builds stores, queues and answers 202 with Location', async (t)
   t.equal(response.headers.location, `/v1/builds/${build.id}`)
   t.match(build.id, /^[0-9A-HJKMNP-TV-Z]{26}$/)
   t.equal(build.status, 'queued')
-  t.same(build.request, {
-    repo: 'https://git.example.com/team/app.git',
-    ref: 'main',
-    context: '.',
-    dockerfile: 'Dockerfile',
-    target: null,
-    buildArgs: {},
-    labels: {},
-    image: 'localhost:5000/team/app',
-    tags: null,
-    push: true,
-    noCache: false,
-    builder: null,
-    keepGitDir: false,
-    timeoutSeconds: 3600,
-    priority: 'normal',
-    force: false,
-    supersede: false,
-    webhooks: []
-  })
+  t.same(
+    build.request,
+    { ...defaultRequest('https://git.example.com/team/app.git', 'localhost:5000/team/app'), ref: 'main', push: true },
+    'every default filled in'
+  )
   t.same(build.links, { self: `/v1/builds/${build.id}`, logs: `/v1/builds/${build.id}/logs` })
   const stored = await app.inject({ method: 'GET', url: `/v1/builds/${build.id}` })
   t.same(stored.json(), build, 'GET returns what POST answered')
