@@ -1,7 +1,7 @@
 import { Worker, WaitingError } from 'bullmq'
 import Docker from 'dockerode'
 import type { Logger } from 'pino'
-import { endBuild } from '../src/builds/build-ending.js'
+import { endBuild, workerLost } from '../src/builds/build-ending.js'
 import { BUILD_QUEUE, createBuildQueue, type BuildJobData } from '../src/builds/build-queue.js'
 import { createBuildStore } from '../src/builds/build-store.js'
 import { redisKeys } from '../src/builds/keys.js'
@@ -9,7 +9,7 @@ import type { Config } from '../src/config.js'
 import { createRedis } from '../src/redis.js'
 import { createWebhookQueue } from '../src/webhooks/webhook-queue.js'
 import { startReconciler } from './reconciler.js'
-import { ABORT_REASONS, runBuild, workerLost } from './run-build.js'
+import { ABORT_REASONS, runBuild } from './run-build.js'
 import { claimWorkDir } from './work-dir.js'
 
 // How often running builds' records are looked at: a cancel stops a build within about this long.

@@ -1,10 +1,9 @@
 import type { Redis } from 'ioredis'
-import { endBuild, type EndingContext } from '../src/builds/build-ending.js'
+import { endBuild, queueExpired, workerLost, type EndingContext } from '../src/builds/build-ending.js'
 import type { BuildQueue } from '../src/builds/build-queue.js'
 import type { BuildStore } from '../src/builds/build-store.js'
 import type { RedisKeys } from '../src/builds/keys.js'
 import type { BuildStatus } from '../src/schemas/build.js'
-import { workerLost } from './run-build.js'
 
 interface ReconcilerDeps extends EndingContext {
   redis: Redis
@@ -31,8 +30,7 @@ export function startReconciler(deps: ReconcilerDeps, options: { intervalMs: num
       const build = await deps.store.get(id)
       if (build?.status !== 'queued') continue
       if (Date.now() - Date.parse(build.createdAt) > options.queueTtlSeconds * 1000) {
-        const message = `The build waited in the queue more than ${options.queueTtlSeconds} s (SLIPWAY_QUEUE_TTL_SECONDS) and was not started.`
-        if (await endBuild(deps, id, { from: ['queued'], to: 'failed', error: { code: 'QUEUE_EXPIRED', message, phase: null } })) await deps.queue.remove(id)
+        if (await endBuild(deps, id, { from: ['queued'], to: 'failed', error: queueExpired(options.queueTtlSeconds) })) await deps.queue.remove(id)
       } else if ((await deps.queue.state(id)) === 'unknown') {
         await deps.queue.enqueue(id, build.request.priority)
       }

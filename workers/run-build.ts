@@ -3,21 +3,21 @@ import path from 'node:path'
 import type Docker from 'dockerode'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { endBuild, queueExpired, workerLost } from '../src/builds/build-ending.js'
 import { openLogWriter } from '../src/builds/build-log.js'
+import { toResource } from '../src/builds/build-resource.js'
 import type { BuildStore } from '../src/builds/build-store.js'
 import { splitImageName } from '../src/builds/image-ref.js'
 import type { RedisKeys } from '../src/builds/keys.js'
+import { formatBytes } from '../src/format.js'
 import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Builder, type Image, type PhaseName } from '../src/schemas/build.js'
+import { eventTypeOf, type WebhookQueue } from '../src/webhooks/webhook-queue.js'
 import { BuildFailure, isDockerUnreachable } from './build-failure.js'
 import { runPipeline, type PipelineContext } from './build-pipeline.js'
 import { attemptRecord, createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
-import { formatBytes } from '../src/format.js'
 import { createRedactor } from './redaction.js'
 import { rememberBuild } from './reuse.js'
-import { endBuild } from '../src/builds/build-ending.js'
-import { toResource } from '../src/builds/build-resource.js'
-import { eventTypeOf, type WebhookQueue } from '../src/webhooks/webhook-queue.js'
 
 export interface BuildRunnerDeps {
   redis: Redis
@@ -58,95 +58,114 @@ export const ABORT_REASONS = { cancel: 'canceled', shutdown: 'shutdown', stale: 
  */
 export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSignal?: AbortSignal): Promise<'handed-back' | void> {
   const build = await deps.store.get(buildId)
-  if (!build || TERMINAL_STATUSES.includes(build.status)) return
-  if (await endedBeforeStart(build, deps)) return
+  if (!build || TERMINAL_STATUSES.includes(build.status) || (await endedBeforeStart(build, deps))) return
+  const run = await startAttempt(build, deps)
+  if (!run) return
+  const outcome = await execute(build, run, deps, cancelSignal)
+  if (cancelSignal?.reason === ABORT_REASONS.stale) return giveUp(run)
+  if (cancelSignal?.reason === ABORT_REASONS.shutdown && outcome.status !== 'succeeded') return handBack(run)
+  await conclude(run, outcome, deps)
+}
+
+type Attempt = NonNullable<Awaited<ReturnType<typeof startAttempt>>>
+
+/** Claims the build for this attempt (compare-and-set on the attempt count: of two workers, one wins). */
+async function startAttempt(build: BuildRecord, deps: BuildRunnerDeps) {
   const attempt = build.attempts + 1
   const startedAt = new Date()
-  // Compare-and-set on the attempt count too: of two workers given the same build, one starts it.
-  const started = await deps.store.transition(buildId, {
+  const started = await deps.store.transition(build.id, {
     from: ['queued', 'running'],
     to: 'running',
     set: { startedAt: startedAt.toISOString(), attempts: attempt, phases: [], steps: [], builder: null, image: null, error: null },
     attempt: build.attempts
   })
-  if (!started) return
-  deps.onAttempt?.(buildId, attempt)
-  const record = attemptRecord(deps.store, buildId, attempt)
-
-  const logger = deps.logger.child({ buildId, attempt })
-  const announce = async (record: BuildRecord | null) => {
-    // An announcement that cannot be made must not fail the build; it is logged.
-    if (record) await deps.events.emit(eventTypeOf(record.status), toResource(record)).catch((error: unknown) => logger.error({ err: error }, 'build event not announced'))
-  }
+  if (!started) return null
+  deps.onAttempt?.(build.id, attempt)
+  const record = attemptRecord(deps.store, build.id, attempt)
+  const logger = deps.logger.child({ buildId: build.id, attempt })
   // A build run again after its worker died has been announced as started already.
-  if (attempt === 1) await announce(await deps.store.get(buildId))
-  // Nothing is stored before it passes the redactor, which learns this build's credentials below.
-  let redact = createRedactor([])
-  const log = await openLogWriter(deps.redis, deps.keys, buildId, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redact(text) })
+  if (attempt === 1) await announce(build.id, deps, logger)
+  // Nothing is stored before it passes the redactor, which learns this build's credentials later.
+  const redactor = { redact: createRedactor([]) }
+  const log = await openLogWriter(deps.redis, deps.keys, build.id, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redactor.redact(text) })
   log.status('running', null)
+  logger.info({ repo: build.request.repo, ref: build.request.ref }, 'build started')
+  return { id: build.id, attempt, startedAt, record, logger, log, redactor, progress: createBuildProgress(record, log) }
+}
+
+/** The pipeline under the build's one signal (its time limit and any abort), as an outcome. */
+async function execute(build: BuildRecord, run: Attempt, deps: BuildRunnerDeps, cancelSignal: AbortSignal | undefined): Promise<Outcome> {
   const timeout = AbortSignal.timeout(build.request.timeoutSeconds * 1000)
   const signal = cancelSignal ? AbortSignal.any([cancelSignal, timeout]) : timeout
-  const progress = createBuildProgress(record, log)
-  const workspace = path.join(deps.settings.workDir, `${buildId}-${attempt}`)
-  logger.info({ repo: build.request.repo, ref: build.request.ref }, 'build started')
-
-  let outcome: Outcome
+  const workspace = path.join(deps.settings.workDir, `${build.id}-${run.attempt}`)
   try {
     const credentials = await loadCredentials(deps.settings.dockerConfig, build)
-    redact = createRedactor([...Object.values(credentials.forBuild), ...(credentials.forPush ? [credentials.forPush] : [])])
+    run.redactor.redact = createRedactor([...Object.values(credentials.forBuild), ...(credentials.forPush ? [credentials.forPush] : [])])
     await rm(workspace, { recursive: true, force: true })
     await mkdir(workspace, { recursive: true })
-    const context: PipelineContext = { ...deps, log, record, progress, signal, workspace, credentials }
+    const context: PipelineContext = { ...deps, log: run.log, record: run.record, progress: run.progress, signal, workspace, credentials }
     const result = await runPipeline(build, context)
-    outcome = { status: 'succeeded', image: result.image, error: null, reusedFrom: result.reusedFrom, fingerprint: result.fingerprint }
+    return { status: 'succeeded', image: result.image, error: null, reusedFrom: result.reusedFrom, fingerprint: result.fingerprint }
   } catch (error) {
-    outcome = failureOutcome(error, { phase: progress.current(), timedOut: timeout.aborted, abortedFor: cancelSignal?.aborted ? cancelSignal.reason : undefined, build })
-    if (outcome.error) outcome.error.message = redact(outcome.error.message)
-    if (outcome.error?.code === 'INTERNAL') logger.error({ err: error }, 'build failed unexpectedly')
+    const abortedFor = cancelSignal?.aborted ? cancelSignal.reason : undefined
+    const outcome = failureOutcome(error, { phase: run.progress.current(), timedOut: timeout.aborted, abortedFor, build })
+    if (outcome.error) outcome.error.message = run.redactor.redact(outcome.error.message)
+    if (outcome.error?.code === 'INTERNAL') run.logger.error({ err: error }, 'build failed unexpectedly')
+    return outcome
   } finally {
-    await rm(workspace, { recursive: true, force: true }).catch((error: unknown) => logger.warn({ err: error }, 'could not remove the workspace'))
+    await rm(workspace, { recursive: true, force: true }).catch((error: unknown) => run.logger.warn({ err: error }, 'could not remove the workspace'))
   }
+}
 
-  if (cancelSignal?.reason === ABORT_REASONS.stale) {
-    // Another worker runs this build now; this attempt leaves the record to it.
-    log.write('', 'system', '==> another worker took this build over; this attempt stops here')
-    await log.close()
-    logger.warn('build taken over by another worker')
-    return
-  }
-  if (cancelSignal?.reason === ABORT_REASONS.shutdown && outcome.status !== 'succeeded') {
-    // Handed back: queued again for another worker; this start does not count as a loss.
-    log.write('', 'system', '==> the worker is shutting down: the build goes back to the queue and starts again on another worker')
-    await progress.settle()
-    await record.end('queued', { attempts: attempt - 1, phases: [], steps: [] })
-    log.status('queued', null)
-    await log.close()
-    logger.info('build handed back')
-    return 'handed-back'
-  }
-
+/** Writes the terminal state, once: lines first, then the state, then its event and announcement. */
+async function conclude(run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): Promise<void> {
   const finishedAt = new Date()
-  const durationMs = finishedAt.getTime() - startedAt.getTime()
-  log.write('', 'system', summaryLine(outcome, durationMs))
-  // Lines first, then the terminal state, then its event: a follower that sees the event has every line.
-  await log.flush()
-  await progress.settle()
-  const finished = await record.end(outcome.status, {
-      finishedAt: finishedAt.toISOString(),
-      durationMs,
-      phases: progress.phases,
-      steps: progress.stepList,
-      image: outcome.image,
-      error: outcome.error,
-      reusedFrom: outcome.reusedFrom ?? null
+  const durationMs = finishedAt.getTime() - run.startedAt.getTime()
+  run.log.write('', 'system', summaryLine(outcome, durationMs))
+  // A follower that sees the terminal event has every line before it.
+  await run.log.flush()
+  await run.progress.settle()
+  const finished = await run.record.end(outcome.status, {
+    finishedAt: finishedAt.toISOString(),
+    durationMs,
+    phases: run.progress.phases,
+    steps: run.progress.stepList,
+    image: outcome.image,
+    error: outcome.error,
+    reusedFrom: outcome.reusedFrom ?? null
   })
   if (finished && outcome.status === 'succeeded' && outcome.fingerprint && !outcome.reusedFrom) {
-    await rememberBuild(deps.redis, deps.keys, outcome.fingerprint, buildId)
+    await rememberBuild(deps.redis, deps.keys, outcome.fingerprint, run.id)
   }
-  if (finished) log.status(outcome.status, null)
-  await log.close()
-  if (finished) await announce(await deps.store.get(buildId))
-  logger.info({ status: outcome.status, code: outcome.error?.code, durationMs }, 'build finished')
+  if (finished) run.log.status(outcome.status, null)
+  await run.log.close()
+  if (finished) await announce(run.id, deps, run.logger)
+  run.logger.info({ status: outcome.status, code: outcome.error?.code, durationMs }, 'build finished')
+}
+
+/** Another worker runs this build now (this one had lost its lock): leave the record to it. */
+async function giveUp(run: Attempt): Promise<void> {
+  run.log.write('', 'system', '==> another worker took this build over; this attempt stops here')
+  await run.log.close()
+  run.logger.warn('build taken over by another worker')
+}
+
+/** Shutting down: the build goes back to the queue for another worker; this start is not a loss. */
+async function handBack(run: Attempt): Promise<'handed-back'> {
+  run.log.write('', 'system', '==> the worker is shutting down: the build goes back to the queue and starts again on another worker')
+  await run.progress.settle()
+  await run.record.end('queued', { attempts: run.attempt - 1, phases: [], steps: [] })
+  run.log.status('queued', null)
+  await run.log.close()
+  run.logger.info('build handed back')
+  return 'handed-back'
+}
+
+/** Tells webhooks about the build's state now; an announcement that cannot be made is logged, not fatal. */
+async function announce(buildId: string, deps: BuildRunnerDeps, logger: Logger): Promise<void> {
+  const record = await deps.store.get(buildId)
+  if (!record) return
+  await deps.events.emit(eventTypeOf(record.status), toResource(record)).catch((error: unknown) => logger.error({ err: error }, 'build event not announced'))
 }
 
 /**
@@ -161,8 +180,7 @@ async function endedBeforeStart(build: BuildRecord, deps: BuildRunnerDeps): Prom
     return true
   }
   if (build.status === 'queued' && Date.now() - Date.parse(build.createdAt) > deps.settings.queueTtlSeconds * 1000) {
-    const message = `The build waited in the queue more than ${deps.settings.queueTtlSeconds} s (SLIPWAY_QUEUE_TTL_SECONDS) and was not started.`
-    await endBuild(ending, build.id, { from: ['queued'], to: 'failed', error: { code: 'QUEUE_EXPIRED', message, phase: null } })
+    await endBuild(ending, build.id, { from: ['queued'], to: 'failed', error: queueExpired(deps.settings.queueTtlSeconds) })
     return true
   }
   if (build.attempts >= deps.settings.maxAttempts) {
@@ -170,14 +188,6 @@ async function endedBeforeStart(build: BuildRecord, deps: BuildRunnerDeps): Prom
     return true
   }
   return false
-}
-
-export function workerLost(attempts: number): BuildError {
-  return {
-    code: 'WORKER_LOST',
-    message: `The worker running the build was lost ${attempts} time(s) (killed, or its host went away); Slipway gave up. Retry the build.`,
-    phase: null
-  }
 }
 
 /** The registry credentials this build may use, read from the Docker config once, up front. */

@@ -36,3 +36,19 @@ export async function endBuild(ctx: EndingContext, id: string, change: { from: B
   if (record) await ctx.events.emit(eventTypeOf(record.status), toResource(record))
   return true
 }
+
+export function workerLost(attempts: number): BuildError {
+  return {
+    code: 'WORKER_LOST',
+    message: `The worker running the build was lost ${attempts} time(s) (killed, or its host went away); Slipway gave up. Retry the build.`,
+    phase: null
+  }
+}
+
+export function queueExpired(ttlSeconds: number): BuildError {
+  return {
+    code: 'QUEUE_EXPIRED',
+    message: `The build waited in the queue more than ${ttlSeconds} s (SLIPWAY_QUEUE_TTL_SECONDS) and was not started.`,
+    phase: null
+  }
+}
