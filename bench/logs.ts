@@ -13,7 +13,7 @@ import { freePort } from '../test/helpers/ports.js'
 import { startSlipwayProcess } from '../test/helpers/processes.js'
 import { readSse } from '../test/helpers/sse.js'
 import { createScope, type Teardown } from '../test/helpers/teardown.js'
-import { testConfig } from '../test/helpers/config.js'
+import { asAdmin, testConfig } from '../test/helpers/config.js'
 
 const LINES = 300
 const TIMED_LINES = `FROM busybox
@@ -67,7 +67,7 @@ async function lineLatencies(scope: Teardown, api: string, builder: Builder): Pr
   const repo = await createRepo(scope, { Dockerfile: TIMED_LINES })
   const build = await post(api, { repo: repo.url, builder, noCache: true })
   const latencies: number[] = []
-  for await (const event of readSse(`${api}/v1/builds/${build.id}/logs`)) {
+  for await (const event of readSse(`${api}/v1/builds/${build.id}/logs`, { headers: asAdmin() })) {
     const received = Date.now() * 1000
     if (event.event === 'end') {
       const status = (JSON.parse(event.data) as Build).status
@@ -93,13 +93,13 @@ async function floodPeak(scope: Teardown, base: Config, dockerfile: string): Pro
     const build = await post(api, { repo: repo.url, builder: 'classic', noCache: true })
     let finished: Build
     for (;;) {
-      finished = (await (await fetch(`${api}/v1/builds/${build.id}`)).json()) as Build
+      finished = (await (await fetch(`${api}/v1/builds/${build.id}`, { headers: asAdmin() })).json()) as Build
       if (!['queued', 'running'].includes(finished.status)) break
       await new Promise((resolve) => setTimeout(resolve, 500))
     }
     const status = await readFile(`/proc/${worker.pid}/status`, 'utf8')
     const peakKb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1])
-    const log = await (await fetch(`${api}/v1/builds/${build.id}/logs`)).text()
+    const log = await (await fetch(`${api}/v1/builds/${build.id}/logs`, { headers: asAdmin() })).text()
     if (finished.status !== 'succeeded') throw new Error(`the flood build ended ${finished.status}: ${JSON.stringify(finished.error)}`)
     return { peakMb: peakKb / 1024, seconds: (Date.now() - started) / 1000, logBytes: Buffer.byteLength(log) }
   } finally {
@@ -108,7 +108,7 @@ async function floodPeak(scope: Teardown, base: Config, dockerfile: string): Pro
 }
 
 async function post(api: string, body: object): Promise<Build> {
-  const response = await fetch(`${api}/v1/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const response = await fetch(`${api}/v1/builds`, { method: 'POST', headers: asAdmin({ 'content-type': 'application/json' }), body: JSON.stringify(body) })
   if (response.status !== 202) throw new Error(`POST /v1/builds answered ${response.status}: ${await response.text()}`)
   return (await response.json()) as Build
 }

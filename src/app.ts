@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
+import auth from './plugins/auth.js'
 import services from './plugins/services.js'
 import errorHandler from './plugins/error-handler.js'
 import swagger from './plugins/swagger.js'
@@ -8,6 +9,7 @@ import validation from './plugins/validation.js'
 import healthRoutes from './routes/health.js'
 import buildLogRoutes from './routes/v1/build-logs.js'
 import buildRoutes from './routes/v1/builds.js'
+import tokenRoutes from './routes/v1/tokens.js'
 import webhookRoutes from './routes/v1/webhooks.js'
 
 export interface AppOptions {
@@ -21,11 +23,19 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
   await fastify.register(validation)
   await fastify.register(swagger)
   await fastify.register(services, { config: options.config })
+  await fastify.register(auth, {
+    tokens: fastify.tokens,
+    adminToken: options.config.adminToken,
+    rateLimitPerMinute: options.config.rateLimitPerMinute,
+    redis: fastify.redis,
+    nameSpace: `${options.config.prefix}:ratelimit:`
+  })
   await fastify.register(errorHandler, { isStoreDown: () => fastify.redis.status !== 'ready' })
   await fastify.register(healthRoutes)
   await fastify.register(buildRoutes, { prefix: '/v1' })
   await fastify.register(buildLogRoutes, { prefix: '/v1' })
   await fastify.register(webhookRoutes, { prefix: '/v1' })
+  await fastify.register(tokenRoutes, { prefix: '/v1' })
 
   // Closing waits for requests in flight, but not past a short grace: a connection a client left
   // half-open would otherwise hold shutdown until its keep-alive runs out.

@@ -68,6 +68,27 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     description: 'On SIGTERM, how long running builds may go on before they are handed back to the queue'
   }),
+  adminToken: Type.String({
+    default: '',
+    pattern: '^(|[\\x21-\\x7e]{24,})$',
+    secret: true,
+    description: 'A token with every scope, for the first start and for automation (24+ printable characters); empty: none'
+  }),
+  rateLimitPerMinute: Type.Integer({ default: 600, minimum: 1, description: 'Requests one token may make per minute; past it, 429 with Retry-After' }),
+  allowHttpRepos: Bool('Accept plain http:// repository URLs (an internal git server without TLS)', false),
+  repoAllowHosts: Type.String({
+    default: '',
+    description: 'Only clone from these hosts (comma-separated; "*.example.com" for subdomains); empty: any host'
+  }),
+  gitCredentialsFile: Type.String({
+    default: '',
+    description: 'A JSON file of per-host git credentials: { "host": { "username", "token" } or { "sshKeyFile" } }'
+  }),
+  cloneTimeoutSeconds: Type.Integer({ default: 600, minimum: 1, description: 'Longest a clone may take' }),
+  cloneMaxBytes: Type.Integer({ default: 2 * 1024 ** 3, minimum: 1024 * 1024, description: 'Largest a clone may grow on disk' }),
+  contextMaxBytes: Type.Integer({ default: 1024 ** 3, minimum: 1024, description: 'Largest build context (after .dockerignore)' }),
+  buildMemoryBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 64 * 1024 ** 2, description: 'Memory limit of each build step container (classic builder)' }),
+  buildCpus: Type.Number({ default: 2, minimum: 0.1, maximum: 256, description: 'CPUs each build step container may use (classic builder)' }),
   allowLocalRepos: Bool('Accept file:// URLs and absolute paths as repositories (tests, air-gapped mirrors)', false),
   webhookAllow: Type.String({
     default: '',
@@ -117,7 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = Value.Default(ConfigSchema, raw)
   const problems = [...Value.Errors(ConfigSchema, config)].map((error) => {
     const key = error.path.split('/')[1] ?? ''
-    return `${envName(key)}=${JSON.stringify(raw[key])}: ${describeProblem(error.schema, error.message)}`
+    // A secret's value is never echoed, not even a wrong one.
+    const shown = (ConfigSchema.properties[key as keyof Config] as TSchema | undefined)?.secret ? '' : `=${JSON.stringify(raw[key])}`
+    return `${envName(key)}${shown}: ${describeProblem(error.schema, error.message)}`
   })
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
@@ -132,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 function fromEnv(schema: TSchema, value: string): unknown {
   // Whole numbers only: "1.5", "1e3" or "0x10" are refused, never rounded.
   if (schema.type === 'integer') return /^-?\d+$/.test(value.trim()) ? Number(value) : value
+  if (schema.type === 'number') return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value
   if (schema.type === 'boolean') return value === 'true' ? true : value === 'false' ? false : value
   return value
 }
@@ -140,6 +164,8 @@ function describeProblem(schema: TSchema, fallback: string): string {
   const choices = (schema.anyOf as TSchema[] | undefined)?.map((option) => option.const as unknown)
   if (choices?.every((choice) => typeof choice === 'string')) return `must be one of ${choices.join(', ')}`
   if (schema.type === 'integer') return `must be a whole number from ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`
+  if (schema.type === 'number') return `must be a number from ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`
+  if (schema.secret) return 'is not a valid value (not shown: it is a secret)'
   if (schema.type === 'boolean') return 'must be true or false'
   if (schema.pattern) return `must match ${schema.pattern}`
   return fallback

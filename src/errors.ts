@@ -11,6 +11,11 @@ export const LocalReposDisabled = createError(
     'Use an https:// or ssh:// URL, or start the server with SLIPWAY_ALLOW_LOCAL_REPOS=true.',
   400
 )
+export const RepoHostNotAllowed = createError(
+  'REPO_HOST_NOT_ALLOWED',
+  "This server does not clone from '%s'; the hosts it clones from are %s (SLIPWAY_REPO_ALLOW_HOSTS).",
+  400
+)
 export const RefInvalid = createError('REF_INVALID', '%s', 400)
 export const PathInvalid = createError('PATH_INVALID', '%s', 400)
 export const ImageNameInvalid = createError('IMAGE_NAME_INVALID', '%s', 400)
@@ -67,6 +72,14 @@ export const DeliveryNotFound = createError(
   "Webhook '%s' has no delivery '%s'. GET /v1/webhooks/%s/deliveries lists them.",
   404
 )
+export const Unauthenticated = createError(
+  'UNAUTHENTICATED',
+  '%s Send "Authorization: Bearer <token>"; an admin makes tokens with `slipway token create` or POST /v1/tokens.',
+  401
+)
+export const Forbidden = createError('FORBIDDEN', "This token lacks the scope '%s' that %s needs. Ask an admin for a token with it.", 403)
+export const TokenNotFound = createError('TOKEN_NOT_FOUND', "No token has the id '%s'. GET /v1/tokens lists them.", 404)
+export const RateLimited = createError('RATE_LIMITED', 'This token made more than %s requests in a minute. Try again in %s.', 429)
 export const RouteNotFound = createError('ROUTE_NOT_FOUND', '%s', 404)
 export const BodyTooLarge = createError('BODY_TOO_LARGE', 'The request body is larger than %s bytes.', 413)
 export const BodyInvalid = createError('BODY_INVALID', '%s', 400)

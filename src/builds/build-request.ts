@@ -2,10 +2,10 @@ import path from 'node:path'
 import { PathInvalid, PushWithoutImage, RefInvalid, TimeoutTooLong } from '../errors.js'
 import type { BuildRecord, BuildRequest, NormalizedRequest } from '../schemas/build.js'
 import { checkImageName } from './image-ref.js'
-import { parseRepoUrl, printable } from './repo-url.js'
+import { parseRepoUrl, printable, type RepoPolicy } from './repo-url.js'
 
 export interface RequestPolicy {
-  allowLocalRepos: boolean
+  repos: RepoPolicy
   timeoutSeconds: number
   timeoutMaxSeconds: number
 }
@@ -15,7 +15,7 @@ export interface RequestPolicy {
  * request says exactly what will be built. Throws a coded 400 error on the first problem.
  */
 export function normalizeBuildRequest(request: BuildRequest, policy: RequestPolicy): NormalizedRequest {
-  const repo = parseRepoUrl(request.repo, { allowLocal: policy.allowLocalRepos })
+  const repo = parseRepoUrl(request.repo, policy.repos)
   const context = checkRelativePath(request.context ?? '.', 'context')
   const dockerfile = checkRelativePath(request.dockerfile ?? path.posix.join(context, 'Dockerfile'), 'dockerfile')
   if (request.push === true && request.image === undefined) throw new PushWithoutImage()

@@ -24,7 +24,11 @@ export function redisKeys(prefix: string) {
     /** The queued or running build an identical request joins (by request fingerprint). */
     inflight: (fingerprint: string) => `${prefix}:inflight:${fingerprint}`,
     /** The succeeded build whose image an identical build reuses (by build fingerprint). */
-    dedupe: (fingerprint: string) => `${prefix}:dedupe:${fingerprint}`
+    dedupe: (fingerprint: string) => `${prefix}:dedupe:${fingerprint}`,
+    token: (id: string) => `${prefix}:token:${id}`,
+    tokenByHash: (hash: string) => `${prefix}:tokenhash:${hash}`,
+    allTokens: `${prefix}:idx:tokens`,
+    rateLimit: `${prefix}:ratelimit:`
   }
 }
 export type RedisKeys = ReturnType<typeof redisKeys>

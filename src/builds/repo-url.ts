@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { LocalReposDisabled, RepoUrlInvalid } from '../errors.js'
+import { LocalReposDisabled, RepoHostNotAllowed, RepoUrlInvalid } from '../errors.js'
 
 export interface RepoUrl {
   /** What git fetches: a URL, never an option or a transport helper. */
@@ -16,8 +16,39 @@ const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f-\u009f]/
 // git's own rule: "host:path" with no slash before the colon is the scp-like ssh syntax.
 const SCP_LIKE = /^(?:([A-Za-z0-9._~-]+)@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?!\/\/)([^:]+)$/
 
-/** Parses and checks a repository URL from a request; throws REPO_URL_INVALID or LOCAL_REPOS_DISABLED. */
-export function parseRepoUrl(input: string, options: { allowLocal: boolean }): RepoUrl {
+export interface RepoPolicy {
+  allowLocal: boolean
+  /** Plain http:// (an internal git server without TLS); off unless configured. */
+  allowHttp?: boolean
+  /** When not empty, the only hosts to clone from: exact names, or "*.example.com" for subdomains. */
+  allowHosts?: readonly string[]
+}
+
+/**
+ * Parses and checks a repository URL from a request: REPO_URL_INVALID, LOCAL_REPOS_DISABLED or
+ * REPO_HOST_NOT_ALLOWED, before git ever sees it.
+ */
+export function parseRepoUrl(input: string, options: RepoPolicy): RepoUrl {
+  const repo = parseUrl(input, options)
+  const host = repo.key.split('/')[0]!.replace(/:\d+$/, '')
+  if (!repo.local && options.allowHosts?.length && !options.allowHosts.some((allowed) => hostMatches(allowed, host))) {
+    throw new RepoHostNotAllowed(host, options.allowHosts.join(', '))
+  }
+  return repo
+}
+
+/** The repository policy a configuration sets, for the API and for workers (submodules). */
+export function repoPolicy(config: { allowLocalRepos: boolean; allowHttpRepos: boolean; repoAllowHosts: string }): RepoPolicy {
+  const allowHosts = config.repoAllowHosts.split(',').map((host) => host.trim()).filter(Boolean)
+  return { allowLocal: config.allowLocalRepos, allowHttp: config.allowHttpRepos, allowHosts }
+}
+
+function hostMatches(allowed: string, host: string): boolean {
+  const pattern = allowed.toLowerCase()
+  return pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern
+}
+
+function parseUrl(input: string, options: RepoPolicy): RepoUrl {
   const shown = printable(redactUrl(input))
   const invalid = (why: string) => new RepoUrlInvalid(`repo '${shown}' ${why}. ${HINT}`)
   if (CONTROL_OR_SPACE.test(input)) throw invalid('contains spaces or control characters')
@@ -58,7 +89,11 @@ export function parseRepoUrl(input: string, options: { allowLocal: boolean }): R
       if (url.password) throw invalid('carries a password; ssh repositories authenticate with keys')
       break
     case 'http':
-      throw invalid('uses plain http, which is not allowed: anyone on the way could change the code')
+      if (!options.allowHttp) {
+        throw invalid('uses plain http, which this server does not accept: anyone on the way could change the code (SLIPWAY_ALLOW_HTTP_REPOS)')
+      }
+      if (url.username || url.password) throw invalid('carries credentials; remove them from the URL')
+      break
     default:
       throw invalid(`uses the "${scheme}" scheme, which is not allowed`)
   }
@@ -72,7 +107,7 @@ export function parseRepoUrl(input: string, options: { allowLocal: boolean }): R
 /** The index key for a repository filter; tolerant, since a filter only has to match what was stored. */
 export function repoKey(input: string): string {
   try {
-    return parseRepoUrl(input, { allowLocal: true }).key
+    return parseUrl(input, { allowLocal: true, allowHttp: true }).key
   } catch {
     return input
   }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
+import { createTokenStore, type TokenStore } from '../auth/tokens.js'
 import { createBuildQueue } from '../builds/build-queue.js'
 import { createBuildService, type BuildService } from '../builds/build-service.js'
 import { createBuildStore } from '../builds/build-store.js'
@@ -8,6 +9,7 @@ import { redisKeys } from '../builds/keys.js'
 import { createLogService, type LogService } from '../builds/log-service.js'
 import type { Config } from '../config.js'
 import { createRedis } from '../redis.js'
+import { repoPolicy } from '../builds/repo-url.js'
 import { createDeliveryStore } from '../webhooks/delivery-store.js'
 import { parseAllowList } from '../webhooks/url-policy.js'
 import { createWebhookQueue } from '../webhooks/webhook-queue.js'
@@ -20,6 +22,7 @@ declare module 'fastify' {
     builds: BuildService
     logs: LogService
     webhooks: WebhookService
+    tokens: TokenStore
   }
 }
 
@@ -42,6 +45,7 @@ export default fp(
     })
     const store = createBuildStore(redis, keys)
     fastify.decorate('redis', redis)
+    fastify.decorate('tokens', createTokenStore(redis, keys))
     fastify.decorate('webhooks', webhooks)
     fastify.decorate('logs', createLogService({ redis, keys, store }))
     fastify.decorate(
@@ -53,7 +57,7 @@ export default fp(
         queue: buildQueue,
         webhooks,
         events,
-        policy: { allowLocalRepos: config.allowLocalRepos, timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds },
+        policy: { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds },
         logger: fastify.log
       })
     )

@@ -21,8 +21,15 @@ export default fp(
         tags: [
           { name: 'builds', description: 'Submit builds and read their results and logs' },
           { name: 'webhooks', description: 'Signed notifications of build events, their deliveries and retries' },
+          { name: 'tokens', description: 'API tokens and their scopes' },
           { name: 'service', description: 'Health and readiness' }
-        ]
+        ],
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token: `slipway token create`, or POST /v1/tokens' } } }
+      },
+      // A route that names a scope needs a token holding it; the document says which.
+      transform: ({ schema, url, route }) => {
+        const scope = (route.config as { scope?: string } | undefined)?.scope
+        return { url, schema: scope ? { ...schema, security: [{ bearer: [scope] }] } : schema }
       },
       // Shared models keep their $id as their component name (#/components/schemas/Build).
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) }

@@ -4,7 +4,7 @@ import type { BuildRequest } from '../../src/schemas/build.js'
 import { defaultRequest } from '../helpers/fixtures.js'
 
 const REPO = 'https://github.com/acme/app.git'
-const policy = { allowLocalRepos: false, timeoutSeconds: 3600, timeoutMaxSeconds: 7200 }
+const policy = { repos: { allowLocal: false }, timeoutSeconds: 3600, timeoutMaxSeconds: 7200 }
 
 function normalize(request: Partial<BuildRequest>) {
   return normalizeBuildRequest({ repo: REPO, ...request }, policy)
@@ -89,7 +89,7 @@ t.test('push without an image is refused with PUSH_WITHOUT_IMAGE', async (t) => 
 t.test('the repo URL is checked with the local-repository policy', async (t) => {
   t.equal(codeOf({ repo: 'http://github.com/acme/app' }), 'REPO_URL_INVALID')
   t.equal(codeOf({ repo: '/srv/repos/app' }), 'LOCAL_REPOS_DISABLED')
-  t.equal(normalizeBuildRequest({ repo: '/srv/repos/app' }, { ...policy, allowLocalRepos: true }).repo, 'file:///srv/repos/app')
+  t.equal(normalizeBuildRequest({ repo: '/srv/repos/app' }, { ...policy, repos: { allowLocal: true } }).repo, 'file:///srv/repos/app')
   t.equal(codeOf({ image: 'App:latest' }), 'IMAGE_NAME_INVALID', 'the image name is checked too')
 })
 

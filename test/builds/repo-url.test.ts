@@ -172,6 +172,19 @@ t.test('a long or unprintable input is echoed bounded and escaped', async (t) =>
 
 t.test('repoKey is tolerant: input it cannot parse is its own key', async (t) => {
   t.equal(repoKey('not a url'), 'not a url')
-  t.equal(repoKey('http://github.com/acme/app'), 'http://github.com/acme/app')
+  t.equal(repoKey('ftp://github.com/acme/app'), 'ftp://github.com/acme/app')
+  t.equal(repoKey('http://github.com/acme/app'), 'github.com/acme/app', 'plain http is keyed like https, for servers that allow it')
   t.equal(repoKey('/srv/repos/app.git'), '/srv/repos/app', 'local paths are keyed even when the server refuses them')
+})
+
+t.test('plain http only when allowed; a host allowlist, with subdomain patterns', async (t) => {
+  t.throws(() => parseRepoUrl('http://git.internal/app.git', { allowLocal: false }), { code: 'REPO_URL_INVALID' })
+  t.equal(parseRepoUrl('http://git.internal/app.git', { allowLocal: false, allowHttp: true }).key, 'git.internal/app')
+  const policy = { allowLocal: true, allowHosts: ['github.com', '*.corp.example'] }
+  for (const url of ['https://github.com/acme/app', 'git@github.com:acme/app.git', 'ssh://git@git.corp.example:2222/team/app', '/srv/git/local']) {
+    t.doesNotThrow(() => parseRepoUrl(url, policy), url)
+  }
+  for (const url of ['https://gitlab.com/acme/app', 'https://evilgithub.com/x/y', 'https://github.com.evil.io/x/y', 'https://corp.example/x/y']) {
+    t.throws(() => parseRepoUrl(url, policy), { code: 'REPO_HOST_NOT_ALLOWED', message: /github\.com, \*\.corp\.example/ }, url)
+  }
 })

@@ -1,15 +1,25 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { pino } from 'pino'
-import type { Test } from 'tap'
+import type { Teardown } from './teardown.js'
 import slipwayApp, { serverOptions } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
 
-/** The real API, built as src/server.ts builds it, closed when the test ends. */
-export async function buildApp(t: Test, config: Config): Promise<FastifyInstance> {
+/**
+ * The real API, built as src/server.ts builds it, closed when the test ends. Its `inject`
+ * authenticates as the config's admin token unless a request brings its own Authorization
+ * (an empty one sends none).
+ */
+export async function buildApp(t: Teardown, config: Config): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(pino({ level: config.logLevel })))
   await app.register(fp(slipwayApp), { config })
   await app.ready()
   t.teardown(() => app.close())
+  const inject = app.inject.bind(app)
+  app.inject = ((options: InjectOptions) => {
+    const headers = { authorization: `Bearer ${config.adminToken}`, ...options.headers }
+    if (headers.authorization === '') delete (headers as Record<string, unknown>).authorization
+    return inject({ ...options, headers })
+  }) as typeof app.inject
   return app
 }

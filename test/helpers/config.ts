@@ -5,6 +5,14 @@ import type { Teardown } from './teardown.js'
 import { Redis } from 'ioredis'
 import { loadConfig, type Config } from '../../src/config.js'
 
+/** The admin token every test configuration accepts (SLIPWAY_ADMIN_TOKEN); see asAdmin(). */
+export const TEST_ADMIN_TOKEN = 'slipway-test-admin-token-0123456789'
+
+/** Request headers that authenticate as the test admin, over any others given. */
+export function asAdmin(headers: Record<string, string> = {}): Record<string, string> {
+  return { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...headers }
+}
+
 /**
  * A configuration of its own for one test: a fresh Redis key and queue prefix (removed afterwards)
  * and its own work folder, so tests running side by side never see each other's builds.
@@ -19,6 +27,7 @@ export function testConfig(t: Teardown, overrides: Partial<Config> = {}): Config
     dockerConfig: path.join(os.tmpdir(), prefix, 'no-docker-config.json'),
     allowLocalRepos: true,
     logLevel: 'silent',
+    adminToken: TEST_ADMIN_TOKEN,
     ...overrides
   }
   const redisUrl = config.redisUrl

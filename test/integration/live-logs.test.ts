@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import type { Build } from '../../src/schemas/build.js'
 import { buildApp } from '../helpers/app.js'
-import { testConfig } from '../helpers/config.js'
+import { asAdmin, testConfig } from '../helpers/config.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { startSlipwayProcess } from '../helpers/processes.js'
 import { readSse, type SseEvent } from '../helpers/sse.js'
@@ -26,7 +26,7 @@ const COUNTING = (lines: number) =>
   `FROM busybox\nRUN for i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.02; done\n`
 
 async function submit(api: string, body: object): Promise<Build> {
-  const response = await fetch(`${api}/v1/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const response = await fetch(`${api}/v1/builds`, { method: 'POST', headers: asAdmin({ 'content-type': 'application/json' }), body: JSON.stringify(body) })
   return (await response.json()) as Build
 }
 
@@ -49,15 +49,15 @@ for (const builder of ['buildkit', 'classic'] as const) {
     const build = await submit(a, { repo: repo.url, builder, noCache: true })
 
     // Followers connected before the build starts.
-    const onA = collect(readSse(`${a}/v1/builds/${build.id}/logs`))
-    const onB = collect(readSse(`${b}/v1/builds/${build.id}/logs`))
+    const onA = collect(readSse(`${a}/v1/builds/${build.id}/logs`, { headers: asAdmin() }))
+    const onB = collect(readSse(`${b}/v1/builds/${build.id}/logs`, { headers: asAdmin() }))
     // A third follower is cut after 20 counted lines and resumes on the other replica.
     const cut = new AbortController()
-    const firstPart = await collect(readSse(`${b}/v1/builds/${build.id}/logs`, { signal: cut.signal }), (_e, seen) => counted(seen).length === 20).finally(() =>
+    const firstPart = await collect(readSse(`${b}/v1/builds/${build.id}/logs`, { headers: asAdmin(), signal: cut.signal }), (_e, seen) => counted(seen).length === 20).finally(() =>
       cut.abort()
     )
     const lastId = firstPart.findLast((event) => event.id)?.id
-    const secondPart = await collect(readSse(`${a}/v1/builds/${build.id}/logs`, { headers: { 'last-event-id': lastId! } }))
+    const secondPart = await collect(readSse(`${a}/v1/builds/${build.id}/logs`, { headers: asAdmin({ 'last-event-id': lastId! }) }))
 
     const expected = Array.from({ length: 60 }, (_, i) => String(i + 1))
     for (const [name, events] of [['replica A', await onA], ['replica B', await onB]] as const) {
@@ -84,21 +84,21 @@ t.test('plain text: follow, tail and since, from either replica', async (t) => {
   const repo = await createRepo(t, { Dockerfile: COUNTING(30) })
   const build = await submit(b, { repo: repo.url, builder: 'classic', noCache: true })
 
-  const followed = await (await fetch(`${a}/v1/builds/${build.id}/logs?follow=true`)).text()
+  const followed = await (await fetch(`${a}/v1/builds/${build.id}/logs?follow=true`, { headers: asAdmin() })).text()
   const numbers = followed.split('\n').flatMap((line) => /^line (\d+)$/.exec(line)?.[1] ?? [])
   t.same(numbers, Array.from({ length: 30 }, (_, i) => String(i + 1)), 'follow=true streams until the build ends')
   t.match(followed, /==> succeeded in/)
 
-  const tail = await (await fetch(`${b}/v1/builds/${build.id}/logs?tail=2`)).text()
+  const tail = await (await fetch(`${b}/v1/builds/${build.id}/logs?tail=2`, { headers: asAdmin() })).text()
   t.equal(tail.split('\n').filter(Boolean).length, 2)
   t.match(tail, /==> succeeded in/, 'the tail is the end of the log')
 
-  const events = await collect(readSse(`${a}/v1/builds/${build.id}/logs`))
+  const events = await collect(readSse(`${a}/v1/builds/${build.id}/logs`, { headers: asAdmin() }))
   const tenth = events.find((event) => event.event === 'log' && event.data.includes('"line 10"'))!
-  const since = await (await fetch(`${b}/v1/builds/${build.id}/logs?since=${tenth.id}`)).text()
+  const since = await (await fetch(`${b}/v1/builds/${build.id}/logs?since=${tenth.id}`, { headers: asAdmin() })).text()
   t.match(since.split('\n')[0], /^line 11$/, 'since an entry id starts right after it')
 
-  const bad = await fetch(`${a}/v1/builds/${build.id}/logs?since=yesterday`)
+  const bad = await fetch(`${a}/v1/builds/${build.id}/logs?since=yesterday`, { headers: asAdmin() })
   t.equal(bad.status, 400)
   t.equal(((await bad.json()) as { code: string }).code, 'VALIDATION_FAILED')
 })

@@ -39,6 +39,7 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
   fastify.get(
     '/builds/:id/logs',
     {
+      config: { scope: 'builds:read' },
       schema: {
         tags: ['builds'],
         summary: "Read or follow a build's log",

@@ -12,6 +12,7 @@ export default async function buildRoutes(instance: FastifyInstance) {
   fastify.post(
     '/builds',
     {
+      config: { scope: 'builds:write' },
       schema: {
         tags: ['builds'],
         summary: 'Submit a build',
@@ -41,6 +42,7 @@ export default async function buildRoutes(instance: FastifyInstance) {
   fastify.post(
     '/builds/:id/cancel',
     {
+      config: { scope: 'builds:write' },
       schema: {
         tags: ['builds'],
         summary: 'Cancel a build',
@@ -58,6 +60,7 @@ export default async function buildRoutes(instance: FastifyInstance) {
   fastify.post(
     '/builds/:id/retry',
     {
+      config: { scope: 'builds:write' },
       schema: {
         tags: ['builds'],
         summary: 'Retry an ended build',
@@ -77,6 +80,7 @@ export default async function buildRoutes(instance: FastifyInstance) {
   fastify.get(
     '/builds',
     {
+      config: { scope: 'builds:read' },
       schema: {
         tags: ['builds'],
         summary: 'List builds, newest first',
@@ -93,6 +97,7 @@ export default async function buildRoutes(instance: FastifyInstance) {
   fastify.get(
     '/builds/:id',
     {
+      config: { scope: 'builds:read' },
       schema: {
         tags: ['builds'],
         summary: 'Get a build: its status, phases, image and error',

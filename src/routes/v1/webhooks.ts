@@ -24,10 +24,12 @@ const PageQuery = Type.Object(
 export default async function webhookRoutes(instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['webhooks']
+  const config = { scope: 'webhooks:admin' as const }
 
   fastify.post(
     '/webhooks',
     {
+      config,
       schema: {
         tags,
         summary: 'Subscribe to build events',
@@ -47,19 +49,20 @@ export default async function webhookRoutes(instance: FastifyInstance) {
 
   fastify.get(
     '/webhooks',
-    { schema: { tags, summary: 'List webhook subscriptions', response: { 200: Type.Ref(WebhookListSchema), ...errors(503) } } },
+    { config, schema: { tags, summary: 'List webhook subscriptions', response: { 200: Type.Ref(WebhookListSchema), ...errors(503) } } },
     async () => ({ items: await fastify.webhooks.list() })
   )
 
   fastify.get(
     '/webhooks/:id',
-    { schema: { tags, summary: 'Get a webhook subscription', params: WebhookIdParams, response: { 200: Type.Ref(WebhookSchema), ...errors(404, 503) } } },
+    { config, schema: { tags, summary: 'Get a webhook subscription', params: WebhookIdParams, response: { 200: Type.Ref(WebhookSchema), ...errors(404, 503) } } },
     async (request) => fastify.webhooks.get(request.params.id)
   )
 
   fastify.patch(
     '/webhooks/:id',
     {
+      config,
       schema: {
         tags,
         summary: 'Change a webhook subscription',
@@ -75,6 +78,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
   fastify.delete(
     '/webhooks/:id',
     {
+      config,
       schema: {
         tags,
         summary: 'Delete a webhook subscription',
@@ -91,6 +95,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
   fastify.post(
     '/webhooks/:id/rotate-secret',
     {
+      config,
       schema: {
         tags,
         summary: "Rotate a subscription's signing secret",
@@ -108,6 +113,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
   fastify.get(
     '/webhooks/:id/deliveries',
     {
+      config,
       schema: {
         tags,
         summary: "A subscription's deliveries, newest first, with every attempt",
@@ -122,6 +128,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
   fastify.post(
     '/webhooks/:id/deliveries/:deliveryId/redeliver',
     {
+      config,
       schema: {
         tags,
         summary: 'Send a delivery again',
@@ -136,6 +143,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
   fastify.get(
     '/builds/:id/deliveries',
     {
+      config: { scope: 'builds:read' },
       schema: {
         tags,
         summary: "A build's webhook deliveries, newest first, with every attempt",

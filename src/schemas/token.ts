@@ -1,0 +1,29 @@
+import { Type } from '@sinclair/typebox'
+import { SCOPES } from '../auth/tokens.js'
+import { StringEnum, Timestamp } from './common.js'
+
+const Scopes = Type.Array(StringEnum(SCOPES), {
+  minItems: 1,
+  uniqueItems: true,
+  description: 'builds:read (read builds and logs), builds:write (submit, cancel, retry), webhooks:admin, admin (everything, tokens too)'
+})
+
+export const TokenCreateSchema = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$', description: 'Who or what uses it, e.g. "ci-main"' }), scopes: Scopes },
+  { $id: 'TokenCreate', additionalProperties: false }
+)
+
+export const TokenSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    scopes: Scopes,
+    createdAt: Timestamp,
+    token: Type.Optional(Type.String({ description: 'The token: only in the answer that made it, never again' }))
+  },
+  { $id: 'Token', additionalProperties: false }
+)
+
+export const TokenListSchema = Type.Object({ items: Type.Array(Type.Ref(TokenSchema)) }, { $id: 'TokenList', additionalProperties: false })
+
+export const tokenSchemas = [TokenCreateSchema, TokenSchema, TokenListSchema]
