@@ -13,6 +13,9 @@ images), starts Slipway on http://127.0.0.1:${SLIPWAY_PORT:-8080} unless one alr
 and builds examples/hello as a single-stage and as a multi-stage image, pushed to
 localhost:5000/demo/hello. Run as root on Debian 12.
 
+Every API call needs a token: the demo makes an admin token (kept in
+$SLIPWAY_STATE_DIR/admin-token, mode 600) and starts Slipway with it as SLIPWAY_ADMIN_TOKEN.
+
 Environment: SLIPWAY_PORT (default 8080), SLIPWAY_STATE_DIR (default /var/lib/slipway).
 EOF
   exit 0
@@ -28,11 +31,18 @@ scripts/setup.sh --with-debian
 echo "slipway: compiling"
 npm run --silent build
 
+token_file="$state_dir/admin-token"
+if [[ ! -s "$token_file" ]]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$token_file")
+fi
+token=$(cat "$token_file")
+auth=(-H "authorization: Bearer $token")
+
 if curl -fsS "$api/readyz" >/dev/null 2>&1; then
   echo "slipway: already running at $api"
 else
   echo "slipway: starting at $api (log: $state_dir/slipway.log)"
-  SLIPWAY_PORT="$port" SLIPWAY_ALLOW_LOCAL_REPOS=true \
+  SLIPWAY_PORT="$port" SLIPWAY_ALLOW_LOCAL_REPOS=true SLIPWAY_ADMIN_TOKEN="$token" \
     setsid node dist/src/server.js >>"$state_dir/slipway.log" 2>&1 </dev/null &
   echo $! >"$state_dir/slipway.pid"
   for _ in $(seq 1 60); do
@@ -54,7 +64,7 @@ submit() { # submit DOCKERFILE TAG → build id
   body=$(jq -n --arg repo "$repo" --arg dockerfile "$1" --arg tag "$2" \
     '{repo: $repo, dockerfile: $dockerfile, image: "localhost:5000/demo/hello", tags: [$tag]}')
   local response
-  response=$(curl -sS -X POST "$api/v1/builds" -H 'content-type: application/json' -d "$body")
+  response=$(curl -sS -X POST "$api/v1/builds" "${auth[@]}" -H 'content-type: application/json' -d "$body")
   jq -er .id <<<"$response" || { echo "Slipway refused the build: $response" >&2; exit 1; }
 }
 single=$(submit Dockerfile single-stage)
@@ -68,7 +78,7 @@ started=$SECONDS
 while :; do
   done_count=0
   for id in "$single" "$multi"; do
-    build=$(curl -fsS "$api/v1/builds/$id")
+    build=$(curl -fsS "${auth[@]}" "$api/v1/builds/$id")
     state=$(jq -r '[.status, (.phases | map(select(.status == "running")) | .[0].name // "")] | join(" ")' <<<"$build")
     if [[ "${last[$id]:-}" != "$state" ]]; then
       printf '  %4ss  %s  %s\n' "$((SECONDS - started))" "$([[ $id == "$single" ]] && echo 'single-stage' || echo 'multi-stage ')" "$state"
@@ -83,7 +93,7 @@ done
 echo
 printf '%-14s %-10s %10s %10s  %s\n' BUILD STATUS SIZE TIME "IMAGE (pushed to the local registry)"
 for id in "$single" "$multi"; do
-  curl -fsS "$api/v1/builds/$id" | jq -r '
+  curl -fsS "${auth[@]}" "$api/v1/builds/$id" | jq -r '
     [ (if .request.dockerfile == "Dockerfile" then "single-stage" else "multi-stage" end),
       .status,
       (if .image then "\(.image.sizeBytes / 1000000 * 10 | round / 10) MB" else "-" end),
@@ -93,11 +103,12 @@ for id in "$single" "$multi"; do
 done
 echo
 echo "Where the single-stage bytes go (largest layers):"
-curl -fsS "$api/v1/builds/$single" | jq -r '.image.layers // [] | sort_by(-.sizeBytes) | .[0:3][] | "  \(.sizeBytes / 1000000 * 10 | round / 10) MB\t\(.instruction[0:70])"'
+curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '.image.layers // [] | sort_by(-.sizeBytes) | .[0:3][] | "  \(.sizeBytes / 1000000 * 10 | round / 10) MB\t\(.instruction[0:70])"'
 cat <<EOF
 
 Slipway is still running at $api (docs: $api/docs). Try:
-  curl -s $api/v1/builds/$multi | jq .
-  curl -s $api/v1/builds/$single/logs | tail
+  export SLIPWAY_TOKEN=\$(cat $token_file)
+  curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$multi | jq .
+  curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$single/logs | tail
 Stop it with: kill \$(cat $state_dir/slipway.pid)
 EOF

@@ -3,6 +3,7 @@ import type Docker from 'dockerode'
 import type { LogStreamName, LogWriter } from '../src/builds/build-log.js'
 import type { BuildStore } from '../src/builds/build-store.js'
 import type { RedisKeys } from '../src/builds/keys.js'
+import type { RepoPolicy } from '../src/builds/repo-url.js'
 import type { Redis } from 'ioredis'
 import { buildFingerprint, findReusable } from './reuse.js'
 import type { BuildRecord, Builder, Image, PhaseName } from '../src/schemas/build.js'
@@ -10,9 +11,12 @@ import type { AttemptRecord, BuildProgress } from './build-progress.js'
 import { chooseBuilder } from './docker/builder.js'
 import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
 import { formatBytes } from '../src/format.js'
+import { BuildFailure } from './build-failure.js'
+import type { GitAuth } from './git-credentials.js'
 import { cloneSource } from './phases/clone.js'
+import { withinCloneLimits, type CloneLimits } from './phases/clone-limits.js'
 import { packContext, planContext } from './phases/context.js'
-import { buildImage } from './phases/image-build.js'
+import { buildImage, type BuildLimits } from './phases/image-build.js'
 import { inspectImage } from './phases/inspect.js'
 import { pushImage } from './phases/push.js'
 
@@ -28,8 +32,14 @@ export interface PipelineContext {
   signal: AbortSignal
   /** An empty folder of this build's own, removed by the caller afterwards. */
   workspace: string
-  credentials: { forBuild: RegistryAuthMap; forPush: RegistryAuth | undefined; registry: string }
-  settings: { allowLocalRepos: boolean; builder: Builder | 'auto' }
+  credentials: { forBuild: RegistryAuthMap; forPush: RegistryAuth | undefined; registry: string; git: GitAuth }
+  settings: {
+    repoPolicy: RepoPolicy
+    builder: Builder | 'auto'
+    clone: CloneLimits
+    contextMaxBytes: number
+    build: BuildLimits
+  }
 }
 
 export interface PipelineResult {
@@ -73,7 +83,18 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
     }
   }
   const source = await progress.run('clone', () =>
-    cloneSource({ repo: request.repo, ref: request.ref, dir: cloneDir, allowFileProtocol: ctx.settings.allowLocalRepos, signal, log: logTo('clone') })
+    withinCloneLimits(cloneDir, ctx.settings.clone, signal, (cloneSignal) =>
+      cloneSource({
+        repo: request.repo,
+        ref: request.ref,
+        dir: cloneDir,
+        policy: ctx.settings.repoPolicy,
+        env: ctx.credentials.git.env,
+        submodules: request.submodules,
+        signal: cloneSignal,
+        log: logTo('clone')
+      })
+    )
   )
   await ctx.record.update({ commit: source.commit, resolvedRef: source.resolvedRef })
   const reused = pinned ? null : await reuse(source.commit)
@@ -82,6 +103,13 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
   const plan = await progress.run('context', async () => {
     const planned = await planContext({ cloneDir, context: request.context, dockerfile: request.dockerfile, keepGitDir: request.keepGitDir, signal })
     logTo('context')('system', `Context '${request.context}': ${planned.files} files, ${formatBytes(planned.bytes)}; Dockerfile '${request.dockerfile}'`)
+    if (planned.bytes > ctx.settings.contextMaxBytes) {
+      throw new BuildFailure(
+        'CONTEXT_TOO_LARGE',
+        `The context holds ${formatBytes(planned.bytes)}, more than the ${formatBytes(ctx.settings.contextMaxBytes)} this server sends (SLIPWAY_CONTEXT_MAX_BYTES). ` +
+          'A .dockerignore that leaves out what the image does not need (dependencies, build output, data) makes it smaller.'
+      )
+    }
     return planned
   })
 
@@ -101,6 +129,7 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
         labels: { ...request.labels, 'org.opencontainers.image.source': request.repo, 'org.opencontainers.image.revision': source.commit },
         target: request.target,
         noCache: request.noCache,
+        limits: ctx.settings.build,
         registryAuth: ctx.credentials.forBuild,
         signal,
         log: logTo('build'),

@@ -5,6 +5,7 @@ import { endBuild, workerLost } from '../src/builds/build-ending.js'
 import { BUILD_QUEUE, createBuildQueue, type BuildJobData } from '../src/builds/build-queue.js'
 import { createBuildStore } from '../src/builds/build-store.js'
 import { redisKeys } from '../src/builds/keys.js'
+import { repoPolicy } from '../src/builds/repo-url.js'
 import type { Config } from '../src/config.js'
 import { createRedis } from '../src/redis.js'
 import { createWebhookQueue } from '../src/webhooks/webhook-queue.js'
@@ -40,7 +41,11 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
     settings: {
       workDir: await claimWorkDir(config.workDir, logger),
       dockerConfig: config.dockerConfig,
-      allowLocalRepos: config.allowLocalRepos,
+      gitCredentialsFile: config.gitCredentialsFile,
+      repoPolicy: repoPolicy(config),
+      clone: { timeoutMs: config.cloneTimeoutSeconds * 1000, maxBytes: config.cloneMaxBytes },
+      contextMaxBytes: config.contextMaxBytes,
+      build: { memoryBytes: config.buildMemoryBytes, cpus: config.buildCpus },
       logMaxBytes: config.logMaxBytes,
       builder: config.builder,
       queueTtlSeconds: config.queueTtlSeconds,

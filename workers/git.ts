@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { sshCommand } from './git-credentials.js'
 import { createLineSplitter } from './line-splitter.js'
 
 export interface GitOptions {
@@ -6,7 +7,10 @@ export interface GitOptions {
   signal: AbortSignal
   /** Receives git's stderr line by line (its progress and errors). */
   onStderr?: (line: string) => void
-  allowFileProtocol: boolean
+  /** Transports besides https and ssh that the server allows (local repositories, plain http). */
+  transports: { file: boolean; http: boolean }
+  /** More environment for git: credentials for the repository's host. */
+  env?: Record<string, string>
 }
 
 export class GitError extends Error {
@@ -26,14 +30,15 @@ const STDERR_TAIL_LINES = 5
 
 /**
  * Runs git with the repository treated as untrusted: only the https and ssh transports (and file
- * when local repositories are allowed), no hooks, no prompts, no system config.
+ * or http when the server allows them), no hooks, no prompts, no system config.
  */
 export function runGit(args: string[], options: GitOptions): Promise<string> {
   const policy = [
     '-c', 'protocol.allow=never',
     '-c', 'protocol.https.allow=always',
     '-c', 'protocol.ssh.allow=always',
-    '-c', `protocol.file.allow=${options.allowFileProtocol ? 'always' : 'never'}`,
+    '-c', `protocol.file.allow=${options.transports.file ? 'always' : 'never'}`,
+    '-c', `protocol.http.allow=${options.transports.http ? 'always' : 'never'}`,
     '-c', 'core.hooksPath=/dev/null',
     '-c', 'core.fsmonitor=false',
     '-c', 'submodule.recurse=false',
@@ -52,7 +57,8 @@ export function runGit(args: string[], options: GitOptions): Promise<string> {
       GIT_CONFIG_NOSYSTEM: '1',
       GIT_PROTOCOL_FROM_USER: '0',
       GIT_LFS_SKIP_SMUDGE: '1',
-      GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new'
+      GIT_SSH_COMMAND: sshCommand(),
+      ...options.env
     }
   })
   const stdout: Buffer[] = []

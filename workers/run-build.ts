@@ -10,12 +10,13 @@ import type { BuildStore } from '../src/builds/build-store.js'
 import { splitImageName } from '../src/builds/image-ref.js'
 import type { RedisKeys } from '../src/builds/keys.js'
 import { formatBytes } from '../src/format.js'
-import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Builder, type Image, type PhaseName } from '../src/schemas/build.js'
+import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Image, type PhaseName } from '../src/schemas/build.js'
 import { eventTypeOf, type WebhookQueue } from '../src/webhooks/webhook-queue.js'
 import { BuildFailure, isDockerUnreachable } from './build-failure.js'
 import { runPipeline, type PipelineContext } from './build-pipeline.js'
 import { attemptRecord, createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
+import { gitAuthFor, loadGitCredentials } from './git-credentials.js'
 import { createRedactor } from './redaction.js'
 import { rememberBuild } from './reuse.js'
 
@@ -28,12 +29,11 @@ export interface BuildRunnerDeps {
   events: Pick<WebhookQueue, 'emit'>
   /** Told which attempt of a build this process is running, so it can tell when another took over. */
   onAttempt?: (buildId: string, attempt: number) => void
-  settings: {
+  settings: PipelineContext['settings'] & {
     workDir: string
     dockerConfig: string
-    allowLocalRepos: boolean
+    gitCredentialsFile: string
     logMaxBytes: number
-    builder: Builder | 'auto'
     queueTtlSeconds: number
     maxAttempts: number
   }
@@ -99,8 +99,8 @@ async function execute(build: BuildRecord, run: Attempt, deps: BuildRunnerDeps, 
   const signal = cancelSignal ? AbortSignal.any([cancelSignal, timeout]) : timeout
   const workspace = path.join(deps.settings.workDir, `${build.id}-${run.attempt}`)
   try {
-    const credentials = await loadCredentials(deps.settings.dockerConfig, build)
-    run.redactor.redact = createRedactor([...Object.values(credentials.forBuild), ...(credentials.forPush ? [credentials.forPush] : [])])
+    const credentials = await loadCredentials(deps.settings, build)
+    run.redactor.redact = createRedactor(secretsOf(credentials))
     await rm(workspace, { recursive: true, force: true })
     await mkdir(workspace, { recursive: true })
     const context: PipelineContext = { ...deps, log: run.log, record: run.record, progress: run.progress, signal, workspace, credentials }
@@ -190,18 +190,28 @@ async function endedBeforeStart(build: BuildRecord, deps: BuildRunnerDeps): Prom
   return false
 }
 
-/** The registry credentials this build may use, read from the Docker config once, up front. */
-async function loadCredentials(dockerConfig: string, build: BuildRecord): Promise<PipelineContext['credentials']> {
+/**
+ * The credentials this build may use, read once, up front: registry ones from the Docker config,
+ * git ones for the repository's host from the git credentials file.
+ */
+async function loadCredentials(settings: BuildRunnerDeps['settings'], build: BuildRecord): Promise<PipelineContext['credentials']> {
   const { registry } = splitImageName(build.request.image)
+  const git = gitAuthFor(build.request.repo, await loadGitCredentials(settings.gitCredentialsFile))
   try {
     return {
       registry,
-      forBuild: await authsForBuild(dockerConfig),
-      forPush: build.request.push ? await authForRegistry(dockerConfig, registry) : undefined
+      git,
+      forBuild: await authsForBuild(settings.dockerConfig),
+      forPush: build.request.push ? await authForRegistry(settings.dockerConfig, registry) : undefined
     }
   } catch (error) {
     throw new BuildFailure('WORKER_CONFIG_INVALID', (error as Error).message)
   }
+}
+
+/** Every secret a build's credentials hold, for the redactor. */
+function secretsOf(credentials: PipelineContext['credentials']) {
+  return [...Object.values(credentials.forBuild), ...(credentials.forPush ? [credentials.forPush] : []), ...credentials.git.secrets]
 }
 
 function failureOutcome(

@@ -35,6 +35,7 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
     noCache: request.noCache ?? false,
     builder: request.builder ?? null,
     keepGitDir: request.keepGitDir ?? false,
+    submodules: request.submodules ?? false,
     timeoutSeconds,
     priority: request.priority ?? 'normal',
     force: request.force ?? false,
@@ -49,6 +50,8 @@ function checkRelativePath(value: string, field: string): string {
   const invalid = (why: string) =>
     new PathInvalid(`${field} '${printable(value)}' ${why}; give a path relative to the repository root, like "app" or "docker/Dockerfile"`)
   if (/[\u0000-\u001f\u007f\\]/.test(value)) throw invalid('contains control characters or backslashes')
+  // Look-alikes of "/" and "." (fullwidth, division slash, …) would make a path read as another.
+  if (/[^\x20-\x7e]/.test(value)) throw invalid('has characters outside printable ASCII')
   if (value.startsWith('/')) throw invalid('is absolute')
   if (value.split('/').includes('..')) throw invalid('climbs out with ".."')
   return path.posix.normalize(value).replace(/\/+$/, '') || '.'
@@ -59,6 +62,8 @@ function checkRef(ref: string): string {
   const invalid = (why: string) =>
     new RefInvalid(`ref '${printable(ref)}' ${why}; give a branch, a tag, or a commit SHA (7 to 40 hex digits)`)
   if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(ref)) throw invalid('contains a space, a control character or one of ~ ^ : ? * [ \\')
+  // git allows any UTF-8 in a ref; a dash or slash look-alike in one is only good for misleading.
+  if (/[^\x21-\x7e]/.test(ref)) throw invalid('has characters outside printable ASCII')
   if (ref.startsWith('-')) throw invalid('starts with "-"')
   if (ref.includes('..') || ref.includes('@{') || ref === '@') throw invalid('contains "..", "@{" or is "@"')
   if (ref.startsWith('/') || ref.endsWith('/') || ref.includes('//')) throw invalid('has an empty path component')

@@ -113,6 +113,11 @@ export const BuildRequestSchema = Type.Object(
         description: "Docker's builder: BuildKit or the classic builder. Default: the worker's SLIPWAY_BUILDER (BuildKit where the engine has it)."
       })
     ),
+    submodules: Optional(
+      Type.Boolean({
+        description: "Fetch the repository's git submodules (shallow), each URL checked like the repository's. Default: false."
+      })
+    ),
     keepGitDir: Optional(
       Type.Boolean({
         description:
@@ -168,6 +173,7 @@ export const NormalizedRequestSchema = Type.Object(
     noCache: Type.Boolean(),
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
     keepGitDir: Type.Boolean(),
+    submodules: Type.Boolean(),
     timeoutSeconds: Type.Integer(),
     priority: StringEnum(PRIORITIES),
     force: Type.Boolean(),

@@ -64,6 +64,7 @@ t.test('what was given is kept', async (t) => {
     noCache: true,
     builder: 'classic' as const,
     keepGitDir: true,
+    submodules: true,
     timeoutSeconds: 120,
     priority: 'high' as const,
     force: true,

@@ -18,6 +18,7 @@ export function defaultRequest(repo: string, image = 'slipway/app'): NormalizedR
     noCache: false,
     builder: null,
     keepGitDir: false,
+    submodules: false,
     timeoutSeconds: 3600,
     priority: 'normal',
     force: false,

@@ -1,4 +1,6 @@
-import { mkdir } from 'node:fs/promises'
+import { access, mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { parseRepoUrl, type RepoPolicy } from '../../src/builds/repo-url.js'
 import { BuildFailure } from '../build-failure.js'
 import { GitError, runGit } from '../git.js'
 
@@ -8,7 +10,12 @@ export interface CloneInput {
   ref: string | null
   /** An empty folder to check the commit out into. */
   dir: string
-  allowFileProtocol: boolean
+  /** What the server accepts as repositories: it decides git's transports and checks submodules. */
+  policy: RepoPolicy
+  /** Credentials for the repository's host, as git's environment. */
+  env?: Record<string, string>
+  /** Fetch submodules too, each URL checked against the policy first. */
+  submodules?: boolean
   signal: AbortSignal
   log: (stream: 'stderr' | 'system', text: string) => void
 }
@@ -35,11 +42,14 @@ export async function cloneSource(input: CloneInput): Promise<Source> {
     runGit(args, {
       cwd: input.dir,
       signal: input.signal,
-      allowFileProtocol: input.allowFileProtocol,
-      onStderr: (line) => input.log('stderr', line)
+      transports: transportsOf(input.policy),
+      onStderr: (line) => input.log('stderr', line),
+      ...(input.env ? { env: input.env } : {})
     })
 
   await git(['init', '--quiet'])
+  // Relative submodule URLs resolve against the repository's own URL.
+  await git(['config', 'remote.origin.url', input.repo])
   input.log('system', `Looking up ${input.ref === null ? 'the default branch' : `'${input.ref}'`} in ${input.repo}`)
   const advertised = await git(['ls-remote', '--symref', '--', input.repo]).catch((error) => {
     throw repositoryFailure(input.repo, error)
@@ -75,10 +85,46 @@ export async function cloneSource(input: CloneInput): Promise<Source> {
     })
   ).trim()
   await git(['checkout', '--quiet', '--detach', commit, '--'])
+  if (input.submodules) await fetchSubmodules(input.dir, input)
   const resolvedRef = target.kind === 'ref' ? target.name : null
   input.log('system', `Checked out ${commit}${resolvedRef ? ` (${resolvedRef})` : ''}`)
   return { commit, resolvedRef }
 }
+
+// Submodules of submodules are fetched too, this deep at most.
+const SUBMODULE_DEPTH = 3
+
+/**
+ * Fetches the submodules of the checkout in `dir`, shallow, one level at a time so that every
+ * URL, however deep, is checked against the same policy as the repository before git fetches it.
+ */
+async function fetchSubmodules(dir: string, input: CloneInput, depth = 0): Promise<void> {
+  if (depth >= SUBMODULE_DEPTH || !(await exists(path.join(dir, '.gitmodules')))) return
+  const git = (args: string[]) =>
+    runGit(args, { cwd: dir, signal: input.signal, transports: transportsOf(input.policy), onStderr: (line) => input.log('stderr', line), ...(input.env ? { env: input.env } : {}) })
+  await git(['submodule', 'init'])
+  const registered = await git(['config', '--get-regexp', '^submodule\\..*\\.url$']).catch(() => '')
+  for (const line of registered.split('\n').filter(Boolean)) {
+    const url = line.slice(line.indexOf(' ') + 1)
+    try {
+      parseRepoUrl(url, input.policy)
+    } catch (error) {
+      throw new BuildFailure('SUBMODULE_REFUSED', `A submodule's URL is refused: ${(error as Error).message}`)
+    }
+  }
+  input.log('system', `Fetching submodules${depth > 0 ? ` of ${path.relative(input.dir, dir)}` : ''}`)
+  await git(['submodule', 'update', '--depth=1', '--'])
+  const paths = await git(['config', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$']).catch(() => '')
+  for (const line of paths.split('\n').filter(Boolean)) {
+    const nested = path.resolve(dir, line.slice(line.indexOf(' ') + 1))
+    // The path comes from the repository: never follow it out of the clone.
+    if (nested.startsWith(input.dir + path.sep)) await fetchSubmodules(nested, input, depth + 1)
+  }
+}
+
+const exists = (file: string) => access(file).then(() => true, () => false)
+
+const transportsOf = (policy: RepoPolicy) => ({ file: policy.allowLocal, http: policy.allowHttp ?? false })
 
 async function fetchEverything(git: (args: string[]) => Promise<string>, input: CloneInput): Promise<void> {
   await git(['fetch', '--quiet', '--no-tags', '--', input.repo, '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'])

@@ -9,6 +9,15 @@ import { dockerMessages, messageError, type DockerMessage } from '../docker/json
 import type { ProgressReader } from '../docker/progress.js'
 import type { RegistryAuthMap } from '../docker/registry-auth.js'
 
+/** What each build step's container may use. The classic builder applies them; BuildKit through the Engine API does not. */
+export interface BuildLimits {
+  memoryBytes: number
+  cpus: number
+}
+
+// Docker's CPU limit: quota microseconds of CPU per period.
+const CPU_PERIOD = 100_000
+
 export interface ImageBuildInput {
   docker: Docker
   builder: Builder
@@ -21,6 +30,7 @@ export interface ImageBuildInput {
   labels: Record<string, string>
   target: string | null
   noCache: boolean
+  limits: BuildLimits
   /** Credentials for pulling private base images. */
   registryAuth: RegistryAuthMap
   signal: AbortSignal
@@ -64,6 +74,11 @@ async function streamBuild(input: ImageBuildInput, signal: AbortSignal): Promise
       labels: input.labels,
       ...(input.target ? { target: input.target } : {}),
       nocache: input.noCache,
+      // No swap beyond the memory limit; never the host network (the default bridge is used).
+      memory: input.limits.memoryBytes,
+      memswap: input.limits.memoryBytes,
+      cpuperiod: CPU_PERIOD,
+      cpuquota: Math.round(input.limits.cpus * CPU_PERIOD),
       rm: true,
       forcerm: true,
       registryconfig: input.registryAuth,

@@ -122,7 +122,7 @@ t.test('cloneSource checks out a real local repository', async (t) => {
       repo: repo.url,
       ref,
       dir,
-      allowFileProtocol: true,
+      policy: { allowLocal: true },
       signal: new AbortController().signal,
       log: (stream, text) => log.push([stream, text])
     })
