@@ -104,6 +104,9 @@ done
 echo
 echo "Where the single-stage bytes go (largest layers):"
 curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '.image.layers // [] | sort_by(-.sizeBytes) | .[0:3][] | "  \(.sizeBytes / 1000000 * 10 | round / 10) MB\t\(.instruction[0:70])"'
+echo
+echo "What would make it smaller (Slipway's advisor, largest first):"
+curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '.image.findings // [] | .[0:4][] | "  \(((.bytes // 0) / 1000000 * 10 | round / 10)) MB\t\(.rule) (line \(.lines | map(tostring) | join(", ")))"'
 cat <<EOF
 
 Slipway is still running at $api (docs: $api/docs). Try:

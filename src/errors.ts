@@ -29,6 +29,11 @@ export const TimeoutTooLong = createError(
   'timeoutSeconds %s is more than this server allows (%s); ask for less, or have the operator raise SLIPWAY_BUILD_TIMEOUT_MAX_SECONDS.',
   400
 )
+export const VariantNameRepeated = createError(
+  'VARIANT_NAME_REPEATED',
+  "Two variants are named '%s'; each variant's tags end in \"-<name>\", so give each a name of its own.",
+  400
+)
 export const BuildFinished = createError('BUILD_FINISHED', "Build '%s' has already ended (%s); there is nothing to cancel.", 409)
 export const BuildNotFinished = createError(
   'BUILD_NOT_FINISHED',

@@ -1,26 +1,26 @@
 import path from 'node:path'
 import type Docker from 'dockerode'
-import type { LogStreamName, LogWriter } from '../src/builds/build-log.js'
+import type { Redis } from 'ioredis'
+import type { LogWriter } from '../src/builds/build-log.js'
 import type { BuildStore } from '../src/builds/build-store.js'
 import type { RedisKeys } from '../src/builds/keys.js'
 import type { RepoPolicy } from '../src/builds/repo-url.js'
-import type { Redis } from 'ioredis'
-import { buildFingerprint, findReusable } from './reuse.js'
-import type { BuildRecord, Builder, Image, PhaseName } from '../src/schemas/build.js'
-import type { AttemptRecord, BuildProgress } from './build-progress.js'
-import { chooseBuilder } from './docker/builder.js'
-import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
 import { formatBytes } from '../src/format.js'
+import { sizeDelta } from '../src/insight/size-delta.js'
+import type { BuildRecord, Builder, Image } from '../src/schemas/build.js'
+import type { VariantResult } from '../src/schemas/insight.js'
 import { BuildFailure } from './build-failure.js'
+import type { AttemptRecord, BuildProgress } from './build-progress.js'
+import { buildVariant, type BuiltImage } from './build-variant.js'
+import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
 import type { GitAuth } from './git-credentials.js'
 import { cloneSource } from './phases/clone.js'
 import { withinCloneLimits, type CloneLimits } from './phases/clone-limits.js'
-import { packContext, planContext } from './phases/context.js'
-import { buildImage, type BuildLimits } from './phases/image-build.js'
-import { inspectImage } from './phases/inspect.js'
-import { pushImage } from './phases/push.js'
+import type { BuildLimits } from './phases/image-build.js'
+import { buildFingerprint, findReusable } from './reuse.js'
 
 export interface PipelineContext {
+  build: BuildRecord
   redis: Redis
   keys: RedisKeys
   store: BuildStore
@@ -46,31 +46,33 @@ export interface PipelineResult {
   image: Image
   /** The identical earlier build whose image was reused instead of building, if any. */
   reusedFrom: string | null
-  /** What identical builds share, for later ones to find this one. */
-  fingerprint: string
+  /** What identical builds share, for later ones to find this one; none for builds with variants. */
+  fingerprint: string | null
+  warnings: string[]
 }
 
 /**
- * clone → context → build → push → inspect: each phase timed, all sharing the one signal. A
- * build identical to an earlier one whose image is still there reuses it instead (unless asked to
- * `force` or `noCache`); with a full commit SHA that is known before cloning.
+ * clone, then context → build → inspect → push for the request (or for each of its variants),
+ * each phase timed, all sharing the one signal. A build identical to an earlier one whose image
+ * is still there reuses it instead (unless asked to `force` or `noCache`); with a full commit SHA
+ * that is known before cloning.
  */
 export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Promise<PipelineResult> {
   const { request } = build
-  const { progress, signal } = ctx
+  const { progress } = ctx
   const cloneDir = path.join(ctx.workspace, 'src')
-  const logTo = (phase: PhaseName) => (stream: LogStreamName, text: string) => ctx.log.write(phase, stream, text)
   const tagsAt = (commit: string) => (request.tags ?? [commit.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
+  const reusable = request.variants.length === 0 && !request.force && !request.noCache
   const reuse = async (commit: string): Promise<PipelineResult | null> => {
     const fingerprint = buildFingerprint(request, commit, tagsAt(commit))
-    const earlier = request.force || request.noCache ? null : await findReusable(ctx, fingerprint, ctx.credentials.forPush)
+    const earlier = reusable ? await findReusable(ctx, fingerprint, ctx.credentials.forPush) : null
     if (!earlier?.image) return null
     ctx.log.write('', 'system', `==> identical to build ${earlier.id} (commit ${commit.slice(0, 12)}, same options), whose image is still there: reusing it. Ask for force: true to build again.`)
-    for (const phase of ['context', 'build', 'push', 'inspect'] as const) progress.skip(phase)
+    for (const phase of ['context', 'build', 'inspect', 'push'] as const) progress.skip(phase)
     // Nothing ran: the timeline is the earlier build's, every step served as if from the cache.
     progress.steps(earlier.steps.map((step) => ({ ...step, status: 'succeeded', cached: true, startedAt: null, durationMs: 0 })))
     await progress.settle()
-    return { image: earlier.image, reusedFrom: earlier.id, fingerprint }
+    return { image: earlier.image, reusedFrom: earlier.id, fingerprint, warnings: earlier.warnings }
   }
 
   const pinned = request.ref !== null && /^[0-9a-f]{40}$/.test(request.ref) ? request.ref : null
@@ -83,7 +85,7 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
     }
   }
   const source = await progress.run('clone', () =>
-    withinCloneLimits(cloneDir, ctx.settings.clone, signal, (cloneSignal) =>
+    withinCloneLimits(cloneDir, ctx.settings.clone, ctx.signal, (cloneSignal) =>
       cloneSource({
         repo: request.repo,
         ref: request.ref,
@@ -92,7 +94,7 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
         env: ctx.credentials.git.env,
         submodules: request.submodules,
         signal: cloneSignal,
-        log: logTo('clone')
+        log: (stream, text) => ctx.log.write('clone', stream, text)
       })
     )
   )
@@ -100,69 +102,77 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
   const reused = pinned ? null : await reuse(source.commit)
   if (reused) return reused
 
-  const plan = await progress.run('context', async () => {
-    const planned = await planContext({ cloneDir, context: request.context, dockerfile: request.dockerfile, keepGitDir: request.keepGitDir, signal })
-    logTo('context')('system', `Context '${request.context}': ${planned.files} files, ${formatBytes(planned.bytes)}; Dockerfile '${request.dockerfile}'`)
-    if (planned.bytes > ctx.settings.contextMaxBytes) {
-      throw new BuildFailure(
-        'CONTEXT_TOO_LARGE',
-        `The context holds ${formatBytes(planned.bytes)}, more than the ${formatBytes(ctx.settings.contextMaxBytes)} this server sends (SLIPWAY_CONTEXT_MAX_BYTES). ` +
-          'A .dockerignore that leaves out what the image does not need (dependencies, build output, data) makes it smaller.'
-      )
-    }
-    return planned
-  })
-
+  const checkout = { commit: source.commit, cloneDir }
+  if (request.variants.length > 0) return buildVariants(build, checkout, tagsAt(source.commit), ctx)
   const tags = tagsAt(source.commit)
-  const { imageId } = await progress.run('build', async () => {
-    const { builder, why } = await chooseBuilder(ctx.docker, request.builder, ctx.settings.builder, plan)
-    await ctx.record.update({ builder })
-    logTo('build')('system', `Building with ${builder === 'buildkit' ? 'BuildKit' : 'the classic builder'}${why ? ` (${why})` : ''}`)
+  const { image, warnings } = await buildVariant({ name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags }, checkout, ctx)
+  const previous = await previousBuild(ctx.store, build, source.resolvedRef)
+  image.sizeDelta = previous?.image ? sizeDelta(image, { id: previous.id, image: previous.image }) : null
+  return { image, reusedFrom: null, fingerprint: buildFingerprint(request, source.commit, tags), warnings }
+}
+
+/**
+ * Every variant of the same commit, one after another, each row of the comparison saved as it
+ * ends. A variant that fails does not stop the others; the build fails after them all.
+ */
+async function buildVariants(build: BuildRecord, checkout: { commit: string; cloneDir: string }, tags: string[], ctx: PipelineContext): Promise<PipelineResult> {
+  const { request } = build
+  const rows: VariantResult[] = []
+  const built: BuiltImage[] = []
+  let firstFailure: BuildFailure | undefined
+  for (const variant of request.variants) {
+    const spec = { ...variant, tags: tags.map((tag) => `${tag}-${variant.name}`) }
+    const started = Date.now()
+    const row = { name: spec.name, dockerfile: spec.dockerfile, target: spec.target, buildArgs: spec.buildArgs }
     try {
-      return await buildImage({
-        docker: ctx.docker,
-        builder,
-        context: packContext(plan, signal),
-        dockerfile: plan.dockerfile,
-        tags,
-        buildArgs: request.buildArgs,
-        labels: { ...request.labels, 'org.opencontainers.image.source': request.repo, 'org.opencontainers.image.revision': source.commit },
-        target: request.target,
-        noCache: request.noCache,
-        limits: ctx.settings.build,
-        registryAuth: ctx.credentials.forBuild,
-        signal,
-        log: logTo('build'),
-        onSteps: (steps) => progress.steps(steps),
-        drain: () => ctx.log.drain()
+      const result = await buildVariant(spec, checkout, ctx)
+      built.push(result)
+      const { image } = result
+      rows.push({
+        ...row,
+        status: 'succeeded',
+        sizeBytes: image.sizeBytes,
+        baseBytes: image.baseBytes,
+        addedBytes: image.addedBytes,
+        layerCount: image.layers.filter((layer) => layer.sizeBytes > 0).length,
+        durationMs: Date.now() - started,
+        tags: image.tags,
+        digest: image.digest,
+        findings: image.findings.length,
+        error: null
       })
-    } finally {
-      await progress.settle()
+    } catch (error) {
+      if (!(error instanceof BuildFailure)) throw error
+      firstFailure ??= new BuildFailure(error.code, `Variant ${spec.name}: ${error.message}`, error.details)
+      const base = { sizeBytes: null, baseBytes: null, addedBytes: null, layerCount: null, tags: [], digest: null, findings: 0 }
+      rows.push({ ...row, ...base, status: 'failed', durationMs: Date.now() - started, error: { code: error.code, message: error.message } })
     }
-  })
-
-  let digest: string | null = null
-  if (request.push) {
-    const pushed = await progress.run('push', () =>
-      pushImage({
-        docker: ctx.docker,
-        repository: request.image,
-        registry: ctx.credentials.registry,
-        tags: tags.map((tag) => tag.slice(request.image.length + 1)),
-        auth: ctx.credentials.forPush,
-        signal,
-        log: logTo('push')
-      })
-    )
-    digest = pushed.digest
-  } else {
-    progress.skip('push')
+    await ctx.record.update({ variants: rows })
   }
+  ctx.log.write('', 'system', comparisonTable(rows))
+  if (firstFailure) throw firstFailure
+  return { image: built[0]!.image, reusedFrom: null, fingerprint: null, warnings: built.flatMap((result) => result.warnings) }
+}
 
-  const inspected = await progress.run('inspect', () => inspectImage(ctx.docker, imageId))
-  return {
-    image: { id: imageId, repository: request.image, tags, pushed: request.push, digest, ...inspected },
-    reusedFrom: null,
-    fingerprint: buildFingerprint(request, source.commit, tags)
-  }
+/** The variants side by side, as `docker images` would list them. */
+function comparisonTable(rows: VariantResult[]): string {
+  const lines = rows.map((row) =>
+    [row.name.padEnd(16), row.status.padEnd(10), (row.sizeBytes === null ? '-' : formatBytes(row.sizeBytes)).padStart(10), `${(row.durationMs / 1000).toFixed(1)} s`.padStart(9)].join(' ')
+  )
+  return [`==> variants compared`, `${'VARIANT'.padEnd(16)} ${'STATUS'.padEnd(10)} ${'SIZE'.padStart(10)} ${'TIME'.padStart(9)}`, ...lines].join('\n')
+}
+
+/** The previous succeeded build of the same repository, ref, Dockerfile and target, for the size delta. */
+async function previousBuild(store: BuildStore, build: BuildRecord, resolvedRef: string | null): Promise<BuildRecord | undefined> {
+  const refOf = (record: BuildRecord, resolved: string | null) => resolved ?? record.request.ref
+  const { items } = await store.list({ repo: build.request.repo, status: 'succeeded', limit: 50 })
+  return items.find(
+    (earlier) =>
+      earlier.id < build.id &&
+      earlier.image !== null &&
+      earlier.request.variants.length === 0 &&
+      refOf(earlier, earlier.resolvedRef) === refOf(build, resolvedRef) &&
+      earlier.request.dockerfile === build.request.dockerfile &&
+      earlier.request.target === build.request.target
+  )
 }

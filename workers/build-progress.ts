@@ -44,12 +44,13 @@ export function createBuildProgress(record: AttemptRecord, log: LogWriter) {
   return {
     phases,
     current: () => running,
-    async run<T>(name: PhaseName, work: () => Promise<T>): Promise<T> {
+    /** Runs a phase, timed; `variant` names which variant it builds when a build has several. */
+    async run<T>(name: PhaseName, work: () => Promise<T>, variant?: string): Promise<T> {
       const started = Date.now()
-      const phase: Phase = { name, status: 'running', startedAt: new Date(started).toISOString(), finishedAt: null, durationMs: null }
+      const phase: Phase = { name, status: 'running', startedAt: new Date(started).toISOString(), finishedAt: null, durationMs: null, ...(variant ? { variant } : {}) }
       phases.push(phase)
       running = name
-      log.write(name, 'system', `==> ${name}`)
+      log.write(name, 'system', `==> ${name}${variant ? ` (${variant})` : ''}`)
       log.status('running', name)
       await save({ phases })
       const end = (status: Phase['status']) => {
@@ -68,9 +69,9 @@ export function createBuildProgress(record: AttemptRecord, log: LogWriter) {
         throw error
       }
     },
-    skip(name: PhaseName) {
+    skip(name: PhaseName, variant?: string) {
       const now = new Date().toISOString()
-      phases.push({ name, status: 'skipped', startedAt: now, finishedAt: now, durationMs: 0 })
+      phases.push({ name, status: 'skipped', startedAt: now, finishedAt: now, durationMs: 0, ...(variant ? { variant } : {}) })
     },
     /** The builder's steps so far; saved shortly, in one write with any other changes meanwhile. */
     steps(current: Step[]) {

@@ -12,8 +12,9 @@ import type { RegistryAuth } from './docker/registry-auth.js'
  * image (not how the build is run: priority, time limit, webhooks).
  */
 export function buildFingerprint(request: NormalizedRequest, commit: string, tags: string[]): string {
-  const { context, dockerfile, target, buildArgs, labels, image, push, builder, keepGitDir } = request
-  return fingerprint({ repo: repoKey(request.repo), commit, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, keepGitDir })
+  const { context, dockerfile, target, buildArgs, labels, image, push, builder, keepGitDir, maxImageBytes, budgetMode } = request
+  // The budget counts too: reusing a build is reusing its verdict on the image's size.
+  return fingerprint({ repo: repoKey(request.repo), commit, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, keepGitDir, maxImageBytes, budgetMode })
 }
 
 /**

@@ -44,7 +44,8 @@ interface Outcome {
   image: Image | null
   error: BuildError | null
   reusedFrom?: string | null
-  fingerprint?: string
+  fingerprint?: string | null
+  warnings?: string[]
 }
 
 /** Why a running build's signal was aborted, besides its time limit. */
@@ -103,9 +104,9 @@ async function execute(build: BuildRecord, run: Attempt, deps: BuildRunnerDeps, 
     run.redactor.redact = createRedactor(secretsOf(credentials))
     await rm(workspace, { recursive: true, force: true })
     await mkdir(workspace, { recursive: true })
-    const context: PipelineContext = { ...deps, log: run.log, record: run.record, progress: run.progress, signal, workspace, credentials }
+    const context: PipelineContext = { ...deps, build, log: run.log, record: run.record, progress: run.progress, signal, workspace, credentials }
     const result = await runPipeline(build, context)
-    return { status: 'succeeded', image: result.image, error: null, reusedFrom: result.reusedFrom, fingerprint: result.fingerprint }
+    return { status: 'succeeded', image: result.image, error: null, reusedFrom: result.reusedFrom, fingerprint: result.fingerprint, warnings: result.warnings }
   } catch (error) {
     const abortedFor = cancelSignal?.aborted ? cancelSignal.reason : undefined
     const outcome = failureOutcome(error, { phase: run.progress.current(), timedOut: timeout.aborted, abortedFor, build })
@@ -121,7 +122,7 @@ async function execute(build: BuildRecord, run: Attempt, deps: BuildRunnerDeps, 
 async function conclude(run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): Promise<void> {
   const finishedAt = new Date()
   const durationMs = finishedAt.getTime() - run.startedAt.getTime()
-  run.log.write('', 'system', summaryLine(outcome, durationMs))
+  for (const line of summaryLines(outcome, durationMs)) run.log.write('', 'system', line)
   // A follower that sees the terminal event has every line before it.
   await run.log.flush()
   await run.progress.settle()
@@ -132,7 +133,8 @@ async function conclude(run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): 
     steps: run.progress.stepList,
     image: outcome.image,
     error: outcome.error,
-    reusedFrom: outcome.reusedFrom ?? null
+    reusedFrom: outcome.reusedFrom ?? null,
+    warnings: outcome.warnings ?? []
   })
   if (finished && outcome.status === 'succeeded' && outcome.fingerprint && !outcome.reusedFrom) {
     await rememberBuild(deps.redis, deps.keys, outcome.fingerprint, run.id)
@@ -238,12 +240,24 @@ function failureOutcome(
   return { status: 'failed', image: null, error: { code: 'INTERNAL', message, phase } }
 }
 
-function summaryLine(outcome: Outcome, durationMs: number): string {
+/** The log's last words: the outcome, and for an image its size, change, budget and best advice. */
+function summaryLines(outcome: Outcome, durationMs: number): string[] {
   const took = `${(durationMs / 1000).toFixed(1)} s`
-  if (outcome.status === 'succeeded' && outcome.image) {
-    const image = outcome.image
-    const where = image.digest ? `${image.repository}@${image.digest}` : image.tags.join(', ')
-    return `==> succeeded in ${took}: ${where}, ${formatBytes(image.sizeBytes)}`
+  if (outcome.status !== 'succeeded' || !outcome.image) {
+    return [`==> ${outcome.status} after ${took}${outcome.error ? `: ${outcome.error.code}: ${outcome.error.message}` : ''}`]
   }
-  return `==> ${outcome.status} after ${took}${outcome.error ? `: ${outcome.error.code}: ${outcome.error.message}` : ''}`
+  const image = outcome.image
+  const where = image.digest ? `${image.repository}@${image.digest}` : image.tags.join(', ')
+  const lines = [`==> succeeded in ${took}: ${where}, ${formatBytes(image.sizeBytes)}`]
+  lines.push(`    size: ${formatBytes(image.baseBytes)} from the base image, ${formatBytes(image.addedBytes)} added by the Dockerfile`)
+  if (image.sizeDelta) {
+    const delta = image.sizeDelta.bytes
+    lines.push(`    change: ${delta >= 0 ? '+' : '-'}${formatBytes(Math.abs(delta))} against build ${image.sizeDelta.comparedWith}`)
+  }
+  if (image.budget) lines.push(`    budget: ${formatBytes(image.budget.maxBytes)}, ${image.budget.exceeded ? `exceeded (${image.budget.mode})` : 'kept'}`)
+  for (const finding of image.findings.slice(0, 3)) {
+    lines.push(`    advice (${finding.rule}${finding.bytes ? `, ${formatBytes(finding.bytes)}` : ''}): ${finding.message}`)
+  }
+  for (const warning of outcome.warnings ?? []) lines.push(`    warning: ${warning}`)
+  return lines
 }

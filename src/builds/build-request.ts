@@ -1,6 +1,7 @@
 import path from 'node:path'
-import { PathInvalid, PushWithoutImage, RefInvalid, TimeoutTooLong } from '../errors.js'
+import { PathInvalid, PushWithoutImage, RefInvalid, TimeoutTooLong, VariantNameRepeated } from '../errors.js'
 import type { BuildRecord, BuildRequest, NormalizedRequest } from '../schemas/build.js'
+import type { Variant } from '../schemas/insight.js'
 import { checkImageName } from './image-ref.js'
 import { parseRepoUrl, printable, type RepoPolicy } from './repo-url.js'
 
@@ -21,13 +22,15 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
   if (request.push === true && request.image === undefined) throw new PushWithoutImage()
   const timeoutSeconds = request.timeoutSeconds ?? Math.min(policy.timeoutSeconds, policy.timeoutMaxSeconds)
   if (timeoutSeconds > policy.timeoutMaxSeconds) throw new TimeoutTooLong(String(timeoutSeconds), String(policy.timeoutMaxSeconds))
+  const target = request.target ?? null
+  const buildArgs = request.buildArgs ?? {}
   return {
     repo: repo.url,
     ref: request.ref === undefined ? null : checkRef(request.ref),
     context,
     dockerfile,
-    target: request.target ?? null,
-    buildArgs: request.buildArgs ?? {},
+    target,
+    buildArgs,
     labels: request.labels ?? {},
     image: checkImageName(request.image ?? `slipway/${repo.name}`),
     tags: request.tags ?? null,
@@ -40,9 +43,27 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
     priority: request.priority ?? 'normal',
     force: request.force ?? false,
     supersede: request.supersede ?? false,
+    maxImageBytes: request.maxImageBytes ?? null,
+    budgetMode: request.budgetMode ?? 'fail',
+    variants: normalizeVariants(request.variants ?? [], { dockerfile, target, buildArgs }),
     // Checked and filled in by the webhook service, which keeps their secrets apart.
     webhooks: []
   }
+}
+
+/** Each variant inherits what it does not set from the request itself. */
+function normalizeVariants(variants: NonNullable<BuildRequest['variants']>, inherited: Omit<Variant, 'name'>): Variant[] {
+  const names = new Set<string>()
+  return variants.map((variant) => {
+    if (names.has(variant.name)) throw new VariantNameRepeated(variant.name)
+    names.add(variant.name)
+    return {
+      name: variant.name,
+      dockerfile: variant.dockerfile === undefined ? inherited.dockerfile : checkRelativePath(variant.dockerfile, `variants[${variant.name}].dockerfile`),
+      target: variant.target ?? inherited.target,
+      buildArgs: { ...inherited.buildArgs, ...variant.buildArgs }
+    }
+  })
 }
 
 /** A relative path inside the repository, normalised ("./a//b/" → "a/b"); never absolute, never "..". */
@@ -92,6 +113,8 @@ export function newBuildRecord(id: string, request: NormalizedRequest, createdAt
     builder: null,
     steps: [],
     image: null,
+    variants: [],
+    warnings: [],
     error: null
   }
 }

@@ -98,6 +98,27 @@ export function createBuildService(deps: {
   return {
     get,
 
+    /** Sizes of a repository's succeeded builds, oldest first, optionally of one ref, Dockerfile and target. */
+    async sizeHistory(repo: string, filter: { ref?: string | undefined; dockerfile?: string | undefined; target?: string | undefined; limit: number }) {
+      const points = []
+      const sameRef = (build: BuildRecord) =>
+        filter.ref === undefined || [build.request.ref, build.resolvedRef, build.resolvedRef?.replace(/^refs\/(heads|tags)\//, '')].includes(filter.ref)
+      let cursor: string | undefined
+      while (points.length < filter.limit) {
+        const page = await store.list({ repo, status: 'succeeded', limit: 100, ...(cursor ? { cursor } : {}) })
+        for (const build of page.items) {
+          if (!build.image || !build.commit || !build.finishedAt || !sameRef(build)) continue
+          if ((filter.dockerfile !== undefined && build.request.dockerfile !== filter.dockerfile) || (filter.target !== undefined && build.request.target !== filter.target)) continue
+          const { sizeBytes, baseBytes, addedBytes } = build.image
+          const { ref, dockerfile, target, maxImageBytes } = build.request
+          points.push({ buildId: build.id, finishedAt: build.finishedAt, ref, commit: build.commit, dockerfile, target, sizeBytes, baseBytes, addedBytes, maxImageBytes })
+        }
+        if (!page.nextCursor) break
+        cursor = page.nextCursor
+      }
+      return points.slice(0, filter.limit).reverse()
+    },
+
     async list(query: ListQuery): Promise<{ items: Build[]; nextCursor: string | null }> {
       const page = await store.list(query)
       return { items: page.items.map(toResource), nextCursor: page.nextCursor }

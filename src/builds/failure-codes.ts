@@ -16,6 +16,7 @@ export const FAILURE_CODES = {
   BASE_IMAGE_NOT_FOUND: 'A FROM image could not be found or pulled.',
   BUILD_STEP_FAILED: 'A RUN step exited non-zero; `step` and `exitCode` say which and how.',
   BUILD_FAILED: 'Docker reported another build error; the message and the log say which.',
+  IMAGE_TOO_LARGE: 'The image is larger than the build\'s maxImageBytes (budgetMode fail); it was not pushed.',
   PUSH_UNAUTHORIZED: 'The registry wanted credentials that Slipway does not have or that it refused.',
   PUSH_DENIED: 'The registry refused the push with these credentials.',
   REGISTRY_UNREACHABLE: 'The registry could not be reached.',

@@ -22,6 +22,7 @@ export default fp(
           { name: 'builds', description: 'Submit builds and read their results and logs' },
           { name: 'webhooks', description: 'Signed notifications of build events, their deliveries and retries' },
           { name: 'tokens', description: 'API tokens and their scopes' },
+          { name: 'insight', description: 'Where image bytes go, and what would remove them' },
           { name: 'service', description: 'Health and readiness' }
         ],
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token: `slipway token create`, or POST /v1/tokens' } } }

@@ -4,10 +4,11 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { buildSchemas } from '../schemas/build.js'
 import { ErrorSchema } from '../schemas/error.js'
+import { insightSchemas } from '../schemas/insight.js'
 import { tokenSchemas } from '../schemas/token.js'
 import { webhookSchemas } from '../schemas/webhook.js'
 
-export const sharedSchemas = [...buildSchemas, ...webhookSchemas, ...tokenSchemas, ErrorSchema]
+export const sharedSchemas = [...insightSchemas, ...buildSchemas, ...webhookSchemas, ...tokenSchemas, ErrorSchema]
 
 /**
  * Request validation that says no rather than guessing: a body with an unknown field or a wrong

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FAILURE_CODES, type FailureCode } from '../builds/failure-codes.js'
 import { Nullable, StringEnum, Timestamp } from './common.js'
+import { BUDGET_MODES, BudgetSchema, FindingSchema, SizeDeltaSchema, VariantRequestSchema, VariantResultSchema, VariantSchema } from './insight.js'
 import { BuildWebhookSchema, BuildWebhookViewSchema } from './webhook.js'
 
 // The build's models, shared by the API, the workers and the OpenAPI document. Each model with
@@ -147,6 +148,20 @@ export const BuildRequestSchema = Type.Object(
         description: 'Cancel the queued builds of the same repository, ref and image that this one makes obsolete. Default: false.'
       })
     ),
+    maxImageBytes: Optional(Type.Integer({ minimum: 1, description: 'A size budget for the image, in bytes' })),
+    budgetMode: Optional(
+      StringEnum(BUDGET_MODES, {
+        description: 'fail: an image over budget is not pushed and the build fails (IMAGE_TOO_LARGE); warn: it succeeds with a warning. Default: fail.'
+      })
+    ),
+    variants: Optional(
+      Type.Array(Type.Ref(VariantRequestSchema), {
+        minItems: 2,
+        maxItems: 8,
+        description:
+          'Build the same commit several ways (Dockerfiles, targets, build args) and compare them. Each variant inherits the request; its tags get "-<name>".'
+      })
+    ),
     webhooks: Optional(
       Type.Array(Type.Ref(BuildWebhookSchema), {
         maxItems: 10,
@@ -178,6 +193,9 @@ export const NormalizedRequestSchema = Type.Object(
     priority: StringEnum(PRIORITIES),
     force: Type.Boolean(),
     supersede: Type.Boolean(),
+    maxImageBytes: Nullable(Type.Integer()),
+    budgetMode: StringEnum(BUDGET_MODES),
+    variants: Type.Array(Type.Ref(VariantSchema)),
     webhooks: Type.Array(Type.Ref(BuildWebhookViewSchema))
   },
   { $id: 'NormalizedBuildRequest', additionalProperties: false, description: 'The request with every default filled in' }
@@ -193,7 +211,8 @@ export const PhaseSchema = Type.Object(
     status: StringEnum(['running', 'succeeded', 'failed', 'skipped'] as const),
     startedAt: Timestamp,
     finishedAt: Nullable(Timestamp),
-    durationMs: Nullable(Type.Integer())
+    durationMs: Nullable(Type.Integer()),
+    variant: Type.Optional(Type.String({ description: 'With variants: which variant this phase built' }))
   },
   { $id: 'Phase', additionalProperties: false }
 )
@@ -203,7 +222,10 @@ export const LayerSchema = Type.Object(
   {
     instruction: Type.String({ description: 'The Dockerfile instruction (or base image step) that made this layer' }),
     sizeBytes: Type.Integer({ minimum: 0 }),
-    createdAt: Nullable(Timestamp)
+    createdAt: Nullable(Timestamp),
+    line: Nullable(Type.Integer({ description: 'The Dockerfile line of that instruction; null for base image layers' })),
+    stage: Nullable(Type.String({ description: 'The stage it belongs to' })),
+    fromBase: Type.Boolean({ description: 'The layer came with the base image, not from this Dockerfile' })
   },
   { $id: 'Layer', additionalProperties: false }
 )
@@ -217,7 +239,12 @@ export const ImageSchema = Type.Object(
     pushed: Type.Boolean(),
     digest: Nullable(Type.String({ description: 'Manifest digest the registry reported on push; null when not pushed' })),
     sizeBytes: Type.Integer({ minimum: 0, description: 'Uncompressed size, as `docker images` reports it' }),
-    layers: Type.Array(Type.Ref(LayerSchema), { description: 'Image history, oldest first; metadata-only steps have 0 bytes' })
+    layers: Type.Array(Type.Ref(LayerSchema), { description: 'Image history, oldest first; metadata-only steps have 0 bytes' }),
+    baseBytes: Type.Integer({ description: 'Bytes that came with the base image' }),
+    addedBytes: Type.Integer({ description: 'Bytes this Dockerfile added' }),
+    sizeDelta: Nullable(Type.Ref(SizeDeltaSchema)),
+    findings: Type.Array(Type.Ref(FindingSchema), { description: 'What would make the image smaller, largest first' }),
+    budget: Nullable(Type.Ref(BudgetSchema))
   },
   { $id: 'Image', additionalProperties: false }
 )
@@ -274,6 +301,8 @@ export const BuildSchema = Type.Object(
     builder: Nullable(StringEnum(BUILDERS, { description: 'The builder that ran the build phase' })),
     steps: Type.Array(Type.Ref(StepSchema), { description: 'The build phase, step by step, in the order the steps started' }),
     image: Nullable(Type.Ref(ImageSchema)),
+    variants: Type.Array(Type.Ref(VariantResultSchema), { description: 'With variants: the comparison, one row per variant' }),
+    warnings: Type.Array(Type.String(), { description: 'What the build wants you to know, e.g. an image over its size budget (mode warn)' }),
     error: Nullable(Type.Ref(BuildErrorSchema)),
     links: Type.Object({ self: Type.String(), logs: Type.String() }, { additionalProperties: false })
   },

@@ -83,6 +83,8 @@ interface Summary {
   duration: string | null
   image: string | null
   size: string | null
+  advice: string | null
+  warning: string | null
   error: { code: string; message: string } | null
 }
 
@@ -100,9 +102,29 @@ function summarize(event: BuildEvent, publicUrl: string): Summary {
     commit: build.commit ? build.commit.slice(0, 12) : null,
     duration: build.durationMs === null ? null : formatDuration(build.durationMs),
     image: build.image ? (build.image.tags[0] ?? build.image.repository) : null,
-    size: build.image ? formatBytes(build.image.sizeBytes) : null,
+    size: build.image ? sizeText(build.image) : null,
+    advice: topFinding(build.image),
+    warning: build.warnings.length > 0 ? build.warnings.join(' ') : null,
     error: build.error ? { code: build.error.code, message: build.error.message } : null
   }
+}
+
+/** "176 MB (+2.1 MB since …, budget 200 MB)": the size, its change, and its budget. */
+function sizeText(image: NonNullable<Build['image']>): string {
+  const notes: string[] = []
+  if (image.sizeDelta) {
+    const delta = image.sizeDelta.bytes
+    notes.push(`${delta >= 0 ? '+' : '−'}${formatBytes(Math.abs(delta))} since build …${image.sizeDelta.comparedWith.slice(-6)}`)
+  }
+  if (image.budget) notes.push(`budget ${formatBytes(image.budget.maxBytes)}${image.budget.exceeded ? ' exceeded' : ''}`)
+  return `${formatBytes(image.sizeBytes)}${notes.length ? ` (${notes.join(', ')})` : ''}`
+}
+
+/** The advisor's finding worth the most bytes, in one line. */
+function topFinding(image: Build['image']): string | null {
+  const finding = image?.findings[0]
+  if (!finding) return null
+  return `${finding.bytes ? `${formatBytes(finding.bytes)}: ` : ''}${finding.message}`
 }
 
 /** The build's resource, where the people reading the message can follow it. */
@@ -118,7 +140,9 @@ function facts(summary: Summary): [label: string, value: string][] {
     ['Commit', summary.commit],
     ['Duration', summary.duration],
     ['Image', summary.image],
-    ['Size', summary.size]
+    ['Size', summary.size],
+    ['Top finding', summary.advice],
+    ['Warning', summary.warning]
   ]
   return all.filter((fact): fact is [string, string] => fact[1] !== null && fact[1] !== '')
 }
@@ -228,7 +252,7 @@ function discordMessage(summary: Summary, timestamp: string): unknown {
   const { status } = summary
   const fields = facts(summary).map(([name, value]) => ({
     name,
-    value: truncate(discordDefuse(value), name === 'Repository' || name === 'Image' || name === 'Ref' ? DISCORD_LONG_FIELD_MAX : 100),
+    value: truncate(discordDefuse(value), ['Repository', 'Image', 'Ref', 'Top finding', 'Warning'].includes(name) ? DISCORD_LONG_FIELD_MAX : 100),
     inline: name !== 'Repository'
   }))
   const embed: Record<string, unknown> = {

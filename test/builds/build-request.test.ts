@@ -68,9 +68,31 @@ t.test('what was given is kept', async (t) => {
     timeoutSeconds: 120,
     priority: 'high' as const,
     force: true,
-    supersede: true
+    supersede: true,
+    maxImageBytes: 200_000_000,
+    budgetMode: 'warn' as const
   }
-  t.strictSame(normalize(request), { repo: REPO, ...request, webhooks: [] })
+  t.strictSame(normalize(request), { repo: REPO, ...request, variants: [], webhooks: [] })
+})
+
+t.test('variants inherit what they do not set, their own build args over the request\'s', async (t) => {
+  const normalized = normalize({
+    dockerfile: 'Dockerfile',
+    target: 'runtime',
+    buildArgs: { A: '1', B: '2' },
+    variants: [{ name: 'plain' }, { name: 'slim', dockerfile: './docker//Dockerfile.slim', target: 'slim', buildArgs: { B: 'b' } }]
+  })
+  t.strictSame(normalized.variants, [
+    { name: 'plain', dockerfile: 'Dockerfile', target: 'runtime', buildArgs: { A: '1', B: '2' } },
+    { name: 'slim', dockerfile: 'docker/Dockerfile.slim', target: 'slim', buildArgs: { A: '1', B: 'b' } }
+  ])
+})
+
+t.test('a variant\'s Dockerfile follows the path rules; its name is its own', async (t) => {
+  t.equal(codeOf({ variants: [{ name: 'a' }, { name: 'b', dockerfile: '../../etc/passwd' }] }), 'PATH_INVALID')
+  t.match(messageOf({ variants: [{ name: 'a' }, { name: 'b', dockerfile: '/abs' }] }), /variants\[b\]\.dockerfile '\/abs' is absolute/)
+  t.equal(codeOf({ variants: [{ name: 'a' }, { name: 'a', target: 'x' }] }), 'VARIANT_NAME_REPEATED')
+  t.match(messageOf({ variants: [{ name: 'a' }, { name: 'a' }] }), /Two variants are named 'a'/)
 })
 
 t.test('the time limit: the server default, and never past its maximum', async (t) => {

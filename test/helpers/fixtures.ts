@@ -23,6 +23,9 @@ export function defaultRequest(repo: string, image = 'slipway/app'): NormalizedR
     priority: 'normal',
     force: false,
     supersede: false,
+    maxImageBytes: null,
+    budgetMode: 'fail',
+    variants: [],
     webhooks: []
   }
 }

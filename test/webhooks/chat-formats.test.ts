@@ -42,7 +42,12 @@ const succeeded = build({
     pushed: true,
     digest: 'sha256:' + 'b'.repeat(64),
     sizeBytes: 176_000_000,
-    layers: []
+    layers: [],
+    baseBytes: 120_000_000,
+    addedBytes: 56_000_000,
+    sizeDelta: null,
+    findings: [],
+    budget: null
   }
 })
 const failed = build({

@@ -32,6 +32,10 @@ export interface ContextPlan {
    * Only the classic builder keeps such a copy out of COPY; BuildKit would see it as a file.
    */
   dockerfileCopied: boolean
+  /** The Dockerfile's text, for the size advisor. */
+  dockerfileText: string
+  /** What the advisor asks of the context: whether it has a .dockerignore, and what its root holds before it. */
+  root: { hasDockerignore: boolean; names: string[] }
   files: number
   bytes: number
 }
@@ -91,10 +95,19 @@ export async function planContext(input: {
     // Ours replaces the context's own .dockerignore entry, whether that was a file or a symlink.
     const own = entries.findIndex((entry) => entry.name === '.dockerignore')
     entries.splice(own === -1 ? entries.length : own, own === -1 ? 0 : 1, syntheticFile(contextDir, '.dockerignore', Buffer.from(listed)))
-    entries.push(syntheticFile(contextDir, INLINE_DOCKERFILE, await readFile(dockerfilePath)))
   }
+  const dockerfileText = await readFile(dockerfilePath, 'utf8')
+  if (!inContext) entries.push(syntheticFile(contextDir, INLINE_DOCKERFILE, Buffer.from(dockerfileText)))
   const files = entries.filter((entry) => entry.type === 'file')
-  return { entries, dockerfile, dockerfileCopied: !inContext, files: files.length, bytes: files.reduce((sum, entry) => sum + entry.size, 0) }
+  return {
+    entries,
+    dockerfile,
+    dockerfileCopied: !inContext,
+    dockerfileText,
+    root: { hasDockerignore: ignoreText !== null, names: (await readdir(contextDir)).filter((name) => !skip.has(name)) },
+    files: files.length,
+    bytes: files.reduce((sum, entry) => sum + entry.size, 0)
+  }
 }
 
 /**

@@ -1,8 +1,13 @@
 import type Docker from 'dockerode'
-import type { Layer } from '../../src/schemas/build.js'
+/** One history entry: what made it, and its bytes. */
+export interface HistoryLayer {
+  instruction: string
+  sizeBytes: number
+  createdAt: string | null
+}
 
 /** The image's size as `docker images` reports it, and its history as layers, oldest first. */
-export async function inspectImage(docker: Docker, imageId: string): Promise<{ sizeBytes: number; layers: Layer[] }> {
+export async function inspectImage(docker: Docker, imageId: string): Promise<{ sizeBytes: number; layers: HistoryLayer[] }> {
   const image = docker.getImage(imageId)
   const [info, history] = await Promise.all([image.inspect(), image.history() as Promise<HistoryEntry[]>])
   const layers = history.reverse().map((entry) => ({
@@ -26,7 +31,8 @@ export function instructionOf(entry: Pick<HistoryEntry, 'CreatedBy' | 'Comment'>
   if (!createdBy) return entry.Comment.trim() || '(base image layer)'
   const buildkit = createdBy.replace(/\s+# buildkit$/, '')
   if (buildkit !== createdBy) return buildkit.startsWith('RUN ') ? `RUN ${shellCommand(buildkit.slice(4))}` : buildkit
-  const nop = /^\/bin\/sh -c #\(nop\)\s+(.*)$/s.exec(createdBy)
+  // Metadata steps are recorded as a no-op in the current SHELL, which a SHELL instruction may change.
+  const nop = /^[^#]*? -c #\(nop\)\s+(.*)$/s.exec(createdBy)
   if (nop) return nop[1]!.trim()
   const command = shellCommand(createdBy)
   return command === createdBy ? createdBy : `RUN ${command}`

@@ -11,6 +11,7 @@ t.test('instructionOf: the Dockerfile instruction behind an image history entry'
     ['classic builder, RUN over several lines', '/bin/sh -c apt-get update \\\n  && apt-get install -y curl', '', 'RUN apt-get update \\\n  && apt-get install -y curl'],
     ['classic builder, RUN with build args', '|2 A=1 B=two words /bin/sh -c make', '', 'RUN make'],
     ['classic builder, RUN with one build arg', '|1 VERSION=1.0 /bin/sh -c echo $VERSION', '', 'RUN echo $VERSION'],
+    ['classic builder, metadata step after a SHELL', '/bin/ash -eo pipefail -c #(nop)  LABEL a=1', '', 'LABEL a=1'],
     ['BuildKit RUN', 'RUN /bin/sh -c make # buildkit', 'buildkit.dockerfile.v0', 'RUN make'],
     ['BuildKit RUN with build args', 'RUN |2 A=1 B=2 /bin/sh -c make # buildkit', 'buildkit.dockerfile.v0', 'RUN make'],
     ['BuildKit COPY', 'COPY . . # buildkit', 'buildkit.dockerfile.v0', 'COPY . .'],

@@ -1,0 +1,291 @@
+import type { Instruction } from 'dockerfile-ast'
+import { smallerVariant } from './base-images.js'
+import { argProperties, lineOf, parseDockerfile, stageChain, stageLabel, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
+import { analyzeRun, coversCache, isBuildTool, packageName, type CacheKind, type RunFacts } from './run-facts.js'
+import type { Word } from './shell-commands.js'
+import type { Finding, RuleId } from '../schemas/insight.js'
+
+/**
+ * The size advisor: reads a Dockerfile (no build needed) and points at the well-known causes of
+ * big images, each finding saying what to change. The Dockerfile's stage structure is in
+ * dockerfile-stages.ts, the reading of RUN commands in shell-commands.ts and run-facts.ts, and
+ * the base image variants in base-images.ts; this module holds the rules themselves.
+ */
+
+export const ADVISOR_RULES: Record<RuleId, { title: string; advice: string }> = {
+  'build-tools-in-final-stage': {
+    title: 'Build tools in the final image',
+    advice:
+      'Compilers, make, git and -dev/-devel header packages are needed to build, not to run. Install them in a builder stage, build there, and COPY --from=builder only the result (a binary, wheels, node_modules) into a final stage that installs runtime libraries only.'
+  },
+  'package-cache-kept': {
+    title: 'Package manager cache kept in a layer',
+    advice:
+      'Clean the cache in the same RUN that fills it: apt-get ... && rm -rf /var/lib/apt/lists/*, apk add --no-cache, pip install --no-cache-dir, npm ci && npm cache clean --force, dnf/yum install ... && dnf/yum clean all. A later RUN that deletes it does not shrink the image. A RUN --mount=type=cache on the cache directory keeps it out of the image too.'
+  },
+  'apt-update-alone': {
+    title: 'apt-get update in a RUN of its own',
+    advice:
+      'Docker caches the update layer, so a later apt-get install works from stale package lists, and the lists ship in that layer. Update, install and remove the lists in one RUN: apt-get update && apt-get install -y --no-install-recommends ... && rm -rf /var/lib/apt/lists/*.'
+  },
+  'apt-no-install-recommends': {
+    title: 'apt-get install pulls recommended packages',
+    advice: 'apt installs "Recommends" packages by default, often tens of MB nobody asked for. Add --no-install-recommends to apt-get install.'
+  },
+  'source-before-dependencies': {
+    title: 'Source copied before dependencies are installed',
+    advice:
+      'Copying the whole context before installing dependencies re-runs the install on every source change. COPY the dependency manifests (requirements.txt, package.json and its lock file, go.mod/go.sum, ...) first, install, then COPY the rest.'
+  },
+  'no-dockerignore': {
+    title: 'No .dockerignore',
+    advice:
+      'Without a .dockerignore, COPY . sends and copies .git, node_modules, build output and caches into the image. Add a .dockerignore listing them.'
+  },
+  'full-base-image': {
+    title: 'Full base image where a smaller variant exists',
+    advice:
+      'The final stage starts from a full image (a whole Debian with compilers, or a JDK or Go/Rust toolchain). Use the -slim or -alpine variant, a JRE instead of a JDK, or for Go and Rust build in one stage and copy the binary into scratch or distroless.'
+  },
+  'files-deleted-later': {
+    title: 'Files deleted in a later layer',
+    advice:
+      'Deleting files in a later instruction hides them but the earlier layer still ships them. Delete them in the same RUN that creates them, or create them in a builder stage and copy only what is needed.'
+  }
+}
+
+export interface AdviseInput {
+  dockerfile: string
+  target?: string | null
+  buildArgs?: Record<string, string>
+  context?: { hasDockerignore: boolean; rootNames: string[] }
+}
+
+/** Reads a Dockerfile and reports the well-known causes of big images, with what to change. */
+export function adviseDockerfile(input: AdviseInput): Finding[] {
+  const buildArgs = input.buildArgs ?? {}
+  const parsed = parseDockerfile(input.dockerfile, buildArgs)
+  const chain = stageChain(parsed, input.target)
+  const inChain = new Set(chain ?? [])
+  const findings: Finding[] = []
+
+  // Walk every stage in order, keeping the variables each instruction sees (ENV is inherited from
+  // a parent stage; ARG is not, a stage's ARG takes the build arg, its default, or the global one).
+  const envAtEnd = new Map<DockerfileStage, Map<string, string | null>>()
+  const runs: RunFacts[] = []
+  const recommendsOff = new Map<DockerfileStage, boolean>()
+  for (const stage of parsed.stages) {
+    const vars = new Map(stage.parent ? envAtEnd.get(stage.parent) : undefined)
+    let noRecommendsConfigured = stage.parent ? (recommendsOff.get(stage.parent) ?? false) : false
+    const envNames = new Set<string>(vars.keys())
+    for (const instruction of stage.instructions) {
+      const keyword = instruction.getKeyword()
+      if (keyword === 'ARG') {
+        for (const { name, value } of argProperties(instruction)) {
+          if (envNames.has(name)) continue
+          vars.set(name, buildArgs[name] ?? value ?? parsed.globalArgs.get(name) ?? null)
+        }
+      } else if (keyword === 'ENV') {
+        for (const { name, value } of argProperties(instruction)) {
+          vars.set(name, value)
+          envNames.add(name)
+        }
+      } else if (keyword === 'RUN') {
+        const facts = analyzeRun(instruction, stage, parsed.escapeChar, new Map(vars))
+        runs.push(facts)
+        if (/APT::Install-Recommends\s*"?(0|false)/i.test(instruction.getRawArgumentsContent() ?? '')) noRecommendsConfigured = true
+        facts.recommendsConfigured = noRecommendsConfigured
+      }
+    }
+    envAtEnd.set(stage, new Map([...vars].filter(([name]) => envNames.has(name))))
+    recommendsOff.set(stage, noRecommendsConfigured)
+  }
+
+  for (const run of runs) {
+    const label = stageLabel(run.stage)
+    const final = inChain.has(run.stage)
+
+    // apt-get update with nothing using the lists in the same RUN (any stage).
+    if (run.aptUpdates.length > 0 && run.aptListUsers === 0) {
+      const update = run.aptUpdates[0]!
+      findings.push({
+        rule: 'apt-update-alone',
+        lines: [run.line],
+        stage: label,
+        message: `\`${update.words[0]!.text} update\` runs in a RUN of its own: its layer is cached, so a later install works from stale package lists, and the lists ship in this layer. Update, install and clean in one RUN: \`apt-get update && apt-get install -y --no-install-recommends <packages> && rm -rf /var/lib/apt/lists/*\`.`
+      })
+    }
+
+    if (final) {
+      // Build tools that stay (not removed again in the same RUN).
+      const tools: Word[] = []
+      for (const install of run.packageInstalls) {
+        const removedVirtual = install.virtual !== null && run.removed.has(install.virtual.toLowerCase())
+        if (removedVirtual) continue
+        for (const pkg of install.packages) {
+          const name = packageName(pkg.text)
+          if (isBuildTool(name) && !run.removed.has(name) && !tools.some((t) => t.text === pkg.text)) tools.push(pkg)
+        }
+      }
+      if (tools.length > 0) {
+        const names = tools.map((t) => t.text)
+        const where = tools.some((t) => t.line !== run.line) ? ` (RUN at line ${run.line}, ${tools.map((t) => `${t.text} on line ${t.line}`).join(', ')})` : ''
+        findings.push({
+          rule: 'build-tools-in-final-stage',
+          lines: [run.line],
+          stage: label,
+          message: `The final image installs build tools: ${names.join(', ')}${where}. Install them in a builder stage (FROM ${rootImage(run.stage) ?? '<base>'} AS builder), build there, and COPY --from=builder only the result (a binary, wheels, node_modules); install only runtime libraries here${names.some((n) => /-(dev|devel)$/.test(n)) ? ' (the library package without -dev/-devel)' : ''}.`
+        })
+      }
+
+      findings.push(...cacheFindings(run, label))
+
+      const aptWithRecommends = run.packageInstalls.filter((i) => i.manager === 'apt' && !i.noRecommends && i.packages.length > 0)
+      if (aptWithRecommends.length > 0 && !run.recommendsConfigured) {
+        const first = aptWithRecommends[0]!
+        findings.push({
+          rule: 'apt-no-install-recommends',
+          lines: [run.line],
+          stage: label,
+          message: `\`${first.program} install ${first.packages
+            .slice(0, 3)
+            .map((p) => p.text)
+            .join(' ')}${first.packages.length > 3 ? ' ...' : ''}\` without --no-install-recommends also installs every package they recommend: write \`${first.program} install -y --no-install-recommends\`.`
+        })
+      }
+    }
+  }
+
+  findings.push(...sourceBeforeDependencies(parsed, runs))
+  findings.push(...noDockerignore(parsed, input.context))
+  if (chain) findings.push(...fullBaseImage(chain))
+
+  const order = Object.keys(ADVISOR_RULES)
+  return findings.sort((a, b) => (a.lines[0] ?? 0) - (b.lines[0] ?? 0) || order.indexOf(a.rule) - order.indexOf(b.rule))
+}
+
+/** The image a stage is built on, through its FROM <stage> chain. */
+function rootImage(stage: DockerfileStage): string | null {
+  let root = stage
+  while (root.parent) root = root.parent
+  return root.image
+}
+
+function uniqueLines(lines: number[]): number[] {
+  return [...new Set(lines)].sort((a, b) => a - b)
+}
+
+function cacheFindings(run: RunFacts, label: string): Finding[] {
+  const findings: Finding[] = []
+  const cleaned = (kind: CacheKind): boolean => run.removedPaths.some((p) => coversCache(kind, p)) || run.cacheMounts.some((p) => coversCache(kind, p))
+  const finding = (message: string): Finding => ({ rule: 'package-cache-kept', lines: [run.line], stage: label, message })
+
+  const apt = run.packageInstalls.find((i) => i.manager === 'apt' && i.packages.length > 0)
+  if (apt && !cleaned('apt')) {
+    const mountOnly = run.cacheMounts.some((p) => p === '/var/cache/apt')
+      ? ' (the cache mount on /var/cache/apt does not cover /var/lib/apt/lists)'
+      : run.aptCleaned
+        ? ' (apt-get clean empties /var/cache/apt/archives, not the lists)'
+        : ''
+    findings.push(
+      finding(`\`${apt.program} install\` leaves the package lists in /var/lib/apt/lists${mountOnly}: end the same RUN with \`&& rm -rf /var/lib/apt/lists/*\`.`)
+    )
+  }
+  const apk = run.packageInstalls.find((i) => i.manager === 'apk' && !i.noCache)
+  if (apk && !cleaned('apk')) {
+    findings.push(finding('`apk add` without --no-cache leaves the package index in /var/cache/apk: write `apk add --no-cache ...`.'))
+  }
+  const yum = run.packageInstalls.find((i) => i.manager === 'yum')
+  if (yum && !run.yumCleaned && !cleaned('yum')) {
+    findings.push(finding(`\`${yum.program} install\` leaves its metadata and packages in /var/cache: end the same RUN with \`&& ${yum.program} clean all\`.`))
+  }
+  const pipOff = (vars: Map<string, string | null>): boolean => Boolean(vars.get('PIP_NO_CACHE_DIR'))
+  const pip = run.pipInstalls.find((i) => !i.noCache && !i.packagingOnly && !pipOff(run.vars) && !i.command.env.get('PIP_NO_CACHE_DIR'))
+  if (pip && !run.pipCachePurged && !cleaned('pip')) {
+    findings.push(finding('`pip install` without --no-cache-dir keeps the downloaded packages in ~/.cache/pip: write `pip install --no-cache-dir ...` (or set ENV PIP_NO_CACHE_DIR=1).'))
+  }
+  const npm = run.npmInstalls[0]
+  if (npm && !run.npmCacheCleaned && !cleaned('npm')) {
+    findings.push(
+      finding(`\`${npm.display}\` keeps its download cache in ~/.npm: end the same RUN with \`&& npm cache clean --force\` (or use RUN --mount=type=cache,target=/root/.npm).`)
+    )
+  }
+  return findings
+}
+
+const WHOLE_CONTEXT = new Set(['.', './', '*', './*', '/', '/*', './.'])
+
+/** COPY/ADD of the whole context (not --from): `.`, `./`, `*`. */
+function wholeContextCopies(stage: DockerfileStage): Instruction[] {
+  return stage.instructions.filter((instruction) => {
+    const keyword = instruction.getKeyword()
+    if (keyword !== 'COPY' && keyword !== 'ADD') return false
+    const flags = (instruction as unknown as { getFlags(): { getName(): string }[] }).getFlags()
+    if (flags.some((flag) => flag.getName() === 'from')) return false
+    const raw = (instruction.getRawArgumentsContent() ?? '').trim()
+    let args: string[]
+    try {
+      const json: unknown = raw.startsWith('[') ? JSON.parse(raw) : null
+      args = Array.isArray(json) ? json.map(String) : instruction.getArguments().map((a) => a.getValue())
+    } catch {
+      args = instruction.getArguments().map((a) => a.getValue())
+    }
+    if (args.some((a) => a.startsWith('<<'))) return false
+    return args.slice(0, -1).some((source) => WHOLE_CONTEXT.has(source.replace(/^["']|["']$/g, '')))
+  })
+}
+
+function sourceBeforeDependencies(parsed: ParsedDockerfile, runs: RunFacts[]): Finding[] {
+  const findings: Finding[] = []
+  for (const stage of parsed.stages) {
+    const copies = wholeContextCopies(stage)
+    if (copies.length === 0) continue
+    for (const run of runs.filter((r) => r.stage === stage)) {
+      const copy = copies.find((c) => lineOf(c) < run.line)
+      const install = run.dependencyInstalls[0]
+      if (!copy || !install) continue
+      const copyText = `${copy.getKeyword()} ${(copy.getRawArgumentsContent() ?? '').replace(/\s+/g, ' ').trim()}`
+      findings.push({
+        rule: 'source-before-dependencies',
+        lines: uniqueLines([lineOf(copy), run.line]),
+        stage: stageLabel(stage),
+        message: `\`${copyText}\` (line ${lineOf(copy)}) comes before \`${install.display}\` (line ${run.line}), so every source change re-runs the install. COPY ${install.manifests} first, run the install, then COPY the rest.`
+      })
+    }
+  }
+  return findings
+}
+
+const IGNORABLE = ['.git', 'node_modules', 'vendor', '__pycache__', '.venv', 'venv', 'target', 'dist', 'build', '.tox', 'coverage']
+
+function noDockerignore(parsed: ParsedDockerfile, context: AdviseInput['context']): Finding[] {
+  if (!context || context.hasDockerignore) return []
+  const present = IGNORABLE.filter((name) => context.rootNames.includes(name))
+  const copies = parsed.stages.flatMap(wholeContextCopies)
+  if (present.length === 0 || copies.length === 0) return []
+  return [
+    {
+      rule: 'no-dockerignore',
+      lines: uniqueLines(copies.map(lineOf)),
+      stage: null,
+      message: `There is no .dockerignore, so \`${copies[0]!.getKeyword()} ${(copies[0]!.getRawArgumentsContent() ?? '').trim()}\` sends and copies ${present.join(', ')} into the image: add a .dockerignore listing ${present.join(', ')}.`
+    }
+  ]
+}
+
+function fullBaseImage(chain: DockerfileStage[]): Finding[] {
+  const root = chain[0]!
+  const final = chain.at(-1)!
+  if (!root.image) return []
+  const variant = smallerVariant(root.image)
+  if (!variant) return []
+  const viaStage = root !== final ? ` (through ${chain.slice(1).map((s) => `FROM ${s.image}`).join(', ')})` : ''
+  return [
+    {
+      rule: 'full-base-image',
+      lines: uniqueLines([...root.argLines, root.line, final.line]),
+      stage: stageLabel(root),
+      message: `The final image is based on ${variant.current}${viaStage}; use ${variant.suggestion}.`
+    }
+  ]
+}

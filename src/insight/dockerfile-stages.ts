@@ -1,0 +1,123 @@
+import { DockerfileParser, type Instruction } from 'dockerfile-ast'
+
+/**
+ * A Dockerfile's stage structure: its stages, the `FROM <stage>` chain the final image is built
+ * from, and the global ARGs substituted into each FROM. The size advisor and the layer map both
+ * need it, and must agree on it: a finding's line and stage label have to match the line and
+ * stage the layer map gives the layer, so both read them from here rather than each parsing the
+ * Dockerfile its own way.
+ */
+
+export interface DockerfileStage {
+  index: number
+  /** The name after AS, as written; null when the stage has none. */
+  name: string | null
+  /** The FROM instruction's 1-based line. */
+  line: number
+  /** The FROM image after ARG substitution; null when a variable in it has no value. */
+  image: string | null
+  /** 1-based lines of the global ARGs whose defaults (not build args) went into `image`. */
+  argLines: number[]
+  /** The earlier stage that FROM names, if it names one. */
+  parent: DockerfileStage | null
+  /** The instructions after FROM, up to the next FROM. */
+  instructions: Instruction[]
+}
+
+export interface ParsedDockerfile {
+  stages: DockerfileStage[]
+  escapeChar: string
+  /** ARGs declared before the first FROM: their value (build arg over default), null without one. */
+  globalArgs: Map<string, string | null>
+}
+
+/** Splits a Dockerfile into stages and resolves each FROM (ARGs, stage names). */
+export function parseDockerfile(dockerfile: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
+  const parsed = DockerfileParser.parse(dockerfile)
+  const globalArgs = new Map<string, string | null>()
+  const globalArgLines = new Map<string, number>()
+  const stages: DockerfileStage[] = []
+  for (const instruction of parsed.getInstructions()) {
+    const keyword = instruction.getKeyword()
+    if (keyword === 'FROM') {
+      const raw = instruction.getArguments()[0]?.getValue() ?? ''
+      const expanded = expandVariables(raw, globalArgs)
+      const image = expanded.value && expanded.value.trim() ? expanded.value.trim() : null
+      const named = (instruction as unknown as { getBuildStage(): string | null }).getBuildStage()
+      const parent = image ? [...stages].reverse().find((stage) => stage.name?.toLowerCase() === image.toLowerCase()) ?? null : null
+      stages.push({
+        index: stages.length,
+        name: named,
+        line: lineOf(instruction),
+        image,
+        argLines: expanded.used.filter((name) => buildArgs[name] === undefined).flatMap((name) => globalArgLines.get(name) ?? []),
+        parent,
+        instructions: []
+      })
+      continue
+    }
+    const stage = stages.at(-1)
+    if (stage) {
+      stage.instructions.push(instruction)
+    } else if (keyword === 'ARG') {
+      for (const property of argProperties(instruction)) {
+        globalArgs.set(property.name, buildArgs[property.name] ?? property.value)
+        globalArgLines.set(property.name, lineOf(instruction))
+      }
+    }
+  }
+  return { stages, escapeChar: parsed.getEscapeCharacter(), globalArgs }
+}
+
+/**
+ * The stages the final image is built from, oldest first: the target stage (else the last) and
+ * the stages its FROM names, transitively. Null when the target names no stage (Docker would refuse
+ * the build) or the Dockerfile has no FROM.
+ */
+export function stageChain(parsed: ParsedDockerfile, target: string | null | undefined): DockerfileStage[] | null {
+  const final = target ? parsed.stages.find((stage) => stage.name?.toLowerCase() === target.toLowerCase()) : parsed.stages.at(-1)
+  if (!final) return null
+  const chain: DockerfileStage[] = []
+  for (let stage: DockerfileStage | null = final; stage; stage = stage.parent) chain.unshift(stage)
+  return chain
+}
+
+/** How findings and layers name a stage: its name, else `stage-N` (N from 0), as BuildKit's progress does. */
+export function stageLabel(stage: DockerfileStage): string {
+  return stage.name ?? `stage-${stage.index}`
+}
+
+/** 1-based line of an instruction's first line. */
+export function lineOf(instruction: Instruction): number {
+  return instruction.getRange().start.line + 1
+}
+
+export function argProperties(instruction: Instruction): { name: string; value: string | null }[] {
+  const properties = (instruction as unknown as { getProperties?(): { getName(): string; getValue(): string | null }[] }).getProperties?.() ?? []
+  return properties.map((property) => ({ name: property.getName(), value: property.getValue() }))
+}
+
+/**
+ * Substitutes $NAME, ${NAME}, ${NAME:-word}, ${NAME-word}, ${NAME:+word} and ${NAME+word}.
+ * `value` is null when a variable it needs is undeclared or has no value (the build would fail or
+ * depend on what we cannot see). `used` lists the variables read.
+ */
+function expandVariables(text: string, vars: Map<string, string | null>): { value: string | null; used: string[] } {
+  const used: string[] = []
+  let unknown = false
+  const value = text.replace(/\\\$|\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (match, braced?: string, operator?: string, word?: string, bare?: string) => {
+    if (match === '\\$') return '$'
+    const name = (braced ?? bare)!
+    used.push(name)
+    const current = vars.get(name)
+    const set = current !== undefined && current !== null && (current !== '' || operator?.startsWith(':') !== true)
+    if (operator?.endsWith('-')) return set ? current : (word ?? '')
+    if (operator?.endsWith('+')) return set ? (word ?? '') : ''
+    if (current === undefined || current === null) {
+      unknown = true
+      return ''
+    }
+    return current
+  })
+  return { value: unknown ? null : value, used }
+}

@@ -1,0 +1,146 @@
+import type { LogStreamName } from '../src/builds/build-log.js'
+import { formatBytes } from '../src/format.js'
+import type { Image, PhaseName } from '../src/schemas/build.js'
+import type { Budget } from '../src/schemas/insight.js'
+import { BuildFailure } from './build-failure.js'
+import type { PipelineContext } from './build-pipeline.js'
+import { chooseBuilder } from './docker/builder.js'
+import { imageInsight } from './insight/image-insight.js'
+import { packContext, planContext } from './phases/context.js'
+import { buildImage } from './phases/image-build.js'
+import { pushImage } from './phases/push.js'
+
+/** One way to build the commit: the request's own, or one of its variants. */
+export interface BuildSpec {
+  /** The variant's name; null for a build without variants. */
+  name: string | null
+  dockerfile: string
+  target: string | null
+  buildArgs: Record<string, string>
+  /** Full references to tag the image with. */
+  tags: string[]
+}
+
+export interface BuiltImage {
+  image: Image
+  warnings: string[]
+}
+
+/**
+ * context → build → inspect → push for one spec, in the clone at `cloneDir`. The image is measured
+ * before it is pushed, so one over a `fail` budget never reaches the registry.
+ */
+export async function buildVariant(spec: BuildSpec, source: { commit: string; cloneDir: string }, ctx: PipelineContext): Promise<BuiltImage> {
+  const { request } = ctx.build
+  const { progress, signal } = ctx
+  const variant = spec.name ?? undefined
+  const logTo = (phase: PhaseName) => (stream: LogStreamName, text: string) => ctx.log.write(phase, stream, text)
+
+  const plan = await progress.run(
+    'context',
+    async () => {
+      const planned = await planContext({ cloneDir: source.cloneDir, context: request.context, dockerfile: spec.dockerfile, keepGitDir: request.keepGitDir, signal })
+      logTo('context')('system', `Context '${request.context}': ${planned.files} files, ${formatBytes(planned.bytes)}; Dockerfile '${spec.dockerfile}'`)
+      if (planned.bytes > ctx.settings.contextMaxBytes) {
+        throw new BuildFailure(
+          'CONTEXT_TOO_LARGE',
+          `The context holds ${formatBytes(planned.bytes)}, more than the ${formatBytes(ctx.settings.contextMaxBytes)} this server sends (SLIPWAY_CONTEXT_MAX_BYTES). ` +
+            'A .dockerignore that leaves out what the image does not need (dependencies, build output, data) makes it smaller.'
+        )
+      }
+      return planned
+    },
+    variant
+  )
+
+  const labels = { ...request.labels, 'org.opencontainers.image.source': request.repo, 'org.opencontainers.image.revision': source.commit }
+  const { builder, built } = await progress.run(
+    'build',
+    async () => {
+      const { builder, why } = await chooseBuilder(ctx.docker, request.builder, ctx.settings.builder, plan)
+      await ctx.record.update({ builder })
+      logTo('build')('system', `Building with ${builder === 'buildkit' ? 'BuildKit' : 'the classic builder'}${why ? ` (${why})` : ''}`)
+      try {
+        const built = await buildImage({
+          docker: ctx.docker,
+          builder,
+          context: packContext(plan, signal),
+          dockerfile: plan.dockerfile,
+          tags: spec.tags,
+          buildArgs: spec.buildArgs,
+          labels,
+          target: spec.target,
+          noCache: request.noCache,
+          limits: ctx.settings.build,
+          registryAuth: ctx.credentials.forBuild,
+          signal,
+          log: logTo('build'),
+          onSteps: (steps) => progress.steps(steps),
+          drain: () => ctx.log.drain()
+        })
+        return { builder, built }
+      } finally {
+        await progress.settle()
+      }
+    },
+    variant
+  )
+
+  const warnings: string[] = []
+  const { insight, budget } = await progress.run(
+    'inspect',
+    async () => {
+      const insight = await imageInsight({
+        docker: ctx.docker,
+        imageId: built.imageId,
+        builder,
+        dockerfile: plan.dockerfileText,
+        target: spec.target,
+        buildArgs: spec.buildArgs,
+        // The classic builder records each label given through the API as a LABEL step of its own.
+        labelCount: builder === 'classic' ? Object.keys(labels).length : 0,
+        context: { hasDockerignore: plan.root.hasDockerignore, rootNames: plan.root.names }
+      })
+      const budget = budgetOf(insight.sizeBytes, request.maxImageBytes, request.budgetMode)
+      if (budget?.exceeded) {
+        const over = `The image is ${formatBytes(insight.sizeBytes)}, over its budget of ${formatBytes(budget.maxBytes)}${variant ? ` (variant ${variant})` : ''}`
+        if (budget.mode === 'fail') {
+          const largest = insight.findings[0] ? ` Largest finding: ${insight.findings[0].message}` : ''
+          throw new BuildFailure('IMAGE_TOO_LARGE', `${over}; it was not pushed.${largest}`)
+        }
+        warnings.push(`${over}.`)
+      }
+      return { insight, budget }
+    },
+    variant
+  )
+
+  let digest: string | null = null
+  if (request.push) {
+    const pushed = await progress.run(
+      'push',
+      () =>
+        pushImage({
+          docker: ctx.docker,
+          repository: request.image,
+          registry: ctx.credentials.registry,
+          tags: spec.tags.map((tag) => tag.slice(request.image.length + 1)),
+          auth: ctx.credentials.forPush,
+          signal,
+          log: logTo('push')
+        }),
+      variant
+    )
+    digest = pushed.digest
+  } else {
+    progress.skip('push', variant)
+  }
+  return {
+    image: { id: built.imageId, repository: request.image, tags: spec.tags, pushed: request.push, digest, sizeDelta: null, budget, ...insight },
+    warnings
+  }
+}
+
+function budgetOf(sizeBytes: number, maxBytes: number | null, mode: Budget['mode']): Budget | null {
+  return maxBytes === null ? null : { maxBytes, mode, exceeded: sizeBytes > maxBytes }
+}

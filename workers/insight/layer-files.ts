@@ -1,0 +1,464 @@
+import path from 'node:path'
+import type { Writable } from 'node:stream'
+import zlib from 'node:zlib'
+import tar from 'tar-stream'
+
+/** A regular file whose bytes ship in one layer but that a later layer hides. */
+export interface DeletedLater {
+  /** Absolute path in the image, e.g. `/big.bin`. For hard-linked files, the first name in the layer. */
+  path: string
+  bytes: number
+  /**
+   * Index into the image config's `history` (oldest first, empty_layer entries counted) of the
+   * layer that added the file; -1 when the config's history cannot be lined up with the layer.
+   */
+  addedInHistoryIndex: number
+  /** Same, for the layer that deleted or overwrote it (for hard links: the one that hid its last name). */
+  deletedInHistoryIndex: number
+}
+
+export interface FilesDeletedLaterOptions {
+  /** Files smaller than this are left out of `findings` (still counted in `wastedBytes`). Default 1. */
+  minBytes?: number
+  /** At most this many findings, largest first. Default 20. */
+  maxFindings?: number
+}
+
+// JSON documents in the archive (manifest.json, the config, OCI index/manifests) are small; only
+// these are held whole. Anything bigger is never buffered.
+const JSON_LIMIT = 16 * 1024 * 1024
+const SNIFF_BYTES = 512
+
+/**
+ * Measures "files added in one layer and deleted in a later one" from a `docker save` stream
+ * (`GET /images/{name}/get`): the Docker 1.x layout (`<dir>/layer.tar`, `<sha>.json`,
+ * `manifest.json`) and the OCI layout newer engines write (`blobs/sha256/…`, layers possibly
+ * gzip-compressed). Layers are found by what manifest.json lists, wherever they sit in the stream,
+ * so each tar-looking entry's file list is kept by name and the order resolved at the end. Only
+ * file lists (path → size) are held in memory, never file contents.
+ */
+export async function filesDeletedLater(
+  image: NodeJS.ReadableStream | AsyncIterable<Buffer>,
+  options: FilesDeletedLaterOptions = {}
+): Promise<{ findings: DeletedLater[]; wastedBytes: number }> {
+  const archive = await readArchive(image)
+  const { layers, history } = resolveImage(archive)
+  const minBytes = options.minBytes ?? 1
+  const maxFindings = options.maxFindings ?? 20
+
+  const wasted = hiddenFiles(layers)
+  const historyIndex = layerHistoryIndexes(history, layers.length)
+  const wastedBytes = wasted.reduce((sum, file) => sum + file.bytes, 0)
+  const findings = wasted
+    .filter((file) => file.bytes >= minBytes)
+    .map((file) => ({
+      path: file.path,
+      bytes: file.bytes,
+      addedInHistoryIndex: historyIndex[file.addedIn] ?? -1,
+      deletedInHistoryIndex: historyIndex[file.deletedIn] ?? -1
+    }))
+    .sort((a, b) => b.bytes - a.bytes || a.addedInHistoryIndex - b.addedInHistoryIndex || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    .slice(0, Math.max(0, maxFindings))
+  return { findings, wastedBytes }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One layer's file list
+
+/** A regular file's content in one layer, with every name (hard link) it has there. */
+interface Inode {
+  size: number
+  names: string[]
+}
+
+interface LayerEntry {
+  kind: 'file' | 'directory' | 'other'
+  /** For kind 'file': index into the layer's inodes. */
+  inode: number
+}
+
+class LayerFiles {
+  /** Absolute, normalized path → what this layer puts there. */
+  readonly entries = new Map<string, LayerEntry>()
+  readonly inodes: Inode[] = []
+  /** Paths a `.wh.<name>` deletes (with everything under them). */
+  readonly whiteouts: string[] = []
+  /** Directories a `.wh..wh..opq` makes opaque: everything earlier under them is gone. */
+  readonly opaque: string[] = []
+
+  add(header: tar.Header): void {
+    const name = absolute(header.name)
+    if (name === '/') return
+    const dir = path.posix.dirname(name)
+    const base = path.posix.basename(name)
+    if (base === '.wh..wh..opq') {
+      this.opaque.push(dir)
+      return
+    }
+    // Other `.wh..wh.` names are aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs), not deletions.
+    if (base.startsWith('.wh..wh.')) return
+    if (base.startsWith('.wh.')) {
+      this.whiteouts.push(path.posix.join(dir, base.slice(4)))
+      return
+    }
+    this.unlink(name)
+    switch (header.type) {
+      case 'file':
+      case 'contiguous-file':
+        this.entries.set(name, { kind: 'file', inode: this.inodes.push({ size: header.size, names: [name] }) - 1 })
+        return
+      case 'directory':
+        this.entries.set(name, { kind: 'directory', inode: -1 })
+        return
+      case 'link': {
+        // A hard link names content stored earlier in the same tar: count its bytes once.
+        const target = this.entries.get(absolute(header.linkname))
+        if (target?.kind === 'file') {
+          this.inodes[target.inode]?.names.push(name)
+          this.entries.set(name, target)
+          return
+        }
+        this.entries.set(name, { kind: 'other', inode: -1 })
+        return
+      }
+      default:
+        this.entries.set(name, { kind: 'other', inode: -1 })
+    }
+  }
+
+  /** A path listed twice in one tar: the later entry wins, the earlier name is gone. */
+  private unlink(name: string): void {
+    const previous = this.entries.get(name)
+    if (previous?.kind !== 'file') return
+    const inode = this.inodes[previous.inode]
+    if (inode) inode.names = inode.names.filter((other) => other !== name)
+  }
+}
+
+function absolute(name: string): string {
+  const normalized = path.posix.normalize('/' + name)
+  return normalized.length > 1 && normalized.endsWith('/') ? normalized.slice(0, -1) : normalized
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which files the layers above hide
+
+interface HiddenFile {
+  path: string
+  bytes: number
+  /** Layer positions (0 = bottom), mapped to history indexes by the caller. */
+  addedIn: number
+  deletedIn: number
+}
+
+/**
+ * Every regular file of every layer that a later layer hides: deletes (whiteout of it or of a
+ * folder above it, an opaque folder above it) or overwrites (any entry at its path, or a
+ * non-folder at a folder above it). Walks from the top layer down, keeping for each path the
+ * lowest layer seen so far that hides it, so each file costs one lookup per path component.
+ */
+function hiddenFiles(layers: LayerFiles[]): HiddenFile[] {
+  // Path → lowest later layer that replaces or deletes exactly that path.
+  const hidesPath = new Map<string, number>()
+  // Path → lowest later layer that hides everything strictly under that path.
+  const hidesBelow = new Map<string, number>()
+  const hiddenBy = (name: string): number | undefined => {
+    let lowest = hidesPath.get(name)
+    for (let dir = path.posix.dirname(name); ; dir = path.posix.dirname(dir)) {
+      const below = hidesBelow.get(dir)
+      if (below !== undefined && (lowest === undefined || below < lowest)) lowest = below
+      if (dir === '/') break
+    }
+    return lowest
+  }
+
+  const hidden: HiddenFile[] = []
+  for (let position = layers.length - 1; position >= 0; position--) {
+    const layer = layers[position]
+    if (!layer) continue
+    for (const inode of layer.inodes) {
+      if (inode.names.length === 0) continue
+      // Content with several names stays reachable until its last name is hidden.
+      let deletedIn = -1
+      for (const name of inode.names) {
+        const by = hiddenBy(name)
+        if (by === undefined) {
+          deletedIn = -1
+          break
+        }
+        deletedIn = Math.max(deletedIn, by)
+      }
+      if (deletedIn !== -1) hidden.push({ path: inode.names[0] ?? '', bytes: inode.size, addedIn: position, deletedIn })
+    }
+    // Going down, each layer is lower than anything recorded so far: plain overwrites keep the minimum.
+    for (const [name, entry] of layer.entries) {
+      hidesPath.set(name, position)
+      if (entry.kind !== 'directory') hidesBelow.set(name, position)
+    }
+    for (const name of layer.whiteouts) {
+      hidesPath.set(name, position)
+      hidesBelow.set(name, position)
+    }
+    for (const dir of layer.opaque) hidesBelow.set(dir, position)
+  }
+  return hidden
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lining layers up with the config's history
+
+interface HistoryEntry {
+  empty_layer?: boolean
+}
+
+/**
+ * History index of each layer: the n-th non-empty history entry is the n-th layer. When the
+ * counts differ (squashed or hand-made images), the newest entries are matched with the newest
+ * layers, which keeps the image's own steps right; layers left over get -1.
+ */
+function layerHistoryIndexes(history: HistoryEntry[] | undefined, layerCount: number): number[] {
+  const withLayer: number[] = []
+  history?.forEach((entry, index) => {
+    if (entry?.empty_layer !== true) withLayer.push(index)
+  })
+  const shift = withLayer.length - layerCount
+  return Array.from({ length: layerCount }, (_, position) => withLayer[position + shift] ?? -1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the archive
+
+interface Archive {
+  /** Entry name → file list of each entry that parsed as a tar (or the reason it did not). */
+  tars: Map<string, LayerFiles | Error>
+  /** Entry name → text of each small JSON document. */
+  json: Map<string, string>
+  /** Entry name → the entry it links to (Docker 20.10 saves a layer met twice as a symlink). */
+  links: Map<string, string>
+}
+
+function resolveImage(archive: Archive): { layers: LayerFiles[]; history: HistoryEntry[] | undefined } {
+  const manifestText = archive.json.get('manifest.json')
+  if (manifestText === undefined) throw new Error('The image archive has no manifest.json.')
+  const manifest = parseJson(manifestText, 'manifest.json') as unknown
+  const first = Array.isArray(manifest) ? (manifest[0] as unknown) : undefined
+  if (!isRecord(first) || !Array.isArray(first.Layers)) throw new Error('manifest.json does not list the image layers.')
+
+  const layers = first.Layers.map((layerName: unknown) => {
+    if (typeof layerName !== 'string') throw new Error('manifest.json lists a layer that is not a path.')
+    const name = resolveLink(archive, layerName)
+    const files = archive.tars.get(name)
+    if (files instanceof Error) throw new Error(`Layer ${layerName} could not be read: ${files.message}`)
+    if (!files) throw new Error(`Layer ${layerName} listed in manifest.json is not in the image archive.`)
+    return files
+  })
+
+  let history: HistoryEntry[] | undefined
+  if (typeof first.Config === 'string') {
+    const configText = archive.json.get(resolveLink(archive, first.Config))
+    if (configText === undefined) throw new Error(`The image config ${first.Config} is not in the image archive.`)
+    const config = parseJson(configText, first.Config)
+    if (isRecord(config) && Array.isArray(config.history)) history = config.history as HistoryEntry[]
+  }
+  return { layers, history }
+}
+
+function resolveLink(archive: Archive, name: string): string {
+  let current = entryName(name)
+  for (let hops = 0; hops < 16; hops++) {
+    const target = archive.links.get(current)
+    if (target === undefined) return current
+    current = target
+  }
+  throw new Error(`The image archive links ${name} in a loop.`)
+}
+
+function entryName(name: string): string {
+  return absolute(name).slice(1)
+}
+
+function parseJson(text: string, name: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new Error(`${name} in the image archive is not valid JSON.`)
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** One pass over the archive; every entry is read to its end with backpressure, none is kept. */
+async function readArchive(image: NodeJS.ReadableStream | AsyncIterable<Buffer>): Promise<Archive> {
+  const archive: Archive = { tars: new Map(), json: new Map(), links: new Map() }
+  const outer = tar.extract()
+  outer.on('entry', (header, stream, next) => {
+    readEntry(archive, header, stream as AsyncIterable<Buffer>).then(
+      () => next(),
+      (error: unknown) => next(error instanceof Error ? error : new Error(String(error)))
+    )
+  })
+  const done = ended(outer)
+  try {
+    for await (const chunk of image as AsyncIterable<Buffer | string>) {
+      if (outer.destroyed) break
+      if (!outer.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) await drained(outer)
+    }
+    if (!outer.destroyed) outer.end(null)
+    await done
+  } catch (error) {
+    outer.destroy()
+    await done.catch(() => undefined)
+    throw error
+  } finally {
+    const source = image as { destroy?: () => void; readableEnded?: boolean }
+    if (source.readableEnded === false) source.destroy?.()
+  }
+  return archive
+}
+
+async function readEntry(archive: Archive, header: tar.Header, stream: AsyncIterable<Buffer>): Promise<void> {
+  const name = entryName(header.name)
+  if (header.type === 'symlink' || header.type === 'link') {
+    const target = header.type === 'symlink' ? path.posix.join(path.posix.dirname(name), header.linkname) : header.linkname
+    archive.links.set(name, entryName(target))
+  }
+  const chunks = stream[Symbol.asyncIterator]()
+  try {
+    if (header.type !== 'file' && header.type !== 'contiguous-file') return
+    // Enough of the start to tell a tar, a compressed tar and a JSON document apart.
+    const head: Buffer[] = []
+    let headBytes = 0
+    let finished = false
+    while (headBytes < SNIFF_BYTES) {
+      const next = await chunks.next()
+      if (next.done) {
+        finished = true
+        break
+      }
+      head.push(next.value)
+      headBytes += next.value.length
+    }
+    const start = Buffer.concat(head)
+    const kind = sniff(name, start, header.size)
+    if (kind === 'json') {
+      const parts: Buffer[] = [start]
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) parts.push(next.value)
+      archive.json.set(name, Buffer.concat(parts).toString('utf8'))
+      return
+    }
+    if (kind === 'other') return
+    if (kind === 'zstd') {
+      archive.tars.set(name, new Error('it is zstd-compressed, which this Node.js cannot decompress'))
+      return
+    }
+    const lister = new TarLister(kind)
+    await lister.write(start)
+    if (!finished) {
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) await lister.write(next.value)
+    }
+    const files = await lister.end()
+    // A blob that only looked like a tar matters only if manifest.json calls it a layer.
+    archive.tars.set(name, files)
+  } finally {
+    // Whatever happened above, read the entry to its end so the archive goes on.
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      // discarded
+    }
+  }
+}
+
+type EntryKind = 'tar' | 'gzip' | 'zstd' | 'json' | 'other'
+
+function sniff(name: string, start: Buffer, size: number): EntryKind {
+  if (start.length >= 2 && start[0] === 0x1f && start[1] === 0x8b) return 'gzip'
+  if (start.length >= 4 && start.readUInt32LE(0) === 0xfd2fb528) return 'zstd'
+  if (name.endsWith('.tar')) return 'tar'
+  if (start.length >= 262 && start.toString('latin1', 257, 262) === 'ustar') return 'tar'
+  // An empty layer is end-of-archive blocks only.
+  if (start.length >= SNIFF_BYTES && start.subarray(0, SNIFF_BYTES).every((byte) => byte === 0)) return 'tar'
+  if (size <= JSON_LIMIT && (name.endsWith('.json') || /^\s*[[{]/.test(start.toString('latin1', 0, 64)))) return 'json'
+  return 'other'
+}
+
+/** Lists a (possibly compressed) tar fed to it chunk by chunk; entry contents are skipped. */
+class TarLister {
+  private readonly extract = tar.extract()
+  private readonly input: Writable | tar.Extract
+  private readonly endInput: () => void
+  private readonly files = new LayerFiles()
+  private failure: Error | undefined
+  private readonly done: Promise<void>
+
+  constructor(kind: 'tar' | 'gzip') {
+    this.extract.on('entry', (header, stream, next) => {
+      this.files.add(header)
+      stream.on('end', () => next())
+      stream.resume()
+    })
+    this.done = ended(this.extract).catch((error: unknown) => this.fail(error))
+    if (kind === 'gzip') {
+      const gunzip = zlib.createGunzip()
+      gunzip.on('error', (error) => this.fail(error))
+      this.extract.on('close', () => gunzip.destroy())
+      gunzip.pipe(this.extract as unknown as Writable)
+      this.input = gunzip
+      this.endInput = () => gunzip.end()
+    } else {
+      this.input = this.extract
+      this.endInput = () => this.extract.end(null)
+    }
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (this.failure || this.input.destroyed) return
+    if (!this.input.write(chunk)) await drained(this.input)
+  }
+
+  async end(): Promise<LayerFiles | Error> {
+    if (!this.failure && !this.input.destroyed) this.endInput()
+    await this.done
+    return this.failure ?? this.files
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error instanceof Error ? error : new Error(String(error))
+    this.extract.destroy()
+    if (this.input !== this.extract) this.input.destroy()
+  }
+}
+
+type EventSource = { once(event: string, listener: (...args: unknown[]) => void): unknown; off?(event: string, listener: (...args: unknown[]) => void): unknown }
+
+/** Resolves when the writable wants more (or can take no more: closed or failed). */
+function drained(stream: EventSource): Promise<void> {
+  return new Promise((resolve) => {
+    const events = ['drain', 'close', 'error']
+    const settle = () => {
+      for (const event of events) stream.off?.(event, settle)
+      resolve()
+    }
+    for (const event of events) stream.once(event, settle)
+  })
+}
+
+/** Resolves once a tar extract has read the whole archive; rejects with its error. */
+function ended(extract: tar.Extract): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failure: unknown
+    let finished = false
+    extract.on('error', (error: unknown) => {
+      failure ??= error
+    })
+    extract.on('finish', () => {
+      finished = true
+    })
+    extract.on('close', () => {
+      if (failure !== undefined) reject(failure)
+      // Destroyed without an error and without reaching the end: only we do that, after a failure.
+      else if (!finished) reject(new Error('The archive was not read to its end.'))
+      else resolve()
+    })
+  })
+}
