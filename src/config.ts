@@ -86,6 +86,15 @@ export const ConfigSchema = Type.Object({
   }),
   cloneTimeoutSeconds: Type.Integer({ default: 600, minimum: 1, description: 'Longest a clone may take' }),
   cloneMaxBytes: Type.Integer({ default: 2 * 1024 ** 3, minimum: 1024 * 1024, description: 'Largest a clone may grow on disk' }),
+  mirrorDir: Type.String({
+    default: '',
+    description: "Folder of the worker host's git mirrors, shared by the workers of the host; default WORK_DIR/mirrors"
+  }),
+  mirrorMaxBytes: Type.Integer({
+    default: 5 * 1024 ** 3,
+    minimum: 1024 * 1024,
+    description: 'The git mirrors together stay under this; the least recently used are removed first'
+  }),
   contextMaxBytes: Type.Integer({ default: 1024 ** 3, minimum: 1024, description: 'Largest build context (after .dockerignore)' }),
   buildMemoryBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 64 * 1024 ** 2, description: 'Memory limit of each build step container (classic builder)' }),
   buildCpus: Type.Number({ default: 2, minimum: 0.1, maximum: 256, description: 'CPUs each build step container may use (classic builder)' }),
@@ -148,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const valid = config as Config
   // Links must work from wherever people read them; without a public URL, the listen address.
   if (!valid.publicUrl) valid.publicUrl = `http://${valid.host.includes(':') ? `[${valid.host}]` : valid.host}:${valid.port}`
+  if (!valid.mirrorDir) valid.mirrorDir = path.join(valid.workDir, 'mirrors')
   return valid
 }
 

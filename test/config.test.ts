@@ -26,6 +26,8 @@ t.test('an empty environment gives every default', async (t) => {
     dockerHost: '',
     concurrency: 2,
     workDir: path.join(os.tmpdir(), 'slipway'),
+    mirrorDir: path.join(os.tmpdir(), 'slipway', 'mirrors'),
+    mirrorMaxBytes: 5 * 1024 ** 3,
     dockerConfig: path.join(os.homedir(), '.docker', 'config.json'),
     builder: 'auto',
     buildTimeoutSeconds: 3600,
@@ -82,7 +84,10 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_WEBHOOK_BACKOFF_MS', { SLIPWAY_WEBHOOK_BACKOFF_MS: '250' }, { webhookBackoffMs: 250 }],
     ['SLIPWAY_REDIS_URL', { SLIPWAY_REDIS_URL: 'rediss://cache:6380/2' }, { redisUrl: 'rediss://cache:6380/2' }],
     ['SLIPWAY_PREFIX', { SLIPWAY_PREFIX: '{slipway-ci}' }, { prefix: '{slipway-ci}' }],
-    ['SLIPWAY_WORK_DIR', { SLIPWAY_WORK_DIR: '/var/lib/slipway' }, { workDir: '/var/lib/slipway' }],
+    // Without SLIPWAY_MIRROR_DIR, the mirrors live under the work dir.
+    ['SLIPWAY_WORK_DIR', { SLIPWAY_WORK_DIR: '/var/lib/slipway' }, { workDir: '/var/lib/slipway', mirrorDir: '/var/lib/slipway/mirrors' }],
+    ['SLIPWAY_MIRROR_DIR', { SLIPWAY_MIRROR_DIR: '/srv/mirrors' }, { mirrorDir: '/srv/mirrors' }],
+    ['SLIPWAY_MIRROR_MAX_BYTES', { SLIPWAY_MIRROR_MAX_BYTES: '1073741824' }, { mirrorMaxBytes: 1024 ** 3 }],
     ['SLIPWAY_DOCKER_CONFIG', { SLIPWAY_DOCKER_CONFIG: '/etc/slipway/config.json' }, { dockerConfig: '/etc/slipway/config.json' }],
     ['SLIPWAY_LOG_MAX_BYTES', { SLIPWAY_LOG_MAX_BYTES: '2048' }, { logMaxBytes: 2048 }],
     ['SLIPWAY_LOG_LEVEL', { SLIPWAY_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
@@ -176,6 +181,8 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_GIT_CREDENTIALS_FILE',
       'SLIPWAY_CLONE_TIMEOUT_SECONDS',
       'SLIPWAY_CLONE_MAX_BYTES',
+      'SLIPWAY_MIRROR_DIR',
+      'SLIPWAY_MIRROR_MAX_BYTES',
       'SLIPWAY_CONTEXT_MAX_BYTES',
       'SLIPWAY_BUILD_MEMORY_BYTES',
       'SLIPWAY_BUILD_CPUS',
@@ -192,8 +199,9 @@ t.test('describeConfig lists every variable, with its default and a description'
   const keys = Object.keys(ConfigSchema.properties) as (keyof typeof defaults)[]
   for (const [index, entry] of described.entries()) {
     const key = keys[index]!
-    // The public URL's default is derived from host and port, as its description says.
+    // Derived defaults say what they are derived from.
     if (key === 'publicUrl') t.match(entry.description, /HOST:PORT/)
+    else if (key === 'mirrorDir') t.match(entry.description, /WORK_DIR\/mirrors/)
     else t.equal(entry.default, defaults[key], `${entry.variable}: its default is the one loadConfig uses`)
     t.ok(entry.description.length > 10, `${entry.variable} has a description`)
   }

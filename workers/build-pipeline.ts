@@ -14,10 +14,11 @@ import type { AttemptRecord, BuildProgress } from './build-progress.js'
 import { buildVariant, type BuiltImage } from './build-variant.js'
 import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
 import type { GitAuth } from './git-credentials.js'
-import { cloneSource } from './phases/clone.js'
-import { withinCloneLimits, type CloneLimits } from './phases/clone-limits.js'
+import type { CloneLimits } from './phases/clone-limits.js'
 import type { BuildLimits } from './phases/image-build.js'
 import { buildFingerprint, findReusable } from './reuse.js'
+import { checkOutSource, type Source } from './source/check-out.js'
+import type { MirrorCache } from './source/git-mirror.js'
 
 export interface PipelineContext {
   build: BuildRecord
@@ -32,6 +33,8 @@ export interface PipelineContext {
   signal: AbortSignal
   /** An empty folder of this build's own, removed by the caller afterwards. */
   workspace: string
+  /** This worker host's mirrors of the repositories it builds. */
+  mirrors: MirrorCache
   credentials: { forBuild: RegistryAuthMap; forPush: RegistryAuth | undefined; registry: string; git: GitAuth }
   settings: {
     repoPolicy: RepoPolicy
@@ -60,24 +63,9 @@ export interface PipelineResult {
 export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Promise<PipelineResult> {
   const { request } = build
   const { progress } = ctx
-  const cloneDir = path.join(ctx.workspace, 'src')
-  const tagsAt = (commit: string) => (request.tags ?? [commit.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
-  const reusable = request.variants.length === 0 && !request.force && !request.noCache
-  const reuse = async (commit: string): Promise<PipelineResult | null> => {
-    const fingerprint = buildFingerprint(request, commit, tagsAt(commit))
-    const earlier = reusable ? await findReusable(ctx, fingerprint, ctx.credentials.forPush) : null
-    if (!earlier?.image) return null
-    ctx.log.write('', 'system', `==> identical to build ${earlier.id} (commit ${commit.slice(0, 12)}, same options), whose image is still there: reusing it. Ask for force: true to build again.`)
-    for (const phase of ['context', 'build', 'inspect', 'push'] as const) progress.skip(phase)
-    // Nothing ran: the timeline is the earlier build's, every step served as if from the cache.
-    progress.steps(earlier.steps.map((step) => ({ ...step, status: 'succeeded', cached: true, startedAt: null, durationMs: 0 })))
-    await progress.settle()
-    return { image: earlier.image, reusedFrom: earlier.id, fingerprint, warnings: earlier.warnings }
-  }
-
   const pinned = request.ref !== null && /^[0-9a-f]{40}$/.test(request.ref) ? request.ref : null
   if (pinned) {
-    const reused = await reuse(pinned)
+    const reused = await reuseEarlier(build, pinned, ctx)
     if (reused) {
       progress.skip('clone')
       await ctx.record.update({ commit: pinned, resolvedRef: null })
@@ -85,37 +73,58 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
     }
   }
   const source = await progress.run('clone', () =>
-    withinCloneLimits(cloneDir, ctx.settings.clone, ctx.signal, (cloneSignal) =>
-      cloneSource({
-        repo: request.repo,
-        ref: request.ref,
-        dir: cloneDir,
-        policy: ctx.settings.repoPolicy,
-        env: ctx.credentials.git.env,
-        submodules: request.submodules,
-        signal: cloneSignal,
-        log: (stream, text) => ctx.log.write('clone', stream, text)
-      })
-    )
+    checkOutSource({
+      request,
+      // The workspace is named by build and attempt: so is its hold on the mirror.
+      holder: path.basename(ctx.workspace),
+      mirrors: ctx.mirrors,
+      workspace: ctx.workspace,
+      policy: ctx.settings.repoPolicy,
+      limits: ctx.settings.clone,
+      git: ctx.credentials.git,
+      signal: ctx.signal,
+      log: (stream, text) => ctx.log.write('clone', stream, text)
+    })
   )
-  await ctx.record.update({ commit: source.commit, resolvedRef: source.resolvedRef })
-  const reused = pinned ? null : await reuse(source.commit)
-  if (reused) return reused
+  try {
+    await ctx.record.update({ commit: source.commit, resolvedRef: source.resolvedRef })
+    const reused = pinned ? null : await reuseEarlier(build, source.commit, ctx)
+    if (reused) return reused
+    const tags = tagsAt(request, source.commit)
+    if (request.variants.length > 0) return await buildVariants(build, source, tags, ctx)
+    const { image, warnings } = await buildVariant({ name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags }, source, ctx)
+    const previous = await previousBuild(ctx.store, build, source.resolvedRef)
+    image.sizeDelta = previous?.image ? sizeDelta(image, { id: previous.id, image: previous.image }) : null
+    return { image, reusedFrom: null, fingerprint: buildFingerprint(request, source.commit, tags), warnings }
+  } finally {
+    await source.release()
+  }
+}
 
-  const checkout = { commit: source.commit, cloneDir }
-  if (request.variants.length > 0) return buildVariants(build, checkout, tagsAt(source.commit), ctx)
-  const tags = tagsAt(source.commit)
-  const { image, warnings } = await buildVariant({ name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags }, checkout, ctx)
-  const previous = await previousBuild(ctx.store, build, source.resolvedRef)
-  image.sizeDelta = previous?.image ? sizeDelta(image, { id: previous.id, image: previous.image }) : null
-  return { image, reusedFrom: null, fingerprint: buildFingerprint(request, source.commit, tags), warnings }
+function tagsAt(request: BuildRecord['request'], commit: string): string[] {
+  return (request.tags ?? [commit.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
+}
+
+/** The result of an identical earlier build whose image is still there, with every phase after the clone skipped. */
+async function reuseEarlier(build: BuildRecord, commit: string, ctx: PipelineContext): Promise<PipelineResult | null> {
+  const { request } = build
+  if (request.variants.length > 0 || request.force || request.noCache) return null
+  const fingerprint = buildFingerprint(request, commit, tagsAt(request, commit))
+  const earlier = await findReusable(ctx, fingerprint, ctx.credentials.forPush)
+  if (!earlier?.image) return null
+  ctx.log.write('', 'system', `==> identical to build ${earlier.id} (commit ${commit.slice(0, 12)}, same options), whose image is still there: reusing it. Ask for force: true to build again.`)
+  for (const phase of ['context', 'build', 'inspect', 'push'] as const) ctx.progress.skip(phase)
+  // Nothing ran: the timeline is the earlier build's, every step served as if from the cache.
+  ctx.progress.steps(earlier.steps.map((step) => ({ ...step, status: 'succeeded', cached: true, startedAt: null, durationMs: 0 })))
+  await ctx.progress.settle()
+  return { image: earlier.image, reusedFrom: earlier.id, fingerprint, warnings: earlier.warnings }
 }
 
 /**
  * Every variant of the same commit, one after another, each row of the comparison saved as it
  * ends. A variant that fails does not stop the others; the build fails after them all.
  */
-async function buildVariants(build: BuildRecord, checkout: { commit: string; cloneDir: string }, tags: string[], ctx: PipelineContext): Promise<PipelineResult> {
+async function buildVariants(build: BuildRecord, source: Source, tags: string[], ctx: PipelineContext): Promise<PipelineResult> {
   const { request } = build
   const rows: VariantResult[] = []
   const built: BuiltImage[] = []
@@ -125,7 +134,7 @@ async function buildVariants(build: BuildRecord, checkout: { commit: string; clo
     const started = Date.now()
     const row = { name: spec.name, dockerfile: spec.dockerfile, target: spec.target, buildArgs: spec.buildArgs }
     try {
-      const result = await buildVariant(spec, checkout, ctx)
+      const result = await buildVariant(spec, source, ctx)
       built.push(result)
       const { image } = result
       rows.push({

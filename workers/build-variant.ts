@@ -9,6 +9,7 @@ import { imageInsight } from './insight/image-insight.js'
 import { packContext, planContext } from './phases/context.js'
 import { buildImage } from './phases/image-build.js'
 import { pushImage } from './phases/push.js'
+import type { Source } from './source/check-out.js'
 
 /** One way to build the commit: the request's own, or one of its variants. */
 export interface BuildSpec {
@@ -27,10 +28,10 @@ export interface BuiltImage {
 }
 
 /**
- * context → build → inspect → push for one spec, in the clone at `cloneDir`. The image is measured
+ * context → build → inspect → push for one spec, from the source's files. The image is measured
  * before it is pushed, so one over a `fail` budget never reaches the registry.
  */
-export async function buildVariant(spec: BuildSpec, source: { commit: string; cloneDir: string }, ctx: PipelineContext): Promise<BuiltImage> {
+export async function buildVariant(spec: BuildSpec, source: Source, ctx: PipelineContext): Promise<BuiltImage> {
   const { request } = ctx.build
   const { progress, signal } = ctx
   const variant = spec.name ?? undefined
@@ -39,7 +40,7 @@ export async function buildVariant(spec: BuildSpec, source: { commit: string; cl
   const plan = await progress.run(
     'context',
     async () => {
-      const planned = await planContext({ cloneDir: source.cloneDir, context: request.context, dockerfile: spec.dockerfile, keepGitDir: request.keepGitDir, signal })
+      const planned = await planContext({ tree: source.tree, context: request.context, dockerfile: spec.dockerfile, keepGitDir: request.keepGitDir, signal })
       logTo('context')('system', `Context '${request.context}': ${planned.files} files, ${formatBytes(planned.bytes)}; Dockerfile '${spec.dockerfile}'`)
       if (planned.bytes > ctx.settings.contextMaxBytes) {
         throw new BuildFailure(
@@ -64,7 +65,7 @@ export async function buildVariant(spec: BuildSpec, source: { commit: string; cl
         const built = await buildImage({
           docker: ctx.docker,
           builder,
-          context: packContext(plan, signal),
+          context: packContext(plan, source.tree, source.mtime, signal),
           dockerfile: plan.dockerfile,
           tags: spec.tags,
           buildArgs: spec.buildArgs,

@@ -11,6 +11,7 @@ import { createRedis } from '../src/redis.js'
 import { createWebhookQueue } from '../src/webhooks/webhook-queue.js'
 import { startReconciler } from './reconciler.js'
 import { ABORT_REASONS, runBuild } from './run-build.js'
+import { MirrorCache } from './source/git-mirror.js'
 import { claimWorkDir } from './work-dir.js'
 
 // How often running builds' records are looked at: a cancel stops a build within about this long.
@@ -38,6 +39,8 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
     docker: new Docker(),
     logger,
     events,
+    // A build's hold on a mirror outlives any build that can still be running.
+    mirrors: new MirrorCache({ dir: config.mirrorDir, maxBytes: config.mirrorMaxBytes, holdMaxMs: (config.buildTimeoutMaxSeconds + 600) * 1000 }),
     settings: {
       workDir: await claimWorkDir(config.workDir, logger),
       dockerConfig: config.dockerConfig,

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
 import { sshCommand } from './git-credentials.js'
 import { createLineSplitter } from './line-splitter.js'
 
@@ -29,10 +30,10 @@ const MAX_STDOUT_BYTES = 32 * 1024 * 1024
 const STDERR_TAIL_LINES = 5
 
 /**
- * Runs git with the repository treated as untrusted: only the https and ssh transports (and file
+ * Starts git with the repository treated as untrusted: only the https and ssh transports (and file
  * or http when the server allows them), no hooks, no prompts, no system config.
  */
-export function runGit(args: string[], options: GitOptions): Promise<string> {
+export function spawnGit(args: string[], options: GitOptions, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcessByStdio<Writable | null, Readable, Readable> {
   const policy = [
     '-c', 'protocol.allow=never',
     '-c', 'protocol.https.allow=always',
@@ -44,11 +45,11 @@ export function runGit(args: string[], options: GitOptions): Promise<string> {
     '-c', 'submodule.recurse=false',
     '-c', 'advice.detachedHead=false'
   ]
-  const child = spawn('git', [...policy, ...args], {
+  return spawn('git', [...policy, ...args], {
     cwd: options.cwd,
     signal: options.signal,
     killSignal: 'SIGKILL',
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -60,7 +61,13 @@ export function runGit(args: string[], options: GitOptions): Promise<string> {
       GIT_SSH_COMMAND: sshCommand(),
       ...options.env
     }
-  })
+    // spawn's overloads cannot see that stdout and stderr are always pipes here.
+  }) as ChildProcessByStdio<Writable | null, Readable, Readable>
+}
+
+/** Runs git (see spawnGit) to the end; resolves with its stdout, rejects with a GitError. */
+export function runGit(args: string[], options: GitOptions): Promise<string> {
+  const child = spawnGit(args, options)
   const stdout: Buffer[] = []
   let stdoutBytes = 0
   const tail: string[] = []

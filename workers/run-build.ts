@@ -27,6 +27,7 @@ export interface BuildRunnerDeps {
   docker: Docker
   logger: Logger
   events: Pick<WebhookQueue, 'emit'>
+  mirrors: PipelineContext['mirrors']
   /** Told which attempt of a build this process is running, so it can tell when another took over. */
   onAttempt?: (buildId: string, attempt: number) => void
   settings: PipelineContext['settings'] & {

@@ -50,7 +50,7 @@ for (const builder of ['buildkit', 'classic'] as const) {
     t.equal(layers.reduce((sum, layer) => sum + layer.sizeBytes, 0), build.image?.sizeBytes, 'layer sizes add up to the image size')
 
     const log = await slipway.logs(build.id)
-    t.match(log, /Checked out [0-9a-f]{40}/, 'the log holds git')
+    t.match(log, /Reading [0-9a-f]{40} \(refs\/heads\/main\) from the mirror/, 'the log holds git')
     t.match(log, STEP_LINE[builder], 'the log holds each build step')
     t.match(log, /digest: sha256:/, 'the log holds the push')
     const left = await readdir(slipway.config.workDir, { recursive: true })

@@ -32,63 +32,85 @@ export type RefTarget =
   | { kind: 'sha'; sha: string }
   | { kind: 'abbreviated'; prefix: string }
 
-/**
- * Fetches just the commit to build into `dir` and checks it out. Branches, tags and full SHAs are
- * fetched shallow; an abbreviated SHA needs the history to be resolved, so it fetches it all.
- */
-export async function cloneSource(input: CloneInput): Promise<Source> {
-  await mkdir(input.dir, { recursive: true })
-  const git = (args: string[]) =>
+/** Runs git for one repository's work, with the build's transports, credentials, signal and log. */
+export type RunGit = (args: string[]) => Promise<string>
+
+export function gitRunner(cwd: string, input: Pick<CloneInput, 'policy' | 'env' | 'signal' | 'log'>): RunGit {
+  return (args) =>
     runGit(args, {
-      cwd: input.dir,
+      cwd,
       signal: input.signal,
       transports: transportsOf(input.policy),
       onStderr: (line) => input.log('stderr', line),
       ...(input.env ? { env: input.env } : {})
     })
+}
 
+/**
+ * Fetches just the commit to build into `dir` and checks it out: for builds that need a working
+ * tree (submodules, keepGitDir). Others read the commit from the worker's mirror of the repository.
+ */
+export async function cloneSource(input: CloneInput): Promise<Source> {
+  await mkdir(input.dir, { recursive: true })
+  const git = gitRunner(input.dir, input)
   await git(['init', '--quiet'])
   // Relative submodule URLs resolve against the repository's own URL.
   await git(['config', 'remote.origin.url', input.repo])
-  input.log('system', `Looking up ${input.ref === null ? 'the default branch' : `'${input.ref}'`} in ${input.repo}`)
-  const advertised = await git(['ls-remote', '--symref', '--', input.repo]).catch((error) => {
-    throw repositoryFailure(input.repo, error)
-  })
-  const target = resolveRef(parseLsRemote(advertised), input.ref)
-  if (!target) {
-    throw new BuildFailure(
-      'REF_NOT_FOUND',
-      input.ref === null
-        ? `${input.repo} has no default branch (is it empty?). Push a commit, or give a ref.`
-        : `'${input.ref}' is not a branch, tag or commit of ${input.repo}. Check the spelling, or push it first.`
-    )
-  }
-
-  if (target.kind === 'ref') {
-    input.log('system', `Fetching ${target.name} (${target.sha.slice(0, 12)})`)
-    await git(['fetch', '--quiet', '--depth=1', '--no-tags', '--', input.repo, target.name])
-  } else if (target.kind === 'sha') {
-    input.log('system', `Fetching commit ${target.sha}`)
-    // Most servers let a client fetch any commit by id; for those that don't, fetch everything.
-    await git(['fetch', '--quiet', '--depth=1', '--no-tags', '--', input.repo, target.sha]).catch(() =>
-      fetchEverything(git, input)
-    )
-  } else {
-    input.log('system', `Fetching the history to find the commit '${target.prefix}'`)
-    await fetchEverything(git, input)
-  }
-
-  const wanted = target.kind === 'ref' ? 'FETCH_HEAD' : target.kind === 'sha' ? target.sha : target.prefix
-  const commit = (
-    await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${wanted}^{commit}`]).catch(() => {
-      throw new BuildFailure('REF_NOT_FOUND', refNotFound(input, target))
-    })
-  ).trim()
+  const target = await findTarget(git, input)
+  const commit = await fetchTarget(git, input, target, 'refs/slipway/build')
   await git(['checkout', '--quiet', '--detach', commit, '--'])
   if (input.submodules) await fetchSubmodules(input.dir, input)
   const resolvedRef = target.kind === 'ref' ? target.name : null
   input.log('system', `Checked out ${commit}${resolvedRef ? ` (${resolvedRef})` : ''}`)
   return { commit, resolvedRef }
+}
+
+/** What the ref names in the remote, from its advertised refs; nothing is fetched yet. */
+export async function findTarget(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref' | 'log'>): Promise<RefTarget> {
+  input.log('system', `Looking up ${input.ref === null ? 'the default branch' : `'${input.ref}'`} in ${input.repo}`)
+  const advertised = await git(['ls-remote', '--symref', '--', input.repo]).catch((error) => {
+    throw repositoryFailure(input.repo, error)
+  })
+  const target = resolveRef(parseLsRemote(advertised), input.ref)
+  if (target) return target
+  throw new BuildFailure(
+    'REF_NOT_FOUND',
+    input.ref === null
+      ? `${input.repo} has no default branch (is it empty?). Push a commit, or give a ref.`
+      : `'${input.ref}' is not a branch, tag or commit of ${input.repo}. Check the spelling, or push it first.`
+  )
+}
+
+/**
+ * Fetches the target's commit into the repository `git` runs in, under the ref `destination`, and
+ * returns its id. Branches, tags and full SHAs are fetched shallow; an abbreviated SHA needs the
+ * history to be resolved, so it fetches it all.
+ */
+export async function fetchTarget(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref' | 'log'>, target: RefTarget, destination: string): Promise<string> {
+  const shallow = ['fetch', '--quiet', '--depth=1', '--no-tags', '--no-write-fetch-head', '--', input.repo]
+  if (target.kind === 'ref') {
+    input.log('system', `Fetching ${target.name} (${target.sha.slice(0, 12)})`)
+    await git([...shallow, `+${target.name}:${destination}`])
+  } else if (target.kind === 'sha') {
+    input.log('system', `Fetching commit ${target.sha}`)
+    // Most servers let a client fetch any commit by id; for those that don't, fetch everything.
+    await git([...shallow, `+${target.sha}:${destination}`]).catch(async () => {
+      await fetchEverything(git, input)
+      await setRef(git, input, target, destination, target.sha)
+    })
+  } else {
+    input.log('system', `Fetching the history to find the commit '${target.prefix}'`)
+    await fetchEverything(git, input)
+    await setRef(git, input, target, destination, target.prefix)
+  }
+  return (await git(['rev-parse', '--verify', '--end-of-options', `${destination}^{commit}`])).trim()
+}
+
+async function setRef(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref'>, target: RefTarget, destination: string, revision: string): Promise<void> {
+  const commit = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`]).catch(() => {
+    throw new BuildFailure('REF_NOT_FOUND', refNotFound(input, target))
+  })
+  await git(['update-ref', destination, commit.trim()])
 }
 
 // Submodules of submodules are fetched too, this deep at most.
@@ -100,8 +122,7 @@ const SUBMODULE_DEPTH = 3
  */
 async function fetchSubmodules(dir: string, input: CloneInput, depth = 0): Promise<void> {
   if (depth >= SUBMODULE_DEPTH || !(await exists(path.join(dir, '.gitmodules')))) return
-  const git = (args: string[]) =>
-    runGit(args, { cwd: dir, signal: input.signal, transports: transportsOf(input.policy), onStderr: (line) => input.log('stderr', line), ...(input.env ? { env: input.env } : {}) })
+  const git = gitRunner(dir, input)
   await git(['submodule', 'init'])
   const registered = await git(['config', '--get-regexp', '^submodule\\..*\\.url$']).catch(() => '')
   for (const line of registered.split('\n').filter(Boolean)) {
@@ -126,11 +147,13 @@ const exists = (file: string) => access(file).then(() => true, () => false)
 
 const transportsOf = (policy: RepoPolicy) => ({ file: policy.allowLocal, http: policy.allowHttp ?? false })
 
-async function fetchEverything(git: (args: string[]) => Promise<string>, input: CloneInput): Promise<void> {
-  await git(['fetch', '--quiet', '--no-tags', '--', input.repo, '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'])
+async function fetchEverything(git: RunGit, input: Pick<CloneInput, 'repo'>): Promise<void> {
+  // A shallow repository (a mirror) would keep its shallow boundary and miss older commits.
+  const shallow = (await git(['rev-parse', '--is-shallow-repository'])).trim() === 'true'
+  await git(['fetch', '--quiet', '--no-tags', ...(shallow ? ['--unshallow'] : []), '--', input.repo, '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'])
 }
 
-function refNotFound(input: CloneInput, target: RefTarget): string {
+function refNotFound(input: Pick<CloneInput, 'repo' | 'ref'>, target: RefTarget): string {
   return target.kind === 'abbreviated'
     ? `'${target.prefix}' matches no single commit of ${input.repo}: it names none, or more than one. Give more hex digits.`
     : `Commit '${input.ref}' is not in ${input.repo}. Check it was pushed.`

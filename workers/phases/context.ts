@@ -1,25 +1,24 @@
-import { createReadStream } from 'node:fs'
-import { lstat, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { Readable, type Writable } from 'node:stream'
 import ignoreModule from '@balena/dockerignore'
 import tar from 'tar-stream'
 import { BuildFailure } from '../build-failure.js'
+import { resolveInTree, type SourceTree, type TreeEntry } from '../source/source-tree.js'
 
 // The package is CommonJS (module.exports = factory) while its types declare a default export.
 const dockerignore = ignoreModule as unknown as typeof ignoreModule.default
 
 /** One file, folder or symlink of the context, as it goes into the tar. */
 interface ContextEntry {
+  /** Its path in the tar, relative to the context. */
   name: string
-  absolutePath: string
-  type: 'file' | 'directory' | 'symlink'
+  /** Where it is in the source; null for a file of ours. */
+  source: TreeEntry | null
+  type: TreeEntry['type']
   mode: number
   size: number
-  mtime: Date
   linkname?: string
-  /** Replaces the file's content (our .dockerignore when the Dockerfile is added under another name). */
+  /** The content of a file of ours (our .dockerignore when the Dockerfile is added under another name). */
   content?: Buffer
 }
 
@@ -47,38 +46,40 @@ const INLINE_DOCKERFILE = '.dockerfile.slipway'
 /**
  * Decides what the build context holds, as `docker build` would send it: the context folder minus
  * what .dockerignore excludes, symlinks kept as links, owner root. Nothing is read outside the
- * clone: the context and Dockerfile must resolve inside it.
+ * repository: the context and Dockerfile must resolve inside it.
  */
 export async function planContext(input: {
-  cloneDir: string
+  tree: SourceTree
   context: string
   dockerfile: string
-  /** Send the clone's .git folder too; without it the context is the tree at the commit. */
+  /** Send the checkout's .git folder too; without it the context is the tree at the commit. */
   keepGitDir?: boolean
   signal: AbortSignal
 }): Promise<ContextPlan> {
-  const root = await realpath(input.cloneDir)
-  const contextDir = await resolveInside(root, input.context).catch(() => {
+  const { tree } = input
+  const contextDir = await resolveInTree(tree, input.context)
+  if (!contextDir) {
     throw new BuildFailure('CONTEXT_NOT_FOUND', `The context folder '${input.context}' does not exist in the repository. Set \`context\` to a folder relative to its root.`)
-  })
-  if (!(await stat(contextDir)).isDirectory()) {
+  }
+  if (contextDir.type !== 'directory') {
     throw new BuildFailure('CONTEXT_NOT_FOUND', `The context '${input.context}' is a file, not a folder.`)
   }
-  const dockerfilePath = await resolveInside(root, input.dockerfile).catch(async () => {
-    throw new BuildFailure('DOCKERFILE_NOT_FOUND', await dockerfileNotFound(root, input.dockerfile))
-  })
-  if (!(await stat(dockerfilePath)).isFile()) {
+  const dockerfileEntry = await resolveInTree(tree, input.dockerfile)
+  if (!dockerfileEntry) throw new BuildFailure('DOCKERFILE_NOT_FOUND', await dockerfileNotFound(tree, input.dockerfile))
+  if (dockerfileEntry.type !== 'file') {
     throw new BuildFailure('DOCKERFILE_NOT_FOUND', `'${input.dockerfile}' is a folder, not a Dockerfile.`)
   }
 
-  const ignoreFile = path.join(contextDir, '.dockerignore')
-  const ignoreText = await readIgnoreFile(ignoreFile)
+  const ignoreEntry = await tree.entry(join(contextDir.path, '.dockerignore'))
+  // A .dockerignore that is a symlink could point anywhere; Docker reads it from the context tar,
+  // where a link is only a link, so treat it as absent.
+  const ignoreText = ignoreEntry?.type === 'file' ? (await tree.read(ignoreEntry)).toString('utf8') : null
   const patterns = parseDockerignore(ignoreText ?? '')
   // A Dockerfile that is a plain file inside the context is sent where it is; any other (outside the
   // context, or reached through a symlink) is sent as a copy under a name of our own.
-  const lexical = path.join(root, input.dockerfile)
-  const inContext = lexical === dockerfilePath && isInside(contextDir, dockerfilePath)
-  const dockerfile = inContext ? path.relative(contextDir, dockerfilePath).split(path.sep).join('/') : INLINE_DOCKERFILE
+  const lexical = path.posix.normalize(input.dockerfile)
+  const inContext = lexical === dockerfileEntry.path && isInside(contextDir.path, dockerfileEntry.path)
+  const dockerfile = inContext ? relativeTo(contextDir.path, dockerfileEntry.path) : INLINE_DOCKERFILE
 
   // The daemon must be able to read .dockerignore and the Dockerfile even when they are excluded;
   // it drops them from COPY itself (the docker CLI does the same).
@@ -88,47 +89,49 @@ export async function planContext(input: {
 
   // Like `docker build <git URL>`, the repository's own .git is not part of the context: it differs
   // between clones of one commit, so sending it would bust the layer cache of every `COPY . .`.
-  const skip = contextDir === root && !input.keepGitDir ? new Set(['.git']) : new Set<string>()
-  const entries = await walkContext(contextDir, patterns, skip, input.signal)
+  const skip = contextDir.path === '' && !input.keepGitDir ? new Set(['.git']) : new Set<string>()
+  const entries = await walkContext(tree, contextDir.path, patterns, skip, input.signal)
   if (!inContext) {
     const listed = (ignoreText ?? '.dockerignore\n') + `\n${INLINE_DOCKERFILE}\n`
     // Ours replaces the context's own .dockerignore entry, whether that was a file or a symlink.
     const own = entries.findIndex((entry) => entry.name === '.dockerignore')
-    entries.splice(own === -1 ? entries.length : own, own === -1 ? 0 : 1, syntheticFile(contextDir, '.dockerignore', Buffer.from(listed)))
+    entries.splice(own === -1 ? entries.length : own, own === -1 ? 0 : 1, fileOfOurs('.dockerignore', Buffer.from(listed)))
   }
-  const dockerfileText = await readFile(dockerfilePath, 'utf8')
-  if (!inContext) entries.push(syntheticFile(contextDir, INLINE_DOCKERFILE, Buffer.from(dockerfileText)))
+  const dockerfileText = (await tree.read(dockerfileEntry)).toString('utf8')
+  if (!inContext) entries.push(fileOfOurs(INLINE_DOCKERFILE, Buffer.from(dockerfileText)))
   const files = entries.filter((entry) => entry.type === 'file')
   return {
     entries,
     dockerfile,
     dockerfileCopied: !inContext,
     dockerfileText,
-    root: { hasDockerignore: ignoreText !== null, names: (await readdir(contextDir)).filter((name) => !skip.has(name)) },
+    root: { hasDockerignore: ignoreText !== null, names: (await tree.children(contextDir.path)).map(nameOf).filter((name) => !skip.has(name)) },
     files: files.length,
     bytes: files.reduce((sum, entry) => sum + entry.size, 0)
   }
 }
 
 /**
- * The planned context as a tar stream, read from disk as the consumer pulls it. A file that
- * cannot be read destroys the stream with that error.
+ * The planned context as a tar stream, read from the source tree as the consumer pulls it: no copy
+ * of the tree or of the archive is made. A file that cannot be read destroys the stream with that
+ * error. Every entry has the same time (`mtime`, the commit's), as a fresh checkout would not.
  */
-export function packContext(plan: ContextPlan, signal: AbortSignal): Readable {
+export function packContext(plan: ContextPlan, tree: SourceTree, mtime: Date, signal: AbortSignal): Readable {
   const pack = tar.pack()
   const add = async (entry: ContextEntry) => {
     const header: Parameters<typeof pack.entry>[0] = {
       name: entry.name,
       type: entry.type,
       mode: entry.mode,
-      mtime: entry.mtime,
+      mtime,
       size: entry.type === 'file' ? entry.size : 0,
       ...(entry.linkname === undefined ? {} : { linkname: entry.linkname }),
       uid: 0,
       gid: 0
     }
-    if (entry.type === 'file' && !entry.content) {
-      await pipeline(createReadStream(entry.absolutePath, { signal }), pack.entry(header))
+    if (entry.type === 'file' && entry.source) {
+      // tar-stream's entry is a streamx Writable, which stream.pipeline drives like a Node one.
+      await tree.copy(entry.source, pack.entry(header) as unknown as Writable, signal)
       return
     }
     await new Promise<void>((resolve, reject) => {
@@ -171,27 +174,22 @@ export function parseDockerignore(text: string): string[] {
  * Docker's walk (moby pkg/archive TarWithOptions): an excluded folder is skipped whole unless an
  * exception pattern starts with its path, in which case it is walked but not itself added.
  */
-async function walkContext(contextDir: string, patterns: string[], skip: Set<string>, signal: AbortSignal): Promise<ContextEntry[]> {
+async function walkContext(tree: SourceTree, contextDir: string, patterns: string[], skip: Set<string>, signal: AbortSignal): Promise<ContextEntry[]> {
   const matcher = dockerignore().add(patterns)
   const exceptions = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1))
   const entries: ContextEntry[] = []
 
   async function visit(relative: string): Promise<void> {
     signal.throwIfAborted()
-    const names = (await readdir(path.join(contextDir, relative))).sort()
-    for (const name of names) {
-      const rel = relative ? `${relative}/${name}` : name
+    for (const found of await tree.children(join(contextDir, relative))) {
+      const rel = relativeTo(contextDir, found.path)
       if (skip.has(rel)) continue
-      const absolutePath = path.join(contextDir, rel)
-      const info = await lstat(absolutePath)
       const excluded = matcher.ignores(rel)
-      if (info.isDirectory()) {
-        if (!excluded) entries.push(entryOf(rel, absolutePath, 'directory', info))
+      if (found.type === 'directory') {
+        if (!excluded) entries.push(entryOf(rel, found))
         if (!excluded || exceptions.some((exception) => `${exception}/`.startsWith(`${rel}/`))) await visit(rel)
-      } else if (!excluded && info.isSymbolicLink()) {
-        entries.push({ ...entryOf(rel, absolutePath, 'symlink', info), linkname: await readlink(absolutePath) })
-      } else if (!excluded && info.isFile()) {
-        entries.push(entryOf(rel, absolutePath, 'file', info))
+      } else if (!excluded) {
+        entries.push(entryOf(rel, found))
       }
     }
   }
@@ -199,45 +197,31 @@ async function walkContext(contextDir: string, patterns: string[], skip: Set<str
   return entries
 }
 
-function entryOf(name: string, absolutePath: string, type: ContextEntry['type'], info: { mode: number; size: number; mtime: Date }): ContextEntry {
-  return { name, absolutePath, type, mode: info.mode & 0o7777, size: type === 'file' ? info.size : 0, mtime: info.mtime }
+function entryOf(name: string, source: TreeEntry): ContextEntry {
+  return { name, source, type: source.type, mode: source.mode, size: source.size, ...(source.linkname === undefined ? {} : { linkname: source.linkname }) }
 }
 
-function syntheticFile(contextDir: string, name: string, content: Buffer): ContextEntry {
-  return { name, absolutePath: path.join(contextDir, name), type: 'file', mode: 0o644, size: content.length, mtime: new Date(), content }
+function fileOfOurs(name: string, content: Buffer): ContextEntry {
+  return { name, source: null, type: 'file', mode: 0o644, size: content.length, content }
 }
 
-/** The real path of `relative` under `root`; rejects when it is missing or a symlink leads outside. */
-async function resolveInside(root: string, relative: string): Promise<string> {
-  const resolved = await realpath(path.join(root, relative))
-  if (!isInside(root, resolved)) throw new Error(`${relative} resolves outside the repository`)
-  return resolved
-}
+const join = (dir: string, name: string) => (dir && name ? `${dir}/${name}` : dir || name)
+const nameOf = (entry: TreeEntry) => entry.path.slice(entry.path.lastIndexOf('/') + 1)
+const relativeTo = (dir: string, entryPath: string) => (dir ? entryPath.slice(dir.length + 1) : entryPath)
+const isInside = (dir: string, entryPath: string) => dir === '' || entryPath.startsWith(`${dir}/`)
 
-function isInside(root: string, candidate: string): boolean {
-  return candidate === root || candidate.startsWith(root + path.sep)
-}
-
-async function readIgnoreFile(file: string): Promise<string | null> {
-  const info = await lstat(file).catch(() => null)
-  // A .dockerignore that is a symlink could point anywhere; Docker reads it from the context tar,
-  // where a link is only a link, so treat it as absent.
-  return info?.isFile() ? readFile(file, 'utf8') : null
-}
-
-async function dockerfileNotFound(root: string, wanted: string): Promise<string> {
-  const found = await findDockerfiles(root)
+async function dockerfileNotFound(tree: SourceTree, wanted: string): Promise<string> {
+  const found = await findDockerfiles(tree)
   const hint = found.length > 0 ? ` Dockerfiles in the repository: ${found.join(', ')}.` : ' The repository has no file named like a Dockerfile.'
   return `No Dockerfile at '${wanted}'.${hint} Set \`dockerfile\` to its path relative to the repository root.`
 }
 
-async function findDockerfiles(root: string, relative = '', depth = 0): Promise<string[]> {
+async function findDockerfiles(tree: SourceTree, relative = '', depth = 0): Promise<string[]> {
   const found: string[] = []
-  const dirents = await readdir(path.join(root, relative), { withFileTypes: true }).catch(() => [])
-  for (const dirent of dirents.sort((a, b) => a.name.localeCompare(b.name))) {
-    const rel = relative ? `${relative}/${dirent.name}` : dirent.name
-    if (dirent.isFile() && /^(Dockerfile|Containerfile)(\..+)?$|\.[Dd]ockerfile$/.test(dirent.name)) found.push(rel)
-    else if (dirent.isDirectory() && dirent.name !== '.git' && depth < 3) found.push(...(await findDockerfiles(root, rel, depth + 1)))
+  for (const entry of await tree.children(relative)) {
+    const name = nameOf(entry)
+    if (entry.type === 'file' && /^(Dockerfile|Containerfile)(\..+)?$|\.[Dd]ockerfile$/.test(name)) found.push(entry.path)
+    else if (entry.type === 'directory' && name !== '.git' && depth < 3) found.push(...(await findDockerfiles(tree, entry.path, depth + 1)))
     if (found.length >= 5) break
   }
   return found.slice(0, 5)
