@@ -102,6 +102,9 @@ export class MirrorCache {
     await mkdir(path.dirname(holderFile), { recursive: true })
     await writeFile(holderFile, '')
     const commit = await fetchTarget(git, input, target, holderRef)
+    // The mirror's own ref for what was fetched: the next fetch tells the remote it has this, and
+    // gets back only what is new. (Holds come and go; without it the mirror would have no refs.)
+    await git(['update-ref', `refs/mirror/${target.kind === 'ref' ? target.name : 'pinned'}`, commit])
     const tree = await gitTree(gitDir, commit, input.readSignal)
     await recordSize(git, gitDir)
     return { commit, tree }

@@ -31,13 +31,17 @@ async function fileText(tree: Awaited<ReturnType<typeof checkout>>['tree'], file
 
 t.test('a commit is fetched into the mirror and read from it; a later one fetches only what is new', async (t) => {
   const { cache, dir } = await mirrorsIn(t)
-  const repo = await createRepo(t, { 'app.txt': 'one\n', 'big.bin': randomBytes(2_000_000).toString('base64') })
+  // More than 100 objects: git keeps a fetch of that many as a pack, so a repeated fetch would show.
+  const files: Record<string, string> = { 'app.txt': 'one\n' }
+  for (let i = 0; i < 150; i++) files[`data/${i}.txt`] = randomBytes(10_000).toString('base64')
+  const repo = await createRepo(t, files)
   const mirrors = cache()
   const first = await checkout(mirrors, repo, 'b1-1')
   t.equal(first.commit, await repo.git('rev-parse', 'HEAD'))
   t.equal(first.resolvedRef, 'refs/heads/main')
   t.equal(await fileText(first.tree, 'app.txt'), 'one\n')
   await first.release()
+  const filled = await sizeOf(mirrors.mirrorOf(repo.url))
 
   const head = await repo.commit({ 'app.txt': 'two\n' })
   const log: string[] = []
@@ -47,6 +51,8 @@ t.test('a commit is fetched into the mirror and read from it; a later one fetche
   await second.release()
   t.strictSame(await readdir(dir).then((names) => names.filter((name) => name.endsWith('.git')).length), 1, 'one mirror for the repository')
   t.match(log.join('\n'), /Fetching refs\/heads\/main/)
+  const grown = (await sizeOf(mirrors.mirrorOf(repo.url))) - filled
+  t.ok(filled > 1_000_000 && grown < 50_000, `only the new commit's objects were fetched (${grown} bytes more than ${filled})`)
 
   const gitDir = mirrors.mirrorOf(repo.url)
   t.equal(await readFile(path.join(gitDir, 'slipway-size'), 'utf8').then(Number), await sizeOf(gitDir), 'its size is recorded for eviction')
