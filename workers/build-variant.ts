@@ -5,7 +5,7 @@ import type { Budget } from '../src/schemas/insight.js'
 import { BuildFailure } from './build-failure.js'
 import type { PipelineContext } from './build-pipeline.js'
 import { chooseBuilder } from './docker/builder.js'
-import { imageInsight } from './insight/image-insight.js'
+import { byBytes, deletedFilesFinding, imageInsight, redisScanCache } from './insight/image-insight.js'
 import { packContext, planContext } from './phases/context.js'
 import { buildImage } from './phases/image-build.js'
 import { pushImage } from './phases/push.js'
@@ -65,7 +65,7 @@ export async function buildVariant(spec: BuildSpec, source: Source, ctx: Pipelin
         const built = await buildImage({
           docker: ctx.docker,
           builder,
-          context: packContext(plan, source.tree, source.mtime, signal),
+          context: packContext(plan, source.tree, source.time, signal),
           dockerfile: plan.dockerfile,
           tags: spec.tags,
           buildArgs: spec.buildArgs,
@@ -116,30 +116,53 @@ export async function buildVariant(spec: BuildSpec, source: Source, ctx: Pipelin
     variant
   )
 
+  // Reading every layer for files deleted later is the slow part of measuring: it runs while the
+  // image is pushed, and its finding joins the others afterwards.
+  const scanning = deletedFilesFinding({
+    docker: ctx.docker,
+    imageId: built.imageId,
+    sizeBytes: insight.sizeBytes,
+    layers: insight.layers,
+    cache: redisScanCache(ctx.redis, ctx.keys)
+  }).catch((error: unknown) => {
+    logTo('inspect')('system', `Could not read the image's layers to look for files deleted later: ${(error as Error).message}`)
+    return null
+  })
   let digest: string | null = null
-  if (request.push) {
-    const pushed = await progress.run(
-      'push',
-      () =>
-        pushImage({
-          docker: ctx.docker,
-          repository: request.image,
-          registry: ctx.credentials.registry,
-          tags: spec.tags.map((tag) => tag.slice(request.image.length + 1)),
-          auth: ctx.credentials.forPush,
-          signal,
-          log: logTo('push')
-        }),
-      variant
-    )
-    digest = pushed.digest
-  } else {
-    progress.skip('push', variant)
+  try {
+    digest = await pushTags(spec, ctx, variant)
+  } finally {
+    const deleted = await scanning
+    if (deleted) insight.findings = byBytes([...insight.findings, deleted])
   }
   return {
     image: { id: built.imageId, repository: request.image, tags: spec.tags, pushed: request.push, digest, sizeDelta: null, budget, ...insight },
     warnings
   }
+}
+
+/** Pushes every tag when the request asks for it; the digest the registry took, or null. */
+async function pushTags(spec: BuildSpec, ctx: PipelineContext, variant: string | undefined): Promise<string | null> {
+  const { request } = ctx.build
+  if (!request.push) {
+    ctx.progress.skip('push', variant)
+    return null
+  }
+  const pushed = await ctx.progress.run(
+    'push',
+    () =>
+      pushImage({
+        docker: ctx.docker,
+        repository: request.image,
+        registry: ctx.credentials.registry,
+        tags: spec.tags.map((tag) => tag.slice(request.image.length + 1)),
+        auth: ctx.credentials.forPush,
+        signal: ctx.signal,
+        log: (stream, text) => ctx.log.write('push', stream, text)
+      }),
+    variant
+  )
+  return pushed.digest
 }
 
 function budgetOf(sizeBytes: number, maxBytes: number | null, mode: Budget['mode']): Budget | null {

@@ -28,7 +28,9 @@ export function redisKeys(prefix: string) {
     token: (id: string) => `${prefix}:token:${id}`,
     tokenByHash: (hash: string) => `${prefix}:tokenhash:${hash}`,
     allTokens: `${prefix}:idx:tokens`,
-    rateLimit: `${prefix}:ratelimit:`
+    rateLimit: `${prefix}:ratelimit:`,
+    /** What reading an image's layers found (files deleted later), by image id. */
+    imageScan: (imageId: string) => `${prefix}:imagescan:${imageId}`
   }
 }
 export type RedisKeys = ReturnType<typeof redisKeys>

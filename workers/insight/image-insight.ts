@@ -1,4 +1,6 @@
 import type Docker from 'dockerode'
+import type { Redis } from 'ioredis'
+import type { RedisKeys } from '../../src/builds/keys.js'
 import { adviseDockerfile } from '../../src/insight/advisor.js'
 import { mapLayers } from '../../src/insight/layer-map.js'
 import type { Builder, Layer } from '../../src/schemas/build.js'
@@ -20,8 +22,7 @@ const SCAN_LIMIT_BYTES = 2 * 1024 ** 3
 /**
  * Where the image's bytes are and what would remove them: its layers tied to Dockerfile lines and
  * stages, base bytes apart from added ones, and the advisor's findings, each weighed by the bytes
- * of the layers it points at. Files added in one layer and deleted in a later one are measured in
- * the image itself.
+ * of the layers it points at, largest first. Read from the image's history alone, so it is quick.
  */
 export async function imageInsight(input: {
   docker: Docker
@@ -44,28 +45,66 @@ export async function imageInsight(input: {
   })
   const layers: Layer[] = mapped.layers
   const bytesAt = (lines: number[]) => layers.filter((layer) => layer.line !== null && lines.includes(layer.line)).reduce((sum, layer) => sum + layer.sizeBytes, 0)
-  const findings: Finding[] = adviseDockerfile({ dockerfile: input.dockerfile, target: input.target, buildArgs: input.buildArgs, context: input.context }).map(
+  const findings: Finding[] = byBytes(adviseDockerfile({ dockerfile: input.dockerfile, target: input.target, buildArgs: input.buildArgs, context: input.context }).map(
     // A FROM line makes no layer of its own: the base image's layers are what it accounts for.
     (finding) => ({ ...finding, bytes: finding.rule === 'full-base-image' ? mapped.baseBytes : bytesAt(finding.lines) })
-  )
+  ))
 
-  if (inspected.sizeBytes <= SCAN_LIMIT_BYTES) {
-    const { findings: deleted, wastedBytes } = await filesDeletedLater(await input.docker.getImage(input.imageId).get(), { minBytes: 1024 })
-    if (deleted.length > 0) {
-      const lineOf = (historyIndex: number) => layers[historyIndex]?.line ?? null
-      const lines = [...new Set(deleted.flatMap((file) => [lineOf(file.addedInHistoryIndex), lineOf(file.deletedInHistoryIndex)]).filter((line): line is number => line !== null))]
-      const largest = deleted.slice(0, 3).map((file) => `${file.path} (${file.bytes} bytes)`)
-      findings.push({
-        rule: 'files-deleted-later',
-        lines,
-        stage: null,
-        message:
-          `${deleted.length} file(s) are added in one layer and deleted in a later one, so the image still carries them: ${largest.join(', ')}. ` +
-          'Delete them in the same RUN that creates them, or build them in another stage.',
-        bytes: wastedBytes
-      })
+  return { sizeBytes: inspected.sizeBytes, layers, baseBytes: mapped.baseBytes, addedBytes: mapped.addedBytes, findings }
+}
+
+type LayerScan = Awaited<ReturnType<typeof filesDeletedLater>>
+
+/** What reading an image's layers found, kept by image id. Lines are not in it: they are the Dockerfile's. */
+export interface ScanCache {
+  get(imageId: string): Promise<LayerScan | null>
+  set(imageId: string, scan: LayerScan): Promise<void>
+}
+
+/**
+ * The files-deleted-later finding, measured by reading every layer of the image (`docker save`):
+ * slow for a large image, so its answer is kept per image id (a build served from the layer
+ * cache makes the same image and asks again).
+ */
+export async function deletedFilesFinding(input: { docker: Docker; imageId: string; sizeBytes: number; layers: Layer[]; cache: ScanCache }): Promise<Finding | null> {
+  if (input.sizeBytes > SCAN_LIMIT_BYTES) return null
+  let scan = await input.cache.get(input.imageId)
+  if (!scan) {
+    scan = await filesDeletedLater(await input.docker.getImage(input.imageId).get(), { minBytes: 1024 })
+    await input.cache.set(input.imageId, scan)
+  }
+  const { findings: deleted, wastedBytes } = scan
+  if (deleted.length === 0) return null
+  const lineOf = (historyIndex: number) => input.layers[historyIndex]?.line ?? null
+  const lines = [...new Set(deleted.flatMap((file) => [lineOf(file.addedInHistoryIndex), lineOf(file.deletedInHistoryIndex)]).filter((line): line is number => line !== null))]
+  const largest = deleted.slice(0, 3).map((file) => `${file.path} (${file.bytes} bytes)`)
+  return {
+    rule: 'files-deleted-later',
+    lines,
+    stage: null,
+    message:
+      `${deleted.length} file(s) are added in one layer and deleted in a later one, so the image still carries them: ${largest.join(', ')}. ` +
+      'Delete them in the same RUN that creates them, or build them in another stage.',
+    bytes: wastedBytes
+  }
+}
+
+// An image id names its content: what its layers hold never changes, so the answer can be kept long.
+const SCAN_TTL_SECONDS = 30 * 86_400
+
+export function redisScanCache(redis: Redis, keys: RedisKeys): ScanCache {
+  return {
+    get: async (imageId) => {
+      const kept = await redis.get(keys.imageScan(imageId))
+      return kept === null ? null : (JSON.parse(kept) as LayerScan)
+    },
+    set: async (imageId, scan) => {
+      await redis.set(keys.imageScan(imageId), JSON.stringify(scan), 'EX', SCAN_TTL_SECONDS)
     }
   }
-  findings.sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0))
-  return { sizeBytes: inspected.sizeBytes, layers, baseBytes: mapped.baseBytes, addedBytes: mapped.addedBytes, findings }
+}
+
+/** Findings, largest first. */
+export function byBytes(findings: Finding[]): Finding[] {
+  return [...findings].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0))
 }

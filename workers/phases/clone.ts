@@ -20,8 +20,7 @@ export interface CloneInput {
   log: (stream: 'stderr' | 'system', text: string) => void
 }
 
-export interface Source {
-  commit: string
+export interface Source extends FetchedCommit {
   /** The full ref that was built, or null when a commit SHA was asked for. */
   resolvedRef: string | null
 }
@@ -57,12 +56,12 @@ export async function cloneSource(input: CloneInput): Promise<Source> {
   // Relative submodule URLs resolve against the repository's own URL.
   await git(['config', 'remote.origin.url', input.repo])
   const target = await findTarget(git, input)
-  const commit = await fetchTarget(git, input, target, 'refs/slipway/build')
+  const { commit, time } = await fetchTarget(git, input, target, ['refs/slipway/build'])
   await git(['checkout', '--quiet', '--detach', commit, '--'])
   if (input.submodules) await fetchSubmodules(input.dir, input)
   const resolvedRef = target.kind === 'ref' ? target.name : null
   input.log('system', `Checked out ${commit}${resolvedRef ? ` (${resolvedRef})` : ''}`)
-  return { commit, resolvedRef }
+  return { commit, time, resolvedRef }
 }
 
 /** What the ref names in the remote, from its advertised refs; nothing is fetched yet. */
@@ -81,36 +80,43 @@ export async function findTarget(git: RunGit, input: Pick<CloneInput, 'repo' | '
   )
 }
 
+/** A fetched commit: its id, and its time (every file of the context carries it). */
+export interface FetchedCommit {
+  commit: string
+  time: Date
+}
+
 /**
- * Fetches the target's commit into the repository `git` runs in, under the ref `destination`, and
- * returns its id. Branches, tags and full SHAs are fetched shallow; an abbreviated SHA needs the
+ * Fetches the target's commit into the repository `git` runs in, under each of the refs
+ * `destinations`. Branches, tags and full SHAs are fetched shallow; an abbreviated SHA needs the
  * history to be resolved, so it fetches it all.
  */
-export async function fetchTarget(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref' | 'log'>, target: RefTarget, destination: string): Promise<string> {
+export async function fetchTarget(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref' | 'log'>, target: RefTarget, destinations: string[]): Promise<FetchedCommit> {
   const shallow = ['fetch', '--quiet', '--depth=1', '--no-tags', '--no-write-fetch-head', '--', input.repo]
   if (target.kind === 'ref') {
     input.log('system', `Fetching ${target.name} (${target.sha.slice(0, 12)})`)
-    await git([...shallow, `+${target.name}:${destination}`])
+    await git([...shallow, ...destinations.map((destination) => `+${target.name}:${destination}`)])
   } else if (target.kind === 'sha') {
     input.log('system', `Fetching commit ${target.sha}`)
     // Most servers let a client fetch any commit by id; for those that don't, fetch everything.
-    await git([...shallow, `+${target.sha}:${destination}`]).catch(async () => {
+    await git([...shallow, ...destinations.map((destination) => `+${target.sha}:${destination}`)]).catch(async () => {
       await fetchEverything(git, input)
-      await setRef(git, input, target, destination, target.sha)
+      await setRefs(git, input, target, destinations, target.sha)
     })
   } else {
     input.log('system', `Fetching the history to find the commit '${target.prefix}'`)
     await fetchEverything(git, input)
-    await setRef(git, input, target, destination, target.prefix)
+    await setRefs(git, input, target, destinations, target.prefix)
   }
-  return (await git(['rev-parse', '--verify', '--end-of-options', `${destination}^{commit}`])).trim()
+  const [commit, seconds] = (await git(['log', '-1', '--format=%H %ct', destinations[0]!, '--'])).trim().split(' ') as [string, string]
+  return { commit, time: new Date(Number(seconds) * 1000) }
 }
 
-async function setRef(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref'>, target: RefTarget, destination: string, revision: string): Promise<void> {
+async function setRefs(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref'>, target: RefTarget, destinations: string[], revision: string): Promise<void> {
   const commit = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`]).catch(() => {
     throw new BuildFailure('REF_NOT_FOUND', refNotFound(input, target))
   })
-  await git(['update-ref', destination, commit.trim()])
+  for (const destination of destinations) await git(['update-ref', destination, commit.trim()])
 }
 
 // Submodules of submodules are fetched too, this deep at most.

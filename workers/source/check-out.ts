@@ -2,20 +2,17 @@ import path from 'node:path'
 import type { NormalizedRequest } from '../../src/schemas/build.js'
 import type { RepoPolicy } from '../../src/builds/repo-url.js'
 import type { GitAuth } from '../git-credentials.js'
-import { cloneSource, gitRunner } from '../phases/clone.js'
+import { cloneSource, type FetchedCommit } from '../phases/clone.js'
 import { withinCloneLimits, type CloneLimits } from '../phases/clone-limits.js'
 import { diskTree } from './disk-tree.js'
 import type { MirrorCache } from './git-mirror.js'
 import type { SourceTree } from './source-tree.js'
 
 /** The commit to build, and its files to read the context from. */
-export interface Source {
-  commit: string
+export interface Source extends FetchedCommit {
   /** The full ref that was built, or null when a commit SHA was asked for. */
   resolvedRef: string | null
   tree: SourceTree
-  /** The commit's time: every file of the context carries it. */
-  mtime: Date
   /** Done reading the files. */
   release(): Promise<void>
 }
@@ -46,17 +43,12 @@ export async function checkOutSource(input: CheckOutInput): Promise<Source> {
   if (request.submodules || request.keepGitDir) {
     const dir = path.join(input.workspace, 'src')
     const cloned = await withinCloneLimits(dir, input.limits, input.signal, (signal) => cloneSource({ ...common, dir, submodules: request.submodules, signal }))
-    return { ...cloned, tree: diskTree(dir), mtime: await commitTime(dir, cloned.commit, input), release: async () => undefined }
+    return { ...cloned, tree: diskTree(dir), release: async () => undefined }
   }
   const gitDir = input.mirrors.mirrorOf(request.repo)
   const checkout = await withinCloneLimits(gitDir, input.limits, input.signal, (signal) =>
     input.mirrors.checkout({ ...common, holder: input.holder, signal, readSignal: input.signal })
   )
   input.log('system', `Reading ${checkout.commit}${checkout.resolvedRef ? ` (${checkout.resolvedRef})` : ''} from the mirror`)
-  return { ...checkout, mtime: await commitTime(gitDir, checkout.commit, input) }
-}
-
-async function commitTime(gitDir: string, commit: string, input: CheckOutInput): Promise<Date> {
-  const seconds = await gitRunner(gitDir, { policy: input.policy, signal: input.signal, log: input.log })(['show', '-s', '--format=%ct', commit, '--'])
-  return new Date(Number(seconds.trim()) * 1000)
+  return checkout
 }

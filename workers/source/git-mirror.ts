@@ -4,7 +4,7 @@ import path from 'node:path'
 import lockfile from 'proper-lockfile'
 import { repoKey } from '../../src/builds/repo-url.js'
 import { GitError } from '../git.js'
-import { fetchTarget, findTarget, gitRunner, type CloneInput, type RefTarget, type RunGit } from '../phases/clone.js'
+import { fetchTarget, findTarget, gitRunner, type CloneInput, type FetchedCommit, type RefTarget, type RunGit } from '../phases/clone.js'
 import { gitTree, MirrorDamaged, type GitTree } from './git-tree.js'
 
 export interface MirrorSettings {
@@ -16,8 +16,7 @@ export interface MirrorSettings {
   holdMaxMs: number
 }
 
-export interface MirrorCheckout {
-  commit: string
+export interface MirrorCheckout extends FetchedCommit {
   /** The full ref that was built, or null when a commit SHA was asked for. */
   resolvedRef: string | null
   tree: GitTree
@@ -59,7 +58,7 @@ export class MirrorCache {
     const gitDir = this.mirrorOf(input.repo)
     const holderRef = `${HOLDER_REFS}${input.holder}`
     const holderFile = path.join(gitDir, HOLDER_FILES, input.holder)
-    const { commit, tree } = await this.inTurn(gitDir, async () => {
+    const { fetched, tree } = await this.inTurn(gitDir, async () => {
       try {
         return await this.fetchInto(gitDir, input, target, holderRef, holderFile)
       } catch (error) {
@@ -69,9 +68,8 @@ export class MirrorCache {
         return this.fetchInto(gitDir, input, target, holderRef, holderFile)
       }
     })
-    await this.evict(gitDir).catch(() => undefined)
     return {
-      commit,
+      ...fetched,
       resolvedRef: target.kind === 'ref' ? target.name : null,
       tree,
       release: async () => {
@@ -81,7 +79,9 @@ export class MirrorCache {
           if (tree.damaged()) return rm(gitDir, { recursive: true, force: true })
           await localGit(gitDir)(['update-ref', '-d', holderRef]).catch(() => undefined)
           await rm(holderFile, { force: true })
+          await recordSize(localGit(gitDir), gitDir)
         })
+        await this.evict(gitDir).catch(() => undefined)
       }
     }
   }
@@ -91,7 +91,7 @@ export class MirrorCache {
     return path.join(this.settings.dir, `${createHash('sha256').update(repoKey(repo)).digest('hex').slice(0, 32)}.git`)
   }
 
-  private async fetchInto(gitDir: string, input: MirrorInput, target: RefTarget, holderRef: string, holderFile: string): Promise<{ commit: string; tree: GitTree }> {
+  private async fetchInto(gitDir: string, input: MirrorInput, target: RefTarget, holderRef: string, holderFile: string): Promise<{ fetched: FetchedCommit; tree: GitTree }> {
     const git = gitRunner(gitDir, input)
     if (!(await exists(path.join(gitDir, 'HEAD')))) {
       await mkdir(gitDir, { recursive: true })
@@ -101,13 +101,10 @@ export class MirrorCache {
     }
     await mkdir(path.dirname(holderFile), { recursive: true })
     await writeFile(holderFile, '')
-    const commit = await fetchTarget(git, input, target, holderRef)
-    // The mirror's own ref for what was fetched: the next fetch tells the remote it has this, and
-    // gets back only what is new. (Holds come and go; without it the mirror would have no refs.)
-    await git(['update-ref', `refs/mirror/${target.kind === 'ref' ? target.name : 'pinned'}`, commit])
-    const tree = await gitTree(gitDir, commit, input.readSignal)
-    await recordSize(git, gitDir)
-    return { commit, tree }
+    // Besides the hold, the mirror's own ref for what was fetched: the next fetch tells the remote
+    // it has this, and gets back only what is new. (Without it the mirror would have no refs.)
+    const fetched = await fetchTarget(git, input, target, [holderRef, `refs/mirror/${target.kind === 'ref' ? target.name : 'pinned'}`])
+    return { fetched, tree: await gitTree(gitDir, fetched.commit, input.readSignal) }
   }
 
   /** Runs `task` when no other fetch into this mirror runs, in this process or another on the host. */
@@ -172,8 +169,8 @@ export class MirrorCache {
 }
 
 /**
- * Writes the mirror's size on disk next to it (read back cheaply when evicting); the file's
- * modification time is when the mirror was last used.
+ * Writes the mirror's size on disk next to it (read back cheaply when evicting), as a build lets
+ * go of it; the file's modification time is when the mirror was last used.
  */
 async function recordSize(git: RunGit, gitDir: string): Promise<void> {
   const counts = Object.fromEntries(

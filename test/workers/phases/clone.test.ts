@@ -126,7 +126,8 @@ t.test('cloneSource checks out a real local repository', async (t) => {
       signal: new AbortController().signal,
       log: (stream, text) => log.push([stream, text])
     })
-    t.strictSame(result, { commit, resolvedRef }, `${label}: the commit git rev-parse names in the source`)
+    t.strictSame({ commit: result.commit, resolvedRef: result.resolvedRef }, { commit, resolvedRef }, `${label}: the commit git rev-parse names in the source`)
+    t.equal(result.time.getTime() / 1000, Number(await repo.git('log', '-1', '--format=%ct', commit)), `${label}: and its time`)
     t.equal(await readFile(path.join(dir, 'version.txt'), 'utf8'), version, `${label}: the checkout has the file at that commit`)
     t.equal(
       await readFile(path.join(dir, 'added.txt'), 'utf8').then(() => true, () => false),
