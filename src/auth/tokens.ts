@@ -1,7 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { monotonicFactory } from 'ulid'
 import type { RedisKeys } from '../builds/keys.js'
+import { newId } from '../ids.js'
+import { luaScript } from '../redis.js'
 
 export const SCOPES = ['builds:read', 'builds:write', 'webhooks:admin', 'admin'] as const
 export type Scope = (typeof SCOPES)[number]
@@ -21,8 +22,36 @@ export interface Principal {
   scopes: Scope[]
 }
 
-const newId = monotonicFactory()
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
+
+// A request's token looked up and counted against its rate limit (a fixed window per token), in
+// one round trip. KEYS[1] is the token's request counter; KEYS[2], absent for the admin token,
+// its record, without which nothing is counted.
+const admitScript = luaScript(`
+local record = ''
+if KEYS[2] then
+  record = redis.call('GET', KEYS[2])
+  if not record then return false end
+end
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  return {record, count, tonumber(ARGV[1])}
+end
+return {record, count, redis.call('PTTL', KEYS[1])}
+`)
+
+/** A request let in by its token: who made it, and how much of its rate limit it has used. */
+export interface Admission {
+  principal: Principal
+  /** Requests made with the token in the current window, this one included. */
+  count: number
+  /** Milliseconds until the window ends and the count starts again. */
+  resetMs: number
+}
+
+const ADMIN: Principal = { tokenId: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', scopes: ['admin'] }
+const principalOf = (record: TokenRecord): Principal => ({ tokenId: record.id, name: record.name, scopes: record.scopes })
 
 /** `admin` holds every scope; otherwise a scope is held by name. */
 export function holds(principal: Principal, scope: Scope): boolean {
@@ -48,9 +77,23 @@ export function createTokenStore(redis: Redis, keys: RedisKeys) {
       return { token, record }
     },
 
-    async find(token: string): Promise<TokenRecord | null> {
-      const found = await redis.get(keys.tokenByHash(hashOf(token)))
-      return found ? (JSON.parse(found) as TokenRecord) : null
+    /**
+     * Lets requests in by their token, counting each against the token's rate limit over
+     * `windowMs`: a request's principal, or null for a token not known (nothing is counted then).
+     * The admin token is known without a lookup. Counters are kept by the token's hash.
+     */
+    admission(adminToken: string, windowMs: number): (token: string) => Promise<Admission | null> {
+      const adminHash = adminToken ? Buffer.from(hashOf(adminToken)) : null
+      return async (token) => {
+        const hash = hashOf(token)
+        // Compared by hash, in constant time.
+        const admin = adminHash !== null && timingSafeEqual(Buffer.from(hash), adminHash)
+        const scriptKeys = admin ? [`${keys.rateLimit}admin`] : [`${keys.rateLimit}${hash}`, keys.tokenByHash(hash)]
+        const answer = (await admitScript(redis, scriptKeys, [windowMs])) as [string, number, number] | null
+        if (!answer) return null
+        const [record, count, resetMs] = answer
+        return { principal: admin ? ADMIN : principalOf(JSON.parse(record) as TokenRecord), count, resetMs }
+      }
     },
 
     async list(): Promise<TokenRecord[]> {
@@ -70,9 +113,3 @@ export function createTokenStore(redis: Redis, keys: RedisKeys) {
 }
 
 export type TokenStore = ReturnType<typeof createTokenStore>
-
-/** Compares a presented token with the configured admin token in constant time. */
-export function isAdminToken(presented: string, adminToken: string): boolean {
-  if (!adminToken) return false
-  return timingSafeEqual(Buffer.from(hashOf(presented)), Buffer.from(hashOf(adminToken)))
-}

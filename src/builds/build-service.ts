@@ -1,19 +1,18 @@
 import type { Redis } from 'ioredis'
-import { monotonicFactory } from 'ulid'
 import { BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable } from '../errors.js'
 import { fingerprint } from '../fingerprint.js'
-import { TERMINAL_STATUSES, type Build, type BuildRecord, type BuildRequest } from '../schemas/build.js'
+import { newId } from '../ids.js'
+import { TERMINAL_STATUSES, type Build, type BuildRecord, type BuildRequest, type NormalizedRequest } from '../schemas/build.js'
 import type { WebhookQueue } from '../webhooks/webhook-queue.js'
 import type { StoredBuildWebhook, WebhookService } from '../webhooks/webhook-service.js'
 import { endBuild } from './build-ending.js'
 import type { BuildQueue } from './build-queue.js'
 import { newBuildRecord, normalizeBuildRequest, type RequestPolicy } from './build-request.js'
 import { toResource } from './build-resource.js'
-import type { BuildStore, ListQuery } from './build-store.js'
+import type { BuildStore, Claim, ListQuery } from './build-store.js'
 import { createIdempotency } from './idempotency.js'
 import type { RedisKeys } from './keys.js'
 
-const newId = monotonicFactory()
 // How long a repeat waits for the build its twin is creating (a few Redis round trips, normally).
 const TWIN_WAIT_MS = 5000
 const INFLIGHT_TTL_SECONDS = 86_400
@@ -58,9 +57,8 @@ export function createBuildService(deps: {
     }
   }
 
-  /** Stores, enqueues and announces a build. Stored before enqueued: nothing is acknowledged that is not kept. */
+  /** Enqueues and announces a stored build. Stored before enqueued: nothing is acknowledged that is not kept. */
   async function admit(record: BuildRecord, ownWebhooks: StoredBuildWebhook[]): Promise<Build> {
-    await store.create(record)
     // The build's own subscriptions (with their secrets) are kept beside the record, never in it.
     if (ownWebhooks.length > 0) await redis.set(keys.buildWebhooks(record.id), JSON.stringify(ownWebhooks))
     try {
@@ -79,6 +77,17 @@ export function createBuildService(deps: {
     // The build is queued whatever happens to its announcement; a lost one is logged.
     await deps.events.emit('build.queued', resource).catch((error: unknown) => deps.logger.error({ err: error, buildId: record.id }, 'build.queued was not announced'))
     return resource
+  }
+
+  /**
+   * What a build claims as it is stored, so that an identical request joins it while it is queued
+   * or running: none with `force` or `supersede`. Identical: the same normalised request with the
+   * same receivers (their URLs, not their secrets).
+   */
+  function inflightClaim(normalized: NormalizedRequest, webhooks: StoredBuildWebhook[]): Claim | undefined {
+    if (normalized.force || normalized.supersede) return undefined
+    const sameRequest = fingerprint({ ...normalized, webhooks: webhooks.map(({ secret: _secret, ...rest }) => rest) })
+    return { key: keys.inflight(sameRequest), ttlSeconds: INFLIGHT_TTL_SECONDS }
   }
 
   /** Cancels the queued builds of the same repository, ref and image that `newer` replaces. */
@@ -144,15 +153,14 @@ export function createBuildService(deps: {
       try {
         const webhooks = deps.webhooks.prepareBuildWebhooks(request.webhooks)
         const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date())
-        if (!normalized.force && !normalized.supersede) {
-          // Identical: the same normalised request with the same receivers (their URLs, not secrets).
-          const sameRequest = fingerprint({ ...normalized, webhooks: webhooks.stored.map(({ secret: _secret, ...rest }) => rest) })
-          const key = keys.inflight(sameRequest)
-          if (!(await redis.set(key, id, 'EX', INFLIGHT_TTL_SECONDS, 'NX'))) {
-            const joined = await twin((await redis.get(key)) ?? '')
-            if (joined && !TERMINAL_STATUSES.includes(joined.status)) return { build: toResource(joined), replayed: false, joined: true }
-            await redis.set(key, id, 'EX', INFLIGHT_TTL_SECONDS)
-          }
+        const claim = inflightClaim(normalized, webhooks.stored)
+        const holder = await store.create(record, claim)
+        if (claim && holder !== null) {
+          const joined = await twin(holder)
+          if (joined && !TERMINAL_STATUSES.includes(joined.status)) return { build: toResource(joined), replayed: false, joined: true }
+          // The identical build has ended: this one is stored and takes the claim over.
+          await store.create(record)
+          await redis.set(claim.key, id, 'EX', INFLIGHT_TTL_SECONDS)
         }
         const resource = await admit(record, webhooks.stored)
         if (normalized.supersede) await supersedeOlder(record)
@@ -176,6 +184,7 @@ export function createBuildService(deps: {
       const request = { ...original.request, ref: original.commit ?? original.request.ref }
       const record = { ...newBuildRecord(newId(), request, new Date()), retryOf: id }
       const ownWebhooks = JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]
+      await store.create(record)
       return admit(record, ownWebhooks)
     },
 

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import { decodeHash, encodeHash } from '../redis-hash.js'
+import { luaScript } from '../redis.js'
 import type { BuildRecord, BuildStatus } from '../schemas/build.js'
 import type { RedisKeys } from './keys.js'
 import { repoKey } from './repo-url.js'
@@ -7,7 +8,7 @@ import { repoKey } from './repo-url.js'
 // A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script, so
 // a late or repeated writer (BullMQ delivers at least once) can never move a build out of a
 // terminal state.
-const TRANSITION_SCRIPT = `
+const transitionScript = luaScript(`
 local current = redis.call('HGET', KEYS[1], 'status')
 if not current then return {0, ''} end
 if ARGV[1] ~= '' and not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then
@@ -16,7 +17,29 @@ end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[3] then return {0, current} end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
 return {1, current}
-`
+`)
+
+// A new build: its hash and its three index entries, in one script. With a claim key, only if
+// no other build holds that key (SET NX); the key then names this build, and the holder's id is
+// returned otherwise. One round trip, and the key never names a build that is not stored.
+const createScript = luaScript(`
+if KEYS[5] then
+  local holder = redis.call('GET', KEYS[5])
+  if holder then return holder end
+  redis.call('SET', KEYS[5], ARGV[1], 'EX', ARGV[2])
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
+return false
+`)
+
+/** A key a new build claims for itself as it is stored, unless another build holds it. */
+export interface Claim {
+  key: string
+  ttlSeconds: number
+}
 
 export interface ListQuery {
   status?: BuildStatus
@@ -42,14 +65,15 @@ export interface Transition {
 const MAX_SCANNED_PER_PAGE = 1000
 
 export function createBuildStore(redis: Redis, keys: RedisKeys) {
-  async function create(record: BuildRecord): Promise<void> {
-    await redis
-      .multi()
-      .hset(keys.build(record.id), encode(record))
-      .zadd(keys.allBuilds, 0, record.id)
-      .zadd(keys.buildsByRepo(repoKey(record.request.repo)), 0, record.id)
-      .zadd(keys.buildsByStatus(record.status), 0, record.id)
-      .exec()
+  /**
+   * Stores a new build. With a claim, only if no other build holds the claim's key: then it
+   * returns the id of the build that does, and stores nothing.
+   */
+  async function create(record: BuildRecord, claim?: Claim): Promise<string | null> {
+    const indexes = [keys.allBuilds, keys.buildsByRepo(repoKey(record.request.repo)), keys.buildsByStatus(record.status)]
+    const fields = Object.entries(encode(record)).flat()
+    const scriptKeys = [keys.build(record.id), ...indexes, ...(claim ? [claim.key] : [])]
+    return (await createScript(redis, scriptKeys, [record.id, claim?.ttlSeconds ?? 0, ...fields])) as string | null
   }
 
   async function get(id: string): Promise<BuildRecord | null> {
@@ -59,15 +83,8 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
   /** Applies a status change if the build is in one of `from`; returns whether it did. */
   async function transition(id: string, change: Transition): Promise<boolean> {
     const fields = Object.entries(encode(change.set ?? {})).flat()
-    const [applied, previous] = (await redis.eval(
-      TRANSITION_SCRIPT,
-      1,
-      keys.build(id),
-      change.from.join(','),
-      change.to,
-      change.attempt === undefined ? '' : JSON.stringify(change.attempt),
-      ...fields
-    )) as [number, string]
+    const attempt = change.attempt === undefined ? '' : JSON.stringify(change.attempt)
+    const [applied, previous] = (await transitionScript(redis, [keys.build(id)], [change.from.join(','), change.to, attempt, ...fields])) as [number, string]
     if (applied === 1 && previous !== change.to) {
       // The status index trails the hash by one round trip; list() re-checks each status it returns.
       await redis

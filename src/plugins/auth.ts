@@ -1,8 +1,6 @@
-import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
-import { holds, isAdminToken, type Principal, type Scope, type TokenStore } from '../auth/tokens.js'
+import { holds, type Principal, type Scope, type TokenStore } from '../auth/tokens.js'
 import { Forbidden, RateLimited, Unauthenticated } from '../errors.js'
 
 declare module 'fastify' {
@@ -15,14 +13,17 @@ declare module 'fastify' {
   }
 }
 
-const ADMIN: Principal = { tokenId: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', scopes: ['admin'] }
+const RATE_WINDOW_MS = 60_000
 
 /**
  * Bearer tokens and scopes on every route that names a scope, then a rate limit per token, kept
- * in Redis so it holds across API replicas. 401 says the caller is not known, 403 that it may not.
+ * in Redis so it holds across API replicas. 401 says the caller is not known, 403 that it may not,
+ * 429 that it asked too often. The token is looked up and counted in one round trip to Redis.
  */
 export default fp(
-  async function auth(fastify: FastifyInstance, options: { tokens: TokenStore; adminToken: string; rateLimitPerMinute: number; redis: Redis; nameSpace: string }) {
+  async function auth(fastify: FastifyInstance, options: { tokens: TokenStore; adminToken: string; rateLimitPerMinute: number }) {
+    const max = options.rateLimitPerMinute
+    const admit = options.tokens.admission(options.adminToken, RATE_WINDOW_MS)
     fastify.decorateRequest('principal', null)
     fastify.addHook('onRequest', async (request, reply) => {
       const scope = request.routeOptions.config.scope
@@ -32,26 +33,18 @@ export default fp(
       if (!presented) {
         throw new Unauthenticated(request.headers.authorization ? 'The Authorization header is not "Bearer <token>".' : 'This route needs a token.')
       }
-      const record = isAdminToken(presented, options.adminToken) ? ADMIN : await options.tokens.find(presented)
-      if (!record) throw new Unauthenticated('The token is not known: mistyped, or revoked.')
-      const principal = 'tokenId' in record ? record : { tokenId: record.id, name: record.name, scopes: record.scopes }
+      const admission = await admit(presented)
+      if (!admission) throw new Unauthenticated('The token is not known: mistyped, or revoked.')
+      const { principal, count, resetMs } = admission
       if (!holds(principal, scope)) throw new Forbidden(scope, `${request.method} ${request.routeOptions.url}`)
       reply.removeHeader('www-authenticate')
       request.principal = principal
-    })
-
-    await fastify.register(rateLimit, {
-      global: true,
-      hook: 'preHandler',
-      max: options.rateLimitPerMinute,
-      timeWindow: 60_000,
-      redis: options.redis,
-      nameSpace: options.nameSpace,
-      // A Redis outage is answered as such (503) by the route itself, not blamed on the caller.
-      skipOnError: true,
-      allowList: (request) => !request.routeOptions.config.scope,
-      keyGenerator: (request) => request.principal?.tokenId ?? request.ip,
-      errorResponseBuilder: (_request, context) => new RateLimited(String(context.max), context.after)
+      const resetSeconds = Math.ceil(resetMs / 1000)
+      reply.header('x-ratelimit-limit', max).header('x-ratelimit-remaining', Math.max(0, max - count)).header('x-ratelimit-reset', resetSeconds)
+      if (count > max) {
+        reply.header('retry-after', resetSeconds)
+        throw new RateLimited(String(max), resetSeconds === 1 ? '1 second' : `${resetSeconds} seconds`)
+      }
     })
   },
   { name: 'auth', dependencies: ['services'] }

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
-import { monotonicFactory } from 'ulid'
+import { newId } from '../ids.js'
 import type { Build } from '../schemas/build.js'
 import type { BuildEventType } from './chat-formats.js'
 
@@ -32,7 +32,6 @@ const SEQUENCE: Record<BuildEventType, number> = {
   'build.timed_out': 3
 }
 const KEEP_SECONDS = 7 * 86_400
-const newId = monotonicFactory()
 
 export interface DeliverySchedule {
   attempts: number

@@ -1,5 +1,5 @@
-import { monotonicFactory } from 'ulid'
 import { DeliveryNotFound, WebhookNotFound } from '../errors.js'
+import { newId } from '../ids.js'
 import type { BuildWebhook, BuildWebhookView, Delivery, SecretRotation, Webhook, WebhookCreate, WebhookUpdate } from '../schemas/webhook.js'
 import { BUILD_EVENT_TYPES, type BuildEventType, type WebhookFormat } from './chat-formats.js'
 import { toDeliveryResource, type DeliveryStore } from './delivery-store.js'
@@ -10,7 +10,6 @@ import { liveSecrets, toWebhookResource, type StoredWebhook, type WebhookStore }
 
 
 const DEFAULT_GRACE_SECONDS = 86_400
-const newId = monotonicFactory()
 
 /** A build's own subscription as stored beside the build: with its secret. */
 export interface StoredBuildWebhook {

@@ -34,14 +34,22 @@ export async function startSlipwayProcess(t: Teardown, config: Config, role: 'ap
     await exited
     clearTimeout(timer)
   })
+  // Kept until it has started, for the error if it does not; read and dropped after (it logs
+  // every request, which would otherwise pile up here under load).
   let output = ''
+  let started = false
   await new Promise<void>((resolve, reject) => {
     const ready = role === 'worker' ? 'build worker started' : 'Server listening'
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (started) return
       output += chunk
-      if (output.includes(ready)) resolve()
+      if (output.includes(ready)) {
+        started = true
+        output = ''
+        resolve()
+      }
     })
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (started ? undefined : (output += chunk)))
     child.on('exit', (code) => reject(new Error(`slipway ${role} exited with ${code} before starting:\n${output}`)))
   })
   return { pid: child.pid!, kill: (signal) => child.kill(signal) }

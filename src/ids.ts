@@ -1,0 +1,19 @@
+import { randomFillSync } from 'node:crypto'
+import { monotonicFactory } from 'ulid'
+
+// ulid asks crypto.getRandomValues for one byte per character, 16 calls per id: a few percent of
+// the CPU of a POST /v1/builds. The same bytes drawn from a pool refilled 4 KiB at a time cost
+// a fraction of that and are as random.
+const pool = Buffer.alloc(4096)
+let used = pool.length
+
+function pooledRandom(): number {
+  if (used === pool.length) {
+    randomFillSync(pool)
+    used = 0
+  }
+  return pool[used++]! / 256
+}
+
+/** A new ULID: sorts by creation time, and increases within this process even within a millisecond. */
+export const newId = monotonicFactory(pooledRandom)
