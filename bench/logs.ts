@@ -1,19 +1,17 @@
-// Live logs, measured end to end on this machine: an API process and a worker process on real
-// Redis and Docker, and an SSE client here. Prints a table; run with `npm run bench`.
+// Live logs, measured end to end: an API process and a worker process on real Redis and Docker,
+// and an SSE client here.
 //
 // - line latency: each line carries the time the build step printed it (adjtimex, in µs, from
 //   inside the container); the SSE client subtracts that from the time it received the line.
 // - worker memory: a fresh worker process builds a step that prints 1 GB, then one that prints a
 //   single 100 MB line; its peak RSS (VmHWM) is read from /proc afterwards.
-import { readFile } from 'node:fs/promises'
-import type { Config } from '../src/config.js'
 import type { Build, Builder } from '../src/schemas/build.js'
+import { asAdmin } from '../test/helpers/config.js'
 import { createRepo } from '../test/helpers/git-repo.js'
-import { freePort } from '../test/helpers/ports.js'
-import { startSlipwayProcess } from '../test/helpers/processes.js'
 import { readSse } from '../test/helpers/sse.js'
 import { createScope, type Teardown } from '../test/helpers/teardown.js'
-import { asAdmin, testConfig } from '../test/helpers/config.js'
+import { megabytes, milliseconds, percentile, type Row, type Section } from './report.js'
+import { memoryOf, postBuild, startSlipway } from './slipway.js'
 
 const LINES = 300
 const TIMED_LINES = `FROM busybox
@@ -25,47 +23,50 @@ RUN yes 012345678901234567890123456789012345678901234567890123456789012345678901
 const ONE_LONG_LINE = `FROM busybox
 RUN head -c 100000000 /dev/zero | tr '\\0' x
 `
+const LATENCY_TARGET_MS = 100
+const PEAK_TARGET_BYTES = 250 * 1024 * 1024
 
-interface Row {
-  name: string
-  result: string
-  target: string
-}
-
-async function main(): Promise<void> {
-  const scope = createScope()
-  const rows: Row[] = []
-  try {
-    const config = testConfig(scope, { port: await freePort(), logLevel: 'warn' })
-    await startSlipwayProcess(scope, config, 'api')
-    const api = `http://127.0.0.1:${config.port}`
-    await startSlipwayProcess(scope, config, 'worker')
+export const logsSection: Section = {
+  name: 'logs',
+  summary: 'live log line latency over SSE (both builders) and worker memory while a build floods its log',
+  async run({ scope, progress }) {
+    const rows: Row[] = []
+    const { api } = await startSlipway(scope, { worker: true })
     for (const builder of ['classic', 'buildkit'] as const) {
+      progress(`following ${LINES} timed log lines over SSE (${builder})`)
       const latencies = await lineLatencies(scope, api, builder)
+      const p99 = percentile(latencies, 99)
       rows.push({
-        name: `log line latency, ${builder} (p50 / p99 of ${latencies.length})`,
-        result: `${percentile(latencies, 50).toFixed(1)} / ${percentile(latencies, 99).toFixed(1)} ms`,
-        target: 'p99 < 100 ms'
+        figure: `log line latency, ${builder} (p50 / p99 of ${latencies.length})`,
+        slipway: `${milliseconds(percentile(latencies, 50))} / ${milliseconds(p99)}`,
+        reference: '',
+        target: `p99 < ${LATENCY_TARGET_MS} ms`,
+        met: p99 < LATENCY_TARGET_MS
       })
     }
     const floods: [string, string][] = [
       ['worker peak RSS, a step printing 1 GB', ONE_GB],
       ['worker peak RSS, one line of 100 MB', ONE_LONG_LINE]
     ]
-    for (const [name, dockerfile] of floods) {
-      const { peakMb, seconds, logBytes } = await floodPeak(scope, config, dockerfile)
-      rows.push({ name, result: `${peakMb.toFixed(0)} MB (${seconds.toFixed(0)} s, ${(logBytes / 1e6).toFixed(1)} MB of log kept)`, target: '< 250 MB' })
+    for (const [figure, dockerfile] of floods) {
+      progress(`${figure}: building with a fresh worker`)
+      const { peakBytes, seconds, logBytes } = await floodPeak(scope, dockerfile)
+      rows.push({
+        figure,
+        slipway: `${megabytes(peakBytes)} (${seconds.toFixed(0)} s, ${(logBytes / 1e6).toFixed(1)} MB of log kept)`,
+        reference: '',
+        target: `< ${megabytes(PEAK_TARGET_BYTES)}`,
+        met: peakBytes < PEAK_TARGET_BYTES
+      })
     }
-  } finally {
-    await scope.close()
+    return rows
   }
-  printTable(rows)
 }
 
 /** One build printing timestamped lines, followed over SSE; the latency of each line in ms. */
 async function lineLatencies(scope: Teardown, api: string, builder: Builder): Promise<number[]> {
   const repo = await createRepo(scope, { Dockerfile: TIMED_LINES })
-  const build = await post(api, { repo: repo.url, builder, noCache: true })
+  const build = await postBuild(api, { repo: repo.url, builder, noCache: true })
   const latencies: number[] = []
   for await (const event of readSse(`${api}/v1/builds/${build.id}/logs`, { headers: asAdmin() })) {
     const received = Date.now() * 1000
@@ -80,49 +81,27 @@ async function lineLatencies(scope: Teardown, api: string, builder: Builder): Pr
   return latencies
 }
 
-/** A fresh worker builds a flooding Dockerfile; its peak resident memory, from the kernel. */
-async function floodPeak(scope: Teardown, base: Config, dockerfile: string): Promise<{ peakMb: number; seconds: number; logBytes: number }> {
-  const config = { ...base, prefix: `${base.prefix}-flood-${Date.now()}` }
+/** A fresh worker (and an API beside it) builds a flooding Dockerfile; the worker's peak resident memory. */
+async function floodPeak(scope: Teardown, dockerfile: string): Promise<{ peakBytes: number; seconds: number; logBytes: number }> {
+  // Its own processes, stopped before the next flood, so each peak belongs to one build.
   const inner = createScope()
   try {
-    const worker = await startSlipwayProcess(inner, config, 'worker')
-    const api = `http://127.0.0.1:${await freePort()}`
-    await startSlipwayProcess(inner, { ...config, port: Number(new URL(api).port) }, 'api')
+    const { api, workerPid } = await startSlipway(inner, { worker: true })
     const repo = await createRepo(scope, { Dockerfile: dockerfile })
     const started = Date.now()
-    const build = await post(api, { repo: repo.url, builder: 'classic', noCache: true })
+    const build = await postBuild(api, { repo: repo.url, builder: 'classic', noCache: true })
     let finished: Build
     for (;;) {
       finished = (await (await fetch(`${api}/v1/builds/${build.id}`, { headers: asAdmin() })).json()) as Build
       if (!['queued', 'running'].includes(finished.status)) break
       await new Promise((resolve) => setTimeout(resolve, 500))
     }
-    const status = await readFile(`/proc/${worker.pid}/status`, 'utf8')
-    const peakKb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1])
+    const seconds = (Date.now() - started) / 1000
+    const { peak } = await memoryOf(workerPid!)
     const log = await (await fetch(`${api}/v1/builds/${build.id}/logs`, { headers: asAdmin() })).text()
     if (finished.status !== 'succeeded') throw new Error(`the flood build ended ${finished.status}: ${JSON.stringify(finished.error)}`)
-    return { peakMb: peakKb / 1024, seconds: (Date.now() - started) / 1000, logBytes: Buffer.byteLength(log) }
+    return { peakBytes: peak, seconds, logBytes: Buffer.byteLength(log) }
   } finally {
     await inner.close()
   }
 }
-
-async function post(api: string, body: object): Promise<Build> {
-  const response = await fetch(`${api}/v1/builds`, { method: 'POST', headers: asAdmin({ 'content-type': 'application/json' }), body: JSON.stringify(body) })
-  if (response.status !== 202) throw new Error(`POST /v1/builds answered ${response.status}: ${await response.text()}`)
-  return (await response.json()) as Build
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
-}
-
-function printTable(rows: Row[]): void {
-  const width = Math.max(...rows.map((row) => row.name.length))
-  const resultWidth = Math.max(...rows.map((row) => row.result.length))
-  process.stdout.write(`\n${'benchmark'.padEnd(width)}  ${'result'.padEnd(resultWidth)}  target\n`)
-  for (const row of rows) process.stdout.write(`${row.name.padEnd(width)}  ${row.result.padEnd(resultWidth)}  ${row.target}\n`)
-}
-
-await main()

@@ -1,0 +1,94 @@
+// API throughput on loopback: autocannon against a real API process (real Redis, a stored token,
+// the real rate limit raised out of the way), beside a bare Fastify server answering the same JSON.
+// No worker runs: POSTed builds stay queued. Every POST is a distinct build (its own build arg),
+// so none joins another and each takes the whole path: validate, store, enqueue, announce.
+import autocannon from 'autocannon'
+import { milliseconds, percentile, type Row, type Section } from './report.js'
+import { startReferenceServer } from './reference-server.js'
+import { createToken, postBuild, startSlipway } from './slipway.js'
+
+const CONNECTIONS = 10
+const WARM_UP_SECONDS = 2
+const MEASURE_SECONDS = 10
+const TARGETS = { post: 2000, get: 8000, p99Ms: 20 }
+
+interface Load {
+  perSecond: number
+  p99Ms: number
+}
+
+export const apiSection: Section = {
+  name: 'api',
+  summary: `POST /v1/builds and GET /v1/builds/{id}: requests/s and p99 at ${CONNECTIONS} connections, beside a bare Fastify route`,
+  async run({ scope, progress }) {
+    // The limit stays on (each request still counts in Redis); it is only set above what the bench sends.
+    const slipway = await startSlipway(scope, { worker: false, config: { rateLimitPerMinute: 100_000_000 } })
+    const token = await createToken(slipway.api, ['builds:read', 'builds:write'])
+    const build = await postBuild(slipway.api, distinctRequest(0))
+    const reference = await startReferenceServer(scope, build)
+    const rows: Row[] = []
+    const cases = [
+      { name: 'POST /v1/builds', method: 'POST' as const, path: '/v1/builds', target: TARGETS.post },
+      { name: 'GET /v1/builds/{id}', method: 'GET' as const, path: build.links.self, target: TARGETS.get }
+    ]
+    for (const { name, method, path, target } of cases) {
+      progress(`${name}: Slipway, ${WARM_UP_SECONDS} s warm-up then ${MEASURE_SECONDS} s`)
+      const ours = await load(slipway.api, method, path, token)
+      progress(`${name}: bare Fastify, ${WARM_UP_SECONDS} s warm-up then ${MEASURE_SECONDS} s`)
+      const bare = await load(reference, method, path, token)
+      rows.push(
+        {
+          figure: `${name}, requests/s (${CONNECTIONS} connections)`,
+          slipway: `${Math.round(ours.perSecond)}/s`,
+          reference: `${Math.round(bare.perSecond)}/s`,
+          target: `>= ${target}/s`,
+          met: ours.perSecond >= target
+        },
+        {
+          figure: `${name}, p99 latency`,
+          slipway: milliseconds(ours.p99Ms),
+          reference: milliseconds(bare.p99Ms),
+          target: `< ${TARGETS.p99Ms} ms`,
+          met: ours.p99Ms < TARGETS.p99Ms
+        }
+      )
+    }
+    return rows
+  }
+}
+
+/** A build request no earlier one is identical to: the n-th of the run. */
+function distinctRequest(n: number) {
+  return { repo: 'https://github.com/acme/app.git', ref: 'main', image: 'localhost:5000/acme/app', buildArgs: { BENCH_REQUEST: String(n) } }
+}
+
+/** Requests per second and p99 of one route under load, after a warm-up; throws if any answer was not 2xx. */
+async function load(base: string, method: 'GET' | 'POST', path: string, token: string): Promise<Load> {
+  let sent = 0
+  const options: autocannon.Options = {
+    url: base,
+    connections: CONNECTIONS,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    requests: [
+      method === 'POST'
+        ? { method, path, setupRequest: (request) => ({ ...request, body: JSON.stringify(distinctRequest(++sent)) }) }
+        : { method, path }
+    ]
+  }
+  await run({ ...options, duration: WARM_UP_SECONDS })
+  const { result, latencies } = await run({ ...options, duration: MEASURE_SECONDS })
+  return { perSecond: result.requests.total / (result.duration || MEASURE_SECONDS), p99Ms: percentile(latencies, 99) }
+}
+
+/** One autocannon run, with each response time in ms (its own summary rounds them to whole ms). */
+async function run(options: autocannon.Options): Promise<{ result: autocannon.Result; latencies: number[] }> {
+  const latencies: number[] = []
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (error, done) => (error ? reject(error as Error) : resolve(done)))
+    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime))
+  })
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`${result.url}: ${result.non2xx} answers were not 2xx and ${result.errors} requests failed, of ${result.requests.total}`)
+  }
+  return { result, latencies }
+}
