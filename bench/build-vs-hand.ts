@@ -4,7 +4,8 @@
 // a warm one. Slipway's figure runs from its POST to the moment its log stream says the build
 // ended (so it includes the API, the queue, the clone, the measurements and the push); the hand's
 // from the first command to the last one's exit. Both use the classic builder, as the docker CLI
-// here does, and they take turns so neither gets a warmer machine.
+// here does, and they take turns, each going first in every other round, so neither gets a
+// warmer (or a busier) machine.
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -17,7 +18,7 @@ import { startRegistry } from '../test/helpers/registry.js'
 import { percentile, type Row, type Section } from './report.js'
 import { postBuild, startSlipway, untilEnded } from './slipway.js'
 
-const COLD_SAMPLES = 3
+const COLD_SAMPLES = 5
 const WARM_SAMPLES = 5
 const COLD_TARGET_RATIO = 1.05
 const WARM_TARGET_EXTRA_MS = 200
@@ -72,8 +73,10 @@ export const buildVsHandSection: Section = {
     const cold = { slipway: [] as number[], hand: [] as number[] }
     for (let n = 1; n <= COLD_SAMPLES; n++) {
       progress(`no cache, round ${n} of ${COLD_SAMPLES}`)
-      cold.hand.push(await byHand(`cold-${n}`, { noCache: true }))
-      cold.slipway.push(await throughSlipway(`cold-${n}`, { noCache: true }))
+      await inTurn(n, {
+        hand: async () => cold.hand.push(await byHand(`cold-${n}`, { noCache: true })),
+        slipway: async () => cold.slipway.push(await throughSlipway(`cold-${n}`, { noCache: true }))
+      })
     }
     progress('warm cache: one build each to fill it')
     await byHand('warm', { noCache: false })
@@ -81,8 +84,10 @@ export const buildVsHandSection: Section = {
     const warm = { slipway: [] as number[], hand: [] as number[] }
     for (let n = 1; n <= WARM_SAMPLES; n++) {
       progress(`warm cache, round ${n} of ${WARM_SAMPLES}`)
-      warm.slipway.push(await throughSlipway('warm', { noCache: false }))
-      warm.hand.push(await byHand('warm', { noCache: false }))
+      await inTurn(n, {
+        hand: async () => warm.hand.push(await byHand('warm', { noCache: false })),
+        slipway: async () => warm.slipway.push(await throughSlipway('warm', { noCache: false }))
+      })
     }
 
     const median = (values: number[]) => percentile(values, 50)
@@ -106,4 +111,10 @@ export const buildVsHandSection: Section = {
     })
     return rows
   }
+}
+
+/** Runs both of a round's builds, one after the other: the hand first in odd rounds, Slipway in even ones. */
+async function inTurn(round: number, builds: { hand: () => Promise<unknown>; slipway: () => Promise<unknown> }): Promise<void> {
+  const order = round % 2 === 1 ? [builds.hand, builds.slipway] : [builds.slipway, builds.hand]
+  for (const build of order) await build()
 }
