@@ -10,7 +10,7 @@ export interface EventDelivery {
   body: Buffer
 }
 
-/** How one provider names, identifies, signs and shapes its events. Only the fields Slipway reads. */
+/** How one provider names, identifies, signs and shapes its events (headers as its documentation spells them). Only the fields Slipway reads. */
 interface Provider {
   eventHeader: string
   /** Headers that identify a delivery and stay the same when it is sent again; the first present wins. */
@@ -25,19 +25,19 @@ interface Provider {
 
 const PROVIDERS: Record<TriggerProvider, Provider> = {
   github: {
-    eventHeader: 'x-github-event',
-    deliveryHeaders: ['x-github-delivery'],
-    credentialHeader: 'x-hub-signature-256',
+    eventHeader: 'X-GitHub-Event',
+    deliveryHeaders: ['X-GitHub-Delivery'],
+    credentialHeader: 'X-Hub-Signature-256',
     pushEvent: 'push',
     pingEvent: 'ping',
     repository: { object: 'repository', urls: ['clone_url', 'ssh_url', 'html_url'] },
     verify: verifyGitHubSignature
   },
   gitlab: {
-    eventHeader: 'x-gitlab-event',
+    eventHeader: 'X-Gitlab-Event',
     // Idempotency-Key (GitLab 17.4+) is kept across GitLab's retries; X-Gitlab-Event-UUID names the event.
-    deliveryHeaders: ['idempotency-key', 'x-gitlab-event-uuid'],
-    credentialHeader: 'x-gitlab-token',
+    deliveryHeaders: ['Idempotency-Key', 'X-Gitlab-Event-UUID'],
+    credentialHeader: 'X-Gitlab-Token',
     pushEvent: 'Push Hook',
     pingEvent: null,
     repository: { object: 'project', urls: ['git_http_url', 'git_ssh_url', 'web_url'] },
@@ -82,7 +82,7 @@ export interface ProviderEvent {
 export function readEvent(provider: TriggerProvider, delivery: EventDelivery): ProviderEvent {
   const rules = PROVIDERS[provider]
   const header = (name: string) => {
-    const value = delivery.headers[name]
+    const value = delivery.headers[name.toLowerCase()]
     return Array.isArray(value) ? value[0] : value
   }
   const name = header(rules.eventHeader) ?? ''
