@@ -283,4 +283,9 @@ t.test('GitLab: the token is the secret, Idempotency-Key the delivery id', async
   const [build] = await builds()
   t.match(build?.request, { repo: 'https://gitlab.example.com/acme/app.git', ref: COMMIT })
   t.equal((await builds()).length, 1)
+
+  const changed = await app.inject({ method: 'PATCH', url: `/v1/triggers/${rule.id}`, payload: { secret: 'a-new-token-after-a-leak' } })
+  t.notOk(changed.body.includes('a-new-token-after-a-leak'), 'a changed secret is not echoed')
+  t.equal((await sendGitLabEvent(app, { token: rule.secret!, body })).json().code, 'TRIGGER_SIGNATURE_INVALID', 'the old token no longer works')
+  t.equal((await sendGitLabEvent(app, { token: 'a-new-token-after-a-leak', body })).statusCode, 202, 'the new one does')
 })
