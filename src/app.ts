@@ -11,6 +11,7 @@ import buildLogRoutes from './routes/v1/build-logs.js'
 import buildRoutes from './routes/v1/builds.js'
 import insightRoutes from './routes/v1/insight.js'
 import tokenRoutes from './routes/v1/tokens.js'
+import triggerRoutes from './routes/v1/triggers.js'
 import webhookRoutes from './routes/v1/webhooks.js'
 
 export interface AppOptions {
@@ -31,6 +32,7 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
   await fastify.register(buildLogRoutes, { prefix: '/v1' })
   await fastify.register(webhookRoutes, { prefix: '/v1' })
   await fastify.register(tokenRoutes, { prefix: '/v1' })
+  await fastify.register(triggerRoutes, { prefix: '/v1' })
   await fastify.register(insightRoutes, { prefix: '/v1' })
 
   // Closing waits for requests in flight, but not past a short grace: a connection a client left

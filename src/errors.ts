@@ -98,3 +98,29 @@ export const RedisUnavailable = createError(
   'The build store (Redis) cannot be reached; nothing was changed. Try again shortly.',
   503
 )
+export const TriggerNotFound = createError('TRIGGER_NOT_FOUND', "No trigger rule has the id '%s'. GET /v1/triggers lists them.", 404)
+export const TriggerRepoUnknown = createError(
+  'TRIGGER_REPO_UNKNOWN',
+  'No %s trigger rule is set up for the repository of this event (%s). Create one with POST /v1/triggers, then send the event again.',
+  404
+)
+export const TriggerSignatureMissing = createError(
+  'TRIGGER_SIGNATURE_MISSING',
+  'The event carries no %s header. Set the secret of the trigger rule in the webhook settings (GitHub: "Secret"; GitLab: "Secret token").',
+  401
+)
+export const TriggerSignatureInvalid = createError(
+  'TRIGGER_SIGNATURE_INVALID',
+  "The event's %s does not match the secret of any trigger rule for its repository. Paste the secret the rule was created with into the webhook settings.",
+  401
+)
+export const TriggerDeliveryIdInvalid = createError(
+  'TRIGGER_DELIVERY_ID_INVALID',
+  'A push event needs a delivery id (%s) of 1 to 200 printable characters, so that a redelivery starts nothing twice.',
+  400
+)
+export const TriggerEventInProgress = createError(
+  'TRIGGER_EVENT_IN_PROGRESS',
+  'Delivery %s is still being handled by another request. Send it again in a minute; it will not start builds twice.',
+  409
+)

@@ -4,7 +4,7 @@ import type { RedisKeys } from '../builds/keys.js'
 import { newId } from '../ids.js'
 import { luaScript } from '../redis.js'
 
-export const SCOPES = ['builds:read', 'builds:write', 'webhooks:admin', 'admin'] as const
+export const SCOPES = ['builds:read', 'builds:write', 'webhooks:admin', 'triggers:admin', 'admin'] as const
 export type Scope = (typeof SCOPES)[number]
 
 /** A token as stored and listed: never the token itself, only the hash it is found by. */

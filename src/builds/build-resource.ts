@@ -1,7 +1,12 @@
 import type { Build, BuildRecord } from '../schemas/build.js'
 
+/** Where a build and its log are read. */
+export function buildLinks(id: string): Build['links'] {
+  const self = `/v1/builds/${id}`
+  return { self, logs: `${self}/logs` }
+}
+
 /** The build as answers and events show it: the record with its links. */
 export function toResource(record: BuildRecord): Build {
-  const self = `/v1/builds/${record.id}`
-  return { ...record, links: { self, logs: `${self}/logs` } }
+  return { ...record, links: buildLinks(record.id) }
 }

@@ -29,6 +29,12 @@ export function redisKeys(prefix: string) {
     tokenByHash: (hash: string) => `${prefix}:tokenhash:${hash}`,
     allTokens: `${prefix}:idx:tokens`,
     rateLimit: `${prefix}:ratelimit:`,
+    trigger: (id: string) => `${prefix}:trigger:{${id}}`,
+    allTriggers: `${prefix}:idx:triggers`,
+    /** The ids of the trigger rules of one provider and repository (by repoKey). */
+    triggersByRepo: (provider: string, repoKey: string) => `${prefix}:idx:triggers:${provider}:${repoKey}`,
+    /** What one push event delivery started: a short lease while it is handled, then its builds. */
+    triggerDelivery: (provider: string, deliveryId: string) => `${prefix}:triggerdelivery:${provider}:${deliveryId}`,
     /** What reading an image's layers found (files deleted later), by image id. */
     imageScan: (imageId: string) => `${prefix}:imagescan:${imageId}`
   }

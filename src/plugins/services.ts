@@ -15,6 +15,9 @@ import { parseAllowList } from '../webhooks/url-policy.js'
 import { createWebhookQueue } from '../webhooks/webhook-queue.js'
 import { createWebhookService, type WebhookService } from '../webhooks/webhook-service.js'
 import { createWebhookStore } from '../webhooks/webhook-store.js'
+import { createDeliveryLedger } from '../triggers/delivery-ledger.js'
+import { createTriggerService, type TriggerService } from '../triggers/trigger-service.js'
+import { createTriggerStore } from '../triggers/trigger-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,6 +26,7 @@ declare module 'fastify' {
     logs: LogService
     webhooks: WebhookService
     tokens: TokenStore
+    triggers: TriggerService
   }
 }
 
@@ -44,22 +48,16 @@ export default fp(
       allow: parseAllowList(config.webhookAllow)
     })
     const store = createBuildStore(redis, keys)
+    const policy = { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds }
+    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, policy, logger: fastify.log })
     fastify.decorate('redis', redis)
     fastify.decorate('tokens', createTokenStore(redis, keys))
     fastify.decorate('webhooks', webhooks)
     fastify.decorate('logs', createLogService({ redis, keys, store }))
+    fastify.decorate('builds', builds)
     fastify.decorate(
-      'builds',
-      createBuildService({
-        redis,
-        keys,
-        store,
-        queue: buildQueue,
-        webhooks,
-        events,
-        policy: { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds },
-        logger: fastify.log
-      })
+      'triggers',
+      createTriggerService({ store: createTriggerStore(redis, keys), ledger: createDeliveryLedger(redis, keys), builds, policy, publicUrl: config.publicUrl })
     )
     fastify.addHook('onClose', async () => {
       await Promise.all([buildQueue.close(), events.close()])

@@ -21,6 +21,7 @@ export default fp(
         tags: [
           { name: 'builds', description: 'Submit builds and read their results and logs' },
           { name: 'webhooks', description: 'Signed notifications of build events, their deliveries and retries' },
+          { name: 'triggers', description: 'Builds started by pushes: trigger rules, and the endpoints GitHub and GitLab send push events to' },
           { name: 'tokens', description: 'API tokens and their scopes' },
           { name: 'insight', description: 'Where image bytes go, and what would remove them' },
           { name: 'service', description: 'Health and readiness' }

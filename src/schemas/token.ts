@@ -5,7 +5,7 @@ import { StringEnum, Timestamp } from './common.js'
 const Scopes = Type.Array(StringEnum(SCOPES), {
   minItems: 1,
   uniqueItems: true,
-  description: 'builds:read (read builds and logs), builds:write (submit, cancel, retry), webhooks:admin, admin (everything, tokens too)'
+  description: 'builds:read (read builds and logs), builds:write (submit, cancel, retry), webhooks:admin, triggers:admin (push trigger rules), admin (everything, tokens too)'
 })
 
 export const TokenCreateSchema = Type.Object(

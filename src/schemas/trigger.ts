@@ -1,0 +1,110 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { BuildRequestSchema } from './build.js'
+import { Nullable, StringEnum, Timestamp } from './common.js'
+
+export const TRIGGER_PROVIDERS = ['github', 'gitlab'] as const
+export type TriggerProvider = (typeof TRIGGER_PROVIDERS)[number]
+
+const Provider = StringEnum(TRIGGER_PROVIDERS, { description: 'Who sends the push events: GitHub (or GitHub Enterprise) or GitLab' })
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$', description: 'What the rule is for, e.g. "app main"' })
+const Branches = Type.Array(
+  Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
+  {
+    minItems: 1,
+    maxItems: 20,
+    uniqueItems: true,
+    description:
+      'Branches whose pushes start a build, as glob patterns: "main", "release/*" ("*" stops at "/"), "feature/**" (any depth), "*" (any branch without "/"). A push matching any of them builds.'
+  }
+)
+const Secret = Type.String({
+  pattern: '^[\\x21-\\x7e]{16,256}$',
+  description: "GitHub's webhook secret or GitLab's secret token: 16 to 256 printable characters. Default: one Slipway makes, shown once in this answer."
+})
+
+/** The options of the builds a rule starts: a build request without what the push decides (repo, ref) or secrets (webhooks). */
+export const TriggerBuildOptionsSchema = Type.Omit(BuildRequestSchema, ['repo', 'ref', 'webhooks'], {
+  $id: 'TriggerBuildOptions',
+  additionalProperties: false,
+  description:
+    'The fields of POST /v1/builds except repo, ref (the rule\'s repository, at the pushed commit) and webhooks (subscribe at /v1/webhooks, with `repo`, instead)'
+})
+export type TriggerBuildOptions = Static<typeof TriggerBuildOptionsSchema>
+
+export const TriggerCreateSchema = Type.Object(
+  {
+    name: Type.Optional(Name),
+    provider: Provider,
+    repo: Type.String({
+      minLength: 1,
+      maxLength: 2048,
+      description:
+        'The repository, as POST /v1/builds takes it. Events are matched to it by host and path, so https:// and ssh:// spellings of one repository are the same; builds clone this URL, never one the event names.'
+    }),
+    branches: Branches,
+    build: Type.Optional(Type.Ref(TriggerBuildOptionsSchema)),
+    enabled: Type.Optional(Type.Boolean({ description: 'Default: true' })),
+    secret: Type.Optional(Secret)
+  },
+  { $id: 'TriggerCreate', additionalProperties: false, description: 'A rule: pushes to these branches of this repository start builds with these options' }
+)
+export type TriggerCreate = Static<typeof TriggerCreateSchema>
+
+export const TriggerUpdateSchema = Type.Object(
+  {
+    name: Type.Optional(Nullable(Name)),
+    branches: Type.Optional(Branches),
+    build: Type.Optional(Type.Ref(TriggerBuildOptionsSchema)),
+    enabled: Type.Optional(Type.Boolean()),
+    secret: Type.Optional(Secret)
+  },
+  {
+    $id: 'TriggerUpdate',
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'The fields to change; `build` replaces the options as a whole. To change provider or repository, make a new rule.'
+  }
+)
+export type TriggerUpdate = Static<typeof TriggerUpdateSchema>
+
+export const TriggerSchema = Type.Object(
+  {
+    id: Type.String(),
+    name: Nullable(Type.String()),
+    provider: Provider,
+    repo: Type.String({ description: 'The repository URL, as builds clone it' }),
+    branches: Type.Array(Type.String()),
+    build: Type.Ref(TriggerBuildOptionsSchema),
+    enabled: Type.Boolean(),
+    eventsUrl: Type.String({ description: 'Where GitHub or GitLab sends the events: the payload URL (GitHub) or URL (GitLab) of the webhook' }),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+    secret: Type.Optional(Type.String({ description: 'The secret: only in the answer that created the rule or set a new one, never again' }))
+  },
+  { $id: 'Trigger', additionalProperties: false }
+)
+export type Trigger = Static<typeof TriggerSchema>
+
+export const TriggerListSchema = Type.Object({ items: Type.Array(Type.Ref(TriggerSchema)) }, { $id: 'TriggerList', additionalProperties: false })
+
+export const TriggerEventResultSchema = Type.Object(
+  {
+    status: StringEnum(['started', 'ignored', 'duplicate'] as const, {
+      description: 'started: builds were started (or joined); ignored: the event starts none (see reason); duplicate: this delivery was handled before, these are the builds it started'
+    }),
+    event: Type.String({ description: 'The event, as the X-GitHub-Event or X-Gitlab-Event header named it' }),
+    deliveryId: Nullable(Type.String()),
+    reason: Nullable(Type.String({ description: 'Why nothing was started' })),
+    rules: Type.Array(Type.String(), { description: 'The ids of the rules the push matched' }),
+    builds: Type.Array(
+      Type.Object(
+        { id: Type.String(), ruleId: Type.String(), links: Type.Object({ self: Type.String(), logs: Type.String() }, { additionalProperties: false }) },
+        { additionalProperties: false }
+      )
+    )
+  },
+  { $id: 'TriggerEventResult', additionalProperties: false }
+)
+export type TriggerEventResult = Static<typeof TriggerEventResultSchema>
+
+export const triggerSchemas = [TriggerBuildOptionsSchema, TriggerCreateSchema, TriggerUpdateSchema, TriggerSchema, TriggerListSchema, TriggerEventResultSchema]

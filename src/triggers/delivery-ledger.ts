@@ -1,0 +1,54 @@
+import type { Redis } from 'ioredis'
+import type { RedisKeys } from '../builds/keys.js'
+import type { TriggerProvider } from '../schemas/trigger.js'
+
+// A delivery being handled holds a lease: long enough for any handling, short enough that an
+// event whose handler died can be sent again. A handled one is remembered a week, longer than
+// GitHub and GitLab keep deliveries one can redeliver by hand.
+const LEASE_SECONDS = 300
+const REMEMBER_SECONDS = 7 * 86_400
+const PENDING = 'pending'
+// How long a repeat arriving while its first is handled waits for the outcome.
+const SETTLE_WAIT_MS = 5000
+
+/** What a delivery started. */
+export interface HandledDelivery {
+  rules: string[]
+  builds: { id: string; ruleId: string }[]
+}
+
+export type DeliveryClaim = { kind: 'new' } | { kind: 'handled'; handled: HandledDelivery } | { kind: 'pending' }
+
+/**
+ * Push event deliveries seen, by provider and delivery id, so that a redelivery starts nothing.
+ * The first claims a delivery with one SET NX (one winner across API replicas); it is marked
+ * handled only once its builds exist, so a handler that dies in between loses no event: the
+ * lease lapses and the event can be sent again.
+ */
+export function createDeliveryLedger(redis: Redis, keys: RedisKeys) {
+  async function claim(provider: TriggerProvider, deliveryId: string, deadline = Date.now() + SETTLE_WAIT_MS): Promise<DeliveryClaim> {
+    const key = keys.triggerDelivery(provider, deliveryId)
+    if (await redis.set(key, PENDING, 'EX', LEASE_SECONDS, 'NX')) return { kind: 'new' }
+    const value = await redis.get(key)
+    // null: the lease lapsed meanwhile, so it is free again.
+    if (value !== null && value !== PENDING) return { kind: 'handled', handled: JSON.parse(value) as HandledDelivery }
+    if (value === PENDING && Date.now() > deadline) return { kind: 'pending' }
+    if (value === PENDING) await new Promise((resolve) => setTimeout(resolve, 100))
+    return claim(provider, deliveryId, deadline)
+  }
+
+  return {
+    claim,
+
+    async complete(provider: TriggerProvider, deliveryId: string, handled: HandledDelivery): Promise<void> {
+      await redis.set(keys.triggerDelivery(provider, deliveryId), JSON.stringify(handled), 'EX', REMEMBER_SECONDS)
+    },
+
+    /** Gives a delivery back when handling it failed, so sending it again tries again. */
+    async release(provider: TriggerProvider, deliveryId: string): Promise<void> {
+      await redis.del(keys.triggerDelivery(provider, deliveryId))
+    }
+  }
+}
+
+export type DeliveryLedger = ReturnType<typeof createDeliveryLedger>

@@ -1,0 +1,167 @@
+import { createHmac } from 'node:crypto'
+import { normalizeBuildRequest, type RequestPolicy } from '../builds/build-request.js'
+import { buildLinks } from '../builds/build-resource.js'
+import type { BuildService } from '../builds/build-service.js'
+import { parseRepoUrl, printable, redactUrl, repoKey } from '../builds/repo-url.js'
+import { BodyInvalid, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerRepoUnknown, TriggerSignatureInvalid, TriggerSignatureMissing } from '../errors.js'
+import { newId } from '../ids.js'
+import type { BuildRequest } from '../schemas/build.js'
+import type { Trigger, TriggerCreate, TriggerEventResult, TriggerProvider, TriggerUpdate } from '../schemas/trigger.js'
+import { branchMatches, branchOf } from './branch-match.js'
+import type { DeliveryLedger, HandledDelivery } from './delivery-ledger.js'
+import { generateTriggerSecret } from './event-signature.js'
+import { readEvent, type EventDelivery, type ProviderEvent } from './provider-event.js'
+import type { StoredTrigger, TriggerStore } from './trigger-store.js'
+
+/** The label every triggered build's image carries: the id of the rule that started it. */
+export const TRIGGER_LABEL = 'dev.slipway.trigger'
+
+const DELIVERY_ID = /^[\x21-\x7e]{1,200}$/
+
+/** An event's answer: 200 for a ping or a repeat, 202 for a push handled now (built or not). */
+export interface EventOutcome {
+  statusCode: 200 | 202
+  result: TriggerEventResult
+}
+
+/** Trigger rules, and the push events that start builds by them. */
+export function createTriggerService(deps: {
+  store: TriggerStore
+  ledger: DeliveryLedger
+  builds: BuildService
+  policy: RequestPolicy
+  publicUrl: string
+}) {
+  const { store, ledger } = deps
+
+  const toResource = (stored: StoredTrigger): Trigger => {
+    const { secret: _secret, repoKey: _repoKey, ...resource } = stored
+    return { ...resource, eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
+  }
+
+  async function existing(id: string): Promise<StoredTrigger> {
+    const trigger = await store.get(id)
+    if (!trigger) throw new TriggerNotFound(id)
+    return trigger
+  }
+
+  /** The build a rule starts for a pushed commit. Its repository is the rule's, never a URL the event names. */
+  function buildRequest(rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, commit: string): BuildRequest {
+    return { ...rule.build, repo: rule.repo, ref: commit, labels: { ...rule.build.labels, [TRIGGER_LABEL]: rule.id } }
+  }
+
+  /** Refuses, at once, options that would make every triggered build fail validation later. */
+  function checkOptions(rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>): void {
+    normalizeBuildRequest(buildRequest(rule, '0'.repeat(40)), deps.policy)
+  }
+
+  /** Starts one build per matching rule, each exactly once however often the delivery comes. */
+  async function start(provider: TriggerProvider, deliveryId: string, rules: StoredTrigger[], commit: string): Promise<HandledDelivery> {
+    const builds = []
+    for (const rule of rules) {
+      // The same key for the same delivery and rule: if this delivery's handler died after some
+      // builds were made, handling it again gets those builds back rather than making them twice.
+      // Keyed with the rule's secret, so no client of POST /v1/builds can take the key first.
+      const key = `trigger-${createHmac('sha256', rule.secret).update(`${provider}:${deliveryId}`).digest('hex')}`
+      const { build } = await deps.builds.submit(buildRequest(rule, commit), key)
+      builds.push({ id: build.id, ruleId: rule.id })
+    }
+    return { rules: rules.map((rule) => rule.id), builds }
+  }
+
+  /** The rules an event's repository has, once the event proves it knows one of their secrets. */
+  async function verifiedRules(provider: TriggerProvider, event: ProviderEvent): Promise<StoredTrigger[]> {
+    const rules = await store.forRepo(provider, [...new Set(event.repoUrls.map(repoKey))])
+    if (rules.length === 0) throw new TriggerRepoUnknown(provider, printable(redactUrl(event.repoUrls[0]!)))
+    if (event.credential === undefined) throw new TriggerSignatureMissing(event.credentialHeader)
+    if (!event.verify(rules.map((rule) => rule.secret))) throw new TriggerSignatureInvalid(event.credentialHeader)
+    return rules
+  }
+
+  return {
+    /** A new rule; its secret is in this answer and never again. */
+    async create(body: TriggerCreate): Promise<Trigger> {
+      const repo = parseRepoUrl(body.repo, deps.policy.repos)
+      const now = new Date().toISOString()
+      const stored: StoredTrigger = {
+        id: newId(),
+        name: body.name ?? null,
+        provider: body.provider,
+        repo: repo.url,
+        repoKey: repo.key,
+        branches: body.branches,
+        build: body.build ?? {},
+        enabled: body.enabled ?? true,
+        createdAt: now,
+        updatedAt: now,
+        secret: body.secret ?? generateTriggerSecret()
+      }
+      checkOptions(stored)
+      await store.create(stored)
+      return { ...toResource(stored), secret: stored.secret }
+    },
+
+    list: async (): Promise<Trigger[]> => (await store.list()).map(toResource),
+
+    get: async (id: string): Promise<Trigger> => toResource(await existing(id)),
+
+    async update(id: string, changes: TriggerUpdate): Promise<Trigger> {
+      const trigger = await existing(id)
+      if (changes.build !== undefined) checkOptions({ ...trigger, build: changes.build })
+      await store.update(id, changes)
+      return toResource(await existing(id))
+    },
+
+    async remove(id: string): Promise<void> {
+      if (!(await store.remove(id))) throw new TriggerNotFound(id)
+    },
+
+    /**
+     * A GitHub or GitLab event. Refused unless it names a repository with rules and carries the
+     * signature (GitHub) or token (GitLab) of one of them. A push to a branch starts a build for
+     * each enabled rule whose patterns match; the same delivery again starts nothing and answers
+     * what the first one started.
+     */
+    async receive(provider: TriggerProvider, delivery: EventDelivery): Promise<EventOutcome> {
+      const event = readEvent(provider, delivery)
+      const deliveryId = event.deliveryId !== undefined && DELIVERY_ID.test(event.deliveryId) ? event.deliveryId : null
+      const answer = (statusCode: 200 | 202, result: Partial<TriggerEventResult> & Pick<TriggerEventResult, 'status'>): EventOutcome => ({
+        statusCode,
+        result: { event: event.name, deliveryId, reason: null, rules: [], builds: [], ...result }
+      })
+      const ignored = (reason: string, statusCode: 200 | 202 = 202) => answer(statusCode, { status: 'ignored', reason })
+
+      if (event.repoUrls.length === 0) {
+        // An organisation's webhook pings without a repository; there is nothing to check it against.
+        if (event.kind === 'ping') return ignored('ping: nothing to build', 200)
+        throw new BodyInvalid(`The ${provider} event names no repository; only repository (or project) events can trigger builds.`)
+      }
+      const rules = await verifiedRules(provider, event)
+      if (event.kind === 'ping') return ignored('ping: the webhook reaches Slipway and its secret matches a trigger rule', 200)
+      if (event.kind !== 'push') return ignored(`'${printable(event.name)}' events start no builds; only pushes to branches do`)
+
+      const push = event.push()
+      const branch = branchOf(push.ref)
+      if (branch === null) return ignored(`'${printable(push.ref)}' is not a branch: only pushes to branches start builds (tag pushes do not)`)
+      if (push.deleted) return ignored(`branch '${printable(branch)}' was deleted`)
+      const matched = rules.filter((rule) => rule.enabled && branchMatches(rule.branches, branch))
+      if (matched.length === 0) return ignored(`no enabled trigger rule of this repository matches branch '${printable(branch)}'`)
+
+      if (deliveryId === null) throw new TriggerDeliveryIdInvalid(event.deliveryHeader)
+      const withLinks = (handled: HandledDelivery) => ({ rules: handled.rules, builds: handled.builds.map((build) => ({ ...build, links: buildLinks(build.id) })) })
+      const claim = await ledger.claim(provider, deliveryId)
+      if (claim.kind === 'handled') return answer(200, { status: 'duplicate', reason: 'this delivery was handled before; these are the builds it started', ...withLinks(claim.handled) })
+      if (claim.kind === 'pending') throw new TriggerEventInProgress(deliveryId)
+      try {
+        const handled = await start(provider, deliveryId, matched, push.after)
+        await ledger.complete(provider, deliveryId, handled)
+        return answer(202, { status: 'started', ...withLinks(handled) })
+      } catch (error) {
+        await ledger.release(provider, deliveryId).catch(() => undefined)
+        throw error
+      }
+    }
+  }
+}
+
+export type TriggerService = ReturnType<typeof createTriggerService>
