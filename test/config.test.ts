@@ -20,6 +20,7 @@ t.test('an empty environment gives every default', async (t) => {
     role: 'all',
     host: '127.0.0.1',
     port: 8080,
+    metricsPort: 9464,
     publicUrl: 'http://127.0.0.1:8080',
     redisUrl: 'redis://127.0.0.1:6379',
     prefix: 'slipway',

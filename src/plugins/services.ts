@@ -8,6 +8,7 @@ import { createBuildStore } from '../builds/build-store.js'
 import { redisKeys } from '../builds/keys.js'
 import { createLogService, type LogService } from '../builds/log-service.js'
 import type { Config } from '../config.js'
+import type { ClusterCounts } from '../metrics/cluster-metrics.js'
 import { createRedis } from '../redis.js'
 import { repoPolicy } from '../builds/repo-url.js'
 import { createDeliveryStore } from '../webhooks/delivery-store.js'
@@ -23,6 +24,7 @@ declare module 'fastify' {
     logs: LogService
     webhooks: WebhookService
     tokens: TokenStore
+    clusterCounts: ClusterCounts
   }
 }
 
@@ -46,6 +48,10 @@ export default fp(
     const store = createBuildStore(redis, keys)
     fastify.decorate('redis', redis)
     fastify.decorate('tokens', createTokenStore(redis, keys))
+    fastify.decorate('clusterCounts', {
+      builds: () => store.countByStatus(),
+      queues: async () => ({ builds: await buildQueue.counts(), webhooks: await events.counts() })
+    })
     fastify.decorate('webhooks', webhooks)
     fastify.decorate('logs', createLogService({ redis, keys, store }))
     fastify.decorate(
