@@ -161,6 +161,7 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_ROLE',
       'SLIPWAY_HOST',
       'SLIPWAY_PORT',
+      'SLIPWAY_METRICS_PORT',
       'SLIPWAY_PUBLIC_URL',
       'SLIPWAY_REDIS_URL',
       'SLIPWAY_PREFIX',
