@@ -20,8 +20,8 @@ export function registerClusterMetrics(registry: Registry, counts: ClusterCounts
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      this.reset()
       const byStatus = await counts.builds().catch(() => null)
+      this.reset()
       for (const [status, count] of Object.entries(byStatus ?? {})) this.set({ status }, count)
     }
   })
@@ -31,8 +31,8 @@ export function registerClusterMetrics(registry: Registry, counts: ClusterCounts
     labelNames: ['queue', 'state'],
     registers: [registry],
     async collect() {
-      this.reset()
       const byQueue = await counts.queues().catch(() => null)
+      this.reset()
       for (const [queue, byState] of Object.entries(byQueue ?? {})) {
         for (const [state, count] of Object.entries(byState)) this.set({ queue, state }, count)
       }

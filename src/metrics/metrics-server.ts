@@ -12,7 +12,7 @@ import { registerReachabilityMetrics, type Dependencies } from './reachability.j
  */
 export async function startMetricsServer(config: Config, logger: Logger, registry: Registry, dependencies: Dependencies): Promise<{ close(): Promise<void> }> {
   registerReachabilityMetrics(registry, dependencies)
-  const server = Fastify({ loggerInstance: logger.child({ server: 'metrics' }), disableRequestLogging: true })
+  const server = Fastify({ loggerInstance: logger.child({ server: 'metrics' }) })
   await server.register(healthRoutes, { dependencies })
   await server.register(metricsRoutes, { registry })
   await server.listen({ host: config.host, port: config.metricsPort })

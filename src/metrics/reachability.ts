@@ -1,18 +1,13 @@
 import type Docker from 'dockerode'
 import type { Redis } from 'ioredis'
 import { Gauge, type Registry } from 'prom-client'
+import type { Readiness } from '../schemas/health.js'
 
 /** What a process needs to do its work: Redis always, a Docker Engine only where builds run. */
 export interface Dependencies {
   redis: Redis
   /** null in an API-only process: it never talks to Docker. */
   docker: Docker | null
-}
-
-export interface Readiness {
-  status: 'ready' | 'unavailable'
-  redis: boolean
-  docker: boolean | null
 }
 
 // A probe answers quickly or counts as down: a load balancer or a scrape must not wait on it.
