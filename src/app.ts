@@ -1,12 +1,18 @@
+import Docker from 'dockerode'
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
+import { Registry } from 'prom-client'
 import type { Config } from './config.js'
+import { registerClusterMetrics } from './metrics/cluster-metrics.js'
+import { registerReachabilityMetrics } from './metrics/reachability.js'
 import auth from './plugins/auth.js'
+import buildLogContext from './plugins/build-log-context.js'
 import services from './plugins/services.js'
 import errorHandler from './plugins/error-handler.js'
 import swagger from './plugins/swagger.js'
 import validation from './plugins/validation.js'
 import healthRoutes from './routes/health.js'
+import metricsRoutes from './routes/metrics.js'
 import buildLogRoutes from './routes/v1/build-logs.js'
 import buildRoutes from './routes/v1/builds.js'
 import insightRoutes from './routes/v1/insight.js'
@@ -16,18 +22,27 @@ import webhookRoutes from './routes/v1/webhooks.js'
 
 export interface AppOptions {
   config: Config
+  /** The process's one metrics registry, shared with a worker in the same process; a new one if not given. */
+  metrics?: Registry
 }
 
 /** The whole API as one plugin: src/server.ts runs it, tests build it the same way. */
 export default async function slipwayApp(fastify: FastifyInstance, options: AppOptions) {
   // The API speaks JSON; a text body is refused (415) rather than read as a JSON string.
   fastify.removeContentTypeParser('text/plain')
+  await fastify.register(buildLogContext)
   await fastify.register(validation)
   await fastify.register(swagger)
   await fastify.register(services, { config: options.config })
   await fastify.register(auth, { tokens: fastify.tokens, adminToken: options.config.adminToken, rateLimitPerMinute: options.config.rateLimitPerMinute })
   await fastify.register(errorHandler, { isStoreDown: () => fastify.redis.status !== 'ready' })
-  await fastify.register(healthRoutes)
+  // A process that also builds (role all) is ready only while its Docker Engine answers too.
+  const dependencies = { redis: fastify.redis, docker: options.config.role === 'api' ? null : new Docker() }
+  const metrics = options.metrics ?? new Registry()
+  registerReachabilityMetrics(metrics, dependencies)
+  registerClusterMetrics(metrics, fastify.clusterCounts)
+  await fastify.register(healthRoutes, { dependencies })
+  await fastify.register(metricsRoutes, { registry: metrics })
   await fastify.register(buildRoutes, { prefix: '/v1' })
   await fastify.register(buildLogRoutes, { prefix: '/v1' })
   await fastify.register(webhookRoutes, { prefix: '/v1' })

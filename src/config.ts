@@ -14,6 +14,12 @@ export const ConfigSchema = Type.Object({
   }),
   host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address the API listens on' }),
   port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'Port the API listens on' }),
+  metricsPort: Type.Integer({
+    default: 9464,
+    minimum: 0,
+    maximum: 65535,
+    description: 'Port of /metrics, /healthz and /readyz in a worker-only process (SLIPWAY_ROLE=worker), on SLIPWAY_HOST; the API serves them on its own port'
+  }),
   publicUrl: Type.String({
     default: '',
     pattern: '^(https?://.+)?$',

@@ -2,10 +2,12 @@ import closeWithGrace from 'close-with-grace'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import { pino } from 'pino'
+import { collectDefaultMetrics, Registry } from 'prom-client'
 import { startBuildWorker } from '../workers/build-worker.js'
 import { startWebhookWorker } from '../workers/webhook-worker.js'
 import slipwayApp, { serverOptions } from './app.js'
 import { ConfigError, describeConfig, loadConfig } from './config.js'
+import { startMetricsServer } from './metrics/metrics-server.js'
 
 const HELP = `Slipway: builds container images from git repositories.
 
@@ -38,15 +40,25 @@ async function main(): Promise<void> {
   // one, instead of one blocking write per line (two per request). pino flushes what is left on exit.
   const logger = pino({ level: config.logLevel, base: { role: config.role } }, pino.destination({ dest: 1, sync: false }))
   const closers: (() => Promise<void>)[] = []
+  // One registry for the process: with role all, the API's /metrics shows the worker's figures too.
+  const metrics = new Registry()
+  collectDefaultMetrics({ register: metrics })
 
   if (config.role === 'api' || config.role === 'all') {
     const app = Fastify(serverOptions(logger))
-    await app.register(fp(slipwayApp), { config })
+    await app.register(fp(slipwayApp), { config, metrics })
     await app.listen({ host: config.host, port: config.port })
     closers.push(() => app.close())
   }
   if (config.role === 'worker' || config.role === 'all') {
-    for (const worker of [await startBuildWorker(config, logger), await startWebhookWorker(config, logger)]) closers.push(() => worker.close())
+    const buildWorker = await startBuildWorker(config, logger, metrics)
+    const webhookWorker = await startWebhookWorker(config, logger, metrics)
+    closers.push(() => buildWorker.close(), () => webhookWorker.close())
+    if (config.role === 'worker') {
+      // Closed last: a draining worker's builds stay visible to Prometheus until they end.
+      const server = await startMetricsServer(config, logger, metrics, buildWorker.dependencies)
+      closers.push(() => server.close())
+    }
   }
 
   // Running builds get their grace period, then some time to hand themselves back, before a forced exit.

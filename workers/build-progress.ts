@@ -22,9 +22,10 @@ export function attemptRecord(store: BuildStore, buildId: string, attempt: numbe
 
 /**
  * Keeps the build record's `phases` and `steps` current while a worker runs it, and puts each
- * phase change in the log stream as a status event for followers.
+ * phase change in the log stream as a status event for followers. `phaseEnded` hears of each
+ * phase that ran, as it ends (for metrics).
  */
-export function createBuildProgress(record: AttemptRecord, log: LogWriter) {
+export function createBuildProgress(record: AttemptRecord, log: LogWriter, phaseEnded: (phase: Phase) => void) {
   const phases: Phase[] = []
   let running: PhaseName | null = null
   let steps: Step[] = []
@@ -57,6 +58,7 @@ export function createBuildProgress(record: AttemptRecord, log: LogWriter) {
         phase.status = status
         phase.finishedAt = new Date().toISOString()
         phase.durationMs = Date.now() - started
+        phaseEnded(phase)
       }
       try {
         const result = await work()

@@ -1,12 +1,15 @@
 import { Worker, WaitingError } from 'bullmq'
 import Docker from 'dockerode'
 import type { Logger } from 'pino'
+import { Registry } from 'prom-client'
 import { endBuild, workerLost } from '../src/builds/build-ending.js'
 import { BUILD_QUEUE, createBuildQueue, type BuildJobData } from '../src/builds/build-queue.js'
 import { createBuildStore } from '../src/builds/build-store.js'
 import { redisKeys } from '../src/builds/keys.js'
 import { repoPolicy } from '../src/builds/repo-url.js'
 import type { Config } from '../src/config.js'
+import type { Dependencies } from '../src/metrics/reachability.js'
+import { registerBuildMetrics } from '../src/metrics/worker-metrics.js'
 import { createRedis } from '../src/redis.js'
 import { createWebhookQueue } from '../src/webhooks/webhook-queue.js'
 import { startReconciler } from './reconciler.js'
@@ -20,9 +23,14 @@ const CHECK_MS = 1000
 /**
  * Takes builds from the queue and runs them on this host's Docker Engine, `concurrency` at a time.
  * Stops the builds someone cancels, hands running builds back to the queue when it shuts down, and
- * gives up on a build whose workers keep dying.
+ * gives up on a build whose workers keep dying. Its metrics go to `metrics`, the process's registry;
+ * `dependencies` are what its readiness depends on.
  */
-export async function startBuildWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
+export async function startBuildWorker(
+  config: Config,
+  logger: Logger,
+  metrics = new Registry()
+): Promise<{ close(): Promise<void>; dependencies: Dependencies }> {
   const redis = createRedis(config.redisUrl, 'worker', logger)
   const keys = redisKeys(config.prefix)
   const store = createBuildStore(redis, keys)
@@ -39,6 +47,7 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
     docker: new Docker(),
     logger,
     events,
+    metrics: registerBuildMetrics(metrics),
     // A build's hold on a mirror outlives any build that can still be running.
     mirrors: new MirrorCache({ dir: config.mirrorDir, maxBytes: config.mirrorMaxBytes, holdMaxMs: (config.buildTimeoutMaxSeconds + 600) * 1000 }),
     settings: {
@@ -114,6 +123,7 @@ export async function startBuildWorker(config: Config, logger: Logger): Promise<
   logger.info({ concurrency: config.concurrency, dockerHost: config.dockerHost || 'default' }, 'build worker started')
 
   return {
+    dependencies: { redis, docker: deps.docker },
     /** Takes no new builds; running ones may finish within the grace period, then go back to the queue. */
     async close() {
       clearInterval(ownershipChecks)

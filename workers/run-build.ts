@@ -10,6 +10,7 @@ import type { BuildStore } from '../src/builds/build-store.js'
 import { splitImageName } from '../src/builds/image-ref.js'
 import type { RedisKeys } from '../src/builds/keys.js'
 import { formatBytes } from '../src/format.js'
+import type { BuildMetrics } from '../src/metrics/worker-metrics.js'
 import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Image, type PhaseName } from '../src/schemas/build.js'
 import { eventTypeOf, type WebhookQueue } from '../src/webhooks/webhook-queue.js'
 import { BuildFailure, isDockerUnreachable } from './build-failure.js'
@@ -28,6 +29,7 @@ export interface BuildRunnerDeps {
   logger: Logger
   events: Pick<WebhookQueue, 'emit'>
   mirrors: PipelineContext['mirrors']
+  metrics: BuildMetrics
   /** Told which attempt of a build this process is running, so it can tell when another took over. */
   onAttempt?: (buildId: string, attempt: number) => void
   settings: PipelineContext['settings'] & {
@@ -83,6 +85,7 @@ async function startAttempt(build: BuildRecord, deps: BuildRunnerDeps) {
   })
   if (!started) return null
   deps.onAttempt?.(build.id, attempt)
+  if (attempt === 1) deps.metrics.queueWaitSeconds.observe((startedAt.getTime() - Date.parse(build.createdAt)) / 1000)
   const record = attemptRecord(deps.store, build.id, attempt)
   const logger = deps.logger.child({ buildId: build.id, attempt })
   // A build run again after its worker died has been announced as started already.
@@ -92,7 +95,10 @@ async function startAttempt(build: BuildRecord, deps: BuildRunnerDeps) {
   const log = await openLogWriter(deps.redis, deps.keys, build.id, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redactor.redact(text) })
   log.status('running', null)
   logger.info({ repo: build.request.repo, ref: build.request.ref }, 'build started')
-  return { id: build.id, attempt, startedAt, record, logger, log, redactor, progress: createBuildProgress(record, log) }
+  const progress = createBuildProgress(record, log, (phase) =>
+    deps.metrics.phaseSeconds.observe({ phase: phase.name, outcome: phase.status }, (phase.durationMs ?? 0) / 1000)
+  )
+  return { id: build.id, attempt, startedAt, record, logger, log, redactor, progress }
 }
 
 /** The pipeline under the build's one signal (its time limit and any abort), as an outcome. */
@@ -140,7 +146,10 @@ async function conclude(run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): 
   if (finished && outcome.status === 'succeeded' && outcome.fingerprint && !outcome.reusedFrom) {
     await rememberBuild(deps.redis, deps.keys, outcome.fingerprint, run.id)
   }
-  if (finished) run.log.status(outcome.status, null)
+  if (finished) {
+    run.log.status(outcome.status, null)
+    deps.metrics.finished.inc({ status: outcome.status, code: outcome.error?.code ?? 'none' })
+  }
   await run.log.close()
   if (finished) await announce(run.id, deps, run.logger)
   run.logger.info({ status: outcome.status, code: outcome.error?.code, durationMs }, 'build finished')

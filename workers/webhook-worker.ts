@@ -1,9 +1,12 @@
 import { Worker, type Job } from 'bullmq'
 import type { Logger } from 'pino'
+import { Registry } from 'prom-client'
 import { redisKeys } from '../src/builds/keys.js'
 import { repoKey } from '../src/builds/repo-url.js'
 import type { Config } from '../src/config.js'
+import { registerWebhookMetrics } from '../src/metrics/worker-metrics.js'
 import { createRedis } from '../src/redis.js'
+import type { DeliveryAttempt } from '../src/schemas/webhook.js'
 import { formatPayload } from '../src/webhooks/chat-formats.js'
 import { createDeliveryStore, type DeliveryTarget, type StoredDelivery } from '../src/webhooks/delivery-store.js'
 import { webhookHeaders } from '../src/webhooks/signing.js'
@@ -17,8 +20,8 @@ const TIMEOUT_MS = 10_000
 // Deliveries wait on receivers, not on this machine: many can be in flight at once.
 const CONCURRENCY = 16
 
-/** Fans build events out to their subscriptions and delivers them, signed, with retries. */
-export async function startWebhookWorker(config: Config, logger: Logger): Promise<{ close(): Promise<void> }> {
+/** Fans build events out to their subscriptions and delivers them, signed, with retries; counts attempts in `metrics`. */
+export async function startWebhookWorker(config: Config, logger: Logger, metrics = new Registry()): Promise<{ close(): Promise<void> }> {
   const redis = createRedis(config.redisUrl, 'worker', logger)
   const keys = redisKeys(config.prefix)
   const webhooks = createWebhookStore(redis, keys)
@@ -27,6 +30,7 @@ export async function startWebhookWorker(config: Config, logger: Logger): Promis
   const queue = createWebhookQueue(redis, config.prefix, { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onError)
   const allow = parseAllowList(config.webhookAllow)
   const lookup = guardedLookup(allow)
+  const { attempts } = registerWebhookMetrics(metrics)
 
   const buildWebhooks = async (buildId: string): Promise<StoredBuildWebhook[]> =>
     JSON.parse((await redis.get(keys.buildWebhooks(buildId))) ?? '[]') as StoredBuildWebhook[]
@@ -81,9 +85,14 @@ export async function startWebhookWorker(config: Config, logger: Logger): Promis
     const delivery = await deliveries.get(job.data.deliveryId)
     if (!delivery || delivery.status === 'delivered' || delivery.status === 'abandoned') return
     const at = new Date().toISOString()
+    // Every attempt is recorded, and counted by what came of it.
+    const record = (attempt: DeliveryAttempt, status: StoredDelivery['status']) => {
+      attempts.inc({ outcome: status === 'pending' ? 'retrying' : status })
+      return deliveries.recordAttempt(delivery.id, attempt, status)
+    }
     const to = await destination(delivery)
     if ('abandon' in to) {
-      await deliveries.recordAttempt(delivery.id, { at, statusCode: null, durationMs: 0, error: `not sent: ${to.abandon}`, response: null }, 'abandoned')
+      await record({ at, statusCode: null, durationMs: 0, error: `not sent: ${to.abandon}`, response: null }, 'abandoned')
       return
     }
     let url: URL
@@ -91,23 +100,23 @@ export async function startWebhookWorker(config: Config, logger: Logger): Promis
       // Checked again at each attempt: the allowlist may have changed, and an IP literal is never looked up.
       url = checkWebhookUrl(to.url, allow)
     } catch (error) {
-      await deliveries.recordAttempt(delivery.id, { at, statusCode: null, durationMs: 0, error: (error as Error).message, response: null }, 'abandoned')
+      await record({ at, statusCode: null, durationMs: 0, error: (error as Error).message, response: null }, 'abandoned')
       return
     }
     const headers = webhookHeaders(to.secrets, `msg_${delivery.id}`, Math.floor(Date.now() / 1000), delivery.body)
     const result = await postWebhook(url, headers, delivery.body, { timeoutMs: TIMEOUT_MS, lookup })
     const attempt = { at, ...result }
     const ok = result.error === null && result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300
-    if (ok) return deliveries.recordAttempt(delivery.id, attempt, 'delivered')
+    if (ok) return record(attempt, 'delivered')
     if (result.statusCode === 410) {
-      await deliveries.recordAttempt(delivery.id, attempt, 'abandoned')
+      await record(attempt, 'abandoned')
       if (delivery.target.kind === 'webhook') {
         await webhooks.update(delivery.target.webhookId, { enabled: false, disabledReason: `the receiver answered 410 Gone at ${at}` })
       }
       return
     }
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
-    await deliveries.recordAttempt(delivery.id, attempt, last ? 'failed' : 'pending')
+    await record(attempt, last ? 'failed' : 'pending')
     throw new Error(result.error ?? `the receiver answered ${result.statusCode}`)
   }
 

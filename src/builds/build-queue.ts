@@ -32,6 +32,8 @@ export function createBuildQueue(connection: Redis, prefix: string, onError: (er
     },
     /** Whether a job for the build is waiting or being run ("waiting", "active", …, "unknown" when none). */
     state: (buildId: string) => queue.getJobState(buildId),
+    /** How many jobs are in each state (waiting, prioritized, active, delayed, …), for metrics. */
+    counts: () => queue.getJobCounts(),
     close: () => queue.close()
   }
 }

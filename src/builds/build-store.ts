@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { decodeHash, encodeHash } from '../redis-hash.js'
 import { luaScript } from '../redis.js'
-import type { BuildRecord, BuildStatus } from '../schemas/build.js'
+import { BUILD_STATUSES, type BuildRecord, type BuildStatus } from '../schemas/build.js'
 import type { RedisKeys } from './keys.js'
 import { repoKey } from './repo-url.js'
 
@@ -136,7 +136,13 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
     return results.map(([error, hash]) => (error ? null : decode(hash as Record<string, string>)))
   }
 
-  return { create, get, transition, list }
+  /** How many builds are in each status, from the status indexes. */
+  async function countByStatus(): Promise<Record<BuildStatus, number>> {
+    const counts = await Promise.all(BUILD_STATUSES.map((status) => redis.zcard(keys.buildsByStatus(status))))
+    return Object.fromEntries(BUILD_STATUSES.map((status, i) => [status, counts[i]])) as Record<BuildStatus, number>
+  }
+
+  return { create, get, transition, list, countByStatus }
 }
 
 export type BuildStore = ReturnType<typeof createBuildStore>

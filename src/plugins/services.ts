@@ -8,6 +8,7 @@ import { createBuildStore } from '../builds/build-store.js'
 import { redisKeys } from '../builds/keys.js'
 import { createLogService, type LogService } from '../builds/log-service.js'
 import type { Config } from '../config.js'
+import type { ClusterCounts } from '../metrics/cluster-metrics.js'
 import { createRedis } from '../redis.js'
 import { repoPolicy } from '../builds/repo-url.js'
 import { createDeliveryStore } from '../webhooks/delivery-store.js'
@@ -27,6 +28,7 @@ declare module 'fastify' {
     webhooks: WebhookService
     tokens: TokenStore
     triggers: TriggerService
+    clusterCounts: ClusterCounts
   }
 }
 
@@ -52,6 +54,10 @@ export default fp(
     const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, policy, logger: fastify.log })
     fastify.decorate('redis', redis)
     fastify.decorate('tokens', createTokenStore(redis, keys))
+    fastify.decorate('clusterCounts', {
+      builds: () => store.countByStatus(),
+      queues: async () => ({ builds: await buildQueue.counts(), webhooks: await events.counts() })
+    })
     fastify.decorate('webhooks', webhooks)
     fastify.decorate('logs', createLogService({ redis, keys, store }))
     fastify.decorate('builds', builds)

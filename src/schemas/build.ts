@@ -17,12 +17,12 @@ export type Priority = (typeof PRIORITIES)[number]
 // The schema's outer bound; the server's own limit (SLIPWAY_BUILD_TIMEOUT_MAX_SECONDS) is checked after.
 const TIMEOUT_BOUND_SECONDS = 7 * 86_400
 
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out'] as const
-export const BuildStatus = StringEnum(STATUSES, {
+export const BUILD_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out'] as const
+export const BuildStatus = StringEnum(BUILD_STATUSES, {
   $id: 'BuildStatus',
   description: 'queued → running → one of the terminal states succeeded, failed, canceled, timed_out'
 })
-export type BuildStatus = (typeof STATUSES)[number]
+export type BuildStatus = (typeof BUILD_STATUSES)[number]
 export const TERMINAL_STATUSES: readonly BuildStatus[] = ['succeeded', 'failed', 'canceled', 'timed_out']
 
 const StringMap = (description: string, keyPattern: string, maxValueLength: number) =>

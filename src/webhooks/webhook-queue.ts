@@ -63,6 +63,8 @@ export function createWebhookQueue(connection: Redis, prefix: string, schedule: 
         }
       )
     },
+    /** How many jobs are in each state (waiting, active, delayed, failed, …), for metrics. */
+    counts: () => queue.getJobCounts(),
     close: () => queue.close()
   }
 }

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
+import type { Registry } from 'prom-client'
 import type { Teardown } from './teardown.js'
 import slipwayApp, { serverOptions } from '../../src/app.js'
 import type { Config } from '../../src/config.js'
@@ -8,11 +9,11 @@ import type { Config } from '../../src/config.js'
 /**
  * The real API, built as src/server.ts builds it, closed when the test ends. Its `inject`
  * authenticates as the config's admin token unless a request brings its own Authorization
- * (an empty one sends none).
+ * (an empty one sends none). `logger` and `metrics` stand for the process's, when a test shares them.
  */
-export async function buildApp(t: Teardown, config: Config): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions(pino({ level: config.logLevel })))
-  await app.register(fp(slipwayApp), { config })
+export async function buildApp(t: Teardown, config: Config, options: { logger?: Logger; metrics?: Registry } = {}): Promise<FastifyInstance> {
+  const app = Fastify(serverOptions(options.logger ?? pino({ level: config.logLevel })))
+  await app.register(fp(slipwayApp), { config, metrics: options.metrics })
   await app.ready()
   t.teardown(() => app.close())
   const inject = app.inject.bind(app)

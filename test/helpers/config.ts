@@ -23,6 +23,8 @@ export function testConfig(t: Teardown, overrides: Partial<Config> = {}): Config
     ...loadConfig({}),
     prefix,
     port: 0,
+    // Worker processes a test starts each listen on a free port, never on the default.
+    metricsPort: 0,
     workDir: path.join(os.tmpdir(), prefix),
     dockerConfig: path.join(os.tmpdir(), prefix, 'no-docker-config.json'),
     allowLocalRepos: true,

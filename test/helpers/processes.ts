@@ -39,7 +39,8 @@ export async function startSlipwayProcess(t: Teardown, config: Config, role: 'ap
   let output = ''
   let started = false
   await new Promise<void>((resolve, reject) => {
-    const ready = role === 'worker' ? 'build worker started' : 'Server listening'
+    // The last thing either role starts is its HTTP server (a worker's serves its metrics).
+    const ready = 'Server listening'
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       if (started) return
       output += chunk

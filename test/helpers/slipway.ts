@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
+import { Registry } from 'prom-client'
 import type { Test } from 'tap'
 import type { Config } from '../../src/config.js'
 import type { Build, BuildRequest } from '../../src/schemas/build.js'
@@ -19,11 +20,15 @@ export interface TestSlipway {
   logs(id: string): Promise<string>
 }
 
-/** The API and a build worker on real Redis and Docker, isolated by their own key prefix. */
-export async function startSlipway(t: Test, overrides: Partial<Config> = {}): Promise<TestSlipway> {
+/**
+ * The API and a build worker on real Redis and Docker, isolated by their own key prefix, sharing
+ * one metrics registry as they do in one process (SLIPWAY_ROLE=all); `logger` hears both.
+ */
+export async function startSlipway(t: Test, overrides: Partial<Config> = {}, logger: Logger = pino({ level: 'silent' })): Promise<TestSlipway> {
   const config = testConfig(t, overrides)
-  const app = await buildApp(t, config)
-  for (const worker of [await startBuildWorker(config, pino({ level: 'silent' })), await startWebhookWorker(config, pino({ level: 'silent' }))]) {
+  const metrics = new Registry()
+  const app = await buildApp(t, config, { logger, metrics })
+  for (const worker of [await startBuildWorker(config, logger, metrics), await startWebhookWorker(config, logger, metrics)]) {
     t.teardown(() => worker.close())
   }
   // Images the test built are removed afterwards, so repeated runs don't fill the disk.

@@ -1,0 +1,71 @@
+import type Docker from 'dockerode'
+import type { Redis } from 'ioredis'
+import { Gauge, type Registry } from 'prom-client'
+import type { Readiness } from '../schemas/health.js'
+
+/** What a process needs to do its work: Redis always, a Docker Engine only where builds run. */
+export interface Dependencies {
+  redis: Redis
+  /** null in an API-only process: it never talks to Docker. */
+  docker: Docker | null
+}
+
+// A probe answers quickly or counts as down: a load balancer or a scrape must not wait on it.
+const PROBE_TIMEOUT_MS = 2000
+
+export async function redisReachable(redis: Redis): Promise<boolean> {
+  // A worker's client queues commands while disconnected (it waits for Redis to return): a ping
+  // sent then would only answer once Redis is back, so a client not connected is down at once.
+  if (redis.status !== 'ready') return false
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS)))
+  const pinged = redis.ping().then(
+    () => true,
+    () => false
+  )
+  try {
+    return await Promise.race([pinged, timedOut])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export async function dockerReachable(docker: Docker): Promise<boolean> {
+  // @types/dockerode leaves out ping's options; dockerode hands abortSignal to the request.
+  const ping = docker.ping.bind(docker) as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>
+  return ping({ abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).then(
+    () => true,
+    () => false
+  )
+}
+
+/** Ready when every dependency this process has answers. */
+export async function checkReadiness(dependencies: Dependencies): Promise<Readiness> {
+  const [redis, docker] = await Promise.all([
+    redisReachable(dependencies.redis),
+    dependencies.docker ? dockerReachable(dependencies.docker) : null
+  ])
+  return { status: redis && docker !== false ? 'ready' : 'unavailable', redis, docker }
+}
+
+/** slipway_redis_up and (where builds run) slipway_docker_up, probed at each scrape. */
+export function registerReachabilityMetrics(registry: Registry, dependencies: Dependencies): void {
+  new Gauge({
+    name: 'slipway_redis_up',
+    help: 'Whether this process reaches Redis (1) or not (0), probed at scrape time',
+    registers: [registry],
+    async collect() {
+      this.set(Number(await redisReachable(dependencies.redis)))
+    }
+  })
+  const docker = dependencies.docker
+  if (!docker) return
+  new Gauge({
+    name: 'slipway_docker_up',
+    help: "Whether this process reaches the Docker Engine it builds on (1) or not (0), probed at scrape time",
+    registers: [registry],
+    async collect() {
+      this.set(Number(await dockerReachable(docker)))
+    }
+  })
+}
