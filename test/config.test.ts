@@ -43,6 +43,7 @@ t.test('an empty environment gives every default', async (t) => {
     gitCredentialsFile: '',
     cloneTimeoutSeconds: 600,
     cloneMaxBytes: 2 * 1024 ** 3,
+    uploadMaxBytes: 100 * 1024 ** 2,
     contextMaxBytes: 1024 ** 3,
     buildMemoryBytes: 4 * 1024 ** 3,
     buildCpus: 2,

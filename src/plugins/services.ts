@@ -15,6 +15,8 @@ import { parseAllowList } from '../webhooks/url-policy.js'
 import { createWebhookQueue } from '../webhooks/webhook-queue.js'
 import { createWebhookService, type WebhookService } from '../webhooks/webhook-service.js'
 import { createWebhookStore } from '../webhooks/webhook-store.js'
+import { MAX_UPLOAD_ENTRIES } from '../uploads/safe-tar.js'
+import { createUploadStore, uploadTtlSeconds, type UploadStore } from '../uploads/upload-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,6 +25,7 @@ declare module 'fastify' {
     logs: LogService
     webhooks: WebhookService
     tokens: TokenStore
+    uploads: UploadStore
   }
 }
 
@@ -44,9 +47,16 @@ export default fp(
       allow: parseAllowList(config.webhookAllow)
     })
     const store = createBuildStore(redis, keys)
+    const uploads = createUploadStore({
+      redis,
+      keys,
+      limits: { maxBytes: config.uploadMaxBytes, maxUnpackedBytes: config.cloneMaxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
+      ttlSeconds: uploadTtlSeconds(config)
+    })
     fastify.decorate('redis', redis)
     fastify.decorate('tokens', createTokenStore(redis, keys))
     fastify.decorate('webhooks', webhooks)
+    fastify.decorate('uploads', uploads)
     fastify.decorate('logs', createLogService({ redis, keys, store }))
     fastify.decorate(
       'builds',
@@ -57,6 +67,7 @@ export default fp(
         queue: buildQueue,
         webhooks,
         events,
+        uploads,
         policy: { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds },
         logger: fastify.log
       })
