@@ -85,19 +85,20 @@ export async function readSafeTar(
   })()
   // tar-stream's extract is a streamx Writable, which stream.pipeline drives like a Node one.
   const feeding = pipeline(gzipped, gunzip, counter, extract as unknown as NodeJS.WritableStream, signal ? { signal } : {})
-  try {
-    await Promise.all([feeding, reading.catch((error: unknown) => {
-      extract.destroy(error as Error)
-      throw error
-    })])
-  } catch (error) {
-    throw asUploadError(error, failedIn)
-  }
+  const stopping = reading.catch((error: unknown) => {
+    extract.destroy(error as Error)
+    throw error
+  })
+  // Both settle before this returns, so no entry is still being written when the caller cleans up.
+  const failures = (await Promise.allSettled([feeding, stopping])).flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []))
+  if (failures.length > 0) throw asUploadError(failures.find(isUploadError) ?? failures[0], failedIn)
   return { entries: checker.count(), unpackedBytes, newest }
 }
 
+const isUploadError = (error: unknown) => error instanceof UploadInvalid || error instanceof UploadUnsafe || error instanceof UploadTooLarge
+
 function asUploadError(error: unknown, failedIn: 'source' | 'gzip' | 'tar' | undefined): unknown {
-  if (error instanceof UploadInvalid || error instanceof UploadUnsafe || error instanceof UploadTooLarge) return error
+  if (isUploadError(error)) return error
   const reason = (error as Error).message
   if (failedIn === 'gzip') return new UploadInvalid(`The body is not gzipped data (${reason}). Send a gzipped tar, as \`tar -czf - .\` writes it.`)
   if (failedIn === 'tar') return new UploadInvalid(`The body is gzipped but not a tar (${reason}). Send a gzipped tar, as \`tar -czf - .\` writes it.`)
