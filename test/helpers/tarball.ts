@@ -33,3 +33,14 @@ export async function packDir(dir: string): Promise<Buffer> {
   const { stdout } = await promisify(execFile)('tar', ['-czf', '-', '-C', dir, '.'], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 })
   return stdout
 }
+
+/** A multipart/form-data body as fetch would send it: its bytes and its Content-Type (with the boundary). */
+export async function formBody(fields: Record<string, string | { file: Buffer; filename: string }>): Promise<{ body: Buffer; contentType: string }> {
+  const form = new FormData()
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value === 'string') form.append(name, value)
+    else form.append(name, new Blob([value.file], { type: 'application/gzip' }), value.filename)
+  }
+  const request = new Request('http://localhost/', { method: 'POST', body: form })
+  return { body: Buffer.from(await request.arrayBuffer()), contentType: request.headers.get('content-type')! }
+}

@@ -46,12 +46,13 @@ async function setup(t: Test) {
 t.test('an upload unpacks into a tree that reads like a checkout', async (t) => {
   const { unpack } = await setup(t)
   const mtime = new Date('2026-03-04T05:06:07Z')
-  const source = await unpack([
+  const given: TarEntrySpec[] = [
     { name: './', type: 'directory' },
     { name: './Dockerfile', content: 'FROM busybox\n', mtime },
     { name: './bin/run.sh', content: '#!/bin/sh\n', mode: 0o755 },
     { name: './current', type: 'symlink', linkname: 'bin/run.sh' }
-  ].map((entry) => ({ mtime: new Date('2026-01-01T00:00:00Z'), ...entry })))
+  ]
+  const source = await unpack(given.map((entry) => ({ mtime: new Date('2026-01-01T00:00:00Z'), ...entry })))
   t.equal(source.commit, null, 'an upload has no commit')
   t.match(source.revision, /^[0-9a-f]{64}$/, 'it is named by its sha256')
   t.same(source.time, mtime, 'every file carries the newest time in the tar')
