@@ -91,7 +91,18 @@ export const ConfigSchema = Type.Object({
     description: 'A JSON file of per-host git credentials: { "host": { "username", "token" } or { "sshKeyFile" } }'
   }),
   cloneTimeoutSeconds: Type.Integer({ default: 600, minimum: 1, description: 'Longest a clone may take' }),
-  cloneMaxBytes: Type.Integer({ default: 2 * 1024 ** 3, minimum: 1024 * 1024, description: 'Largest a clone may grow on disk' }),
+  cloneMaxBytes: Type.Integer({
+    default: 2 * 1024 ** 3,
+    minimum: 1024 * 1024,
+    description: 'Largest a clone may grow on disk; also the most an uploaded tar may unpack to'
+  }),
+  uploadMaxBytes: Type.Integer({
+    default: 100 * 1024 ** 2,
+    minimum: 1024,
+    // Uploads wait in Redis until their build ends, and a Redis string holds at most 512 MiB.
+    maximum: 512 * 1024 ** 2,
+    description: 'Largest gzipped tar POST /v1/builds accepts as a build source (at most 512 MiB: it waits in Redis)'
+  }),
   mirrorDir: Type.String({
     default: '',
     description: "Folder of the worker host's git mirrors, shared by the workers of the host; default WORK_DIR/mirrors"

@@ -93,6 +93,18 @@ export const UnsupportedMediaType = createError(
   "Content-Type '%s' is not accepted here; send application/json.",
   415
 )
+export const UploadTooLarge = createError('UPLOAD_TOO_LARGE', '%s', 413)
+export const UploadInvalid = createError('UPLOAD_INVALID', '%s', 400)
+export const UploadUnsafe = createError(
+  'UPLOAD_UNSAFE',
+  "The tar's entry '%s' %s. An upload may hold only files, folders and symlinks, all inside its root.",
+  400
+)
+export const UploadNotKept = createError(
+  'UPLOAD_NOT_KEPT',
+  "Build '%s' built an uploaded tar, which is not kept once its build ends; upload the source again to build it again.",
+  409
+)
 export const RedisUnavailable = createError(
   'REDIS_UNAVAILABLE',
   'The build store (Redis) cannot be reached; nothing was changed. Try again shortly.',

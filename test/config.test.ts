@@ -44,6 +44,7 @@ t.test('an empty environment gives every default', async (t) => {
     gitCredentialsFile: '',
     cloneTimeoutSeconds: 600,
     cloneMaxBytes: 2 * 1024 ** 3,
+    uploadMaxBytes: 100 * 1024 ** 2,
     contextMaxBytes: 1024 ** 3,
     buildMemoryBytes: 4 * 1024 ** 3,
     buildCpus: 2,
@@ -96,6 +97,7 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_QUEUE_TTL_SECONDS', { SLIPWAY_QUEUE_TTL_SECONDS: '60' }, { queueTtlSeconds: 60 }],
     ['SLIPWAY_MAX_ATTEMPTS', { SLIPWAY_MAX_ATTEMPTS: '5' }, { maxAttempts: 5 }],
     ['SLIPWAY_BUILD_CPUS', { SLIPWAY_BUILD_CPUS: '1.5' }, { buildCpus: 1.5 }],
+    ['SLIPWAY_UPLOAD_MAX_BYTES', { SLIPWAY_UPLOAD_MAX_BYTES: '1048576' }, { uploadMaxBytes: 1024 * 1024 }],
     ['SLIPWAY_ADMIN_TOKEN', { SLIPWAY_ADMIN_TOKEN: 'a-long-enough-admin-token-here' }, { adminToken: 'a-long-enough-admin-token-here' }]
   ]
   const defaults = loadConfig({})
@@ -123,6 +125,8 @@ t.test('bad values throw a ConfigError naming the variable', async (t) => {
     [{ SLIPWAY_LOG_LEVEL: 'loud' }, /SLIPWAY_LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ SLIPWAY_LOG_MAX_BYTES: '10' }, /SLIPWAY_LOG_MAX_BYTES=.*must be a whole number from 1024/],
     [{ SLIPWAY_PREFIX: 'a b' }, /SLIPWAY_PREFIX="a b": must match/],
+    // An upload waits in Redis, whose strings hold at most 512 MiB.
+    [{ SLIPWAY_UPLOAD_MAX_BYTES: String(513 * 1024 ** 2) }, /SLIPWAY_UPLOAD_MAX_BYTES=.*must be a whole number from 1024 to 536870912/],
     // Numbers that are not written as whole numbers are refused, never rounded.
     [{ SLIPWAY_PORT: '1.5' }, /SLIPWAY_PORT="1.5": must be a whole number/],
     [{ SLIPWAY_PORT: '1e3' }, /SLIPWAY_PORT="1e3": must be a whole number/],
@@ -183,6 +187,7 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_GIT_CREDENTIALS_FILE',
       'SLIPWAY_CLONE_TIMEOUT_SECONDS',
       'SLIPWAY_CLONE_MAX_BYTES',
+      'SLIPWAY_UPLOAD_MAX_BYTES',
       'SLIPWAY_MIRROR_DIR',
       'SLIPWAY_MIRROR_MAX_BYTES',
       'SLIPWAY_CONTEXT_MAX_BYTES',

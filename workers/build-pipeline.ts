@@ -6,6 +6,7 @@ import type { BuildStore } from '../src/builds/build-store.js'
 import type { RedisKeys } from '../src/builds/keys.js'
 import type { RepoPolicy } from '../src/builds/repo-url.js'
 import { formatBytes } from '../src/format.js'
+import { MAX_UPLOAD_ENTRIES } from '../src/uploads/safe-tar.js'
 import { sizeDelta } from '../src/insight/size-delta.js'
 import type { BuildRecord, Builder, Image } from '../src/schemas/build.js'
 import type { VariantResult } from '../src/schemas/insight.js'
@@ -18,6 +19,7 @@ import type { CloneLimits } from './phases/clone-limits.js'
 import type { BuildLimits } from './phases/image-build.js'
 import { buildFingerprint, findReusable } from './reuse.js'
 import { checkOutSource, type Source } from './source/check-out.js'
+import { unpackUpload } from './source/upload-tree.js'
 import type { MirrorCache } from './source/git-mirror.js'
 
 export interface PipelineContext {
@@ -55,26 +57,60 @@ export interface PipelineResult {
 }
 
 /**
- * clone, then context → build → inspect → push for the request (or for each of its variants),
- * each phase timed, all sharing the one signal. A build identical to an earlier one whose image
- * is still there reuses it instead (unless asked to `force` or `noCache`); with a full commit SHA
- * that is known before cloning.
+ * clone (or unpack, for an upload), then context → build → inspect → push for the request (or for
+ * each of its variants), each phase timed, all sharing the one signal. A build identical to an
+ * earlier one whose image is still there reuses it instead (unless asked to `force` or
+ * `noCache`); with a full commit SHA, or an upload's sha256, that is known before fetching.
  */
 export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Promise<PipelineResult> {
   const { request } = build
-  const { progress } = ctx
-  const pinned = request.ref !== null && /^[0-9a-f]{40}$/.test(request.ref) ? request.ref : null
-  if (pinned) {
-    const reused = await reuseEarlier(build, pinned, ctx)
+  const known = request.source?.sha256 ?? (request.ref !== null && /^[0-9a-f]{40}$/.test(request.ref) ? request.ref : null)
+  if (known) {
+    const reused = await reuseEarlier(build, known, ctx)
     if (reused) {
-      progress.skip('clone')
-      await ctx.record.update({ commit: pinned, resolvedRef: null })
+      ctx.progress.skip(request.source ? 'unpack' : 'clone')
+      if (!request.source) await ctx.record.update({ commit: known, resolvedRef: null })
       return reused
     }
   }
-  const source = await progress.run('clone', () =>
+  const source = await fetchSource(build, ctx)
+  try {
+    if (source.commit) await ctx.record.update({ commit: source.commit, resolvedRef: source.resolvedRef })
+    const reused = known ? null : await reuseEarlier(build, source.revision, ctx)
+    if (reused) return reused
+    const tags = tagsAt(request, source.revision)
+    if (request.variants.length > 0) return await buildVariants(build, source, tags, ctx)
+    const { image, warnings } = await buildVariant({ name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags }, source, ctx)
+    const previous = await previousBuild(ctx.store, build, source.resolvedRef)
+    image.sizeDelta = previous?.image ? sizeDelta(image, { id: previous.id, image: previous.image }) : null
+    return { image, reusedFrom: null, fingerprint: buildFingerprint(request, source.revision, tags), warnings }
+  } finally {
+    await source.release()
+  }
+}
+
+/** The files to build: the uploaded tar, unpacked; or the commit, from the repository. */
+function fetchSource(build: BuildRecord, ctx: PipelineContext): Promise<Source> {
+  const { request } = build
+  const upload = request.source
+  if (upload) {
+    return ctx.progress.run('unpack', () =>
+      unpackUpload({
+        redis: ctx.redis,
+        key: ctx.keys.upload(build.id),
+        source: upload,
+        dir: path.join(ctx.workspace, 'upload'),
+        // An upload unpacks under the limit a clone grows under.
+        limits: { maxUnpackedBytes: ctx.settings.clone.maxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
+        signal: ctx.signal,
+        log: (stream, text) => ctx.log.write('unpack', stream, text)
+      })
+    )
+  }
+  return ctx.progress.run('clone', () =>
     checkOutSource({
-      request,
+      // A build without an upload has a repository (normalizeBuildRequest).
+      request: { ...request, repo: request.repo! },
       // The workspace is named by build and attempt: so is its hold on the mirror.
       holder: path.basename(ctx.workspace),
       mirrors: ctx.mirrors,
@@ -86,33 +122,21 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
       log: (stream, text) => ctx.log.write('clone', stream, text)
     })
   )
-  try {
-    await ctx.record.update({ commit: source.commit, resolvedRef: source.resolvedRef })
-    const reused = pinned ? null : await reuseEarlier(build, source.commit, ctx)
-    if (reused) return reused
-    const tags = tagsAt(request, source.commit)
-    if (request.variants.length > 0) return await buildVariants(build, source, tags, ctx)
-    const { image, warnings } = await buildVariant({ name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags }, source, ctx)
-    const previous = await previousBuild(ctx.store, build, source.resolvedRef)
-    image.sizeDelta = previous?.image ? sizeDelta(image, { id: previous.id, image: previous.image }) : null
-    return { image, reusedFrom: null, fingerprint: buildFingerprint(request, source.commit, tags), warnings }
-  } finally {
-    await source.release()
-  }
 }
 
-function tagsAt(request: BuildRecord['request'], commit: string): string[] {
-  return (request.tags ?? [commit.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
+function tagsAt(request: BuildRecord['request'], revision: string): string[] {
+  return (request.tags ?? [revision.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
 }
 
 /** The result of an identical earlier build whose image is still there, with every phase after the clone skipped. */
-async function reuseEarlier(build: BuildRecord, commit: string, ctx: PipelineContext): Promise<PipelineResult | null> {
+async function reuseEarlier(build: BuildRecord, revision: string, ctx: PipelineContext): Promise<PipelineResult | null> {
   const { request } = build
   if (request.variants.length > 0 || request.force || request.noCache) return null
-  const fingerprint = buildFingerprint(request, commit, tagsAt(request, commit))
+  const fingerprint = buildFingerprint(request, revision, tagsAt(request, revision))
   const earlier = await findReusable(ctx, fingerprint, ctx.credentials.forPush)
   if (!earlier?.image) return null
-  ctx.log.write('', 'system', `==> identical to build ${earlier.id} (commit ${commit.slice(0, 12)}, same options), whose image is still there: reusing it. Ask for force: true to build again.`)
+  const what = `${request.source ? 'upload' : 'commit'} ${revision.slice(0, 12)}`
+  ctx.log.write('', 'system', `==> identical to build ${earlier.id} (${what}, same options), whose image is still there: reusing it. Ask for force: true to build again.`)
   for (const phase of ['context', 'build', 'inspect', 'push'] as const) ctx.progress.skip(phase)
   // Nothing ran: the timeline is the earlier build's, every step served as if from the cache.
   ctx.progress.steps(earlier.steps.map((step) => ({ ...step, status: 'succeeded', cached: true, startedAt: null, durationMs: 0 })))
@@ -171,8 +195,9 @@ function comparisonTable(rows: VariantResult[]): string {
   return [`==> variants compared`, `${'VARIANT'.padEnd(16)} ${'STATUS'.padEnd(10)} ${'SIZE'.padStart(10)} ${'TIME'.padStart(9)}`, ...lines].join('\n')
 }
 
-/** The previous succeeded build of the same repository, ref, Dockerfile and target, for the size delta. */
+/** The previous succeeded build of the same repository, ref, Dockerfile and target, for the size delta; none for an upload. */
 async function previousBuild(store: BuildStore, build: BuildRecord, resolvedRef: string | null): Promise<BuildRecord | undefined> {
+  if (build.request.repo === null) return undefined
   const refOf = (record: BuildRecord, resolved: string | null) => resolved ?? record.request.ref
   const { items } = await store.list({ repo: build.request.repo, status: 'succeeded', limit: 50 })
   return items.find(

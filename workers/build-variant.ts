@@ -54,7 +54,12 @@ export async function buildVariant(spec: BuildSpec, source: Source, ctx: Pipelin
     variant
   )
 
-  const labels = { ...request.labels, 'org.opencontainers.image.source': request.repo, 'org.opencontainers.image.revision': source.commit }
+  // An upload has neither a repository nor a commit to name.
+  const labels = {
+    ...request.labels,
+    ...(request.repo === null ? {} : { 'org.opencontainers.image.source': request.repo }),
+    ...(source.commit === null ? {} : { 'org.opencontainers.image.revision': source.commit })
+  }
   const { builder, built } = await progress.run(
     'build',
     async () => {

@@ -13,7 +13,7 @@ export interface GitAuth {
   secrets: { username?: string; password: string }[]
 }
 
-const NONE: GitAuth = { env: {}, secrets: [] }
+export const NO_GIT_AUTH: GitAuth = { env: {}, secrets: [] }
 
 /**
  * The credentials file: { "github.com": { "username": "x-access-token", "token": "…" },
@@ -38,7 +38,7 @@ export function gitAuthFor(repoUrl: string, credentials: Map<string, GitCredenti
   const { scheme, host } = endpointOf(repoUrl)
   // Keyed by host, or by host:port where one server has several.
   const credential = host ? (credentials.get(host) ?? credentials.get(host.replace(/:\d+$/, ''))) : undefined
-  if (!credential) return NONE
+  if (!credential) return NO_GIT_AUTH
   if ('sshKeyFile' in credential) {
     return { env: { GIT_SSH_COMMAND: sshCommand(credential.sshKeyFile) }, secrets: [] }
   }

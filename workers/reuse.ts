@@ -8,13 +8,15 @@ import type { BuildRecord, NormalizedRequest } from '../src/schemas/build.js'
 import type { RegistryAuth } from './docker/registry-auth.js'
 
 /**
- * What makes two builds the same: the repository, the commit, and every option that shapes the
- * image (not how the build is run: priority, time limit, webhooks).
+ * What makes two builds the same: the repository and commit (or the uploaded bytes), and every
+ * option that shapes the image (not how the build is run: priority, time limit, webhooks).
  */
-export function buildFingerprint(request: NormalizedRequest, commit: string, tags: string[]): string {
+export function buildFingerprint(request: NormalizedRequest, revision: string, tags: string[]): string {
   const { context, dockerfile, target, buildArgs, labels, image, push, builder, keepGitDir, maxImageBytes, budgetMode } = request
-  // The budget counts too: reusing a build is reusing its verdict on the image's size.
-  return fingerprint({ repo: repoKey(request.repo), commit, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, keepGitDir, maxImageBytes, budgetMode })
+  const repo = request.repo === null ? null : repoKey(request.repo)
+  // The budget counts too: reusing a build is reusing its verdict on the image's size. `commit` is
+  // an upload's sha256 for an upload (the field keeps its name, so repository builds keep theirs).
+  return fingerprint({ repo, commit: revision, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, keepGitDir, maxImageBytes, budgetMode })
 }
 
 /**

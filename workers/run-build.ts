@@ -17,7 +17,7 @@ import { BuildFailure, isDockerUnreachable } from './build-failure.js'
 import { runPipeline, type PipelineContext } from './build-pipeline.js'
 import { attemptRecord, createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
-import { gitAuthFor, loadGitCredentials } from './git-credentials.js'
+import { gitAuthFor, loadGitCredentials, NO_GIT_AUTH } from './git-credentials.js'
 import { createRedactor } from './redaction.js'
 import { rememberBuild } from './reuse.js'
 
@@ -94,7 +94,7 @@ async function startAttempt(build: BuildRecord, deps: BuildRunnerDeps) {
   const redactor = { redact: createRedactor([]) }
   const log = await openLogWriter(deps.redis, deps.keys, build.id, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redactor.redact(text) })
   log.status('running', null)
-  logger.info({ repo: build.request.repo, ref: build.request.ref }, 'build started')
+  logger.info({ repo: build.request.repo, ref: build.request.ref, upload: build.request.source?.sha256 }, 'build started')
   const progress = createBuildProgress(record, log, (phase) =>
     deps.metrics.phaseSeconds.observe({ phase: phase.name, outcome: phase.status }, (phase.durationMs ?? 0) / 1000)
   )
@@ -208,7 +208,9 @@ async function endedBeforeStart(build: BuildRecord, deps: BuildRunnerDeps): Prom
  */
 async function loadCredentials(settings: BuildRunnerDeps['settings'], build: BuildRecord): Promise<PipelineContext['credentials']> {
   const { registry } = splitImageName(build.request.image)
-  const git = gitAuthFor(build.request.repo, await loadGitCredentials(settings.gitCredentialsFile))
+  const { repo } = build.request
+  // An upload fetches nothing with git.
+  const git = repo === null ? NO_GIT_AUTH : gitAuthFor(repo, await loadGitCredentials(settings.gitCredentialsFile))
   try {
     return {
       registry,

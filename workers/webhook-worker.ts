@@ -38,7 +38,8 @@ export async function startWebhookWorker(config: Config, logger: Logger, metrics
   /** One delivery per subscription that wants the event; safe to run again (ids are derived). */
   async function fanout(event: FanoutJobData): Promise<void> {
     const targets: { target: DeliveryTarget; key: string; url: string; format: StoredDelivery['format'] }[] = []
-    const repository = repoKey(event.build.request.repo)
+    const { repo } = event.build.request
+    const repository = repo === null ? null : repoKey(repo)
     for (const webhook of await webhooks.list()) {
       if (webhook.enabled && webhook.events.includes(event.type) && repoMatches(webhook.repo, repository)) {
         targets.push({ target: { kind: 'webhook', webhookId: webhook.id }, key: webhook.id, url: webhook.url, format: webhook.format })
@@ -135,9 +136,13 @@ export async function startWebhookWorker(config: Config, logger: Logger, metrics
   }
 }
 
-/** A subscription's repository pattern against a repository key (host/path); "*" matches any run. */
-export function repoMatches(pattern: string | null, repository: string): boolean {
+/**
+ * A subscription's repository pattern against a repository key (host/path); "*" matches any run.
+ * A build of an upload (no repository) reaches only subscriptions without a pattern.
+ */
+export function repoMatches(pattern: string | null, repository: string | null): boolean {
   if (pattern === null) return true
+  if (repository === null) return false
   const normalized = pattern.replace(/^[a-z][a-z0-9+.-]*:\/\/([^/@]*@)?/i, '').replace(/\.git$/, '').replace(/\/+$/, '')
   const regex = new RegExp(`^${normalized.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 'i')
   return regex.test(repository)

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { PathInvalid, PushWithoutImage, RefInvalid, TimeoutTooLong, VariantNameRepeated } from '../errors.js'
-import type { BuildRecord, BuildRequest, NormalizedRequest } from '../schemas/build.js'
+import type { BuildRecord, BuildRequest, BuildUploadOptions, NormalizedRequest, UploadSource } from '../schemas/build.js'
 import type { Variant } from '../schemas/insight.js'
 import { checkImageName } from './image-ref.js'
 import { parseRepoUrl, printable, type RepoPolicy } from './repo-url.js'
@@ -17,6 +17,23 @@ export interface RequestPolicy {
  */
 export function normalizeBuildRequest(request: BuildRequest, policy: RequestPolicy): NormalizedRequest {
   const repo = parseRepoUrl(request.repo, policy.repos)
+  return {
+    repo: repo.url,
+    ref: request.ref === undefined ? null : checkRef(request.ref),
+    ...normalizeOptions(request, `slipway/${repo.name}`, policy),
+    keepGitDir: request.keepGitDir ?? false,
+    submodules: request.submodules ?? false,
+    supersede: request.supersede ?? false
+  }
+}
+
+/** The same for a build of an uploaded tar: its options, and what was uploaded. */
+export function normalizeUploadRequest(options: BuildUploadOptions, source: UploadSource, policy: RequestPolicy): NormalizedRequest {
+  return { repo: null, ref: null, source, ...normalizeOptions(options, 'slipway/upload', policy), keepGitDir: false, submodules: false, supersede: false }
+}
+
+/** The options a repository and an upload share, checked, with their defaults. */
+function normalizeOptions(request: BuildUploadOptions, defaultImage: string, policy: RequestPolicy) {
   const context = checkRelativePath(request.context ?? '.', 'context')
   const dockerfile = checkRelativePath(request.dockerfile ?? path.posix.join(context, 'Dockerfile'), 'dockerfile')
   if (request.push === true && request.image === undefined) throw new PushWithoutImage()
@@ -25,24 +42,19 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
   const target = request.target ?? null
   const buildArgs = request.buildArgs ?? {}
   return {
-    repo: repo.url,
-    ref: request.ref === undefined ? null : checkRef(request.ref),
     context,
     dockerfile,
     target,
     buildArgs,
     labels: request.labels ?? {},
-    image: checkImageName(request.image ?? `slipway/${repo.name}`),
+    image: checkImageName(request.image ?? defaultImage),
     tags: request.tags ?? null,
     push: request.push ?? request.image !== undefined,
     noCache: request.noCache ?? false,
     builder: request.builder ?? null,
-    keepGitDir: request.keepGitDir ?? false,
-    submodules: request.submodules ?? false,
     timeoutSeconds,
     priority: request.priority ?? 'normal',
     force: request.force ?? false,
-    supersede: request.supersede ?? false,
     maxImageBytes: request.maxImageBytes ?? null,
     budgetMode: request.budgetMode ?? 'fail',
     variants: normalizeVariants(request.variants ?? [], { dockerfile, target, buildArgs }),
@@ -66,10 +78,10 @@ function normalizeVariants(variants: NonNullable<BuildRequest['variants']>, inhe
   })
 }
 
-/** A relative path inside the repository, normalised ("./a//b/" → "a/b"); never absolute, never "..". */
+/** A relative path inside the repository (or upload), normalised ("./a//b/" → "a/b"); never absolute, never "..". */
 function checkRelativePath(value: string, field: string): string {
   const invalid = (why: string) =>
-    new PathInvalid(`${field} '${printable(value)}' ${why}; give a path relative to the repository root, like "app" or "docker/Dockerfile"`)
+    new PathInvalid(`${field} '${printable(value)}' ${why}; give a path relative to the root of the repository (or upload), like "app" or "docker/Dockerfile"`)
   if (/[\u0000-\u001f\u007f\\]/.test(value)) throw invalid('contains control characters or backslashes')
   // Look-alikes of "/" and "." (fullwidth, division slash, …) would make a path read as another.
   if (/[^\x20-\x7e]/.test(value)) throw invalid('has characters outside printable ASCII')

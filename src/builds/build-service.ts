@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis'
-import { BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable } from '../errors.js'
+import { BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable, UploadNotKept } from '../errors.js'
 import { fingerprint } from '../fingerprint.js'
 import { newId } from '../ids.js'
-import { TERMINAL_STATUSES, type Build, type BuildRecord, type BuildRequest, type NormalizedRequest } from '../schemas/build.js'
+import { TERMINAL_STATUSES, type Build, type BuildRecord, type BuildRequest, type BuildUploadOptions, type NormalizedRequest } from '../schemas/build.js'
+import type { StoredUpload, UploadStore } from '../uploads/upload-store.js'
 import type { WebhookQueue } from '../webhooks/webhook-queue.js'
 import type { StoredBuildWebhook, WebhookService } from '../webhooks/webhook-service.js'
 import { endBuild } from './build-ending.js'
 import type { BuildQueue } from './build-queue.js'
-import { newBuildRecord, normalizeBuildRequest, type RequestPolicy } from './build-request.js'
+import { newBuildRecord, normalizeBuildRequest, normalizeUploadRequest, type RequestPolicy } from './build-request.js'
 import { toResource } from './build-resource.js'
 import type { BuildStore, Claim, ListQuery } from './build-store.js'
 import { createIdempotency } from './idempotency.js'
@@ -34,6 +35,7 @@ export function createBuildService(deps: {
   queue: BuildQueue
   webhooks: WebhookService
   events: WebhookQueue
+  uploads: Pick<UploadStore, 'discard'>
   policy: RequestPolicy
   logger: { error(details: object, message: string): void }
 }) {
@@ -92,6 +94,8 @@ export function createBuildService(deps: {
 
   /** Cancels the queued builds of the same repository, ref and image that `newer` replaces. */
   async function supersedeOlder(newer: BuildRecord): Promise<void> {
+    // Only repository builds supersede: an upload has no repository and ref to compare.
+    if (newer.request.repo === null) return
     const { items } = await store.list({ status: 'queued', limit: 100, repo: newer.request.repo })
     const same = items.filter(
       (older) => older.id < newer.id && older.request.ref === newer.request.ref && older.request.image === newer.request.image
@@ -101,6 +105,51 @@ export function createBuildService(deps: {
       if (await endBuild(ending, older.id, { from: ['queued'], to: 'canceled', error: { code: 'SUPERSEDED', message, phase: null } })) {
         await queue.remove(older.id)
       }
+    }
+  }
+
+  /** A checked request from here on: the Idempotency-Key, then joining an identical build, then a new one. */
+  async function accept(input: {
+    id: string
+    normalized: NormalizedRequest
+    /** What the request sent, for telling a repeat from another request under the same key. */
+    body: unknown
+    webhooks: BuildRequest['webhooks']
+    idempotencyKey: string | undefined
+  }): Promise<Submission> {
+    const { id, normalized, idempotencyKey } = input
+    if (idempotencyKey !== undefined) {
+      const claim = await idempotency.claim(idempotencyKey, fingerprint(input.body), id)
+      if (claim.kind === 'mismatch') throw new IdempotencyKeyReused()
+      if (claim.kind === 'replay') {
+        const earlier = await twin(claim.buildId)
+        if (!earlier) throw new IdempotencyKeyInProgress()
+        return { build: toResource(earlier), replayed: true, joined: false }
+      }
+    }
+    try {
+      const webhooks = deps.webhooks.prepareBuildWebhooks(input.webhooks)
+      const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date())
+      const claim = inflightClaim(normalized, webhooks.stored)
+      const holder = await store.create(record, claim)
+      if (claim && holder !== null) {
+        const joined = await twin(holder)
+        if (joined && !TERMINAL_STATUSES.includes(joined.status)) return { build: toResource(joined), replayed: false, joined: true }
+        // The identical build has ended: this one is stored and takes the claim over.
+        await store.create(record)
+        await redis.set(claim.key, id, 'EX', INFLIGHT_TTL_SECONDS)
+      }
+      const resource = await admit(record, webhooks.stored)
+      if (normalized.supersede) await supersedeOlder(record)
+      // The secrets Slipway made are shown in this answer, once.
+      const views = webhooks.views.map((view, i) => {
+        const made = input.webhooks?.[i]?.secret === undefined ? webhooks.stored[i]?.secret : undefined
+        return made ? { ...view, secret: made } : view
+      })
+      return { build: { ...resource, request: { ...resource.request, webhooks: views } }, replayed: false, joined: false }
+    } catch (error) {
+      if (idempotencyKey !== undefined) await idempotency.release(idempotencyKey).catch(() => undefined)
+      throw error
     }
   }
 
@@ -140,38 +189,23 @@ export function createBuildService(deps: {
      */
     async submit(request: BuildRequest, idempotencyKey?: string): Promise<Submission> {
       const normalized = normalizeBuildRequest(request, deps.policy)
-      const id = newId()
-      if (idempotencyKey !== undefined) {
-        const claim = await idempotency.claim(idempotencyKey, fingerprint(request), id)
-        if (claim.kind === 'mismatch') throw new IdempotencyKeyReused()
-        if (claim.kind === 'replay') {
-          const earlier = await twin(claim.buildId)
-          if (!earlier) throw new IdempotencyKeyInProgress()
-          return { build: toResource(earlier), replayed: true, joined: false }
-        }
-      }
+      return accept({ id: newId(), normalized, body: request, webhooks: request.webhooks, idempotencyKey })
+    },
+
+    /**
+     * The same for an uploaded tar, stored already under the id its build is to have. An upload
+     * no build is made of (a repeat, a join, a refusal) is removed.
+     */
+    async submitUpload(options: BuildUploadOptions, upload: StoredUpload, idempotencyKey?: string): Promise<Submission> {
       try {
-        const webhooks = deps.webhooks.prepareBuildWebhooks(request.webhooks)
-        const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date())
-        const claim = inflightClaim(normalized, webhooks.stored)
-        const holder = await store.create(record, claim)
-        if (claim && holder !== null) {
-          const joined = await twin(holder)
-          if (joined && !TERMINAL_STATUSES.includes(joined.status)) return { build: toResource(joined), replayed: false, joined: true }
-          // The identical build has ended: this one is stored and takes the claim over.
-          await store.create(record)
-          await redis.set(claim.key, id, 'EX', INFLIGHT_TTL_SECONDS)
-        }
-        const resource = await admit(record, webhooks.stored)
-        if (normalized.supersede) await supersedeOlder(record)
-        // The secrets Slipway made are shown in this answer, once.
-        const views = webhooks.views.map((view, i) => {
-          const made = request.webhooks?.[i]?.secret === undefined ? webhooks.stored[i]?.secret : undefined
-          return made ? { ...view, secret: made } : view
-        })
-        return { build: { ...resource, request: { ...resource.request, webhooks: views } }, replayed: false, joined: false }
+        const normalized = normalizeUploadRequest(options, upload.source, deps.policy)
+        // A repeat is the same options with the same bytes.
+        const body = { options, sha256: upload.source.sha256 }
+        const submission = await accept({ id: upload.id, normalized, body, webhooks: options.webhooks, idempotencyKey })
+        if (submission.build.id !== upload.id) await deps.uploads.discard(upload.id)
+        return submission
       } catch (error) {
-        if (idempotencyKey !== undefined) await idempotency.release(idempotencyKey).catch(() => undefined)
+        await deps.uploads.discard(upload.id).catch(() => undefined)
         throw error
       }
     },
@@ -181,6 +215,7 @@ export function createBuildService(deps: {
       const original = await store.get(id)
       if (!original) throw new BuildNotFound(id)
       if (!TERMINAL_STATUSES.includes(original.status)) throw new BuildNotFinished(id, original.status)
+      if (original.request.source) throw new UploadNotKept(id)
       const request = { ...original.request, ref: original.commit ?? original.request.ref }
       const record = { ...newBuildRecord(newId(), request, new Date()), retryOf: id }
       const ownWebhooks = JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]

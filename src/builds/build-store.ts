@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { decodeHash, encodeHash } from '../redis-hash.js'
 import { luaScript } from '../redis.js'
-import { BUILD_STATUSES, type BuildRecord, type BuildStatus } from '../schemas/build.js'
+import { BUILD_STATUSES, TERMINAL_STATUSES, type BuildRecord, type BuildStatus } from '../schemas/build.js'
 import type { RedisKeys } from './keys.js'
 import { repoKey } from './repo-url.js'
 
@@ -19,19 +19,20 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
 return {1, current}
 `)
 
-// A new build: its hash and its three index entries, in one script. With a claim key, only if
-// no other build holds that key (SET NX); the key then names this build, and the holder's id is
+// A new build: its hash and its index entries, in one script. With a claim key (ARGV[3] = 1), only
+// if no other build holds that key (SET NX); the key then names this build, and the holder's id is
 // returned otherwise. One round trip, and the key never names a build that is not stored.
+// KEYS: the hash, the claim key when there is one, then the indexes.
 const createScript = luaScript(`
-if KEYS[5] then
-  local holder = redis.call('GET', KEYS[5])
+local first = 2
+if ARGV[3] == '1' then
+  local holder = redis.call('GET', KEYS[2])
   if holder then return holder end
-  redis.call('SET', KEYS[5], ARGV[1], 'EX', ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+  first = 3
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
-redis.call('ZADD', KEYS[3], 0, ARGV[1])
-redis.call('ZADD', KEYS[4], 0, ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+for i = first, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
 return false
 `)
 
@@ -70,10 +71,12 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
    * returns the id of the build that does, and stores nothing.
    */
   async function create(record: BuildRecord, claim?: Claim): Promise<string | null> {
-    const indexes = [keys.allBuilds, keys.buildsByRepo(repoKey(record.request.repo)), keys.buildsByStatus(record.status)]
+    // An upload has no repository: its build is in the other indexes only.
+    const byRepo = record.request.repo === null ? [] : [keys.buildsByRepo(repoKey(record.request.repo))]
+    const indexes = [keys.allBuilds, keys.buildsByStatus(record.status), ...byRepo]
     const fields = Object.entries(encode(record)).flat()
-    const scriptKeys = [keys.build(record.id), ...indexes, ...(claim ? [claim.key] : [])]
-    return (await createScript(redis, scriptKeys, [record.id, claim?.ttlSeconds ?? 0, ...fields])) as string | null
+    const scriptKeys = [keys.build(record.id), ...(claim ? [claim.key] : []), ...indexes]
+    return (await createScript(redis, scriptKeys, [record.id, claim?.ttlSeconds ?? 0, claim ? 1 : 0, ...fields])) as string | null
   }
 
   async function get(id: string): Promise<BuildRecord | null> {
@@ -87,11 +90,10 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
     const [applied, previous] = (await transitionScript(redis, [keys.build(id)], [change.from.join(','), change.to, attempt, ...fields])) as [number, string]
     if (applied === 1 && previous !== change.to) {
       // The status index trails the hash by one round trip; list() re-checks each status it returns.
-      await redis
-        .multi()
-        .zrem(keys.buildsByStatus(previous as BuildStatus), id)
-        .zadd(keys.buildsByStatus(change.to), 0, id)
-        .exec()
+      const changes = redis.multi().zrem(keys.buildsByStatus(previous as BuildStatus), id).zadd(keys.buildsByStatus(change.to), 0, id)
+      // An ended build's uploaded source is needed no more (its time to live clears it otherwise).
+      if (TERMINAL_STATUSES.includes(change.to)) changes.unlink(keys.upload(id))
+      await changes.exec()
     }
     return applied === 1
   }
@@ -115,7 +117,7 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
         cursor = ids[i]
         if (!record) continue
         if (query.status && record.status !== query.status) continue
-        if (wantedRepo !== undefined && repoKey(record.request.repo) !== wantedRepo) continue
+        if (wantedRepo !== undefined && (record.request.repo === null || repoKey(record.request.repo) !== wantedRepo)) continue
         items.push(record)
         if (items.length === query.limit) {
           const more = i < ids.length - 1 || ids.length === batchSize

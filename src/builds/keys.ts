@@ -15,6 +15,8 @@ export function redisKeys(prefix: string) {
     buildsByStatus: (status: BuildStatus) => `${prefix}:idx:status:${status}`,
     /** A build's own subscriptions, secrets included: never part of the build record. */
     buildWebhooks: (id: string) => `${prefix}:build:{${id}}:webhooks`,
+    /** An uploaded build source (the gzipped tar), until its build ends. */
+    upload: (id: string) => `${prefix}:build:{${id}}:source`,
     buildDeliveries: (id: string) => `${prefix}:build:{${id}}:deliveries`,
     webhook: (id: string) => `${prefix}:webhook:{${id}}`,
     webhookDeliveries: (id: string) => `${prefix}:webhook:{${id}}:deliveries`,

@@ -19,6 +19,8 @@ import { createWebhookStore } from '../webhooks/webhook-store.js'
 import { createDeliveryLedger } from '../triggers/delivery-ledger.js'
 import { createTriggerService, type TriggerService } from '../triggers/trigger-service.js'
 import { createTriggerStore } from '../triggers/trigger-store.js'
+import { MAX_UPLOAD_ENTRIES } from '../uploads/safe-tar.js'
+import { createUploadStore, uploadTtlSeconds, type UploadStore } from '../uploads/upload-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +31,7 @@ declare module 'fastify' {
     tokens: TokenStore
     triggers: TriggerService
     clusterCounts: ClusterCounts
+    uploads: UploadStore
   }
 }
 
@@ -50,8 +53,14 @@ export default fp(
       allow: parseAllowList(config.webhookAllow)
     })
     const store = createBuildStore(redis, keys)
+    const uploads = createUploadStore({
+      redis,
+      keys,
+      limits: { maxBytes: config.uploadMaxBytes, maxUnpackedBytes: config.cloneMaxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
+      ttlSeconds: uploadTtlSeconds(config)
+    })
     const policy = { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds }
-    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, policy, logger: fastify.log })
+    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, logger: fastify.log })
     fastify.decorate('redis', redis)
     fastify.decorate('tokens', createTokenStore(redis, keys))
     fastify.decorate('clusterCounts', {
@@ -59,6 +68,7 @@ export default fp(
       queues: async () => ({ builds: await buildQueue.counts(), webhooks: await events.counts() })
     })
     fastify.decorate('webhooks', webhooks)
+    fastify.decorate('uploads', uploads)
     fastify.decorate('logs', createLogService({ redis, keys, store }))
     fastify.decorate('builds', builds)
     fastify.decorate(

@@ -24,7 +24,12 @@ export default fp(
       strict.addSchema(schema)
       coercing.addSchema(schema)
     }
-    fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema))
+    fastify.setValidatorCompiler(({ schema, httpPart, contentType }) => {
+      // A body other than JSON (an uploaded tar, a form carrying one) is a stream its route reads
+      // and checks as it arrives; its schema only describes it.
+      if (httpPart === 'body' && contentType !== undefined && contentType !== 'application/json') return () => true
+      return (httpPart === 'body' ? strict : coercing).compile(schema)
+    })
   },
   { name: 'validation' }
 )

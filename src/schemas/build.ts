@@ -173,17 +173,40 @@ export const BuildRequestSchema = Type.Object(
 )
 export type BuildRequest = Static<typeof BuildRequestSchema>
 
+/** What only a repository has: an uploaded tar brings its files, not a repository, ref or history. */
+const GIT_ONLY = ['repo', 'ref', 'submodules', 'keepGitDir', 'supersede'] as const
+
+export const BuildUploadOptionsSchema = Type.Omit(BuildRequestSchema, GIT_ONLY, {
+  $id: 'BuildUploadOptions',
+  additionalProperties: false,
+  description:
+    'The options of a build of an uploaded tar: those of a BuildRequest but repo, ref, submodules, keepGitDir and ' +
+    'supersede. context and dockerfile are relative to the root of the tar. All are optional.'
+})
+export type BuildUploadOptions = Static<typeof BuildUploadOptionsSchema>
+
+export const UploadSourceSchema = Type.Object(
+  {
+    type: Type.Literal('upload'),
+    sizeBytes: Type.Integer({ minimum: 1, description: 'The gzipped tar as uploaded, in bytes' }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: "The uploaded bytes' SHA-256, in hex: identical uploads share it" })
+  },
+  { $id: 'UploadSource', additionalProperties: false, description: 'An uploaded gzipped tar the build was made from' }
+)
+export type UploadSource = Static<typeof UploadSourceSchema>
+
 export const NormalizedRequestSchema = Type.Object(
   {
-    repo: Type.String({ description: 'The repository URL, as it is cloned' }),
-    ref: Nullable(Type.String({ description: "null: the remote's default branch" })),
+    repo: Nullable(Type.String({ description: 'The repository URL, as it is cloned; null for an upload' })),
+    ref: Nullable(Type.String({ description: "null: the remote's default branch (or an upload, which has no ref)" })),
+    source: Type.Optional(Type.Ref(UploadSourceSchema, { description: 'Present when the build is of an uploaded tar rather than a repository' })),
     context: Type.String(),
-    dockerfile: Type.String({ description: 'Relative to the repository root' }),
+    dockerfile: Type.String({ description: 'Relative to the repository root (or the root of an upload)' }),
     target: Nullable(Type.String()),
     buildArgs: Type.Record(Type.String(), Type.String()),
     labels: Type.Record(Type.String(), Type.String()),
     image: Type.String(),
-    tags: Nullable(Type.Array(Type.String(), { description: "null: the commit's first 12 hex digits" })),
+    tags: Nullable(Type.Array(Type.String(), { description: "null: the commit's first 12 hex digits (an upload's: its sha256's)" })),
     push: Type.Boolean(),
     noCache: Type.Boolean(),
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
@@ -202,7 +225,9 @@ export const NormalizedRequestSchema = Type.Object(
 )
 export type NormalizedRequest = Static<typeof NormalizedRequestSchema>
 
-export const PHASE_NAMES = ['clone', 'context', 'build', 'push', 'inspect'] as const
+// A build of a repository starts with `clone`; one of an uploaded tar with `unpack` (the tar, read
+// from Redis, unpacked into the build's folder) instead.
+export const PHASE_NAMES = ['clone', 'unpack', 'context', 'build', 'push', 'inspect'] as const
 export type PhaseName = (typeof PHASE_NAMES)[number]
 
 export const PhaseSchema = Type.Object(
@@ -287,7 +312,7 @@ export const BuildSchema = Type.Object(
     id: Type.String({ description: 'Time-sortable id (ULID)' }),
     status: Type.Ref(BuildStatus),
     request: Type.Ref(NormalizedRequestSchema),
-    commit: Nullable(Type.String({ description: 'The 40-hex commit the ref resolved to' })),
+    commit: Nullable(Type.String({ description: 'The 40-hex commit the ref resolved to; null for an upload' })),
     resolvedRef: Nullable(Type.String({ description: 'The full ref that was built (refs/heads/main), null for a commit SHA' })),
     createdAt: Timestamp,
     startedAt: Nullable(Timestamp),
@@ -333,6 +358,8 @@ export const BuildListQuerySchema = Type.Object(
 export const buildSchemas = [
   BuildStatus,
   BuildRequestSchema,
+  BuildUploadOptionsSchema,
+  UploadSourceSchema,
   NormalizedRequestSchema,
   PhaseSchema,
   StepSchema,

@@ -77,8 +77,9 @@ interface Summary {
   color: string
   link: string
   buildId: string
+  /** The repository, or for an upload what was uploaded. */
   repo: string
-  ref: string
+  ref: string | null
   commit: string | null
   duration: string | null
   image: string | null
@@ -97,8 +98,9 @@ function summarize(event: BuildEvent, publicUrl: string): Summary {
     color: COLORS[status.tone],
     link: buildLink(publicUrl, build.id),
     buildId: build.id,
-    repo: build.request.repo,
-    ref: build.request.ref ?? defaultBranch,
+    repo: build.request.repo ?? uploadName(build.request.source),
+    // An upload has no ref.
+    ref: build.request.source ? null : (build.request.ref ?? defaultBranch),
     commit: build.commit ? build.commit.slice(0, 12) : null,
     duration: build.durationMs === null ? null : formatDuration(build.durationMs),
     image: build.image ? (build.image.tags[0] ?? build.image.repository) : null,
@@ -145,6 +147,11 @@ function facts(summary: Summary): [label: string, value: string][] {
     ['Warning', summary.warning]
   ]
   return all.filter((fact): fact is [string, string] => fact[1] !== null && fact[1] !== '')
+}
+
+/** "upload 3f2a9c1d0b7e (1.2 MB)": an uploaded tar, by the start of its sha256. */
+function uploadName(source: Build['request']['source']): string {
+  return source ? `upload ${source.sha256.slice(0, 12)} (${formatBytes(source.sizeBytes)})` : 'upload'
 }
 
 function shortRef(ref: string): string {

@@ -2,15 +2,21 @@ import path from 'node:path'
 import type { NormalizedRequest } from '../../src/schemas/build.js'
 import type { RepoPolicy } from '../../src/builds/repo-url.js'
 import type { GitAuth } from '../git-credentials.js'
-import { cloneSource, type FetchedCommit } from '../phases/clone.js'
+import { cloneSource } from '../phases/clone.js'
 import { withinCloneLimits, type CloneLimits } from '../phases/clone-limits.js'
 import { diskTree } from './disk-tree.js'
 import type { MirrorCache } from './git-mirror.js'
 import type { SourceTree } from './source-tree.js'
 
-/** The commit to build, and its files to read the context from. */
-export interface Source extends FetchedCommit {
-  /** The full ref that was built, or null when a commit SHA was asked for. */
+/** The files to build (a commit's, or an upload's) to read the context from. */
+export interface Source {
+  /** The commit built; null for an upload. */
+  commit: string | null
+  /** What names these files exactly: the commit, or an upload's sha256. Identical builds share it. */
+  revision: string
+  /** Every file of the context carries this time: the commit's, or the newest in an upload. */
+  time: Date
+  /** The full ref that was built, or null when a commit SHA was asked for (or for an upload). */
   resolvedRef: string | null
   tree: SourceTree
   /** Done reading the files. */
@@ -18,7 +24,7 @@ export interface Source extends FetchedCommit {
 }
 
 export interface CheckOutInput {
-  request: Pick<NormalizedRequest, 'repo' | 'ref' | 'submodules' | 'keepGitDir'>
+  request: Pick<NormalizedRequest, 'ref' | 'submodules' | 'keepGitDir'> & { repo: string }
   /** Who reads the commit: the build and attempt. */
   holder: string
   mirrors: MirrorCache
@@ -43,12 +49,12 @@ export async function checkOutSource(input: CheckOutInput): Promise<Source> {
   if (request.submodules || request.keepGitDir) {
     const dir = path.join(input.workspace, 'src')
     const cloned = await withinCloneLimits(dir, input.limits, input.signal, (signal) => cloneSource({ ...common, dir, submodules: request.submodules, signal }))
-    return { ...cloned, tree: diskTree(dir), release: async () => undefined }
+    return { ...cloned, revision: cloned.commit, tree: diskTree(dir), release: async () => undefined }
   }
   const gitDir = input.mirrors.mirrorOf(request.repo)
   const checkout = await withinCloneLimits(gitDir, input.limits, input.signal, (signal) =>
     input.mirrors.checkout({ ...common, holder: input.holder, signal, readSignal: input.signal })
   )
   input.log('system', `Reading ${checkout.commit}${checkout.resolvedRef ? ` (${checkout.resolvedRef})` : ''} from the mirror`)
-  return checkout
+  return { ...checkout, revision: checkout.commit }
 }

@@ -1,13 +1,23 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema } from '../../schemas/build.js'
+import multipart from '@fastify/multipart'
+import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema, type BuildRequest } from '../../schemas/build.js'
+import { BodyInvalid } from '../../errors.js'
+import { isUpload, readUploadRequest, TAR_GZIP_TYPES } from '../../uploads/upload-request.js'
 import { parseIdempotencyKey } from '../../builds/idempotency.js'
 import { BuildIdParams, errors } from './common.js'
+
+const TarGzipBody = Type.String({ format: 'binary', description: 'A gzipped tar of the files to build, as `tar -czf - .` writes it' })
 
 
 export default async function buildRoutes(instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
+
+  // An uploaded tar reaches its handler as the raw stream: it is checked and stored as it arrives,
+  // never held whole in memory (nor refused by the JSON body limit).
+  fastify.addContentTypeParser(TAR_GZIP_TYPES, (_request, payload, done) => done(null, payload))
+  await fastify.register(multipart)
 
   fastify.post(
     '/builds',
@@ -15,24 +25,63 @@ export default async function buildRoutes(instance: FastifyInstance) {
       config: { scope: 'builds:write' },
       schema: {
         tags: ['builds'],
-        summary: 'Submit a build',
+        summary: 'Submit a build of a repository, or of an uploaded tar',
         description:
           'Stores and queues a build of the repository. Answers 202 at once with the build (status `queued`) and its ' +
           'URL in `Location`; poll it, or read its log, to follow it.\n\n' +
+          'To build files you hold instead of a repository, send them as a gzipped tar (`tar -czf - .`): as the body ' +
+          '(`Content-Type: application/gzip`) with the options as URL-encoded JSON in the query parameter `options`, ' +
+          'or as a `multipart/form-data` form with the field `options` (JSON) and the file `source`. The options are ' +
+          'those of a JSON body but repo, ref, submodules, keepGitDir and supersede (`BuildUploadOptions`). A tar ' +
+          'larger than SLIPWAY_UPLOAD_MAX_BYTES answers 413 UPLOAD_TOO_LARGE; one that is not a gzipped tar, 400 ' +
+          'UPLOAD_INVALID; one with absolute paths, "..", links leading out, hard links or devices, 400 UPLOAD_UNSAFE.\n\n' +
           'With an `Idempotency-Key` header, sending the same request again (a retry after a timeout) returns the build ' +
           'the first one made (`Idempotent-Replayed: true`); the same key with another body is refused with 422. Keys ' +
           'live a day.\n\nA request identical to a build that is still queued or running joins it ' +
-          '(`Slipway-Joined: true`) unless it says `force` or `supersede`.',
+          '(`Slipway-Joined: true`) unless it says `force` or `supersede`; for uploads, identical means the same ' +
+          'options and the same bytes.',
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ description: 'Makes retries of this request safe (IETF httpapi draft)' }))
         }),
-        body: Type.Ref(BuildRequestSchema),
+        querystring: Type.Object(
+          {
+            options: Type.Optional(
+              Type.String({
+                description: 'With a gzipped tar as the body: the build options (BuildUploadOptions) as JSON. Default: {}.',
+                examples: ['{"image":"localhost:5000/team/app","tags":["ci-42"]}']
+              })
+            )
+          },
+          { additionalProperties: false }
+        ),
+        body: {
+          content: {
+            'application/json': { schema: Type.Ref(BuildRequestSchema) },
+            ...Object.fromEntries(TAR_GZIP_TYPES.map((type) => [type, { schema: TarGzipBody }])),
+            'multipart/form-data': {
+              schema: Type.Object({
+                options: Type.Optional(Type.String({ description: 'The build options (BuildUploadOptions) as JSON. Default: {}.' })),
+                source: TarGzipBody
+              })
+            }
+          }
+        },
         response: { 202: Type.Ref(BuildSchema), ...errors(400, 409, 413, 415, 422, 503) }
       }
     },
     async (request, reply) => {
       const key = request.headers['idempotency-key']
-      const { build, replayed, joined } = await fastify.builds.submit(request.body, key === undefined ? undefined : parseIdempotencyKey(key))
+      const idempotencyKey = key === undefined ? undefined : parseIdempotencyKey(key)
+      const { options } = request.query
+      let submission
+      if (isUpload(request)) {
+        const uploaded = await readUploadRequest(request, options, fastify.uploads)
+        submission = await fastify.builds.submitUpload(uploaded.options, uploaded.upload, idempotencyKey)
+      } else {
+        if (options !== undefined) throw new BodyInvalid('The query parameter options goes with an uploaded tar; a JSON body carries the options itself.')
+        submission = await fastify.builds.submit(request.body as BuildRequest, idempotencyKey)
+      }
+      const { build, replayed, joined } = submission
       if (replayed) reply.header('idempotent-replayed', 'true')
       if (joined) reply.header('slipway-joined', 'true')
       return reply.code(202).header('location', build.links.self).send(build)

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { PassThrough, type Readable } from 'node:stream'
+import type { Redis } from 'ioredis'
+import { BodyInvalid, UploadTooLarge } from '../errors.js'
+import { formatBytes } from '../format.js'
+import { newId } from '../ids.js'
+import type { RedisKeys } from '../builds/keys.js'
+import type { Config } from '../config.js'
+import type { UploadSource } from '../schemas/build.js'
+import { readSafeTar, type TarLimits } from './safe-tar.js'
+
+// An uploaded tar waits in Redis, under its build's key, for whichever worker takes the build:
+// workers may run on other hosts than the API that received it. It leaves when the build ends
+// (see the build store), or at the latest when its time to live runs out.
+
+export interface UploadLimits extends TarLimits {
+  /** The gzipped tar's own size. */
+  maxBytes: number
+}
+
+/** An upload stored under the id of the build it is for. */
+export interface StoredUpload {
+  id: string
+  source: UploadSource
+}
+
+// The API appends a body to Redis, and a worker reads it back, this many bytes at a time: neither
+// holds more of it in memory than that.
+const PIECE_BYTES = 1024 * 1024
+
+/**
+ * Longer than any build can wait and run: the queue's time to live, then every start a build may
+ * have, each as long as the longest time limit. A key that outlives that was left behind.
+ */
+export function uploadTtlSeconds(config: Pick<Config, 'queueTtlSeconds' | 'maxAttempts' | 'buildTimeoutMaxSeconds' | 'stallSeconds'>): number {
+  return config.queueTtlSeconds + config.maxAttempts * (config.buildTimeoutMaxSeconds + config.stallSeconds) + 3600
+}
+
+export function createUploadStore(deps: { redis: Redis; keys: RedisKeys; limits: UploadLimits; ttlSeconds: number }) {
+  const { redis, keys, limits } = deps
+  const tooLarge = () =>
+    new UploadTooLarge(
+      `The upload is larger than ${formatBytes(limits.maxBytes)} (SLIPWAY_UPLOAD_MAX_BYTES). Leave out what the build does not need: ` +
+        'list it in .dockerignore and pack only the rest, or build from the repository instead.'
+    )
+
+  return {
+    /**
+     * Streams a gzipped tar into Redis under a new build id while checking every entry of it, so a
+     * body that is not a safe gzipped tar is refused before any build is made of it.
+     */
+    async receive(body: Readable, declaredBytes?: number): Promise<StoredUpload> {
+      if (declaredBytes !== undefined && declaredBytes > limits.maxBytes) throw tooLarge()
+      const id = newId()
+      const key = keys.upload(id)
+      const hash = createHash('sha256')
+      const tar = new PassThrough()
+      // Its failures reach us through `checking`.
+      tar.on('error', () => undefined)
+      const checking = readSafeTar(tar, limits, async (_entry, content) => void content.resume())
+      // Awaited below; until then a failure only needs to stop the loop.
+      checking.catch(() => undefined)
+      let size = 0
+      let piece: Buffer[] = []
+      let stored = false
+      const flush = async () => {
+        if (piece.length === 0) return
+        const data = Buffer.concat(piece)
+        piece = []
+        // The first piece sets the time to live with the key, so no key is ever left without one.
+        if (stored) await redis.append(key, data)
+        else await redis.set(key, data, 'EX', deps.ttlSeconds)
+        stored = true
+      }
+      try {
+        let pending = 0
+        for await (const chunk of brokenOffAsInvalid(body)) {
+          size += chunk.length
+          if (size > limits.maxBytes) throw tooLarge()
+          hash.update(chunk)
+          piece.push(chunk)
+          pending += chunk.length
+          if (pending >= PIECE_BYTES) {
+            await flush()
+            pending = 0
+          }
+          if (!tar.write(chunk)) await Promise.race([once(tar, 'drain'), checking])
+        }
+        tar.end()
+        await flush()
+        await checking
+      } catch (error) {
+        tar.destroy()
+        await redis.del(key).catch(() => undefined)
+        throw error
+      }
+      return { id, source: { type: 'upload', sizeBytes: size, sha256: hash.digest('hex') } }
+    },
+
+    /** Removes an upload no build was made of (a repeat, a join, or a refused request). */
+    async discard(id: string): Promise<void> {
+      await redis.del(keys.upload(id))
+    }
+  }
+}
+
+export type UploadStore = ReturnType<typeof createUploadStore>
+
+/** A stored upload's bytes, piece by piece; nothing for an upload that is not there. */
+export async function* readStoredUpload(redis: Redis, key: string): AsyncGenerator<Buffer> {
+  for (let offset = 0; ; offset += PIECE_BYTES) {
+    const piece = await redis.getrangeBuffer(key, offset, offset + PIECE_BYTES - 1)
+    if (piece.length > 0) yield piece
+    if (piece.length < PIECE_BYTES) return
+  }
+}
+
+/** A body that fails while it is read was cut off by its sender (or was malformed multipart). */
+async function* brokenOffAsInvalid(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of body) yield chunk
+  } catch (error) {
+    throw new BodyInvalid(`The upload broke off before its end (${(error as Error).message}).`)
+  }
+}

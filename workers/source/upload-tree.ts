@@ -1,0 +1,104 @@
+import { createWriteStream } from 'node:fs'
+import { chmod, lstat, mkdir, symlink } from 'node:fs/promises'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { Redis } from 'ioredis'
+import { printable } from '../../src/builds/repo-url.js'
+import { UploadInvalid, UploadTooLarge, UploadUnsafe } from '../../src/errors.js'
+import { formatBytes } from '../../src/format.js'
+import type { UploadSource } from '../../src/schemas/build.js'
+import { readSafeTar, type TarEntry, type TarLimits } from '../../src/uploads/safe-tar.js'
+import { readStoredUpload } from '../../src/uploads/upload-store.js'
+import { BuildFailure } from '../build-failure.js'
+import type { Source } from './check-out.js'
+import { diskTree } from './disk-tree.js'
+
+export interface UnpackInput {
+  redis: Redis
+  /** The Redis key the API stored the gzipped tar under. */
+  key: string
+  source: UploadSource
+  /** An empty folder of the build's own to unpack into. */
+  dir: string
+  limits: TarLimits
+  signal: AbortSignal
+  log: (stream: 'system', text: string) => void
+}
+
+/**
+ * The uploaded tar, read from Redis piece by piece and unpacked into the build's folder under the
+ * same checks the API made when it took it (the bytes in Redis are not trusted more than the
+ * request was), then read as a checkout on disk would be. Nothing is written through a symlink or
+ * outside `dir`.
+ */
+export async function unpackUpload(input: UnpackInput): Promise<Source> {
+  if (!(await input.redis.exists(input.key))) {
+    throw new BuildFailure('UPLOAD_MISSING', 'The uploaded tar is no longer stored (it was kept longer than any build can wait and run). Upload it again.')
+  }
+  await mkdir(input.dir, { recursive: true })
+  const writer = entryWriter(input.dir, input.signal)
+  try {
+    const summary = await readSafeTar(Readable.from(readStoredUpload(input.redis, input.key)), input.limits, writer, input.signal)
+    input.log('system', `Unpacked the upload (sha256 ${input.source.sha256.slice(0, 12)}): ${summary.entries} entries, ${formatBytes(summary.unpackedBytes)}`)
+    return {
+      commit: null,
+      revision: input.source.sha256,
+      time: summary.newest ?? new Date(0),
+      resolvedRef: null,
+      tree: diskTree(input.dir),
+      release: async () => undefined
+    }
+  } catch (error) {
+    if (error instanceof UploadInvalid || error instanceof UploadUnsafe || error instanceof UploadTooLarge) {
+      throw new BuildFailure(error.code as 'UPLOAD_INVALID' | 'UPLOAD_UNSAFE' | 'UPLOAD_TOO_LARGE', error.message)
+    }
+    throw error
+  }
+}
+
+/**
+ * Writes checked entries under `root`. Every folder on the way to an entry must be a real folder
+ * (made here, or an earlier entry of the tar), and nothing that exists is replaced, so no entry
+ * lands through a symlink or over another.
+ */
+function entryWriter(root: string, signal: AbortSignal) {
+  const folders = new Set<string>([''])
+  const absolute = (relative: string) => path.join(root, ...relative.split('/'))
+  const parentOf = (relative: string) => relative.slice(0, Math.max(0, relative.lastIndexOf('/')))
+
+  async function folder(relative: string): Promise<void> {
+    if (folders.has(relative)) return
+    await folder(parentOf(relative))
+    try {
+      await mkdir(absolute(relative))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      if (!(await lstat(absolute(relative))).isDirectory()) throw new UploadUnsafe(printable(relative), 'is needed as a folder but is a file or a symlink')
+    }
+    folders.add(relative)
+  }
+
+  return async (entry: TarEntry, content: Readable): Promise<void> => {
+    await folder(parentOf(entry.path))
+    const target = absolute(entry.path)
+    try {
+      if (entry.type === 'directory') {
+        content.resume()
+        await folder(entry.path)
+        // The worker must be able to read what it unpacked, whatever the tar said.
+        await chmod(target, entry.mode | 0o700)
+      } else if (entry.type === 'file') {
+        // 'wx': never over an existing entry, never through a symlink.
+        await pipeline(content, createWriteStream(target, { flags: 'wx', mode: 0o600 }), { signal })
+        await chmod(target, entry.mode | 0o400)
+      } else {
+        content.resume()
+        await symlink(entry.linkname!, target)
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UploadUnsafe(printable(entry.path), 'appears twice in the tar')
+      throw error
+    }
+  }
+}
