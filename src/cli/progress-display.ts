@@ -28,13 +28,12 @@ export interface Output {
   columns?: number
 }
 
-/** Plain lines, for logs read by CI and files: the build's lines as they are, changes of phase marked. */
+/**
+ * Plain lines, for CI logs and files: the build's log as it is. Status changes need no lines of
+ * their own: the log already marks each phase ("==> build") and ends with the outcome.
+ */
 export function plainDisplay(out: Output): ProgressDisplay {
-  return {
-    log: (entry) => out.write(`${entry.text}\n`),
-    status: (change) => out.write(`slipway: ${change.status}${change.phase ? ` ${change.phase}` : ''}\n`),
-    close: () => undefined
-  }
+  return { log: (entry) => out.write(`${entry.text}\n`), status: () => undefined, close: () => undefined }
 }
 
 // The step a log line starts: BuildKit's "#5 [2/3] RUN make" or the classic builder's "Step 2/5 : RUN make".
