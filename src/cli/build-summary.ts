@@ -29,7 +29,10 @@ export function describeBuild(build: Build, now = Date.now()): string {
   const ref = request.ref ?? '(default branch)'
   lines.push(`  source   ${request.repo} @ ${ref}${build.commit ? ` (${build.commit.slice(0, 12)})` : ''}`)
   if (build.phases.length > 0) {
-    const phases = build.phases.map((phase) => `${phase.variant ? `${phase.variant}:` : ''}${phase.name} ${phase.durationMs === null ? phase.status : formatDuration(phase.durationMs)}${phase.status === 'failed' ? ' (failed)' : ''}`)
+    const phases = build.phases.map((phase) => {
+      const took = phase.status === 'skipped' || phase.durationMs === null ? phase.status : formatDuration(phase.durationMs)
+      return `${phase.variant ? `${phase.variant}:` : ''}${phase.name} ${took}${phase.status === 'failed' ? ' (failed)' : ''}`
+    })
     lines.push(`  phases   ${phases.join(', ')}`)
   }
   if (build.reusedFrom) lines.push(`  reused   the image of the identical build ${build.reusedFrom}`)

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Build } from '../../schemas/build.js'
 import { COMMON_FLAGS, integer, type CommandSpec, type Parsed } from '../args.js'
-import { EXIT, type ExitCode } from '../exit-codes.js'
+import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
 import { apiOf, watch } from './shared.js'
 
 export const logsSpec: CommandSpec = {
@@ -25,6 +25,7 @@ The log is text; with -f --json, each event is printed as a JSON line instead:
 export async function logs(parsed: Parsed): Promise<ExitCode> {
   const api = apiOf(parsed)
   const path = `v1/builds/${encodeURIComponent(parsed.args[0]!)}`
+  if (parsed.has('follow') && parsed.has('tail')) throw new UsageError('--tail goes without -f: a followed log starts at its beginning.')
   if (!parsed.has('follow')) {
     const response = await api.send('GET', `${path}/logs`, { query: { tail: integer('tail', parsed.string('tail')) } })
     await pipeline(Readable.fromWeb(response.body!), process.stdout, { end: false })

@@ -63,7 +63,9 @@ export async function submit(parsed: Parsed): Promise<ExitCode> {
   if ((repo === undefined) === (dir === undefined)) throw new UsageError('slipway submit needs one of --repo URL or --dir PATH. See `slipway submit --help`.')
   if (dir !== undefined) {
     const misplaced = REPO_ONLY.filter((flag) => parsed.has(flag))
-    if (misplaced.length > 0) throw new UsageError(`${misplaced.map((flag) => `--${flag}`).join(', ')} apply to --repo only: an uploaded folder has no git history.`)
+    if (misplaced.length > 0) {
+      throw new UsageError(`${misplaced.map((flag) => `--${flag}`).join(', ')} ${misplaced.length === 1 ? 'is' : 'are'} for --repo only: an uploaded folder has no git history.`)
+    }
   }
   const options = buildOptions(parsed)
   const api = apiOf(parsed)
