@@ -1,41 +1,24 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import t, { type Test } from 'tap'
-import tar from 'tar-stream'
+import t from 'tap'
 import { UsageError } from '../../src/cli/exit-codes.js'
 import { packDir } from '../../src/cli/pack-dir.js'
+import { readTar, tempFolder } from '../helpers/files.js'
 
 const signal = new AbortController().signal
 
-async function folder(t: Test, files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-pack-test-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  for (const [file, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, file)), { recursive: true })
-    await writeFile(path.join(dir, file), content)
-  }
-  return dir
-}
-
-/** The entries of a gzipped tar as name → content (files) or type (others). */
+/** The entries of a gzipped tar as name → content (files), "-> target" (symlinks) or type (others). */
 async function unpack(archive: Readable): Promise<Record<string, string>> {
-  const entries: Record<string, string> = {}
-  const extract = tar.extract()
-  archive.pipe(createGunzip()).pipe(extract as unknown as NodeJS.WritableStream)
-  for await (const entry of extract) {
-    const chunks: Buffer[] = []
-    for await (const chunk of entry) chunks.push(chunk as Buffer)
-    const { name, type, linkname } = entry.header
-    entries[name] = type === 'file' ? Buffer.concat(chunks).toString('utf8') : type === 'symlink' ? `-> ${linkname}` : type!
-  }
-  return entries
+  const entries = await readTar(archive.pipe(createGunzip()))
+  return Object.fromEntries(
+    entries.map(({ header, content }) => [header.name, header.type === 'file' ? content : header.type === 'symlink' ? `-> ${header.linkname}` : header.type!])
+  )
 }
 
 t.test('the tar is the folder minus .git and what .dockerignore excludes; .dockerignore and the Dockerfile always travel', async (t) => {
-  const dir = await folder(t, {
+  const dir = await tempFolder(t, {
     Dockerfile: 'FROM busybox\n',
     '.dockerignore': '.dockerignore\nDockerfile\n**/*.log\nnode_modules\nsecrets/\n!secrets/public.pem\n',
     'app/main.sh': 'echo hi\n',
@@ -67,7 +50,7 @@ t.test('the tar is the folder minus .git and what .dockerignore excludes; .docke
 })
 
 t.test('a context folder keeps its own .dockerignore and a Dockerfile elsewhere, though the root one excludes them', async (t) => {
-  const dir = await folder(t, {
+  const dir = await tempFolder(t, {
     '.dockerignore': 'services/api/.dockerignore\ndocker\n',
     'services/api/.dockerignore': 'tmp\n',
     'services/api/server.js': 'serve()\n',
@@ -85,7 +68,7 @@ t.test('a symlink leading out of the folder, or nowhere, is refused unless .dock
     ['through-a-link', 'here/..'],
     ['dangling', 'missing.txt']
   ]) {
-    const dir = await folder(t, { Dockerfile: 'FROM busybox\n', 'sub/file': 'x' })
+    const dir = await tempFolder(t, { Dockerfile: 'FROM busybox\n', 'sub/file': 'x' })
     await symlink('.', path.join(dir, 'here'))
     await symlink(target!, path.join(dir, 'sub', name!))
     const refused = await packDir(dir, { signal }).catch((error: unknown) => error)
@@ -98,7 +81,7 @@ t.test('a symlink leading out of the folder, or nowhere, is refused unless .dock
 })
 
 t.test('a path that is not a folder is a usage error', async (t) => {
-  const dir = await folder(t, { file: 'x' })
+  const dir = await tempFolder(t, { file: 'x' })
   await t.rejects(packDir(path.join(dir, 'file'), { signal }), UsageError)
   await t.rejects(packDir(path.join(dir, 'nothing'), { signal }), /is not a folder/)
 })

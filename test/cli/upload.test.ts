@@ -1,15 +1,12 @@
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import t from 'tap'
-import tar from 'tar-stream'
 import { EXIT } from '../../src/cli/exit-codes.js'
 import { packageRoot } from '../../src/package-info.js'
+import { readTar, tempFolder } from '../helpers/files.js'
 import { sampleBuild } from '../helpers/fixtures.js'
 
 // `submit --dir` against the upload contract (POST /v1/builds, Content-Type application/gzip, the
@@ -28,14 +25,7 @@ interface Upload {
 }
 
 async function entriesOf(request: IncomingMessage): Promise<string[]> {
-  const names: string[] = []
-  const extract = tar.extract()
-  Readable.from(request).pipe(createGunzip()).pipe(extract as unknown as NodeJS.WritableStream)
-  for await (const entry of extract) {
-    names.push(entry.header.name)
-    entry.resume()
-  }
-  return names.sort()
+  return (await readTar(request.pipe(createGunzip()))).map((entry) => entry.header.name).sort()
 }
 
 t.test('submit --dir uploads the folder as a gzipped tar with the options as JSON; a refused upload shows its code', async (t) => {
@@ -55,12 +45,7 @@ t.test('submit --dir uploads the folder as a gzipped tar with the options as JSO
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise((resolve) => server.close(resolve)))
 
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-upload-test-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  for (const [file, content] of Object.entries({ 'app/Dockerfile': 'FROM busybox\n', 'app/main.sh': 'echo hi\n', '.dockerignore': '*.log\n', 'debug.log': 'x', '.git/HEAD': 'x' })) {
-    await mkdir(path.dirname(path.join(dir, file)), { recursive: true })
-    await writeFile(path.join(dir, file), content)
-  }
+  const dir = await tempFolder(t, { 'app/Dockerfile': 'FROM busybox\n', 'app/main.sh': 'echo hi\n', '.dockerignore': '*.log\n', 'debug.log': 'x', '.git/HEAD': 'x' })
   const env = { PATH: process.env.PATH!, SLIPWAY_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, SLIPWAY_TOKEN: 'slw_test' }
   const cli = (...args: string[]) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
