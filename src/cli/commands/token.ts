@@ -83,6 +83,9 @@ function scopesOf(parsed: Parsed): Scope[] {
 }
 
 function apiBackend(parsed: Parsed): TokenBackend {
+  if (!(parsed.string('token') ?? process.env.SLIPWAY_TOKEN)) {
+    throw new UsageError('Over the API (SLIPWAY_URL is set), tokens are made with an admin token in SLIPWAY_TOKEN. Without one, add --redis to make the token in Redis directly, where the server\'s Redis is reachable.')
+  }
   const api = apiOf(parsed)
   return {
     create: (name, scopes) => api.json('POST', 'v1/tokens', { json: { name, scopes } }),
