@@ -2,6 +2,7 @@ import { createTokenStore, SCOPES, type Scope, type TokenRecord } from '../../au
 import { redisKeys } from '../../builds/keys.js'
 import { loadConfig } from '../../config.js'
 import { createRedis } from '../../redis.js'
+import { TokenCreateSchema } from '../../schemas/token.js'
 import { type CommandSpec, COMMON_FLAGS, type Parsed } from '../args.js'
 import { ConnectionError, ApiError } from '../api-client.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
@@ -12,8 +13,7 @@ export const tokenSpec: CommandSpec = {
   usage: 'token create --name NAME --scopes SCOPE[,SCOPE…] | token list | token revoke ID',
   summary: 'Make, list and revoke API tokens. A token is printed once; only its hash is kept.',
   description: `
-Scopes: builds:read (read builds and logs), builds:write (submit, cancel, retry),
-webhooks:admin, admin (everything, tokens too).
+Scopes: ${TokenCreateSchema.properties.scopes.description}.
 
 Where the tokens are made:
   - over the API, when SLIPWAY_URL (or --url) is set: SLIPWAY_TOKEN must be an admin token;
