@@ -1,6 +1,7 @@
 import { access, constants, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
+import { EXIT_CODE_MEANINGS } from '../src/cli/exit-codes.js'
 import { describeConfig } from '../src/config.js'
 import { FAILURE_CODES } from '../src/builds/failure-codes.js'
 import { packageRoot } from '../src/package-info.js'
@@ -21,4 +22,9 @@ t.test('the commands the README gives exist and can run', async (t) => {
     t.match(readme, script)
     await t.resolves(access(path.join(packageRoot, script), constants.X_OK), `${script} is executable`)
   }
+})
+
+t.test("the CLI's exit codes are the README's table", async (t) => {
+  const table = [...readme.matchAll(/^\| (\d+) \| (.+) \|$/gm)].map((row) => Number(row[1]))
+  t.same(table, EXIT_CODE_MEANINGS.map(([code]) => code))
 })

@@ -74,18 +74,12 @@ export async function planContext(input: {
   // A .dockerignore that is a symlink could point anywhere; Docker reads it from the context tar,
   // where a link is only a link, so treat it as absent.
   const ignoreText = ignoreEntry?.type === 'file' ? (await tree.read(ignoreEntry)).toString('utf8') : null
-  const patterns = parseDockerignore(ignoreText ?? '')
   // A Dockerfile that is a plain file inside the context is sent where it is; any other (outside the
   // context, or reached through a symlink) is sent as a copy under a name of our own.
   const lexical = path.posix.normalize(input.dockerfile)
   const inContext = lexical === dockerfileEntry.path && isInside(contextDir.path, dockerfileEntry.path)
   const dockerfile = inContext ? relativeTo(contextDir.path, dockerfileEntry.path) : INLINE_DOCKERFILE
-
-  // The daemon must be able to read .dockerignore and the Dockerfile even when they are excluded;
-  // it drops them from COPY itself (the docker CLI does the same).
-  const probe = dockerignore().add(patterns)
-  if (probe.ignores('.dockerignore')) patterns.push('!.dockerignore')
-  if (inContext && probe.ignores(dockerfile)) patterns.push(`!${dockerfile}`)
+  const patterns = keeping(parseDockerignore(ignoreText ?? ''), inContext ? ['.dockerignore', dockerfile] : ['.dockerignore'])
 
   // Like `docker build <git URL>`, the repository's own .git is not part of the context: it differs
   // between clones of one commit, so sending it would bust the layer cache of every `COPY . .`.
@@ -116,7 +110,7 @@ export async function planContext(input: {
  * of the tree or of the archive is made. A file that cannot be read destroys the stream with that
  * error. Every entry has the same time (`mtime`, the commit's), as a fresh checkout would not.
  */
-export function packContext(plan: ContextPlan, tree: SourceTree, mtime: Date, signal: AbortSignal): Readable {
+export function packContext(plan: Pick<ContextPlan, 'entries'>, tree: SourceTree, mtime: Date, signal: AbortSignal): Readable {
   const pack = tar.pack()
   const add = async (entry: ContextEntry) => {
     const header: Parameters<typeof pack.entry>[0] = {
@@ -171,10 +165,21 @@ export function parseDockerignore(text: string): string[] {
 }
 
 /**
+ * `patterns` with exceptions for those of `paths` they exclude. The daemon must be able to read
+ * .dockerignore and the Dockerfile even when they are excluded; it drops them from COPY itself
+ * (the docker CLI does the same).
+ */
+export function keeping(patterns: string[], paths: string[]): string[] {
+  const probe = dockerignore().add(patterns)
+  return [...patterns, ...paths.filter((kept) => probe.ignores(kept)).map((kept) => `!${kept}`)]
+}
+
+/**
  * Docker's walk (moby pkg/archive TarWithOptions): an excluded folder is skipped whole unless an
  * exception pattern starts with its path, in which case it is walked but not itself added.
+ * `skip` names entries left out whatever the patterns say.
  */
-async function walkContext(tree: SourceTree, contextDir: string, patterns: string[], skip: Set<string>, signal: AbortSignal): Promise<ContextEntry[]> {
+export async function walkContext(tree: SourceTree, contextDir: string, patterns: string[], skip: Set<string>, signal: AbortSignal): Promise<ContextEntry[]> {
   const matcher = dockerignore().add(patterns)
   const exceptions = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1))
   const entries: ContextEntry[] = []

@@ -1,16 +1,15 @@
 import { execFile } from 'node:child_process'
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import type { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
-import tar from 'tar-stream'
 import { BuildFailure } from '../../../workers/build-failure.js'
 import { packContext, parseDockerignore, planContext, type ContextPlan } from '../../../workers/phases/context.js'
 import { diskTree } from '../../../workers/source/disk-tree.js'
 import { gitTree } from '../../../workers/source/git-tree.js'
 import type { SourceTree } from '../../../workers/source/source-tree.js'
+import { readTar, tempFolder } from '../../helpers/files.js'
 
 const signal = new AbortController().signal
 const MTIME = new Date('2026-01-02T03:04:05Z')
@@ -34,17 +33,6 @@ async function treesOf(t: Test, dir: string): Promise<[string, SourceTree][]> {
   ]
 }
 
-/** A temp folder holding `files` (path → content); removed after the test. */
-async function tempTree(t: Test, files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-context-test-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  for (const [file, content] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(dir, file)), { recursive: true })
-    await writeFile(path.join(dir, file), content)
-  }
-  return dir
-}
-
 async function planFailure(input: Parameters<typeof planContext>[0]): Promise<BuildFailure | undefined> {
   try {
     await planContext(input)
@@ -57,25 +45,6 @@ async function planFailure(input: Parameters<typeof planContext>[0]): Promise<Bu
 
 const names = (plan: ContextPlan) => plan.entries.map((entry) => entry.name).sort()
 const entry = (plan: ContextPlan, name: string) => plan.entries.find((candidate) => candidate.name === name)
-
-interface TarEntry {
-  header: tar.Header
-  content: string
-}
-
-async function readTar(stream: Readable): Promise<TarEntry[]> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array))
-  const extract = tar.extract()
-  extract.end(Buffer.concat(chunks))
-  const entries: TarEntry[] = []
-  for await (const item of extract) {
-    const parts: Buffer[] = []
-    for await (const part of item) parts.push(Buffer.from(part as Uint8Array))
-    entries.push({ header: item.header, content: Buffer.concat(parts).toString('utf8') })
-  }
-  return entries
-}
 
 t.test('parseDockerignore reads .dockerignore as Docker does', async (t) => {
   const cases: [string, string, string[]][] = [
@@ -95,7 +64,7 @@ t.test('parseDockerignore reads .dockerignore as Docker does', async (t) => {
 })
 
 t.test('planContext: what .dockerignore excludes is not in the context', async (t) => {
-  const clone = await tempTree(t, {
+  const clone = await tempFolder(t, {
     Dockerfile: 'FROM scratch\nCOPY . /app\n',
     '.dockerignore': '# ignore\nnode_modules\n*.log\nsecret/\n!secret/keep.txt\n/docs\n',
     'app.js': 'console.log(1)\n',
@@ -139,7 +108,7 @@ t.test('planContext: what .dockerignore excludes is not in the context', async (
 })
 
 t.test('planContext: a context folder with a Dockerfile in it', async (t) => {
-  const clone = await tempTree(t, {
+  const clone = await tempFolder(t, {
     'README.md': 'outside the context\n',
     'services/api/Dockerfile': 'FROM scratch\n',
     'services/api/main.go': 'package main\n',
@@ -154,13 +123,13 @@ t.test('planContext: a context folder with a Dockerfile in it', async (t) => {
 })
 
 t.test('planContext: a Dockerfile and .dockerignore excluded by .dockerignore are still sent', async (t) => {
-  const clone = await tempTree(t, {
+  const clone = await tempFolder(t, {
     Dockerfile: 'FROM scratch\n',
     '.dockerignore': '*\n',
     'app.js': 'x\n',
     'sub/file.txt': 'y\n'
   })
-  const nested = await tempTree(t, {
+  const nested = await tempFolder(t, {
     'build/Dockerfile': 'FROM scratch\n',
     'build/other.txt': 'excluded\n',
     '.dockerignore': 'build\n',
@@ -181,12 +150,12 @@ t.test('planContext: a Dockerfile and .dockerignore excluded by .dockerignore ar
 
 t.test('planContext: a Dockerfile outside the context is added under a name of its own', async (t) => {
   const dockerfile = 'FROM scratch\nCOPY . /app\n'
-  const clone = await tempTree(t, {
+  const clone = await tempFolder(t, {
     'docker/app.Dockerfile': dockerfile,
     'app/index.js': 'index\n'
   })
   // The context's own .dockerignore is kept, with the copy added to it.
-  const withIgnore = await tempTree(t, {
+  const withIgnore = await tempFolder(t, {
     Dockerfile: dockerfile,
     'app/index.js': 'index\n',
     'app/scratch.tmp': 'excluded\n',
@@ -215,7 +184,7 @@ t.test('planContext: a Dockerfile outside the context is added under a name of i
 })
 
 t.test('planContext: a symlinked .dockerignore is replaced by a regular file when the Dockerfile is added', async (t) => {
-  const clone = await tempTree(t, { Dockerfile: 'FROM scratch\n', 'app/index.js': 'x\n', 'app/real-ignore': '*.tmp\n' })
+  const clone = await tempFolder(t, { Dockerfile: 'FROM scratch\n', 'app/index.js': 'x\n', 'app/real-ignore': '*.tmp\n' })
   await symlink('real-ignore', path.join(clone, 'app', '.dockerignore'))
   for (const [kind, tree] of await treesOf(t, clone)) {
     const plan = await planContext({ tree, context: 'app', dockerfile: 'Dockerfile', signal })
@@ -226,7 +195,7 @@ t.test('planContext: a symlinked .dockerignore is replaced by a regular file whe
 })
 
 t.test('planContext: a Dockerfile reached through a symlink inside the clone is sent as a copy', async (t) => {
-  const clone = await tempTree(t, { 'real/Dockerfile': 'FROM scratch\n', 'app.js': 'x\n' })
+  const clone = await tempFolder(t, { 'real/Dockerfile': 'FROM scratch\n', 'app.js': 'x\n' })
   await symlink('real/Dockerfile', path.join(clone, 'Dockerfile'))
   for (const [kind, tree] of await treesOf(t, clone)) {
     const plan = await planContext({ tree, context: '.', dockerfile: 'Dockerfile', signal })
@@ -237,8 +206,8 @@ t.test('planContext: a Dockerfile reached through a symlink inside the clone is 
 })
 
 t.test('planContext: nothing outside the repository is read', async (t) => {
-  const outside = await tempTree(t, { Dockerfile: 'FROM scratch\n', 'stolen.txt': 'not yours\n' })
-  const clone = await tempTree(t, { Dockerfile: 'FROM scratch\n', 'file.txt': 'a file\n', 'folder/x': 'x\n' })
+  const outside = await tempFolder(t, { Dockerfile: 'FROM scratch\n', 'stolen.txt': 'not yours\n' })
+  const clone = await tempFolder(t, { Dockerfile: 'FROM scratch\n', 'file.txt': 'a file\n', 'folder/x': 'x\n' })
   await symlink(outside, path.join(clone, 'escape'))
   await symlink('../../..', path.join(clone, 'climb'))
   await symlink('/etc/passwd', path.join(clone, 'passwd.Dockerfile'))
@@ -266,7 +235,7 @@ t.test('planContext: nothing outside the repository is read', async (t) => {
 })
 
 t.test('planContext: a missing Dockerfile is reported with the Dockerfiles there are', async (t) => {
-  const clone = await tempTree(t, {
+  const clone = await tempFolder(t, {
     'services/api/Dockerfile': 'FROM scratch\n',
     'docker/Dockerfile.prod': 'FROM scratch\n',
     'deploy/app.dockerfile': 'FROM scratch\n',
@@ -274,7 +243,7 @@ t.test('planContext: a missing Dockerfile is reported with the Dockerfiles there
     '.git/Dockerfile': 'not part of the tree\n',
     'src/main.go': 'package main\n'
   })
-  const empty = await tempTree(t, { 'README.md': 'no Dockerfile here\n' })
+  const empty = await tempFolder(t, { 'README.md': 'no Dockerfile here\n' })
   for (const [kind, tree] of await treesOf(t, clone)) {
     const failure = await planFailure({ tree, context: '.', dockerfile: 'Dockerfile', signal })
     t.equal(failure?.code, 'DOCKERFILE_NOT_FOUND', kind)
@@ -294,7 +263,7 @@ t.test('planContext: a missing Dockerfile is reported with the Dockerfiles there
 })
 
 t.test('packContext: the planned context as a tar', async (t) => {
-  const clone = await tempTree(t, {
+  const clone = await tempFolder(t, {
     Dockerfile: 'FROM scratch\nCOPY . /\n',
     '.dockerignore': 'ignored.txt\n',
     'ignored.txt': 'not sent\n',
@@ -341,7 +310,7 @@ t.test('packContext: the planned context as a tar', async (t) => {
 })
 
 t.test('packContext: files of ours carry their content', async (t) => {
-  const clone = await tempTree(t, { 'docker/Dockerfile': 'FROM scratch\n', 'app/a.txt': 'a\n' })
+  const clone = await tempFolder(t, { 'docker/Dockerfile': 'FROM scratch\n', 'app/a.txt': 'a\n' })
   for (const [kind, tree] of await treesOf(t, clone)) {
     const plan = await planContext({ tree, context: 'app', dockerfile: 'docker/Dockerfile', signal })
     const entries = await readTar(packContext(plan, tree, MTIME, signal))
@@ -354,7 +323,7 @@ t.test('packContext: files of ours carry their content', async (t) => {
 })
 
 t.test('packContext: an aborted signal ends the stream with an error', async (t) => {
-  const clone = await tempTree(t, { Dockerfile: 'FROM scratch\n', 'a.txt': 'a\n' })
+  const clone = await tempFolder(t, { Dockerfile: 'FROM scratch\n', 'a.txt': 'a\n' })
   for (const [kind, tree] of await treesOf(t, clone)) {
     const plan = await planContext({ tree, context: '.', dockerfile: 'Dockerfile', signal })
     const controller = new AbortController()

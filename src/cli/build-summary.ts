@@ -1,0 +1,72 @@
+import { formatBytes, formatDuration } from '../format.js'
+import type { Build } from '../schemas/build.js'
+import { EXIT, type ExitCode } from './exit-codes.js'
+
+/** What a build's state means for the shell; one not yet ended is no failure. */
+export function exitCodeOf(build: Build): ExitCode {
+  switch (build.status) {
+    case 'succeeded':
+      return EXIT.ok
+    case 'canceled':
+      return EXIT.canceled
+    case 'timed_out':
+      return EXIT.timedOut
+    case 'failed':
+      return EXIT.buildFailed
+    case 'queued':
+    case 'running':
+      return EXIT.ok
+  }
+}
+
+/**
+ * A build for a person: a headline with its status and time, then what was built from where, its
+ * phases, and the image (digest, size, the advisor's largest finding) or the error.
+ */
+export function describeBuild(build: Build, now = Date.now()): string {
+  const lines = [headline(build, now)]
+  const request = build.request
+  const ref = request.ref ?? '(default branch)'
+  lines.push(`  source   ${request.repo} @ ${ref}${build.commit ? ` (${build.commit.slice(0, 12)})` : ''}`)
+  if (build.phases.length > 0) {
+    const phases = build.phases.map((phase) => {
+      const took = phase.status === 'skipped' || phase.durationMs === null ? phase.status : formatDuration(phase.durationMs)
+      return `${phase.variant ? `${phase.variant}:` : ''}${phase.name} ${took}${phase.status === 'failed' ? ' (failed)' : ''}`
+    })
+    lines.push(`  phases   ${phases.join(', ')}`)
+  }
+  if (build.reusedFrom) lines.push(`  reused   the image of the identical build ${build.reusedFrom}`)
+  const image = build.image
+  if (image) {
+    lines.push(`  image    ${image.tags.join(' ')}${image.pushed ? ' (pushed)' : ' (not pushed)'}`)
+    lines.push(image.digest ? `  digest   ${image.digest}` : `  id       ${image.id}`)
+    lines.push(`  size     ${formatBytes(image.sizeBytes)} (${formatBytes(image.baseBytes)} base + ${formatBytes(image.addedBytes)} added)`)
+    const [top] = image.findings
+    if (top) {
+      const where = [top.lines.length > 0 ? `line ${top.lines.join(', ')}` : null, top.bytes === undefined ? null : formatBytes(top.bytes)].filter(Boolean).join(', ')
+      const count = image.findings.length === 1 ? '1 finding' : `${image.findings.length} findings`
+      lines.push(`  advisor  ${count}; the largest: ${top.rule}${where ? ` (${where})` : ''}: ${top.message}`)
+    }
+  }
+  for (const variant of build.variants) {
+    const result = variant.status === 'succeeded' ? `${variant.sizeBytes === null ? '' : formatBytes(variant.sizeBytes)} ${variant.digest ?? ''}` : (variant.error?.code ?? '')
+    lines.push(`  variant  ${variant.name}: ${variant.status} ${result}`.trimEnd())
+  }
+  for (const warning of build.warnings) lines.push(`  warning  ${warning}`)
+  if (build.error) {
+    lines.push(`  error    ${build.error.code}${build.error.phase ? ` in ${build.error.phase}` : ''}: ${build.error.message}`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+function headline(build: Build, now: number): string {
+  const status = build.status.replace('_', ' ')
+  if (build.status === 'queued') return `Build ${build.id} queued ${formatDuration(now - Date.parse(build.createdAt))} ago`
+  if (build.status === 'running') {
+    const phase = build.phases.findLast((candidate) => candidate.status === 'running')?.name
+    const since = build.startedAt ? ` for ${formatDuration(now - Date.parse(build.startedAt))}` : ''
+    return `Build ${build.id} running${phase ? ` (${phase})` : ''}${since}`
+  }
+  const took = build.durationMs === null ? '' : ` ${build.status === 'succeeded' ? 'in' : 'after'} ${formatDuration(build.durationMs)}`
+  return `Build ${build.id} ${status}${took}`
+}

@@ -1,0 +1,55 @@
+import type { Build } from '../../schemas/build.js'
+import { createApiClient, type ApiClient } from '../api-client.js'
+import type { Parsed } from '../args.js'
+import { describeBuild, exitCodeOf } from '../build-summary.js'
+import { EXIT, type ExitCode } from '../exit-codes.js'
+import { followBuild } from '../follow.js'
+import { liveDisplay, plainDisplay, type ProgressDisplay } from '../progress-display.js'
+import type { SseEvent } from '../sse.js'
+
+/** The API the flags or the environment name. */
+export function apiOf(parsed: Parsed): ApiClient {
+  return createApiClient(parsed.string('url') ?? process.env.SLIPWAY_URL, parsed.string('token') ?? process.env.SLIPWAY_TOKEN)
+}
+
+/** Prints an answer: the API's JSON with --json, else the text. */
+export function print(parsed: Parsed, json: unknown, text: string): void {
+  process.stdout.write(parsed.has('json') ? `${JSON.stringify(json)}\n` : text)
+}
+
+/** Says which build a command made, on stderr, so stdout stays the build's id (or JSON) for scripts. */
+export function announce(build: Build, what: string, headers: Headers): void {
+  const joined = headers.get('slipway-joined') === 'true' ? ' (joined an identical build already queued or running)' : ''
+  const replayed = headers.get('idempotent-replayed') === 'true' ? ' (made earlier with this Idempotency-Key)' : ''
+  process.stderr.write(`slipway: build ${build.id} ${what}${joined}${replayed}\n`)
+}
+
+// For a caller that prints the events itself (`logs -f --json`).
+const SILENT: ProgressDisplay = { log: () => undefined, status: () => undefined, close: () => undefined }
+
+/**
+ * Follows a build to its end, showing its progress (a live status line on a terminal, plain lines
+ * otherwise; on stderr with --json, whose stdout is the ended build's JSON), prints the ended
+ * build, and answers the exit code its status means. Ctrl-C stops following, not the build.
+ */
+export async function watch(api: ApiClient, build: Build, parsed: Parsed, onEvent?: (event: SseEvent) => void): Promise<ExitCode> {
+  const json = parsed.has('json')
+  const out = json ? process.stderr : process.stdout
+  const display = onEvent ? SILENT : out.isTTY ? liveDisplay(out, Date.parse(build.createdAt)) : plainDisplay(out)
+  const interrupt = new AbortController()
+  const stop = () => interrupt.abort()
+  process.once('SIGINT', stop)
+  let ended: Build
+  try {
+    ended = await followBuild(api, build.id, display, { signal: interrupt.signal, ...(onEvent ? { onEvent } : {}) })
+  } catch (error) {
+    if (!interrupt.signal.aborted) throw error
+    process.stderr.write(`\nslipway: stopped following; build ${build.id} goes on (\`slipway cancel ${build.id}\` stops it)\n`)
+    return EXIT.interrupted
+  } finally {
+    display.close()
+    process.off('SIGINT', stop)
+  }
+  if (!onEvent) print(parsed, ended, describeBuild(ended))
+  return exitCodeOf(ended)
+}

@@ -1,0 +1,81 @@
+import { formatDuration } from '../format.js'
+
+/** A `log` event's data, as GET /v1/builds/{id}/logs sends it. */
+export interface LogEntry {
+  phase: string
+  stream: string
+  ts: number
+  text: string
+}
+
+/** A `status` event's data. */
+export interface StatusChange {
+  status: string
+  phase: string | null
+  ts: number
+}
+
+/** Shows a followed build as its events arrive. */
+export interface ProgressDisplay {
+  log(entry: LogEntry): void
+  status(change: StatusChange): void
+  /** Leaves the output clean for what is printed after. */
+  close(): void
+}
+
+export interface Output {
+  write(text: string): unknown
+  columns?: number
+}
+
+/**
+ * Plain lines, for CI logs and files: the build's log as it is. Status changes need no lines of
+ * their own: the log already marks each phase ("==> build") and ends with the outcome.
+ */
+export function plainDisplay(out: Output): ProgressDisplay {
+  return { log: (entry) => out.write(`${entry.text}\n`), status: () => undefined, close: () => undefined }
+}
+
+// The step a log line starts: BuildKit's "#5 [2/3] RUN make" or the classic builder's "Step 2/5 : RUN make".
+const STEP_STARTS = [/^#\d+ (\[[^\]]+\] .+)$/, /^(Step \d+\/\d+ : .+)$/]
+
+const CLEAR_LINE = '\r\x1b[2K'
+
+/**
+ * For a terminal: the build's lines scroll above one status line that is redrawn in place, with
+ * the status, phase, current step and time since the build was submitted. `now` and
+ * `startedAtMs` are the local clock's; `tick` redraws (every second from a timer).
+ */
+export function liveDisplay(out: Output, startedAtMs: number, now: () => number = Date.now): ProgressDisplay & { tick(): void } {
+  let status = 'queued'
+  let phase: string | null = null
+  let step: string | null = null
+  const render = () => {
+    const parts = [status, phase, step, formatDuration(now() - startedAtMs)].filter(Boolean)
+    const line = parts.join(' · ')
+    const width = Math.max(20, (out.columns ?? 80) - 1)
+    out.write(`${CLEAR_LINE}${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
+  }
+  const timer = setInterval(render, 1000)
+  timer.unref()
+  render()
+  return {
+    log(entry) {
+      const starts = STEP_STARTS.map((pattern) => pattern.exec(entry.text)?.[1]).find(Boolean)
+      if (starts) step = starts
+      out.write(`${CLEAR_LINE}${entry.text}\n`)
+      render()
+    },
+    status(change) {
+      if (change.phase !== phase) step = null
+      status = change.status
+      phase = change.phase
+      render()
+    },
+    tick: render,
+    close() {
+      clearInterval(timer)
+      out.write(CLEAR_LINE)
+    }
+  }
+}

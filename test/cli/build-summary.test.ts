@@ -1,0 +1,63 @@
+import t from 'tap'
+import { describeBuild, exitCodeOf } from '../../src/cli/build-summary.js'
+import { EXIT } from '../../src/cli/exit-codes.js'
+import { sampleBuild } from '../helpers/fixtures.js'
+
+const DIGEST = `sha256:${'ab'.repeat(32)}`
+
+t.test('a succeeded build: its image, digest, size and the advisor’s largest finding', async (t) => {
+  const build = sampleBuild('01JD7Z0000000000000000000A', {
+    status: 'succeeded',
+    commit: 'c0ffee'.padEnd(40, '0'),
+    durationMs: 14_200,
+    phases: [{ name: 'clone', status: 'succeeded', startedAt: '2026-01-02T03:00:00.000Z', finishedAt: '2026-01-02T03:00:00.800Z', durationMs: 800 }],
+    image: {
+      id: 'sha256:1',
+      repository: 'localhost:5000/acme/app',
+      tags: ['localhost:5000/acme/app:v1'],
+      pushed: true,
+      digest: DIGEST,
+      sizeBytes: 5_340_000,
+      layers: [],
+      baseBytes: 1_200_000,
+      addedBytes: 4_140_000,
+      sizeDelta: null,
+      findings: [
+        { rule: 'package-cache-kept', lines: [4], stage: null, message: 'Remove the apt lists in the same RUN.', bytes: 51_200_000 },
+        { rule: 'apt-update-alone', lines: [3], stage: null, message: 'Join apt-get update with the install.', bytes: 1000 }
+      ],
+      budget: null
+    },
+    warnings: ['The image is over its budget']
+  })
+  const text = describeBuild(build)
+  t.match(text, /^Build 01JD7Z0000000000000000000A succeeded in 14 s\n/)
+  t.match(text, 'source   https://github.com/acme/app.git @ (default branch) (c0ffee000000)')
+  t.match(text, 'phases   clone 800 ms')
+  t.match(text, 'image    localhost:5000/acme/app:v1 (pushed)')
+  t.match(text, `digest   ${DIGEST}`)
+  t.match(text, 'size     5.34 MB (1.2 MB base + 4.14 MB added)')
+  t.match(text, 'advisor  2 findings; the largest: package-cache-kept (line 4, 51.2 MB): Remove the apt lists in the same RUN.')
+  t.match(text, 'warning  The image is over its budget')
+  t.equal(exitCodeOf(build), EXIT.ok)
+})
+
+t.test('an ended build that did not succeed: its error, and the exit code its status means', async (t) => {
+  const failed = sampleBuild('01JD7Z0000000000000000000B', {
+    status: 'failed',
+    durationMs: 3000,
+    error: { code: 'BUILD_STEP_FAILED', message: '[2/3] RUN exit 3 failed with exit code 3', phase: 'build', exitCode: 3 }
+  })
+  t.match(describeBuild(failed), /^Build \S+ failed after 3 s\n[^]*error    BUILD_STEP_FAILED in build: \[2\/3\] RUN exit 3 failed with exit code 3\n$/)
+  t.equal(exitCodeOf(failed), EXIT.buildFailed)
+  t.equal(exitCodeOf({ ...failed, status: 'canceled' }), EXIT.canceled)
+  t.equal(exitCodeOf({ ...failed, status: 'timed_out' }), EXIT.timedOut)
+  t.match(describeBuild({ ...failed, status: 'timed_out' }), /timed out after 3 s/)
+})
+
+t.test('a build still going says for how long', async (t) => {
+  const created = sampleBuild('01JD7Z0000000000000000000C')
+  t.match(describeBuild(created, Date.parse(created.createdAt) + 5000), /^Build \S+ queued 5 s ago\n/)
+  const running = { ...created, status: 'running' as const, startedAt: created.createdAt, phases: [{ name: 'build' as const, status: 'running' as const, startedAt: created.createdAt, finishedAt: null, durationMs: null }] }
+  t.match(describeBuild(running, Date.parse(created.createdAt) + 65_000), /^Build \S+ running \(build\) for 1 min 5 s\n/)
+})

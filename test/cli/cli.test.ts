@@ -1,0 +1,164 @@
+import { execFile, spawn } from 'node:child_process'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import t from 'tap'
+import { EXIT } from '../../src/cli/exit-codes.js'
+import { packageRoot } from '../../src/package-info.js'
+import type { Build } from '../../src/schemas/build.js'
+import { TEST_ADMIN_TOKEN } from '../helpers/config.js'
+import { createRepo } from '../helpers/git-repo.js'
+import { freePort } from '../helpers/ports.js'
+import { startRegistry } from '../helpers/registry.js'
+import { startSlipway } from '../helpers/slipway.js'
+
+// A CI job as a new user writes it: the compiled `slipway` command (what `npm run build` makes and
+// package.json's bin names), a server URL and a token, nothing else, against a real Slipway (API,
+// worker, Redis, Docker, a registry).
+
+await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: packageRoot })
+const BIN = path.join(packageRoot, 'dist', 'src', 'cli.js')
+
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** The CLI as a child process with only PATH and `env`; `waitFor` watches its output as it comes. */
+function start(env: Record<string, string>, args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => void child.kill())
+  const run: Run = { code: null, stdout: '', stderr: '' }
+  const watchers: (() => void)[] = []
+  for (const name of ['stdout', 'stderr'] as const) {
+    child[name].setEncoding('utf8').on('data', (chunk: string) => {
+      run[name] += chunk
+      for (const watcher of watchers) watcher()
+    })
+  }
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => resolve({ ...run, code })))
+  return {
+    done,
+    /** Resolves with the match once the output so far matches `pattern`. */
+    waitFor: (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const check = () => {
+          const found = pattern.exec(run.stdout + run.stderr)
+          if (found) resolve(found)
+        }
+        watchers.push(check)
+        check()
+        void done.then(() => reject(new Error(`slipway ${args.join(' ')} ended without printing ${pattern}:\n${run.stdout}\n${run.stderr}`)))
+      })
+  }
+}
+
+const slipway = await startSlipway(t)
+await slipway.app.listen({ host: '127.0.0.1', port: 0 })
+const url = `http://127.0.0.1:${(slipway.app.server.address() as AddressInfo).port}`
+const registry = await startRegistry(t)
+const image = `${registry.host}/cli/app`
+
+// The admin makes the CI's token with the CLI, over the API; from here on the job has only that.
+const made = await start({ SLIPWAY_URL: url, SLIPWAY_TOKEN: TEST_ADMIN_TOKEN }, ['token', 'create', '--name', 'ci', '--scopes', 'builds:read,builds:write']).done
+const ciEnv = { SLIPWAY_URL: url, SLIPWAY_TOKEN: made.stdout.trim() }
+const slipwayCli = (...args: string[]) => start(ciEnv, args).done
+
+t.test('token create over the API prints the token once; list shows it without the token', async (t) => {
+  t.equal(made.code, EXIT.ok, made.stderr)
+  t.match(made.stdout, /^slw_\S+\n$/)
+  t.match(made.stderr, /"ci" \(builds:read, builds:write\): keep it now/)
+  const listed = await start({ SLIPWAY_URL: url, SLIPWAY_TOKEN: TEST_ADMIN_TOKEN }, ['token', 'list', '--json']).done
+  t.match(JSON.parse(listed.stdout), { items: [{ name: 'ci', scopes: ['builds:read', 'builds:write'] }] })
+  t.notMatch(listed.stdout, made.stdout.trim())
+})
+
+t.test('submit --follow builds, streams the log, prints digest and size, exits 0; status, logs agree', async (t) => {
+  const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo "hello from the build" > /hello\nCOPY . /app\n', 'node_modules/left-pad/index.js': 'module.exports = pad\n' })
+  const run = await slipwayCli('submit', '--repo', repo.url, '--image', image, '--tag', 'v1', '--label', 'team=ci', '--follow')
+  t.equal(run.code, EXIT.ok, run.stderr)
+  const id = /build (\w{26}) queued/.exec(run.stderr)?.[1]
+  t.ok(id, 'the build is named on stderr')
+  t.match(run.stdout, /^==> clone\n/m, 'plain lines when stdout is not a terminal')
+  t.notMatch(run.stdout, /\x1b/, 'with no terminal codes')
+  t.match(run.stdout, /hello from the build/, "the build's own output")
+  t.match(run.stdout, new RegExp(`^Build ${id} succeeded in `, 'm'))
+  t.match(run.stdout, new RegExp(`image    ${image}:v1 \\(pushed\\)`))
+  const digest = /digest   (sha256:[0-9a-f]{64})/.exec(run.stdout)?.[1]
+  t.ok(digest, 'the digest is printed')
+  t.match(run.stdout, /size     [\d.]+ [kM]B \(/)
+  t.match(run.stdout, /advisor  \d+ findings?; the largest: no-dockerignore/, "the advisor's largest finding")
+
+  const status = await slipwayCli('status', id!, '--json')
+  const build = JSON.parse(status.stdout) as Build
+  t.match(build, { id, status: 'succeeded', request: { labels: { team: 'ci' } }, image: { digest } }, "status --json is the API's build")
+  t.equal(build.image?.findings[0]?.rule, 'no-dockerignore')
+  t.match((await slipwayCli('status', id!)).stdout, `digest   ${digest}`)
+  t.match((await slipwayCli('logs', id!)).stdout, /hello from the build/)
+  const events = (await slipwayCli('logs', '-f', '--json', id!)).stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; data: { text?: string } })
+  t.ok(events.some((event) => event.event === 'log' && event.data.text?.includes('hello from the build')), 'logs -f --json: one JSON line per event')
+  t.match(events.at(-1), { event: 'end', data: { id, status: 'succeeded' } })
+})
+
+t.test('a broken Dockerfile exits with the build-failure code and says why; retry --follow --json fails the same way', async (t) => {
+  const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo about to fail && exit 3\n' })
+  const run = await slipwayCli('submit', '--repo', repo.url, '--follow')
+  t.equal(run.code, EXIT.buildFailed)
+  t.match(run.stdout, /about to fail/)
+  t.match(run.stdout, /error    BUILD_STEP_FAILED in build: .*failed with exit code 3/)
+  const id = /build (\w{26}) queued/.exec(run.stderr)![1]!
+
+  const retried = await slipwayCli('retry', id, '--follow', '--json')
+  t.equal(retried.code, EXIT.buildFailed)
+  t.match(JSON.parse(retried.stdout), { status: 'failed', retryOf: id, error: { code: 'BUILD_STEP_FAILED' } }, 'with --json, stdout is the ended build')
+  t.match(retried.stderr, /about to fail/, 'and the progress goes to stderr')
+})
+
+t.test('a build canceled while followed exits with the cancel code; one over its time limit with the timeout code', async (t) => {
+  const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo sleeping && sleep 120\n' })
+  const following = start(ciEnv, ['submit', '--repo', repo.url, '--no-cache', '--follow'])
+  const id = (await following.waitFor(/build (\w{26}) queued/))[1]!
+  await following.waitFor(/sleeping$/m)
+  const canceled = await slipwayCli('cancel', id)
+  t.equal(canceled.code, EXIT.ok, canceled.stderr)
+  t.match(canceled.stdout, new RegExp(`^Build ${id} (canceled|cancel requested)`))
+  const ended = await following.done
+  t.equal(ended.code, EXIT.canceled)
+  t.match(ended.stdout, new RegExp(`Build ${id} canceled`))
+
+  const again = await slipwayCli('cancel', id)
+  t.equal(again.code, EXIT.rejected, 'an ended build cannot be canceled')
+  t.match(again.stderr, /^slipway: BUILD_FINISHED: /)
+
+  const timedOut = await slipwayCli('submit', '--repo', repo.url, '--no-cache', '--timeout', '3s', '--follow')
+  t.equal(timedOut.code, EXIT.timedOut)
+  t.match(timedOut.stdout, /timed out after/)
+})
+
+t.test('usage, connection, rejection and authorization errors each have their code and say what to do', async (t) => {
+  const bogus = await slipwayCli('submit', '--repo', 'https://example.com/a.git', '--bogus')
+  t.equal(bogus.code, EXIT.usage)
+  t.match(bogus.stderr, /Unknown option '--bogus' for slipway submit/)
+  t.equal((await slipwayCli('submit')).code, EXIT.usage, 'neither --repo nor --dir')
+  t.equal((await slipwayCli('frobnicate')).code, EXIT.usage)
+  t.equal((await start({}, ['status', '01JD7Z0000000000000000000A']).done).code, EXIT.usage, 'no SLIPWAY_URL')
+
+  const nowhere = await start({ ...ciEnv, SLIPWAY_URL: `http://127.0.0.1:${await freePort()}` }, ['status', '01JD7Z0000000000000000000A']).done
+  t.equal(nowhere.code, EXIT.unreachable)
+  t.match(nowhere.stderr, /cannot reach Slipway at http:\/\/127\.0\.0\.1:\d+\/: ECONNREFUSED/)
+
+  const invalid = await slipwayCli('submit', '--repo', 'ftp://example.com/app.git')
+  t.equal(invalid.code, EXIT.rejected)
+  t.match(invalid.stderr, /^slipway: REPO_URL_INVALID: /)
+  const notFound = await slipwayCli('status', '01JD7Z0000000000000000000A')
+  t.equal(notFound.code, EXIT.rejected)
+  t.match(notFound.stderr, /^slipway: BUILD_NOT_FOUND: No build has the id/)
+
+  const unknownToken = await start({ ...ciEnv, SLIPWAY_TOKEN: 'slw_not-a-token' }, ['status', '01JD7Z0000000000000000000A']).done
+  t.equal(unknownToken.code, EXIT.unauthorized)
+  t.match(unknownToken.stderr, /^slipway: UNAUTHENTICATED: The token is not known/)
+  const noScope = await slipwayCli('token', 'create', '--name', 'x', '--scopes', 'admin')
+  t.equal(noScope.code, EXIT.unauthorized, 'a CI token cannot make tokens')
+  t.match(noScope.stderr, /^slipway: FORBIDDEN: This token lacks the scope 'admin'/)
+})

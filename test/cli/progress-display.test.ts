@@ -1,0 +1,69 @@
+import t from 'tap'
+import { liveDisplay, plainDisplay } from '../../src/cli/progress-display.js'
+
+/** A terminal of `columns` that keeps what was written, and what its last line shows now. */
+function terminal(columns = 80) {
+  let written = ''
+  return {
+    columns,
+    write: (text: string) => void (written += text),
+    get written() {
+      return written
+    },
+    /** The line the cursor is on, as the screen shows it after carriage returns and clears. */
+    get statusLine() {
+      const last = written.slice(written.lastIndexOf('\n') + 1)
+      return last.slice(last.lastIndexOf('\r\x1b[2K') + 5)
+    },
+    /** The lines that scrolled up, without the status lines drawn between them. */
+    get scrolled() {
+      return written.split('\n').slice(0, -1).map((line) => line.slice(line.lastIndexOf('\r\x1b[2K') + 5))
+    }
+  }
+}
+
+t.test('on a terminal: one status line with status, phase, step and elapsed time, under the log lines', async (t) => {
+  const screen = terminal()
+  let now = 10_000
+  const display = liveDisplay(screen, 7_000, () => now)
+  t.equal(screen.statusLine, 'queued · 3 s')
+
+  display.status({ status: 'running', phase: 'clone', ts: 0 })
+  display.log({ phase: 'clone', stream: 'system', ts: 0, text: 'Cloning https://example.com/app.git' })
+  t.equal(screen.statusLine, 'running · clone · 3 s')
+  display.status({ status: 'running', phase: 'build', ts: 0 })
+  display.log({ phase: 'build', stream: 'stdout', ts: 0, text: '#5 [2/3] RUN make' })
+  display.log({ phase: 'build', stream: 'stdout', ts: 0, text: '#5 cc -o app main.c' })
+  now = 82_000
+  display.tick()
+  t.equal(screen.statusLine, 'running · build · [2/3] RUN make · 1 min 15 s', 'the step a line started stays until the next')
+  display.log({ phase: 'build', stream: 'stdout', ts: 0, text: 'Step 3/5 : COPY . /src' })
+  t.match(screen.statusLine, /^running · build · Step 3\/5 : COPY \. \/src/, "the classic builder's steps too")
+  display.status({ status: 'running', phase: 'push', ts: 0 })
+  t.equal(screen.statusLine, 'running · push · 1 min 15 s', 'a new phase forgets the step')
+
+  t.same(screen.scrolled, ['Cloning https://example.com/app.git', '#5 [2/3] RUN make', '#5 cc -o app main.c', 'Step 3/5 : COPY . /src'], 'every log line is shown whole')
+  display.close()
+  t.equal(screen.statusLine, '', 'closing clears the status line')
+})
+
+t.test('the status line is cut to the terminal width', async (t) => {
+  const screen = terminal(30)
+  const display = liveDisplay(screen, 0, () => 0)
+  display.status({ status: 'running', phase: 'build', ts: 0 })
+  display.log({ phase: 'build', stream: 'stdout', ts: 0, text: `#1 [1/1] RUN ${'x'.repeat(100)}` })
+  t.equal(screen.statusLine.length, 29)
+  t.match(screen.statusLine, /…$/)
+  display.close()
+})
+
+t.test('plain lines: the log as it is', async (t) => {
+  let written = ''
+  const display = plainDisplay({ write: (text: string) => (written += text) })
+  display.status({ status: 'running', phase: 'build', ts: 0 })
+  display.log({ phase: 'build', stream: 'system', ts: 0, text: '==> build' })
+  display.log({ phase: 'build', stream: 'stdout', ts: 0, text: '#5 [2/3] RUN make' })
+  display.status({ status: 'succeeded', phase: null, ts: 0 })
+  display.close()
+  t.equal(written, '==> build\n#5 [2/3] RUN make\n')
+})
