@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: scripts/setup.sh [--with-debian] [--skip-npm] [-h|--help]
+Usage: scripts/setup.sh [--without-node] [--with-debian] [--skip-npm] [-h|--help]
 
 Installs and starts what is missing for Slipway on a Debian 12 machine (run as root):
   1. apt packages: redis-server docker.io docker-registry busybox-static debootstrap
@@ -15,11 +15,15 @@ Installs and starts what is missing for Slipway on a Debian 12 machine (run as r
   4. a registry (Distribution) on 127.0.0.1:5000, plain HTTP, no auth, delete enabled
   5. base images, since nothing can be pulled here:
        busybox:latest                         from busybox-static
-       debian:bookworm-slim, debian:bookworm  with debootstrap, only with --with-debian (~1 min)
+       debian:bookworm-slim, debian:bookworm  with debootstrap (~1 min, the first time)
+       node:20-bookworm-slim                  a stand-in for Docker's official image:
+                                              debian:bookworm-slim plus this machine's Node 20
+                                              and npm (docker/Dockerfile starts from it)
   6. npm dependencies: `npm ci` when node_modules is missing or older than package-lock.json
 
 Options:
-  --with-debian   also build debian:bookworm-slim (the demo in examples/hello needs it)
+  --without-node  skip node:20-bookworm-slim, and with it debian:bookworm-slim unless --with-debian
+  --with-debian   build debian:bookworm-slim even with --without-node (the demo in examples/hello needs it)
   --skip-npm      do not touch node_modules
   -h, --help      show this help
 
@@ -30,10 +34,12 @@ EOF
 }
 
 with_debian=0
+with_node=1
 skip_npm=0
 for arg in "$@"; do
   case "$arg" in
     --with-debian) with_debian=1 ;;
+    --without-node) with_node=0 ;;
     --skip-npm) skip_npm=1 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "setup: unknown option '$arg' (see --help)" >&2; exit 2 ;;
@@ -260,11 +266,13 @@ apt_mirror() {
   return 0
 }
 
+# The node image is made from the Debian one, so wanting it means wanting Debian too.
+if ((with_node)); then with_debian=1; fi
 if ((with_debian == 0)); then
   if image_present debian:bookworm-slim; then
     say "image debian:bookworm-slim: present"
   else
-    say "image debian:bookworm-slim: skipped (pass --with-debian to build it)"
+    say "image debian:bookworm-slim: skipped (drop --without-node or pass --with-debian to build it)"
   fi
 elif image_present debian:bookworm-slim; then
   image_present debian:bookworm || docker tag debian:bookworm-slim debian:bookworm
@@ -338,6 +346,49 @@ EOF
   fi
   docker tag debian:bookworm-slim debian:bookworm
   say "image debian:bookworm-slim: built in $((SECONDS - started)) s (debootstrap ${debootstrap_s} s), also tagged debian:bookworm"
+fi
+
+# Docker's official node:20-bookworm-slim is debian:bookworm-slim with Node's release binary in
+# /usr/local/bin, npm beside it and a user "node" (uid 1000). This machine's Node 20 is such a
+# release binary (it needs only glibc and libstdc++, both in the slim image), so the stand-in is
+# made of it under the official name: docker/Dockerfile says `FROM node:20-bookworm-slim` here as
+# anywhere else, and where images can be pulled the official one is used.
+node_image=node:20-bookworm-slim
+if ((with_node == 0)); then
+  say "image $node_image: skipped (--without-node)"
+elif image_present "$node_image"; then
+  say "image $node_image: present"
+else
+  node_bin="$(command -v node || true)"
+  [[ -n "$node_bin" ]] || die "image $node_image: node not found" "install Node.js 20 (with npm) and run this again"
+  node_bin="$(readlink -f "$node_bin")"
+  node_version="$("$node_bin" --version)"
+  [[ "$node_version" == v20.* ]] || die "image $node_image: this machine's Node is $node_version, not 20" \
+    "install Node.js 20 and run this again"
+  npm_dir="$(npm root -g)/npm"
+  [[ -f "$npm_dir/bin/npm-cli.js" ]] || die "image $node_image: npm not found at $npm_dir" "install npm and run this again"
+  say "image $node_image: building from debian:bookworm-slim and Node $node_version…"
+  ctx="$(mktemp -d "$state_dir/node-image.XXXXXX")"
+  tmp_dirs+=("$ctx")
+  cp "$node_bin" "$ctx/node"
+  cp -a "$npm_dir" "$ctx/npm"
+  cat >"$ctx/Dockerfile" <<EOF
+FROM debian:bookworm-slim
+LABEL org.opencontainers.image.description="Stand-in for Docker's official $node_image, made by Slipway's scripts/setup.sh"
+ENV NODE_VERSION=${node_version#v}
+RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
+COPY node /usr/local/bin/node
+COPY npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
+ && node --version && npm --version
+CMD ["node"]
+EOF
+  if ! out="$(docker build -t "$node_image" "$ctx" 2>&1)"; then
+    printf '%s\n' "$out" | tail -n 20 | sed 's/^/    | /' >&2
+    die "image $node_image: docker build failed" "the lines above show the failing step; 'ldd $node_bin' lists the libraries node needs"
+  fi
+  say "image $node_image: built with Node $node_version and npm $(docker run --rm "$node_image" npm --version)"
 fi
 
 # --- 6. npm dependencies ---------------------------------------------------------------------
