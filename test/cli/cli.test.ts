@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -7,6 +8,7 @@ import { EXIT } from '../../src/cli/exit-codes.js'
 import { packageRoot } from '../../src/package-info.js'
 import type { Build } from '../../src/schemas/build.js'
 import { TEST_ADMIN_TOKEN } from '../helpers/config.js'
+import { tempFolder } from '../helpers/files.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { freePort } from '../helpers/ports.js'
 import { startRegistry } from '../helpers/registry.js'
@@ -54,7 +56,8 @@ function start(env: Record<string, string>, args: string[]) {
   }
 }
 
-const slipway = await startSlipway(t)
+// The upload limit is set low enough for one test to pass it; the other uploads are far below it.
+const slipway = await startSlipway(t, { uploadMaxBytes: 64 * 1024 })
 await slipway.app.listen({ host: '127.0.0.1', port: 0 })
 const url = `http://127.0.0.1:${(slipway.app.server.address() as AddressInfo).port}`
 const registry = await startRegistry(t)
@@ -161,4 +164,31 @@ t.test('usage, connection, rejection and authorization errors each have their co
   const noScope = await slipwayCli('token', 'create', '--name', 'x', '--scopes', 'admin')
   t.equal(noScope.code, EXIT.unauthorized, 'a CI token cannot make tokens')
   t.match(noScope.stderr, /^slipway: FORBIDDEN: This token lacks the scope 'admin'/)
+})
+
+t.test('submit --dir uploads the checkout: .dockerignore and .git left out, built and pushed; too big an upload says so', async (t) => {
+  const dir = await tempFolder(t, {
+    'app/Dockerfile': 'FROM busybox\nCOPY . /app\nRUN ls -a /app > /listing && cat /listing\n',
+    'app/main.sh': 'echo hi\n',
+    'app/debug.log': 'not wanted\n',
+    'app/.dockerignore': '*.log\n',
+    '.git/HEAD': 'ref: refs/heads/main\n'
+  })
+  const run = await slipwayCli('submit', '--dir', dir, '--context', 'app', '--image', image, '--tag', 'from-dir', '--follow')
+  t.equal(run.code, EXIT.ok, run.stderr)
+  t.match(run.stderr, /uploading .*: \d+ files/)
+  t.match(run.stdout, /^==> unpack\n/m, 'the upload takes the place of the clone')
+  t.match(run.stdout, /main\.sh/, 'the file is in the image')
+  t.notMatch(run.stdout, /debug\.log/, ".dockerignore'd files never left the machine")
+  t.match(run.stdout, new RegExp(`image    ${image}:from-dir \\(pushed\\)`))
+  t.match(run.stdout, /digest   sha256:[0-9a-f]{64}/)
+
+  const big = await tempFolder(t, { Dockerfile: 'FROM busybox\n', 'noise.bin': randomBytes(200 * 1024).toString('base64') })
+  const refused = await slipwayCli('submit', '--dir', big)
+  t.equal(refused.code, EXIT.rejected, refused.stderr)
+  t.match(refused.stderr, /^slipway: UPLOAD_TOO_LARGE: /m)
+
+  const misplaced = await slipwayCli('submit', '--dir', dir, '--ref', 'main')
+  t.equal(misplaced.code, EXIT.usage)
+  t.match(misplaced.stderr, /--ref is for --repo only/)
 })
