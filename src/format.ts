@@ -27,3 +27,8 @@ export function formatBytes(bytes: number): string {
   }
   return `${rounded} ${BYTE_UNITS[unit]}`
 }
+
+/** "upload 3f2a9c1d0b7e (1.2 MB)": an uploaded source, by the start of its sha256, where a repository would be named. */
+export function formatUpload(source: { sha256: string; sizeBytes: number } | undefined): string {
+  return source ? `upload ${source.sha256.slice(0, 12)} (${formatBytes(source.sizeBytes)})` : 'upload'
+}

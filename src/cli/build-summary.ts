@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../format.js'
+import { formatBytes, formatDuration, formatUpload } from '../format.js'
 import type { Build } from '../schemas/build.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
 
@@ -26,8 +26,8 @@ export function exitCodeOf(build: Build): ExitCode {
 export function describeBuild(build: Build, now = Date.now()): string {
   const lines = [headline(build, now)]
   const request = build.request
-  const ref = request.ref ?? '(default branch)'
-  lines.push(`  source   ${request.repo} @ ${ref}${build.commit ? ` (${build.commit.slice(0, 12)})` : ''}`)
+  if (request.repo === null) lines.push(`  source   ${formatUpload(request.source)}`)
+  else lines.push(`  source   ${request.repo} @ ${request.ref ?? '(default branch)'}${build.commit ? ` (${build.commit.slice(0, 12)})` : ''}`)
   if (build.phases.length > 0) {
     const phases = build.phases.map((phase) => {
       const took = phase.status === 'skipped' || phase.durationMs === null ? phase.status : formatDuration(phase.durationMs)

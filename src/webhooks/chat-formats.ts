@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../format.js'
+import { formatBytes, formatDuration, formatUpload } from '../format.js'
 import type { Build } from '../schemas/build.js'
 
 // The body of a delivery, per receiver. `json` is the Standard Webhooks envelope with the whole
@@ -98,7 +98,7 @@ function summarize(event: BuildEvent, publicUrl: string): Summary {
     color: COLORS[status.tone],
     link: buildLink(publicUrl, build.id),
     buildId: build.id,
-    repo: build.request.repo ?? uploadName(build.request.source),
+    repo: build.request.repo ?? formatUpload(build.request.source),
     // An upload has no ref.
     ref: build.request.source ? null : (build.request.ref ?? defaultBranch),
     commit: build.commit ? build.commit.slice(0, 12) : null,
@@ -147,11 +147,6 @@ function facts(summary: Summary): [label: string, value: string][] {
     ['Warning', summary.warning]
   ]
   return all.filter((fact): fact is [string, string] => fact[1] !== null && fact[1] !== '')
-}
-
-/** "upload 3f2a9c1d0b7e (1.2 MB)": an uploaded tar, by the start of its sha256. */
-function uploadName(source: Build['request']['source']): string {
-  return source ? `upload ${source.sha256.slice(0, 12)} (${formatBytes(source.sizeBytes)})` : 'upload'
 }
 
 function shortRef(ref: string): string {

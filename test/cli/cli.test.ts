@@ -174,7 +174,8 @@ t.test('submit --dir uploads the checkout: .dockerignore and .git left out, buil
     'app/.dockerignore': '*.log\n',
     '.git/HEAD': 'ref: refs/heads/main\n'
   })
-  const run = await slipwayCli('submit', '--dir', dir, '--context', 'app', '--image', image, '--tag', 'from-dir', '--follow')
+  // No cache: the listing is printed only by a step that runs.
+  const run = await slipwayCli('submit', '--dir', dir, '--context', 'app', '--image', image, '--tag', 'from-dir', '--no-cache', '--follow')
   t.equal(run.code, EXIT.ok, run.stderr)
   t.match(run.stderr, /uploading .*: \d+ files/)
   t.match(run.stdout, /^==> unpack\n/m, 'the upload takes the place of the clone')
@@ -182,6 +183,7 @@ t.test('submit --dir uploads the checkout: .dockerignore and .git left out, buil
   t.notMatch(run.stdout, /debug\.log/, ".dockerignore'd files never left the machine")
   t.match(run.stdout, new RegExp(`image    ${image}:from-dir \\(pushed\\)`))
   t.match(run.stdout, /digest   sha256:[0-9a-f]{64}/)
+  t.match(run.stdout, /source   upload [0-9a-f]{12} \([\d.]+ k?B\)/, 'the upload is named where a repository would be')
 
   const big = await tempFolder(t, { Dockerfile: 'FROM busybox\n', 'noise.bin': randomBytes(200 * 1024).toString('base64') })
   const refused = await slipwayCli('submit', '--dir', big)
