@@ -158,6 +158,13 @@ if (chromiumMissing) {
     await page.waitForURL((next) => BUILD_ID.test(next.hash) && !next.hash.endsWith(id))
     await waitForStatus('failed')
     t.pass('retry opens the new build, which fails the same way')
+
+    const classic = await slipway.build({ repo: repo.url, builder: 'classic' })
+    await visit(`#/builds/${classic.id}`)
+    await page.locator('#log .failing').first().waitFor()
+    const classicFailing = await page.locator('#log .failing').allInnerTexts()
+    t.match(classicFailing[0], /^Step \d+\/\d+ : RUN echo about to fail/, "the classic builder's failing step, from its header")
+    t.ok(classicFailing.some((line) => line.includes('about to fail')) && !classicFailing.some((line) => line.includes('preparing')), 'to its end')
   })
 
   t.test('cancel stops a running build', async (t) => {

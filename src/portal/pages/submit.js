@@ -59,7 +59,7 @@ const MORE_FIELDS = [
 export async function submitPage(main, { query, signal }) {
   const banner = h('div', { id: 'submit-result' })
   const more = h('details', { class: 'more' }, h('summary', {}, 'More options: context, Dockerfile, target, build arguments, cache, budget, variants…'), MORE_FIELDS.map(field))
-  const form = h('form', { id: 'submit-form', class: 'card', novalidate: false }, MAIN_FIELDS.map(field), more, h('button', { type: 'submit' }, 'Submit build'), banner)
+  const form = h('form', { id: 'submit-form', class: 'card' }, MAIN_FIELDS.map(field), more, h('button', { type: 'submit' }, 'Submit build'), banner)
   if (query.get('repo')) form.elements.repo.value = query.get('repo')
   show(main, h('h1', {}, 'New build'), h('p', { class: 'help' }, 'Slipway clones the repository, builds its Dockerfile, pushes the image and reports where its bytes went. Only the repository is required.'), form)
 
@@ -71,7 +71,8 @@ export async function submitPage(main, { query, signal }) {
     try {
       body = requestOf(form)
     } catch (problem) {
-      return showFieldError(form, problem.field, problem.message)
+      showFieldError(form, problem.field, problem.message)
+      return focusFirstError(form)
     }
     const button = form.querySelector('button[type=submit]')
     button.disabled = true
@@ -82,6 +83,7 @@ export async function submitPage(main, { query, signal }) {
       if (signal.aborted) return
       show(banner, errorBox(error, 'The build was not accepted:'))
       if (error instanceof ApiError) placeErrors(form, error)
+      focusFirstError(form)
     } finally {
       button.disabled = false
     }
@@ -151,7 +153,10 @@ function showFieldError(form, name, message) {
   box.closest('.field').classList.add('invalid')
   const more = box.closest('details')
   if (more) more.open = true
-  form.elements[name].focus()
+}
+
+function focusFirstError(form) {
+  form.querySelector('.field.invalid [name]')?.focus()
 }
 
 function clearErrors(form) {
