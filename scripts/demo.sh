@@ -109,7 +109,8 @@ echo "What would make it smaller (Slipway's advisor, largest first):"
 curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '.image.findings // [] | .[0:4][] | "  \(((.bytes // 0) / 1000000 * 10 | round / 10)) MB\t\(.rule) (line \(.lines | map(tostring) | join(", ")))"'
 cat <<EOF
 
-Slipway is still running at $api (docs: $api/docs). Try:
+Slipway is still running at $api (docs: $api/docs).
+Open the portal at $api/portal and paste the token from $token_file (cat it), or try:
   export SLIPWAY_TOKEN=\$(cat $token_file)
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$multi | jq .
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$single/logs | tail

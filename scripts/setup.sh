@@ -9,7 +9,8 @@ Usage: scripts/setup.sh [--without-node] [--with-debian] [--skip-npm] [-h|--help
 
 Installs and starts what is missing for Slipway on a Debian 12 machine (run as root):
   1. apt packages: redis-server docker.io docker-registry busybox-static debootstrap
-     git curl jq apache2-utils ca-certificates (one apt-get update, only if one is missing)
+     git curl jq apache2-utils ca-certificates chromium (one apt-get update, only if one
+     is missing; chromium is the headless browser of the portal's tests)
   2. Redis on 127.0.0.1:6379 (no persistence)
   3. Docker Engine: starts dockerd in the background if `docker info` fails
   4. a registry (Distribution) on 127.0.0.1:5000, plain HTTP, no auth, delete enabled
@@ -84,7 +85,7 @@ if ! flock -n 9; then
 fi
 
 # --- 1. apt packages -----------------------------------------------------------------------
-packages=(redis-server docker.io docker-registry busybox-static debootstrap git curl jq apache2-utils ca-certificates)
+packages=(redis-server docker.io docker-registry busybox-static debootstrap git curl jq apache2-utils ca-certificates chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]] || missing+=("$pkg")

@@ -1,0 +1,123 @@
+// The portal's only way to Slipway: the /v1 API with the token the person gave, as any client.
+
+const TOKEN_KEY = 'slipway.token'
+
+/**
+ * The token lives in sessionStorage: this tab keeps it across reloads and forgets it when closed.
+ * Nothing else the portal keeps is secret.
+ */
+export const session = {
+  token: () => sessionStorage.getItem(TOKEN_KEY),
+  signIn: (token) => sessionStorage.setItem(TOKEN_KEY, token),
+  signOut: () => sessionStorage.removeItem(TOKEN_KEY)
+}
+
+/** An answer other than 2xx, as the API described it: `{ statusCode, code, message, details? }`. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body.message)
+    this.status = status
+    this.code = body.code
+    this.details = body.details
+  }
+}
+
+/** Called with the ApiError of a 401 or 403, so the page can ask for a token again. */
+let onAuthProblem = () => {}
+export function whenTokenRefused(handler) {
+  onAuthProblem = handler
+}
+
+/** fetch() on the API with the token; throws ApiError for any answer but 2xx. */
+export async function request(path, { method = 'GET', body, headers = {}, signal } = {}) {
+  let response
+  try {
+    response = await fetch(path, {
+      method,
+      signal,
+      headers: {
+        authorization: `Bearer ${session.token() ?? ''}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers
+      },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+  } catch (error) {
+    if (signal?.aborted) throw error
+    throw new ApiError(0, { code: 'UNREACHABLE', message: `Slipway did not answer (${error.message}). Is it running? Try again in a moment.` })
+  }
+  if (response.ok) return response
+  const error = new ApiError(response.status, await errorBody(response))
+  if (response.status === 401 || response.status === 403) onAuthProblem(error)
+  throw error
+}
+
+export async function json(path, options) {
+  return (await request(path, options)).json()
+}
+
+async function errorBody(response) {
+  const text = await response.text()
+  try {
+    const body = JSON.parse(text)
+    if (typeof body.code === 'string' && typeof body.message === 'string') return body
+  } catch {}
+  return { code: `HTTP_${response.status}`, message: text.slice(0, 500) || response.statusText }
+}
+
+/**
+ * Follows a build's log as Server-Sent Events (GET /v1/builds/{id}/logs). EventSource cannot send
+ * the token, so the stream is read with fetch. A dropped connection is resumed with Last-Event-ID:
+ * nothing missed, nothing twice. Resolves with the ended build (the `end` event).
+ */
+export async function followLog(id, { onLine, onStatus, signal }) {
+  let lastId
+  for (;;) {
+    const headers = { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) }
+    try {
+      const response = await request(`/v1/builds/${encodeURIComponent(id)}/logs`, { headers, signal })
+      for await (const event of serverSentEvents(response.body)) {
+        if (event.id) lastId = event.id
+        const data = JSON.parse(event.data)
+        if (event.event === 'log') onLine(data)
+        else if (event.event === 'status') onStatus(data)
+        else if (event.event === 'end') return data
+      }
+    } catch (error) {
+      // A refusal (deleted build, revoked token) will not get better by asking again.
+      if (signal.aborted || (error instanceof ApiError && error.status >= 400 && error.status < 500)) throw error
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    if (signal.aborted) throw signal.reason
+  }
+}
+
+/** The events of an SSE body: blocks of `field: value` lines ended by a blank line. */
+async function* serverSentEvents(body) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader()
+  let buffer = ''
+  try {
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) return
+      buffer += value
+      let end
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const block = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        const event = { event: 'message', data: '' }
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) continue
+          const colon = line.indexOf(':')
+          const field = colon === -1 ? line : line.slice(0, colon)
+          const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '')
+          if (field === 'data') event.data += event.data ? `\n${value}` : value
+          else if (field === 'event' || field === 'id') event[field] = value
+        }
+        if (event.data) yield event
+      }
+    }
+  } finally {
+    reader.releaseLock()
+  }
+}

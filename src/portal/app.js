@@ -1,0 +1,102 @@
+import { json, session, whenTokenRefused } from './api.js'
+import { errorBox, h, show } from './dom.js'
+import { buildPage } from './pages/build.js'
+import { buildsPage } from './pages/builds.js'
+import { repoPage } from './pages/repo.js'
+import { submitPage } from './pages/submit.js'
+
+// A page per hash route (#/builds, #/builds/ID, #/submit, #/repos/URL), so the server needs only
+// to serve these files. Each page gets a signal that aborts when the person leaves it, which
+// stops its polling and log stream.
+
+const main = document.getElementById('main')
+const routes = [
+  [/^#\/builds\/([^/?]+)$/, buildPage],
+  [/^#\/repos\/([^?]+)$/, repoPage],
+  [/^#\/submit(?:\?.*)?$/, submitPage],
+  [/^(?:#\/?(?:builds)?(?:\?.*)?)?$/, buildsPage]
+]
+let leaving = new AbortController()
+
+function route() {
+  leaving.abort()
+  leaving = new AbortController()
+  showSession()
+  if (!session.token()) return signInPage()
+  const hash = location.hash
+  const query = new URLSearchParams(hash.split('?')[1] ?? '')
+  for (const [pattern, page] of routes) {
+    const match = pattern.exec(hash)
+    if (!match) continue
+    markNav(page === submitPage ? 'submit' : 'builds')
+    return page(main, { id: match[1] && decodeURIComponent(match[1]), query, signal: leaving.signal }).catch((error) => {
+      if (!leaving.signal.aborted) show(main, errorBox(error, 'The page could not be loaded:'))
+    })
+  }
+  show(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no such page in the portal. ', h('a', { href: '#/builds' }, 'See the builds')))
+}
+
+function markNav(current) {
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    if (link.dataset.nav === current) link.setAttribute('aria-current', 'page')
+    else link.removeAttribute('aria-current')
+  }
+}
+
+function showSession() {
+  const box = document.getElementById('session')
+  if (!session.token()) return show(box, 'Not signed in')
+  show(box, 'Signed in with a token · ', h('button', { type: 'button', class: 'link', onclick: () => (session.signOut(), route()) }, 'Forget token'))
+}
+
+/** Asks for a token, checks it on the API, and keeps it for this tab only. */
+function signInPage(problem) {
+  leaving.abort()
+  markNav('')
+  const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', required: true, 'aria-describedby': 'token-help' })
+  const status = h('div', { id: 'sign-in-status' }, problem ? errorBox(problem) : null)
+  const form = h(
+    'form',
+    { class: 'card sign-in', onsubmit: (event) => (event.preventDefault(), signIn(input.value.trim(), status)) },
+    h('h1', {}, 'Sign in to Slipway'),
+    h('label', { for: 'token' }, 'API token'),
+    input,
+    h(
+      'p',
+      { id: 'token-help', class: 'help' },
+      'Paste a Slipway API token (it starts with slw_). To see builds it needs the builds:read scope; to submit, cancel ' +
+        'and retry, builds:write. An admin makes one with ',
+      h('code', {}, 'slipway token create --name portal --scopes builds:read,builds:write'),
+      '. The token is kept in this browser tab only and forgotten when you close it.'
+    ),
+    h('button', { type: 'submit' }, 'Sign in'),
+    status
+  )
+  show(main, form)
+  input.focus()
+}
+
+async function signIn(token, status) {
+  if (!token) return
+  session.signIn(token)
+  try {
+    await json('/v1/builds?limit=1')
+    route()
+  } catch (error) {
+    session.signOut()
+    show(status, errorBox(error, 'This token was not accepted:'))
+  }
+}
+
+// A 401 means the token is unknown or revoked: forget it and ask again, with the API's reason.
+// A 403 means it lacks a scope for what was asked: say so where the action was, and offer another.
+whenTokenRefused((error) => {
+  if (error.status === 401) {
+    session.signOut()
+    showSession()
+    signInPage(error)
+  }
+})
+
+window.addEventListener('hashchange', route)
+route()

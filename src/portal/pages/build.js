@@ -1,0 +1,244 @@
+import { followLog, json } from '../api.js'
+import { layersChart } from '../charts.js'
+import { errorBox, h, show, statusBadge, svg } from '../dom.js'
+import { buildDuration, bytes, duration, shortCommit, signedBytes, source, TERMINAL, time } from '../format.js'
+
+const REFRESH_MS = 2000
+
+/**
+ * #/builds/ID: the build's state, its phases and steps as a timeline, its live log, and once it
+ * has one, its image: layers, the advisor's findings, variants. While the build runs, the log
+ * streams and the rest is refreshed every few seconds.
+ */
+export async function buildPage(main, { id, signal }) {
+  let build = await json(`/v1/builds/${encodeURIComponent(id)}`, { signal })
+  const details = h('div', { id: 'build-details' })
+  const logState = h('span', { class: 'muted small', id: 'log-state' }, 'Connecting…')
+  const log = h('div', { id: 'log', class: 'log', role: 'log', 'aria-label': 'Build log', tabindex: 0 })
+  const actionResult = h('div', { id: 'action-result' })
+  const actions = h('div', { class: 'actions' })
+  show(
+    main,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Build ', h('code', {}, id)), h('span', { id: 'build-status' })),
+    actions,
+    actionResult,
+    details,
+    h('section', {}, h('h2', {}, 'Log ', logState), log)
+  )
+
+  // The buttons are made again only when what they offer changes, so a click never meets a
+  // button replaced under the pointer by a refresh.
+  let offered
+  const render = () => {
+    show(document.getElementById('build-status'), statusBadge(build.status))
+    if (offered !== `${build.status}/${build.cancelRequested}`) show(actions, actionButtons(build, actionResult, signal))
+    offered = `${build.status}/${build.cancelRequested}`
+    show(details, overview(build))
+  }
+  render()
+
+  let refreshing = false
+  const refresh = async () => {
+    if (refreshing) return
+    refreshing = true
+    try {
+      build = await json(`/v1/builds/${encodeURIComponent(id)}`, { signal })
+      render()
+    } catch (error) {
+      if (!signal.aborted) show(actionResult, errorBox(error, 'The build could not be refreshed:'))
+    } finally {
+      refreshing = false
+    }
+  }
+  const timer = setInterval(() => TERMINAL.includes(build.status) || refresh(), REFRESH_MS)
+  signal.addEventListener('abort', () => clearInterval(timer))
+
+  show(logState, TERMINAL.includes(build.status) ? 'loading…' : 'following live…')
+  try {
+    build = await followLog(id, { signal, onLine: (line) => appendLine(log, line), onStatus: () => refresh() })
+    clearInterval(timer)
+    render()
+    show(logState, log.childElementCount ? `complete, ${log.childElementCount} lines` : 'empty')
+    markFailingStep(log, build)
+  } catch (error) {
+    if (!signal.aborted) show(logState, errorBox(error, 'The log could not be read:'))
+  }
+}
+
+function appendLine(log, { text, stream, phase }) {
+  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40
+  log.append(h('div', { class: `line stream-${stream}`, 'data-phase': phase ?? '' }, text))
+  if (atBottom) log.scrollTop = log.scrollHeight
+}
+
+/**
+ * Highlights the failing step's lines. error.step is the step as the builder printed it: BuildKit's
+ * lines carry the step's number ("#5 [2/2] RUN make", "#5 ERROR: …"), the classic builder's follow
+ * their "Step 2/2 : RUN make" header until the next step.
+ */
+function markFailingStep(log, build) {
+  const step = build.error?.step
+  if (!step) return
+  const lines = [...log.children]
+  const header = lines.findLastIndex((line) => line.textContent === step || line.textContent.endsWith(` ${step}`))
+  if (header === -1) return
+  const number = /^#(\d+) /.exec(lines[header].textContent)?.[1]
+  const failing = []
+  if (number) failing.push(...lines.filter((line) => line.textContent.startsWith(`#${number} `)))
+  else {
+    for (let i = header; i < lines.length; i++) {
+      if (i > header && (/^Step \d+\/\d+ : /.test(lines[i].textContent) || lines[i].dataset.phase !== lines[header].dataset.phase)) break
+      failing.push(lines[i])
+    }
+  }
+  for (const line of failing) line.classList.add('failing')
+  failing[0].id = 'failing-step'
+  failing[0].before(h('div', { class: 'line failing-label' }, `▼ The failing step${build.error.exitCode !== undefined ? ` (exit code ${build.error.exitCode})` : ''}`))
+  failing[0].scrollIntoView({ block: 'center' })
+}
+
+function actionButtons(build, result, signal) {
+  const act = async (label, path, then) => {
+    show(result, h('p', { class: 'muted' }, `${label}…`))
+    try {
+      const answer = await json(`/v1/builds/${encodeURIComponent(build.id)}/${path}`, { method: 'POST', signal })
+      then(answer)
+    } catch (error) {
+      if (!signal.aborted) show(result, errorBox(error, `${label} was refused:`))
+    }
+  }
+  const running = !TERMINAL.includes(build.status)
+  return [
+    running
+      ? h('button', { type: 'button', class: 'danger', id: 'cancel', disabled: build.cancelRequested, onclick: () => act('Canceling', 'cancel', () => show(result, h('p', { class: 'muted' }, 'Cancel requested: a queued build ends at once, a running one within seconds.'))) }, build.cancelRequested ? 'Cancel requested' : 'Cancel build')
+      : h('button', { type: 'button', id: 'retry', title: 'Build the same request again, at the same commit', onclick: () => act('Retrying', 'retry', (retried) => (location.hash = `#/builds/${retried.id}`)) }, 'Retry build'),
+    build.request.repo ? h('a', { class: 'button secondary', href: `#/repos/${encodeURIComponent(build.request.repo)}` }, 'Repository sizes') : null
+  ]
+}
+
+function overview(build) {
+  const r = build.request
+  return [
+    build.error ? failure(build.error) : null,
+    build.warnings.length ? h('div', { class: 'warning-box' }, h('strong', {}, 'Warnings'), h('ul', {}, build.warnings.map((w) => h('li', {}, w)))) : null,
+    h(
+      'dl',
+      { class: 'facts' },
+      fact('Repository', r.repo ? h('a', { href: `#/repos/${encodeURIComponent(r.repo)}` }, r.repo) : source(build)),
+      fact('Ref', r.ref ?? 'default branch', build.resolvedRef ? ` (${build.resolvedRef})` : ''),
+      fact('Commit', h('code', { title: build.commit ?? '' }, shortCommit(build.commit))),
+      fact('Dockerfile', r.dockerfile, r.target ? ` · target ${r.target}` : '', ` · context ${r.context}`),
+      fact('Builder', build.builder ?? r.builder ?? 'the worker\'s default'),
+      fact('Submitted', time(build.createdAt)),
+      fact('Duration', duration(buildDuration(build))),
+      build.retryOf ? fact('Retry of', h('a', { href: `#/builds/${build.retryOf}` }, build.retryOf)) : null,
+      build.reusedFrom ? fact('Reused', 'the image of the identical build ', h('a', { href: `#/builds/${build.reusedFrom}` }, build.reusedFrom)) : null
+    ),
+    timeline(build),
+    build.image ? imageSection(build.image) : null,
+    build.variants.length ? h('section', {}, h('h2', {}, 'Variants'), variantsTable(build.variants)) : null
+  ]
+}
+
+const fact = (term, ...value) => [h('dt', {}, term), h('dd', {}, ...value)]
+
+function failure(error) {
+  return h(
+    'div',
+    { class: 'error-box', role: 'alert', id: 'build-error' },
+    h('strong', { class: 'error-code' }, error.code),
+    ' ',
+    error.message,
+    error.phase ? h('div', { class: 'small' }, `In the ${error.phase} phase.`) : null,
+    error.step ? h('div', { class: 'small' }, 'Failing step: ', h('code', {}, error.step), error.exitCode !== undefined ? ` (exit code ${error.exitCode})` : '', ' ', h('button', { type: 'button', class: 'link', onclick: () => document.getElementById('failing-step')?.scrollIntoView({ block: 'center' }) }, 'show it in the log')) : null
+  )
+}
+
+/** Phases, and the build phase's steps under it, each with a bar placed in the build's time. */
+function timeline(build) {
+  if (build.phases.length === 0) return h('section', {}, h('h2', {}, 'Timeline'), h('p', { class: 'empty' }, build.status === 'queued' ? 'Waiting for a worker: the phases appear as they run.' : 'No phase ran.'))
+  const start = Date.parse(build.startedAt ?? build.phases[0].startedAt)
+  const end = build.finishedAt ? Date.parse(build.finishedAt) : Date.now()
+  const span = Math.max(1, end - start)
+  const bar = (startedAt, ms, className) => {
+    const from = startedAt ? Date.parse(startedAt) - start : 0
+    const length = ms ?? (startedAt ? Date.now() - Date.parse(startedAt) : 0)
+    return svg('svg', { class: 'bar-cell', viewBox: '0 0 200 10', preserveAspectRatio: 'none', 'aria-hidden': 'true' }, svg('rect', { class: className, x: (from / span) * 200, y: 1, height: 8, width: Math.max(1, (length / span) * 200) }))
+  }
+  const rows = []
+  for (const phase of build.phases) {
+    rows.push(h('tr', { class: `phase phase-${phase.status}` }, h('th', { scope: 'row' }, phase.name, phase.variant ? ` (${phase.variant})` : ''), h('td', {}, phase.status), h('td', { class: 'num' }, duration(phase.durationMs)), h('td', {}, bar(phase.startedAt, phase.durationMs, phase.status))))
+    if (phase.name === 'build' && !phase.variant) {
+      for (const step of build.steps) {
+        rows.push(
+          h(
+            'tr',
+            { class: `step step-${step.status}${step.cached ? ' cached' : ''}` },
+            h('td', { class: 'instruction' }, step.stage ? h('span', { class: 'muted' }, `${step.stage} `) : null, step.instruction),
+            h('td', {}, step.cached ? h('span', { class: 'tag' }, 'cached') : step.status, step.exitCode !== undefined ? ` (exit ${step.exitCode})` : ''),
+            h('td', { class: 'num' }, duration(step.durationMs)),
+            h('td', {}, bar(step.startedAt ?? phase.startedAt, step.durationMs, step.cached ? 'cached' : step.status))
+          )
+        )
+      }
+    }
+  }
+  return h(
+    'section',
+    {},
+    h('h2', {}, 'Timeline'),
+    h('p', { class: 'help' }, 'Each phase, and the Dockerfile steps of the build phase. "cached" steps came from the layer cache and did not run.'),
+    h('table', { class: 'timeline' }, h('thead', {}, h('tr', {}, ['Phase / step', 'Status', 'Took', 'When'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, rows))
+  )
+}
+
+function imageSection(image) {
+  return h(
+    'section',
+    { id: 'image' },
+    h('h2', {}, 'Image'),
+    h(
+      'dl',
+      { class: 'facts' },
+      fact('Size', bytes(image.sizeBytes), ` (base image ${bytes(image.baseBytes)}, added ${bytes(image.addedBytes)})`),
+      image.sizeDelta ? fact('Change', signedBytes(image.sizeDelta.bytes), ' since ', h('a', { href: `#/builds/${image.sizeDelta.comparedWith}` }, 'the previous build')) : null,
+      image.budget ? fact('Budget', bytes(image.budget.maxBytes), ` (${image.budget.mode})`, image.budget.exceeded ? h('strong', { class: 'bad' }, ' exceeded') : ' within') : null,
+      fact('Tags', image.tags.map((tag) => h('div', {}, h('code', {}, tag)))),
+      fact('Digest', image.digest ? h('code', {}, image.digest) : 'not pushed')
+    ),
+    h('h3', {}, 'Where the bytes are'),
+    layersChart(image.layers),
+    h('h3', {}, 'What would make it smaller'),
+    image.findings.length
+      ? h('ol', { class: 'findings' }, image.findings.map((f) => h('li', {}, h('strong', {}, f.rule), f.bytes !== undefined ? ` · ${bytes(f.bytes)}` : '', f.lines.length ? ` · line ${f.lines.join(', ')}` : '', f.stage ? ` · stage ${f.stage}` : '', h('div', {}, f.message))))
+      : h('p', { class: 'empty' }, 'The advisor found nothing to remove.')
+  )
+}
+
+/** The variants of one build side by side, as `docker images` would show them and more. */
+export function variantsTable(variants) {
+  return h(
+    'table',
+    { class: 'variants' },
+    h('thead', {}, h('tr', {}, ['Variant', 'Status', 'Size', 'Base', 'Added', 'Layers', 'Build time', 'Findings', 'Dockerfile'].map((t) => h('th', { scope: 'col' }, t)))),
+    h(
+      'tbody',
+      {},
+      variants.map((v) =>
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'row' }, v.name),
+          h('td', {}, v.status, v.error ? h('div', { class: 'small' }, h('code', {}, v.error.code), ' ', v.error.message) : null),
+          h('td', { class: 'num' }, bytes(v.sizeBytes)),
+          h('td', { class: 'num' }, bytes(v.baseBytes)),
+          h('td', { class: 'num' }, bytes(v.addedBytes)),
+          h('td', { class: 'num' }, v.layerCount ?? '–'),
+          h('td', { class: 'num' }, duration(v.durationMs)),
+          h('td', { class: 'num' }, v.findings),
+          h('td', {}, h('code', {}, v.dockerfile), v.target ? ` · ${v.target}` : '')
+        )
+      )
+    )
+  )
+}

@@ -1,0 +1,98 @@
+import { json } from '../api.js'
+import { errorBox, h, show, statusBadge } from '../dom.js'
+import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
+
+const REFRESH_MS = 3000
+const LIMIT = 50
+const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out']
+
+/** #/builds?repo=&status=: the newest builds, refreshed every few seconds while the page is open. */
+export async function buildsPage(main, { query, signal }) {
+  const repo = query.get('repo') ?? ''
+  const status = query.get('status') ?? ''
+  const repoInput = h('input', { id: 'filter-repo', name: 'repo', type: 'search', value: repo, list: 'known-repos', placeholder: 'any repository', size: 50 })
+  const knownRepos = h('datalist', { id: 'known-repos' })
+  const statusSelect = h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'any status'), STATUSES.map((s) => h('option', { value: s, selected: s === status }, s.replace('_', ' '))))
+  const applyFilters = (event) => {
+    event?.preventDefault()
+    const next = new URLSearchParams()
+    if (repoInput.value.trim()) next.set('repo', repoInput.value.trim())
+    if (statusSelect.value) next.set('status', statusSelect.value)
+    location.hash = `#/builds${next.size ? `?${next}` : ''}`
+  }
+  statusSelect.addEventListener('change', applyFilters)
+  const list = h('div', { id: 'builds', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Loading builds…'))
+  const updated = h('p', { class: 'muted small', id: 'builds-updated' })
+
+  show(
+    main,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Builds'), h('a', { class: 'button', href: '#/submit' }, 'New build')),
+    h(
+      'form',
+      { class: 'filters', onsubmit: applyFilters },
+      h('label', { for: 'filter-repo' }, 'Repository'),
+      repoInput,
+      knownRepos,
+      h('label', { for: 'filter-status' }, 'Status'),
+      statusSelect,
+      h('button', { type: 'submit' }, 'Filter'),
+      repo || status ? h('a', { href: '#/builds' }, 'Clear filters') : null
+    ),
+    h('p', { class: 'help' }, 'The repository filter takes the URL exactly as it was submitted. Click a build to see its log, steps and image; click a repository to see its image size over time.'),
+    list,
+    updated
+  )
+
+  const params = new URLSearchParams({ limit: String(LIMIT) })
+  if (repo) params.set('repo', repo)
+  if (status) params.set('status', status)
+  const seenRepos = new Set()
+  const refresh = async () => {
+    try {
+      const { items, nextCursor } = await json(`/v1/builds?${params}`, { signal })
+      for (const build of items) if (build.request.repo && !seenRepos.has(build.request.repo)) {
+        seenRepos.add(build.request.repo)
+        knownRepos.append(h('option', { value: build.request.repo }))
+      }
+      show(list, items.length ? buildsTable(items) : emptyState(Boolean(repo || status)), nextCursor ? h('p', { class: 'muted small' }, `Showing the newest ${LIMIT}; filter to find older builds.`) : null)
+      show(updated, `Updated ${new Date().toLocaleTimeString()}; refreshes every ${REFRESH_MS / 1000} s.`)
+    } catch (error) {
+      if (!signal.aborted) show(list, errorBox(error, 'The builds could not be listed:'))
+    }
+  }
+  await refresh()
+  const timer = setInterval(refresh, REFRESH_MS)
+  signal.addEventListener('abort', () => clearInterval(timer))
+}
+
+function emptyState(filtered) {
+  return filtered
+    ? h('p', { class: 'empty' }, 'No builds match these filters. ', h('a', { href: '#/builds' }, 'Clear filters'))
+    : h('p', { class: 'empty' }, 'No builds yet. ', h('a', { href: '#/submit' }, 'Submit the first one'), ': give a git repository URL and Slipway builds its Dockerfile, pushes the image and shows where its bytes went.')
+}
+
+/** The builds as a table; also used by the repository page. */
+export function buildsTable(builds) {
+  return h(
+    'table',
+    { class: 'builds' },
+    h('thead', {}, h('tr', {}, ['Status', 'Repository', 'Ref', 'Commit', 'Duration', 'Size', 'Submitted'].map((title) => h('th', { scope: 'col' }, title)))),
+    h(
+      'tbody',
+      {},
+      builds.map((build) =>
+        h(
+          'tr',
+          { 'data-build': build.id },
+          h('td', {}, h('a', { href: `#/builds/${build.id}`, title: `Build ${build.id}` }, statusBadge(build.status))),
+          h('td', { class: 'repo' }, build.request.repo ? h('a', { href: `#/repos/${encodeURIComponent(build.request.repo)}` }, build.request.repo) : source(build)),
+          h('td', {}, build.request.ref ?? h('span', { class: 'muted' }, 'default branch')),
+          h('td', {}, h('code', {}, shortCommit(build.commit))),
+          h('td', { class: 'num' }, duration(buildDuration(build))),
+          h('td', { class: 'num' }, bytes(build.image?.sizeBytes)),
+          h('td', {}, h('a', { href: `#/builds/${build.id}` }, time(build.createdAt)))
+        )
+      )
+    )
+  )
+}

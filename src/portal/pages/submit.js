@@ -1,0 +1,165 @@
+import { ApiError, json } from '../api.js'
+import { errorBox, h, show } from '../dom.js'
+
+// The form sends what the person typed as POST /v1/builds asks for it, and the API alone decides
+// what is valid: its VALIDATION_FAILED details (`body.tags[0]: must match …`) and its other codes
+// are shown next to the field they are about. The browser checks only the obvious (a repository
+// is required, numbers are numbers).
+
+/** Codes of refusals about one field, which the API reports without a `details` path. */
+const FIELD_OF_CODE = {
+  REPO_URL_INVALID: 'repo',
+  LOCAL_REPOS_DISABLED: 'repo',
+  REPO_HOST_NOT_ALLOWED: 'repo',
+  REF_INVALID: 'ref',
+  IMAGE_NAME_INVALID: 'image',
+  PUSH_WITHOUT_IMAGE: 'push',
+  TIMEOUT_TOO_LONG: 'timeoutSeconds',
+  VARIANT_NAME_REPEATED: 'variants'
+}
+
+const text = (name, label, help, attrs = {}) => ({ name, label, help, input: () => h('input', { type: 'text', ...attrs }) })
+const choice = (name, label, help, options) => ({
+  name,
+  label,
+  help,
+  input: () => h('select', {}, options.map(([value, title]) => h('option', { value }, title)))
+})
+const check = (name, label, help) => ({ name, label, help, input: () => h('input', { type: 'checkbox' }) })
+const area = (name, label, help, placeholder) => ({ name, label, help, input: () => h('textarea', { rows: 3, placeholder }) })
+
+const MAIN_FIELDS = [
+  text('repo', 'Repository', 'The git repository to build: https://host/path, ssh://host/path or user@host:path.', { required: true, placeholder: 'https://github.com/acme/app.git', size: 60 }),
+  text('ref', 'Ref', "A branch, a tag or a commit SHA. Empty: the repository's default branch.", { placeholder: 'main' }),
+  text('image', 'Image', 'Where to push, without a tag, e.g. localhost:5000/team/app. Empty: built locally as slipway/<name>, not pushed.', { size: 50 }),
+  text('tags', 'Tags', "Comma-separated. Empty: the commit's first 12 hex digits.", { placeholder: 'latest, v1.2.0' })
+]
+
+const MORE_FIELDS = [
+  text('context', 'Context folder', 'Relative to the repository root. Empty: the root (".").'),
+  text('dockerfile', 'Dockerfile', 'Relative to the repository root. Empty: Dockerfile in the context folder.'),
+  text('target', 'Target stage', 'The stage of a multi-stage Dockerfile to build. Empty: the last one.'),
+  area('buildArgs', 'Build arguments', 'One NAME=value per line (ARG values).', 'NODE_ENV=production'),
+  area('labels', 'Labels', 'One name=value per line, added to the image.', 'team=platform'),
+  choice('push', 'Push', 'Push every tag to the registry. Default: yes when an image is given.', [['', 'default'], ['true', 'yes'], ['false', 'no']]),
+  check('noCache', 'Build without the layer cache', 'Every step runs again.'),
+  choice('builder', 'Builder', "BuildKit or Docker's classic builder. Default: the worker's.", [['', 'default'], ['buildkit', 'BuildKit'], ['classic', 'classic']]),
+  choice('priority', 'Priority', 'High builds start before normal ones, normal before low.', [['', 'normal (default)'], ['high', 'high'], ['low', 'low']]),
+  { name: 'timeoutSeconds', label: 'Time limit (seconds)', help: "Past it the build ends timed out. Empty: the server's default.", input: () => h('input', { type: 'number', min: 1, step: 1 }) },
+  { name: 'maxImageBytes', label: 'Size budget (MB)', help: '1 MB = 1,000,000 bytes. The image may not be larger (see Budget mode).', input: () => h('input', { type: 'number', min: 0, step: 'any' }) },
+  choice('budgetMode', 'Budget mode', 'fail: an image over budget is not pushed and the build fails; warn: it succeeds with a warning.', [['', 'fail (default)'], ['warn', 'warn']]),
+  check('submodules', 'Fetch git submodules', 'Shallow, each URL checked like the repository\'s.'),
+  check('keepGitDir', 'Keep the .git folder in the context', 'Only for builds that run git themselves; without it, COPY . . stays cached between commits.'),
+  check('force', 'Build even if an identical build exists', 'Otherwise an identical queued or running build is joined, and a succeeded one reused.'),
+  check('supersede', 'Cancel older queued builds of this repository, ref and image', ''),
+  area('variants', 'Variants (JSON)', 'Build the same commit 2 to 8 ways and compare their sizes: a JSON list of {name, dockerfile?, target?, buildArgs?}.', '[{"name": "single", "dockerfile": "Dockerfile"}, {"name": "multi", "dockerfile": "Dockerfile.multi"}]')
+]
+
+/** #/submit?repo=: the build options as a form. */
+export async function submitPage(main, { query, signal }) {
+  const banner = h('div', { id: 'submit-result' })
+  const more = h('details', { class: 'more' }, h('summary', {}, 'More options: context, Dockerfile, target, build arguments, cache, budget, variants…'), MORE_FIELDS.map(field))
+  const form = h('form', { id: 'submit-form', class: 'card' }, MAIN_FIELDS.map(field), more, h('button', { type: 'submit' }, 'Submit build'), banner)
+  if (query.get('repo')) form.elements.repo.value = query.get('repo')
+  show(main, h('h1', {}, 'New build'), h('p', { class: 'help' }, 'Slipway clones the repository, builds its Dockerfile, pushes the image and reports where its bytes went. Only the repository is required.'), form)
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    clearErrors(form)
+    show(banner)
+    let body
+    try {
+      body = requestOf(form)
+    } catch (problem) {
+      showFieldError(form, problem.field, problem.message)
+      return focusFirstError(form)
+    }
+    const button = form.querySelector('button[type=submit]')
+    button.disabled = true
+    try {
+      const build = await json('/v1/builds', { method: 'POST', body, signal })
+      location.hash = `#/builds/${build.id}`
+    } catch (error) {
+      if (signal.aborted) return
+      show(banner, errorBox(error, 'The build was not accepted:'))
+      if (error instanceof ApiError) placeErrors(form, error)
+      focusFirstError(form)
+    } finally {
+      button.disabled = false
+    }
+  })
+}
+
+function field({ name, label, help, input }) {
+  const control = input()
+  control.id = `field-${name}`
+  control.name = name
+  control.setAttribute('aria-describedby', `help-${name} error-${name}`)
+  const checkbox = control.type === 'checkbox'
+  return h(
+    'div',
+    { class: `field${checkbox ? ' checkbox' : ''}`, 'data-field': name },
+    checkbox ? [control, h('label', { for: control.id }, label)] : [h('label', { for: control.id }, label), control],
+    help ? h('p', { class: 'help', id: `help-${name}` }, help) : null,
+    h('p', { class: 'field-error', id: `error-${name}`, role: 'alert' })
+  )
+}
+
+/** The form as a request body: only what was filled in, so the API's defaults apply to the rest. */
+function requestOf(form) {
+  const value = (name) => form.elements[name].value.trim()
+  const body = {}
+  for (const name of ['repo', 'ref', 'image', 'context', 'dockerfile', 'target', 'builder', 'priority', 'budgetMode']) if (value(name)) body[name] = value(name)
+  if (value('tags')) body.tags = value('tags').split(',').map((tag) => tag.trim()).filter(Boolean)
+  for (const name of ['buildArgs', 'labels']) if (value(name)) body[name] = pairsOf(name, value(name))
+  if (value('push')) body.push = value('push') === 'true'
+  for (const name of ['noCache', 'submodules', 'keepGitDir', 'force', 'supersede']) if (form.elements[name].checked) body[name] = true
+  if (value('timeoutSeconds')) body.timeoutSeconds = Number(value('timeoutSeconds'))
+  if (value('maxImageBytes')) body.maxImageBytes = Math.round(Number(value('maxImageBytes')) * 1_000_000)
+  if (value('variants')) {
+    try {
+      body.variants = JSON.parse(value('variants'))
+    } catch (error) {
+      throw { field: 'variants', message: `This is not JSON: ${error.message}` }
+    }
+  }
+  return body
+}
+
+function pairsOf(name, text) {
+  const pairs = {}
+  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    const equals = line.indexOf('=')
+    if (equals < 1) throw { field: name, message: `"${line}" is not NAME=value.` }
+    pairs[line.slice(0, equals)] = line.slice(equals + 1)
+  }
+  return pairs
+}
+
+/** Puts each problem the API named next to its field: `body.tags[0]` belongs to tags. */
+function placeErrors(form, error) {
+  const details = error.details ?? []
+  for (const detail of details) {
+    const name = /^body\.([A-Za-z]+)/.exec(detail.path)?.[1]
+    showFieldError(form, name, `${detail.path.replace(/^body\./, '')}: ${detail.message}`)
+  }
+  if (details.length === 0 && FIELD_OF_CODE[error.code]) showFieldError(form, FIELD_OF_CODE[error.code], `${error.code}: ${error.message}`)
+}
+
+function showFieldError(form, name, message) {
+  const box = name && form.querySelector(`#error-${name}`)
+  if (!box) return
+  box.append(h('span', {}, message))
+  box.closest('.field').classList.add('invalid')
+  const more = box.closest('details')
+  if (more) more.open = true
+}
+
+function focusFirstError(form) {
+  form.querySelector('.field.invalid [name]')?.focus()
+}
+
+function clearErrors(form) {
+  for (const box of form.querySelectorAll('.field-error')) box.replaceChildren()
+  for (const invalid of form.querySelectorAll('.field.invalid')) invalid.classList.remove('invalid')
+}

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { chromiumMissing, CHROMIUM, openBrowser, SCREENSHOT_DIR } from '../helpers/browser.js'
+import { createRepo } from '../helpers/git-repo.js'
+import { startRegistry } from '../helpers/registry.js'
+import { startSlipway } from '../helpers/slipway.js'
+
+// The portal as a new user meets it: a real Chromium on a real Slipway (API, worker, Redis,
+// Docker, a registry) with real git repositories, and nothing but a token. Screenshots of each
+// page go to test/portal/screenshots/.
+
+const BUILD_ID = /#\/builds\/(\w{26})$/
+// In every RUN that must really run: Docker's layer cache would otherwise replay an earlier run's.
+const RUN_ID = randomBytes(6).toString('hex')
+
+if (chromiumMissing) {
+  t.plan(0, `the portal's browser tests need ${CHROMIUM} (Debian's chromium package; scripts/setup.sh installs it)`)
+} else {
+  const slipway = await startSlipway(t)
+  await slipway.app.listen({ host: '127.0.0.1', port: 0 })
+  const url = `http://127.0.0.1:${(slipway.app.server.address() as AddressInfo).port}`
+  const registry = await startRegistry(t)
+  const makeToken = async (scopes: string[]) =>
+    (await slipway.app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: `portal-${scopes.join('-')}`, scopes } })).json<{ token: string }>().token
+  const token = await makeToken(['builds:read', 'builds:write'])
+  const { page, screenshot } = await openBrowser(t)
+  const text = (selector: string) => page.locator(selector).first().innerText()
+  /** Waits until the build page shows `status`, then returns the build (its image is removed afterwards). */
+  const waitForStatus = async (status: string, timeout = 120_000) => {
+    try {
+      await page.locator(`#build-status [data-status="${status}"]`).waitFor({ timeout })
+    } catch (error) {
+      await screenshot(`failed-waiting-for-${status}`)
+      throw error
+    }
+    return slipway.wait(BUILD_ID.exec(page.url())![1]!)
+  }
+  /** Opens a page of the portal afresh, as typing its address would (a hash change alone keeps the old form). */
+  const visit = async (hash: string) => {
+    await page.goto('about:blank')
+    await page.goto(`${url}/portal/${hash}`)
+  }
+  const openMoreOptions = () => page.evaluate("document.querySelector('details.more').open = true")
+
+  t.test("a new user signs in once per tab; a wrong token is refused with the API's reason", async (t) => {
+    const response = await page.goto(`${url}/portal`)
+    t.equal(new URL(page.url()).pathname, '/portal/', '/portal leads to the portal')
+    t.match(response?.headers()['content-security-policy'], /default-src 'none'; script-src 'self'/, 'a strict Content-Security-Policy')
+    await page.fill('#token', 'slw_not-a-real-token')
+    await page.click('button[type=submit]')
+    await page.locator('#sign-in-status .error-code').waitFor()
+    t.equal(await text('#sign-in-status .error-code'), 'UNAUTHENTICATED')
+    t.match(await text('#sign-in-status'), /not known/)
+
+    await page.fill('#token', token)
+    await page.click('button[type=submit]')
+    await page.locator('h1', { hasText: 'Builds' }).waitFor()
+    t.match(await text('#builds .empty'), /No builds yet/, 'an empty installation says what to do')
+    await screenshot('01-builds-empty')
+
+    await page.reload()
+    await page.locator('h1', { hasText: 'Builds' }).waitFor()
+    t.pass('a reload keeps the session')
+    const stored = await page.evaluate('({ session: Object.keys(sessionStorage), local: localStorage.length, cookies: document.cookie })')
+    t.same(stored, { session: ['slipway.token'], local: 0, cookies: '' }, 'only the token is kept, and only for this tab')
+  })
+
+  t.test("the form shows the API's validation errors next to their fields", async (t) => {
+    await visit('#/submit')
+    await page.fill('#field-repo', 'https://github.com/acme/app.git')
+    await page.fill('#field-tags', 'v1, not a tag!')
+    await page.click('#submit-form button[type=submit]')
+    await page.locator('#error-tags span').waitFor()
+    t.match(await text('#error-tags'), /tags\[1\]: must match pattern/)
+    t.equal(await text('#submit-result .error-code'), 'VALIDATION_FAILED')
+    t.equal(await page.locator('#error-repo span').count(), 0, 'a field the API accepted shows nothing')
+    await screenshot('02-submit-validation')
+
+    await page.fill('#field-tags', '')
+    await page.fill('#field-repo', 'not a repository')
+    await page.click('#submit-form button[type=submit]')
+    await page.locator('#error-repo span').waitFor()
+    t.match(await text('#error-repo'), /^REPO_URL_INVALID: /, 'a refusal about one field, without details, lands on it too')
+
+    await page.fill('#field-repo', 'https://github.com/acme/app.git')
+    await openMoreOptions()
+    await page.fill('#field-timeoutSeconds', '999999999')
+    await page.click('details.more summary')
+    await page.click('#submit-form button[type=submit]')
+    await page.locator('#error-timeoutSeconds span').waitFor()
+    t.not(await page.locator('details.more').getAttribute('open'), null, 'a problem under More options opens it')
+  })
+
+  t.test('a build submitted through the form: its log arrives live, it succeeds, its layers and size chart show', async (t) => {
+    const repo = await createRepo(t, {
+      Dockerfile: `FROM busybox\nRUN echo first-${RUN_ID} && sleep 4 && echo second-${RUN_ID}\nRUN head -c 300000 /dev/urandom > /blob\n`
+    })
+    await visit('#/submit')
+    await page.fill('#field-repo', repo.url)
+    await page.fill('#field-image', `${registry.host}/portal/app`)
+    await openMoreOptions()
+    await page.fill('#field-maxImageBytes', '50')
+    await page.click('#submit-form button[type=submit]')
+    await page.waitForURL(BUILD_ID)
+
+    // The lines the step prints, not the step's own header (which names them too).
+    const printed = (word: string) => page.locator('#log .line', { hasText: new RegExp(`^(#\\d+ )?${word}-${RUN_ID}$`) })
+    await printed('first').waitFor({ timeout: 60_000 })
+    t.equal(await page.locator('#build-status [data-status]').getAttribute('data-status'), 'running', 'the log arrives while the build runs')
+    t.equal(await printed('second').count(), 0, 'before the build has printed the rest')
+    await screenshot('03-build-running')
+
+    const build = await waitForStatus('succeeded')
+    t.equal(await printed('second').count(), 1, 'the rest of the log follows, once')
+    t.match(await text('#log-state'), /complete/)
+    t.ok((await page.locator('.layers-chart rect.bar').count()) >= 2, 'the layers chart has bars')
+    t.ok(await page.locator('.layers-chart .label', { hasText: 'head -c 300000' }).count(), 'named by their instructions')
+    t.ok(await page.locator('.timeline tr.step').count(), 'the steps are on the timeline')
+    t.match(await text('#image'), build.image!.digest!, 'the pushed digest is shown')
+    await screenshot('04-build-succeeded')
+
+    await page.click('text=Repository sizes')
+    await page.locator('.size-chart').waitFor()
+    t.equal(await page.locator('.size-chart circle.point').count(), 1, 'one point per succeeded build')
+    t.equal(await page.locator('.size-chart .budget').count(), 1, 'and a line at its size budget')
+    t.match(await page.locator('.size-chart .budget text').textContent(), /budget 50\.0 MB/)
+    await screenshot('05-repository-sizes')
+  })
+
+  t.test('a failing build: the list shows it live, its page highlights the failing step, retry builds it again', async (t) => {
+    const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo preparing\nRUN echo about to fail && exit 3\n' })
+    await visit('#/builds')
+    await page.locator('#builds table').waitFor()
+    const { id } = await slipway.submit({ repo: repo.url })
+    await page.locator(`tr[data-build="${id}"] [data-status="failed"]`).waitFor({ timeout: 120_000 })
+    t.pass('the new build appears and ends failed without a reload')
+
+    await page.selectOption('#filter-status', 'succeeded')
+    await page.locator('#builds tbody tr').first().waitFor()
+    t.equal(await page.locator(`tr[data-build="${id}"]`).count(), 0, 'the status filter hides it')
+    await page.selectOption('#filter-status', 'failed')
+    await page.locator(`tr[data-build="${id}"]`).waitFor()
+    t.equal(await page.locator('#builds tbody tr').count(), 1, 'and shows only the failed')
+
+    await page.click(`tr[data-build="${id}"] a >> nth=0`)
+    await page.locator('#build-error').waitFor()
+    t.equal(await text('#build-error .error-code'), 'BUILD_STEP_FAILED')
+    await page.locator('#log .failing').first().waitFor()
+    const failing = await page.locator('#log .failing').allInnerTexts()
+    t.ok(failing.some((line) => line.includes('about to fail')), 'the failing step is highlighted in the log')
+    t.notOk(failing.some((line) => line.includes('preparing')), 'and only it')
+    t.ok(await page.locator('.timeline tr.step-failed').count(), 'and on the timeline')
+    await screenshot('06-build-failed')
+    await slipway.wait(id)
+
+    await page.click('#retry')
+    await page.waitForURL((next) => BUILD_ID.test(next.hash) && !next.hash.endsWith(id))
+    await waitForStatus('failed')
+    t.pass('retry opens the new build, which fails the same way')
+
+    const classic = await slipway.build({ repo: repo.url, builder: 'classic' })
+    await visit(`#/builds/${classic.id}`)
+    await page.locator('#log .failing').first().waitFor()
+    const classicFailing = await page.locator('#log .failing').allInnerTexts()
+    t.match(classicFailing[0], /^Step \d+\/\d+ : RUN echo about to fail/, "the classic builder's failing step, from its header")
+    t.ok(classicFailing.some((line) => line.includes('about to fail')) && !classicFailing.some((line) => line.includes('preparing')), 'to its end')
+  })
+
+  t.test('cancel stops a running build', async (t) => {
+    const repo = await createRepo(t, { Dockerfile: `FROM busybox\nRUN echo sleeping-${RUN_ID} && sleep 60\n` })
+    const { id } = await slipway.submit({ repo: repo.url })
+    await visit(`#/builds/${id}`)
+    await page.locator('#log .line', { hasText: new RegExp(`^(#\\d+ )?sleeping-${RUN_ID}$`) }).waitFor({ timeout: 60_000 })
+    await page.click('#cancel')
+    await waitForStatus('canceled', 30_000)
+    t.equal(await text('#build-error .error-code'), 'CANCELED')
+    t.equal(await page.locator('#cancel').count(), 0, 'an ended build offers retry, not cancel')
+    await screenshot('07-build-canceled')
+  })
+
+  t.test('the repository page compares variants', async (t) => {
+    const repo = await createRepo(t, {
+      Dockerfile: `FROM busybox\nRUN head -c 200000 /dev/urandom > /big-${RUN_ID}\n`,
+      'Dockerfile.small': 'FROM busybox\nRUN echo small > /small\n'
+    })
+    const build = await slipway.build({ repo: repo.url, variants: [{ name: 'big', dockerfile: 'Dockerfile' }, { name: 'small', dockerfile: 'Dockerfile.small' }] })
+    t.equal(build.status, 'succeeded')
+    await visit(`#/repos/${encodeURIComponent(repo.url)}`)
+    await page.locator('#variants table.variants').waitFor()
+    t.same(await page.locator('#variants tbody th').allInnerTexts(), ['big', 'small'])
+    await screenshot('08-repository-variants')
+  })
+
+  t.test('a token without the scope is told which one it lacks', async (t) => {
+    const readOnly = await makeToken(['builds:read'])
+    await page.evaluate(`sessionStorage.setItem('slipway.token', ${JSON.stringify(readOnly)})`)
+    await visit('#/submit')
+    await page.fill('#field-repo', 'https://github.com/acme/app.git')
+    await page.click('#submit-form button[type=submit]')
+    await page.locator('#submit-result .error-code').waitFor()
+    t.equal(await text('#submit-result .error-code'), 'FORBIDDEN')
+    t.match(await text('#submit-result'), /builds:write/)
+    t.ok(await page.locator('#submit-result button', { hasText: 'another token' }).count(), 'and offered to use another')
+  })
+
+  t.comment(`screenshots: ${SCREENSHOT_DIR}`)
+}
