@@ -85,8 +85,22 @@ export function createBuildProgress(record: AttemptRecord, log: LogWriter, phase
       if (stepTimer) await saveSteps()
       await saving
     },
-    get stepList() {
-      return steps
+    /**
+     * Phases and steps as the ended build keeps them: nothing is left `running`. What a cancel or
+     * the time limit stopped is `interrupted`, not `failed`; so is a step still running when
+     * another one failed.
+     */
+    endedAs(status: BuildStatus): { phases: Phase[]; steps: Step[] } {
+      const stopped = status === 'canceled' || status === 'timed_out'
+      const now = Date.now()
+      return {
+        phases: phases.map((phase) => (stopped && phase.status === 'failed' ? { ...phase, status: 'interrupted' } : phase)),
+        steps: steps.map((step) =>
+          step.status === 'running'
+            ? { ...step, status: 'interrupted', durationMs: step.startedAt ? now - Date.parse(step.startedAt) : null }
+            : step
+        )
+      }
     }
   }
 }

@@ -136,8 +136,7 @@ async function conclude(run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): 
   const finished = await run.record.end(outcome.status, {
     finishedAt: finishedAt.toISOString(),
     durationMs,
-    phases: run.progress.phases,
-    steps: run.progress.stepList,
+    ...run.progress.endedAs(outcome.status),
     image: outcome.image,
     error: outcome.error,
     reusedFrom: outcome.reusedFrom ?? null,

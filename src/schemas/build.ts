@@ -233,7 +233,9 @@ export type PhaseName = (typeof PHASE_NAMES)[number]
 export const PhaseSchema = Type.Object(
   {
     name: StringEnum(PHASE_NAMES),
-    status: StringEnum(['running', 'succeeded', 'failed', 'skipped'] as const),
+    status: StringEnum(['running', 'succeeded', 'failed', 'skipped', 'interrupted'] as const, {
+      description: 'interrupted: stopped before it finished because the build was canceled or timed out'
+    }),
     startedAt: Timestamp,
     finishedAt: Nullable(Timestamp),
     durationMs: Nullable(Type.Integer()),
@@ -279,7 +281,9 @@ export const StepSchema = Type.Object(
   {
     stage: Nullable(Type.String({ description: 'The Dockerfile stage (its AS name, or its number); null for builder-internal steps' })),
     instruction: Type.String({ description: 'The Dockerfile instruction, or what BuildKit calls the step' }),
-    status: StringEnum(['running', 'succeeded', 'failed'] as const),
+    status: StringEnum(['running', 'succeeded', 'failed', 'interrupted'] as const, {
+      description: 'interrupted: still running when the build ended (canceled, timed out, or another step failed)'
+    }),
     cached: Type.Boolean({ description: 'Served from the layer cache rather than run' }),
     startedAt: Nullable(Timestamp),
     durationMs: Nullable(Type.Integer()),

@@ -202,7 +202,14 @@ function imageSection(image) {
       { class: 'facts' },
       fact('Size', bytes(image.sizeBytes), ` (base image ${bytes(image.baseBytes)}, added ${bytes(image.addedBytes)})`),
       image.sizeDelta ? fact('Change', signedBytes(image.sizeDelta.bytes), ' since ', h('a', { href: `#/builds/${image.sizeDelta.comparedWith}` }, 'the previous build')) : null,
-      image.budget ? fact('Budget', bytes(image.budget.maxBytes), ` (${image.budget.mode})`, image.budget.exceeded ? h('strong', { class: 'bad' }, ' exceeded') : ' within') : null,
+      image.budget
+        ? fact(
+            'Budget',
+            image.budget.exceeded ? h('strong', { class: 'bad' }, 'over ') : 'within ',
+            bytes(image.budget.maxBytes),
+            image.budget.mode === 'fail' ? ' (a build over it fails)' : ' (a build over it only warns)'
+          )
+        : null,
       fact('Tags', image.tags.map((tag) => h('div', {}, h('code', {}, tag)))),
       fact('Digest', image.digest ? h('code', {}, image.digest) : 'not pushed')
     ),
