@@ -85,8 +85,13 @@ export function buildsTable(builds) {
           'tr',
           { 'data-build': build.id },
           h('td', {}, h('a', { href: `#/builds/${build.id}`, title: `Build ${build.id}` }, statusBadge(build.status))),
-          h('td', { class: 'repo' }, build.request.repo ? h('a', { href: `#/repos/${encodeURIComponent(build.request.repo)}` }, build.request.repo) : source(build)),
-          h('td', {}, build.request.ref ?? h('span', { class: 'muted' }, 'default branch')),
+          h(
+            'td',
+            { class: 'repo' },
+            build.request.repo ? h('a', { href: `#/repos/${encodeURIComponent(build.request.repo)}` }, build.request.repo) : source(build),
+            dockerfileNote(build.request)
+          ),
+          h('td', {}, build.request.repo === null ? '–' : (build.request.ref ?? h('span', { class: 'muted' }, 'default branch'))),
           h('td', {}, h('code', {}, shortCommit(build.commit))),
           h('td', { class: 'num' }, duration(buildDuration(build))),
           h('td', { class: 'num' }, bytes(build.image?.sizeBytes)),
@@ -95,4 +100,10 @@ export function buildsTable(builds) {
       )
     )
   )
+}
+
+/** Which Dockerfile and target, when not the plain `Dockerfile`: what tells builds of one commit apart. */
+function dockerfileNote(request) {
+  const parts = [request.dockerfile === 'Dockerfile' ? null : request.dockerfile, request.target ? `target ${request.target}` : null].filter(Boolean)
+  return parts.length > 0 ? h('div', { class: 'muted' }, parts.join(' · ')) : null
 }
