@@ -1,4 +1,4 @@
-// Numbers as the CLI and `docker images` print them: decimal units, one decimal.
+// Numbers for people, in decimal units as `docker images` uses them, with one decimal in tables.
 
 export function bytes(n) {
   if (n === null || n === undefined) return '–'
