@@ -111,11 +111,6 @@ export const RedisUnavailable = createError(
   503
 )
 export const TriggerNotFound = createError('TRIGGER_NOT_FOUND', "No trigger rule has the id '%s'. GET /v1/triggers lists them.", 404)
-export const TriggerRepoUnknown = createError(
-  'TRIGGER_REPO_UNKNOWN',
-  'No %s trigger rule is set up for the repository of this event (%s). Create one with POST /v1/triggers, then send the event again.',
-  404
-)
 export const TriggerSignatureMissing = createError(
   'TRIGGER_SIGNATURE_MISSING',
   'The event carries no %s header. Set the secret of the trigger rule in the webhook settings (GitHub: "Secret"; GitLab: "Secret token").',
@@ -123,7 +118,7 @@ export const TriggerSignatureMissing = createError(
 )
 export const TriggerSignatureInvalid = createError(
   'TRIGGER_SIGNATURE_INVALID',
-  "The event's %s does not match the secret of any trigger rule for its repository. Paste the secret the rule was created with into the webhook settings.",
+  "The event's %s does not match the secret of any %s trigger rule for its repository (%s). Check that a rule names this repository (GET /v1/triggers; create one with POST /v1/triggers) and that its secret is the one in the webhook settings.",
   401
 )
 export const TriggerDeliveryIdInvalid = createError(

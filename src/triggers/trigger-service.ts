@@ -3,7 +3,7 @@ import { normalizeBuildRequest, type RequestPolicy } from '../builds/build-reque
 import { buildLinks } from '../builds/build-resource.js'
 import type { BuildService } from '../builds/build-service.js'
 import { parseRepoUrl, printable, redactUrl, repoKey } from '../builds/repo-url.js'
-import { BodyInvalid, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerRepoUnknown, TriggerSignatureInvalid, TriggerSignatureMissing } from '../errors.js'
+import { BodyInvalid, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../errors.js'
 import { newId } from '../ids.js'
 import type { BuildRequest } from '../schemas/build.js'
 import type { Trigger, TriggerCreate, TriggerEventResult, TriggerProvider, TriggerUpdate } from '../schemas/trigger.js'
@@ -69,12 +69,17 @@ export function createTriggerService(deps: {
     return { rules: rules.map((rule) => rule.id), builds }
   }
 
-  /** The rules an event's repository has, once the event proves it knows one of their secrets. */
+  /**
+   * The rules an event's repository has, once the event proves it knows one of their secrets. A
+   * repository without rules is refused as a wrong signature is, so that no caller without a
+   * secret learns which repositories have rules.
+   */
   async function verifiedRules(provider: TriggerProvider, event: ProviderEvent): Promise<StoredTrigger[]> {
-    const rules = await store.forRepo(provider, [...new Set(event.repoUrls.map(repoKey))])
-    if (rules.length === 0) throw new TriggerRepoUnknown(provider, printable(redactUrl(event.repoUrls[0]!)))
     if (event.credential === undefined) throw new TriggerSignatureMissing(event.credentialHeader)
-    if (!event.verify(rules.map((rule) => rule.secret))) throw new TriggerSignatureInvalid(event.credentialHeader)
+    const rules = await store.forRepo(provider, [...new Set(event.repoUrls.map(repoKey))])
+    if (rules.length === 0 || !event.verify(rules.map((rule) => rule.secret))) {
+      throw new TriggerSignatureInvalid(event.credentialHeader, provider, printable(redactUrl(event.repoUrls[0]!)))
+    }
     return rules
   }
 

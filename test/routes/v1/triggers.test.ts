@@ -62,7 +62,7 @@ t.test('a rule is created with its secret shown once, then read, listed, changed
   t.equal(gone.json().code, 'TRIGGER_NOT_FOUND')
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/triggers/${rule.id}` })).json().code, 'TRIGGER_NOT_FOUND')
   const event = await sendGitHubEvent(app, { secret: rule.secret!, body: gitHubPushPayload({ repoUrl: EVENT_REPO, ref: 'refs/heads/develop', after: COMMIT }) })
-  t.equal(event.json().code, 'TRIGGER_REPO_UNKNOWN', 'a deleted rule matches no event')
+  t.equal(event.json().code, 'TRIGGER_SIGNATURE_INVALID', 'a deleted rule matches no event')
 })
 
 t.test('the rule routes need the triggers:admin scope', async (t) => {
@@ -218,7 +218,7 @@ t.test('events are refused without a rule for their repository or the right sign
     t.equal(response.statusCode, status, response.body)
     t.equal(response.json().code, code)
   }
-  await refusal(await sendGitHubEvent(app, { secret: rule.secret!, body: gitHubPushPayload({ repoUrl: 'https://github.com/acme/unknown.git', ref: 'refs/heads/main', after: COMMIT }) }), 404, 'TRIGGER_REPO_UNKNOWN')
+  await refusal(await sendGitHubEvent(app, { secret: rule.secret!, body: gitHubPushPayload({ repoUrl: 'https://github.com/acme/unknown.git', ref: 'refs/heads/main', after: COMMIT }) }), 401, 'TRIGGER_SIGNATURE_INVALID')
   await refusal(await sendGitHubEvent(app, { secret: other.secret!, body: push() }), 401, 'TRIGGER_SIGNATURE_INVALID')
   await refusal(await sendGitHubEvent(app, { secret: rule.secret!, body: push(), headers: { 'x-hub-signature-256': 'sha256=' + '0'.repeat(64) } }), 401, 'TRIGGER_SIGNATURE_INVALID')
   const unsigned = await app.inject({
@@ -269,7 +269,7 @@ t.test('GitLab: the token is the secret, Idempotency-Key the delivery id', async
   t.equal(wrong.statusCode, 401)
   t.equal(wrong.json().code, 'TRIGGER_SIGNATURE_INVALID')
   const githubRule = await sendGitHubEvent(app, { secret: rule.secret!, body: gitHubPushPayload({ repoUrl: 'https://gitlab.example.com/acme/app.git', ref: 'refs/heads/main', after: COMMIT }) })
-  t.equal(githubRule.json().code, 'TRIGGER_REPO_UNKNOWN', 'a GitLab rule does not take GitHub events')
+  t.equal(githubRule.json().code, 'TRIGGER_SIGNATURE_INVALID', 'a GitLab rule does not take GitHub events')
 
   const first = await sendGitLabEvent(app, { token: rule.secret!, body, deliveryId })
   t.equal(first.statusCode, 202, first.body)
