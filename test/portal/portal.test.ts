@@ -179,6 +179,17 @@ if (chromiumMissing) {
     await screenshot('07-build-canceled')
   })
 
+  t.test('a long log keeps its newest lines in the page and says how many it leaves out', async (t) => {
+    const repo = await createRepo(t, { Dockerfile: `FROM busybox\nRUN echo ${RUN_ID} && seq 1 7000\n` })
+    const build = await slipway.build({ repo: repo.url, builder: 'classic' })
+    t.equal(build.status, 'succeeded')
+    await visit(`#/builds/${build.id}`)
+    await page.locator('#log-state', { hasText: 'complete' }).waitFor()
+    t.match(await text('#log-state'), new RegExp(`complete, [\\d,]+ lines; the first [\\d,]+ are not shown here \\(slipway logs ${build.id} prints them all\\)`))
+    t.equal(await page.locator('#log .line').count(), 5000, 'the newest 5,000 lines are in the page')
+    t.ok((await page.locator('#log .line').allInnerTexts()).some((line) => line.trim() === '7000'), 'the last line the step printed is among them')
+  })
+
   t.test('the repository page compares variants', async (t) => {
     const repo = await createRepo(t, {
       Dockerfile: `FROM busybox\nRUN head -c 200000 /dev/urandom > /big-${RUN_ID}\n`,

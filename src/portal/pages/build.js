@@ -4,6 +4,9 @@ import { errorBox, h, show, statusBadge, svg } from '../dom.js'
 import { buildDuration, bytes, duration, shortCommit, signedBytes, source, TERMINAL, time } from '../format.js'
 
 const REFRESH_MS = 2000
+// The newest lines kept in the page. A build may print far more (up to SLIPWAY_LOG_MAX_BYTES); the
+// whole log is one `slipway logs ID` (or GET /v1/builds/ID/logs) away.
+const MAX_LOG_LINES = 5000
 
 /**
  * #/builds/ID: the build's state, its phases and steps as a timeline, its live log, and once it
@@ -54,21 +57,49 @@ export async function buildPage(main, { id, signal }) {
   signal.addEventListener('abort', () => clearInterval(timer))
 
   show(logState, TERMINAL.includes(build.status) ? 'loading…' : 'following live…')
+  const lines = logView(log)
   try {
-    build = await followLog(id, { signal, onLine: (line) => appendLine(log, line), onStatus: () => refresh() })
+    build = await followLog(id, { signal, onLine: lines.add, onStatus: () => refresh() })
+    lines.flush()
     clearInterval(timer)
     render()
-    show(logState, log.childElementCount ? `complete, ${log.childElementCount} lines` : 'empty')
+    const hidden = lines.dropped() > 0 ? `; the first ${lines.dropped().toLocaleString()} are not shown here (slipway logs ${id} prints them all)` : ''
+    show(logState, lines.total() ? `complete, ${lines.total().toLocaleString()} lines${hidden}` : 'empty')
     markFailingStep(log, build)
   } catch (error) {
     if (!signal.aborted) show(logState, errorBox(error, 'The log could not be read:'))
   }
 }
 
-function appendLine(log, { text, stream, phase }) {
-  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40
-  log.append(h('div', { class: `line stream-${stream}`, 'data-phase': phase ?? '' }, text))
-  if (atBottom) log.scrollTop = log.scrollHeight
+/**
+ * The log's lines, added to the page in one batch per frame (a build can print thousands of lines
+ * a second, and measuring the scroll position per line would lay the page out each time), keeping
+ * the newest MAX_LOG_LINES. It stays scrolled to the bottom unless the reader scrolled up.
+ */
+function logView(log) {
+  let pending = []
+  let total = 0
+  let dropped = 0
+  const flush = () => {
+    if (pending.length === 0) return
+    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40
+    log.append(...pending.map(({ text, stream, phase }) => h('div', { class: `line stream-${stream}`, 'data-phase': phase ?? '' }, text)))
+    pending = []
+    for (let excess = log.childElementCount - MAX_LOG_LINES; excess > 0; excess--) {
+      log.firstElementChild.remove()
+      dropped++
+    }
+    if (atBottom) log.scrollTop = log.scrollHeight
+  }
+  return {
+    add(line) {
+      total++
+      if (pending.push(line) === 1) requestAnimationFrame(flush)
+    },
+    flush,
+    total: () => total,
+    dropped: () => dropped
+  }
 }
 
 /**
