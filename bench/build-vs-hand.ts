@@ -48,15 +48,15 @@ export const buildVsHandSection: Section = {
     const { api } = await startSlipway(scope, { worker: true, config: { allowLocalRepos: true, builder: 'classic' } })
     const scratch = await mkdtemp(path.join(os.tmpdir(), 'slipway-bench-build-'))
     scope.teardown(() => rm(scratch, { recursive: true, force: true }))
-    // Each no-cache build leaves a 30 MB image of its own: removed when the section ends.
-    const images = new Set<string>()
+    // Each no-cache build leaves a 30 MB image of its own. Slipway's are removed with its test
+    // configuration (test/helpers/config.ts); the hand's here, when the section ends.
+    const handImages = new Set<string>()
     scope.teardown(async () => {
-      for (const image of images) await removeImage(image)
+      for (const image of handImages) await removeImage(image)
     })
 
     const throughSlipway = async (tag: string, options: { noCache: boolean }): Promise<number> => {
       const began = performance.now()
-      images.add(`${registry.host}/bench/slipway:${tag}`)
       const posted = await postBuild(api, { repo: repo.url, image: `${registry.host}/bench/slipway`, tags: [tag], noCache: options.noCache, force: true })
       const build = await untilEnded(api, posted.id)
       const elapsed = performance.now() - began
@@ -68,7 +68,7 @@ export const buildVsHandSection: Section = {
     const byHand = async (tag: string, options: { noCache: boolean }): Promise<number> => {
       const dir = path.join(scratch, `hand-${tag}`)
       const image = `${registry.host}/bench/hand:${tag}`
-      images.add(image)
+      handImages.add(image)
       const began = performance.now()
       await exec('git', ['clone', '--quiet', '--depth=1', '--no-tags', repo.url, dir])
       await exec('docker', ['build', '--quiet', ...(options.noCache ? ['--no-cache'] : []), '-t', image, dir], { env: { ...process.env, DOCKER_BUILDKIT: '0' } })

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
-import type { Teardown } from './teardown.js'
 import { Redis } from 'ioredis'
 import { loadConfig, type Config } from '../../src/config.js'
+import type { Image, NormalizedRequest } from '../../src/schemas/build.js'
+import type { VariantResult } from '../../src/schemas/insight.js'
+import { removeImage } from './docker.js'
+import type { Teardown } from './teardown.js'
 
 /** The admin token every test configuration accepts (SLIPWAY_ADMIN_TOKEN); see asAdmin(). */
 export const TEST_ADMIN_TOKEN = 'slipway-test-admin-token-0123456789'
@@ -14,8 +17,10 @@ export function asAdmin(headers: Record<string, string> = {}): Record<string, st
 }
 
 /**
- * A configuration of its own for one test: a fresh Redis key and queue prefix (removed afterwards)
- * and its own work folder, so tests running side by side never see each other's builds.
+ * A configuration of its own for one test: a fresh Redis key and queue prefix and its own work
+ * folder, so tests running side by side never see each other's builds. Afterwards the images its
+ * builds made are removed from the Docker Engine, so repeated runs don't fill the disk, and then
+ * its keys.
  */
 export function testConfig(t: Teardown, overrides: Partial<Config> = {}): Config {
   const prefix = `slipway-test-${randomBytes(4).toString('hex')}`
@@ -33,20 +38,46 @@ export function testConfig(t: Teardown, overrides: Partial<Config> = {}): Config
     ...overrides
   }
   const redisUrl = config.redisUrl
-  t.teardown(() => deleteKeys(redisUrl, `${prefix}:*`))
+  t.teardown(async () => {
+    const redis = new Redis(redisUrl)
+    try {
+      for (const tag of await imageTags(redis, prefix)) await removeImage(tag)
+      for await (const keys of keyPages(redis, `${prefix}:*`)) await redis.unlink(...keys)
+    } finally {
+      redis.disconnect()
+    }
+  })
   return config
 }
 
-async function deleteKeys(redisUrl: string, pattern: string): Promise<void> {
-  const redis = new Redis(redisUrl)
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-      if (keys.length > 0) await redis.unlink(...keys)
-      cursor = next
-    } while (cursor !== '0')
-  } finally {
-    redis.disconnect()
+/** The keys matching `pattern`, a page (up to about 1,000) at a time, none empty. */
+async function* keyPages(redis: Redis, pattern: string): AsyncGenerator<string[]> {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+    if (keys.length > 0) yield keys
+    cursor = next
+  } while (cursor !== '0')
+}
+
+/** Every tag the builds under `prefix` gave their images, variants' included. */
+async function imageTags(redis: Redis, prefix: string): Promise<string[]> {
+  const tags: string[] = []
+  // Build records are the hashes `<prefix>:build:{<id>}`; their logs and other keys have suffixes.
+  for await (const keys of keyPages(redis, `${prefix}:build:{*}`)) {
+    const pipeline = redis.pipeline()
+    for (const key of keys) pipeline.hmget(key, 'image', 'variants', 'request')
+    for (const [, fields] of (await pipeline.exec()) ?? []) {
+      const [image, variants, request] = (fields as (string | null)[]).map((field) => (field ? (JSON.parse(field) as unknown) : null)) as [
+        Image | null,
+        VariantResult[] | null,
+        NormalizedRequest | null
+      ]
+      tags.push(...(image?.tags ?? []), ...(variants ?? []).flatMap((variant) => variant.tags))
+      // A build that failed after building (over its size budget, or in the push) has no image
+      // record, but its tags are on the engine.
+      if (!image && request?.image) tags.push(...(request.tags ?? []).map((tag) => `${request.image}:${tag}`))
+    }
   }
+  return tags
 }

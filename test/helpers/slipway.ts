@@ -7,7 +7,6 @@ import type { Build, BuildRequest } from '../../src/schemas/build.js'
 import { startBuildWorker } from '../../workers/build-worker.js'
 import { startWebhookWorker } from '../../workers/webhook-worker.js'
 import { buildApp } from './app.js'
-import { removeImage } from './docker.js'
 import { testConfig } from './config.js'
 
 export interface TestSlipway {
@@ -31,12 +30,6 @@ export async function startSlipway(t: Test, overrides: Partial<Config> = {}, log
   for (const worker of [await startBuildWorker(config, logger, metrics), await startWebhookWorker(config, logger, metrics)]) {
     t.teardown(() => worker.close())
   }
-  // Images the test built are removed afterwards, so repeated runs don't fill the disk.
-  const built = new Set<string>()
-  t.teardown(async () => {
-    for (const tag of built) await removeImage(tag)
-  })
-
   const submit = async (request: BuildRequest) => {
     const response = await app.inject({ method: 'POST', url: '/v1/builds', payload: request })
     if (response.statusCode !== 202) throw new Error(`POST /v1/builds answered ${response.statusCode}: ${response.body}`)
@@ -47,7 +40,6 @@ export async function startSlipway(t: Test, overrides: Partial<Config> = {}, log
     for (;;) {
       const build = (await app.inject({ method: 'GET', url: `/v1/builds/${id}` })).json<Build>()
       if (!['queued', 'running'].includes(build.status)) {
-        for (const tag of build.image?.tags ?? []) built.add(tag)
         return build
       }
       if (Date.now() > deadline) throw new Error(`build ${id} still ${build.status} after ${timeoutMs} ms`)
