@@ -71,9 +71,12 @@ export const buildVsHandSection: Section = {
       handImages.add(image)
       const began = performance.now()
       await exec('git', ['clone', '--quiet', '--depth=1', '--no-tags', repo.url, dir])
+      const cloned = performance.now()
       await exec('docker', ['build', '--quiet', ...(options.noCache ? ['--no-cache'] : []), '-t', image, dir], { env: { ...process.env, DOCKER_BUILDKIT: '0' } })
+      const built = performance.now()
       await exec('docker', ['push', '--quiet', image])
       const elapsed = performance.now() - began
+      progress(`by hand ${elapsed.toFixed(0)} ms: clone ${(cloned - began).toFixed(0)} ms, build ${(built - cloned).toFixed(0)} ms, push ${(began + elapsed - built).toFixed(0)} ms`)
       await rm(dir, { recursive: true, force: true })
       return elapsed
     }
