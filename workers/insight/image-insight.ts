@@ -2,7 +2,7 @@ import type Docker from 'dockerode'
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '../../src/builds/keys.js'
 import { adviseDockerfile } from '../../src/insight/advisor.js'
-import { mapLayers } from '../../src/insight/layer-map.js'
+import { historyKeyword, mapLayers } from '../../src/insight/layer-map.js'
 import type { Builder, Layer } from '../../src/schemas/build.js'
 import type { Finding } from '../../src/schemas/insight.js'
 import { inspectImage } from '../phases/inspect.js'
@@ -67,7 +67,7 @@ export interface ScanCache {
  * cache makes the same image and asks again).
  */
 export async function deletedFilesFinding(input: { docker: Docker; imageId: string; sizeBytes: number; layers: Layer[]; cache: ScanCache }): Promise<Finding | null> {
-  if (input.sizeBytes > SCAN_LIMIT_BYTES) return null
+  if (input.sizeBytes > SCAN_LIMIT_BYTES || !input.layers.some(mayDelete)) return null
   let scan = await input.cache.get(input.imageId)
   if (!scan) {
     scan = await filesDeletedLater(await input.docker.getImage(input.imageId).get(), { minBytes: 1024 })
@@ -87,6 +87,16 @@ export async function deletedFilesFinding(input: { docker: Docker; imageId: stri
       'Delete them in the same RUN that creates them, or build them in another stage.',
     bytes: wastedBytes
   }
+}
+
+/**
+ * Whether a layer this Dockerfile made may delete files: a RUN may, and an ADD may (it unpacks
+ * archives); a COPY only adds. An image whose own layers are all COPYs onto its base (the usual
+ * last stage of a multi-stage build) is not read at all: exporting it costs the engine as much as
+ * the push does.
+ */
+function mayDelete(layer: Layer): boolean {
+  return !layer.fromBase && layer.sizeBytes > 0 && historyKeyword(layer.instruction) !== 'COPY'
 }
 
 // An image id names its content: what its layers hold never changes, so the answer can be kept long.
