@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../src/config.js'
 import type { Image, NormalizedRequest } from '../../src/schemas/build.js'
 import type { VariantResult } from '../../src/schemas/insight.js'
 import { removeImage } from './docker.js'
+import { keyPages } from './redis-keys.js'
 import type { Teardown } from './teardown.js'
 
 /** The admin token every test configuration accepts (SLIPWAY_ADMIN_TOKEN); see asAdmin(). */
@@ -48,16 +49,6 @@ export function testConfig(t: Teardown, overrides: Partial<Config> = {}): Config
     }
   })
   return config
-}
-
-/** The keys matching `pattern`, a page (up to about 1,000) at a time, none empty. */
-async function* keyPages(redis: Redis, pattern: string): AsyncGenerator<string[]> {
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    if (keys.length > 0) yield keys
-    cursor = next
-  } while (cursor !== '0')
 }
 
 /** Every tag the builds under `prefix` gave their images, variants' included. */

@@ -4,32 +4,14 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import type { Config } from '../../src/config.js'
 import type { Build } from '../../src/schemas/build.js'
 import { buildApp } from '../helpers/app.js'
 import { testConfig } from '../helpers/config.js'
 import { createRepo } from '../helpers/git-repo.js'
+import { redisDump } from '../helpers/redis-keys.js'
 import { startGitHttpServer } from '../helpers/git-http-server.js'
 import { startSlipway } from '../helpers/slipway.js'
-
-/** Every key and value under the test's prefix, as one string to search for secrets in. */
-async function redisDump(config: Config): Promise<string> {
-  const redis = new Redis(config.redisUrl)
-  try {
-    let cursor = '0'
-    let dump = ''
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.prefix}:*`, 'COUNT', 1000)
-      for (const key of keys) dump += `${key} ${(await redis.dumpBuffer(key))?.toString('latin1') ?? ''}\n`
-      cursor = next
-    } while (cursor !== '0')
-    return dump
-  } finally {
-    redis.disconnect()
-  }
-}
 
 t.test('a table of 40+ hostile requests: each a 4xx with a code; nothing stored, queued or run', async (t: Test) => {
   const config = testConfig(t, { allowLocalRepos: false })

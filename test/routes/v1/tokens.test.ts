@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis'
 import t from 'tap'
 import { buildApp } from '../../helpers/app.js'
 import { testConfig } from '../../helpers/config.js'
+import { redisDump } from '../../helpers/redis-keys.js'
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
@@ -51,15 +51,7 @@ t.test('tokens are kept only as hashes: nothing in Redis holds one', async (t) =
   const app = await buildApp(t, config)
   const { token } = (await app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: 'x', scopes: ['admin'] } })).json<{ token: string }>()
   await app.inject({ method: 'POST', url: '/v1/builds', headers: bearer(token), payload: { repo: 'https://h/x' } })
-  const redis = new Redis(config.redisUrl)
-  t.teardown(() => redis.quit())
-  let cursor = '0'
-  let dump = ''
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.prefix}:*`, 'COUNT', 1000)
-    for (const key of keys) dump += key + JSON.stringify(await redis.dump(key))
-    cursor = next
-  } while (cursor !== '0')
+  const dump = await redisDump(config)
   t.ok(dump.length > 0)
   t.notMatch(dump, token.slice(4), 'no key or value holds the token')
   t.notMatch(dump, config.adminToken, 'nor the admin token')
