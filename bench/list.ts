@@ -4,10 +4,10 @@
 // those the API reads; the requests go over HTTP to a real API process.
 import { performance } from 'node:perf_hooks'
 import { Redis } from 'ioredis'
-import { monotonicFactory } from 'ulid'
 import { newBuildRecord } from '../src/builds/build-request.js'
 import { createBuildStore, type BuildStore } from '../src/builds/build-store.js'
 import { redisKeys } from '../src/builds/keys.js'
+import { newId } from '../src/ids.js'
 import type { BuildRecord } from '../src/schemas/build.js'
 import { asAdmin } from '../test/helpers/config.js'
 import { defaultRequest } from '../test/helpers/fixtures.js'
@@ -23,7 +23,6 @@ const REPOS = 50
 // Within 2x of the small history: the page must not grow with the history behind it.
 const GROWTH_ALLOWED = 2
 const HISTORY_STARTS = Date.now() - SIZES[SIZES.length - 1]! * 10_000
-const newId = monotonicFactory()
 
 interface Measured {
   firstPage: number[]
