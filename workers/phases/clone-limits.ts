@@ -10,25 +10,28 @@ export interface CloneLimits {
 const WATCH_MS = 1000
 
 /**
- * Runs a clone under its own limits: time, and bytes on disk (looked at every second while git
- * works, and once more at the end), either aborting git through the signal it is given.
+ * Runs a clone under its own limits: time, and the bytes it adds to `dir` (looked at every second
+ * while git works, and once more at the end), either aborting git through the signal it is given.
+ * Added bytes, not the folder's size: a mirror keeps what earlier builds fetched, and only this
+ * fetch is held to the limit.
  */
 export async function withinCloneLimits<T>(dir: string, limits: CloneLimits, signal: AbortSignal, clone: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const timeout = AbortSignal.timeout(limits.timeoutMs)
+  const maxSize = (await sizeOf(dir)) + limits.maxBytes
   const tooLarge = new AbortController()
   let measuring = false
   const watch = setInterval(() => {
     if (measuring) return
     measuring = true
     void sizeOf(dir)
-      .then((bytes) => bytes > limits.maxBytes && tooLarge.abort())
+      .then((bytes) => bytes > maxSize && tooLarge.abort())
       .finally(() => (measuring = false))
   }, WATCH_MS)
   const failure = () =>
     new BuildFailure('CLONE_TOO_LARGE', `The clone grew past ${limits.maxBytes} bytes (SLIPWAY_CLONE_MAX_BYTES) and was stopped.`)
   try {
     const result = await clone(AbortSignal.any([signal, timeout, tooLarge.signal]))
-    if ((await sizeOf(dir)) > limits.maxBytes) throw failure()
+    if ((await sizeOf(dir)) > maxSize) throw failure()
     return result
   } catch (error) {
     if (tooLarge.signal.aborted) throw failure()
