@@ -131,13 +131,13 @@ export function createBuildService(deps: {
       const webhooks = deps.webhooks.prepareBuildWebhooks(input.webhooks)
       const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date())
       const claim = inflightClaim(normalized, webhooks.stored)
-      const holder = await store.create(record, claim)
-      if (claim && holder !== null) {
+      let holder = await store.create(record, claim)
+      while (claim && holder !== null) {
         const joined = await twin(holder)
         if (joined && !TERMINAL_STATUSES.includes(joined.status)) return { build: toResource(joined), replayed: false, joined: true }
-        // The identical build has ended: this one is stored and takes the claim over.
-        await store.create(record)
-        await redis.set(claim.key, id, 'EX', INFLIGHT_TTL_SECONDS)
+        // The identical build has ended: this one takes the claim over from it, in the same script
+        // that stores it, unless another identical request took it over first (then join that one).
+        holder = await store.create(record, { ...claim, replacing: holder })
       }
       const resource = await admit(record, webhooks.stored)
       if (normalized.supersede) await supersedeOlder(record)

@@ -20,18 +20,19 @@ return {1, current}
 `)
 
 // A new build: its hash and its index entries, in one script. With a claim key (ARGV[3] = 1), only
-// if no other build holds that key (SET NX); the key then names this build, and the holder's id is
-// returned otherwise. One round trip, and the key never names a build that is not stored.
-// KEYS: the hash, the claim key when there is one, then the indexes.
+// if no other build holds that key, or only the build ARGV[4] names (one that has ended); the key
+// then names this build, and the holder's id is returned otherwise. One round trip, and the key
+// never names a build that is not stored. KEYS: the hash, the claim key when there is one, then
+// the indexes.
 const createScript = luaScript(`
 local first = 2
 if ARGV[3] == '1' then
   local holder = redis.call('GET', KEYS[2])
-  if holder then return holder end
+  if holder and holder ~= ARGV[4] then return holder end
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
   first = 3
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 for i = first, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
 return false
 `)
@@ -40,6 +41,8 @@ return false
 export interface Claim {
   key: string
   ttlSeconds: number
+  /** A build that holds the key but has ended: the new build takes the key over from it. */
+  replacing?: string
 }
 
 export interface ListQuery {
@@ -76,7 +79,7 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
     const indexes = [keys.allBuilds, keys.buildsByStatus(record.status), ...byRepo]
     const fields = Object.entries(encode(record)).flat()
     const scriptKeys = [keys.build(record.id), ...(claim ? [claim.key] : []), ...indexes]
-    return (await createScript(redis, scriptKeys, [record.id, claim?.ttlSeconds ?? 0, claim ? 1 : 0, ...fields])) as string | null
+    return (await createScript(redis, scriptKeys, [record.id, claim?.ttlSeconds ?? 0, claim ? 1 : 0, claim?.replacing ?? '', ...fields])) as string | null
   }
 
   async function get(id: string): Promise<BuildRecord | null> {

@@ -55,6 +55,19 @@ t.test('an identical request joins the build already queued; force makes a new o
   t.not((await post({ ...body, force: true })).json<Build>().id, first.id, 'force builds again')
 })
 
+t.test('once the identical build has ended, concurrent repeats make one new build and join it', async (t) => {
+  const { app, post, queue } = await apiOnly(t)
+  const body = { repo: 'https://git.example.com/team/app.git', image: 'localhost:5000/team/ended' }
+  const first = (await post(body)).json<Build>()
+  t.equal((await app.inject({ method: 'POST', url: `/v1/builds/${first.id}/cancel` })).statusCode, 202)
+  const answers = await Promise.all(Array.from({ length: 6 }, () => post(body)))
+  const ids = new Set(answers.map((answer) => answer.json<Build>().id))
+  t.equal(ids.size, 1, 'six concurrent repeats, one new build')
+  t.notOk(ids.has(first.id), 'not the ended one')
+  t.equal(answers.filter((answer) => answer.headers['slipway-joined'] === 'true').length, 5, 'the other five joined it')
+  t.equal(await queue.count(), 1, 'queued once (the canceled one left the queue)')
+})
+
 t.test('supersede cancels the older queued builds of the same repository, ref and image', async (t) => {
   const { app, post, queue } = await apiOnly(t)
   const body = { repo: 'https://git.example.com/team/app.git', ref: 'main', image: 'localhost:5000/team/app' }
