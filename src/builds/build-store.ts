@@ -104,11 +104,9 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
   /** Newest first. The cursor is the last id of the previous page. */
   async function list(query: ListQuery): Promise<{ items: BuildRecord[]; nextCursor: string | null }> {
     const wantedRepo = query.repo === undefined ? undefined : repoKey(query.repo)
-    const index = query.status
-      ? keys.buildsByStatus(query.status)
-      : wantedRepo !== undefined
-        ? keys.buildsByRepo(wantedRepo)
-        : keys.allBuilds
+    // A repository's index is the narrower one: size history and the previous build ask for one
+    // repository's succeeded builds, which the status index would hold among every repository's.
+    const index = wantedRepo !== undefined ? keys.buildsByRepo(wantedRepo) : query.status ? keys.buildsByStatus(query.status) : keys.allBuilds
     const items: BuildRecord[] = []
     let cursor = query.cursor
     let scanned = 0
