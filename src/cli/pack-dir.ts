@@ -22,11 +22,14 @@ export interface PackedDir {
 /**
  * A local folder as a build's source upload: a gzipped tar whose root is the folder, with what the
  * folder's .dockerignore excludes left out, as Docker's own walk leaves it out, and `.git` always
- * left out. The .dockerignore files and the Dockerfile travel even when excluded (the server
+ * left out. The .dockerignore files and the Dockerfiles (variants' too) travel even when excluded (the server
  * needs them to build). A symlink that leads outside the folder (or nowhere) is refused, so
  * nothing outside it is sent or pointed at.
  */
-export async function packDir(dir: string, options: { context?: string; dockerfile?: string; signal: AbortSignal }): Promise<PackedDir> {
+export async function packDir(
+  dir: string,
+  options: { context?: string; dockerfile?: string; variantDockerfiles?: string[]; signal: AbortSignal }
+): Promise<PackedDir> {
   const root = path.resolve(dir)
   const info = await stat(root).catch(() => null)
   if (!info?.isDirectory()) throw new UsageError(`--dir ${dir} is not a folder`)
@@ -36,6 +39,7 @@ export async function packDir(dir: string, options: { context?: string; dockerfi
   const context = path.posix.normalize(options.context ?? '.')
   const kept = ['.dockerignore', path.posix.normalize(options.dockerfile ?? path.posix.join(context, 'Dockerfile'))]
   if (context !== '.') kept.push(path.posix.join(context, '.dockerignore'))
+  kept.push(...(options.variantDockerfiles ?? []).map((file) => path.posix.normalize(file)))
   const entries = await walkContext(tree, '', keeping(parseDockerignore(ignoreText), kept), new Set(['.git']), options.signal)
 
   for (const entry of entries) {

@@ -85,3 +85,9 @@ t.test('a path that is not a folder is a usage error', async (t) => {
   await t.rejects(packDir(path.join(dir, 'file'), { signal }), UsageError)
   await t.rejects(packDir(path.join(dir, 'nothing'), { signal }), /is not a folder/)
 })
+
+t.test("variants' Dockerfiles travel too, though .dockerignore excludes them", async (t) => {
+  const dir = await tempFolder(t, { '.dockerignore': 'Dockerfile*\n', Dockerfile: 'FROM busybox\n', 'Dockerfile.slim': 'FROM busybox\n', 'Dockerfile.old': 'FROM busybox\n' })
+  const entries = await unpack((await packDir(dir, { variantDockerfiles: ['Dockerfile.slim'], signal })).archive)
+  t.same(Object.keys(entries).sort(), ['.dockerignore', 'Dockerfile', 'Dockerfile.slim'])
+})

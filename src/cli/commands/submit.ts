@@ -78,7 +78,12 @@ export async function submit(parsed: Parsed): Promise<ExitCode> {
   } else {
     // Stops reading the folder once the server has answered (early, when it refuses the upload).
     const reading = new AbortController()
-    const packed = await packDir(dir!, { context: options.context, dockerfile: options.dockerfile, signal: reading.signal })
+    const packed = await packDir(dir!, {
+      context: options.context,
+      dockerfile: options.dockerfile,
+      variantDockerfiles: options.variants?.flatMap((variant) => variant.dockerfile ?? []),
+      signal: reading.signal
+    })
     process.stderr.write(`slipway: uploading ${dir}: ${packed.files} files, ${formatBytes(packed.bytes)} before compression\n`)
     try {
       response = await api.send('POST', 'v1/builds', { body: packed.archive, contentType: 'application/gzip', query: { options: JSON.stringify(options) }, headers })
