@@ -10,8 +10,9 @@ import path from 'node:path'
 export async function claimWorkDir(base: string, logger: { info(details: object, message: string): void }): Promise<string> {
   const host = os.hostname()
   await mkdir(base, { recursive: true })
+  const ownedBy = new RegExp(`^${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`)
   for (const entry of await readdir(base)) {
-    const owner = new RegExp(`^${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`).exec(entry)
+    const owner = ownedBy.exec(entry)
     if (!owner || Number(owner[1]) === process.pid || isAlive(Number(owner[1]))) continue
     await rm(path.join(base, entry), { recursive: true, force: true })
     logger.info({ folder: entry }, "removed a dead worker's work folder")

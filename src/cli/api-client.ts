@@ -32,7 +32,6 @@ export interface RequestOptions {
 }
 
 export interface ApiClient {
-  readonly baseUrl: string
   /** The response of a 2xx answer; any other answer throws ApiError, no answer ConnectionError. */
   send(method: string, path: string, options?: RequestOptions): Promise<Response>
   /** The JSON body of a 2xx answer. */
@@ -78,7 +77,6 @@ export function createApiClient(url: string | undefined, token: string | undefin
     throw await apiErrorOf(response)
   }
   return {
-    baseUrl: base.href,
     send,
     json: async <T>(method: string, path: string, options?: RequestOptions) => (await (await send(method, path, options)).json()) as T
   }

@@ -42,7 +42,7 @@ export function createTriggerStore(redis: Redis, keys: RedisKeys) {
     /** The rules of a provider for any of these repository keys (an event names its repository several ways). */
     async forRepo(provider: TriggerProvider, repoKeys: string[]): Promise<StoredTrigger[]> {
       const ids = await redis.sunion(...repoKeys.map((key) => keys.triggersByRepo(provider, key)))
-      return (await getMany(ids.sort())).filter((trigger) => trigger.provider === provider)
+      return getMany(ids.sort())
     },
 
     /** Changes the given fields of an existing rule; false when there is none. Provider and repository never change. */

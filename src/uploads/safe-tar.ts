@@ -95,7 +95,8 @@ export async function readSafeTar(
   return { entries: checker.count(), unpackedBytes, newest }
 }
 
-const isUploadError = (error: unknown) => error instanceof UploadInvalid || error instanceof UploadUnsafe || error instanceof UploadTooLarge
+/** A refusal of the upload itself (not an I/O failure): UPLOAD_INVALID, UPLOAD_UNSAFE or UPLOAD_TOO_LARGE. */
+export const isUploadError = (error: unknown): error is InstanceType<typeof UploadInvalid> => error instanceof UploadInvalid || error instanceof UploadUnsafe || error instanceof UploadTooLarge
 
 function asUploadError(error: unknown, failedIn: 'source' | 'gzip' | 'tar' | undefined): unknown {
   if (isUploadError(error)) return error

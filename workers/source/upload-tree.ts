@@ -5,10 +5,10 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Redis } from 'ioredis'
 import { printable } from '../../src/builds/repo-url.js'
-import { UploadInvalid, UploadTooLarge, UploadUnsafe } from '../../src/errors.js'
+import { UploadUnsafe } from '../../src/errors.js'
 import { formatBytes } from '../../src/format.js'
 import type { UploadSource } from '../../src/schemas/build.js'
-import { readSafeTar, type TarEntry, type TarLimits } from '../../src/uploads/safe-tar.js'
+import { isUploadError, readSafeTar, type TarEntry, type TarLimits } from '../../src/uploads/safe-tar.js'
 import { readStoredUpload } from '../../src/uploads/upload-store.js'
 import { BuildFailure } from '../build-failure.js'
 import type { Source } from './check-out.js'
@@ -50,7 +50,7 @@ export async function unpackUpload(input: UnpackInput): Promise<Source> {
       release: async () => undefined
     }
   } catch (error) {
-    if (error instanceof UploadInvalid || error instanceof UploadUnsafe || error instanceof UploadTooLarge) {
+    if (isUploadError(error)) {
       throw new BuildFailure(error.code as 'UPLOAD_INVALID' | 'UPLOAD_UNSAFE' | 'UPLOAD_TOO_LARGE', error.message)
     }
     throw error
