@@ -58,7 +58,8 @@ export function sshCommand(keyFile?: string): string {
 
 /** The scheme and host (with its port, as git's http.<url> config matches it) of a repository URL. */
 function endpointOf(repoUrl: string): { scheme: string; host: string | undefined } {
-  const scp = /^[^/@:]+@([^:/]+):/.exec(repoUrl)
+  // scp-like, with or without a user: git@github.com:org/app.git, github.com:org/app.git.
+  const scp = /^(?:[^/@:]+@)?([^:/]+):(?!\/\/)/.exec(repoUrl)
   if (scp) return { scheme: 'ssh', host: scp[1]!.toLowerCase() }
   try {
     const url = new URL(repoUrl)
