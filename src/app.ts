@@ -14,6 +14,7 @@ import validation from './plugins/validation.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import portalRoutes from './routes/portal.js'
+import auditRoutes from './routes/v1/audit.js'
 import buildLogRoutes from './routes/v1/build-logs.js'
 import buildRoutes from './routes/v1/builds.js'
 import insightRoutes from './routes/v1/insight.js'
@@ -50,6 +51,7 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
   await fastify.register(tokenRoutes, { prefix: '/v1' })
   await fastify.register(triggerRoutes, { prefix: '/v1' })
   await fastify.register(insightRoutes, { prefix: '/v1' })
+  await fastify.register(auditRoutes, { prefix: '/v1' })
   await fastify.register(portalRoutes)
 
   // Closing waits for requests in flight, but not past a short grace: a connection a client left

@@ -1,7 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import type { AuditLog } from '../audit/audit-log.js'
 import type { RedisKeys } from '../builds/keys.js'
 import { newId } from '../ids.js'
+import { withCreator, type Actor } from '../schemas/audit.js'
 import { luaScript } from '../redis.js'
 
 export const SCOPES = ['builds:read', 'builds:write', 'webhooks:admin', 'triggers:admin', 'admin'] as const
@@ -13,6 +15,8 @@ export interface TokenRecord {
   name: string
   scopes: Scope[]
   createdAt: string
+  /** Null for tokens made before Slipway recorded who made them. */
+  createdBy: Actor | null
 }
 
 /** Who a request is: a stored token, or the configured admin token. */
@@ -62,11 +66,11 @@ export function holds(principal: Principal, scope: Scope): boolean {
  * API tokens: 256 random bits, shown once when made, kept only as their SHA-256 (enough for a
  * secret this long: there is nothing to guess). One GET finds a token by its hash.
  */
-export function createTokenStore(redis: Redis, keys: RedisKeys) {
+export function createTokenStore(redis: Redis, keys: RedisKeys, audit: AuditLog) {
   return {
-    async create(name: string, scopes: Scope[]): Promise<{ token: string; record: TokenRecord }> {
+    async create(name: string, scopes: Scope[], createdBy: Actor): Promise<{ token: string; record: TokenRecord }> {
       const token = `slw_${randomBytes(32).toString('base64url')}`
-      const record: TokenRecord = { id: newId(), name, scopes, createdAt: new Date().toISOString() }
+      const record: TokenRecord = { id: newId(), name, scopes, createdAt: new Date().toISOString(), createdBy }
       const hash = hashOf(token)
       await redis
         .multi()
@@ -74,6 +78,7 @@ export function createTokenStore(redis: Redis, keys: RedisKeys) {
         .hset(keys.token(record.id), { record: JSON.stringify(record), hash })
         .zadd(keys.allTokens, 0, record.id)
         .exec()
+      await audit.record({ actor: createdBy, action: 'token.create', kind: 'token', resourceId: record.id, summary: `'${name}' with ${scopes.join(', ')}` })
       return { token, record }
     },
 
@@ -99,14 +104,16 @@ export function createTokenStore(redis: Redis, keys: RedisKeys) {
     async list(): Promise<TokenRecord[]> {
       const ids = await redis.zrangebylex(keys.allTokens, '-', '+')
       const records = await Promise.all(ids.map((id) => redis.hget(keys.token(id), 'record')))
-      return records.flatMap((record) => (record ? [JSON.parse(record) as TokenRecord] : []))
+      // Tokens made before Slipway recorded who made them have no createdBy.
+      return records.flatMap((record) => (record ? [withCreator(JSON.parse(record) as TokenRecord)] : []))
     },
 
     /** Revokes a token at once, everywhere: the next request with it is unauthenticated. */
-    async revoke(id: string): Promise<boolean> {
+    async revoke(id: string, actor: Actor): Promise<boolean> {
       const hash = await redis.hget(keys.token(id), 'hash')
       if (!hash) return false
       await redis.multi().del(keys.tokenByHash(hash)).del(keys.token(id)).zrem(keys.allTokens, id).exec()
+      await audit.record({ actor, action: 'token.revoke', kind: 'token', resourceId: id, summary: 'revoked' })
       return true
     }
   }

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { BuildError, BuildStatus } from '../schemas/build.js'
+import type { BuildError, BuildRecord, BuildStatus } from '../schemas/build.js'
 import { eventTypeOf, type WebhookQueue } from '../webhooks/webhook-queue.js'
 import { appendStatusEvent } from './build-log.js'
 import { toResource } from './build-resource.js'
@@ -18,7 +18,11 @@ export interface EndingContext {
  * in the queue, lost with its workers): the terminal state once, then its status event for log
  * followers and its announcement for webhooks. Returns false when the build was not in `from`.
  */
-export async function endBuild(ctx: EndingContext, id: string, change: { from: BuildStatus[]; to: BuildStatus; error: BuildError }): Promise<boolean> {
+export async function endBuild(
+  ctx: EndingContext,
+  id: string,
+  change: { from: BuildStatus[]; to: BuildStatus; error: BuildError; set?: Pick<Partial<BuildRecord>, 'canceledBy' | 'canceledAt'> }
+): Promise<boolean> {
   const finishedAt = new Date()
   const startedAt = (await ctx.store.get(id))?.startedAt
   const ended = await ctx.store.transition(id, {
@@ -27,7 +31,8 @@ export async function endBuild(ctx: EndingContext, id: string, change: { from: B
     set: {
       finishedAt: finishedAt.toISOString(),
       durationMs: startedAt ? finishedAt.getTime() - Date.parse(startedAt) : null,
-      error: change.error
+      error: change.error,
+      ...change.set
     }
   })
   if (!ended) return false

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { PathInvalid, PushWithoutImage, RefInvalid, TimeoutTooLong, VariantNameRepeated } from '../errors.js'
 import type { BuildRecord, BuildRequest, BuildUploadOptions, NormalizedRequest, UploadSource } from '../schemas/build.js'
+import type { Actor } from '../schemas/audit.js'
 import type { Variant } from '../schemas/insight.js'
 import { checkImageName } from './image-ref.js'
 import { parseRepoUrl, printable, type RepoPolicy } from './repo-url.js'
@@ -106,7 +107,7 @@ function checkRef(ref: string): string {
   return ref
 }
 
-export function newBuildRecord(id: string, request: NormalizedRequest, createdAt: Date): BuildRecord {
+export function newBuildRecord(id: string, request: NormalizedRequest, createdAt: Date, createdBy: Actor | null = null): BuildRecord {
   return {
     id,
     status: 'queued',
@@ -114,6 +115,7 @@ export function newBuildRecord(id: string, request: NormalizedRequest, createdAt
     commit: null,
     resolvedRef: null,
     createdAt: createdAt.toISOString(),
+    createdBy,
     startedAt: null,
     finishedAt: null,
     durationMs: null,
@@ -121,6 +123,8 @@ export function newBuildRecord(id: string, request: NormalizedRequest, createdAt
     retryOf: null,
     reusedFrom: null,
     cancelRequested: false,
+    canceledBy: null,
+    canceledAt: null,
     phases: [],
     builder: null,
     steps: [],

@@ -6,7 +6,10 @@ export function buildLinks(id: string): Build['links'] {
   return { self, logs: `${self}/logs` }
 }
 
+// Records stored before Slipway kept who made and canceled builds lack these fields.
+const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null }
+
 /** The build as answers and events show it: the record with its links. */
 export function toResource(record: BuildRecord): Build {
-  return { ...record, links: buildLinks(record.id) }
+  return { ...UNRECORDED, ...record, links: buildLinks(record.id) }
 }

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis'
+import type { AuditLog } from '../audit/audit-log.js'
 import { BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable, UploadNotKept } from '../errors.js'
 import { fingerprint } from '../fingerprint.js'
 import { newId } from '../ids.js'
+import type { Actor } from '../schemas/audit.js'
 import { TERMINAL_STATUSES, type Build, type BuildRecord, type BuildRequest, type BuildUploadOptions, type NormalizedRequest } from '../schemas/build.js'
 import type { StoredUpload, UploadStore } from '../uploads/upload-store.js'
 import type { WebhookQueue } from '../webhooks/webhook-queue.js'
@@ -27,6 +29,18 @@ export interface Submission {
   joined: boolean
 }
 
+/** Who asks, and the request's Idempotency-Key if it has one. */
+export interface SubmitOptions {
+  actor: Actor
+  idempotencyKey?: string | undefined
+}
+
+/** A build's request in a line, for the audit trail. */
+function describeRequest(request: NormalizedRequest): string {
+  const source = request.source ? `an upload (sha256:${request.source.sha256.slice(0, 12)})` : `${request.repo}${request.ref === null ? '' : ` at ${request.ref}`}`
+  return `${source} as ${request.image}${request.push ? ' (pushed)' : ''}`
+}
+
 /** What the API does with builds; it never runs git or docker itself. */
 export function createBuildService(deps: {
   redis: Redis
@@ -37,6 +51,7 @@ export function createBuildService(deps: {
   events: WebhookQueue
   uploads: Pick<UploadStore, 'discard'>
   policy: RequestPolicy
+  audit: AuditLog
   logger: { error(details: object, message: string): void }
 }) {
   const { store, queue, keys, redis } = deps
@@ -60,7 +75,7 @@ export function createBuildService(deps: {
   }
 
   /** Enqueues and announces a stored build. Stored before enqueued: nothing is acknowledged that is not kept. */
-  async function admit(record: BuildRecord, ownWebhooks: StoredBuildWebhook[]): Promise<Build> {
+  async function admit(record: BuildRecord, ownWebhooks: StoredBuildWebhook[], actor: Actor): Promise<Build> {
     // The build's own subscriptions (with their secrets) are kept beside the record, never in it.
     if (ownWebhooks.length > 0) await redis.set(keys.buildWebhooks(record.id), JSON.stringify(ownWebhooks))
     try {
@@ -76,6 +91,9 @@ export function createBuildService(deps: {
       throw new RedisUnavailable({ cause: error })
     }
     const resource = toResource(record)
+    const action = record.retryOf ? 'build.retry' : 'build.create'
+    const summary = record.retryOf ? `retried build ${record.retryOf}: ${describeRequest(record.request)}` : describeRequest(record.request)
+    await deps.audit.record({ actor, action, kind: 'build', resourceId: record.id, summary })
     // The build is queued whatever happens to its announcement; a lost one is logged.
     await deps.events.emit('build.queued', resource).catch((error: unknown) => deps.logger.error({ err: error, buildId: record.id }, 'build.queued was not announced'))
     return resource
@@ -93,7 +111,7 @@ export function createBuildService(deps: {
   }
 
   /** Cancels the queued builds of the same repository, ref and image that `newer` replaces. */
-  async function supersedeOlder(newer: BuildRecord): Promise<void> {
+  async function supersedeOlder(newer: BuildRecord, actor: Actor): Promise<void> {
     // Only repository builds supersede: an upload has no repository and ref to compare.
     if (newer.request.repo === null) return
     const { items } = await store.list({ status: 'queued', limit: 100, repo: newer.request.repo })
@@ -102,8 +120,10 @@ export function createBuildService(deps: {
     )
     for (const older of same) {
       const message = `Superseded by build ${newer.id}, a newer build of the same repository, ref and image.`
-      if (await endBuild(ending, older.id, { from: ['queued'], to: 'canceled', error: { code: 'SUPERSEDED', message, phase: null } })) {
+      const canceled = { canceledBy: actor, canceledAt: new Date().toISOString() }
+      if (await endBuild(ending, older.id, { from: ['queued'], to: 'canceled', error: { code: 'SUPERSEDED', message, phase: null }, set: canceled })) {
         await queue.remove(older.id)
+        await deps.audit.record({ actor, action: 'build.cancel', kind: 'build', resourceId: older.id, summary: `superseded by build ${newer.id}` })
       }
     }
   }
@@ -115,11 +135,14 @@ export function createBuildService(deps: {
     /** What the request sent, for telling a repeat from another request under the same key. */
     body: unknown
     webhooks: BuildRequest['webhooks']
-    idempotencyKey: string | undefined
+    options: SubmitOptions
   }): Promise<Submission> {
-    const { id, normalized, idempotencyKey } = input
+    const { id, normalized } = input
+    const { actor, idempotencyKey } = input.options
+    // A key is the client's own: another token's request with the same key is another request.
+    const idempotencyScope = actor.id
     if (idempotencyKey !== undefined) {
-      const claim = await idempotency.claim(idempotencyKey, fingerprint(input.body), id)
+      const claim = await idempotency.claim(idempotencyScope, idempotencyKey, fingerprint(input.body), id)
       if (claim.kind === 'mismatch') throw new IdempotencyKeyReused()
       if (claim.kind === 'replay') {
         const earlier = await twin(claim.buildId)
@@ -129,7 +152,7 @@ export function createBuildService(deps: {
     }
     try {
       const webhooks = deps.webhooks.prepareBuildWebhooks(input.webhooks)
-      const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date())
+      const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date(), actor)
       const claim = inflightClaim(normalized, webhooks.stored)
       let holder = await store.create(record, claim)
       while (claim && holder !== null) {
@@ -139,8 +162,8 @@ export function createBuildService(deps: {
         // that stores it, unless another identical request took it over first (then join that one).
         holder = await store.create(record, { ...claim, replacing: holder })
       }
-      const resource = await admit(record, webhooks.stored)
-      if (normalized.supersede) await supersedeOlder(record)
+      const resource = await admit(record, webhooks.stored, actor)
+      if (normalized.supersede) await supersedeOlder(record, actor)
       // The secrets Slipway made are shown in this answer, once.
       const views = webhooks.views.map((view, i) => {
         const made = input.webhooks?.[i]?.secret === undefined ? webhooks.stored[i]?.secret : undefined
@@ -148,7 +171,7 @@ export function createBuildService(deps: {
       })
       return { build: { ...resource, request: { ...resource.request, webhooks: views } }, replayed: false, joined: false }
     } catch (error) {
-      if (idempotencyKey !== undefined) await idempotency.release(idempotencyKey).catch(() => undefined)
+      if (idempotencyKey !== undefined) await idempotency.release(idempotencyScope, idempotencyKey).catch(() => undefined)
       throw error
     }
   }
@@ -187,21 +210,21 @@ export function createBuildService(deps: {
      * the build it made; an identical build already queued or running is joined (unless `force`
      * or `supersede`); otherwise a new build is stored and queued.
      */
-    async submit(request: BuildRequest, idempotencyKey?: string): Promise<Submission> {
+    async submit(request: BuildRequest, options: SubmitOptions): Promise<Submission> {
       const normalized = normalizeBuildRequest(request, deps.policy)
-      return accept({ id: newId(), normalized, body: request, webhooks: request.webhooks, idempotencyKey })
+      return accept({ id: newId(), normalized, body: request, webhooks: request.webhooks, options })
     },
 
     /**
      * The same for an uploaded tar, stored already under the id its build is to have. An upload
      * no build is made of (a repeat, a join, a refusal) is removed.
      */
-    async submitUpload(options: BuildUploadOptions, upload: StoredUpload, idempotencyKey?: string): Promise<Submission> {
+    async submitUpload(options: BuildUploadOptions, upload: StoredUpload, submit: SubmitOptions): Promise<Submission> {
       try {
         const normalized = normalizeUploadRequest(options, upload.source, deps.policy)
         // A repeat is the same options with the same bytes.
         const body = { options, sha256: upload.source.sha256 }
-        const submission = await accept({ id: upload.id, normalized, body, webhooks: options.webhooks, idempotencyKey })
+        const submission = await accept({ id: upload.id, normalized, body, webhooks: options.webhooks, options: submit })
         if (submission.build.id !== upload.id) await deps.uploads.discard(upload.id)
         return submission
       } catch (error) {
@@ -211,34 +234,37 @@ export function createBuildService(deps: {
     },
 
     /** A new build of an ended one's request, pinned to the commit it built (or tried to). */
-    async retry(id: string): Promise<Build> {
+    async retry(id: string, actor: Actor): Promise<Build> {
       const original = await store.get(id)
       if (!original) throw new BuildNotFound(id)
       if (!TERMINAL_STATUSES.includes(original.status)) throw new BuildNotFinished(id, original.status)
       if (original.request.source) throw new UploadNotKept(id)
       const request = { ...original.request, ref: original.commit ?? original.request.ref }
-      const record = { ...newBuildRecord(newId(), request, new Date()), retryOf: id }
+      const record = { ...newBuildRecord(newId(), request, new Date(), actor), retryOf: id }
       const ownWebhooks = JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]
       await store.create(record)
-      return admit(record, ownWebhooks)
+      return admit(record, ownWebhooks, actor)
     },
 
     /**
      * Cancels a build. A queued one ends at once; a running one is flagged, and the worker running
      * it (whichever process, whichever host) stops it within seconds. An ended one cannot be.
      */
-    async cancel(id: string): Promise<Build> {
+    async cancel(id: string, actor: Actor): Promise<Build> {
       const record = await store.get(id)
       if (!record) throw new BuildNotFound(id)
       if (TERMINAL_STATUSES.includes(record.status)) throw new BuildFinished(id, record.status)
-      const error = { code: 'CANCELED' as const, message: 'Canceled by request (POST /v1/builds/{id}/cancel).', phase: null }
-      if (await endBuild(ending, id, { from: ['queued'], to: 'canceled', error })) {
+      const by = actor.name ?? actor.id
+      const error = { code: 'CANCELED' as const, message: `Canceled by ${actor.kind} '${by}'.`, phase: null }
+      const canceled = { canceledBy: actor, canceledAt: new Date().toISOString() }
+      if (await endBuild(ending, id, { from: ['queued'], to: 'canceled', error, set: canceled })) {
         await queue.remove(id)
-      } else if (!(await store.transition(id, { from: ['running'], to: 'running', set: { cancelRequested: true } }))) {
+      } else if (!(await store.transition(id, { from: ['running'], to: 'running', set: { cancelRequested: true, ...canceled } }))) {
         // It ended meanwhile.
         const now = await get(id)
         throw new BuildFinished(id, now.status)
       }
+      await deps.audit.record({ actor, action: 'build.cancel', kind: 'build', resourceId: id, summary: `canceled while ${record.status}` })
       return get(id)
     }
   }

@@ -22,7 +22,8 @@ export function redisKeys(prefix: string) {
     webhookDeliveries: (id: string) => `${prefix}:webhook:{${id}}:deliveries`,
     allWebhooks: `${prefix}:idx:webhooks`,
     delivery: (id: string) => `${prefix}:delivery:{${id}}`,
-    idempotency: (key: string) => `${prefix}:idem:${key}`,
+    /** The build an Idempotency-Key made, per client (a token or trigger rule id: no ':' in it). */
+    idempotency: (scope: string, key: string) => `${prefix}:idem:${scope}:${key}`,
     /** The queued or running build an identical request joins (by request fingerprint). */
     inflight: (fingerprint: string) => `${prefix}:inflight:${fingerprint}`,
     /** The succeeded build whose image an identical build reuses (by build fingerprint). */
@@ -37,6 +38,13 @@ export function redisKeys(prefix: string) {
     triggersByRepo: (provider: string, repoKey: string) => `${prefix}:idx:triggers:${provider}:${repoKey}`,
     /** What one push event delivery started: a short lease while it is handled, then its builds. */
     triggerDelivery: (provider: string, deliveryId: string) => `${prefix}:triggerdelivery:${provider}:${deliveryId}`,
+    /**
+     * The audit trail, newest last: every entry, and the same entries by actor and by kind so a
+     * filtered page reads only what it shows. One hash tag keeps the three on one shard.
+     */
+    audit: `${prefix}:{audit}:all`,
+    auditByActor: (actorId: string) => `${prefix}:{audit}:actor:${actorId}`,
+    auditByKind: (kind: string) => `${prefix}:{audit}:kind:${kind}`,
     /** What reading an image's layers found (files deleted later), by image id. */
     imageScan: (imageId: string) => `${prefix}:imagescan:${imageId}`
   }

@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { holds, type Principal, type Scope, type TokenStore } from '../auth/tokens.js'
 import { Forbidden, RateLimited, Unauthenticated } from '../errors.js'
+import type { Actor } from '../schemas/audit.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,6 +15,14 @@ declare module 'fastify' {
 }
 
 const RATE_WINDOW_MS = 60_000
+
+/** Who made a request that needed a token, as the audit trail and the resources it made name it. */
+export function actorOf(request: FastifyRequest): Actor {
+  const principal = request.principal
+  // Only routes with a scope record anything, and those never run without a principal.
+  if (!principal) throw new Error(`${request.method} ${request.routeOptions.url} has no scope, so no actor`)
+  return { kind: 'token', id: principal.tokenId, name: principal.name, deliveryId: null }
+}
 
 /**
  * Bearer tokens and scopes on every route that names a scope, then a rate limit per token, kept

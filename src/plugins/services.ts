@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
+import { createAuditLog, type AuditLog } from '../audit/audit-log.js'
 import { createTokenStore, type TokenStore } from '../auth/tokens.js'
 import { createBuildQueue } from '../builds/build-queue.js'
 import { createBuildService, type BuildService } from '../builds/build-service.js'
@@ -32,6 +33,7 @@ declare module 'fastify' {
     triggers: TriggerService
     clusterCounts: ClusterCounts
     uploads: UploadStore
+    audit: AuditLog
   }
 }
 
@@ -46,7 +48,9 @@ export default fp(
     const buildQueue = createBuildQueue(redis, config.prefix, onQueueError)
     const events = createWebhookQueue(redis, config.prefix, { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onQueueError)
     const keys = redisKeys(config.prefix)
+    const audit = createAuditLog(redis, keys)
     const webhooks = createWebhookService({
+      audit,
       webhooks: createWebhookStore(redis, keys),
       deliveries: createDeliveryStore(redis, keys),
       queue: events,
@@ -60,9 +64,10 @@ export default fp(
       ttlSeconds: uploadTtlSeconds(config)
     })
     const policy = { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds }
-    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, logger: fastify.log })
+    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, audit, logger: fastify.log })
     fastify.decorate('redis', redis)
-    fastify.decorate('tokens', createTokenStore(redis, keys))
+    fastify.decorate('tokens', createTokenStore(redis, keys, audit))
+    fastify.decorate('audit', audit)
     fastify.decorate('clusterCounts', {
       builds: () => store.countByStatus(),
       queues: async () => ({ builds: await buildQueue.counts(), webhooks: await events.counts() })
@@ -73,7 +78,7 @@ export default fp(
     fastify.decorate('builds', builds)
     fastify.decorate(
       'triggers',
-      createTriggerService({ store: createTriggerStore(redis, keys), ledger: createDeliveryLedger(redis, keys), builds, policy, publicUrl: config.publicUrl })
+      createTriggerService({ store: createTriggerStore(redis, keys), ledger: createDeliveryLedger(redis, keys), builds, policy, publicUrl: config.publicUrl, audit })
     )
     fastify.addHook('onClose', async () => {
       await Promise.all([buildQueue.close(), events.close()])

@@ -6,10 +6,11 @@ import { buildSchemas } from '../schemas/build.js'
 import { ErrorSchema } from '../schemas/error.js'
 import { insightSchemas } from '../schemas/insight.js'
 import { tokenSchemas } from '../schemas/token.js'
+import { auditSchemas } from '../schemas/audit.js'
 import { triggerSchemas } from '../schemas/trigger.js'
 import { webhookSchemas } from '../schemas/webhook.js'
 
-export const sharedSchemas = [...insightSchemas, ...buildSchemas, ...webhookSchemas, ...triggerSchemas, ...tokenSchemas, ErrorSchema]
+export const sharedSchemas = [...auditSchemas, ...insightSchemas, ...buildSchemas, ...webhookSchemas, ...triggerSchemas, ...tokenSchemas, ErrorSchema]
 
 /**
  * Request validation that says no rather than guessing: a body with an unknown field or a wrong

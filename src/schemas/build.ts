@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { FAILURE_CODES, type FailureCode } from '../builds/failure-codes.js'
+import { ActorSchema } from './audit.js'
 import { Nullable, StringEnum, Timestamp } from './common.js'
 import { BUDGET_MODES, BudgetSchema, FindingSchema, SizeDeltaSchema, VariantRequestSchema, VariantResultSchema, VariantSchema } from './insight.js'
 import { BuildWebhookSchema, BuildWebhookViewSchema } from './webhook.js'
@@ -319,6 +320,7 @@ export const BuildSchema = Type.Object(
     commit: Nullable(Type.String({ description: 'The 40-hex commit the ref resolved to; null for an upload' })),
     resolvedRef: Nullable(Type.String({ description: 'The full ref that was built (refs/heads/main), null for a commit SHA' })),
     createdAt: Timestamp,
+    createdBy: Nullable(Type.Ref(ActorSchema, { description: 'Who asked for the build: a token, or a trigger rule and its push; null for builds made before Slipway recorded it' })),
     startedAt: Nullable(Timestamp),
     finishedAt: Nullable(Timestamp),
     durationMs: Nullable(Type.Integer({ description: 'From start to finish' })),
@@ -326,6 +328,8 @@ export const BuildSchema = Type.Object(
     retryOf: Nullable(Type.String({ description: 'The build this one retries, at the same commit' })),
     reusedFrom: Nullable(Type.String({ description: 'The identical earlier build whose image this one reused instead of building' })),
     cancelRequested: Type.Boolean({ description: 'A cancel was asked for; a running build stops within seconds' }),
+    canceledBy: Nullable(Type.Ref(ActorSchema, { description: 'Who asked for the cancel' })),
+    canceledAt: Nullable(Type.String({ format: 'date-time', description: 'When the cancel was asked for' })),
     phases: Type.Array(Type.Ref(PhaseSchema)),
     builder: Nullable(StringEnum(BUILDERS, { description: 'The builder that ran the build phase' })),
     steps: Type.Array(Type.Ref(StepSchema), { description: 'The build phase, step by step, in the order the steps started' }),

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import { SCOPES } from '../auth/tokens.js'
-import { StringEnum, Timestamp } from './common.js'
+import { ActorSchema } from './audit.js'
+import { Nullable, StringEnum, Timestamp } from './common.js'
 
 const Scopes = Type.Array(StringEnum(SCOPES), {
   minItems: 1,
@@ -19,6 +20,7 @@ export const TokenSchema = Type.Object(
     name: Type.String(),
     scopes: Scopes,
     createdAt: Timestamp,
+    createdBy: Nullable(Type.Ref(ActorSchema, { description: 'Who made the token; null for tokens made before Slipway recorded it' })),
     token: Type.Optional(Type.String({ description: 'The token: only in the answer that made it, never again' }))
   },
   { $id: 'Token', additionalProperties: false }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { BuildRequestSchema } from './build.js'
+import { ActorSchema } from './audit.js'
 import { Nullable, StringEnum, Timestamp } from './common.js'
 
 export const TRIGGER_PROVIDERS = ['github', 'gitlab'] as const
@@ -78,6 +79,7 @@ export const TriggerSchema = Type.Object(
     enabled: Type.Boolean(),
     eventsUrl: Type.String({ description: 'Where GitHub or GitLab sends the events: the payload URL (GitHub) or URL (GitLab) of the webhook' }),
     createdAt: Timestamp,
+    createdBy: Nullable(Type.Ref(ActorSchema, { description: 'Who made the rule; null for rules made before Slipway recorded it' })),
     updatedAt: Timestamp,
     secret: Type.Optional(Type.String({ description: 'The secret: only in the answer that created the rule or set a new one, never again' }))
   },

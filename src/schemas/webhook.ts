@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { BUILD_EVENT_TYPES, WEBHOOK_FORMATS } from '../webhooks/chat-formats.js'
+import { ActorSchema } from './audit.js'
 import { Nullable, StringEnum, Timestamp } from './common.js'
 
 const Url = Type.String({
@@ -71,6 +72,7 @@ export const WebhookSchema = Type.Object(
     enabled: Type.Boolean(),
     disabledReason: Nullable(Type.String({ description: 'Why Slipway disabled it, e.g. the receiver answered 410 Gone' })),
     createdAt: Timestamp,
+    createdBy: Nullable(Type.Ref(ActorSchema, { description: 'Who made it; null for subscriptions made before Slipway recorded it' })),
     updatedAt: Timestamp,
     secret: Type.Optional(Type.String({ description: 'The signing secret: only in the answer that created or rotated it, never again' }))
   },

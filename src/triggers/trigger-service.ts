@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto'
+import type { AuditLog } from '../audit/audit-log.js'
 import { normalizeBuildRequest, type RequestPolicy } from '../builds/build-request.js'
 import { buildLinks } from '../builds/build-resource.js'
 import type { BuildService } from '../builds/build-service.js'
 import { parseRepoUrl, printable, redactUrl, repoKey } from '../builds/repo-url.js'
 import { BodyInvalid, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../errors.js'
 import { newId } from '../ids.js'
+import { withCreator, type Actor } from '../schemas/audit.js'
 import type { BuildRequest } from '../schemas/build.js'
 import type { Trigger, TriggerCreate, TriggerEventResult, TriggerProvider, TriggerUpdate } from '../schemas/trigger.js'
 import { branchMatches, branchOf } from './branch-match.js'
@@ -31,12 +33,13 @@ export function createTriggerService(deps: {
   builds: BuildService
   policy: RequestPolicy
   publicUrl: string
+  audit: AuditLog
 }) {
   const { store, ledger } = deps
 
   const toResource = (stored: StoredTrigger): Trigger => {
     const { secret: _secret, repoKey: _repoKey, ...resource } = stored
-    return { ...resource, eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
+    return { ...withCreator(resource), eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
   }
 
   async function existing(id: string): Promise<StoredTrigger> {
@@ -63,7 +66,8 @@ export function createTriggerService(deps: {
       // builds were made, handling it again gets those builds back rather than making them twice.
       // Keyed with the rule's secret, so no client of POST /v1/builds can take the key first.
       const key = `trigger-${createHmac('sha256', rule.secret).update(`${provider}:${deliveryId}`).digest('hex')}`
-      const { build } = await deps.builds.submit(buildRequest(rule, commit), key)
+      const actor: Actor = { kind: 'trigger', id: rule.id, name: rule.name, deliveryId }
+      const { build } = await deps.builds.submit(buildRequest(rule, commit), { actor, idempotencyKey: key })
       builds.push({ id: build.id, ruleId: rule.id })
     }
     return { rules: rules.map((rule) => rule.id), builds }
@@ -85,7 +89,7 @@ export function createTriggerService(deps: {
 
   return {
     /** A new rule; its secret is in this answer and never again. */
-    async create(body: TriggerCreate): Promise<Trigger> {
+    async create(body: TriggerCreate, actor: Actor): Promise<Trigger> {
       const repo = parseRepoUrl(body.repo, deps.policy.repos)
       const now = new Date().toISOString()
       const stored: StoredTrigger = {
@@ -98,11 +102,13 @@ export function createTriggerService(deps: {
         build: body.build ?? {},
         enabled: body.enabled ?? true,
         createdAt: now,
+        createdBy: actor,
         updatedAt: now,
         secret: body.secret ?? generateTriggerSecret()
       }
       checkOptions(stored)
       await store.create(stored)
+      await deps.audit.record({ actor, action: 'trigger.create', kind: 'trigger', resourceId: stored.id, summary: `${stored.provider} pushes to ${stored.branches.join(', ')} of ${stored.repo}` })
       return { ...toResource(stored), secret: stored.secret }
     },
 
@@ -110,15 +116,17 @@ export function createTriggerService(deps: {
 
     get: async (id: string): Promise<Trigger> => toResource(await existing(id)),
 
-    async update(id: string, changes: TriggerUpdate): Promise<Trigger> {
+    async update(id: string, changes: TriggerUpdate, actor: Actor): Promise<Trigger> {
       const trigger = await existing(id)
       if (changes.build !== undefined) checkOptions({ ...trigger, build: changes.build })
       await store.update(id, changes)
+      await deps.audit.record({ actor, action: 'trigger.update', kind: 'trigger', resourceId: id, summary: `changed ${Object.keys(changes).join(', ')}` })
       return toResource(await existing(id))
     },
 
-    async remove(id: string): Promise<void> {
+    async remove(id: string, actor: Actor): Promise<void> {
       if (!(await store.remove(id))) throw new TriggerNotFound(id)
+      await deps.audit.record({ actor, action: 'trigger.delete', kind: 'trigger', resourceId: id, summary: 'deleted' })
     },
 
     /**

@@ -1,5 +1,7 @@
+import type { AuditLog } from '../audit/audit-log.js'
 import { DeliveryNotFound, WebhookNotFound } from '../errors.js'
 import { newId } from '../ids.js'
+import type { Actor } from '../schemas/audit.js'
 import type { BuildWebhook, BuildWebhookView, Delivery, SecretRotation, Webhook, WebhookCreate, WebhookUpdate } from '../schemas/webhook.js'
 import { BUILD_EVENT_TYPES, type BuildEventType, type WebhookFormat } from './chat-formats.js'
 import { toDeliveryResource, type DeliveryStore } from './delivery-store.js'
@@ -20,8 +22,11 @@ export interface StoredBuildWebhook {
 }
 
 /** What the API does with webhook subscriptions and their deliveries. */
-export function createWebhookService(deps: { webhooks: WebhookStore; deliveries: DeliveryStore; queue: WebhookQueue; allow: AllowList }) {
+export function createWebhookService(deps: { webhooks: WebhookStore; deliveries: DeliveryStore; queue: WebhookQueue; allow: AllowList; audit: AuditLog }) {
   const { webhooks, deliveries } = deps
+  // A receiver's path and query can be its secret (chat webhooks): the trail names its origin only.
+  const audit = (actor: Actor, action: 'create' | 'update' | 'delete' | 'rotate-secret' | 'redeliver', id: string, summary: string) =>
+    deps.audit.record({ actor, action: `webhook.${action}`, kind: 'webhook', resourceId: id, summary })
 
   async function existing(id: string): Promise<StoredWebhook> {
     const webhook = await webhooks.get(id)
@@ -31,7 +36,7 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
 
   return {
     /** A new subscription; its secret is in this answer and never again. */
-    async create(body: WebhookCreate): Promise<Webhook> {
+    async create(body: WebhookCreate, actor: Actor): Promise<Webhook> {
       const now = new Date().toISOString()
       const secret = body.secret ?? generateSecret()
       const stored: StoredWebhook = {
@@ -43,10 +48,12 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
         enabled: body.enabled ?? true,
         disabledReason: null,
         createdAt: now,
+        createdBy: actor,
         updatedAt: now,
         secrets: [{ value: secret, expiresAt: null }]
       }
       await webhooks.create(stored)
+      await audit(actor, 'create', stored.id, `subscribed ${new URL(stored.url).origin} to ${stored.events.join(', ')}${stored.repo ? ` of ${stored.repo}` : ''}`)
       return { ...toWebhookResource(stored), secret }
     },
 
@@ -54,7 +61,7 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
 
     get: async (id: string): Promise<Webhook> => toWebhookResource(await existing(id)),
 
-    async update(id: string, changes: WebhookUpdate): Promise<Webhook> {
+    async update(id: string, changes: WebhookUpdate, actor: Actor): Promise<Webhook> {
       await existing(id)
       await webhooks.update(id, {
         ...changes,
@@ -62,20 +69,23 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
         // Turning a subscription back on clears why Slipway had turned it off.
         ...(changes.enabled === true ? { disabledReason: null } : {})
       })
+      await audit(actor, 'update', id, `changed ${Object.keys(changes).join(', ')}`)
       return toWebhookResource(await existing(id))
     },
 
-    async remove(id: string): Promise<void> {
+    async remove(id: string, actor: Actor): Promise<void> {
       if (!(await webhooks.remove(id))) throw new WebhookNotFound(id)
+      await audit(actor, 'delete', id, 'deleted')
     },
 
     /** A new secret; the current ones keep signing beside it until the grace period ends. */
-    async rotateSecret(id: string, rotation: SecretRotation): Promise<Webhook> {
+    async rotateSecret(id: string, rotation: SecretRotation, actor: Actor): Promise<Webhook> {
       const webhook = await existing(id)
       const secret = rotation.secret ?? generateSecret()
       const expiresAt = new Date(Date.now() + (rotation.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000).toISOString()
       const kept = liveSecrets(webhook.secrets).map((value) => ({ value, expiresAt }))
       await webhooks.update(id, { secrets: [{ value: secret, expiresAt: null }, ...kept] })
+      await audit(actor, 'rotate-secret', id, `new signing secret; the old one${kept.length === 1 ? '' : 's'} sign${kept.length === 1 ? 's' : ''} until ${expiresAt}`)
       return { ...toWebhookResource(await existing(id)), secret }
     },
 
@@ -91,12 +101,13 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
     },
 
     /** Sends a delivery again, with the same webhook-id and body, however it ended. */
-    async redeliver(webhookId: string, deliveryId: string): Promise<Delivery> {
+    async redeliver(webhookId: string, deliveryId: string, actor: Actor): Promise<Delivery> {
       await existing(webhookId)
       const delivery = await deliveries.get(deliveryId)
       if (!delivery || delivery.webhookId !== webhookId) throw new DeliveryNotFound(webhookId, deliveryId, webhookId)
       await deliveries.setStatus(deliveryId, 'pending')
       await deps.queue.deliver(deliveryId, Date.now())
+      await audit(actor, 'redeliver', webhookId, `redelivered ${deliveryId}`)
       return toDeliveryResource({ ...delivery, status: 'pending' })
     },
 

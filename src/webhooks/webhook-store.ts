@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from '../builds/keys.js'
 import { decodeHash, encodeHash } from '../redis-hash.js'
+import { withCreator } from '../schemas/audit.js'
 import type { Webhook } from '../schemas/webhook.js'
 
 /** A signing secret; an old one keeps signing alongside its successor until it expires. */
@@ -58,5 +59,5 @@ export function liveSecrets(secrets: SigningSecret[], now = Date.now()): string[
 /** The resource as answers show it. */
 export function toWebhookResource(stored: StoredWebhook): Webhook {
   const { secrets: _secrets, ...resource } = stored
-  return resource
+  return withCreator(resource)
 }

@@ -1,7 +1,10 @@
+import os from 'node:os'
+import { createAuditLog } from '../../audit/audit-log.js'
 import { createTokenStore, SCOPES, type Scope, type TokenRecord } from '../../auth/tokens.js'
 import { redisKeys } from '../../builds/keys.js'
 import { loadConfig } from '../../config.js'
 import { createRedis } from '../../redis.js'
+import type { Actor } from '../../schemas/audit.js'
 import { TokenCreateSchema } from '../../schemas/token.js'
 import { type CommandSpec, COMMON_FLAGS, type Parsed } from '../args.js'
 import { ConnectionError, ApiError } from '../api-client.js'
@@ -98,22 +101,25 @@ function apiBackend(parsed: Parsed): TokenBackend {
 async function redisBackend(): Promise<TokenBackend> {
   const config = loadConfig()
   const redis = createRedis(config.redisUrl, 'worker', { warn: () => undefined })
-  const tokens = createTokenStore(redis, redisKeys(config.prefix))
+  const keys = redisKeys(config.prefix)
+  const tokens = createTokenStore(redis, keys, createAuditLog(redis, keys))
   try {
     await redis.connect()
   } catch (error) {
     redis.disconnect()
     throw new ConnectionError(`cannot reach Redis at SLIPWAY_REDIS_URL (${(error as Error).message}). Run this where the service's Redis is reachable, or set SLIPWAY_URL to use the API.`)
   }
+  // Whoever reaches Redis is trusted as an operator; the trail names the account and host.
+  const actor: Actor = { kind: 'operator', id: 'operator', name: `${os.userInfo().username}@${os.hostname()}`, deliveryId: null }
   return {
     create: async (name, scopes) => {
-      const { token, record } = await tokens.create(name, scopes)
+      const { token, record } = await tokens.create(name, scopes, actor)
       return { ...record, token }
     },
     list: () => tokens.list(),
     revoke: async (id) => {
       // The API's answer for the same mistake, so both ways read alike.
-      if (!(await tokens.revoke(id))) throw new ApiError(404, 'TOKEN_NOT_FOUND', `No token has the id '${id}'; \`slipway token list\` shows them.`)
+      if (!(await tokens.revoke(id, actor))) throw new ApiError(404, 'TOKEN_NOT_FOUND', `No token has the id '${id}'; \`slipway token list\` shows them.`)
     },
     close: () => redis.disconnect()
   }

@@ -6,6 +6,7 @@ import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema,
 import { BodyInvalid } from '../../errors.js'
 import { isUpload, readUploadRequest, TAR_GZIP_TYPES } from '../../uploads/upload-request.js'
 import { parseIdempotencyKey } from '../../builds/idempotency.js'
+import { actorOf } from '../../plugins/auth.js'
 import { BuildIdParams, errors } from './common.js'
 
 const TarGzipBody = Type.String({ format: 'binary', description: 'A gzipped tar of the files to build, as `tar -czf - .` writes it' })
@@ -73,13 +74,14 @@ export default async function buildRoutes(instance: FastifyInstance) {
       const key = request.headers['idempotency-key']
       const idempotencyKey = key === undefined ? undefined : parseIdempotencyKey(key)
       const { options } = request.query
+      const submit = { actor: actorOf(request), idempotencyKey }
       let submission
       if (isUpload(request)) {
         const uploaded = await readUploadRequest(request, options, fastify.uploads)
-        submission = await fastify.builds.submitUpload(uploaded.options, uploaded.upload, idempotencyKey)
+        submission = await fastify.builds.submitUpload(uploaded.options, uploaded.upload, submit)
       } else {
         if (options !== undefined) throw new BodyInvalid('The query parameter options goes with an uploaded tar; a JSON body carries the options itself.')
-        submission = await fastify.builds.submit(request.body as BuildRequest, idempotencyKey)
+        submission = await fastify.builds.submit(request.body as BuildRequest, submit)
       }
       const { build, replayed, joined } = submission
       if (replayed) reply.header('idempotent-replayed', 'true')
@@ -103,7 +105,7 @@ export default async function buildRoutes(instance: FastifyInstance) {
         response: { 202: Type.Ref(BuildSchema), ...errors(404, 409, 503) }
       }
     },
-    async (request, reply) => reply.code(202).send(await fastify.builds.cancel(request.params.id))
+    async (request, reply) => reply.code(202).send(await fastify.builds.cancel(request.params.id, actorOf(request)))
   )
 
   fastify.post(
@@ -121,7 +123,7 @@ export default async function buildRoutes(instance: FastifyInstance) {
       }
     },
     async (request, reply) => {
-      const build = await fastify.builds.retry(request.params.id)
+      const build = await fastify.builds.retry(request.params.id, actorOf(request))
       return reply.code(202).header('location', build.links.self).send(build)
     }
   )

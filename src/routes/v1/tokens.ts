@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { TokenNotFound } from '../../errors.js'
 import { TokenCreateSchema, TokenListSchema, TokenSchema } from '../../schemas/token.js'
+import { actorOf } from '../../plugins/auth.js'
 import { errors } from './common.js'
 
 export default async function tokenRoutes(instance: FastifyInstance) {
@@ -23,7 +24,7 @@ export default async function tokenRoutes(instance: FastifyInstance) {
       }
     },
     async (request, reply) => {
-      const { token, record } = await fastify.tokens.create(request.body.name, request.body.scopes)
+      const { token, record } = await fastify.tokens.create(request.body.name, request.body.scopes, actorOf(request))
       return reply.code(201).send({ ...record, token })
     }
   )
@@ -46,7 +47,7 @@ export default async function tokenRoutes(instance: FastifyInstance) {
       }
     },
     async (request, reply) => {
-      if (!(await fastify.tokens.revoke(request.params.id))) throw new TokenNotFound(request.params.id)
+      if (!(await fastify.tokens.revoke(request.params.id, actorOf(request)))) throw new TokenNotFound(request.params.id)
       return reply.code(204).send(null)
     }
   )

@@ -9,6 +9,7 @@ import {
   TriggerSchema,
   TriggerUpdateSchema
 } from '../../schemas/trigger.js'
+import { actorOf } from '../../plugins/auth.js'
 import { errors } from './common.js'
 
 const TriggerIdParams = Type.Object({ id: Type.String({ description: 'The trigger rule id' }) })
@@ -33,7 +34,7 @@ export default async function triggerRoutes(instance: FastifyInstance) {
       }
     },
     async (request, reply) => {
-      const trigger = await fastify.triggers.create(request.body)
+      const trigger = await fastify.triggers.create(request.body, actorOf(request))
       return reply.code(201).header('location', `/v1/triggers/${trigger.id}`).send(trigger)
     }
   )
@@ -62,14 +63,14 @@ export default async function triggerRoutes(instance: FastifyInstance) {
         response: { 200: Type.Ref(TriggerSchema), ...errors(400, 404, 503) }
       }
     },
-    async (request) => fastify.triggers.update(request.params.id, request.body)
+    async (request) => fastify.triggers.update(request.params.id, request.body, actorOf(request))
   )
 
   fastify.delete(
     '/triggers/:id',
     { config, schema: { tags, summary: 'Delete a trigger rule', params: TriggerIdParams, response: { 204: Type.Null(), ...errors(404, 503) } } },
     async (request, reply) => {
-      await fastify.triggers.remove(request.params.id)
+      await fastify.triggers.remove(request.params.id, actorOf(request))
       return reply.code(204).send(null)
     }
   )

@@ -10,6 +10,7 @@ import {
   WebhookSchema,
   WebhookUpdateSchema
 } from '../../schemas/webhook.js'
+import { actorOf } from '../../plugins/auth.js'
 import { BuildIdParams, errors } from './common.js'
 
 const WebhookIdParams = Type.Object({ id: Type.String({ description: 'The webhook id' }) })
@@ -42,7 +43,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
       }
     },
     async (request, reply) => {
-      const webhook = await fastify.webhooks.create(request.body)
+      const webhook = await fastify.webhooks.create(request.body, actorOf(request))
       return reply.code(201).header('location', `/v1/webhooks/${webhook.id}`).send(webhook)
     }
   )
@@ -72,7 +73,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
         response: { 200: Type.Ref(WebhookSchema), ...errors(400, 404, 503) }
       }
     },
-    async (request) => fastify.webhooks.update(request.params.id, request.body)
+    async (request) => fastify.webhooks.update(request.params.id, request.body, actorOf(request))
   )
 
   fastify.delete(
@@ -87,7 +88,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
       }
     },
     async (request, reply) => {
-      await fastify.webhooks.remove(request.params.id)
+      await fastify.webhooks.remove(request.params.id, actorOf(request))
       return reply.code(204).send(null)
     }
   )
@@ -107,7 +108,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
         response: { 200: Type.Ref(WebhookSchema), ...errors(400, 404, 503) }
       }
     },
-    async (request) => fastify.webhooks.rotateSecret(request.params.id, request.body)
+    async (request) => fastify.webhooks.rotateSecret(request.params.id, request.body, actorOf(request))
   )
 
   fastify.get(
@@ -137,7 +138,7 @@ export default async function webhookRoutes(instance: FastifyInstance) {
         response: { 202: Type.Ref(DeliverySchema), ...errors(404, 503) }
       }
     },
-    async (request, reply) => reply.code(202).send(await fastify.webhooks.redeliver(request.params.id, request.params.deliveryId))
+    async (request, reply) => reply.code(202).send(await fastify.webhooks.redeliver(request.params.id, request.params.deliveryId, actorOf(request)))
   )
 
   fastify.get(

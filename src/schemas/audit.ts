@@ -1,0 +1,77 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { Nullable, StringEnum, Timestamp } from './common.js'
+
+export const ACTOR_KINDS = ['token', 'trigger', 'operator'] as const
+
+export const ActorSchema = Type.Object(
+  {
+    kind: StringEnum(ACTOR_KINDS, {
+      description: 'token: a request made with an API token; trigger: a trigger rule acting on a push event; operator: `slipway token --redis` run on a host that reaches Redis'
+    }),
+    id: Type.String({ description: "The token's id ('admin' for SLIPWAY_ADMIN_TOKEN), the trigger rule's, or 'operator'" }),
+    name: Nullable(Type.String({ description: "The token's or the rule's name when it was done; for an operator, user@host" })),
+    deliveryId: Nullable(Type.String({ description: 'For a trigger: the push event delivery it acted on' }))
+  },
+  { $id: 'Actor', additionalProperties: false, description: 'Who did something' }
+)
+export type Actor = Static<typeof ActorSchema>
+
+/** A record as stored, with `createdBy: null` where it was made before Slipway recorded creators. */
+export const withCreator = <T extends { createdBy: Actor | null }>(stored: T): T => ({ ...stored, createdBy: stored.createdBy ?? null })
+
+/** What the audit trail records things of. */
+export const AUDIT_KINDS = ['build', 'token', 'webhook', 'trigger'] as const
+export type AuditKind = (typeof AUDIT_KINDS)[number]
+
+export const AUDIT_ACTIONS = [
+  'build.create',
+  'build.retry',
+  'build.cancel',
+  'token.create',
+  'token.revoke',
+  'webhook.create',
+  'webhook.update',
+  'webhook.delete',
+  'webhook.rotate-secret',
+  'webhook.redeliver',
+  'trigger.create',
+  'trigger.update',
+  'trigger.delete'
+] as const
+export type AuditAction = (typeof AUDIT_ACTIONS)[number]
+
+export const AuditEntrySchema = Type.Object(
+  {
+    id: Type.String({ description: 'Sorts by time; pass as `cursor` to page on' }),
+    at: Timestamp,
+    actor: Type.Ref(ActorSchema),
+    action: StringEnum(AUDIT_ACTIONS),
+    kind: StringEnum(AUDIT_KINDS, { description: 'What kind of resource it was done to' }),
+    resourceId: Type.String(),
+    summary: Type.String({ description: 'What was done, in a line' })
+  },
+  { $id: 'AuditEntry', additionalProperties: false }
+)
+export type AuditEntry = Static<typeof AuditEntrySchema>
+
+export const AuditListSchema = Type.Object(
+  {
+    items: Type.Array(Type.Ref(AuditEntrySchema)),
+    nextCursor: Nullable(Type.String({ description: 'Pass as `cursor` for the next page; null on the last page' }))
+  },
+  { $id: 'AuditList', additionalProperties: false }
+)
+
+const ENTRY_ID = '^[0-9]{1,20}-[0-9]{1,20}$'
+
+export const AuditQuerySchema = Type.Object(
+  {
+    actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z]+$', description: 'Only what this token or trigger rule (its id) did' })),
+    kind: Type.Optional(StringEnum(AUDIT_KINDS, { description: 'Only what was done to builds, tokens, webhooks or trigger rules' })),
+    cursor: Type.Optional(Type.String({ pattern: ENTRY_ID, description: 'nextCursor of the previous page' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 }))
+  },
+  { additionalProperties: false }
+)
+
+export const auditSchemas = [ActorSchema, AuditEntrySchema, AuditListSchema]
