@@ -108,6 +108,13 @@ t.test('refusals: a 4xx with a stable code, nothing queued, nothing stored', asy
     ['empty', upload(Buffer.alloc(0)), 400, 'UPLOAD_INVALID', /not gzipped data/],
     ['hostile', upload(await tarGz([{ name: 'passwd', type: 'symlink', linkname: '/etc/passwd' }])), 400, 'UPLOAD_UNSAFE', /symlink to the absolute path/],
     ['climbing out', upload(await tarGz([{ name: '../../evil', content: 'x' }])), 400, 'UPLOAD_UNSAFE', /climbs out/],
+    [
+      'a symlink chain leading out',
+      upload(await tarGz([{ name: 'a/x', type: 'symlink', linkname: 'y/../..' }, { name: 'a/y', type: 'symlink', linkname: '..' }, { name: 'Dockerfile', content: 'FROM busybox\n' }])),
+      400,
+      'UPLOAD_UNSAFE',
+      /'a\/x' is a symlink leading out of the upload \(to 'y\/..\/..', through 'a\/y'\)/
+    ],
     ['git-only option', upload(await dockerfileTar(), { repo: 'https://h/x' }), 400, 'VALIDATION_FAILED', /options\.repo: unknown field \(known fields: context, dockerfile/],
     ['wrong type', upload(await dockerfileTar(), { push: 'yes' }), 400, 'VALIDATION_FAILED', /options\.push: must be boolean/],
     ['host network', upload(await dockerfileTar(), { network: 'host' }), 400, 'VALIDATION_FAILED', /options\.network: must be equal to one of the allowed values/],
