@@ -155,7 +155,8 @@ t.test("a build's escape sequences never reach the terminal: logs, follow, statu
       ''
     ].join('\n')
   })
-  const followed = await slipwayCli('submit', '--repo', repo.url, '--no-cache', '--follow')
+  // The build needs no network: --network none takes it away.
+  const followed = await slipwayCli('submit', '--repo', repo.url, '--no-cache', '--network', 'none', '--follow')
   t.equal(followed.code, EXIT.buildFailed, followed.stderr)
   const id = /build (\w{26}) queued/.exec(followed.stderr)![1]!
   t.match(followed.stdout, /clip +title +link click up +erased +c1-csi/, 'the text around the sequences stays')
@@ -173,6 +174,7 @@ t.test("a build's escape sequences never reach the terminal: logs, follow, statu
   }
   const json = JSON.parse((await slipwayCli('status', id, '--json')).stdout) as Build
   t.match(json.error?.message, /\u001b\]0;failing-title\u0007/, '--json keeps the text as the API has it')
+  t.equal(json.request.network, 'none')
 })
 
 t.test('usage, connection, rejection and authorization errors each have their code and say what to do', async (t) => {
