@@ -2,6 +2,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { isNamedNetwork } from './builds/build-network.js'
 
 // Each setting is read from SLIPWAY_<SNAKE_CASE_KEY> unless its schema names another
 // variable in `env` (DOCKER_HOST belongs to Docker, not to us).
@@ -50,6 +51,15 @@ export const ConfigSchema = Type.Object({
   builder: Type.Union([Type.Literal('auto'), Type.Literal('buildkit'), Type.Literal('classic')], {
     default: 'auto',
     description: "Builder for requests that don't name one; auto is BuildKit where the Docker Engine has it"
+  }),
+  // Docker's grammar of network names, which has no ':' (so no "container:<id>"), without "host".
+  buildNetwork: Type.String({
+    default: 'default',
+    pattern: '^(?!host$)[A-Za-z0-9][A-Za-z0-9_.-]{1,127}$',
+    expected: 'default, none, or the name of a Docker network (letters, digits, "_", "." and "-"); never host',
+    description:
+      "Network of builds' RUN steps: default (the Docker Engine's bridge), none, or a Docker network prepared with egress rules " +
+      '(classic builder only; docs/build-network.md shows how). A build may ask for none, never for more'
   }),
   buildTimeoutSeconds: Type.Integer({ default: 3600, minimum: 1, description: "Time limit of a build that doesn't name one" }),
   buildTimeoutMaxSeconds: Type.Integer({ default: 21_600, minimum: 1, description: 'The longest time limit a build may ask for' }),
@@ -172,6 +182,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
   }
   const valid = config as Config
+  if (valid.builder === 'buildkit' && isNamedNetwork(valid.buildNetwork)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  SLIPWAY_BUILDER=buildkit cannot run builds on SLIPWAY_BUILD_NETWORK=${valid.buildNetwork}: BuildKit through the ` +
+        'Docker Engine API runs RUN steps only on default or none. Set SLIPWAY_BUILDER to auto or classic.'
+    )
+  }
   // Links must work from wherever people read them; without a public URL, the listen address.
   if (!valid.publicUrl) valid.publicUrl = `http://${valid.host.includes(':') ? `[${valid.host}]` : valid.host}:${valid.port}`
   if (!valid.mirrorDir) valid.mirrorDir = path.join(valid.workDir, 'mirrors')
@@ -193,6 +209,7 @@ function describeProblem(schema: TSchema, fallback: string): string {
   if (schema.type === 'integer') return `must be a whole number from ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`
   if (schema.type === 'number') return `must be a number from ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`
   if (schema.secret) return 'is not a valid value (not shown: it is a secret)'
+  if (schema.expected) return `must be ${schema.expected as string}`
   if (schema.type === 'boolean') return 'must be true or false'
   if (schema.pattern) return `must match ${schema.pattern}`
   return fallback

@@ -27,15 +27,7 @@ async function main(): Promise<void> {
     process.stdout.write(HELP)
     return
   }
-  let config
-  try {
-    config = loadConfig()
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`${error.message}\nRun with --help for every setting and its default.\n`)
-    process.exitCode = 2
-    return
-  }
+  const config = loadConfig()
   // Written asynchronously: lines logged while a write is under way go out together in the next
   // one, instead of one blocking write per line (two per request). pino flushes what is left on exit.
   const logger = pino({ level: config.logLevel, base: { role: config.role } }, pino.destination({ dest: 1, sync: false }))
@@ -69,4 +61,10 @@ async function main(): Promise<void> {
   })
 }
 
-await main()
+// A setting found wrong at start-up, by loadConfig or by a worker asking its Docker Engine, ends
+// the process at once, whatever had started already.
+await main().catch((error: unknown) => {
+  if (!(error instanceof ConfigError)) throw error
+  process.stderr.write(`${error.message}\nRun with --help for every setting and its default.\n`)
+  process.exit(2)
+})

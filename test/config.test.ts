@@ -31,6 +31,7 @@ t.test('an empty environment gives every default', async (t) => {
     mirrorMaxBytes: 5 * 1024 ** 3,
     dockerConfig: path.join(os.homedir(), '.docker', 'config.json'),
     builder: 'auto',
+    buildNetwork: 'default',
     buildTimeoutSeconds: 3600,
     buildTimeoutMaxSeconds: 21_600,
     queueTtlSeconds: 86_400,
@@ -94,6 +95,10 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_LOG_MAX_BYTES', { SLIPWAY_LOG_MAX_BYTES: '2048' }, { logMaxBytes: 2048 }],
     ['SLIPWAY_LOG_LEVEL', { SLIPWAY_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
     ['SLIPWAY_BUILDER', { SLIPWAY_BUILDER: 'classic' }, { builder: 'classic' }],
+    ['SLIPWAY_BUILD_NETWORK=none', { SLIPWAY_BUILD_NETWORK: 'none' }, { buildNetwork: 'none' }],
+    ['SLIPWAY_BUILD_NETWORK named', { SLIPWAY_BUILD_NETWORK: 'slipway-egress_1.a' }, { buildNetwork: 'slipway-egress_1.a' }],
+    // BuildKit cannot join a named network; auto picks the classic builder for it.
+    ['SLIPWAY_BUILD_NETWORK named, builder auto', { SLIPWAY_BUILD_NETWORK: 'egress', SLIPWAY_BUILDER: 'auto' }, { buildNetwork: 'egress' }],
     ['SLIPWAY_QUEUE_TTL_SECONDS', { SLIPWAY_QUEUE_TTL_SECONDS: '60' }, { queueTtlSeconds: 60 }],
     ['SLIPWAY_MAX_ATTEMPTS', { SLIPWAY_MAX_ATTEMPTS: '5' }, { maxAttempts: 5 }],
     ['SLIPWAY_BUILD_CPUS', { SLIPWAY_BUILD_CPUS: '1.5' }, { buildCpus: 1.5 }],
@@ -125,6 +130,12 @@ t.test('bad values throw a ConfigError naming the variable', async (t) => {
     [{ SLIPWAY_LOG_LEVEL: 'loud' }, /SLIPWAY_LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ SLIPWAY_LOG_MAX_BYTES: '10' }, /SLIPWAY_LOG_MAX_BYTES=.*must be a whole number from 1024/],
     [{ SLIPWAY_PREFIX: 'a b' }, /SLIPWAY_PREFIX="a b": must match/],
+    // Never the host's network, nor another container's.
+    [{ SLIPWAY_BUILD_NETWORK: 'host' }, /SLIPWAY_BUILD_NETWORK="host": must be default, none, or the name of a Docker network .*; never host/],
+    [{ SLIPWAY_BUILD_NETWORK: 'container:redis' }, /SLIPWAY_BUILD_NETWORK="container:redis": must be default, none, or the name/],
+    [{ SLIPWAY_BUILD_NETWORK: '-x' }, /SLIPWAY_BUILD_NETWORK="-x": must be/],
+    [{ SLIPWAY_BUILD_NETWORK: 'a b' }, /SLIPWAY_BUILD_NETWORK="a b": must be/],
+    [{ SLIPWAY_BUILDER: 'buildkit', SLIPWAY_BUILD_NETWORK: 'egress' }, /SLIPWAY_BUILDER=buildkit cannot run builds on SLIPWAY_BUILD_NETWORK=egress.*auto or classic/],
     // An upload waits in Redis, whose strings hold at most 512 MiB.
     [{ SLIPWAY_UPLOAD_MAX_BYTES: String(513 * 1024 ** 2) }, /SLIPWAY_UPLOAD_MAX_BYTES=.*must be a whole number from 1024 to 536870912/],
     // Numbers that are not written as whole numbers are refused, never rounded.
@@ -174,6 +185,7 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_WORK_DIR',
       'SLIPWAY_DOCKER_CONFIG',
       'SLIPWAY_BUILDER',
+      'SLIPWAY_BUILD_NETWORK',
       'SLIPWAY_BUILD_TIMEOUT_SECONDS',
       'SLIPWAY_BUILD_TIMEOUT_MAX_SECONDS',
       'SLIPWAY_QUEUE_TTL_SECONDS',

@@ -41,6 +41,8 @@ export interface PipelineContext {
   settings: {
     repoPolicy: RepoPolicy
     builder: Builder | 'auto'
+    /** SLIPWAY_BUILD_NETWORK: what RUN steps run on unless a request narrows it to none. */
+    network: string
     clone: CloneLimits
     contextMaxBytes: number
     build: BuildLimits

@@ -1,6 +1,7 @@
 import type { LogWriter } from '../src/builds/build-log.js'
 import type { BuildStore, Transition } from '../src/builds/build-store.js'
 import type { BuildStatus, Phase, PhaseName, Step } from '../src/schemas/build.js'
+import { redactAll } from './redaction.js'
 
 // Steps change many times a second in a busy build; the record is rewritten at most this often.
 const STEP_SAVE_INTERVAL_MS = 250
@@ -11,12 +12,15 @@ export type AttemptRecord = ReturnType<typeof attemptRecord>
 /**
  * One attempt's writes to its build record. Each lands only while this attempt still owns the
  * build: a worker that lost its lock, whose build another worker has started again, changes nothing.
+ * Every string written passes `redact` first, whichever field it is in (an error, a variant's row,
+ * a step's text), as every log line does.
  */
-export function attemptRecord(store: BuildStore, buildId: string, attempt: number) {
+export function attemptRecord(store: BuildStore, buildId: string, attempt: number, redact: (text: string) => string) {
+  const write = (to: BuildStatus, set: Transition['set']) => store.transition(buildId, { from: ['running'], to, set: redactAll(set, redact), attempt })
   return {
     attempt,
-    update: (set: Transition['set']) => store.transition(buildId, { from: ['running'], to: 'running', set, attempt }),
-    end: (to: BuildStatus, set: Transition['set']) => store.transition(buildId, { from: ['running'], to, set, attempt })
+    update: (set: Transition['set']) => write('running', set),
+    end: write
   }
 }
 

@@ -2,8 +2,10 @@ import type { LogStreamName } from '../src/builds/build-log.js'
 import { formatBytes } from '../src/format.js'
 import type { Image, PhaseName } from '../src/schemas/build.js'
 import type { Budget } from '../src/schemas/insight.js'
+import { buildNetworkOf } from '../src/builds/build-network.js'
 import { BuildFailure } from './build-failure.js'
 import type { PipelineContext } from './build-pipeline.js'
+import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
 import { byBytes, deletedFilesFinding, imageInsight, redisScanCache } from './insight/image-insight.js'
 import { packContext, planContext } from './phases/context.js'
@@ -60,12 +62,15 @@ export async function buildVariant(spec: BuildSpec, source: Source, ctx: Pipelin
     ...(request.repo === null ? {} : { 'org.opencontainers.image.source': request.repo }),
     ...(source.commit === null ? {} : { 'org.opencontainers.image.revision': source.commit })
   }
+  const network = buildNetworkOf(request.network, ctx.settings.network)
   const { builder, built } = await progress.run(
     'build',
     async () => {
-      const { builder, why } = await chooseBuilder(ctx.docker, request.builder, ctx.settings.builder, plan)
+      await checkBuildNetwork(ctx.docker, network)
+      const { builder, why } = await chooseBuilder(ctx.docker, request.builder, ctx.settings.builder, { dockerfileCopied: plan.dockerfileCopied, network })
       await ctx.record.update({ builder })
       logTo('build')('system', `Building with ${builder === 'buildkit' ? 'BuildKit' : 'the classic builder'}${why ? ` (${why})` : ''}`)
+      if (network === 'none') logTo('build')('system', 'RUN steps have no network (network: none): nothing they start can reach a host')
       try {
         const built = await buildImage({
           docker: ctx.docker,
@@ -78,6 +83,7 @@ export async function buildVariant(spec: BuildSpec, source: Source, ctx: Pipelin
           target: spec.target,
           noCache: request.noCache,
           limits: ctx.settings.build,
+          network,
           registryAuth: ctx.credentials.forBuild,
           signal,
           log: logTo('build'),

@@ -7,11 +7,13 @@ import { BUILD_QUEUE, createBuildQueue, type BuildJobData } from '../src/builds/
 import { createBuildStore } from '../src/builds/build-store.js'
 import { redisKeys } from '../src/builds/keys.js'
 import { repoPolicy } from '../src/builds/repo-url.js'
-import type { Config } from '../src/config.js'
+import { isNamedNetwork } from '../src/builds/build-network.js'
+import { ConfigError, type Config } from '../src/config.js'
 import type { Dependencies } from '../src/metrics/reachability.js'
 import { registerBuildMetrics } from '../src/metrics/worker-metrics.js'
 import { createRedis } from '../src/redis.js'
 import { createWebhookQueue } from '../src/webhooks/webhook-queue.js'
+import { networkExists } from './docker/build-network.js'
 import { startReconciler } from './reconciler.js'
 import { ABORT_REASONS, runBuild } from './run-build.js'
 import { MirrorCache } from './source/git-mirror.js'
@@ -31,6 +33,9 @@ export async function startBuildWorker(
   logger: Logger,
   metrics = new Registry()
 ): Promise<{ close(): Promise<void>; dependencies: Dependencies }> {
+  // dockerode reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself.
+  const docker = new Docker()
+  await checkNetworkAtStart(docker, config.buildNetwork, logger)
   const redis = createRedis(config.redisUrl, 'worker', logger)
   const keys = redisKeys(config.prefix)
   const store = createBuildStore(redis, keys)
@@ -43,8 +48,7 @@ export async function startBuildWorker(
     redis,
     keys,
     store,
-    // dockerode reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself.
-    docker: new Docker(),
+    docker,
     logger,
     events,
     metrics: registerBuildMetrics(metrics),
@@ -60,6 +64,7 @@ export async function startBuildWorker(
       build: { memoryBytes: config.buildMemoryBytes, cpus: config.buildCpus },
       logMaxBytes: config.logMaxBytes,
       builder: config.builder,
+      network: config.buildNetwork,
       queueTtlSeconds: config.queueTtlSeconds,
       maxAttempts: config.maxAttempts
     }
@@ -134,5 +139,25 @@ export async function startBuildWorker(
       await events.close()
       await redis.quit().catch(() => redis.disconnect())
     }
+  }
+}
+
+/**
+ * A worker whose named build network is missing would fail every build: it does not start. An
+ * engine not reachable yet is no reason not to start; each build checks its network again.
+ */
+async function checkNetworkAtStart(docker: Docker, network: string, logger: Logger): Promise<void> {
+  if (!isNamedNetwork(network)) return
+  let exists: boolean
+  try {
+    exists = await networkExists(docker, network)
+  } catch (error) {
+    logger.warn({ err: error, network }, 'could not look for the build network; each build looks again')
+    return
+  }
+  if (!exists) {
+    throw new ConfigError(
+      `SLIPWAY_BUILD_NETWORK=${network}: the Docker Engine has no network of that name. Create it (docs/build-network.md shows how), or set default or none.`
+    )
   }
 }

@@ -22,3 +22,13 @@ export function createRedactor(secrets: { username?: string; password: string }[
     return redacted
   }
 }
+
+/** A JSON-like value with every string in it redacted, at any depth. */
+export function redactAll<T>(value: T, redact: (text: string) => string): T {
+  if (typeof value === 'string') return redact(value) as T
+  if (Array.isArray(value)) return value.map((item: unknown) => redactAll(item, redact)) as T
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, redactAll(field as unknown, redact)])) as T
+  }
+  return value
+}

@@ -12,11 +12,12 @@ import type { RegistryAuth } from './docker/registry-auth.js'
  * option that shapes the image (not how the build is run: priority, time limit, webhooks).
  */
 export function buildFingerprint(request: NormalizedRequest, revision: string, tags: string[]): string {
-  const { context, dockerfile, target, buildArgs, labels, image, push, builder, keepGitDir, maxImageBytes, budgetMode } = request
+  const { context, dockerfile, target, buildArgs, labels, image, push, builder, network, keepGitDir, maxImageBytes, budgetMode } = request
   const repo = request.repo === null ? null : repoKey(request.repo)
-  // The budget counts too: reusing a build is reusing its verdict on the image's size. `commit` is
-  // an upload's sha256 for an upload (the field keeps its name, so repository builds keep theirs).
-  return fingerprint({ repo, commit: revision, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, keepGitDir, maxImageBytes, budgetMode })
+  // The budget counts too: reusing a build is reusing its verdict on the image's size; so does the
+  // network: a build asked to run without one is not given an image made with one. `commit` is an
+  // upload's sha256 for an upload (the field keeps its name, so repository builds keep theirs).
+  return fingerprint({ repo, commit: revision, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, network, keepGitDir, maxImageBytes, budgetMode })
 }
 
 /**

@@ -86,12 +86,12 @@ async function startAttempt(build: BuildRecord, deps: BuildRunnerDeps) {
   if (!started) return null
   deps.onAttempt?.(build.id, attempt)
   if (attempt === 1) deps.metrics.queueWaitSeconds.observe((startedAt.getTime() - Date.parse(build.createdAt)) / 1000)
-  const record = attemptRecord(deps.store, build.id, attempt)
+  // Nothing is stored before it passes the redactor, which learns this build's credentials later.
+  const redactor = { redact: createRedactor([]) }
+  const record = attemptRecord(deps.store, build.id, attempt, (text) => redactor.redact(text))
   const logger = deps.logger.child({ buildId: build.id, attempt })
   // A build run again after its worker died has been announced as started already.
   if (attempt === 1) await announce(build.id, deps, logger)
-  // Nothing is stored before it passes the redactor, which learns this build's credentials later.
-  const redactor = { redact: createRedactor([]) }
   const log = await openLogWriter(deps.redis, deps.keys, build.id, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redactor.redact(text) })
   log.status('running', null)
   logger.info({ repo: build.request.repo, ref: build.request.ref, upload: build.request.source?.sha256 }, 'build started')
@@ -117,7 +117,6 @@ async function execute(build: BuildRecord, run: Attempt, deps: BuildRunnerDeps, 
   } catch (error) {
     const abortedFor = cancelSignal?.aborted ? cancelSignal.reason : undefined
     const outcome = failureOutcome(error, { phase: run.progress.current(), timedOut: timeout.aborted, abortedFor, build })
-    if (outcome.error) outcome.error.message = run.redactor.redact(outcome.error.message)
     if (outcome.error?.code === 'INTERNAL') run.logger.error({ err: error }, 'build failed unexpectedly')
     return outcome
   } finally {

@@ -53,6 +53,7 @@ function normalizeOptions(request: BuildUploadOptions, defaultImage: string, pol
     push: request.push ?? request.image !== undefined,
     noCache: request.noCache ?? false,
     builder: request.builder ?? null,
+    network: request.network ?? 'default',
     timeoutSeconds,
     priority: request.priority ?? 'normal',
     force: request.force ?? false,

@@ -16,6 +16,7 @@ export const FAILURE_CODES = {
   DOCKERFILE_NOT_FOUND: 'The Dockerfile does not exist in the repository at that commit.',
   DOCKERFILE_INVALID: 'Docker could not parse the Dockerfile.',
   DOCKERFILE_OUTSIDE_CONTEXT: 'BuildKit was asked for, but the Dockerfile is outside the context; widen the context or use the classic builder.',
+  BUILDKIT_NETWORK_UNSUPPORTED: 'BuildKit was asked for, but the server runs builds on a named network (SLIPWAY_BUILD_NETWORK), which only the classic builder can join.',
   TARGET_NOT_FOUND: 'The requested target stage is not in the Dockerfile.',
   BASE_IMAGE_NOT_FOUND: 'A FROM image could not be found or pulled.',
   BUILD_STEP_FAILED: 'A RUN step exited non-zero; `step` and `exitCode` say which and how.',
@@ -31,7 +32,7 @@ export const FAILURE_CODES = {
   SUPERSEDED: 'A newer build of the same repository, ref and image, asked with supersede, replaced it while it was queued.',
   QUEUE_EXPIRED: 'The build waited in the queue longer than SLIPWAY_QUEUE_TTL_SECONDS; no worker was free to take it.',
   WORKER_LOST: 'The workers running the build were lost again and again (killed, or their host died); it was given up.',
-  WORKER_CONFIG_INVALID: "The worker's own configuration (its Docker config.json) is broken; the message says how.",
+  WORKER_CONFIG_INVALID: "The worker's own configuration (its Docker config.json, its build network) is broken; the message says how.",
   INTERNAL: 'Slipway itself failed; the service log has the details.'
 } as const
 

@@ -7,6 +7,7 @@ import { logs, logsSpec } from './commands/logs.js'
 import { retry, retrySpec } from './commands/retry.js'
 import { status, statusSpec } from './commands/status.js'
 import { submit, submitSpec } from './commands/submit.js'
+import { say } from './commands/shared.js'
 import { token, tokenSpec } from './commands/token.js'
 import { EXIT, EXIT_CODE_MEANINGS, UsageError, type ExitCode } from './exit-codes.js'
 
@@ -76,7 +77,6 @@ export async function main(argv: string[]): Promise<ExitCode> {
 }
 
 function explain(error: unknown): ExitCode {
-  const say = (text: string) => process.stderr.write(`slipway: ${text}\n`)
   if (error instanceof UsageError || error instanceof ConfigError) {
     say(error.message)
     return EXIT.usage

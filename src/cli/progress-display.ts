@@ -1,4 +1,5 @@
 import { formatDuration } from '../format.js'
+import { terminalText } from './terminal-text.js'
 
 /** A `log` event's data, as GET /v1/builds/{id}/logs sends it. */
 export interface LogEntry {
@@ -29,11 +30,12 @@ export interface Output {
 }
 
 /**
- * Plain lines, for CI logs and files: the build's log as it is. Status changes need no lines of
- * their own: the log already marks each phase ("==> build") and ends with the outcome.
+ * Plain lines, for CI logs and files: the build's log as it is, without terminal controls. Status
+ * changes need no lines of their own: the log already marks each phase ("==> build") and ends
+ * with the outcome.
  */
 export function plainDisplay(out: Output): ProgressDisplay {
-  return { log: (entry) => out.write(`${entry.text}\n`), status: () => undefined, close: () => undefined }
+  return { log: (entry) => out.write(`${terminalText(entry.text)}\n`), status: () => undefined, close: () => undefined }
 }
 
 // The step a log line starts: BuildKit's "#5 [2/3] RUN make" or the classic builder's "Step 2/5 : RUN make".
@@ -52,7 +54,7 @@ export function liveDisplay(out: Output, startedAtMs: number, now: () => number 
   let step: string | null = null
   const render = () => {
     const parts = [status, phase, step, formatDuration(now() - startedAtMs)].filter(Boolean)
-    const line = parts.join(' · ')
+    const line = terminalText(parts.join(' · '))
     const width = Math.max(20, (out.columns ?? 80) - 1)
     out.write(`${CLEAR_LINE}${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
   }
@@ -61,9 +63,10 @@ export function liveDisplay(out: Output, startedAtMs: number, now: () => number 
   render()
   return {
     log(entry) {
-      const starts = STEP_STARTS.map((pattern) => pattern.exec(entry.text)?.[1]).find(Boolean)
+      const text = terminalText(entry.text)
+      const starts = STEP_STARTS.map((pattern) => pattern.exec(text)?.[1]).find(Boolean)
       if (starts) step = starts
-      out.write(`${CLEAR_LINE}${entry.text}\n`)
+      out.write(`${CLEAR_LINE}${text}\n`)
       render()
     },
     status(change) {

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { REQUEST_NETWORKS } from '../builds/build-network.js'
 import { FAILURE_CODES, type FailureCode } from '../builds/failure-codes.js'
 import { ActorSchema } from './audit.js'
 import { Nullable, StringEnum, Timestamp } from './common.js'
@@ -115,6 +116,13 @@ export const BuildRequestSchema = Type.Object(
         description: "Docker's builder: BuildKit or the classic builder. Default: the worker's SLIPWAY_BUILDER (BuildKit where the engine has it)."
       })
     ),
+    network: Optional(
+      StringEnum(REQUEST_NETWORKS, {
+        description:
+          "The network the build's RUN steps see: none, or default (the server's SLIPWAY_BUILD_NETWORK). A build may narrow the " +
+          "server's network, never widen it: there is no host. Default: default."
+      })
+    ),
     submodules: Optional(
       Type.Boolean({
         description: "Fetch the repository's git submodules (shallow), each URL checked like the repository's. Default: false."
@@ -211,6 +219,7 @@ export const NormalizedRequestSchema = Type.Object(
     push: Type.Boolean(),
     noCache: Type.Boolean(),
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
+    network: StringEnum(REQUEST_NETWORKS, { description: "default: the worker's SLIPWAY_BUILD_NETWORK" }),
     keepGitDir: Type.Boolean(),
     submodules: Type.Boolean(),
     timeoutSeconds: Type.Integer(),

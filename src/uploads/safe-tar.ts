@@ -6,6 +6,7 @@ import tar from 'tar-stream'
 import { UploadInvalid, UploadTooLarge, UploadUnsafe } from '../errors.js'
 import { printable } from '../builds/repo-url.js'
 import { formatBytes } from '../format.js'
+import { createTarLinks, unsafe } from './tar-links.js'
 
 // An uploaded tar comes from anyone holding a token. The API reads it through here as it arrives
 // (to refuse a bad one with a 400 before anything is queued) and the worker reads it again through
@@ -82,6 +83,9 @@ export async function readSafeTar(
       if (entry) await onEntry(entry, content as unknown as Readable)
       else content.resume()
     }
+    // Only now is every link known. Links are written as they come but never followed while the
+    // tar is read, so one found leading out fails the read before anything goes through it.
+    checker.checkLinks()
   })()
   // tar-stream's extract is a streamx Writable, which stream.pipeline drives like a Node one.
   const feeding = pipeline(gzipped, gunzip, counter, extract as unknown as NodeJS.WritableStream, signal ? { signal } : {})
@@ -106,9 +110,9 @@ function asUploadError(error: unknown, failedIn: 'source' | 'gzip' | 'tar' | und
   return error
 }
 
-/** Checks each header in turn; remembers the symlinks, so that nothing is unpacked through one. */
+/** Checks each header in turn; remembers the symlinks, so that nothing is unpacked through one and each is checked where it leads. */
 function entryChecker(limits: TarLimits) {
-  const symlinks = new Set<string>()
+  const links = createTarLinks()
   let count = 0
   const check = (header: tar.Header): TarEntry | null => {
     if (++count > limits.maxEntries) {
@@ -120,7 +124,7 @@ function entryChecker(limits: TarLimits) {
       if (header.type === 'directory') return null
       throw unsafe(header.name, 'names the root of the upload as something other than a folder')
     }
-    const under = ancestors(name).find((ancestor) => symlinks.has(ancestor))
+    const under = links.linkAbove(name)
     if (under !== undefined) throw unsafe(name, `lies under '${printable(under)}', which is a symlink`)
     const mode = header.mode & 0o777
     switch (header.type) {
@@ -133,9 +137,7 @@ function entryChecker(limits: TarLimits) {
         const target = header.linkname
         if (!target) throw unsafe(name, 'is a symlink to nothing')
         if (path.posix.isAbsolute(target)) throw unsafe(name, `is a symlink to the absolute path '${printable(target)}'; make it relative`)
-        const landing = path.posix.normalize(path.posix.join(path.posix.dirname(name), target))
-        if (landing === '..' || landing.startsWith('../')) throw unsafe(name, `is a symlink leading out of the upload (to '${printable(target)}')`)
-        symlinks.add(name)
+        links.add(name, target)
         return { path: name, type: 'symlink', mode: 0o777, size: 0, linkname: target }
       }
       case 'link':
@@ -144,11 +146,8 @@ function entryChecker(limits: TarLimits) {
         throw unsafe(name, `is a ${header.type ?? 'entry of an unknown type'}`)
     }
   }
-  return Object.assign(check, { count: () => count })
+  return Object.assign(check, { count: () => count, checkLinks: () => links.checkAll() })
 }
-
-// Names and link targets come from the tar: shown escaped, never as raw control characters.
-const unsafe = (name: string, why: string) => new UploadUnsafe(printable(name), why)
 
 /** "./a//b/" → "a/b"; refuses absolute paths and "..". */
 function cleanPath(name: string): string {
@@ -158,10 +157,4 @@ function cleanPath(name: string): string {
   const cleaned = parts.join('/')
   if (Buffer.byteLength(cleaned) > MAX_PATH_BYTES) throw new UploadInvalid(`The tar's entry '${printable(cleaned.slice(0, 80))}…' has a path longer than ${MAX_PATH_BYTES} bytes.`)
   return cleaned
-}
-
-/** "a/b/c" → ["a", "a/b"]. */
-function ancestors(name: string): string[] {
-  const parts = name.split('/')
-  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'))
 }

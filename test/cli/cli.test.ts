@@ -139,6 +139,44 @@ t.test('a build canceled while followed exits with the cancel code; one over its
   t.match(timedOut.stdout, /timed out after/)
 })
 
+// What a terminal would act on: escape sequences start with ESC or a C1 control; C0 controls move
+// the cursor (CR, BS) or ring. Tab and newline are text.
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/
+
+t.test("a build's escape sequences never reach the terminal: logs, follow, status, errors, --json", async (t) => {
+  // A log that writes the clipboard (OSC 52), sets the title, hides a link (OSC 8), moves the
+  // cursor up and erases a line, and clears the screen with a C1 CSI; then a step whose own text
+  // (which the failure message quotes) holds a title change.
+  const repo = await createRepo(t, {
+    Dockerfile: [
+      'FROM busybox',
+      "RUN printf 'clip \\033]52;c;cHduZWQ=\\007 title \\033]0;owned\\033\\\\ link \\033]8;;http://evil.example/\\007click\\033]8;;\\007 up \\033[1A\\033[2K erased \\302\\2332J c1-csi\\n'",
+      'RUN echo "\u001b]0;failing-title\u0007 about to fail" && exit 3',
+      ''
+    ].join('\n')
+  })
+  // The build needs no network: --network none takes it away.
+  const followed = await slipwayCli('submit', '--repo', repo.url, '--no-cache', '--network', 'none', '--follow')
+  t.equal(followed.code, EXIT.buildFailed, followed.stderr)
+  const id = /build (\w{26}) queued/.exec(followed.stderr)![1]!
+  t.match(followed.stdout, /clip +title +link click up +erased +c1-csi/, 'the text around the sequences stays')
+  t.match(followed.stdout, /error    BUILD_STEP_FAILED in build: .*about to fail/)
+
+  const printed = { followed, logs: await slipwayCli('logs', id), again: await slipwayCli('logs', '-f', id), status: await slipwayCli('status', id) }
+  for (const [what, run] of Object.entries(printed)) {
+    t.notMatch(run.stdout + run.stderr, TERMINAL_CONTROL, `${what}: no control character but tab and newline`)
+    t.match(run.stdout, what === 'status' ? /about to fail/ : /c1-csi/, `${what}: the text is there`)
+  }
+  for (const args of [['status', id, '--json'], ['logs', '-f', '--json', id]]) {
+    const run = await slipwayCli(...args)
+    t.notMatch(run.stdout, TERMINAL_CONTROL, `${args.join(' ')}: JSON escapes every control character`)
+    for (const line of run.stdout.trim().split('\n')) JSON.parse(line)
+  }
+  const json = JSON.parse((await slipwayCli('status', id, '--json')).stdout) as Build
+  t.match(json.error?.message, /\u001b\]0;failing-title\u0007/, '--json keeps the text as the API has it')
+  t.equal(json.request.network, 'none')
+})
+
 t.test('usage, connection, rejection and authorization errors each have their code and say what to do', async (t) => {
   const bogus = await slipwayCli('submit', '--repo', 'https://example.com/a.git', '--bogus')
   t.equal(bogus.code, EXIT.usage)

@@ -67,3 +67,20 @@ t.test('plain lines: the log as it is', async (t) => {
   display.close()
   t.equal(written, '==> build\n#5 [2/3] RUN make\n')
 })
+
+t.test("the server's text is shown without its terminal controls; the display's own line redraws stay", async (t) => {
+  const hostile = 'made \u001b]52;c;cHduZWQ=\u0007it\u001b[1A\u001b[2K \u009b2Jhere\r'
+  let plain = ''
+  const display = plainDisplay({ write: (text: string) => (plain += text) })
+  display.log({ phase: 'build', stream: 'stdout', ts: 0, text: hostile })
+  t.equal(plain, 'made it here\n')
+
+  const screen = terminal()
+  const live = liveDisplay(screen, 0, () => 0)
+  live.status({ status: 'running', phase: 'build\u001b]0;title\u0007', ts: 0 })
+  live.log({ phase: 'build', stream: 'stdout', ts: 0, text: `#5 [2/3] RUN ${hostile}` })
+  t.same(screen.scrolled, ['#5 [2/3] RUN made it here'])
+  t.equal(screen.statusLine, 'running · build · [2/3] RUN made it here · 0 ms')
+  t.notMatch(screen.written.replaceAll('\r\u001b[2K', ''), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no control but the redraws and newlines')
+  live.close()
+})

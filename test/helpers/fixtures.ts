@@ -17,6 +17,7 @@ export function defaultRequest(repo: string, image = 'slipway/app'): NormalizedR
     push: false,
     noCache: false,
     builder: null,
+    network: 'default',
     keepGitDir: false,
     submodules: false,
     timeoutSeconds: 3600,

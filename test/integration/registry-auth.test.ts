@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createRepo } from '../helpers/git-repo.js'
+import { redisDump } from '../helpers/redis-keys.js'
 import { startRegistry } from '../helpers/registry.js'
 import { startSlipway } from '../helpers/slipway.js'
 
@@ -28,4 +29,22 @@ t.test('a registry that requires a password gets the credentials from the Docker
   t.notMatch(log, /tok3n-abc/, 'nor a token in a URL')
   t.match(log, /https:\/\/\*\*\*@git\.example\.com\/x/)
   t.match(log, /Pushing to localhost:\d+ as builder/)
+})
+
+t.test("a variant's failure passes the redactor like every other message: the password is in no answer and nowhere in Redis", async (t) => {
+  const registry = await startRegistry(t, { username: 'builder', password: 's3cret-pa55' })
+  const slipway = await startSlipway(t, { dockerConfig: await registry.writeDockerConfig() })
+  // The failing step's own text holds the password, and a failure message names its step.
+  const repo = await createRepo(t, {
+    Dockerfile: 'FROM busybox\nRUN echo fine\n',
+    'leaky.Dockerfile': 'FROM busybox\nRUN echo s3cret-pa55 && exit 3\n'
+  })
+
+  const build = await slipway.build({ repo: repo.url, variants: [{ name: 'fine' }, { name: 'leaky', dockerfile: 'leaky.Dockerfile' }] })
+
+  t.equal(build.status, 'failed')
+  t.match(build.variants, [{ name: 'fine', status: 'succeeded' }, { name: 'leaky', status: 'failed', error: { code: 'BUILD_STEP_FAILED', message: /\*\*\*/ } }])
+  const answer = (await slipway.app.inject({ method: 'GET', url: `/v1/builds/${build.id}` })).body
+  t.notMatch(answer, /s3cret-pa55/, "not in the build's answer, its variants' rows included")
+  t.notMatch(await redisDump(slipway.config), /s3cret-pa55/, 'not in Redis')
 })

@@ -80,6 +80,38 @@ t.test('entries that could reach outside the upload, or are not files, folders o
   }
 })
 
+t.test('a symlink is checked where it leads through the other symlinks of the tar, whatever their order', async (t) => {
+  const link = (name: string, linkname: string): TarEntrySpec => ({ name, type: 'symlink', linkname })
+  // Each link alone reads as staying inside: a/y -> .. lands at the root, a/x -> y/../.. at the root too.
+  const cases: [string, TarEntrySpec[], RegExp][] = [
+    ['a chain, its first link first', [link('a/y', '..'), link('a/x', 'y/../..')], /'a\/x' is a symlink leading out of the upload \(to 'y\/..\/..', through 'a\/y'\)/],
+    ['a chain, its first link last, changing where the earlier one leads', [link('a/x', 'y/../..'), link('a/y', '..')], /'a\/x' is a symlink leading out of the upload \(to 'y\/..\/..', through 'a\/y'\)/],
+    ['a link to a link of another folder', [link('l1', '.'), link('d/l2', '../l1/..')], /'d\/l2' is a symlink leading out .* through 'l1'/],
+    ['a link whose own folder is a later link', [link('a/b/x', '../../z'), link('a', '.')], /'a\/b\/x' is a symlink leading out .* through 'a'/],
+    ['a loop', [link('a', 'b'), link('b', 'a')], /'a' is a symlink in a loop of symlinks/],
+    ['a chain longer than the kernel follows', Array.from({ length: 41 }, (_, i) => link(`l${i}`, `l${i + 1}`)), /'l0' is a symlink through more than 40 symlinks/]
+  ]
+  for (const [what, entries, message] of cases) {
+    const { code, message: said } = await refusal(entries)
+    t.equal(code, 'UPLOAD_UNSAFE', what)
+    t.match(said, message, what)
+  }
+
+  const { entries } = await read(
+    await tarGz([
+      link('lib/libz.so', 'libz.so.1'),
+      link('lib/libz.so.1', 'libz.so.1.3'),
+      { name: 'lib/libz.so.1.3', content: 'elf' },
+      link('bin/z', '../lib/libz.so'),
+      link('node_modules/.bin/tool', '../tool/cli.js'),
+      link('node_modules/tool/cli.js', '../../bin/z'),
+      link('dangling', 'not/there/../yet'),
+      link('here', '.')
+    ])
+  )
+  t.equal(entries.length, 8, 'chains that stay inside, in any order, and links to nothing yet, are kept')
+})
+
 t.test('limits: entries, and what the gzip unpacks to (a gzip bomb)', async (t) => {
   const many = Array.from({ length: 11 }, (_, i) => ({ name: `f${i}`, content: '' }))
   const tooMany = await refusal(many, { ...LIMITS, maxEntries: 10 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createRedactor } from '../../workers/redaction.js'
+import { createRedactor, redactAll } from '../../workers/redaction.js'
 
 t.test('credentials are masked however they appear', async (t) => {
   const redact = createRedactor([{ username: 'builder', password: 's3cret-pa55' }, { password: 'abc' }])
@@ -13,4 +13,18 @@ t.test('credentials are masked however they appear', async (t) => {
     ['nothing to hide', 'nothing to hide']
   ]
   for (const [input, expected] of cases) t.equal(redact(input), expected, input)
+})
+
+t.test('a record written by a worker is redacted at every depth; what is not text is left as it is', async (t) => {
+  const redact = createRedactor([{ password: 's3cret-pa55' }])
+  const written = {
+    error: { code: 'BUILD_STEP_FAILED', message: 'RUN echo s3cret-pa55 failed', phase: 'build', exitCode: 3 },
+    variants: [{ name: 'leaky', sizeBytes: null, tags: [], error: { message: 'via https://u:p@h/x' } }],
+    cancelRequested: false
+  }
+  t.same(redactAll(written, redact), {
+    error: { code: 'BUILD_STEP_FAILED', message: 'RUN echo *** failed', phase: 'build', exitCode: 3 },
+    variants: [{ name: 'leaky', sizeBytes: null, tags: [], error: { message: 'via https://***@h/x' } }],
+    cancelRequested: false
+  })
 })

@@ -1,4 +1,6 @@
 import type Docker from 'dockerode'
+import { isNamedNetwork } from '../../src/builds/build-network.js'
+import type { FailureCode } from '../../src/builds/failure-codes.js'
 import type { Builder } from '../../src/schemas/build.js'
 import { BuildFailure } from '../build-failure.js'
 
@@ -8,26 +10,20 @@ const engineSupport = new WeakMap<Docker, Promise<boolean>>()
 
 /**
  * The builder to use: the request's, else the worker's setting; "auto" is BuildKit where the engine
- * has it. Through the Engine API BuildKit reads the Dockerfile from the context and shows every
- * file of it to COPY, so a Dockerfile from outside the context needs the classic builder: "auto"
- * picks it, an explicit "buildkit" is refused.
+ * has it. Some builds only the classic builder can run (`classicOnly`): "auto" picks it for them,
+ * an explicit "buildkit" is refused.
  */
 export async function chooseBuilder(
   docker: Docker,
   requested: Builder | null,
   configured: Builder | 'auto',
-  plan: { dockerfileCopied: boolean }
+  needs: BuildNeeds
 ): Promise<{ builder: Builder; why?: string }> {
   const wanted = requested ?? configured
-  if (plan.dockerfileCopied) {
-    if (wanted === 'buildkit') {
-      throw new BuildFailure(
-        'DOCKERFILE_OUTSIDE_CONTEXT',
-        'BuildKit was asked for, but the Dockerfile is outside the context (or reached through a symlink), and BuildKit ' +
-          'through the Engine API can only read a Dockerfile from inside it. Widen `context` to include the Dockerfile, or ask for `builder: "classic"`.'
-      )
-    }
-    return { builder: 'classic', why: 'the Dockerfile is outside the context, which only the classic builder can take' }
+  const classic = classicOnly(needs)
+  if (classic) {
+    if (wanted === 'buildkit') throw new BuildFailure(classic.code, classic.refusal)
+    return { builder: 'classic', why: classic.why }
   }
   if (wanted !== 'auto') return { builder: wanted }
   let supported = engineSupport.get(docker)
@@ -43,6 +39,38 @@ export async function chooseBuilder(
     engineSupport.set(docker, supported)
   }
   return (await supported) ? { builder: 'buildkit' } : { builder: 'classic', why: 'the Docker Engine has no BuildKit' }
+}
+
+export interface BuildNeeds {
+  /** The Dockerfile comes from outside the context (or through a symlink) and is copied into it. */
+  dockerfileCopied: boolean
+  /** The network RUN steps run on. */
+  network: string
+}
+
+/** Why only the classic builder can run this build, or null when BuildKit can too. */
+function classicOnly(needs: BuildNeeds): { code: FailureCode; refusal: string; why: string } | null {
+  // Through the Engine API BuildKit reads the Dockerfile from the context, and shows every file of it to COPY.
+  if (needs.dockerfileCopied) {
+    return {
+      code: 'DOCKERFILE_OUTSIDE_CONTEXT',
+      refusal:
+        'BuildKit was asked for, but the Dockerfile is outside the context (or reached through a symlink), and BuildKit ' +
+        'through the Engine API can only read a Dockerfile from inside it. Widen `context` to include the Dockerfile, or ask for `builder: "classic"`.',
+      why: 'the Dockerfile is outside the context, which only the classic builder can take'
+    }
+  }
+  // The Engine's BuildKit runs RUN steps on default, none or host only ("network mode … not supported by buildkit").
+  if (isNamedNetwork(needs.network)) {
+    return {
+      code: 'BUILDKIT_NETWORK_UNSUPPORTED',
+      refusal:
+        `BuildKit was asked for, but this server runs RUN steps on the network '${needs.network}' (SLIPWAY_BUILD_NETWORK), which ` +
+        'BuildKit through the Engine API cannot join. Ask for `builder: "classic"` (or leave `builder` out), or for `network: "none"`.',
+      why: `RUN steps join the network '${needs.network}', which only the classic builder can`
+    }
+  }
+  return null
 }
 
 function compareVersions(version: string, minimum: number[]): number {

@@ -31,6 +31,8 @@ export interface ImageBuildInput {
   target: string | null
   noCache: boolean
   limits: BuildLimits
+  /** What RUN steps run on: default, none, or a Docker network's name (classic builder only). */
+  network: string
   /** Credentials for pulling private base images. */
   registryAuth: RegistryAuthMap
   signal: AbortSignal
@@ -74,7 +76,9 @@ async function streamBuild(input: ImageBuildInput, signal: AbortSignal): Promise
       labels: input.labels,
       ...(input.target ? { target: input.target } : {}),
       nocache: input.noCache,
-      // No swap beyond the memory limit; never the host network (the default bridge is used).
+      // Never the host network: the operator's choice, or none (config and request schema see to it).
+      networkmode: input.network,
+      // No swap beyond the memory limit.
       memory: input.limits.memoryBytes,
       memswap: input.limits.memoryBytes,
       cpuperiod: CPU_PERIOD,
@@ -101,7 +105,7 @@ async function streamBuild(input: ImageBuildInput, signal: AbortSignal): Promise
       const failure = progress.fail(error)
       input.log('stderr', error)
       input.onSteps(progress.steps)
-      throw failure
+      throw explainNoNetwork(failure, input.network)
     }
     progress.read(message)
     await input.drain()
@@ -110,6 +114,13 @@ async function streamBuild(input: ImageBuildInput, signal: AbortSignal): Promise
   input.onSteps(progress.steps)
   if (!progress.imageId) throw new BuildFailure('BUILD_FAILED', 'The builder finished without reporting an image; the log shows its last words.')
   return { imageId: progress.imageId }
+}
+
+/** A step that failed without a network most likely wanted one: the build says so. */
+function explainNoNetwork(failure: BuildFailure, network: string): BuildFailure {
+  if (network !== 'none' || failure.code !== 'BUILD_STEP_FAILED') return failure
+  const why = ' The build ran its RUN steps without a network (network: none), so steps that download (apt-get, apk, npm install, pip install, curl) fail.'
+  return new BuildFailure(failure.code, failure.message + why, failure.details)
 }
 
 // Pull progress repeats many times a second per layer; only the changes of state are worth a line.

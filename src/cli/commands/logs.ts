@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises'
 import type { Build } from '../../schemas/build.js'
 import { COMMON_FLAGS, integer, type CommandSpec, type Parsed } from '../args.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
+import { jsonLine, terminalTextStream } from '../terminal-text.js'
 import { apiOf, watch } from './shared.js'
 
 export const logsSpec: CommandSpec = {
@@ -28,11 +29,11 @@ export async function logs(parsed: Parsed): Promise<ExitCode> {
   if (parsed.has('follow') && parsed.has('tail')) throw new UsageError('--tail goes without -f: a followed log starts at its beginning.')
   if (!parsed.has('follow')) {
     const response = await api.send('GET', `${path}/logs`, { query: { tail: integer('tail', parsed.string('tail')) } })
-    await pipeline(Readable.fromWeb(response.body!), process.stdout, { end: false })
+    await pipeline(Readable.fromWeb(response.body!), terminalTextStream(), process.stdout, { end: false })
     return EXIT.ok
   }
   // Read first, so a wrong id is a plain 404 and the elapsed time counts from the build's start.
   const build = await api.json<Build>('GET', path)
   if (!parsed.has('json')) return watch(api, build, parsed)
-  return watch(api, build, parsed, (event) => process.stdout.write(`${JSON.stringify({ event: event.event, id: event.id ?? null, data: JSON.parse(event.data) as unknown })}\n`))
+  return watch(api, build, parsed, (event) => process.stdout.write(jsonLine({ event: event.event, id: event.id ?? null, data: JSON.parse(event.data) as unknown })))
 }

@@ -6,22 +6,28 @@ import { EXIT, type ExitCode } from '../exit-codes.js'
 import { followBuild } from '../follow.js'
 import { liveDisplay, plainDisplay, type ProgressDisplay } from '../progress-display.js'
 import type { SseEvent } from '../sse.js'
+import { jsonLine, terminalText } from '../terminal-text.js'
 
 /** The API the flags or the environment name. */
 export function apiOf(parsed: Parsed): ApiClient {
   return createApiClient(parsed.string('url') ?? process.env.SLIPWAY_URL, parsed.string('token') ?? process.env.SLIPWAY_TOKEN)
 }
 
-/** Prints an answer: the API's JSON with --json, else the text. */
+/** Prints an answer: the API's JSON with --json, else the text; either way with no terminal controls from the server in it. */
 export function print(parsed: Parsed, json: unknown, text: string): void {
-  process.stdout.write(parsed.has('json') ? `${JSON.stringify(json)}\n` : text)
+  process.stdout.write(parsed.has('json') ? jsonLine(json) : terminalText(text))
+}
+
+/** Says something on stderr; what the server said in it is shown without terminal controls. */
+export function say(text: string): void {
+  process.stderr.write(`slipway: ${terminalText(text)}\n`)
 }
 
 /** Says which build a command made, on stderr, so stdout stays the build's id (or JSON) for scripts. */
 export function announce(build: Build, what: string, headers: Headers): void {
   const joined = headers.get('slipway-joined') === 'true' ? ' (joined an identical build already queued or running)' : ''
   const replayed = headers.get('idempotent-replayed') === 'true' ? ' (made earlier with this Idempotency-Key)' : ''
-  process.stderr.write(`slipway: build ${build.id} ${what}${joined}${replayed}\n`)
+  say(`build ${build.id} ${what}${joined}${replayed}`)
 }
 
 // For a caller that prints the events itself (`logs -f --json`).
@@ -44,7 +50,8 @@ export async function watch(api: ApiClient, build: Build, parsed: Parsed, onEven
     ended = await followBuild(api, build.id, display, { signal: interrupt.signal, ...(onEvent ? { onEvent } : {}) })
   } catch (error) {
     if (!interrupt.signal.aborted) throw error
-    process.stderr.write(`\nslipway: stopped following; build ${build.id} goes on (\`slipway cancel ${build.id}\` stops it)\n`)
+    process.stderr.write('\n')
+    say(`stopped following; build ${build.id} goes on (\`slipway cancel ${build.id}\` stops it)`)
     return EXIT.interrupted
   } finally {
     display.close()

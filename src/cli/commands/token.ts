@@ -9,6 +9,7 @@ import { TokenCreateSchema } from '../../schemas/token.js'
 import { type CommandSpec, COMMON_FLAGS, type Parsed } from '../args.js'
 import { ConnectionError, ApiError } from '../api-client.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
+import { terminalText } from '../terminal-text.js'
 import { apiOf, print } from './shared.js'
 
 export const tokenSpec: CommandSpec = {
@@ -58,7 +59,7 @@ export async function token(parsed: Parsed): Promise<ExitCode> {
       case 'create': {
         const made = await backend.create(parsed.string('name')!, scopes)
         print(parsed, made, `${made.token}\n`)
-        if (!parsed.has('json')) process.stderr.write(`token ${made.id} "${made.name}" (${made.scopes.join(', ')}): keep it now, it is not shown again\n`)
+        if (!parsed.has('json')) process.stderr.write(terminalText(`token ${made.id} "${made.name}" (${made.scopes.join(', ')}): keep it now, it is not shown again\n`))
         return EXIT.ok
       }
       case 'list': {

@@ -39,7 +39,7 @@ const dockerfileTar = () => tarGz([{ name: 'Dockerfile', content: 'FROM busybox\
 t.test('an uploaded tar is stored in Redis and queued as a build whose source says what was uploaded', async (t) => {
   const { app, redis, queue, upload, config } = await setup(t)
   const bytes = await dockerfileTar()
-  const response = await upload(bytes, { image: 'localhost:5000/team/app', tags: ['ci-1'] })
+  const response = await upload(bytes, { image: 'localhost:5000/team/app', tags: ['ci-1'], network: 'none' })
   t.equal(response.statusCode, 202, response.body)
   const build = response.json<Build>()
   t.equal(response.headers.location, `/v1/builds/${build.id}`)
@@ -48,6 +48,7 @@ t.test('an uploaded tar is stored in Redis and queued as a build whose source sa
   t.same(build.request.source, { type: 'upload', sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })
   t.equal(build.request.push, true, 'defaults as for a JSON body')
   t.equal(build.request.context, '.')
+  t.equal(build.request.network, 'none')
   t.same(await redis.getBuffer(`${config.prefix}:build:{${build.id}}:source`), bytes, 'the bytes wait in Redis under the build')
   t.ok((await redis.ttl(`${config.prefix}:build:{${build.id}}:source`)) > 86_400, 'with a time to live past any wait and run')
   t.same((await queue.getJob(build.id))?.data, { buildId: build.id })
@@ -107,8 +108,16 @@ t.test('refusals: a 4xx with a stable code, nothing queued, nothing stored', asy
     ['empty', upload(Buffer.alloc(0)), 400, 'UPLOAD_INVALID', /not gzipped data/],
     ['hostile', upload(await tarGz([{ name: 'passwd', type: 'symlink', linkname: '/etc/passwd' }])), 400, 'UPLOAD_UNSAFE', /symlink to the absolute path/],
     ['climbing out', upload(await tarGz([{ name: '../../evil', content: 'x' }])), 400, 'UPLOAD_UNSAFE', /climbs out/],
+    [
+      'a symlink chain leading out',
+      upload(await tarGz([{ name: 'a/x', type: 'symlink', linkname: 'y/../..' }, { name: 'a/y', type: 'symlink', linkname: '..' }, { name: 'Dockerfile', content: 'FROM busybox\n' }])),
+      400,
+      'UPLOAD_UNSAFE',
+      /'a\/x' is a symlink leading out of the upload \(to 'y\/..\/..', through 'a\/y'\)/
+    ],
     ['git-only option', upload(await dockerfileTar(), { repo: 'https://h/x' }), 400, 'VALIDATION_FAILED', /options\.repo: unknown field \(known fields: context, dockerfile/],
     ['wrong type', upload(await dockerfileTar(), { push: 'yes' }), 400, 'VALIDATION_FAILED', /options\.push: must be boolean/],
+    ['host network', upload(await dockerfileTar(), { network: 'host' }), 400, 'VALIDATION_FAILED', /options\.network: must be equal to one of the allowed values/],
     ['bad path', upload(await dockerfileTar(), { context: '../up' }), 400, 'PATH_INVALID', /climbs out/],
     ['options not JSON', upload(await dockerfileTar(), '{image:'), 400, 'BODY_INVALID', /options are not valid JSON/]
   ]

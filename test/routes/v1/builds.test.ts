@@ -60,7 +60,11 @@ t.test('refusals: a 4xx with a stable code, and nothing queued', async (t) => {
     ['absolute dockerfile', { repo: 'https://h/x', dockerfile: '/etc/passwd' }, 400, 'PATH_INVALID'],
     ['image with tag', { repo: 'https://h/x', image: 'localhost:5000/app:v1' }, 400, 'IMAGE_NAME_INVALID', /tags/],
     ['uppercase image', { repo: 'https://h/x', image: 'Team/App' }, 400, 'IMAGE_NAME_INVALID'],
-    ['push without image', { repo: 'https://h/x', push: true }, 400, 'PUSH_WITHOUT_IMAGE']
+    ['push without image', { repo: 'https://h/x', push: true }, 400, 'PUSH_WITHOUT_IMAGE'],
+    // A build may narrow the operator's network, never widen it.
+    ['host network', { repo: 'https://h/x', network: 'host' }, 400, 'VALIDATION_FAILED', /body\.network: must be equal to one of the allowed values \(.*none, or default/],
+    ["another container's network", { repo: 'https://h/x', network: 'container:redis' }, 400, 'VALIDATION_FAILED', /body\.network/],
+    ['a named network', { repo: 'https://h/x', network: 'bridge' }, 400, 'VALIDATION_FAILED', /body\.network/]
   ]
   for (const [name, payload, status, code, message] of cases) {
     const response = await post(payload)

@@ -69,6 +69,13 @@ t.test('what the API would have refused is refused again, and nothing lands outs
   t.equal(hostile.code, 'UPLOAD_UNSAFE')
   const through = await failure([{ name: 'link', type: 'symlink', linkname: '.' }, { name: 'link/escaped', content: 'x' }])
   t.equal(through.code, 'UPLOAD_UNSAFE')
+  // Written first, the link that leads out looks harmless until a later link retargets it.
+  const chain = await failure([
+    { name: 'a/x', type: 'symlink', linkname: 'y/../..' },
+    { name: 'a/y', type: 'symlink', linkname: '..' }
+  ])
+  t.equal(chain.code, 'UPLOAD_UNSAFE')
+  t.match(chain.message, /'a\/x' is a symlink leading out of the upload/)
   t.same(await readdir(parent), ['upload'], 'nothing was written beside the upload folder')
 })
 
