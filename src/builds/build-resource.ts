@@ -6,10 +6,11 @@ export function buildLinks(id: string): Build['links'] {
   return { self, logs: `${self}/logs` }
 }
 
-// Records stored before Slipway kept who made and canceled builds lack these fields.
+// Records stored before Slipway kept who made and canceled builds, and their network, lack these
+// fields; an answer without them would not match the schema.
 const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null }
 
 /** The build as answers and events show it: the record with its links. */
 export function toResource(record: BuildRecord): Build {
-  return { ...UNRECORDED, ...record, links: buildLinks(record.id) }
+  return { ...UNRECORDED, ...record, request: { ...record.request, network: record.request.network ?? 'default' }, links: buildLinks(record.id) }
 }

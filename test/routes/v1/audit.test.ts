@@ -124,3 +124,15 @@ t.test("Idempotency-Key is the token's own: another token's request with the sam
   t.equal(replay.headers['idempotent-replayed'], 'true')
   t.equal(replay.json<Build>().id, first.json<Build>().id, 'a still gets its own build back')
 })
+
+t.test('a build stored before Slipway recorded who made it, or its network, still answers', async (t) => {
+  const config = testConfig(t)
+  const app = await buildApp(t, config)
+  const build = (await app.inject({ method: 'POST', url: '/v1/builds', payload: { repo: 'https://git.example.com/a/app.git' } })).json<Build>()
+  const key = `${config.prefix}:build:{${build.id}}`
+  const { network: _network, ...request } = build.request
+  await app.redis.multi().hdel(key, 'createdBy', 'canceledBy', 'canceledAt').hset(key, 'request', JSON.stringify(request)).exec()
+  const old = await app.inject({ method: 'GET', url: `/v1/builds/${build.id}` })
+  t.equal(old.statusCode, 200, old.body)
+  t.match(old.json<Build>(), { createdBy: null, canceledBy: null, canceledAt: null, request: { network: 'default' } })
+})
