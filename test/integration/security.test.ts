@@ -12,6 +12,7 @@ import { createRepo } from '../helpers/git-repo.js'
 import { redisDump } from '../helpers/redis-keys.js'
 import { startGitHttpServer } from '../helpers/git-http-server.js'
 import { startSlipway } from '../helpers/slipway.js'
+import { writeSubmoduleTrap } from '../helpers/submodule-trap.js'
 
 t.test('a table of 40+ hostile requests: each a 4xx with a code; nothing stored, queued or run', async (t: Test) => {
   const config = testConfig(t, { allowLocalRepos: false })
@@ -133,6 +134,19 @@ t.test('hostile submodules are refused before git fetches them; allowed ones are
   const hostile = await slipway.build({ repo: repo.url, submodules: true })
   t.match(hostile.error, { code: 'SUBMODULE_REFUSED', phase: 'clone' })
   t.notOk(existsSync(marker), 'the ext:: command never ran')
+})
+
+t.test('a folder laid out as a bare repository at a submodule path runs nothing on the worker, through a whole build', async (t: Test) => {
+  const slipway = await startSlipway(t)
+  const marker = path.join(os.tmpdir(), `slipway-pwned-${randomUUID()}`)
+  t.teardown(() => rm(marker, { force: true }))
+  const library = await createRepo(t, { 'lib.txt': 'library\n' })
+  const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nCOPY . /src\n' })
+  await writeSubmoduleTrap(t, path.join(repo.dir, 'evil'), marker, library.url)
+  await repo.commit({ '.gitmodules': `[submodule "evil"]\n\tpath = evil\n\turl = ${library.url}\n` }, 'the trap')
+  const build = await slipway.build({ repo: repo.url, submodules: true })
+  t.notOk(existsSync(marker), 'no command of the committed config ran')
+  t.equal(build.status, 'succeeded', `the folder is built as plain files (${JSON.stringify(build.error)})`)
 })
 
 t.test('a private repository over HTTP: credentials from the config file, never in a log, answer or Redis', async (t: Test) => {
