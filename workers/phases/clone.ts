@@ -34,10 +34,11 @@ export type RefTarget =
 /** Runs git for one repository's work, with the build's transports, credentials, signal and log. */
 export type RunGit = (args: string[]) => Promise<string>
 
-export function gitRunner(cwd: string, input: Pick<CloneInput, 'policy' | 'env' | 'signal' | 'log'>): RunGit {
+export function gitRunner(cwd: string, input: Pick<CloneInput, 'policy' | 'env' | 'signal' | 'log'>, options: { bare?: boolean } = {}): RunGit {
   return (args) =>
     runGit(args, {
       cwd,
+      ...(options.bare ? { gitDir: cwd } : {}),
       signal: input.signal,
       transports: transportsOf(input.policy),
       onStderr: (line) => input.log('stderr', line),
