@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
@@ -5,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { cloneSource } from '../../../workers/phases/clone.js'
+import { resolveSubmoduleUrl } from '../../../workers/phases/submodules.js'
 import { createRepo, type TestRepo } from '../../helpers/git-repo.js'
 import { writeSubmoduleTrap } from '../../helpers/submodule-trap.js'
 
@@ -34,6 +36,29 @@ function clone(t: Test, repo: TestRepo, dir: string) {
 
 const gitmodules = (entries: [name: string, path: string, url: string][]) =>
   entries.map(([name, where, url]) => `[submodule "${name}"]\n\tpath = ${where}\n\turl = ${url}\n`).join('')
+
+t.test('resolveSubmoduleUrl resolves relative URLs as git does', async (t) => {
+  // Each expectation is what `git submodule init` (2.39) wrote for that parent URL and .gitmodules URL.
+  const cases: [parent: string, url: string, resolved: string][] = [
+    ['https://host/org/app.git', '../lib.git', 'https://host/org/lib.git'],
+    ['https://host/org/app.git', './lib', 'https://host/org/app.git/lib'],
+    ['https://host/org/app.git/', '../lib', 'https://host/org/lib'],
+    ['https://host/a', './../b/./c', 'https://host/b/./c'],
+    ['https://host/a/b.git', '../x//', 'https://host/a/x/'],
+    ['https://host/a/b.git', '../', 'https://host/a/'],
+    ['https://host/app.git', '../../../../x', 'https:x'],
+    ['ssh://git@host:22/org/app', '../../other/lib.git', 'ssh://git@host:22/other/lib.git'],
+    ['git@host:org/app.git', '../lib.git', 'git@host:org/lib.git'],
+    ['git@host:org/app.git', '../../lib.git', 'git@host:lib.git'],
+    ['host:app.git', '../lib.git', 'host:lib.git'],
+    ['file:///srv/git/app.git', '../lib/', 'file:///srv/git/lib'],
+    ['https://host/org/app.git', 'https://other/lib.git', 'https://other/lib.git'],
+    ['https://host/org/app.git', 'git@other:lib.git', 'git@other:lib.git']
+  ]
+  for (const [parent, url, resolved] of cases) t.equal(resolveSubmoduleUrl(url, parent), resolved, `${parent} + ${url}`)
+  // git makes ".:x" of this; nothing a policy should be asked about.
+  t.throws(() => resolveSubmoduleUrl('../../x', 'git@host:app.git'), { code: 'SUBMODULE_REFUSED', message: /climbs above git@host:app.git/ })
+})
 
 t.test('a folder laid out as a bare repository at a .gitmodules path runs no command of its config', async (t) => {
   const marker = path.join(await scratch(t), `pwned-${randomUUID()}`)
@@ -92,6 +117,24 @@ t.test('a trap or a gitlink reachable only through a committed symlink is not fo
   for (const where of ['trap-link', 'lib-link/lib']) {
     t.ok(log.some((line) => line.includes(`'${where}'`) && line.includes('not a submodule')), `${where}: not followed`)
   }
+})
+
+t.test('a gitlink that the checkout leaves as a link out of the clone is refused', async (t) => {
+  // A crafted tree records "lib" twice: a gitlink, which git's lookups find, then a link, which the
+  // checkout writes. checkout = <root>/a/b/checkout, so the link leads to <root>/x.
+  const root = await scratch(t)
+  const marker = path.join(root, `pwned-${randomUUID()}`)
+  const library = await createRepo(t, { 'lib.txt': 'library\n' })
+  await writeSubmoduleTrap(t, path.join(root, 'x'), marker, library.url)
+  const repo = await createRepo(t, { Dockerfile: 'FROM busybox\n', '.gitmodules': gitmodules([['lib', 'lib', library.url]]) })
+  const withInput = (input: string, ...args: string[]) => execFileSync('git', args, { cwd: repo.dir, input, encoding: 'utf8' }).trim()
+  const link = withInput('../../../x', 'hash-object', '-w', '--stdin')
+  const listing = `${await repo.git('ls-tree', 'HEAD')}\n160000 commit ${await library.git('rev-parse', 'HEAD')}\tlib\n120000 blob ${link}\tlib\n`
+  const tree = withInput(listing, 'mktree')
+  await repo.git('update-ref', 'refs/heads/main', await repo.git('commit-tree', tree, '-p', 'HEAD', '-m', 'lib twice'))
+
+  await t.rejects(clone(t, repo, path.join(root, 'a', 'b', 'checkout')).done, { code: 'SUBMODULE_REFUSED', message: /'lib' does not resolve to a folder inside the checkout/ })
+  t.notOk(existsSync(marker), 'nothing ran in the folder the link leads to')
 })
 
 t.test('legitimate nested submodules, with absolute and relative URLs, are checked out at their recorded commits', async (t) => {
