@@ -157,7 +157,7 @@ t.test('a private repository over HTTP: credentials from the config file, never 
   await mkdir(path.dirname(bare), { recursive: true })
   await source.git('clone', '--quiet', '--bare', source.dir, bare)
   const password = `tok-${randomUUID()}`
-  const server = await startGitHttpServer(t, root, { username: 'deploy', password })
+  const server = await startGitHttpServer(t, root, { credentials: { username: 'deploy', password } })
   const credentialsFile = path.join(root, 'git-credentials.json')
   await writeFile(credentialsFile, JSON.stringify({ '127.0.0.1': { username: 'deploy', token: password } }))
 
