@@ -23,8 +23,17 @@ t.test('scp-like URLs, with or without a user, and ssh:// URLs get the host key'
 })
 
 t.test('https URLs are matched by host and port; unknown hosts get nothing', async (t) => {
-  t.match(gitAuthFor('https://git.example.com:8443/team/app.git', credentials).env, { GIT_CONFIG_KEY_0: 'http.https://git.example.com:8443/.extraHeader' })
+  t.match(gitAuthFor('https://git.example.com:8443/team/app.git', credentials).env, { GIT_CONFIG_KEY_1: 'credential.https://git.example.com:8443.helper' })
   t.equal(gitAuthFor('https://gitlab.example.com/team/app.git', credentials), NO_GIT_AUTH)
+})
+
+t.test('a token is bound to https://host whatever the repository URL; a plain http one is told why it goes without', async (t) => {
+  const tokens = new Map<string, GitCredential>([['git.example.com', { token: 'tok' }]])
+  for (const url of ['https://git.example.com/team/app.git', 'ssh://git@git.example.com/team/app.git', 'http://git.example.com/team/app.git']) {
+    t.match(gitAuthFor(url, tokens).env, { GIT_CONFIG_KEY_1: 'credential.https://git.example.com.helper' }, url)
+  }
+  t.notOk(gitAuthFor('https://git.example.com/team/app.git', tokens).note)
+  t.match(gitAuthFor('http://git.example.com/team/app.git', tokens).note, /sent over https only/)
 })
 
 // Through real git and real servers: a host's token is offered to https://host alone.
