@@ -168,4 +168,7 @@ t.test('a submodule whose URL the policy refuses fails the clone before git fetc
   await repo.commit({}, 'hostile URL')
   await t.rejects(clone(t, repo, path.join(await scratch(t), 'checkout')).done, { code: 'SUBMODULE_REFUSED' })
   t.notOk(existsSync(marker))
+
+  await repo.commit({ '.gitmodules': gitmodules([['lib', 'lib', 'https://g\u0456t.example.com/lib.git']]) }, 'look-alike host')
+  await t.rejects(clone(t, repo, path.join(await scratch(t), 'checkout-2')).done, { code: 'SUBMODULE_REFUSED', message: /mixes Latin and Cyrillic/ })
 })
