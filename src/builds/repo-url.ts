@@ -154,15 +154,9 @@ function checkHostName(host: string, invalid: (why: string) => Error): void {
   }
 }
 
-/** Percent-encoded UTF-8 sequences decoded; any that are not valid left as they are. */
+/** Percent-encoded UTF-8 decoded; bytes that are not valid UTF-8 become U+FFFD, so the rest still decode. */
 function percentDecoded(text: string): string {
-  return text.replace(/(%[0-9A-Fa-f]{2})+/g, (encoded) => {
-    try {
-      return decodeURIComponent(encoded)
-    } catch {
-      return encoded
-    }
-  })
+  return text.replace(/(%[0-9A-Fa-f]{2})+/g, (encoded) => Buffer.from(encoded.replaceAll('%', ''), 'hex').toString('utf8'))
 }
 
 const codePoint = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
@@ -214,5 +208,8 @@ export function redactUrl(input: string): string {
 /** Input echoed in a message, with anything unprintable or invisible made visible and its length bounded. */
 export function printable(input: string): string {
   const shown = JSON.stringify(input.length > 200 ? input.slice(0, 200) + '…' : input)
-  return shown.slice(1, -1).replace(new RegExp(INVISIBLE, 'gu'), (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`)
+  return shown.slice(1, -1).replace(new RegExp(INVISIBLE, 'gu'), (char) => {
+    const hex = char.codePointAt(0)!.toString(16)
+    return hex.length > 4 ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`
+  })
 }

@@ -152,7 +152,10 @@ t.test('bidirectional controls and invisible characters, anywhere, are refused a
     ['https://github.com/acme/app\u2028', 'U+2028'],
     // Encoded, they would come back in the repository's key and name.
     ['https://github.com/acme/app%E2%80%AE.git', 'U+202E'],
-    ['https://github.com/acme/%E2%80%8Bapp', 'U+200B']
+    ['https://github.com/acme/%E2%80%8Bapp', 'U+200B'],
+    ['https://github.com/acme/%FF%E2%80%AEapp', 'U+202E'],
+    // A tag character, outside the Basic Multilingual Plane.
+    ['https://github.com/acme/app\u{e0041}', 'U+E0041']
   ]
   for (const [input, named] of cases) {
     // Test names too are printed with printable(): TAP would read a raw U+2028 as a line break.
@@ -239,6 +242,7 @@ t.test('a long or unprintable input is echoed bounded and escaped', async (t) =>
   t.equal(printable('a\nb\u0000'), 'a\\nb\\u0000')
   t.equal(printable('x'.repeat(201)), 'x'.repeat(200) + '…')
   t.equal(printable('x'.repeat(200)), 'x'.repeat(200))
+  t.equal(printable('a\u202eb c\u{e0041}'), 'a\\u202eb c\\u{e0041}', 'invisible characters too, spaces aside')
 })
 
 t.test('repoKey is tolerant: input it cannot parse is its own key', async (t) => {
