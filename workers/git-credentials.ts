@@ -11,6 +11,8 @@ export type GitCredential = { username?: string; token: string } | { sshKeyFile:
 export interface GitAuth {
   env: Record<string, string>
   secrets: { username?: string; password: string }[]
+  /** For the build's log: why a credential the worker holds is not offered. */
+  note?: string
 }
 
 export const NO_GIT_AUTH: GitAuth = { env: {}, secrets: [] }
@@ -43,11 +45,29 @@ export function gitAuthFor(repoUrl: string, credentials: Map<string, GitCredenti
     return { env: { GIT_SSH_COMMAND: sshCommand(credential.sshKeyFile) }, secrets: [] }
   }
   const username = credential.username ?? 'x-access-token'
-  const basic = Buffer.from(`${username}:${credential.token}`).toString('base64')
   return {
-    // git reads config from GIT_CONFIG_KEY_n/VALUE_n (git 2.31+): the header never appears in argv.
-    env: { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${scheme}://${host}/.extraHeader`, GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` },
-    secrets: [{ username, password: credential.token }]
+    env: tokenHelperEnv(`https://${host}`, username, credential.token),
+    secrets: [{ username, password: credential.token }],
+    ...(scheme === 'http' ? { note: `The worker's token for ${host} is sent over https only: the repository is plain http, so it is fetched without it.` } : {})
+  }
+}
+
+/**
+ * A token as git's credential helper for `origin` (https://host[:port]) alone, given only when the
+ * server asks. git matches a helper to the URL it is about to send to, after any redirect, so the
+ * token never goes over plain http, nor to another host; a fixed Authorization header
+ * (http.extraHeader) would follow a redirect to http. No other helper is asked, or told to store it.
+ */
+function tokenHelperEnv(origin: string, username: string, token: string): Record<string, string> {
+  return {
+    // git reads config from GIT_CONFIG_KEY_n/VALUE_n (git 2.31+); the token stays out of argv.
+    GIT_CONFIG_COUNT: '2',
+    GIT_CONFIG_KEY_0: 'credential.helper',
+    GIT_CONFIG_VALUE_0: '',
+    GIT_CONFIG_KEY_1: `credential.${origin}.helper`,
+    GIT_CONFIG_VALUE_1: `!f() { test "$1" = get || return 0; printf 'username=%s\npassword=%s\n' "$SLIPWAY_GIT_USERNAME" "$SLIPWAY_GIT_TOKEN"; }; f`,
+    SLIPWAY_GIT_USERNAME: username,
+    SLIPWAY_GIT_TOKEN: token
   }
 }
 

@@ -12,6 +12,8 @@ export interface GitOptions {
   transports: { file: boolean; http: boolean }
   /** More environment for git: credentials for the repository's host. */
   env?: Record<string, string>
+  /** A bare repository to work on. Named explicitly: git takes no folder for one by itself. */
+  gitDir?: string
 }
 
 export class GitError extends Error {
@@ -31,7 +33,9 @@ const STDERR_TAIL_LINES = 5
 
 /**
  * Starts git with the repository treated as untrusted: only the https and ssh transports (and file
- * or http when the server allows them), no hooks, no prompts, no system config.
+ * or http when the server allows them), no hooks, no prompts, no system config. Nor does git ever
+ * take a folder it finds for a bare repository (safe.bareRepository=explicit): a repository can
+ * commit one, whose config would choose commands for git to run.
  */
 export function spawnGit(args: string[], options: GitOptions, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcessByStdio<Writable | null, Readable, Readable> {
   const policy = [
@@ -43,9 +47,11 @@ export function spawnGit(args: string[], options: GitOptions, stdin: 'ignore' | 
     '-c', 'core.hooksPath=/dev/null',
     '-c', 'core.fsmonitor=false',
     '-c', 'submodule.recurse=false',
-    '-c', 'advice.detachedHead=false'
+    '-c', 'advice.detachedHead=false',
+    '-c', 'safe.bareRepository=explicit'
   ]
-  return spawn('git', [...policy, ...args], {
+  const gitDir = options.gitDir ? ['--git-dir', options.gitDir] : []
+  return spawn('git', [...policy, ...gitDir, ...args], {
     cwd: options.cwd,
     signal: options.signal,
     killSignal: 'SIGKILL',

@@ -133,6 +133,80 @@ t.test('rejected with REPO_URL_INVALID', async (t) => {
   }
 })
 
+t.test('bidirectional controls and invisible characters, anywhere, are refused and echoed visibly', async (t) => {
+  // input, the character the message names
+  const cases: [string, string][] = [
+    ['https://g\u0456t.example.com/a.git\u202e', 'U+202E'],
+    ['https://github.com/acme/app\u202e', 'U+202E'],
+    ['\u200fhttps://github.com/acme/app', 'U+200F'],
+    ['https://github.com/acme/\u200eapp', 'U+200E'],
+    ['https://github.com/acme/\u202aapp\u202c', 'U+202A'],
+    ['git@github.com:acme/\u2066app\u2069.git', 'U+2066'],
+    ['ssh://git@github.com/acme/app\u2067.git', 'U+2067'],
+    ['https://github.com/acme/app\u061c', 'U+061C'],
+    ['https://github.com/acme/\u200bapp', 'U+200B'],
+    ['https://github\u200d.com/acme/app', 'U+200D'],
+    ['https://github.com/acme/app\ufeff', 'U+FEFF'],
+    ['https://github.com/acme/ap\u00adp', 'U+00AD'],
+    ['https://github.com/acme/a\u00a0pp', 'U+00A0'],
+    ['https://github.com/acme/app\u2028', 'U+2028'],
+    // Encoded, they would come back in the repository's key and name.
+    ['https://github.com/acme/app%E2%80%AE.git', 'U+202E'],
+    ['https://github.com/acme/%E2%80%8Bapp', 'U+200B'],
+    ['https://github.com/acme/%FF%E2%80%AEapp', 'U+202E'],
+    // A tag character, outside the Basic Multilingual Plane.
+    ['https://github.com/acme/app\u{e0041}', 'U+E0041']
+  ]
+  for (const [input, named] of cases) {
+    // Test names too are printed with printable(): TAP would read a raw U+2028 as a line break.
+    for (const allowLocal of [true, false]) t.equal(rejection(input, allowLocal)?.code, 'REPO_URL_INVALID', `${printable(input)} (allowLocal ${allowLocal})`)
+    const message = rejection(input, true)?.message ?? ''
+    t.match(message, /invisible or bidirectional/, `${printable(input)}: says why`)
+    t.ok(message.includes(named), `${printable(input)}: names ${named}`)
+    t.notMatch(message, /[\p{Cf}\u00a0\u2028]/u, `${printable(input)}: the message shows none of them raw`)
+  }
+})
+
+t.test('a host name that mixes scripts in a label is refused, encoded as punycode or not', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['https://g\u0456t.example.com/a.git', /'g\u0456t' mixes Latin and Cyrillic/],
+    ['https://xn--gt-hoc.example.com/a.git', /'g\u0456t' mixes Latin and Cyrillic/],
+    ['HTTPS://G\u0406T.EXAMPLE.COM/a.git', /mixes Latin and Cyrillic/],
+    ['https://\u0430pple.com/acme/app', /mixes Cyrillic and Latin/],
+    ['ssh://git@g\u0456t.example.com/a.git', /mixes Latin and Cyrillic/],
+    ['ssh://git@xn--gt-hoc.example.com/a.git', /mixes Latin and Cyrillic/],
+    ['git@xn--gt-hoc.example.com:a.git', /mixes Latin and Cyrillic/],
+    ['xn--gt-hoc.example.com:a.git', /mixes Latin and Cyrillic/],
+    ['https://github.xn--cm-jbc/acme/app', /mixes Latin and Greek/],
+    ['https://xn--github-3k1b.com/acme/app', /mixes|script/],
+    // A fraction slash: a host that reads as github.com followed by a path.
+    ['https://github.com\u2044evil.example/acme/app', /U\+2044/],
+    ['https://github.xn--comevil-3d7c.com/acme/app', /U\+2044/],
+    ['ssh://git@xn--zz.example.com/a.git', /not a valid internationalised/]
+  ]
+  for (const [input, why] of cases) {
+    const error = rejection(input, false)
+    t.equal(error?.code, 'REPO_URL_INVALID', JSON.stringify(input))
+    t.match(error?.message, why, `${JSON.stringify(input)}: ${why}`)
+    t.equal(error?.statusCode, 400)
+  }
+  t.throws(() => parseRepoUrl('http://g\u0456t.internal/a.git', { allowLocal: false, allowHttp: true }), { code: 'REPO_URL_INVALID' }, 'plain http too')
+})
+
+t.test('single-script internationalised host names are accepted, Unicode or punycode', async (t) => {
+  const cases: [string, string][] = [
+    ['https://b\u00fccher.de/team/app.git', 'xn--bcher-kva.de/team/app'],
+    ['https://xn--bcher-kva.de/team/app.git', 'xn--bcher-kva.de/team/app'],
+    ['https://\u043f\u0440\u0438\u043c\u0435\u0440.\u0440\u0444/team/app', 'xn--e1afmkfd.xn--p1ai/team/app'],
+    ['https://\u043f\u0440\u0438\u043c\u0435\u0440.com/team/app', 'xn--e1afmkfd.com/team/app'],
+    ['https://\u4f8b\u3048.jp/team/app', 'xn--r8jz45g.jp/team/app'],
+    ['https://\u30b3\u30fc\u30d2\u30fc.jp/team/app', 'xn--tck2c4fb.jp/team/app'],
+    ['https://git-2.example.com/team/app', 'git-2.example.com/team/app'],
+    ['git@xn--bcher-kva.de:team/app.git', 'xn--bcher-kva.de/team/app']
+  ]
+  for (const [input, key] of cases) t.equal(parseRepoUrl(input, { allowLocal: false }).key, key, input)
+})
+
 t.test('credentials in a URL are refused, and never echoed', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['https://user:hunter2secret@github.com/acme/app.git', 'hunter2secret', /carries credentials/],
@@ -168,6 +242,7 @@ t.test('a long or unprintable input is echoed bounded and escaped', async (t) =>
   t.equal(printable('a\nb\u0000'), 'a\\nb\\u0000')
   t.equal(printable('x'.repeat(201)), 'x'.repeat(200) + '…')
   t.equal(printable('x'.repeat(200)), 'x'.repeat(200))
+  t.equal(printable('a\u202eb c\u{e0041}'), 'a\\u202eb c\\u{e0041}', 'invisible characters too, spaces aside')
 })
 
 t.test('repoKey is tolerant: input it cannot parse is its own key', async (t) => {

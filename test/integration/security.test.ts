@@ -12,6 +12,8 @@ import { createRepo } from '../helpers/git-repo.js'
 import { redisDump } from '../helpers/redis-keys.js'
 import { startGitHttpServer } from '../helpers/git-http-server.js'
 import { startSlipway } from '../helpers/slipway.js'
+import { createTestCertificate } from '../helpers/tls-certificate.js'
+import { writeSubmoduleTrap } from '../helpers/submodule-trap.js'
 
 t.test('a table of 40+ hostile requests: each a 4xx with a code; nothing stored, queued or run', async (t: Test) => {
   const config = testConfig(t, { allowLocalRepos: false })
@@ -67,6 +69,8 @@ t.test('a table of 40+ hostile requests: each a 4xx with a code; nothing stored,
     ['tag starting with dash', { repo, tags: ['-rm'] }],
     ['tag too long', { repo, tags: ['x'.repeat(129)] }],
     ['Unicode look-alike scheme', { repo: 'һttps://github.com/acme/app' }],
+    ['look-alike host and a right-to-left override', { repo: 'https://g\u0456t.example.com/a.git\u202e' }],
+    ['look-alike host in punycode', { repo: 'https://xn--gt-hoc.example.com/a.git' }],
     ['Unicode look-alike dash in ref', { repo, ref: '\u2014upload-pack=x' }],
     ['fullwidth slash in path', { repo, context: 'app\uff0f..\uff0f..' }],
     ['webhook to metadata', { repo, webhooks: [{ url: 'http://169.254.169.254/latest/meta-data/' }] }],
@@ -135,7 +139,20 @@ t.test('hostile submodules are refused before git fetches them; allowed ones are
   t.notOk(existsSync(marker), 'the ext:: command never ran')
 })
 
-t.test('a private repository over HTTP: credentials from the config file, never in a log, answer or Redis', async (t: Test) => {
+t.test('a folder laid out as a bare repository at a submodule path runs nothing on the worker, through a whole build', async (t: Test) => {
+  const slipway = await startSlipway(t)
+  const marker = path.join(os.tmpdir(), `slipway-pwned-${randomUUID()}`)
+  t.teardown(() => rm(marker, { force: true }))
+  const library = await createRepo(t, { 'lib.txt': 'library\n' })
+  const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nCOPY . /src\n' })
+  await writeSubmoduleTrap(t, path.join(repo.dir, 'evil'), marker, library.url)
+  await repo.commit({ '.gitmodules': `[submodule "evil"]\n\tpath = evil\n\turl = ${library.url}\n` }, 'the trap')
+  const build = await slipway.build({ repo: repo.url, submodules: true })
+  t.notOk(existsSync(marker), 'no command of the committed config ran')
+  t.equal(build.status, 'succeeded', `the folder is built as plain files (${JSON.stringify(build.error)})`)
+})
+
+t.test('a private repository: the token from the credentials file goes over https alone, and into no log, answer or Redis', async (t: Test) => {
   const root = await mkdtemp(path.join(os.tmpdir(), 'slipway-git-root-'))
   t.teardown(() => rm(root, { recursive: true, force: true }))
   const source = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo private build\n' })
@@ -143,22 +160,48 @@ t.test('a private repository over HTTP: credentials from the config file, never 
   await mkdir(path.dirname(bare), { recursive: true })
   await source.git('clone', '--quiet', '--bare', source.dir, bare)
   const password = `tok-${randomUUID()}`
-  const server = await startGitHttpServer(t, root, { username: 'deploy', password })
+  const basic = `Basic ${Buffer.from(`deploy:${password}`).toString('base64')}`
+  const certificate = await createTestCertificate(t)
+  const secure = await startGitHttpServer(t, root, { credentials: { username: 'deploy', password }, tls: certificate })
+  const plain = await startGitHttpServer(t, root, { credentials: { username: 'deploy', password } })
+  await trustForWorkerGit(t, certificate.certFile)
   const credentialsFile = path.join(root, 'git-credentials.json')
   await writeFile(credentialsFile, JSON.stringify({ '127.0.0.1': { username: 'deploy', token: password } }))
 
   const refused = await startSlipway(t, { allowHttpRepos: true })
-  const anonymous = await refused.build({ repo: server.urlOf(bare) })
+  const anonymous = await refused.build({ repo: secure.urlOf(bare) })
   t.match(anonymous.error, { code: 'REPO_NOT_FOUND' }, 'without credentials the server refuses')
 
   const slipway = await startSlipway(t, { allowHttpRepos: true, gitCredentialsFile: credentialsFile })
-  const build = await slipway.build({ repo: server.urlOf(bare) })
+  const build = await slipway.build({ repo: secure.urlOf(bare) })
   t.equal(build.status, 'succeeded', JSON.stringify(build.error))
-  t.ok(server.seen.some((request) => request.authorized), 'the server saw the credentials')
-  const answers = JSON.stringify(build) + (await slipway.logs(build.id))
-  t.notMatch(answers, password, 'not in the build or its log')
-  t.notMatch(answers, Buffer.from(`deploy:${password}`).toString('base64'))
+  t.ok(secure.seen.some((request) => request.authorization === basic), 'the https server saw the token')
+  const overHttp = await slipway.build({ repo: plain.urlOf(bare) })
+  t.match(overHttp.error, { code: 'REPO_NOT_FOUND' }, 'over plain http the server gets no token, so it refuses')
+  t.strictSame(plain.seen.filter((request) => request.authorization !== undefined), [], 'the http server never saw an Authorization header')
+  t.match(await slipway.logs(overHttp.id), /token for 127\.0\.0\.1:\d+ is sent over https only/, 'the log says why')
+
+  for (const { id } of [build, overHttp]) {
+    const resource = (await slipway.app.inject({ method: 'GET', url: `/v1/builds/${id}` })).json<Build>()
+    const answers = JSON.stringify(resource) + (await slipway.logs(id))
+    t.notMatch(answers, password, 'not in the build or its log')
+    t.notMatch(answers, basic.slice('Basic '.length))
+  }
   t.notMatch(await redisDump(slipway.config), password, 'not in Redis')
-  const resource = (await slipway.app.inject({ method: 'GET', url: `/v1/builds/${build.id}` })).json<Build>()
-  t.equal(resource.request.repo, server.urlOf(bare))
 })
+
+/**
+ * Makes the worker's git trust `certFile` as an operator makes it trust a private CA: in the global
+ * git config of the worker's HOME (the worker passes HOME, and nothing else of the kind, to git).
+ */
+async function trustForWorkerGit(t: Test, certFile: string): Promise<void> {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'slipway-home-'))
+  await writeFile(path.join(home, '.gitconfig'), `[http]\n\tsslCAInfo = ${certFile}\n`)
+  const previous = process.env.HOME
+  process.env.HOME = home
+  t.teardown(async () => {
+    if (previous === undefined) delete process.env.HOME
+    else process.env.HOME = previous
+    await rm(home, { recursive: true, force: true })
+  })
+}

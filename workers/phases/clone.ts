@@ -1,8 +1,8 @@
-import { access, mkdir } from 'node:fs/promises'
-import path from 'node:path'
-import { parseRepoUrl, type RepoPolicy } from '../../src/builds/repo-url.js'
+import { mkdir } from 'node:fs/promises'
+import type { RepoPolicy } from '../../src/builds/repo-url.js'
 import { BuildFailure } from '../build-failure.js'
 import { GitError, runGit } from '../git.js'
+import { fetchSubmodules } from './submodules.js'
 
 export interface CloneInput {
   repo: string
@@ -14,7 +14,7 @@ export interface CloneInput {
   policy: RepoPolicy
   /** Credentials for the repository's host, as git's environment. */
   env?: Record<string, string>
-  /** Fetch submodules too, each URL checked against the policy first. */
+  /** Fetch the commit's submodules too (see submodules.ts), each URL checked against the policy first. */
   submodules?: boolean
   signal: AbortSignal
   log: (stream: 'stderr' | 'system', text: string) => void
@@ -34,10 +34,11 @@ export type RefTarget =
 /** Runs git for one repository's work, with the build's transports, credentials, signal and log. */
 export type RunGit = (args: string[]) => Promise<string>
 
-export function gitRunner(cwd: string, input: Pick<CloneInput, 'policy' | 'env' | 'signal' | 'log'>): RunGit {
+export function gitRunner(cwd: string, input: Pick<CloneInput, 'policy' | 'env' | 'signal' | 'log'>, options: { bare?: boolean } = {}): RunGit {
   return (args) =>
     runGit(args, {
       cwd,
+      ...(options.bare ? { gitDir: cwd } : {}),
       signal: input.signal,
       transports: transportsOf(input.policy),
       onStderr: (line) => input.log('stderr', line),
@@ -53,12 +54,12 @@ export async function cloneSource(input: CloneInput): Promise<Source> {
   await mkdir(input.dir, { recursive: true })
   const git = gitRunner(input.dir, input)
   await git(['init', '--quiet'])
-  // Relative submodule URLs resolve against the repository's own URL.
+  // The checkout names where it came from, as a clone would (a keepGitDir image carries it).
   await git(['config', 'remote.origin.url', input.repo])
   const target = await findTarget(git, input)
   const { commit, time } = await fetchTarget(git, input, target, ['refs/slipway/build'])
   await git(['checkout', '--quiet', '--detach', commit, '--'])
-  if (input.submodules) await fetchSubmodules(input.dir, input)
+  if (input.submodules) await fetchSubmodules({ dir: input.dir, path: '', url: input.repo, commit }, input)
   const resolvedRef = target.kind === 'ref' ? target.name : null
   input.log('system', `Checked out ${commit}${resolvedRef ? ` (${resolvedRef})` : ''}`)
   return { commit, time, resolvedRef }
@@ -119,38 +120,6 @@ async function setRefs(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref'>, tar
   for (const destination of destinations) await git(['update-ref', destination, commit.trim()])
 }
 
-// Submodules of submodules are fetched too, this deep at most.
-const SUBMODULE_DEPTH = 3
-
-/**
- * Fetches the submodules of the checkout in `dir`, shallow, one level at a time so that every
- * URL, however deep, is checked against the same policy as the repository before git fetches it.
- */
-async function fetchSubmodules(dir: string, input: CloneInput, depth = 0): Promise<void> {
-  if (depth >= SUBMODULE_DEPTH || !(await exists(path.join(dir, '.gitmodules')))) return
-  const git = gitRunner(dir, input)
-  await git(['submodule', 'init'])
-  const registered = await git(['config', '--get-regexp', '^submodule\\..*\\.url$']).catch(() => '')
-  for (const line of registered.split('\n').filter(Boolean)) {
-    const url = line.slice(line.indexOf(' ') + 1)
-    try {
-      parseRepoUrl(url, input.policy)
-    } catch (error) {
-      throw new BuildFailure('SUBMODULE_REFUSED', `A submodule's URL is refused: ${(error as Error).message}`)
-    }
-  }
-  input.log('system', `Fetching submodules${depth > 0 ? ` of ${path.relative(input.dir, dir)}` : ''}`)
-  await git(['submodule', 'update', '--depth=1', '--'])
-  const paths = await git(['config', '--file', '.gitmodules', '--get-regexp', '^submodule\\..*\\.path$']).catch(() => '')
-  for (const line of paths.split('\n').filter(Boolean)) {
-    const nested = path.resolve(dir, line.slice(line.indexOf(' ') + 1))
-    // The path comes from the repository: never follow it out of the clone.
-    if (nested.startsWith(input.dir + path.sep)) await fetchSubmodules(nested, input, depth + 1)
-  }
-}
-
-const exists = (file: string) => access(file).then(() => true, () => false)
-
 const transportsOf = (policy: RepoPolicy) => ({ file: policy.allowLocal, http: policy.allowHttp ?? false })
 
 async function fetchEverything(git: RunGit, input: Pick<CloneInput, 'repo'>): Promise<void> {
@@ -201,7 +170,8 @@ export function resolveRef(refs: Map<string, string>, ref: string | null): RefTa
   return null
 }
 
-function repositoryFailure(repo: string, error: unknown): unknown {
+/** A failure of git to read a repository, as a BuildFailure that names it; other errors as they are. */
+export function repositoryFailure(repo: string, error: unknown): unknown {
   if (!(error instanceof GitError)) return error
   const reason = error.stderrTail.split('\n').filter(Boolean).pop() ?? `git exited with ${error.exitCode}`
   if (/not found|does not exist|does not appear to be a git repository|Permission denied|Authentication failed|could not read Username/i.test(error.stderrTail)) {

@@ -45,6 +45,7 @@ export interface CheckOutInput {
  */
 export async function checkOutSource(input: CheckOutInput): Promise<Source> {
   const { request } = input
+  if (input.git.note) input.log('system', input.git.note)
   const common = { repo: request.repo, ref: request.ref, policy: input.policy, env: input.git.env, log: input.log }
   if (request.submodules || request.keepGitDir) {
     const dir = path.join(input.workspace, 'src')

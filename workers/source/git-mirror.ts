@@ -92,7 +92,7 @@ export class MirrorCache {
   }
 
   private async fetchInto(gitDir: string, input: MirrorInput, target: RefTarget, holderRef: string, holderFile: string): Promise<{ fetched: FetchedCommit; tree: GitTree }> {
-    const git = gitRunner(gitDir, input)
+    const git = gitRunner(gitDir, input, { bare: true })
     if (!(await exists(path.join(gitDir, 'HEAD')))) {
       await mkdir(gitDir, { recursive: true })
       await git(['init', '--bare', '--quiet'])
@@ -204,7 +204,7 @@ async function isDamaged(gitDir: string, error: unknown, signal: AbortSignal): P
 
 /** git on the mirror itself, no remote involved. */
 function localGit(gitDir: string): RunGit {
-  return gitRunner(gitDir, { policy: { allowLocal: false }, signal: AbortSignal.timeout(60_000), log: () => undefined })
+  return gitRunner(gitDir, { policy: { allowLocal: false }, signal: AbortSignal.timeout(60_000), log: () => undefined }, { bare: true })
 }
 
 const exists = (file: string) => stat(file).then(() => true, () => false)

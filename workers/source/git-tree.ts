@@ -20,11 +20,11 @@ export interface GitTree extends SourceTree {
 }
 
 export async function gitTree(gitDir: string, commit: string, signal: AbortSignal): Promise<GitTree> {
-  const options: GitOptions = { cwd: gitDir, signal, transports: { file: false, http: false } }
-  const listing = await listTree(gitDir, commit, options)
-  const batch = new CatFileBatch(gitDir, options)
+  const options: GitOptions = { cwd: gitDir, gitDir, signal, transports: { file: false, http: false } }
+  const listing = await listTree(commit, options)
+  const batch = new CatFileBatch(options)
   try {
-    await checkBlobs(gitDir, [...listing.objects.values()], options)
+    await checkBlobs([...listing.objects.values()], options)
     for (const entry of listing.byPath.values()) {
       if (entry.type === 'symlink') entry.linkname = (await batch.read(listing.objects.get(entry.path)!)).toString('utf8')
     }
@@ -51,10 +51,10 @@ interface Listing {
 }
 
 /** `git ls-tree -r -t -l -z` of the commit, read as it streams (a large tree is not held as text). */
-async function listTree(gitDir: string, commit: string, options: GitOptions): Promise<Listing> {
+async function listTree(commit: string, options: GitOptions): Promise<Listing> {
   const root: TreeEntry = { path: '', type: 'directory', mode: 0o755, size: 0 }
   const listing: Listing = { byPath: new Map([['', root]]), children: new Map([['', []]]), objects: new Map() }
-  const child = spawnGit(['--git-dir', gitDir, 'ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], options)
+  const child = spawnGit(['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], options)
   let stderr = ''
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)))
   const exited = new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve))
@@ -91,9 +91,9 @@ function addRecord(listing: Listing, record: string): void {
 }
 
 /** Fails with MirrorDamaged when any of the objects is missing from the store. */
-async function checkBlobs(gitDir: string, objects: string[], options: GitOptions): Promise<void> {
+async function checkBlobs(objects: string[], options: GitOptions): Promise<void> {
   if (objects.length === 0) return
-  const child = spawnGit(['--git-dir', gitDir, 'cat-file', '--batch-check=%(objectname) %(objecttype)', '--buffer'], options, 'pipe')
+  const child = spawnGit(['cat-file', '--batch-check=%(objectname) %(objecttype)', '--buffer'], options, 'pipe')
   const exited = new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve))
   child.stdin!.end(objects.join('\n') + '\n')
   let output = ''
@@ -117,8 +117,8 @@ class CatFileBatch {
   /** git itself failed to give an object (not the reader going away). */
   damaged = false
 
-  constructor(gitDir: string, options: GitOptions) {
-    this.child = spawnGit(['--git-dir', gitDir, 'cat-file', '--batch'], options, 'pipe')
+  constructor(options: GitOptions) {
+    this.child = spawnGit(['cat-file', '--batch'], options, 'pipe')
     this.child.on('error', (error) => (this.broken ??= error))
     this.child.stdin!.on('error', (error) => (this.broken ??= error))
     // git ending mid-answer means it could not read the object (a damaged pack), not that we left.

@@ -85,6 +85,18 @@ t.test('credentials in a repository URL are refused and never echoed', async (t)
   t.notMatch(response.body, /TOPSECRET|ci-bot/)
 })
 
+t.test('a look-alike host with a bidirectional control is refused with REPO_URL_INVALID, and nothing is stored or queued', async (t) => {
+  const { app, queue, post } = await setup(t)
+  // "git" with a Cyrillic "і", and a right-to-left override at the end.
+  for (const repo of ['https://g\u0456t.example.com/a.git\u202e', 'https://g\u0456t.example.com/a.git', 'https://xn--gt-hoc.example.com/a.git', 'https://git.example.com/a.git\u202e']) {
+    const response = await post({ repo })
+    t.equal(response.statusCode, 400, JSON.stringify(repo))
+    t.match(response.json(), { statusCode: 400, code: 'REPO_URL_INVALID', message: /mixes Latin and Cyrillic|invisible or bidirectional/ })
+  }
+  t.same(await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'), { waiting: 0, active: 0, delayed: 0, prioritized: 0 }, 'nothing queued')
+  t.same((await app.inject({ method: 'GET', url: '/v1/builds' })).json().items, [], 'nothing stored')
+})
+
 t.test('bodies that are not JSON objects', async (t) => {
   const { app } = await setup(t)
   const invalid = await app.inject({ method: 'POST', url: '/v1/builds', headers: { 'content-type': 'application/json' }, payload: '{"repo": ' })
