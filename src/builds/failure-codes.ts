@@ -6,7 +6,7 @@ export const FAILURE_CODES = {
   REF_NOT_FOUND: 'The ref is not a branch, tag or commit of the repository.',
   CLONE_TIMED_OUT: 'Cloning took longer than SLIPWAY_CLONE_TIMEOUT_SECONDS.',
   CLONE_TOO_LARGE: 'The clone grew past SLIPWAY_CLONE_MAX_BYTES.',
-  SUBMODULE_REFUSED: 'A submodule points somewhere the repository policy refuses (a transport, a host, a local path).',
+  SUBMODULE_REFUSED: 'A submodule points somewhere the repository policy refuses (a transport, a host, a local path), its folder leads out of the checkout, or its relative URL climbs above its parent.',
   UPLOAD_MISSING: 'The uploaded tar was no longer in Redis when a worker started the build (it outlived its time there); upload it again.',
   UPLOAD_INVALID: 'The uploaded body could not be read as a gzipped tar.',
   UPLOAD_UNSAFE: 'The uploaded tar holds an entry Slipway does not unpack: an absolute path, "..", a link leading out, a hard link or a device.',
