@@ -70,7 +70,8 @@ t.test('what was given is kept', async (t) => {
     force: true,
     supersede: true,
     maxImageBytes: 200_000_000,
-    budgetMode: 'warn' as const
+    budgetMode: 'warn' as const,
+    network: 'none' as const
   }
   t.strictSame(normalize(request), { repo: REPO, ...request, variants: [], webhooks: [] })
 })
