@@ -74,16 +74,17 @@ export function createTriggerService(deps: {
   }
 
   /**
-   * The rules an event's repository has, once the event proves it knows one of their secrets. A
-   * repository without rules is refused as a wrong signature is, so that no caller without a
-   * secret learns which repositories have rules.
+   * The rules of the event's repository whose own secret the event proves it knows: only those
+   * may act on it. An event names its repository several ways (clone, ssh and web URLs), and a
+   * sender may put another repository's URL in any of them; a rule of that repository whose secret
+   * did not sign the event is not the sender's to run. None verified is refused as a repository
+   * without rules is, so that no caller without a secret learns which repositories have rules.
    */
   async function verifiedRules(provider: TriggerProvider, event: ProviderEvent): Promise<StoredTrigger[]> {
     if (event.credential === undefined) throw new TriggerSignatureMissing(event.credentialHeader)
-    const rules = await store.forRepo(provider, [...new Set(event.repoUrls.map(repoKey))])
-    if (rules.length === 0 || !event.verify(rules.map((rule) => rule.secret))) {
-      throw new TriggerSignatureInvalid(event.credentialHeader, provider, printable(redactUrl(event.repoUrls[0]!)))
-    }
+    const candidates = await store.forRepo(provider, [...new Set(event.repoUrls.map(repoKey))])
+    const rules = candidates.filter((rule) => event.verify([rule.secret]))
+    if (rules.length === 0) throw new TriggerSignatureInvalid(event.credentialHeader, provider, printable(redactUrl(event.repoUrls[0]!)))
     return rules
   }
 
@@ -162,15 +163,16 @@ export function createTriggerService(deps: {
 
       if (deliveryId === null) throw new TriggerDeliveryIdInvalid(event.deliveryHeader)
       const withLinks = (handled: HandledDelivery) => ({ rules: handled.rules, builds: handled.builds.map((build) => ({ ...build, links: buildLinks(build.id) })) })
-      const claim = await ledger.claim(provider, deliveryId)
+      const seen = { provider, id: deliveryId, signers: rules.map((rule) => rule.id) }
+      const claim = await ledger.claim(seen)
       if (claim.kind === 'handled') return answer(200, { status: 'duplicate', reason: 'this delivery was handled before; these are the builds it started', ...withLinks(claim.handled) })
       if (claim.kind === 'pending') throw new TriggerEventInProgress(deliveryId)
       try {
         const handled = await start(provider, deliveryId, matched, push.after)
-        await ledger.complete(provider, deliveryId, handled)
+        await ledger.complete(seen, handled)
         return answer(202, { status: 'started', ...withLinks(handled) })
       } catch (error) {
-        await ledger.release(provider, deliveryId).catch(() => undefined)
+        await ledger.release(seen).catch(() => undefined)
         throw error
       }
     }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { Queue } from 'bullmq'
 import t, { type Test } from 'tap'
 import type { Config } from '../../../src/config.js'
 import type { Build } from '../../../src/schemas/build.js'
@@ -26,7 +27,10 @@ async function setup(t: Test, overrides: Partial<Config> = {}) {
   }
   const builds = async () => (await app.inject({ method: 'GET', url: '/v1/builds?limit=100' })).json<{ items: Build[] }>().items
   const push = (ref = 'refs/heads/main', after = COMMIT) => gitHubPushPayload({ repoUrl: EVENT_REPO, ref, after })
-  return { config, app, createRule, builds, push }
+  const queue = new Queue('builds', { connection: { url: config.redisUrl }, prefix: config.prefix })
+  t.teardown(() => queue.close())
+  const queued = async () => (await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed'])).map((job) => job.data.buildId as string).sort()
+  return { config, app, createRule, builds, push, queued }
 }
 
 t.test('a rule is created with its secret shown once, then read, listed, changed and deleted', async (t) => {
@@ -148,8 +152,10 @@ t.test('the same delivery arriving many times at once starts one build', async (
 
 t.test('a delivery whose handling failed part way can be sent again, and builds each rule once', async (t) => {
   const { config, app, createRule, builds, push } = await setup(t)
-  const quick = await createRule({ name: 'quick' })
-  const slow = await createRule({ name: 'slow', build: { timeoutSeconds: 7200 } })
+  // Two rules behind one webhook: the same secret opens both.
+  const secret = 'one-webhook-two-rules-0123456789'
+  const quick = await createRule({ name: 'quick', secret })
+  const slow = await createRule({ name: 'slow', secret, build: { timeoutSeconds: 7200 } })
   // A replica whose limits no longer allow the second rule's options: the first rule's build is
   // made, then the second fails, as if the handler had died between them.
   const stricter = await buildApp(t, { ...config, buildTimeoutMaxSeconds: 3600 })
@@ -169,10 +175,12 @@ t.test('a delivery whose handling failed part way can be sent again, and builds 
 
 t.test('several matching rules start a build each; rules that do not match, or are off, start none', async (t) => {
   const { app, createRule, builds } = await setup(t)
-  const main = await createRule({ branches: ['main'] })
-  const releases = await createRule({ branches: ['release/*'], build: { target: 'prod' } })
-  const any = await createRule({ branches: ['**'], build: { noCache: true } })
-  await createRule({ branches: ['**'], enabled: false })
+  // One webhook, so one secret, for the repository's rules.
+  const secret = 'one-webhook-many-rules-0123456789'
+  const main = await createRule({ branches: ['main'], secret })
+  const releases = await createRule({ branches: ['release/*'], build: { target: 'prod' }, secret })
+  const any = await createRule({ branches: ['**'], build: { noCache: true }, secret })
+  await createRule({ branches: ['**'], enabled: false, secret })
   const send = (ref: string, after: string) =>
     sendGitHubEvent(app, { secret: main.secret!, body: gitHubPushPayload({ repoUrl: 'https://github.com/acme/app', ref, after }) })
 
@@ -289,3 +297,43 @@ t.test('GitLab: the token is the secret, Idempotency-Key the delivery id', async
   t.equal((await sendGitLabEvent(app, { token: rule.secret!, body })).json().code, 'TRIGGER_SIGNATURE_INVALID', 'the old token no longer works')
   t.equal((await sendGitLabEvent(app, { token: 'a-new-token-after-a-leak', body })).statusCode, 202, 'the new one does')
 })
+
+// A push event names its repository several ways. Whoever holds one repository's webhook secret
+// must not be able to make another repository's rules build, by naming that repository in the
+// fields the signed repository does not use.
+for (const provider of ['github', 'gitlab'] as const) {
+  t.test(`${provider}: a secret opens only its own rules, whatever other repositories the event names`, async (t) => {
+    const { app, createRule, builds, queued } = await setup(t)
+    const mine = await createRule({ provider, repo: 'https://git.example.com/team-a/app.git', build: { tags: ['a'] } })
+    const theirs = await createRule({ provider, repo: 'https://git.example.com/team-b/payments.git', build: { tags: ['b'] } })
+    const event =
+      provider === 'github'
+        ? gitHubPushPayload({ repoUrl: mine.repo, ref: 'refs/heads/main', after: COMMIT })
+        : gitLabPushPayload({ repoUrl: mine.repo, ref: 'refs/heads/main', after: COMMIT })
+    // Signed with team A's secret, naming A where the clone URL goes and B in the other fields.
+    if ('repository' in event && provider === 'github') {
+      Object.assign(event.repository, { html_url: 'https://git.example.com/team-b/payments', ssh_url: 'git@git.example.com:team-b/payments.git' })
+    } else if ('project' in event) {
+      Object.assign(event.project, { web_url: 'https://git.example.com/team-b/payments', git_ssh_url: 'git@git.example.com:team-b/payments.git' })
+    }
+    const deliveryId = randomUUID()
+    const send = (secret: string) =>
+      provider === 'github' ? sendGitHubEvent(app, { secret, body: event, deliveryId }) : sendGitLabEvent(app, { token: secret, body: event, deliveryId })
+    const response = await send(mine.secret!)
+    t.equal(response.statusCode, 202, response.body)
+    const result = response.json<TriggerEventResult>()
+    t.same(result.rules, [mine.id], "only the rule whose secret signed the event")
+    t.notOk(result.builds.some((build) => build.ruleId === theirs.id))
+
+    const all = await builds()
+    t.same(all.map((build) => build.request.repo), [mine.repo], "nothing of team B's repository was built")
+    t.notOk(all.some((build) => build.createdBy?.id === theirs.id || build.request.labels[TRIGGER_LABEL] === theirs.id), "no build by B's rule")
+    t.same(await queued(), all.map((build) => build.id).sort(), 'nothing queued but A\'s build')
+
+    // Signed with B's secret, the same delivery is B's own: the id A's sender used first neither
+    // blocks it nor answers it with A's builds.
+    const signedByB = await send(theirs.secret!)
+    t.equal(signedByB.statusCode, 202, signedByB.body)
+    t.match(signedByB.json(), { status: 'started', rules: [theirs.id], builds: [{ ruleId: theirs.id }] })
+  })
+}
