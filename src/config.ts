@@ -113,6 +113,19 @@ export const ConfigSchema = Type.Object({
     description: 'The git mirrors together stay under this; the least recently used are removed first'
   }),
   contextMaxBytes: Type.Integer({ default: 1024 ** 3, minimum: 1024, description: 'Largest build context (after .dockerignore)' }),
+  localImageNamespace: Type.String({
+    default: 'slipway.local',
+    maxLength: 50,
+    // A host-like name with a dot: Docker reads its first component as a registry, never as a Docker Hub path.
+    pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$',
+    description:
+      'Where images that are not pushed are tagged: <namespace>/<repository path>, so no build can retag an image outside it (a base image such as node:20). A host-like name with a dot, never pushed to'
+  }),
+  baseImagePull: Type.Union([Type.Literal('missing'), Type.Literal('always')], {
+    default: 'missing',
+    description:
+      "Base images (FROM): missing uses the engine's copy when it has one and pulls otherwise; always pulls every FROM image from its registry at each build (Docker Hub must be reachable for Hub images)"
+  }),
   buildMemoryBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 64 * 1024 ** 2, description: 'Memory limit of each build step container (classic builder)' }),
   buildCpus: Type.Number({ default: 2, minimum: 0.1, maximum: 256, description: 'CPUs each build step container may use (classic builder)' }),
   allowLocalRepos: Bool('Accept file:// URLs and absolute paths as repositories (tests, air-gapped mirrors)', false),

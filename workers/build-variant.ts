@@ -79,6 +79,7 @@ export async function buildVariant(spec: BuildSpec, source: Source, ctx: Pipelin
           noCache: request.noCache,
           limits: ctx.settings.build,
           registryAuth: ctx.credentials.forBuild,
+          pullBaseImages: ctx.settings.baseImagePull === 'always',
           signal,
           log: logTo('build'),
           onSteps: (steps) => progress.steps(steps),

@@ -63,7 +63,12 @@ export default fp(
       limits: { maxBytes: config.uploadMaxBytes, maxUnpackedBytes: config.cloneMaxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
       ttlSeconds: uploadTtlSeconds(config)
     })
-    const policy = { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds }
+    const policy = {
+      repos: repoPolicy(config),
+      timeoutSeconds: config.buildTimeoutSeconds,
+      timeoutMaxSeconds: config.buildTimeoutMaxSeconds,
+      localNamespace: config.localImageNamespace
+    }
     const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, audit, logger: fastify.log })
     fastify.decorate('redis', redis)
     fastify.decorate('tokens', createTokenStore(redis, keys, audit))

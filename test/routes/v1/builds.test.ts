@@ -60,7 +60,8 @@ t.test('refusals: a 4xx with a stable code, and nothing queued', async (t) => {
     ['absolute dockerfile', { repo: 'https://h/x', dockerfile: '/etc/passwd' }, 400, 'PATH_INVALID'],
     ['image with tag', { repo: 'https://h/x', image: 'localhost:5000/app:v1' }, 400, 'IMAGE_NAME_INVALID', /tags/],
     ['uppercase image', { repo: 'https://h/x', image: 'Team/App' }, 400, 'IMAGE_NAME_INVALID'],
-    ['push without image', { repo: 'https://h/x', push: true }, 400, 'PUSH_WITHOUT_IMAGE']
+    ['push without image', { repo: 'https://h/x', push: true }, 400, 'PUSH_WITHOUT_IMAGE'],
+    ['push into the local namespace', { repo: 'https://h/x', image: 'slipway.local/team/app' }, 400, 'IMAGE_NAME_INVALID', /SLIPWAY_LOCAL_IMAGE_NAMESPACE/]
   ]
   for (const [name, payload, status, code, message] of cases) {
     const response = await post(payload)
