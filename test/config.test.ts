@@ -38,6 +38,8 @@ t.test('an empty environment gives every default', async (t) => {
     maxAttempts: 3,
     shutdownGraceSeconds: 60,
     adminToken: '',
+    pushAllow: '',
+    adminPushAnywhere: false,
     rateLimitPerMinute: 600,
     allowHttpRepos: false,
     repoAllowHosts: '',
@@ -102,7 +104,9 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_UPLOAD_MAX_BYTES', { SLIPWAY_UPLOAD_MAX_BYTES: '1048576' }, { uploadMaxBytes: 1024 * 1024 }],
     ['SLIPWAY_ADMIN_TOKEN', { SLIPWAY_ADMIN_TOKEN: 'a-long-enough-admin-token-here' }, { adminToken: 'a-long-enough-admin-token-here' }],
     ['SLIPWAY_LOCAL_IMAGE_NAMESPACE', { SLIPWAY_LOCAL_IMAGE_NAMESPACE: 'builds.corp-1.example' }, { localImageNamespace: 'builds.corp-1.example' }],
-    ['SLIPWAY_BASE_IMAGE_PULL', { SLIPWAY_BASE_IMAGE_PULL: 'always' }, { baseImagePull: 'always' }]
+    ['SLIPWAY_BASE_IMAGE_PULL', { SLIPWAY_BASE_IMAGE_PULL: 'always' }, { baseImagePull: 'always' }],
+    ['SLIPWAY_PUSH_ALLOW', { SLIPWAY_PUSH_ALLOW: 'localhost:5000/**,registry.example.com/team-a/*' }, { pushAllow: 'localhost:5000/**,registry.example.com/team-a/*' }],
+    ['SLIPWAY_ADMIN_PUSH_ANYWHERE', { SLIPWAY_ADMIN_PUSH_ANYWHERE: 'true' }, { adminPushAnywhere: true }]
   ]
   const defaults = loadConfig({})
   for (const [name, env, expected] of cases) {
@@ -135,6 +139,8 @@ t.test('bad values throw a ConfigError naming the variable', async (t) => {
     [{ SLIPWAY_LOCAL_IMAGE_NAMESPACE: 'slipway.local:5000' }, /SLIPWAY_LOCAL_IMAGE_NAMESPACE=.*must match/],
     [{ SLIPWAY_LOCAL_IMAGE_NAMESPACE: 'slipway.local/team' }, /SLIPWAY_LOCAL_IMAGE_NAMESPACE=.*must match/],
     [{ SLIPWAY_BASE_IMAGE_PULL: 'never' }, /SLIPWAY_BASE_IMAGE_PULL="never": must be one of missing, always/],
+    [{ SLIPWAY_PUSH_ALLOW: 'localhost:5000/**,team-a/*' }, /SLIPWAY_PUSH_ALLOW="localhost:5000\/\*\*,team-a\/\*": 'team-a\/\*' does not start with a registry host/],
+    [{ SLIPWAY_ADMIN_PUSH_ANYWHERE: 'yes' }, /SLIPWAY_ADMIN_PUSH_ANYWHERE="yes": must be true or false/],
     // An upload waits in Redis, whose strings hold at most 512 MiB.
     [{ SLIPWAY_UPLOAD_MAX_BYTES: String(513 * 1024 ** 2) }, /SLIPWAY_UPLOAD_MAX_BYTES=.*must be a whole number from 1024 to 536870912/],
     // Numbers that are not written as whole numbers are refused, never rounded.
@@ -191,6 +197,8 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_MAX_ATTEMPTS',
       'SLIPWAY_SHUTDOWN_GRACE_SECONDS',
       'SLIPWAY_ADMIN_TOKEN',
+      'SLIPWAY_PUSH_ALLOW',
+      'SLIPWAY_ADMIN_PUSH_ANYWHERE',
       'SLIPWAY_RATE_LIMIT_PER_MINUTE',
       'SLIPWAY_ALLOW_HTTP_REPOS',
       'SLIPWAY_REPO_ALLOW_HOSTS',

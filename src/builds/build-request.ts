@@ -30,21 +30,30 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
   }
 }
 
+/** An upload's image when it names none: <namespace>/upload, as a repository's is <namespace>/<its name>. */
+export const UPLOAD_IMAGE_NAME = 'upload'
+
 /** The same for a build of an uploaded tar: its options, and what was uploaded. */
 export function normalizeUploadRequest(options: BuildUploadOptions, source: UploadSource, policy: RequestPolicy): NormalizedRequest {
-  return { repo: null, ref: null, source, ...normalizeOptions(options, 'upload', policy), keepGitDir: false, submodules: false, supersede: false }
+  return { repo: null, ref: null, source, ...normalizeOptions(options, UPLOAD_IMAGE_NAME, policy), keepGitDir: false, submodules: false, supersede: false }
 }
 
 /**
- * The options a repository and an upload share, checked, with their defaults. An image that is not
- * pushed is named under the local namespace (`defaultName` there when no image is given).
+ * The image a request tags, and whether it is pushed: a pushed one as given (never in the local
+ * namespace), one that is not pushed under the local namespace, `defaultName` there without one.
  */
+export function normalizeImage(request: Pick<BuildUploadOptions, 'image' | 'push'>, defaultName: string, policy: RequestPolicy): { image: string; push: boolean } {
+  if (request.push === true && request.image === undefined) throw new PushWithoutImage()
+  const push = request.push ?? request.image !== undefined
+  if (push) return { image: checkPushedImageName(request.image!, policy.localNamespace), push }
+  return { image: localImageName(request.image ?? defaultName, policy.localNamespace), push }
+}
+
+/** The options a repository and an upload share, checked, with their defaults. */
 function normalizeOptions(request: BuildUploadOptions, defaultName: string, policy: RequestPolicy) {
   const context = checkRelativePath(request.context ?? '.', 'context')
   const dockerfile = checkRelativePath(request.dockerfile ?? path.posix.join(context, 'Dockerfile'), 'dockerfile')
-  if (request.push === true && request.image === undefined) throw new PushWithoutImage()
-  const push = request.push ?? request.image !== undefined
-  const image = push ? checkPushedImageName(request.image!, policy.localNamespace) : localImageName(request.image ?? defaultName, policy.localNamespace)
+  const { image, push } = normalizeImage(request, defaultName, policy)
   const timeoutSeconds = request.timeoutSeconds ?? Math.min(policy.timeoutSeconds, policy.timeoutMaxSeconds)
   if (timeoutSeconds > policy.timeoutMaxSeconds) throw new TimeoutTooLong(String(timeoutSeconds), String(policy.timeoutMaxSeconds))
   const target = request.target ?? null

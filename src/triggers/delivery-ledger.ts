@@ -12,10 +12,12 @@ const PENDING = 'pending'
 // How long a repeat arriving while its first is handled waits for the outcome.
 const SETTLE_WAIT_MS = 5000
 
-/** What a delivery started. */
+/** What a delivery started, and the matching rules it did not start because they may not push their image. */
 export interface HandledDelivery {
   rules: string[]
   builds: { id: string; ruleId: string }[]
+  /** Absent in deliveries remembered before rules could be refused. */
+  refused?: { ruleId: string; code: string; message: string }[]
 }
 
 export type DeliveryClaim = { kind: 'new' } | { kind: 'handled'; handled: HandledDelivery } | { kind: 'pending' }

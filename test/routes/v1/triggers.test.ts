@@ -337,3 +337,73 @@ for (const provider of ['github', 'gitlab'] as const) {
     t.match(signedByB.json(), { status: 'started', rules: [theirs.id], builds: [{ ruleId: theirs.id }] })
   })
 }
+
+// A rule's builds run as the rule, not as a token: they may push only where the token that wrote
+// the rule could, or a token that may not push somewhere could have a rule push there for it.
+async function pushLimited(t: Test, overrides: Partial<Config>) {
+  const context = await setup(t, overrides)
+  const tokenWith = async (pushAllow?: string[]) => {
+    const response = await context.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      payload: { name: 'rule author', scopes: ['triggers:admin'], ...(pushAllow ? { pushAllow } : {}) }
+    })
+    return { authorization: `Bearer ${response.json<{ token: string }>().token}` }
+  }
+  const write = (headers: Record<string, string>, body: object, id?: string) =>
+    context.app.inject({
+      method: id ? 'PATCH' : 'POST',
+      url: id ? `/v1/triggers/${id}` : '/v1/triggers',
+      headers,
+      payload: id ? body : { provider: 'github', repo: REPO, branches: ['main'], ...body }
+    })
+  return { ...context, tokenWith, write }
+}
+
+t.test('a rule cannot launder a push its author may not make', async (t) => {
+  const { app, tokenWith, write, builds, queued, push } = await pushLimited(t, { pushAllow: 'localhost:5000/team-a/*' })
+  const narrow = await tokenWith()
+  const laundered = await write(narrow, { build: { image: 'localhost:5000/team-b/app' } })
+  t.equal(laundered.statusCode, 403, laundered.body)
+  t.equal(laundered.json().code, 'IMAGE_NOT_ALLOWED')
+  t.match(laundered.json().message, /localhost:5000\/team-b\/app.*localhost:5000\/team-a\/\*.*SLIPWAY_PUSH_ALLOW/s)
+  t.same((await app.inject({ method: 'GET', url: '/v1/triggers' })).json().items, [], 'no rule was made')
+
+  const own = await write(narrow, { build: { image: 'localhost:5000/team-a/app' } })
+  t.equal(own.statusCode, 201, own.body)
+  t.match(own.json(), { pushAllow: ['localhost:5000/team-a/*'], pushAllowFrom: 'SLIPWAY_PUSH_ALLOW' }, "the author's patterns, and where they came from")
+  const moved = await write(narrow, { build: { image: 'localhost:5000/team-b/app' } }, own.json().id)
+  t.equal(moved.json().code, 'IMAGE_NOT_ALLOWED', 'nor can a change point a rule outside them')
+
+  // A wider author's rule pushes where that author may; whoever changes it next becomes its
+  // author, so a narrower token cannot even switch it off and on again.
+  const wide = await tokenWith(['localhost:5000/**'])
+  const wideRule = await write(wide, { build: { image: 'localhost:5000/team-b/app' } })
+  t.equal(wideRule.statusCode, 201, wideRule.body)
+  t.match(wideRule.json(), { pushAllow: ['localhost:5000/**'], pushAllowFrom: 'token' })
+  const toggled = await write(narrow, { enabled: false }, wideRule.json().id)
+  t.equal(toggled.json().code, 'IMAGE_NOT_ALLOWED')
+  t.match((await app.inject({ method: 'GET', url: `/v1/triggers/${wideRule.json().id}` })).json(), { enabled: true, pushAllow: ['localhost:5000/**'] }, 'unchanged')
+
+  const event = await sendGitHubEvent(app, { secret: wideRule.json().secret, body: push() })
+  t.match(event.json(), { status: 'started', builds: [{ ruleId: wideRule.json().id }] }, "the wider author's rule builds")
+  t.same(await queued(), (await builds()).map((build) => build.id))
+})
+
+t.test('narrowing SLIPWAY_PUSH_ALLOW narrows the rules written under it at once; the event says why nothing started', async (t) => {
+  const { config, app, tokenWith, write, queued, push } = await pushLimited(t, { pushAllow: 'localhost:5000/**' })
+  const rule = (await write(await tokenWith(), { build: { image: 'localhost:5000/team-b/app' } })).json<Trigger>()
+  t.match(rule, { pushAllow: ['localhost:5000/**'], pushAllowFrom: 'SLIPWAY_PUSH_ALLOW' })
+
+  const narrower = await buildApp(t, { ...config, pushAllow: 'localhost:5000/team-a/*' })
+  const deliveryId = randomUUID()
+  const event = await sendGitHubEvent(narrower, { secret: rule.secret!, body: push(), deliveryId })
+  t.equal(event.statusCode, 202, event.body)
+  const result = event.json<TriggerEventResult>()
+  t.match(result, { status: 'ignored', builds: [], refused: [{ ruleId: rule.id, code: 'IMAGE_NOT_ALLOWED' }] })
+  t.match(result.reason, /may not push/)
+  t.match(result.refused[0]?.message, /localhost:5000\/team-b\/app.*team-a\/\*.*SLIPWAY_PUSH_ALLOW/s)
+  t.same(await queued(), [], 'nothing queued')
+  const widened = await sendGitHubEvent(app, { secret: rule.secret!, body: push(), deliveryId })
+  t.match(widened.json(), { status: 'started', refused: [] }, 'a delivery that started nothing is not remembered: sent again where the setting allows, it builds')
+})
