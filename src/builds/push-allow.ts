@@ -10,7 +10,7 @@ import { printable } from './repo-url.js'
 // canonical form, `docker.io/library/node`.
 
 /** The pattern that matches every repository of every registry. */
-export const ANYWHERE = '**'
+const ANYWHERE = '**'
 
 export const PUSH_ALLOW_SOURCES = ['token', 'SLIPWAY_PUSH_ALLOW', 'SLIPWAY_ADMIN_PUSH_ANYWHERE'] as const
 /** Where a token's patterns come from: its own, the operator's default, or the operator's word for admins. */
