@@ -42,7 +42,8 @@ if curl -fsS "$api/readyz" >/dev/null 2>&1; then
   echo "slipway: already running at $api"
 else
   echo "slipway: starting at $api (log: $state_dir/slipway.log)"
-  SLIPWAY_PORT="$port" SLIPWAY_ALLOW_LOCAL_REPOS=true SLIPWAY_ADMIN_TOKEN="$token" \
+  # Builds may push to the demo's registry only.
+  SLIPWAY_PORT="$port" SLIPWAY_ALLOW_LOCAL_REPOS=true SLIPWAY_ADMIN_TOKEN="$token" SLIPWAY_PUSH_ALLOW='localhost:5000/**' \
     setsid node dist/src/server.js >>"$state_dir/slipway.log" 2>&1 </dev/null &
   echo $! >"$state_dir/slipway.pid"
   for _ in $(seq 1 60); do

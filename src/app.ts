@@ -36,7 +36,12 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
   await fastify.register(validation)
   await fastify.register(swagger)
   await fastify.register(services, { config: options.config })
-  await fastify.register(auth, { tokens: fastify.tokens, adminToken: options.config.adminToken, rateLimitPerMinute: options.config.rateLimitPerMinute })
+  await fastify.register(auth, {
+    tokens: fastify.tokens,
+    adminToken: options.config.adminToken,
+    rateLimitPerMinute: options.config.rateLimitPerMinute,
+    push: fastify.pushPolicy
+  })
   await fastify.register(errorHandler, { isStoreDown: () => fastify.redis.status !== 'ready' })
   // A process that also builds (role all) is ready only while its Docker Engine answers too.
   const dependencies = { redis: fastify.redis, docker: options.config.role === 'api' ? null : new Docker() }

@@ -3,9 +3,11 @@ import path from 'node:path'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { isNamedNetwork } from './builds/build-network.js'
+import { pushAllowSettingProblem } from './builds/push-allow.js'
 
 // Each setting is read from SLIPWAY_<SNAKE_CASE_KEY> unless its schema names another
-// variable in `env` (DOCKER_HOST belongs to Docker, not to us).
+// variable in `env` (DOCKER_HOST belongs to Docker, not to us). A schema's `problem`, given a
+// value that fits it, says what else is wrong with the value (null: nothing).
 const Bool = (description: string, value: boolean) => Type.Boolean({ default: value, description })
 
 export const ConfigSchema = Type.Object({
@@ -90,6 +92,13 @@ export const ConfigSchema = Type.Object({
     secret: true,
     description: 'A token with every scope, for the first start and for automation (24+ printable characters); empty: none'
   }),
+  pushAllow: Type.String({
+    default: '',
+    problem: pushAllowSettingProblem,
+    description:
+      'Image repositories a token without patterns of its own may push to, comma-separated, e.g. "registry.example.com/team-a/*,localhost:5000/**" ("*": within one path component, "**": any number, "**" alone: anywhere); empty: nowhere'
+  }),
+  adminPushAnywhere: Bool('Let tokens with the admin scope (and SLIPWAY_ADMIN_TOKEN) push anywhere; otherwise they are limited as other tokens are', false),
   rateLimitPerMinute: Type.Integer({ default: 600, minimum: 1, description: 'Requests one token may make per minute; past it, 429 with Retry-After' }),
   allowHttpRepos: Bool('Accept plain http:// repository URLs (an internal git server without TLS)', false),
   repoAllowHosts: Type.String({
@@ -123,6 +132,19 @@ export const ConfigSchema = Type.Object({
     description: 'The git mirrors together stay under this; the least recently used are removed first'
   }),
   contextMaxBytes: Type.Integer({ default: 1024 ** 3, minimum: 1024, description: 'Largest build context (after .dockerignore)' }),
+  localImageNamespace: Type.String({
+    default: 'slipway.local',
+    maxLength: 50,
+    // A host-like name with a dot: Docker reads its first component as a registry, never as a Docker Hub path.
+    pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$',
+    description:
+      'Where images that are not pushed are tagged: <namespace>/<repository path>, so no build can retag an image outside it (a base image such as node:20). A host-like name with a dot, never pushed to'
+  }),
+  baseImagePull: Type.Union([Type.Literal('missing'), Type.Literal('always')], {
+    default: 'missing',
+    description:
+      "Base images (FROM): missing uses the engine's copy when it has one and pulls otherwise; always pulls every FROM image from its registry at each build (Docker Hub must be reachable for Hub images)"
+  }),
   buildMemoryBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 64 * 1024 ** 2, description: 'Memory limit of each build step container (classic builder)' }),
   buildCpus: Type.Number({ default: 2, minimum: 0.1, maximum: 256, description: 'CPUs each build step container may use (classic builder)' }),
   allowLocalRepos: Bool('Accept file:// URLs and absolute paths as repositories (tests, air-gapped mirrors)', false),
@@ -172,12 +194,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     raw[key] = fromEnv(schema as TSchema, value)
   }
   const config = Value.Default(ConfigSchema, raw)
+  // A secret's value is never echoed, not even a wrong one.
+  const shown = (key: string) => ((ConfigSchema.properties[key as keyof Config] as TSchema | undefined)?.secret ? '' : `=${JSON.stringify(raw[key])}`)
+  const wrong = new Set<string>()
   const problems = [...Value.Errors(ConfigSchema, config)].map((error) => {
     const key = error.path.split('/')[1] ?? ''
-    // A secret's value is never echoed, not even a wrong one.
-    const shown = (ConfigSchema.properties[key as keyof Config] as TSchema | undefined)?.secret ? '' : `=${JSON.stringify(raw[key])}`
-    return `${envName(key)}${shown}: ${describeProblem(error.schema, error.message)}`
+    wrong.add(key)
+    return `${envName(key)}${shown(key)}: ${describeProblem(error.schema, error.message)}`
   })
+  for (const [key, schema] of Object.entries(ConfigSchema.properties)) {
+    const problem = (schema as TSchema).problem as ((value: unknown) => string | null) | undefined
+    const found = wrong.has(key) ? null : problem?.((config as Record<string, unknown>)[key])
+    if (found) problems.push(`${envName(key)}${shown(key)}: ${found}`)
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
   }

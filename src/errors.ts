@@ -19,6 +19,17 @@ export const RepoHostNotAllowed = createError(
 export const RefInvalid = createError('REF_INVALID', '%s', 400)
 export const PathInvalid = createError('PATH_INVALID', '%s', 400)
 export const ImageNameInvalid = createError('IMAGE_NAME_INVALID', '%s', 400)
+// Who, the image as given and in canonical form, the patterns, where they come from, what to do.
+export const ImageNotAllowed = createError<'IMAGE_NOT_ALLOWED', 403, [string, string, string, string, string, string]>(
+  'IMAGE_NOT_ALLOWED',
+  "%s may not push to '%s' (%s): the repositories it may push to are %s (from %s). %s",
+  403
+)
+export const PushPatternInvalid = createError(
+  'PUSH_PATTERN_INVALID',
+  "pushAllow pattern '%s' %s. A pattern is a registry host (with its port), matched exactly, and a repository path in which \"*\" matches within one component and \"**\" any number of them: registry.example.com/team-a/*, localhost:5000/**, docker.io/library/node.",
+  400
+)
 export const PushWithoutImage = createError(
   'PUSH_WITHOUT_IMAGE',
   'push is true but no image was given: set `image` to the repository to push to, e.g. "registry.example.com/team/app".',

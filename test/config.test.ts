@@ -39,6 +39,8 @@ t.test('an empty environment gives every default', async (t) => {
     maxAttempts: 3,
     shutdownGraceSeconds: 60,
     adminToken: '',
+    pushAllow: '',
+    adminPushAnywhere: false,
     rateLimitPerMinute: 600,
     allowHttpRepos: false,
     repoAllowHosts: '',
@@ -47,6 +49,8 @@ t.test('an empty environment gives every default', async (t) => {
     cloneMaxBytes: 2 * 1024 ** 3,
     uploadMaxBytes: 100 * 1024 ** 2,
     contextMaxBytes: 1024 ** 3,
+    localImageNamespace: 'slipway.local',
+    baseImagePull: 'missing',
     buildMemoryBytes: 4 * 1024 ** 3,
     buildCpus: 2,
     allowLocalRepos: false,
@@ -103,7 +107,11 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_MAX_ATTEMPTS', { SLIPWAY_MAX_ATTEMPTS: '5' }, { maxAttempts: 5 }],
     ['SLIPWAY_BUILD_CPUS', { SLIPWAY_BUILD_CPUS: '1.5' }, { buildCpus: 1.5 }],
     ['SLIPWAY_UPLOAD_MAX_BYTES', { SLIPWAY_UPLOAD_MAX_BYTES: '1048576' }, { uploadMaxBytes: 1024 * 1024 }],
-    ['SLIPWAY_ADMIN_TOKEN', { SLIPWAY_ADMIN_TOKEN: 'a-long-enough-admin-token-here' }, { adminToken: 'a-long-enough-admin-token-here' }]
+    ['SLIPWAY_ADMIN_TOKEN', { SLIPWAY_ADMIN_TOKEN: 'a-long-enough-admin-token-here' }, { adminToken: 'a-long-enough-admin-token-here' }],
+    ['SLIPWAY_LOCAL_IMAGE_NAMESPACE', { SLIPWAY_LOCAL_IMAGE_NAMESPACE: 'builds.corp-1.example' }, { localImageNamespace: 'builds.corp-1.example' }],
+    ['SLIPWAY_BASE_IMAGE_PULL', { SLIPWAY_BASE_IMAGE_PULL: 'always' }, { baseImagePull: 'always' }],
+    ['SLIPWAY_PUSH_ALLOW', { SLIPWAY_PUSH_ALLOW: 'localhost:5000/**,registry.example.com/team-a/*' }, { pushAllow: 'localhost:5000/**,registry.example.com/team-a/*' }],
+    ['SLIPWAY_ADMIN_PUSH_ANYWHERE', { SLIPWAY_ADMIN_PUSH_ANYWHERE: 'true' }, { adminPushAnywhere: true }]
   ]
   const defaults = loadConfig({})
   for (const [name, env, expected] of cases) {
@@ -136,6 +144,14 @@ t.test('bad values throw a ConfigError naming the variable', async (t) => {
     [{ SLIPWAY_BUILD_NETWORK: '-x' }, /SLIPWAY_BUILD_NETWORK="-x": must be/],
     [{ SLIPWAY_BUILD_NETWORK: 'a b' }, /SLIPWAY_BUILD_NETWORK="a b": must be/],
     [{ SLIPWAY_BUILDER: 'buildkit', SLIPWAY_BUILD_NETWORK: 'egress' }, /SLIPWAY_BUILDER=buildkit cannot run builds on SLIPWAY_BUILD_NETWORK=egress.*auto or classic/],
+    // Without a dot, Docker would read the namespace as a Docker Hub path (slipway/node is docker.io/slipway/node).
+    [{ SLIPWAY_LOCAL_IMAGE_NAMESPACE: 'slipway' }, /SLIPWAY_LOCAL_IMAGE_NAMESPACE="slipway": must match/],
+    [{ SLIPWAY_LOCAL_IMAGE_NAMESPACE: 'Slipway.Local' }, /SLIPWAY_LOCAL_IMAGE_NAMESPACE=.*must match/],
+    [{ SLIPWAY_LOCAL_IMAGE_NAMESPACE: 'slipway.local:5000' }, /SLIPWAY_LOCAL_IMAGE_NAMESPACE=.*must match/],
+    [{ SLIPWAY_LOCAL_IMAGE_NAMESPACE: 'slipway.local/team' }, /SLIPWAY_LOCAL_IMAGE_NAMESPACE=.*must match/],
+    [{ SLIPWAY_BASE_IMAGE_PULL: 'never' }, /SLIPWAY_BASE_IMAGE_PULL="never": must be one of missing, always/],
+    [{ SLIPWAY_PUSH_ALLOW: 'localhost:5000/**,team-a/*' }, /SLIPWAY_PUSH_ALLOW="localhost:5000\/\*\*,team-a\/\*": 'team-a\/\*' does not start with a registry host/],
+    [{ SLIPWAY_ADMIN_PUSH_ANYWHERE: 'yes' }, /SLIPWAY_ADMIN_PUSH_ANYWHERE="yes": must be true or false/],
     // An upload waits in Redis, whose strings hold at most 512 MiB.
     [{ SLIPWAY_UPLOAD_MAX_BYTES: String(513 * 1024 ** 2) }, /SLIPWAY_UPLOAD_MAX_BYTES=.*must be a whole number from 1024 to 536870912/],
     // Numbers that are not written as whole numbers are refused, never rounded.
@@ -193,6 +209,8 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_MAX_ATTEMPTS',
       'SLIPWAY_SHUTDOWN_GRACE_SECONDS',
       'SLIPWAY_ADMIN_TOKEN',
+      'SLIPWAY_PUSH_ALLOW',
+      'SLIPWAY_ADMIN_PUSH_ANYWHERE',
       'SLIPWAY_RATE_LIMIT_PER_MINUTE',
       'SLIPWAY_ALLOW_HTTP_REPOS',
       'SLIPWAY_REPO_ALLOW_HOSTS',
@@ -203,6 +221,8 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_MIRROR_DIR',
       'SLIPWAY_MIRROR_MAX_BYTES',
       'SLIPWAY_CONTEXT_MAX_BYTES',
+      'SLIPWAY_LOCAL_IMAGE_NAMESPACE',
+      'SLIPWAY_BASE_IMAGE_PULL',
       'SLIPWAY_BUILD_MEMORY_BYTES',
       'SLIPWAY_BUILD_CPUS',
       'SLIPWAY_ALLOW_LOCAL_REPOS',

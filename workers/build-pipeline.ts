@@ -5,6 +5,7 @@ import type { LogWriter } from '../src/builds/build-log.js'
 import type { BuildStore } from '../src/builds/build-store.js'
 import type { RedisKeys } from '../src/builds/keys.js'
 import type { RepoPolicy } from '../src/builds/repo-url.js'
+import type { Config } from '../src/config.js'
 import { formatBytes } from '../src/format.js'
 import { MAX_UPLOAD_ENTRIES } from '../src/uploads/safe-tar.js'
 import { sizeDelta } from '../src/insight/size-delta.js'
@@ -46,6 +47,7 @@ export interface PipelineContext {
     clone: CloneLimits
     contextMaxBytes: number
     build: BuildLimits
+    baseImagePull: Config['baseImagePull']
   }
 }
 

@@ -85,6 +85,7 @@ export async function buildVariant(spec: BuildSpec, source: Source, ctx: Pipelin
           limits: ctx.settings.build,
           network,
           registryAuth: ctx.credentials.forBuild,
+          pullBaseImages: ctx.settings.baseImagePull === 'always',
           signal,
           log: logTo('build'),
           onSteps: (steps) => progress.steps(steps),

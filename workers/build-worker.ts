@@ -62,6 +62,7 @@ export async function startBuildWorker(
       clone: { timeoutMs: config.cloneTimeoutSeconds * 1000, maxBytes: config.cloneMaxBytes },
       contextMaxBytes: config.contextMaxBytes,
       build: { memoryBytes: config.buildMemoryBytes, cpus: config.buildCpus },
+      baseImagePull: config.baseImagePull,
       logMaxBytes: config.logMaxBytes,
       builder: config.builder,
       network: config.buildNetwork,

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { AuditLog } from '../audit/audit-log.js'
 import type { RedisKeys } from '../builds/keys.js'
+import { checkPushPatterns } from '../builds/push-allow.js'
 import { newId } from '../ids.js'
 import { withCreator, type Actor } from '../schemas/audit.js'
 import { luaScript } from '../redis.js'
@@ -14,6 +15,8 @@ export interface TokenRecord {
   id: string
   name: string
   scopes: Scope[]
+  /** The image repositories its builds may push to; null: those of SLIPWAY_PUSH_ALLOW (and tokens made before tokens had patterns). */
+  pushAllow: string[] | null
   createdAt: string
   /** Null for tokens made before Slipway recorded who made them. */
   createdBy: Actor | null
@@ -24,6 +27,7 @@ export interface Principal {
   tokenId: string
   name: string
   scopes: Scope[]
+  pushAllow: string[] | null
 }
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
@@ -54,8 +58,11 @@ export interface Admission {
   resetMs: number
 }
 
-const ADMIN: Principal = { tokenId: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', scopes: ['admin'] }
-const principalOf = (record: TokenRecord): Principal => ({ tokenId: record.id, name: record.name, scopes: record.scopes })
+const ADMIN: Principal = { tokenId: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', scopes: ['admin'], pushAllow: null }
+const principalOf = (record: TokenRecord): Principal => ({ tokenId: record.id, name: record.name, scopes: record.scopes, pushAllow: record.pushAllow ?? null })
+
+/** A record as stored, with the fields older records lack. */
+const withDefaults = (record: TokenRecord): TokenRecord => withCreator({ ...record, pushAllow: record.pushAllow ?? null })
 
 /** `admin` holds every scope; otherwise a scope is held by name. */
 export function holds(principal: Principal, scope: Scope): boolean {
@@ -68,9 +75,11 @@ export function holds(principal: Principal, scope: Scope): boolean {
  */
 export function createTokenStore(redis: Redis, keys: RedisKeys, audit: AuditLog) {
   return {
-    async create(name: string, scopes: Scope[], createdBy: Actor): Promise<{ token: string; record: TokenRecord }> {
+    /** A new token; PUSH_PATTERN_INVALID for a bad push pattern. */
+    async create(name: string, scopes: Scope[], pushAllow: string[] | null, createdBy: Actor): Promise<{ token: string; record: TokenRecord }> {
+      if (pushAllow !== null) checkPushPatterns(pushAllow)
       const token = `slw_${randomBytes(32).toString('base64url')}`
-      const record: TokenRecord = { id: newId(), name, scopes, createdAt: new Date().toISOString(), createdBy }
+      const record: TokenRecord = { id: newId(), name, scopes, pushAllow, createdAt: new Date().toISOString(), createdBy }
       const hash = hashOf(token)
       await redis
         .multi()
@@ -78,7 +87,7 @@ export function createTokenStore(redis: Redis, keys: RedisKeys, audit: AuditLog)
         .hset(keys.token(record.id), { record: JSON.stringify(record), hash })
         .zadd(keys.allTokens, 0, record.id)
         .exec()
-      await audit.record({ actor: createdBy, action: 'token.create', kind: 'token', resourceId: record.id, summary: `'${name}' with ${scopes.join(', ')}` })
+      await audit.record({ actor: createdBy, action: 'token.create', kind: 'token', resourceId: record.id, summary: `'${name}' with ${scopes.join(', ')}${pushAllow === null ? '' : `, pushing to ${pushAllow.join(', ') || 'nothing'}`}` })
       return { token, record }
     },
 
@@ -104,8 +113,7 @@ export function createTokenStore(redis: Redis, keys: RedisKeys, audit: AuditLog)
     async list(): Promise<TokenRecord[]> {
       const ids = await redis.zrangebylex(keys.allTokens, '-', '+')
       const records = await Promise.all(ids.map((id) => redis.hget(keys.token(id), 'record')))
-      // Tokens made before Slipway recorded who made them have no createdBy.
-      return records.flatMap((record) => (record ? [withCreator(JSON.parse(record) as TokenRecord)] : []))
+      return records.flatMap((record) => (record ? [withDefaults(JSON.parse(record) as TokenRecord)] : []))
     },
 
     /** Revokes a token at once, everywhere: the next request with it is unauthenticated. */

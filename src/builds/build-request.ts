@@ -3,13 +3,15 @@ import { PathInvalid, PushWithoutImage, RefInvalid, TimeoutTooLong, VariantNameR
 import type { BuildRecord, BuildRequest, BuildUploadOptions, NormalizedRequest, UploadSource } from '../schemas/build.js'
 import type { Actor } from '../schemas/audit.js'
 import type { Variant } from '../schemas/insight.js'
-import { checkImageName } from './image-ref.js'
+import { checkPushedImageName, localImageName } from './image-ref.js'
 import { parseRepoUrl, printable, type RepoPolicy } from './repo-url.js'
 
 export interface RequestPolicy {
   repos: RepoPolicy
   timeoutSeconds: number
   timeoutMaxSeconds: number
+  /** SLIPWAY_LOCAL_IMAGE_NAMESPACE: where images that are not pushed are tagged. */
+  localNamespace: string
 }
 
 /**
@@ -21,23 +23,37 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
   return {
     repo: repo.url,
     ref: request.ref === undefined ? null : checkRef(request.ref),
-    ...normalizeOptions(request, `slipway/${repo.name}`, policy),
+    ...normalizeOptions(request, repo.name, policy),
     keepGitDir: request.keepGitDir ?? false,
     submodules: request.submodules ?? false,
     supersede: request.supersede ?? false
   }
 }
 
+/** An upload's image when it names none: <namespace>/upload, as a repository's is <namespace>/<its name>. */
+export const UPLOAD_IMAGE_NAME = 'upload'
+
 /** The same for a build of an uploaded tar: its options, and what was uploaded. */
 export function normalizeUploadRequest(options: BuildUploadOptions, source: UploadSource, policy: RequestPolicy): NormalizedRequest {
-  return { repo: null, ref: null, source, ...normalizeOptions(options, 'slipway/upload', policy), keepGitDir: false, submodules: false, supersede: false }
+  return { repo: null, ref: null, source, ...normalizeOptions(options, UPLOAD_IMAGE_NAME, policy), keepGitDir: false, submodules: false, supersede: false }
+}
+
+/**
+ * The image a request tags, and whether it is pushed: a pushed one as given (never in the local
+ * namespace), one that is not pushed under the local namespace, `defaultName` there without one.
+ */
+export function normalizeImage(request: Pick<BuildUploadOptions, 'image' | 'push'>, defaultName: string, policy: RequestPolicy): { image: string; push: boolean } {
+  if (request.push === true && request.image === undefined) throw new PushWithoutImage()
+  const push = request.push ?? request.image !== undefined
+  if (push) return { image: checkPushedImageName(request.image!, policy.localNamespace), push }
+  return { image: localImageName(request.image ?? defaultName, policy.localNamespace), push }
 }
 
 /** The options a repository and an upload share, checked, with their defaults. */
-function normalizeOptions(request: BuildUploadOptions, defaultImage: string, policy: RequestPolicy) {
+function normalizeOptions(request: BuildUploadOptions, defaultName: string, policy: RequestPolicy) {
   const context = checkRelativePath(request.context ?? '.', 'context')
   const dockerfile = checkRelativePath(request.dockerfile ?? path.posix.join(context, 'Dockerfile'), 'dockerfile')
-  if (request.push === true && request.image === undefined) throw new PushWithoutImage()
+  const { image, push } = normalizeImage(request, defaultName, policy)
   const timeoutSeconds = request.timeoutSeconds ?? Math.min(policy.timeoutSeconds, policy.timeoutMaxSeconds)
   if (timeoutSeconds > policy.timeoutMaxSeconds) throw new TimeoutTooLong(String(timeoutSeconds), String(policy.timeoutMaxSeconds))
   const target = request.target ?? null
@@ -48,9 +64,9 @@ function normalizeOptions(request: BuildUploadOptions, defaultImage: string, pol
     target,
     buildArgs,
     labels: request.labels ?? {},
-    image: checkImageName(request.image ?? defaultImage),
+    image,
     tags: request.tags ?? null,
-    push: request.push ?? request.image !== undefined,
+    push,
     noCache: request.noCache ?? false,
     builder: request.builder ?? null,
     network: request.network ?? 'default',

@@ -10,11 +10,12 @@ import type { WebhookQueue } from '../webhooks/webhook-queue.js'
 import type { StoredBuildWebhook, WebhookService } from '../webhooks/webhook-service.js'
 import { endBuild } from './build-ending.js'
 import type { BuildQueue } from './build-queue.js'
-import { newBuildRecord, normalizeBuildRequest, normalizeUploadRequest, type RequestPolicy } from './build-request.js'
+import { newBuildRecord, normalizeBuildRequest, normalizeImage, normalizeUploadRequest, UPLOAD_IMAGE_NAME, type RequestPolicy } from './build-request.js'
 import { toResource } from './build-resource.js'
 import type { BuildStore, Claim, ListQuery } from './build-store.js'
 import { createIdempotency } from './idempotency.js'
 import type { RedisKeys } from './keys.js'
+import { assertMayPush, type PushLimit } from './push-allow.js'
 
 // How long a repeat waits for the build its twin is creating (a few Redis round trips, normally).
 const TWIN_WAIT_MS = 5000
@@ -29,10 +30,17 @@ export interface Submission {
   joined: boolean
 }
 
-/** Who asks, and the request's Idempotency-Key if it has one. */
+/** Who asks, where they may push, and the request's Idempotency-Key if it has one. */
 export interface SubmitOptions {
   actor: Actor
+  /** A pushed image must be inside every one of these. */
+  limits: readonly PushLimit[]
   idempotencyKey?: string | undefined
+}
+
+/** Refuses (IMAGE_NOT_ALLOWED) a build that would push where its sender may not. */
+function checkPush(request: { image: string; push: boolean }, options: Pick<SubmitOptions, 'actor' | 'limits'>): void {
+  if (request.push) assertMayPush(request.image, options.limits, options.actor)
 }
 
 /** A build's request in a line, for the audit trail. */
@@ -206,13 +214,25 @@ export function createBuildService(deps: {
     },
 
     /**
-     * A build request: checked and normalised, then, in order: a repeat of an Idempotency-Key gets
-     * the build it made; an identical build already queued or running is joined (unless `force`
-     * or `supersede`); otherwise a new build is stored and queued.
+     * A build request: checked and normalised, its push held to the sender's limits, then, in
+     * order: a repeat of an Idempotency-Key gets the build it made; an identical build already
+     * queued or running is joined (unless `force` or `supersede`); otherwise a new build is stored
+     * and queued.
      */
     async submit(request: BuildRequest, options: SubmitOptions): Promise<Submission> {
       const normalized = normalizeBuildRequest(request, deps.policy)
+      checkPush(normalized, options)
       return accept({ id: newId(), normalized, body: request, webhooks: request.webhooks, options })
+    },
+
+    /** Refuses a request as submit would on its face (a coded 4xx error), storing nothing. */
+    vet(request: BuildRequest, sender: Pick<SubmitOptions, 'actor' | 'limits'>): void {
+      checkPush(normalizeBuildRequest(request, deps.policy), sender)
+    },
+
+    /** Refuses an upload's options as submitUpload would, before its tar is received and kept. */
+    vetUpload(options: BuildUploadOptions, sender: Pick<SubmitOptions, 'actor' | 'limits'>): void {
+      checkPush(normalizeImage(options, UPLOAD_IMAGE_NAME, deps.policy), sender)
     },
 
     /**
@@ -222,6 +242,7 @@ export function createBuildService(deps: {
     async submitUpload(options: BuildUploadOptions, upload: StoredUpload, submit: SubmitOptions): Promise<Submission> {
       try {
         const normalized = normalizeUploadRequest(options, upload.source, deps.policy)
+        checkPush(normalized, submit)
         // A repeat is the same options with the same bytes.
         const body = { options, sha256: upload.source.sha256 }
         const submission = await accept({ id: upload.id, normalized, body, webhooks: options.webhooks, options: submit })
@@ -233,12 +254,14 @@ export function createBuildService(deps: {
       }
     },
 
-    /** A new build of an ended one's request, pinned to the commit it built (or tried to). */
-    async retry(id: string, actor: Actor): Promise<Build> {
+    /** A new build of an ended one's request, pinned to the commit it built (or tried to), pushed only where the retrying sender may. */
+    async retry(id: string, options: Pick<SubmitOptions, 'actor' | 'limits'>): Promise<Build> {
+      const { actor } = options
       const original = await store.get(id)
       if (!original) throw new BuildNotFound(id)
       if (!TERMINAL_STATUSES.includes(original.status)) throw new BuildNotFinished(id, original.status)
       if (original.request.source) throw new UploadNotKept(id)
+      checkPush(original.request, options)
       const request = { ...original.request, ref: original.commit ?? original.request.ref }
       const record = { ...newBuildRecord(newId(), request, new Date(), actor), retryOf: id }
       const ownWebhooks = JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]

@@ -35,3 +35,24 @@ export function checkImageName(name: string): string {
   if (name.length > 255) throw invalid('is longer than 255 characters')
   return name
 }
+
+/**
+ * Where a build that is not pushed tags its image: the repository path of `name` (its registry
+ * dropped) under Slipway's local namespace. Nothing else on the engine can be named so, so such a
+ * build never moves a tag that another build reads, like a base image's.
+ */
+export function localImageName(name: string, namespace: string): string {
+  return checkImageName(`${namespace}/${splitImageName(checkImageName(name)).path}`)
+}
+
+/** Checks an image a build pushes: a valid name outside the local namespace, which is never pushed. */
+export function checkPushedImageName(name: string, namespace: string): string {
+  const { registry } = splitImageName(checkImageName(name))
+  if (registry.toLowerCase() === namespace) {
+    throw new ImageNameInvalid(
+      `image '${printable(name)}' is in ${namespace}, where Slipway keeps the images it does not push (SLIPWAY_LOCAL_IMAGE_NAMESPACE), so it cannot be pushed. ` +
+        'Give a registry\'s repository to push to, or set push to false to keep the image on the engine.'
+    )
+  }
+  return name
+}

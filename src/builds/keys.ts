@@ -36,8 +36,8 @@ export function redisKeys(prefix: string) {
     allTriggers: `${prefix}:idx:triggers`,
     /** The ids of the trigger rules of one provider and repository (by repoKey). */
     triggersByRepo: (provider: string, repoKey: string) => `${prefix}:idx:triggers:${provider}:${repoKey}`,
-    /** What one push event delivery started: a short lease while it is handled, then its builds. */
-    triggerDelivery: (provider: string, deliveryId: string) => `${prefix}:triggerdelivery:${provider}:${deliveryId}`,
+    /** What one push event delivery, signed by one set of rules, started: a short lease while it is handled, then its builds. */
+    triggerDelivery: (provider: string, signers: string, deliveryId: string) => `${prefix}:triggerdelivery:${provider}:${signers}:${deliveryId}`,
     /**
      * The audit trail, newest last: every entry, and the same entries by actor and by kind so a
      * filtered page reads only what it shows. One hash tag keeps the three on one shard.

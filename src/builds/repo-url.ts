@@ -192,7 +192,7 @@ function imageNameOf(repoPath: string): string {
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[._-]+|[._-]+$/g, '')
     .replace(/[._-]{2,}/g, '-')
-  // Room for "slipway/" within Docker's 255-character limit on repository names.
+  // Room for the local namespace (SLIPWAY_LOCAL_IMAGE_NAMESPACE, at most 50) within Docker's 255-character limit on repository names.
   return cleaned.slice(0, 200).replace(/[._-]+$/, '') || 'app'
 }
 

@@ -21,7 +21,7 @@ export const EXIT_CODE_MEANINGS: readonly [ExitCode, string][] = [
   [EXIT.usage, 'usage error: an unknown flag, a missing argument or setting'],
   [EXIT.unreachable, 'Slipway (or Redis, for token --redis) could not be reached, or answered 5xx: try again later'],
   [EXIT.rejected, 'the API refused the request (4xx): its code and message say why'],
-  [EXIT.unauthorized, 'the token is missing, unknown, revoked, or lacks the scope (401, 403)'],
+  [EXIT.unauthorized, 'the token is missing, unknown, revoked, lacks the scope, or may not push there (401, 403)'],
   [EXIT.canceled, 'the build was canceled'],
   [EXIT.timedOut, 'the build ran past its time limit'],
   [EXIT.internal, 'an unexpected error in slipway itself (a bug: please report it)'],

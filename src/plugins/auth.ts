@@ -1,12 +1,15 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { holds, type Principal, type Scope, type TokenStore } from '../auth/tokens.js'
+import { grantOf, tokenLimit, type PushGrant, type PushLimit, type PushPolicy } from '../builds/push-allow.js'
 import { Forbidden, RateLimited, Unauthenticated } from '../errors.js'
 import type { Actor } from '../schemas/audit.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null
+    /** Where the principal's builds may push. */
+    pushGrant: PushGrant | null
   }
   interface FastifyContextConfig {
     /** The scope a route needs; a route without one is public (health, docs). */
@@ -24,16 +27,28 @@ export function actorOf(request: FastifyRequest): Actor {
   return { kind: 'token', id: principal.tokenId, name: principal.name, deliveryId: null }
 }
 
+/** Where the token of a request that needed one may push. */
+export function pushGrantOf(request: FastifyRequest): PushGrant {
+  if (!request.pushGrant) throw new Error(`${request.method} ${request.routeOptions.url} has no scope, so no push grant`)
+  return request.pushGrant
+}
+
+/** Who made a request, and the limits its builds' pushes are held to, as the build service takes them. */
+export function senderOf(request: FastifyRequest): { actor: Actor; limits: PushLimit[] } {
+  return { actor: actorOf(request), limits: [tokenLimit(pushGrantOf(request))] }
+}
+
 /**
  * Bearer tokens and scopes on every route that names a scope, then a rate limit per token, kept
  * in Redis so it holds across API replicas. 401 says the caller is not known, 403 that it may not,
  * 429 that it asked too often. The token is looked up and counted in one round trip to Redis.
  */
 export default fp(
-  async function auth(fastify: FastifyInstance, options: { tokens: TokenStore; adminToken: string; rateLimitPerMinute: number }) {
+  async function auth(fastify: FastifyInstance, options: { tokens: TokenStore; adminToken: string; rateLimitPerMinute: number; push: PushPolicy }) {
     const max = options.rateLimitPerMinute
     const admit = options.tokens.admission(options.adminToken, RATE_WINDOW_MS)
     fastify.decorateRequest('principal', null)
+    fastify.decorateRequest('pushGrant', null)
     fastify.addHook('onRequest', async (request, reply) => {
       const scope = request.routeOptions.config.scope
       if (!scope) return
@@ -48,6 +63,7 @@ export default fp(
       if (!holds(principal, scope)) throw new Forbidden(scope, `${request.method} ${request.routeOptions.url}`)
       reply.removeHeader('www-authenticate')
       request.principal = principal
+      request.pushGrant = grantOf({ admin: principal.scopes.includes('admin'), pushAllow: principal.pushAllow }, options.push)
       const resetSeconds = Math.ceil(resetMs / 1000)
       reply.header('x-ratelimit-limit', max).header('x-ratelimit-remaining', Math.max(0, max - count)).header('x-ratelimit-reset', resetSeconds)
       if (count > max) {

@@ -7,6 +7,7 @@ import { createBuildQueue } from '../builds/build-queue.js'
 import { createBuildService, type BuildService } from '../builds/build-service.js'
 import { createBuildStore } from '../builds/build-store.js'
 import { redisKeys } from '../builds/keys.js'
+import { parsePushAllowSetting, type PushPolicy } from '../builds/push-allow.js'
 import { createLogService, type LogService } from '../builds/log-service.js'
 import type { Config } from '../config.js'
 import type { ClusterCounts } from '../metrics/cluster-metrics.js'
@@ -34,6 +35,8 @@ declare module 'fastify' {
     clusterCounts: ClusterCounts
     uploads: UploadStore
     audit: AuditLog
+    /** SLIPWAY_PUSH_ALLOW and SLIPWAY_ADMIN_PUSH_ANYWHERE, read once. */
+    pushPolicy: PushPolicy
   }
 }
 
@@ -41,6 +44,7 @@ declare module 'fastify' {
 export default fp(
   async function services(fastify: FastifyInstance, options: { config: Config }) {
     const { config } = options
+    const pushPolicy: PushPolicy = { defaults: parsePushAllowSetting(config.pushAllow), adminAnywhere: config.adminPushAnywhere }
     const redis = createRedis(config.redisUrl, 'api', fastify.log)
     // Start without Redis if need be: requests answer 503 until it is back.
     await redis.connect().catch(() => undefined)
@@ -63,11 +67,17 @@ export default fp(
       limits: { maxBytes: config.uploadMaxBytes, maxUnpackedBytes: config.cloneMaxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
       ttlSeconds: uploadTtlSeconds(config)
     })
-    const policy = { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds }
+    const policy = {
+      repos: repoPolicy(config),
+      timeoutSeconds: config.buildTimeoutSeconds,
+      timeoutMaxSeconds: config.buildTimeoutMaxSeconds,
+      localNamespace: config.localImageNamespace
+    }
     const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, audit, logger: fastify.log })
     fastify.decorate('redis', redis)
     fastify.decorate('tokens', createTokenStore(redis, keys, audit))
     fastify.decorate('audit', audit)
+    fastify.decorate('pushPolicy', pushPolicy)
     fastify.decorate('clusterCounts', {
       builds: () => store.countByStatus(),
       queues: async () => ({ builds: await buildQueue.counts(), webhooks: await events.counts() })
@@ -78,7 +88,15 @@ export default fp(
     fastify.decorate('builds', builds)
     fastify.decorate(
       'triggers',
-      createTriggerService({ store: createTriggerStore(redis, keys), ledger: createDeliveryLedger(redis, keys), builds, policy, publicUrl: config.publicUrl, audit })
+      createTriggerService({
+        store: createTriggerStore(redis, keys),
+        ledger: createDeliveryLedger(redis, keys),
+        builds,
+        policy,
+        pushPolicy,
+        publicUrl: config.publicUrl,
+        audit
+      })
     )
     fastify.addHook('onClose', async () => {
       await Promise.all([buildQueue.close(), events.close()])

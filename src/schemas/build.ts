@@ -89,7 +89,8 @@ export const BuildRequestSchema = Type.Object(
         maxLength: 255,
         description:
           'Repository to tag (and push) the image as, without a tag, e.g. registry.example.com/team/app. ' +
-          'Default: slipway/<repository name>, built locally and not pushed.',
+          'An image that is not pushed is tagged in the server\'s local namespace instead (SLIPWAY_LOCAL_IMAGE_NAMESPACE, default slipway.local): ' +
+          'its repository path, without the registry. Default: <namespace>/<repository name>, built locally and not pushed.',
         examples: ['localhost:5000/team/app']
       })
     ),
@@ -108,7 +109,9 @@ export const BuildRequestSchema = Type.Object(
       )
     ),
     push: Optional(
-      Type.Boolean({ description: 'Push every tag to the registry. Default: true when `image` is given, else false.' })
+      Type.Boolean({
+        description: 'Push every tag to the registry. Default: true when `image` is given, else false. An image in the local namespace cannot be pushed.'
+      })
     ),
     noCache: Optional(Type.Boolean({ description: "Build without Docker's layer cache. Default: false." })),
     builder: Optional(

@@ -9,8 +9,21 @@ const Scopes = Type.Array(StringEnum(SCOPES), {
   description: 'builds:read (read builds and logs), builds:write (submit, cancel, retry), webhooks:admin, triggers:admin (push trigger rules), admin (everything, tokens too)'
 })
 
+const PushAllow = (unset: string) =>
+  Type.Array(Type.String({ minLength: 1, maxLength: 255 }), {
+    maxItems: 32,
+    uniqueItems: true,
+    description:
+      'The image repositories its builds may push to, as patterns: a registry host (with its port), matched exactly, and a path in which "*" matches within one ' +
+      `component and "**" any number of them, e.g. "registry.example.com/team-a/*"; Docker Hub as "docker.io/library/node"; "**" alone: anywhere; []: nowhere. ${unset}`
+  })
+
 export const TokenCreateSchema = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$', description: 'Who or what uses it, e.g. "ci-main"' }), scopes: Scopes },
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^\\u0000-\\u001f]+$', description: 'Who or what uses it, e.g. "ci-main"' }),
+    scopes: Scopes,
+    pushAllow: Type.Optional(PushAllow('Default: none of its own, so SLIPWAY_PUSH_ALLOW applies.'))
+  },
   { $id: 'TokenCreate', additionalProperties: false }
 )
 
@@ -19,6 +32,7 @@ export const TokenSchema = Type.Object(
     id: Type.String(),
     name: Type.String(),
     scopes: Scopes,
+    pushAllow: Nullable(PushAllow('null: none of its own, so SLIPWAY_PUSH_ALLOW applies (admin tokens: anywhere under SLIPWAY_ADMIN_PUSH_ANYWHERE).')),
     createdAt: Timestamp,
     createdBy: Nullable(Type.Ref(ActorSchema, { description: 'Who made the token; null for tokens made before Slipway recorded it' })),
     token: Type.Optional(Type.String({ description: 'The token: only in the answer that made it, never again' }))

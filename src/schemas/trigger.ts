@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { BuildRequestSchema } from './build.js'
+import { PUSH_ALLOW_SOURCES } from '../builds/push-allow.js'
 import { ActorSchema } from './audit.js'
 import { Nullable, StringEnum, Timestamp } from './common.js'
 
@@ -81,6 +82,18 @@ export const TriggerSchema = Type.Object(
     createdAt: Timestamp,
     createdBy: Nullable(Type.Ref(ActorSchema, { description: 'Who made the rule; null for rules made before Slipway recorded it' })),
     updatedAt: Timestamp,
+    pushAllow: Nullable(
+      Type.Array(Type.String(), {
+        description:
+          "Where the rule's builds may push: the patterns of the token that made or last changed the rule, as they were then. Null for rules made before Slipway recorded them: SLIPWAY_PUSH_ALLOW applies"
+      })
+    ),
+    pushAllowFrom: Nullable(
+      StringEnum(PUSH_ALLOW_SOURCES, {
+        description:
+          "Where those patterns came from: the token's own, or an operator setting; a rule whose patterns came from a setting is also held to the setting's value at each event"
+      })
+    ),
     secret: Type.Optional(Type.String({ description: 'The secret: only in the answer that created the rule or set a new one, never again' }))
   },
   { $id: 'Trigger', additionalProperties: false }
@@ -97,7 +110,14 @@ export const TriggerEventResultSchema = Type.Object(
     event: Type.String({ description: 'The event, as the X-GitHub-Event or X-Gitlab-Event header named it' }),
     deliveryId: Nullable(Type.String()),
     reason: Nullable(Type.String({ description: 'Why nothing was started' })),
-    rules: Type.Array(Type.String(), { description: 'The ids of the rules the push matched' }),
+    rules: Type.Array(Type.String(), { description: 'The ids of the rules the push matched that started (or joined) builds' }),
+    refused: Type.Array(
+      Type.Object(
+        { ruleId: Type.String(), code: Type.String({ description: 'IMAGE_NOT_ALLOWED' }), message: Type.String() },
+        { additionalProperties: false }
+      ),
+      { description: 'Rules the push matched that started nothing, and why: their build would push where the rule may not' }
+    ),
     builds: Type.Array(
       Type.Object(
         { id: Type.String(), ruleId: Type.String(), links: Type.Object({ self: Type.String(), logs: Type.String() }, { additionalProperties: false }) },

@@ -1,10 +1,11 @@
 import { createHmac } from 'node:crypto'
 import type { AuditLog } from '../audit/audit-log.js'
-import { normalizeBuildRequest, type RequestPolicy } from '../builds/build-request.js'
+import type { RequestPolicy } from '../builds/build-request.js'
 import { buildLinks } from '../builds/build-resource.js'
 import type { BuildService } from '../builds/build-service.js'
 import { parseRepoUrl, printable, redactUrl, repoKey } from '../builds/repo-url.js'
-import { BodyInvalid, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../errors.js'
+import { ruleLimits, tokenLimit, type PushGrant, type PushPolicy } from '../builds/push-allow.js'
+import { BodyInvalid, ImageNotAllowed, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../errors.js'
 import { newId } from '../ids.js'
 import { withCreator, type Actor } from '../schemas/audit.js'
 import type { BuildRequest } from '../schemas/build.js'
@@ -20,6 +21,9 @@ export const TRIGGER_LABEL = 'dev.slipway.trigger'
 
 const DELIVERY_ID = /^[\x21-\x7e]{1,200}$/
 
+/** A rule's push patterns, for the audit trail: whoever writes a rule sets them. */
+const pushingWithin = (author: PushGrant) => `builds push within ${author.patterns.join(', ') || 'nothing'} (${author.from})`
+
 /** An event's answer: 200 for a ping or a repeat, 202 for a push handled now (built or not). */
 export interface EventOutcome {
   statusCode: 200 | 202
@@ -32,6 +36,7 @@ export function createTriggerService(deps: {
   ledger: DeliveryLedger
   builds: BuildService
   policy: RequestPolicy
+  pushPolicy: PushPolicy
   publicUrl: string
   audit: AuditLog
 }) {
@@ -39,7 +44,9 @@ export function createTriggerService(deps: {
 
   const toResource = (stored: StoredTrigger): Trigger => {
     const { secret: _secret, repoKey: _repoKey, ...resource } = stored
-    return { ...withCreator(resource), eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
+    // Rules made before rules recorded their authors' patterns have none.
+    const pushAllow = { pushAllow: stored.pushAllow ?? null, pushAllowFrom: stored.pushAllowFrom ?? null }
+    return { ...withCreator(resource), ...pushAllow, eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
   }
 
   async function existing(id: string): Promise<StoredTrigger> {
@@ -53,43 +60,58 @@ export function createTriggerService(deps: {
     return { ...rule.build, repo: rule.repo, ref: commit, labels: { ...rule.build.labels, [TRIGGER_LABEL]: rule.id } }
   }
 
-  /** Refuses, at once, options that would make every triggered build fail validation later. */
-  function checkOptions(rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>): void {
-    normalizeBuildRequest(buildRequest(rule, '0'.repeat(40)), deps.policy)
+  /**
+   * Refuses, at once, options that would make every triggered build fail validation later, and a
+   * build that would push where the rule's author may not: whoever writes a rule lends it only the
+   * pushes they could make themselves.
+   */
+  function checkOptions(rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, author: PushGrant, actor: Actor): void {
+    deps.builds.vet(buildRequest(rule, '0'.repeat(40)), { actor, limits: [tokenLimit(author)] })
   }
 
-  /** Starts one build per matching rule, each exactly once however often the delivery comes. */
+  /**
+   * Starts one build per matching rule, each exactly once however often the delivery comes. A rule
+   * whose build would push outside its limits (ruleLimits) starts nothing and says why; the
+   * others go on.
+   */
   async function start(provider: TriggerProvider, deliveryId: string, rules: StoredTrigger[], commit: string): Promise<HandledDelivery> {
     const builds = []
+    const refused = []
     for (const rule of rules) {
       // The same key for the same delivery and rule: if this delivery's handler died after some
       // builds were made, handling it again gets those builds back rather than making them twice.
       // Keyed with the rule's secret, so no client of POST /v1/builds can take the key first.
       const key = `trigger-${createHmac('sha256', rule.secret).update(`${provider}:${deliveryId}`).digest('hex')}`
       const actor: Actor = { kind: 'trigger', id: rule.id, name: rule.name, deliveryId }
-      const { build } = await deps.builds.submit(buildRequest(rule, commit), { actor, idempotencyKey: key })
-      builds.push({ id: build.id, ruleId: rule.id })
+      try {
+        const { build } = await deps.builds.submit(buildRequest(rule, commit), { actor, limits: ruleLimits(rule, deps.pushPolicy), idempotencyKey: key })
+        builds.push({ id: build.id, ruleId: rule.id })
+      } catch (error) {
+        if (!(error instanceof ImageNotAllowed)) throw error
+        refused.push({ ruleId: rule.id, code: error.code, message: error.message })
+      }
     }
-    return { rules: rules.map((rule) => rule.id), builds }
+    return { rules: builds.map((build) => build.ruleId), builds, refused }
   }
 
   /**
-   * The rules an event's repository has, once the event proves it knows one of their secrets. A
-   * repository without rules is refused as a wrong signature is, so that no caller without a
-   * secret learns which repositories have rules.
+   * The rules of the event's repository whose own secret the event proves it knows: only those
+   * may act on it. An event names its repository several ways (clone, ssh and web URLs), and a
+   * sender may put another repository's URL in any of them; a rule of that repository whose secret
+   * did not sign the event is not the sender's to run. None verified is refused as a repository
+   * without rules is, so that no caller without a secret learns which repositories have rules.
    */
   async function verifiedRules(provider: TriggerProvider, event: ProviderEvent): Promise<StoredTrigger[]> {
     if (event.credential === undefined) throw new TriggerSignatureMissing(event.credentialHeader)
-    const rules = await store.forRepo(provider, [...new Set(event.repoUrls.map(repoKey))])
-    if (rules.length === 0 || !event.verify(rules.map((rule) => rule.secret))) {
-      throw new TriggerSignatureInvalid(event.credentialHeader, provider, printable(redactUrl(event.repoUrls[0]!)))
-    }
+    const candidates = await store.forRepo(provider, [...new Set(event.repoUrls.map(repoKey))])
+    const rules = candidates.filter((rule) => event.verify([rule.secret]))
+    if (rules.length === 0) throw new TriggerSignatureInvalid(event.credentialHeader, provider, printable(redactUrl(event.repoUrls[0]!)))
     return rules
   }
 
   return {
-    /** A new rule; its secret is in this answer and never again. */
-    async create(body: TriggerCreate, actor: Actor): Promise<Trigger> {
+    /** A new rule, whose builds may push where its author may; its secret is in this answer and never again. */
+    async create(body: TriggerCreate, author: PushGrant, actor: Actor): Promise<Trigger> {
       const repo = parseRepoUrl(body.repo, deps.policy.repos)
       const now = new Date().toISOString()
       const stored: StoredTrigger = {
@@ -104,11 +126,14 @@ export function createTriggerService(deps: {
         createdAt: now,
         createdBy: actor,
         updatedAt: now,
+        pushAllow: author.patterns,
+        pushAllowFrom: author.from,
         secret: body.secret ?? generateTriggerSecret()
       }
-      checkOptions(stored)
+      checkOptions(stored, author, actor)
       await store.create(stored)
-      await deps.audit.record({ actor, action: 'trigger.create', kind: 'trigger', resourceId: stored.id, summary: `${stored.provider} pushes to ${stored.branches.join(', ')} of ${stored.repo}` })
+      const summary = `${stored.provider} pushes to ${stored.branches.join(', ')} of ${stored.repo}; ${pushingWithin(author)}`
+      await deps.audit.record({ actor, action: 'trigger.create', kind: 'trigger', resourceId: stored.id, summary })
       return { ...toResource(stored), secret: stored.secret }
     },
 
@@ -116,11 +141,13 @@ export function createTriggerService(deps: {
 
     get: async (id: string): Promise<Trigger> => toResource(await existing(id)),
 
-    async update(id: string, changes: TriggerUpdate, actor: Actor): Promise<Trigger> {
+    /** Changes a rule; whoever changes it becomes the author whose pushes its builds may make. */
+    async update(id: string, changes: TriggerUpdate, author: PushGrant, actor: Actor): Promise<Trigger> {
       const trigger = await existing(id)
-      if (changes.build !== undefined) checkOptions({ ...trigger, build: changes.build })
-      await store.update(id, changes)
-      await deps.audit.record({ actor, action: 'trigger.update', kind: 'trigger', resourceId: id, summary: `changed ${Object.keys(changes).join(', ')}` })
+      checkOptions({ ...trigger, build: changes.build ?? trigger.build }, author, actor)
+      await store.update(id, { ...changes, pushAllow: author.patterns, pushAllowFrom: author.from })
+      const summary = `changed ${Object.keys(changes).join(', ')}; ${pushingWithin(author)}`
+      await deps.audit.record({ actor, action: 'trigger.update', kind: 'trigger', resourceId: id, summary })
       return toResource(await existing(id))
     },
 
@@ -140,7 +167,7 @@ export function createTriggerService(deps: {
       const deliveryId = event.deliveryId !== undefined && DELIVERY_ID.test(event.deliveryId) ? event.deliveryId : null
       const answer = (statusCode: 200 | 202, result: Partial<TriggerEventResult> & Pick<TriggerEventResult, 'status'>): EventOutcome => ({
         statusCode,
-        result: { event: event.name, deliveryId, reason: null, rules: [], builds: [], ...result }
+        result: { event: event.name, deliveryId, reason: null, rules: [], builds: [], refused: [], ...result }
       })
       const ignored = (reason: string, statusCode: 200 | 202 = 202) => answer(statusCode, { status: 'ignored', reason })
 
@@ -161,16 +188,27 @@ export function createTriggerService(deps: {
       if (matched.length === 0) return ignored(`no enabled trigger rule of this repository matches branch '${printable(branch)}'`)
 
       if (deliveryId === null) throw new TriggerDeliveryIdInvalid(event.deliveryHeader)
-      const withLinks = (handled: HandledDelivery) => ({ rules: handled.rules, builds: handled.builds.map((build) => ({ ...build, links: buildLinks(build.id) })) })
-      const claim = await ledger.claim(provider, deliveryId)
+      const withLinks = (handled: HandledDelivery) => ({
+        rules: handled.rules,
+        builds: handled.builds.map((build) => ({ ...build, links: buildLinks(build.id) })),
+        // Deliveries remembered before rules could be refused have none.
+        refused: handled.refused ?? []
+      })
+      const seen = { provider, id: deliveryId, signers: rules.map((rule) => rule.id) }
+      const claim = await ledger.claim(seen)
       if (claim.kind === 'handled') return answer(200, { status: 'duplicate', reason: 'this delivery was handled before; these are the builds it started', ...withLinks(claim.handled) })
       if (claim.kind === 'pending') throw new TriggerEventInProgress(deliveryId)
       try {
         const handled = await start(provider, deliveryId, matched, push.after)
-        await ledger.complete(provider, deliveryId, handled)
+        if (handled.builds.length === 0) {
+          // Not remembered: once the rules may push (or the operator widens SLIPWAY_PUSH_ALLOW), sending it again builds.
+          await ledger.release(seen)
+          return answer(202, { status: 'ignored', reason: 'every matching rule may not push its image; `refused` says why', refused: handled.refused })
+        }
+        await ledger.complete(seen, handled)
         return answer(202, { status: 'started', ...withLinks(handled) })
       } catch (error) {
-        await ledger.release(provider, deliveryId).catch(() => undefined)
+        await ledger.release(seen).catch(() => undefined)
         throw error
       }
     }

@@ -3,10 +3,15 @@ import type { RedisKeys } from '../builds/keys.js'
 import { decodeHash, encodeHash } from '../redis-hash.js'
 import type { Trigger, TriggerProvider } from '../schemas/trigger.js'
 
-/** A rule as stored: the resource plus its secret, which no answer shows again, and the key events find it by. */
-export interface StoredTrigger extends Omit<Trigger, 'secret' | 'eventsUrl'> {
+/**
+ * A rule as stored: the resource plus its secret, which no answer shows again, and the key events
+ * find it by. Rules stored before they recorded their authors' push patterns lack those.
+ */
+export interface StoredTrigger extends Omit<Trigger, 'secret' | 'eventsUrl' | 'pushAllow' | 'pushAllowFrom'> {
   secret: string
   repoKey: string
+  pushAllow?: Trigger['pushAllow']
+  pushAllowFrom?: Trigger['pushAllowFrom']
 }
 
 /** Trigger rules, one Redis hash each, indexed by provider and repository for the event endpoints. */

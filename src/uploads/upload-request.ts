@@ -27,26 +27,36 @@ export interface UploadRequest {
  * The options and the stored tar of a POST /v1/builds that uploads its source: either a gzipped
  * tar as the body, with the options as JSON in the query parameter `options`, or a multipart
  * form with the field `options` and the file `source`. Options are checked as a JSON body's are,
- * before the tar is read when they come first.
+ * then by `vet`, before the tar is read when they come first.
  */
-export async function readUploadRequest(request: FastifyRequest, optionsParam: string | undefined, uploads: UploadStore): Promise<UploadRequest> {
+export async function readUploadRequest(
+  request: FastifyRequest,
+  optionsParam: string | undefined,
+  uploads: UploadStore,
+  vet: (options: BuildUploadOptions) => void
+): Promise<UploadRequest> {
+  const checked = (text: string) => {
+    const options = parseOptions(request, text)
+    vet(options)
+    return options
+  }
   if (request.isMultipart()) {
     if (optionsParam !== undefined) throw new BodyInvalid(`A form carries the options itself: send ${FORM_FIELDS}, and no options in the query.`)
-    return readForm(request, uploads)
+    return readForm(request, uploads, checked)
   }
-  const options = parseOptions(request, optionsParam ?? '{}')
+  const options = checked(optionsParam ?? '{}')
   const declared = request.headers['content-length']
   const upload = await uploads.receive(request.body as Readable, declared === undefined ? undefined : Number(declared))
   return { options, upload }
 }
 
-async function readForm(request: FastifyRequest, uploads: UploadStore): Promise<UploadRequest> {
+async function readForm(request: FastifyRequest, uploads: UploadStore, checked: (text: string) => BuildUploadOptions): Promise<UploadRequest> {
   let options: BuildUploadOptions | undefined
   let upload: StoredUpload | undefined
   try {
     for await (const part of formParts(request)) {
       if (part.type === 'field' && part.fieldname === 'options' && options === undefined) {
-        options = parseOptions(request, String(part.value))
+        options = checked(String(part.value))
       } else if (part.type === 'file' && part.fieldname === 'source' && upload === undefined) {
         upload = await uploads.receive(part.file)
       } else {

@@ -4,7 +4,7 @@ import type { BuildRequest } from '../../src/schemas/build.js'
 import { defaultRequest } from '../helpers/fixtures.js'
 
 const REPO = 'https://github.com/acme/app.git'
-const policy = { repos: { allowLocal: false }, timeoutSeconds: 3600, timeoutMaxSeconds: 7200 }
+const policy = { repos: { allowLocal: false }, timeoutSeconds: 3600, timeoutMaxSeconds: 7200, localNamespace: 'slipway.local' }
 
 function normalize(request: Partial<BuildRequest>) {
   return normalizeBuildRequest({ repo: REPO, ...request }, policy)
@@ -36,16 +36,17 @@ t.test('only a repo: every default is filled in', async (t) => {
 t.test('defaults follow from what was given', async (t) => {
   t.equal(normalize({ context: 'services/api' }).dockerfile, 'services/api/Dockerfile', 'dockerfile defaults to <context>/Dockerfile')
   t.equal(normalize({ context: 'services/api', dockerfile: 'docker/api.Dockerfile' }).dockerfile, 'docker/api.Dockerfile')
-  t.equal(normalize({ repo: 'git@github.com:acme/Web-Site.git' }).image, 'slipway/web-site', 'image from the repository name')
-  t.equal(normalize({ repo: 'https://github.com/acme/My.Repo' }).image, 'slipway/my.repo')
-  t.equal(normalize({ repo: 'ssh://git@example.com/x/---.git' }).image, 'slipway/app', 'a name with nothing usable falls back to "app"')
+  t.equal(normalize({ repo: 'git@github.com:acme/Web-Site.git' }).image, 'slipway.local/web-site', 'image from the repository name, in the local namespace')
+  t.equal(normalize({ repo: 'https://github.com/acme/My.Repo' }).image, 'slipway.local/my.repo')
+  t.equal(normalize({ repo: 'ssh://git@example.com/x/---.git' }).image, 'slipway.local/app', 'a name with nothing usable falls back to "app"')
   const long = normalize({ repo: `https://github.com/acme/${'a'.repeat(250)}` }).image
-  t.equal(long, `slipway/${'a'.repeat(200)}`, 'a very long repository name still gives a valid image name')
+  t.equal(long, `slipway.local/${'a'.repeat(200)}`, 'a very long repository name still gives a valid image name')
 
   const withImage = normalize({ image: 'localhost:5000/team/app' })
   t.equal(withImage.image, 'localhost:5000/team/app')
   t.equal(withImage.push, true, 'push defaults to true when an image is given')
   t.equal(normalize({ image: 'localhost:5000/team/app', push: false }).push, false, 'an explicit push: false wins')
+  t.equal(normalize({ image: 'localhost:5000/team/app', push: false }).image, 'slipway.local/team/app', 'and the image is kept in the local namespace')
   t.equal(normalize({ image: 'localhost:5000/team/app', push: true }).push, true)
   t.equal(normalize({ push: false }).push, false)
 })
@@ -103,6 +104,24 @@ t.test('the time limit: the server default, and never past its maximum', async (
   t.match(messageOf({ timeoutSeconds: 7201 }), /7201 is more than this server allows \(7200\)/)
   const strict = normalizeBuildRequest({ repo: REPO }, { ...policy, timeoutSeconds: 9999, timeoutMaxSeconds: 60 })
   t.equal(strict.timeoutSeconds, 60, 'a default above the maximum is held to it')
+})
+
+t.test('an image that is not pushed is named in the local namespace, whatever registry the request gave', async (t) => {
+  const local = (image: string) => normalize({ image, push: false }).image
+  t.equal(local('node'), 'slipway.local/node', "a Docker Hub name never stays the engine's own node")
+  t.equal(local('library/node'), 'slipway.local/library/node')
+  t.equal(local('registry.example.com:5000/team/app'), 'slipway.local/team/app', 'the registry is dropped')
+  t.equal(local('slipway.local/team/app'), 'slipway.local/team/app', 'a name in the namespace stays as it is')
+  t.equal(normalizeBuildRequest({ repo: REPO }, { ...policy, localNamespace: 'builds.corp.example' }).image, 'builds.corp.example/app')
+  t.equal(codeOf({ image: `x/${'a'.repeat(250)}`, push: false }), 'IMAGE_NAME_INVALID', 'still at most 255 characters with the namespace')
+  t.equal(codeOf({ image: 'Node', push: false }), 'IMAGE_NAME_INVALID', 'the given name is checked first')
+})
+
+t.test('an image in the local namespace is never pushed', async (t) => {
+  t.equal(codeOf({ image: 'slipway.local/team/app' }), 'IMAGE_NAME_INVALID')
+  t.equal(codeOf({ image: 'Slipway.Local/team/app', push: true }), 'IMAGE_NAME_INVALID')
+  t.match(messageOf({ image: 'slipway.local/team/app' }), /SLIPWAY_LOCAL_IMAGE_NAMESPACE.*set push to false/)
+  t.equal(codeOf({ image: 'slipway.localhost/team/app' }), 'accepted', 'a host that only starts alike is another registry')
 })
 
 t.test('push without an image is refused with PUSH_WITHOUT_IMAGE', async (t) => {

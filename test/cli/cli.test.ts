@@ -77,6 +77,19 @@ t.test('token create over the API prints the token once; list shows it without t
   t.notMatch(listed.stdout, made.stdout.trim())
 })
 
+t.test('token create --push-allow limits where the token pushes; a bad pattern is named before anything is made', async (t) => {
+  const admin = { SLIPWAY_URL: url, SLIPWAY_TOKEN: TEST_ADMIN_TOKEN }
+  const limited = await start(admin, ['token', 'create', '--name', 'team-a', '--scopes', 'builds:write', '--push-allow', `${registry.host}/team-a/*`, '--json']).done
+  t.equal(limited.code, EXIT.ok, limited.stderr)
+  t.match(JSON.parse(limited.stdout), { name: 'team-a', pushAllow: [`${registry.host}/team-a/*`] })
+  const refused = await start({ SLIPWAY_URL: url, SLIPWAY_TOKEN: JSON.parse(limited.stdout).token }, ['submit', '--repo', 'https://git.example.com/b.git', '--image', `${registry.host}/team-b/app`]).done
+  t.equal(refused.code, EXIT.unauthorized)
+  t.match(refused.stderr, /^slipway: IMAGE_NOT_ALLOWED: Token 'team-a' may not push to/)
+  const bad = await start(admin, ['token', 'create', '--name', 'x', '--scopes', 'builds:write', '--push-allow', 'team-a/*']).done
+  t.equal(bad.code, EXIT.usage)
+  t.match(bad.stderr, /--push-allow: 'team-a\/\*' does not start with a registry host/)
+})
+
 t.test('submit --follow builds, streams the log, prints digest and size, exits 0; status, logs agree', async (t) => {
   const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo "hello from the build" > /hello\nCOPY . /app\n', 'node_modules/left-pad/index.js': 'module.exports = pad\n' })
   const run = await slipwayCli('submit', '--repo', repo.url, '--image', image, '--tag', 'v1', '--label', 'team=ci', '--follow')

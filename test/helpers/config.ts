@@ -36,6 +36,8 @@ export function testConfig(t: Teardown, overrides: Partial<Config> = {}): Config
     allowLocalRepos: true,
     logLevel: 'silent',
     adminToken: TEST_ADMIN_TOKEN,
+    // Tests push to registries on ports they pick; the ones about push limits set their own.
+    pushAllow: '**',
     ...overrides
   }
   const redisUrl = config.redisUrl

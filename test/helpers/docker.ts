@@ -1,4 +1,5 @@
 import Docker from 'dockerode'
+import type { Teardown } from './teardown.js'
 
 export const docker = new Docker()
 
@@ -20,4 +21,18 @@ export async function registryDigest(host: string, repository: string, tag: stri
     headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' }
   })
   return response.headers.get('docker-content-digest')
+}
+
+/**
+ * Puts `repository:tag` back on the image it names now when the test ends, for tests that try to
+ * move a tag the engine's other builds rely on. Register it before the Slipway whose builds may
+ * move it: teardowns run last registered first, so this runs after their images are removed.
+ */
+export async function restoreTagAfter(t: Teardown, repository: string, tag: string): Promise<string> {
+  const { Id: id } = await docker.getImage(`${repository}:${tag}`).inspect()
+  t.teardown(async () => {
+    const now = await docker.getImage(`${repository}:${tag}`).inspect().catch(() => null)
+    if (now?.Id !== id) await docker.getImage(id).tag({ repo: repository, tag })
+  })
+  return id
 }

@@ -3,7 +3,7 @@ import { newBuildRecord } from '../../src/builds/build-request.js'
 import type { Build, NormalizedRequest } from '../../src/schemas/build.js'
 
 /** A request with every default, as normalizeBuildRequest fills it in for `{ repo }` alone. */
-export function defaultRequest(repo: string, image = 'slipway/app'): NormalizedRequest {
+export function defaultRequest(repo: string, image = 'slipway.local/app'): NormalizedRequest {
   return {
     repo,
     ref: null,

@@ -58,17 +58,17 @@ for (const builder of ['buildkit', 'classic'] as const) {
   })
 }
 
-t.test('without an image, the build is tagged locally as slipway/<repo name> and not pushed', async (t) => {
+t.test('without an image, the build is tagged locally as slipway.local/<repo name> and not pushed', async (t) => {
   const slipway = await startSlipway(t)
   const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN true\n' })
   const build = await slipway.build({ repo: repo.url, tags: ['local-only'] })
   t.equal(build.status, 'succeeded', JSON.stringify(build.error))
   const name = repo.dir.split('/').pop()!.toLowerCase()
-  t.equal(build.request.image, `slipway/${name}`)
+  t.equal(build.request.image, `slipway.local/${name}`)
   t.equal(build.request.push, false)
-  t.same(build.image?.tags, [`slipway/${name}:local-only`])
+  t.same(build.image?.tags, [`slipway.local/${name}:local-only`])
   t.equal(build.image?.digest, null)
   t.same(build.phases.find((phase) => phase.name === 'push')?.status, 'skipped')
-  const local = await docker.getImage(`slipway/${name}:local-only`).inspect()
+  const local = await docker.getImage(`slipway.local/${name}:local-only`).inspect()
   t.equal(local.Id, build.image?.id)
 })

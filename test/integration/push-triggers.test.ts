@@ -70,3 +70,25 @@ t.test('a GitLab push with the rule\'s token starts a build that succeeds', asyn
   t.equal(build.commit, pushed)
   t.match(build.image?.tags, [/:develop$/])
 })
+
+t.test("a push signed with one repository's secret builds nothing of another repository the event also names", async (t) => {
+  const { slipway, repo: mine, createRule, builds } = await setup(t)
+  const theirs = await createRepo(t, { Dockerfile: 'FROM busybox\nCOPY secret.txt /secret.txt\n', 'secret.txt': 'team B\n' })
+  const myRule = await createRule({ provider: 'github', branches: ['main'] })
+  const created = await slipway.app.inject({ method: 'POST', url: '/v1/triggers', payload: { provider: 'github', repo: theirs.url, branches: ['main'] } })
+  const theirRule = created.json<Trigger>()
+  // Team A's sender names its own repository as the clone URL and team B's in the other fields,
+  // at a commit of B's it chose, and signs with A's secret.
+  const chosen = await theirs.commit({ 'secret.txt': 'chosen by team A\n' })
+  const body = gitHubPushPayload({ repoUrl: mine.url, ref: 'refs/heads/main', after: chosen })
+  Object.assign(body.repository, { html_url: theirs.url, ssh_url: theirs.url })
+  const response = await sendGitHubEvent(slipway.app, { secret: myRule.secret!, body })
+  t.equal(response.statusCode, 202, response.body)
+  t.same(response.json<TriggerEventResult>().rules, [myRule.id], "only A's rule acts")
+  for (const started of response.json<TriggerEventResult>().builds) await slipway.wait(started.id)
+
+  const all = await builds()
+  t.ok(all.length > 0)
+  t.ok(all.every((build) => build.request.repo === mine.url && build.createdBy?.id === myRule.id), "every build is A's rule's, of A's repository")
+  t.notOk(all.some((build) => build.request.repo === theirs.url || build.createdBy?.id === theirRule.id), 'nothing of B was built')
+})

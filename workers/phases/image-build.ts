@@ -35,6 +35,8 @@ export interface ImageBuildInput {
   network: string
   /** Credentials for pulling private base images. */
   registryAuth: RegistryAuthMap
+  /** Pull every FROM image from its registry (SLIPWAY_BASE_IMAGE_PULL=always), not only those the engine lacks. */
+  pullBaseImages: boolean
   signal: AbortSignal
   log: (stream: 'stdout' | 'stderr' | 'system', text: string) => void
   /** Called with the steps so far whenever they change. */
@@ -86,6 +88,7 @@ async function streamBuild(input: ImageBuildInput, signal: AbortSignal): Promise
       rm: true,
       forcerm: true,
       registryconfig: input.registryAuth,
+      pull: input.pullBaseImages,
       version: input.builder === 'buildkit' ? '2' : '1',
       abortSignal: signal
     })

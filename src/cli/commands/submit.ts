@@ -35,7 +35,7 @@ Examples:
     { name: 'image', value: 'NAME', help: 'Repository to tag and push as, without a tag, e.g. registry.example.com/team/app' },
     { name: 'tag', value: 'TAG', multiple: true, help: "A tag to give the image; repeat for more (default: the commit's first 12 hex digits)" },
     { name: 'push', help: 'Push every tag (the default when --image is given)' },
-    { name: 'no-push', help: 'Build and tag, but do not push' },
+    { name: 'no-push', help: "Build and tag in the server's local namespace (slipway.local/…), but do not push" },
     { name: 'no-cache', help: "Build without Docker's layer cache" },
     { name: 'builder', value: 'NAME', help: "buildkit or classic (default: the worker's)" },
     { name: 'network', value: 'MODE', help: "none (RUN steps get no network) or default (the server's build network)" },

@@ -2,6 +2,7 @@ import os from 'node:os'
 import { createAuditLog } from '../../audit/audit-log.js'
 import { createTokenStore, SCOPES, type Scope, type TokenRecord } from '../../auth/tokens.js'
 import { redisKeys } from '../../builds/keys.js'
+import { patternProblem } from '../../builds/push-allow.js'
 import { loadConfig } from '../../config.js'
 import { createRedis } from '../../redis.js'
 import type { Actor } from '../../schemas/audit.js'
@@ -14,10 +15,12 @@ import { apiOf, print } from './shared.js'
 
 export const tokenSpec: CommandSpec = {
   name: 'token',
-  usage: 'token create --name NAME --scopes SCOPE[,SCOPE…] | token list | token revoke ID',
+  usage: 'token create --name NAME --scopes SCOPE[,SCOPE…] [--push-allow PATTERN[,PATTERN…]] | token list | token revoke ID',
   summary: 'Make, list and revoke API tokens. A token is printed once; only its hash is kept.',
   description: `
 Scopes: ${TokenCreateSchema.properties.scopes.description}.
+
+Push patterns (--push-allow): ${TokenCreateSchema.properties.pushAllow.description}
 
 Where the tokens are made:
   - over the API, when SLIPWAY_URL (or --url) is set: SLIPWAY_TOKEN must be an admin token;
@@ -27,10 +30,12 @@ Where the tokens are made:
 
 Examples:
   slipway token create --name ci-main --scopes builds:read,builds:write --redis
+  slipway token create --name team-a-ci --scopes builds:read,builds:write --push-allow 'registry.example.com/team-a/*'
   SLIPWAY_TOKEN=$ADMIN slipway token create --name portal --scopes builds:read`,
   flags: [
     { name: 'name', value: 'NAME', help: 'Who or what uses the token, e.g. ci-main (create)' },
     { name: 'scopes', value: 'LIST', help: `Comma-separated, from ${SCOPES.join(', ')} (create)` },
+    { name: 'push-allow', value: 'LIST', help: "Comma-separated image repository patterns its builds may push to; '' for nowhere; default: SLIPWAY_PUSH_ALLOW (create)" },
     { name: 'redis', help: 'Work in Redis directly, not over the API (see above)' },
     ...COMMON_FLAGS
   ]
@@ -38,7 +43,7 @@ Examples:
 
 /** Where tokens are kept and made: the API or the service's Redis. */
 interface TokenBackend {
-  create(name: string, scopes: Scope[]): Promise<TokenRecord & { token: string }>
+  create(name: string, scopes: Scope[], pushAllow: string[] | null): Promise<TokenRecord & { token: string }>
   list(): Promise<TokenRecord[]>
   revoke(id: string): Promise<void>
   close(): void
@@ -52,14 +57,16 @@ export async function token(parsed: Parsed): Promise<ExitCode> {
   }
   const id = ids[0]
   const scopes = action === 'create' ? scopesOf(parsed) : []
+  const pushAllow = pushAllowOf(parsed)
   const useApi = !parsed.has('redis') && (parsed.string('url') ?? process.env.SLIPWAY_URL) !== undefined
   const backend = useApi ? apiBackend(parsed) : await redisBackend()
   try {
     switch (action) {
       case 'create': {
-        const made = await backend.create(parsed.string('name')!, scopes)
+        const made = await backend.create(parsed.string('name')!, scopes, pushAllow)
         print(parsed, made, `${made.token}\n`)
-        if (!parsed.has('json')) process.stderr.write(terminalText(`token ${made.id} "${made.name}" (${made.scopes.join(', ')}): keep it now, it is not shown again\n`))
+        const pushes = made.pushAllow === null ? '' : `; pushes to ${made.pushAllow.join(', ') || 'nothing'}`
+        if (!parsed.has('json')) process.stderr.write(terminalText(`token ${made.id} "${made.name}" (${made.scopes.join(', ')}${pushes}): keep it now, it is not shown again\n`))
         return EXIT.ok
       }
       case 'list': {
@@ -86,13 +93,25 @@ function scopesOf(parsed: Parsed): Scope[] {
   return scopes as Scope[]
 }
 
+/** --push-allow as patterns, each checked here so both ways of making tokens refuse alike; null when not given. */
+function pushAllowOf(parsed: Parsed): string[] | null {
+  const given = parsed.string('push-allow')
+  if (given === undefined) return null
+  const patterns = given.split(',').map((pattern) => pattern.trim()).filter(Boolean)
+  for (const pattern of patterns) {
+    const problem = patternProblem(pattern)
+    if (problem) throw new UsageError(`--push-allow: '${pattern}' ${problem}.`)
+  }
+  return patterns
+}
+
 function apiBackend(parsed: Parsed): TokenBackend {
   if (!(parsed.string('token') ?? process.env.SLIPWAY_TOKEN)) {
     throw new UsageError('Over the API (SLIPWAY_URL is set), tokens are made with an admin token in SLIPWAY_TOKEN. Without one, add --redis to make the token in Redis directly, where the server\'s Redis is reachable.')
   }
   const api = apiOf(parsed)
   return {
-    create: (name, scopes) => api.json('POST', 'v1/tokens', { json: { name, scopes } }),
+    create: (name, scopes, pushAllow) => api.json('POST', 'v1/tokens', { json: { name, scopes, ...(pushAllow === null ? {} : { pushAllow }) } }),
     list: async () => (await api.json<{ items: TokenRecord[] }>('GET', 'v1/tokens')).items,
     revoke: async (id) => void (await api.send('DELETE', `v1/tokens/${encodeURIComponent(id)}`)),
     close: () => undefined
@@ -113,8 +132,8 @@ async function redisBackend(): Promise<TokenBackend> {
   // Whoever reaches Redis is trusted as an operator; the trail names the account and host.
   const actor: Actor = { kind: 'operator', id: 'operator', name: `${os.userInfo().username}@${os.hostname()}`, deliveryId: null }
   return {
-    create: async (name, scopes) => {
-      const { token, record } = await tokens.create(name, scopes, actor)
+    create: async (name, scopes, pushAllow) => {
+      const { token, record } = await tokens.create(name, scopes, pushAllow, actor)
       return { ...record, token }
     },
     list: () => tokens.list(),

@@ -31,7 +31,7 @@ const area = (name, label, help, placeholder) => ({ name, label, help, input: ()
 const MAIN_FIELDS = [
   text('repo', 'Repository', 'The git repository to build: https://host/path, ssh://host/path or user@host:path.', { required: true, placeholder: 'https://github.com/acme/app.git', size: 60 }),
   text('ref', 'Ref', "A branch, a tag or a commit SHA. Empty: the repository's default branch.", { placeholder: 'main' }),
-  text('image', 'Image', 'Where to push, without a tag, e.g. localhost:5000/team/app. Empty: built locally as slipway/<name>, not pushed.', { size: 50 }),
+  text('image', 'Image', 'Where to push, without a tag, e.g. localhost:5000/team/app. Empty, or with push off: built locally in the server\'s local namespace (slipway.local/<name> by default), not pushed.', { size: 50 }),
   text('tags', 'Tags', "Comma-separated. Empty: the commit's first 12 hex digits.", { placeholder: 'latest, v1.2.0' })
 ]
 

@@ -6,7 +6,7 @@ import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema,
 import { BodyInvalid } from '../../errors.js'
 import { isUpload, readUploadRequest, TAR_GZIP_TYPES } from '../../uploads/upload-request.js'
 import { parseIdempotencyKey } from '../../builds/idempotency.js'
-import { actorOf } from '../../plugins/auth.js'
+import { actorOf, senderOf } from '../../plugins/auth.js'
 import { BuildIdParams, errors } from './common.js'
 
 const TarGzipBody = Type.String({ format: 'binary', description: 'A gzipped tar of the files to build, as `tar -czf - .` writes it' })
@@ -40,7 +40,10 @@ export default async function buildRoutes(instance: FastifyInstance) {
           'the first one made (`Idempotent-Replayed: true`); the same key with another body is refused with 422. Keys ' +
           'live a day.\n\nA request identical to a build that is still queued or running joins it ' +
           '(`Slipway-Joined: true`) unless it says `force` or `supersede`; for uploads, identical means the same ' +
-          'options and the same bytes.',
+          'options and the same bytes.\n\nA build that pushes must push inside the repositories its token may push to ' +
+          "(the token's `pushAllow`, else the server's SLIPWAY_PUSH_ALLOW); otherwise it is refused with 403 " +
+          'IMAGE_NOT_ALLOWED before anything is stored, replayed or joined. A build that is not pushed is tagged in the ' +
+          "server's local namespace (SLIPWAY_LOCAL_IMAGE_NAMESPACE) and needs no pattern.",
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ description: 'Makes retries of this request safe (IETF httpapi draft)' }))
         }),
@@ -74,10 +77,10 @@ export default async function buildRoutes(instance: FastifyInstance) {
       const key = request.headers['idempotency-key']
       const idempotencyKey = key === undefined ? undefined : parseIdempotencyKey(key)
       const { options } = request.query
-      const submit = { actor: actorOf(request), idempotencyKey }
+      const submit = { ...senderOf(request), idempotencyKey }
       let submission
       if (isUpload(request)) {
-        const uploaded = await readUploadRequest(request, options, fastify.uploads)
+        const uploaded = await readUploadRequest(request, options, fastify.uploads, (given) => fastify.builds.vetUpload(given, submit))
         submission = await fastify.builds.submitUpload(uploaded.options, uploaded.upload, submit)
       } else {
         if (options !== undefined) throw new BodyInvalid('The query parameter options goes with an uploaded tar; a JSON body carries the options itself.')
@@ -117,13 +120,14 @@ export default async function buildRoutes(instance: FastifyInstance) {
         summary: 'Retry an ended build',
         description:
           'Makes a new build of the same request, pinned to the commit the first one built, so the retry builds what ' +
-          'failed rather than what the branch points at now. `retryOf` links the two.',
+          'failed rather than what the branch points at now. `retryOf` links the two. The retry pushes only where the ' +
+          'retrying token may (403 IMAGE_NOT_ALLOWED otherwise), whoever made the first build.',
         params: BuildIdParams,
         response: { 202: Type.Ref(BuildSchema), ...errors(404, 409, 503) }
       }
     },
     async (request, reply) => {
-      const build = await fastify.builds.retry(request.params.id, actorOf(request))
+      const build = await fastify.builds.retry(request.params.id, senderOf(request))
       return reply.code(202).header('location', build.links.self).send(build)
     }
   )

@@ -18,13 +18,16 @@ export default async function tokenRoutes(instance: FastifyInstance) {
       schema: {
         tags,
         summary: 'Make an API token',
-        description: 'The answer holds the token itself; only its hash is kept, so it is never shown again.',
+        description:
+          'The answer holds the token itself; only its hash is kept, so it is never shown again. `pushAllow` limits where its ' +
+          'builds (and the trigger rules it writes) may push; without it, SLIPWAY_PUSH_ALLOW applies. A bad pattern is 400 PUSH_PATTERN_INVALID.',
         body: Type.Ref(TokenCreateSchema),
         response: { 201: Type.Ref(TokenSchema), ...errors(400, 503) }
       }
     },
     async (request, reply) => {
-      const { token, record } = await fastify.tokens.create(request.body.name, request.body.scopes, actorOf(request))
+      const { name, scopes, pushAllow = null } = request.body
+      const { token, record } = await fastify.tokens.create(name, scopes, pushAllow, actorOf(request))
       return reply.code(201).send({ ...record, token })
     }
   )

@@ -9,7 +9,7 @@ import {
   TriggerSchema,
   TriggerUpdateSchema
 } from '../../schemas/trigger.js'
-import { actorOf } from '../../plugins/auth.js'
+import { actorOf, pushGrantOf } from '../../plugins/auth.js'
 import { errors } from './common.js'
 
 const TriggerIdParams = Type.Object({ id: Type.String({ description: 'The trigger rule id' }) })
@@ -28,13 +28,15 @@ export default async function triggerRoutes(instance: FastifyInstance) {
         summary: 'Create a trigger rule',
         description:
           'Pushes to the matching branches of the repository start a build with the rule\'s options, at the pushed commit. ' +
-          'The answer holds the secret to paste into the GitHub or GitLab webhook, and `eventsUrl`, its URL; the secret is never shown again.',
+          'The answer holds the secret to paste into the GitHub or GitLab webhook, and `eventsUrl`, its URL; the secret is never shown again. ' +
+          "The rule's builds may push only where the token that makes (or later changes) it may: its patterns are recorded as `pushAllow`, " +
+          'and a build image outside them is 403 IMAGE_NOT_ALLOWED.',
         body: Type.Ref(TriggerCreateSchema),
         response: { 201: Type.Ref(TriggerSchema), ...errors(400, 503) }
       }
     },
     async (request, reply) => {
-      const trigger = await fastify.triggers.create(request.body, actorOf(request))
+      const trigger = await fastify.triggers.create(request.body, pushGrantOf(request), actorOf(request))
       return reply.code(201).header('location', `/v1/triggers/${trigger.id}`).send(trigger)
     }
   )
@@ -63,7 +65,7 @@ export default async function triggerRoutes(instance: FastifyInstance) {
         response: { 200: Type.Ref(TriggerSchema), ...errors(400, 404, 503) }
       }
     },
-    async (request) => fastify.triggers.update(request.params.id, request.body, actorOf(request))
+    async (request) => fastify.triggers.update(request.params.id, request.body, pushGrantOf(request), actorOf(request))
   )
 
   fastify.delete(

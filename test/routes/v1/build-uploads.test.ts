@@ -54,7 +54,7 @@ t.test('an uploaded tar is stored in Redis and queued as a build whose source sa
   t.same((await queue.getJob(build.id))?.data, { buildId: build.id })
 
   const defaults = (await upload(bytes)).json<Build>()
-  t.equal(defaults.request.image, 'slipway/upload', 'without options: every default')
+  t.equal(defaults.request.image, 'slipway.local/upload', 'without options: every default')
   t.equal(defaults.request.push, false)
 
   const canceled = await app.inject({ method: 'POST', url: `/v1/builds/${build.id}/cancel` })

@@ -64,7 +64,8 @@ t.test('refusals: a 4xx with a stable code, and nothing queued', async (t) => {
     // A build may narrow the operator's network, never widen it.
     ['host network', { repo: 'https://h/x', network: 'host' }, 400, 'VALIDATION_FAILED', /body\.network: must be equal to one of the allowed values \(.*none, or default/],
     ["another container's network", { repo: 'https://h/x', network: 'container:redis' }, 400, 'VALIDATION_FAILED', /body\.network/],
-    ['a named network', { repo: 'https://h/x', network: 'bridge' }, 400, 'VALIDATION_FAILED', /body\.network/]
+    ['a named network', { repo: 'https://h/x', network: 'bridge' }, 400, 'VALIDATION_FAILED', /body\.network/],
+    ['push into the local namespace', { repo: 'https://h/x', image: 'slipway.local/team/app' }, 400, 'IMAGE_NAME_INVALID', /SLIPWAY_LOCAL_IMAGE_NAMESPACE/]
   ]
   for (const [name, payload, status, code, message] of cases) {
     const response = await post(payload)

@@ -37,7 +37,7 @@ t.test('401 for no, malformed, unknown and revoked tokens; 403 for a token witho
 
   const listed = (await app.inject({ method: 'GET', url: '/v1/tokens' })).json<{ items: object[] }>()
   const createdBy = { kind: 'token', id: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', deliveryId: null }
-  t.same(listed.items, [{ id, name: 'ci-readonly', scopes: ['builds:read'], createdAt: made.json().createdAt, createdBy }], 'listed without the token')
+  t.same(listed.items, [{ id, name: 'ci-readonly', scopes: ['builds:read'], pushAllow: null, createdAt: made.json().createdAt, createdBy }], 'listed without the token')
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/tokens/${id}` })).statusCode, 204)
   t.equal((await app.inject({ method: 'GET', url: '/v1/builds', headers: bearer(token) })).statusCode, 401, 'revoked at once')
   t.equal((await app.inject({ method: 'DELETE', url: `/v1/tokens/${id}` })).json().code, 'TOKEN_NOT_FOUND')

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { Queue } from 'bullmq'
 import t, { type Test } from 'tap'
 import type { Config } from '../../../src/config.js'
 import type { Build } from '../../../src/schemas/build.js'
@@ -26,7 +27,10 @@ async function setup(t: Test, overrides: Partial<Config> = {}) {
   }
   const builds = async () => (await app.inject({ method: 'GET', url: '/v1/builds?limit=100' })).json<{ items: Build[] }>().items
   const push = (ref = 'refs/heads/main', after = COMMIT) => gitHubPushPayload({ repoUrl: EVENT_REPO, ref, after })
-  return { config, app, createRule, builds, push }
+  const queue = new Queue('builds', { connection: { url: config.redisUrl }, prefix: config.prefix })
+  t.teardown(() => queue.close())
+  const queued = async () => (await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed'])).map((job) => job.data.buildId as string).sort()
+  return { config, app, createRule, builds, push, queued }
 }
 
 t.test('a rule is created with its secret shown once, then read, listed, changed and deleted', async (t) => {
@@ -148,8 +152,10 @@ t.test('the same delivery arriving many times at once starts one build', async (
 
 t.test('a delivery whose handling failed part way can be sent again, and builds each rule once', async (t) => {
   const { config, app, createRule, builds, push } = await setup(t)
-  const quick = await createRule({ name: 'quick' })
-  const slow = await createRule({ name: 'slow', build: { timeoutSeconds: 7200 } })
+  // Two rules behind one webhook: the same secret opens both.
+  const secret = 'one-webhook-two-rules-0123456789'
+  const quick = await createRule({ name: 'quick', secret })
+  const slow = await createRule({ name: 'slow', secret, build: { timeoutSeconds: 7200 } })
   // A replica whose limits no longer allow the second rule's options: the first rule's build is
   // made, then the second fails, as if the handler had died between them.
   const stricter = await buildApp(t, { ...config, buildTimeoutMaxSeconds: 3600 })
@@ -169,10 +175,12 @@ t.test('a delivery whose handling failed part way can be sent again, and builds 
 
 t.test('several matching rules start a build each; rules that do not match, or are off, start none', async (t) => {
   const { app, createRule, builds } = await setup(t)
-  const main = await createRule({ branches: ['main'] })
-  const releases = await createRule({ branches: ['release/*'], build: { target: 'prod' } })
-  const any = await createRule({ branches: ['**'], build: { noCache: true } })
-  await createRule({ branches: ['**'], enabled: false })
+  // One webhook, so one secret, for the repository's rules.
+  const secret = 'one-webhook-many-rules-0123456789'
+  const main = await createRule({ branches: ['main'], secret })
+  const releases = await createRule({ branches: ['release/*'], build: { target: 'prod' }, secret })
+  const any = await createRule({ branches: ['**'], build: { noCache: true }, secret })
+  await createRule({ branches: ['**'], enabled: false, secret })
   const send = (ref: string, after: string) =>
     sendGitHubEvent(app, { secret: main.secret!, body: gitHubPushPayload({ repoUrl: 'https://github.com/acme/app', ref, after }) })
 
@@ -288,4 +296,114 @@ t.test('GitLab: the token is the secret, Idempotency-Key the delivery id', async
   t.notOk(changed.body.includes('a-new-token-after-a-leak'), 'a changed secret is not echoed')
   t.equal((await sendGitLabEvent(app, { token: rule.secret!, body })).json().code, 'TRIGGER_SIGNATURE_INVALID', 'the old token no longer works')
   t.equal((await sendGitLabEvent(app, { token: 'a-new-token-after-a-leak', body })).statusCode, 202, 'the new one does')
+})
+
+// A push event names its repository several ways. Whoever holds one repository's webhook secret
+// must not be able to make another repository's rules build, by naming that repository in the
+// fields the signed repository does not use.
+for (const provider of ['github', 'gitlab'] as const) {
+  t.test(`${provider}: a secret opens only its own rules, whatever other repositories the event names`, async (t) => {
+    const { app, createRule, builds, queued } = await setup(t)
+    const mine = await createRule({ provider, repo: 'https://git.example.com/team-a/app.git', build: { tags: ['a'] } })
+    const theirs = await createRule({ provider, repo: 'https://git.example.com/team-b/payments.git', build: { tags: ['b'] } })
+    const event =
+      provider === 'github'
+        ? gitHubPushPayload({ repoUrl: mine.repo, ref: 'refs/heads/main', after: COMMIT })
+        : gitLabPushPayload({ repoUrl: mine.repo, ref: 'refs/heads/main', after: COMMIT })
+    // Signed with team A's secret, naming A where the clone URL goes and B in the other fields.
+    if ('repository' in event && provider === 'github') {
+      Object.assign(event.repository, { html_url: 'https://git.example.com/team-b/payments', ssh_url: 'git@git.example.com:team-b/payments.git' })
+    } else if ('project' in event) {
+      Object.assign(event.project, { web_url: 'https://git.example.com/team-b/payments', git_ssh_url: 'git@git.example.com:team-b/payments.git' })
+    }
+    const deliveryId = randomUUID()
+    const send = (secret: string) =>
+      provider === 'github' ? sendGitHubEvent(app, { secret, body: event, deliveryId }) : sendGitLabEvent(app, { token: secret, body: event, deliveryId })
+    const response = await send(mine.secret!)
+    t.equal(response.statusCode, 202, response.body)
+    const result = response.json<TriggerEventResult>()
+    t.same(result.rules, [mine.id], "only the rule whose secret signed the event")
+    t.notOk(result.builds.some((build) => build.ruleId === theirs.id))
+
+    const all = await builds()
+    t.same(all.map((build) => build.request.repo), [mine.repo], "nothing of team B's repository was built")
+    t.notOk(all.some((build) => build.createdBy?.id === theirs.id || build.request.labels[TRIGGER_LABEL] === theirs.id), "no build by B's rule")
+    t.same(await queued(), all.map((build) => build.id).sort(), 'nothing queued but A\'s build')
+
+    // Signed with B's secret, the same delivery is B's own: the id A's sender used first neither
+    // blocks it nor answers it with A's builds.
+    const signedByB = await send(theirs.secret!)
+    t.equal(signedByB.statusCode, 202, signedByB.body)
+    t.match(signedByB.json(), { status: 'started', rules: [theirs.id], builds: [{ ruleId: theirs.id }] })
+  })
+}
+
+// A rule's builds run as the rule, not as a token: they may push only where the token that wrote
+// the rule could, or a token that may not push somewhere could have a rule push there for it.
+async function pushLimited(t: Test, overrides: Partial<Config>) {
+  const context = await setup(t, overrides)
+  const tokenWith = async (pushAllow?: string[]) => {
+    const response = await context.app.inject({
+      method: 'POST',
+      url: '/v1/tokens',
+      payload: { name: 'rule author', scopes: ['triggers:admin'], ...(pushAllow ? { pushAllow } : {}) }
+    })
+    return { authorization: `Bearer ${response.json<{ token: string }>().token}` }
+  }
+  const write = (headers: Record<string, string>, body: object, id?: string) =>
+    context.app.inject({
+      method: id ? 'PATCH' : 'POST',
+      url: id ? `/v1/triggers/${id}` : '/v1/triggers',
+      headers,
+      payload: id ? body : { provider: 'github', repo: REPO, branches: ['main'], ...body }
+    })
+  return { ...context, tokenWith, write }
+}
+
+t.test('a rule cannot launder a push its author may not make', async (t) => {
+  const { app, tokenWith, write, builds, queued, push } = await pushLimited(t, { pushAllow: 'localhost:5000/team-a/*' })
+  const narrow = await tokenWith()
+  const laundered = await write(narrow, { build: { image: 'localhost:5000/team-b/app' } })
+  t.equal(laundered.statusCode, 403, laundered.body)
+  t.equal(laundered.json().code, 'IMAGE_NOT_ALLOWED')
+  t.match(laundered.json().message, /localhost:5000\/team-b\/app.*localhost:5000\/team-a\/\*.*SLIPWAY_PUSH_ALLOW/s)
+  t.same((await app.inject({ method: 'GET', url: '/v1/triggers' })).json().items, [], 'no rule was made')
+
+  const own = await write(narrow, { build: { image: 'localhost:5000/team-a/app' } })
+  t.equal(own.statusCode, 201, own.body)
+  t.match(own.json(), { pushAllow: ['localhost:5000/team-a/*'], pushAllowFrom: 'SLIPWAY_PUSH_ALLOW' }, "the author's patterns, and where they came from")
+  const moved = await write(narrow, { build: { image: 'localhost:5000/team-b/app' } }, own.json().id)
+  t.equal(moved.json().code, 'IMAGE_NOT_ALLOWED', 'nor can a change point a rule outside them')
+
+  // A wider author's rule pushes where that author may; whoever changes it next becomes its
+  // author, so a narrower token cannot even switch it off and on again.
+  const wide = await tokenWith(['localhost:5000/**'])
+  const wideRule = await write(wide, { build: { image: 'localhost:5000/team-b/app' } })
+  t.equal(wideRule.statusCode, 201, wideRule.body)
+  t.match(wideRule.json(), { pushAllow: ['localhost:5000/**'], pushAllowFrom: 'token' })
+  const toggled = await write(narrow, { enabled: false }, wideRule.json().id)
+  t.equal(toggled.json().code, 'IMAGE_NOT_ALLOWED')
+  t.match((await app.inject({ method: 'GET', url: `/v1/triggers/${wideRule.json().id}` })).json(), { enabled: true, pushAllow: ['localhost:5000/**'] }, 'unchanged')
+
+  const event = await sendGitHubEvent(app, { secret: wideRule.json().secret, body: push() })
+  t.match(event.json(), { status: 'started', builds: [{ ruleId: wideRule.json().id }] }, "the wider author's rule builds")
+  t.same(await queued(), (await builds()).map((build) => build.id))
+})
+
+t.test('narrowing SLIPWAY_PUSH_ALLOW narrows the rules written under it at once; the event says why nothing started', async (t) => {
+  const { config, app, tokenWith, write, queued, push } = await pushLimited(t, { pushAllow: 'localhost:5000/**' })
+  const rule = (await write(await tokenWith(), { build: { image: 'localhost:5000/team-b/app' } })).json<Trigger>()
+  t.match(rule, { pushAllow: ['localhost:5000/**'], pushAllowFrom: 'SLIPWAY_PUSH_ALLOW' })
+
+  const narrower = await buildApp(t, { ...config, pushAllow: 'localhost:5000/team-a/*' })
+  const deliveryId = randomUUID()
+  const event = await sendGitHubEvent(narrower, { secret: rule.secret!, body: push(), deliveryId })
+  t.equal(event.statusCode, 202, event.body)
+  const result = event.json<TriggerEventResult>()
+  t.match(result, { status: 'ignored', builds: [], refused: [{ ruleId: rule.id, code: 'IMAGE_NOT_ALLOWED' }] })
+  t.match(result.reason, /may not push/)
+  t.match(result.refused[0]?.message, /localhost:5000\/team-b\/app.*team-a\/\*.*SLIPWAY_PUSH_ALLOW/s)
+  t.same(await queued(), [], 'nothing queued')
+  const widened = await sendGitHubEvent(app, { secret: rule.secret!, body: push(), deliveryId })
+  t.match(widened.json(), { status: 'started', refused: [] }, 'a delivery that started nothing is not remembered: sent again where the setting allows, it builds')
 })
