@@ -1,11 +1,13 @@
 import os from 'node:os'
 import path from 'node:path'
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { trustProxyOption } from './client-address.js'
 
 // Each setting is read from SLIPWAY_<SNAKE_CASE_KEY> unless its schema names another
 // variable in `env` (DOCKER_HOST belongs to Docker, not to us).
 const Bool = (description: string, value: boolean) => Type.Boolean({ default: value, description })
+FormatRegistry.Set('trust-proxy', (value) => trustProxyOption(value) !== undefined)
 
 export const ConfigSchema = Type.Object({
   role: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
@@ -81,6 +83,32 @@ export const ConfigSchema = Type.Object({
     description: 'A token with every scope, for the first start and for automation (24+ printable characters); empty: none'
   }),
   rateLimitPerMinute: Type.Integer({ default: 600, minimum: 1, description: 'Requests one token may make per minute; past it, 429 with Retry-After' }),
+  authFailuresPerMinute: Type.Integer({
+    default: 30,
+    minimum: 1,
+    description: 'Unknown tokens one client address (an IPv6 /64) may present per minute; past it, every token check from it answers 429 until the minute ends'
+  }),
+  trustProxy: Type.String({
+    default: 'false',
+    format: 'trust-proxy',
+    expected: 'false, true, a hop count, or comma-separated addresses and CIDRs',
+    description: 'The proxies in front of the API whose X-Forwarded-For names the client: false (none), true (any), a hop count, or their addresses and CIDRs'
+  }),
+  quotaActiveBuilds: Type.Integer({
+    default: 100,
+    minimum: 1,
+    description: 'Builds one token (or trigger rule) may have queued or running at once; past it, 429 QUOTA_EXCEEDED'
+  }),
+  quotaLogFollowers: Type.Integer({
+    default: 200,
+    minimum: 1,
+    description: 'Live log follows one token may hold open at once, across all API processes; past it, 429 QUOTA_EXCEEDED'
+  }),
+  quotaUploadBytes: Type.Integer({
+    default: 1024 ** 3,
+    minimum: 1024,
+    description: "Bytes of one token's uploaded tars that may wait in Redis for their builds at once; past it, 429 QUOTA_EXCEEDED"
+  }),
   allowHttpRepos: Bool('Accept plain http:// repository URLs (an internal git server without TLS)', false),
   repoAllowHosts: Type.String({
     default: '',
@@ -193,6 +221,7 @@ function describeProblem(schema: TSchema, fallback: string): string {
   if (schema.type === 'integer') return `must be a whole number from ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`
   if (schema.type === 'number') return `must be a number from ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`
   if (schema.secret) return 'is not a valid value (not shown: it is a secret)'
+  if (schema.format) return `must be ${schema.expected as string}`
   if (schema.type === 'boolean') return 'must be true or false'
   if (schema.pattern) return `must match ${schema.pattern}`
   return fallback

@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log.js'
 import { BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable, UploadNotKept } from '../errors.js'
 import { fingerprint } from '../fingerprint.js'
 import { newId } from '../ids.js'
+import { quotaExceeded } from '../quotas.js'
 import type { Actor } from '../schemas/audit.js'
 import { TERMINAL_STATUSES, type Build, type BuildRecord, type BuildRequest, type BuildUploadOptions, type NormalizedRequest } from '../schemas/build.js'
 import type { StoredUpload, UploadStore } from '../uploads/upload-store.js'
@@ -51,12 +52,16 @@ export function createBuildService(deps: {
   events: WebhookQueue
   uploads: Pick<UploadStore, 'discard'>
   policy: RequestPolicy
+  /** Builds one actor may have queued or running at once (SLIPWAY_QUOTA_ACTIVE_BUILDS). */
+  maxActiveBuilds: number
   audit: AuditLog
   logger: { error(details: object, message: string): void }
 }) {
   const { store, queue, keys, redis } = deps
   const idempotency = createIdempotency(redis, keys)
   const ending = { redis, keys, store, events: deps.events }
+  // Per token, or per trigger rule for the builds its pushes start.
+  const activeLimit = (actor: Actor) => ({ actorId: actor.id, max: deps.maxActiveBuilds })
 
   async function get(id: string): Promise<Build> {
     const record = await store.get(id)
@@ -154,14 +159,16 @@ export function createBuildService(deps: {
       const webhooks = deps.webhooks.prepareBuildWebhooks(input.webhooks)
       const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date(), actor)
       const claim = inflightClaim(normalized, webhooks.stored)
-      let holder = await store.create(record, claim)
-      while (claim && holder !== null) {
-        const joined = await twin(holder)
+      // Joining an identical build makes none, so the claim is checked before the actor's limit.
+      let created = await store.create(record, { claim, active: activeLimit(actor) })
+      while (claim && created.kind === 'held') {
+        const joined = await twin(created.holder)
         if (joined && !TERMINAL_STATUSES.includes(joined.status)) return { build: toResource(joined), replayed: false, joined: true }
         // The identical build has ended: this one takes the claim over from it, in the same script
         // that stores it, unless another identical request took it over first (then join that one).
-        holder = await store.create(record, { ...claim, replacing: holder })
+        created = await store.create(record, { claim: { ...claim, replacing: created.holder }, active: activeLimit(actor) })
       }
+      if (created.kind === 'full') throw quotaExceeded('quotaActiveBuilds', deps.maxActiveBuilds, actor)
       const resource = await admit(record, webhooks.stored, actor)
       if (normalized.supersede) await supersedeOlder(record, actor)
       // The secrets Slipway made are shown in this answer, once.
@@ -242,7 +249,7 @@ export function createBuildService(deps: {
       const request = { ...original.request, ref: original.commit ?? original.request.ref }
       const record = { ...newBuildRecord(newId(), request, new Date(), actor), retryOf: id }
       const ownWebhooks = JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]
-      await store.create(record)
+      if ((await store.create(record, { active: activeLimit(actor) })).kind === 'full') throw quotaExceeded('quotaActiveBuilds', deps.maxActiveBuilds, actor)
       return admit(record, ownWebhooks, actor)
     },
 

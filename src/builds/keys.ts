@@ -28,6 +28,8 @@ export function redisKeys(prefix: string) {
     inflight: (fingerprint: string) => `${prefix}:inflight:${fingerprint}`,
     /** The succeeded build whose image an identical build reuses (by build fingerprint). */
     dedupe: (fingerprint: string) => `${prefix}:dedupe:${fingerprint}`,
+    /** The ids of an actor's builds that were queued or running when last looked at (src/builds/build-store.ts). */
+    activeBuilds: (actorId: string) => `${prefix}:quota:builds:${actorId}`,
     token: (id: string) => `${prefix}:token:${id}`,
     tokenByHash: (hash: string) => `${prefix}:tokenhash:${hash}`,
     allTokens: `${prefix}:idx:tokens`,

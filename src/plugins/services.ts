@@ -64,7 +64,7 @@ export default fp(
       ttlSeconds: uploadTtlSeconds(config)
     })
     const policy = { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds }
-    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, audit, logger: fastify.log })
+    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, maxActiveBuilds: config.quotaActiveBuilds, audit, logger: fastify.log })
     fastify.decorate('redis', redis)
     fastify.decorate('tokens', createTokenStore(redis, keys, audit))
     fastify.decorate('audit', audit)
