@@ -26,7 +26,7 @@ export function createRedis(url: string, role: 'api' | 'worker', logger: { warn(
  * A Lua script, run by its SHA1 (EVALSHA): its source goes to Redis only when Redis does not
  * know it yet (first use, or after a restart), not with every call.
  */
-export function luaScript(source: string): (redis: Redis, keys: string[], args: (string | number)[]) => Promise<unknown> {
+export function luaScript(source: string): (redis: Redis, keys: string[], args: (string | number | Buffer)[]) => Promise<unknown> {
   const sha = createHash('sha1').update(source).digest('hex')
   return async (redis, keys, args) => {
     try {

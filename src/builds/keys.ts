@@ -17,6 +17,8 @@ export function redisKeys(prefix: string) {
     buildWebhooks: (id: string) => `${prefix}:build:{${id}}:webhooks`,
     /** An uploaded build source (the gzipped tar), until its build ends. */
     upload: (id: string) => `${prefix}:build:{${id}}:source`,
+    /** The bytes of an actor's uploads stored in Redis, by upload id (src/uploads/upload-store.ts). */
+    uploadBytes: (actorId: string) => `${prefix}:quota:uploads:${actorId}`,
     buildDeliveries: (id: string) => `${prefix}:build:{${id}}:deliveries`,
     webhook: (id: string) => `${prefix}:webhook:{${id}}`,
     webhookDeliveries: (id: string) => `${prefix}:webhook:{${id}}:deliveries`,

@@ -61,7 +61,8 @@ export default fp(
       redis,
       keys,
       limits: { maxBytes: config.uploadMaxBytes, maxUnpackedBytes: config.cloneMaxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
-      ttlSeconds: uploadTtlSeconds(config)
+      ttlSeconds: uploadTtlSeconds(config),
+      quotaBytes: config.quotaUploadBytes
     })
     const policy = { repos: repoPolicy(config), timeoutSeconds: config.buildTimeoutSeconds, timeoutMaxSeconds: config.buildTimeoutMaxSeconds }
     const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, maxActiveBuilds: config.quotaActiveBuilds, audit, logger: fastify.log })

@@ -77,7 +77,7 @@ export default async function buildRoutes(instance: FastifyInstance) {
       const submit = { actor: actorOf(request), idempotencyKey }
       let submission
       if (isUpload(request)) {
-        const uploaded = await readUploadRequest(request, options, fastify.uploads)
+        const uploaded = await readUploadRequest(request, options, fastify.uploads, submit.actor)
         submission = await fastify.builds.submitUpload(uploaded.options, uploaded.upload, submit)
       } else {
         if (options !== undefined) throw new BodyInvalid('The query parameter options goes with an uploaded tar; a JSON body carries the options itself.')

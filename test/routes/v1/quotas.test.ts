@@ -167,45 +167,46 @@ t.test('upload bytes waiting in Redis, per token: refused past the allowance, no
   }
   const uploader = await token('uploader')
   const bystander = await token('bystander')
-  const tar = await tarOf(40)
-
-  const one = await upload(first.url, uploader, tar)
+  // Each tar differs: an identical one would join the build of the first.
+  const tars = await Promise.all(Array.from({ length: 20 }, () => tarOf(40)))
+  const one = await upload(first.url, uploader, tars[0]!)
   t.equal(one.status, 202)
-  t.equal((await upload(first.url, uploader, tar)).status, 202)
-  const third = await upload(first.url, uploader, tar)
+  t.equal((await upload(first.url, uploader, tars[1]!)).status, 202)
+  const third = await upload(first.url, uploader, tars[2]!)
   t.equal(third.status, 429, 'a third 40 KiB upload does not fit in 100 KiB')
   t.equal(third.body.code, 'QUOTA_EXCEEDED')
   t.match(third.body.message, /upload/)
   t.match(third.body.message, /100 KiB|102400/)
   t.match(third.body.message, /SLIPWAY_QUOTA_UPLOAD_BYTES/)
-  t.equal(await storedBytes(), 2 * tar.length, 'nothing of the refused upload is stored')
-  t.equal((await upload(first.url, bystander, tar)).status, 202, 'another token still uploads')
+  t.equal(await storedBytes(), tars[0]!.length + tars[1]!.length, 'nothing of the refused upload is stored')
+  t.equal((await upload(first.url, bystander, tars[3]!)).status, 202, 'another token still uploads')
 
   // A body the allowance cannot hold is refused from its declared length, before it is read.
   const early = await new Promise<number>((resolve, reject) => {
     const request = httpRequest(`${first.url}/v1/builds`, {
       method: 'POST',
-      headers: bearer(uploader, { 'content-type': 'application/gzip', 'content-length': String(tar.length) })
+      headers: bearer(uploader, { 'content-type': 'application/gzip', 'content-length': String(tars[5]!.length) })
     })
     request.on('response', (response) => {
       response.resume()
       resolve(response.statusCode ?? 0)
     })
     request.on('error', reject)
-    request.write(tar.subarray(0, 1024))
+    request.write(tars[5]!.subarray(0, 1024))
     setTimeout(() => reject(new Error('no answer while the body was still being sent')), 3000).unref()
   })
   t.equal(early, 429, 'answered before the body was sent')
 
   // Its build ended: its upload left Redis, and its bytes with it.
   t.equal((await fetch(`${first.url}/v1/builds/${one.body.id}/cancel`, { method: 'POST', headers: bearer(uploader) })).status, 202)
-  t.equal((await upload(first.url, uploader, tar)).status, 202, 'the allowance came back')
+  t.equal((await upload(first.url, uploader, tars[4]!)).status, 202, 'the allowance came back')
 
   // A concurrent flood: no more bytes wait than the quota allows.
   const flooder = await token('flooder')
   const before = await storedBytes()
-  const flood = await Promise.all(Array.from({ length: 10 }, () => upload(first.url, flooder, tar)))
+  const flood = await Promise.all(tars.slice(10).map((body) => upload(first.url, flooder, body)))
   t.equal(flood.filter((answer) => answer.status === 202).length, 2, 'two of ten fit')
   t.ok(flood.filter((answer) => answer.status !== 202).every((answer) => answer.status === 429 && answer.body.code === 'QUOTA_EXCEEDED'))
-  t.equal((await storedBytes()) - before, 2 * tar.length, 'and only theirs are stored')
+  const admittedBytes = flood.filter((answer) => answer.status === 202).reduce((sum, answer) => sum + answer.body.request.source!.sizeBytes, 0)
+  t.equal((await storedBytes()) - before, admittedBytes, 'and only theirs are stored')
 })
