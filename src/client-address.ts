@@ -9,14 +9,25 @@ const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal']
 /**
  * SLIPWAY_TRUST_PROXY as fastify's trustProxy: `false` (the socket's peer is the client), `true`
  * (any X-Forwarded-For is believed), a hop count, or the addresses and CIDRs of the proxies;
- * undefined when it is none of these.
+ * undefined when it is none of these. A hop count is passed as a function: fastify itself treats
+ * a bare number as trusting nothing, because whoever connects directly counts as the first hop.
+ * Use it only where nothing reaches the API but through the proxies.
  */
-export function trustProxyOption(setting: string): boolean | number | string[] | undefined {
+export function trustProxyOption(setting: string): boolean | string[] | ((address: string, hop: number) => boolean) | undefined {
   const value = setting.trim()
   if (value === 'false' || value === 'true') return value === 'true'
-  if (/^\d{1,3}$/.test(value)) return Number(value)
+  if (/^\d{1,3}$/.test(value)) {
+    const hops = Number(value)
+    return (_address, hop) => hop < hops
+  }
   const entries = value.split(',').map((entry) => entry.trim())
-  const valid = (entry: string) => NAMED_RANGES.includes(entry) || ipaddr.isValid(entry) || ipaddr.isValidCIDR(entry)
+  // IPv4 only as four decimal numbers: ipaddr.js would read "10.1" as 10.0.0.1.
+  const valid = (entry: string) =>
+    NAMED_RANGES.includes(entry) ||
+    ipaddr.IPv4.isValidFourPartDecimal(entry) ||
+    ipaddr.IPv4.isValidCIDRFourPartDecimal(entry) ||
+    ipaddr.IPv6.isValid(entry) ||
+    ipaddr.IPv6.isValidCIDR(entry)
   return entries.every(valid) ? entries : undefined
 }
 

@@ -36,6 +36,8 @@ export function redisKeys(prefix: string) {
     tokenByHash: (hash: string) => `${prefix}:tokenhash:${hash}`,
     allTokens: `${prefix}:idx:tokens`,
     rateLimit: `${prefix}:ratelimit:`,
+    /** Unknown tokens presented from one client address in the current window (src/auth/tokens.ts). */
+    authFailures: (client: string) => `${prefix}:authfail:${client}`,
     trigger: (id: string) => `${prefix}:trigger:{${id}}`,
     allTriggers: `${prefix}:idx:triggers`,
     /** The ids of the trigger rules of one provider and repository (by repoKey). */
