@@ -30,6 +30,8 @@ export function redisKeys(prefix: string) {
     inflight: (fingerprint: string) => `${prefix}:inflight:${fingerprint}`,
     /** The succeeded build whose image an identical build reuses (by build fingerprint). */
     dedupe: (fingerprint: string) => `${prefix}:dedupe:${fingerprint}`,
+    /** Leases on a token's open log follows, by expiry (src/builds/follower-leases.ts). */
+    followerLeases: (actorId: string) => `${prefix}:quota:follows:${actorId}`,
     /** The ids of an actor's builds that were queued or running when last looked at (src/builds/build-store.ts). */
     activeBuilds: (actorId: string) => `${prefix}:quota:builds:${actorId}`,
     token: (id: string) => `${prefix}:token:${id}`,

@@ -41,7 +41,8 @@ declare module 'fastify' {
 export default fp(
   async function services(fastify: FastifyInstance, options: { config: Config }) {
     const { config } = options
-    const redis = createRedis(config.redisUrl, 'api', fastify.log)
+    // Named, so that CLIENT LIST tells an API process's connections apart.
+    const redis = createRedis(config.redisUrl, 'api', fastify.log, `${config.prefix}:api`)
     // Start without Redis if need be: requests answer 503 until it is back.
     await redis.connect().catch(() => undefined)
     const onQueueError = (error: Error) => fastify.log.debug({ err: error }, 'queue error')
@@ -75,14 +76,15 @@ export default fp(
     })
     fastify.decorate('webhooks', webhooks)
     fastify.decorate('uploads', uploads)
-    fastify.decorate('logs', createLogService({ redis, keys, store }))
+    const logs = createLogService({ redis, keys, store, maxFollowers: config.quotaLogFollowers, logger: fastify.log })
+    fastify.decorate('logs', logs)
     fastify.decorate('builds', builds)
     fastify.decorate(
       'triggers',
       createTriggerService({ store: createTriggerStore(redis, keys), ledger: createDeliveryLedger(redis, keys), builds, policy, publicUrl: config.publicUrl, audit })
     )
     fastify.addHook('onClose', async () => {
-      await Promise.all([buildQueue.close(), events.close()])
+      await Promise.all([buildQueue.close(), events.close(), logs.close()])
       await redis.quit().catch(() => redis.disconnect())
     })
   },

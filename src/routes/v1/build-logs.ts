@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { LogEvent } from '../../builds/build-log.js'
+import { actorOf } from '../../plugins/auth.js'
 import { BuildIdParams, errors } from './common.js'
 
 const ENTRY_ID = '^[0-9]+-[0-9]+$'
@@ -49,7 +50,8 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
           'With `Accept: text/event-stream`: Server-Sent Events until the build ends — `log` (id: the entry id; ' +
           'data: {phase, stream, ts, text}), `status` (data: {status, phase}), then `end` (data: the build); ' +
           'a comment every 15 s keeps the connection open; reconnecting with `Last-Event-ID` resumes exactly ' +
-          'after the last event received. Any API process serves any build.',
+          'after the last event received. Any API process serves any build. A token may hold ' +
+          'SLIPWAY_QUOTA_LOG_FOLLOWERS follows open at once, on all API processes together; one more answers 429 QUOTA_EXCEEDED.',
         params: BuildIdParams,
         querystring: LogQuery,
         headers: LastEventId,
@@ -75,7 +77,7 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
 
       if (!events && !follow) return reply.type('text/plain; charset=utf-8').send(Readable.from(linesOf(fastify.logs.readLog(id, after))))
 
-      const follower = await fastify.logs.followBuildLog(id, after)
+      const follower = await fastify.logs.followBuildLog(id, after, actorOf(request))
       following.add(follower.stop)
       const clientGone = new AbortController()
       reply.raw.on('close', () => {
@@ -96,7 +98,7 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
           }
           out.write(`event: end\ndata: ${JSON.stringify(await fastify.builds.get(id))}\n\n`)
         } catch (error) {
-          // The client went away (its Redis connection was closed) or Redis failed: either way, stop.
+          // The client went away (its follow was stopped) or Redis failed: either way, stop.
           if (!clientGone.signal.aborted) request.log.warn({ err: error }, 'log stream ended early')
         } finally {
           clearInterval(heartbeat)

@@ -40,7 +40,9 @@ export default async function buildRoutes(instance: FastifyInstance) {
           'the first one made (`Idempotent-Replayed: true`); the same key with another body is refused with 422. Keys ' +
           'live a day.\n\nA request identical to a build that is still queued or running joins it ' +
           '(`Slipway-Joined: true`) unless it says `force` or `supersede`; for uploads, identical means the same ' +
-          'options and the same bytes.',
+          'options and the same bytes.\n\nA token (or trigger rule) may have SLIPWAY_QUOTA_ACTIVE_BUILDS builds queued or ' +
+          'running at once, and SLIPWAY_QUOTA_UPLOAD_BYTES of uploaded tars waiting for their builds; past either, 429 ' +
+          'QUOTA_EXCEEDED, and nothing is stored or queued. Joining an identical build and replaying a key do not count.',
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ description: 'Makes retries of this request safe (IETF httpapi draft)' }))
         }),
