@@ -22,10 +22,11 @@ const RETRY_MS = 500
 /** One follow of one build's log: its events, and how to end it early. */
 export interface Follow {
   /**
-   * Every entry after the follow's cursor, once, in order, until the build ends. Throws once
-   * `stop()` was called, so that a stopped follow never looks like a build that ended.
+   * Every entry after the follow's cursor, once, in order, until the build ends, in batches (none
+   * empty) of what arrived together, so a reader writes each batch at once. Throws once `stop()`
+   * was called, so that a stopped follow never looks like a build that ended.
    */
-  events: AsyncGenerator<LogEvent>
+  events: AsyncGenerator<LogEvent[]>
   stop(): void
 }
 
@@ -43,6 +44,8 @@ interface Follower {
   stopped: boolean
   failure: Error | null
   wake: (() => void) | null
+  /** Called once when the follow ends, however it ends. */
+  onEnd: () => void
 }
 
 interface Stream {
@@ -181,14 +184,13 @@ export function createLogHub(deps: {
   }
 
   function hand(follower: Follower, events: LogEvent[]): void {
-    const before = follower.pending.length
-    for (const event of events) {
-      if (compareIds(event.id, follower.cursor) <= 0) continue
-      follower.pending.push(event)
-      follower.cursor = event.id
-    }
+    // Usually the whole batch is new to the follower: one comparison then, not one per entry.
+    const fresh = compareIds(events[0]!.id, follower.cursor) > 0 ? events : events.filter((event) => compareIds(event.id, follower.cursor) > 0)
+    if (fresh.length === 0) return
+    follower.pending.push(...fresh)
+    follower.cursor = fresh[fresh.length - 1]!.id
     if (follower.pending.length > MAX_PENDING) leave(follower)
-    if (follower.pending.length > before) wakeUp(follower)
+    wakeUp(follower)
   }
 
   /** The build has ended: what was written after the last read goes out, then its followers end. */
@@ -266,9 +268,10 @@ export function createLogHub(deps: {
     following.delete(follower)
     leave(follower)
     wakeUp(follower)
+    follower.onEnd()
   }
 
-  async function* eventsOf(follower: Follower): AsyncGenerator<LogEvent> {
+  async function* eventsOf(follower: Follower): AsyncGenerator<LogEvent[]> {
     const stopped = () => new Error('The log follow was stopped.')
     try {
       // A build that has already ended is read to its end, without waiting on an idle log.
@@ -279,10 +282,7 @@ export function createLogHub(deps: {
         if (follower.pending.length > 0) {
           const events = follower.pending
           follower.pending = []
-          for (const event of events) {
-            yield event
-            if (follower.stopped) throw stopped()
-          }
+          yield events
           continue
         }
         if (follower.ended) return
@@ -291,20 +291,17 @@ export function createLogHub(deps: {
           continue
         }
         const entries = await redis.xrange(follower.key, `(${follower.cursor}`, '+', 'COUNT', BATCH)
-        for (const [id, fields] of entries) {
-          const event = decodeLogEntry(id, fields)
-          follower.cursor = id
-          yield event
-          if (follower.stopped) throw stopped()
-          if (isEnd(event)) finished = true
-        }
-        if (entries.length === BATCH) continue
-        // Entries may land between learning the build ended and the last read: read until none do.
-        if (finished) {
-          if (entries.length === 0) return
+        if (entries.length > 0) {
+          const events = entries.map(([id, fields]) => decodeLogEntry(id, fields))
+          follower.cursor = events[events.length - 1]!.id
+          if (events.some(isEnd)) finished = true
+          yield events
           continue
         }
-        // Caught up with what is stored; where the hub has read further meanwhile, read again.
+        // Caught up with what is stored. Once the build has ended, that is all (an empty read
+        // after learning it had ended); otherwise into the fan-out, or, where the hub has read
+        // further meanwhile, read again.
+        if (finished) return
         join(follower)
       }
     } finally {
@@ -313,8 +310,8 @@ export function createLogHub(deps: {
   }
 
   return {
-    /** Follows a build's log from after the entry `after` until the build ends. */
-    follow(buildId: string, after: string): Follow {
+    /** Follows a build's log from after the entry `after` until the build ends; `onEnd` is called once when the follow ends. */
+    follow(buildId: string, after: string, onEnd: () => void = () => undefined): Follow {
       const follower: Follower = {
         key: keys.log(buildId),
         buildId,
@@ -324,7 +321,8 @@ export function createLogHub(deps: {
         ended: false,
         stopped: false,
         failure: null,
-        wake: null
+        wake: null,
+        onEnd
       }
       following.add(follower)
       return { events: eventsOf(follower), stop: () => stop(follower) }

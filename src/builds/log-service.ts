@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import { BuildNotFound } from '../errors.js'
 import type { Actor } from '../schemas/audit.js'
 import { TERMINAL_STATUSES } from '../schemas/build.js'
-import { readLogEvents, tailStart, type LogEvent } from './build-log.js'
+import { readLogBatches, tailStart, type LogEvent } from './build-log.js'
 import type { BuildStore } from './build-store.js'
 import { createFollowerLeases } from './follower-leases.js'
 import type { RedisKeys } from './keys.js'
@@ -35,7 +35,8 @@ export function createLogService(deps: {
       return '0-0'
     },
 
-    readLog: (id: string, after: string): AsyncGenerator<LogEvent> => readLogEvents(deps.redis, deps.keys, id, after),
+    /** The log as it is now, after `after`, in batches. */
+    readLog: (id: string, after: string): AsyncGenerator<LogEvent[]> => readLogBatches(deps.redis, deps.keys, id, after),
 
     /**
      * Follows the log live until the build ends, counted against `actor`'s quota of open follows
@@ -43,20 +44,7 @@ export function createLogService(deps: {
      */
     async followBuildLog(id: string, after: string, actor: Actor): Promise<Follow> {
       const release = await leases.acquire(actor)
-      const follow = hub.follow(id, after)
-      return {
-        events: (async function* () {
-          try {
-            yield* follow.events
-          } finally {
-            await release()
-          }
-        })(),
-        stop: () => {
-          follow.stop()
-          void release()
-        }
-      }
+      return hub.follow(id, after, () => void release())
     },
 
     /** Ends every follow of this process and gives back its leases and its Redis connection. */

@@ -14,9 +14,10 @@ async function setup(t: Test) {
   return { redis, keys: redisKeys(config.prefix), redisUrl: config.redisUrl }
 }
 
-async function collect(events: AsyncIterable<LogEvent>): Promise<LogEvent[]> {
+/** Every event, whether read one by one or in the batches a follow gives. */
+async function collect(events: AsyncIterable<LogEvent | LogEvent[]>): Promise<LogEvent[]> {
   const all: LogEvent[] = []
-  for await (const event of events) all.push(event)
+  for await (const item of events) all.push(...(Array.isArray(item) ? item : [item]))
   return all
 }
 

@@ -19,9 +19,10 @@ async function setup(t: Test, target?: { redisUrl: string; prefix: string }) {
   return { redis, keys: redisKeys(prefix) }
 }
 
-async function collect(events: AsyncIterable<LogEvent>): Promise<LogEvent[]> {
+/** Every event, whether read one by one or in the batches a follow gives. */
+async function collect(events: AsyncIterable<LogEvent | LogEvent[]>): Promise<LogEvent[]> {
   const all: LogEvent[] = []
-  for await (const event of events) all.push(event)
+  for await (const item of events) all.push(...(Array.isArray(item) ? item : [item]))
   return all
 }
 
@@ -90,7 +91,7 @@ t.test('a follower that goes away is let go at once; the others go on', async (t
   const staying = collect(hub.follow('B3', '0-0').events)
   const left: LogEvent[] = []
   const leftEnded = (async () => {
-    for await (const event of leaving.events) left.push(event)
+    for await (const batch of leaving.events) left.push(...batch)
   })()
   log.write('build', 'stdout', 'one')
   await log.flush()
@@ -131,7 +132,7 @@ async function lateStreamDelay(t: Test, target: { redisUrl: string; prefix: stri
   const written = Date.now()
   await redis.xadd(keys.log('LATE'), '*', 'phase', 'build', 'stream', 'stdout', 'ts', String(written), 'text', 'hello')
   const first = await late.next()
-  t.match(first.value, { kind: 'line', text: 'hello' })
+  t.match(first.value, [{ kind: 'line', text: 'hello' }])
   await late.return(undefined)
   return Date.now() - written
 }

@@ -75,7 +75,7 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
         tail
       })
 
-      if (!events && !follow) return reply.type('text/plain; charset=utf-8').send(Readable.from(linesOf(fastify.logs.readLog(id, after))))
+      if (!events && !follow) return reply.type('text/plain; charset=utf-8').send(Readable.from(textOf(fastify.logs.readLog(id, after))))
 
       const follower = await fastify.logs.followBuildLog(id, after, actorOf(request))
       following.add(follower.stop)
@@ -85,7 +85,7 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
         clientGone.abort()
         follower.stop()
       })
-      if (!events) return reply.type('text/plain; charset=utf-8').send(Readable.from(linesOf(follower.events)))
+      if (!events) return reply.type('text/plain; charset=utf-8').send(Readable.from(textOf(follower.events)))
 
       const out = new PassThrough()
       const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), HEARTBEAT_MS)
@@ -93,8 +93,8 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
       void (async () => {
         try {
           out.write(': following\n\n')
-          for await (const event of follower.events) {
-            if (!out.write(sseOf(event))) await once(out, 'drain', { signal: clientGone.signal })
+          for await (const batch of follower.events) {
+            if (!out.write(batch.map(sseOf).join(''))) await once(out, 'drain', { signal: clientGone.signal })
           }
           out.write(`event: end\ndata: ${JSON.stringify(await fastify.builds.get(id))}\n\n`)
         } catch (error) {
@@ -114,14 +114,27 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
   )
 }
 
-async function* linesOf(events: AsyncIterable<LogEvent>): AsyncGenerator<string> {
-  for await (const event of events) if (event.kind === 'line') yield `${event.text}\n`
+/** The lines of each batch as text, one write per batch. */
+async function* textOf(batches: AsyncIterable<LogEvent[]>): AsyncGenerator<string> {
+  for await (const batch of batches) {
+    const text = batch.map((event) => (event.kind === 'line' ? `${event.text}\n` : '')).join('')
+    if (text) yield text
+  }
 }
 
+// Followers of one build on this process get the same event objects from the log hub: each is
+// encoded once for all of them.
+const encoded = new WeakMap<LogEvent, string>()
+
 function sseOf(event: LogEvent): string {
-  const data =
-    event.kind === 'line'
-      ? { phase: event.phase, stream: event.stream, ts: event.ts, text: event.text }
-      : { status: event.status, phase: event.phase, ts: event.ts }
-  return `id: ${event.id}\nevent: ${event.kind === 'line' ? 'log' : 'status'}\ndata: ${JSON.stringify(data)}\n\n`
+  let text = encoded.get(event)
+  if (text === undefined) {
+    const data =
+      event.kind === 'line'
+        ? { phase: event.phase, stream: event.stream, ts: event.ts, text: event.text }
+        : { status: event.status, phase: event.phase, ts: event.ts }
+    text = `id: ${event.id}\nevent: ${event.kind === 'line' ? 'log' : 'status'}\ndata: ${JSON.stringify(data)}\n\n`
+    encoded.set(event, text)
+  }
+  return text
 }
