@@ -90,7 +90,7 @@ export function createLogHub(deps: {
   const following = new Set<Follower>()
   let reader: Redis | null = null
   let readerId: string | null = null
-  // null until known: whether CLIENT UNBLOCK may be sent (probed once per reader connection).
+  // Whether CLIENT UNBLOCK may be sent: null until probed, once.
   let unblockAllowed: boolean | null = null
   let reading = false
   let blocked = false
@@ -127,11 +127,14 @@ export function createLogHub(deps: {
     reading = true
     try {
       while (!closed && streams.size > 0) {
-        const sent = [...streams.values()]
+        let sent: Stream[] = []
         let reply: [string, [string, string[]][]][] | null
         try {
           reader ??= openReader()
           await prepareUnblock(reader)
+          // Taken as the read is sent: a log followed from here on interrupts this read.
+          sent = [...streams.values()]
+          if (sent.length === 0) continue
           blocked = true
           const block = unblockAllowed ? BLOCK_MS : SHORT_BLOCK_MS
           reply = (await reader.xread('COUNT', BATCH, 'BLOCK', block, 'STREAMS', ...sent.map((s) => s.key), ...sent.map((s) => s.cursor))) as typeof reply
