@@ -87,7 +87,7 @@ export const TokenNotFound = createError('TOKEN_NOT_FOUND', "No token has the id
 export const RateLimited = createError('RATE_LIMITED', 'This token made more than %s requests in a minute. Try again in %s.', 429)
 export const AuthFailuresLimited = createError(
   'AUTH_FAILURES_LIMITED',
-  'Too many unknown tokens came from this address: more than %s in a minute (SLIPWAY_AUTH_FAILURES_PER_MINUTE), so no token from it is checked for %s. ' +
+  'This address presented %s unknown tokens within a minute (SLIPWAY_AUTH_FAILURES_PER_MINUTE), so no token from it is checked for %s. ' +
     'Check the token your client sends; if many clients share this address behind a proxy, the operator sets SLIPWAY_TRUST_PROXY.',
   429
 )
