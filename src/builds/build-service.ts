@@ -13,7 +13,7 @@ import { endBuild } from './build-ending.js'
 import type { BuildQueue } from './build-queue.js'
 import { newBuildRecord, normalizeBuildRequest, normalizeUploadRequest, type RequestPolicy } from './build-request.js'
 import { toResource } from './build-resource.js'
-import type { BuildStore, Claim, ListQuery } from './build-store.js'
+import type { BuildStore, Claim, Creation, ListQuery } from './build-store.js'
 import { createIdempotency } from './idempotency.js'
 import type { RedisKeys } from './keys.js'
 
@@ -60,8 +60,16 @@ export function createBuildService(deps: {
   const { store, queue, keys, redis } = deps
   const idempotency = createIdempotency(redis, keys)
   const ending = { redis, keys, store, events: deps.events }
-  // Per token, or per trigger rule for the builds its pushes start.
-  const activeLimit = (actor: Actor) => ({ actorId: actor.id, max: deps.maxActiveBuilds })
+
+  /**
+   * Stores a build within its actor's quota of builds queued or running (per token, or per
+   * trigger rule for the builds its pushes start); past it, QUOTA_EXCEEDED and nothing is stored.
+   */
+  async function createCounted(record: BuildRecord, actor: Actor, claim?: Claim): Promise<Exclude<Creation, { kind: 'full' }>> {
+    const created = await store.create(record, { claim, active: { actorId: actor.id, max: deps.maxActiveBuilds } })
+    if (created.kind === 'full') throw quotaExceeded('quotaActiveBuilds', deps.maxActiveBuilds, actor)
+    return created
+  }
 
   async function get(id: string): Promise<Build> {
     const record = await store.get(id)
@@ -159,16 +167,15 @@ export function createBuildService(deps: {
       const webhooks = deps.webhooks.prepareBuildWebhooks(input.webhooks)
       const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date(), actor)
       const claim = inflightClaim(normalized, webhooks.stored)
-      // Joining an identical build makes none, so the claim is checked before the actor's limit.
-      let created = await store.create(record, { claim, active: activeLimit(actor) })
+      // Joining an identical build makes none, so the claim is checked before the actor's quota.
+      let created = await createCounted(record, actor, claim)
       while (claim && created.kind === 'held') {
         const joined = await twin(created.holder)
         if (joined && !TERMINAL_STATUSES.includes(joined.status)) return { build: toResource(joined), replayed: false, joined: true }
         // The identical build has ended: this one takes the claim over from it, in the same script
         // that stores it, unless another identical request took it over first (then join that one).
-        created = await store.create(record, { claim: { ...claim, replacing: created.holder }, active: activeLimit(actor) })
+        created = await createCounted(record, actor, { ...claim, replacing: created.holder })
       }
-      if (created.kind === 'full') throw quotaExceeded('quotaActiveBuilds', deps.maxActiveBuilds, actor)
       const resource = await admit(record, webhooks.stored, actor)
       if (normalized.supersede) await supersedeOlder(record, actor)
       // The secrets Slipway made are shown in this answer, once.
@@ -249,7 +256,7 @@ export function createBuildService(deps: {
       const request = { ...original.request, ref: original.commit ?? original.request.ref }
       const record = { ...newBuildRecord(newId(), request, new Date(), actor), retryOf: id }
       const ownWebhooks = JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]
-      if ((await store.create(record, { active: activeLimit(actor) })).kind === 'full') throw quotaExceeded('quotaActiveBuilds', deps.maxActiveBuilds, actor)
+      await createCounted(record, actor)
       return admit(record, ownWebhooks, actor)
     },
 
