@@ -21,8 +21,9 @@ export const apiSection: Section = {
   name: 'api',
   summary: `POST /v1/builds and GET /v1/builds/{id}: requests/s and p99 at ${CONNECTIONS} connections, beside a bare Fastify route`,
   async run({ scope, progress }) {
-    // The limit stays on (each request still counts in Redis); it is only set above what the bench sends.
-    const slipway = await startSlipway(scope, { worker: false, config: { rateLimitPerMinute: 100_000_000 } })
+    // The rate limit and the quota of queued builds stay on (each request still counts in Redis);
+    // they are only set above what the bench sends.
+    const slipway = await startSlipway(scope, { worker: false, config: { rateLimitPerMinute: 100_000_000, quotaActiveBuilds: 100_000_000 } })
     const token = await createToken(slipway.api, ['builds:read', 'builds:write'])
     const build = await postBuild(slipway.api, distinctRequest(0))
     const reference = await startReferenceServer(scope, build)

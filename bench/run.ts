@@ -8,6 +8,7 @@ import { createScope } from '../test/helpers/teardown.js'
 import { apiSection } from './api.js'
 import { buildVsHandSection } from './build-vs-hand.js'
 import { cloneSection } from './clone.js'
+import { followersSection } from './followers.js'
 import { listSection } from './list.js'
 import { logsSection } from './logs.js'
 import { queueSection } from './queue.js'
@@ -21,7 +22,8 @@ const SECTIONS: Section[] = [
   apiSection,
   queueSection,
   listSection,
-  logsSection
+  logsSection,
+  followersSection
 ]
 
 function usage(): string {

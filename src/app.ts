@@ -2,6 +2,7 @@ import Docker from 'dockerode'
 import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
+import { trustProxyOption } from './client-address.js'
 import type { Config } from './config.js'
 import { registerClusterMetrics } from './metrics/cluster-metrics.js'
 import { registerReachabilityMetrics } from './metrics/reachability.js'
@@ -36,12 +37,8 @@ export default async function slipwayApp(fastify: FastifyInstance, options: AppO
   await fastify.register(validation)
   await fastify.register(swagger)
   await fastify.register(services, { config: options.config })
-  await fastify.register(auth, {
-    tokens: fastify.tokens,
-    adminToken: options.config.adminToken,
-    rateLimitPerMinute: options.config.rateLimitPerMinute,
-    push: fastify.pushPolicy
-  })
+  const { adminToken, rateLimitPerMinute, authFailuresPerMinute } = options.config
+  await fastify.register(auth, { tokens: fastify.tokens, adminToken, rateLimitPerMinute, authFailuresPerMinute, push: fastify.pushPolicy })
   await fastify.register(errorHandler, { isStoreDown: () => fastify.redis.status !== 'ready' })
   // A process that also builds (role all) is ready only while its Docker Engine answers too.
   const dependencies = { redis: fastify.redis, docker: options.config.role === 'api' ? null : new Docker() }
@@ -82,9 +79,12 @@ class OneLinePerRequest extends LogController {
   }
 }
 
-export function serverOptions(logger: Logger): FastifyServerOptions {
+export function serverOptions(logger: Logger, config: Pick<Config, 'trustProxy'>): FastifyServerOptions {
   return {
     loggerInstance: logger,
+    // request.ip is the client's only through the proxies the operator names; by default it is the
+    // socket's peer, and X-Forwarded-For, which any client can write, is ignored.
+    trustProxy: trustProxyOption(config.trustProxy) ?? false,
     logController: new OneLinePerRequest(),
     // Long log streams must not be cut by the default request timeout.
     requestTimeout: 0,

@@ -1,14 +1,16 @@
 import os from 'node:os'
 import path from 'node:path'
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { isNamedNetwork } from './builds/build-network.js'
 import { pushAllowSettingProblem } from './builds/push-allow.js'
+import { trustProxyOption } from './client-address.js'
 
 // Each setting is read from SLIPWAY_<SNAKE_CASE_KEY> unless its schema names another
 // variable in `env` (DOCKER_HOST belongs to Docker, not to us). A schema's `problem`, given a
 // value that fits it, says what else is wrong with the value (null: nothing).
 const Bool = (description: string, value: boolean) => Type.Boolean({ default: value, description })
+FormatRegistry.Set('trust-proxy', (value) => trustProxyOption(value) !== undefined)
 
 export const ConfigSchema = Type.Object({
   role: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
@@ -100,6 +102,32 @@ export const ConfigSchema = Type.Object({
   }),
   adminPushAnywhere: Bool('Let tokens with the admin scope (and SLIPWAY_ADMIN_TOKEN) push anywhere; otherwise they are limited as other tokens are', false),
   rateLimitPerMinute: Type.Integer({ default: 600, minimum: 1, description: 'Requests one token may make per minute; past it, 429 with Retry-After' }),
+  authFailuresPerMinute: Type.Integer({
+    default: 30,
+    minimum: 1,
+    description: 'Unknown tokens one client address (an IPv6 /64) may present per minute; past it, every token check from it answers 429 until the minute ends'
+  }),
+  trustProxy: Type.String({
+    default: 'false',
+    format: 'trust-proxy',
+    expected: 'false, true, a hop count, or comma-separated addresses and CIDRs',
+    description: 'The proxies in front of the API whose X-Forwarded-For names the client: false (none), true (any), a hop count, or their addresses and CIDRs'
+  }),
+  quotaActiveBuilds: Type.Integer({
+    default: 100,
+    minimum: 1,
+    description: 'Builds one token (or trigger rule) may have queued or running at once; past it, 429 QUOTA_EXCEEDED'
+  }),
+  quotaLogFollowers: Type.Integer({
+    default: 200,
+    minimum: 1,
+    description: 'Live log follows one token may hold open at once, across all API processes; past it, 429 QUOTA_EXCEEDED'
+  }),
+  quotaUploadBytes: Type.Integer({
+    default: 1024 ** 3,
+    minimum: 1024,
+    description: "Bytes of one token's uploaded tars that may wait in Redis for their builds at once; past it, 429 QUOTA_EXCEEDED"
+  }),
   allowHttpRepos: Bool('Accept plain http:// repository URLs (an internal git server without TLS)', false),
   repoAllowHosts: Type.String({
     default: '',

@@ -96,6 +96,18 @@ export const Unauthenticated = createError(
 export const Forbidden = createError('FORBIDDEN', "This token lacks the scope '%s' that %s needs. Ask an admin for a token with it.", 403)
 export const TokenNotFound = createError('TOKEN_NOT_FOUND', "No token has the id '%s'. GET /v1/tokens lists them.", 404)
 export const RateLimited = createError('RATE_LIMITED', 'This token made more than %s requests in a minute. Try again in %s.', 429)
+export const AuthFailuresLimited = createError(
+  'AUTH_FAILURES_LIMITED',
+  'This address presented %s unknown tokens within a minute (SLIPWAY_AUTH_FAILURES_PER_MINUTE), so no token from it is checked for %s. ' +
+    'Check the token your client sends; if many clients share this address behind a proxy, the operator sets SLIPWAY_TRUST_PROXY.',
+  429
+)
+/** Filled in by src/quotas.ts: who, which quota, its limit and setting, and what to do. */
+export const QuotaExceeded = createError<'QUOTA_EXCEEDED', 429, [string, string, string, string, string]>(
+  'QUOTA_EXCEEDED',
+  '%s has used up its quota of %s: at most %s (%s). %s',
+  429
+)
 export const RouteNotFound = createError('ROUTE_NOT_FOUND', '%s', 404)
 export const BodyTooLarge = createError('BODY_TOO_LARGE', 'The request body is larger than %s bytes.', 413)
 export const BodyInvalid = createError('BODY_INVALID', '%s', 400)

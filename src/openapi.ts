@@ -13,7 +13,7 @@ export const OPENAPI_FILE = path.join(packageRoot, 'openapi', 'openapi.json')
 export async function buildOpenApiDocument(): Promise<unknown> {
   // Documentation needs no Redis: point at a port where none listens and never use it.
   const config = { ...loadConfig({}), redisUrl: 'redis://127.0.0.1:1', logLevel: 'silent' as const }
-  const app = Fastify(serverOptions(pino({ level: 'silent' })))
+  const app = Fastify(serverOptions(pino({ level: 'silent' }), config))
   await app.register(fp(slipwayApp), { config })
   try {
     return (await app.inject({ method: 'GET', url: '/openapi.json' })).json()

@@ -6,12 +6,12 @@ import { Redis, type RedisOptions } from 'ioredis'
  * at once); a worker waits for Redis to return, so a build in flight is not lost to a blip.
  * Either way the client reconnects by itself.
  */
-export function createRedis(url: string, role: 'api' | 'worker', logger: { warn(details: object, message: string): void }): Redis {
+export function createRedis(url: string, role: 'api' | 'worker', logger: { warn(details: object, message: string): void }, connectionName?: string): Redis {
   const options: RedisOptions =
     role === 'api'
       ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, connectTimeout: 1000 }
       : { maxRetriesPerRequest: null, lazyConnect: true }
-  const redis = new Redis(url, { ...options, retryStrategy: (attempt) => Math.min(attempt * 200, 2000) })
+  const redis = new Redis(url, { ...options, connectionName, retryStrategy: (attempt) => Math.min(attempt * 200, 2000) })
   let lastLogged = 0
   redis.on('error', (error: Error) => {
     // While Redis is down every retry fails; one line every 10 s says so without flooding the log.
@@ -26,7 +26,7 @@ export function createRedis(url: string, role: 'api' | 'worker', logger: { warn(
  * A Lua script, run by its SHA1 (EVALSHA): its source goes to Redis only when Redis does not
  * know it yet (first use, or after a restart), not with every call.
  */
-export function luaScript(source: string): (redis: Redis, keys: string[], args: (string | number)[]) => Promise<unknown> {
+export function luaScript(source: string): (redis: Redis, keys: string[], args: (string | number | Buffer)[]) => Promise<unknown> {
   const sha = createHash('sha1').update(source).digest('hex')
   return async (redis, keys, args) => {
     try {

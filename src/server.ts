@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   collectDefaultMetrics({ register: metrics })
 
   if (config.role === 'api' || config.role === 'all') {
-    const app = Fastify(serverOptions(logger))
+    const app = Fastify(serverOptions(logger, config))
     await app.register(fp(slipwayApp), { config, metrics })
     await app.listen({ host: config.host, port: config.port })
     closers.push(() => app.close())

@@ -42,6 +42,11 @@ t.test('an empty environment gives every default', async (t) => {
     pushAllow: '',
     adminPushAnywhere: false,
     rateLimitPerMinute: 600,
+    authFailuresPerMinute: 30,
+    trustProxy: 'false',
+    quotaActiveBuilds: 100,
+    quotaLogFollowers: 200,
+    quotaUploadBytes: 1024 ** 3,
     allowHttpRepos: false,
     repoAllowHosts: '',
     gitCredentialsFile: '',
@@ -111,7 +116,10 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_LOCAL_IMAGE_NAMESPACE', { SLIPWAY_LOCAL_IMAGE_NAMESPACE: 'builds.corp-1.example' }, { localImageNamespace: 'builds.corp-1.example' }],
     ['SLIPWAY_BASE_IMAGE_PULL', { SLIPWAY_BASE_IMAGE_PULL: 'always' }, { baseImagePull: 'always' }],
     ['SLIPWAY_PUSH_ALLOW', { SLIPWAY_PUSH_ALLOW: 'localhost:5000/**,registry.example.com/team-a/*' }, { pushAllow: 'localhost:5000/**,registry.example.com/team-a/*' }],
-    ['SLIPWAY_ADMIN_PUSH_ANYWHERE', { SLIPWAY_ADMIN_PUSH_ANYWHERE: 'true' }, { adminPushAnywhere: true }]
+    ['SLIPWAY_ADMIN_PUSH_ANYWHERE', { SLIPWAY_ADMIN_PUSH_ANYWHERE: 'true' }, { adminPushAnywhere: true }],
+    ['SLIPWAY_QUOTA_ACTIVE_BUILDS', { SLIPWAY_QUOTA_ACTIVE_BUILDS: '5' }, { quotaActiveBuilds: 5 }],
+    ['SLIPWAY_TRUST_PROXY hop count', { SLIPWAY_TRUST_PROXY: '1' }, { trustProxy: '1' }],
+    ['SLIPWAY_TRUST_PROXY addresses', { SLIPWAY_TRUST_PROXY: '10.0.0.0/8, fd00::/8,192.0.2.1,loopback' }, { trustProxy: '10.0.0.0/8, fd00::/8,192.0.2.1,loopback' }]
   ]
   const defaults = loadConfig({})
   for (const [name, env, expected] of cases) {
@@ -158,7 +166,10 @@ t.test('bad values throw a ConfigError naming the variable', async (t) => {
     [{ SLIPWAY_PORT: '1.5' }, /SLIPWAY_PORT="1.5": must be a whole number/],
     [{ SLIPWAY_PORT: '1e3' }, /SLIPWAY_PORT="1e3": must be a whole number/],
     [{ SLIPWAY_PORT: '0x10' }, /SLIPWAY_PORT="0x10": must be a whole number/],
-    [{ SLIPWAY_CONCURRENCY: '2.9' }, /SLIPWAY_CONCURRENCY="2.9": must be a whole number/]
+    [{ SLIPWAY_CONCURRENCY: '2.9' }, /SLIPWAY_CONCURRENCY="2.9": must be a whole number/],
+    [{ SLIPWAY_TRUST_PROXY: '10.0.0.0/33' }, /SLIPWAY_TRUST_PROXY="10.0.0.0\/33": must be false, true, a hop count, or comma-separated addresses and CIDRs/],
+    [{ SLIPWAY_TRUST_PROXY: 'lb.internal' }, /SLIPWAY_TRUST_PROXY="lb.internal": must be/],
+    [{ SLIPWAY_QUOTA_LOG_FOLLOWERS: '0' }, /SLIPWAY_QUOTA_LOG_FOLLOWERS=.*must be a whole number from 1/]
   ]
   for (const [env, message] of cases) {
     const error = configError(t, env)
@@ -212,6 +223,11 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_PUSH_ALLOW',
       'SLIPWAY_ADMIN_PUSH_ANYWHERE',
       'SLIPWAY_RATE_LIMIT_PER_MINUTE',
+      'SLIPWAY_AUTH_FAILURES_PER_MINUTE',
+      'SLIPWAY_TRUST_PROXY',
+      'SLIPWAY_QUOTA_ACTIVE_BUILDS',
+      'SLIPWAY_QUOTA_LOG_FOLLOWERS',
+      'SLIPWAY_QUOTA_UPLOAD_BYTES',
       'SLIPWAY_ALLOW_HTTP_REPOS',
       'SLIPWAY_REPO_ALLOW_HOSTS',
       'SLIPWAY_GIT_CREDENTIALS_FILE',

@@ -32,31 +32,46 @@ export interface Principal {
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
 
-// A request's token looked up and counted against its rate limit (a fixed window per token), in
-// one round trip. KEYS[1] is the token's request counter; KEYS[2], absent for the admin token,
-// its record, without which nothing is counted.
+// A presented token checked in one round trip. First the count of unknown tokens from the
+// request's client address: past the limit nothing is looked up, so no answer says whether a token
+// is good. Then the token's record (an unknown token adds to its address's count), then its request
+// count in its rate window (a fixed window per token). KEYS[1]: the address's failure counter,
+// KEYS[2]: the token's request counter, KEYS[3] (absent for the admin token): its record. ARGV[1]:
+// the window in ms, ARGV[2]: the unknown tokens an address may present per window.
 const admitScript = luaScript(`
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+if failures >= tonumber(ARGV[2]) then return {'limited', redis.call('PTTL', KEYS[1])} end
 local record = ''
-if KEYS[2] then
-  record = redis.call('GET', KEYS[2])
-  if not record then return false end
+if KEYS[3] then
+  record = redis.call('GET', KEYS[3])
+  if not record then
+    if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+    return {'unknown'}
+  end
 end
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCR', KEYS[2])
 if count == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-  return {record, count, tonumber(ARGV[1])}
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  return {'admitted', record, count, tonumber(ARGV[1])}
 end
-return {record, count, redis.call('PTTL', KEYS[1])}
+return {'admitted', record, count, redis.call('PTTL', KEYS[2])}
 `)
 
-/** A request let in by its token: who made it, and how much of its rate limit it has used. */
-export interface Admission {
-  principal: Principal
-  /** Requests made with the token in the current window, this one included. */
-  count: number
-  /** Milliseconds until the window ends and the count starts again. */
-  resetMs: number
-}
+/** What became of a presented token. */
+export type Admission =
+  /** Let in: who made the request, and how much of its rate limit it has used. */
+  | {
+      kind: 'admitted'
+      principal: Principal
+      /** Requests made with the token in the current window, this one included. */
+      count: number
+      /** Milliseconds until the window ends and the count starts again. */
+      resetMs: number
+    }
+  /** Not a token Slipway knows (counted against the client's address). */
+  | { kind: 'unknown' }
+  /** Not checked: the client's address presented too many unknown tokens this window. */
+  | { kind: 'limited'; retryMs: number }
 
 const ADMIN: Principal = { tokenId: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', scopes: ['admin'], pushAllow: null }
 const principalOf = (record: TokenRecord): Principal => ({ tokenId: record.id, name: record.name, scopes: record.scopes, pushAllow: record.pushAllow ?? null })
@@ -93,20 +108,25 @@ export function createTokenStore(redis: Redis, keys: RedisKeys, audit: AuditLog)
 
     /**
      * Lets requests in by their token, counting each against the token's rate limit over
-     * `windowMs`: a request's principal, or null for a token not known (nothing is counted then).
-     * The admin token is known without a lookup. Counters are kept by the token's hash.
+     * `windowMs`, and each unknown token against its client (an address, see clientOf) with at
+     * most `failuresPerWindow` a window. The admin token is known without a lookup. Counters are
+     * kept by the token's hash.
      */
-    admission(adminToken: string, windowMs: number): (token: string) => Promise<Admission | null> {
+    admission(adminToken: string, limits: { windowMs: number; failuresPerWindow: number }): (token: string, client: string) => Promise<Admission> {
       const adminHash = adminToken ? Buffer.from(hashOf(adminToken)) : null
-      return async (token) => {
+      return async (token, client) => {
         const hash = hashOf(token)
         // Compared by hash, in constant time.
         const admin = adminHash !== null && timingSafeEqual(Buffer.from(hash), adminHash)
-        const scriptKeys = admin ? [`${keys.rateLimit}admin`] : [`${keys.rateLimit}${hash}`, keys.tokenByHash(hash)]
-        const answer = (await admitScript(redis, scriptKeys, [windowMs])) as [string, number, number] | null
-        if (!answer) return null
-        const [record, count, resetMs] = answer
-        return { principal: admin ? ADMIN : principalOf(JSON.parse(record) as TokenRecord), count, resetMs }
+        const scriptKeys = [keys.authFailures(client), ...(admin ? [`${keys.rateLimit}admin`] : [`${keys.rateLimit}${hash}`, keys.tokenByHash(hash)])]
+        const answer = (await admitScript(redis, scriptKeys, [limits.windowMs, limits.failuresPerWindow])) as
+          | ['admitted', string, number, number]
+          | ['unknown']
+          | ['limited', number]
+        if (answer[0] === 'limited') return { kind: 'limited', retryMs: answer[1] }
+        if (answer[0] === 'unknown') return { kind: 'unknown' }
+        const [, record, count, resetMs] = answer
+        return { kind: 'admitted', principal: admin ? ADMIN : principalOf(JSON.parse(record) as TokenRecord), count, resetMs }
       }
     },
 

@@ -149,15 +149,20 @@ export function decodeLogEntry(id: string, fields: string[]): LogEvent {
 
 const BATCH = 1000
 
-/** A build's log events in order, after the given entry id (exclusive), read in bounded batches. */
-export async function* readLogEvents(redis: Redis, keys: RedisKeys, buildId: string, after = '0-0'): AsyncGenerator<LogEvent> {
+/** A build's log events in order, after the given entry id (exclusive), in batches of a bounded size (none empty). */
+export async function* readLogBatches(redis: Redis, keys: RedisKeys, buildId: string, after = '0-0'): AsyncGenerator<LogEvent[]> {
   let start = `(${after}`
   for (;;) {
     const batch = await redis.xrange(keys.log(buildId), start, '+', 'COUNT', BATCH)
-    for (const [id, fields] of batch) yield decodeLogEntry(id, fields)
+    if (batch.length > 0) yield batch.map(([id, fields]) => decodeLogEntry(id, fields))
     if (batch.length < BATCH) return
     start = `(${batch[batch.length - 1]![0]}`
   }
+}
+
+/** A build's log events in order, after the given entry id (exclusive). */
+export async function* readLogEvents(redis: Redis, keys: RedisKeys, buildId: string, after = '0-0'): AsyncGenerator<LogEvent> {
+  for await (const batch of readLogBatches(redis, keys, buildId, after)) yield* batch
 }
 
 /** The entry id just before the last `lines` lines: reading after it gives the tail of the log. */

@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log.js'
 import { BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable, UploadNotKept } from '../errors.js'
 import { fingerprint } from '../fingerprint.js'
 import { newId } from '../ids.js'
+import { quotaExceeded } from '../quotas.js'
 import type { Actor } from '../schemas/audit.js'
 import { TERMINAL_STATUSES, type Build, type BuildRecord, type BuildRequest, type BuildUploadOptions, type NormalizedRequest } from '../schemas/build.js'
 import type { StoredUpload, UploadStore } from '../uploads/upload-store.js'
@@ -12,7 +13,7 @@ import { endBuild } from './build-ending.js'
 import type { BuildQueue } from './build-queue.js'
 import { newBuildRecord, normalizeBuildRequest, normalizeImage, normalizeUploadRequest, UPLOAD_IMAGE_NAME, type RequestPolicy } from './build-request.js'
 import { toResource } from './build-resource.js'
-import type { BuildStore, Claim, ListQuery } from './build-store.js'
+import type { BuildStore, Claim, Creation, ListQuery } from './build-store.js'
 import { createIdempotency } from './idempotency.js'
 import type { RedisKeys } from './keys.js'
 import { assertMayPush, type PushLimit } from './push-allow.js'
@@ -59,12 +60,24 @@ export function createBuildService(deps: {
   events: WebhookQueue
   uploads: Pick<UploadStore, 'discard'>
   policy: RequestPolicy
+  /** Builds one actor may have queued or running at once (SLIPWAY_QUOTA_ACTIVE_BUILDS). */
+  maxActiveBuilds: number
   audit: AuditLog
   logger: { error(details: object, message: string): void }
 }) {
   const { store, queue, keys, redis } = deps
   const idempotency = createIdempotency(redis, keys)
   const ending = { redis, keys, store, events: deps.events }
+
+  /**
+   * Stores a build within its actor's quota of builds queued or running (per token, or per
+   * trigger rule for the builds its pushes start); past it, QUOTA_EXCEEDED and nothing is stored.
+   */
+  async function createCounted(record: BuildRecord, actor: Actor, claim?: Claim): Promise<Exclude<Creation, { kind: 'full' }>> {
+    const created = await store.create(record, { claim, active: { actorId: actor.id, max: deps.maxActiveBuilds } })
+    if (created.kind === 'full') throw quotaExceeded('quotaActiveBuilds', deps.maxActiveBuilds, actor)
+    return created
+  }
 
   async function get(id: string): Promise<Build> {
     const record = await store.get(id)
@@ -162,13 +175,14 @@ export function createBuildService(deps: {
       const webhooks = deps.webhooks.prepareBuildWebhooks(input.webhooks)
       const record = newBuildRecord(id, { ...normalized, webhooks: webhooks.views }, new Date(), actor)
       const claim = inflightClaim(normalized, webhooks.stored)
-      let holder = await store.create(record, claim)
-      while (claim && holder !== null) {
-        const joined = await twin(holder)
+      // Joining an identical build makes none, so the claim is checked before the actor's quota.
+      let created = await createCounted(record, actor, claim)
+      while (claim && created.kind === 'held') {
+        const joined = await twin(created.holder)
         if (joined && !TERMINAL_STATUSES.includes(joined.status)) return { build: toResource(joined), replayed: false, joined: true }
         // The identical build has ended: this one takes the claim over from it, in the same script
         // that stores it, unless another identical request took it over first (then join that one).
-        holder = await store.create(record, { ...claim, replacing: holder })
+        created = await createCounted(record, actor, { ...claim, replacing: created.holder })
       }
       const resource = await admit(record, webhooks.stored, actor)
       if (normalized.supersede) await supersedeOlder(record, actor)
@@ -265,7 +279,7 @@ export function createBuildService(deps: {
       const request = { ...original.request, ref: original.commit ?? original.request.ref }
       const record = { ...newBuildRecord(newId(), request, new Date(), actor), retryOf: id }
       const ownWebhooks = JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]
-      await store.create(record)
+      await createCounted(record, actor)
       return admit(record, ownWebhooks, actor)
     },
 

@@ -21,18 +21,28 @@ return {1, current}
 
 // A new build: its hash and its index entries, in one script. With a claim key (ARGV[3] = 1), only
 // if no other build holds that key, or only the build ARGV[4] names (one that has ended); the key
-// then names this build, and the holder's id is returned otherwise. One round trip, and the key
-// never names a build that is not stored. KEYS: the hash, the claim key when there is one, then
-// the indexes.
+// then names this build, and the holder's id is returned otherwise. With a limit (ARGV[5]), only
+// if the set of its actor's active builds holds fewer ids than that; this build joins the set.
+// One round trip: the key never names a build that is not stored, and a flood of requests admits
+// exactly the limit. KEYS: the hash, the claim key and the active set when there are, then the
+// indexes.
 const createScript = luaScript(`
 local first = 2
+local claim, active
 if ARGV[3] == '1' then
-  local holder = redis.call('GET', KEYS[2])
-  if holder and holder ~= ARGV[4] then return holder end
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
-  first = 3
+  claim = KEYS[first]
+  first = first + 1
+  local holder = redis.call('GET', claim)
+  if holder and holder ~= ARGV[4] then return {'held', holder} end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+if ARGV[5] ~= '' then
+  active = KEYS[first]
+  first = first + 1
+  if redis.call('SCARD', active) >= tonumber(ARGV[5]) then return {'full'} end
+end
+if claim then redis.call('SET', claim, ARGV[1], 'EX', ARGV[2]) end
+if active then redis.call('SADD', active, ARGV[1]) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
 for i = first, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
 return false
 `)
@@ -44,6 +54,15 @@ export interface Claim {
   /** A build that holds the key but has ended: the new build takes the key over from it. */
   replacing?: string
 }
+
+/** At most `max` builds of one actor (a token or trigger rule) queued or running at once. */
+export interface ActiveLimit {
+  actorId: string
+  max: number
+}
+
+/** What create() did: stored the build, or not because a claim is held or the actor is at its limit. */
+export type Creation = { kind: 'stored' } | { kind: 'held'; holder: string } | { kind: 'full' }
 
 export interface ListQuery {
   status?: BuildStatus
@@ -70,16 +89,39 @@ const MAX_SCANNED_PER_PAGE = 1000
 
 export function createBuildStore(redis: Redis, keys: RedisKeys) {
   /**
-   * Stores a new build. With a claim, only if no other build holds the claim's key: then it
-   * returns the id of the build that does, and stores nothing.
+   * Stores a new build. With a claim, only if no other build holds the claim's key (else: `held`,
+   * naming the build that does). With an active limit, only while its actor has fewer builds
+   * queued or running (else: `full`, and nothing is stored).
    */
-  async function create(record: BuildRecord, claim?: Claim): Promise<string | null> {
+  async function create(record: BuildRecord, options: { claim?: Claim | undefined; active?: ActiveLimit } = {}): Promise<Creation> {
+    const { claim, active } = options
     // An upload has no repository: its build is in the other indexes only.
     const byRepo = record.request.repo === null ? [] : [keys.buildsByRepo(repoKey(record.request.repo))]
     const indexes = [keys.allBuilds, keys.buildsByStatus(record.status), ...byRepo]
     const fields = Object.entries(encode(record)).flat()
-    const scriptKeys = [keys.build(record.id), ...(claim ? [claim.key] : []), ...indexes]
-    return (await createScript(redis, scriptKeys, [record.id, claim?.ttlSeconds ?? 0, claim ? 1 : 0, claim?.replacing ?? '', ...fields])) as string | null
+    const scriptKeys = [keys.build(record.id), ...(claim ? [claim.key] : []), ...(active ? [keys.activeBuilds(active.actorId)] : []), ...indexes]
+    const args = [record.id, claim?.ttlSeconds ?? 0, claim ? 1 : 0, claim?.replacing ?? '', active?.max ?? '', ...fields]
+    for (;;) {
+      const refused = (await createScript(redis, scriptKeys, args)) as ['held', string] | ['full'] | null
+      if (refused === null) return { kind: 'stored' }
+      if (refused[0] === 'held') return { kind: 'held', holder: refused[1] }
+      // Builds that ended since they were counted still are: no ending path has to remember to
+      // take them out. Take them out now and try again, unless none had ended.
+      if (!(await forgetEnded(active!.actorId))) return { kind: 'full' }
+    }
+  }
+
+  /** Removes the builds that have ended, or are gone, from an actor's active set; whether there were any. */
+  async function forgetEnded(actorId: string): Promise<boolean> {
+    const key = keys.activeBuilds(actorId)
+    const ids = await redis.smembers(key)
+    const pipeline = redis.pipeline()
+    for (const id of ids) pipeline.hget(keys.build(id), 'status')
+    const statuses = ((await pipeline.exec()) ?? []).map(([error, status]) => (error ? undefined : (status as string | null)))
+    // An id joins the set in the script that stores its build, so one without a build was removed.
+    const ended = ids.filter((_id, i) => statuses[i] === null || TERMINAL_STATUSES.includes(statuses[i] as BuildStatus))
+    if (ended.length > 0) await redis.srem(key, ...ended)
+    return ended.length > 0
   }
 
   async function get(id: string): Promise<BuildRecord | null> {

@@ -17,6 +17,8 @@ export function redisKeys(prefix: string) {
     buildWebhooks: (id: string) => `${prefix}:build:{${id}}:webhooks`,
     /** An uploaded build source (the gzipped tar), until its build ends. */
     upload: (id: string) => `${prefix}:build:{${id}}:source`,
+    /** The bytes of an actor's uploads stored in Redis, by upload id (src/uploads/upload-store.ts). */
+    uploadBytes: (actorId: string) => `${prefix}:quota:uploads:${actorId}`,
     buildDeliveries: (id: string) => `${prefix}:build:{${id}}:deliveries`,
     webhook: (id: string) => `${prefix}:webhook:{${id}}`,
     webhookDeliveries: (id: string) => `${prefix}:webhook:{${id}}:deliveries`,
@@ -28,10 +30,16 @@ export function redisKeys(prefix: string) {
     inflight: (fingerprint: string) => `${prefix}:inflight:${fingerprint}`,
     /** The succeeded build whose image an identical build reuses (by build fingerprint). */
     dedupe: (fingerprint: string) => `${prefix}:dedupe:${fingerprint}`,
+    /** Leases on a token's open log follows, by expiry (src/builds/follower-leases.ts). */
+    followerLeases: (actorId: string) => `${prefix}:quota:follows:${actorId}`,
+    /** The ids of an actor's builds that were queued or running when last looked at (src/builds/build-store.ts). */
+    activeBuilds: (actorId: string) => `${prefix}:quota:builds:${actorId}`,
     token: (id: string) => `${prefix}:token:${id}`,
     tokenByHash: (hash: string) => `${prefix}:tokenhash:${hash}`,
     allTokens: `${prefix}:idx:tokens`,
     rateLimit: `${prefix}:ratelimit:`,
+    /** Unknown tokens presented from one client address in the current window (src/auth/tokens.ts). */
+    authFailures: (client: string) => `${prefix}:authfail:${client}`,
     trigger: (id: string) => `${prefix}:trigger:{${id}}`,
     allTriggers: `${prefix}:idx:triggers`,
     /** The ids of the trigger rules of one provider and repository (by repoKey). */

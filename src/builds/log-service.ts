@@ -1,13 +1,27 @@
 import type { Redis } from 'ioredis'
 import { BuildNotFound } from '../errors.js'
+import type { Actor } from '../schemas/audit.js'
 import { TERMINAL_STATUSES } from '../schemas/build.js'
-import { readLogEvents, tailStart, type LogEvent } from './build-log.js'
+import { readLogBatches, tailStart, type LogEvent } from './build-log.js'
 import type { BuildStore } from './build-store.js'
+import { createFollowerLeases } from './follower-leases.js'
 import type { RedisKeys } from './keys.js'
-import { followLog } from './log-follower.js'
+import { createLogHub, type Follow } from './log-hub.js'
 
 /** What the API does with build logs: read them, or follow them live from any API process. */
-export function createLogService(deps: { redis: Redis; keys: RedisKeys; store: BuildStore }) {
+export function createLogService(deps: {
+  redis: Redis
+  keys: RedisKeys
+  store: BuildStore
+  /** Open follows one token may hold (SLIPWAY_QUOTA_LOG_FOLLOWERS). */
+  maxFollowers: number
+  logger: { warn(details: object, message: string): void }
+}) {
+  // A build that is gone counts as ended, so that its followers do not wait forever.
+  const isFinished = async (id: string) => TERMINAL_STATUSES.includes((await deps.store.get(id))?.status ?? 'failed')
+  const hub = createLogHub({ redis: deps.redis, keys: deps.keys, isFinished, logger: deps.logger })
+  const leases = createFollowerLeases({ redis: deps.redis, keys: deps.keys, limit: deps.maxFollowers })
+
   return {
     /**
      * Where a log read starts (the entry id to read after): after `after` (an entry id, as SSE's
@@ -21,25 +35,22 @@ export function createLogService(deps: { redis: Redis; keys: RedisKeys; store: B
       return '0-0'
     },
 
-    readLog: (id: string, after: string): AsyncGenerator<LogEvent> => readLogEvents(deps.redis, deps.keys, id, after),
+    /** The log as it is now, after `after`, in batches. */
+    readLog: (id: string, after: string): AsyncGenerator<LogEvent[]> => readLogBatches(deps.redis, deps.keys, id, after),
 
-    /** Follows the log live until the build ends; `stop()` ends it early (the client went away). */
-    async followBuildLog(id: string, after: string): Promise<{ events: AsyncGenerator<LogEvent>; stop: () => void }> {
-      // XREAD BLOCK holds its connection, so each follower gets one of its own.
-      const blocking = deps.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true })
-      await blocking.connect()
-      const isFinished = async () => TERMINAL_STATUSES.includes((await deps.store.get(id))?.status ?? 'failed')
-      const events = followLog(blocking, deps.keys, id, { after, isFinished })
-      return {
-        events: (async function* () {
-          try {
-            yield* events
-          } finally {
-            blocking.disconnect()
-          }
-        })(),
-        stop: () => blocking.disconnect()
-      }
+    /**
+     * Follows the log live until the build ends, counted against `actor`'s quota of open follows
+     * (throws QUOTA_EXCEEDED); `stop()` ends it early (the client went away).
+     */
+    async followBuildLog(id: string, after: string, actor: Actor): Promise<Follow> {
+      const release = await leases.acquire(actor)
+      return hub.follow(id, after, () => void release())
+    },
+
+    /** Ends every follow of this process and gives back its leases and its Redis connection. */
+    async close(): Promise<void> {
+      hub.close()
+      await leases.close()
     }
   }
 }

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { holds, type Principal, type Scope, type TokenStore } from '../auth/tokens.js'
 import { grantOf, tokenLimit, type PushGrant, type PushLimit, type PushPolicy } from '../builds/push-allow.js'
-import { Forbidden, RateLimited, Unauthenticated } from '../errors.js'
+import { clientOf } from '../client-address.js'
+import { AuthFailuresLimited, Forbidden, RateLimited, Unauthenticated } from '../errors.js'
 import type { Actor } from '../schemas/audit.js'
 
 declare module 'fastify' {
@@ -38,15 +39,25 @@ export function senderOf(request: FastifyRequest): { actor: Actor; limits: PushL
   return { actor: actorOf(request), limits: [tokenLimit(pushGrantOf(request))] }
 }
 
+const inSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
+const seconds = (count: number) => (count === 1 ? '1 second' : `${count} seconds`)
+
 /**
  * Bearer tokens and scopes on every route that names a scope, then a rate limit per token, kept
  * in Redis so it holds across API replicas. 401 says the caller is not known, 403 that it may not,
- * 429 that it asked too often. The token is looked up and counted in one round trip to Redis.
+ * 429 that it asked too often, or that its address presented too many unknown tokens (then no
+ * token from it is checked until its window ends). The token is looked up and counted in one
+ * round trip to Redis. Only token checks count as failures: the trigger endpoints check their
+ * providers' signatures, and a misconfigured repository must not lock out the provider's shared
+ * addresses.
  */
 export default fp(
-  async function auth(fastify: FastifyInstance, options: { tokens: TokenStore; adminToken: string; rateLimitPerMinute: number; push: PushPolicy }) {
+  async function auth(
+    fastify: FastifyInstance,
+    options: { tokens: TokenStore; adminToken: string; rateLimitPerMinute: number; authFailuresPerMinute: number; push: PushPolicy }
+  ) {
     const max = options.rateLimitPerMinute
-    const admit = options.tokens.admission(options.adminToken, RATE_WINDOW_MS)
+    const admit = options.tokens.admission(options.adminToken, { windowMs: RATE_WINDOW_MS, failuresPerWindow: options.authFailuresPerMinute })
     fastify.decorateRequest('principal', null)
     fastify.decorateRequest('pushGrant', null)
     fastify.addHook('onRequest', async (request, reply) => {
@@ -57,18 +68,23 @@ export default fp(
       if (!presented) {
         throw new Unauthenticated(request.headers.authorization ? 'The Authorization header is not "Bearer <token>".' : 'This route needs a token.')
       }
-      const admission = await admit(presented)
-      if (!admission) throw new Unauthenticated('The token is not known: mistyped, or revoked.')
+      const admission = await admit(presented, clientOf(request.ip))
+      if (admission.kind === 'limited') {
+        const retry = inSeconds(admission.retryMs)
+        reply.removeHeader('www-authenticate').header('retry-after', retry)
+        throw new AuthFailuresLimited(String(options.authFailuresPerMinute), seconds(retry))
+      }
+      if (admission.kind === 'unknown') throw new Unauthenticated('The token is not known: mistyped, or revoked.')
       const { principal, count, resetMs } = admission
       if (!holds(principal, scope)) throw new Forbidden(scope, `${request.method} ${request.routeOptions.url}`)
       reply.removeHeader('www-authenticate')
       request.principal = principal
       request.pushGrant = grantOf({ admin: principal.scopes.includes('admin'), pushAllow: principal.pushAllow }, options.push)
-      const resetSeconds = Math.ceil(resetMs / 1000)
+      const resetSeconds = inSeconds(resetMs)
       reply.header('x-ratelimit-limit', max).header('x-ratelimit-remaining', Math.max(0, max - count)).header('x-ratelimit-reset', resetSeconds)
       if (count > max) {
         reply.header('retry-after', resetSeconds)
-        throw new RateLimited(String(max), resetSeconds === 1 ? '1 second' : `${resetSeconds} seconds`)
+        throw new RateLimited(String(max), seconds(resetSeconds))
       }
     })
   },

@@ -45,7 +45,8 @@ export default fp(
   async function services(fastify: FastifyInstance, options: { config: Config }) {
     const { config } = options
     const pushPolicy: PushPolicy = { defaults: parsePushAllowSetting(config.pushAllow), adminAnywhere: config.adminPushAnywhere }
-    const redis = createRedis(config.redisUrl, 'api', fastify.log)
+    // Named, so that CLIENT LIST tells an API process's connections apart.
+    const redis = createRedis(config.redisUrl, 'api', fastify.log, `${config.prefix}:api`)
     // Start without Redis if need be: requests answer 503 until it is back.
     await redis.connect().catch(() => undefined)
     const onQueueError = (error: Error) => fastify.log.debug({ err: error }, 'queue error')
@@ -65,7 +66,8 @@ export default fp(
       redis,
       keys,
       limits: { maxBytes: config.uploadMaxBytes, maxUnpackedBytes: config.cloneMaxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
-      ttlSeconds: uploadTtlSeconds(config)
+      ttlSeconds: uploadTtlSeconds(config),
+      quotaBytes: config.quotaUploadBytes
     })
     const policy = {
       repos: repoPolicy(config),
@@ -73,7 +75,7 @@ export default fp(
       timeoutMaxSeconds: config.buildTimeoutMaxSeconds,
       localNamespace: config.localImageNamespace
     }
-    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, audit, logger: fastify.log })
+    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, maxActiveBuilds: config.quotaActiveBuilds, audit, logger: fastify.log })
     fastify.decorate('redis', redis)
     fastify.decorate('tokens', createTokenStore(redis, keys, audit))
     fastify.decorate('audit', audit)
@@ -84,7 +86,8 @@ export default fp(
     })
     fastify.decorate('webhooks', webhooks)
     fastify.decorate('uploads', uploads)
-    fastify.decorate('logs', createLogService({ redis, keys, store }))
+    const logs = createLogService({ redis, keys, store, maxFollowers: config.quotaLogFollowers, logger: fastify.log })
+    fastify.decorate('logs', logs)
     fastify.decorate('builds', builds)
     fastify.decorate(
       'triggers',
@@ -99,7 +102,7 @@ export default fp(
       })
     )
     fastify.addHook('onClose', async () => {
-      await Promise.all([buildQueue.close(), events.close()])
+      await Promise.all([buildQueue.close(), events.close(), logs.close()])
       await redis.quit().catch(() => redis.disconnect())
     })
   },

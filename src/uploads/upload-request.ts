@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { printable } from '../builds/repo-url.js'
 import { BodyInvalid, ValidationFailed } from '../errors.js'
+import type { Actor } from '../schemas/audit.js'
 import { BuildUploadOptionsSchema, type BuildUploadOptions } from '../schemas/build.js'
 import type { StoredUpload, UploadStore } from './upload-store.js'
 
@@ -33,6 +34,7 @@ export async function readUploadRequest(
   request: FastifyRequest,
   optionsParam: string | undefined,
   uploads: UploadStore,
+  actor: Actor,
   vet: (options: BuildUploadOptions) => void
 ): Promise<UploadRequest> {
   const checked = (text: string) => {
@@ -42,15 +44,15 @@ export async function readUploadRequest(
   }
   if (request.isMultipart()) {
     if (optionsParam !== undefined) throw new BodyInvalid(`A form carries the options itself: send ${FORM_FIELDS}, and no options in the query.`)
-    return readForm(request, uploads, checked)
+    return readForm(request, uploads, actor, checked)
   }
   const options = checked(optionsParam ?? '{}')
   const declared = request.headers['content-length']
-  const upload = await uploads.receive(request.body as Readable, declared === undefined ? undefined : Number(declared))
+  const upload = await uploads.receive(request.body as Readable, { declaredBytes: declared === undefined ? undefined : Number(declared), actor })
   return { options, upload }
 }
 
-async function readForm(request: FastifyRequest, uploads: UploadStore, checked: (text: string) => BuildUploadOptions): Promise<UploadRequest> {
+async function readForm(request: FastifyRequest, uploads: UploadStore, actor: Actor, checked: (text: string) => BuildUploadOptions): Promise<UploadRequest> {
   let options: BuildUploadOptions | undefined
   let upload: StoredUpload | undefined
   try {
@@ -58,7 +60,7 @@ async function readForm(request: FastifyRequest, uploads: UploadStore, checked: 
       if (part.type === 'field' && part.fieldname === 'options' && options === undefined) {
         options = checked(String(part.value))
       } else if (part.type === 'file' && part.fieldname === 'source' && upload === undefined) {
-        upload = await uploads.receive(part.file)
+        upload = await uploads.receive(part.file, { actor })
       } else {
         throw new BodyInvalid(`The form's ${part.type} '${printable(part.fieldname)}' is not expected: send ${FORM_FIELDS}, once each.`)
       }

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { openLogWriter, readLogEvents, tailStart, type LogEvent } from '../../src/builds/build-log.js'
 import { redisKeys } from '../../src/builds/keys.js'
-import { followLog } from '../../src/builds/log-follower.js'
+import { createLogHub } from '../../src/builds/log-hub.js'
 import { testConfig } from '../helpers/config.js'
 
 const keep = (text: string) => text
@@ -14,9 +14,10 @@ async function setup(t: Test) {
   return { redis, keys: redisKeys(config.prefix), redisUrl: config.redisUrl }
 }
 
-async function collect(events: AsyncIterable<LogEvent>): Promise<LogEvent[]> {
+/** Every event, whether read one by one or in the batches a follow gives. */
+async function collect(events: AsyncIterable<LogEvent | LogEvent[]>): Promise<LogEvent[]> {
   const all: LogEvent[] = []
-  for await (const event of events) all.push(event)
+  for await (const item of events) all.push(...(Array.isArray(item) ? item : [item]))
   return all
 }
 
@@ -80,15 +81,16 @@ t.test('tailStart: reading after it gives the last N lines', async (t) => {
   t.equal(await tailStart(redis, keys, 'B4', 5000), '0-0', 'asking for more lines than there are gives them all')
 })
 
-t.test('followLog: every entry once, in order, live, ending with the terminal status', async (t) => {
+t.test('following: every entry once, in order, live, ending with the terminal status', async (t) => {
   const { redis, keys } = await setup(t)
-  const blocking = new Redis(redis.options)
-  t.teardown(() => blocking.disconnect())
+  let finished = false
+  const hub = createLogHub({ redis, keys, isFinished: async () => finished })
+  t.teardown(() => hub.close())
   const log = await openLogWriter(redis, keys, 'B5', { maxBytes: 1024 * 1024, redact: keep })
   log.write('clone', 'system', 'before the follower')
   await log.flush()
 
-  const received = collect(followLog(blocking, keys, 'B5', { after: '0-0', isFinished: async () => false }))
+  const received = collect(hub.follow('B5', '0-0').events)
   for (let i = 0; i < 50; i++) {
     log.write('build', 'stdout', `live ${i}`)
     await new Promise((resolve) => setTimeout(resolve, 2))
@@ -100,7 +102,8 @@ t.test('followLog: every entry once, in order, live, ending with the terminal st
   t.match(events.at(-1), { kind: 'status', status: 'succeeded' })
   t.equal(new Set(events.map((event) => event.id)).size, events.length, 'no entry twice')
 
-  const resumed = await collect(followLog(blocking, keys, 'B5', { after: events[20]!.id, isFinished: async () => true }))
+  finished = true
+  const resumed = await collect(hub.follow('B5', events[20]!.id).events)
   t.same(
     resumed.map((event) => event.id),
     events.slice(21).map((event) => event.id),
@@ -108,17 +111,17 @@ t.test('followLog: every entry once, in order, live, ending with the terminal st
   )
 })
 
-t.test('followLog ends a build that ended without a final status event', async (t) => {
+t.test('following ends a build that ended without a final status event', async (t) => {
   const { redis, keys } = await setup(t)
-  const blocking = new Redis(redis.options)
-  t.teardown(() => blocking.disconnect())
+  let finished = false
+  const hub = createLogHub({ redis, keys, isFinished: async () => finished })
+  t.teardown(() => hub.close())
   const log = await openLogWriter(redis, keys, 'B6', { maxBytes: 1024 * 1024, redact: keep })
   log.write('build', 'stdout', 'the last words of a worker that died')
   await log.close()
-  let finished = false
   setTimeout(() => (finished = true), 100)
   const started = Date.now()
-  const events = await collect(followLog(blocking, keys, 'B6', { after: '0-0', isFinished: async () => finished }))
+  const events = await collect(hub.follow('B6', '0-0').events)
   t.same(texts(events), ['the last words of a worker that died'])
   t.ok(Date.now() - started < 10_000, 'it asks again while the log is idle, and stops')
 })

@@ -22,7 +22,7 @@ const grouped = (url: string) => (url.startsWith('/docs') ? '/docs/*' : url.star
 
 t.test('every route without a scope is in docs/SECURITY.md, and nothing else is', async (t) => {
   const config = testConfig(t)
-  const app = Fastify(serverOptions(pino({ level: 'silent' })))
+  const app = Fastify(serverOptions(pino({ level: 'silent' }), config))
   const open = new Set<string>()
   app.addHook('onRoute', (route) => {
     const scope = (route.config as { scope?: string } | undefined)?.scope

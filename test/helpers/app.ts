@@ -12,7 +12,7 @@ import type { Config } from '../../src/config.js'
  * (an empty one sends none). `logger` and `metrics` stand for the process's, when a test shares them.
  */
 export async function buildApp(t: Teardown, config: Config, options: { logger?: Logger; metrics?: Registry } = {}): Promise<FastifyInstance> {
-  const app = Fastify(serverOptions(options.logger ?? pino({ level: config.logLevel })))
+  const app = Fastify(serverOptions(options.logger ?? pino({ level: config.logLevel }), config))
   await app.register(fp(slipwayApp), { config, metrics: options.metrics })
   await app.ready()
   t.teardown(() => app.close())

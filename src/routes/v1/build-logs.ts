@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { LogEvent } from '../../builds/build-log.js'
+import { actorOf } from '../../plugins/auth.js'
 import { BuildIdParams, errors } from './common.js'
 
 const ENTRY_ID = '^[0-9]+-[0-9]+$'
@@ -49,7 +50,8 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
           'With `Accept: text/event-stream`: Server-Sent Events until the build ends — `log` (id: the entry id; ' +
           'data: {phase, stream, ts, text}), `status` (data: {status, phase}), then `end` (data: the build); ' +
           'a comment every 15 s keeps the connection open; reconnecting with `Last-Event-ID` resumes exactly ' +
-          'after the last event received. Any API process serves any build.',
+          'after the last event received. Any API process serves any build. A token may hold ' +
+          'SLIPWAY_QUOTA_LOG_FOLLOWERS follows open at once, on all API processes together; one more answers 429 QUOTA_EXCEEDED.',
         params: BuildIdParams,
         querystring: LogQuery,
         headers: LastEventId,
@@ -73,9 +75,9 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
         tail
       })
 
-      if (!events && !follow) return reply.type('text/plain; charset=utf-8').send(Readable.from(linesOf(fastify.logs.readLog(id, after))))
+      if (!events && !follow) return reply.type('text/plain; charset=utf-8').send(Readable.from(textOf(fastify.logs.readLog(id, after))))
 
-      const follower = await fastify.logs.followBuildLog(id, after)
+      const follower = await fastify.logs.followBuildLog(id, after, actorOf(request))
       following.add(follower.stop)
       const clientGone = new AbortController()
       reply.raw.on('close', () => {
@@ -83,7 +85,7 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
         clientGone.abort()
         follower.stop()
       })
-      if (!events) return reply.type('text/plain; charset=utf-8').send(Readable.from(linesOf(follower.events)))
+      if (!events) return reply.type('text/plain; charset=utf-8').send(Readable.from(textOf(follower.events)))
 
       const out = new PassThrough()
       const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), HEARTBEAT_MS)
@@ -91,12 +93,12 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
       void (async () => {
         try {
           out.write(': following\n\n')
-          for await (const event of follower.events) {
-            if (!out.write(sseOf(event))) await once(out, 'drain', { signal: clientGone.signal })
+          for await (const batch of follower.events) {
+            if (!out.write(batch.map(sseOf).join(''))) await once(out, 'drain', { signal: clientGone.signal })
           }
           out.write(`event: end\ndata: ${JSON.stringify(await fastify.builds.get(id))}\n\n`)
         } catch (error) {
-          // The client went away (its Redis connection was closed) or Redis failed: either way, stop.
+          // The client went away (its follow was stopped) or Redis failed: either way, stop.
           if (!clientGone.signal.aborted) request.log.warn({ err: error }, 'log stream ended early')
         } finally {
           clearInterval(heartbeat)
@@ -112,14 +114,27 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
   )
 }
 
-async function* linesOf(events: AsyncIterable<LogEvent>): AsyncGenerator<string> {
-  for await (const event of events) if (event.kind === 'line') yield `${event.text}\n`
+/** The lines of each batch as text, one write per batch. */
+async function* textOf(batches: AsyncIterable<LogEvent[]>): AsyncGenerator<string> {
+  for await (const batch of batches) {
+    const text = batch.map((event) => (event.kind === 'line' ? `${event.text}\n` : '')).join('')
+    if (text) yield text
+  }
 }
 
+// Followers of one build on this process get the same event objects from the log hub: each is
+// encoded once for all of them.
+const encoded = new WeakMap<LogEvent, string>()
+
 function sseOf(event: LogEvent): string {
-  const data =
-    event.kind === 'line'
-      ? { phase: event.phase, stream: event.stream, ts: event.ts, text: event.text }
-      : { status: event.status, phase: event.phase, ts: event.ts }
-  return `id: ${event.id}\nevent: ${event.kind === 'line' ? 'log' : 'status'}\ndata: ${JSON.stringify(data)}\n\n`
+  let text = encoded.get(event)
+  if (text === undefined) {
+    const data =
+      event.kind === 'line'
+        ? { phase: event.phase, stream: event.stream, ts: event.ts, text: event.text }
+        : { status: event.status, phase: event.phase, ts: event.ts }
+    text = `id: ${event.id}\nevent: ${event.kind === 'line' ? 'log' : 'status'}\ndata: ${JSON.stringify(data)}\n\n`
+    encoded.set(event, text)
+  }
+  return text
 }

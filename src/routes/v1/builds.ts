@@ -43,7 +43,10 @@ export default async function buildRoutes(instance: FastifyInstance) {
           'options and the same bytes.\n\nA build that pushes must push inside the repositories its token may push to ' +
           "(the token's `pushAllow`, else the server's SLIPWAY_PUSH_ALLOW); otherwise it is refused with 403 " +
           'IMAGE_NOT_ALLOWED before anything is stored, replayed or joined. A build that is not pushed is tagged in the ' +
-          "server's local namespace (SLIPWAY_LOCAL_IMAGE_NAMESPACE) and needs no pattern.",
+          "server's local namespace (SLIPWAY_LOCAL_IMAGE_NAMESPACE) and needs no pattern." +
+          '\n\nA token (or trigger rule) may have SLIPWAY_QUOTA_ACTIVE_BUILDS builds queued or ' +
+          'running at once, and SLIPWAY_QUOTA_UPLOAD_BYTES of uploaded tars waiting for their builds; past either, 429 ' +
+          'QUOTA_EXCEEDED, and nothing is stored or queued. Joining an identical build and replaying a key do not count.',
         headers: Type.Object({
           'idempotency-key': Type.Optional(Type.String({ description: 'Makes retries of this request safe (IETF httpapi draft)' }))
         }),
@@ -80,7 +83,7 @@ export default async function buildRoutes(instance: FastifyInstance) {
       const submit = { ...senderOf(request), idempotencyKey }
       let submission
       if (isUpload(request)) {
-        const uploaded = await readUploadRequest(request, options, fastify.uploads, (given) => fastify.builds.vetUpload(given, submit))
+        const uploaded = await readUploadRequest(request, options, fastify.uploads, submit.actor, (given) => fastify.builds.vetUpload(given, submit))
         submission = await fastify.builds.submitUpload(uploaded.options, uploaded.upload, submit)
       } else {
         if (options !== undefined) throw new BodyInvalid('The query parameter options goes with an uploaded tar; a JSON body carries the options itself.')
