@@ -22,7 +22,7 @@ export const ImageNameInvalid = createError('IMAGE_NAME_INVALID', '%s', 400)
 // Who, the image as given and in canonical form, the patterns, where they come from, what to do.
 export const ImageNotAllowed = createError<'IMAGE_NOT_ALLOWED', 403, [string, string, string, string, string, string]>(
   'IMAGE_NOT_ALLOWED',
-  "%s may not push to '%s' (%s): the repositories it may push to are %s (from %s). %s",
+  "%s may not push to '%s'%s: the repositories it may push to are %s (from %s). %s",
   403
 )
 export const PushPatternInvalid = createError(

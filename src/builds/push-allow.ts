@@ -151,5 +151,8 @@ export function assertMayPush(image: string, limits: readonly PushLimit[], actor
   if (!refusing) return
   const who = `${actor.kind === 'token' ? 'Token' : actor.kind === 'trigger' ? 'Trigger rule' : 'The operator'} '${printable(actor.name ?? actor.id)}'`
   const patterns = refusing.patterns.length === 0 ? 'none' : refusing.patterns.join(', ')
-  throw new ImageNotAllowed(who, printable(image), canonicalImage(image), patterns, refusing.from, refusing.remedy)
+  // Patterns compare the canonical name; it is shown where it differs from what was asked for.
+  const canonical = canonicalImage(image)
+  const compared = canonical === image ? '' : ` (as patterns read it: ${canonical})`
+  throw new ImageNotAllowed(who, printable(image), compared, patterns, refusing.from, refusing.remedy)
 }

@@ -106,10 +106,10 @@ t.test('a refusal names the image, the patterns that apply, where they come from
     code: 'IMAGE_NOT_ALLOWED',
     statusCode: 403,
     message:
-      "Token 'team-a ci' may not push to 'localhost:5000/team-b/app' (localhost:5000/team-b/app): the repositories it may push to are localhost:5000/team-a/* " +
+      "Token 'team-a ci' may not push to 'localhost:5000/team-b/app': the repositories it may push to are localhost:5000/team-a/* " +
       '(from SLIPWAY_PUSH_ALLOW). Push to one of them, or ask an admin for a token whose own pushAllow covers it, or the operator to add it to SLIPWAY_PUSH_ALLOW.'
   })
-  t.throws(() => assertMayPush('node', [tokenLimit({ patterns: [], from: 'token' })], actor), { message: /'node' \(docker\.io\/library\/node\).* are none \(from token\)/ })
+  t.throws(() => assertMayPush('node', [tokenLimit({ patterns: [], from: 'token' })], actor), { message: /'node' \(as patterns read it: docker\.io\/library\/node\).* are none \(from token\)/ })
 })
 
 t.test("a trigger rule's limits: its author's patterns, and an operator setting's value now when they came from one", async (t) => {
