@@ -5,7 +5,7 @@ import { buildLinks } from '../builds/build-resource.js'
 import type { BuildService } from '../builds/build-service.js'
 import { parseRepoUrl, printable, redactUrl, repoKey } from '../builds/repo-url.js'
 import { ruleLimits, tokenLimit, type PushGrant, type PushPolicy } from '../builds/push-allow.js'
-import { BodyInvalid, ImageNotAllowed, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../errors.js'
+import { BodyInvalid, ImageNotAllowed, QuotaExceeded, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../errors.js'
 import { newId } from '../ids.js'
 import { withCreator, type Actor } from '../schemas/audit.js'
 import type { BuildRequest } from '../schemas/build.js'
@@ -71,8 +71,8 @@ export function createTriggerService(deps: {
 
   /**
    * Starts one build per matching rule, each exactly once however often the delivery comes. A rule
-   * whose build would push outside its limits (ruleLimits) starts nothing and says why; the
-   * others go on.
+   * whose build would push outside its limits (ruleLimits), or that is at its quota of active
+   * builds, starts nothing and says why; the others go on.
    */
   async function start(provider: TriggerProvider, deliveryId: string, rules: StoredTrigger[], commit: string): Promise<HandledDelivery> {
     const builds = []
@@ -87,7 +87,7 @@ export function createTriggerService(deps: {
         const { build } = await deps.builds.submit(buildRequest(rule, commit), { actor, limits: ruleLimits(rule, deps.pushPolicy), idempotencyKey: key })
         builds.push({ id: build.id, ruleId: rule.id })
       } catch (error) {
-        if (!(error instanceof ImageNotAllowed)) throw error
+        if (!(error instanceof ImageNotAllowed || error instanceof QuotaExceeded)) throw error
         refused.push({ ruleId: rule.id, code: error.code, message: error.message })
       }
     }
@@ -201,9 +201,11 @@ export function createTriggerService(deps: {
       try {
         const handled = await start(provider, deliveryId, matched, push.after)
         if (handled.builds.length === 0) {
-          // Not remembered: once the rules may push (or the operator widens SLIPWAY_PUSH_ALLOW), sending it again builds.
+          // Not remembered: once the rules may push (or the operator widens SLIPWAY_PUSH_ALLOW), or
+          // their builds have ended, sending it again builds.
           await ledger.release(seen)
-          return answer(202, { status: 'ignored', reason: 'every matching rule may not push its image; `refused` says why', refused: handled.refused })
+          const reason = 'every matching rule was refused: it may not push its image, or has its quota of builds queued or running; `refused` says why'
+          return answer(202, { status: 'ignored', reason, refused: handled.refused })
         }
         await ledger.complete(seen, handled)
         return answer(202, { status: 'started', ...withLinks(handled) })

@@ -196,6 +196,24 @@ t.test('several matching rules start a build each; rules that do not match, or a
   t.equal((await builds()).length, 3)
 })
 
+t.test("a rule at its quota of active builds starts nothing, and does not stop the other rules", async (t) => {
+  const { app, createRule, builds } = await setup(t, { quotaActiveBuilds: 1 })
+  const secret = 'one-webhook-many-rules-0123456789'
+  const first = await createRule({ branches: ['main'], secret })
+  const second = await createRule({ branches: ['main'], build: { target: 'prod' }, secret })
+  const send = (after: string) => sendGitHubEvent(app, { secret, body: gitHubPushPayload({ repoUrl: EVENT_REPO, ref: 'refs/heads/main', after }) })
+  t.equal((await send('b'.repeat(40))).json<TriggerEventResult>().builds.length, 2, 'each rule has a quota of its own')
+  const secondsBuild = (await builds()).find((build) => build.createdBy?.id === second.id)!
+  await app.inject({ method: 'POST', url: `/v1/builds/${secondsBuild.id}/cancel` })
+
+  const event = await send('c'.repeat(40))
+  t.equal(event.statusCode, 202, event.body)
+  const result = event.json<TriggerEventResult>()
+  t.match(result, { status: 'started', rules: [second.id], refused: [{ ruleId: first.id, code: 'QUOTA_EXCEEDED' }] })
+  t.match(result.refused[0]?.message, /SLIPWAY_QUOTA_ACTIVE_BUILDS=1/)
+  t.equal((await builds()).length, 3, "the second rule built; the first, at its quota, did not")
+})
+
 t.test('pings, other events, tag pushes and deleted branches start nothing', async (t) => {
   const { app, createRule, builds, push } = await setup(t)
   const rule = await createRule({ branches: ['**'] })
