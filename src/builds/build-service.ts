@@ -95,11 +95,17 @@ export function createBuildService(deps: {
     }
   }
 
-  /** Enqueues and announces a stored build. Stored before enqueued: nothing is acknowledged that is not kept. */
+  /**
+   * Records in the audit trail, enqueues and announces a stored build. Stored and recorded before
+   * enqueued: nothing is acknowledged that is not kept, and no build runs that the trail lacks.
+   */
   async function admit(record: BuildRecord, ownWebhooks: StoredBuildWebhook[], actor: Actor): Promise<Build> {
     // The build's own subscriptions (with their secrets) are kept beside the record, never in it.
     if (ownWebhooks.length > 0) await redis.set(keys.buildWebhooks(record.id), JSON.stringify(ownWebhooks))
+    const action = record.retryOf ? 'build.retry' : 'build.create'
+    const summary = record.retryOf ? `retried build ${record.retryOf}: ${describeRequest(record.request)}` : describeRequest(record.request)
     try {
+      await deps.audit.record({ actor, action, kind: 'build', resourceId: record.id, summary })
       await queue.enqueue(record.id, record.request.priority)
     } catch (error) {
       await store
@@ -112,9 +118,6 @@ export function createBuildService(deps: {
       throw new RedisUnavailable({ cause: error })
     }
     const resource = toResource(record)
-    const action = record.retryOf ? 'build.retry' : 'build.create'
-    const summary = record.retryOf ? `retried build ${record.retryOf}: ${describeRequest(record.request)}` : describeRequest(record.request)
-    await deps.audit.record({ actor, action, kind: 'build', resourceId: record.id, summary })
     // The build is queued whatever happens to its announcement; a lost one is logged.
     await deps.events.emit('build.queued', resource).catch((error: unknown) => deps.logger.error({ err: error, buildId: record.id }, 'build.queued was not announced'))
     return resource

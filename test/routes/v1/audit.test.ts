@@ -136,3 +136,17 @@ t.test('a build stored before Slipway recorded who made it, or its network, stil
   t.equal(old.statusCode, 200, old.body)
   t.match(old.json<Build>(), { createdBy: null, canceledBy: null, canceledAt: null, request: { network: 'default' } })
 })
+
+t.test('a build the trail could not record is not queued: the answer is 503 and nothing runs unrecorded', async (t) => {
+  const config = testConfig(t)
+  const app = await buildApp(t, config)
+  // Real Redis, made to refuse the trail's write: its stream key holds a string.
+  await app.redis.set(`${config.prefix}:{audit}:all`, 'not a stream')
+  const refused = await app.inject({ method: 'POST', url: '/v1/builds', payload: { repo: 'https://git.example.com/a/app.git' } })
+  t.equal(refused.statusCode, 503, refused.body)
+  t.equal(refused.json().code, 'REDIS_UNAVAILABLE')
+  const queued = (await app.inject({ method: 'GET', url: '/v1/builds?status=queued' })).json<{ items: Build[] }>()
+  t.same(queued.items, [], 'nothing waits to run')
+  const [failed] = (await app.inject({ method: 'GET', url: '/v1/builds' })).json<{ items: Build[] }>().items
+  t.match(failed, { status: 'failed', error: { code: 'INTERNAL' } })
+})
