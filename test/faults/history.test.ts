@@ -42,11 +42,17 @@ t.test(`${BUILDS} builds under random faults: none lost, none stuck, one end eac
   const workers = [await startSlipwayProcess(t, config, 'worker'), await startSlipwayProcess(t, config, 'worker')]
   const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nARG NONCE\nRUN echo "$NONCE" > /nonce && sleep 1\n' })
 
-  // A client as CI would be: each build sent until accepted, with one Idempotency-Key.
+  // A client as CI would be: each build sent until accepted, with one Idempotency-Key. A build
+  // not accepted within a minute, or a fault that could not be injected, ends the test at once,
+  // saying why, rather than letting it run into tap's timeout.
   const accepted: string[] = []
+  const faults: string[] = []
+  let faultFailed: unknown = null
   const submit = async (n: number) => {
     const key = randomUUID()
+    const deadline = Date.now() + 60_000
     for (;;) {
+      if (faultFailed) throw faultFailed
       const response = await app.inject({
         method: 'POST',
         url: '/v1/builds',
@@ -54,6 +60,7 @@ t.test(`${BUILDS} builds under random faults: none lost, none stuck, one end eac
         payload: { repo: repo.url, image: `${registry.host}/faults/app`, tags: [`b${n}`], buildArgs: { NONCE: key } }
       })
       if (response.statusCode === 202) return accepted.push(response.json<Build>().id)
+      if (Date.now() > deadline) throw new Error(`build ${n} not accepted within a minute; last answer ${response.statusCode}: ${response.body} (faults so far: ${faults.join('; ')})`)
       await sleep(200)
     }
   }
@@ -64,7 +71,6 @@ t.test(`${BUILDS} builds under random faults: none lost, none stuck, one end eac
     }
   })()
 
-  const faults: string[] = []
   let injecting = true
   const injecting$ = (async () => {
     while (injecting) {
@@ -89,12 +95,15 @@ t.test(`${BUILDS} builds under random faults: none lost, none stuck, one end eac
         await registry.start()
       }
     }
-  })()
+  })().catch((error: unknown) => {
+    faultFailed = error
+  })
 
   await submitting
   await sleep(10_000)
   injecting = false
   await injecting$
+  if (faultFailed) throw faultFailed
   t.comment(`faults: ${faults.join('; ')}`)
 
   const redis = new Redis(config.redisUrl)

@@ -16,6 +16,8 @@ export function configEnv(config: Config): Record<string, string> {
   return env
 }
 
+const START_TIMEOUT_MS = 60_000
+
 /**
  * Slipway in a process of its own, as a separate host would run it (under tap, src/server.ts
  * through tap's TypeScript loader); resolves once it says it has started, stopped at teardown.
@@ -52,6 +54,12 @@ export async function startSlipwayProcess(t: Teardown, config: Config, role: 'ap
     })
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (started ? undefined : (output += chunk)))
     child.on('exit', (code) => reject(new Error(`slipway ${role} exited with ${code} before starting:\n${output}`)))
+    // A process that neither starts nor exits fails its test with what it printed, not a timeout.
+    setTimeout(() => {
+      if (started) return
+      child.kill('SIGKILL')
+      reject(new Error(`slipway ${role} did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`))
+    }, START_TIMEOUT_MS).unref()
   })
   return { pid: child.pid!, kill: (signal) => child.kill(signal) }
 }

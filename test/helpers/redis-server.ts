@@ -23,7 +23,12 @@ export async function startRedisServer(t: Teardown) {
     })
     for (let i = 0; i < 100; i++) {
       const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
-      const ok = await probe.connect().then(() => probe.ping(), () => null)
+      // Refused while it starts, LOADING while it reads its append-only file: both mean not yet.
+      probe.on('error', () => undefined)
+      const ok = await probe
+        .connect()
+        .then(() => probe.ping())
+        .catch(() => null)
       probe.disconnect()
       if (ok === 'PONG') return
       await new Promise((resolve) => setTimeout(resolve, 50))
