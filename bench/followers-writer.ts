@@ -5,8 +5,8 @@ import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parentPort, workerData } from 'node:worker_threads'
 import { Redis } from 'ioredis'
-import { openLogWriter } from '../src/builds/build-log.js'
-import { redisKeys } from '../src/builds/keys.js'
+import { openLogWriter } from '../src/storage/build-log.js'
+import { redisKeys } from '../src/storage/keys.js'
 
 export interface WriterJob {
   redisUrl: string

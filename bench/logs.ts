@@ -5,7 +5,7 @@
 //   inside the container); the SSE client subtracts that from the time it received the line.
 // - worker memory: a fresh worker process builds a step that prints 1 GB, then one that prints a
 //   single 100 MB line; its peak RSS (VmHWM) is read from /proc afterwards.
-import type { Build, Builder } from '../src/schemas/build.js'
+import type { Build, Builder } from '../src/domain/schemas/build.js'
 import { asAdmin } from '../test/helpers/config.js'
 import { createRepo } from '../test/helpers/git-repo.js'
 import { readSse } from '../test/helpers/sse.js'

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
-import type { Build } from '../src/schemas/build.js'
+import type { Build } from '../src/domain/schemas/build.js'
 import { freePort } from '../test/helpers/ports.js'
 import type { Teardown } from '../test/helpers/teardown.js'
 

@@ -1,8 +1,8 @@
 // Slipway as the bench sections drive it: real processes on real Redis, talked to over HTTP.
 import { readFile } from 'node:fs/promises'
-import type { Scope } from '../src/auth/tokens.js'
-import type { Config } from '../src/config.js'
-import type { Build } from '../src/schemas/build.js'
+import type { Scope } from '../src/domain/auth/tokens.js'
+import type { Config } from '../src/domain/config.js'
+import type { Build } from '../src/domain/schemas/build.js'
 import { asAdmin, testConfig } from '../test/helpers/config.js'
 import { freePort } from '../test/helpers/ports.js'
 import { startSlipwayProcess } from '../test/helpers/processes.js'

@@ -3,8 +3,8 @@ import path from 'node:path'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import { pino } from 'pino'
-import slipwayApp, { serverOptions } from './app.js'
-import { loadConfig } from './config.js'
+import slipwayApp, { serverOptions } from './api/app.js'
+import { loadConfig } from './domain/config.js'
 import { packageRoot } from './package-info.js'
 
 export const OPENAPI_FILE = path.join(packageRoot, 'openapi', 'openapi.json')

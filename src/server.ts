@@ -5,9 +5,9 @@ import { pino } from 'pino'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { startBuildWorker } from '../workers/build-worker.js'
 import { startWebhookWorker } from '../workers/webhook-worker.js'
-import slipwayApp, { serverOptions } from './app.js'
-import { ConfigError, describeConfig, loadConfig } from './config.js'
-import { startMetricsServer } from './metrics/metrics-server.js'
+import slipwayApp, { serverOptions } from './api/app.js'
+import { ConfigError, describeConfig, loadConfig } from './domain/config.js'
+import { startMetricsServer } from './api/metrics-server.js'
 
 const HELP = `Slipway: builds container images from git repositories.
 

@@ -2,8 +2,8 @@ import { access, constants, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { EXIT_CODE_MEANINGS } from '../src/cli/exit-codes.js'
-import { describeConfig } from '../src/config.js'
-import { FAILURE_CODES } from '../src/builds/failure-codes.js'
+import { describeConfig } from '../src/domain/config.js'
+import { FAILURE_CODES } from '../src/domain/builds/failure-codes.js'
 import { packageRoot } from '../src/package-info.js'
 
 // The README is part of the product: these checks keep it true to what the code does.

@@ -1,6 +1,6 @@
-import type { LogWriter } from '../src/builds/build-log.js'
-import type { BuildStore, Transition } from '../src/builds/build-store.js'
-import type { BuildStatus, Phase, PhaseName, Step } from '../src/schemas/build.js'
+import type { LogWriter } from '../src/storage/build-log.js'
+import type { BuildStore, Transition } from '../src/storage/build-store.js'
+import type { BuildStatus, Phase, PhaseName, Step } from '../src/domain/schemas/build.js'
 import { redactAll } from './redaction.js'
 
 // Steps change many times a second in a busy build; the record is rewritten at most this often.

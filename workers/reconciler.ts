@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis'
-import { endBuild, queueExpired, workerLost, type EndingContext } from '../src/builds/build-ending.js'
-import type { BuildQueue } from '../src/builds/build-queue.js'
-import type { BuildStore } from '../src/builds/build-store.js'
-import type { RedisKeys } from '../src/builds/keys.js'
-import type { BuildStatus } from '../src/schemas/build.js'
+import { endBuild, queueExpired, workerLost, type EndingContext } from '../src/services/build-ending.js'
+import type { BuildQueue } from '../src/storage/build-queue.js'
+import type { BuildStore } from '../src/storage/build-store.js'
+import type { RedisKeys } from '../src/storage/keys.js'
+import type { BuildStatus } from '../src/domain/schemas/build.js'
 
 interface ReconcilerDeps extends EndingContext {
   redis: Redis

@@ -1,10 +1,10 @@
 import type Docker from 'dockerode'
 import type { Redis } from 'ioredis'
-import type { BuildStore } from '../src/builds/build-store.js'
-import type { RedisKeys } from '../src/builds/keys.js'
-import { repoKey } from '../src/builds/repo-url.js'
-import { fingerprint } from '../src/fingerprint.js'
-import type { BuildRecord, NormalizedRequest } from '../src/schemas/build.js'
+import type { BuildStore } from '../src/storage/build-store.js'
+import type { RedisKeys } from '../src/storage/keys.js'
+import { repoKey } from '../src/domain/builds/repo-url.js'
+import { fingerprint } from '../src/domain/fingerprint.js'
+import type { BuildRecord, NormalizedRequest } from '../src/domain/schemas/build.js'
 import type { RegistryAuth } from './docker/registry-auth.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import { packageVersion } from '../package-info.js'
-import type { ErrorBody } from '../schemas/error.js'
+import type { ErrorBody } from '../domain/schemas/error.js'
 import { UsageError } from './exit-codes.js'
 
 /** The API answered 4xx or 5xx; `code` is its stable reason (every 4xx has one). */

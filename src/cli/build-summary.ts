@@ -1,5 +1,5 @@
-import { formatBytes, formatDuration, formatUpload } from '../format.js'
-import type { Build } from '../schemas/build.js'
+import { formatBytes, formatDuration, formatUpload } from '../domain/format.js'
+import type { Build } from '../domain/schemas/build.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
 
 /** What a build's state means for the shell; one not yet ended is no failure. */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Build } from '../schemas/build.js'
+import type { Build } from '../domain/schemas/build.js'
 import { ApiError, ConnectionError, type ApiClient } from './api-client.js'
 import type { LogEntry, ProgressDisplay, StatusChange } from './progress-display.js'
 import { sseEvents, type SseEvent } from './sse.js'

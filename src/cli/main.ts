@@ -1,4 +1,4 @@
-import { ConfigError } from '../config.js'
+import { ConfigError } from '../domain/config.js'
 import { packageVersion } from '../package-info.js'
 import { ApiError, ConnectionError } from './api-client.js'
 import { commandHelp, parseCommand, type CommandSpec, type Parsed } from './args.js'
@@ -8,10 +8,15 @@ import { retry, retrySpec } from './commands/retry.js'
 import { status, statusSpec } from './commands/status.js'
 import { submit, submitSpec } from './commands/submit.js'
 import { say } from './commands/shared.js'
-import { token, tokenSpec } from './commands/token.js'
+import { token, tokenSpec, type OpenOperatorTokens } from './commands/token.js'
 import { EXIT, EXIT_CODE_MEANINGS, UsageError, type ExitCode } from './exit-codes.js'
 
-const COMMANDS: [CommandSpec, (parsed: Parsed) => Promise<ExitCode>][] = [
+/** What the CLI needs from outside the HTTP API, handed in by the program's entry. */
+export interface CliDeps {
+  openOperatorTokens: OpenOperatorTokens
+}
+
+const COMMANDS: [CommandSpec, (parsed: Parsed, deps: CliDeps) => Promise<ExitCode>][] = [
   [submitSpec, submit],
   [statusSpec, status],
   [logsSpec, logs],
@@ -46,7 +51,7 @@ ${codes}
 }
 
 /** Runs one command line; answers the exit code. Errors are explained on stderr, never thrown. */
-export async function main(argv: string[]): Promise<ExitCode> {
+export async function main(argv: string[], deps: CliDeps): Promise<ExitCode> {
   const [name, ...rest] = argv
   try {
     if (name === undefined || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
@@ -70,7 +75,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
       process.stdout.write(commandHelp(spec))
       return EXIT.ok
     }
-    return await run(parsed)
+    return await run(parsed, deps)
   } catch (error) {
     return explain(error)
   }

@@ -2,9 +2,9 @@ import { stat } from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline, type Readable } from 'node:stream'
 import { createGzip } from 'node:zlib'
-import { keeping, packContext, parseDockerignore, walkContext } from '../../workers/phases/context.js'
-import { diskTree } from '../../workers/source/disk-tree.js'
-import { resolveInTree } from '../../workers/source/source-tree.js'
+import { keeping, packContext, parseDockerignore, walkContext } from '../build-context/context.js'
+import { diskTree } from '../build-context/disk-tree.js'
+import { resolveInTree } from '../build-context/source-tree.js'
 import { UsageError } from './exit-codes.js'
 
 // Every entry gets the same time: file times differ between checkouts of one commit, and would

@@ -1,4 +1,4 @@
-import { formatDuration } from '../format.js'
+import { formatDuration } from '../domain/format.js'
 import { terminalText } from './terminal-text.js'
 
 /** A `log` event's data, as GET /v1/builds/{id}/logs sends it. */

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client'
-import type { BuildStatus } from '../schemas/build.js'
+import type { BuildStatus } from '../domain/schemas/build.js'
 
 /** Counts that describe the whole installation, read from Redis: every API process reads the same. */
 export interface ClusterCounts {

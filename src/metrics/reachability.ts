@@ -1,7 +1,7 @@
 import type Docker from 'dockerode'
 import type { Redis } from 'ioredis'
 import { Gauge, type Registry } from 'prom-client'
-import type { Readiness } from '../schemas/health.js'
+import type { Readiness } from '../domain/schemas/health.js'
 
 /** What a process needs to do its work: Redis always, a Docker Engine only where builds run. */
 export interface Dependencies {

@@ -4,7 +4,7 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import { pino } from 'pino'
 import t from 'tap'
-import slipwayApp, { serverOptions } from '../../src/app.js'
+import slipwayApp, { serverOptions } from '../../src/api/app.js'
 import { packageRoot } from '../../src/package-info.js'
 import { testConfig } from '../helpers/config.js'
 

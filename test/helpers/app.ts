@@ -3,8 +3,8 @@ import fp from 'fastify-plugin'
 import { pino, type Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import type { Teardown } from './teardown.js'
-import slipwayApp, { serverOptions } from '../../src/app.js'
-import type { Config } from '../../src/config.js'
+import slipwayApp, { serverOptions } from '../../src/api/app.js'
+import type { Config } from '../../src/domain/config.js'
 
 /**
  * The real API, built as src/server.ts builds it, closed when the test ends. Its `inject`

@@ -1,6 +1,6 @@
-import { toResource } from '../../src/builds/build-resource.js'
-import { newBuildRecord } from '../../src/builds/build-request.js'
-import type { Build, NormalizedRequest } from '../../src/schemas/build.js'
+import { toResource } from '../../src/domain/builds/build-resource.js'
+import { newBuildRecord } from '../../src/domain/builds/build-request.js'
+import type { Build, NormalizedRequest } from '../../src/domain/schemas/build.js'
 
 /** A request with every default, as normalizeBuildRequest fills it in for `{ repo }` alone. */
 export function defaultRequest(repo: string, image = 'slipway.local/app'): NormalizedRequest {

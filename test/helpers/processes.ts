@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { envName, type Config } from '../../src/config.js'
+import { envName, type Config } from '../../src/domain/config.js'
 import type { Teardown } from './teardown.js'
 
 // The server entry beside these helpers: src/server.ts under tap, dist/src/server.js for bench/.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
-import { gitHubSignature } from '../../src/triggers/event-signature.js'
+import { gitHubSignature } from '../../src/domain/triggers/event-signature.js'
 
 // Push events shaped as GitHub and GitLab send them (the fields of their documented payloads
 // that a receiver sees, trimmed of the long lists), for a repository the test made.

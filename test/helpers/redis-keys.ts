@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import type { Config } from '../../src/config.js'
+import type { Config } from '../../src/domain/config.js'
 
 /** The keys matching `pattern`, a page (up to about 1,000) at a time, none empty. */
 export async function* keyPages(redis: Redis, pattern: string): AsyncGenerator<string[]> {

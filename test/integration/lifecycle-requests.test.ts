@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { Queue } from 'bullmq'
 import t, { type Test } from 'tap'
-import type { Build } from '../../src/schemas/build.js'
+import type { Build } from '../../src/domain/schemas/build.js'
 import { buildApp } from '../helpers/app.js'
 import { testConfig } from '../helpers/config.js'
 import { createRepo } from '../helpers/git-repo.js'

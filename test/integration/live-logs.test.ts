@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import type { Build } from '../../src/schemas/build.js'
+import type { Build } from '../../src/domain/schemas/build.js'
 import { buildApp } from '../helpers/app.js'
 import { asAdmin, testConfig } from '../helpers/config.js'
 import { createRepo } from '../helpers/git-repo.js'

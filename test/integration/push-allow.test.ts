@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { Build } from '../../src/schemas/build.js'
+import type { Build } from '../../src/domain/schemas/build.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { startRegistry } from '../helpers/registry.js'
 import { startSlipway } from '../helpers/slipway.js'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import type { Step } from '../../src/schemas/build.js'
+import type { Step } from '../../src/domain/schemas/build.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { startSlipway } from '../helpers/slipway.js'
 

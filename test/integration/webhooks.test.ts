@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import type { Build } from '../../src/schemas/build.js'
-import type { Delivery, Webhook } from '../../src/schemas/webhook.js'
+import type { Build } from '../../src/domain/schemas/build.js'
+import type { Delivery, Webhook } from '../../src/domain/schemas/webhook.js'
 import { buildApp } from '../helpers/app.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { startSlipway } from '../helpers/slipway.js'

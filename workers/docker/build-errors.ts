@@ -1,4 +1,4 @@
-import { BuildFailure } from '../build-failure.js'
+import { BuildFailure } from '../../src/domain/builds/build-failure.js'
 
 // How the Engine API words build failures, for both builders (classic | BuildKit):
 const EXIT_CODE = /returned a non-zero code: (\d+)|exit code: (\d+)/

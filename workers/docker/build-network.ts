@@ -1,6 +1,6 @@
 import type Docker from 'dockerode'
-import { isNamedNetwork } from '../../src/builds/build-network.js'
-import { BuildFailure } from '../build-failure.js'
+import { isNamedNetwork } from '../../src/domain/builds/build-network.js'
+import { BuildFailure } from '../../src/domain/builds/build-failure.js'
 
 /**
  * Whether the Docker Engine has the network: an operator's network that is gone would otherwise

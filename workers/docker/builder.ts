@@ -1,8 +1,8 @@
 import type Docker from 'dockerode'
-import { isNamedNetwork } from '../../src/builds/build-network.js'
-import type { FailureCode } from '../../src/builds/failure-codes.js'
-import type { Builder } from '../../src/schemas/build.js'
-import { BuildFailure } from '../build-failure.js'
+import { isNamedNetwork } from '../../src/domain/builds/build-network.js'
+import type { FailureCode } from '../../src/domain/builds/failure-codes.js'
+import type { Builder } from '../../src/domain/schemas/build.js'
+import { BuildFailure } from '../../src/domain/builds/build-failure.js'
 
 // BuildKit is reachable through the Engine API from API version 1.39 (Docker 18.09).
 const BUILDKIT_API = [1, 39]

@@ -1,5 +1,5 @@
-import type { Step } from '../../src/schemas/build.js'
-import type { BuildFailure } from '../build-failure.js'
+import type { Step } from '../../src/domain/schemas/build.js'
+import type { BuildFailure } from '../../src/domain/builds/build-failure.js'
 import { createLineSplitter } from '../line-splitter.js'
 import { classifyBuildError } from './build-errors.js'
 import { decodeBuildkitStatus, type BuildkitVertex } from './buildkit-status.js'

@@ -1,7 +1,7 @@
-import type { Step } from '../../src/schemas/build.js'
+import type { Step } from '../../src/domain/schemas/build.js'
 import { createLineSplitter } from '../line-splitter.js'
 import { classifyBuildError } from './build-errors.js'
-import type { BuildFailure } from '../build-failure.js'
+import type { BuildFailure } from '../../src/domain/builds/build-failure.js'
 import type { DockerMessage } from './json-stream.js'
 import type { ProgressReader, ProgressSink } from './progress.js'
 

@@ -1,5 +1,5 @@
-import type { Step } from '../../src/schemas/build.js'
-import type { BuildFailure } from '../build-failure.js'
+import type { Step } from '../../src/domain/schemas/build.js'
+import type { BuildFailure } from '../../src/domain/builds/build-failure.js'
 import type { DockerMessage } from './json-stream.js'
 
 /** Where a builder's progress goes: log lines, and a nudge when the steps changed. */

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import { DOCKER_HUB } from '../../src/builds/image-ref.js'
+import { DOCKER_HUB } from '../../src/domain/builds/image-ref.js'
 
 /** Credentials in the shape the Engine API takes them (X-Registry-Auth / X-Registry-Config). */
 export interface RegistryAuth {

@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises'
 import type Docker from 'dockerode'
-import { BuildFailure, isDockerUnreachable } from '../build-failure.js'
+import { BuildFailure, isDockerUnreachable } from '../../src/domain/builds/build-failure.js'
 import { dockerMessages, messageError } from '../docker/json-stream.js'
 import type { RegistryAuth } from '../docker/registry-auth.js'
 

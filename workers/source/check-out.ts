@@ -1,12 +1,12 @@
 import path from 'node:path'
-import type { NormalizedRequest } from '../../src/schemas/build.js'
-import type { RepoPolicy } from '../../src/builds/repo-url.js'
-import type { GitAuth } from '../git-credentials.js'
-import { cloneSource } from '../phases/clone.js'
-import { withinCloneLimits, type CloneLimits } from '../phases/clone-limits.js'
-import { diskTree } from './disk-tree.js'
+import type { NormalizedRequest } from '../../src/domain/schemas/build.js'
+import type { RepoPolicy } from '../../src/domain/builds/repo-url.js'
+import type { GitAuth } from './git-credentials.js'
+import { cloneSource } from './clone.js'
+import { withinCloneLimits, type CloneLimits } from './clone-limits.js'
+import { diskTree } from '../../src/build-context/disk-tree.js'
 import type { MirrorCache } from './git-mirror.js'
-import type { SourceTree } from './source-tree.js'
+import type { SourceTree } from '../../src/build-context/source-tree.js'
 
 /** The files to build (a commit's, or an upload's) to read the context from. */
 export interface Source {

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import lockfile from 'proper-lockfile'
-import { repoKey } from '../../src/builds/repo-url.js'
-import { GitError } from '../git.js'
-import { fetchTarget, findTarget, gitRunner, type CloneInput, type FetchedCommit, type RefTarget, type RunGit } from '../phases/clone.js'
+import { repoKey } from '../../src/domain/builds/repo-url.js'
+import { GitError } from './git.js'
+import { fetchTarget, findTarget, gitRunner, type CloneInput, type FetchedCommit, type RefTarget, type RunGit } from './clone.js'
 import { gitTree, MirrorDamaged, type GitTree } from './git-tree.js'
 
 export interface MirrorSettings {

@@ -1,7 +1,7 @@
 import { Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { GitError, spawnGit, type GitOptions } from '../git.js'
-import type { SourceTree, TreeEntry } from './source-tree.js'
+import { GitError, spawnGit, type GitOptions } from './git.js'
+import type { SourceTree, TreeEntry } from '../../src/build-context/source-tree.js'
 
 /** A git object store could not give what its tree names: the mirror is damaged. */
 export class MirrorDamaged extends Error {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import type { Build } from '../../schemas/build.js'
+import type { Build } from '../../domain/schemas/build.js'
 import { COMMON_FLAGS, integer, type CommandSpec, type Parsed } from '../args.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
 import { jsonLine, terminalTextStream } from '../terminal-text.js'

@@ -1,4 +1,4 @@
-import type { Build } from '../../schemas/build.js'
+import type { Build } from '../../domain/schemas/build.js'
 import { COMMON_FLAGS, type CommandSpec, type Parsed } from '../args.js'
 import { EXIT, type ExitCode } from '../exit-codes.js'
 import { announce, apiOf, print, watch } from './shared.js'

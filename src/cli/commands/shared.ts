@@ -1,4 +1,4 @@
-import type { Build } from '../../schemas/build.js'
+import type { Build } from '../../domain/schemas/build.js'
 import { createApiClient, type ApiClient } from '../api-client.js'
 import type { Parsed } from '../args.js'
 import { describeBuild, exitCodeOf } from '../build-summary.js'

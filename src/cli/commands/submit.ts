@@ -1,7 +1,7 @@
-import type { Build, BuildRequest } from '../../schemas/build.js'
+import type { Build, BuildRequest } from '../../domain/schemas/build.js'
 import { byteSize, COMMON_FLAGS, keyValues, seconds, type CommandSpec, type Parsed } from '../args.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
-import { formatBytes } from '../../format.js'
+import { formatBytes } from '../../domain/format.js'
 import { packDir } from '../pack-dir.js'
 import { announce, apiOf, print, watch } from './shared.js'
 

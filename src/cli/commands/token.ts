@@ -1,12 +1,6 @@
-import os from 'node:os'
-import { createAuditLog } from '../../audit/audit-log.js'
-import { createTokenStore, SCOPES, type Scope, type TokenRecord } from '../../auth/tokens.js'
-import { redisKeys } from '../../builds/keys.js'
-import { patternProblem } from '../../builds/push-allow.js'
-import { loadConfig } from '../../config.js'
-import { createRedis } from '../../redis.js'
-import type { Actor } from '../../schemas/audit.js'
-import { TokenCreateSchema } from '../../schemas/token.js'
+import { SCOPES, type Scope, type TokenRecord } from '../../domain/auth/tokens.js'
+import { patternProblem } from '../../domain/builds/push-allow.js'
+import { TokenCreateSchema } from '../../domain/schemas/token.js'
 import { type CommandSpec, COMMON_FLAGS, type Parsed } from '../args.js'
 import { ConnectionError, ApiError } from '../api-client.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
@@ -49,7 +43,13 @@ interface TokenBackend {
   close(): void
 }
 
-export async function token(parsed: Parsed): Promise<ExitCode> {
+/**
+ * Opens the service's Redis for tokens; given by the program's entry (src/cli.ts), so this
+ * command reaches storage only through what it is handed. Its revoke answers whether the id existed.
+ */
+export type OpenOperatorTokens = () => Promise<Omit<TokenBackend, 'revoke'> & { revoke(id: string): Promise<boolean> }>
+
+export async function token(parsed: Parsed, deps: { openOperatorTokens: OpenOperatorTokens }): Promise<ExitCode> {
   const [action = '', ...ids] = parsed.args
   const arity = ({ create: 0, list: 0, revoke: 1 } as Record<string, number>)[action]
   if (arity === undefined || ids.length !== arity) {
@@ -59,7 +59,7 @@ export async function token(parsed: Parsed): Promise<ExitCode> {
   const scopes = action === 'create' ? scopesOf(parsed) : []
   const pushAllow = pushAllowOf(parsed)
   const useApi = !parsed.has('redis') && (parsed.string('url') ?? process.env.SLIPWAY_URL) !== undefined
-  const backend = useApi ? apiBackend(parsed) : await redisBackend()
+  const backend = useApi ? apiBackend(parsed) : await redisBackend(deps.openOperatorTokens)
   try {
     switch (action) {
       case 'create': {
@@ -118,29 +118,18 @@ function apiBackend(parsed: Parsed): TokenBackend {
   }
 }
 
-async function redisBackend(): Promise<TokenBackend> {
-  const config = loadConfig()
-  const redis = createRedis(config.redisUrl, 'worker', { warn: () => undefined })
-  const keys = redisKeys(config.prefix)
-  const tokens = createTokenStore(redis, keys, createAuditLog(redis, keys))
+async function redisBackend(open: OpenOperatorTokens): Promise<TokenBackend> {
+  let tokens: Awaited<ReturnType<OpenOperatorTokens>>
   try {
-    await redis.connect()
+    tokens = await open()
   } catch (error) {
-    redis.disconnect()
     throw new ConnectionError(`cannot reach Redis at SLIPWAY_REDIS_URL (${(error as Error).message}). Run this where the service's Redis is reachable, or set SLIPWAY_URL to use the API.`)
   }
-  // Whoever reaches Redis is trusted as an operator; the trail names the account and host.
-  const actor: Actor = { kind: 'operator', id: 'operator', name: `${os.userInfo().username}@${os.hostname()}`, deliveryId: null }
   return {
-    create: async (name, scopes, pushAllow) => {
-      const { token, record } = await tokens.create(name, scopes, pushAllow, actor)
-      return { ...record, token }
-    },
-    list: () => tokens.list(),
+    ...tokens,
     revoke: async (id) => {
       // The API's answer for the same mistake, so both ways read alike.
-      if (!(await tokens.revoke(id, actor))) throw new ApiError(404, 'TOKEN_NOT_FOUND', `No token has the id '${id}'; \`slipway token list\` shows them.`)
-    },
-    close: () => redis.disconnect()
+      if (!(await tokens.revoke(id))) throw new ApiError(404, 'TOKEN_NOT_FOUND', `No token has the id '${id}'; \`slipway token list\` shows them.`)
+    }
   }
 }

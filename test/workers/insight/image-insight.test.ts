@@ -1,6 +1,6 @@
 import type Docker from 'dockerode'
 import t from 'tap'
-import type { Layer } from '../../../src/schemas/build.js'
+import type { Layer } from '../../../src/domain/schemas/build.js'
 import { deletedFilesFinding, type ScanCache } from '../../../workers/insight/image-insight.js'
 
 // Which images the files-deleted-later scan reads. The reading itself is tested against real

@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { holds, type Principal, type Scope } from '../../domain/auth/tokens.js'
+import type { TokenStore } from '../../storage/token-store.js'
+import { grantOf, tokenLimit, type PushGrant, type PushLimit, type PushPolicy } from '../../domain/builds/push-allow.js'
+import { clientOf } from '../../domain/client-address.js'
+import { AuthFailuresLimited, Forbidden, RateLimited, Unauthenticated } from '../../domain/errors.js'
+import type { Actor } from '../../domain/schemas/audit.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null
+    /** Where the principal's builds may push. */
+    pushGrant: PushGrant | null
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs; a route without one is public (health, docs). */
+    scope?: Scope
+  }
+}
+
+const RATE_WINDOW_MS = 60_000
+
+/** Who made a request that needed a token, as the audit trail and the resources it made name it. */
+export function actorOf(request: FastifyRequest): Actor {
+  const principal = request.principal
+  // Only routes with a scope record anything, and those never run without a principal.
+  if (!principal) throw new Error(`${request.method} ${request.routeOptions.url} has no scope, so no actor`)
+  return { kind: 'token', id: principal.tokenId, name: principal.name, deliveryId: null }
+}
+
+/** Where the token of a request that needed one may push. */
+export function pushGrantOf(request: FastifyRequest): PushGrant {
+  if (!request.pushGrant) throw new Error(`${request.method} ${request.routeOptions.url} has no scope, so no push grant`)
+  return request.pushGrant
+}
+
+/** Who made a request, and the limits its builds' pushes are held to, as the build service takes them. */
+export function senderOf(request: FastifyRequest): { actor: Actor; limits: PushLimit[] } {
+  return { actor: actorOf(request), limits: [tokenLimit(pushGrantOf(request))] }
+}
+
+const inSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
+const seconds = (count: number) => (count === 1 ? '1 second' : `${count} seconds`)
+
+/**
+ * Bearer tokens and scopes on every route that names a scope, then a rate limit per token, kept
+ * in Redis so it holds across API replicas. 401 says the caller is not known, 403 that it may not,
+ * 429 that it asked too often, or that its address presented too many unknown tokens (then no
+ * token from it is checked until its window ends). The token is looked up and counted in one
+ * round trip to Redis. Only token checks count as failures: the trigger endpoints check their
+ * providers' signatures, and a misconfigured repository must not lock out the provider's shared
+ * addresses.
+ */
+export default fp(
+  async function auth(
+    fastify: FastifyInstance,
+    options: { tokens: TokenStore; adminToken: string; rateLimitPerMinute: number; authFailuresPerMinute: number; push: PushPolicy }
+  ) {
+    const max = options.rateLimitPerMinute
+    const admit = options.tokens.admission(options.adminToken, { windowMs: RATE_WINDOW_MS, failuresPerWindow: options.authFailuresPerMinute })
+    fastify.decorateRequest('principal', null)
+    fastify.decorateRequest('pushGrant', null)
+    fastify.addHook('onRequest', async (request, reply) => {
+      const scope = request.routeOptions.config.scope
+      if (!scope) return
+      const presented = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+      reply.header('www-authenticate', 'Bearer realm="slipway"')
+      if (!presented) {
+        throw new Unauthenticated(request.headers.authorization ? 'The Authorization header is not "Bearer <token>".' : 'This route needs a token.')
+      }
+      const admission = await admit(presented, clientOf(request.ip))
+      if (admission.kind === 'limited') {
+        const retry = inSeconds(admission.retryMs)
+        reply.removeHeader('www-authenticate').header('retry-after', retry)
+        throw new AuthFailuresLimited(String(options.authFailuresPerMinute), seconds(retry))
+      }
+      if (admission.kind === 'unknown') throw new Unauthenticated('The token is not known: mistyped, or revoked.')
+      const { principal, count, resetMs } = admission
+      if (!holds(principal, scope)) throw new Forbidden(scope, `${request.method} ${request.routeOptions.url}`)
+      reply.removeHeader('www-authenticate')
+      request.principal = principal
+      request.pushGrant = grantOf({ admin: principal.scopes.includes('admin'), pushAllow: principal.pushAllow }, options.push)
+      const resetSeconds = inSeconds(resetMs)
+      reply.header('x-ratelimit-limit', max).header('x-ratelimit-remaining', Math.max(0, max - count)).header('x-ratelimit-reset', resetSeconds)
+      if (count > max) {
+        reply.header('retry-after', resetSeconds)
+        throw new RateLimited(String(max), seconds(resetSeconds))
+      }
+    })
+  },
+  { name: 'auth', dependencies: ['services'] }
+)

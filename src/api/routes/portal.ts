@@ -1,0 +1,42 @@
+import path from 'node:path'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance } from 'fastify'
+import { packageRoot } from '../../package-info.js'
+
+/** The portal's files: plain HTML, CSS and ES modules, served as they are (no build step). */
+export const PORTAL_DIR = path.join(packageRoot, 'src', 'portal')
+
+// The portal renders untrusted text (repository URLs, log lines, messages) as text only; this
+// policy makes sure nothing else can run even if that slipped: its own scripts and styles, no
+// inline code, fetch only to this origin, never framed.
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+/**
+ * The web portal at /portal/. Its files hold no data and need no token: every build, log and
+ * size comes from the /v1 API, with the token the person gives in the page. The routes are kept
+ * out of the OpenAPI document (they are not API).
+ */
+export default async function portalRoutes(fastify: FastifyInstance) {
+  await fastify.register(fastifyStatic, {
+    root: PORTAL_DIR,
+    prefix: '/portal/',
+    decorateReply: false,
+    schemaHide: true,
+    setHeaders: (reply) => {
+      reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
+      reply.header('x-content-type-options', 'nosniff')
+      reply.header('referrer-policy', 'no-referrer')
+    }
+  })
+  // The page's scripts and styles are relative to /portal/, so /portal leads there.
+  fastify.get('/portal', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/portal/'))
+}

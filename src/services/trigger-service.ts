@@ -1,0 +1,220 @@
+import { createHmac } from 'node:crypto'
+import type { AuditLog } from '../storage/audit-log.js'
+import type { RequestPolicy } from '../domain/builds/build-request.js'
+import { buildLinks } from '../domain/builds/build-resource.js'
+import type { BuildService } from './build-service.js'
+import { parseRepoUrl, printable, redactUrl, repoKey } from '../domain/builds/repo-url.js'
+import { ruleLimits, tokenLimit, type PushGrant, type PushPolicy } from '../domain/builds/push-allow.js'
+import { BodyInvalid, ImageNotAllowed, QuotaExceeded, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../domain/errors.js'
+import { newId } from '../domain/ids.js'
+import { withCreator, type Actor } from '../domain/schemas/audit.js'
+import type { BuildRequest } from '../domain/schemas/build.js'
+import type { Trigger, TriggerCreate, TriggerEventResult, TriggerProvider, TriggerUpdate } from '../domain/schemas/trigger.js'
+import { branchMatches, branchOf } from '../domain/triggers/branch-match.js'
+import type { DeliveryLedger, HandledDelivery } from '../storage/delivery-ledger.js'
+import { generateTriggerSecret } from '../domain/triggers/event-signature.js'
+import { readEvent, type EventDelivery, type ProviderEvent } from '../domain/triggers/provider-event.js'
+import type { StoredTrigger, TriggerStore } from '../storage/trigger-store.js'
+
+/** The label every triggered build's image carries: the id of the rule that started it. */
+export const TRIGGER_LABEL = 'dev.slipway.trigger'
+
+const DELIVERY_ID = /^[\x21-\x7e]{1,200}$/
+
+/** A rule's push patterns, for the audit trail: whoever writes a rule sets them. */
+const pushingWithin = (author: PushGrant) => `builds push within ${author.patterns.join(', ') || 'nothing'} (${author.from})`
+
+/** An event's answer: 200 for a ping or a repeat, 202 for a push handled now (built or not). */
+export interface EventOutcome {
+  statusCode: 200 | 202
+  result: TriggerEventResult
+}
+
+/** Trigger rules, and the push events that start builds by them. */
+export function createTriggerService(deps: {
+  store: TriggerStore
+  ledger: DeliveryLedger
+  builds: BuildService
+  policy: RequestPolicy
+  pushPolicy: PushPolicy
+  publicUrl: string
+  audit: AuditLog
+}) {
+  const { store, ledger } = deps
+
+  const toResource = (stored: StoredTrigger): Trigger => {
+    const { secret: _secret, repoKey: _repoKey, ...resource } = stored
+    // Rules made before rules recorded their authors' patterns have none.
+    const pushAllow = { pushAllow: stored.pushAllow ?? null, pushAllowFrom: stored.pushAllowFrom ?? null }
+    return { ...withCreator(resource), ...pushAllow, eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
+  }
+
+  async function existing(id: string): Promise<StoredTrigger> {
+    const trigger = await store.get(id)
+    if (!trigger) throw new TriggerNotFound(id)
+    return trigger
+  }
+
+  /** The build a rule starts for a pushed commit. Its repository is the rule's, never a URL the event names. */
+  function buildRequest(rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, commit: string): BuildRequest {
+    return { ...rule.build, repo: rule.repo, ref: commit, labels: { ...rule.build.labels, [TRIGGER_LABEL]: rule.id } }
+  }
+
+  /**
+   * Refuses, at once, options that would make every triggered build fail validation later, and a
+   * build that would push where the rule's author may not: whoever writes a rule lends it only the
+   * pushes they could make themselves.
+   */
+  function checkOptions(rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, author: PushGrant, actor: Actor): void {
+    deps.builds.vet(buildRequest(rule, '0'.repeat(40)), { actor, limits: [tokenLimit(author)] })
+  }
+
+  /**
+   * Starts one build per matching rule, each exactly once however often the delivery comes. A rule
+   * whose build would push outside its limits (ruleLimits), or that is at its quota of active
+   * builds, starts nothing and says why; the others go on.
+   */
+  async function start(provider: TriggerProvider, deliveryId: string, rules: StoredTrigger[], commit: string): Promise<HandledDelivery> {
+    const builds = []
+    const refused = []
+    for (const rule of rules) {
+      // The same key for the same delivery and rule: if this delivery's handler died after some
+      // builds were made, handling it again gets those builds back rather than making them twice.
+      // Keyed with the rule's secret, so no client of POST /v1/builds can take the key first.
+      const key = `trigger-${createHmac('sha256', rule.secret).update(`${provider}:${deliveryId}`).digest('hex')}`
+      const actor: Actor = { kind: 'trigger', id: rule.id, name: rule.name, deliveryId }
+      try {
+        const { build } = await deps.builds.submit(buildRequest(rule, commit), { actor, limits: ruleLimits(rule, deps.pushPolicy), idempotencyKey: key })
+        builds.push({ id: build.id, ruleId: rule.id })
+      } catch (error) {
+        if (!(error instanceof ImageNotAllowed || error instanceof QuotaExceeded)) throw error
+        refused.push({ ruleId: rule.id, code: error.code, message: error.message })
+      }
+    }
+    return { rules: builds.map((build) => build.ruleId), builds, refused }
+  }
+
+  /**
+   * The rules of the event's repository whose own secret the event proves it knows: only those
+   * may act on it. An event names its repository several ways (clone, ssh and web URLs), and a
+   * sender may put another repository's URL in any of them; a rule of that repository whose secret
+   * did not sign the event is not the sender's to run. None verified is refused as a repository
+   * without rules is, so that no caller without a secret learns which repositories have rules.
+   */
+  async function verifiedRules(provider: TriggerProvider, event: ProviderEvent): Promise<StoredTrigger[]> {
+    if (event.credential === undefined) throw new TriggerSignatureMissing(event.credentialHeader)
+    const candidates = await store.forRepo(provider, [...new Set(event.repoUrls.map(repoKey))])
+    const rules = candidates.filter((rule) => event.verify([rule.secret]))
+    if (rules.length === 0) throw new TriggerSignatureInvalid(event.credentialHeader, provider, printable(redactUrl(event.repoUrls[0]!)))
+    return rules
+  }
+
+  return {
+    /** A new rule, whose builds may push where its author may; its secret is in this answer and never again. */
+    async create(body: TriggerCreate, author: PushGrant, actor: Actor): Promise<Trigger> {
+      const repo = parseRepoUrl(body.repo, deps.policy.repos)
+      const now = new Date().toISOString()
+      const stored: StoredTrigger = {
+        id: newId(),
+        name: body.name ?? null,
+        provider: body.provider,
+        repo: repo.url,
+        repoKey: repo.key,
+        branches: body.branches,
+        build: body.build ?? {},
+        enabled: body.enabled ?? true,
+        createdAt: now,
+        createdBy: actor,
+        updatedAt: now,
+        pushAllow: author.patterns,
+        pushAllowFrom: author.from,
+        secret: body.secret ?? generateTriggerSecret()
+      }
+      checkOptions(stored, author, actor)
+      await store.create(stored)
+      const summary = `${stored.provider} pushes to ${stored.branches.join(', ')} of ${stored.repo}; ${pushingWithin(author)}`
+      await deps.audit.record({ actor, action: 'trigger.create', kind: 'trigger', resourceId: stored.id, summary })
+      return { ...toResource(stored), secret: stored.secret }
+    },
+
+    list: async (): Promise<Trigger[]> => (await store.list()).map(toResource),
+
+    get: async (id: string): Promise<Trigger> => toResource(await existing(id)),
+
+    /** Changes a rule; whoever changes it becomes the author whose pushes its builds may make. */
+    async update(id: string, changes: TriggerUpdate, author: PushGrant, actor: Actor): Promise<Trigger> {
+      const trigger = await existing(id)
+      checkOptions({ ...trigger, build: changes.build ?? trigger.build }, author, actor)
+      await store.update(id, { ...changes, pushAllow: author.patterns, pushAllowFrom: author.from })
+      const summary = `changed ${Object.keys(changes).join(', ')}; ${pushingWithin(author)}`
+      await deps.audit.record({ actor, action: 'trigger.update', kind: 'trigger', resourceId: id, summary })
+      return toResource(await existing(id))
+    },
+
+    async remove(id: string, actor: Actor): Promise<void> {
+      if (!(await store.remove(id))) throw new TriggerNotFound(id)
+      await deps.audit.record({ actor, action: 'trigger.delete', kind: 'trigger', resourceId: id, summary: 'deleted' })
+    },
+
+    /**
+     * A GitHub or GitLab event. Refused unless it names a repository with rules and carries the
+     * signature (GitHub) or token (GitLab) of one of them. A push to a branch starts a build for
+     * each enabled rule whose patterns match; the same delivery again starts nothing and answers
+     * what the first one started.
+     */
+    async receive(provider: TriggerProvider, delivery: EventDelivery): Promise<EventOutcome> {
+      const event = readEvent(provider, delivery)
+      const deliveryId = event.deliveryId !== undefined && DELIVERY_ID.test(event.deliveryId) ? event.deliveryId : null
+      const answer = (statusCode: 200 | 202, result: Partial<TriggerEventResult> & Pick<TriggerEventResult, 'status'>): EventOutcome => ({
+        statusCode,
+        result: { event: event.name, deliveryId, reason: null, rules: [], builds: [], refused: [], ...result }
+      })
+      const ignored = (reason: string, statusCode: 200 | 202 = 202) => answer(statusCode, { status: 'ignored', reason })
+
+      if (event.repoUrls.length === 0) {
+        // An organisation's webhook pings without a repository; there is nothing to check it against.
+        if (event.kind === 'ping') return ignored('ping: nothing to build', 200)
+        throw new BodyInvalid(`The ${provider} event names no repository; only repository (or project) events can trigger builds.`)
+      }
+      const rules = await verifiedRules(provider, event)
+      if (event.kind === 'ping') return ignored('ping: the webhook reaches Slipway and its secret matches a trigger rule', 200)
+      if (event.kind !== 'push') return ignored(`'${printable(event.name)}' events start no builds; only pushes to branches do`)
+
+      const push = event.push()
+      const branch = branchOf(push.ref)
+      if (branch === null) return ignored(`'${printable(push.ref)}' is not a branch: only pushes to branches start builds (tag pushes do not)`)
+      if (push.deleted) return ignored(`branch '${printable(branch)}' was deleted`)
+      const matched = rules.filter((rule) => rule.enabled && branchMatches(rule.branches, branch))
+      if (matched.length === 0) return ignored(`no enabled trigger rule of this repository matches branch '${printable(branch)}'`)
+
+      if (deliveryId === null) throw new TriggerDeliveryIdInvalid(event.deliveryHeader)
+      const withLinks = (handled: HandledDelivery) => ({
+        rules: handled.rules,
+        builds: handled.builds.map((build) => ({ ...build, links: buildLinks(build.id) })),
+        // Deliveries remembered before rules could be refused have none.
+        refused: handled.refused ?? []
+      })
+      const seen = { provider, id: deliveryId, signers: rules.map((rule) => rule.id) }
+      const claim = await ledger.claim(seen)
+      if (claim.kind === 'handled') return answer(200, { status: 'duplicate', reason: 'this delivery was handled before; these are the builds it started', ...withLinks(claim.handled) })
+      if (claim.kind === 'pending') throw new TriggerEventInProgress(deliveryId)
+      try {
+        const handled = await start(provider, deliveryId, matched, push.after)
+        if (handled.builds.length === 0) {
+          // Not remembered: once the rules may push (or the operator widens SLIPWAY_PUSH_ALLOW), or
+          // their builds have ended, sending it again builds.
+          await ledger.release(seen)
+          const reason = 'every matching rule was refused: it may not push its image, or has its quota of builds queued or running; `refused` says why'
+          return answer(202, { status: 'ignored', reason, refused: handled.refused })
+        }
+        await ledger.complete(seen, handled)
+        return answer(202, { status: 'started', ...withLinks(handled) })
+      } catch (error) {
+        await ledger.release(seen).catch(() => undefined)
+        throw error
+      }
+    }
+  }
+}
+
+export type TriggerService = ReturnType<typeof createTriggerService>

@@ -1,0 +1,188 @@
+import type { Redis } from 'ioredis'
+import type { BuildStatus } from '../domain/schemas/build.js'
+import type { RedisKeys } from './keys.js'
+
+export type LogStreamName = 'stdout' | 'stderr' | 'system'
+
+/** A line the build printed. */
+export interface LogLine {
+  kind: 'line'
+  /** The Redis stream entry id: unique, ordered, usable to resume. */
+  id: string
+  phase: string
+  stream: LogStreamName
+  /** Milliseconds since the epoch, when the worker saw the line. */
+  ts: number
+  text: string
+}
+
+/** A change of status or phase, kept in the same stream so it is ordered with the lines. */
+export interface StatusEvent {
+  kind: 'status'
+  id: string
+  ts: number
+  status: BuildStatus
+  phase: string | null
+}
+
+export type LogEvent = LogLine | StatusEvent
+
+export interface LogWriter {
+  write(phase: string, stream: LogStreamName, text: string): void
+  /** Records a status or phase change; never dropped by the byte cap. */
+  status(status: BuildStatus, phase: string | null): void
+  /** Resolves once buffered lines are few enough to accept more: callers reading a fast producer await it. */
+  drain(): Promise<void>
+  /** Resolves once everything written so far is in Redis. */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+const FLUSH_DELAY_MS = 20
+const FLUSH_LINES = 200
+const HIGH_WATER_BYTES = 1024 * 1024
+
+type Pending = Omit<LogLine, 'id'> | Omit<StatusEvent, 'id'>
+
+/**
+ * Appends a build's log to its Redis stream in small batches. Every line passes `redact` before it
+ * is stored. The bytes kept per build are counted in the build hash (`logBytes`), so the cap holds
+ * across worker restarts; past it lines are counted, not stored, and a marker says how much was
+ * dropped.
+ */
+export async function openLogWriter(
+  redis: Redis,
+  keys: RedisKeys,
+  buildId: string,
+  options: { maxBytes: number; redact: (text: string) => string }
+): Promise<LogWriter> {
+  const streamKey = keys.log(buildId)
+  const buildKey = keys.build(buildId)
+  let keptBytes = Number(await redis.hget(buildKey, 'logBytes')) || 0
+  let pending: Pending[] = []
+  let pendingBytes = 0
+  let droppedBytes = 0
+  let droppedLines = 0
+  let timer: NodeJS.Timeout | undefined
+  let flushing: Promise<void> = Promise.resolve()
+
+  function append(entry: Pending, bytes: number) {
+    pending.push(entry)
+    pendingBytes += bytes
+    // A failed background flush surfaces in drain(), flush() or close(), which await the same chain.
+    if (pending.length >= FLUSH_LINES) flush().catch(() => {})
+    else timer ??= setTimeout(() => flush().catch(() => {}), FLUSH_DELAY_MS)
+  }
+
+  function line(phase: string, stream: LogStreamName, text: string, bytes: number) {
+    append({ kind: 'line', phase, stream, ts: Date.now(), text: options.redact(text) }, bytes)
+  }
+
+  function flush(): Promise<void> {
+    clearTimeout(timer)
+    timer = undefined
+    if (pending.length === 0) return flushing
+    const batch = pending
+    const batchBytes = pendingBytes
+    pending = []
+    pendingBytes = 0
+    flushing = flushing.then(async () => {
+      const pipeline = redis.pipeline()
+      for (const entry of batch) pipeline.xadd(streamKey, '*', ...encode(entry))
+      pipeline.hincrby(buildKey, 'logBytes', batchBytes)
+      await pipeline.exec()
+    })
+    return flushing
+  }
+
+  return {
+    write(phase, stream, text) {
+      const bytes = Buffer.byteLength(text) + 1
+      if (keptBytes + bytes <= options.maxBytes) {
+        keptBytes += bytes
+        line(phase, stream, text, bytes)
+        return
+      }
+      if (droppedLines === 0) {
+        line(phase, 'system', `[slipway] The log reached its limit of ${options.maxBytes} bytes; further lines are counted, not kept.`, 0)
+      }
+      droppedBytes += bytes
+      droppedLines += 1
+    },
+    status(status, phase) {
+      append({ kind: 'status', ts: Date.now(), status, phase }, 0)
+    },
+    async drain() {
+      if (pendingBytes >= HIGH_WATER_BYTES) await flush()
+      else await flushing
+    },
+    flush,
+    async close() {
+      if (droppedLines > 0) {
+        line('', 'system', `[slipway] ${droppedBytes} bytes in ${droppedLines} lines were dropped past the log limit.`, 0)
+        droppedLines = 0
+      }
+      await flush()
+    }
+  }
+}
+
+/** Records a status change from outside a running build (a cancel, an expiry), for followers. */
+export async function appendStatusEvent(redis: Redis, keys: RedisKeys, buildId: string, status: BuildStatus): Promise<void> {
+  await redis.xadd(keys.log(buildId), '*', ...encode({ kind: 'status', ts: Date.now(), status, phase: null }))
+}
+
+function encode(entry: Pending): string[] {
+  return entry.kind === 'line'
+    ? ['phase', entry.phase, 'stream', entry.stream, 'ts', String(entry.ts), 'text', entry.text]
+    : ['event', 'status', 'status', entry.status, 'phase', entry.phase ?? '', 'ts', String(entry.ts)]
+}
+
+/** A stream entry as a log event. */
+export function decodeLogEntry(id: string, fields: string[]): LogEvent {
+  const entry: Record<string, string> = {}
+  for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i]!] = fields[i + 1]!
+  const ts = Number(entry.ts)
+  if (entry.event === 'status') return { kind: 'status', id, ts, status: entry.status as BuildStatus, phase: entry.phase || null }
+  return { kind: 'line', id, ts, phase: entry.phase ?? '', stream: (entry.stream ?? 'stdout') as LogStreamName, text: entry.text ?? '' }
+}
+
+const BATCH = 1000
+
+/** A build's log events in order, after the given entry id (exclusive), in batches of a bounded size (none empty). */
+export async function* readLogBatches(redis: Redis, keys: RedisKeys, buildId: string, after = '0-0'): AsyncGenerator<LogEvent[]> {
+  let start = `(${after}`
+  for (;;) {
+    const batch = await redis.xrange(keys.log(buildId), start, '+', 'COUNT', BATCH)
+    if (batch.length > 0) yield batch.map(([id, fields]) => decodeLogEntry(id, fields))
+    if (batch.length < BATCH) return
+    start = `(${batch[batch.length - 1]![0]}`
+  }
+}
+
+/** A build's log events in order, after the given entry id (exclusive). */
+export async function* readLogEvents(redis: Redis, keys: RedisKeys, buildId: string, after = '0-0'): AsyncGenerator<LogEvent> {
+  for await (const batch of readLogBatches(redis, keys, buildId, after)) yield* batch
+}
+
+/** The entry id just before the last `lines` lines: reading after it gives the tail of the log. */
+export async function tailStart(redis: Redis, keys: RedisKeys, buildId: string, lines: number): Promise<string> {
+  let end = '+'
+  let found = 0
+  for (;;) {
+    const batch = await redis.xrevrange(keys.log(buildId), end, '-', 'COUNT', BATCH)
+    for (const [id, fields] of batch) {
+      if (decodeLogEntry(id, fields).kind === 'line') found += 1
+      if (found === lines) return previousId(id)
+    }
+    if (batch.length < BATCH) return '0-0'
+    end = `(${batch[batch.length - 1]![0]}`
+  }
+}
+
+/** The largest possible stream id below `id`, so that reading after it starts at `id`. */
+function previousId(id: string): string {
+  const [ms, seq] = id.split('-').map(BigInt) as [bigint, bigint]
+  if (seq > 0n) return `${ms}-${seq - 1n}`
+  return ms > 0n ? `${ms - 1n}-18446744073709551615` : '0-0'
+}

@@ -1,0 +1,201 @@
+import type { Redis } from 'ioredis'
+import { decodeHash, encodeHash } from './redis-hash.js'
+import { luaScript } from './redis.js'
+import { BUILD_STATUSES, TERMINAL_STATUSES, type BuildRecord, type BuildStatus } from '../domain/schemas/build.js'
+import type { RedisKeys } from './keys.js'
+import { repoKey } from '../domain/builds/repo-url.js'
+
+// A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script, so
+// a late or repeated writer (BullMQ delivers at least once) can never move a build out of a
+// terminal state.
+const transitionScript = luaScript(`
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return {0, ''} end
+if ARGV[1] ~= '' and not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then
+  return {0, current}
+end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[3] then return {0, current} end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
+return {1, current}
+`)
+
+// A new build: its hash and its index entries, in one script. With a claim key (ARGV[3] = 1), only
+// if no other build holds that key, or only the build ARGV[4] names (one that has ended); the key
+// then names this build, and the holder's id is returned otherwise. With a limit (ARGV[5]), only
+// if the set of its actor's active builds holds fewer ids than that; this build joins the set.
+// One round trip: the key never names a build that is not stored, and a flood of requests admits
+// exactly the limit. KEYS: the hash, the claim key and the active set when there are, then the
+// indexes.
+const createScript = luaScript(`
+local first = 2
+local claim, active
+if ARGV[3] == '1' then
+  claim = KEYS[first]
+  first = first + 1
+  local holder = redis.call('GET', claim)
+  if holder and holder ~= ARGV[4] then return {'held', holder} end
+end
+if ARGV[5] ~= '' then
+  active = KEYS[first]
+  first = first + 1
+  if redis.call('SCARD', active) >= tonumber(ARGV[5]) then return {'full'} end
+end
+if claim then redis.call('SET', claim, ARGV[1], 'EX', ARGV[2]) end
+if active then redis.call('SADD', active, ARGV[1]) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+for i = first, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
+return false
+`)
+
+/** A key a new build claims for itself as it is stored, unless another build holds it. */
+export interface Claim {
+  key: string
+  ttlSeconds: number
+  /** A build that holds the key but has ended: the new build takes the key over from it. */
+  replacing?: string
+}
+
+/** At most `max` builds of one actor (a token or trigger rule) queued or running at once. */
+export interface ActiveLimit {
+  actorId: string
+  max: number
+}
+
+/** What create() did: stored the build, or not because a claim is held or the actor is at its limit. */
+export type Creation = { kind: 'stored' } | { kind: 'held'; holder: string } | { kind: 'full' }
+
+export interface ListQuery {
+  status?: BuildStatus
+  repo?: string
+  cursor?: string
+  limit: number
+}
+
+export interface Transition {
+  /** The statuses the build may be in for the change to apply. */
+  from: readonly BuildStatus[]
+  to: BuildStatus
+  set?: Partial<Omit<BuildRecord, 'id' | 'status'>>
+  /**
+   * Only while the build is in this attempt: a worker that lost its lock (and whose build another
+   * worker started again) can then change nothing.
+   */
+  attempt?: number
+}
+
+// One page looks at no more than this many ids, so a filter that rarely matches answers quickly
+// with a cursor rather than walking the whole history.
+const MAX_SCANNED_PER_PAGE = 1000
+
+export function createBuildStore(redis: Redis, keys: RedisKeys) {
+  /**
+   * Stores a new build. With a claim, only if no other build holds the claim's key (else: `held`,
+   * naming the build that does). With an active limit, only while its actor has fewer builds
+   * queued or running (else: `full`, and nothing is stored).
+   */
+  async function create(record: BuildRecord, options: { claim?: Claim | undefined; active?: ActiveLimit } = {}): Promise<Creation> {
+    const { claim, active } = options
+    // An upload has no repository: its build is in the other indexes only.
+    const byRepo = record.request.repo === null ? [] : [keys.buildsByRepo(repoKey(record.request.repo))]
+    const indexes = [keys.allBuilds, keys.buildsByStatus(record.status), ...byRepo]
+    const fields = Object.entries(encode(record)).flat()
+    const scriptKeys = [keys.build(record.id), ...(claim ? [claim.key] : []), ...(active ? [keys.activeBuilds(active.actorId)] : []), ...indexes]
+    const args = [record.id, claim?.ttlSeconds ?? 0, claim ? 1 : 0, claim?.replacing ?? '', active?.max ?? '', ...fields]
+    for (;;) {
+      const refused = (await createScript(redis, scriptKeys, args)) as ['held', string] | ['full'] | null
+      if (refused === null) return { kind: 'stored' }
+      if (refused[0] === 'held') return { kind: 'held', holder: refused[1] }
+      // Builds that ended since they were counted still are: no ending path has to remember to
+      // take them out. Take them out now and try again, unless none had ended.
+      if (!(await forgetEnded(active!.actorId))) return { kind: 'full' }
+    }
+  }
+
+  /** Removes the builds that have ended, or are gone, from an actor's active set; whether there were any. */
+  async function forgetEnded(actorId: string): Promise<boolean> {
+    const key = keys.activeBuilds(actorId)
+    const ids = await redis.smembers(key)
+    const pipeline = redis.pipeline()
+    for (const id of ids) pipeline.hget(keys.build(id), 'status')
+    const statuses = ((await pipeline.exec()) ?? []).map(([error, status]) => (error ? undefined : (status as string | null)))
+    // An id joins the set in the script that stores its build, so one without a build was removed.
+    const ended = ids.filter((_id, i) => statuses[i] === null || TERMINAL_STATUSES.includes(statuses[i] as BuildStatus))
+    if (ended.length > 0) await redis.srem(key, ...ended)
+    return ended.length > 0
+  }
+
+  async function get(id: string): Promise<BuildRecord | null> {
+    return decode(await redis.hgetall(keys.build(id)))
+  }
+
+  /** Applies a status change if the build is in one of `from`; returns whether it did. */
+  async function transition(id: string, change: Transition): Promise<boolean> {
+    const fields = Object.entries(encode(change.set ?? {})).flat()
+    const attempt = change.attempt === undefined ? '' : JSON.stringify(change.attempt)
+    const [applied, previous] = (await transitionScript(redis, [keys.build(id)], [change.from.join(','), change.to, attempt, ...fields])) as [number, string]
+    if (applied === 1 && previous !== change.to) {
+      // The status index trails the hash by one round trip; list() re-checks each status it returns.
+      const changes = redis.multi().zrem(keys.buildsByStatus(previous as BuildStatus), id).zadd(keys.buildsByStatus(change.to), 0, id)
+      // An ended build's uploaded source is needed no more (its time to live clears it otherwise).
+      if (TERMINAL_STATUSES.includes(change.to)) changes.unlink(keys.upload(id))
+      await changes.exec()
+    }
+    return applied === 1
+  }
+
+  /** Newest first. The cursor is the last id of the previous page. */
+  async function list(query: ListQuery): Promise<{ items: BuildRecord[]; nextCursor: string | null }> {
+    const wantedRepo = query.repo === undefined ? undefined : repoKey(query.repo)
+    // A repository's index is the narrower one: size history and the previous build ask for one
+    // repository's succeeded builds, which the status index would hold among every repository's.
+    const index = wantedRepo !== undefined ? keys.buildsByRepo(wantedRepo) : query.status ? keys.buildsByStatus(query.status) : keys.allBuilds
+    const items: BuildRecord[] = []
+    let cursor = query.cursor
+    let scanned = 0
+    while (scanned < MAX_SCANNED_PER_PAGE) {
+      const batchSize = Math.min(Math.max(query.limit * 2, 20), MAX_SCANNED_PER_PAGE - scanned)
+      const ids = await redis.zrevrangebylex(index, cursor ? `(${cursor}` : '+', '-', 'LIMIT', 0, batchSize)
+      const records = await getMany(ids)
+      for (const [i, record] of records.entries()) {
+        cursor = ids[i]
+        if (!record) continue
+        if (query.status && record.status !== query.status) continue
+        if (wantedRepo !== undefined && (record.request.repo === null || repoKey(record.request.repo) !== wantedRepo)) continue
+        items.push(record)
+        if (items.length === query.limit) {
+          const more = i < ids.length - 1 || ids.length === batchSize
+          return { items, nextCursor: more ? record.id : null }
+        }
+      }
+      scanned += ids.length
+      if (ids.length < batchSize) return { items, nextCursor: null }
+    }
+    return { items, nextCursor: cursor ?? null }
+  }
+
+  async function getMany(ids: string[]): Promise<(BuildRecord | null)[]> {
+    if (ids.length === 0) return []
+    const pipeline = redis.pipeline()
+    for (const id of ids) pipeline.hgetall(keys.build(id))
+    const results = (await pipeline.exec()) ?? []
+    return results.map(([error, hash]) => (error ? null : decode(hash as Record<string, string>)))
+  }
+
+  /** How many builds are in each status, from the status indexes. */
+  async function countByStatus(): Promise<Record<BuildStatus, number>> {
+    const counts = await Promise.all(BUILD_STATUSES.map((status) => redis.zcard(keys.buildsByStatus(status))))
+    return Object.fromEntries(BUILD_STATUSES.map((status, i) => [status, counts[i]])) as Record<BuildStatus, number>
+  }
+
+  return { create, get, transition, list, countByStatus }
+}
+
+export type BuildStore = ReturnType<typeof createBuildStore>
+
+// `status` stays a plain string: the transition script compares it.
+const RAW = ['status'] as const
+const encode = (record: Partial<BuildRecord>) => encodeHash(record, RAW)
+
+function decode(hash: Record<string, string>): BuildRecord | null {
+  return hash.status ? decodeHash<BuildRecord>(hash, RAW) : null
+}

@@ -1,0 +1,76 @@
+import type { Redis } from 'ioredis'
+import type { RedisKeys } from './keys.js'
+import { decodeHash, encodeHash } from './redis-hash.js'
+import type { Delivery, DeliveryAttempt } from '../domain/schemas/webhook.js'
+import type { WebhookFormat } from '../domain/webhooks/event-types.js'
+
+/** Who a delivery goes to: a global subscription, or one of the build's own (by position). */
+export type DeliveryTarget = { kind: 'webhook'; webhookId: string } | { kind: 'build'; index: number }
+
+/** A delivery as stored: the resource plus what every attempt sends again unchanged. */
+export interface StoredDelivery extends Delivery {
+  target: DeliveryTarget
+  format: WebhookFormat
+  /** The JSON body, fixed when the event happened: retries and redeliveries send the same bytes. */
+  body: string
+}
+
+const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+`
+
+/** Delivery records, listed per subscription and per build, newest first. */
+export function createDeliveryStore(redis: Redis, keys: RedisKeys) {
+  /** Stores a delivery unless one with its id exists (a repeated fan-out); true when it was new. */
+  async function create(delivery: StoredDelivery): Promise<boolean> {
+    const created = (await redis.eval(CREATE_SCRIPT, 1, keys.delivery(delivery.id), ...Object.entries(encodeHash(delivery)).flat())) === 1
+    if (created) {
+      const pipeline = redis.pipeline().zadd(keys.buildDeliveries(delivery.buildId), 0, delivery.id)
+      if (delivery.webhookId) pipeline.zadd(keys.webhookDeliveries(delivery.webhookId), 0, delivery.id)
+      await pipeline.exec()
+    }
+    return created
+  }
+
+  async function get(id: string): Promise<StoredDelivery | null> {
+    return decodeHash<StoredDelivery>(await redis.hgetall(keys.delivery(id)))
+  }
+
+  /** Appends an attempt. One job at a time handles a delivery, so read-modify-write is safe. */
+  async function recordAttempt(id: string, attempt: DeliveryAttempt, status: Delivery['status']): Promise<void> {
+    const attempts = JSON.parse((await redis.hget(keys.delivery(id), 'attempts')) ?? '[]') as DeliveryAttempt[]
+    await redis.hset(keys.delivery(id), encodeHash({ attempts: [...attempts, attempt], status }))
+  }
+
+  async function setStatus(id: string, status: Delivery['status']): Promise<void> {
+    await redis.hset(keys.delivery(id), encodeHash({ status }))
+  }
+
+  async function list(index: string, cursor: string | undefined, limit: number): Promise<{ items: StoredDelivery[]; nextCursor: string | null }> {
+    const ids = await redis.zrevrangebylex(index, cursor ? `(${cursor}` : '+', '-', 'LIMIT', 0, limit + 1)
+    const page = ids.slice(0, limit)
+    const pipeline = redis.pipeline()
+    for (const id of page) pipeline.hgetall(keys.delivery(id))
+    const hashes = (await pipeline.exec()) ?? []
+    const items = hashes.flatMap(([error, hash]) => (error ? [] : (decodeHash<StoredDelivery>(hash as Record<string, string>) ?? [])))
+    return { items, nextCursor: ids.length > limit ? (page.at(-1) ?? null) : null }
+  }
+
+  return {
+    create,
+    get,
+    recordAttempt,
+    setStatus,
+    listForWebhook: (webhookId: string, cursor: string | undefined, limit: number) => list(keys.webhookDeliveries(webhookId), cursor, limit),
+    listForBuild: (buildId: string, cursor: string | undefined, limit: number) => list(keys.buildDeliveries(buildId), cursor, limit)
+  }
+}
+
+export type DeliveryStore = ReturnType<typeof createDeliveryStore>
+
+export function toDeliveryResource(stored: StoredDelivery): Delivery {
+  const { target: _target, format: _format, body: _body, ...resource } = stored
+  return resource
+}

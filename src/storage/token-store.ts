@@ -1,0 +1,123 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { AuditLog } from './audit-log.js'
+import type { RedisKeys } from './keys.js'
+import { checkPushPatterns } from '../domain/builds/push-allow.js'
+import { newId } from '../domain/ids.js'
+import { withCreator, type Actor } from '../domain/schemas/audit.js'
+import { luaScript } from './redis.js'
+import type { Principal, Scope, TokenRecord } from '../domain/auth/tokens.js'
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
+
+// A presented token checked in one round trip. First the count of unknown tokens from the
+// request's client address: past the limit nothing is looked up, so no answer says whether a token
+// is good. Then the token's record (an unknown token adds to its address's count), then its request
+// count in its rate window (a fixed window per token). KEYS[1]: the address's failure counter,
+// KEYS[2]: the token's request counter, KEYS[3] (absent for the admin token): its record. ARGV[1]:
+// the window in ms, ARGV[2]: the unknown tokens an address may present per window.
+const admitScript = luaScript(`
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+if failures >= tonumber(ARGV[2]) then return {'limited', redis.call('PTTL', KEYS[1])} end
+local record = ''
+if KEYS[3] then
+  record = redis.call('GET', KEYS[3])
+  if not record then
+    if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+    return {'unknown'}
+  end
+end
+local count = redis.call('INCR', KEYS[2])
+if count == 1 then
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  return {'admitted', record, count, tonumber(ARGV[1])}
+end
+return {'admitted', record, count, redis.call('PTTL', KEYS[2])}
+`)
+
+/** What became of a presented token. */
+export type Admission =
+  /** Let in: who made the request, and how much of its rate limit it has used. */
+  | {
+      kind: 'admitted'
+      principal: Principal
+      /** Requests made with the token in the current window, this one included. */
+      count: number
+      /** Milliseconds until the window ends and the count starts again. */
+      resetMs: number
+    }
+  /** Not a token Slipway knows (counted against the client's address). */
+  | { kind: 'unknown' }
+  /** Not checked: the client's address presented too many unknown tokens this window. */
+  | { kind: 'limited'; retryMs: number }
+
+const ADMIN: Principal = { tokenId: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', scopes: ['admin'], pushAllow: null }
+const principalOf = (record: TokenRecord): Principal => ({ tokenId: record.id, name: record.name, scopes: record.scopes, pushAllow: record.pushAllow ?? null })
+
+/** A record as stored, with the fields older records lack. */
+const withDefaults = (record: TokenRecord): TokenRecord => withCreator({ ...record, pushAllow: record.pushAllow ?? null })
+
+/**
+ * API tokens: 256 random bits, shown once when made, kept only as their SHA-256 (enough for a
+ * secret this long: there is nothing to guess). One GET finds a token by its hash.
+ */
+export function createTokenStore(redis: Redis, keys: RedisKeys, audit: AuditLog) {
+  return {
+    /** A new token; PUSH_PATTERN_INVALID for a bad push pattern. */
+    async create(name: string, scopes: Scope[], pushAllow: string[] | null, createdBy: Actor): Promise<{ token: string; record: TokenRecord }> {
+      if (pushAllow !== null) checkPushPatterns(pushAllow)
+      const token = `slw_${randomBytes(32).toString('base64url')}`
+      const record: TokenRecord = { id: newId(), name, scopes, pushAllow, createdAt: new Date().toISOString(), createdBy }
+      const hash = hashOf(token)
+      await redis
+        .multi()
+        .set(keys.tokenByHash(hash), JSON.stringify(record))
+        .hset(keys.token(record.id), { record: JSON.stringify(record), hash })
+        .zadd(keys.allTokens, 0, record.id)
+        .exec()
+      await audit.record({ actor: createdBy, action: 'token.create', kind: 'token', resourceId: record.id, summary: `'${name}' with ${scopes.join(', ')}${pushAllow === null ? '' : `, pushing to ${pushAllow.join(', ') || 'nothing'}`}` })
+      return { token, record }
+    },
+
+    /**
+     * Lets requests in by their token, counting each against the token's rate limit over
+     * `windowMs`, and each unknown token against its client (an address, see clientOf) with at
+     * most `failuresPerWindow` a window. The admin token is known without a lookup. Counters are
+     * kept by the token's hash.
+     */
+    admission(adminToken: string, limits: { windowMs: number; failuresPerWindow: number }): (token: string, client: string) => Promise<Admission> {
+      const adminHash = adminToken ? Buffer.from(hashOf(adminToken)) : null
+      return async (token, client) => {
+        const hash = hashOf(token)
+        // Compared by hash, in constant time.
+        const admin = adminHash !== null && timingSafeEqual(Buffer.from(hash), adminHash)
+        const scriptKeys = [keys.authFailures(client), ...(admin ? [`${keys.rateLimit}admin`] : [`${keys.rateLimit}${hash}`, keys.tokenByHash(hash)])]
+        const answer = (await admitScript(redis, scriptKeys, [limits.windowMs, limits.failuresPerWindow])) as
+          | ['admitted', string, number, number]
+          | ['unknown']
+          | ['limited', number]
+        if (answer[0] === 'limited') return { kind: 'limited', retryMs: answer[1] }
+        if (answer[0] === 'unknown') return { kind: 'unknown' }
+        const [, record, count, resetMs] = answer
+        return { kind: 'admitted', principal: admin ? ADMIN : principalOf(JSON.parse(record) as TokenRecord), count, resetMs }
+      }
+    },
+
+    async list(): Promise<TokenRecord[]> {
+      const ids = await redis.zrangebylex(keys.allTokens, '-', '+')
+      const records = await Promise.all(ids.map((id) => redis.hget(keys.token(id), 'record')))
+      return records.flatMap((record) => (record ? [withDefaults(JSON.parse(record) as TokenRecord)] : []))
+    },
+
+    /** Revokes a token at once, everywhere: the next request with it is unauthenticated. */
+    async revoke(id: string, actor: Actor): Promise<boolean> {
+      const hash = await redis.hget(keys.token(id), 'hash')
+      if (!hash) return false
+      await redis.multi().del(keys.tokenByHash(hash)).del(keys.token(id)).zrem(keys.allTokens, id).exec()
+      await audit.record({ actor, action: 'token.revoke', kind: 'token', resourceId: id, summary: 'revoked' })
+      return true
+    }
+  }
+}
+
+export type TokenStore = ReturnType<typeof createTokenStore>

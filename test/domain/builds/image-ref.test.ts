@@ -1,0 +1,98 @@
+import t from 'tap'
+import { checkImageName, DOCKER_HUB, splitImageName } from '../../../src/domain/builds/image-ref.js'
+
+t.test('splitImageName decides the registry the way Docker does', async (t) => {
+  const cases: [string, string, string][] = [
+    ['app', 'docker.io', 'app'],
+    ['library/ubuntu', 'docker.io', 'library/ubuntu'],
+    ['slipway/app', 'docker.io', 'slipway/app'],
+    ['team/sub/app', 'docker.io', 'team/sub/app'],
+    ['localhost/app', 'localhost', 'app'],
+    ['localhost:5000/team/app', 'localhost:5000', 'team/app'],
+    ['registry.example.com/team/app', 'registry.example.com', 'team/app'],
+    ['registry.example.com:443/app', 'registry.example.com:443', 'app'],
+    ['myhost:5000/app', 'myhost:5000', 'app'],
+    ['[::1]:5000/app', '[::1]:5000', 'app'],
+    // An uppercase first part can't be a repository path, so Docker takes it for a host.
+    ['MyRegistry/app', 'MyRegistry', 'app'],
+    ['Registry/team/app', 'Registry', 'team/app'],
+    // No slash: all of it is the path, even if it looks like a host.
+    ['example.com', 'docker.io', 'example.com'],
+    ['localhost:5000', 'docker.io', 'localhost:5000']
+  ]
+  for (const [name, registry, path] of cases) {
+    t.strictSame(splitImageName(name), { registry, path }, name)
+  }
+  t.equal(DOCKER_HUB, 'docker.io')
+})
+
+t.test('checkImageName accepts valid repository names and returns them unchanged', async (t) => {
+  const valid = [
+    'app',
+    'slipway/app',
+    'library/ubuntu',
+    'team/sub/app',
+    'localhost/app',
+    'localhost:5000/team/app',
+    'registry.example.com/team/app',
+    'registry.example.com:443/app',
+    'my-registry.example.com/app',
+    '[::1]:5000/app',
+    'MyRegistry/app',
+    'a.b',
+    'a_b',
+    'a__b',
+    'a-b',
+    'a--b',
+    'a---b',
+    'app2/v1.0_x-y',
+    'r.io/' + 'a'.repeat(250)
+  ]
+  for (const name of valid) t.equal(checkImageName(name), name, name)
+})
+
+t.test('checkImageName rejects everything else with IMAGE_NAME_INVALID', async (t) => {
+  const invalid: [string, RegExp][] = [
+    ['app:latest', /has a tag/],
+    ['slipway/app:1.0', /has a tag/],
+    ['localhost:5000/app:v1', /has a tag/],
+    ['localhost:5000', /has a tag/],
+    ['app@sha256:' + 'a'.repeat(64), /has a digest/],
+    ['localhost:5000/app@sha256:abc', /has a digest/],
+    ['app:v1@sha256:abc', /has a digest/],
+    ['App', /not a valid repository name/],
+    ['team/App', /not a valid repository name/],
+    ['localhost:5000/Team/app', /not a valid repository name/],
+    ['a..b', /not a valid repository name/],
+    ['a___b', /not a valid repository name/],
+    ['a-_b', /not a valid repository name/],
+    ['a._b', /not a valid repository name/],
+    ['-app', /not a valid repository name/],
+    ['app-', /not a valid repository name/],
+    ['.app', /not a valid repository name/],
+    ['_app', /not a valid repository name/],
+    ['a//b', /not a valid repository name/],
+    ['/app', /not a valid repository name/],
+    ['app/', /not a valid repository name/],
+    ['team/ app', /not a valid repository name/],
+    ['', /not a valid repository name/],
+    ['reg_istry.com/app', /invalid registry host 'reg_istry\.com'/],
+    ['-registry.com/app', /invalid registry host/],
+    ['registry-.com/app', /invalid registry host/],
+    ['registry.com:port/app', /invalid registry host/],
+    ['a'.repeat(256), /longer than 255 characters/],
+    ['r.io/' + 'a'.repeat(251), /longer than 255 characters/]
+  ]
+  for (const [name, why] of invalid) {
+    let error: (Error & { code?: string; statusCode?: number }) | undefined
+    try {
+      checkImageName(name)
+    } catch (caught) {
+      error = caught as Error & { code?: string }
+    }
+    const label = name.length > 40 ? `${name.slice(0, 20)}… (${name.length} chars)` : JSON.stringify(name)
+    t.equal(error?.code, 'IMAGE_NAME_INVALID', label)
+    t.equal(error?.statusCode, 400)
+    t.match(error?.message, why, `${label}: ${why}`)
+  }
+})
