@@ -20,7 +20,7 @@ interface Load {
 export const apiSection: Section = {
   name: 'api',
   summary: `POST /v1/builds and GET /v1/builds/{id}: requests/s and p99 at ${CONNECTIONS} connections, beside a bare Fastify route`,
-  async run({ scope, progress }) {
+  async run ({ scope, progress }) {
     // The rate limit and the quota of queued builds stay on (each request still counts in Redis);
     // they are only set above what the bench sends.
     const slipway = await startSlipway(scope, { worker: false, config: { rateLimitPerMinute: 100_000_000, quotaActiveBuilds: 100_000_000 } })
@@ -59,12 +59,12 @@ export const apiSection: Section = {
 }
 
 /** A build request no earlier one is identical to: the n-th of the run. */
-function distinctRequest(n: number) {
+function distinctRequest (n: number) {
   return { repo: 'https://github.com/acme/app.git', ref: 'main', image: 'localhost:5000/acme/app', buildArgs: { BENCH_REQUEST: String(n) } }
 }
 
 /** Requests per second and p99 of one route under load, after a warm-up; throws if any answer was not 2xx. */
-async function load(base: string, method: 'GET' | 'POST', path: string, token: string): Promise<Load> {
+async function load (base: string, method: 'GET' | 'POST', path: string, token: string): Promise<Load> {
   let sent = 0
   const options: autocannon.Options = {
     url: base,
@@ -82,7 +82,7 @@ async function load(base: string, method: 'GET' | 'POST', path: string, token: s
 }
 
 /** One autocannon run, with each response time in ms (its own summary rounds them to whole ms). */
-async function run(options: autocannon.Options): Promise<{ result: autocannon.Result; latencies: number[] }> {
+async function run (options: autocannon.Options): Promise<{ result: autocannon.Result; latencies: number[] }> {
   const latencies: number[] = []
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(options, (error, done) => (error ? reject(error as Error) : resolve(done)))

@@ -40,7 +40,7 @@ const exec = promisify(execFile)
 export const buildVsHandSection: Section = {
   name: 'build',
   summary: `a multi-stage build end to end, Slipway vs git + docker CLI by hand, push included (no cache: median of ${COLD_SAMPLES}; warm cache: median of ${WARM_SAMPLES})`,
-  async run({ scope, progress }) {
+  async run ({ scope, progress }) {
     const files: Record<string, string> = { Dockerfile: DOCKERFILE }
     for (let i = 0; i < 100; i++) files[`src/part-${i}.txt`] = randomBytes(20_000).toString('base64')
     const repo = await createRepo(scope, files)
@@ -125,7 +125,7 @@ export const buildVsHandSection: Section = {
 }
 
 /** Runs both of a round's builds, one after the other: the hand first in odd rounds, Slipway in even ones. */
-async function inTurn(round: number, builds: { hand: () => Promise<unknown>; slipway: () => Promise<unknown> }): Promise<void> {
+async function inTurn (round: number, builds: { hand: () => Promise<unknown>; slipway: () => Promise<unknown> }): Promise<void> {
   const order = round % 2 === 1 ? [builds.hand, builds.slipway] : [builds.slipway, builds.hand]
   for (const build of order) await build()
 }

@@ -22,7 +22,7 @@ const TARGET_SPEEDUP = 5
 export const cloneSection: Section = {
   name: 'clone',
   summary: `the clone phase after one new commit to a ~10 MB repository: mirror cache vs a fresh clone (median of ${SAMPLES})`,
-  async run({ scope, progress }) {
+  async run ({ scope, progress }) {
     const files: Record<string, string> = { Dockerfile: 'FROM busybox\nCOPY counter.txt /\n', 'counter.txt': '0\n' }
     for (let i = 0; i < FILES; i++) files[`data/file-${i}.txt`] = randomBytes(FILE_BYTES).toString('base64')
     const repo = await createRepo(scope, files)

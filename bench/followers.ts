@@ -31,7 +31,7 @@ interface Follower {
 export const followersSection: Section = {
   name: 'followers',
   summary: `${FOLLOWERS.toLocaleString('en')} followers of one build on one API process: its Redis connections, and line latency (p50 / p99)`,
-  async run({ scope, progress }) {
+  async run ({ scope, progress }) {
     const slipway = await startSlipway(scope, {
       worker: false,
       // The quota and rate limit stay on; they are only set above what the bench opens.
@@ -100,9 +100,8 @@ export const followersSection: Section = {
   }
 }
 
-
 /** One follow over HTTP, SSE or text; resolves `firstLine` once it has received a line. */
-function follow(url: string, as: 'sse' | 'text', agent: Agent): { follower: Follower; firstLine: Promise<void> } {
+function follow (url: string, as: 'sse' | 'text', agent: Agent): { follower: Follower; firstLine: Promise<void> } {
   const lines: Follower['lines'] = []
   let first!: () => void
   const firstLine = new Promise<void>((resolve) => (first = resolve))
@@ -123,14 +122,14 @@ function follow(url: string, as: 'sse' | 'text', agent: Agent): { follower: Foll
   return { follower: { lines, ended }, firstLine }
 }
 
-async function readSse(response: IncomingMessage, receive: (text: string) => void): Promise<void> {
+async function readSse (response: IncomingMessage, receive: (text: string) => void): Promise<void> {
   for await (const event of sseEvents(response)) {
     if (event.event === 'log') receive((JSON.parse(event.data) as { text: string }).text)
     if (event.event === 'end') return
   }
 }
 
-async function readText(response: IncomingMessage, receive: (text: string) => void): Promise<void> {
+async function readText (response: IncomingMessage, receive: (text: string) => void): Promise<void> {
   let buffer = ''
   for await (const chunk of response.setEncoding('utf8')) {
     buffer += chunk as string

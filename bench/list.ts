@@ -33,7 +33,7 @@ interface Measured {
 export const listSection: Section = {
   name: 'list',
   summary: `GET /v1/builds (first page, a cursor page) and API memory with ${SIZES.map((size) => size.toLocaleString('en')).join(' and ')} stored builds`,
-  async run({ scope, progress }) {
+  async run ({ scope, progress }) {
     const slipway = await startSlipway(scope, { worker: false, config: { rateLimitPerMinute: 100_000_000 } })
     const redis = new Redis(slipway.config.redisUrl)
     scope.teardown(() => redis.quit())
@@ -68,7 +68,7 @@ export const listSection: Section = {
 }
 
 /** Rows for one page at both sizes; the large one is held to the small one's p50. */
-function pageRows(page: string, small: number[], large: number[]): Row[] {
+function pageRows (page: string, small: number[], large: number[]): Row[] {
   const describe = (times: number[]) => `${milliseconds(percentile(times, 50))} / ${milliseconds(percentile(times, 99))}`
   const allowed = percentile(small, 50) * GROWTH_ALLOWED
   return [
@@ -88,7 +88,7 @@ function pageRows(page: string, small: number[], large: number[]): Row[] {
  * The n-th build of the bench was made at a fixed time, one every ten seconds up to now, so its id
  * (a ULID) sorts by that time as real ones do, and builds added later are the newer ones.
  */
-async function seed(store: BuildStore, seeded: string[], size: number): Promise<void> {
+async function seed (store: BuildStore, seeded: string[], size: number): Promise<void> {
   while (seeded.length < size) {
     const batch: BuildRecord[] = []
     for (let n = seeded.length; n < Math.min(size, seeded.length + SEED_BATCH); n++) {
@@ -101,7 +101,7 @@ async function seed(store: BuildStore, seeded: string[], size: number): Promise<
 }
 
 /** The n-th seeded build: mostly succeeded with an image, some failed, a few canceled, across a few repos. */
-function finishedBuild(id: string, n: number, createdAt: Date): BuildRecord {
+function finishedBuild (id: string, n: number, createdAt: Date): BuildRecord {
   const repo = `https://git.example.com/team/app-${n % REPOS}.git`
   const request = { ...defaultRequest(repo, `registry.example.com/team/app-${n % REPOS}`), ref: 'main', push: true }
   const at = (ms: number) => new Date(createdAt.getTime() + ms).toISOString()
@@ -158,7 +158,7 @@ function finishedBuild(id: string, n: number, createdAt: Date): BuildRecord {
 }
 
 /** Response times of one list page, asked for one request after another, in ms. */
-async function timePage(url: string): Promise<number[]> {
+async function timePage (url: string): Promise<number[]> {
   const times: number[] = []
   for (let n = 0; n < WARM_UP_REQUESTS + REQUESTS_PER_PAGE; n++) {
     const started = performance.now()

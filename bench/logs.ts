@@ -29,7 +29,7 @@ const PEAK_TARGET_BYTES = 250 * 1024 * 1024
 export const logsSection: Section = {
   name: 'logs',
   summary: 'live log line latency over SSE (both builders) and worker memory while a build floods its log',
-  async run({ scope, progress }) {
+  async run ({ scope, progress }) {
     const rows: Row[] = []
     const { api } = await startSlipway(scope, { worker: true })
     for (const builder of ['classic', 'buildkit'] as const) {
@@ -64,7 +64,7 @@ export const logsSection: Section = {
 }
 
 /** One build printing timestamped lines, followed over SSE; the latency of each line in ms. */
-async function lineLatencies(scope: Teardown, api: string, builder: Builder): Promise<number[]> {
+async function lineLatencies (scope: Teardown, api: string, builder: Builder): Promise<number[]> {
   const repo = await createRepo(scope, { Dockerfile: TIMED_LINES })
   const build = await postBuild(api, { repo: repo.url, builder, noCache: true })
   const latencies: number[] = []
@@ -82,7 +82,7 @@ async function lineLatencies(scope: Teardown, api: string, builder: Builder): Pr
 }
 
 /** A fresh worker (and an API beside it) builds a flooding Dockerfile; the worker's peak resident memory. */
-async function floodPeak(scope: Teardown, dockerfile: string): Promise<{ peakBytes: number; seconds: number; logBytes: number }> {
+async function floodPeak (scope: Teardown, dockerfile: string): Promise<{ peakBytes: number; seconds: number; logBytes: number }> {
   // Its own processes, stopped before the next flood, so each peak belongs to one build.
   const inner = createScope()
   try {

@@ -18,7 +18,7 @@ const DOCKERFILE = 'FROM busybox\nARG BENCH_REQUEST\n'
 export const queueSection: Section = {
   name: 'queue',
   summary: `POST to running with an idle worker: p50 and p99 over ${SAMPLES} tiny busybox builds`,
-  async run({ scope, progress }) {
+  async run ({ scope, progress }) {
     const { api } = await startSlipway(scope, { worker: true })
     const repo = await createRepo(scope, { Dockerfile: DOCKERFILE })
     const waits: number[] = []

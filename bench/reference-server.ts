@@ -13,7 +13,7 @@ const READY = 'reference server listening'
 const here = fileURLToPath(import.meta.url)
 
 /** Starts the reference server answering with `build`; its base URL. Stopped at teardown. */
-export async function startReferenceServer(scope: Teardown, build: Build): Promise<string> {
+export async function startReferenceServer (scope: Teardown, build: Build): Promise<string> {
   const port = await freePort()
   const child = spawn(process.execPath, [here], {
     env: { ...process.env, BENCH_PORT: String(port), BENCH_BUILD: JSON.stringify(build) },
@@ -31,7 +31,7 @@ export async function startReferenceServer(scope: Teardown, build: Build): Promi
   return `http://127.0.0.1:${port}`
 }
 
-async function serve(port: number, build: Build): Promise<void> {
+async function serve (port: number, build: Build): Promise<void> {
   const app = Fastify()
   app.post('/v1/builds', async (_request, reply) => reply.code(202).header('location', build.links.self).send(build))
   app.get('/v1/builds/:id', async () => build)

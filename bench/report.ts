@@ -33,7 +33,7 @@ export interface Section {
 const COLUMNS = ['figure', 'Slipway', 'reference', 'target', 'met?'] as const
 
 /** The rows as a plain-text table with aligned columns. */
-export function formatTable(rows: Row[]): string {
+export function formatTable (rows: Row[]): string {
   const cells = rows.map((row) => [row.figure, row.slipway, row.reference || '-', row.target || '-', row.met === null ? '-' : row.met ? 'yes' : 'no'])
   const widths = COLUMNS.map((title, i) => Math.max(title.length, ...cells.map((line) => line[i]!.length)))
   const line = (values: readonly string[]) => values.map((value, i) => value.padEnd(widths[i]!)).join(' | ').trimEnd()
@@ -41,7 +41,7 @@ export function formatTable(rows: Row[]): string {
 }
 
 /** The p-th percentile (nearest rank) of some values. */
-export function percentile(values: number[], p: number): number {
+export function percentile (values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
 }

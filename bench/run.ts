@@ -26,7 +26,7 @@ const SECTIONS: Section[] = [
   followersSection
 ]
 
-function usage(): string {
+function usage (): string {
   const names = SECTIONS.map((section) => `  ${section.name.padEnd(8)} ${section.summary}`).join('\n')
   return `Usage: npm run bench [-- --only NAME,NAME]
 
@@ -42,7 +42,7 @@ Options:
 `
 }
 
-function selectedSections(): Section[] | null {
+function selectedSections (): Section[] | null {
   const { values } = parseArgs({ options: { only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
   if (values.help) return null
   if (values.only === undefined) return SECTIONS
@@ -52,7 +52,7 @@ function selectedSections(): Section[] | null {
   return SECTIONS.filter((section) => names.includes(section.name))
 }
 
-async function main(): Promise<void> {
+async function main (): Promise<void> {
   let sections: Section[] | null
   try {
     sections = selectedSections()

@@ -10,7 +10,7 @@ import { packageRoot } from './package-info.js'
 export const OPENAPI_FILE = path.join(packageRoot, 'openapi', 'openapi.json')
 
 /** The OpenAPI document as the running API serves it, generated from the route schemas. */
-export async function buildOpenApiDocument(): Promise<unknown> {
+export async function buildOpenApiDocument (): Promise<unknown> {
   // Documentation needs no Redis: point at a port where none listens and never use it.
   const config = { ...loadConfig({}), redisUrl: 'redis://127.0.0.1:1', logLevel: 'silent' as const }
   const app = Fastify(serverOptions(pino({ level: 'silent' }), config))
@@ -22,7 +22,7 @@ export async function buildOpenApiDocument(): Promise<unknown> {
   }
 }
 
-export function formatDocument(document: unknown): string {
+export function formatDocument (document: unknown): string {
   return `${JSON.stringify(document, null, 2)}\n`
 }
 

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 
 // The same code runs from src/ (tests) and from dist/src/ (npm start), so the package root is
 // found by looking up for package.json rather than by a fixed number of "..".
-function findPackageRoot(from: string): string {
+function findPackageRoot (from: string): string {
   let dir = from
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir)

@@ -22,7 +22,7 @@ ${describeConfig()
   .join('\n')}
 `
 
-async function main(): Promise<void> {
+async function main (): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(HELP)
     return

@@ -66,7 +66,7 @@ export interface PipelineResult {
  * earlier one whose image is still there reuses it instead (unless asked to `force` or
  * `noCache`); with a full commit SHA, or an upload's sha256, that is known before fetching.
  */
-export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Promise<PipelineResult> {
+export async function runPipeline (build: BuildRecord, ctx: PipelineContext): Promise<PipelineResult> {
   const { request } = build
   const known = request.source?.sha256 ?? (request.ref !== null && /^[0-9a-f]{40}$/.test(request.ref) ? request.ref : null)
   if (known) {
@@ -94,7 +94,7 @@ export async function runPipeline(build: BuildRecord, ctx: PipelineContext): Pro
 }
 
 /** The files to build: the uploaded tar, unpacked; or the commit, from the repository. */
-function fetchSource(build: BuildRecord, ctx: PipelineContext): Promise<Source> {
+function fetchSource (build: BuildRecord, ctx: PipelineContext): Promise<Source> {
   const { request } = build
   const upload = request.source
   if (upload) {
@@ -128,12 +128,12 @@ function fetchSource(build: BuildRecord, ctx: PipelineContext): Promise<Source> 
   )
 }
 
-function tagsAt(request: BuildRecord['request'], revision: string): string[] {
+function tagsAt (request: BuildRecord['request'], revision: string): string[] {
   return (request.tags ?? [revision.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
 }
 
 /** The result of an identical earlier build whose image is still there, with every phase after the clone skipped. */
-async function reuseEarlier(build: BuildRecord, revision: string, ctx: PipelineContext): Promise<PipelineResult | null> {
+async function reuseEarlier (build: BuildRecord, revision: string, ctx: PipelineContext): Promise<PipelineResult | null> {
   const { request } = build
   if (request.variants.length > 0 || request.force || request.noCache) return null
   const fingerprint = buildFingerprint(request, revision, tagsAt(request, revision))
@@ -152,7 +152,7 @@ async function reuseEarlier(build: BuildRecord, revision: string, ctx: PipelineC
  * Every variant of the same commit, one after another, each row of the comparison saved as it
  * ends. A variant that fails does not stop the others; the build fails after them all.
  */
-async function buildVariants(build: BuildRecord, source: Source, tags: string[], ctx: PipelineContext): Promise<PipelineResult> {
+async function buildVariants (build: BuildRecord, source: Source, tags: string[], ctx: PipelineContext): Promise<PipelineResult> {
   const { request } = build
   const rows: VariantResult[] = []
   const built: BuiltImage[] = []
@@ -192,15 +192,15 @@ async function buildVariants(build: BuildRecord, source: Source, tags: string[],
 }
 
 /** The variants side by side, as `docker images` would list them. */
-function comparisonTable(rows: VariantResult[]): string {
+function comparisonTable (rows: VariantResult[]): string {
   const lines = rows.map((row) =>
     [row.name.padEnd(16), row.status.padEnd(10), (row.sizeBytes === null ? '-' : formatBytes(row.sizeBytes)).padStart(10), `${(row.durationMs / 1000).toFixed(1)} s`.padStart(9)].join(' ')
   )
-  return [`==> variants compared`, `${'VARIANT'.padEnd(16)} ${'STATUS'.padEnd(10)} ${'SIZE'.padStart(10)} ${'TIME'.padStart(9)}`, ...lines].join('\n')
+  return ['==> variants compared', `${'VARIANT'.padEnd(16)} ${'STATUS'.padEnd(10)} ${'SIZE'.padStart(10)} ${'TIME'.padStart(9)}`, ...lines].join('\n')
 }
 
 /** The previous succeeded build of the same repository, ref, Dockerfile and target, for the size delta; none for an upload. */
-async function previousBuild(store: BuildStore, build: BuildRecord, resolvedRef: string | null): Promise<BuildRecord | undefined> {
+async function previousBuild (store: BuildStore, build: BuildRecord, resolvedRef: string | null): Promise<BuildRecord | undefined> {
   if (build.request.repo === null) return undefined
   const refOf = (record: BuildRecord, resolved: string | null) => resolved ?? record.request.ref
   const { items } = await store.list({ repo: build.request.repo, status: 'succeeded', limit: 50 })

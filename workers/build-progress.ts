@@ -15,7 +15,7 @@ export type AttemptRecord = ReturnType<typeof attemptRecord>
  * Every string written passes `redact` first, whichever field it is in (an error, a variant's row,
  * a step's text), as every log line does.
  */
-export function attemptRecord(store: BuildStore, buildId: string, attempt: number, redact: (text: string) => string) {
+export function attemptRecord (store: BuildStore, buildId: string, attempt: number, redact: (text: string) => string) {
   const write = (to: BuildStatus, set: Transition['set']) => store.transition(buildId, { from: ['running'], to, set: redactAll(set, redact), attempt })
   return {
     attempt,
@@ -29,7 +29,7 @@ export function attemptRecord(store: BuildStore, buildId: string, attempt: numbe
  * phase change in the log stream as a status event for followers. `phaseEnded` hears of each
  * phase that ran, as it ends (for metrics).
  */
-export function createBuildProgress(record: AttemptRecord, log: LogWriter, phaseEnded: (phase: Phase) => void) {
+export function createBuildProgress (record: AttemptRecord, log: LogWriter, phaseEnded: (phase: Phase) => void) {
   const phases: Phase[] = []
   let running: PhaseName | null = null
   let steps: Step[] = []
@@ -75,17 +75,17 @@ export function createBuildProgress(record: AttemptRecord, log: LogWriter, phase
         throw error
       }
     },
-    skip(name: PhaseName, variant?: string) {
+    skip (name: PhaseName, variant?: string) {
       const now = new Date().toISOString()
       phases.push({ name, status: 'skipped', startedAt: now, finishedAt: now, durationMs: 0, ...(variant ? { variant } : {}) })
     },
     /** The builder's steps so far; saved shortly, in one write with any other changes meanwhile. */
-    steps(current: Step[]) {
+    steps (current: Step[]) {
       steps = current
       stepTimer ??= setTimeout(() => void saveSteps().catch(() => undefined), STEP_SAVE_INTERVAL_MS)
     },
     /** Every change so far is in the record. */
-    async settle() {
+    async settle () {
       if (stepTimer) await saveSteps()
       await saving
     },
@@ -94,7 +94,7 @@ export function createBuildProgress(record: AttemptRecord, log: LogWriter, phase
      * the time limit stopped is `interrupted`, not `failed`; so is a step still running when
      * another one failed.
      */
-    endedAs(status: BuildStatus): { phases: Phase[]; steps: Step[] } {
+    endedAs (status: BuildStatus): { phases: Phase[]; steps: Step[] } {
       const stopped = status === 'canceled' || status === 'timed_out'
       const now = Date.now()
       return {

@@ -33,7 +33,7 @@ export interface BuiltImage {
  * context → build → inspect → push for one spec, from the source's files. The image is measured
  * before it is pushed, so one over a `fail` budget never reaches the registry.
  */
-export async function buildVariant(spec: BuildSpec, source: Source, ctx: PipelineContext): Promise<BuiltImage> {
+export async function buildVariant (spec: BuildSpec, source: Source, ctx: PipelineContext): Promise<BuiltImage> {
   const { request } = ctx.build
   const { progress, signal } = ctx
   const variant = spec.name ?? undefined
@@ -154,7 +154,7 @@ export async function buildVariant(spec: BuildSpec, source: Source, ctx: Pipelin
 }
 
 /** Pushes every tag when the request asks for it; the digest the registry took, or null. */
-async function pushTags(spec: BuildSpec, ctx: PipelineContext, variant: string | undefined): Promise<string | null> {
+async function pushTags (spec: BuildSpec, ctx: PipelineContext, variant: string | undefined): Promise<string | null> {
   const { request } = ctx.build
   if (!request.push) {
     ctx.progress.skip('push', variant)
@@ -177,6 +177,6 @@ async function pushTags(spec: BuildSpec, ctx: PipelineContext, variant: string |
   return pushed.digest
 }
 
-function budgetOf(sizeBytes: number, maxBytes: number | null, mode: Budget['mode']): Budget | null {
+function budgetOf (sizeBytes: number, maxBytes: number | null, mode: Budget['mode']): Budget | null {
   return maxBytes === null ? null : { maxBytes, mode, exceeded: sizeBytes > maxBytes }
 }

@@ -28,7 +28,7 @@ const CHECK_MS = 1000
  * gives up on a build whose workers keep dying. Its metrics go to `metrics`, the process's registry;
  * `dependencies` are what its readiness depends on.
  */
-export async function startBuildWorker(
+export async function startBuildWorker (
   config: Config,
   logger: Logger,
   metrics = new Registry()
@@ -131,7 +131,7 @@ export async function startBuildWorker(
   return {
     dependencies: { redis, docker: deps.docker },
     /** Takes no new builds; running ones may finish within the grace period, then go back to the queue. */
-    async close() {
+    async close () {
       clearInterval(ownershipChecks)
       await reconciler.stop()
       const grace = setTimeout(() => worker.cancelAllJobs(ABORT_REASONS.shutdown), config.shutdownGraceSeconds * 1000)
@@ -147,7 +147,7 @@ export async function startBuildWorker(
  * A worker whose named build network is missing would fail every build: it does not start. An
  * engine not reachable yet is no reason not to start; each build checks its network again.
  */
-async function checkNetworkAtStart(docker: Docker, network: string, logger: Logger): Promise<void> {
+async function checkNetworkAtStart (docker: Docker, network: string, logger: Logger): Promise<void> {
   if (!isNamedNetwork(network)) return
   let exists: boolean
   try {

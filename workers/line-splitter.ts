@@ -3,7 +3,7 @@
  * pieces, so a step that prints 100 MB without a newline never grows the worker. A carriage return
  * keeps only what follows it, as a terminal shows a redrawn progress line.
  */
-export function createLineSplitter(onLine: (line: string) => void, maxChars = 16 * 1024) {
+export function createLineSplitter (onLine: (line: string) => void, maxChars = 16 * 1024) {
   let partial = ''
 
   const emit = (line: string) => {
@@ -13,7 +13,7 @@ export function createLineSplitter(onLine: (line: string) => void, maxChars = 16
   }
 
   return {
-    push(chunk: string) {
+    push (chunk: string) {
       partial += chunk
       let newline: number
       while ((newline = partial.indexOf('\n')) !== -1) {
@@ -28,14 +28,14 @@ export function createLineSplitter(onLine: (line: string) => void, maxChars = 16
         partial = partial.slice(maxChars)
       }
     },
-    end() {
+    end () {
       if (partial) emit(partial)
       partial = ''
     }
   }
 }
 
-function lastRedraw(line: string): string {
+function lastRedraw (line: string): string {
   const trimmed = line.endsWith('\r') ? line.slice(0, -1) : line
   return trimmed.slice(trimmed.lastIndexOf('\r') + 1)
 }

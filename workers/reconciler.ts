@@ -22,10 +22,10 @@ const LIVE_JOB_STATES = new Set(['active', 'waiting', 'prioritized', 'delayed', 
  * is enqueued, and a running build whose job is gone ends WORKER_LOST. Every worker runs one;
  * every change is a compare-and-set, so running several at once is harmless.
  */
-export function startReconciler(deps: ReconcilerDeps, options: { intervalMs: number; queueTtlSeconds: number }) {
+export function startReconciler (deps: ReconcilerDeps, options: { intervalMs: number; queueTtlSeconds: number }) {
   const buildsIn = async (status: BuildStatus) => deps.redis.zrangebylex(deps.keys.buildsByStatus(status), '-', '+')
 
-  async function reconcile(): Promise<void> {
+  async function reconcile (): Promise<void> {
     for (const id of await buildsIn('queued')) {
       const build = await deps.store.get(id)
       if (build?.status !== 'queued') continue
@@ -48,7 +48,7 @@ export function startReconciler(deps: ReconcilerDeps, options: { intervalMs: num
     pass = pass.then(reconcile).catch((error: unknown) => deps.logger.warn({ err: error }, 'reconciling builds failed; trying again later'))
   }, options.intervalMs)
   return {
-    async stop() {
+    async stop () {
       clearInterval(timer)
       await pass
     }

@@ -8,7 +8,7 @@ const MIN_SECRET_LENGTH = 4
  * credentials this build uses) as given and in the base64 forms Docker configs and HTTP Basic
  * auth carry them in.
  */
-export function createRedactor(secrets: { username?: string; password: string }[]): (text: string) => string {
+export function createRedactor (secrets: { username?: string; password: string }[]): (text: string) => string {
   const values = new Set<string>()
   for (const { username, password } of secrets) {
     if (password.length < MIN_SECRET_LENGTH) continue
@@ -24,7 +24,7 @@ export function createRedactor(secrets: { username?: string; password: string }[
 }
 
 /** A JSON-like value with every string in it redacted, at any depth. */
-export function redactAll<T>(value: T, redact: (text: string) => string): T {
+export function redactAll<T> (value: T, redact: (text: string) => string): T {
   if (typeof value === 'string') return redact(value) as T
   if (Array.isArray(value)) return value.map((item: unknown) => redactAll(item, redact)) as T
   if (value !== null && typeof value === 'object') {

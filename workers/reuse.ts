@@ -11,7 +11,7 @@ import type { RegistryAuth } from './docker/registry-auth.js'
  * What makes two builds the same: the repository and commit (or the uploaded bytes), and every
  * option that shapes the image (not how the build is run: priority, time limit, webhooks).
  */
-export function buildFingerprint(request: NormalizedRequest, revision: string, tags: string[]): string {
+export function buildFingerprint (request: NormalizedRequest, revision: string, tags: string[]): string {
   const { context, dockerfile, target, buildArgs, labels, image, push, builder, network, keepGitDir, maxImageBytes, budgetMode } = request
   const repo = request.repo === null ? null : repoKey(request.repo)
   // The budget counts too: reusing a build is reusing its verdict on the image's size; so does the
@@ -25,7 +25,7 @@ export function buildFingerprint(request: NormalizedRequest, revision: string, t
  * registry under every tag at the same digest (asked through the Engine API), or, for a local
  * build, tagged on this engine. Anything in doubt means no.
  */
-export async function findReusable(
+export async function findReusable (
   deps: { redis: Redis; keys: RedisKeys; store: BuildStore; docker: Docker },
   buildFingerprintValue: string,
   auth: RegistryAuth | undefined
@@ -48,6 +48,6 @@ export async function findReusable(
 }
 
 /** Remembers a succeeded build as the one identical builds reuse. */
-export async function rememberBuild(redis: Redis, keys: RedisKeys, buildFingerprintValue: string, buildId: string): Promise<void> {
+export async function rememberBuild (redis: Redis, keys: RedisKeys, buildFingerprintValue: string, buildId: string): Promise<void> {
   await redis.set(keys.dedupe(buildFingerprintValue), buildId)
 }

@@ -60,7 +60,7 @@ export const ABORT_REASONS = { cancel: 'canceled', shutdown: 'shutdown', stale: 
  * Aborted for a shutdown, it ends nothing: the build goes back to `queued` for another worker
  * and this returns 'handed-back'.
  */
-export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSignal?: AbortSignal): Promise<'handed-back' | void> {
+export async function runBuild (buildId: string, deps: BuildRunnerDeps, cancelSignal?: AbortSignal): Promise<'handed-back' | void> {
   const build = await deps.store.get(buildId)
   if (!build || TERMINAL_STATUSES.includes(build.status) || (await endedBeforeStart(build, deps))) return
   const run = await startAttempt(build, deps)
@@ -74,7 +74,7 @@ export async function runBuild(buildId: string, deps: BuildRunnerDeps, cancelSig
 type Attempt = NonNullable<Awaited<ReturnType<typeof startAttempt>>>
 
 /** Claims the build for this attempt (compare-and-set on the attempt count: of two workers, one wins). */
-async function startAttempt(build: BuildRecord, deps: BuildRunnerDeps) {
+async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   const attempt = build.attempts + 1
   const startedAt = new Date()
   const started = await deps.store.transition(build.id, {
@@ -102,7 +102,7 @@ async function startAttempt(build: BuildRecord, deps: BuildRunnerDeps) {
 }
 
 /** The pipeline under the build's one signal (its time limit and any abort), as an outcome. */
-async function execute(build: BuildRecord, run: Attempt, deps: BuildRunnerDeps, cancelSignal: AbortSignal | undefined): Promise<Outcome> {
+async function execute (build: BuildRecord, run: Attempt, deps: BuildRunnerDeps, cancelSignal: AbortSignal | undefined): Promise<Outcome> {
   const timeout = AbortSignal.timeout(build.request.timeoutSeconds * 1000)
   const signal = cancelSignal ? AbortSignal.any([cancelSignal, timeout]) : timeout
   const workspace = path.join(deps.settings.workDir, `${build.id}-${run.attempt}`)
@@ -125,7 +125,7 @@ async function execute(build: BuildRecord, run: Attempt, deps: BuildRunnerDeps, 
 }
 
 /** Writes the terminal state, once: lines first, then the state, then its event and announcement. */
-async function conclude(run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): Promise<void> {
+async function conclude (run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): Promise<void> {
   const finishedAt = new Date()
   const durationMs = finishedAt.getTime() - run.startedAt.getTime()
   for (const line of summaryLines(outcome, durationMs)) run.log.write('', 'system', line)
@@ -154,14 +154,14 @@ async function conclude(run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): 
 }
 
 /** Another worker runs this build now (this one had lost its lock): leave the record to it. */
-async function giveUp(run: Attempt): Promise<void> {
+async function giveUp (run: Attempt): Promise<void> {
   run.log.write('', 'system', '==> another worker took this build over; this attempt stops here')
   await run.log.close()
   run.logger.warn('build taken over by another worker')
 }
 
 /** Shutting down: the build goes back to the queue for another worker; this start is not a loss. */
-async function handBack(run: Attempt): Promise<'handed-back'> {
+async function handBack (run: Attempt): Promise<'handed-back'> {
   run.log.write('', 'system', '==> the worker is shutting down: the build goes back to the queue and starts again on another worker')
   await run.progress.settle()
   await run.record.end('queued', { attempts: run.attempt - 1, phases: [], steps: [] })
@@ -172,7 +172,7 @@ async function handBack(run: Attempt): Promise<'handed-back'> {
 }
 
 /** Tells webhooks about the build's state now; an announcement that cannot be made is logged, not fatal. */
-async function announce(buildId: string, deps: BuildRunnerDeps, logger: Logger): Promise<void> {
+async function announce (buildId: string, deps: BuildRunnerDeps, logger: Logger): Promise<void> {
   const record = await deps.store.get(buildId)
   if (!record) return
   await deps.events.emit(eventTypeOf(record.status), toResource(record)).catch((error: unknown) => logger.error({ err: error }, 'build event not announced'))
@@ -182,7 +182,7 @@ async function announce(buildId: string, deps: BuildRunnerDeps, logger: Logger):
  * Ends a build that must not start: canceled while it waited, queued past the queue's time to
  * live, or already started as often as workers may be lost. True when it ended it (or someone had).
  */
-async function endedBeforeStart(build: BuildRecord, deps: BuildRunnerDeps): Promise<boolean> {
+async function endedBeforeStart (build: BuildRecord, deps: BuildRunnerDeps): Promise<boolean> {
   const ending = { redis: deps.redis, keys: deps.keys, store: deps.store, events: deps.events }
   const from: BuildStatus[] = ['queued', 'running']
   if (build.cancelRequested) {
@@ -204,7 +204,7 @@ async function endedBeforeStart(build: BuildRecord, deps: BuildRunnerDeps): Prom
  * The credentials this build may use, read once, up front: registry ones from the Docker config,
  * git ones for the repository's host from the git credentials file.
  */
-async function loadCredentials(settings: BuildRunnerDeps['settings'], build: BuildRecord): Promise<PipelineContext['credentials']> {
+async function loadCredentials (settings: BuildRunnerDeps['settings'], build: BuildRecord): Promise<PipelineContext['credentials']> {
   const { registry } = splitImageName(build.request.image)
   const { repo } = build.request
   // An upload fetches nothing with git.
@@ -222,11 +222,11 @@ async function loadCredentials(settings: BuildRunnerDeps['settings'], build: Bui
 }
 
 /** Every secret a build's credentials hold, for the redactor. */
-function secretsOf(credentials: PipelineContext['credentials']) {
+function secretsOf (credentials: PipelineContext['credentials']) {
   return [...Object.values(credentials.forBuild), ...(credentials.forPush ? [credentials.forPush] : []), ...credentials.git.secrets]
 }
 
-function failureOutcome(
+function failureOutcome (
   error: unknown,
   context: { phase: PhaseName | null; timedOut: boolean; abortedFor: unknown; build: BuildRecord }
 ): Outcome {
@@ -251,7 +251,7 @@ function failureOutcome(
 }
 
 /** The log's last words: the outcome, and for an image its size, change, budget and best advice. */
-function summaryLines(outcome: Outcome, durationMs: number): string[] {
+function summaryLines (outcome: Outcome, durationMs: number): string[] {
   const took = `${(durationMs / 1000).toFixed(1)} s`
   if (outcome.status !== 'succeeded' || !outcome.image) {
     return [`==> ${outcome.status} after ${took}${outcome.error ? `: ${outcome.error.code}: ${outcome.error.message}` : ''}`]

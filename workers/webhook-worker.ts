@@ -21,7 +21,7 @@ const TIMEOUT_MS = 10_000
 const CONCURRENCY = 16
 
 /** Fans build events out to their subscriptions and delivers them, signed, with retries; counts attempts in `metrics`. */
-export async function startWebhookWorker(config: Config, logger: Logger, metrics = new Registry()): Promise<{ close(): Promise<void> }> {
+export async function startWebhookWorker (config: Config, logger: Logger, metrics = new Registry()): Promise<{ close(): Promise<void> }> {
   const redis = createRedis(config.redisUrl, 'worker', logger)
   const keys = redisKeys(config.prefix)
   const webhooks = createWebhookStore(redis, keys)
@@ -36,7 +36,7 @@ export async function startWebhookWorker(config: Config, logger: Logger, metrics
     JSON.parse((await redis.get(keys.buildWebhooks(buildId))) ?? '[]') as StoredBuildWebhook[]
 
   /** One delivery per subscription that wants the event; safe to run again (ids are derived). */
-  async function fanout(event: FanoutJobData): Promise<void> {
+  async function fanout (event: FanoutJobData): Promise<void> {
     const targets: { target: DeliveryTarget; key: string; url: string; format: StoredDelivery['format'] }[] = []
     const { repo } = event.build.request
     const repository = repo === null ? null : repoKey(repo)
@@ -71,7 +71,7 @@ export async function startWebhookWorker(config: Config, logger: Logger, metrics
   }
 
   /** Where a delivery goes and the secrets that sign it, as they are now; null when it must not go. */
-  async function destination(delivery: StoredDelivery): Promise<{ url: string; secrets: string[] } | { abandon: string }> {
+  async function destination (delivery: StoredDelivery): Promise<{ url: string; secrets: string[] } | { abandon: string }> {
     if (delivery.target.kind === 'build') {
       const own = (await buildWebhooks(delivery.buildId))[delivery.target.index]
       return own ? { url: own.url, secrets: [own.secret] } : { abandon: "the build's subscription is gone" }
@@ -82,7 +82,7 @@ export async function startWebhookWorker(config: Config, logger: Logger, metrics
     return { url: webhook.url, secrets: liveSecrets(webhook.secrets) }
   }
 
-  async function deliver(job: Job<DeliverJobData>): Promise<void> {
+  async function deliver (job: Job<DeliverJobData>): Promise<void> {
     const delivery = await deliveries.get(job.data.deliveryId)
     if (!delivery || delivery.status === 'delivered' || delivery.status === 'abandoned') return
     const at = new Date().toISOString()
@@ -128,7 +128,7 @@ export async function startWebhookWorker(config: Config, logger: Logger, metrics
   )
   worker.on('error', onError)
   return {
-    async close() {
+    async close () {
       await worker.close()
       await queue.close()
       await redis.quit().catch(() => redis.disconnect())
@@ -140,7 +140,7 @@ export async function startWebhookWorker(config: Config, logger: Logger, metrics
  * A subscription's repository pattern against a repository key (host/path); "*" matches any run.
  * A build of an upload (no repository) reaches only subscriptions without a pattern.
  */
-export function repoMatches(pattern: string | null, repository: string | null): boolean {
+export function repoMatches (pattern: string | null, repository: string | null): boolean {
   if (pattern === null) return true
   if (repository === null) return false
   const normalized = pattern.replace(/^[a-z][a-z0-9+.-]*:\/\/([^/@]*@)?/i, '').replace(/\.git$/, '').replace(/\/+$/, '')

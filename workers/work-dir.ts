@@ -7,7 +7,7 @@ import path from 'node:path'
  * this host that no longer run (a worker killed mid-build) are removed first; other live workers'
  * folders are left alone.
  */
-export async function claimWorkDir(base: string, logger: { info(details: object, message: string): void }): Promise<string> {
+export async function claimWorkDir (base: string, logger: { info(details: object, message: string): void }): Promise<string> {
   const host = os.hostname()
   await mkdir(base, { recursive: true })
   const ownedBy = new RegExp(`^${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d+)$`)
@@ -22,7 +22,7 @@ export async function claimWorkDir(base: string, logger: { info(details: object,
   return own
 }
 
-function isAlive(pid: number): boolean {
+function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -30,7 +30,7 @@ export interface AppOptions {
 }
 
 /** The whole API as one plugin: src/server.ts runs it, tests build it the same way. */
-export default async function slipwayApp(fastify: FastifyInstance, options: AppOptions) {
+export default async function slipwayApp (fastify: FastifyInstance, options: AppOptions) {
   // The API speaks JSON; a text body is refused (415) rather than read as a JSON string.
   fastify.removeContentTypeParser('text/plain')
   await fastify.register(buildLogContext)
@@ -71,15 +71,15 @@ const CLOSE_GRACE_MS = 2000
  * tenth of the API's CPU under load.
  */
 class OneLinePerRequest extends LogController {
-  override incomingRequest(): void {}
+  override incomingRequest (): void {}
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) super.requestCompleted(error, request, reply)
     else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
   }
 }
 
-export function serverOptions(logger: Logger, config: Pick<Config, 'trustProxy'>): FastifyServerOptions {
+export function serverOptions (logger: Logger, config: Pick<Config, 'trustProxy'>): FastifyServerOptions {
   return {
     loggerInstance: logger,
     // request.ip is the client's only through the proxies the operator names; by default it is the

@@ -10,7 +10,7 @@ import { registerReachabilityMetrics, type Dependencies } from '../metrics/reach
  * /metrics, /healthz and /readyz for a process without the API (SLIPWAY_ROLE=worker), on
  * SLIPWAY_HOST:SLIPWAY_METRICS_PORT: the same routes the API serves, for this worker alone.
  */
-export async function startMetricsServer(config: Config, logger: Logger, registry: Registry, dependencies: Dependencies): Promise<{ close(): Promise<void> }> {
+export async function startMetricsServer (config: Config, logger: Logger, registry: Registry, dependencies: Dependencies): Promise<{ close(): Promise<void> }> {
   registerReachabilityMetrics(registry, dependencies)
   const server = Fastify({ loggerInstance: logger.child({ server: 'metrics' }) })
   await server.register(healthRoutes, { dependencies })

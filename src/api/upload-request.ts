@@ -14,7 +14,7 @@ export const TAR_GZIP_TYPES = ['application/gzip', 'application/x-gzip']
 const FORM_FIELDS = "the field 'options' (the build options as JSON) and the file 'source' (the gzipped tar)"
 
 /** Whether a POST /v1/builds uploads its source (rather than naming a repository in JSON). */
-export function isUpload(request: FastifyRequest): boolean {
+export function isUpload (request: FastifyRequest): boolean {
   const mediaType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
   return TAR_GZIP_TYPES.includes(mediaType) || request.isMultipart()
 }
@@ -30,7 +30,7 @@ export interface UploadRequest {
  * form with the field `options` and the file `source`. Options are checked as a JSON body's are,
  * then by `vet`, before the tar is read when they come first.
  */
-export async function readUploadRequest(
+export async function readUploadRequest (
   request: FastifyRequest,
   optionsParam: string | undefined,
   uploads: UploadStore,
@@ -52,7 +52,7 @@ export async function readUploadRequest(
   return { options, upload }
 }
 
-async function readForm(request: FastifyRequest, uploads: UploadStore, actor: Actor, checked: (text: string) => BuildUploadOptions): Promise<UploadRequest> {
+async function readForm (request: FastifyRequest, uploads: UploadStore, actor: Actor, checked: (text: string) => BuildUploadOptions): Promise<UploadRequest> {
   let options: BuildUploadOptions | undefined
   let upload: StoredUpload | undefined
   try {
@@ -74,7 +74,7 @@ async function readForm(request: FastifyRequest, uploads: UploadStore, actor: Ac
 }
 
 /** The form's parts; a form that cannot be read is the sender's to fix. */
-async function* formParts(request: FastifyRequest): AsyncGenerator<Multipart> {
+async function * formParts (request: FastifyRequest): AsyncGenerator<Multipart> {
   try {
     for await (const part of request.parts()) yield part
   } catch (error) {
@@ -85,7 +85,7 @@ async function* formParts(request: FastifyRequest): AsyncGenerator<Multipart> {
 const OptionsRef = Type.Ref(BuildUploadOptionsSchema)
 
 /** The options as JSON, refused exactly as a JSON body would be (VALIDATION_FAILED, with details per field). */
-function parseOptions(request: FastifyRequest, text: string): BuildUploadOptions {
+function parseOptions (request: FastifyRequest, text: string): BuildUploadOptions {
   let options: unknown
   try {
     options = JSON.parse(text)

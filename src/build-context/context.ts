@@ -48,7 +48,7 @@ const INLINE_DOCKERFILE = '.dockerfile.slipway'
  * what .dockerignore excludes, symlinks kept as links, owner root. Nothing is read outside the
  * repository: the context and Dockerfile must resolve inside it.
  */
-export async function planContext(input: {
+export async function planContext (input: {
   tree: SourceTree
   context: string
   dockerfile: string
@@ -110,7 +110,7 @@ export async function planContext(input: {
  * of the tree or of the archive is made. A file that cannot be read destroys the stream with that
  * error. Every entry has the same time (`mtime`, the commit's), as a fresh checkout would not.
  */
-export function packContext(plan: Pick<ContextPlan, 'entries'>, tree: SourceTree, mtime: Date, signal: AbortSignal): Readable {
+export function packContext (plan: Pick<ContextPlan, 'entries'>, tree: SourceTree, mtime: Date, signal: AbortSignal): Readable {
   const pack = tar.pack()
   const add = async (entry: ContextEntry) => {
     const header: Parameters<typeof pack.entry>[0] = {
@@ -146,7 +146,7 @@ export function packContext(plan: Pick<ContextPlan, 'entries'>, tree: SourceTree
 }
 
 /** .dockerignore lines as Docker reads them: comments and blanks dropped, paths cleaned, "/" prefix removed. */
-export function parseDockerignore(text: string): string[] {
+export function parseDockerignore (text: string): string[] {
   const patterns: string[] = []
   for (const [index, rawLine] of text.split(/\r?\n/).entries()) {
     const line = index === 0 ? rawLine.replace(/^\uFEFF/, '') : rawLine
@@ -169,7 +169,7 @@ export function parseDockerignore(text: string): string[] {
  * .dockerignore and the Dockerfile even when they are excluded; it drops them from COPY itself
  * (the docker CLI does the same).
  */
-export function keeping(patterns: string[], paths: string[]): string[] {
+export function keeping (patterns: string[], paths: string[]): string[] {
   const probe = dockerignore().add(patterns)
   return [...patterns, ...paths.filter((kept) => probe.ignores(kept)).map((kept) => `!${kept}`)]
 }
@@ -179,12 +179,12 @@ export function keeping(patterns: string[], paths: string[]): string[] {
  * exception pattern starts with its path, in which case it is walked but not itself added.
  * `skip` names entries left out whatever the patterns say.
  */
-export async function walkContext(tree: SourceTree, contextDir: string, patterns: string[], skip: Set<string>, signal: AbortSignal): Promise<ContextEntry[]> {
+export async function walkContext (tree: SourceTree, contextDir: string, patterns: string[], skip: Set<string>, signal: AbortSignal): Promise<ContextEntry[]> {
   const matcher = dockerignore().add(patterns)
   const exceptions = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1))
   const entries: ContextEntry[] = []
 
-  async function visit(relative: string): Promise<void> {
+  async function visit (relative: string): Promise<void> {
     signal.throwIfAborted()
     for (const found of await tree.children(join(contextDir, relative))) {
       const rel = relativeTo(contextDir, found.path)
@@ -202,11 +202,11 @@ export async function walkContext(tree: SourceTree, contextDir: string, patterns
   return entries
 }
 
-function entryOf(name: string, source: TreeEntry): ContextEntry {
+function entryOf (name: string, source: TreeEntry): ContextEntry {
   return { name, source, type: source.type, mode: source.mode, size: source.size, ...(source.linkname === undefined ? {} : { linkname: source.linkname }) }
 }
 
-function fileOfOurs(name: string, content: Buffer): ContextEntry {
+function fileOfOurs (name: string, content: Buffer): ContextEntry {
   return { name, source: null, type: 'file', mode: 0o644, size: content.length, content }
 }
 
@@ -215,13 +215,13 @@ const nameOf = (entry: TreeEntry) => entry.path.slice(entry.path.lastIndexOf('/'
 const relativeTo = (dir: string, entryPath: string) => (dir ? entryPath.slice(dir.length + 1) : entryPath)
 const isInside = (dir: string, entryPath: string) => dir === '' || entryPath.startsWith(`${dir}/`)
 
-async function dockerfileNotFound(tree: SourceTree, wanted: string): Promise<string> {
+async function dockerfileNotFound (tree: SourceTree, wanted: string): Promise<string> {
   const found = await findDockerfiles(tree)
   const hint = found.length > 0 ? ` Dockerfiles in the repository: ${found.join(', ')}.` : ' The repository has no file named like a Dockerfile.'
   return `No Dockerfile at '${wanted}'.${hint} Set \`dockerfile\` to its path relative to the repository root.`
 }
 
-async function findDockerfiles(tree: SourceTree, relative = '', depth = 0): Promise<string[]> {
+async function findDockerfiles (tree: SourceTree, relative = '', depth = 0): Promise<string[]> {
   const found: string[] = []
   for (const entry of await tree.children(relative)) {
     const name = nameOf(entry)

@@ -8,7 +8,7 @@ import type { SourceTree, TreeEntry } from './source-tree.js'
  * A checkout on disk as a SourceTree. Symlinks are reported as links and never followed here, so
  * nothing outside `root` is read through one.
  */
-export function diskTree(root: string): SourceTree {
+export function diskTree (root: string): SourceTree {
   const absolute = (relative: string) => path.join(root, ...relative.split('/'))
   const entryAt = async (relative: string): Promise<TreeEntry | null> => {
     const info = await lstat(absolute(relative)).catch(() => null)
@@ -26,7 +26,7 @@ export function diskTree(root: string): SourceTree {
   }
   return {
     entry: entryAt,
-    async children(dir) {
+    async children (dir) {
       const names = (await readdir(absolute(dir))).sort()
       const entries = await Promise.all(names.map((name) => entryAt(dir ? `${dir}/${name}` : name)))
       return entries.filter((entry): entry is TreeEntry => entry !== null)

@@ -37,7 +37,7 @@ const MAX_LINKS = 40
  * Where `relative` leads inside the tree, following symlinks as the kernel would, or null when it
  * does not exist or leads outside the repository (an absolute target, or one climbing out).
  */
-export async function resolveInTree(tree: SourceTree, relative: string): Promise<TreeEntry | null> {
+export async function resolveInTree (tree: SourceTree, relative: string): Promise<TreeEntry | null> {
   let pending = relative.split('/').filter((part) => part && part !== '.')
   let resolved: string[] = []
   let links = 0

@@ -6,7 +6,7 @@ import { UsageError } from './exit-codes.js'
 /** The API answered 4xx or 5xx; `code` is its stable reason (every 4xx has one). */
 export class ApiError extends Error {
   override name = 'ApiError'
-  constructor(
+  constructor (
     readonly status: number,
     readonly code: string,
     message: string,
@@ -42,7 +42,7 @@ export interface ApiClient {
  * The HTTP API as the CLI uses it. `url` may carry a path (a Slipway behind a proxy at
  * https://ci.example.com/slipway); API paths are resolved under it.
  */
-export function createApiClient(url: string | undefined, token: string | undefined): ApiClient {
+export function createApiClient (url: string | undefined, token: string | undefined): ApiClient {
   if (!url) throw new UsageError('Set SLIPWAY_URL (or --url) to the Slipway server, e.g. SLIPWAY_URL=https://slipway.example.com')
   if (!token) throw new UsageError('Set SLIPWAY_TOKEN (or --token) to an API token; `slipway token create --help` says how to make one')
   let base: URL
@@ -68,7 +68,7 @@ export function createApiClient(url: string | undefined, token: string | undefin
     let response: Response
     try {
       // A stream body needs duplex 'half' (fetch's rule for request bodies sent while reading the answer).
-      response = await fetch(target, { method, headers, body: body as RequestInit['body'], signal: options.signal ?? null, ...(options.body ? { duplex: 'half' } : {}) } as RequestInit)
+      response = await fetch(target, { method, headers, body: body as RequestInit['body'], signal: options.signal ?? null, ...(options.body ? { duplex: 'half' } : {}) })
     } catch (error) {
       if (options.signal?.aborted) throw error
       throw new ConnectionError(`cannot reach Slipway at ${base.href}: ${reasonOf(error)}`)
@@ -82,7 +82,7 @@ export function createApiClient(url: string | undefined, token: string | undefin
   }
 }
 
-async function apiErrorOf(response: Response): Promise<ApiError> {
+async function apiErrorOf (response: Response): Promise<ApiError> {
   const text = await response.text().catch(() => '')
   try {
     const body = JSON.parse(text) as Partial<ErrorBody>
@@ -95,7 +95,7 @@ async function apiErrorOf(response: Response): Promise<ApiError> {
 }
 
 /** fetch says only "fetch failed"; the cause (ECONNREFUSED, ENOTFOUND, a TLS error) is what helps. */
-function reasonOf(error: unknown): string {
+function reasonOf (error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause
   return cause?.code ?? cause?.message ?? (error as Error).message
 }

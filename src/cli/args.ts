@@ -39,7 +39,7 @@ export interface Parsed {
   has(name: string): boolean
 }
 
-export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
+export function parseCommand (spec: CommandSpec, argv: string[]): Parsed {
   let parsed: ReturnType<typeof parseArgs>
   try {
     parsed = parseArgs({
@@ -75,7 +75,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
   }
 }
 
-export function commandHelp(spec: CommandSpec): string {
+export function commandHelp (spec: CommandSpec): string {
   const rows = spec.flags.map((flag) => [`${flag.short ? `-${flag.short}, ` : '    '}--${flag.name}${flag.value ? ` ${flag.value}` : ''}`, flag.help] as const)
   const width = Math.min(30, Math.max(...rows.map(([left]) => left.length)))
   const options = rows.map(([left, help]) => `  ${left.padEnd(width)}  ${help}`).join('\n')
@@ -83,7 +83,7 @@ export function commandHelp(spec: CommandSpec): string {
 }
 
 /** "K=V" pairs of a repeatable flag as an object, or undefined when none were given. */
-export function keyValues(flag: string, pairs: string[]): Record<string, string> | undefined {
+export function keyValues (flag: string, pairs: string[]): Record<string, string> | undefined {
   if (pairs.length === 0) return undefined
   const result: Record<string, string> = {}
   for (const pair of pairs) {
@@ -95,7 +95,7 @@ export function keyValues(flag: string, pairs: string[]): Record<string, string>
 }
 
 /** A whole number flag, or undefined when absent. */
-export function integer(flag: string, value: string | undefined): number | undefined {
+export function integer (flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   if (!/^\d+$/.test(value)) throw new UsageError(`--${flag} takes a whole number, not '${value}'`)
   return Number(value)
@@ -103,7 +103,7 @@ export function integer(flag: string, value: string | undefined): number | undef
 
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9 }
 /** A size as people write it: bytes, or with a decimal unit ("500MB", "1.5G", "200kB"). */
-export function byteSize(flag: string, value: string | undefined): number | undefined {
+export function byteSize (flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   const match = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(value.trim())
   if (!match) throw new UsageError(`--${flag} takes a size such as 500MB, 1.5GB or a number of bytes, not '${value}'`)
@@ -112,7 +112,7 @@ export function byteSize(flag: string, value: string | undefined): number | unde
 
 const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600 }
 /** A duration in whole seconds: "900", "90s", "15m", "2h". */
-export function seconds(flag: string, value: string | undefined): number | undefined {
+export function seconds (flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined
   const match = /^(\d+)([smh]?)$/.exec(value.trim())
   if (!match) throw new UsageError(`--${flag} takes a duration such as 900, 90s, 15m or 2h, not '${value}'`)

@@ -3,7 +3,7 @@ import type { Build } from '../domain/schemas/build.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
 
 /** What a build's state means for the shell; one not yet ended is no failure. */
-export function exitCodeOf(build: Build): ExitCode {
+export function exitCodeOf (build: Build): ExitCode {
   switch (build.status) {
     case 'succeeded':
       return EXIT.ok
@@ -23,7 +23,7 @@ export function exitCodeOf(build: Build): ExitCode {
  * A build for a person: a headline with its status and time, then what was built from where, its
  * phases, and the image (digest, size, the advisor's largest finding) or the error.
  */
-export function describeBuild(build: Build, now = Date.now()): string {
+export function describeBuild (build: Build, now = Date.now()): string {
   const lines = [headline(build, now)]
   const request = build.request
   if (request.repo === null) lines.push(`  source   ${formatUpload(request.source)}`)
@@ -59,7 +59,7 @@ export function describeBuild(build: Build, now = Date.now()): string {
   return `${lines.join('\n')}\n`
 }
 
-function headline(build: Build, now: number): string {
+function headline (build: Build, now: number): string {
   const status = build.status.replace('_', ' ')
   if (build.status === 'queued') return `Build ${build.id} queued ${formatDuration(now - Date.parse(build.createdAt))} ago`
   if (build.status === 'running') {

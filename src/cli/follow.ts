@@ -13,7 +13,7 @@ const MAX_RECONNECTS = 10
  * connection (an API process restarting, a proxy timing out) is resumed with Last-Event-ID, so
  * no line is shown twice or missed. `onEvent`, when given, sees every event as it came.
  */
-export async function followBuild(
+export async function followBuild (
   api: ApiClient,
   id: string,
   display: ProgressDisplay,

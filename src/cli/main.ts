@@ -25,7 +25,7 @@ const COMMANDS: [CommandSpec, (parsed: Parsed, deps: CliDeps) => Promise<ExitCod
   [tokenSpec, token]
 ]
 
-export function toolHelp(): string {
+export function toolHelp (): string {
   const commands = COMMANDS.map(([spec]) => `  ${spec.name.padEnd(8)}${spec.summary}`).join('\n')
   const codes = EXIT_CODE_MEANINGS.map(([code, meaning]) => `  ${String(code).padStart(3)}  ${meaning}`).join('\n')
   return `slipway ${packageVersion}: build container images on a Slipway server, from CI or a terminal
@@ -51,7 +51,7 @@ ${codes}
 }
 
 /** Runs one command line; answers the exit code. Errors are explained on stderr, never thrown. */
-export async function main(argv: string[], deps: CliDeps): Promise<ExitCode> {
+export async function main (argv: string[], deps: CliDeps): Promise<ExitCode> {
   const [name, ...rest] = argv
   try {
     if (name === undefined || name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
@@ -81,7 +81,7 @@ export async function main(argv: string[], deps: CliDeps): Promise<ExitCode> {
   }
 }
 
-function explain(error: unknown): ExitCode {
+function explain (error: unknown): ExitCode {
   if (error instanceof UsageError || error instanceof ConfigError) {
     say(error.message)
     return EXIT.usage

@@ -26,7 +26,7 @@ export interface PackedDir {
  * needs them to build). A symlink that leads outside the folder (or nowhere) is refused, so
  * nothing outside it is sent or pointed at.
  */
-export async function packDir(
+export async function packDir (
   dir: string,
   options: { context?: string; dockerfile?: string; variantDockerfiles?: string[]; signal: AbortSignal }
 ): Promise<PackedDir> {

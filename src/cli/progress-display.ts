@@ -34,7 +34,7 @@ export interface Output {
  * changes need no lines of their own: the log already marks each phase ("==> build") and ends
  * with the outcome.
  */
-export function plainDisplay(out: Output): ProgressDisplay {
+export function plainDisplay (out: Output): ProgressDisplay {
   return { log: (entry) => out.write(`${terminalText(entry.text)}\n`), status: () => undefined, close: () => undefined }
 }
 
@@ -48,7 +48,7 @@ const CLEAR_LINE = '\r\x1b[2K'
  * the status, phase, current step and time since the build was submitted. `now` and
  * `startedAtMs` are the local clock's; `tick` redraws (every second from a timer).
  */
-export function liveDisplay(out: Output, startedAtMs: number, now: () => number = Date.now): ProgressDisplay & { tick(): void } {
+export function liveDisplay (out: Output, startedAtMs: number, now: () => number = Date.now): ProgressDisplay & { tick(): void } {
   let status = 'queued'
   let phase: string | null = null
   let step: string | null = null
@@ -62,21 +62,21 @@ export function liveDisplay(out: Output, startedAtMs: number, now: () => number 
   timer.unref()
   render()
   return {
-    log(entry) {
+    log (entry) {
       const text = terminalText(entry.text)
       const starts = STEP_STARTS.map((pattern) => pattern.exec(text)?.[1]).find(Boolean)
       if (starts) step = starts
       out.write(`${CLEAR_LINE}${text}\n`)
       render()
     },
-    status(change) {
+    status (change) {
       if (change.phase !== phase) step = null
       status = change.status
       phase = change.phase
       render()
     },
     tick: render,
-    close() {
+    close () {
       clearInterval(timer)
       out.write(CLEAR_LINE)
     }

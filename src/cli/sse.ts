@@ -8,7 +8,7 @@ export interface SseEvent {
  * Server-Sent Events from a response body, as a browser's EventSource reads them: comments
  * skipped, fields per the spec, an event without data dropped.
  */
-export async function* sseEvents(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+export async function * sseEvents (body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder()
   let buffer = ''
   for await (const chunk of body) {

@@ -17,7 +17,7 @@ const ESCAPE = /\x1b[\x20-\x2f]*[\x30-\x7e]/g
 const CONTROL_CHARACTER = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g
 
 /** Server-provided text as a terminal may show it: plain text, tabs and newlines. */
-export function terminalText(text: string): string {
+export function terminalText (text: string): string {
   return text.replace(CONTROL_STRING, '').replace(CSI, '').replace(ESCAPE, '').replace(CONTROL_CHARACTER, '')
 }
 
@@ -25,23 +25,23 @@ export function terminalText(text: string): string {
 const UNESCAPED_BY_JSON = /[\x7f-\x9f]/g
 
 /** A value as one line of JSON with every control character escaped: the same JSON, safe on a terminal. */
-export function jsonLine(value: unknown): string {
+export function jsonLine (value: unknown): string {
   return `${JSON.stringify(value).replace(UNESCAPED_BY_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`
 }
 
 /** A stream of UTF-8 text, passed on a line at a time through terminalText. */
-export function terminalTextStream(): Transform {
+export function terminalTextStream (): Transform {
   const decoder = new TextDecoder()
   let partial = ''
   return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
+    transform (chunk: Buffer, _encoding, done) {
       const text = partial + decoder.decode(chunk, { stream: true })
       const end = text.lastIndexOf('\n') + 1
       partial = text.slice(end)
       if (end > 0) this.push(terminalText(text.slice(0, end)))
       done()
     },
-    flush(done) {
+    flush (done) {
       const rest = terminalText(partial + decoder.decode())
       if (rest) this.push(rest)
       done()

@@ -13,7 +13,7 @@ const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal']
  * a bare number as trusting nothing, because whoever connects directly counts as the first hop.
  * Use it only where nothing reaches the API but through the proxies.
  */
-export function trustProxyOption(setting: string): boolean | string[] | ((address: string, hop: number) => boolean) | undefined {
+export function trustProxyOption (setting: string): boolean | string[] | ((address: string, hop: number) => boolean) | undefined {
   const value = setting.trim()
   if (value === 'false' || value === 'true') return value === 'true'
   if (/^\d{1,3}$/.test(value)) {
@@ -36,7 +36,7 @@ export function trustProxyOption(setting: string): boolean | string[] | ((addres
  * address by its /64, which is what one subscriber or host is given (counting each of its 2^64
  * addresses apart would let one client guess without limit).
  */
-export function clientOf(ip: string): string {
+export function clientOf (ip: string): string {
   if (!ipaddr.isValid(ip)) return ip
   const address = ipaddr.process(ip)
   if (address.kind() === 'ipv4') return address.toString()

@@ -208,18 +208,18 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-export function envName(key: string): string {
+export function envName (key: string): string {
   const schema = ConfigSchema.properties[key as keyof Config] as TSchema
   return (schema.env as string | undefined) ?? 'SLIPWAY_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()
 }
 
 /** Reads the configuration from environment variables; throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {}
   for (const [key, schema] of Object.entries(ConfigSchema.properties)) {
     const value = env[envName(key)]
     if (value === undefined || value === '') continue
-    raw[key] = fromEnv(schema as TSchema, value)
+    raw[key] = fromEnv(schema, value)
   }
   const config = Value.Default(ConfigSchema, raw)
   // A secret's value is never echoed, not even a wrong one.
@@ -252,7 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** An environment string as the setting's type; anything not written exactly so stays text and is refused. */
-function fromEnv(schema: TSchema, value: string): unknown {
+function fromEnv (schema: TSchema, value: string): unknown {
   // Whole numbers only: "1.5", "1e3" or "0x10" are refused, never rounded.
   if (schema.type === 'integer') return /^-?\d+$/.test(value.trim()) ? Number(value) : value
   if (schema.type === 'number') return /^-?\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value
@@ -260,7 +260,7 @@ function fromEnv(schema: TSchema, value: string): unknown {
   return value
 }
 
-function describeProblem(schema: TSchema, fallback: string): string {
+function describeProblem (schema: TSchema, fallback: string): string {
   const choices = (schema.anyOf as TSchema[] | undefined)?.map((option) => option.const as unknown)
   if (choices?.every((choice) => typeof choice === 'string')) return `must be one of ${choices.join(', ')}`
   if (schema.type === 'integer') return `must be a whole number from ${schema.minimum ?? '…'} to ${schema.maximum ?? '…'}`
@@ -273,7 +273,7 @@ function describeProblem(schema: TSchema, fallback: string): string {
 }
 
 /** Every setting with its variable, default and meaning: the README table and `--help` come from here. */
-export function describeConfig(): { variable: string; default: unknown; description: string }[] {
+export function describeConfig (): { variable: string; default: unknown; description: string }[] {
   return Object.entries(ConfigSchema.properties).map(([key, schema]) => ({
     variable: envName(key),
     default: (schema as TSchema).default,

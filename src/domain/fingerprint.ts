@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 
 /** A stable hash of a JSON value: object keys sorted at every level, so key order never matters. */
-export function fingerprint(value: unknown): string {
+export function fingerprint (value: unknown): string {
   return createHash('sha256').update(canonical(value)).digest('hex')
 }
 
-function canonical(value: unknown): string {
+function canonical (value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
   if (value && typeof value === 'object') {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined)

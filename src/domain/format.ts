@@ -1,7 +1,7 @@
 // Numbers as people read them, in logs and notifications alike.
 
 /** "850 ms", "45 s", "1 min 12 s", "2 h 5 min". */
-export function formatDuration(ms: number): string {
+export function formatDuration (ms: number): string {
   if (ms < 1000) return `${Math.max(0, Math.round(ms))} ms`
   const seconds = Math.round(ms / 1000)
   if (seconds < 60) return `${seconds} s`
@@ -13,7 +13,7 @@ export function formatDuration(ms: number): string {
 
 const BYTE_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB']
 /** Decimal units with 3 significant digits, as `docker images` shows sizes: "176 MB", "5.34 MB". */
-export function formatBytes(bytes: number): string {
+export function formatBytes (bytes: number): string {
   let value = bytes
   let unit = 0
   while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
@@ -29,6 +29,6 @@ export function formatBytes(bytes: number): string {
 }
 
 /** "upload 3f2a9c1d0b7e (1.2 MB)": an uploaded source, by the start of its sha256, where a repository would be named. */
-export function formatUpload(source: { sha256: string; sizeBytes: number } | undefined): string {
+export function formatUpload (source: { sha256: string; sizeBytes: number } | undefined): string {
   return source ? `upload ${source.sha256.slice(0, 12)} (${formatBytes(source.sizeBytes)})` : 'upload'
 }

@@ -7,7 +7,7 @@ import { monotonicFactory } from 'ulid'
 const pool = Buffer.alloc(4096)
 let used = pool.length
 
-function pooledRandom(): number {
+function pooledRandom (): number {
   if (used === pool.length) {
     randomFillSync(pool)
     used = 0

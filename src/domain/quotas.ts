@@ -30,7 +30,7 @@ const QUOTAS: Record<Quota, { what: string; amount: (limit: number) => string; n
 const WHO: Record<Actor['kind'], string> = { token: 'Token', trigger: 'Trigger rule', operator: 'Operator' }
 
 /** The refusal of one more of `quota` for `actor`, naming the quota, its limit and its setting. */
-export function quotaExceeded(quota: Quota, limit: number, actor: Actor): Error {
+export function quotaExceeded (quota: Quota, limit: number, actor: Actor): Error {
   const { what, amount, next } = QUOTAS[quota]
   return new QuotaExceeded(`${WHO[actor.kind]} '${actor.name ?? actor.id}'`, what, amount(limit), `${envName(quota)}=${limit}`, next)
 }

@@ -13,13 +13,13 @@ export interface ClusterCounts {
  * the same figures. While Redis is unreachable they have no samples rather than stale ones
  * (slipway_redis_up says why).
  */
-export function registerClusterMetrics(registry: Registry, counts: ClusterCounts): void {
+export function registerClusterMetrics (registry: Registry, counts: ClusterCounts): void {
   new Gauge({
     name: 'slipway_builds',
     help: 'Builds stored in each status, across every process sharing this Redis',
     labelNames: ['status'],
     registers: [registry],
-    async collect() {
+    async collect () {
       const byStatus = await counts.builds().catch(() => null)
       this.reset()
       for (const [status, count] of Object.entries(byStatus ?? {})) this.set({ status }, count)
@@ -30,7 +30,7 @@ export function registerClusterMetrics(registry: Registry, counts: ClusterCounts
     help: 'Jobs in each state of each queue (builds, webhooks); queued builds are "prioritized", since every build has a priority',
     labelNames: ['queue', 'state'],
     registers: [registry],
-    async collect() {
+    async collect () {
       const byQueue = await counts.queues().catch(() => null)
       this.reset()
       for (const [queue, byState] of Object.entries(byQueue ?? {})) {

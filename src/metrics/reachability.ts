@@ -13,7 +13,7 @@ export interface Dependencies {
 // A probe answers quickly or counts as down: a load balancer or a scrape must not wait on it.
 const PROBE_TIMEOUT_MS = 2000
 
-export async function redisReachable(redis: Redis): Promise<boolean> {
+export async function redisReachable (redis: Redis): Promise<boolean> {
   // A worker's client queues commands while disconnected (it waits for Redis to return): a ping
   // sent then would only answer once Redis is back, so a client not connected is down at once.
   if (redis.status !== 'ready') return false
@@ -30,7 +30,7 @@ export async function redisReachable(redis: Redis): Promise<boolean> {
   }
 }
 
-export async function dockerReachable(docker: Docker): Promise<boolean> {
+export async function dockerReachable (docker: Docker): Promise<boolean> {
   // @types/dockerode leaves out ping's options; dockerode hands abortSignal to the request.
   const ping = docker.ping.bind(docker) as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>
   return ping({ abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).then(
@@ -40,7 +40,7 @@ export async function dockerReachable(docker: Docker): Promise<boolean> {
 }
 
 /** Ready when every dependency this process has answers. */
-export async function checkReadiness(dependencies: Dependencies): Promise<Readiness> {
+export async function checkReadiness (dependencies: Dependencies): Promise<Readiness> {
   const [redis, docker] = await Promise.all([
     redisReachable(dependencies.redis),
     dependencies.docker ? dockerReachable(dependencies.docker) : null
@@ -49,12 +49,12 @@ export async function checkReadiness(dependencies: Dependencies): Promise<Readin
 }
 
 /** slipway_redis_up and (where builds run) slipway_docker_up, probed at each scrape. */
-export function registerReachabilityMetrics(registry: Registry, dependencies: Dependencies): void {
+export function registerReachabilityMetrics (registry: Registry, dependencies: Dependencies): void {
   new Gauge({
     name: 'slipway_redis_up',
     help: 'Whether this process reaches Redis (1) or not (0), probed at scrape time',
     registers: [registry],
-    async collect() {
+    async collect () {
       this.set(Number(await redisReachable(dependencies.redis)))
     }
   })
@@ -62,9 +62,9 @@ export function registerReachabilityMetrics(registry: Registry, dependencies: De
   if (!docker) return
   new Gauge({
     name: 'slipway_docker_up',
-    help: "Whether this process reaches the Docker Engine it builds on (1) or not (0), probed at scrape time",
+    help: 'Whether this process reaches the Docker Engine it builds on (1) or not (0), probed at scrape time',
     registers: [registry],
-    async collect() {
+    async collect () {
       this.set(Number(await dockerReachable(docker)))
     }
   })

@@ -8,7 +8,7 @@ const WAIT_BUCKETS_SECONDS = [0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 14_400
  * What a build worker observes as it happens, counted in its own process: Prometheus adds up the
  * workers. Labels are small closed sets (phase, status, error code), never build ids or URLs.
  */
-export function registerBuildMetrics(registry: Registry) {
+export function registerBuildMetrics (registry: Registry) {
   return {
     phaseSeconds: new Histogram({
       name: 'slipway_build_phase_duration_seconds',
@@ -34,7 +34,7 @@ export function registerBuildMetrics(registry: Registry) {
 export type BuildMetrics = ReturnType<typeof registerBuildMetrics>
 
 /** Webhook delivery attempts made by this worker, by what came of them. */
-export function registerWebhookMetrics(registry: Registry) {
+export function registerWebhookMetrics (registry: Registry) {
   return {
     attempts: new Counter({
       name: 'slipway_webhook_delivery_attempts_total',

@@ -14,7 +14,7 @@ export const session = {
 
 /** An answer other than 2xx, as the API described it: `{ statusCode, code, message, details? }`. */
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor (status, body) {
     super(body.message)
     this.status = status
     this.code = body.code
@@ -24,12 +24,12 @@ export class ApiError extends Error {
 
 /** Called with the ApiError of a 401 or 403, so the page can ask for a token again. */
 let onAuthProblem = () => {}
-export function whenTokenRefused(handler) {
+export function whenTokenRefused (handler) {
   onAuthProblem = handler
 }
 
 /** fetch() on the API with the token; throws ApiError for any answer but 2xx. */
-export async function request(path, { method = 'GET', body, headers = {}, signal } = {}) {
+export async function request (path, { method = 'GET', body, headers = {}, signal } = {}) {
   let response
   try {
     response = await fetch(path, {
@@ -52,11 +52,11 @@ export async function request(path, { method = 'GET', body, headers = {}, signal
   throw error
 }
 
-export async function json(path, options) {
+export async function json (path, options) {
   return (await request(path, options)).json()
 }
 
-async function errorBody(response) {
+async function errorBody (response) {
   const text = await response.text()
   try {
     const body = JSON.parse(text)
@@ -70,7 +70,7 @@ async function errorBody(response) {
  * the token, so the stream is read with fetch. A dropped connection is resumed with Last-Event-ID:
  * nothing missed, nothing twice. Resolves with the ended build (the `end` event).
  */
-export async function followLog(id, { onLine, onStatus, signal }) {
+export async function followLog (id, { onLine, onStatus, signal }) {
   let lastId
   for (;;) {
     const headers = { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) }
@@ -93,7 +93,7 @@ export async function followLog(id, { onLine, onStatus, signal }) {
 }
 
 /** The events of an SSE body: blocks of `field: value` lines ended by a blank line. */
-async function* serverSentEvents(body) {
+async function * serverSentEvents (body) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader()
   let buffer = ''
   try {

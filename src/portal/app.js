@@ -18,7 +18,7 @@ const routes = [
 ]
 let leaving = new AbortController()
 
-function route() {
+function route () {
   leaving.abort()
   leaving = new AbortController()
   showSession()
@@ -36,21 +36,21 @@ function route() {
   show(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no such page in the portal. ', h('a', { href: '#/builds' }, 'See the builds')))
 }
 
-function markNav(current) {
+function markNav (current) {
   for (const link of document.querySelectorAll('[data-nav]')) {
     if (link.dataset.nav === current) link.setAttribute('aria-current', 'page')
     else link.removeAttribute('aria-current')
   }
 }
 
-function showSession() {
+function showSession () {
   const box = document.getElementById('session')
   if (!session.token()) return show(box, 'Not signed in')
   show(box, 'Signed in with a token · ', h('button', { type: 'button', class: 'link', onclick: () => (session.signOut(), route()) }, 'Forget token'))
 }
 
 /** Asks for a token, checks it on the API, and keeps it for this tab only. */
-function signInPage(problem) {
+function signInPage (problem) {
   leaving.abort()
   markNav('')
   const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', required: true, 'aria-describedby': 'token-help' })
@@ -76,7 +76,7 @@ function signInPage(problem) {
   input.focus()
 }
 
-async function signIn(token, status) {
+async function signIn (token, status) {
   if (!token) return
   session.signIn(token)
   try {

@@ -7,7 +7,7 @@ import { bytes, shortCommit, time } from './format.js'
 const LABEL_CHARS = 60
 
 /** The image's layers, oldest first, as bars of bytes; 0-byte (metadata) steps are counted, not drawn. */
-export function layersChart(layers) {
+export function layersChart (layers) {
   const drawn = layers.filter((layer) => layer.sizeBytes > 0)
   const empty = layers.length - drawn.length
   if (drawn.length === 0) return h('p', { class: 'empty' }, 'No layer holds any bytes.')
@@ -44,7 +44,7 @@ export function layersChart(layers) {
  * Image size over time: one line per series (points of the same ref, Dockerfile and target), each
  * point a succeeded build (a link to it), and a dashed line at each size budget the builds had.
  */
-export function sizeChart(series) {
+export function sizeChart (series) {
   const width = 800
   const height = 320
   const left = 80

@@ -4,16 +4,16 @@
 const SVG_NS = 'http://www.w3.org/2000/svg'
 
 /** An HTML element: `attrs` are attributes (`on…` ones are event listeners), `children` nodes or text. */
-export function h(tag, attrs = {}, ...children) {
+export function h (tag, attrs = {}, ...children) {
   return fill(document.createElement(tag), attrs, children)
 }
 
 /** The same for SVG elements (charts). */
-export function svg(tag, attrs = {}, ...children) {
+export function svg (tag, attrs = {}, ...children) {
   return fill(document.createElementNS(SVG_NS, tag), attrs, children)
 }
 
-function fill(element, attrs, children) {
+function fill (element, attrs, children) {
   for (const [name, value] of Object.entries(attrs ?? {})) {
     if (value === undefined || value === null || value === false) continue
     if (name.startsWith('on')) element.addEventListener(name.slice(2), value)
@@ -27,7 +27,7 @@ function fill(element, attrs, children) {
 }
 
 /** Replaces what `element` holds with `children`. */
-export function show(element, ...children) {
+export function show (element, ...children) {
   element.replaceChildren()
   return fill(element, {}, children)
 }
@@ -36,7 +36,7 @@ export function show(element, ...children) {
  * An API error as a person reads it: the API's stable code and its message, and for a
  * VALIDATION_FAILED each field's problem.
  */
-export function errorBox(error, intro = '') {
+export function errorBox (error, intro = '') {
   const otherToken = () => {
     sessionStorage.clear()
     location.reload()
@@ -54,6 +54,6 @@ export function errorBox(error, intro = '') {
   )
 }
 
-export function statusBadge(status) {
+export function statusBadge (status) {
   return h('span', { class: `status status-${status}`, 'data-status': status }, status.replace('_', ' '))
 }

@@ -1,6 +1,6 @@
 // Numbers for people, in decimal units as `docker images` uses them, with one decimal in tables.
 
-export function bytes(n) {
+export function bytes (n) {
   if (n === null || n === undefined) return '–'
   const sign = n < 0 ? '-' : ''
   let value = Math.abs(n)
@@ -10,11 +10,11 @@ export function bytes(n) {
   }
 }
 
-export function signedBytes(n) {
+export function signedBytes (n) {
   return n > 0 ? `+${bytes(n)}` : bytes(n)
 }
 
-export function duration(ms) {
+export function duration (ms) {
   if (ms === null || ms === undefined) return '–'
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
   const minutes = Math.floor(ms / 60_000)
@@ -23,22 +23,22 @@ export function duration(ms) {
 }
 
 /** How long a build has taken: until it ended, or until now while it runs. */
-export function buildDuration(build) {
+export function buildDuration (build) {
   if (build.durationMs !== null) return build.durationMs
   return build.startedAt ? Date.now() - Date.parse(build.startedAt) : null
 }
 
-export function time(iso) {
+export function time (iso) {
   if (!iso) return '–'
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
 }
 
-export function shortCommit(commit) {
+export function shortCommit (commit) {
   return commit ? commit.slice(0, 12) : '–'
 }
 
 /** What a build was made from: its repository URL, or an upload. */
-export function source(build) {
+export function source (build) {
   return build.request.repo ?? 'uploaded folder'
 }
 

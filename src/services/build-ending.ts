@@ -18,7 +18,7 @@ export interface EndingContext {
  * in the queue, lost with its workers): the terminal state once, then its status event for log
  * followers and its announcement for webhooks. Returns false when the build was not in `from`.
  */
-export async function endBuild(
+export async function endBuild (
   ctx: EndingContext,
   id: string,
   change: { from: BuildStatus[]; to: BuildStatus; error: BuildError; set?: Pick<Partial<BuildRecord>, 'canceledBy' | 'canceledAt'> }
@@ -42,7 +42,7 @@ export async function endBuild(
   return true
 }
 
-export function workerLost(attempts: number): BuildError {
+export function workerLost (attempts: number): BuildError {
   return {
     code: 'WORKER_LOST',
     message: `The worker running the build was lost ${attempts} time(s) (killed, or its host went away); Slipway gave up. Retry the build.`,
@@ -50,7 +50,7 @@ export function workerLost(attempts: number): BuildError {
   }
 }
 
-export function queueExpired(ttlSeconds: number): BuildError {
+export function queueExpired (ttlSeconds: number): BuildError {
   return {
     code: 'QUEUE_EXPIRED',
     message: `The build waited in the queue more than ${ttlSeconds} s (SLIPWAY_QUEUE_TTL_SECONDS) and was not started.`,

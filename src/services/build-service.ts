@@ -40,18 +40,18 @@ export interface SubmitOptions {
 }
 
 /** Refuses (IMAGE_NOT_ALLOWED) a build that would push where its sender may not. */
-function checkPush(request: { image: string; push: boolean }, options: Pick<SubmitOptions, 'actor' | 'limits'>): void {
+function checkPush (request: { image: string; push: boolean }, options: Pick<SubmitOptions, 'actor' | 'limits'>): void {
   if (request.push) assertMayPush(request.image, options.limits, options.actor)
 }
 
 /** A build's request in a line, for the audit trail. */
-function describeRequest(request: NormalizedRequest): string {
+function describeRequest (request: NormalizedRequest): string {
   const source = request.source ? `an upload (sha256:${request.source.sha256.slice(0, 12)})` : `${request.repo}${request.ref === null ? '' : ` at ${request.ref}`}`
   return `${source} as ${request.image}${request.push ? ' (pushed)' : ''}`
 }
 
 /** What the API does with builds; it never runs git or docker itself. */
-export function createBuildService(deps: {
+export function createBuildService (deps: {
   redis: Redis
   keys: RedisKeys
   store: BuildStore
@@ -73,20 +73,20 @@ export function createBuildService(deps: {
    * Stores a build within its actor's quota of builds queued or running (per token, or per
    * trigger rule for the builds its pushes start); past it, QUOTA_EXCEEDED and nothing is stored.
    */
-  async function createCounted(record: BuildRecord, actor: Actor, claim?: Claim): Promise<Exclude<Creation, { kind: 'full' }>> {
+  async function createCounted (record: BuildRecord, actor: Actor, claim?: Claim): Promise<Exclude<Creation, { kind: 'full' }>> {
     const created = await store.create(record, { claim, active: { actorId: actor.id, max: deps.maxActiveBuilds } })
     if (created.kind === 'full') throw quotaExceeded('quotaActiveBuilds', deps.maxActiveBuilds, actor)
     return created
   }
 
-  async function get(id: string): Promise<Build> {
+  async function get (id: string): Promise<Build> {
     const record = await store.get(id)
     if (!record) throw new BuildNotFound(id)
     return toResource(record)
   }
 
   /** The build a twin request is creating, once it exists. */
-  async function twin(id: string): Promise<BuildRecord | null> {
+  async function twin (id: string): Promise<BuildRecord | null> {
     const deadline = Date.now() + TWIN_WAIT_MS
     for (;;) {
       const record = await store.get(id)
@@ -99,7 +99,7 @@ export function createBuildService(deps: {
    * Records in the audit trail, enqueues and announces a stored build. Stored and recorded before
    * enqueued: nothing is acknowledged that is not kept, and no build runs that the trail lacks.
    */
-  async function admit(record: BuildRecord, ownWebhooks: StoredBuildWebhook[], actor: Actor): Promise<Build> {
+  async function admit (record: BuildRecord, ownWebhooks: StoredBuildWebhook[], actor: Actor): Promise<Build> {
     // The build's own subscriptions (with their secrets) are kept beside the record, never in it.
     if (ownWebhooks.length > 0) await redis.set(keys.buildWebhooks(record.id), JSON.stringify(ownWebhooks))
     const action = record.retryOf ? 'build.retry' : 'build.create'
@@ -128,14 +128,14 @@ export function createBuildService(deps: {
    * or running: none with `force` or `supersede`. Identical: the same normalised request with the
    * same receivers (their URLs, not their secrets).
    */
-  function inflightClaim(normalized: NormalizedRequest, webhooks: StoredBuildWebhook[]): Claim | undefined {
+  function inflightClaim (normalized: NormalizedRequest, webhooks: StoredBuildWebhook[]): Claim | undefined {
     if (normalized.force || normalized.supersede) return undefined
     const sameRequest = fingerprint({ ...normalized, webhooks: webhooks.map(({ secret: _secret, ...rest }) => rest) })
     return { key: keys.inflight(sameRequest), ttlSeconds: INFLIGHT_TTL_SECONDS }
   }
 
   /** Cancels the queued builds of the same repository, ref and image that `newer` replaces. */
-  async function supersedeOlder(newer: BuildRecord, actor: Actor): Promise<void> {
+  async function supersedeOlder (newer: BuildRecord, actor: Actor): Promise<void> {
     // Only repository builds supersede: an upload has no repository and ref to compare.
     if (newer.request.repo === null) return
     const { items } = await store.list({ status: 'queued', limit: 100, repo: newer.request.repo })
@@ -153,7 +153,7 @@ export function createBuildService(deps: {
   }
 
   /** A checked request from here on: the Idempotency-Key, then joining an identical build, then a new one. */
-  async function accept(input: {
+  async function accept (input: {
     id: string
     normalized: NormalizedRequest
     /** What the request sent, for telling a repeat from another request under the same key. */
@@ -205,7 +205,7 @@ export function createBuildService(deps: {
     get,
 
     /** Sizes of a repository's succeeded builds, oldest first, optionally of one ref, Dockerfile and target. */
-    async sizeHistory(repo: string, filter: { ref?: string | undefined; dockerfile?: string | undefined; target?: string | undefined; limit: number }) {
+    async sizeHistory (repo: string, filter: { ref?: string | undefined; dockerfile?: string | undefined; target?: string | undefined; limit: number }) {
       const points = []
       const sameRef = (build: BuildRecord) =>
         filter.ref === undefined || [build.request.ref, build.resolvedRef, build.resolvedRef?.replace(/^refs\/(heads|tags)\//, '')].includes(filter.ref)
@@ -225,7 +225,7 @@ export function createBuildService(deps: {
       return points.slice(0, filter.limit).reverse()
     },
 
-    async list(query: ListQuery): Promise<{ items: Build[]; nextCursor: string | null }> {
+    async list (query: ListQuery): Promise<{ items: Build[]; nextCursor: string | null }> {
       const page = await store.list(query)
       return { items: page.items.map(toResource), nextCursor: page.nextCursor }
     },
@@ -236,19 +236,19 @@ export function createBuildService(deps: {
      * queued or running is joined (unless `force` or `supersede`); otherwise a new build is stored
      * and queued.
      */
-    async submit(request: BuildRequest, options: SubmitOptions): Promise<Submission> {
+    async submit (request: BuildRequest, options: SubmitOptions): Promise<Submission> {
       const normalized = normalizeBuildRequest(request, deps.policy)
       checkPush(normalized, options)
       return accept({ id: newId(), normalized, body: request, webhooks: request.webhooks, options })
     },
 
     /** Refuses a request as submit would on its face (a coded 4xx error), storing nothing. */
-    vet(request: BuildRequest, sender: Pick<SubmitOptions, 'actor' | 'limits'>): void {
+    vet (request: BuildRequest, sender: Pick<SubmitOptions, 'actor' | 'limits'>): void {
       checkPush(normalizeBuildRequest(request, deps.policy), sender)
     },
 
     /** Refuses an upload's options as submitUpload would, before its tar is received and kept. */
-    vetUpload(options: BuildUploadOptions, sender: Pick<SubmitOptions, 'actor' | 'limits'>): void {
+    vetUpload (options: BuildUploadOptions, sender: Pick<SubmitOptions, 'actor' | 'limits'>): void {
       checkPush(normalizeImage(options, UPLOAD_IMAGE_NAME, deps.policy), sender)
     },
 
@@ -256,7 +256,7 @@ export function createBuildService(deps: {
      * The same for an uploaded tar, stored already under the id its build is to have. An upload
      * no build is made of (a repeat, a join, a refusal) is removed.
      */
-    async submitUpload(options: BuildUploadOptions, upload: StoredUpload, submit: SubmitOptions): Promise<Submission> {
+    async submitUpload (options: BuildUploadOptions, upload: StoredUpload, submit: SubmitOptions): Promise<Submission> {
       try {
         const normalized = normalizeUploadRequest(options, upload.source, deps.policy)
         checkPush(normalized, submit)
@@ -272,7 +272,7 @@ export function createBuildService(deps: {
     },
 
     /** A new build of an ended one's request, pinned to the commit it built (or tried to), pushed only where the retrying sender may. */
-    async retry(id: string, options: Pick<SubmitOptions, 'actor' | 'limits'>): Promise<Build> {
+    async retry (id: string, options: Pick<SubmitOptions, 'actor' | 'limits'>): Promise<Build> {
       const { actor } = options
       const original = await store.get(id)
       if (!original) throw new BuildNotFound(id)
@@ -290,7 +290,7 @@ export function createBuildService(deps: {
      * Cancels a build. A queued one ends at once; a running one is flagged, and the worker running
      * it (whichever process, whichever host) stops it within seconds. An ended one cannot be.
      */
-    async cancel(id: string, actor: Actor): Promise<Build> {
+    async cancel (id: string, actor: Actor): Promise<Build> {
       const record = await store.get(id)
       if (!record) throw new BuildNotFound(id)
       if (TERMINAL_STATUSES.includes(record.status)) throw new BuildFinished(id, record.status)

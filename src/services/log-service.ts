@@ -9,7 +9,7 @@ import type { RedisKeys } from '../storage/keys.js'
 import { createLogHub, type Follow } from '../storage/log-hub.js'
 
 /** What the API does with build logs: read them, or follow them live from any API process. */
-export function createLogService(deps: {
+export function createLogService (deps: {
   redis: Redis
   keys: RedisKeys
   store: BuildStore
@@ -27,7 +27,7 @@ export function createLogService(deps: {
      * Where a log read starts (the entry id to read after): after `after` (an entry id, as SSE's
      * Last-Event-ID), at `since` (a time), or `tail` lines before the end. Throws BUILD_NOT_FOUND.
      */
-    async logStart(id: string, from: { after?: string | undefined; since?: string | undefined; tail?: number | undefined }): Promise<string> {
+    async logStart (id: string, from: { after?: string | undefined; since?: string | undefined; tail?: number | undefined }): Promise<string> {
       if (!(await deps.redis.exists(deps.keys.build(id)))) throw new BuildNotFound(id)
       if (from.after) return from.after
       if (from.since) return `${Date.parse(from.since) - 1}-18446744073709551615`
@@ -42,13 +42,13 @@ export function createLogService(deps: {
      * Follows the log live until the build ends, counted against `actor`'s quota of open follows
      * (throws QUOTA_EXCEEDED); `stop()` ends it early (the client went away).
      */
-    async followBuildLog(id: string, after: string, actor: Actor): Promise<Follow> {
+    async followBuildLog (id: string, after: string, actor: Actor): Promise<Follow> {
       const release = await leases.acquire(actor)
       return hub.follow(id, after, () => void release())
     },
 
     /** Ends every follow of this process and gives back its leases and its Redis connection. */
-    async close(): Promise<void> {
+    async close (): Promise<void> {
       hub.close()
       await leases.close()
     }

@@ -17,7 +17,7 @@ export interface OperatorTokens {
 }
 
 /** Connects to the Redis the environment names (SLIPWAY_REDIS_URL, SLIPWAY_PREFIX); rejects when it cannot. */
-export async function openOperatorTokens(): Promise<OperatorTokens> {
+export async function openOperatorTokens (): Promise<OperatorTokens> {
   const config = loadConfig()
   const redis = createRedis(config.redisUrl, 'worker', { warn: () => undefined })
   const keys = redisKeys(config.prefix)

@@ -31,7 +31,7 @@ export interface EventOutcome {
 }
 
 /** Trigger rules, and the push events that start builds by them. */
-export function createTriggerService(deps: {
+export function createTriggerService (deps: {
   store: TriggerStore
   ledger: DeliveryLedger
   builds: BuildService
@@ -49,14 +49,14 @@ export function createTriggerService(deps: {
     return { ...withCreator(resource), ...pushAllow, eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
   }
 
-  async function existing(id: string): Promise<StoredTrigger> {
+  async function existing (id: string): Promise<StoredTrigger> {
     const trigger = await store.get(id)
     if (!trigger) throw new TriggerNotFound(id)
     return trigger
   }
 
   /** The build a rule starts for a pushed commit. Its repository is the rule's, never a URL the event names. */
-  function buildRequest(rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, commit: string): BuildRequest {
+  function buildRequest (rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, commit: string): BuildRequest {
     return { ...rule.build, repo: rule.repo, ref: commit, labels: { ...rule.build.labels, [TRIGGER_LABEL]: rule.id } }
   }
 
@@ -65,7 +65,7 @@ export function createTriggerService(deps: {
    * build that would push where the rule's author may not: whoever writes a rule lends it only the
    * pushes they could make themselves.
    */
-  function checkOptions(rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, author: PushGrant, actor: Actor): void {
+  function checkOptions (rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, author: PushGrant, actor: Actor): void {
     deps.builds.vet(buildRequest(rule, '0'.repeat(40)), { actor, limits: [tokenLimit(author)] })
   }
 
@@ -74,7 +74,7 @@ export function createTriggerService(deps: {
    * whose build would push outside its limits (ruleLimits), or that is at its quota of active
    * builds, starts nothing and says why; the others go on.
    */
-  async function start(provider: TriggerProvider, deliveryId: string, rules: StoredTrigger[], commit: string): Promise<HandledDelivery> {
+  async function start (provider: TriggerProvider, deliveryId: string, rules: StoredTrigger[], commit: string): Promise<HandledDelivery> {
     const builds = []
     const refused = []
     for (const rule of rules) {
@@ -101,7 +101,7 @@ export function createTriggerService(deps: {
    * did not sign the event is not the sender's to run. None verified is refused as a repository
    * without rules is, so that no caller without a secret learns which repositories have rules.
    */
-  async function verifiedRules(provider: TriggerProvider, event: ProviderEvent): Promise<StoredTrigger[]> {
+  async function verifiedRules (provider: TriggerProvider, event: ProviderEvent): Promise<StoredTrigger[]> {
     if (event.credential === undefined) throw new TriggerSignatureMissing(event.credentialHeader)
     const candidates = await store.forRepo(provider, [...new Set(event.repoUrls.map(repoKey))])
     const rules = candidates.filter((rule) => event.verify([rule.secret]))
@@ -111,7 +111,7 @@ export function createTriggerService(deps: {
 
   return {
     /** A new rule, whose builds may push where its author may; its secret is in this answer and never again. */
-    async create(body: TriggerCreate, author: PushGrant, actor: Actor): Promise<Trigger> {
+    async create (body: TriggerCreate, author: PushGrant, actor: Actor): Promise<Trigger> {
       const repo = parseRepoUrl(body.repo, deps.policy.repos)
       const now = new Date().toISOString()
       const stored: StoredTrigger = {
@@ -142,7 +142,7 @@ export function createTriggerService(deps: {
     get: async (id: string): Promise<Trigger> => toResource(await existing(id)),
 
     /** Changes a rule; whoever changes it becomes the author whose pushes its builds may make. */
-    async update(id: string, changes: TriggerUpdate, author: PushGrant, actor: Actor): Promise<Trigger> {
+    async update (id: string, changes: TriggerUpdate, author: PushGrant, actor: Actor): Promise<Trigger> {
       const trigger = await existing(id)
       checkOptions({ ...trigger, build: changes.build ?? trigger.build }, author, actor)
       await store.update(id, { ...changes, pushAllow: author.patterns, pushAllowFrom: author.from })
@@ -151,7 +151,7 @@ export function createTriggerService(deps: {
       return toResource(await existing(id))
     },
 
-    async remove(id: string, actor: Actor): Promise<void> {
+    async remove (id: string, actor: Actor): Promise<void> {
       if (!(await store.remove(id))) throw new TriggerNotFound(id)
       await deps.audit.record({ actor, action: 'trigger.delete', kind: 'trigger', resourceId: id, summary: 'deleted' })
     },
@@ -162,7 +162,7 @@ export function createTriggerService(deps: {
      * each enabled rule whose patterns match; the same delivery again starts nothing and answers
      * what the first one started.
      */
-    async receive(provider: TriggerProvider, delivery: EventDelivery): Promise<EventOutcome> {
+    async receive (provider: TriggerProvider, delivery: EventDelivery): Promise<EventOutcome> {
       const event = readEvent(provider, delivery)
       const deliveryId = event.deliveryId !== undefined && DELIVERY_ID.test(event.deliveryId) ? event.deliveryId : null
       const answer = (statusCode: 200 | 202, result: Partial<TriggerEventResult> & Pick<TriggerEventResult, 'status'>): EventOutcome => ({

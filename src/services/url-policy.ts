@@ -33,7 +33,7 @@ const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/
  * CIDRs. Throws an Error naming the first bad entry, so a typo stops the server rather than
  * silently allowing nothing (or more than meant).
  */
-export function parseAllowList(spec: string): AllowList {
+export function parseAllowList (spec: string): AllowList {
   const hostnames = new Set<string>()
   const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = []
   for (const raw of spec.split(',')) {
@@ -47,7 +47,7 @@ export function parseAllowList(spec: string): AllowList {
       const bits = entry.slice(slash + 1)
       const max = address?.kind() === 'ipv6' ? 128 : 32
       if (!address || !/^\d{1,3}$/.test(bits) || Number(bits) > max) {
-        throw bad(`is not a valid CIDR (an IPv4 address with /0 to /32, or an IPv6 address with /0 to /128)`)
+        throw bad('is not a valid CIDR (an IPv4 address with /0 to /32, or an IPv6 address with /0 to /128)')
       }
       ranges.push([address, Number(bits)])
       continue
@@ -74,7 +74,7 @@ export function parseAllowList(spec: string): AllowList {
  * a name that can only mean this machine, its network or a metadata service. Messages show the
  * host at most: the path and query of chat webhook URLs carry their tokens.
  */
-export function checkWebhookUrl(input: string, allow: AllowList): URL {
+export function checkWebhookUrl (input: string, allow: AllowList): URL {
   if (input.length > MAX_WEBHOOK_URL_LENGTH) throw new WebhookUrlInvalid(`is ${input.length} characters long`)
   // The URL parser would silently drop tabs and newlines; refuse them instead of guessing.
   if (CONTROL_OR_SPACE.test(input)) throw new WebhookUrlInvalid('contains spaces or control characters')
@@ -113,7 +113,7 @@ export function checkWebhookUrl(input: string, allow: AllowList): URL {
  * Whether a delivery must not connect to `address` (an IP as DNS returned it). Anything that does
  * not parse as an IP address counts as forbidden: the check fails closed.
  */
-export function isForbiddenAddress(address: string, allow: AllowList): boolean {
+export function isForbiddenAddress (address: string, allow: AllowList): boolean {
   const parsed = parseAddress(address)
   if (!parsed) return true
   return !isAllowedAddress(parsed, allow) && forbiddenReason(parsed) !== undefined
@@ -136,7 +136,7 @@ const systemResolver: Resolver = (hostname, options, callback) => dns.lookup(hos
  * try them all (happy eyeballs). An allowed hostname skips the check: the operator trusts it.
  * (Node connects to IP literals without calling lookup; checkWebhookUrl covers those.)
  */
-export function guardedLookup(allow: AllowList, resolve: Resolver = systemResolver): LookupFunction {
+export function guardedLookup (allow: AllowList, resolve: Resolver = systemResolver): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, options.all ? [] : '')
@@ -168,12 +168,12 @@ export function guardedLookup(allow: AllowList, resolve: Resolver = systemResolv
 // ---------------------------------------------------------------------------------------------
 
 /** Lower case, without the trailing dot that makes a name absolute ("localhost." is localhost). */
-function normalizeHostname(hostname: string): string {
+function normalizeHostname (hostname: string): string {
   return hostname.toLowerCase().replace(/\.$/, '')
 }
 
 /** An IP address written in full: dotted-quad decimal IPv4, or IPv6 (brackets allowed). */
-function strictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+function strictAddress (text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text
   if (ipaddr.IPv4.isValidFourPartDecimal(bare)) return ipaddr.IPv4.parse(bare)
   if (ipaddr.IPv6.isValid(bare) && !bare.includes('%')) return ipaddr.IPv6.parse(bare)
@@ -181,18 +181,18 @@ function strictAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
 }
 
 /** An address as DNS (or a caller) gives it; ipaddr also takes inet_aton forms, as getaddrinfo would. */
-function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+function parseAddress (text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text
   return ipaddr.isValid(bare) ? ipaddr.parse(bare) : undefined
 }
 
 /** The address in a URL's host, if it is one. The URL parser has already made IPv4 dotted-quad decimal. */
-function hostAddress(hostname: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+function hostAddress (hostname: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   if (hostname.startsWith('[')) return ipaddr.IPv6.parse(hostname.slice(1, -1))
   return ipaddr.IPv4.isValidFourPartDecimal(hostname) ? ipaddr.IPv4.parse(hostname) : undefined
 }
 
-function isAllowedAddress(address: ipaddr.IPv4 | ipaddr.IPv6, allow: AllowList): boolean {
+function isAllowedAddress (address: ipaddr.IPv4 | ipaddr.IPv6, allow: AllowList): boolean {
   // ::ffff:a.b.c.d reaches a.b.c.d, so an allowed IPv4 range covers its mapped form too.
   const forms = address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() ? [address, (address as ipaddr.IPv6).toIPv4Address()] : [address]
   return allow.ranges.some(([network, bits]) => forms.some((form) => form.kind() === network.kind() && form.match(network, bits)))
@@ -231,7 +231,7 @@ const IPV6_REASONS: Record<string, string> = {
  * well-known NAT64 prefix, which DNS64 resolvers put in front of public IPv4 addresses: there the
  * embedded IPv4 address decides.
  */
-function forbiddenReason(address: ipaddr.IPv4 | ipaddr.IPv6): string | undefined {
+function forbiddenReason (address: ipaddr.IPv4 | ipaddr.IPv6): string | undefined {
   if (address.kind() === 'ipv4') {
     const range = (address as ipaddr.IPv4).range()
     return range === 'unicast' ? undefined : (IPV4_REASONS[range] ?? `a special-purpose (${range}) address`)
@@ -262,7 +262,7 @@ const WELL_KNOWN_NAT64 = ipaddr.IPv6.parse('64:ff9b::')
  * - *.internal: the TLD ICANN reserved for private use, where metadata.google.internal, the EC2
  *   and GCE internal names and host.docker.internal live.
  */
-function forbiddenNameReason(hostname: string): string | undefined {
+function forbiddenNameReason (hostname: string): string | undefined {
   if (hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === 'localhost.localdomain') return 'a name for this machine'
   if (!hostname.includes('.')) return 'a single-label name, which can only resolve to this machine or its local network'
   if (hostname.endsWith('.internal')) return 'in the .internal domain, reserved for private networks (and cloud metadata services)'

@@ -10,7 +10,6 @@ import { checkWebhookUrl, type AllowList } from './url-policy.js'
 import type { WebhookQueue } from '../storage/webhook-queue.js'
 import { liveSecrets, toWebhookResource, type StoredWebhook, type WebhookStore } from '../storage/webhook-store.js'
 
-
 const DEFAULT_GRACE_SECONDS = 86_400
 
 /** A build's own subscription as stored beside the build: with its secret. */
@@ -22,13 +21,13 @@ export interface StoredBuildWebhook {
 }
 
 /** What the API does with webhook subscriptions and their deliveries. */
-export function createWebhookService(deps: { webhooks: WebhookStore; deliveries: DeliveryStore; queue: WebhookQueue; allow: AllowList; audit: AuditLog }) {
+export function createWebhookService (deps: { webhooks: WebhookStore; deliveries: DeliveryStore; queue: WebhookQueue; allow: AllowList; audit: AuditLog }) {
   const { webhooks, deliveries } = deps
   // A receiver's path and query can be its secret (chat webhooks): the trail names its origin only.
   const audit = (actor: Actor, action: 'create' | 'update' | 'delete' | 'rotate-secret' | 'redeliver', id: string, summary: string) =>
     deps.audit.record({ actor, action: `webhook.${action}`, kind: 'webhook', resourceId: id, summary })
 
-  async function existing(id: string): Promise<StoredWebhook> {
+  async function existing (id: string): Promise<StoredWebhook> {
     const webhook = await webhooks.get(id)
     if (!webhook) throw new WebhookNotFound(id)
     return webhook
@@ -36,7 +35,7 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
 
   return {
     /** A new subscription; its secret is in this answer and never again. */
-    async create(body: WebhookCreate, actor: Actor): Promise<Webhook> {
+    async create (body: WebhookCreate, actor: Actor): Promise<Webhook> {
       const now = new Date().toISOString()
       const secret = body.secret ?? generateSecret()
       const stored: StoredWebhook = {
@@ -61,7 +60,7 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
 
     get: async (id: string): Promise<Webhook> => toWebhookResource(await existing(id)),
 
-    async update(id: string, changes: WebhookUpdate, actor: Actor): Promise<Webhook> {
+    async update (id: string, changes: WebhookUpdate, actor: Actor): Promise<Webhook> {
       await existing(id)
       await webhooks.update(id, {
         ...changes,
@@ -73,13 +72,13 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
       return toWebhookResource(await existing(id))
     },
 
-    async remove(id: string, actor: Actor): Promise<void> {
+    async remove (id: string, actor: Actor): Promise<void> {
       if (!(await webhooks.remove(id))) throw new WebhookNotFound(id)
       await audit(actor, 'delete', id, 'deleted')
     },
 
     /** A new secret; the current ones keep signing beside it until the grace period ends. */
-    async rotateSecret(id: string, rotation: SecretRotation, actor: Actor): Promise<Webhook> {
+    async rotateSecret (id: string, rotation: SecretRotation, actor: Actor): Promise<Webhook> {
       const webhook = await existing(id)
       const secret = rotation.secret ?? generateSecret()
       const expiresAt = new Date(Date.now() + (rotation.graceSeconds ?? DEFAULT_GRACE_SECONDS) * 1000).toISOString()
@@ -89,19 +88,19 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
       return { ...toWebhookResource(await existing(id)), secret }
     },
 
-    async deliveries(id: string, cursor: string | undefined, limit: number): Promise<{ items: Delivery[]; nextCursor: string | null }> {
+    async deliveries (id: string, cursor: string | undefined, limit: number): Promise<{ items: Delivery[]; nextCursor: string | null }> {
       await existing(id)
       const page = await deliveries.listForWebhook(id, cursor, limit)
       return { items: page.items.map(toDeliveryResource), nextCursor: page.nextCursor }
     },
 
-    async buildDeliveries(buildId: string, cursor: string | undefined, limit: number): Promise<{ items: Delivery[]; nextCursor: string | null }> {
+    async buildDeliveries (buildId: string, cursor: string | undefined, limit: number): Promise<{ items: Delivery[]; nextCursor: string | null }> {
       const page = await deliveries.listForBuild(buildId, cursor, limit)
       return { items: page.items.map(toDeliveryResource), nextCursor: page.nextCursor }
     },
 
     /** Sends a delivery again, with the same webhook-id and body, however it ended. */
-    async redeliver(webhookId: string, deliveryId: string, actor: Actor): Promise<Delivery> {
+    async redeliver (webhookId: string, deliveryId: string, actor: Actor): Promise<Delivery> {
       await existing(webhookId)
       const delivery = await deliveries.get(deliveryId)
       if (!delivery || delivery.webhookId !== webhookId) throw new DeliveryNotFound(webhookId, deliveryId, webhookId)
@@ -115,7 +114,7 @@ export function createWebhookService(deps: { webhooks: WebhookStore; deliveries:
      * A build request's own subscriptions: checked, defaults filled, secrets made where none was
      * given. `stored` keeps the secrets (beside the build); `views` are what the build shows.
      */
-    prepareBuildWebhooks(requested: BuildWebhook[] | undefined): { stored: StoredBuildWebhook[]; views: BuildWebhookView[] } {
+    prepareBuildWebhooks (requested: BuildWebhook[] | undefined): { stored: StoredBuildWebhook[]; views: BuildWebhookView[] } {
       const stored = (requested ?? []).map((webhook) => ({
         url: checkWebhookUrl(webhook.url, deps.allow).href,
         events: webhook.events ?? [...BUILD_EVENT_TYPES],

@@ -26,15 +26,15 @@ export interface AuditQuery {
 export type AuditRecord = Omit<AuditEntry, 'id' | 'at'>
 
 /** Who did what to which build, token, webhook or trigger rule: written once, read newest first. */
-export function createAuditLog(redis: Redis, keys: RedisKeys) {
+export function createAuditLog (redis: Redis, keys: RedisKeys) {
   return {
-    async record(entry: AuditRecord): Promise<void> {
+    async record (entry: AuditRecord): Promise<void> {
       const fields = { at: new Date().toISOString(), actor: JSON.stringify(entry.actor), action: entry.action, kind: entry.kind, resourceId: entry.resourceId, summary: entry.summary }
       await appendScript(redis, [keys.audit, keys.auditByActor(entry.actor.id), keys.auditByKind(entry.kind)], Object.entries(fields).flat())
     },
 
     /** Newest first; the cursor is the last id of the previous page. */
-    async list(query: AuditQuery): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
+    async list (query: AuditQuery): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
       const stream = query.actor !== undefined ? keys.auditByActor(query.actor) : query.kind !== undefined ? keys.auditByKind(query.kind) : keys.audit
       const items: AuditEntry[] = []
       let cursor = query.cursor
@@ -62,7 +62,7 @@ export function createAuditLog(redis: Redis, keys: RedisKeys) {
 
 export type AuditLog = ReturnType<typeof createAuditLog>
 
-function decodeEntry(id: string, fields: string[]): AuditEntry {
+function decodeEntry (id: string, fields: string[]): AuditEntry {
   const value: Record<string, string> = {}
   for (let i = 0; i < fields.length; i += 2) value[fields[i]!] = fields[i + 1]!
   return {
@@ -75,4 +75,3 @@ function decodeEntry(id: string, fields: string[]): AuditEntry {
     summary: value.summary!
   }
 }
-

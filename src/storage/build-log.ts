@@ -50,7 +50,7 @@ type Pending = Omit<LogLine, 'id'> | Omit<StatusEvent, 'id'>
  * across worker restarts; past it lines are counted, not stored, and a marker says how much was
  * dropped.
  */
-export async function openLogWriter(
+export async function openLogWriter (
   redis: Redis,
   keys: RedisKeys,
   buildId: string,
@@ -66,7 +66,7 @@ export async function openLogWriter(
   let timer: NodeJS.Timeout | undefined
   let flushing: Promise<void> = Promise.resolve()
 
-  function append(entry: Pending, bytes: number) {
+  function append (entry: Pending, bytes: number) {
     pending.push(entry)
     pendingBytes += bytes
     // A failed background flush surfaces in drain(), flush() or close(), which await the same chain.
@@ -74,11 +74,11 @@ export async function openLogWriter(
     else timer ??= setTimeout(() => flush().catch(() => {}), FLUSH_DELAY_MS)
   }
 
-  function line(phase: string, stream: LogStreamName, text: string, bytes: number) {
+  function line (phase: string, stream: LogStreamName, text: string, bytes: number) {
     append({ kind: 'line', phase, stream, ts: Date.now(), text: options.redact(text) }, bytes)
   }
 
-  function flush(): Promise<void> {
+  function flush (): Promise<void> {
     clearTimeout(timer)
     timer = undefined
     if (pending.length === 0) return flushing
@@ -96,7 +96,7 @@ export async function openLogWriter(
   }
 
   return {
-    write(phase, stream, text) {
+    write (phase, stream, text) {
       const bytes = Buffer.byteLength(text) + 1
       if (keptBytes + bytes <= options.maxBytes) {
         keptBytes += bytes
@@ -109,15 +109,15 @@ export async function openLogWriter(
       droppedBytes += bytes
       droppedLines += 1
     },
-    status(status, phase) {
+    status (status, phase) {
       append({ kind: 'status', ts: Date.now(), status, phase }, 0)
     },
-    async drain() {
+    async drain () {
       if (pendingBytes >= HIGH_WATER_BYTES) await flush()
       else await flushing
     },
     flush,
-    async close() {
+    async close () {
       if (droppedLines > 0) {
         line('', 'system', `[slipway] ${droppedBytes} bytes in ${droppedLines} lines were dropped past the log limit.`, 0)
         droppedLines = 0
@@ -128,18 +128,18 @@ export async function openLogWriter(
 }
 
 /** Records a status change from outside a running build (a cancel, an expiry), for followers. */
-export async function appendStatusEvent(redis: Redis, keys: RedisKeys, buildId: string, status: BuildStatus): Promise<void> {
+export async function appendStatusEvent (redis: Redis, keys: RedisKeys, buildId: string, status: BuildStatus): Promise<void> {
   await redis.xadd(keys.log(buildId), '*', ...encode({ kind: 'status', ts: Date.now(), status, phase: null }))
 }
 
-function encode(entry: Pending): string[] {
+function encode (entry: Pending): string[] {
   return entry.kind === 'line'
     ? ['phase', entry.phase, 'stream', entry.stream, 'ts', String(entry.ts), 'text', entry.text]
     : ['event', 'status', 'status', entry.status, 'phase', entry.phase ?? '', 'ts', String(entry.ts)]
 }
 
 /** A stream entry as a log event. */
-export function decodeLogEntry(id: string, fields: string[]): LogEvent {
+export function decodeLogEntry (id: string, fields: string[]): LogEvent {
   const entry: Record<string, string> = {}
   for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i]!] = fields[i + 1]!
   const ts = Number(entry.ts)
@@ -150,7 +150,7 @@ export function decodeLogEntry(id: string, fields: string[]): LogEvent {
 const BATCH = 1000
 
 /** A build's log events in order, after the given entry id (exclusive), in batches of a bounded size (none empty). */
-export async function* readLogBatches(redis: Redis, keys: RedisKeys, buildId: string, after = '0-0'): AsyncGenerator<LogEvent[]> {
+export async function * readLogBatches (redis: Redis, keys: RedisKeys, buildId: string, after = '0-0'): AsyncGenerator<LogEvent[]> {
   let start = `(${after}`
   for (;;) {
     const batch = await redis.xrange(keys.log(buildId), start, '+', 'COUNT', BATCH)
@@ -161,12 +161,12 @@ export async function* readLogBatches(redis: Redis, keys: RedisKeys, buildId: st
 }
 
 /** A build's log events in order, after the given entry id (exclusive). */
-export async function* readLogEvents(redis: Redis, keys: RedisKeys, buildId: string, after = '0-0'): AsyncGenerator<LogEvent> {
-  for await (const batch of readLogBatches(redis, keys, buildId, after)) yield* batch
+export async function * readLogEvents (redis: Redis, keys: RedisKeys, buildId: string, after = '0-0'): AsyncGenerator<LogEvent> {
+  for await (const batch of readLogBatches(redis, keys, buildId, after)) yield * batch
 }
 
 /** The entry id just before the last `lines` lines: reading after it gives the tail of the log. */
-export async function tailStart(redis: Redis, keys: RedisKeys, buildId: string, lines: number): Promise<string> {
+export async function tailStart (redis: Redis, keys: RedisKeys, buildId: string, lines: number): Promise<string> {
   let end = '+'
   let found = 0
   for (;;) {
@@ -181,7 +181,7 @@ export async function tailStart(redis: Redis, keys: RedisKeys, buildId: string, 
 }
 
 /** The largest possible stream id below `id`, so that reading after it starts at `id`. */
-function previousId(id: string): string {
+function previousId (id: string): string {
   const [ms, seq] = id.split('-').map(BigInt) as [bigint, bigint]
   if (seq > 0n) return `${ms}-${seq - 1n}`
   return ms > 0n ? `${ms - 1n}-18446744073709551615` : '0-0'

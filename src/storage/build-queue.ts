@@ -13,12 +13,12 @@ export interface BuildJobData {
 const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 }
 
 /** The build queue as the API and the reconciler use it. Services see this, never bullmq itself. */
-export function createBuildQueue(connection: Redis, prefix: string, onError: (error: Error) => void) {
+export function createBuildQueue (connection: Redis, prefix: string, onError: (error: Error) => void) {
   const queue = new Queue<BuildJobData>(BUILD_QUEUE, { connection, prefix })
   // Connection trouble is reported here (and answered as 503 by the callers), never thrown.
   queue.on('error', onError)
   return {
-    async enqueue(buildId: string, priority: Priority): Promise<void> {
+    async enqueue (buildId: string, priority: Priority): Promise<void> {
       // The job id is the build id: enqueueing the same build twice adds one job.
       await queue.add(
         'build',
@@ -27,7 +27,7 @@ export function createBuildQueue(connection: Redis, prefix: string, onError: (er
       )
     },
     /** Takes a waiting build off the queue; false when a worker already holds it (or it is gone). */
-    async remove(buildId: string): Promise<boolean> {
+    async remove (buildId: string): Promise<boolean> {
       return (await queue.remove(buildId)) === 1
     },
     /** Whether a job for the build is waiting or being run ("waiting", "active", …, "unknown" when none). */

@@ -87,13 +87,13 @@ export interface Transition {
 // with a cursor rather than walking the whole history.
 const MAX_SCANNED_PER_PAGE = 1000
 
-export function createBuildStore(redis: Redis, keys: RedisKeys) {
+export function createBuildStore (redis: Redis, keys: RedisKeys) {
   /**
    * Stores a new build. With a claim, only if no other build holds the claim's key (else: `held`,
    * naming the build that does). With an active limit, only while its actor has fewer builds
    * queued or running (else: `full`, and nothing is stored).
    */
-  async function create(record: BuildRecord, options: { claim?: Claim | undefined; active?: ActiveLimit } = {}): Promise<Creation> {
+  async function create (record: BuildRecord, options: { claim?: Claim | undefined; active?: ActiveLimit } = {}): Promise<Creation> {
     const { claim, active } = options
     // An upload has no repository: its build is in the other indexes only.
     const byRepo = record.request.repo === null ? [] : [keys.buildsByRepo(repoKey(record.request.repo))]
@@ -112,7 +112,7 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
   }
 
   /** Removes the builds that have ended, or are gone, from an actor's active set; whether there were any. */
-  async function forgetEnded(actorId: string): Promise<boolean> {
+  async function forgetEnded (actorId: string): Promise<boolean> {
     const key = keys.activeBuilds(actorId)
     const ids = await redis.smembers(key)
     const pipeline = redis.pipeline()
@@ -124,12 +124,12 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
     return ended.length > 0
   }
 
-  async function get(id: string): Promise<BuildRecord | null> {
+  async function get (id: string): Promise<BuildRecord | null> {
     return decode(await redis.hgetall(keys.build(id)))
   }
 
   /** Applies a status change if the build is in one of `from`; returns whether it did. */
-  async function transition(id: string, change: Transition): Promise<boolean> {
+  async function transition (id: string, change: Transition): Promise<boolean> {
     const fields = Object.entries(encode(change.set ?? {})).flat()
     const attempt = change.attempt === undefined ? '' : JSON.stringify(change.attempt)
     const [applied, previous] = (await transitionScript(redis, [keys.build(id)], [change.from.join(','), change.to, attempt, ...fields])) as [number, string]
@@ -144,7 +144,7 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
   }
 
   /** Newest first. The cursor is the last id of the previous page. */
-  async function list(query: ListQuery): Promise<{ items: BuildRecord[]; nextCursor: string | null }> {
+  async function list (query: ListQuery): Promise<{ items: BuildRecord[]; nextCursor: string | null }> {
     const wantedRepo = query.repo === undefined ? undefined : repoKey(query.repo)
     // A repository's index is the narrower one: size history and the previous build ask for one
     // repository's succeeded builds, which the status index would hold among every repository's.
@@ -173,7 +173,7 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
     return { items, nextCursor: cursor ?? null }
   }
 
-  async function getMany(ids: string[]): Promise<(BuildRecord | null)[]> {
+  async function getMany (ids: string[]): Promise<(BuildRecord | null)[]> {
     if (ids.length === 0) return []
     const pipeline = redis.pipeline()
     for (const id of ids) pipeline.hgetall(keys.build(id))
@@ -182,7 +182,7 @@ export function createBuildStore(redis: Redis, keys: RedisKeys) {
   }
 
   /** How many builds are in each status, from the status indexes. */
-  async function countByStatus(): Promise<Record<BuildStatus, number>> {
+  async function countByStatus (): Promise<Record<BuildStatus, number>> {
     const counts = await Promise.all(BUILD_STATUSES.map((status) => redis.zcard(keys.buildsByStatus(status))))
     return Object.fromEntries(BUILD_STATUSES.map((status, i) => [status, counts[i]])) as Record<BuildStatus, number>
   }
@@ -196,6 +196,6 @@ export type BuildStore = ReturnType<typeof createBuildStore>
 const RAW = ['status'] as const
 const encode = (record: Partial<BuildRecord>) => encodeHash(record, RAW)
 
-function decode(hash: Record<string, string>): BuildRecord | null {
+function decode (hash: Record<string, string>): BuildRecord | null {
   return hash.status ? decodeHash<BuildRecord>(hash, RAW) : null
 }

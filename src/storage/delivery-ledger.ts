@@ -37,13 +37,13 @@ export interface Delivery {
  * API replicas); it is marked handled only once its builds exist, so a handler that dies in
  * between loses no event: the lease lapses and the event can be sent again.
  */
-export function createDeliveryLedger(redis: Redis, keys: RedisKeys) {
+export function createDeliveryLedger (redis: Redis, keys: RedisKeys) {
   const keyOf = (delivery: Delivery) => {
     const signers = createHash('sha256').update([...delivery.signers].sort().join(',')).digest('hex').slice(0, 32)
     return keys.triggerDelivery(delivery.provider, signers, delivery.id)
   }
 
-  async function claim(delivery: Delivery, deadline = Date.now() + SETTLE_WAIT_MS): Promise<DeliveryClaim> {
+  async function claim (delivery: Delivery, deadline = Date.now() + SETTLE_WAIT_MS): Promise<DeliveryClaim> {
     const key = keyOf(delivery)
     if (await redis.set(key, PENDING, 'EX', LEASE_SECONDS, 'NX')) return { kind: 'new' }
     const value = await redis.get(key)
@@ -57,12 +57,12 @@ export function createDeliveryLedger(redis: Redis, keys: RedisKeys) {
   return {
     claim,
 
-    async complete(delivery: Delivery, handled: HandledDelivery): Promise<void> {
+    async complete (delivery: Delivery, handled: HandledDelivery): Promise<void> {
       await redis.set(keyOf(delivery), JSON.stringify(handled), 'EX', REMEMBER_SECONDS)
     },
 
     /** Gives a delivery back when handling it failed, so sending it again tries again. */
-    async release(delivery: Delivery): Promise<void> {
+    async release (delivery: Delivery): Promise<void> {
       await redis.del(keyOf(delivery))
     }
   }

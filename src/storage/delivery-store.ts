@@ -22,9 +22,9 @@ return 1
 `
 
 /** Delivery records, listed per subscription and per build, newest first. */
-export function createDeliveryStore(redis: Redis, keys: RedisKeys) {
+export function createDeliveryStore (redis: Redis, keys: RedisKeys) {
   /** Stores a delivery unless one with its id exists (a repeated fan-out); true when it was new. */
-  async function create(delivery: StoredDelivery): Promise<boolean> {
+  async function create (delivery: StoredDelivery): Promise<boolean> {
     const created = (await redis.eval(CREATE_SCRIPT, 1, keys.delivery(delivery.id), ...Object.entries(encodeHash(delivery)).flat())) === 1
     if (created) {
       const pipeline = redis.pipeline().zadd(keys.buildDeliveries(delivery.buildId), 0, delivery.id)
@@ -34,21 +34,21 @@ export function createDeliveryStore(redis: Redis, keys: RedisKeys) {
     return created
   }
 
-  async function get(id: string): Promise<StoredDelivery | null> {
+  async function get (id: string): Promise<StoredDelivery | null> {
     return decodeHash<StoredDelivery>(await redis.hgetall(keys.delivery(id)))
   }
 
   /** Appends an attempt. One job at a time handles a delivery, so read-modify-write is safe. */
-  async function recordAttempt(id: string, attempt: DeliveryAttempt, status: Delivery['status']): Promise<void> {
+  async function recordAttempt (id: string, attempt: DeliveryAttempt, status: Delivery['status']): Promise<void> {
     const attempts = JSON.parse((await redis.hget(keys.delivery(id), 'attempts')) ?? '[]') as DeliveryAttempt[]
     await redis.hset(keys.delivery(id), encodeHash({ attempts: [...attempts, attempt], status }))
   }
 
-  async function setStatus(id: string, status: Delivery['status']): Promise<void> {
+  async function setStatus (id: string, status: Delivery['status']): Promise<void> {
     await redis.hset(keys.delivery(id), encodeHash({ status }))
   }
 
-  async function list(index: string, cursor: string | undefined, limit: number): Promise<{ items: StoredDelivery[]; nextCursor: string | null }> {
+  async function list (index: string, cursor: string | undefined, limit: number): Promise<{ items: StoredDelivery[]; nextCursor: string | null }> {
     const ids = await redis.zrevrangebylex(index, cursor ? `(${cursor}` : '+', '-', 'LIMIT', 0, limit + 1)
     const page = ids.slice(0, limit)
     const pipeline = redis.pipeline()
@@ -70,7 +70,7 @@ export function createDeliveryStore(redis: Redis, keys: RedisKeys) {
 
 export type DeliveryStore = ReturnType<typeof createDeliveryStore>
 
-export function toDeliveryResource(stored: StoredDelivery): Delivery {
+export function toDeliveryResource (stored: StoredDelivery): Delivery {
   const { target: _target, format: _format, body: _body, ...resource } = stored
   return resource
 }

@@ -34,7 +34,7 @@ return 1
 `)
 
 /** Leases on open log follows, at most `limit` per token at once; `ttlMs` is for tests. */
-export function createFollowerLeases(deps: { redis: Redis; keys: RedisKeys; limit: number; ttlMs?: number }) {
+export function createFollowerLeases (deps: { redis: Redis; keys: RedisKeys; limit: number; ttlMs?: number }) {
   const { redis, keys, limit } = deps
   const ttlMs = deps.ttlMs ?? LEASE_TTL_MS
   // This process's leases: lease id → the token's id.
@@ -42,14 +42,14 @@ export function createFollowerLeases(deps: { redis: Redis; keys: RedisKeys; limi
   let timer: NodeJS.Timeout | null = null
 
   /** Extends every lease this process holds, one script per token, in one round trip. */
-  async function refresh(): Promise<void> {
+  async function refresh (): Promise<void> {
     const byActor = new Map<string, string[]>()
     for (const [lease, actorId] of held) byActor.set(actorId, [...(byActor.get(actorId) ?? []), lease])
     // A missed refresh is made good by the next one, well before the leases expire.
     await Promise.all([...byActor].map(([actorId, leases]) => refreshScript(redis, [keys.followerLeases(actorId)], [ttlMs, ...leases]))).catch(() => undefined)
   }
 
-  async function release(lease: string, actorId: string): Promise<void> {
+  async function release (lease: string, actorId: string): Promise<void> {
     if (!held.delete(lease)) return
     if (held.size === 0 && timer) {
       clearInterval(timer)
@@ -64,7 +64,7 @@ export function createFollowerLeases(deps: { redis: Redis; keys: RedisKeys; limi
      * A lease on one more open follow for `actor`; throws QUOTA_EXCEEDED when it holds its
      * limit. Resolves to the lease's release, which may be called more than once.
      */
-    async acquire(actor: Actor): Promise<() => Promise<void>> {
+    async acquire (actor: Actor): Promise<() => Promise<void>> {
       const lease = randomUUID()
       if ((await acquireScript(redis, [keys.followerLeases(actor.id)], [lease, ttlMs, limit])) !== 1) throw quotaExceeded('quotaLogFollowers', limit, actor)
       held.set(lease, actor.id)
@@ -73,7 +73,7 @@ export function createFollowerLeases(deps: { redis: Redis; keys: RedisKeys; limi
     },
 
     /** Releases every lease this process still holds. */
-    async close(): Promise<void> {
+    async close (): Promise<void> {
       await Promise.all([...held].map(([lease, actorId]) => release(lease, actorId)))
     }
   }

@@ -13,9 +13,9 @@ export type Claim = { kind: 'new' } | { kind: 'replay'; buildId: string } | { ki
  * The claim is one SET NX, so concurrent repeats agree on a single build. Keys are scoped to the
  * client that sent them (`scope`: its token), so one client can neither replay nor block another's.
  */
-export function createIdempotency(redis: Redis, keys: RedisKeys) {
+export function createIdempotency (redis: Redis, keys: RedisKeys) {
   return {
-    async claim(scope: string, key: string, bodyFingerprint: string, buildId: string): Promise<Claim> {
+    async claim (scope: string, key: string, bodyFingerprint: string, buildId: string): Promise<Claim> {
       const value = JSON.stringify({ fingerprint: bodyFingerprint, buildId })
       if (await redis.set(keys.idempotency(scope, key), value, 'EX', KEY_TTL_SECONDS, 'NX')) return { kind: 'new' }
       const existing = JSON.parse((await redis.get(keys.idempotency(scope, key))) ?? 'null') as { fingerprint: string; buildId: string } | null
@@ -24,14 +24,14 @@ export function createIdempotency(redis: Redis, keys: RedisKeys) {
       return existing.fingerprint === bodyFingerprint ? { kind: 'replay', buildId: existing.buildId } : { kind: 'mismatch' }
     },
     /** Gives a key back when its request could not be carried out, so the client may try again. */
-    async release(scope: string, key: string): Promise<void> {
+    async release (scope: string, key: string): Promise<void> {
       await redis.del(keys.idempotency(scope, key))
     }
   }
 }
 
 /** The header's value: a structured-field string ("…") or, leniently, a bare token. */
-export function parseIdempotencyKey(header: string): string {
+export function parseIdempotencyKey (header: string): string {
   const value = header.startsWith('"') && header.endsWith('"') && header.length >= 2 ? header.slice(1, -1) : header
   if (!/^[\x20-\x7e]{1,255}$/.test(value) || value.trim() === '') throw new IdempotencyKeyInvalid()
   return value

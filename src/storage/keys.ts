@@ -5,7 +5,7 @@ import type { BuildStatus } from '../domain/schemas/build.js'
  * "builds", "webhooks", …), so ours use other second segments. Keys of one build share the hash
  * tag `{id}`, so a Redis Cluster keeps them on one shard.
  */
-export function redisKeys(prefix: string) {
+export function redisKeys (prefix: string) {
   return {
     build: (id: string) => `${prefix}:build:{${id}}`,
     log: (id: string) => `${prefix}:build:{${id}}:log`,

@@ -61,7 +61,7 @@ interface Stream {
 const isEnd = (event: LogEvent) => event.kind === 'status' && TERMINAL_STATUSES.includes(event.status)
 
 /** Orders stream entry ids ("ms-seq", both without leading zeros). */
-function compareIds(a: string, b: string): number {
+function compareIds (a: string, b: string): number {
   const [aMs = '', aSeq = ''] = a.split('-')
   const [bMs = '', bSeq = ''] = b.split('-')
   const digits = (x: string, y: string) => x.length - y.length || (x < y ? -1 : x > y ? 1 : 0)
@@ -78,7 +78,7 @@ const canonicalId = (id: string) => id.split('-').map((part) => BigInt(part).toS
  * connection and joins the fan-out only where the hub has not read past it, so it gets every entry
  * after its cursor exactly once and in order.
  */
-export function createLogHub(deps: {
+export function createLogHub (deps: {
   redis: Redis
   keys: RedisKeys
   isFinished: (buildId: string) => Promise<boolean>
@@ -99,7 +99,7 @@ export function createLogHub(deps: {
   let failing = false
   let idleTimer: NodeJS.Timeout | null = null
 
-  function openReader(): Redis {
+  function openReader (): Redis {
     const name = redis.options.connectionName ? `${redis.options.connectionName}:log-hub` : 'log-hub'
     // A read cut by a lost connection fails (it is not re-sent, by then with old cursors) and the
     // loop reads again once the connection is back.
@@ -110,7 +110,7 @@ export function createLogHub(deps: {
   }
 
   /** The reader's client id, and whether CLIENT UNBLOCK may interrupt it, before its next read. */
-  async function prepareUnblock(connection: Redis): Promise<void> {
+  async function prepareUnblock (connection: Redis): Promise<void> {
     if (readerId !== null || unblockAllowed === false) return
     try {
       readerId = String(await connection.call('CLIENT', 'ID'))
@@ -123,7 +123,7 @@ export function createLogHub(deps: {
     }
   }
 
-  async function readLoop(): Promise<void> {
+  async function readLoop (): Promise<void> {
     reading = true
     try {
       while (!closed && streams.size > 0) {
@@ -137,7 +137,7 @@ export function createLogHub(deps: {
           if (sent.length === 0) continue
           blocked = true
           const block = unblockAllowed ? BLOCK_MS : SHORT_BLOCK_MS
-          reply = (await reader.xread('COUNT', BATCH, 'BLOCK', block, 'STREAMS', ...sent.map((s) => s.key), ...sent.map((s) => s.cursor))) as typeof reply
+          reply = (await reader.xread('COUNT', BATCH, 'BLOCK', block, 'STREAMS', ...sent.map((s) => s.key), ...sent.map((s) => s.cursor)))
           failing = false
         } catch (error) {
           if (closed) return
@@ -162,7 +162,7 @@ export function createLogHub(deps: {
   }
 
   /** Gets a newly followed log into the next read at once, rather than after the current one. */
-  async function interruptRead(): Promise<void> {
+  async function interruptRead (): Promise<void> {
     const read = reads
     // The read may not have reached Redis yet, and then there is nothing to unblock: try again
     // until that read has returned.
@@ -177,7 +177,7 @@ export function createLogHub(deps: {
     }
   }
 
-  function deliver(stream: Stream, entries: [string, string[]][]): void {
+  function deliver (stream: Stream, entries: [string, string[]][]): void {
     if (entries.length === 0) return
     stream.lastSeenAt = Date.now()
     const events = entries.map(([id, fields]) => decodeLogEntry(id, fields))
@@ -186,7 +186,7 @@ export function createLogHub(deps: {
     if (events.some(isEnd)) void endStream(stream)
   }
 
-  function hand(follower: Follower, events: LogEvent[]): void {
+  function hand (follower: Follower, events: LogEvent[]): void {
     // Usually the whole batch is new to the follower: one comparison then, not one per entry.
     const fresh = compareIds(events[0]!.id, follower.cursor) > 0 ? events : events.filter((event) => compareIds(event.id, follower.cursor) > 0)
     if (fresh.length === 0) return
@@ -197,7 +197,7 @@ export function createLogHub(deps: {
   }
 
   /** The build has ended: what was written after the last read goes out, then its followers end. */
-  async function endStream(stream: Stream): Promise<void> {
+  async function endStream (stream: Stream): Promise<void> {
     if (streams.get(stream.key) !== stream) return
     streams.delete(stream.key)
     try {
@@ -217,7 +217,7 @@ export function createLogHub(deps: {
     }
   }
 
-  function checkIdle(): void {
+  function checkIdle (): void {
     const now = Date.now()
     for (const stream of streams.values()) {
       if (stream.checking || now - stream.lastSeenAt < IDLE_CHECK_MS) continue
@@ -234,7 +234,7 @@ export function createLogHub(deps: {
   }
 
   /** Into the fan-out, unless the hub has read past the follower's cursor: then it reads on by itself first. */
-  function join(follower: Follower): void {
+  function join (follower: Follower): void {
     let stream = streams.get(follower.key)
     if (stream && compareIds(stream.cursor, follower.cursor) > 0) return
     if (!stream) {
@@ -248,24 +248,24 @@ export function createLogHub(deps: {
     follower.live = true
   }
 
-  function leave(follower: Follower): void {
+  function leave (follower: Follower): void {
     follower.live = false
     const stream = streams.get(follower.key)
     if (stream?.followers.delete(follower) && stream.followers.size === 0) streams.delete(follower.key)
   }
 
-  function wakeUp(follower: Follower): void {
+  function wakeUp (follower: Follower): void {
     const wake = follower.wake
     follower.wake = null
     wake?.()
   }
 
-  function fail(follower: Follower, error: Error): void {
+  function fail (follower: Follower, error: Error): void {
     follower.failure = error
     wakeUp(follower)
   }
 
-  function stop(follower: Follower): void {
+  function stop (follower: Follower): void {
     if (follower.stopped) return
     follower.stopped = true
     following.delete(follower)
@@ -274,7 +274,7 @@ export function createLogHub(deps: {
     follower.onEnd()
   }
 
-  async function* eventsOf(follower: Follower): AsyncGenerator<LogEvent[]> {
+  async function * eventsOf (follower: Follower): AsyncGenerator<LogEvent[]> {
     const stopped = () => new Error('The log follow was stopped.')
     try {
       // A build that has already ended is read to its end, without waiting on an idle log.
@@ -314,7 +314,7 @@ export function createLogHub(deps: {
 
   return {
     /** Follows a build's log from after the entry `after` until the build ends; `onEnd` is called once when the follow ends. */
-    follow(buildId: string, after: string, onEnd: () => void = () => undefined): Follow {
+    follow (buildId: string, after: string, onEnd: () => void = () => undefined): Follow {
       const follower: Follower = {
         key: keys.log(buildId),
         buildId,
@@ -332,7 +332,7 @@ export function createLogHub(deps: {
     },
 
     /** Stops every follow and lets the blocking connection go. */
-    close(): void {
+    close (): void {
       closed = true
       if (idleTimer) clearInterval(idleTimer)
       for (const follower of following) stop(follower)

@@ -6,7 +6,7 @@ import { Redis, type RedisOptions } from 'ioredis'
  * at once); a worker waits for Redis to return, so a build in flight is not lost to a blip.
  * Either way the client reconnects by itself.
  */
-export function createRedis(url: string, role: 'api' | 'worker', logger: { warn(details: object, message: string): void }, connectionName?: string): Redis {
+export function createRedis (url: string, role: 'api' | 'worker', logger: { warn(details: object, message: string): void }, connectionName?: string): Redis {
   const options: RedisOptions =
     role === 'api'
       ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, connectTimeout: 1000 }
@@ -26,7 +26,7 @@ export function createRedis(url: string, role: 'api' | 'worker', logger: { warn(
  * A Lua script, run by its SHA1 (EVALSHA): its source goes to Redis only when Redis does not
  * know it yet (first use, or after a restart), not with every call.
  */
-export function luaScript(source: string): (redis: Redis, keys: string[], args: (string | number | Buffer)[]) => Promise<unknown> {
+export function luaScript (source: string): (redis: Redis, keys: string[], args: (string | number | Buffer)[]) => Promise<unknown> {
   const sha = createHash('sha1').update(source).digest('hex')
   return async (redis, keys, args) => {
     try {

@@ -39,13 +39,13 @@ return {'admitted', record, count, redis.call('PTTL', KEYS[2])}
 export type Admission =
   /** Let in: who made the request, and how much of its rate limit it has used. */
   | {
-      kind: 'admitted'
-      principal: Principal
-      /** Requests made with the token in the current window, this one included. */
-      count: number
-      /** Milliseconds until the window ends and the count starts again. */
-      resetMs: number
-    }
+    kind: 'admitted'
+    principal: Principal
+    /** Requests made with the token in the current window, this one included. */
+    count: number
+    /** Milliseconds until the window ends and the count starts again. */
+    resetMs: number
+  }
   /** Not a token Slipway knows (counted against the client's address). */
   | { kind: 'unknown' }
   /** Not checked: the client's address presented too many unknown tokens this window. */
@@ -61,10 +61,10 @@ const withDefaults = (record: TokenRecord): TokenRecord => withCreator({ ...reco
  * API tokens: 256 random bits, shown once when made, kept only as their SHA-256 (enough for a
  * secret this long: there is nothing to guess). One GET finds a token by its hash.
  */
-export function createTokenStore(redis: Redis, keys: RedisKeys, audit: AuditLog) {
+export function createTokenStore (redis: Redis, keys: RedisKeys, audit: AuditLog) {
   return {
     /** A new token; PUSH_PATTERN_INVALID for a bad push pattern. */
-    async create(name: string, scopes: Scope[], pushAllow: string[] | null, createdBy: Actor): Promise<{ token: string; record: TokenRecord }> {
+    async create (name: string, scopes: Scope[], pushAllow: string[] | null, createdBy: Actor): Promise<{ token: string; record: TokenRecord }> {
       if (pushAllow !== null) checkPushPatterns(pushAllow)
       const token = `slw_${randomBytes(32).toString('base64url')}`
       const record: TokenRecord = { id: newId(), name, scopes, pushAllow, createdAt: new Date().toISOString(), createdBy }
@@ -85,7 +85,7 @@ export function createTokenStore(redis: Redis, keys: RedisKeys, audit: AuditLog)
      * most `failuresPerWindow` a window. The admin token is known without a lookup. Counters are
      * kept by the token's hash.
      */
-    admission(adminToken: string, limits: { windowMs: number; failuresPerWindow: number }): (token: string, client: string) => Promise<Admission> {
+    admission (adminToken: string, limits: { windowMs: number; failuresPerWindow: number }): (token: string, client: string) => Promise<Admission> {
       const adminHash = adminToken ? Buffer.from(hashOf(adminToken)) : null
       return async (token, client) => {
         const hash = hashOf(token)
@@ -103,14 +103,14 @@ export function createTokenStore(redis: Redis, keys: RedisKeys, audit: AuditLog)
       }
     },
 
-    async list(): Promise<TokenRecord[]> {
+    async list (): Promise<TokenRecord[]> {
       const ids = await redis.zrangebylex(keys.allTokens, '-', '+')
       const records = await Promise.all(ids.map((id) => redis.hget(keys.token(id), 'record')))
       return records.flatMap((record) => (record ? [withDefaults(JSON.parse(record) as TokenRecord)] : []))
     },
 
     /** Revokes a token at once, everywhere: the next request with it is unauthenticated. */
-    async revoke(id: string, actor: Actor): Promise<boolean> {
+    async revoke (id: string, actor: Actor): Promise<boolean> {
       const hash = await redis.hget(keys.token(id), 'hash')
       if (!hash) return false
       await redis.multi().del(keys.tokenByHash(hash)).del(keys.token(id)).zrem(keys.allTokens, id).exec()

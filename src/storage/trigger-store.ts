@@ -15,12 +15,12 @@ export interface StoredTrigger extends Omit<Trigger, 'secret' | 'eventsUrl' | 'p
 }
 
 /** Trigger rules, one Redis hash each, indexed by provider and repository for the event endpoints. */
-export function createTriggerStore(redis: Redis, keys: RedisKeys) {
-  async function get(id: string): Promise<StoredTrigger | null> {
+export function createTriggerStore (redis: Redis, keys: RedisKeys) {
+  async function get (id: string): Promise<StoredTrigger | null> {
     return decodeHash<StoredTrigger>(await redis.hgetall(keys.trigger(id)))
   }
 
-  async function getMany(ids: string[]): Promise<StoredTrigger[]> {
+  async function getMany (ids: string[]): Promise<StoredTrigger[]> {
     const pipeline = redis.pipeline()
     for (const id of ids) pipeline.hgetall(keys.trigger(id))
     const hashes = (await pipeline.exec()) ?? []
@@ -30,7 +30,7 @@ export function createTriggerStore(redis: Redis, keys: RedisKeys) {
   return {
     get,
 
-    async create(trigger: StoredTrigger): Promise<void> {
+    async create (trigger: StoredTrigger): Promise<void> {
       await redis
         .multi()
         .hset(keys.trigger(trigger.id), encodeHash(trigger))
@@ -40,24 +40,24 @@ export function createTriggerStore(redis: Redis, keys: RedisKeys) {
     },
 
     /** Every rule, oldest first; there are tens, not millions. */
-    async list(): Promise<StoredTrigger[]> {
+    async list (): Promise<StoredTrigger[]> {
       return getMany(await redis.zrangebylex(keys.allTriggers, '-', '+'))
     },
 
     /** The rules of a provider for any of these repository keys (an event names its repository several ways). */
-    async forRepo(provider: TriggerProvider, repoKeys: string[]): Promise<StoredTrigger[]> {
+    async forRepo (provider: TriggerProvider, repoKeys: string[]): Promise<StoredTrigger[]> {
       const ids = await redis.sunion(...repoKeys.map((key) => keys.triggersByRepo(provider, key)))
       return getMany(ids.sort())
     },
 
     /** Changes the given fields of an existing rule; false when there is none. Provider and repository never change. */
-    async update(id: string, fields: Partial<Omit<StoredTrigger, 'id' | 'provider' | 'repo' | 'repoKey' | 'createdAt'>>): Promise<boolean> {
+    async update (id: string, fields: Partial<Omit<StoredTrigger, 'id' | 'provider' | 'repo' | 'repoKey' | 'createdAt'>>): Promise<boolean> {
       if (!(await redis.exists(keys.trigger(id)))) return false
       await redis.hset(keys.trigger(id), encodeHash({ ...fields, updatedAt: new Date().toISOString() }))
       return true
     },
 
-    async remove(id: string): Promise<boolean> {
+    async remove (id: string): Promise<boolean> {
       const trigger = await get(id)
       if (!trigger) return false
       await redis

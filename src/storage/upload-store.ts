@@ -58,11 +58,11 @@ const PIECE_BYTES = 1024 * 1024
  * Longer than any build can wait and run: the queue's time to live, then every start a build may
  * have, each as long as the longest time limit. A key that outlives that was left behind.
  */
-export function uploadTtlSeconds(config: Pick<Config, 'queueTtlSeconds' | 'maxAttempts' | 'buildTimeoutMaxSeconds' | 'stallSeconds'>): number {
+export function uploadTtlSeconds (config: Pick<Config, 'queueTtlSeconds' | 'maxAttempts' | 'buildTimeoutMaxSeconds' | 'stallSeconds'>): number {
   return config.queueTtlSeconds + config.maxAttempts * (config.buildTimeoutMaxSeconds + config.stallSeconds) + 3600
 }
 
-export function createUploadStore(deps: { redis: Redis; keys: RedisKeys; limits: UploadLimits; ttlSeconds: number; quotaBytes: number }) {
+export function createUploadStore (deps: { redis: Redis; keys: RedisKeys; limits: UploadLimits; ttlSeconds: number; quotaBytes: number }) {
   const { redis, keys, limits, quotaBytes } = deps
   const tooLarge = () =>
     new UploadTooLarge(
@@ -71,7 +71,7 @@ export function createUploadStore(deps: { redis: Redis; keys: RedisKeys; limits:
     )
 
   /** Takes the uploads that have left Redis out of the actor's count; whether there were any. */
-  async function forgetLeft(actorId: string): Promise<boolean> {
+  async function forgetLeft (actorId: string): Promise<boolean> {
     const ids = await redis.hkeys(keys.uploadBytes(actorId))
     if (ids.length === 0) return false
     const pipeline = redis.pipeline()
@@ -84,7 +84,7 @@ export function createUploadStore(deps: { redis: Redis; keys: RedisKeys; limits:
   }
 
   /** How many more bytes the actor may upload now, for an upload of up to `wanted` bytes. */
-  async function allowance(actorId: string, wanted: number): Promise<number> {
+  async function allowance (actorId: string, wanted: number): Promise<number> {
     const used = async () => (await redis.hvals(keys.uploadBytes(actorId))).reduce((sum, bytes) => sum + Number(bytes), 0)
     const before = await used()
     if (before + wanted <= quotaBytes || !(await forgetLeft(actorId))) return quotaBytes - before
@@ -98,7 +98,7 @@ export function createUploadStore(deps: { redis: Redis; keys: RedisKeys; limits:
      * remaining upload allowance bounds what is read: a declared length past it is refused before
      * anything is read.
      */
-    async receive(body: Readable, options: { declaredBytes?: number | undefined; actor: Actor }): Promise<StoredUpload> {
+    async receive (body: Readable, options: { declaredBytes?: number | undefined; actor: Actor }): Promise<StoredUpload> {
       const { declaredBytes, actor } = options
       if (declaredBytes !== undefined && declaredBytes > limits.maxBytes) throw tooLarge()
       const overQuota = () => quotaExceeded('quotaUploadBytes', quotaBytes, actor)
@@ -154,7 +154,7 @@ export function createUploadStore(deps: { redis: Redis; keys: RedisKeys; limits:
     },
 
     /** Removes an upload no build was made of (a repeat, a join, or a refused request). */
-    async discard(id: string): Promise<void> {
+    async discard (id: string): Promise<void> {
       await redis.del(keys.upload(id))
     }
   }
@@ -163,7 +163,7 @@ export function createUploadStore(deps: { redis: Redis; keys: RedisKeys; limits:
 export type UploadStore = ReturnType<typeof createUploadStore>
 
 /** A stored upload's bytes, piece by piece; nothing for an upload that is not there. */
-export async function* readStoredUpload(redis: Redis, key: string): AsyncGenerator<Buffer> {
+export async function * readStoredUpload (redis: Redis, key: string): AsyncGenerator<Buffer> {
   for (let offset = 0; ; offset += PIECE_BYTES) {
     const piece = await redis.getrangeBuffer(key, offset, offset + PIECE_BYTES - 1)
     if (piece.length > 0) yield piece
@@ -172,7 +172,7 @@ export async function* readStoredUpload(redis: Redis, key: string): AsyncGenerat
 }
 
 /** A body that fails while it is read was cut off by its sender (or was malformed multipart). */
-async function* brokenOffAsInvalid(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+async function * brokenOffAsInvalid (body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of body) yield chunk
   } catch (error) {

@@ -39,18 +39,18 @@ export interface DeliverySchedule {
 }
 
 /** Puts build events and deliveries on the webhook queue. Callers never see bullmq. */
-export function createWebhookQueue(connection: Redis, prefix: string, schedule: DeliverySchedule, onError: (error: Error) => void) {
+export function createWebhookQueue (connection: Redis, prefix: string, schedule: DeliverySchedule, onError: (error: Error) => void) {
   const queue = new Queue<FanoutJobData | DeliverJobData>(WEBHOOK_QUEUE, { connection, prefix })
   queue.on('error', onError)
   return {
     /** Announces an event of a build. The job id makes announcing it twice harmless. */
-    async emit(type: BuildEventType, build: Build): Promise<void> {
+    async emit (type: BuildEventType, build: Build): Promise<void> {
       const data: FanoutJobData = { eventId: newId(), type, sequence: SEQUENCE[type], timestamp: new Date().toISOString(), build }
       // Kept a week after it ran, so a repeated announcement within that time is recognised.
       await queue.add('fanout', data, { jobId: `${build.id}.${type}`, removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS } })
     },
     /** Sends a delivery, retrying with exponential backoff and jitter; `attempt` names a redelivery. */
-    async deliver(deliveryId: string, redelivery?: number): Promise<void> {
+    async deliver (deliveryId: string, redelivery?: number): Promise<void> {
       await queue.add(
         'deliver',
         { deliveryId },
@@ -71,6 +71,6 @@ export function createWebhookQueue(connection: Redis, prefix: string, schedule: 
 
 export type WebhookQueue = ReturnType<typeof createWebhookQueue>
 
-export function eventTypeOf(status: Build['status']): BuildEventType {
+export function eventTypeOf (status: Build['status']): BuildEventType {
   return status === 'queued' ? 'build.queued' : status === 'running' ? 'build.started' : `build.${status}`
 }

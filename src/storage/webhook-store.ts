@@ -16,17 +16,17 @@ export interface StoredWebhook extends Omit<Webhook, 'secret'> {
 }
 
 /** Global webhook subscriptions, one Redis hash each. */
-export function createWebhookStore(redis: Redis, keys: RedisKeys) {
-  async function create(webhook: StoredWebhook): Promise<void> {
+export function createWebhookStore (redis: Redis, keys: RedisKeys) {
+  async function create (webhook: StoredWebhook): Promise<void> {
     await redis.multi().hset(keys.webhook(webhook.id), encodeHash(webhook)).zadd(keys.allWebhooks, 0, webhook.id).exec()
   }
 
-  async function get(id: string): Promise<StoredWebhook | null> {
+  async function get (id: string): Promise<StoredWebhook | null> {
     return decodeHash<StoredWebhook>(await redis.hgetall(keys.webhook(id)))
   }
 
   /** Every subscription, oldest first; there are tens, not millions. */
-  async function list(): Promise<StoredWebhook[]> {
+  async function list (): Promise<StoredWebhook[]> {
     const ids = await redis.zrangebylex(keys.allWebhooks, '-', '+')
     const pipeline = redis.pipeline()
     for (const id of ids) pipeline.hgetall(keys.webhook(id))
@@ -35,13 +35,13 @@ export function createWebhookStore(redis: Redis, keys: RedisKeys) {
   }
 
   /** Changes the given fields of an existing subscription; false when there is none. */
-  async function update(id: string, fields: Partial<Omit<StoredWebhook, 'id' | 'createdAt'>>): Promise<boolean> {
+  async function update (id: string, fields: Partial<Omit<StoredWebhook, 'id' | 'createdAt'>>): Promise<boolean> {
     if (!(await redis.exists(keys.webhook(id)))) return false
     await redis.hset(keys.webhook(id), encodeHash({ ...fields, updatedAt: new Date().toISOString() }))
     return true
   }
 
-  async function remove(id: string): Promise<boolean> {
+  async function remove (id: string): Promise<boolean> {
     const [[, removed] = [null, 0]] = (await redis.multi().del(keys.webhook(id)).zrem(keys.allWebhooks, id).exec()) ?? []
     return removed === 1
   }
@@ -52,12 +52,12 @@ export function createWebhookStore(redis: Redis, keys: RedisKeys) {
 export type WebhookStore = ReturnType<typeof createWebhookStore>
 
 /** The secrets that still sign, newest first. */
-export function liveSecrets(secrets: SigningSecret[], now = Date.now()): string[] {
+export function liveSecrets (secrets: SigningSecret[], now = Date.now()): string[] {
   return secrets.filter((secret) => secret.expiresAt === null || Date.parse(secret.expiresAt) > now).map((secret) => secret.value)
 }
 
 /** The resource as answers show it. */
-export function toWebhookResource(stored: StoredWebhook): Webhook {
+export function toWebhookResource (stored: StoredWebhook): Webhook {
   const { secrets: _secrets, ...resource } = stored
   return withCreator(resource)
 }

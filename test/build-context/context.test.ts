@@ -18,7 +18,7 @@ const MTIME = new Date('2026-01-02T03:04:05Z')
  * The folder as both kinds of source tree: read from disk (a checkout) and read from the objects of
  * a git repository it was committed to (a mirror). Each test runs against both: they must agree.
  */
-async function treesOf(t: Test, dir: string): Promise<[string, SourceTree][]> {
+async function treesOf (t: Test, dir: string): Promise<[string, SourceTree][]> {
   const gitDir = await mkdtemp(path.join(os.tmpdir(), 'slipway-context-git-'))
   t.teardown(() => rm(gitDir, { recursive: true, force: true }))
   const git = (...args: string[]) => promisify(execFile)('git', ['--git-dir', gitDir, '--work-tree', dir, ...args])
@@ -33,7 +33,7 @@ async function treesOf(t: Test, dir: string): Promise<[string, SourceTree][]> {
   ]
 }
 
-async function planFailure(input: Parameters<typeof planContext>[0]): Promise<BuildFailure | undefined> {
+async function planFailure (input: Parameters<typeof planContext>[0]): Promise<BuildFailure | undefined> {
   try {
     await planContext(input)
   } catch (error) {

@@ -48,7 +48,7 @@ t.test('an ended build that did not succeed: its error, and the exit code its st
     durationMs: 3000,
     error: { code: 'BUILD_STEP_FAILED', message: '[2/3] RUN exit 3 failed with exit code 3', phase: 'build', exitCode: 3 }
   })
-  t.match(describeBuild(failed), /^Build \S+ failed after 3 s\n[^]*error    BUILD_STEP_FAILED in build: \[2\/3\] RUN exit 3 failed with exit code 3\n$/)
+  t.match(describeBuild(failed), /^Build \S+ failed after 3 s\n[^]*error {4}BUILD_STEP_FAILED in build: \[2\/3\] RUN exit 3 failed with exit code 3\n$/)
   t.equal(exitCodeOf(failed), EXIT.buildFailed)
   t.equal(exitCodeOf({ ...failed, status: 'canceled' }), EXIT.canceled)
   t.equal(exitCodeOf({ ...failed, status: 'timed_out' }), EXIT.timedOut)

@@ -28,7 +28,7 @@ interface Run {
 }
 
 /** The CLI as a child process with only PATH and `env`; `waitFor` watches its output as it comes. */
-function start(env: Record<string, string>, args: string[]) {
+function start (env: Record<string, string>, args: string[]) {
   const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => void child.kill())
   const run: Run = { code: null, stdout: '', stderr: '' }
@@ -101,10 +101,10 @@ t.test('submit --follow builds, streams the log, prints digest and size, exits 0
   t.match(run.stdout, /hello from the build/, "the build's own output")
   t.match(run.stdout, new RegExp(`^Build ${id} succeeded in `, 'm'))
   t.match(run.stdout, new RegExp(`image    ${image}:v1 \\(pushed\\)`))
-  const digest = /digest   (sha256:[0-9a-f]{64})/.exec(run.stdout)?.[1]
+  const digest = /digest {3}(sha256:[0-9a-f]{64})/.exec(run.stdout)?.[1]
   t.ok(digest, 'the digest is printed')
-  t.match(run.stdout, /size     [\d.]+ [kM]B \(/)
-  t.match(run.stdout, /advisor  \d+ findings?; the largest: no-dockerignore/, "the advisor's largest finding")
+  t.match(run.stdout, /size {5}[\d.]+ [kM]B \(/)
+  t.match(run.stdout, /advisor {2}\d+ findings?; the largest: no-dockerignore/, "the advisor's largest finding")
 
   const status = await slipwayCli('status', id!, '--json')
   const build = JSON.parse(status.stdout) as Build
@@ -122,7 +122,7 @@ t.test('a broken Dockerfile exits with the build-failure code and says why; retr
   const run = await slipwayCli('submit', '--repo', repo.url, '--follow')
   t.equal(run.code, EXIT.buildFailed)
   t.match(run.stdout, /about to fail/)
-  t.match(run.stdout, /error    BUILD_STEP_FAILED in build: .*failed with exit code 3/)
+  t.match(run.stdout, /error {4}BUILD_STEP_FAILED in build: .*failed with exit code 3/)
   const id = /build (\w{26}) queued/.exec(run.stderr)![1]!
 
   const retried = await slipwayCli('retry', id, '--follow', '--json')
@@ -173,7 +173,7 @@ t.test("a build's escape sequences never reach the terminal: logs, follow, statu
   t.equal(followed.code, EXIT.buildFailed, followed.stderr)
   const id = /build (\w{26}) queued/.exec(followed.stderr)![1]!
   t.match(followed.stdout, /clip +title +link click up +erased +c1-csi/, 'the text around the sequences stays')
-  t.match(followed.stdout, /error    BUILD_STEP_FAILED in build: .*about to fail/)
+  t.match(followed.stdout, /error {4}BUILD_STEP_FAILED in build: .*about to fail/)
 
   const printed = { followed, logs: await slipwayCli('logs', id), again: await slipwayCli('logs', '-f', id), status: await slipwayCli('status', id) }
   for (const [what, run] of Object.entries(printed)) {
@@ -233,8 +233,8 @@ t.test('submit --dir uploads the checkout: .dockerignore and .git left out, buil
   t.match(run.stdout, /main\.sh/, 'the file is in the image')
   t.notMatch(run.stdout, /debug\.log/, ".dockerignore'd files never left the machine")
   t.match(run.stdout, new RegExp(`image    ${image}:from-dir \\(pushed\\)`))
-  t.match(run.stdout, /digest   sha256:[0-9a-f]{64}/)
-  t.match(run.stdout, /source   upload [0-9a-f]{12} \([\d.]+ k?B\)/, 'the upload is named where a repository would be')
+  t.match(run.stdout, /digest {3}sha256:[0-9a-f]{64}/)
+  t.match(run.stdout, /source {3}upload [0-9a-f]{12} \([\d.]+ k?B\)/, 'the upload is named where a repository would be')
 
   const big = await tempFolder(t, { Dockerfile: 'FROM busybox\n', 'noise.bin': randomBytes(200 * 1024).toString('base64') })
   const refused = await slipwayCli('submit', '--dir', big)

@@ -43,7 +43,7 @@ t.test('submit --follow rides out an API restart: the stream resumes after the l
   t.match(stdout, /^Build \w+ succeeded/m)
 })
 
-function isAlive(pid: number): boolean {
+function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -10,10 +10,10 @@ import { readTar, tempFolder } from '../helpers/files.js'
 const signal = new AbortController().signal
 
 /** The entries of a gzipped tar as name → content (files), "-> target" (symlinks) or type (others). */
-async function unpack(archive: Readable): Promise<Record<string, string>> {
+async function unpack (archive: Readable): Promise<Record<string, string>> {
   const entries = await readTar(archive.pipe(createGunzip()))
   return Object.fromEntries(
-    entries.map(({ header, content }) => [header.name, header.type === 'file' ? content : header.type === 'symlink' ? `-> ${header.linkname}` : header.type!])
+    entries.map(({ header, content }) => [header.name, header.type === 'file' ? content : header.type === 'symlink' ? `-> ${header.linkname}` : header.type])
   )
 }
 

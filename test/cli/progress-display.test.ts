@@ -2,21 +2,21 @@ import t from 'tap'
 import { liveDisplay, plainDisplay } from '../../src/cli/progress-display.js'
 
 /** A terminal of `columns` that keeps what was written, and what its last line shows now. */
-function terminal(columns = 80) {
+function terminal (columns = 80) {
   let written = ''
   return {
     columns,
     write: (text: string) => void (written += text),
-    get written() {
+    get written () {
       return written
     },
     /** The line the cursor is on, as the screen shows it after carriage returns and clears. */
-    get statusLine() {
+    get statusLine () {
       const last = written.slice(written.lastIndexOf('\n') + 1)
       return last.slice(last.lastIndexOf('\r\x1b[2K') + 5)
     },
     /** The lines that scrolled up, without the status lines drawn between them. */
-    get scrolled() {
+    get scrolled () {
       return written.split('\n').slice(0, -1).map((line) => line.slice(line.lastIndexOf('\r\x1b[2K') + 5))
     }
   }

@@ -77,7 +77,7 @@ if (!(await docker.getImage(BASE_IMAGE).inspect().then(() => true, () => false))
 }
 
 /** `docker build -f docker/Dockerfile .` from the repository root, as the README says. */
-async function build(tag: string): Promise<void> {
+async function build (tag: string): Promise<void> {
   const args = ['build', '-q', '-f', 'docker/Dockerfile', '-t', tag]
   // npm in the build must trust what this machine's Node trusts beyond its own CAs: a proxy's.
   const extra = await extraCaCerts()
@@ -91,7 +91,7 @@ async function build(tag: string): Promise<void> {
 }
 
 /** The certificates in NODE_EXTRA_CA_CERTS that Node does not ship with (empty when unset). */
-async function extraCaCerts(): Promise<string> {
+async function extraCaCerts (): Promise<string> {
   const file = process.env.NODE_EXTRA_CA_CERTS
   if (!file) return ''
   const own = new Set(rootCertificates.map((pem) => pem.replace(/\s+/g, '')))
@@ -100,7 +100,7 @@ async function extraCaCerts(): Promise<string> {
 }
 
 /** Runs a command in a fresh container of the image (past its entrypoint) and returns stdout. */
-async function inContainer(image: string, command: string[]): Promise<string> {
+async function inContainer (image: string, command: string[]): Promise<string> {
   const [entrypoint, ...args] = command as [string, ...string[]]
   const { stdout } = await run('docker', ['run', '--rm', '--entrypoint', entrypoint, image, ...args])
   return stdout

@@ -12,7 +12,7 @@ import { testConfig } from '../helpers/config.js'
 const security = await readFile(path.join(packageRoot, 'docs', 'SECURITY.md'), 'utf8')
 
 /** The routes the documentation's table names, as "METHOD /path". */
-function documentedOpenRoutes(): string[] {
+function documentedOpenRoutes (): string[] {
   const section = /## Routes that need no token\n([\s\S]*?)\n## /.exec(security)?.[1] ?? ''
   return [...section.matchAll(/^\| `([A-Z]+ \S+)` \|/gm)].map((row) => row[1]!).sort()
 }

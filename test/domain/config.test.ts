@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { ConfigError, ConfigSchema, describeConfig, loadConfig } from '../../src/domain/config.js'
 
 /** Runs loadConfig and returns the ConfigError it throws (fails the test when it throws nothing else). */
-function configError(t: Test, env: Record<string, string>): ConfigError | undefined {
+function configError (t: Test, env: Record<string, string>): ConfigError | undefined {
   try {
     loadConfig(env)
   } catch (error) {

@@ -21,7 +21,7 @@ const BUILDS = 50
 const SEED = Number(process.env.SLIPWAY_FAULT_SEED ?? Date.now() % 1_000_000)
 
 /** A small seeded PRNG (mulberry32), so a failing schedule can be replayed with SLIPWAY_FAULT_SEED. */
-function random(seed: number): () => number {
+function random (seed: number): () => number {
   let state = seed
   return () => {
     state = (state + 0x6d2b79f5) | 0

@@ -11,7 +11,7 @@ import type { Config } from '../../src/domain/config.js'
  * authenticates as the config's admin token unless a request brings its own Authorization
  * (an empty one sends none). `logger` and `metrics` stand for the process's, when a test shares them.
  */
-export async function buildApp(t: Teardown, config: Config, options: { logger?: Logger; metrics?: Registry } = {}): Promise<FastifyInstance> {
+export async function buildApp (t: Teardown, config: Config, options: { logger?: Logger; metrics?: Registry } = {}): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(options.logger ?? pino({ level: config.logLevel }), config))
   await app.register(fp(slipwayApp), { config, metrics: options.metrics })
   await app.ready()

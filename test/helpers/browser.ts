@@ -17,7 +17,7 @@ export const SCREENSHOT_DIR = path.join(packageRoot, 'test', 'portal', 'screensh
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 /** A real headless Chromium with a fresh, empty profile, closed and removed when the test ends. */
-export async function openBrowser(t: Teardown): Promise<{ page: Page; screenshot: (name: string) => Promise<void> }> {
+export async function openBrowser (t: Teardown): Promise<{ page: Page; screenshot: (name: string) => Promise<void> }> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'slipway-chromium-'))
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } })
   t.teardown(async () => {

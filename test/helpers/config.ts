@@ -13,7 +13,7 @@ import type { Teardown } from './teardown.js'
 export const TEST_ADMIN_TOKEN = 'slipway-test-admin-token-0123456789'
 
 /** Request headers that authenticate as the test admin, over any others given. */
-export function asAdmin(headers: Record<string, string> = {}): Record<string, string> {
+export function asAdmin (headers: Record<string, string> = {}): Record<string, string> {
   return { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, ...headers }
 }
 
@@ -23,7 +23,7 @@ export function asAdmin(headers: Record<string, string> = {}): Record<string, st
  * builds made are removed from the Docker Engine, so repeated runs don't fill the disk, and then
  * its keys.
  */
-export function testConfig(t: Teardown, overrides: Partial<Config> = {}): Config {
+export function testConfig (t: Teardown, overrides: Partial<Config> = {}): Config {
   const prefix = `slipway-test-${randomBytes(4).toString('hex')}`
   const config: Config = {
     ...loadConfig({}),
@@ -54,7 +54,7 @@ export function testConfig(t: Teardown, overrides: Partial<Config> = {}): Config
 }
 
 /** Every tag the builds under `prefix` gave their images, variants' included. */
-async function imageTags(redis: Redis, prefix: string): Promise<string[]> {
+async function imageTags (redis: Redis, prefix: string): Promise<string[]> {
   const tags: string[] = []
   // Build records are the hashes `<prefix>:build:{<id>}`; their logs and other keys have suffixes.
   for await (const keys of keyPages(redis, `${prefix}:build:{*}`)) {

@@ -42,7 +42,7 @@ export interface TestDockerd {
  *
  * Needs root (dockerd and `ip link`), as the rest of the integration suite does.
  */
-export async function startDockerd(t: Teardown, options: { images?: string[]; source?: Docker } = {}): Promise<TestDockerd> {
+export async function startDockerd (t: Teardown, options: { images?: string[]; source?: Docker } = {}): Promise<TestDockerd> {
   await reapStale()
   const dir = await mkdtemp(path.join(os.tmpdir(), DIR_PREFIX))
   // Who owns this daemon: a later start removes it if this process died without its teardown.
@@ -107,7 +107,7 @@ export async function startDockerd(t: Teardown, options: { images?: string[]; so
 }
 
 /** `docker save IMAGE | docker load`, between two engines, through the Engine API. */
-export async function copyImage(from: Docker, to: Docker, image: string): Promise<void> {
+export async function copyImage (from: Docker, to: Docker, image: string): Promise<void> {
   await from.getImage(image).inspect().catch((error: unknown) => {
     throw new Error(`${image} is not on the source engine (scripts/setup.sh builds it): ${String(error)}`)
   })
@@ -127,7 +127,7 @@ export async function copyImage(from: Docker, to: Docker, image: string): Promis
   await to.getImage(image).inspect()
 }
 
-async function makeBridge(name: string): Promise<void> {
+async function makeBridge (name: string): Promise<void> {
   const taken = await exec('ip', ['-4', '-o', 'addr', 'show']).then(
     ({ stdout }) => stdout,
     (error: unknown) => {
@@ -149,7 +149,7 @@ async function makeBridge(name: string): Promise<void> {
  * SIGTERM, wait, SIGKILL; then whatever of it may be left (its containerd and shims, which name
  * its folder on their command lines; mounts under its data-root; its bridge), then its folder.
  */
-async function stopDaemon(dir: string, bridge: string, child: ReturnType<typeof spawn> | undefined): Promise<void> {
+async function stopDaemon (dir: string, bridge: string, child: ReturnType<typeof spawn> | undefined): Promise<void> {
   const pids = child?.pid !== undefined ? [child.pid] : []
   const fromFile = Number((await readFile(path.join(dir, 'docker.pid'), 'utf8').catch(() => '')).trim())
   if (fromFile && !pids.includes(fromFile)) pids.push(fromFile)
@@ -167,7 +167,7 @@ async function stopDaemon(dir: string, bridge: string, child: ReturnType<typeof 
 }
 
 /** Stops a process of this daemon (its command line names `dir`, so a reused pid is left alone). */
-async function terminate(pid: number, dir: string, graceMs: number): Promise<void> {
+async function terminate (pid: number, dir: string, graceMs: number): Promise<void> {
   if (!(await commandLine(pid))?.includes(dir)) return
   try {
     process.kill(pid, 'SIGTERM')
@@ -185,7 +185,7 @@ async function terminate(pid: number, dir: string, graceMs: number): Promise<voi
   for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(100)
 }
 
-function isAlive(pid: number): boolean {
+function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
   } catch {
@@ -194,14 +194,14 @@ function isAlive(pid: number): boolean {
   return true
 }
 
-async function commandLine(pid: number): Promise<string | null> {
+async function commandLine (pid: number): Promise<string | null> {
   return readFile(`/proc/${pid}/cmdline`, 'utf8').then(
     (text) => text.replaceAll('\0', ' '),
     () => null
   )
 }
 
-async function processesNaming(dir: string): Promise<number[]> {
+async function processesNaming (dir: string): Promise<number[]> {
   const pids: number[] = []
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue
@@ -210,7 +210,7 @@ async function processesNaming(dir: string): Promise<number[]> {
   return pids
 }
 
-async function mountsUnder(dir: string): Promise<string[]> {
+async function mountsUnder (dir: string): Promise<string[]> {
   const mounts = await readFile('/proc/self/mounts', 'utf8')
   return mounts
     .split('\n')
@@ -219,13 +219,13 @@ async function mountsUnder(dir: string): Promise<string[]> {
     .sort((a, b) => b.length - a.length)
 }
 
-async function unmountUnder(dir: string): Promise<void> {
+async function unmountUnder (dir: string): Promise<void> {
   for (const point of await mountsUnder(dir)) {
     await exec('umount', [point]).catch(() => exec('umount', ['-l', point])).catch(() => undefined)
   }
 }
 
-async function tail(file: string): Promise<string> {
+async function tail (file: string): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '')
   return text
     .split('\n')
@@ -238,7 +238,7 @@ async function tail(file: string): Promise<string> {
  * Daemons of test processes that died without their teardown (killed by a timeout, say): their
  * owner no longer runs. Stopped and removed, so they don't pile up. Live owners' are left alone.
  */
-async function reapStale(): Promise<void> {
+async function reapStale (): Promise<void> {
   const base = os.tmpdir()
   for (const entry of await readdir(base).catch(() => [] as string[])) {
     if (!entry.startsWith(DIR_PREFIX)) continue

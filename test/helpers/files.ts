@@ -5,7 +5,7 @@ import tar from 'tar-stream'
 import type { Teardown } from './teardown.js'
 
 /** A temp folder holding `files` (path → content); removed after the test. */
-export async function tempFolder(t: Teardown, files: Record<string, string>): Promise<string> {
+export async function tempFolder (t: Teardown, files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-files-test-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   for (const [file, content] of Object.entries(files)) {
@@ -21,7 +21,7 @@ export interface TarEntry {
 }
 
 /** Every entry of a tar stream, in order, with its content as text. */
-export async function readTar(stream: AsyncIterable<unknown>): Promise<TarEntry[]> {
+export async function readTar (stream: AsyncIterable<unknown>): Promise<TarEntry[]> {
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array))
   const extract = tar.extract()

@@ -3,7 +3,7 @@ import { newBuildRecord } from '../../src/domain/builds/build-request.js'
 import type { Build, NormalizedRequest } from '../../src/domain/schemas/build.js'
 
 /** A request with every default, as normalizeBuildRequest fills it in for `{ repo }` alone. */
-export function defaultRequest(repo: string, image = 'slipway.local/app'): NormalizedRequest {
+export function defaultRequest (repo: string, image = 'slipway.local/app'): NormalizedRequest {
   return {
     repo,
     ref: null,
@@ -32,7 +32,7 @@ export function defaultRequest(repo: string, image = 'slipway.local/app'): Norma
 }
 
 /** A queued build of `defaultRequest`, as the API answers it, with `overrides` applied. */
-export function sampleBuild(id: string, overrides: Partial<Build> = {}): Build {
+export function sampleBuild (id: string, overrides: Partial<Build> = {}): Build {
   const record = newBuildRecord(id, defaultRequest('https://github.com/acme/app.git'), new Date('2026-01-02T03:00:00.000Z'))
   return { ...toResource(record), ...overrides }
 }

@@ -19,7 +19,7 @@ export interface GitHttpServerOptions {
  * A git server over HTTP(S): git's own smart-HTTP CGI (`git http-backend`), serving the
  * repositories under `root` on loopback. Records each request and the Authorization it presented.
  */
-export async function startGitHttpServer(t: Teardown, root: string, options: GitHttpServerOptions = {}) {
+export async function startGitHttpServer (t: Teardown, root: string, options: GitHttpServerOptions = {}) {
   const { credentials } = options
   const expected = credentials && `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
   const seen: { url: string; authorization: string | undefined; authorized: boolean }[] = []
@@ -42,7 +42,7 @@ export async function startGitHttpServer(t: Teardown, root: string, options: Git
   return { seen, base, urlOf: (repoDir: string) => `${base}/${path.relative(root, repoDir)}` }
 }
 
-function runBackend(root: string, request: IncomingMessage, response: ServerResponse, user: string | undefined): void {
+function runBackend (root: string, request: IncomingMessage, response: ServerResponse, user: string | undefined): void {
   const url = new URL(request.url ?? '/', 'http://localhost')
   const cgi = spawn('git', ['http-backend'], {
     env: {

@@ -27,7 +27,7 @@ export interface TestRepo {
 }
 
 /** A real git repository in a temp folder, with `files` as its first commit on `main`. */
-export async function createRepo(t: Teardown, files: Record<string, string>): Promise<TestRepo> {
+export async function createRepo (t: Teardown, files: Record<string, string>): Promise<TestRepo> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-repo-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const git = async (...args: string[]) => (await exec('git', args, { cwd: dir, env: GIT_ENV })).stdout.trim()
@@ -36,7 +36,7 @@ export async function createRepo(t: Teardown, files: Record<string, string>): Pr
     dir,
     url: `file://${dir}`,
     git,
-    async commit(changes, message = 'change') {
+    async commit (changes, message = 'change') {
       for (const [file, content] of Object.entries(changes)) {
         const target = path.join(dir, file)
         if (content === null) {
@@ -50,13 +50,13 @@ export async function createRepo(t: Teardown, files: Record<string, string>): Pr
       await git('commit', '--quiet', '--allow-empty', '-m', message)
       return git('rev-parse', 'HEAD')
     },
-    async tag(name, options = {}) {
+    async tag (name, options = {}) {
       await (options.annotated ? git('tag', '-a', name, '-m', name) : git('tag', name))
     },
-    async branch(name) {
+    async branch (name) {
       await git('branch', name)
     },
-    async checkout(name) {
+    async checkout (name) {
       await git('checkout', '--quiet', name)
     }
   }

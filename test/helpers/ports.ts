@@ -1,7 +1,7 @@
 import { createServer } from 'node:net'
 
 /** A TCP port free on loopback right now (the OS picks it), for a server started next. */
-export function freePort(): Promise<number> {
+export function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.on('error', reject)

@@ -16,12 +16,12 @@ export interface PushOptions {
 }
 
 /** The spellings of one repository a provider's payload gives: for https, its web page and ssh URL too. */
-function spellings(repoUrl: string) {
+function spellings (repoUrl: string) {
   const https = /^https:\/\/([^/]+)\/(.+?)(\.git)?$/.exec(repoUrl)
   return https ? { web: `https://${https[1]}/${https[2]}`, ssh: `git@${https[1]}:${https[2]}.git` } : { web: repoUrl, ssh: repoUrl }
 }
 
-export function gitHubPushPayload({ repoUrl, ref, after, before = ZERO }: PushOptions) {
+export function gitHubPushPayload ({ repoUrl, ref, after, before = ZERO }: PushOptions) {
   const deleted = after === ZERO
   const { web, ssh } = spellings(repoUrl)
   return {
@@ -54,7 +54,7 @@ export function gitHubPushPayload({ repoUrl, ref, after, before = ZERO }: PushOp
   }
 }
 
-export function gitLabPushPayload({ repoUrl, ref, after, before = ZERO }: PushOptions) {
+export function gitLabPushPayload ({ repoUrl, ref, after, before = ZERO }: PushOptions) {
   const { web, ssh } = spellings(repoUrl)
   return {
     object_kind: 'push',
@@ -85,7 +85,7 @@ export function gitLabPushPayload({ repoUrl, ref, after, before = ZERO }: PushOp
 }
 
 /** POSTs an event to /v1/triggers/github as GitHub would: signed with `secret`, with a delivery id and no Slipway token. */
-export function sendGitHubEvent(
+export function sendGitHubEvent (
   app: FastifyInstance,
   options: { secret: string; body: object | string; event?: string; deliveryId?: string; headers?: Record<string, string> }
 ) {
@@ -108,7 +108,7 @@ export function sendGitHubEvent(
 }
 
 /** POSTs an event to /v1/triggers/gitlab as GitLab would: with the token, an Idempotency-Key and no Slipway token. */
-export function sendGitLabEvent(
+export function sendGitLabEvent (
   app: FastifyInstance,
   options: { token: string; body: object; event?: string; deliveryId?: string; headers?: Record<string, string> }
 ) {

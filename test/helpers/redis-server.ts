@@ -12,7 +12,7 @@ import type { Teardown } from './teardown.js'
  * stopped and started again with its data: the outage a fault test needs without touching the
  * machine's shared Redis.
  */
-export async function startRedisServer(t: Teardown) {
+export async function startRedisServer (t: Teardown) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-redis-'))
   const port = await freePort()
   let child: ChildProcess | undefined

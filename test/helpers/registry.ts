@@ -24,7 +24,7 @@ export interface TestRegistry {
  * A real registry (Distribution, `docker-registry serve`) on a free loopback port with its own
  * storage, optionally behind htpasswd auth; stopped and removed when the test ends.
  */
-export async function startRegistry(t: Teardown, options: { username?: string; password?: string } = {}): Promise<TestRegistry> {
+export async function startRegistry (t: Teardown, options: { username?: string; password?: string } = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-registry-'))
   const port = await freePort()
   const auth = options.username && options.password ? { username: options.username, password: options.password } : undefined
@@ -62,7 +62,7 @@ export async function startRegistry(t: Teardown, options: { username?: string; p
     start,
     stop,
     ...(auth ? { credentials: auth } : {}),
-    async writeDockerConfig() {
+    async writeDockerConfig () {
       const file = path.join(dir, 'docker-config.json')
       const auths = auth ? { [host]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } } : {}
       await writeFile(file, JSON.stringify({ auths }))
@@ -71,7 +71,7 @@ export async function startRegistry(t: Teardown, options: { username?: string; p
   }
 }
 
-async function waitForRegistry(port: number): Promise<void> {
+async function waitForRegistry (port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     const status = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status, () => 0)
     if (status === 200 || status === 401) return

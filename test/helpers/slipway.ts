@@ -23,7 +23,7 @@ export interface TestSlipway {
  * The API and a build worker on real Redis and Docker, isolated by their own key prefix, sharing
  * one metrics registry as they do in one process (SLIPWAY_ROLE=all); `logger` hears both.
  */
-export async function startSlipway(t: Test, overrides: Partial<Config> = {}, logger: Logger = pino({ level: 'silent' })): Promise<TestSlipway> {
+export async function startSlipway (t: Test, overrides: Partial<Config> = {}, logger: Logger = pino({ level: 'silent' })): Promise<TestSlipway> {
   const config = testConfig(t, overrides)
   const metrics = new Registry()
   const app = await buildApp(t, config, { logger, metrics })

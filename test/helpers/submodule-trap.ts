@@ -11,7 +11,7 @@ import type { Teardown } from './teardown.js'
  * that folder, run the attacker's command. Its one submodule points at a real repository
  * (`submoduleUrl`), so `git submodule update` there gets as far as running the command.
  */
-export async function writeSubmoduleTrap(t: Teardown, dir: string, marker: string, submoduleUrl: string): Promise<void> {
+export async function writeSubmoduleTrap (t: Teardown, dir: string, marker: string, submoduleUrl: string): Promise<void> {
   const inner = await createRepo(t, { 'README.md': 'looks harmless\n' })
   await inner.git('-c', 'protocol.file.allow=always', 'submodule', 'add', '--quiet', submoduleUrl, 'sub')
   await inner.git('commit', '--quiet', '-m', 'submodule')

@@ -9,7 +9,7 @@ export type TarEntrySpec = Partial<tar.Header> & { name: string; content?: strin
  * A gzipped tar holding exactly these entries, headers as given: for tars no honest `tar` makes
  * (absolute paths, "..", links leading out, devices).
  */
-export async function tarGz(entries: TarEntrySpec[]): Promise<Buffer> {
+export async function tarGz (entries: TarEntrySpec[]): Promise<Buffer> {
   const pack = tar.pack()
   // Read as it is written: a large entry would otherwise wait for room forever.
   const chunks: Buffer[] = []
@@ -29,13 +29,13 @@ export async function tarGz(entries: TarEntrySpec[]): Promise<Buffer> {
 }
 
 /** A folder packed as a person would: `tar -czf - -C dir .` (GNU tar). */
-export async function packDir(dir: string): Promise<Buffer> {
+export async function packDir (dir: string): Promise<Buffer> {
   const { stdout } = await promisify(execFile)('tar', ['-czf', '-', '-C', dir, '.'], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 })
   return stdout
 }
 
 /** A multipart/form-data body as fetch would send it: its bytes and its Content-Type (with the boundary). */
-export async function formBody(fields: Record<string, string | { file: Buffer; filename: string }>): Promise<{ body: Buffer; contentType: string }> {
+export async function formBody (fields: Record<string, string | { file: Buffer; filename: string }>): Promise<{ body: Buffer; contentType: string }> {
   const form = new FormData()
   for (const [name, value] of Object.entries(fields)) {
     if (typeof value === 'string') form.append(name, value)

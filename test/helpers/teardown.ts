@@ -4,11 +4,11 @@ export interface Teardown {
 }
 
 /** A Teardown outside tap: `close()` runs the clean-ups, last registered first. */
-export function createScope(): Teardown & { close(): Promise<void> } {
+export function createScope (): Teardown & { close(): Promise<void> } {
   const cleanups: (() => unknown)[] = []
   return {
     teardown: (fn) => void cleanups.push(fn),
-    async close() {
+    async close () {
       for (const fn of cleanups.reverse()) await fn()
     }
   }

@@ -13,7 +13,7 @@ export interface TestCertificate {
 }
 
 /** A self-signed certificate for 127.0.0.1, made by openssl for this test alone. */
-export async function createTestCertificate(t: Teardown): Promise<TestCertificate> {
+export async function createTestCertificate (t: Teardown): Promise<TestCertificate> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-tls-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const keyFile = path.join(dir, 'key.pem')

@@ -20,7 +20,7 @@ export interface Received {
  * tells receivers to, written here from the spec rather than with Slipway's own signing code.
  * `answer` decides each response; `stop()` and `start()` take it away and bring it back.
  */
-export async function startReceiver(t: Teardown) {
+export async function startReceiver (t: Teardown) {
   const received: Received[] = []
   const secrets = new Set<string>()
   let answer: (delivery: { url: string; body: string }) => number = () => 200
@@ -58,7 +58,7 @@ export async function startReceiver(t: Teardown) {
 
   return {
     received,
-    get url() {
+    get url () {
       return `http://127.0.0.1:${port}/hook`
     },
     trust: (secret: string) => void secrets.add(secret),
@@ -66,7 +66,7 @@ export async function startReceiver(t: Teardown) {
     start,
     stop,
     /** Resolves once `count` deliveries matching `filter` have arrived. */
-    async waitFor(count: number, filter: (delivery: Received) => boolean = () => true, timeoutMs = 60_000): Promise<Received[]> {
+    async waitFor (count: number, filter: (delivery: Received) => boolean = () => true, timeoutMs = 60_000): Promise<Received[]> {
       const deadline = Date.now() + timeoutMs
       for (;;) {
         const matching = received.filter(filter)
@@ -79,7 +79,7 @@ export async function startReceiver(t: Teardown) {
 }
 
 /** The spec's verification: HMAC-SHA256 over "id.timestamp.body" with the base64 key after "whsec_". */
-function verify(secret: string, id: string, timestamp: number, body: string, signature: string): boolean {
+function verify (secret: string, id: string, timestamp: number, body: string, signature: string): boolean {
   const [version, value] = signature.split(',')
   if (version !== 'v1' || !value) return false
   if (Math.abs(Date.now() / 1000 - timestamp) > 300) return false

@@ -19,7 +19,7 @@ import { startSlipway } from '../helpers/slipway.js'
  * A TCP service on every address of this host, reached at the address the builds' default bridge
  * has on the host, with every connection it sees.
  */
-async function hostService(t: Test) {
+async function hostService (t: Test) {
   const connections: string[] = []
   const server = createServer((socket) => {
     connections.push(socket.remoteAddress ?? '?')
@@ -32,7 +32,7 @@ async function hostService(t: Test) {
 }
 
 /** The host's own address on Docker's default bridge (docker0), which Node does not list while no container is attached. */
-async function bridgeAddress(): Promise<string> {
+async function bridgeAddress (): Promise<string> {
   const bridge = await docker.getNetwork('bridge').inspect()
   const name = bridge.Options?.['com.docker.network.bridge.name'] ?? 'docker0'
   const { stdout } = await promisify(execFile)('ip', ['-4', '-o', 'addr', 'show', 'dev', name])
@@ -48,7 +48,7 @@ const PROBE = [
   ''
 ].join('\n')
 
-async function probeRepo(t: Test) {
+async function probeRepo (t: Test) {
   return createRepo(t, { Dockerfile: PROBE, 'needs-network.Dockerfile': 'FROM busybox\nARG HOST\nARG PORT\nRUN nc -w 3 "$HOST" "$PORT" </dev/null\n' })
 }
 
@@ -93,7 +93,7 @@ t.test('SLIPWAY_BUILD_NETWORK=none: no build reaches the host, and a request can
 })
 
 /** A Docker network made for one test, as an operator prepares one; removed afterwards. */
-async function operatorNetwork(t: Test) {
+async function operatorNetwork (t: Test) {
   const name = `slipway-test-${randomBytes(4).toString('hex')}`
   const network = await docker.createNetwork({ Name: name, Driver: 'bridge' })
   t.teardown(() => network.remove().catch(() => undefined))
@@ -102,10 +102,10 @@ async function operatorNetwork(t: Test) {
 }
 
 // Printed through a format, so the step's own header line (which shows the command) never matches.
-const ADDRESSES = `FROM busybox\nRUN printf '%s=[%s]\\n' addresses "$(ip -o -4 addr show | grep -v ' lo ' | awk '{print $4}' | tr '\\n' ' ')"\n`
+const ADDRESSES = 'FROM busybox\nRUN printf \'%s=[%s]\\n\' addresses "$(ip -o -4 addr show | grep -v \' lo \' | awk \'{print $4}\' | tr \'\\n\' \' \')"\n'
 
 /** The IPv4 addresses (not loopback) the build's RUN step printed. */
-function stepAddresses(logs: string): string[] {
+function stepAddresses (logs: string): string[] {
   const line = /addresses=\[([^\]]*)\]/.exec(logs)![1]!
   return line.split(' ').filter(Boolean).map((cidr) => cidr.split('/')[0]!)
 }

@@ -12,7 +12,7 @@ import { startRedisServer } from '../helpers/redis-server.js'
 
 // Builds running in worker processes of their own, steered and broken from outside.
 
-async function apiWith(t: Test, overrides: Partial<Config> = {}) {
+async function apiWith (t: Test, overrides: Partial<Config> = {}) {
   const config = testConfig(t, { stallSeconds: 2, ...overrides })
   const app = await buildApp(t, config)
   // While Redis is away the API answers 503: that is "not yet", not an answer.
@@ -37,7 +37,7 @@ const ended = (build: Build) => !['queued', 'running'].includes(build.status)
 const building = (build: Build) => build.steps.some((step) => step.status === 'running' && step.instruction.includes('sleep'))
 
 /** Containers a classic build's RUN step left behind, found by a marker in its command. */
-async function containersWith(marker: string): Promise<number> {
+async function containersWith (marker: string): Promise<number> {
   return (await docker.listContainers({ all: true })).filter((container) => container.Command.includes(marker)).length
 }
 
@@ -138,4 +138,3 @@ t.test('Redis down: the API answers 503 within a second; when it is back, the bu
   t.match(await until(build.id, ended, 60_000), { status: 'succeeded' })
   t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'the API is ready again by itself')
 })
-

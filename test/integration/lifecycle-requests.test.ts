@@ -11,7 +11,7 @@ import { startSlipway } from '../helpers/slipway.js'
 // What callers steer with their requests: idempotency, joining, superseding, retries, priorities.
 
 /** The API alone: builds stay queued, as they would with every worker busy. */
-async function apiOnly(t: Test, overrides = {}) {
+async function apiOnly (t: Test, overrides = {}) {
   const config = testConfig(t, overrides)
   const app = await buildApp(t, config)
   const queue = new Queue('builds', { connection: { url: config.redisUrl }, prefix: config.prefix })

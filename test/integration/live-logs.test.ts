@@ -9,7 +9,7 @@ import { readSse, type SseEvent } from '../helpers/sse.js'
 
 // Two API replicas in this process, a worker in a process of its own: the only thing they share
 // is Redis, as on three hosts.
-async function threeProcesses(t: Test) {
+async function threeProcesses (t: Test) {
   const config = testConfig(t)
   const replicas = []
   for (let i = 0; i < 2; i++) {
@@ -25,12 +25,12 @@ async function threeProcesses(t: Test) {
 const COUNTING = (lines: number) =>
   `FROM busybox\nRUN for i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.02; done\n`
 
-async function submit(api: string, body: object): Promise<Build> {
+async function submit (api: string, body: object): Promise<Build> {
   const response = await fetch(`${api}/v1/builds`, { method: 'POST', headers: asAdmin({ 'content-type': 'application/json' }), body: JSON.stringify(body) })
   return (await response.json()) as Build
 }
 
-async function collect(events: AsyncIterable<SseEvent>, stopAfter?: (event: SseEvent, seen: SseEvent[]) => boolean): Promise<SseEvent[]> {
+async function collect (events: AsyncIterable<SseEvent>, stopAfter?: (event: SseEvent, seen: SseEvent[]) => boolean): Promise<SseEvent[]> {
   const seen: SseEvent[] = []
   for await (const event of events) {
     seen.push(event)

@@ -4,7 +4,6 @@ import { Redis } from 'ioredis'
 import t from 'tap'
 import { openLogWriter } from '../../src/storage/build-log.js'
 import { redisKeys } from '../../src/storage/keys.js'
-import type { Config } from '../../src/domain/config.js'
 import type { Build } from '../../src/domain/schemas/build.js'
 import { buildApp } from '../helpers/app.js'
 import { asAdmin, testConfig } from '../helpers/config.js'
@@ -19,7 +18,7 @@ const FOLLOWERS = 100
 
 t.test(`${FOLLOWERS} followers of one build over HTTP share a few Redis connections, and each gets every line`, async (t) => {
   const server = await startRedisServer(t)
-  const config = testConfig(t, { redisUrl: server.url, rateLimitPerMinute: 100_000, quotaLogFollowers: 1000 } as Partial<Config>)
+  const config = testConfig(t, { redisUrl: server.url, rateLimitPerMinute: 100_000, quotaLogFollowers: 1000 })
   const probe = new Redis(server.url)
   t.teardown(() => probe.disconnect())
   const connected = async () => Number(/connected_clients:(\d+)/.exec(await probe.info('clients'))![1]) - 1

@@ -17,7 +17,7 @@ import { startReceiver } from '../helpers/webhook-receiver.js'
 // Prometheus scrapes without a token: every request here sends none.
 const NO_TOKEN = { authorization: '' }
 
-async function scrape(t: Test, app: FastifyInstance): Promise<PromMetrics> {
+async function scrape (t: Test, app: FastifyInstance): Promise<PromMetrics> {
   const response = await app.inject({ method: 'GET', url: '/metrics', headers: NO_TOKEN })
   t.equal(response.statusCode, 200, 'GET /metrics')
   t.match(response.headers['content-type'], /^text\/plain; version=0\.0\.4/)
@@ -25,7 +25,7 @@ async function scrape(t: Test, app: FastifyInstance): Promise<PromMetrics> {
 }
 
 /** Scrapes until `ready` holds (an event counted just after the test sees its effect), or gives up. */
-async function scrapeUntil(t: Test, app: FastifyInstance, ready: (metrics: PromMetrics) => boolean): Promise<PromMetrics> {
+async function scrapeUntil (t: Test, app: FastifyInstance, ready: (metrics: PromMetrics) => boolean): Promise<PromMetrics> {
   const deadline = Date.now() + 10_000
   for (;;) {
     const metrics = await scrape(t, app)
@@ -75,7 +75,7 @@ t.test('after a real build, /metrics shows it: builds by status, phase and wait 
 t.test('every log line about a build carries its buildId, from the worker and from the API', async (t) => {
   const lines: string[] = []
   const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
+    write (chunk: Buffer, _encoding, done) {
       lines.push(...chunk.toString('utf8').split('\n').filter(Boolean))
       done()
     }

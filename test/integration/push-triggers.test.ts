@@ -9,7 +9,7 @@ import { startSlipway } from '../helpers/slipway.js'
 // The API and a worker on real Redis and Docker, a real git repository, and push events shaped
 // and signed as GitHub and GitLab send them.
 
-async function setup(t: Test) {
+async function setup (t: Test) {
   const slipway = await startSlipway(t)
   const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nCOPY version.txt /version.txt\n', 'version.txt': '1\n' })
   const createRule = async (body: object) => {

@@ -43,7 +43,7 @@ t.test('a table of 40+ hostile requests: each a 4xx with a code; nothing stored,
     ['fd:: transport', { repo: 'fd::17' }],
     ['option as repo', { repo: `--upload-pack=touch ${marker}` }],
     ['ssh ProxyCommand host', { repo: `ssh://-oProxyCommand=touch ${marker}/x` }],
-    ['ssh ProxyCommand scp host', { repo: `-oProxyCommand=touch:x` }],
+    ['ssh ProxyCommand scp host', { repo: '-oProxyCommand=touch:x' }],
     ['control characters', { repo: 'https://git.example.com/x\n--upload-pack=touch' }],
     ['local path', { repo: '/etc' }],
     ['file url', { repo: 'file:///etc' }],
@@ -194,7 +194,7 @@ t.test('a private repository: the token from the credentials file goes over http
  * Makes the worker's git trust `certFile` as an operator makes it trust a private CA: in the global
  * git config of the worker's HOME (the worker passes HOME, and nothing else of the kind, to git).
  */
-async function trustForWorkerGit(t: Test, certFile: string): Promise<void> {
+async function trustForWorkerGit (t: Test, certFile: string): Promise<void> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'slipway-home-'))
   await writeFile(path.join(home, '.gitconfig'), `[http]\n\tsslCAInfo = ${certFile}\n`)
   const previous = process.env.HOME

@@ -14,7 +14,7 @@ import { formBody, packDir, tarGz } from '../helpers/tarball.js'
 // clone), the same results, the same registry.
 
 /** A folder as a checkout would be: a Dockerfile, files, a .dockerignore, a symlink. */
-async function checkout(t: Test): Promise<string> {
+async function checkout (t: Test): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-upload-src-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   await mkdir(path.join(dir, 'app'))
@@ -29,7 +29,7 @@ async function checkout(t: Test): Promise<string> {
   return dir
 }
 
-async function upload(t: Test, slipway: TestSlipway, body: Buffer, options: object): Promise<Build> {
+async function upload (t: Test, slipway: TestSlipway, body: Buffer, options: object): Promise<Build> {
   const response = await slipway.app.inject({
     method: 'POST',
     url: `/v1/builds?options=${encodeURIComponent(JSON.stringify(options))}`,

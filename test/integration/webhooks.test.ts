@@ -8,7 +8,7 @@ import { startReceiver } from '../helpers/webhook-receiver.js'
 
 // Real builds, a real receiver on loopback (allowed by configuration, as an internal receiver
 // would be), retries made quick: 6 attempts from 200 ms.
-async function setup(t: Test) {
+async function setup (t: Test) {
   const slipway = await startSlipway(t, { webhookAllow: '127.0.0.1/32', webhookAttempts: 6, webhookBackoffMs: 200 })
   const receiver = await startReceiver(t)
   const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN true\n' })
@@ -194,7 +194,7 @@ t.test('each delivery is checked again as it is sent: a receiver no longer allow
 })
 
 /** Polls until `probe` returns something. */
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+async function eventually<T> (probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()

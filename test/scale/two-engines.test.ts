@@ -29,19 +29,19 @@ const REPOSITORY = 'scale/app'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 
-function percentile(values: number[], p: number): number {
+function percentile (values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
 }
 
 /** Calls per command from INFO commandstats. */
-async function commandCalls(redis: Redis): Promise<Map<string, number>> {
+async function commandCalls (redis: Redis): Promise<Map<string, number>> {
   const calls = new Map<string, number>()
   for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1]!, Number(match[2]))
   return calls
 }
 
-function callsSince(before: Map<string, number>, after: Map<string, number>): { total: number; top: string } {
+function callsSince (before: Map<string, number>, after: Map<string, number>): { total: number; top: string } {
   const delta = [...after].map(([name, calls]) => [name, calls - (before.get(name) ?? 0)] as const).filter(([, calls]) => calls > 0)
   delta.sort((a, b) => b[1] - a[1])
   return { total: delta.reduce((sum, [, calls]) => sum + calls, 0), top: delta.slice(0, 6).map(([name, calls]) => `${name} ${calls}`).join(', ') }
@@ -50,7 +50,7 @@ function callsSince(before: Map<string, number>, after: Map<string, number>): { 
 const usedMemory = async (redis: Redis) => Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1] ?? NaN)
 
 /** The most builds whose [startedAt, finishedAt] overlap at any moment. */
-function peakOverlap(builds: Build[]): number {
+function peakOverlap (builds: Build[]): number {
   const edges = builds.flatMap((build) => [
     { at: Date.parse(build.startedAt!), step: 1 },
     { at: Date.parse(build.finishedAt!), step: -1 }
@@ -90,7 +90,7 @@ t.test(`${BUILDS} builds through one API and one queue, on two workers with a Do
       headers: asAdmin(body === undefined ? {} : { 'content-type': 'application/json' }),
       ...(body === undefined ? {} : { body: JSON.stringify(body) })
     })
-    return { status: response.status, headers: response.headers, body: (await response.json()) as unknown }
+    return { status: response.status, headers: response.headers, body: (await response.json()) }
   }
 
   // Every build distinct (its own NONCE), so none joins another or reuses another's image.

@@ -15,7 +15,7 @@ const NOTHING_ALLOWED = parseAllowList('')
 
 type Outcome = 'ok' | 'invalid' | 'forbidden'
 /** What checkWebhookUrl makes of `input`, and its error when it refuses it. */
-function outcome(input: string, allow: AllowList = NOTHING_ALLOWED): { result: Outcome; error?: Error & { code?: string; statusCode?: number } } {
+function outcome (input: string, allow: AllowList = NOTHING_ALLOWED): { result: Outcome; error?: Error & { code?: string; statusCode?: number } } {
   try {
     checkWebhookUrl(input, allow)
     return { result: 'ok' }
@@ -235,7 +235,7 @@ t.test('isForbiddenAddress: addresses as DNS returns them', async (t) => {
 })
 
 /** guardedLookup's answer, as { error } or { address, family } (all: false) or { addresses } (all: true). */
-function lookup(allow: AllowList, hostname: string, all: boolean, resolver?: Resolver) {
+function lookup (allow: AllowList, hostname: string, all: boolean, resolver?: Resolver) {
   return new Promise<{ error?: NodeJS.ErrnoException; address?: unknown; family?: number }>((resolve) => {
     guardedLookup(allow, resolver)(hostname, { all }, (error, address, family) => {
       resolve(error ? { error } : { address, family })

@@ -7,7 +7,7 @@ import { testConfig } from '../helpers/config.js'
 
 const keep = (text: string) => text
 
-async function setup(t: Test) {
+async function setup (t: Test) {
   const config = testConfig(t)
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.quit())
@@ -15,7 +15,7 @@ async function setup(t: Test) {
 }
 
 /** Every event, whether read one by one or in the batches a follow gives. */
-async function collect(events: AsyncIterable<LogEvent | LogEvent[]>): Promise<LogEvent[]> {
+async function collect (events: AsyncIterable<LogEvent | LogEvent[]>): Promise<LogEvent[]> {
   const all: LogEvent[] = []
   for await (const item of events) all.push(...(Array.isArray(item) ? item : [item]))
   return all

@@ -6,8 +6,7 @@ import { redisKeys } from '../../src/storage/keys.js'
 import { testConfig } from '../helpers/config.js'
 import { defaultRequest } from '../helpers/fixtures.js'
 
-
-async function setup(t: Test) {
+async function setup (t: Test) {
   const config = testConfig(t)
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.quit())

@@ -12,7 +12,7 @@ import { startRedisServer } from '../helpers/redis-server.js'
 
 const keep = (text: string) => text
 
-async function setup(t: Test, target?: { redisUrl: string; prefix: string }) {
+async function setup (t: Test, target?: { redisUrl: string; prefix: string }) {
   const { redisUrl, prefix } = target ?? testConfig(t)
   const redis = new Redis(redisUrl)
   t.teardown(() => redis.quit())
@@ -20,7 +20,7 @@ async function setup(t: Test, target?: { redisUrl: string; prefix: string }) {
 }
 
 /** Every event, whether read one by one or in the batches a follow gives. */
-async function collect(events: AsyncIterable<LogEvent | LogEvent[]>): Promise<LogEvent[]> {
+async function collect (events: AsyncIterable<LogEvent | LogEvent[]>): Promise<LogEvent[]> {
   const all: LogEvent[] = []
   for await (const item of events) all.push(...(Array.isArray(item) ? item : [item]))
   return all
@@ -119,7 +119,7 @@ t.test('an already ended build is read to its end without waiting', async (t) =>
 })
 
 // A line of a build whose stream joined the hub while its read was blocked on another build's.
-async function lateStreamDelay(t: Test, target: { redisUrl: string; prefix: string }): Promise<number> {
+async function lateStreamDelay (t: Test, target: { redisUrl: string; prefix: string }): Promise<number> {
   const { redis, keys } = await setup(t, target)
   const hub = createLogHub({ redis, keys, isFinished: async () => false })
   t.teardown(() => hub.close())

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createLineSplitter } from '../../workers/line-splitter.js'
 
 /** Feeds `chunks` to a splitter, then ends it; returns the lines in order. */
-function split(chunks: string[], maxChars?: number): string[] {
+function split (chunks: string[], maxChars?: number): string[] {
   const lines: string[] = []
   const splitter = createLineSplitter((line) => lines.push(line), maxChars)
   for (const chunk of chunks) splitter.push(chunk)

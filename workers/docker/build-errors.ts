@@ -11,7 +11,7 @@ const PULL_FAILED = /pull access denied|manifest unknown|not found|no such host|
  * builder was on ("Step 2/5 : RUN make" or "[build 2/4] RUN make"); `fromStep` says whether it was
  * a FROM, where a missing image shows.
  */
-export function classifyBuildError(error: string, step: { label: string; isFrom: boolean } | undefined): BuildFailure {
+export function classifyBuildError (error: string, step: { label: string; isFrom: boolean } | undefined): BuildFailure {
   const details = step ? { step: step.label } : {}
   const where = step?.label ?? 'The build'
   const exit = EXIT_CODE.exec(error)
@@ -33,6 +33,6 @@ export function classifyBuildError(error: string, step: { label: string; isFrom:
 }
 
 /** BuildKit's error without its layers of "failed to solve with frontend …:" wrapping. */
-function plain(error: string): string {
+function plain (error: string): string {
   return error.replace(/^failed to solve with frontend dockerfile\.v0: (failed to create LLB definition: )?/, '').trim()
 }

@@ -6,7 +6,7 @@ import { BuildFailure } from '../../src/domain/builds/build-failure.js'
  * Whether the Docker Engine has the network: an operator's network that is gone would otherwise
  * fail the first RUN step with the daemon's "network … not found".
  */
-export async function networkExists(docker: Docker, name: string): Promise<boolean> {
+export async function networkExists (docker: Docker, name: string): Promise<boolean> {
   try {
     await docker.getNetwork(name).inspect()
     return true
@@ -17,7 +17,7 @@ export async function networkExists(docker: Docker, name: string): Promise<boole
 }
 
 /** Fails the build plainly when its network is a named one the engine no longer has. */
-export async function checkBuildNetwork(docker: Docker, network: string): Promise<void> {
+export async function checkBuildNetwork (docker: Docker, network: string): Promise<void> {
   if (!isNamedNetwork(network) || (await networkExists(docker, network))) return
   throw new BuildFailure(
     'WORKER_CONFIG_INVALID',

@@ -13,7 +13,7 @@ const engineSupport = new WeakMap<Docker, Promise<boolean>>()
  * has it. Some builds only the classic builder can run (`classicOnly`): "auto" picks it for them,
  * an explicit "buildkit" is refused.
  */
-export async function chooseBuilder(
+export async function chooseBuilder (
   docker: Docker,
   requested: Builder | null,
   configured: Builder | 'auto',
@@ -49,7 +49,7 @@ export interface BuildNeeds {
 }
 
 /** Why only the classic builder can run this build, or null when BuildKit can too. */
-function classicOnly(needs: BuildNeeds): { code: FailureCode; refusal: string; why: string } | null {
+function classicOnly (needs: BuildNeeds): { code: FailureCode; refusal: string; why: string } | null {
   // Through the Engine API BuildKit reads the Dockerfile from the context, and shows every file of it to COPY.
   if (needs.dockerfileCopied) {
     return {
@@ -73,7 +73,7 @@ function classicOnly(needs: BuildNeeds): { code: FailureCode; refusal: string; w
   return null
 }
 
-function compareVersions(version: string, minimum: number[]): number {
+function compareVersions (version: string, minimum: number[]): number {
   const parts = version.split('.').map(Number)
   for (const [i, wanted] of minimum.entries()) {
     const part = parts[i] ?? 0

@@ -18,7 +18,7 @@ interface Tracked {
  * carries their output; the log reads like `--progress=plain` ("#3 [build 2/4] RUN make", its
  * output as "#3 …", then "#3 DONE 1.2s" or "#3 CACHED").
  */
-export function buildkitProgress(sink: ProgressSink): ProgressReader {
+export function buildkitProgress (sink: ProgressSink): ProgressReader {
   const steps: Step[] = []
   const vertices = new Map<string, Tracked>()
   let imageId: string | undefined
@@ -69,10 +69,10 @@ export function buildkitProgress(sink: ProgressSink): ProgressReader {
 
   return {
     steps,
-    get imageId() {
+    get imageId () {
       return imageId
     },
-    read(message: DockerMessage) {
+    read (message: DockerMessage) {
       if (message.id === 'moby.buildkit.trace' && typeof message.aux === 'string') {
         const status = decodeBuildkitStatus(message.aux)
         for (const vertex of status.vertexes) update(vertex)
@@ -88,19 +88,19 @@ export function buildkitProgress(sink: ProgressSink): ProgressReader {
         for (const line of message.stream.split('\n')) if (line) sink.log('stdout', line)
       }
     },
-    fail(error: string): BuildFailure {
+    fail (error: string): BuildFailure {
       endOutput()
       const failed = [...vertices.values()].find((tracked) => tracked.step.status === 'failed')
       return classifyBuildError(error, failed && { label: failed.name, isFrom: /^FROM\s/i.test(failed.step.instruction) })
     },
-    finish() {
+    finish () {
       endOutput()
     }
   }
 }
 
 /** "[build 2/4] RUN make" → stage "build", instruction "RUN make"; "[internal] load …" and others have no stage. */
-export function parseVertexName(name: string): { stage: string | null; instruction: string } {
+export function parseVertexName (name: string): { stage: string | null; instruction: string } {
   const staged = /^\[(\S+) \d+\/\d+\] (.*)$/s.exec(name)
   if (staged) return { stage: staged[1]!, instruction: staged[2]! }
   const internal = /^\[internal\] (.*)$/s.exec(name)

@@ -47,7 +47,7 @@ interface RawTimestamp {
   nanos?: number
 }
 
-export function decodeBuildkitStatus(base64: string): BuildkitStatus {
+export function decodeBuildkitStatus (base64: string): BuildkitStatus {
   const decoded = StatusResponse.toObject(StatusResponse.decode(Buffer.from(base64, 'base64')), { longs: Number }) as {
     vertexes?: (Omit<BuildkitVertex, 'started' | 'completed'> & { started?: RawTimestamp; completed?: RawTimestamp })[]
     logs?: { vertex: string; stream?: number; msg: Uint8Array }[]
@@ -67,6 +67,6 @@ export function decodeBuildkitStatus(base64: string): BuildkitStatus {
   }
 }
 
-function millis(timestamp: RawTimestamp): number {
+function millis (timestamp: RawTimestamp): number {
   return (timestamp.seconds ?? 0) * 1000 + Math.floor((timestamp.nanos ?? 0) / 1e6)
 }

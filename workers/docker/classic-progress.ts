@@ -9,7 +9,7 @@ import type { ProgressReader, ProgressSink } from './progress.js'
  * Reads the classic builder's stream: "Step N/M : INSTRUCTION" starts a step, " ---> Using cache"
  * marks it cached, the image id arrives in `aux.ID`.
  */
-export function classicProgress(sink: ProgressSink): ProgressReader {
+export function classicProgress (sink: ProgressSink): ProgressReader {
   const steps: Step[] = []
   let current: { step: Step; label: string; started: number } | undefined
   let stages = 0
@@ -48,15 +48,15 @@ export function classicProgress(sink: ProgressSink): ProgressReader {
 
   return {
     steps,
-    get imageId() {
+    get imageId () {
       return imageId
     },
-    read(message: DockerMessage) {
+    read (message: DockerMessage) {
       if (message.stream !== undefined) output.push(message.stream)
       else if (message.status !== undefined) sink.pullStatus(message)
       if (typeof message.aux === 'object' && message.aux.ID) imageId = message.aux.ID
     },
-    fail(error: string): BuildFailure {
+    fail (error: string): BuildFailure {
       output.end()
       const failing = current
       const failure = classifyBuildError(error, failing && { label: failing.label, isFrom: /^FROM\s/i.test(failing.step.instruction) })
@@ -64,7 +64,7 @@ export function classicProgress(sink: ProgressSink): ProgressReader {
       endCurrent('failed')
       return failure
     },
-    finish() {
+    finish () {
       output.end()
       endCurrent('succeeded')
     }

@@ -18,7 +18,7 @@ const MAX_MESSAGE_CHARS = 1024 * 1024
  * Reads the newline-delimited JSON the Engine API streams, one message at a time and with bounded
  * memory: a message larger than 1 MiB is skipped whole, not buffered.
  */
-export async function* dockerMessages(body: AsyncIterable<Buffer | string>): AsyncGenerator<DockerMessage> {
+export async function * dockerMessages (body: AsyncIterable<Buffer | string>): AsyncGenerator<DockerMessage> {
   const decoder = new StringDecoder('utf8')
   let partial = ''
   // True while discarding the rest of an oversized message, up to its newline.
@@ -45,7 +45,7 @@ export async function* dockerMessages(body: AsyncIterable<Buffer | string>): Asy
   if (message) yield message
 }
 
-function parse(line: string): DockerMessage | undefined {
+function parse (line: string): DockerMessage | undefined {
   const trimmed = line.trim()
   if (!trimmed) return undefined
   try {
@@ -56,6 +56,6 @@ function parse(line: string): DockerMessage | undefined {
 }
 
 /** The message's error text, if it reports one: how the Engine API says a build or push failed. */
-export function messageError(message: DockerMessage): string | undefined {
+export function messageError (message: DockerMessage): string | undefined {
   return message.error ?? message.errorDetail?.message
 }

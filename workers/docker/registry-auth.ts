@@ -25,7 +25,7 @@ const runHelper = promisify(execFile)
  * Credentials for one registry host from a Docker config.json (as `docker login` writes it):
  * `auths` entries, then a credential helper (`credHelpers`, `credsStore`). Undefined means anonymous.
  */
-export async function authForRegistry(configFile: string, registry: string): Promise<RegistryAuth | undefined> {
+export async function authForRegistry (configFile: string, registry: string): Promise<RegistryAuth | undefined> {
   const config = await readDockerConfig(configFile)
   const fromAuths = credentialsByHost(config).get(registry)
   if (fromAuths) return fromAuths
@@ -34,7 +34,7 @@ export async function authForRegistry(configFile: string, registry: string): Pro
 }
 
 /** Every `auths` entry, for pulling private base images during a build. */
-export async function authsForBuild(configFile: string): Promise<RegistryAuthMap> {
+export async function authsForBuild (configFile: string): Promise<RegistryAuthMap> {
   const map: RegistryAuthMap = {}
   for (const auth of credentialsByHost(await readDockerConfig(configFile)).values()) map[auth.serveraddress] = auth
   return map
@@ -45,7 +45,7 @@ export async function authsForBuild(configFile: string): Promise<RegistryAuthMap
  * "http://localhost:5000/"); the first spelling that holds credentials wins, for pushes and
  * builds alike.
  */
-function credentialsByHost(config: DockerConfigFile): Map<string, RegistryAuth> {
+function credentialsByHost (config: DockerConfigFile): Map<string, RegistryAuth> {
   const byHost = new Map<string, RegistryAuth>()
   for (const [key, entry] of Object.entries(config.auths ?? {})) {
     const host = registryHost(key)
@@ -55,11 +55,11 @@ function credentialsByHost(config: DockerConfigFile): Map<string, RegistryAuth> 
   return byHost
 }
 
-function serverAddress(host: string): string {
+function serverAddress (host: string): string {
   return host === DOCKER_HUB ? HUB_SERVER : host
 }
 
-async function readDockerConfig(file: string): Promise<DockerConfigFile> {
+async function readDockerConfig (file: string): Promise<DockerConfigFile> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '{}'
     throw error
@@ -73,16 +73,16 @@ async function readDockerConfig(file: string): Promise<DockerConfigFile> {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
     throw new Error(`The Docker config ${file} is not a JSON object; fix it or point SLIPWAY_DOCKER_CONFIG elsewhere.`)
   }
-  return config as DockerConfigFile
+  return config
 }
 
 /** "https://index.docker.io/v1/", "docker.io", "http://localhost:5000/" → the bare host Docker compares. */
-function registryHost(key: string): string {
+function registryHost (key: string): string {
   const host = key.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '')
   return host === 'index.docker.io' || host === 'registry-1.docker.io' ? DOCKER_HUB : host
 }
 
-function decodeEntry(entry: NonNullable<DockerConfigFile['auths']>[string] | null, serveraddress: string): RegistryAuth | undefined {
+function decodeEntry (entry: NonNullable<DockerConfigFile['auths']>[string] | null, serveraddress: string): RegistryAuth | undefined {
   if (typeof entry !== 'object' || entry === null) return undefined
   if (entry.identitytoken) return { username: '<token>', password: entry.identitytoken, serveraddress }
   if (entry.username && entry.password) return { username: entry.username, password: entry.password, serveraddress }
@@ -92,7 +92,7 @@ function decodeEntry(entry: NonNullable<DockerConfigFile['auths']>[string] | nul
   return colon > 0 ? { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress } : undefined
 }
 
-async function fromHelper(helper: string, serveraddress: string): Promise<RegistryAuth | undefined> {
+async function fromHelper (helper: string, serveraddress: string): Promise<RegistryAuth | undefined> {
   if (!/^[A-Za-z0-9_.-]+$/.test(helper)) return undefined
   const child = runHelper(`docker-credential-${helper}`, ['get'], { timeout: 10_000 })
   child.child.stdin?.end(serveraddress)

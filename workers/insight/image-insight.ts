@@ -24,7 +24,7 @@ const SCAN_LIMIT_BYTES = 2 * 1024 ** 3
  * stages, base bytes apart from added ones, and the advisor's findings, each weighed by the bytes
  * of the layers it points at, largest first. Read from the image's history alone, so it is quick.
  */
-export async function imageInsight(input: {
+export async function imageInsight (input: {
   docker: Docker
   imageId: string
   builder: Builder
@@ -66,7 +66,7 @@ export interface ScanCache {
  * slow for a large image, so its answer is kept per image id (a build served from the layer
  * cache makes the same image and asks again).
  */
-export async function deletedFilesFinding(input: { docker: Docker; imageId: string; sizeBytes: number; layers: Layer[]; cache: ScanCache }): Promise<Finding | null> {
+export async function deletedFilesFinding (input: { docker: Docker; imageId: string; sizeBytes: number; layers: Layer[]; cache: ScanCache }): Promise<Finding | null> {
   if (input.sizeBytes > SCAN_LIMIT_BYTES || !input.layers.some(mayDelete)) return null
   let scan = await input.cache.get(input.imageId)
   if (!scan) {
@@ -95,14 +95,14 @@ export async function deletedFilesFinding(input: { docker: Docker; imageId: stri
  * last stage of a multi-stage build) is not read at all: exporting it costs the engine as much as
  * the push does.
  */
-function mayDelete(layer: Layer): boolean {
+function mayDelete (layer: Layer): boolean {
   return !layer.fromBase && layer.sizeBytes > 0 && historyKeyword(layer.instruction) !== 'COPY'
 }
 
 // An image id names its content: what its layers hold never changes, so the answer can be kept long.
 const SCAN_TTL_SECONDS = 30 * 86_400
 
-export function redisScanCache(redis: Redis, keys: RedisKeys): ScanCache {
+export function redisScanCache (redis: Redis, keys: RedisKeys): ScanCache {
   return {
     get: async (imageId) => {
       const kept = await redis.get(keys.imageScan(imageId))
@@ -115,6 +115,6 @@ export function redisScanCache(redis: Redis, keys: RedisKeys): ScanCache {
 }
 
 /** Findings, largest first. */
-export function byBytes(findings: Finding[]): Finding[] {
+export function byBytes (findings: Finding[]): Finding[] {
   return [...findings].sort((a, b) => (b.bytes ?? 0) - (a.bytes ?? 0))
 }

@@ -37,7 +37,7 @@ const SNIFF_BYTES = 512
  * so each tar-looking entry's file list is kept by name and the order resolved at the end. Only
  * file lists (path → size) are held in memory, never file contents.
  */
-export async function filesDeletedLater(
+export async function filesDeletedLater (
   image: NodeJS.ReadableStream | AsyncIterable<Buffer>,
   options: FilesDeletedLaterOptions = {}
 ): Promise<{ findings: DeletedLater[]; wastedBytes: number }> {
@@ -86,7 +86,7 @@ class LayerFiles {
   /** Directories a `.wh..wh..opq` makes opaque: everything earlier under them is gone. */
   readonly opaque: string[] = []
 
-  add(header: tar.Header): void {
+  add (header: tar.Header): void {
     const name = absolute(header.name)
     if (name === '/') return
     const dir = path.posix.dirname(name)
@@ -127,7 +127,7 @@ class LayerFiles {
   }
 
   /** A path listed twice in one tar: the later entry wins, the earlier name is gone. */
-  private unlink(name: string): void {
+  private unlink (name: string): void {
     const previous = this.entries.get(name)
     if (previous?.kind !== 'file') return
     const inode = this.inodes[previous.inode]
@@ -135,7 +135,7 @@ class LayerFiles {
   }
 }
 
-function absolute(name: string): string {
+function absolute (name: string): string {
   const normalized = path.posix.normalize('/' + name)
   return normalized.length > 1 && normalized.endsWith('/') ? normalized.slice(0, -1) : normalized
 }
@@ -157,7 +157,7 @@ interface HiddenFile {
  * non-folder at a folder above it). Walks from the top layer down, keeping for each path the
  * lowest layer seen so far that hides it, so each file costs one lookup per path component.
  */
-function hiddenFiles(layers: LayerFiles[]): HiddenFile[] {
+function hiddenFiles (layers: LayerFiles[]): HiddenFile[] {
   // Path → lowest later layer that replaces or deletes exactly that path.
   const hidesPath = new Map<string, number>()
   // Path → lowest later layer that hides everything strictly under that path.
@@ -216,7 +216,7 @@ interface HistoryEntry {
  * counts differ (squashed or hand-made images), the newest entries are matched with the newest
  * layers, which keeps the image's own steps right; layers left over get -1.
  */
-function layerHistoryIndexes(history: HistoryEntry[] | undefined, layerCount: number): number[] {
+function layerHistoryIndexes (history: HistoryEntry[] | undefined, layerCount: number): number[] {
   const withLayer: number[] = []
   history?.forEach((entry, index) => {
     if (entry?.empty_layer !== true) withLayer.push(index)
@@ -237,10 +237,10 @@ interface Archive {
   links: Map<string, string>
 }
 
-function resolveImage(archive: Archive): { layers: LayerFiles[]; history: HistoryEntry[] | undefined } {
+function resolveImage (archive: Archive): { layers: LayerFiles[]; history: HistoryEntry[] | undefined } {
   const manifestText = archive.json.get('manifest.json')
   if (manifestText === undefined) throw new Error('The image archive has no manifest.json.')
-  const manifest = parseJson(manifestText, 'manifest.json') as unknown
+  const manifest = parseJson(manifestText, 'manifest.json')
   const first = Array.isArray(manifest) ? (manifest[0] as unknown) : undefined
   if (!isRecord(first) || !Array.isArray(first.Layers)) throw new Error('manifest.json does not list the image layers.')
 
@@ -263,7 +263,7 @@ function resolveImage(archive: Archive): { layers: LayerFiles[]; history: Histor
   return { layers, history }
 }
 
-function resolveLink(archive: Archive, name: string): string {
+function resolveLink (archive: Archive, name: string): string {
   let current = entryName(name)
   for (let hops = 0; hops < 16; hops++) {
     const target = archive.links.get(current)
@@ -273,11 +273,11 @@ function resolveLink(archive: Archive, name: string): string {
   throw new Error(`The image archive links ${name} in a loop.`)
 }
 
-function entryName(name: string): string {
+function entryName (name: string): string {
   return absolute(name).slice(1)
 }
 
-function parseJson(text: string, name: string): unknown {
+function parseJson (text: string, name: string): unknown {
   try {
     return JSON.parse(text)
   } catch {
@@ -285,12 +285,12 @@ function parseJson(text: string, name: string): unknown {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+function isRecord (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** One pass over the archive; every entry is read to its end with backpressure, none is kept. */
-async function readArchive(image: NodeJS.ReadableStream | AsyncIterable<Buffer>): Promise<Archive> {
+async function readArchive (image: NodeJS.ReadableStream | AsyncIterable<Buffer>): Promise<Archive> {
   const archive: Archive = { tars: new Map(), json: new Map(), links: new Map() }
   const outer = tar.extract()
   outer.on('entry', (header, stream, next) => {
@@ -318,7 +318,7 @@ async function readArchive(image: NodeJS.ReadableStream | AsyncIterable<Buffer>)
   return archive
 }
 
-async function readEntry(archive: Archive, header: tar.Header, stream: AsyncIterable<Buffer>): Promise<void> {
+async function readEntry (archive: Archive, header: tar.Header, stream: AsyncIterable<Buffer>): Promise<void> {
   const name = entryName(header.name)
   if (header.type === 'symlink' || header.type === 'link') {
     const target = header.type === 'symlink' ? path.posix.join(path.posix.dirname(name), header.linkname) : header.linkname
@@ -371,7 +371,7 @@ async function readEntry(archive: Archive, header: tar.Header, stream: AsyncIter
 
 type EntryKind = 'tar' | 'gzip' | 'zstd' | 'json' | 'other'
 
-function sniff(name: string, start: Buffer, size: number): EntryKind {
+function sniff (name: string, start: Buffer, size: number): EntryKind {
   if (start.length >= 2 && start[0] === 0x1f && start[1] === 0x8b) return 'gzip'
   if (start.length >= 4 && start.readUInt32LE(0) === 0xfd2fb528) return 'zstd'
   if (name.endsWith('.tar')) return 'tar'
@@ -391,7 +391,7 @@ class TarLister {
   private failure: Error | undefined
   private readonly done: Promise<void>
 
-  constructor(kind: 'tar' | 'gzip') {
+  constructor (kind: 'tar' | 'gzip') {
     this.extract.on('entry', (header, stream, next) => {
       this.files.add(header)
       stream.on('end', () => next())
@@ -411,18 +411,18 @@ class TarLister {
     }
   }
 
-  async write(chunk: Buffer): Promise<void> {
+  async write (chunk: Buffer): Promise<void> {
     if (this.failure || this.input.destroyed) return
     if (!this.input.write(chunk)) await drained(this.input)
   }
 
-  async end(): Promise<LayerFiles | Error> {
+  async end (): Promise<LayerFiles | Error> {
     if (!this.failure && !this.input.destroyed) this.endInput()
     await this.done
     return this.failure ?? this.files
   }
 
-  private fail(error: unknown): void {
+  private fail (error: unknown): void {
     this.failure ??= error instanceof Error ? error : new Error(String(error))
     this.extract.destroy()
     if (this.input !== this.extract) this.input.destroy()
@@ -432,7 +432,7 @@ class TarLister {
 type EventSource = { once(event: string, listener: (...args: unknown[]) => void): unknown; off?(event: string, listener: (...args: unknown[]) => void): unknown }
 
 /** Resolves when the writable wants more (or can take no more: closed or failed). */
-function drained(stream: EventSource): Promise<void> {
+function drained (stream: EventSource): Promise<void> {
   return new Promise((resolve) => {
     const events = ['drain', 'close', 'error']
     const settle = () => {
@@ -444,7 +444,7 @@ function drained(stream: EventSource): Promise<void> {
 }
 
 /** Resolves once a tar extract has read the whole archive; rejects with its error. */
-function ended(extract: tar.Extract): Promise<void> {
+function ended (extract: tar.Extract): Promise<void> {
   return new Promise((resolve, reject) => {
     let failure: unknown
     let finished = false

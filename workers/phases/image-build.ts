@@ -49,7 +49,7 @@ export interface ImageBuildInput {
  * Builds through the Engine API with either builder. Success is the stream ending with an image
  * id and no error message: the daemon reports a failed step inside a normally finished 200 stream.
  */
-export async function buildImage(input: ImageBuildInput): Promise<{ imageId: string }> {
+export async function buildImage (input: ImageBuildInput): Promise<{ imageId: string }> {
   // A context file that cannot be read must end the build, not leave the upload hanging.
   const contextFailed = new AbortController()
   let contextError: Error | undefined
@@ -68,7 +68,7 @@ export async function buildImage(input: ImageBuildInput): Promise<{ imageId: str
   }
 }
 
-async function streamBuild(input: ImageBuildInput, signal: AbortSignal): Promise<{ imageId: string }> {
+async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promise<{ imageId: string }> {
   let body: NodeJS.ReadableStream
   try {
     body = await input.docker.buildImage(input.context, {
@@ -120,20 +120,20 @@ async function streamBuild(input: ImageBuildInput, signal: AbortSignal): Promise
 }
 
 /** A step that failed without a network most likely wanted one: the build says so. */
-function explainNoNetwork(failure: BuildFailure, network: string): BuildFailure {
+function explainNoNetwork (failure: BuildFailure, network: string): BuildFailure {
   if (network !== 'none' || failure.code !== 'BUILD_STEP_FAILED') return failure
   const why = ' The build ran its RUN steps without a network (network: none), so steps that download (apt-get, apk, npm install, pip install, curl) fail.'
   return new BuildFailure(failure.code, failure.message + why, failure.details)
 }
 
 // Pull progress repeats many times a second per layer; only the changes of state are worth a line.
-function logPullStatus(message: DockerMessage, log: ImageBuildInput['log']): void {
+function logPullStatus (message: DockerMessage, log: ImageBuildInput['log']): void {
   if (message.progress || /^(Downloading|Extracting|Waiting|Verifying Checksum)$/.test(message.status ?? '')) return
   log('stdout', message.id ? `${message.id}: ${message.status}` : (message.status ?? ''))
 }
 
 /** The daemon refused the build before streaming (HTTP 4xx/5xx), or could not be reached. */
-function requestFailure(error: unknown): unknown {
+function requestFailure (error: unknown): unknown {
   if (isDockerUnreachable(error)) {
     return new BuildFailure('DOCKER_UNAVAILABLE', `The worker cannot reach the Docker Engine (${(error as Error).message}).`)
   }
@@ -143,7 +143,7 @@ function requestFailure(error: unknown): unknown {
 }
 
 /** The daemon's own words from a dockerode error ("(HTTP code 400) unexpected - <reason>"). */
-function daemonReason(error: unknown): string {
+function daemonReason (error: unknown): string {
   const json = (error as { json?: { message?: string } | string }).json
   const message = typeof json === 'object' && json?.message ? json.message : (error as Error).message
   return message.replace(/^\(HTTP code \d+\) [a-z ]+ - /, '').trim()

@@ -7,7 +7,7 @@ export interface HistoryLayer {
 }
 
 /** The image's size as `docker images` reports it, and its history as layers, oldest first. */
-export async function inspectImage(docker: Docker, imageId: string): Promise<{ sizeBytes: number; layers: HistoryLayer[] }> {
+export async function inspectImage (docker: Docker, imageId: string): Promise<{ sizeBytes: number; layers: HistoryLayer[] }> {
   const image = docker.getImage(imageId)
   const [info, history] = await Promise.all([image.inspect(), image.history() as Promise<HistoryEntry[]>])
   const layers = history.reverse().map((entry) => ({
@@ -26,7 +26,7 @@ interface HistoryEntry {
 }
 
 /** The Dockerfile instruction behind a history entry, in the words the Dockerfile used. */
-export function instructionOf(entry: Pick<HistoryEntry, 'CreatedBy' | 'Comment'>): string {
+export function instructionOf (entry: Pick<HistoryEntry, 'CreatedBy' | 'Comment'>): string {
   const createdBy = entry.CreatedBy.trim()
   if (!createdBy) return entry.Comment.trim() || '(base image layer)'
   const buildkit = createdBy.replace(/\s+# buildkit$/, '')
@@ -39,6 +39,6 @@ export function instructionOf(entry: Pick<HistoryEntry, 'CreatedBy' | 'Comment'>
 }
 
 // Both builders record RUN as the shell command, prefixed by "|N A=1 B=2" when build args are set.
-function shellCommand(recorded: string): string {
+function shellCommand (recorded: string): string {
   return /^(?:\|\d+ .*? )?\/bin\/sh -c (.*)$/s.exec(recorded)?.[1]?.trim() ?? recorded
 }

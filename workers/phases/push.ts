@@ -18,7 +18,7 @@ export interface PushInput {
  * Pushes every tag. A push succeeded only if its stream ended with no error message and with the
  * manifest digest the registry accepted; every tag must name the same digest.
  */
-export async function pushImage(input: PushInput): Promise<{ digest: string }> {
+export async function pushImage (input: PushInput): Promise<{ digest: string }> {
   const digests = new Set<string>()
   input.log('system', `Pushing to ${input.registry} ${input.auth ? `as ${input.auth.username}` : 'anonymously'}`)
   for (const tag of input.tags) digests.add(await pushTagWithRetries(input, tag))
@@ -31,7 +31,7 @@ export async function pushImage(input: PushInput): Promise<{ digest: string }> {
 // A registry that is briefly away (a restart, a deploy) is waited for, not blamed at once.
 const RETRY_DELAYS_MS = [2000, 5000, 10_000]
 
-async function pushTagWithRetries(input: PushInput, tag: string): Promise<string> {
+async function pushTagWithRetries (input: PushInput, tag: string): Promise<string> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await pushTag(input, tag)
@@ -44,7 +44,7 @@ async function pushTagWithRetries(input: PushInput, tag: string): Promise<string
   }
 }
 
-async function pushTag(input: PushInput, tag: string): Promise<string> {
+async function pushTag (input: PushInput, tag: string): Promise<string> {
   let body: NodeJS.ReadableStream
   try {
     body = await input.docker.getImage(input.repository).push({
@@ -75,7 +75,7 @@ async function pushTag(input: PushInput, tag: string): Promise<string> {
   return digest
 }
 
-function pushFailure(error: string, input: PushInput): BuildFailure {
+function pushFailure (error: string, input: PushInput): BuildFailure {
   if (/unauthorized|authentication required|no basic auth credentials|incorrect username or password/i.test(error)) {
     const had = input.auth ? `refused the credentials for ${input.auth.username}` : 'requires credentials and the worker has none for it'
     return new BuildFailure(

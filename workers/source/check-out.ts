@@ -43,7 +43,7 @@ export interface CheckOutInput {
  * there without a checkout; or, when the build needs a working tree (submodules, keepGitDir),
  * cloned and checked out into the build's workspace as `docker build <git URL>` would.
  */
-export async function checkOutSource(input: CheckOutInput): Promise<Source> {
+export async function checkOutSource (input: CheckOutInput): Promise<Source> {
   const { request } = input
   if (input.git.note) input.log('system', input.git.note)
   const common = { repo: request.repo, ref: request.ref, policy: input.policy, env: input.git.env, log: input.log }

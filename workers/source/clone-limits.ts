@@ -15,7 +15,7 @@ const WATCH_MS = 1000
  * Added bytes, not the folder's size: a mirror keeps what earlier builds fetched, and only this
  * fetch is held to the limit.
  */
-export async function withinCloneLimits<T>(dir: string, limits: CloneLimits, signal: AbortSignal, clone: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withinCloneLimits<T> (dir: string, limits: CloneLimits, signal: AbortSignal, clone: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const timeout = AbortSignal.timeout(limits.timeoutMs)
   const maxSize = (await sizeOf(dir)) + limits.maxBytes
   const tooLarge = new AbortController()
@@ -45,7 +45,7 @@ export async function withinCloneLimits<T>(dir: string, limits: CloneLimits, sig
 }
 
 /** Bytes of the files under `dir` (symlinks count as links, not what they point at). */
-async function sizeOf(dir: string): Promise<number> {
+async function sizeOf (dir: string): Promise<number> {
   let total = 0
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
   for (const entry of entries) {

@@ -34,7 +34,7 @@ export type RefTarget =
 /** Runs git for one repository's work, with the build's transports, credentials, signal and log. */
 export type RunGit = (args: string[]) => Promise<string>
 
-export function gitRunner(cwd: string, input: Pick<CloneInput, 'policy' | 'env' | 'signal' | 'log'>, options: { bare?: boolean } = {}): RunGit {
+export function gitRunner (cwd: string, input: Pick<CloneInput, 'policy' | 'env' | 'signal' | 'log'>, options: { bare?: boolean } = {}): RunGit {
   return (args) =>
     runGit(args, {
       cwd,
@@ -50,7 +50,7 @@ export function gitRunner(cwd: string, input: Pick<CloneInput, 'policy' | 'env' 
  * Fetches just the commit to build into `dir` and checks it out: for builds that need a working
  * tree (submodules, keepGitDir). Others read the commit from the worker's mirror of the repository.
  */
-export async function cloneSource(input: CloneInput): Promise<Source> {
+export async function cloneSource (input: CloneInput): Promise<Source> {
   await mkdir(input.dir, { recursive: true })
   const git = gitRunner(input.dir, input)
   await git(['init', '--quiet'])
@@ -66,7 +66,7 @@ export async function cloneSource(input: CloneInput): Promise<Source> {
 }
 
 /** What the ref names in the remote, from its advertised refs; nothing is fetched yet. */
-export async function findTarget(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref' | 'log'>): Promise<RefTarget> {
+export async function findTarget (git: RunGit, input: Pick<CloneInput, 'repo' | 'ref' | 'log'>): Promise<RefTarget> {
   input.log('system', `Looking up ${input.ref === null ? 'the default branch' : `'${input.ref}'`} in ${input.repo}`)
   const advertised = await git(['ls-remote', '--symref', '--', input.repo]).catch((error) => {
     throw repositoryFailure(input.repo, error)
@@ -92,7 +92,7 @@ export interface FetchedCommit {
  * `destinations`. Branches, tags and full SHAs are fetched shallow; an abbreviated SHA needs the
  * history to be resolved, so it fetches it all.
  */
-export async function fetchTarget(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref' | 'log'>, target: RefTarget, destinations: string[]): Promise<FetchedCommit> {
+export async function fetchTarget (git: RunGit, input: Pick<CloneInput, 'repo' | 'ref' | 'log'>, target: RefTarget, destinations: string[]): Promise<FetchedCommit> {
   const shallow = ['fetch', '--quiet', '--depth=1', '--no-tags', '--no-write-fetch-head', '--', input.repo]
   if (target.kind === 'ref') {
     input.log('system', `Fetching ${target.name} (${target.sha.slice(0, 12)})`)
@@ -113,7 +113,7 @@ export async function fetchTarget(git: RunGit, input: Pick<CloneInput, 'repo' | 
   return { commit, time: new Date(Number(seconds) * 1000) }
 }
 
-async function setRefs(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref'>, target: RefTarget, destinations: string[], revision: string): Promise<void> {
+async function setRefs (git: RunGit, input: Pick<CloneInput, 'repo' | 'ref'>, target: RefTarget, destinations: string[], revision: string): Promise<void> {
   const commit = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${revision}^{commit}`]).catch(() => {
     throw new BuildFailure('REF_NOT_FOUND', refNotFound(input, target))
   })
@@ -122,20 +122,20 @@ async function setRefs(git: RunGit, input: Pick<CloneInput, 'repo' | 'ref'>, tar
 
 const transportsOf = (policy: RepoPolicy) => ({ file: policy.allowLocal, http: policy.allowHttp ?? false })
 
-async function fetchEverything(git: RunGit, input: Pick<CloneInput, 'repo'>): Promise<void> {
+async function fetchEverything (git: RunGit, input: Pick<CloneInput, 'repo'>): Promise<void> {
   // A shallow repository (a mirror) would keep its shallow boundary and miss older commits.
   const shallow = (await git(['rev-parse', '--is-shallow-repository'])).trim() === 'true'
   await git(['fetch', '--quiet', '--no-tags', ...(shallow ? ['--unshallow'] : []), '--', input.repo, '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*'])
 }
 
-function refNotFound(input: Pick<CloneInput, 'repo' | 'ref'>, target: RefTarget): string {
+function refNotFound (input: Pick<CloneInput, 'repo' | 'ref'>, target: RefTarget): string {
   return target.kind === 'abbreviated'
     ? `'${target.prefix}' matches no single commit of ${input.repo}: it names none, or more than one. Give more hex digits.`
     : `Commit '${input.ref}' is not in ${input.repo}. Check it was pushed.`
 }
 
 /** `git ls-remote --symref` output as ref name → sha, with HEAD's target under `symref:HEAD`. */
-export function parseLsRemote(output: string): Map<string, string> {
+export function parseLsRemote (output: string): Map<string, string> {
   const refs = new Map<string, string>()
   for (const line of output.split('\n')) {
     const symref = /^ref: (\S+)\tHEAD$/.exec(line)
@@ -153,7 +153,7 @@ export function parseLsRemote(output: string): Map<string, string> {
  * Chooses what to fetch for a ref, following git's own precedence for names (HEAD, an exact full
  * ref, refs/<name>, a tag, a branch); otherwise a full or abbreviated commit SHA.
  */
-export function resolveRef(refs: Map<string, string>, ref: string | null): RefTarget | null {
+export function resolveRef (refs: Map<string, string>, ref: string | null): RefTarget | null {
   const found = (name: string): RefTarget | null => {
     const sha = refs.get(`${name}^{}`) ?? refs.get(name)
     return sha ? { kind: 'ref', name, sha } : null
@@ -171,7 +171,7 @@ export function resolveRef(refs: Map<string, string>, ref: string | null): RefTa
 }
 
 /** A failure of git to read a repository, as a BuildFailure that names it; other errors as they are. */
-export function repositoryFailure(repo: string, error: unknown): unknown {
+export function repositoryFailure (repo: string, error: unknown): unknown {
   if (!(error instanceof GitError)) return error
   const reason = error.stderrTail.split('\n').filter(Boolean).pop() ?? `git exited with ${error.exitCode}`
   if (/not found|does not exist|does not appear to be a git repository|Permission denied|Authentication failed|could not read Username/i.test(error.stderrTail)) {

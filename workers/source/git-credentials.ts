@@ -21,7 +21,7 @@ export const NO_GIT_AUTH: GitAuth = { env: {}, secrets: [] }
  * The credentials file: { "github.com": { "username": "x-access-token", "token": "…" },
  * "git.corp:8443": { "token": "…" }, "gitlab.corp": { "sshKeyFile": "/etc/slipway/deploy_key" } }.
  */
-export async function loadGitCredentials(file: string): Promise<Map<string, GitCredential>> {
+export async function loadGitCredentials (file: string): Promise<Map<string, GitCredential>> {
   if (!file) return new Map()
   let parsed: unknown
   try {
@@ -36,7 +36,7 @@ export async function loadGitCredentials(file: string): Promise<Map<string, GitC
 }
 
 /** The environment that lets git authenticate to the repository's host, if there are credentials for it. */
-export function gitAuthFor(repoUrl: string, credentials: Map<string, GitCredential>): GitAuth {
+export function gitAuthFor (repoUrl: string, credentials: Map<string, GitCredential>): GitAuth {
   const { scheme, host } = endpointOf(repoUrl)
   // Keyed by host, or by host:port where one server has several.
   const credential = host ? (credentials.get(host) ?? credentials.get(host.replace(/:\d+$/, ''))) : undefined
@@ -58,26 +58,26 @@ export function gitAuthFor(repoUrl: string, credentials: Map<string, GitCredenti
  * token never goes over plain http, nor to another host; a fixed Authorization header
  * (http.extraHeader) would follow a redirect to http. No other helper is asked, or told to store it.
  */
-function tokenHelperEnv(origin: string, username: string, token: string): Record<string, string> {
+function tokenHelperEnv (origin: string, username: string, token: string): Record<string, string> {
   return {
     // git reads config from GIT_CONFIG_KEY_n/VALUE_n (git 2.31+); the token stays out of argv.
     GIT_CONFIG_COUNT: '2',
     GIT_CONFIG_KEY_0: 'credential.helper',
     GIT_CONFIG_VALUE_0: '',
     GIT_CONFIG_KEY_1: `credential.${origin}.helper`,
-    GIT_CONFIG_VALUE_1: `!f() { test "$1" = get || return 0; printf 'username=%s\npassword=%s\n' "$SLIPWAY_GIT_USERNAME" "$SLIPWAY_GIT_TOKEN"; }; f`,
+    GIT_CONFIG_VALUE_1: '!f() { test "$1" = get || return 0; printf \'username=%s\npassword=%s\n\' "$SLIPWAY_GIT_USERNAME" "$SLIPWAY_GIT_TOKEN"; }; f',
     SLIPWAY_GIT_USERNAME: username,
     SLIPWAY_GIT_TOKEN: token
   }
 }
 
-export function sshCommand(keyFile?: string): string {
-  const identity = keyFile ? ` -i '${keyFile.replace(/'/g, `'\\''`)}' -o IdentitiesOnly=yes` : ''
+export function sshCommand (keyFile?: string): string {
+  const identity = keyFile ? ` -i '${keyFile.replace(/'/g, '\'\\\'\'')}' -o IdentitiesOnly=yes` : ''
   return `ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new${identity}`
 }
 
 /** The scheme and host (with its port, as git's http.<url> config matches it) of a repository URL. */
-function endpointOf(repoUrl: string): { scheme: string; host: string | undefined } {
+function endpointOf (repoUrl: string): { scheme: string; host: string | undefined } {
   // scp-like, with or without a user: git@github.com:org/app.git, github.com:org/app.git.
   const scp = /^(?:[^/@:]+@)?([^:/]+):(?!\/\/)/.exec(repoUrl)
   if (scp) return { scheme: 'ssh', host: scp[1]!.toLowerCase() }

@@ -50,9 +50,9 @@ export class MirrorCache {
   // One fetch at a time per mirror within this process; the lock file orders processes.
   private readonly turns = new Map<string, Promise<unknown>>()
 
-  constructor(private readonly settings: MirrorSettings) {}
+  constructor (private readonly settings: MirrorSettings) {}
 
-  async checkout(input: MirrorInput): Promise<MirrorCheckout> {
+  async checkout (input: MirrorInput): Promise<MirrorCheckout> {
     await mkdir(this.settings.dir, { recursive: true })
     const target = await findTarget(gitRunner(this.settings.dir, input), input)
     const gitDir = this.mirrorOf(input.repo)
@@ -87,11 +87,11 @@ export class MirrorCache {
   }
 
   /** The mirror's folder: named by the repository's key, so one repository has one mirror. */
-  mirrorOf(repo: string): string {
+  mirrorOf (repo: string): string {
     return path.join(this.settings.dir, `${createHash('sha256').update(repoKey(repo)).digest('hex').slice(0, 32)}.git`)
   }
 
-  private async fetchInto(gitDir: string, input: MirrorInput, target: RefTarget, holderRef: string, holderFile: string): Promise<{ fetched: FetchedCommit; tree: GitTree }> {
+  private async fetchInto (gitDir: string, input: MirrorInput, target: RefTarget, holderRef: string, holderFile: string): Promise<{ fetched: FetchedCommit; tree: GitTree }> {
     const git = gitRunner(gitDir, input, { bare: true })
     if (!(await exists(path.join(gitDir, 'HEAD')))) {
       await mkdir(gitDir, { recursive: true })
@@ -129,7 +129,7 @@ export class MirrorCache {
   }
 
   /** Removes the least recently used mirrors until all of them fit; never one that is held or being fetched. */
-  private async evict(current: string): Promise<void> {
+  private async evict (current: string): Promise<void> {
     const mirrors = await this.mirrors()
     let total = mirrors.reduce((sum, mirror) => sum + mirror.bytes, 0)
     for (const mirror of mirrors.sort((a, b) => a.usedAt - b.usedAt)) {
@@ -147,14 +147,14 @@ export class MirrorCache {
     }
   }
 
-  private async isHeld(gitDir: string): Promise<boolean> {
+  private async isHeld (gitDir: string): Promise<boolean> {
     const folder = path.join(gitDir, HOLDER_FILES)
     const holds = await readdir(folder).catch(() => [])
     const ages = await Promise.all(holds.map((hold) => stat(path.join(folder, hold)).then((info) => Date.now() - info.mtimeMs, () => Infinity)))
     return ages.some((age) => age < this.settings.holdMaxMs)
   }
 
-  private async mirrors(): Promise<{ gitDir: string; bytes: number; usedAt: number }[]> {
+  private async mirrors (): Promise<{ gitDir: string; bytes: number; usedAt: number }[]> {
     const names = (await readdir(this.settings.dir)).filter((name) => name.endsWith('.git'))
     const found = await Promise.all(
       names.map(async (name) => {
@@ -172,7 +172,7 @@ export class MirrorCache {
  * Writes the mirror's size on disk next to it (read back cheaply when evicting), as a build lets
  * go of it; the file's modification time is when the mirror was last used.
  */
-async function recordSize(git: RunGit, gitDir: string): Promise<void> {
+async function recordSize (git: RunGit, gitDir: string): Promise<void> {
   const counts = Object.fromEntries(
     (await git(['count-objects', '-v'])).split('\n').map((line) => line.split(': ') as [string, string])
   ) as Record<string, string | undefined>
@@ -191,7 +191,7 @@ const DAMAGE = /corrupt|object file .* is empty|bad object|unable to read|inflat
  * object or the repository is broken, or `git fsck` finds it so. A failure of the remote
  * (unreachable, ref gone) is not.
  */
-async function isDamaged(gitDir: string, error: unknown, signal: AbortSignal): Promise<boolean> {
+async function isDamaged (gitDir: string, error: unknown, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return false
   if (error instanceof MirrorDamaged) return true
   if (!(error instanceof GitError)) return false
@@ -203,7 +203,7 @@ async function isDamaged(gitDir: string, error: unknown, signal: AbortSignal): P
 }
 
 /** git on the mirror itself, no remote involved. */
-function localGit(gitDir: string): RunGit {
+function localGit (gitDir: string): RunGit {
   return gitRunner(gitDir, { policy: { allowLocal: false }, signal: AbortSignal.timeout(60_000), log: () => undefined }, { bare: true })
 }
 

@@ -19,7 +19,7 @@ export interface GitTree extends SourceTree {
   damaged(): boolean
 }
 
-export async function gitTree(gitDir: string, commit: string, signal: AbortSignal): Promise<GitTree> {
+export async function gitTree (gitDir: string, commit: string, signal: AbortSignal): Promise<GitTree> {
   const options: GitOptions = { cwd: gitDir, gitDir, signal, transports: { file: false, http: false } }
   const listing = await listTree(commit, options)
   const batch = new CatFileBatch(options)
@@ -51,7 +51,7 @@ interface Listing {
 }
 
 /** `git ls-tree -r -t -l -z` of the commit, read as it streams (a large tree is not held as text). */
-async function listTree(commit: string, options: GitOptions): Promise<Listing> {
+async function listTree (commit: string, options: GitOptions): Promise<Listing> {
   const root: TreeEntry = { path: '', type: 'directory', mode: 0o755, size: 0 }
   const listing: Listing = { byPath: new Map([['', root]]), children: new Map([['', []]]), objects: new Map() }
   const child = spawnGit(['ls-tree', '-r', '-t', '-l', '-z', '--full-tree', commit], options)
@@ -71,7 +71,7 @@ async function listTree(commit: string, options: GitOptions): Promise<Listing> {
 }
 
 // "<mode> <type> <object> <size>\t<path>"; size is "-" for trees and submodules.
-function addRecord(listing: Listing, record: string): void {
+function addRecord (listing: Listing, record: string): void {
   const match = /^(\d{6}) (\w+) ([0-9a-f]+) +(\d+|-)\t(.*)$/s.exec(record)
   if (!match) return
   const [, mode, kind, object, size, path] = match as unknown as [string, string, string, string, string, string]
@@ -91,7 +91,7 @@ function addRecord(listing: Listing, record: string): void {
 }
 
 /** Fails with MirrorDamaged when any of the objects is missing from the store. */
-async function checkBlobs(objects: string[], options: GitOptions): Promise<void> {
+async function checkBlobs (objects: string[], options: GitOptions): Promise<void> {
   if (objects.length === 0) return
   const child = spawnGit(['cat-file', '--batch-check=%(objectname) %(objecttype)', '--buffer'], options, 'pipe')
   const exited = new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve))
@@ -117,7 +117,7 @@ class CatFileBatch {
   /** git itself failed to give an object (not the reader going away). */
   damaged = false
 
-  constructor(options: GitOptions) {
+  constructor (options: GitOptions) {
     this.child = spawnGit(['cat-file', '--batch'], options, 'pipe')
     this.child.on('error', (error) => (this.broken ??= error))
     this.child.stdin!.on('error', (error) => (this.broken ??= error))
@@ -125,7 +125,7 @@ class CatFileBatch {
     this.reader = new ByteReader(this.child.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>, () => (this.damaged = true))
   }
 
-  read(object: string): Promise<Buffer> {
+  read (object: string): Promise<Buffer> {
     return this.exclusive(async () => {
       const parts: Buffer[] = []
       for await (const chunk of this.content(object)) parts.push(chunk)
@@ -133,7 +133,7 @@ class CatFileBatch {
     })
   }
 
-  copy(object: string, into: Writable, signal: AbortSignal): Promise<void> {
+  copy (object: string, into: Writable, signal: AbortSignal): Promise<void> {
     return this.exclusive(async () => {
       try {
         await pipeline(Readable.from(this.content(object)), into, { signal })
@@ -145,14 +145,14 @@ class CatFileBatch {
     })
   }
 
-  async close(): Promise<void> {
+  async close (): Promise<void> {
     this.child.stdin!.end()
     if (this.child.exitCode === null && this.child.signalCode === null) {
       await new Promise((resolve) => this.child.once('close', resolve))
     }
   }
 
-  private async *content(object: string): AsyncGenerator<Buffer> {
+  private async * content (object: string): AsyncGenerator<Buffer> {
     this.child.stdin!.write(`${object}\n`)
     const header = await this.reader.line()
     const match = /^[0-9a-f]+ blob (\d+)$/.exec(header)
@@ -160,7 +160,7 @@ class CatFileBatch {
       this.damaged = true
       throw new MirrorDamaged(`git cat-file could not read ${object}: ${header}`)
     }
-    yield* this.reader.bytes(Number(match[1]))
+    yield * this.reader.bytes(Number(match[1]))
     await this.reader.skip(1)
   }
 
@@ -177,12 +177,12 @@ class CatFileBatch {
 /** Reads lines and counted bytes from a stream of chunks, pulling only as much as it is asked. */
 class ByteReader {
   private leftover: Buffer = Buffer.alloc(0)
-  constructor(
+  constructor (
     private readonly source: AsyncIterator<Buffer>,
     private readonly onEnded: () => void
   ) {}
 
-  async line(): Promise<string> {
+  async line (): Promise<string> {
     let end: number
     while ((end = this.leftover.indexOf(10)) === -1) await this.more()
     const line = this.leftover.subarray(0, end).toString('utf8')
@@ -190,7 +190,7 @@ class ByteReader {
     return line
   }
 
-  async *bytes(count: number): AsyncGenerator<Buffer> {
+  async * bytes (count: number): AsyncGenerator<Buffer> {
     let remaining = count
     while (remaining > 0) {
       if (this.leftover.length === 0) await this.more()
@@ -201,11 +201,11 @@ class ByteReader {
     }
   }
 
-  async skip(count: number): Promise<void> {
+  async skip (count: number): Promise<void> {
     for await (const chunk of this.bytes(count)) void chunk
   }
 
-  private async more(): Promise<void> {
+  private async more (): Promise<void> {
     const next = await this.source.next()
     if (next.done) {
       this.onEnded()

@@ -18,7 +18,7 @@ export interface GitOptions {
 
 export class GitError extends Error {
   override name = 'GitError'
-  constructor(
+  constructor (
     readonly args: string[],
     readonly exitCode: number | null,
     /** git's last stderr lines: where it says what went wrong. */
@@ -37,7 +37,7 @@ const STDERR_TAIL_LINES = 5
  * take a folder it finds for a bare repository (safe.bareRepository=explicit): a repository can
  * commit one, whose config would choose commands for git to run.
  */
-export function spawnGit(args: string[], options: GitOptions, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcessByStdio<Writable | null, Readable, Readable> {
+export function spawnGit (args: string[], options: GitOptions, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcessByStdio<Writable | null, Readable, Readable> {
   const policy = [
     '-c', 'protocol.allow=never',
     '-c', 'protocol.https.allow=always',
@@ -72,7 +72,7 @@ export function spawnGit(args: string[], options: GitOptions, stdin: 'ignore' | 
 }
 
 /** Runs git (see spawnGit) to the end; resolves with its stdout, rejects with a GitError. */
-export function runGit(args: string[], options: GitOptions): Promise<string> {
+export function runGit (args: string[], options: GitOptions): Promise<string> {
   const child = spawnGit(args, options)
   const stdout: Buffer[] = []
   let stdoutBytes = 0

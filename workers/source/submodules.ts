@@ -41,7 +41,7 @@ interface Submodule {
 
 type Input = Pick<CloneInput, 'dir' | 'policy' | 'env' | 'signal' | 'log'>
 
-export async function fetchSubmodules(parent: Superproject, input: Input, depth = 0): Promise<void> {
+export async function fetchSubmodules (parent: Superproject, input: Input, depth = 0): Promise<void> {
   if (depth >= SUBMODULE_DEPTH) return
   const submodules = await submodulesOf(parent, input)
   const clone = await realpath(input.dir)
@@ -58,7 +58,7 @@ export async function fetchSubmodules(parent: Superproject, input: Input, depth 
  * resolved and checked against the policy before any is fetched. Other entries are logged and left
  * alone, as git leaves them.
  */
-async function submodulesOf(parent: Superproject, input: Input): Promise<Submodule[]> {
+async function submodulesOf (parent: Superproject, input: Input): Promise<Submodule[]> {
   const git = gitRunner(parent.dir, input)
   const declared = await declaredSubmodules(git, parent.commit)
   const entries = await treeEntries(git, parent.commit, [...declared.keys()].filter(isTreePath))
@@ -79,7 +79,7 @@ async function submodulesOf(parent: Superproject, input: Input): Promise<Submodu
 }
 
 /** The path → URL of each `submodule.<name>` in the commit's .gitmodules blob, the first name for a path winning. */
-async function declaredSubmodules(git: RunGit, commit: string): Promise<Map<string, string | undefined>> {
+async function declaredSubmodules (git: RunGit, commit: string): Promise<Map<string, string | undefined>> {
   const blob = (await treeEntries(git, commit, ['.gitmodules'])).get('.gitmodules')
   // git reads no .gitmodules that is not a regular file (a link, a folder); nor does Slipway.
   if (!blob || !REGULAR_FILE.test(blob.mode)) return new Map()
@@ -105,7 +105,7 @@ async function declaredSubmodules(git: RunGit, commit: string): Promise<Map<stri
 }
 
 /** The commit's tree entries at exactly these paths (literal: no pathspec magic), by path. */
-async function treeEntries(git: RunGit, commit: string, paths: string[]): Promise<Map<string, { mode: string; object: string }>> {
+async function treeEntries (git: RunGit, commit: string, paths: string[]): Promise<Map<string, { mode: string; object: string }>> {
   const entries = new Map<string, { mode: string; object: string }>()
   if (paths.length === 0) return entries
   const listed = await git(['--literal-pathspecs', 'ls-tree', '-z', commit, '--', ...paths])
@@ -120,12 +120,12 @@ async function treeEntries(git: RunGit, commit: string, paths: string[]): Promis
 }
 
 /** git's rule for a path in a tree: relative, with no empty, ".", ".." or ".git" segment. */
-function isTreePath(where: string): boolean {
+function isTreePath (where: string): boolean {
   return where.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..' && segment.toLowerCase() !== '.git')
 }
 
 /** The submodule's URL, a relative one resolved, in the form the policy lets git fetch; SUBMODULE_REFUSED otherwise. */
-function checkedUrl(url: string, parentUrl: string, policy: RepoPolicy): string {
+function checkedUrl (url: string, parentUrl: string, policy: RepoPolicy): string {
   try {
     return parseRepoUrl(resolveSubmoduleUrl(url, parentUrl), policy).url
   } catch (error) {
@@ -138,7 +138,7 @@ function checkedUrl(url: string, parentUrl: string, policy: RepoPolicy): string 
  * parent's URL, each "../" taking off its last "/" segment or, once none is left, the path of an
  * scp-like "host:path".
  */
-export function resolveSubmoduleUrl(url: string, parentUrl: string): string {
+export function resolveSubmoduleUrl (url: string, parentUrl: string): string {
   let rest = url
   if (!rest.startsWith('./') && !rest.startsWith('../')) return rest
   let base = parentUrl.endsWith('/') ? parentUrl.slice(0, -1) : parentUrl
@@ -161,19 +161,19 @@ export function resolveSubmoduleUrl(url: string, parentUrl: string): string {
 }
 
 /** The submodule's folder, links resolved; SUBMODULE_REFUSED unless it is strictly inside the clone. */
-async function folderInside(clone: string, folder: string, submodulePath: string): Promise<string> {
+async function folderInside (clone: string, folder: string, submodulePath: string): Promise<string> {
   const real = await realpath(folder).catch(() => null)
   if (real !== null && isStrictlyInside(clone, real)) return real
   throw new BuildFailure('SUBMODULE_REFUSED', `The submodule '${printable(submodulePath)}' does not resolve to a folder inside the checkout (a link on its path leads elsewhere); it is not fetched.`)
 }
 
-function isStrictlyInside(root: string, file: string): boolean {
+function isStrictlyInside (root: string, file: string): boolean {
   const relative = path.relative(root, file)
   return relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)
 }
 
 /** Makes `dir` a repository of its own holding the gitlink's commit, checked out. */
-async function fetchSubmodule(dir: string, submodule: Submodule, input: Input): Promise<void> {
+async function fetchSubmodule (dir: string, submodule: Submodule, input: Input): Promise<void> {
   const git = gitRunner(dir, input)
   await git(['init', '--quiet'])
   const source = { repo: submodule.url, ref: submodule.commit, log: input.log }
@@ -183,7 +183,7 @@ async function fetchSubmodule(dir: string, submodule: Submodule, input: Input): 
   await git(['checkout', '--quiet', '--detach', submodule.commit, '--'])
 }
 
-function splitOnce(text: string, separator: string): [string, string | undefined] {
+function splitOnce (text: string, separator: string): [string, string | undefined] {
   const at = text.indexOf(separator)
   return at === -1 ? [text, undefined] : [text.slice(0, at), text.slice(at + 1)]
 }

@@ -32,7 +32,7 @@ export interface UnpackInput {
  * request was), then read as a checkout on disk would be. Nothing is written through a symlink or
  * outside `dir`.
  */
-export async function unpackUpload(input: UnpackInput): Promise<Source> {
+export async function unpackUpload (input: UnpackInput): Promise<Source> {
   if (!(await input.redis.exists(input.key))) {
     throw new BuildFailure('UPLOAD_MISSING', 'The uploaded tar is no longer stored (it was kept longer than any build can wait and run). Upload it again.')
   }
@@ -51,7 +51,7 @@ export async function unpackUpload(input: UnpackInput): Promise<Source> {
     }
   } catch (error) {
     if (isUploadError(error)) {
-      throw new BuildFailure(error.code as 'UPLOAD_INVALID' | 'UPLOAD_UNSAFE' | 'UPLOAD_TOO_LARGE', error.message)
+      throw new BuildFailure(error.code, error.message)
     }
     throw error
   }
@@ -62,12 +62,12 @@ export async function unpackUpload(input: UnpackInput): Promise<Source> {
  * (made here, or an earlier entry of the tar), and nothing that exists is replaced, so no entry
  * lands through a symlink or over another.
  */
-function entryWriter(root: string, signal: AbortSignal) {
+function entryWriter (root: string, signal: AbortSignal) {
   const folders = new Set<string>([''])
   const absolute = (relative: string) => path.join(root, ...relative.split('/'))
   const parentOf = (relative: string) => relative.slice(0, Math.max(0, relative.lastIndexOf('/')))
 
-  async function folder(relative: string): Promise<void> {
+  async function folder (relative: string): Promise<void> {
     if (folders.has(relative)) return
     await folder(parentOf(relative))
     try {

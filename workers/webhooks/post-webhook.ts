@@ -17,7 +17,7 @@ const RESPONSE_BYTES = 1024
  * could lead anywhere), every address the name resolves to is checked as the connection opens
  * (`lookup`), and the answer is read only as far as the delivery log needs.
  */
-export function postWebhook(url: URL, headers: Record<string, string>, body: string, options: { timeoutMs: number; lookup: LookupFunction }): Promise<PostResult> {
+export function postWebhook (url: URL, headers: Record<string, string>, body: string, options: { timeoutMs: number; lookup: LookupFunction }): Promise<PostResult> {
   const started = Date.now()
   const transport = url.protocol === 'https:' ? https : http
   return new Promise((resolve) => {

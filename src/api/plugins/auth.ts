@@ -22,7 +22,7 @@ declare module 'fastify' {
 const RATE_WINDOW_MS = 60_000
 
 /** Who made a request that needed a token, as the audit trail and the resources it made name it. */
-export function actorOf(request: FastifyRequest): Actor {
+export function actorOf (request: FastifyRequest): Actor {
   const principal = request.principal
   // Only routes with a scope record anything, and those never run without a principal.
   if (!principal) throw new Error(`${request.method} ${request.routeOptions.url} has no scope, so no actor`)
@@ -30,13 +30,13 @@ export function actorOf(request: FastifyRequest): Actor {
 }
 
 /** Where the token of a request that needed one may push. */
-export function pushGrantOf(request: FastifyRequest): PushGrant {
+export function pushGrantOf (request: FastifyRequest): PushGrant {
   if (!request.pushGrant) throw new Error(`${request.method} ${request.routeOptions.url} has no scope, so no push grant`)
   return request.pushGrant
 }
 
 /** Who made a request, and the limits its builds' pushes are held to, as the build service takes them. */
-export function senderOf(request: FastifyRequest): { actor: Actor; limits: PushLimit[] } {
+export function senderOf (request: FastifyRequest): { actor: Actor; limits: PushLimit[] } {
   return { actor: actorOf(request), limits: [tokenLimit(pushGrantOf(request))] }
 }
 
@@ -53,7 +53,7 @@ const seconds = (count: number) => (count === 1 ? '1 second' : `${count} seconds
  * addresses.
  */
 export default fp(
-  async function auth(
+  async function auth (
     fastify: FastifyInstance,
     options: { tokens: TokenStore; adminToken: string; rateLimitPerMinute: number; authFailuresPerMinute: number; push: PushPolicy }
   ) {

@@ -11,7 +11,7 @@ const BUILD_LOCATION = /^\/v1\/builds\/([0-9A-Z]{26})$/
  * (/v1/builds/{id}/…), or the build a POST made (its Location).
  */
 export default fp(
-  async function buildLogContext(fastify: FastifyInstance) {
+  async function buildLogContext (fastify: FastifyInstance) {
     fastify.addHook('onRequest', async (request, reply) => {
       if (!request.routeOptions.url?.startsWith('/v1/builds/:id')) return
       const { id } = request.params as { id?: string }
@@ -26,7 +26,7 @@ export default fp(
   { name: 'build-log-context' }
 )
 
-function bind(request: FastifyRequest, reply: FastifyReply, buildId: string): void {
+function bind (request: FastifyRequest, reply: FastifyReply, buildId: string): void {
   request.log = request.log.child({ buildId })
   reply.log = request.log
 }

@@ -17,7 +17,7 @@ interface Situation {
  * caller; a 500 hides its cause (it is logged under the request id instead).
  */
 export default fp(
-  async function errorHandler(fastify: FastifyInstance, options: { isStoreDown: () => boolean }) {
+  async function errorHandler (fastify: FastifyInstance, options: { isStoreDown: () => boolean }) {
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const body = errorBody(error, {
         isStoreDown: options.isStoreDown,
@@ -36,7 +36,7 @@ export default fp(
   { name: 'error-handler' }
 )
 
-function errorBody(error: FastifyError, situation: Situation): ErrorBody {
+function errorBody (error: FastifyError, situation: Situation): ErrorBody {
   if (error.validation) {
     const details = describeValidationErrors(error.validation as never, error.validationContext ?? 'request')
     return {
@@ -55,7 +55,7 @@ function errorBody(error: FastifyError, situation: Situation): ErrorBody {
 }
 
 /** Fastify's errors about the body, and a store outage, as errors of our catalogue. */
-function ourError(error: FastifyError, situation: Situation): { statusCode?: number; code?: string; message: string } {
+function ourError (error: FastifyError, situation: Situation): { statusCode?: number; code?: string; message: string } {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new BodyTooLarge(String(situation.bodyLimit))
@@ -70,6 +70,6 @@ function ourError(error: FastifyError, situation: Situation): { statusCode?: num
   return error
 }
 
-function envelope(statusCode: number, code: string, message: string): ErrorBody {
+function envelope (statusCode: number, code: string, message: string): ErrorBody {
   return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message }
 }

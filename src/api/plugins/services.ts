@@ -42,7 +42,7 @@ declare module 'fastify' {
 
 /** The API's connection to Redis and the services on top of it. */
 export default fp(
-  async function services(fastify: FastifyInstance, options: { config: Config }) {
+  async function services (fastify: FastifyInstance, options: { config: Config }) {
     const { config } = options
     const pushPolicy: PushPolicy = { defaults: parsePushAllowSetting(config.pushAllow), adminAnywhere: config.adminPushAnywhere }
     // Named, so that CLIENT LIST tells an API process's connections apart.

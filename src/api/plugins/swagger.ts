@@ -6,7 +6,7 @@ import { packageVersion } from '../../package-info.js'
 
 /** The OpenAPI document, built from the route schemas, at /openapi.json, and Swagger UI at /docs. */
 export default fp(
-  async function openApi(fastify: FastifyInstance) {
+  async function openApi (fastify: FastifyInstance) {
     await fastify.register(swagger, {
       openapi: {
         openapi: '3.1.0',

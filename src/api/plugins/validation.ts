@@ -17,7 +17,7 @@ export const sharedSchemas = [...auditSchemas, ...insightSchemas, ...buildSchema
  * type is a 400. Query strings and path parameters are text by nature, so only they are coerced.
  */
 export default fp(
-  async function validation(fastify: FastifyInstance) {
+  async function validation (fastify: FastifyInstance) {
     const strict = createAjv({ coerceTypes: false })
     const coercing = createAjv({ coerceTypes: true })
     for (const schema of sharedSchemas) {
@@ -35,7 +35,7 @@ export default fp(
   { name: 'validation' }
 )
 
-function createAjv(options: { coerceTypes: boolean }): Ajv {
+function createAjv (options: { coerceTypes: boolean }): Ajv {
   const ajv = new Ajv({
     ...options,
     removeAdditional: false,
@@ -49,7 +49,7 @@ function createAjv(options: { coerceTypes: boolean }): Ajv {
 }
 
 /** Ajv's findings as one line per problem a person can act on, e.g. "body.tags[0]: must match …". */
-export function describeValidationErrors(errors: ErrorObject[], part: string): { path: string; message: string }[] {
+export function describeValidationErrors (errors: ErrorObject[], part: string): { path: string; message: string }[] {
   // A bad key in a map (buildArgs, labels) is reported twice by Ajv; the inner error names the key.
   return errors
     .filter((error) => error.keyword !== 'propertyNames')

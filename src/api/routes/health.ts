@@ -6,7 +6,7 @@ import { HealthSchema, ReadinessSchema } from '../../domain/schemas/health.js'
 const PROBE_LOG_LEVEL = 'warn'
 
 /** Liveness and readiness of this process, checked against what it depends on. */
-export default async function healthRoutes(fastify: FastifyInstance, options: { dependencies: Dependencies }) {
+export default async function healthRoutes (fastify: FastifyInstance, options: { dependencies: Dependencies }) {
   fastify.get(
     '/healthz',
     { logLevel: PROBE_LOG_LEVEL, schema: { tags: ['service'], summary: 'Liveness: the process answers', response: { 200: HealthSchema } } },

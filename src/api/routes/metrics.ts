@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 
 /** The process's metrics in the Prometheus text format. Counts only: no ids, URLs or secrets. */
-export default async function metricsRoutes(fastify: FastifyInstance, options: { registry: Registry }) {
+export default async function metricsRoutes (fastify: FastifyInstance, options: { registry: Registry }) {
   fastify.get(
     '/metrics',
     {

@@ -25,7 +25,7 @@ const CONTENT_SECURITY_POLICY = [
  * size comes from the /v1 API, with the token the person gives in the page. The routes are kept
  * out of the OpenAPI document (they are not API).
  */
-export default async function portalRoutes(fastify: FastifyInstance) {
+export default async function portalRoutes (fastify: FastifyInstance) {
   await fastify.register(fastifyStatic, {
     root: PORTAL_DIR,
     prefix: '/portal/',

@@ -14,7 +14,7 @@ export const cancelSpec: CommandSpec = {
   flags: COMMON_FLAGS
 }
 
-export async function cancel(parsed: Parsed): Promise<ExitCode> {
+export async function cancel (parsed: Parsed): Promise<ExitCode> {
   const build = await apiOf(parsed).json<Build>('POST', `v1/builds/${encodeURIComponent(parsed.args[0]!)}/cancel`)
   const outcome = build.status === 'canceled' ? 'canceled' : `cancel requested; it is stopping (${build.status})`
   print(parsed, build, `Build ${build.id} ${outcome}\n`)

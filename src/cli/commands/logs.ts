@@ -23,7 +23,7 @@ The log is text; with -f --json, each event is printed as a JSON line instead:
   ]
 }
 
-export async function logs(parsed: Parsed): Promise<ExitCode> {
+export async function logs (parsed: Parsed): Promise<ExitCode> {
   const api = apiOf(parsed)
   const path = `v1/builds/${encodeURIComponent(parsed.args[0]!)}`
   if (parsed.has('follow') && parsed.has('tail')) throw new UsageError('--tail goes without -f: a followed log starts at its beginning.')

@@ -13,7 +13,7 @@ export const retrySpec: CommandSpec = {
   flags: [FOLLOW_FLAG, ...COMMON_FLAGS]
 }
 
-export async function retry(parsed: Parsed): Promise<ExitCode> {
+export async function retry (parsed: Parsed): Promise<ExitCode> {
   const api = apiOf(parsed)
   const response = await api.send('POST', `v1/builds/${encodeURIComponent(parsed.args[0]!)}/retry`)
   const build = (await response.json()) as Build

@@ -9,22 +9,22 @@ import type { SseEvent } from '../sse.js'
 import { jsonLine, terminalText } from '../terminal-text.js'
 
 /** The API the flags or the environment name. */
-export function apiOf(parsed: Parsed): ApiClient {
+export function apiOf (parsed: Parsed): ApiClient {
   return createApiClient(parsed.string('url') ?? process.env.SLIPWAY_URL, parsed.string('token') ?? process.env.SLIPWAY_TOKEN)
 }
 
 /** Prints an answer: the API's JSON with --json, else the text; either way with no terminal controls from the server in it. */
-export function print(parsed: Parsed, json: unknown, text: string): void {
+export function print (parsed: Parsed, json: unknown, text: string): void {
   process.stdout.write(parsed.has('json') ? jsonLine(json) : terminalText(text))
 }
 
 /** Says something on stderr; what the server said in it is shown without terminal controls. */
-export function say(text: string): void {
+export function say (text: string): void {
   process.stderr.write(`slipway: ${terminalText(text)}\n`)
 }
 
 /** Says which build a command made, on stderr, so stdout stays the build's id (or JSON) for scripts. */
-export function announce(build: Build, what: string, headers: Headers): void {
+export function announce (build: Build, what: string, headers: Headers): void {
   const joined = headers.get('slipway-joined') === 'true' ? ' (joined an identical build already queued or running)' : ''
   const replayed = headers.get('idempotent-replayed') === 'true' ? ' (made earlier with this Idempotency-Key)' : ''
   say(`build ${build.id} ${what}${joined}${replayed}`)
@@ -38,7 +38,7 @@ const SILENT: ProgressDisplay = { log: () => undefined, status: () => undefined,
  * otherwise; on stderr with --json, whose stdout is the ended build's JSON), prints the ended
  * build, and answers the exit code its status means. Ctrl-C stops following, not the build.
  */
-export async function watch(api: ApiClient, build: Build, parsed: Parsed, onEvent?: (event: SseEvent) => void): Promise<ExitCode> {
+export async function watch (api: ApiClient, build: Build, parsed: Parsed, onEvent?: (event: SseEvent) => void): Promise<ExitCode> {
   const json = parsed.has('json')
   const out = json ? process.stderr : process.stdout
   const display = onEvent ? SILENT : out.isTTY ? liveDisplay(out, Date.parse(build.createdAt)) : plainDisplay(out)

@@ -13,7 +13,7 @@ export const statusSpec: CommandSpec = {
   flags: COMMON_FLAGS
 }
 
-export async function status(parsed: Parsed): Promise<ExitCode> {
+export async function status (parsed: Parsed): Promise<ExitCode> {
   const build = await apiOf(parsed).json<Build>('GET', `v1/builds/${encodeURIComponent(parsed.args[0]!)}`)
   print(parsed, build, describeBuild(build))
   return EXIT.ok

@@ -58,7 +58,7 @@ Examples:
 // Flags that name git things, which an uploaded folder does not have.
 const REPO_ONLY = ['ref', 'submodules', 'keep-git-dir']
 
-export async function submit(parsed: Parsed): Promise<ExitCode> {
+export async function submit (parsed: Parsed): Promise<ExitCode> {
   const repo = parsed.string('repo')
   const dir = parsed.string('dir')
   if ((repo === undefined) === (dir === undefined)) throw new UsageError('slipway submit needs one of --repo URL or --dir PATH. See `slipway submit --help`.')
@@ -104,7 +104,7 @@ export async function submit(parsed: Parsed): Promise<ExitCode> {
 }
 
 /** The build options the flags give, as POST /v1/builds names them; absent flags are left to the server's defaults. */
-function buildOptions(parsed: Parsed): Omit<BuildRequest, 'repo' | 'ref'> {
+function buildOptions (parsed: Parsed): Omit<BuildRequest, 'repo' | 'ref'> {
   if (parsed.has('push') && parsed.has('no-push')) throw new UsageError('--push and --no-push contradict each other; give one.')
   const options: Omit<BuildRequest, 'repo' | 'ref'> = {
     context: parsed.string('context'),
@@ -132,7 +132,7 @@ function buildOptions(parsed: Parsed): Omit<BuildRequest, 'repo' | 'ref'> {
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
 }
 
-function jsonObjects(flag: string, values: string[]): object[] | undefined {
+function jsonObjects (flag: string, values: string[]): object[] | undefined {
   if (values.length === 0) return undefined
   return values.map((value) => {
     try {

@@ -49,7 +49,7 @@ interface TokenBackend {
  */
 export type OpenOperatorTokens = () => Promise<Omit<TokenBackend, 'revoke'> & { revoke(id: string): Promise<boolean> }>
 
-export async function token(parsed: Parsed, deps: { openOperatorTokens: OpenOperatorTokens }): Promise<ExitCode> {
+export async function token (parsed: Parsed, deps: { openOperatorTokens: OpenOperatorTokens }): Promise<ExitCode> {
   const [action = '', ...ids] = parsed.args
   const arity = ({ create: 0, list: 0, revoke: 1 } as Record<string, number>)[action]
   if (arity === undefined || ids.length !== arity) {
@@ -84,7 +84,7 @@ export async function token(parsed: Parsed, deps: { openOperatorTokens: OpenOper
   }
 }
 
-function scopesOf(parsed: Parsed): Scope[] {
+function scopesOf (parsed: Parsed): Scope[] {
   const scopes = (parsed.string('scopes') ?? '').split(',').filter(Boolean)
   const unknown = scopes.filter((scope) => !SCOPES.includes(scope as Scope))
   if (!parsed.string('name') || scopes.length === 0 || unknown.length > 0) {
@@ -94,7 +94,7 @@ function scopesOf(parsed: Parsed): Scope[] {
 }
 
 /** --push-allow as patterns, each checked here so both ways of making tokens refuse alike; null when not given. */
-function pushAllowOf(parsed: Parsed): string[] | null {
+function pushAllowOf (parsed: Parsed): string[] | null {
   const given = parsed.string('push-allow')
   if (given === undefined) return null
   const patterns = given.split(',').map((pattern) => pattern.trim()).filter(Boolean)
@@ -105,7 +105,7 @@ function pushAllowOf(parsed: Parsed): string[] | null {
   return patterns
 }
 
-function apiBackend(parsed: Parsed): TokenBackend {
+function apiBackend (parsed: Parsed): TokenBackend {
   if (!(parsed.string('token') ?? process.env.SLIPWAY_TOKEN)) {
     throw new UsageError('Over the API (SLIPWAY_URL is set), tokens are made with an admin token in SLIPWAY_TOKEN. Without one, add --redis to make the token in Redis directly, where the server\'s Redis is reachable.')
   }
@@ -118,7 +118,7 @@ function apiBackend(parsed: Parsed): TokenBackend {
   }
 }
 
-async function redisBackend(open: OpenOperatorTokens): Promise<TokenBackend> {
+async function redisBackend (open: OpenOperatorTokens): Promise<TokenBackend> {
   let tokens: Awaited<ReturnType<OpenOperatorTokens>>
   try {
     tokens = await open()

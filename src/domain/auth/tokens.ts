@@ -25,6 +25,6 @@ export interface Principal {
 }
 
 /** `admin` holds every scope; otherwise a scope is held by name. */
-export function holds(principal: Principal, scope: Scope): boolean {
+export function holds (principal: Principal, scope: Scope): boolean {
   return principal.scopes.includes('admin') || principal.scopes.includes(scope)
 }

@@ -18,7 +18,7 @@ export interface RequestPolicy {
  * Checks what the schema cannot (URL, ref and path rules) and fills every default, so the stored
  * request says exactly what will be built. Throws a coded 400 error on the first problem.
  */
-export function normalizeBuildRequest(request: BuildRequest, policy: RequestPolicy): NormalizedRequest {
+export function normalizeBuildRequest (request: BuildRequest, policy: RequestPolicy): NormalizedRequest {
   const repo = parseRepoUrl(request.repo, policy.repos)
   return {
     repo: repo.url,
@@ -34,7 +34,7 @@ export function normalizeBuildRequest(request: BuildRequest, policy: RequestPoli
 export const UPLOAD_IMAGE_NAME = 'upload'
 
 /** The same for a build of an uploaded tar: its options, and what was uploaded. */
-export function normalizeUploadRequest(options: BuildUploadOptions, source: UploadSource, policy: RequestPolicy): NormalizedRequest {
+export function normalizeUploadRequest (options: BuildUploadOptions, source: UploadSource, policy: RequestPolicy): NormalizedRequest {
   return { repo: null, ref: null, source, ...normalizeOptions(options, UPLOAD_IMAGE_NAME, policy), keepGitDir: false, submodules: false, supersede: false }
 }
 
@@ -42,7 +42,7 @@ export function normalizeUploadRequest(options: BuildUploadOptions, source: Uplo
  * The image a request tags, and whether it is pushed: a pushed one as given (never in the local
  * namespace), one that is not pushed under the local namespace, `defaultName` there without one.
  */
-export function normalizeImage(request: Pick<BuildUploadOptions, 'image' | 'push'>, defaultName: string, policy: RequestPolicy): { image: string; push: boolean } {
+export function normalizeImage (request: Pick<BuildUploadOptions, 'image' | 'push'>, defaultName: string, policy: RequestPolicy): { image: string; push: boolean } {
   if (request.push === true && request.image === undefined) throw new PushWithoutImage()
   const push = request.push ?? request.image !== undefined
   if (push) return { image: checkPushedImageName(request.image!, policy.localNamespace), push }
@@ -50,7 +50,7 @@ export function normalizeImage(request: Pick<BuildUploadOptions, 'image' | 'push
 }
 
 /** The options a repository and an upload share, checked, with their defaults. */
-function normalizeOptions(request: BuildUploadOptions, defaultName: string, policy: RequestPolicy) {
+function normalizeOptions (request: BuildUploadOptions, defaultName: string, policy: RequestPolicy) {
   const context = checkRelativePath(request.context ?? '.', 'context')
   const dockerfile = checkRelativePath(request.dockerfile ?? path.posix.join(context, 'Dockerfile'), 'dockerfile')
   const { image, push } = normalizeImage(request, defaultName, policy)
@@ -82,7 +82,7 @@ function normalizeOptions(request: BuildUploadOptions, defaultName: string, poli
 }
 
 /** Each variant inherits what it does not set from the request itself. */
-function normalizeVariants(variants: NonNullable<BuildRequest['variants']>, inherited: Omit<Variant, 'name'>): Variant[] {
+function normalizeVariants (variants: NonNullable<BuildRequest['variants']>, inherited: Omit<Variant, 'name'>): Variant[] {
   const names = new Set<string>()
   return variants.map((variant) => {
     if (names.has(variant.name)) throw new VariantNameRepeated(variant.name)
@@ -97,7 +97,7 @@ function normalizeVariants(variants: NonNullable<BuildRequest['variants']>, inhe
 }
 
 /** A relative path inside the repository (or upload), normalised ("./a//b/" → "a/b"); never absolute, never "..". */
-function checkRelativePath(value: string, field: string): string {
+function checkRelativePath (value: string, field: string): string {
   const invalid = (why: string) =>
     new PathInvalid(`${field} '${printable(value)}' ${why}; give a path relative to the root of the repository (or upload), like "app" or "docker/Dockerfile"`)
   if (/[\u0000-\u001f\u007f\\]/.test(value)) throw invalid('contains control characters or backslashes')
@@ -109,7 +109,7 @@ function checkRelativePath(value: string, field: string): string {
 }
 
 /** git check-ref-format's rules, plus no leading "-" so a ref can never be read as an option. */
-function checkRef(ref: string): string {
+function checkRef (ref: string): string {
   const invalid = (why: string) =>
     new RefInvalid(`ref '${printable(ref)}' ${why}; give a branch, a tag, or a commit SHA (7 to 40 hex digits)`)
   if (/[\u0000-\u0020\u007f~^:?*[\\]/.test(ref)) throw invalid('contains a space, a control character or one of ~ ^ : ? * [ \\')
@@ -124,7 +124,7 @@ function checkRef(ref: string): string {
   return ref
 }
 
-export function newBuildRecord(id: string, request: NormalizedRequest, createdAt: Date, createdBy: Actor | null = null): BuildRecord {
+export function newBuildRecord (id: string, request: NormalizedRequest, createdAt: Date, createdBy: Actor | null = null): BuildRecord {
   return {
     id,
     status: 'queued',

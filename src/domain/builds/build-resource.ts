@@ -1,7 +1,7 @@
 import type { Build, BuildRecord } from '../schemas/build.js'
 
 /** Where a build and its log are read. */
-export function buildLinks(id: string): Build['links'] {
+export function buildLinks (id: string): Build['links'] {
   const self = `/v1/builds/${id}`
   return { self, logs: `${self}/logs` }
 }
@@ -11,6 +11,6 @@ export function buildLinks(id: string): Build['links'] {
 const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null }
 
 /** The build as answers and events show it: the record with its links. */
-export function toResource(record: BuildRecord): Build {
+export function toResource (record: BuildRecord): Build {
   return { ...UNRECORDED, ...record, request: { ...record.request, network: record.request.network ?? 'default' }, links: buildLinks(record.id) }
 }

@@ -11,7 +11,7 @@ const PATH_RE = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`)
 export const DOCKER_HUB = 'docker.io'
 
 /** Splits a repository name into registry host and path, the way Docker decides what a registry is. */
-export function splitImageName(name: string): { registry: string; path: string } {
+export function splitImageName (name: string): { registry: string; path: string } {
   const slash = name.indexOf('/')
   const first = slash === -1 ? '' : name.slice(0, slash)
   if (first && (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase())) {
@@ -21,7 +21,7 @@ export function splitImageName(name: string): { registry: string; path: string }
 }
 
 /** Checks an image repository name from a request; throws IMAGE_NAME_INVALID saying what is wrong. */
-export function checkImageName(name: string): string {
+export function checkImageName (name: string): string {
   const invalid = (why: string) => new ImageNameInvalid(`image '${printable(name)}' ${why}`)
   if (name.includes('@')) throw invalid('has a digest; give the repository name only')
   const { registry, path } = splitImageName(name)
@@ -41,12 +41,12 @@ export function checkImageName(name: string): string {
  * dropped) under Slipway's local namespace. Nothing else on the engine can be named so, so such a
  * build never moves a tag that another build reads, like a base image's.
  */
-export function localImageName(name: string, namespace: string): string {
+export function localImageName (name: string, namespace: string): string {
   return checkImageName(`${namespace}/${splitImageName(checkImageName(name)).path}`)
 }
 
 /** Checks an image a build pushes: a valid name outside the local namespace, which is never pushed. */
-export function checkPushedImageName(name: string, namespace: string): string {
+export function checkPushedImageName (name: string, namespace: string): string {
   const { registry } = splitImageName(checkImageName(name))
   if (registry.toLowerCase() === namespace) {
     throw new ImageNameInvalid(

@@ -42,7 +42,7 @@ const HOST = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0
 const COMPONENT = /^[a-z0-9._*-]+$/
 
 /** A repository name as patterns see it: registry host lower-cased, Docker Hub's spelled out. */
-export function canonicalImage(name: string): string {
+export function canonicalImage (name: string): string {
   const { registry, path } = splitImageName(name)
   const host = registry.toLowerCase()
   if (!HUB_ALIASES.has(host)) return `${host}/${path}`
@@ -50,7 +50,7 @@ export function canonicalImage(name: string): string {
 }
 
 /** Why `pattern` is not a push pattern, or null when it is one. */
-export function patternProblem(pattern: string): string | null {
+export function patternProblem (pattern: string): string | null {
   if (pattern === ANYWHERE) return null
   const [host = '', ...path] = pattern.split('/')
   if (/^[a-z]+:$/i.test(host)) return 'has a URL scheme; write the registry host without it'
@@ -70,7 +70,7 @@ export function patternProblem(pattern: string): string | null {
 }
 
 /** Patterns given for a token, checked; PUSH_PATTERN_INVALID names the first bad one. */
-export function checkPushPatterns(patterns: string[]): string[] {
+export function checkPushPatterns (patterns: string[]): string[] {
   for (const pattern of patterns) {
     const problem = patternProblem(pattern)
     if (problem) throw new PushPatternInvalid(printable(pattern), problem)
@@ -81,7 +81,7 @@ export function checkPushPatterns(patterns: string[]): string[] {
 const settingPatterns = (setting: string) => setting.split(',').map((pattern) => pattern.trim()).filter(Boolean)
 
 /** What is wrong with a value of SLIPWAY_PUSH_ALLOW (comma-separated patterns), or null. */
-export function pushAllowSettingProblem(setting: string): string | null {
+export function pushAllowSettingProblem (setting: string): string | null {
   for (const pattern of settingPatterns(setting)) {
     const problem = patternProblem(pattern)
     if (problem) return `'${printable(pattern)}' ${problem}`
@@ -90,14 +90,14 @@ export function pushAllowSettingProblem(setting: string): string | null {
 }
 
 /** The patterns of SLIPWAY_PUSH_ALLOW; an Error naming the setting for a bad one. */
-export function parsePushAllowSetting(setting: string): string[] {
+export function parsePushAllowSetting (setting: string): string[] {
   const problem = pushAllowSettingProblem(setting)
   if (problem) throw new Error(`SLIPWAY_PUSH_ALLOW: ${problem}.`)
   return settingPatterns(setting)
 }
 
 /** Whether a checked pattern matches a repository name. */
-export function patternMatches(pattern: string, image: string): boolean {
+export function patternMatches (pattern: string, image: string): boolean {
   if (pattern === ANYWHERE) return true
   const [host, ...path] = pattern.split('/')
   const hostOf = (name: string) => (HUB_ALIASES.has(name) ? DOCKER_HUB : name)
@@ -111,17 +111,17 @@ export function patternMatches(pattern: string, image: string): boolean {
 }
 
 /** What a token may push to: anywhere for admins when the operator says so, else its own patterns, else the default. */
-export function grantOf(token: { admin: boolean; pushAllow: string[] | null }, policy: PushPolicy): PushGrant {
+export function grantOf (token: { admin: boolean; pushAllow: string[] | null }, policy: PushPolicy): PushGrant {
   if (token.admin && policy.adminAnywhere) return { patterns: [ANYWHERE], from: 'SLIPWAY_ADMIN_PUSH_ANYWHERE' }
   if (token.pushAllow !== null) return { patterns: token.pushAllow, from: 'token' }
   return { patterns: policy.defaults, from: 'SLIPWAY_PUSH_ALLOW' }
 }
 
 /** A token's grant as the one limit its own requests are held to. */
-export function tokenLimit(grant: PushGrant): PushLimit {
+export function tokenLimit (grant: PushGrant): PushLimit {
   const remedy =
     grant.from === 'token'
-      ? "Push to one of them, or ask an admin for a token whose pushAllow covers it."
+      ? 'Push to one of them, or ask an admin for a token whose pushAllow covers it.'
       : 'Push to one of them, or ask an admin for a token whose own pushAllow covers it, or the operator to add it to SLIPWAY_PUSH_ALLOW.'
   return { patterns: grant.patterns, from: grant.from, remedy }
 }
@@ -133,7 +133,7 @@ export function tokenLimit(grant: PushGrant): PushLimit {
  * A rule written before rules recorded grants follows SLIPWAY_PUSH_ALLOW, as a token without
  * patterns of its own does.
  */
-export function ruleLimits(rule: { id: string; pushAllow?: string[] | null; pushAllowFrom?: PushAllowSource | null }, policy: PushPolicy): PushLimit[] {
+export function ruleLimits (rule: { id: string; pushAllow?: string[] | null; pushAllowFrom?: PushAllowSource | null }, policy: PushPolicy): PushLimit[] {
   const now = (admin: boolean) => tokenLimit(grantOf({ admin, pushAllow: null }, policy))
   const { pushAllow: patterns, pushAllowFrom: from } = rule
   if (!patterns || !from) return [now(false)]
@@ -146,7 +146,7 @@ export function ruleLimits(rule: { id: string; pushAllow?: string[] | null; push
 }
 
 /** Throws IMAGE_NOT_ALLOWED, naming the image, the patterns and their source, unless every limit allows pushing `image`. */
-export function assertMayPush(image: string, limits: readonly PushLimit[], actor: Actor): void {
+export function assertMayPush (image: string, limits: readonly PushLimit[], actor: Actor): void {
   const refusing = limits.find((limit) => !limit.patterns.some((pattern) => patternMatches(pattern, image)))
   if (!refusing) return
   const who = `${actor.kind === 'token' ? 'Token' : actor.kind === 'trigger' ? 'Trigger rule' : 'The operator'} '${printable(actor.name ?? actor.id)}'`

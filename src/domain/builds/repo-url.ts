@@ -33,7 +33,7 @@ export interface RepoPolicy {
  * Parses and checks a repository URL from a request: REPO_URL_INVALID, LOCAL_REPOS_DISABLED or
  * REPO_HOST_NOT_ALLOWED, before git ever sees it.
  */
-export function parseRepoUrl(input: string, options: RepoPolicy): RepoUrl {
+export function parseRepoUrl (input: string, options: RepoPolicy): RepoUrl {
   const repo = parseUrl(input, options)
   const host = repo.key.split('/')[0]!.replace(/:\d+$/, '')
   if (!repo.local && options.allowHosts?.length && !options.allowHosts.some((allowed) => hostMatches(allowed, host))) {
@@ -43,17 +43,17 @@ export function parseRepoUrl(input: string, options: RepoPolicy): RepoUrl {
 }
 
 /** The repository policy a configuration sets, for the API and for workers (submodules). */
-export function repoPolicy(config: { allowLocalRepos: boolean; allowHttpRepos: boolean; repoAllowHosts: string }): RepoPolicy {
+export function repoPolicy (config: { allowLocalRepos: boolean; allowHttpRepos: boolean; repoAllowHosts: string }): RepoPolicy {
   const allowHosts = config.repoAllowHosts.split(',').map((host) => host.trim()).filter(Boolean)
   return { allowLocal: config.allowLocalRepos, allowHttp: config.allowHttpRepos, allowHosts }
 }
 
-function hostMatches(allowed: string, host: string): boolean {
+function hostMatches (allowed: string, host: string): boolean {
   const pattern = allowed.toLowerCase()
   return pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) : host === pattern
 }
 
-function parseUrl(input: string, options: RepoPolicy): RepoUrl {
+function parseUrl (input: string, options: RepoPolicy): RepoUrl {
   const shown = printable(redactUrl(input))
   const invalid = (why: string) => new RepoUrlInvalid(`repo '${shown}' ${why}. ${HINT}`)
   if (CONTROL_OR_SPACE.test(input)) throw invalid('contains spaces or control characters')
@@ -133,7 +133,7 @@ const MIXES = [['Latin', 'Han', 'Hiragana', 'Katakana'], ['Latin', 'Han', 'Bopom
  * which reads as "/"). Punycode labels ("xn--…") are read as what they spell. Host names of one
  * script pass: a look-alike written wholly in another script is for SLIPWAY_REPO_ALLOW_HOSTS to stop.
  */
-function checkHostName(host: string, invalid: (why: string) => Error): void {
+function checkHostName (host: string, invalid: (why: string) => Error): void {
   if (/^[\x00-\x7f]*$/.test(host) && !/(^|\.)xn--/i.test(host)) return
   const unicode = domainToUnicode(host)
   if (!unicode) throw invalid('has a host name that is not a valid internationalised name')
@@ -155,14 +155,14 @@ function checkHostName(host: string, invalid: (why: string) => Error): void {
 }
 
 /** Percent-encoded UTF-8 decoded; bytes that are not valid UTF-8 become U+FFFD, so the rest still decode. */
-function percentDecoded(text: string): string {
+function percentDecoded (text: string): string {
   return text.replace(/(%[0-9A-Fa-f]{2})+/g, (encoded) => Buffer.from(encoded.replaceAll('%', ''), 'hex').toString('utf8'))
 }
 
 const codePoint = (char: string) => `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`
 
 /** The index key for a repository filter; tolerant, since a filter only has to match what was stored. */
-export function repoKey(input: string): string {
+export function repoKey (input: string): string {
   try {
     return parseUrl(input, { allowLocal: true, allowHttp: true }).key
   } catch {
@@ -170,22 +170,22 @@ export function repoKey(input: string): string {
   }
 }
 
-function remoteRepo(url: string, host: string, repoPath: string): RepoUrl {
+function remoteRepo (url: string, host: string, repoPath: string): RepoUrl {
   const trimmed = trimRepoPath(repoPath)
   return { url, key: `${host}/${trimmed.replace(/^\/+/, '')}`, name: imageNameOf(trimmed), local: false }
 }
 
-function localRepo(absolutePath: string): RepoUrl {
+function localRepo (absolutePath: string): RepoUrl {
   const trimmed = trimRepoPath(absolutePath)
   return { url: `file://${encodeURI(absolutePath)}`, key: trimmed, name: imageNameOf(trimmed), local: true }
 }
 
-function trimRepoPath(repoPath: string): string {
+function trimRepoPath (repoPath: string): string {
   return repoPath.replace(/\/+$/, '').replace(/\.git$/, '')
 }
 
 /** A Docker repository name component made from the repository's last path segment. */
-function imageNameOf(repoPath: string): string {
+function imageNameOf (repoPath: string): string {
   const last = repoPath.split('/').filter(Boolean).pop() ?? ''
   const cleaned = last
     .toLowerCase()
@@ -201,12 +201,12 @@ function imageNameOf(repoPath: string): string {
  * forms, even with "@" or "/" in a password) and any query or fragment may be a token, so they are
  * masked.
  */
-export function redactUrl(input: string): string {
+export function redactUrl (input: string): string {
   return input.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?.*@/, (_match, scheme = '') => `${scheme}***@`).replace(/[?#].*$/, '?…')
 }
 
 /** Input echoed in a message, with anything unprintable or invisible made visible and its length bounded. */
-export function printable(input: string): string {
+export function printable (input: string): string {
   const shown = JSON.stringify(input.length > 200 ? input.slice(0, 200) + '…' : input)
   return shown.slice(1, -1).replace(new RegExp(INVISIBLE, 'gu'), (char) => {
     const hex = char.codePointAt(0)!.toString(16)

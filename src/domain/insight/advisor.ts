@@ -62,7 +62,7 @@ export interface AdviseInput {
 }
 
 /** Reads a Dockerfile and reports the well-known causes of big images, with what to change. */
-export function adviseDockerfile(input: AdviseInput): Finding[] {
+export function adviseDockerfile (input: AdviseInput): Finding[] {
   const buildArgs = input.buildArgs ?? {}
   const parsed = parseDockerfile(input.dockerfile, buildArgs)
   const chain = stageChain(parsed, input.target)
@@ -165,17 +165,17 @@ export function adviseDockerfile(input: AdviseInput): Finding[] {
 }
 
 /** The image a stage is built on, through its FROM <stage> chain. */
-function rootImage(stage: DockerfileStage): string | null {
+function rootImage (stage: DockerfileStage): string | null {
   let root = stage
   while (root.parent) root = root.parent
   return root.image
 }
 
-function uniqueLines(lines: number[]): number[] {
+function uniqueLines (lines: number[]): number[] {
   return [...new Set(lines)].sort((a, b) => a - b)
 }
 
-function cacheFindings(run: RunFacts, label: string): Finding[] {
+function cacheFindings (run: RunFacts, label: string): Finding[] {
   const findings: Finding[] = []
   const cleaned = (kind: CacheKind): boolean => run.removedPaths.some((p) => coversCache(kind, p)) || run.cacheMounts.some((p) => coversCache(kind, p))
   const finding = (message: string): Finding => ({ rule: 'package-cache-kept', lines: [run.line], stage: label, message })
@@ -216,7 +216,7 @@ function cacheFindings(run: RunFacts, label: string): Finding[] {
 const WHOLE_CONTEXT = new Set(['.', './', '*', './*', '/', '/*', './.'])
 
 /** COPY/ADD of the whole context (not --from): `.`, `./`, `*`. */
-function wholeContextCopies(stage: DockerfileStage): Instruction[] {
+function wholeContextCopies (stage: DockerfileStage): Instruction[] {
   return stage.instructions.filter((instruction) => {
     const keyword = instruction.getKeyword()
     if (keyword !== 'COPY' && keyword !== 'ADD') return false
@@ -235,7 +235,7 @@ function wholeContextCopies(stage: DockerfileStage): Instruction[] {
   })
 }
 
-function sourceBeforeDependencies(parsed: ParsedDockerfile, runs: RunFacts[]): Finding[] {
+function sourceBeforeDependencies (parsed: ParsedDockerfile, runs: RunFacts[]): Finding[] {
   const findings: Finding[] = []
   for (const stage of parsed.stages) {
     const copies = wholeContextCopies(stage)
@@ -258,7 +258,7 @@ function sourceBeforeDependencies(parsed: ParsedDockerfile, runs: RunFacts[]): F
 
 const IGNORABLE = ['.git', 'node_modules', 'vendor', '__pycache__', '.venv', 'venv', 'target', 'dist', 'build', '.tox', 'coverage']
 
-function noDockerignore(parsed: ParsedDockerfile, context: AdviseInput['context']): Finding[] {
+function noDockerignore (parsed: ParsedDockerfile, context: AdviseInput['context']): Finding[] {
   if (!context || context.hasDockerignore) return []
   const present = IGNORABLE.filter((name) => context.rootNames.includes(name))
   const copies = parsed.stages.flatMap(wholeContextCopies)
@@ -273,7 +273,7 @@ function noDockerignore(parsed: ParsedDockerfile, context: AdviseInput['context'
   ]
 }
 
-function fullBaseImage(chain: DockerfileStage[]): Finding[] {
+function fullBaseImage (chain: DockerfileStage[]): Finding[] {
   const root = chain[0]!
   const final = chain.at(-1)!
   if (!root.image) return []

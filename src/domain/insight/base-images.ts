@@ -13,7 +13,7 @@ interface ImageRef {
   official: boolean
 }
 
-function parseImageRef(reference: string): ImageRef {
+function parseImageRef (reference: string): ImageRef {
   const [withoutDigest, digest] = reference.split('@') as [string, string | undefined]
   const slash = withoutDigest.lastIndexOf('/')
   const colon = withoutDigest.lastIndexOf(':')
@@ -35,7 +35,7 @@ function parseImageRef(reference: string): ImageRef {
 const DISTRO_CODENAMES = /-(trixie|bookworm|bullseye|buster|stretch|jessie|noble|jammy|focal|bionic)$/
 
 /** The smaller variant of the final stage's base image, or null when it is already small or unknown. */
-export function smallerVariant(reference: string): { current: string; suggestion: string } | null {
+export function smallerVariant (reference: string): { current: string; suggestion: string } | null {
   const ref = parseImageRef(reference)
   if (!ref.official || ref.tag === null) return null
   const tag = ref.tag

@@ -32,7 +32,7 @@ export interface ParsedDockerfile {
 }
 
 /** Splits a Dockerfile into stages and resolves each FROM (ARGs, stage names). */
-export function parseDockerfile(dockerfile: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
+export function parseDockerfile (dockerfile: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
   const parsed = DockerfileParser.parse(dockerfile)
   const globalArgs = new Map<string, string | null>()
   const globalArgLines = new Map<string, number>()
@@ -74,7 +74,7 @@ export function parseDockerfile(dockerfile: string, buildArgs: Record<string, st
  * the stages its FROM names, transitively. Null when the target names no stage (Docker would refuse
  * the build) or the Dockerfile has no FROM.
  */
-export function stageChain(parsed: ParsedDockerfile, target: string | null | undefined): DockerfileStage[] | null {
+export function stageChain (parsed: ParsedDockerfile, target: string | null | undefined): DockerfileStage[] | null {
   const final = target ? parsed.stages.find((stage) => stage.name?.toLowerCase() === target.toLowerCase()) : parsed.stages.at(-1)
   if (!final) return null
   const chain: DockerfileStage[] = []
@@ -83,16 +83,16 @@ export function stageChain(parsed: ParsedDockerfile, target: string | null | und
 }
 
 /** How findings and layers name a stage: its name, else `stage-N` (N from 0), as BuildKit's progress does. */
-export function stageLabel(stage: DockerfileStage): string {
+export function stageLabel (stage: DockerfileStage): string {
   return stage.name ?? `stage-${stage.index}`
 }
 
 /** 1-based line of an instruction's first line. */
-export function lineOf(instruction: Instruction): number {
+export function lineOf (instruction: Instruction): number {
   return instruction.getRange().start.line + 1
 }
 
-export function argProperties(instruction: Instruction): { name: string; value: string | null }[] {
+export function argProperties (instruction: Instruction): { name: string; value: string | null }[] {
   const properties = (instruction as unknown as { getProperties?(): { getName(): string; getValue(): string | null }[] }).getProperties?.() ?? []
   return properties.map((property) => ({ name: property.getName(), value: property.getValue() }))
 }
@@ -102,7 +102,7 @@ export function argProperties(instruction: Instruction): { name: string; value: 
  * `value` is null when a variable it needs is undeclared or has no value (the build would fail or
  * depend on what we cannot see). `used` lists the variables read.
  */
-function expandVariables(text: string, vars: Map<string, string | null>): { value: string | null; used: string[] } {
+function expandVariables (text: string, vars: Map<string, string | null>): { value: string | null; used: string[] } {
   const used: string[] = []
   let unknown = false
   const value = text.replace(/\\\$|\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (match, braced?: string, operator?: string, word?: string, bare?: string) => {

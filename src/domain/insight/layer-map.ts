@@ -71,7 +71,7 @@ const KEYWORDS = new Set(['ADD', 'ARG', 'CMD', 'COPY', 'ENTRYPOINT', 'ENV', 'EXP
  * Dockerfile, nothing is guessed: every layer comes back unmapped, not from the base, and all
  * bytes count as added.
  */
-export function mapLayers(input: LayerMapInput): LayerMap {
+export function mapLayers (input: LayerMapInput): LayerMap {
   const total = input.layers.reduce((sum, layer) => sum + layer.sizeBytes, 0)
   const expected = expectedHistory(input)
   const baseCount = expected ? input.layers.length - expected.length : -1
@@ -92,12 +92,12 @@ export function mapLayers(input: LayerMapInput): LayerMap {
  * builders record it unexpanded, after `/bin/sh -c` or the SHELL, with build args in front), so a
  * Dockerfile that only has the same keywords in the same order does not pass for another one.
  */
-function matches(instruction: string, entry: ExpectedEntry): boolean {
+function matches (instruction: string, entry: ExpectedEntry): boolean {
   if (historyKeyword(instruction) !== entry.keyword) return false
   return entry.command === null || instruction.replace(/\s+/g, '').endsWith(entry.command)
 }
 
-function pick(layer: LayerMapInput['layers'][number]): Pick<MappedLayer, 'instruction' | 'sizeBytes' | 'createdAt'> {
+function pick (layer: LayerMapInput['layers'][number]): Pick<MappedLayer, 'instruction' | 'sizeBytes' | 'createdAt'> {
   return { instruction: layer.instruction, sizeBytes: layer.sizeBytes, createdAt: layer.createdAt }
 }
 
@@ -105,7 +105,7 @@ function pick(layer: LayerMapInput['layers'][number]): Pick<MappedLayer, 'instru
  * The history entries the Dockerfile makes, oldest first; null when the final stage chain cannot be
  * known (a target naming no stage, a FROM whose variables have no value).
  */
-export function expectedHistory(input: Pick<LayerMapInput, 'dockerfile' | 'target' | 'buildArgs' | 'builder' | 'extraLabelCount'>): ExpectedEntry[] | null {
+export function expectedHistory (input: Pick<LayerMapInput, 'dockerfile' | 'target' | 'buildArgs' | 'builder' | 'extraLabelCount'>): ExpectedEntry[] | null {
   const parsed = parseDockerfile(input.dockerfile, input.buildArgs)
   const entry = (instruction: Instruction, line: number, stage: DockerfileStage): ExpectedEntry => {
     const keyword = instruction.getKeyword()
@@ -146,7 +146,7 @@ export function expectedHistory(input: Pick<LayerMapInput, 'dockerfile' | 'targe
  * as `<shell> -c #(nop)  ENV ...`, which instructionOf passes through whole: the word after #(nop)
  * is the keyword.
  */
-export function historyKeyword(instruction: string): string | null {
+export function historyKeyword (instruction: string): string | null {
   const trimmed = instruction.trim()
   if (!trimmed || trimmed === '(base image layer)' || trimmed.startsWith('Imported from ')) return null
   const nop = /^[^#]*? -c #\(nop\)\s+([A-Z]+)/.exec(trimmed)

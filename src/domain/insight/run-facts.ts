@@ -70,7 +70,7 @@ const PIP_VALUE_OPTIONS = new Set([
   '--cert', '--client-cert', '--global-option', '-C', '--config-settings', '--only-binary', '--no-binary', '--report', '--python'
 ])
 
-export function analyzeRun(instruction: Instruction, stage: DockerfileStage, escapeChar: string, vars: Map<string, string | null>): RunFacts {
+export function analyzeRun (instruction: Instruction, stage: DockerfileStage, escapeChar: string, vars: Map<string, string | null>): RunFacts {
   const facts: RunFacts = {
     instruction,
     stage,
@@ -164,7 +164,7 @@ export function analyzeRun(instruction: Instruction, stage: DockerfileStage, esc
 }
 
 /** Words that are exactly one variable expand to its value's words (`apt-get install $BUILD_DEPS`). */
-function expandWord(word: Word, vars: Map<string, string | null>): Word[] {
+function expandWord (word: Word, vars: Map<string, string | null>): Word[] {
   const only = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(word.text)
   const value = only ? vars.get(only[1]!) : undefined
   if (value === undefined || value === null) return [word]
@@ -176,19 +176,21 @@ function expandWord(word: Word, vars: Map<string, string | null>): Word[] {
 
 class Values {
   private readonly map = new Map<string, string[]>()
-  add(option: string, value: string): void {
+  add (option: string, value: string): void {
     this.map.set(option, [...(this.map.get(option) ?? []), value])
   }
-  get(option: string): string | undefined {
+
+  get (option: string): string | undefined {
     return this.map.get(option)?.[0]
   }
-  getAll(option: string): string[] {
+
+  getAll (option: string): string[] {
     return this.map.get(option) ?? []
   }
 }
 
 /** Positional words, the options (as written), and option values (`-r file`, `--virtual=name`). */
-function splitOptions(args: Word[], valueOptions: Set<string>): { positional: Word[]; options: string[]; values: Values } {
+function splitOptions (args: Word[], valueOptions: Set<string>): { positional: Word[]; options: string[]; values: Values } {
   const positional: Word[] = []
   const options: string[] = []
   const values = new Values()
@@ -214,12 +216,12 @@ function splitOptions(args: Word[], valueOptions: Set<string>): { positional: Wo
   return { positional, options, values }
 }
 
-function isPip(program: string, args: string[]): boolean {
+function isPip (program: string, args: string[]): boolean {
   if (/^pip(\d+(\.\d+)?)?$/.test(program)) return true
   return /^python(\d+(\.\d+)?)?$/.test(program) && args[0] === '-m' && args[1] === 'pip'
 }
 
-function dependencyInstall(program: string, args: string[]): { display: string; manifests: string } | null {
+function dependencyInstall (program: string, args: string[]): { display: string; manifests: string } | null {
   const sub = args.find((a) => !a.startsWith('-'))
   switch (program) {
     case 'poetry':
@@ -255,17 +257,17 @@ function dependencyInstall(program: string, args: string[]): { display: string; 
 }
 
 /** apt `name=version`, `name:arch`, `name/release`; apk `name=ver`, `name~ver`, `name@tag`. */
-export function packageName(text: string): string {
+export function packageName (text: string): string {
   return text.replace(/[=~<>@].*$/, '').replace(/:[a-z0-9]+$/, '').replace(/\/.*$/, '').toLowerCase()
 }
 
-function normalizePath(path: string): string {
+function normalizePath (path: string): string {
   let p = path.replace(/^(~|\$HOME|\$\{HOME\})(?=\/|$)/, '/root')
   p = p.replace(/\/\*$/, '').replace(/\*$/, '').replace(/\/+$/, '')
   return p || '/'
 }
 
-function cacheMounts(instruction: Instruction): string[] {
+function cacheMounts (instruction: Instruction): string[] {
   const flags = (instruction as unknown as { getFlags?(): { getName(): string; getValue(): string | null }[] }).getFlags?.() ?? []
   const targets: string[] = []
   for (const flag of flags) {
@@ -284,7 +286,7 @@ function cacheMounts(instruction: Instruction): string[] {
 }
 
 /** Whether a removed or mounted path holds (or is) the cache of this kind. */
-export function coversCache(kind: CacheKind, path: string): boolean {
+export function coversCache (kind: CacheKind, path: string): boolean {
   const covers = (dir: string): boolean => dir === path || dir.startsWith(`${path === '/' ? '' : path}/`)
   switch (kind) {
     case 'apt':
@@ -306,7 +308,7 @@ const BUILD_TOOLS = new Set([
   'meson', 'bison', 'flex', 'development tools'
 ])
 
-export function isBuildTool(name: string): boolean {
+export function isBuildTool (name: string): boolean {
   if (BUILD_TOOLS.has(name)) return true
   if (/^(gcc|g\+\+|cpp|clang|llvm|gfortran)-\d[\w.]*$/.test(name)) return true
   if (/^linux-headers-/.test(name)) return true

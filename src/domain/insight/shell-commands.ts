@@ -25,7 +25,7 @@ export interface Command {
 const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh', 'ksh'])
 
 /** The commands a RUN executes, from shell form, exec form or a heredoc script. */
-export function runCommands(instruction: Instruction, escapeChar: string): Command[] {
+export function runCommands (instruction: Instruction, escapeChar: string): Command[] {
   const raw = instruction.getRawArgumentsContent()
   const range = instruction.getArgumentsRange()
   if (raw === null || range === null) return []
@@ -39,7 +39,7 @@ export function runCommands(instruction: Instruction, escapeChar: string): Comma
  * A RUN's command as the image history records it: continued lines joined (comment lines gone),
  * an exec form's strings joined by spaces. Null for a heredoc, whose recording we do not rely on.
  */
-export function recordedRunCommand(instruction: Instruction, escapeChar: string): string | null {
+export function recordedRunCommand (instruction: Instruction, escapeChar: string): string | null {
   const raw = instruction.getRawArgumentsContent()
   const range = instruction.getArgumentsRange()
   if (raw === null || range === null || raw.includes('<<')) return null
@@ -58,7 +58,7 @@ interface Text {
  * Joins continued lines as Docker does before the shell sees them: the escape character and its
  * newline go, and so do comment lines (and blank lines) inside the continued instruction.
  */
-function joinContinuations(raw: string, firstLine: number, escapeChar: string): Text {
+function joinContinuations (raw: string, firstLine: number, escapeChar: string): Text {
   let chars = ''
   const lines: number[] = []
   let line = firstLine
@@ -86,7 +86,7 @@ function joinContinuations(raw: string, firstLine: number, escapeChar: string): 
 }
 
 /** `RUN ["prog", "arg"]`: the JSON strings, each with the line it starts on. */
-function execForm(text: Text): Command | null {
+function execForm (text: Text): Command | null {
   const trimmed = text.chars.trim()
   if (!trimmed.startsWith('[')) return null
   try {
@@ -111,7 +111,7 @@ function execForm(text: Text): Command | null {
  * quotes removed, redirections dropped and comments skipped. Heredoc bodies are read as a script
  * when the shell runs them (`RUN <<EOF`, `bash <<EOF`) and skipped when they are data.
  */
-function shellCommands(text: Text): Command[] {
+function shellCommands (text: Text): Command[] {
   const s = text.chars
   const commands: Command[] = []
   let words: Word[] = []
@@ -262,7 +262,7 @@ function shellCommands(text: Text): Command[] {
 const WRAPPERS = new Set(['sudo', 'env', 'exec', 'time', 'nohup', 'command', 'nice', 'stdbuf', '!', 'if', 'then', 'else', 'elif', 'do', 'while', 'until', '{', '}', 'fi', 'done'])
 
 /** Removes VAR=value prefixes and wrappers (sudo, env, ...); expands `sh -c "script"`. */
-function normalizeCommand(command: Command): Command[] {
+function normalizeCommand (command: Command): Command[] {
   let words = command.words
   const env = new Map(command.env)
   for (;;) {
@@ -296,6 +296,6 @@ function normalizeCommand(command: Command): Command[] {
   return [{ words, env }]
 }
 
-export function basename(path: string): string {
+export function basename (path: string): string {
   return path.slice(path.lastIndexOf('/') + 1)
 }

@@ -7,7 +7,7 @@ const BASE = '(base image)'
  * How an image's size changed against an earlier build's: in all, and layer by layer, where a
  * layer is known by its Dockerfile line and instruction and the base image counts as one.
  */
-export function sizeDelta(current: Pick<Image, 'sizeBytes' | 'layers'>, previous: { id: string; image: Pick<Image, 'sizeBytes' | 'layers'> }): SizeDelta {
+export function sizeDelta (current: Pick<Image, 'sizeBytes' | 'layers'>, previous: { id: string; image: Pick<Image, 'sizeBytes' | 'layers'> }): SizeDelta {
   const before = bytesByLayer(previous.image.layers)
   const after = bytesByLayer(current.layers)
   const layers = [...new Set([...before.keys(), ...after.keys()])]
@@ -22,7 +22,7 @@ export function sizeDelta(current: Pick<Image, 'sizeBytes' | 'layers'>, previous
   return { comparedWith: previous.id, bytes: current.sizeBytes - previous.image.sizeBytes, layers }
 }
 
-function bytesByLayer(layers: Image['layers']): Map<string, { instruction: string; line: number | null; bytes: number }> {
+function bytesByLayer (layers: Image['layers']): Map<string, { instruction: string; line: number | null; bytes: number }> {
   const byKey = new Map<string, { instruction: string; line: number | null; bytes: number }>()
   for (const layer of layers) {
     const key = layer.fromBase ? BASE : `${layer.line ?? ''}:${layer.instruction}`

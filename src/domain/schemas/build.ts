@@ -9,7 +9,6 @@ import { BuildWebhookSchema, BuildWebhookViewSchema } from './webhook.js'
 // The build's models, shared by the API, the workers and the OpenAPI document. Each model with
 // an $id becomes a named component (`#/components/schemas/Build`) that client generators use.
 
-
 export const BUILDERS = ['buildkit', 'classic'] as const
 export type Builder = (typeof BUILDERS)[number]
 
@@ -101,9 +100,9 @@ export const BuildRequestSchema = Type.Object(
           description: 'a Docker tag: up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"'
         }),
         {
-        minItems: 1,
-        maxItems: 16,
-        uniqueItems: true,
+          minItems: 1,
+          maxItems: 16,
+          uniqueItems: true,
           description: "Tags to give the image. Default: the commit's first 12 hex digits."
         }
       )
@@ -309,7 +308,7 @@ export type Step = Static<typeof StepSchema>
 export const BuildErrorSchema = Type.Object(
   {
     code: StringEnum(Object.keys(FAILURE_CODES) as FailureCode[], {
-        description:
+      description:
           'Why the build failed:\n' +
           Object.entries(FAILURE_CODES)
             .map(([code, meaning]) => `- ${code}: ${meaning}`)

@@ -79,7 +79,7 @@ export interface ProviderEvent {
 }
 
 /** Reads an event's headers and payload. BODY_INVALID for a body that is not a JSON event. */
-export function readEvent(provider: TriggerProvider, delivery: EventDelivery): ProviderEvent {
+export function readEvent (provider: TriggerProvider, delivery: EventDelivery): ProviderEvent {
   const rules = PROVIDERS[provider]
   const header = (name: string) => {
     const value = delivery.headers[name.toLowerCase()]
@@ -97,7 +97,7 @@ export function readEvent(provider: TriggerProvider, delivery: EventDelivery): P
     credential,
     repoUrls: repositoryUrls(payload, rules.repository),
     verify: (secrets) => credential !== undefined && rules.verify(credential, delivery.body, secrets),
-    push() {
+    push () {
       if (!Value.Check(PushPayload, payload)) {
         throw new BodyInvalid('The push event lacks `ref` or `after` (a 40- or 64-hex commit id); send the payload as GitHub or GitLab makes it.')
       }
@@ -107,7 +107,7 @@ export function readEvent(provider: TriggerProvider, delivery: EventDelivery): P
 }
 
 /** The payload: a JSON body, or GitHub's form encoding (payload=<JSON>) when its webhook is set to it. */
-function parsePayload(body: Buffer, contentType: string): unknown {
+function parsePayload (body: Buffer, contentType: string): unknown {
   const text = body.toString('utf8')
   const json = contentType.startsWith('application/x-www-form-urlencoded') ? new URLSearchParams(text).get('payload') : text
   try {
@@ -117,7 +117,7 @@ function parsePayload(body: Buffer, contentType: string): unknown {
   }
 }
 
-function repositoryUrls(payload: unknown, where: Provider['repository']): string[] {
+function repositoryUrls (payload: unknown, where: Provider['repository']): string[] {
   const repository = (payload as Record<string, unknown> | null)?.[where.object]
   if (typeof repository !== 'object' || repository === null) return []
   return where.urls.flatMap((field) => {

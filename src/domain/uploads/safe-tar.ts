@@ -46,7 +46,7 @@ export interface TarSummary {
  * UPLOAD_UNSAFE for an entry that could reach outside its root or is not a file, folder or
  * symlink, and UPLOAD_TOO_LARGE past the limits.
  */
-export async function readSafeTar(
+export async function readSafeTar (
   gzipped: Readable,
   limits: TarLimits,
   onEntry: (entry: TarEntry, content: Readable) => Promise<void>,
@@ -56,7 +56,7 @@ export async function readSafeTar(
   const extract = tar.extract()
   let unpackedBytes = 0
   const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
+    transform (chunk: Buffer, _encoding, done) {
       unpackedBytes += chunk.length
       if (unpackedBytes <= limits.maxUnpackedBytes) return done(null, chunk)
       done(
@@ -102,7 +102,7 @@ export async function readSafeTar(
 /** A refusal of the upload itself (not an I/O failure): UPLOAD_INVALID, UPLOAD_UNSAFE or UPLOAD_TOO_LARGE. */
 export const isUploadError = (error: unknown): error is InstanceType<typeof UploadInvalid> => error instanceof UploadInvalid || error instanceof UploadUnsafe || error instanceof UploadTooLarge
 
-function asUploadError(error: unknown, failedIn: 'source' | 'gzip' | 'tar' | undefined): unknown {
+function asUploadError (error: unknown, failedIn: 'source' | 'gzip' | 'tar' | undefined): unknown {
   if (isUploadError(error)) return error
   const reason = (error as Error).message
   if (failedIn === 'gzip') return new UploadInvalid(`The body is not gzipped data (${reason}). Send a gzipped tar, as \`tar -czf - .\` writes it.`)
@@ -111,7 +111,7 @@ function asUploadError(error: unknown, failedIn: 'source' | 'gzip' | 'tar' | und
 }
 
 /** Checks each header in turn; remembers the symlinks, so that nothing is unpacked through one and each is checked where it leads. */
-function entryChecker(limits: TarLimits) {
+function entryChecker (limits: TarLimits) {
   const links = createTarLinks()
   let count = 0
   const check = (header: tar.Header): TarEntry | null => {
@@ -150,7 +150,7 @@ function entryChecker(limits: TarLimits) {
 }
 
 /** "./a//b/" → "a/b"; refuses absolute paths and "..". */
-function cleanPath(name: string): string {
+function cleanPath (name: string): string {
   if (name.startsWith('/')) throw unsafe(name, 'is an absolute path')
   const parts = name.split('/').filter((part) => part !== '' && part !== '.')
   if (parts.includes('..')) throw unsafe(name, 'climbs out with ".."')

@@ -28,7 +28,7 @@ interface Place {
  * later link can change where an earlier one leads (`a/x -> y/../..` is harmless until
  * `a/y -> ..` arrives), so the links are checked together once the tar has ended.
  */
-export function createTarLinks() {
+export function createTarLinks () {
   const root: LinkNode = { path: '', parent: null, children: new Map() }
   const links: LinkNode[] = []
 
@@ -46,13 +46,13 @@ export function createTarLinks() {
   }
 
   return {
-    add(path: string, target: string): void {
+    add (path: string, target: string): void {
       const node = nodeAt(path)
       if (node.target === undefined) links.push(node)
       node.target = target
     },
     /** The link an entry at `path` would be written through, if one of its folders is a link so far. */
-    linkAbove(path: string): string | undefined {
+    linkAbove (path: string): string | undefined {
       let node = root
       for (const part of path.split('/').slice(0, -1)) {
         const child = node.children.get(part)
@@ -63,7 +63,7 @@ export function createTarLinks() {
       return undefined
     },
     /** Throws UPLOAD_UNSAFE for the first link that leads out of the root, into a loop, or through too many links. */
-    checkAll(): void {
+    checkAll (): void {
       const resolve = linkResolver(root)
       for (const link of links) resolve(link)
     }
@@ -71,7 +71,7 @@ export function createTarLinks() {
 }
 
 /** Where each link leads, each worked out once (links share the links they pass through). */
-function linkResolver(root: LinkNode) {
+function linkResolver (root: LinkNode) {
   const landings = new Map<LinkNode, Place & { followed: number }>()
   // The links being resolved, outermost first: a link met again is a loop.
   const resolving: LinkNode[] = []

@@ -22,7 +22,7 @@ export interface BuildEvent {
 }
 
 /** The JSON body to POST for `event` to a receiver of `format`. */
-export function formatPayload(format: WebhookFormat, event: BuildEvent, publicUrl: string): unknown {
+export function formatPayload (format: WebhookFormat, event: BuildEvent, publicUrl: string): unknown {
   switch (format) {
     case 'json':
       return { type: event.type, timestamp: event.timestamp, sequence: event.sequence, data: event.build }
@@ -75,7 +75,7 @@ interface Summary {
   error: { code: string; message: string } | null
 }
 
-function summarize(event: BuildEvent, publicUrl: string): Summary {
+function summarize (event: BuildEvent, publicUrl: string): Summary {
   const { build } = event
   const status = STATUS[event.type]
   const defaultBranch = build.resolvedRef ? `${shortRef(build.resolvedRef)} (default branch)` : 'default branch'
@@ -98,7 +98,7 @@ function summarize(event: BuildEvent, publicUrl: string): Summary {
 }
 
 /** "176 MB (+2.1 MB since …, budget 200 MB)": the size, its change, and its budget. */
-function sizeText(image: NonNullable<Build['image']>): string {
+function sizeText (image: NonNullable<Build['image']>): string {
   const notes: string[] = []
   if (image.sizeDelta) {
     const delta = image.sizeDelta.bytes
@@ -109,19 +109,19 @@ function sizeText(image: NonNullable<Build['image']>): string {
 }
 
 /** The advisor's finding worth the most bytes, in one line. */
-function topFinding(image: Build['image']): string | null {
+function topFinding (image: Build['image']): string | null {
   const finding = image?.findings[0]
   if (!finding) return null
   return `${finding.bytes ? `${formatBytes(finding.bytes)}: ` : ''}${finding.message}`
 }
 
 /** The build's resource, where the people reading the message can follow it. */
-export function buildLink(publicUrl: string, buildId: string): string {
+export function buildLink (publicUrl: string, buildId: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/v1/builds/${encodeURIComponent(buildId)}`
 }
 
 /** The label/value pairs of a summary, in display order, without the ones that are unknown. */
-function facts(summary: Summary): [label: string, value: string][] {
+function facts (summary: Summary): [label: string, value: string][] {
   const all: [string, string | null][] = [
     ['Repository', summary.repo],
     ['Ref', summary.ref],
@@ -135,7 +135,7 @@ function facts(summary: Summary): [label: string, value: string][] {
   return all.filter((fact): fact is [string, string] => fact[1] !== null && fact[1] !== '')
 }
 
-function shortRef(ref: string): string {
+function shortRef (ref: string): string {
   return ref.replace(/^refs\/(?:heads|tags)\//, '')
 }
 
@@ -147,7 +147,7 @@ const ELLIPSIS = '…'
  * `text` in at most `max` UTF-16 code units (what JavaScript counts; never fewer than what the
  * platforms count), ending in "…" when cut, and never cut inside a surrogate pair.
  */
-export function truncate(text: string, max: number): string {
+export function truncate (text: string, max: number): string {
   if (text.length <= max) return text
   let cut = Math.max(0, max - ELLIPSIS.length)
   const last = text.charCodeAt(cut - 1)
@@ -156,7 +156,7 @@ export function truncate(text: string, max: number): string {
 }
 
 /** `text` escaped, and cut before escaping so that the escaped text fits in `max` and no entity is split. */
-function escapeWithin(text: string, max: number, escape: (text: string) => string): string {
+function escapeWithin (text: string, max: number, escape: (text: string) => string): string {
   const whole = escape(text)
   if (whole.length <= max) return whole
   let kept = ''
@@ -192,7 +192,7 @@ const SLACK_FIELD_MAX = 2000
  * An incoming-webhook message: `text` (the message line, and the notification) above a legacy
  * attachment, the only way Slack still offers a colour bar, holding Block Kit blocks.
  */
-function slackMessage(summary: Summary): unknown {
+function slackMessage (summary: Summary): unknown {
   const { status } = summary
   const link = slackEscape(summary.link.replace(/\|/g, '%7C'))
   const text = `${status.emoji} <${link}|${status.title}>: ${escapeWithin(summary.repo, 500, slackEscape)}`
@@ -236,7 +236,7 @@ const DISCORD_ERROR_MAX = 2000
 const DISCORD_LONG_FIELD_MAX = 600
 
 /** An execute-webhook body: a line of content and one embed, with every mention disabled. */
-function discordMessage(summary: Summary, timestamp: string): unknown {
+function discordMessage (summary: Summary, timestamp: string): unknown {
   const { status } = summary
   const fields = facts(summary).map(([name, value]) => ({
     name,
@@ -280,7 +280,7 @@ const TEAMS_STYLE: Record<Tone, { container: string; text: string }> = {
  * An incoming-webhook (or Workflows) message carrying an Adaptive Card. TextBlocks and facts
  * render markdown, so text from the build goes into TextRuns of RichTextBlocks, which do not.
  */
-function teamsMessage(summary: Summary): unknown {
+function teamsMessage (summary: Summary): unknown {
   const { status } = summary
   const style = TEAMS_STYLE[status.tone]
   const plain = (text: string, extra: Record<string, unknown> = {}) => ({
@@ -337,7 +337,7 @@ const GOOGLE_ERROR_MAX = 3000
  * the build (Chat's text syntax has mentions such as <users/all> and no documented escape); the
  * card's widgets take an HTML subset, so build text is HTML-escaped there.
  */
-function googleChatMessage(summary: Summary, event: BuildEvent): unknown {
+function googleChatMessage (summary: Summary, event: BuildEvent): unknown {
   const { status } = summary
   const link = summary.link.replace(/\|/g, '%7C').replace(/>/g, '%3E')
   const label = (topLabel: string, text: string) => ({ decoratedText: { topLabel, text, wrapText: true } })

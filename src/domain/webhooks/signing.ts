@@ -16,12 +16,12 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 const MESSAGE_ID = /^[\x21-\x2d\x2f-\x7e]{1,256}$/
 
 /** A new secret: "whsec_" and the base64 of 32 random bytes. */
-export function generateSecret(): string {
+export function generateSecret (): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64')
 }
 
 /** Whether `secret` is "[whsec_]<base64 of 24 to 64 bytes>"; the prefix is optional, as in the spec's libraries. */
-export function isValidSecret(secret: string): boolean {
+export function isValidSecret (secret: string): boolean {
   return secretKey(secret) !== undefined
 }
 
@@ -31,7 +31,7 @@ export function isValidSecret(secret: string): boolean {
  * Throws when there is no secret or one is invalid (its value is never in the message), or when
  * the id or timestamp could make the signed content ambiguous.
  */
-export function signatureHeader(secrets: string[], id: string, timestampSeconds: number, body: string): string {
+export function signatureHeader (secrets: string[], id: string, timestampSeconds: number, body: string): string {
   if (secrets.length === 0) throw new Error('A webhook delivery needs at least one signing secret; none was given.')
   if (!MESSAGE_ID.test(id)) throw new Error('A webhook message id must be 1 to 256 printable ASCII characters, without spaces or ".".')
   if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0) {
@@ -50,7 +50,7 @@ export function signatureHeader(secrets: string[], id: string, timestampSeconds:
 }
 
 /** Every header a delivery carries besides its transport ones: the Standard Webhooks trio and the content type. */
-export function webhookHeaders(secrets: string[], id: string, timestampSeconds: number, body: string): Record<string, string> {
+export function webhookHeaders (secrets: string[], id: string, timestampSeconds: number, body: string): Record<string, string> {
   return {
     'content-type': 'application/json',
     'webhook-id': id,
@@ -60,7 +60,7 @@ export function webhookHeaders(secrets: string[], id: string, timestampSeconds: 
 }
 
 /** The HMAC key a secret stands for, or undefined when it is not a valid one. */
-function secretKey(secret: string): Buffer | undefined {
+function secretKey (secret: string): Buffer | undefined {
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret
   if (!BASE64.test(encoded)) return undefined
   // Buffer.from skips what is not base64 and ignores stray bits; only a string that encodes the

@@ -13,7 +13,7 @@ const MAX_LOG_LINES = 5000
  * has one, its image: layers, the advisor's findings, variants. While the build runs, the log
  * streams and the rest is refreshed every few seconds.
  */
-export async function buildPage(main, { id, signal }) {
+export async function buildPage (main, { id, signal }) {
   let build = await json(`/v1/builds/${encodeURIComponent(id)}`, { signal })
   const details = h('div', { id: 'build-details' })
   const logState = h('span', { class: 'muted small', id: 'log-state' }, 'Connecting…')
@@ -76,7 +76,7 @@ export async function buildPage(main, { id, signal }) {
  * a second, and measuring the scroll position per line would lay the page out each time), keeping
  * the newest MAX_LOG_LINES. It stays scrolled to the bottom unless the reader scrolled up.
  */
-function logView(log) {
+function logView (log) {
   let pending = []
   let total = 0
   let dropped = 0
@@ -92,7 +92,7 @@ function logView(log) {
     if (atBottom) log.scrollTop = log.scrollHeight
   }
   return {
-    add(line) {
+    add (line) {
       total++
       if (pending.push(line) === 1) requestAnimationFrame(flush)
     },
@@ -107,7 +107,7 @@ function logView(log) {
  * lines carry the step's number ("#5 [2/2] RUN make", "#5 ERROR: …"), the classic builder's follow
  * their "Step 2/2 : RUN make" header until the next step.
  */
-function markFailingStep(log, build) {
+function markFailingStep (log, build) {
   const step = build.error?.step
   if (!step) return
   const lines = [...log.children]
@@ -128,7 +128,7 @@ function markFailingStep(log, build) {
   failing[0].scrollIntoView({ block: 'center' })
 }
 
-function actionButtons(build, result, signal) {
+function actionButtons (build, result, signal) {
   const act = async (label, path, then) => {
     show(result, h('p', { class: 'muted' }, `${label}…`))
     try {
@@ -147,7 +147,7 @@ function actionButtons(build, result, signal) {
   ]
 }
 
-function overview(build) {
+function overview (build) {
   const r = build.request
   return [
     build.error ? failure(build.error) : null,
@@ -173,7 +173,7 @@ function overview(build) {
 
 const fact = (term, ...value) => [h('dt', {}, term), h('dd', {}, ...value)]
 
-function failure(error) {
+function failure (error) {
   return h(
     'div',
     { class: 'error-box', role: 'alert', id: 'build-error' },
@@ -186,7 +186,7 @@ function failure(error) {
 }
 
 /** Phases, and the build phase's steps under it, each with a bar placed in the build's time. */
-function timeline(build) {
+function timeline (build) {
   if (build.phases.length === 0) return h('section', {}, h('h2', {}, 'Timeline'), h('p', { class: 'empty' }, build.status === 'queued' ? 'Waiting for a worker: the phases appear as they run.' : 'No phase ran.'))
   const start = Date.parse(build.startedAt ?? build.phases[0].startedAt)
   const end = build.finishedAt ? Date.parse(build.finishedAt) : Date.now()
@@ -223,7 +223,7 @@ function timeline(build) {
   )
 }
 
-function imageSection(image) {
+function imageSection (image) {
   return h(
     'section',
     { id: 'image' },
@@ -235,11 +235,11 @@ function imageSection(image) {
       image.sizeDelta ? fact('Change', signedBytes(image.sizeDelta.bytes), ' since ', h('a', { href: `#/builds/${image.sizeDelta.comparedWith}` }, 'the previous build')) : null,
       image.budget
         ? fact(
-            'Budget',
-            image.budget.exceeded ? h('strong', { class: 'bad' }, 'over ') : 'within ',
-            bytes(image.budget.maxBytes),
-            image.budget.mode === 'fail' ? ' (a build over it fails)' : ' (a build over it only warns)'
-          )
+          'Budget',
+          image.budget.exceeded ? h('strong', { class: 'bad' }, 'over ') : 'within ',
+          bytes(image.budget.maxBytes),
+          image.budget.mode === 'fail' ? ' (a build over it fails)' : ' (a build over it only warns)'
+        )
         : null,
       fact('Tags', image.tags.map((tag) => h('div', {}, h('code', {}, tag)))),
       fact('Digest', image.digest ? h('code', {}, image.digest) : 'not pushed')
@@ -254,7 +254,7 @@ function imageSection(image) {
 }
 
 /** The variants of one build side by side, as `docker images` would show them and more. */
-export function variantsTable(variants) {
+export function variantsTable (variants) {
   return h(
     'table',
     { class: 'variants' },

@@ -7,7 +7,7 @@ const LIMIT = 50
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out']
 
 /** #/builds?repo=&status=: the newest builds, refreshed every few seconds while the page is open. */
-export async function buildsPage(main, { query, signal }) {
+export async function buildsPage (main, { query, signal }) {
   const repo = query.get('repo') ?? ''
   const status = query.get('status') ?? ''
   const repoInput = h('input', { id: 'filter-repo', name: 'repo', type: 'search', value: repo, list: 'known-repos', placeholder: 'any repository', size: 50 })
@@ -50,9 +50,11 @@ export async function buildsPage(main, { query, signal }) {
   const refresh = async () => {
     try {
       const { items, nextCursor } = await json(`/v1/builds?${params}`, { signal })
-      for (const build of items) if (build.request.repo && !seenRepos.has(build.request.repo)) {
-        seenRepos.add(build.request.repo)
-        knownRepos.append(h('option', { value: build.request.repo }))
+      for (const build of items) {
+        if (build.request.repo && !seenRepos.has(build.request.repo)) {
+          seenRepos.add(build.request.repo)
+          knownRepos.append(h('option', { value: build.request.repo }))
+        }
       }
       show(list, items.length ? buildsTable(items) : emptyState(Boolean(repo || status)), nextCursor ? h('p', { class: 'muted small' }, `Showing the newest ${LIMIT}; filter to find older builds.`) : null)
       show(updated, `Updated ${new Date().toLocaleTimeString()}; refreshes every ${REFRESH_MS / 1000} s.`)
@@ -65,14 +67,14 @@ export async function buildsPage(main, { query, signal }) {
   signal.addEventListener('abort', () => clearInterval(timer))
 }
 
-function emptyState(filtered) {
+function emptyState (filtered) {
   return filtered
     ? h('p', { class: 'empty' }, 'No builds match these filters. ', h('a', { href: '#/builds' }, 'Clear filters'))
     : h('p', { class: 'empty' }, 'No builds yet. ', h('a', { href: '#/submit' }, 'Submit the first one'), ': give a git repository URL and Slipway builds its Dockerfile, pushes the image and shows where its bytes went.')
 }
 
 /** The builds as a table; also used by the repository page. */
-export function buildsTable(builds) {
+export function buildsTable (builds) {
   return h(
     'table',
     { class: 'builds' },
@@ -103,7 +105,7 @@ export function buildsTable(builds) {
 }
 
 /** Which Dockerfile and target, when not the plain `Dockerfile`: what tells builds of one commit apart. */
-function dockerfileNote(request) {
+function dockerfileNote (request) {
   const parts = [request.dockerfile === 'Dockerfile' ? null : request.dockerfile, request.target ? `target ${request.target}` : null].filter(Boolean)
   return parts.length > 0 ? h('div', { class: 'muted' }, parts.join(' · ')) : null
 }

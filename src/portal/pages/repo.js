@@ -9,7 +9,7 @@ import { buildsTable } from './builds.js'
  * #/repos/URL: the repository's image size over time (GET /v1/repos/{repo}/sizes), with its size
  * budgets, the latest comparison of variants, and its recent builds.
  */
-export async function repoPage(main, { id: repo, signal }) {
+export async function repoPage (main, { id: repo, signal }) {
   const encoded = encodeURIComponent(repo)
   const [sizes, builds] = await Promise.all([json(`/v1/repos/${encoded}/sizes?limit=200`, { signal }), json(`/v1/builds?repo=${encoded}&limit=50`, { signal })])
   const compared = builds.items.find((build) => build.variants.length > 0)
@@ -36,7 +36,7 @@ export async function repoPage(main, { id: repo, signal }) {
 }
 
 /** The chart, one line per ref, Dockerfile and target, and the same points as a table. */
-function sizesPart(points) {
+function sizesPart (points) {
   if (points.length === 0) {
     return h('p', { class: 'empty' }, 'No succeeded build of this repository yet: each one adds a point here, with its size budget if it had one.')
   }

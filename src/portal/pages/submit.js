@@ -56,7 +56,7 @@ const MORE_FIELDS = [
 ]
 
 /** #/submit?repo=: the build options as a form. */
-export async function submitPage(main, { query, signal }) {
+export async function submitPage (main, { query, signal }) {
   const banner = h('div', { id: 'submit-result' })
   const more = h('details', { class: 'more' }, h('summary', {}, 'More options: context, Dockerfile, target, build arguments, cache, budget, variants…'), MORE_FIELDS.map(field))
   const form = h('form', { id: 'submit-form', class: 'card' }, MAIN_FIELDS.map(field), more, h('button', { type: 'submit' }, 'Submit build'), banner)
@@ -90,7 +90,7 @@ export async function submitPage(main, { query, signal }) {
   })
 }
 
-function field({ name, label, help, input }) {
+function field ({ name, label, help, input }) {
   const control = input()
   control.id = `field-${name}`
   control.name = name
@@ -106,7 +106,7 @@ function field({ name, label, help, input }) {
 }
 
 /** The form as a request body: only what was filled in, so the API's defaults apply to the rest. */
-function requestOf(form) {
+function requestOf (form) {
   const value = (name) => form.elements[name].value.trim()
   const body = {}
   for (const name of ['repo', 'ref', 'image', 'context', 'dockerfile', 'target', 'builder', 'priority', 'budgetMode']) if (value(name)) body[name] = value(name)
@@ -126,7 +126,7 @@ function requestOf(form) {
   return body
 }
 
-function pairsOf(name, text) {
+function pairsOf (name, text) {
   const pairs = {}
   for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
     const equals = line.indexOf('=')
@@ -137,7 +137,7 @@ function pairsOf(name, text) {
 }
 
 /** Puts each problem the API named next to its field: `body.tags[0]` belongs to tags. */
-function placeErrors(form, error) {
+function placeErrors (form, error) {
   const details = error.details ?? []
   for (const detail of details) {
     const name = /^body\.([A-Za-z]+)/.exec(detail.path)?.[1]
@@ -146,7 +146,7 @@ function placeErrors(form, error) {
   if (details.length === 0 && FIELD_OF_CODE[error.code]) showFieldError(form, FIELD_OF_CODE[error.code], `${error.code}: ${error.message}`)
 }
 
-function showFieldError(form, name, message) {
+function showFieldError (form, name, message) {
   const box = name && form.querySelector(`#error-${name}`)
   if (!box) return
   box.append(h('span', {}, message))
@@ -155,11 +155,11 @@ function showFieldError(form, name, message) {
   if (more) more.open = true
 }
 
-function focusFirstError(form) {
+function focusFirstError (form) {
   form.querySelector('.field.invalid [name]')?.focus()
 }
 
-function clearErrors(form) {
+function clearErrors (form) {
   for (const box of form.querySelectorAll('.field-error')) box.replaceChildren()
   for (const invalid of form.querySelectorAll('.field.invalid')) invalid.classList.remove('invalid')
 }

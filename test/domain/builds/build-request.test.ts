@@ -6,12 +6,12 @@ import { defaultRequest } from '../../helpers/fixtures.js'
 const REPO = 'https://github.com/acme/app.git'
 const policy = { repos: { allowLocal: false }, timeoutSeconds: 3600, timeoutMaxSeconds: 7200, localNamespace: 'slipway.local' }
 
-function normalize(request: Partial<BuildRequest>) {
+function normalize (request: Partial<BuildRequest>) {
   return normalizeBuildRequest({ repo: REPO, ...request }, policy)
 }
 
 /** The `code` of the error normalize throws for `request`, or 'accepted'. */
-function codeOf(request: Partial<BuildRequest>): string {
+function codeOf (request: Partial<BuildRequest>): string {
   try {
     normalize(request)
     return 'accepted'
@@ -20,7 +20,7 @@ function codeOf(request: Partial<BuildRequest>): string {
   }
 }
 
-function messageOf(request: Partial<BuildRequest>): string {
+function messageOf (request: Partial<BuildRequest>): string {
   try {
     normalize(request)
     return ''

@@ -2,7 +2,7 @@ import t from 'tap'
 import { parseRepoUrl, printable, repoKey } from '../../../src/domain/builds/repo-url.js'
 
 /** The error parseRepoUrl throws for `input`, or undefined when it accepts it. */
-function rejection(input: string, allowLocal: boolean): (Error & { code?: string; statusCode?: number }) | undefined {
+function rejection (input: string, allowLocal: boolean): (Error & { code?: string; statusCode?: number }) | undefined {
   try {
     parseRepoUrl(input, { allowLocal })
   } catch (error) {

@@ -148,7 +148,7 @@ const SCRATCH = [
 ].join('\n')
 const SCRATCH_BUILDKIT: [string, number][] = [BK('COPY /v /v # buildkit', 2), BK('COPY /bin/busybox /bin/busybox # buildkit', 1982256)]
 
-function layersOf(history: [string, number][]): LayerMapInput['layers'] {
+function layersOf (history: [string, number][]): LayerMapInput['layers'] {
   return history.map(([CreatedBy, sizeBytes], index) => ({
     instruction: instructionOf({ CreatedBy, Comment: '' }),
     sizeBytes,
@@ -156,12 +156,12 @@ function layersOf(history: [string, number][]): LayerMapInput['layers'] {
   }))
 }
 
-function input(dockerfile: string, history: [string, number][], builder: 'classic' | 'buildkit', overrides: Partial<LayerMapInput> = {}): LayerMapInput {
+function input (dockerfile: string, history: [string, number][], builder: 'classic' | 'buildkit', overrides: Partial<LayerMapInput> = {}): LayerMapInput {
   return { dockerfile, target: null, buildArgs: {}, layers: layersOf(history), builder, extraLabelCount: 2, ...overrides }
 }
 
 /** [line, stage] of each layer, base layers as 'base'. */
-function placement(layers: ReturnType<typeof mapLayers>['layers']): (string | [number | null, string | null])[] {
+function placement (layers: ReturnType<typeof mapLayers>['layers']): (string | [number | null, string | null])[] {
   return layers.map((layer) => (layer.fromBase ? 'base' : [layer.line, layer.stage]))
 }
 
@@ -368,7 +368,7 @@ const REAL_DOCKERFILE = [
   ''
 ].join('\n')
 
-async function contextTar(files: Record<string, string>): Promise<Readable> {
+async function contextTar (files: Record<string, string>): Promise<Readable> {
   const pack = tar.pack()
   for (const [name, content] of Object.entries(files)) pack.entry({ name }, content)
   pack.finalize()

@@ -7,7 +7,7 @@ import { tarGz, type TarEntrySpec } from '../../helpers/tarball.js'
 const LIMITS: TarLimits = { maxUnpackedBytes: 10 * 1024 * 1024, maxEntries: 1000 }
 
 /** Reads the tar, collecting each checked entry with its content. */
-async function read(gzipped: Buffer, limits = LIMITS) {
+async function read (gzipped: Buffer, limits = LIMITS) {
   const entries: (TarEntry & { content: string })[] = []
   const summary = await readSafeTar(Readable.from([gzipped]), limits, async (entry, content) => {
     const chunks: Buffer[] = []
@@ -18,7 +18,7 @@ async function read(gzipped: Buffer, limits = LIMITS) {
 }
 
 /** The code and message readSafeTar refuses these entries with. */
-async function refusal(entries: TarEntrySpec[] | Buffer, limits = LIMITS) {
+async function refusal (entries: TarEntrySpec[] | Buffer, limits = LIMITS) {
   const gzipped = Buffer.isBuffer(entries) ? entries : await tarGz(entries)
   try {
     await read(gzipped, limits)
@@ -30,11 +30,11 @@ async function refusal(entries: TarEntrySpec[] | Buffer, limits = LIMITS) {
 
 t.test('a tar of files, folders and symlinks inside it is read, with clean paths', async (t) => {
   const given: TarEntrySpec[] = [
-      { name: './', type: 'directory', mode: 0o755 },
-      { name: './app/', type: 'directory', mode: 0o750 },
-      { name: './app//main.sh', content: 'echo hi\n', mode: 0o4755, mtime: new Date('2026-02-03T04:05:06Z') },
-      { name: 'app/current', type: 'symlink', linkname: 'main.sh' },
-      { name: 'docs/up', type: 'symlink', linkname: '../app' }
+    { name: './', type: 'directory', mode: 0o755 },
+    { name: './app/', type: 'directory', mode: 0o750 },
+    { name: './app//main.sh', content: 'echo hi\n', mode: 0o4755, mtime: new Date('2026-02-03T04:05:06Z') },
+    { name: 'app/current', type: 'symlink', linkname: 'main.sh' },
+    { name: 'docs/up', type: 'symlink', linkname: '../app' }
   ]
   const { entries, summary } = await read(await tarGz(given.map((entry) => ({ mtime: new Date('2026-01-01T00:00:00Z'), ...entry }))))
   t.same(

@@ -16,7 +16,7 @@ const LINK = `https://slipway.example.com/v1/builds/${ID}`
 const COMMIT = '3f2a9c1d4e5f60718293a4b5c6d7e8f901234567'
 const TIMESTAMP = '2026-01-02T03:04:05.678Z'
 
-function build(overrides: Partial<Build> = {}): Build {
+function build (overrides: Partial<Build> = {}): Build {
   return sampleBuild(ID, overrides)
 }
 
@@ -66,7 +66,7 @@ const payload = (format: (typeof WEBHOOK_FORMATS)[number], e: BuildEvent, public
   JSON.parse(JSON.stringify(formatPayload(format, e, publicUrl))) as Json
 
 /** Every string in a payload, keys excluded. */
-function strings(value: unknown): string[] {
+function strings (value: unknown): string[] {
   if (typeof value === 'string') return [value]
   if (Array.isArray(value)) return value.flatMap(strings)
   if (value && typeof value === 'object') return Object.values(value).flatMap(strings)
@@ -154,7 +154,7 @@ t.test('discord: content, one embed, no mentions', async (t) => {
 /** The Adaptive Card in a Teams message. */
 const card = (message: Json) => message.attachments[0].content
 /** Label → the value's text, from the card's fact rows. */
-function teamsFacts(message: Json): Record<string, string> {
+function teamsFacts (message: Json): Record<string, string> {
   const facts: Record<string, string> = {}
   for (const block of card(message).body) {
     if (block.type !== 'ColumnSet') continue
@@ -196,7 +196,7 @@ t.test('teams: an Adaptive Card message', async (t) => {
 })
 
 /** Google Chat decoratedText widgets, topLabel → text. */
-function googleFacts(message: Json): Record<string, string> {
+function googleFacts (message: Json): Record<string, string> {
   const facts: Record<string, string> = {}
   for (const widget of message.cardsV2[0].card.sections[0].widgets) {
     if (widget.decoratedText) facts[widget.decoratedText.topLabel] = widget.decoratedText.text
@@ -393,7 +393,6 @@ t.test('text from the build cannot become markup, mentions or links', async (t) 
   t.equal(facts.Repository, 'git@git.example.com:&lt;@U123&gt;/@everyone&amp;&lt;!channel&gt;.git')
   t.equal(facts.Ref, '&lt;@U999&gt;')
 })
-
 
 t.test('truncate', async (t) => {
   t.equal(truncate('short', 10), 'short')

@@ -3,7 +3,7 @@ import t from 'tap'
 import { generateSecret, isValidSecret, signatureHeader, webhookHeaders } from '../../../src/domain/webhooks/signing.js'
 
 /** The spec's scheme, computed here independently: HMAC-SHA256 keyed with the base64 after "whsec_". */
-function expectedSignature(secret: string, id: string, timestamp: number, body: string): string {
+function expectedSignature (secret: string, id: string, timestamp: number, body: string): string {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64')
   return 'v1,' + createHmac('sha256', key).update(`${id}.${timestamp}.${body}`, 'utf8').digest('base64')
 }

@@ -1,18 +1,18 @@
 import t from 'tap'
 import { dockerMessages, messageError, type DockerMessage } from '../../../workers/docker/json-stream.js'
 
-async function* chunksOf(chunks: (Buffer | string)[]): AsyncGenerator<Buffer | string> {
+async function * chunksOf (chunks: (Buffer | string)[]): AsyncGenerator<Buffer | string> {
   for (const chunk of chunks) yield chunk
 }
 
-async function collect(chunks: (Buffer | string)[]): Promise<DockerMessage[]> {
+async function collect (chunks: (Buffer | string)[]): Promise<DockerMessage[]> {
   const messages: DockerMessage[] = []
   for await (const message of dockerMessages(chunksOf(chunks))) messages.push(message)
   return messages
 }
 
 /** `text` as UTF-8 buffers of at most `size` bytes (cutting through multi-byte characters). */
-function bufferChunks(text: string, size: number): Buffer[] {
+function bufferChunks (text: string, size: number): Buffer[] {
   const bytes = Buffer.from(text, 'utf8')
   const chunks: Buffer[] = []
   for (let offset = 0; offset < bytes.length; offset += size) chunks.push(bytes.subarray(offset, offset + size))

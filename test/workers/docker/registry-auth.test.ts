@@ -7,7 +7,7 @@ import { authForRegistry, authsForBuild } from '../../../workers/docker/registry
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
 
 /** Writes `config` (an object, or raw text) as a config.json in a temp folder; returns its path. */
-async function dockerConfig(t: Test, config: unknown): Promise<string> {
+async function dockerConfig (t: Test, config: unknown): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-docker-config-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const file = path.join(dir, 'config.json')

@@ -10,7 +10,7 @@ import { deletedFilesFinding, type ScanCache } from '../../../workers/insight/im
 const base = (instruction: string, sizeBytes: number): Layer => ({ instruction, sizeBytes, createdAt: null, line: null, stage: null, fromBase: true })
 const own = (instruction: string, line: number, sizeBytes: number): Layer => ({ instruction, sizeBytes, createdAt: null, line, stage: '1', fromBase: false })
 
-function engine() {
+function engine () {
   const exported: string[] = []
   const docker = {
     getImage: (id: string) => ({

@@ -14,7 +14,7 @@ interface TarEntry {
   content?: Buffer
 }
 
-async function tarOf(entries: TarEntry[]): Promise<Buffer> {
+async function tarOf (entries: TarEntry[]): Promise<Buffer> {
   const pack = tar.pack()
   const chunks: Buffer[] = []
   const collected = (async () => {
@@ -61,7 +61,7 @@ interface SaveOptions {
  * A `docker save` archive: Docker 20.10's layout (layer folders in name order, not layer order;
  * config, then manifest.json and repositories last) or the OCI layout of newer engines.
  */
-async function saveArchive(options: SaveOptions): Promise<Buffer> {
+async function saveArchive (options: SaveOptions): Promise<Buffer> {
   const history = options.history ?? options.layers.map((_, index) => ({ created_by: `/bin/sh -c step ${index}` }))
   const layerTars = await Promise.all(options.layers.map((entries) => tarOf(entries)))
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', history, rootfs: { type: 'layers', diff_ids: layerTars.map((layer) => `sha256:${sha(layer)}`) } }))
@@ -103,7 +103,7 @@ async function saveArchive(options: SaveOptions): Promise<Buffer> {
 }
 
 /** The archive in small, odd-sized chunks, so tar headers straddle chunk boundaries. */
-async function* chunked(data: Buffer, size = 333): AsyncIterable<Buffer> {
+async function * chunked (data: Buffer, size = 333): AsyncIterable<Buffer> {
   for (let offset = 0; offset < data.length; offset += size) yield data.subarray(offset, offset + size)
 }
 
@@ -304,7 +304,7 @@ t.test('archives that are not a whole image are errors', async (t) => {
   const archive = await saveArchive({ layers: [[file('x', 10_000)], [whiteout('x')]] })
   await t.rejects(filesDeletedLater(chunked(archive.subarray(0, 6000))), 'a cut-off stream')
 
-  async function* failing(): AsyncIterable<Buffer> {
+  async function * failing (): AsyncIterable<Buffer> {
     yield archive.subarray(0, 2000)
     throw new Error('socket hang up')
   }
@@ -316,7 +316,7 @@ t.test('archives that are not a whole image are errors', async (t) => {
 
 const docker = new Docker()
 
-async function engineUp(): Promise<boolean> {
+async function engineUp (): Promise<boolean> {
   try {
     await docker.ping()
     await docker.getImage('busybox:latest').inspect()
@@ -327,7 +327,7 @@ async function engineUp(): Promise<boolean> {
 }
 
 /** Builds a context of `files` with the classic builder; resolves with the image id. */
-async function build(files: Record<string, string>): Promise<string> {
+async function build (files: Record<string, string>): Promise<string> {
   const context = await tarOf(Object.entries(files).map(([name, content]) => ({ header: { name, mode: 0o644 }, content: Buffer.from(content) })))
   const stream = await docker.buildImage(Readable.from([context]), { rm: true, forcerm: true })
   const messages = await new Promise<{ error?: string; aux?: { ID?: string } }[]>((resolve, reject) => docker.modem.followProgress(stream, (error, output) => (error ? reject(error) : resolve(output))))
@@ -339,7 +339,7 @@ async function build(files: Record<string, string>): Promise<string> {
 }
 
 /** Oldest-first position in `docker history` of the first step whose command includes `text`. */
-async function historyIndex(id: string, text: string): Promise<number> {
+async function historyIndex (id: string, text: string): Promise<number> {
   const history = ((await docker.getImage(id).history()) as { CreatedBy: string }[]).slice().reverse()
   return history.findIndex((entry) => entry.CreatedBy.includes(text))
 }

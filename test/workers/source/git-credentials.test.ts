@@ -38,7 +38,7 @@ t.test('a token is bound to https://host whatever the repository URL; a plain ht
 
 // Through real git and real servers: a host's token is offered to https://host alone.
 
-async function privateRepos(t: Test) {
+async function privateRepos (t: Test) {
   const root = await mkdtemp(path.join(os.tmpdir(), 'slipway-git-root-'))
   t.teardown(() => rm(root, { recursive: true, force: true }))
   const bare = (name: string) => path.join(root, 'team', `${name}.git`)
@@ -56,7 +56,7 @@ async function privateRepos(t: Test) {
   return { root, app: bare('app'), token, credentials, basic: `Basic ${Buffer.from(`deploy:${token}`).toString('base64')}` }
 }
 
-function cloneWith(t: Test, repo: string, env: Record<string, string>, submodules = false) {
+function cloneWith (t: Test, repo: string, env: Record<string, string>, submodules = false) {
   const dir = path.join(os.tmpdir(), `slipway-credentials-clone-${randomUUID()}`)
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const log: string[] = []

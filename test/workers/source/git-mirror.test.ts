@@ -11,17 +11,17 @@ import { createRepo, type TestRepo } from '../../helpers/git-repo.js'
 
 const signal = new AbortController().signal
 
-async function mirrorsIn(t: Test, settings: Partial<MirrorSettings> = {}): Promise<{ cache: (more?: Partial<MirrorSettings>) => MirrorCache; dir: string }> {
+async function mirrorsIn (t: Test, settings: Partial<MirrorSettings> = {}): Promise<{ cache: (more?: Partial<MirrorSettings>) => MirrorCache; dir: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-mirrors-test-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   return { dir, cache: (more = {}) => new MirrorCache({ dir, maxBytes: 1024 ** 3, holdMaxMs: 3_600_000, ...settings, ...more }) }
 }
 
-function checkout(cache: MirrorCache, repo: TestRepo, holder: string, ref: string | null = null, log: string[] = []) {
+function checkout (cache: MirrorCache, repo: TestRepo, holder: string, ref: string | null = null, log: string[] = []) {
   return cache.checkout({ repo: repo.url, ref, holder, policy: { allowLocal: true }, signal, readSignal: signal, log: (_stream, text) => log.push(text) })
 }
 
-async function fileText(tree: Awaited<ReturnType<typeof checkout>>['tree'], file: string): Promise<string> {
+async function fileText (tree: Awaited<ReturnType<typeof checkout>>['tree'], file: string): Promise<string> {
   const entry = await tree.entry(file)
   if (!entry) throw new Error(`${file} is not in the tree`)
   const parts: Buffer[] = []
@@ -153,7 +153,7 @@ t.test('the least recently used mirrors go when the total is over the limit, nev
 })
 
 /** Bytes of the objects in a git folder, as `git count-objects` reports them (KiB). */
-async function sizeOf(gitDir: string): Promise<number> {
+async function sizeOf (gitDir: string): Promise<number> {
   const { stdout } = await promisify(execFile)('git', ['--git-dir', gitDir, 'count-objects', '-v'])
   const counts = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split(': ')))
   return (Number(counts['size']) + Number(counts['size-pack']) + Number(counts['size-garbage'])) * 1024

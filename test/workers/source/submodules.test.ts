@@ -13,13 +13,13 @@ import { writeSubmoduleTrap } from '../../helpers/submodule-trap.js'
 // Submodules are repository content: whatever .gitmodules, the tree or a committed folder says,
 // the worker runs no command of theirs and writes nowhere but the clone.
 
-async function scratch(t: Test): Promise<string> {
+async function scratch (t: Test): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-submodules-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   return dir
 }
 
-function clone(t: Test, repo: TestRepo, dir: string) {
+function clone (t: Test, repo: TestRepo, dir: string) {
   const log: string[] = []
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const done = cloneSource({

@@ -12,7 +12,7 @@ import { tarGz, type TarEntrySpec } from '../../helpers/tarball.js'
 // The worker unpacks what the API stored, and checks it again: the bytes in Redis are trusted no
 // more than the request that brought them. Here they are put in Redis directly, past the API.
 
-async function setup(t: Test) {
+async function setup (t: Test) {
   const config = testConfig(t)
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.quit())

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { AuditListSchema, AuditQuerySchema } from '../../../domain/schemas/audit.js'
 import { errors } from './common.js'
 
-export default async function auditRoutes(instance: FastifyInstance) {
+export default async function auditRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
 
   fastify.get(

@@ -28,7 +28,7 @@ const LastEventId = Type.Object({
   'last-event-id': Type.Optional(Type.String({ pattern: ENTRY_ID, description: 'SSE resume: the id of the last event received' }))
 })
 
-export default async function buildLogRoutes(instance: FastifyInstance) {
+export default async function buildLogRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
   // Open follows end when the server closes, so shutdown is not held up by them; clients resume
   // elsewhere with Last-Event-ID.
@@ -115,7 +115,7 @@ export default async function buildLogRoutes(instance: FastifyInstance) {
 }
 
 /** The lines of each batch as text, one write per batch. */
-async function* textOf(batches: AsyncIterable<LogEvent[]>): AsyncGenerator<string> {
+async function * textOf (batches: AsyncIterable<LogEvent[]>): AsyncGenerator<string> {
   for await (const batch of batches) {
     const text = batch.map((event) => (event.kind === 'line' ? `${event.text}\n` : '')).join('')
     if (text) yield text
@@ -126,7 +126,7 @@ async function* textOf(batches: AsyncIterable<LogEvent[]>): AsyncGenerator<strin
 // encoded once for all of them.
 const encoded = new WeakMap<LogEvent, string>()
 
-function sseOf(event: LogEvent): string {
+function sseOf (event: LogEvent): string {
   let text = encoded.get(event)
   if (text === undefined) {
     const data =

@@ -11,8 +11,7 @@ import { BuildIdParams, errors } from './common.js'
 
 const TarGzipBody = Type.String({ format: 'binary', description: 'A gzipped tar of the files to build, as `tar -czf - .` writes it' })
 
-
-export default async function buildRoutes(instance: FastifyInstance) {
+export default async function buildRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
 
   // An uploaded tar reaches its handler as the raw stream: it is checked and stored as it arrives,

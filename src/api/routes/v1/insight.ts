@@ -40,7 +40,7 @@ const SizePoint = Type.Object(
   { additionalProperties: false }
 )
 
-export default async function insightRoutes(instance: FastifyInstance) {
+export default async function insightRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['insight']
 

@@ -6,7 +6,7 @@ import { TokenCreateSchema, TokenListSchema, TokenSchema } from '../../../domain
 import { actorOf } from '../../plugins/auth.js'
 import { errors } from './common.js'
 
-export default async function tokenRoutes(instance: FastifyInstance) {
+export default async function tokenRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['tokens']
   const config = { scope: 'admin' as const }

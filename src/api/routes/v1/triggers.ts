@@ -15,7 +15,7 @@ import { errors } from './common.js'
 const TriggerIdParams = Type.Object({ id: Type.String({ description: 'The trigger rule id' }) })
 const tags = ['triggers']
 
-export default async function triggerRoutes(instance: FastifyInstance) {
+export default async function triggerRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
   const config = { scope: 'triggers:admin' as const }
 
@@ -99,7 +99,7 @@ const EVENT_HEADERS = {
  * not a Slipway token, and GitHub signs the body's exact bytes: so, in this plugin only, bodies
  * are kept as they came, and parsed once verified.
  */
-async function eventRoutes(instance: FastifyInstance) {
+async function eventRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], { parseAs: 'buffer' }, (_request, body, done) => done(null, body))

@@ -22,7 +22,7 @@ const PageQuery = Type.Object(
   { additionalProperties: false }
 )
 
-export default async function webhookRoutes(instance: FastifyInstance) {
+export default async function webhookRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['webhooks']
   const config = { scope: 'webhooks:admin' as const }

@@ -12,13 +12,13 @@ import { gitHubPushPayload, sendGitHubEvent } from '../../../helpers/push-events
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const ADMIN: Actor = { kind: 'token', id: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', deliveryId: null }
 
-async function makeToken(app: FastifyInstance, name: string, scopes: string[]) {
+async function makeToken (app: FastifyInstance, name: string, scopes: string[]) {
   const made = await app.inject({ method: 'POST', url: '/v1/tokens', payload: { name, scopes } })
   const { id, token } = made.json<{ id: string; token: string }>()
   return { id, token, actor: { kind: 'token', id, name, deliveryId: null } as Actor }
 }
 
-async function audit(app: FastifyInstance, query = '') {
+async function audit (app: FastifyInstance, query = '') {
   const response = await app.inject({ method: 'GET', url: `/v1/audit${query}` })
   if (response.statusCode !== 200) throw new Error(`GET /v1/audit${query}: ${response.body}`)
   return response.json<{ items: AuditEntry[]; nextCursor: string | null }>()

@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import type { Config } from '../../../../src/domain/config.js'
 import { buildApp } from '../../../helpers/app.js'
 import { TEST_ADMIN_TOKEN, testConfig } from '../../../helpers/config.js'
 
@@ -13,7 +12,7 @@ const guess = (n: number) => ({ authorization: `Bearer slw_guess-${n}-${'x'.repe
 const admin = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }
 
 t.test('a guessing flood from one address is cut off; other addresses and valid tokens elsewhere go on', async (t) => {
-  const config = testConfig(t, { authFailuresPerMinute: LIMIT } as Partial<Config>)
+  const config = testConfig(t, { authFailuresPerMinute: LIMIT })
   const app = await buildApp(t, config)
   const from = (remoteAddress: string, headers: Record<string, string>, extra: Record<string, string> = {}) =>
     app.inject({ method: 'GET', url: '/v1/builds', remoteAddress, headers: { ...headers, ...extra } })
@@ -52,7 +51,7 @@ t.test('a guessing flood from one address is cut off; other addresses and valid 
 })
 
 t.test('IPv6: the addresses of one /64 are one client', async (t) => {
-  const config = testConfig(t, { authFailuresPerMinute: 3 } as Partial<Config>)
+  const config = testConfig(t, { authFailuresPerMinute: 3 })
   const app = await buildApp(t, config)
   const from = (remoteAddress: string, headers: Record<string, string>) => app.inject({ method: 'GET', url: '/v1/builds', remoteAddress, headers })
   for (let n = 0; n < 3; n++) t.equal((await from(`2001:db8:1:2::${n + 1}`, guess(n))).statusCode, 401)
@@ -61,7 +60,7 @@ t.test('IPv6: the addresses of one /64 are one client', async (t) => {
 })
 
 t.test('behind a trusted proxy, the client is the address the proxy saw, not one a client wrote', async (t) => {
-  const config = testConfig(t, { authFailuresPerMinute: 3, trustProxy: '127.0.0.1' } as Partial<Config>)
+  const config = testConfig(t, { authFailuresPerMinute: 3, trustProxy: '127.0.0.1' })
   const app = await buildApp(t, config)
   await app.listen({ host: '127.0.0.1', port: 0 })
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`

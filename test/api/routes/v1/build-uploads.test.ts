@@ -11,7 +11,7 @@ import { formBody, tarGz } from '../../../helpers/tarball.js'
 // Uploads at the API alone, on real Redis and without a worker: a good tar is stored and queued as
 // a build with its source; what is refused gets a 4xx with a stable code and leaves nothing behind.
 
-async function setup(t: Test, overrides: Partial<Config> = {}) {
+async function setup (t: Test, overrides: Partial<Config> = {}) {
   const config = testConfig(t, overrides)
   const app = await buildApp(t, config)
   const redis = new Redis(config.redisUrl)

@@ -8,7 +8,7 @@ import { defaultRequest } from '../../../helpers/fixtures.js'
 // The API alone, on real Redis and without a worker: what is accepted is stored and queued;
 // what is refused gets a 4xx with a stable code and queues nothing.
 
-async function setup(t: Test, allowLocalRepos = true) {
+async function setup (t: Test, allowLocalRepos = true) {
   const config = testConfig(t, { allowLocalRepos })
   const app = await buildApp(t, config)
   const queue = new Queue('builds', { connection: { url: config.redisUrl }, prefix: config.prefix })

@@ -14,7 +14,7 @@ import { formBody, tarGz } from '../../../helpers/tarball.js'
 const REPO = 'https://git.example.com/team-b/app.git'
 const TEAM_A = 'localhost:5000/team-a/*'
 
-async function setup(t: Test, overrides: Partial<Config> = {}) {
+async function setup (t: Test, overrides: Partial<Config> = {}) {
   const config = testConfig(t, { pushAllow: TEAM_A, ...overrides })
   const app = await buildApp(t, config)
   const queue = new Queue('builds', { connection: { url: config.redisUrl }, prefix: config.prefix })

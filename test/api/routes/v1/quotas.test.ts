@@ -19,7 +19,7 @@ interface Replica {
   url: string
 }
 
-async function setup(t: Test, overrides: Partial<Config>, replicas = 1) {
+async function setup (t: Test, overrides: Partial<Config>, replicas = 1) {
   const config = testConfig(t, { rateLimitPerMinute: 100_000, ...overrides })
   const apps = []
   for (let i = 0; i < replicas; i++) {
@@ -52,13 +52,13 @@ const bearer = (token: string, headers: Record<string, string> = {}) => ({ autho
 /** A build request no other one is identical to. */
 const distinct = (n: number) => ({ repo: 'https://git.example.com/team/app.git', ref: 'main', buildArgs: { N: String(n) } })
 
-async function post(base: string, token: string, body: object, headers: Record<string, string> = {}) {
+async function post (base: string, token: string, body: object, headers: Record<string, string> = {}) {
   const response = await fetch(`${base}/v1/builds`, { method: 'POST', headers: bearer(token, { 'content-type': 'application/json', ...headers }), body: JSON.stringify(body) })
   return { status: response.status, headers: response.headers, body: (await response.json()) as Build & { code?: string; message?: string } }
 }
 
 t.test('builds queued or running at once, per token: a flood of 30 admits exactly 5, and other tokens go on', async (t) => {
-  const { first, redis, config, token, queued } = await setup(t, { quotaActiveBuilds: 5 } as Partial<Config>)
+  const { first, redis, config, token, queued } = await setup(t, { quotaActiveBuilds: 5 })
   const flooder = await token('flooder')
   const bystander = await token('bystander')
 
@@ -107,7 +107,7 @@ t.test('builds queued or running at once, per token: a flood of 30 admits exactl
 })
 
 /** Opens a live follow, closed at the test's end; resolves once the API has answered (the follower is then counted). */
-async function openFollow(t: Test, base: string, token: string, buildId: string, sse = true) {
+async function openFollow (t: Test, base: string, token: string, buildId: string, sse = true) {
   const abort = new AbortController()
   t.teardown(() => abort.abort())
   const url = `${base}/v1/builds/${buildId}/logs${sse ? '' : '?follow=true'}`
@@ -119,7 +119,7 @@ async function openFollow(t: Test, base: string, token: string, buildId: string,
 }
 
 t.test('log followers at once, per token, counted across API processes', async (t) => {
-  const { apps, token } = await setup(t, { quotaLogFollowers: 3 } as Partial<Config>, 2)
+  const { apps, token } = await setup(t, { quotaLogFollowers: 3 }, 2)
   const [a, b] = apps as [Replica, Replica]
   const watcher = await token('watcher')
   const bystander = await token('bystander')
@@ -153,13 +153,13 @@ t.test('log followers at once, per token, counted across API processes', async (
 /** A gzipped tar of about `kib` KiB that does not compress. */
 const tarOf = (kib: number) => tarGz([{ name: 'Dockerfile', content: 'FROM busybox\n' }, { name: 'blob', content: randomBytes(kib * 1024) }])
 
-async function upload(base: string, token: string, body: Buffer) {
+async function upload (base: string, token: string, body: Buffer) {
   const response = await fetch(`${base}/v1/builds`, { method: 'POST', headers: bearer(token, { 'content-type': 'application/gzip' }), body })
   return { status: response.status, body: (await response.json()) as Build & { code?: string; message?: string } }
 }
 
 t.test('upload bytes waiting in Redis, per token: refused past the allowance, nothing stored, freed when the upload leaves', async (t) => {
-  const { first, redis, config, token } = await setup(t, { quotaUploadBytes: 100 * 1024 } as Partial<Config>)
+  const { first, redis, config, token } = await setup(t, { quotaUploadBytes: 100 * 1024 })
   const storedBytes = async () => {
     let total = 0
     for (const key of await redis.keys(`${config.prefix}:build:*:source`)) total += await redis.strlen(key)

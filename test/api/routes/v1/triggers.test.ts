@@ -17,7 +17,7 @@ const REPO = 'git@github.com:acme/app.git'
 const EVENT_REPO = 'https://github.com/acme/app.git'
 const COMMIT = 'a'.repeat(40)
 
-async function setup(t: Test, overrides: Partial<Config> = {}) {
+async function setup (t: Test, overrides: Partial<Config> = {}) {
   const config = testConfig(t, overrides)
   const app = await buildApp(t, config)
   const createRule = async (body: object) => {
@@ -196,7 +196,7 @@ t.test('several matching rules start a build each; rules that do not match, or a
   t.equal((await builds()).length, 3)
 })
 
-t.test("a rule at its quota of active builds starts nothing, and does not stop the other rules", async (t) => {
+t.test('a rule at its quota of active builds starts nothing, and does not stop the other rules', async (t) => {
   const { app, createRule, builds } = await setup(t, { quotaActiveBuilds: 1 })
   const secret = 'one-webhook-many-rules-0123456789'
   const first = await createRule({ branches: ['main'], secret })
@@ -211,7 +211,7 @@ t.test("a rule at its quota of active builds starts nothing, and does not stop t
   const result = event.json<TriggerEventResult>()
   t.match(result, { status: 'started', rules: [second.id], refused: [{ ruleId: first.id, code: 'QUOTA_EXCEEDED' }] })
   t.match(result.refused[0]?.message, /SLIPWAY_QUOTA_ACTIVE_BUILDS=1/)
-  t.equal((await builds()).length, 3, "the second rule built; the first, at its quota, did not")
+  t.equal((await builds()).length, 3, 'the second rule built; the first, at its quota, did not')
 })
 
 t.test('pings, other events, tag pushes and deleted branches start nothing', async (t) => {
@@ -340,7 +340,7 @@ for (const provider of ['github', 'gitlab'] as const) {
     const response = await send(mine.secret!)
     t.equal(response.statusCode, 202, response.body)
     const result = response.json<TriggerEventResult>()
-    t.same(result.rules, [mine.id], "only the rule whose secret signed the event")
+    t.same(result.rules, [mine.id], 'only the rule whose secret signed the event')
     t.notOk(result.builds.some((build) => build.ruleId === theirs.id))
 
     const all = await builds()
@@ -358,7 +358,7 @@ for (const provider of ['github', 'gitlab'] as const) {
 
 // A rule's builds run as the rule, not as a token: they may push only where the token that wrote
 // the rule could, or a token that may not push somewhere could have a rule push there for it.
-async function pushLimited(t: Test, overrides: Partial<Config>) {
+async function pushLimited (t: Test, overrides: Partial<Config>) {
   const context = await setup(t, overrides)
   const tokenWith = async (pushAllow?: string[]) => {
     const response = await context.app.inject({
