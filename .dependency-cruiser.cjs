@@ -21,6 +21,8 @@ const CLI = '^src/cli/'
 const WORKERS = '^workers/'
 const ENTRIES = '^src/(server|cli|openapi)[.]ts$'
 const LEAF = '^src/package-info[.]ts$'
+// Domain modules the portal loads in the browser as they are (src/api/routes/portal.ts serves them).
+const BROWSER_MODULES = '^src/domain/(format|build-status|build-summary)[.]js$'
 
 /** A rule: files under `from` may import nothing of ours but `allowed` (and themselves). */
 function only (name, from, allowed, comment) {
@@ -52,6 +54,13 @@ module.exports = {
         dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
         path: '^node_modules/(ioredis|bullmq|dockerode|fastify|@fastify/(?!error/)[^/]+|prom-client|pino)/|^(node:)?(fs|fs/promises|net|dns|http|https|child_process|worker_threads|cluster)$'
       }
+    },
+    {
+      name: 'browser-modules-stand-alone',
+      comment: 'The browser loads these files as they are: they may import one another, and nothing else (not even Node).',
+      severity: 'error',
+      from: { path: BROWSER_MODULES },
+      to: { pathNot: BROWSER_MODULES }
     },
     only('build-context-on-domain', CONTEXT, [DOMAIN], 'The packer runs in the CLI and in workers: it may use only the domain.'),
     only('storage-on-domain', STORAGE, [DOMAIN], 'Storage knows Redis and the domain types it keeps, nothing above it.'),
