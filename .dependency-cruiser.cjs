@@ -8,6 +8,7 @@
 //   src/services       what the API and the workers do, over storage
 //   src/api            Fastify: plugins and routes          workers/   the queue processors
 //   src/cli            the `slipway` command: HTTP client + domain
+//   src/portal         the browser's: itself and the domain modules it shares (BROWSER_MODULES)
 //   src/server.ts, src/cli.ts, src/openapi.ts: entries; the composition roots that wire the rest
 
 const layer = (name, path) => ({ name, path })
@@ -61,6 +62,13 @@ module.exports = {
       severity: 'error',
       from: { path: BROWSER_MODULES },
       to: { pathNot: BROWSER_MODULES }
+    },
+    {
+      name: 'portal-in-the-browser',
+      comment: 'The portal runs in the browser: of the rest of Slipway it may load only the domain modules served at /domain/.',
+      severity: 'error',
+      from: { path: '^src/portal/' },
+      to: { pathNot: `^src/portal/|${BROWSER_MODULES}` }
     },
     only('build-context-on-domain', CONTEXT, [DOMAIN], 'The packer runs in the CLI and in workers: it may use only the domain.'),
     only('storage-on-domain', STORAGE, [DOMAIN], 'Storage knows Redis and the domain types it keeps, nothing above it.'),
