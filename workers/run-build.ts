@@ -253,8 +253,9 @@ function failureOutcome (
 }
 
 /**
- * The log's last words: the outcome, and for an image the summary (size, change, budget, largest
- * layer, first finding) worded by src/domain/build-summary.js, as the CLI, chat and portal show it.
+ * The log's last words. For an image: the summary (size, change, budget, largest layer, first
+ * finding) worded by src/domain/build-summary.js as the CLI, chat messages and the portal show it,
+ * then the advisor's first three findings and the warnings. Last of all, the outcome.
  */
 function summaryLines (outcome: Outcome, durationMs: number): string[] {
   const took = formatDuration(durationMs)
@@ -262,9 +263,12 @@ function summaryLines (outcome: Outcome, durationMs: number): string[] {
     return [`==> ${statusText(outcome.status)} after ${took}${outcome.error ? `: ${outcome.error.code}: ${outcome.error.message}` : ''}`]
   }
   const image = outcome.image
-  const where = image.digest ? `${image.repository}@${image.digest}` : image.tags.join(', ')
-  const lines = [`==> succeeded in ${took}: ${where}, ${formatBytes(image.sizeBytes)}`]
-  for (const line of imageSummaryLines(image)) lines.push(`    ${line}`)
+  const lines = ['==> image', ...imageSummaryLines(image).map((line) => `    ${line}`)]
+  for (const finding of image.findings.slice(0, 3)) {
+    lines.push(`    advice (${finding.rule}${finding.bytes ? `, ${formatBytes(finding.bytes)}` : ''}): ${finding.message}`)
+  }
   for (const warning of outcome.warnings ?? []) lines.push(`    warning  ${warning}`)
+  const where = image.digest ? `${image.repository}@${image.digest}` : image.tags.join(', ')
+  lines.push(`==> succeeded in ${took}: ${where}, ${formatBytes(image.sizeBytes)}`)
   return lines
 }
