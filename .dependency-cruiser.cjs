@@ -10,7 +10,6 @@
 //   src/cli            the `slipway` command: HTTP client + domain
 //   src/server.ts, src/cli.ts, src/openapi.ts: entries; the composition roots that wire the rest
 
-const layer = (name, path) => ({ name, path })
 const DOMAIN = '^src/domain/'
 const CONTEXT = '^src/build-context/'
 const STORAGE = '^src/storage/'
@@ -50,7 +49,7 @@ module.exports = {
       from: { path: DOMAIN },
       to: {
         dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
-        path: '^node_modules/(ioredis|bullmq|dockerode|fastify|@fastify/(?!error/)[^/]+|prom-client|pino)/|^(node:)?(fs|fs/promises|net|dns|http|https|child_process|worker_threads|cluster)$'
+        path: '(^|/)node_modules/(ioredis|bullmq|dockerode|fastify|@fastify/(?!error/)[^/]+|prom-client|pino)/|^(node:)?(fs|fs/promises|net|dns|http|https|child_process|worker_threads|cluster)$'
       }
     },
     only('build-context-on-domain', CONTEXT, [DOMAIN], 'The packer runs in the CLI and in workers: it may use only the domain.'),
@@ -72,7 +71,7 @@ module.exports = {
       comment: 'Connections and commands belong to storage; other layers hold a store, not a client.',
       severity: 'error',
       from: { pathNot: `${STORAGE}|${METRICS}|${ENTRIES}|^test/|^bench/` },
-      to: { path: '^node_modules/ioredis/' }
+      to: { path: '(^|/)node_modules/ioredis/' }
     },
     {
       name: 'no-unresolvable',

@@ -7,7 +7,7 @@ import { packageRoot } from '../src/package-info.js'
 t.test('the whole project typechecks (tsc, strict)', async (t) => {
   const result = await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: packageRoot }).then(
     () => ({ ok: true, output: '' }),
-    (error: { stdout?: string }) => ({ ok: false, output: error.stdout ?? String(error) })
+    (error: Error & { stdout?: string }) => ({ ok: false, output: error.stdout ?? error.message })
   )
   t.ok(result.ok, result.output)
 })

@@ -44,7 +44,7 @@ export async function startBuildWorker (
   // The builds this process runs, with the attempt it runs of each.
   const running = new Map<string, number | null>()
   const deps = {
-    onAttempt: (buildId: string, attempt: number) => void running.set(buildId, attempt),
+    onAttempt: (buildId: string, attempt: number) => { running.set(buildId, attempt) },
     redis,
     keys,
     store,

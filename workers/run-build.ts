@@ -115,7 +115,7 @@ async function execute (build: BuildRecord, run: Attempt, deps: BuildRunnerDeps,
     const result = await runPipeline(build, context)
     return { status: 'succeeded', image: result.image, error: null, reusedFrom: result.reusedFrom, fingerprint: result.fingerprint, warnings: result.warnings }
   } catch (error) {
-    const abortedFor = cancelSignal?.aborted ? cancelSignal.reason : undefined
+    const abortedFor: unknown = cancelSignal?.aborted ? cancelSignal.reason : undefined
     const outcome = failureOutcome(error, { phase: run.progress.current(), timedOut: timeout.aborted, abortedFor, build })
     if (outcome.error?.code === 'INTERNAL') run.logger.error({ err: error }, 'build failed unexpectedly')
     return outcome

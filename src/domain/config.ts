@@ -276,7 +276,7 @@ function describeProblem (schema: TSchema, fallback: string): string {
 export function describeConfig (): { variable: string; default: unknown; description: string }[] {
   return Object.entries(ConfigSchema.properties).map(([key, schema]) => ({
     variable: envName(key),
-    default: (schema as TSchema).default,
+    default: (schema as TSchema).default as unknown,
     description: (schema as TSchema).description ?? ''
   }))
 }

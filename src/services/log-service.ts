@@ -44,7 +44,7 @@ export function createLogService (deps: {
      */
     async followBuildLog (id: string, after: string, actor: Actor): Promise<Follow> {
       const release = await leases.acquire(actor)
-      return hub.follow(id, after, () => void release())
+      return hub.follow(id, after, () => { void release() })
     },
 
     /** Ends every follow of this process and gives back its leases and its Redis connection. */

@@ -71,7 +71,7 @@ export async function openLogWriter (
     pendingBytes += bytes
     // A failed background flush surfaces in drain(), flush() or close(), which await the same chain.
     if (pending.length >= FLUSH_LINES) flush().catch(() => {})
-    else timer ??= setTimeout(() => flush().catch(() => {}), FLUSH_DELAY_MS)
+    else timer ??= setTimeout(() => { flush().catch(() => {}) }, FLUSH_DELAY_MS)
   }
 
   function line (phase: string, stream: LogStreamName, text: string, bytes: number) {

@@ -68,7 +68,7 @@ export function createFollowerLeases (deps: { redis: Redis; keys: RedisKeys; lim
       const lease = randomUUID()
       if ((await acquireScript(redis, [keys.followerLeases(actor.id)], [lease, ttlMs, limit])) !== 1) throw quotaExceeded('quotaLogFollowers', limit, actor)
       held.set(lease, actor.id)
-      timer ??= setInterval(() => void refresh(), ttlMs / 3).unref()
+      timer ??= setInterval(() => { void refresh() }, ttlMs / 3).unref()
       return () => release(lease, actor.id)
     },
 

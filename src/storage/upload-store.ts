@@ -110,7 +110,7 @@ export function createUploadStore (deps: { redis: Redis; keys: RedisKeys; limits
       const tar = new PassThrough()
       // Its failures reach us through `checking`.
       tar.on('error', () => undefined)
-      const checking = readSafeTar(tar, limits, async (_entry, content) => void content.resume())
+      const checking = readSafeTar(tar, limits, async (_entry, content) => { content.resume() })
       // Awaited below; until then a failure only needs to stop the loop.
       checking.catch(() => undefined)
       let size = 0

@@ -84,8 +84,8 @@ async function build (tag: string): Promise<void> {
   if (extra) args.push('--build-arg', 'EXTRA_CA_CERTS')
   const child = spawn('docker', [...args, '.'], { cwd: packageRoot, env: { ...process.env, EXTRA_CA_CERTS: extra }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk))
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   if (code !== 0) throw new Error(`docker build failed (${code}):\n${output.slice(-4000)}`)
 }
