@@ -1,4 +1,4 @@
-// The layers of Slipway and the one direction they import in (docs/architecture.md draws them).
+// The layers of Slipway and the one direction they import in (docs/how-it-works.md draws them).
 // `npm run deps` checks them; .ci/run fails on any rule broken.
 //
 //   src/domain         types, schemas, rules, constants: no I/O, imports no other layer
