@@ -1,4 +1,4 @@
-import type { Instruction } from 'dockerfile-ast'
+import { Add, Arg, Copy, Env, Run } from 'dockerfile-ast'
 import { smallerVariant } from './base-images.js'
 import { argProperties, lineOf, parseDockerfile, stageChain, stageLabel, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
 import { analyzeRun, coversCache, isBuildTool, packageName, type CacheKind, type RunFacts } from './run-facts.js'
@@ -79,18 +79,17 @@ export function adviseDockerfile (input: AdviseInput): Finding[] {
     let noRecommendsConfigured = stage.parent ? (recommendsOff.get(stage.parent) ?? false) : false
     const envNames = new Set<string>(vars.keys())
     for (const instruction of stage.instructions) {
-      const keyword = instruction.getKeyword()
-      if (keyword === 'ARG') {
+      if (instruction instanceof Arg) {
         for (const { name, value } of argProperties(instruction)) {
           if (envNames.has(name)) continue
           vars.set(name, buildArgs[name] ?? value ?? parsed.globalArgs.get(name) ?? null)
         }
-      } else if (keyword === 'ENV') {
+      } else if (instruction instanceof Env) {
         for (const { name, value } of argProperties(instruction)) {
           vars.set(name, value)
           envNames.add(name)
         }
-      } else if (keyword === 'RUN') {
+      } else if (instruction instanceof Run) {
         const facts = analyzeRun(instruction, stage, parsed.escapeChar, new Map(vars))
         runs.push(facts)
         if (/APT::Install-Recommends\s*"?(0|false)/i.test(instruction.getRawArgumentsContent() ?? '')) noRecommendsConfigured = true
@@ -216,12 +215,10 @@ function cacheFindings (run: RunFacts, label: string): Finding[] {
 const WHOLE_CONTEXT = new Set(['.', './', '*', './*', '/', '/*', './.'])
 
 /** COPY/ADD of the whole context (not --from): `.`, `./`, `*`. */
-function wholeContextCopies (stage: DockerfileStage): Instruction[] {
-  return stage.instructions.filter((instruction) => {
-    const keyword = instruction.getKeyword()
-    if (keyword !== 'COPY' && keyword !== 'ADD') return false
-    const flags = (instruction as unknown as { getFlags(): { getName(): string }[] }).getFlags()
-    if (flags.some((flag) => flag.getName() === 'from')) return false
+function wholeContextCopies (stage: DockerfileStage): (Copy | Add)[] {
+  return stage.instructions.filter((instruction): instruction is Copy | Add => {
+    if (!(instruction instanceof Copy) && !(instruction instanceof Add)) return false
+    if (instruction.getFlags().some((flag) => flag.getName() === 'from')) return false
     const raw = (instruction.getRawArgumentsContent() ?? '').trim()
     let args: string[]
     try {

@@ -1,4 +1,4 @@
-import { DockerfileParser, type Instruction } from 'dockerfile-ast'
+import { Arg, DockerfileParser, From, PropertyInstruction, type Instruction } from 'dockerfile-ast'
 
 /**
  * A Dockerfile's stage structure: its stages, the `FROM <stage>` chain the final image is built
@@ -38,12 +38,11 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
   const globalArgLines = new Map<string, number>()
   const stages: DockerfileStage[] = []
   for (const instruction of parsed.getInstructions()) {
-    const keyword = instruction.getKeyword()
-    if (keyword === 'FROM') {
+    if (instruction instanceof From) {
       const raw = instruction.getArguments()[0]?.getValue() ?? ''
       const expanded = expandVariables(raw, globalArgs)
       const image = expanded.value && expanded.value.trim() ? expanded.value.trim() : null
-      const named = (instruction as unknown as { getBuildStage(): string | null }).getBuildStage()
+      const named = instruction.getBuildStage()
       const parent = image ? [...stages].reverse().find((stage) => stage.name?.toLowerCase() === image.toLowerCase()) ?? null : null
       stages.push({
         index: stages.length,
@@ -59,7 +58,7 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
     const stage = stages.at(-1)
     if (stage) {
       stage.instructions.push(instruction)
-    } else if (keyword === 'ARG') {
+    } else if (instruction instanceof Arg) {
       for (const property of argProperties(instruction)) {
         globalArgs.set(property.name, buildArgs[property.name] ?? property.value)
         globalArgLines.set(property.name, lineOf(instruction))
@@ -92,9 +91,9 @@ export function lineOf (instruction: Instruction): number {
   return instruction.getRange().start.line + 1
 }
 
-export function argProperties (instruction: Instruction): { name: string; value: string | null }[] {
-  const properties = (instruction as unknown as { getProperties?(): { getName(): string; getValue(): string | null }[] }).getProperties?.() ?? []
-  return properties.map((property) => ({ name: property.getName(), value: property.getValue() }))
+/** The NAME=value pairs of an ARG or ENV (value null for an ARG without a default). */
+export function argProperties (instruction: PropertyInstruction): { name: string; value: string | null }[] {
+  return instruction.getProperties().map((property) => ({ name: property.getName(), value: property.getValue() }))
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Instruction } from 'dockerfile-ast'
+import { Onbuild, type Instruction } from 'dockerfile-ast'
 import { lineOf, parseDockerfile, stageChain, stageLabel, type DockerfileStage } from './dockerfile-stages.js'
 import { recordedRunCommand } from './shell-commands.js'
 
@@ -119,14 +119,14 @@ export function expectedHistory (input: Pick<LayerMapInput, 'dockerfile' | 'targ
   for (const stage of chain) {
     if (parent) {
       // The parent stage's ONBUILD triggers run first in a stage built FROM it.
-      for (const instruction of parent.instructions.filter((i) => i.getKeyword() === 'ONBUILD')) {
-        const trigger = (instruction as unknown as { getTriggerInstruction(): Instruction | null }).getTriggerInstruction()
+      for (const instruction of parent.instructions.filter((i) => i instanceof Onbuild)) {
+        const trigger = instruction.getTriggerInstruction()
         if (!trigger) return null
         entries.push(entry(trigger, lineOf(instruction), parent))
       }
     }
     for (const instruction of stage.instructions) {
-      if (instruction.getKeyword() === 'ONBUILD' && input.builder === 'buildkit') continue
+      if (instruction instanceof Onbuild && input.builder === 'buildkit') continue
       entries.push(entry(instruction, lineOf(instruction), stage))
     }
     parent = stage

@@ -1,4 +1,4 @@
-import type { Instruction } from 'dockerfile-ast'
+import type { Run } from 'dockerfile-ast'
 import { lineOf, type DockerfileStage } from './dockerfile-stages.js'
 import { basename, runCommands, type Command, type Word } from './shell-commands.js'
 
@@ -32,7 +32,7 @@ interface DependencyInstall {
 }
 
 export interface RunFacts {
-  instruction: Instruction
+  instruction: Run
   stage: DockerfileStage
   line: number
   packageInstalls: PackageInstall[]
@@ -70,7 +70,7 @@ const PIP_VALUE_OPTIONS = new Set([
   '--cert', '--client-cert', '--global-option', '-C', '--config-settings', '--only-binary', '--no-binary', '--report', '--python'
 ])
 
-export function analyzeRun (instruction: Instruction, stage: DockerfileStage, escapeChar: string, vars: Map<string, string | null>): RunFacts {
+export function analyzeRun (instruction: Run, stage: DockerfileStage, escapeChar: string, vars: Map<string, string | null>): RunFacts {
   const facts: RunFacts = {
     instruction,
     stage,
@@ -267,10 +267,9 @@ function normalizePath (path: string): string {
   return p || '/'
 }
 
-function cacheMounts (instruction: Instruction): string[] {
-  const flags = (instruction as unknown as { getFlags?(): { getName(): string; getValue(): string | null }[] }).getFlags?.() ?? []
+function cacheMounts (instruction: Run): string[] {
   const targets: string[] = []
-  for (const flag of flags) {
+  for (const flag of instruction.getFlags()) {
     if (flag.getName() !== 'mount') continue
     const options = new Map(
       (flag.getValue() ?? '').split(',').map((option) => {
