@@ -1,6 +1,6 @@
 import { Add, Arg, Copy, Env, Run } from 'dockerfile-ast'
 import { smallerVariant } from './base-images.js'
-import { argProperties, lineOf, parseDockerfile, stageChain, stageLabel, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
+import { argProperties, lineOf, stageChain, stageLabel, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
 import { analyzeRun, coversCache, isBuildTool, packageName, type CacheKind, type RunFacts } from './run-facts.js'
 import type { Word } from './shell-commands.js'
 import type { Finding, RuleId } from '../schemas/insight.js'
@@ -55,16 +55,16 @@ export const ADVISOR_RULES: Record<RuleId, { title: string; advice: string }> = 
 }
 
 export interface AdviseInput {
-  dockerfile: string
+  /** From parseDockerfile, with the build's args. */
+  dockerfile: ParsedDockerfile
   target?: string | null
-  buildArgs?: Record<string, string>
   context?: { hasDockerignore: boolean; rootNames: string[] }
 }
 
 /** Reads a Dockerfile and reports the well-known causes of big images, with what to change. */
 export function adviseDockerfile (input: AdviseInput): Finding[] {
-  const buildArgs = input.buildArgs ?? {}
-  const parsed = parseDockerfile(input.dockerfile, buildArgs)
+  const parsed = input.dockerfile
+  const buildArgs = parsed.buildArgs
   const chain = stageChain(parsed, input.target)
   const inChain = new Set(chain ?? [])
   const findings: Finding[] = []

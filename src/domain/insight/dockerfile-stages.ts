@@ -24,9 +24,15 @@ export interface DockerfileStage {
   instructions: Instruction[]
 }
 
+/**
+ * A Dockerfile as one build reads it: parsed once, with that build's args, and handed to both the
+ * layer map and the advisor (parsing is the costly part, and one reading keeps them agreeing).
+ */
 export interface ParsedDockerfile {
   stages: DockerfileStage[]
   escapeChar: string
+  /** The build args it was read with: they resolve the FROM lines and each stage's ARGs. */
+  buildArgs: Record<string, string>
   /** ARGs declared before the first FROM: their value (build arg over default), null without one. */
   globalArgs: Map<string, string | null>
 }
@@ -65,7 +71,7 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
       }
     }
   }
-  return { stages, escapeChar: parsed.getEscapeCharacter(), globalArgs }
+  return { stages, escapeChar: parsed.getEscapeCharacter(), buildArgs, globalArgs }
 }
 
 /**
