@@ -9,7 +9,8 @@ import type { Finding, RuleId } from '../schemas/insight.js'
  * The size advisor: reads a Dockerfile (no build needed) and points at the well-known causes of
  * big images, each finding saying what to change. The Dockerfile's stage structure is in
  * dockerfile-stages.ts, the reading of RUN commands in shell-commands.ts and run-facts.ts, and
- * the base image variants in base-images.ts; this module holds the rules themselves.
+ * the base image variants in base-images.ts; this module holds the rules themselves (RULES,
+ * one small function per rule id, each reading the same Reading of the Dockerfile).
  */
 
 export const ADVISOR_RULES: Record<RuleId, { title: string; advice: string }> = {

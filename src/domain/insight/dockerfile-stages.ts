@@ -4,8 +4,8 @@ import { Arg, DockerfileParser, From, PropertyInstruction, type Instruction } fr
  * A Dockerfile's stage structure: its stages, the `FROM <stage>` chain the final image is built
  * from, and the global ARGs substituted into each FROM. The size advisor and the layer map both
  * need it, and must agree on it: a finding's line and stage label have to match the line and
- * stage the layer map gives the layer, so both read them from here rather than each parsing the
- * Dockerfile its own way.
+ * stage the layer map gives the layer, so both read one ParsedDockerfile, made once per build by
+ * parseDockerfile, rather than each parsing the Dockerfile its own way.
  */
 
 export interface DockerfileStage {
