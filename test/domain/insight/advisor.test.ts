@@ -4,8 +4,6 @@ import { ADVISOR_RULES, adviseDockerfile, type AdviseInput } from '../../../src/
 import { parseDockerfile } from '../../../src/domain/insight/dockerfile-stages.js'
 import { RULE_IDS, type RuleId } from '../../../src/domain/schemas/insight.js'
 
-/* eslint-disable no-template-curly-in-string -- the Dockerfiles here write ${NAME} for Docker to expand */
-
 // Each case: a Dockerfile (lines numbered from 1 as written), and every finding expected as
 // [rule, lines, stage]. Nothing else may be reported.
 

@@ -7,8 +7,6 @@ import { expectedHistory, historyKeyword, mapLayers, type LayerMapInput } from '
 import { inspectImage, instructionOf } from '../../../workers/phases/inspect.js'
 import { docker } from '../../helpers/docker.js'
 
-/* eslint-disable no-template-curly-in-string -- the Dockerfiles here write ${NAME} for Docker to expand */
-
 // ---------------------------------------------------------------------------------------------
 // Histories recorded from Docker 20.10 (classic builder and BuildKit through the Engine API, with
 // labels org.a=1 and org.b=two), as [CreatedBy, Size], oldest first.
