@@ -1,51 +1,14 @@
 import type { Redis } from 'ioredis'
 import { decodeHash, encodeHash } from './redis-hash.js'
-import { luaScript } from './redis.js'
+import { withCommands } from './redis-commands.js'
 import { BUILD_STATUSES, TERMINAL_STATUSES, type BuildRecord, type BuildStatus } from '../domain/schemas/build.js'
 import type { RedisKeys } from './keys.js'
 import { repoKey } from '../domain/builds/repo-url.js'
 
-// A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script, so
-// a late or repeated writer (BullMQ delivers at least once) can never move a build out of a
-// terminal state.
-const transitionScript = luaScript(`
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return {0, ''} end
-if ARGV[1] ~= '' and not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then
-  return {0, current}
-end
-if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[3] then return {0, current} end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
-return {1, current}
-`)
-
-// A new build: its hash and its index entries, in one script. With a claim key (ARGV[3] = 1), only
-// if no other build holds that key, or only the build ARGV[4] names (one that has ended); the key
-// then names this build, and the holder's id is returned otherwise. With a limit (ARGV[5]), only
-// if the set of its actor's active builds holds fewer ids than that; this build joins the set.
-// One round trip: the key never names a build that is not stored, and a flood of requests admits
-// exactly the limit. KEYS: the hash, the claim key and the active set when there are, then the
-// indexes.
-const createScript = luaScript(`
-local first = 2
-local claim, active
-if ARGV[3] == '1' then
-  claim = KEYS[first]
-  first = first + 1
-  local holder = redis.call('GET', claim)
-  if holder and holder ~= ARGV[4] then return {'held', holder} end
-end
-if ARGV[5] ~= '' then
-  active = KEYS[first]
-  first = first + 1
-  if redis.call('SCARD', active) >= tonumber(ARGV[5]) then return {'full'} end
-end
-if claim then redis.call('SET', claim, ARGV[1], 'EX', ARGV[2]) end
-if active then redis.call('SADD', active, ARGV[1]) end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-for i = first, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
-return false
-`)
+// A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script
+// (commands/transitionBuild-1.lua), so a late or repeated writer (BullMQ delivers at least once)
+// can never move a build out of a terminal state; a new one is stored with its index entries, its
+// claim and its place among its actor's active builds by another (commands/createBuild.lua).
 
 /** A key a new build claims for itself as it is stored, unless another build holds it. */
 export interface Claim {
@@ -87,7 +50,8 @@ export interface Transition {
 // with a cursor rather than walking the whole history.
 const MAX_SCANNED_PER_PAGE = 1000
 
-export function createBuildStore (redis: Redis, keys: RedisKeys) {
+export function createBuildStore (connection: Redis, keys: RedisKeys) {
+  const redis = withCommands(connection)
   /**
    * Stores a new build. With a claim, only if no other build holds the claim's key (else: `held`,
    * naming the build that does). With an active limit, only while its actor has fewer builds
@@ -102,7 +66,7 @@ export function createBuildStore (redis: Redis, keys: RedisKeys) {
     const scriptKeys = [keys.build(record.id), ...(claim ? [claim.key] : []), ...(active ? [keys.activeBuilds(active.actorId)] : []), ...indexes]
     const args = [record.id, claim?.ttlSeconds ?? 0, claim ? 1 : 0, claim?.replacing ?? '', active?.max ?? '', ...fields]
     for (;;) {
-      const refused = (await createScript(redis, scriptKeys, args)) as ['held', string] | ['full'] | null
+      const refused = await redis.createBuild(scriptKeys.length, ...scriptKeys, ...args)
       if (refused === null) return { kind: 'stored' }
       if (refused[0] === 'held') return { kind: 'held', holder: refused[1] }
       // Builds that ended since they were counted still are: no ending path has to remember to
@@ -132,7 +96,7 @@ export function createBuildStore (redis: Redis, keys: RedisKeys) {
   async function transition (id: string, change: Transition): Promise<boolean> {
     const fields = Object.entries(encode(change.set ?? {})).flat()
     const attempt = change.attempt === undefined ? '' : JSON.stringify(change.attempt)
-    const [applied, previous] = (await transitionScript(redis, [keys.build(id)], [change.from.join(','), change.to, attempt, ...fields])) as [number, string]
+    const [applied, previous] = await redis.transitionBuild(keys.build(id), change.from.join(','), change.to, attempt, ...fields)
     if (applied === 1 && previous !== change.to) {
       // The status index trails the hash by one round trip; list() re-checks each status it returns.
       const changes = redis.multi().zrem(keys.buildsByStatus(previous as BuildStatus), id).zadd(keys.buildsByStatus(change.to), 0, id)
