@@ -21,6 +21,8 @@ const CLI = '^src/cli/'
 const WORKERS = '^workers/'
 const ENTRIES = '^src/(server|cli|openapi)[.]ts$'
 const LEAF = '^src/package-info[.]ts$'
+// Packages are matched wherever their node_modules is: a symlinked one (a git worktree sharing
+// another checkout's) resolves to a path outside the repository, which `^node_modules/` misses.
 
 /** A rule: files under `from` may import nothing of ours but `allowed` (and themselves). */
 function only (name, from, allowed, comment) {
@@ -50,7 +52,7 @@ module.exports = {
       from: { path: DOMAIN },
       to: {
         dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
-        path: '^node_modules/(ioredis|bullmq|dockerode|fastify|@fastify/(?!error/)[^/]+|prom-client|pino)/|^(node:)?(fs|fs/promises|net|dns|http|https|child_process|worker_threads|cluster)$'
+        path: '(^|/)node_modules/(ioredis|bullmq|dockerode|fastify|@fastify/(?!error/)[^/]+|prom-client|pino)/|^(node:)?(fs|fs/promises|net|dns|http|https|child_process|worker_threads|cluster)$'
       }
     },
     only('build-context-on-domain', CONTEXT, [DOMAIN], 'The packer runs in the CLI and in workers: it may use only the domain.'),
@@ -72,7 +74,7 @@ module.exports = {
       comment: 'Connections and commands belong to storage; other layers hold a store, not a client.',
       severity: 'error',
       from: { pathNot: `${STORAGE}|${METRICS}|${ENTRIES}|^test/|^bench/` },
-      to: { path: '^node_modules/ioredis/' }
+      to: { path: '(^|/)node_modules/ioredis/' }
     },
     {
       name: 'no-unresolvable',
