@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { PassThrough, type Readable } from 'node:stream'
-import type { Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import { BodyInvalid, UploadTooLarge } from '../domain/errors.js'
 import { formatBytes } from '../domain/format.js'
 import { newId } from '../domain/ids.js'
@@ -147,8 +147,26 @@ export function createUploadStore (deps: { redis: Redis; keys: RedisKeys; limits
 
 export type UploadStore = ReturnType<typeof createUploadStore>
 
-/** A stored upload's bytes, piece by piece; nothing for an upload that is not there. */
-export async function * readStoredUpload (redis: Redis, key: string): AsyncGenerator<Buffer> {
+/** An upload as a worker reads it back, by the id of its build. */
+export function createStoredUploads (redis: Redis, keys: RedisKeys) {
+  return {
+    /** Whether the upload is still stored (its time to live may have run out). */
+    async has (id: string): Promise<boolean> {
+      return (await redis.exists(keys.upload(id))) === 1
+    },
+    /** Its bytes, piece by piece; nothing for an upload that is not there. */
+    read: (id: string): AsyncGenerator<Buffer> => readPieces(redis, keys.upload(id))
+  }
+}
+
+export type StoredUploads = ReturnType<typeof createStoredUploads>
+
+/** Removes a build's upload, in the caller's transaction (the build store's, as the build ends). */
+export function dropUpload (transaction: ChainableCommander, keys: RedisKeys, id: string): void {
+  transaction.unlink(keys.upload(id))
+}
+
+async function * readPieces (redis: Redis, key: string): AsyncGenerator<Buffer> {
   for (let offset = 0; ; offset += PIECE_BYTES) {
     const piece = await redis.getrangeBuffer(key, offset, offset + PIECE_BYTES - 1)
     if (piece.length > 0) yield piece
