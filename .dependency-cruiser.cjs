@@ -20,6 +20,8 @@ const CLI = '^src/cli/'
 const WORKERS = '^workers/'
 const ENTRIES = '^src/(server|cli|openapi)[.]ts$'
 const LEAF = '^src/package-info[.]ts$'
+// Packages are matched wherever their node_modules is: a symlinked one (a git worktree sharing
+// another checkout's) resolves to a path outside the repository, which `^node_modules/` misses.
 
 /** A rule: files under `from` may import nothing of ours but `allowed` (and themselves). */
 function only (name, from, allowed, comment) {

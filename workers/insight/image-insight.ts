@@ -1,6 +1,4 @@
 import type Docker from 'dockerode'
-import type { Redis } from 'ioredis'
-import type { RedisKeys } from '../../src/storage/keys.js'
 import { adviseDockerfile } from '../../src/domain/insight/advisor.js'
 import { parseDockerfile } from '../../src/domain/insight/dockerfile-stages.js'
 import { historyKeyword, mapLayers } from '../../src/domain/insight/layer-map.js'
@@ -98,21 +96,6 @@ export async function deletedFilesFinding (input: { docker: Docker; imageId: str
  */
 function mayDelete (layer: Layer): boolean {
   return !layer.fromBase && layer.sizeBytes > 0 && historyKeyword(layer.instruction) !== 'COPY'
-}
-
-// An image id names its content: what its layers hold never changes, so the answer can be kept long.
-const SCAN_TTL_SECONDS = 30 * 86_400
-
-export function redisScanCache (redis: Redis, keys: RedisKeys): ScanCache {
-  return {
-    get: async (imageId) => {
-      const kept = await redis.get(keys.imageScan(imageId))
-      return kept === null ? null : (JSON.parse(kept) as LayerScan)
-    },
-    set: async (imageId, scan) => {
-      await redis.set(keys.imageScan(imageId), JSON.stringify(scan), 'EX', SCAN_TTL_SECONDS)
-    }
-  }
 }
 
 /** Findings, largest first. */
