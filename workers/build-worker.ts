@@ -155,7 +155,7 @@ async function checkNetworkAtStart (docker: Docker, network: string, logger: Log
   }
   if (!exists) {
     throw new ConfigError(
-      `SLIPWAY_BUILD_NETWORK=${network}: the Docker Engine has no network of that name. Create it (docs/build-network.md shows how), or set default or none.`
+      `SLIPWAY_BUILD_NETWORK=${network}: the Docker Engine has no network of that name. Create it (docs/operations/build-network.md shows how), or set default or none.`
     )
   }
 }
