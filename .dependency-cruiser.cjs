@@ -1,4 +1,4 @@
-// The layers of Slipway and the one direction they import in (docs/architecture.md draws them).
+// The layers of Slipway and the one direction they import in (docs/how-it-works.md draws them).
 // `npm run deps` checks them; .ci/run fails on any rule broken.
 //
 //   src/domain         types, schemas, rules, constants: no I/O, imports no other layer
@@ -11,7 +11,6 @@
 //   src/portal         the browser's: itself and the domain modules it shares (BROWSER_MODULES)
 //   src/server.ts, src/cli.ts, src/openapi.ts: entries; the composition roots that wire the rest
 
-const layer = (name, path) => ({ name, path })
 const DOMAIN = '^src/domain/'
 const CONTEXT = '^src/build-context/'
 const STORAGE = '^src/storage/'
@@ -24,6 +23,8 @@ const ENTRIES = '^src/(server|cli|openapi)[.]ts$'
 const LEAF = '^src/package-info[.]ts$'
 // Domain modules the portal loads in the browser as they are (src/api/routes/portal.ts serves them).
 const BROWSER_MODULES = '^src/domain/(format|build-status|build-summary)[.]js$'
+// Packages are matched wherever their node_modules is: a symlinked one (a git worktree sharing
+// another checkout's) resolves to a path outside the repository, which `^node_modules/` misses.
 
 /** A rule: files under `from` may import nothing of ours but `allowed` (and themselves). */
 function only (name, from, allowed, comment) {
@@ -53,7 +54,7 @@ module.exports = {
       from: { path: DOMAIN },
       to: {
         dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
-        path: '^node_modules/(ioredis|bullmq|dockerode|fastify|@fastify/(?!error/)[^/]+|prom-client|pino)/|^(node:)?(fs|fs/promises|net|dns|http|https|child_process|worker_threads|cluster)$'
+        path: '(^|/)node_modules/(ioredis|bullmq|dockerode|fastify|@fastify/(?!error/)[^/]+|prom-client|pino)/|^(node:)?(fs|fs/promises|net|dns|http|https|child_process|worker_threads|cluster)$'
       }
     },
     {
@@ -89,7 +90,7 @@ module.exports = {
       comment: 'Connections and commands belong to storage; other layers hold a store, not a client.',
       severity: 'error',
       from: { pathNot: `${STORAGE}|${METRICS}|${ENTRIES}|^test/|^bench/` },
-      to: { path: '^node_modules/ioredis/' }
+      to: { path: '(^|/)node_modules/ioredis/' }
     },
     {
       name: 'no-unresolvable',

@@ -37,7 +37,7 @@ async function serve (port: number, build: Build): Promise<void> {
   app.get('/v1/builds/:id', async () => build)
   await app.listen({ host: '127.0.0.1', port })
   process.stdout.write(`${READY}\n`)
-  process.once('SIGTERM', () => void app.close())
+  process.once('SIGTERM', () => { void app.close() })
 }
 
 if (process.argv[1] === here) await serve(Number(process.env.BENCH_PORT), JSON.parse(process.env.BENCH_BUILD ?? '') as Build)

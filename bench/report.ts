@@ -18,7 +18,7 @@ export interface SectionContext {
   /** Clean-ups registered here run when the section ends, whether it succeeded or not. */
   scope: Teardown
   /** Says on stderr what the section is doing, so a person sees the bench is alive. */
-  progress(message: string): void
+  progress: (message: string) => void
 }
 
 /** A group of figures measured together, run by bench/run.ts. */

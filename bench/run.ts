@@ -73,7 +73,7 @@ async function main (): Promise<void> {
     say(`${section.name} (${i + 1}/${sections.length}): ${section.summary}`)
     const scope = createScope()
     // Ctrl-C still stops this section's processes and removes its Redis keys.
-    const interrupted = () => void scope.close().finally(() => process.exit(130))
+    const interrupted = () => { void scope.close().finally(() => process.exit(130)) }
     process.once('SIGINT', interrupted)
     try {
       rows.push(...(await section.run({ scope, progress: (message) => say(`${section.name}: ${message}`) })))

@@ -5,16 +5,20 @@ import { EXIT_CODE_MEANINGS } from '../src/cli/exit-codes.js'
 import { describeConfig } from '../src/domain/config.js'
 import { FAILURE_CODES } from '../src/domain/builds/failure-codes.js'
 import { packageRoot } from '../src/package-info.js'
+import { linkTargets, productDocs } from './helpers/docs.js'
 
-// The README is part of the product: these checks keep it true to what the code does.
-const readme = await readFile(path.join(packageRoot, 'README.md'), 'utf8')
+// The README and docs/ are part of the product: these checks keep them true to what the code does.
+const read = (file: string) => readFile(path.join(packageRoot, file), 'utf8')
+const readme = await read('README.md')
 
 t.test('every configuration variable is documented', async (t) => {
-  for (const { variable } of describeConfig()) t.match(readme, `\`${variable}\``, variable)
+  const configuration = await read('docs/reference/configuration.md')
+  for (const { variable } of describeConfig()) t.match(configuration, `\`${variable}\``, variable)
 })
 
 t.test('every build failure code is documented', async (t) => {
-  for (const code of Object.keys(FAILURE_CODES)) t.match(readme, `\`${code}\``, code)
+  const errors = await read('docs/reference/errors.md')
+  for (const code of Object.keys(FAILURE_CODES)) t.match(errors, `\`${code}\``, code)
 })
 
 t.test('the commands the README gives exist and can run', async (t) => {
@@ -24,7 +28,20 @@ t.test('the commands the README gives exist and can run', async (t) => {
   }
 })
 
-t.test("the CLI's exit codes are the README's table", async (t) => {
-  const table = [...readme.matchAll(/^\| (\d+) \| (.+) \|$/gm)].map((row) => Number(row[1]))
+t.test("the CLI's exit codes are the CLI reference's table", async (t) => {
+  const cli = await read('docs/reference/cli.md')
+  const table = [...cli.matchAll(/^\| (\d+) \| (.+) \|$/gm)].map((row) => Number(row[1]))
   t.same(table, EXIT_CODE_MEANINGS.map(([code]) => code))
+})
+
+t.test('the README is short, and leads to every page of docs/', async (t) => {
+  t.ok(readme.split('\n').length <= 250, `README.md has ${readme.split('\n').length} lines`)
+  const index = await read('docs/README.md')
+  const linked = (text: string, from: string) => new Set(linkTargets(text).map((target) => path.join(from, target.split('#')[0]!)))
+  const fromReadme = linked(readme, '')
+  const fromIndex = linked(index, 'docs')
+  for (const page of await productDocs()) {
+    if (page === 'README.md') continue
+    t.ok(fromReadme.has(page) || (fromIndex.has(page) && fromReadme.has('docs/README.md')), `${page} is linked from the README or docs/README.md`)
+  }
 })

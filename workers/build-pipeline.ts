@@ -1,9 +1,8 @@
 import path from 'node:path'
 import type Docker from 'dockerode'
-import type { Redis } from 'ioredis'
 import type { LogWriter } from '../src/storage/build-log.js'
 import type { BuildStore } from '../src/storage/build-store.js'
-import type { RedisKeys } from '../src/storage/keys.js'
+import type { StoredUploads } from '../src/storage/upload-store.js'
 import type { RepoPolicy } from '../src/domain/builds/repo-url.js'
 import type { Config } from '../src/domain/config.js'
 import { formatBytes } from '../src/domain/format.js'
@@ -22,12 +21,15 @@ import { buildFingerprint, findReusable } from './reuse.js'
 import { checkOutSource, type Source } from './source/check-out.js'
 import { unpackUpload } from './source/upload-tree.js'
 import type { MirrorCache } from './source/git-mirror.js'
+import type { ScanCache } from './insight/image-insight.js'
 
 export interface PipelineContext {
   build: BuildRecord
-  redis: Redis
-  keys: RedisKeys
   store: BuildStore
+  /** Uploaded sources, for a build of an upload. */
+  uploads: StoredUploads
+  /** What reading an image's layers found, kept by image id. */
+  imageScans: ScanCache
   docker: Docker
   log: LogWriter
   /** This attempt's writes to the build record. */
@@ -100,8 +102,8 @@ function fetchSource (build: BuildRecord, ctx: PipelineContext): Promise<Source>
   if (upload) {
     return ctx.progress.run('unpack', () =>
       unpackUpload({
-        redis: ctx.redis,
-        key: ctx.keys.upload(build.id),
+        uploads: ctx.uploads,
+        buildId: build.id,
         source: upload,
         dir: path.join(ctx.workspace, 'upload'),
         // An upload unpacks under the limit a clone grows under.

@@ -7,7 +7,7 @@ import { BuildFailure } from '../src/domain/builds/build-failure.js'
 import type { PipelineContext } from './build-pipeline.js'
 import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
-import { byBytes, deletedFilesFinding, imageInsight, redisScanCache } from './insight/image-insight.js'
+import { byBytes, deletedFilesFinding, imageInsight } from './insight/image-insight.js'
 import { packContext, planContext } from '../src/build-context/context.js'
 import { buildImage } from './phases/image-build.js'
 import { pushImage } from './phases/push.js'
@@ -135,7 +135,7 @@ export async function buildVariant (spec: BuildSpec, source: Source, ctx: Pipeli
     imageId: built.imageId,
     sizeBytes: insight.sizeBytes,
     layers: insight.layers,
-    cache: redisScanCache(ctx.redis, ctx.keys)
+    cache: ctx.imageScans
   }).catch((error: unknown) => {
     logTo('inspect')('system', `Could not read the image's layers to look for files deleted later: ${(error as Error).message}`)
     return null

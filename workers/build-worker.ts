@@ -3,16 +3,14 @@ import Docker from 'dockerode'
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
 import { endBuild, workerLost } from '../src/services/build-ending.js'
-import { BUILD_QUEUE, createBuildQueue, type BuildJobData } from '../src/storage/build-queue.js'
-import { createBuildStore } from '../src/storage/build-store.js'
-import { redisKeys } from '../src/storage/keys.js'
+import { BUILD_QUEUE, type BuildJobData } from '../src/storage/build-queue.js'
 import { repoPolicy } from '../src/domain/builds/repo-url.js'
 import { isNamedNetwork } from '../src/domain/builds/build-network.js'
 import { ConfigError, type Config } from '../src/domain/config.js'
 import type { Dependencies } from '../src/metrics/reachability.js'
 import { registerBuildMetrics } from '../src/metrics/worker-metrics.js'
 import { createRedis } from '../src/storage/redis.js'
-import { createWebhookQueue } from '../src/storage/webhook-queue.js'
+import { createStorage } from '../src/storage/storage.js'
 import { networkExists } from './docker/build-network.js'
 import { startReconciler } from './reconciler.js'
 import { ABORT_REASONS, runBuild } from './run-build.js'
@@ -37,17 +35,18 @@ export async function startBuildWorker (
   const docker = new Docker()
   await checkNetworkAtStart(docker, config.buildNetwork, logger)
   const redis = createRedis(config.redisUrl, 'worker', logger)
-  const keys = redisKeys(config.prefix)
-  const store = createBuildStore(redis, keys)
+  const storage = createStorage(redis, config.prefix)
+  const store = storage.builds
   const onQueueError = (error: Error) => logger.warn({ err: error }, 'queue error')
-  const events = createWebhookQueue(redis, config.prefix, { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onQueueError)
+  const events = storage.webhookQueue({ attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onQueueError)
   // The builds this process runs, with the attempt it runs of each.
   const running = new Map<string, number | null>()
   const deps = {
-    onAttempt: (buildId: string, attempt: number) => void running.set(buildId, attempt),
-    redis,
-    keys,
+    onAttempt: (buildId: string, attempt: number) => { running.set(buildId, attempt) },
     store,
+    logs: storage.buildLogs,
+    uploads: storage.storedUploads,
+    imageScans: storage.imageScans,
     docker,
     logger,
     events,
@@ -99,7 +98,7 @@ export async function startBuildWorker (
   worker.on('failed', (job, error) => {
     if (!job || !/stalled more than allowable limit/.test(error.message)) return
     logger.warn({ buildId: job.data.buildId }, 'build lost with its workers too often')
-    const ending = { redis, keys, store, events }
+    const ending = { store, logs: storage.buildLogs, events }
     void endBuild(ending, job.data.buildId, { from: ['queued', 'running'], to: 'failed', error: workerLost(config.maxAttempts) }).catch((err: unknown) =>
       logger.error({ err, buildId: job.data.buildId }, 'could not end a lost build')
     )
@@ -110,20 +109,18 @@ export async function startBuildWorker (
   const ownershipChecks = setInterval(() => {
     const started = [...running].filter((entry): entry is [string, number] => entry[1] !== null)
     if (started.length === 0) return
-    const pipeline = redis.pipeline()
-    for (const [id] of started) pipeline.hmget(keys.build(id), 'cancelRequested', 'attempts')
-    void pipeline.exec().then((answers) => {
-      for (const [i, [, fields]] of (answers ?? []).entries()) {
+    void store.watch(started.map(([id]) => id)).then((watched) => {
+      for (const [i, now] of watched.entries()) {
         const [id, attempt] = started[i]!
-        const [cancelRequested, attempts] = fields as [string | null, string | null]
-        if (attempts !== null && Number(attempts) !== attempt) worker.cancelJob(id, ABORT_REASONS.stale)
-        else if (cancelRequested === 'true') worker.cancelJob(id, ABORT_REASONS.cancel)
+        if (now === null) continue
+        if (now.attempts !== null && now.attempts !== attempt) worker.cancelJob(id, ABORT_REASONS.stale)
+        else if (now.cancelRequested) worker.cancelJob(id, ABORT_REASONS.cancel)
       }
     }, () => undefined)
   }, CHECK_MS)
 
   const reconciler = startReconciler(
-    { ...deps, queue: createBuildQueue(redis, config.prefix, onQueueError), logger },
+    { ...deps, queue: storage.buildQueue(onQueueError), logger },
     { intervalMs: config.stallSeconds * 1000, queueTtlSeconds: config.queueTtlSeconds }
   )
   logger.info({ concurrency: config.concurrency, dockerHost: config.dockerHost || 'default' }, 'build worker started')
@@ -158,7 +155,7 @@ async function checkNetworkAtStart (docker: Docker, network: string, logger: Log
   }
   if (!exists) {
     throw new ConfigError(
-      `SLIPWAY_BUILD_NETWORK=${network}: the Docker Engine has no network of that name. Create it (docs/build-network.md shows how), or set default or none.`
+      `SLIPWAY_BUILD_NETWORK=${network}: the Docker Engine has no network of that name. Create it (docs/operations/build-network.md shows how), or set default or none.`
     )
   }
 }

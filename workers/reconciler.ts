@@ -1,13 +1,8 @@
-import type { Redis } from 'ioredis'
 import { endBuild, queueExpired, workerLost, type EndingContext } from '../src/services/build-ending.js'
 import type { BuildQueue } from '../src/storage/build-queue.js'
 import type { BuildStore } from '../src/storage/build-store.js'
-import type { RedisKeys } from '../src/storage/keys.js'
-import type { BuildStatus } from '../src/domain/schemas/build.js'
 
 interface ReconcilerDeps extends EndingContext {
-  redis: Redis
-  keys: RedisKeys
   store: BuildStore
   queue: BuildQueue
   logger: { warn(details: object, message: string): void }
@@ -23,10 +18,8 @@ const LIVE_JOB_STATES = new Set(['active', 'waiting', 'prioritized', 'delayed', 
  * every change is a compare-and-set, so running several at once is harmless.
  */
 export function startReconciler (deps: ReconcilerDeps, options: { intervalMs: number; queueTtlSeconds: number }) {
-  const buildsIn = async (status: BuildStatus) => deps.redis.zrangebylex(deps.keys.buildsByStatus(status), '-', '+')
-
   async function reconcile (): Promise<void> {
-    for (const id of await buildsIn('queued')) {
+    for (const id of await deps.store.idsByStatus('queued')) {
       const build = await deps.store.get(id)
       if (build?.status !== 'queued') continue
       if (Date.now() - Date.parse(build.createdAt) > options.queueTtlSeconds * 1000) {
@@ -35,7 +28,7 @@ export function startReconciler (deps: ReconcilerDeps, options: { intervalMs: nu
         await deps.queue.enqueue(id, build.request.priority)
       }
     }
-    for (const id of await buildsIn('running')) {
+    for (const id of await deps.store.idsByStatus('running')) {
       const build = await deps.store.get(id)
       if (build?.status !== 'running' || LIVE_JOB_STATES.has(await deps.queue.state(id))) continue
       deps.logger.warn({ buildId: id }, 'a running build has no job left: its workers were lost')

@@ -1,7 +1,5 @@
 import type Docker from 'dockerode'
-import type { Redis } from 'ioredis'
 import type { BuildStore } from '../src/storage/build-store.js'
-import type { RedisKeys } from '../src/storage/keys.js'
 import { repoKey } from '../src/domain/builds/repo-url.js'
 import { fingerprint } from '../src/domain/fingerprint.js'
 import type { BuildRecord, NormalizedRequest } from '../src/domain/schemas/build.js'
@@ -26,12 +24,11 @@ export function buildFingerprint (request: NormalizedRequest, revision: string, 
  * build, tagged on this engine. Anything in doubt means no.
  */
 export async function findReusable (
-  deps: { redis: Redis; keys: RedisKeys; store: BuildStore; docker: Docker },
+  deps: { store: BuildStore; docker: Docker },
   buildFingerprintValue: string,
   auth: RegistryAuth | undefined
 ): Promise<BuildRecord | null> {
-  const id = await deps.redis.get(deps.keys.dedupe(buildFingerprintValue))
-  const earlier = id ? await deps.store.get(id) : null
+  const earlier = await deps.store.reusable(buildFingerprintValue)
   const image = earlier?.status === 'succeeded' ? earlier.image : null
   if (!earlier || !image) return null
   try {
@@ -45,9 +42,4 @@ export async function findReusable (
   } catch {
     return null
   }
-}
-
-/** Remembers a succeeded build as the one identical builds reuse. */
-export async function rememberBuild (redis: Redis, keys: RedisKeys, buildFingerprintValue: string, buildId: string): Promise<void> {
-  await redis.set(keys.dedupe(buildFingerprintValue), buildId)
 }

@@ -1,14 +1,12 @@
 import { mkdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 import type Docker from 'dockerode'
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { endBuild, queueExpired, workerLost } from '../src/services/build-ending.js'
-import { openLogWriter } from '../src/storage/build-log.js'
+import type { BuildLogs } from '../src/storage/build-log.js'
 import { toResource } from '../src/domain/builds/build-resource.js'
 import type { BuildStore } from '../src/storage/build-store.js'
 import { splitImageName } from '../src/domain/builds/image-ref.js'
-import type { RedisKeys } from '../src/storage/keys.js'
 import { statusText } from '../src/domain/build-status.js'
 import { summaryLines as imageSummaryLines } from '../src/domain/build-summary.js'
 import { formatBytes, formatDuration } from '../src/domain/format.js'
@@ -21,12 +19,12 @@ import { attemptRecord, createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
 import { gitAuthFor, loadGitCredentials, NO_GIT_AUTH } from './source/git-credentials.js'
 import { createRedactor } from './redaction.js'
-import { rememberBuild } from './reuse.js'
 
 export interface BuildRunnerDeps {
-  redis: Redis
-  keys: RedisKeys
   store: BuildStore
+  logs: BuildLogs
+  uploads: PipelineContext['uploads']
+  imageScans: PipelineContext['imageScans']
   docker: Docker
   logger: Logger
   events: Pick<WebhookQueue, 'emit'>
@@ -94,7 +92,7 @@ async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   const logger = deps.logger.child({ buildId: build.id, attempt })
   // A build run again after its worker died has been announced as started already.
   if (attempt === 1) await announce(build.id, deps, logger)
-  const log = await openLogWriter(deps.redis, deps.keys, build.id, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redactor.redact(text) })
+  const log = await deps.logs.openWriter(build.id, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redactor.redact(text) })
   log.status('running', null)
   logger.info({ repo: build.request.repo, ref: build.request.ref, upload: build.request.source?.sha256 }, 'build started')
   const progress = createBuildProgress(record, log, (phase) =>
@@ -117,7 +115,7 @@ async function execute (build: BuildRecord, run: Attempt, deps: BuildRunnerDeps,
     const result = await runPipeline(build, context)
     return { status: 'succeeded', image: result.image, error: null, reusedFrom: result.reusedFrom, fingerprint: result.fingerprint, warnings: result.warnings }
   } catch (error) {
-    const abortedFor = cancelSignal?.aborted ? cancelSignal.reason : undefined
+    const abortedFor: unknown = cancelSignal?.aborted ? cancelSignal.reason : undefined
     const outcome = failureOutcome(error, { phase: run.progress.current(), timedOut: timeout.aborted, abortedFor, build })
     if (outcome.error?.code === 'INTERNAL') run.logger.error({ err: error }, 'build failed unexpectedly')
     return outcome
@@ -144,7 +142,7 @@ async function conclude (run: Attempt, outcome: Outcome, deps: BuildRunnerDeps):
     warnings: outcome.warnings ?? []
   })
   if (finished && outcome.status === 'succeeded' && outcome.fingerprint && !outcome.reusedFrom) {
-    await rememberBuild(deps.redis, deps.keys, outcome.fingerprint, run.id)
+    await deps.store.rememberReusable(outcome.fingerprint, run.id)
   }
   if (finished) {
     run.log.status(outcome.status, null)
@@ -185,7 +183,7 @@ async function announce (buildId: string, deps: BuildRunnerDeps, logger: Logger)
  * live, or already started as often as workers may be lost. True when it ended it (or someone had).
  */
 async function endedBeforeStart (build: BuildRecord, deps: BuildRunnerDeps): Promise<boolean> {
-  const ending = { redis: deps.redis, keys: deps.keys, store: deps.store, events: deps.events }
+  const ending = { store: deps.store, logs: deps.logs, events: deps.events }
   const from: BuildStatus[] = ['queued', 'running']
   if (build.cancelRequested) {
     await endBuild(ending, build.id, { from, to: 'canceled', error: { code: 'CANCELED', message: 'Canceled by request before a worker could start it again.', phase: null } })

@@ -1,19 +1,18 @@
 import { Worker, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
-import { redisKeys } from '../src/storage/keys.js'
 import { repoKey } from '../src/domain/builds/repo-url.js'
 import type { Config } from '../src/domain/config.js'
 import { registerWebhookMetrics } from '../src/metrics/worker-metrics.js'
 import { createRedis } from '../src/storage/redis.js'
+import { createStorage } from '../src/storage/storage.js'
 import type { DeliveryAttempt } from '../src/domain/schemas/webhook.js'
 import { formatPayload } from '../src/domain/webhooks/chat-formats.js'
-import { createDeliveryStore, type DeliveryTarget, type StoredDelivery } from '../src/storage/delivery-store.js'
+import type { DeliveryTarget, StoredDelivery } from '../src/storage/delivery-store.js'
 import { webhookHeaders } from '../src/domain/webhooks/signing.js'
 import { checkWebhookUrl, guardedLookup, parseAllowList } from '../src/services/url-policy.js'
-import { createWebhookQueue, WEBHOOK_QUEUE, type DeliverJobData, type FanoutJobData } from '../src/storage/webhook-queue.js'
-import type { StoredBuildWebhook } from '../src/services/webhook-service.js'
-import { createWebhookStore, liveSecrets } from '../src/storage/webhook-store.js'
+import { WEBHOOK_QUEUE, type DeliverJobData, type FanoutJobData } from '../src/storage/webhook-queue.js'
+import { liveSecrets } from '../src/storage/webhook-store.js'
 import { postWebhook } from './webhooks/post-webhook.js'
 
 const TIMEOUT_MS = 10_000
@@ -23,17 +22,13 @@ const CONCURRENCY = 16
 /** Fans build events out to their subscriptions and delivers them, signed, with retries; counts attempts in `metrics`. */
 export async function startWebhookWorker (config: Config, logger: Logger, metrics = new Registry()): Promise<{ close(): Promise<void> }> {
   const redis = createRedis(config.redisUrl, 'worker', logger)
-  const keys = redisKeys(config.prefix)
-  const webhooks = createWebhookStore(redis, keys)
-  const deliveries = createDeliveryStore(redis, keys)
+  const storage = createStorage(redis, config.prefix)
+  const { webhooks, deliveries, builds } = storage
   const onError = (error: Error) => logger.warn({ err: error }, 'webhook queue error')
-  const queue = createWebhookQueue(redis, config.prefix, { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onError)
+  const queue = storage.webhookQueue({ attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onError)
   const allow = parseAllowList(config.webhookAllow)
   const lookup = guardedLookup(allow)
   const { attempts } = registerWebhookMetrics(metrics)
-
-  const buildWebhooks = async (buildId: string): Promise<StoredBuildWebhook[]> =>
-    JSON.parse((await redis.get(keys.buildWebhooks(buildId))) ?? '[]') as StoredBuildWebhook[]
 
   /** One delivery per subscription that wants the event; safe to run again (ids are derived). */
   async function fanout (event: FanoutJobData): Promise<void> {
@@ -45,7 +40,7 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
         targets.push({ target: { kind: 'webhook', webhookId: webhook.id }, key: webhook.id, url: webhook.url, format: webhook.format })
       }
     }
-    for (const [index, own] of (await buildWebhooks(event.build.id)).entries()) {
+    for (const [index, own] of (await builds.webhooksOf(event.build.id)).entries()) {
       if (own.events.includes(event.type)) targets.push({ target: { kind: 'build', index }, key: `B${index}`, url: own.url, format: own.format })
     }
     for (const { target, key, url, format } of targets) {
@@ -73,7 +68,7 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
   /** Where a delivery goes and the secrets that sign it, as they are now; null when it must not go. */
   async function destination (delivery: StoredDelivery): Promise<{ url: string; secrets: string[] } | { abandon: string }> {
     if (delivery.target.kind === 'build') {
-      const own = (await buildWebhooks(delivery.buildId))[delivery.target.index]
+      const own = (await builds.webhooksOf(delivery.buildId))[delivery.target.index]
       return own ? { url: own.url, secrets: [own.secret] } : { abandon: "the build's subscription is gone" }
     }
     const webhook = await webhooks.get(delivery.target.webhookId)

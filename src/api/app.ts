@@ -39,9 +39,9 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
   await fastify.register(services, { config: options.config })
   const { adminToken, rateLimitPerMinute, authFailuresPerMinute } = options.config
   await fastify.register(auth, { tokens: fastify.tokens, adminToken, rateLimitPerMinute, authFailuresPerMinute, push: fastify.pushPolicy })
-  await fastify.register(errorHandler, { isStoreDown: () => fastify.redis.status !== 'ready' })
+  await fastify.register(errorHandler, { isStoreDown: () => fastify.storage.connection.status !== 'ready' })
   // A process that also builds (role all) is ready only while its Docker Engine answers too.
-  const dependencies = { redis: fastify.redis, docker: options.config.role === 'api' ? null : new Docker() }
+  const dependencies = { redis: fastify.storage.connection, docker: options.config.role === 'api' ? null : new Docker() }
   const metrics = options.metrics ?? new Registry()
   registerReachabilityMetrics(metrics, dependencies)
   registerClusterMetrics(metrics, fastify.clusterCounts)

@@ -1,5 +1,5 @@
 // What `slipway` exits with, so a CI job can tell a broken Dockerfile from a broken network.
-// --help and the README's table are written from this list; test/cli/ keeps the README to it.
+// --help and docs/reference/cli.md's table are written from this list; test/readme.test.ts keeps that page to it.
 
 export const EXIT = {
   ok: 0,

@@ -63,7 +63,7 @@ export const ConfigSchema = Type.Object({
     expected: 'default, none, or the name of a Docker network (letters, digits, "_", "." and "-"); never host',
     description:
       "Network of builds' RUN steps: default (the Docker Engine's bridge), none, or a Docker network prepared with egress rules " +
-      '(classic builder only; docs/build-network.md shows how). A build may ask for none, never for more'
+      '(classic builder only; docs/operations/build-network.md shows how). A build may ask for none, never for more'
   }),
   buildTimeoutSeconds: Type.Integer({ default: 3600, minimum: 1, description: "Time limit of a build that doesn't name one" }),
   buildTimeoutMaxSeconds: Type.Integer({ default: 21_600, minimum: 1, description: 'The longest time limit a build may ask for' }),
@@ -272,11 +272,11 @@ function describeProblem (schema: TSchema, fallback: string): string {
   return fallback
 }
 
-/** Every setting with its variable, default and meaning: the README table and `--help` come from here. */
+/** Every setting with its variable, default and meaning: docs/reference/configuration.md and `--help` come from here. */
 export function describeConfig (): { variable: string; default: unknown; description: string }[] {
   return Object.entries(ConfigSchema.properties).map(([key, schema]) => ({
     variable: envName(key),
-    default: (schema as TSchema).default,
+    default: (schema as TSchema).default as unknown,
     description: (schema as TSchema).description ?? ''
   }))
 }

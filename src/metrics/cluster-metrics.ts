@@ -14,22 +14,23 @@ export interface ClusterCounts {
  * (slipway_redis_up says why).
  */
 export function registerClusterMetrics (registry: Registry, counts: ClusterCounts): void {
-  new Gauge({
+  // Registered here only, not also in prom-client's global registry (`registers: []`).
+  registry.registerMetric(new Gauge({
     name: 'slipway_builds',
     help: 'Builds stored in each status, across every process sharing this Redis',
     labelNames: ['status'],
-    registers: [registry],
+    registers: [],
     async collect () {
       const byStatus = await counts.builds().catch(() => null)
       this.reset()
       for (const [status, count] of Object.entries(byStatus ?? {})) this.set({ status }, count)
     }
-  })
-  new Gauge({
+  }))
+  registry.registerMetric(new Gauge({
     name: 'slipway_queue_jobs',
     help: 'Jobs in each state of each queue (builds, webhooks); queued builds are "prioritized", since every build has a priority',
     labelNames: ['queue', 'state'],
-    registers: [registry],
+    registers: [],
     async collect () {
       const byQueue = await counts.queues().catch(() => null)
       this.reset()
@@ -37,5 +38,5 @@ export function registerClusterMetrics (registry: Registry, counts: ClusterCount
         for (const [state, count] of Object.entries(byState)) this.set({ queue, state }, count)
       }
     }
-  })
+  }))
 }

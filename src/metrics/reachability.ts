@@ -50,22 +50,23 @@ export async function checkReadiness (dependencies: Dependencies): Promise<Readi
 
 /** slipway_redis_up and (where builds run) slipway_docker_up, probed at each scrape. */
 export function registerReachabilityMetrics (registry: Registry, dependencies: Dependencies): void {
-  new Gauge({
+  // Registered here only, not also in prom-client's global registry (`registers: []`).
+  registry.registerMetric(new Gauge({
     name: 'slipway_redis_up',
     help: 'Whether this process reaches Redis (1) or not (0), probed at scrape time',
-    registers: [registry],
+    registers: [],
     async collect () {
       this.set(Number(await redisReachable(dependencies.redis)))
     }
-  })
+  }))
   const docker = dependencies.docker
   if (!docker) return
-  new Gauge({
+  registry.registerMetric(new Gauge({
     name: 'slipway_docker_up',
     help: 'Whether this process reaches the Docker Engine it builds on (1) or not (0), probed at scrape time',
-    registers: [registry],
+    registers: [],
     async collect () {
       this.set(Number(await dockerReachable(docker)))
     }
-  })
+  }))
 }

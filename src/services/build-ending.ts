@@ -1,15 +1,12 @@
-import type { Redis } from 'ioredis'
 import type { BuildError, BuildRecord, BuildStatus } from '../domain/schemas/build.js'
 import { eventTypeOf, type WebhookQueue } from '../storage/webhook-queue.js'
-import { appendStatusEvent } from '../storage/build-log.js'
+import type { BuildLogs } from '../storage/build-log.js'
 import { toResource } from '../domain/builds/build-resource.js'
 import type { BuildStore } from '../storage/build-store.js'
-import type { RedisKeys } from '../storage/keys.js'
 
 export interface EndingContext {
-  redis: Redis
-  keys: RedisKeys
   store: BuildStore
+  logs: Pick<BuildLogs, 'appendStatus'>
   events: Pick<WebhookQueue, 'emit'>
 }
 
@@ -36,7 +33,7 @@ export async function endBuild (
     }
   })
   if (!ended) return false
-  await appendStatusEvent(ctx.redis, ctx.keys, id, change.to)
+  await ctx.logs.appendStatus(id, change.to)
   const record = await ctx.store.get(id)
   if (record) await ctx.events.emit(eventTypeOf(record.status), toResource(record))
   return true

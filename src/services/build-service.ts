@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis'
 import type { AuditLog } from '../storage/audit-log.js'
 import { BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable, UploadNotKept } from '../domain/errors.js'
 import { fingerprint } from '../domain/fingerprint.js'
@@ -8,19 +7,18 @@ import type { Actor } from '../domain/schemas/audit.js'
 import { TERMINAL_STATUSES, type Build, type BuildRecord, type BuildRequest, type BuildUploadOptions, type NormalizedRequest } from '../domain/schemas/build.js'
 import type { StoredUpload, UploadStore } from '../storage/upload-store.js'
 import type { WebhookQueue } from '../storage/webhook-queue.js'
-import type { StoredBuildWebhook, WebhookService } from './webhook-service.js'
+import type { WebhookService } from './webhook-service.js'
 import { endBuild } from './build-ending.js'
 import type { BuildQueue } from '../storage/build-queue.js'
 import { newBuildRecord, normalizeBuildRequest, normalizeImage, normalizeUploadRequest, UPLOAD_IMAGE_NAME, type RequestPolicy } from '../domain/builds/build-request.js'
 import { toResource } from '../domain/builds/build-resource.js'
-import type { BuildStore, Claim, Creation, ListQuery } from '../storage/build-store.js'
-import { createIdempotency } from '../storage/idempotency.js'
-import type { RedisKeys } from '../storage/keys.js'
+import type { BuildStore, Claim, Creation, ListQuery, StoredBuildWebhook } from '../storage/build-store.js'
+import type { BuildLogs } from '../storage/build-log.js'
+import type { Idempotency } from '../storage/idempotency.js'
 import { assertMayPush, type PushLimit } from '../domain/builds/push-allow.js'
 
 // How long a repeat waits for the build its twin is creating (a few Redis round trips, normally).
 const TWIN_WAIT_MS = 5000
-const INFLIGHT_TTL_SECONDS = 86_400
 
 /** What became of a POST: a new build, or one it joined or repeated. */
 export interface Submission {
@@ -52,9 +50,9 @@ function describeRequest (request: NormalizedRequest): string {
 
 /** What the API does with builds; it never runs git or docker itself. */
 export function createBuildService (deps: {
-  redis: Redis
-  keys: RedisKeys
   store: BuildStore
+  logs: Pick<BuildLogs, 'appendStatus'>
+  idempotency: Idempotency
   queue: BuildQueue
   webhooks: WebhookService
   events: WebhookQueue
@@ -65,9 +63,8 @@ export function createBuildService (deps: {
   audit: AuditLog
   logger: { error(details: object, message: string): void }
 }) {
-  const { store, queue, keys, redis } = deps
-  const idempotency = createIdempotency(redis, keys)
-  const ending = { redis, keys, store, events: deps.events }
+  const { store, queue, idempotency } = deps
+  const ending = { store, logs: deps.logs, events: deps.events }
 
   /**
    * Stores a build within its actor's quota of builds queued or running (per token, or per
@@ -101,7 +98,7 @@ export function createBuildService (deps: {
    */
   async function admit (record: BuildRecord, ownWebhooks: StoredBuildWebhook[], actor: Actor): Promise<Build> {
     // The build's own subscriptions (with their secrets) are kept beside the record, never in it.
-    if (ownWebhooks.length > 0) await redis.set(keys.buildWebhooks(record.id), JSON.stringify(ownWebhooks))
+    await store.saveWebhooks(record.id, ownWebhooks)
     const action = record.retryOf ? 'build.retry' : 'build.create'
     const summary = record.retryOf ? `retried build ${record.retryOf}: ${describeRequest(record.request)}` : describeRequest(record.request)
     try {
@@ -131,7 +128,7 @@ export function createBuildService (deps: {
   function inflightClaim (normalized: NormalizedRequest, webhooks: StoredBuildWebhook[]): Claim | undefined {
     if (normalized.force || normalized.supersede) return undefined
     const sameRequest = fingerprint({ ...normalized, webhooks: webhooks.map(({ secret: _secret, ...rest }) => rest) })
-    return { key: keys.inflight(sameRequest), ttlSeconds: INFLIGHT_TTL_SECONDS }
+    return { request: sameRequest }
   }
 
   /** Cancels the queued builds of the same repository, ref and image that `newer` replaces. */
@@ -281,7 +278,7 @@ export function createBuildService (deps: {
       checkPush(original.request, options)
       const request = { ...original.request, ref: original.commit ?? original.request.ref }
       const record = { ...newBuildRecord(newId(), request, new Date(), actor), retryOf: id }
-      const ownWebhooks = JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]
+      const ownWebhooks = await store.webhooksOf(id)
       await createCounted(record, actor)
       return admit(record, ownWebhooks, actor)
     },

@@ -1,26 +1,22 @@
-import type { Redis } from 'ioredis'
 import { BuildNotFound } from '../domain/errors.js'
 import type { Actor } from '../domain/schemas/audit.js'
 import { TERMINAL_STATUSES } from '../domain/schemas/build.js'
-import { readLogBatches, tailStart, type LogEvent } from '../storage/build-log.js'
-import type { BuildStore } from '../storage/build-store.js'
-import { createFollowerLeases } from '../storage/follower-leases.js'
-import type { RedisKeys } from '../storage/keys.js'
-import { createLogHub, type Follow } from '../storage/log-hub.js'
+import type { LogEvent } from '../storage/build-log.js'
+import type { Follow } from '../storage/log-hub.js'
+import type { Storage } from '../storage/storage.js'
 
 /** What the API does with build logs: read them, or follow them live from any API process. */
 export function createLogService (deps: {
-  redis: Redis
-  keys: RedisKeys
-  store: BuildStore
+  storage: Pick<Storage, 'builds' | 'buildLogs' | 'logHub' | 'followerLeases'>
   /** Open follows one token may hold (SLIPWAY_QUOTA_LOG_FOLLOWERS). */
   maxFollowers: number
   logger: { warn(details: object, message: string): void }
 }) {
   // A build that is gone counts as ended, so that its followers do not wait forever.
-  const isFinished = async (id: string) => TERMINAL_STATUSES.includes((await deps.store.get(id))?.status ?? 'failed')
-  const hub = createLogHub({ redis: deps.redis, keys: deps.keys, isFinished, logger: deps.logger })
-  const leases = createFollowerLeases({ redis: deps.redis, keys: deps.keys, limit: deps.maxFollowers })
+  const { builds, buildLogs } = deps.storage
+  const isFinished = async (id: string) => TERMINAL_STATUSES.includes((await builds.get(id))?.status ?? 'failed')
+  const hub = deps.storage.logHub({ isFinished, logger: deps.logger })
+  const leases = deps.storage.followerLeases(deps.maxFollowers)
 
   return {
     /**
@@ -28,15 +24,15 @@ export function createLogService (deps: {
      * Last-Event-ID), at `since` (a time), or `tail` lines before the end. Throws BUILD_NOT_FOUND.
      */
     async logStart (id: string, from: { after?: string | undefined; since?: string | undefined; tail?: number | undefined }): Promise<string> {
-      if (!(await deps.redis.exists(deps.keys.build(id)))) throw new BuildNotFound(id)
+      if (!(await builds.has(id))) throw new BuildNotFound(id)
       if (from.after) return from.after
       if (from.since) return `${Date.parse(from.since) - 1}-18446744073709551615`
-      if (from.tail) return tailStart(deps.redis, deps.keys, id, from.tail)
+      if (from.tail) return buildLogs.tailStart(id, from.tail)
       return '0-0'
     },
 
     /** The log as it is now, after `after`, in batches. */
-    readLog: (id: string, after: string): AsyncGenerator<LogEvent[]> => readLogBatches(deps.redis, deps.keys, id, after),
+    readLog: (id: string, after: string): AsyncGenerator<LogEvent[]> => buildLogs.readBatches(id, after),
 
     /**
      * Follows the log live until the build ends, counted against `actor`'s quota of open follows
@@ -44,7 +40,7 @@ export function createLogService (deps: {
      */
     async followBuildLog (id: string, after: string, actor: Actor): Promise<Follow> {
       const release = await leases.acquire(actor)
-      return hub.follow(id, after, () => void release())
+      return hub.follow(id, after, () => { void release() })
     },
 
     /** Ends every follow of this process and gives back its leases and its Redis connection. */

@@ -2,10 +2,8 @@ import os from 'node:os'
 import type { Scope, TokenRecord } from '../domain/auth/tokens.js'
 import { loadConfig } from '../domain/config.js'
 import type { Actor } from '../domain/schemas/audit.js'
-import { createAuditLog } from '../storage/audit-log.js'
-import { redisKeys } from '../storage/keys.js'
 import { createRedis } from '../storage/redis.js'
-import { createTokenStore } from '../storage/token-store.js'
+import { createStorage } from '../storage/storage.js'
 
 /** Tokens made, listed and revoked straight in the service's Redis: how the first token is made. */
 export interface OperatorTokens {
@@ -20,8 +18,7 @@ export interface OperatorTokens {
 export async function openOperatorTokens (): Promise<OperatorTokens> {
   const config = loadConfig()
   const redis = createRedis(config.redisUrl, 'worker', { warn: () => undefined })
-  const keys = redisKeys(config.prefix)
-  const tokens = createTokenStore(redis, keys, createAuditLog(redis, keys))
+  const { tokens } = createStorage(redis, config.prefix)
   try {
     await redis.connect()
   } catch (error) {

@@ -3,22 +3,15 @@ import { DeliveryNotFound, WebhookNotFound } from '../domain/errors.js'
 import { newId } from '../domain/ids.js'
 import type { Actor } from '../domain/schemas/audit.js'
 import type { BuildWebhook, BuildWebhookView, Delivery, SecretRotation, Webhook, WebhookCreate, WebhookUpdate } from '../domain/schemas/webhook.js'
-import { BUILD_EVENT_TYPES, type BuildEventType, type WebhookFormat } from '../domain/webhooks/event-types.js'
+import { BUILD_EVENT_TYPES } from '../domain/webhooks/event-types.js'
 import { toDeliveryResource, type DeliveryStore } from '../storage/delivery-store.js'
 import { generateSecret } from '../domain/webhooks/signing.js'
 import { checkWebhookUrl, type AllowList } from './url-policy.js'
 import type { WebhookQueue } from '../storage/webhook-queue.js'
 import { liveSecrets, toWebhookResource, type StoredWebhook, type WebhookStore } from '../storage/webhook-store.js'
+import type { StoredBuildWebhook } from '../storage/build-store.js'
 
 const DEFAULT_GRACE_SECONDS = 86_400
-
-/** A build's own subscription as stored beside the build: with its secret. */
-export interface StoredBuildWebhook {
-  url: string
-  events: BuildEventType[]
-  format: WebhookFormat
-  secret: string
-}
 
 /** What the API does with webhook subscriptions and their deliveries. */
 export function createWebhookService (deps: { webhooks: WebhookStore; deliveries: DeliveryStore; queue: WebhookQueue; allow: AllowList; audit: AuditLog }) {

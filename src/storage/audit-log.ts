@@ -1,17 +1,10 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from './keys.js'
-import { luaScript } from './redis.js'
+import { withCommands } from './redis-commands.js'
 import type { Actor, AuditAction, AuditEntry, AuditKind } from '../domain/schemas/audit.js'
 
 // One entry goes to the trail and to its actor's and kind's streams under the same id, in one
-// script, so a filtered page and the whole trail never disagree. KEYS: all, by actor, by kind;
-// ARGV: the entry's fields and values.
-const appendScript = luaScript(`
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV))
-redis.call('XADD', KEYS[2], id, unpack(ARGV))
-redis.call('XADD', KEYS[3], id, unpack(ARGV))
-return id
-`)
+// script (commands/appendAudit-3.lua), so a filtered page and the whole trail never disagree.
 
 // A page with both filters reads one of them and checks the other; it looks at no more than this.
 const MAX_SCANNED_PER_PAGE = 1000
@@ -26,11 +19,12 @@ export interface AuditQuery {
 export type AuditRecord = Omit<AuditEntry, 'id' | 'at'>
 
 /** Who did what to which build, token, webhook or trigger rule: written once, read newest first. */
-export function createAuditLog (redis: Redis, keys: RedisKeys) {
+export function createAuditLog (connection: Redis, keys: RedisKeys) {
+  const redis = withCommands(connection)
   return {
     async record (entry: AuditRecord): Promise<void> {
       const fields = { at: new Date().toISOString(), actor: JSON.stringify(entry.actor), action: entry.action, kind: entry.kind, resourceId: entry.resourceId, summary: entry.summary }
-      await appendScript(redis, [keys.audit, keys.auditByActor(entry.actor.id), keys.auditByKind(entry.kind)], Object.entries(fields).flat())
+      await redis.appendAudit(keys.audit, keys.auditByActor(entry.actor.id), keys.auditByKind(entry.kind), ...Object.entries(fields).flat())
     },
 
     /** Newest first; the cursor is the last id of the previous page. */

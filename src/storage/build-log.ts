@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { BuildStatus } from '../domain/schemas/build.js'
 import type { RedisKeys } from './keys.js'
+import { countLogBytes, keptLogBytes } from './build-store.js'
 
 export type LogStreamName = 'stdout' | 'stderr' | 'system'
 
@@ -46,9 +47,9 @@ type Pending = Omit<LogLine, 'id'> | Omit<StatusEvent, 'id'>
 
 /**
  * Appends a build's log to its Redis stream in small batches. Every line passes `redact` before it
- * is stored. The bytes kept per build are counted in the build hash (`logBytes`), so the cap holds
- * across worker restarts; past it lines are counted, not stored, and a marker says how much was
- * dropped.
+ * is stored. The bytes kept per build are counted with the build (see the build store), so the
+ * cap holds across worker restarts; past it lines are counted, not stored, and a marker says how
+ * much was dropped.
  */
 export async function openLogWriter (
   redis: Redis,
@@ -57,8 +58,7 @@ export async function openLogWriter (
   options: { maxBytes: number; redact: (text: string) => string }
 ): Promise<LogWriter> {
   const streamKey = keys.log(buildId)
-  const buildKey = keys.build(buildId)
-  let keptBytes = Number(await redis.hget(buildKey, 'logBytes')) || 0
+  let keptBytes = await keptLogBytes(redis, keys, buildId)
   let pending: Pending[] = []
   let pendingBytes = 0
   let droppedBytes = 0
@@ -71,7 +71,7 @@ export async function openLogWriter (
     pendingBytes += bytes
     // A failed background flush surfaces in drain(), flush() or close(), which await the same chain.
     if (pending.length >= FLUSH_LINES) flush().catch(() => {})
-    else timer ??= setTimeout(() => flush().catch(() => {}), FLUSH_DELAY_MS)
+    else timer ??= setTimeout(() => { flush().catch(() => {}) }, FLUSH_DELAY_MS)
   }
 
   function line (phase: string, stream: LogStreamName, text: string, bytes: number) {
@@ -89,7 +89,7 @@ export async function openLogWriter (
     flushing = flushing.then(async () => {
       const pipeline = redis.pipeline()
       for (const entry of batch) pipeline.xadd(streamKey, '*', ...encode(entry))
-      pipeline.hincrby(buildKey, 'logBytes', batchBytes)
+      countLogBytes(pipeline, keys, buildId, batchBytes)
       await pipeline.exec()
     })
     return flushing
@@ -179,6 +179,19 @@ export async function tailStart (redis: Redis, keys: RedisKeys, buildId: string,
     end = `(${batch[batch.length - 1]![0]}`
   }
 }
+
+/** Build logs, read and written by build id. */
+export function createBuildLogs (redis: Redis, keys: RedisKeys) {
+  return {
+    openWriter: (buildId: string, options: { maxBytes: number; redact: (text: string) => string }) => openLogWriter(redis, keys, buildId, options),
+    appendStatus: (buildId: string, status: BuildStatus) => appendStatusEvent(redis, keys, buildId, status),
+    readBatches: (buildId: string, after?: string) => readLogBatches(redis, keys, buildId, after),
+    readEvents: (buildId: string, after?: string) => readLogEvents(redis, keys, buildId, after),
+    tailStart: (buildId: string, lines: number) => tailStart(redis, keys, buildId, lines)
+  }
+}
+
+export type BuildLogs = ReturnType<typeof createBuildLogs>
 
 /** The largest possible stream id below `id`, so that reading after it starts at `id`. */
 function previousId (id: string): string {

@@ -1,58 +1,43 @@
-import type { Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import { decodeHash, encodeHash } from './redis-hash.js'
-import { luaScript } from './redis.js'
+import { withCommands } from './redis-commands.js'
 import { BUILD_STATUSES, TERMINAL_STATUSES, type BuildRecord, type BuildStatus } from '../domain/schemas/build.js'
+import type { BuildEventType, WebhookFormat } from '../domain/webhooks/event-types.js'
 import type { RedisKeys } from './keys.js'
 import { repoKey } from '../domain/builds/repo-url.js'
+import { dropUpload } from './upload-store.js'
 
-// A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script, so
-// a late or repeated writer (BullMQ delivers at least once) can never move a build out of a
-// terminal state.
-const transitionScript = luaScript(`
-local current = redis.call('HGET', KEYS[1], 'status')
-if not current then return {0, ''} end
-if ARGV[1] ~= '' and not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',', 1, true) then
-  return {0, current}
-end
-if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[3] then return {0, current} end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
-return {1, current}
-`)
+// A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script
+// (commands/transitionBuild-1.lua), so a late or repeated writer (BullMQ delivers at least once)
+// can never move a build out of a terminal state; a new one is stored with its index entries, its
+// claim and its place among its actor's active builds by another (commands/createBuild.lua).
 
-// A new build: its hash and its index entries, in one script. With a claim key (ARGV[3] = 1), only
-// if no other build holds that key, or only the build ARGV[4] names (one that has ended); the key
-// then names this build, and the holder's id is returned otherwise. With a limit (ARGV[5]), only
-// if the set of its actor's active builds holds fewer ids than that; this build joins the set.
-// One round trip: the key never names a build that is not stored, and a flood of requests admits
-// exactly the limit. KEYS: the hash, the claim key and the active set when there are, then the
-// indexes.
-const createScript = luaScript(`
-local first = 2
-local claim, active
-if ARGV[3] == '1' then
-  claim = KEYS[first]
-  first = first + 1
-  local holder = redis.call('GET', claim)
-  if holder and holder ~= ARGV[4] then return {'held', holder} end
-end
-if ARGV[5] ~= '' then
-  active = KEYS[first]
-  first = first + 1
-  if redis.call('SCARD', active) >= tonumber(ARGV[5]) then return {'full'} end
-end
-if claim then redis.call('SET', claim, ARGV[1], 'EX', ARGV[2]) end
-if active then redis.call('SADD', active, ARGV[1]) end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
-for i = first, #KEYS do redis.call('ZADD', KEYS[i], 0, ARGV[1]) end
-return false
-`)
-
-/** A key a new build claims for itself as it is stored, unless another build holds it. */
+/**
+ * What a new build claims as it is stored, unless another build holds it: being the build that
+ * identical requests (those with this fingerprint) join while it is queued or running.
+ */
 export interface Claim {
-  key: string
-  ttlSeconds: number
-  /** A build that holds the key but has ended: the new build takes the key over from it. */
+  request: string
+  /** A build that holds the claim but has ended: the new build takes the claim over from it. */
   replacing?: string
+}
+
+// A claim outlives any build that holds it; it only lapses by itself if its build never ends.
+const CLAIM_TTL_SECONDS = 86_400
+
+/** A build's own subscription, kept beside the build with its secret (never in the record). */
+export interface StoredBuildWebhook {
+  url: string
+  events: BuildEventType[]
+  format: WebhookFormat
+  secret: string
+}
+
+/** What a worker running a build watches for: another attempt started, or a cancel asked. */
+export interface BuildWatch {
+  /** The attempt the build is in; null when the build is gone. */
+  attempts: number | null
+  cancelRequested: boolean
 }
 
 /** At most `max` builds of one actor (a token or trigger rule) queued or running at once. */
@@ -87,7 +72,8 @@ export interface Transition {
 // with a cursor rather than walking the whole history.
 const MAX_SCANNED_PER_PAGE = 1000
 
-export function createBuildStore (redis: Redis, keys: RedisKeys) {
+export function createBuildStore (connection: Redis, keys: RedisKeys) {
+  const redis = withCommands(connection)
   /**
    * Stores a new build. With a claim, only if no other build holds the claim's key (else: `held`,
    * naming the build that does). With an active limit, only while its actor has fewer builds
@@ -99,10 +85,10 @@ export function createBuildStore (redis: Redis, keys: RedisKeys) {
     const byRepo = record.request.repo === null ? [] : [keys.buildsByRepo(repoKey(record.request.repo))]
     const indexes = [keys.allBuilds, keys.buildsByStatus(record.status), ...byRepo]
     const fields = Object.entries(encode(record)).flat()
-    const scriptKeys = [keys.build(record.id), ...(claim ? [claim.key] : []), ...(active ? [keys.activeBuilds(active.actorId)] : []), ...indexes]
-    const args = [record.id, claim?.ttlSeconds ?? 0, claim ? 1 : 0, claim?.replacing ?? '', active?.max ?? '', ...fields]
+    const scriptKeys = [keys.build(record.id), ...(claim ? [keys.inflight(claim.request)] : []), ...(active ? [keys.activeBuilds(active.actorId)] : []), ...indexes]
+    const args = [record.id, claim ? CLAIM_TTL_SECONDS : 0, claim ? 1 : 0, claim?.replacing ?? '', active?.max ?? '', ...fields]
     for (;;) {
-      const refused = (await createScript(redis, scriptKeys, args)) as ['held', string] | ['full'] | null
+      const refused = await redis.createBuild(scriptKeys.length, ...scriptKeys, ...args)
       if (refused === null) return { kind: 'stored' }
       if (refused[0] === 'held') return { kind: 'held', holder: refused[1] }
       // Builds that ended since they were counted still are: no ending path has to remember to
@@ -132,12 +118,12 @@ export function createBuildStore (redis: Redis, keys: RedisKeys) {
   async function transition (id: string, change: Transition): Promise<boolean> {
     const fields = Object.entries(encode(change.set ?? {})).flat()
     const attempt = change.attempt === undefined ? '' : JSON.stringify(change.attempt)
-    const [applied, previous] = (await transitionScript(redis, [keys.build(id)], [change.from.join(','), change.to, attempt, ...fields])) as [number, string]
+    const [applied, previous] = await redis.transitionBuild(keys.build(id), change.from.join(','), change.to, attempt, ...fields)
     if (applied === 1 && previous !== change.to) {
       // The status index trails the hash by one round trip; list() re-checks each status it returns.
       const changes = redis.multi().zrem(keys.buildsByStatus(previous as BuildStatus), id).zadd(keys.buildsByStatus(change.to), 0, id)
       // An ended build's uploaded source is needed no more (its time to live clears it otherwise).
-      if (TERMINAL_STATUSES.includes(change.to)) changes.unlink(keys.upload(id))
+      if (TERMINAL_STATUSES.includes(change.to)) dropUpload(changes, keys, id)
       await changes.exec()
     }
     return applied === 1
@@ -187,7 +173,57 @@ export function createBuildStore (redis: Redis, keys: RedisKeys) {
     return Object.fromEntries(BUILD_STATUSES.map((status, i) => [status, counts[i]])) as Record<BuildStatus, number>
   }
 
-  return { create, get, transition, list, countByStatus }
+  /** Every id in a status index, oldest first; the index may trail a build's status by a moment. */
+  function idsByStatus (status: BuildStatus): Promise<string[]> {
+    return redis.zrangebylex(keys.buildsByStatus(status), '-', '+')
+  }
+
+  /** For each build, in one round trip, what its worker watches for (see BuildWatch); null where the answer failed. */
+  async function watch (ids: string[]): Promise<(BuildWatch | null)[]> {
+    const pipeline = redis.pipeline()
+    for (const id of ids) pipeline.hmget(keys.build(id), 'cancelRequested', 'attempts')
+    const answers = (await pipeline.exec()) ?? []
+    return answers.map(([error, fields]) => {
+      if (error) return null
+      const [cancelRequested, attempts] = fields as [string | null, string | null]
+      return { attempts: attempts === null ? null : Number(attempts), cancelRequested: cancelRequested === 'true' }
+    })
+  }
+
+  return {
+    create,
+    get,
+    transition,
+    list,
+    countByStatus,
+    idsByStatus,
+    watch,
+
+    async has (id: string): Promise<boolean> {
+      return (await redis.exists(keys.build(id))) === 1
+    },
+
+    /** Keeps a new build's own subscriptions beside it. */
+    async saveWebhooks (id: string, webhooks: StoredBuildWebhook[]): Promise<void> {
+      if (webhooks.length > 0) await redis.set(keys.buildWebhooks(id), JSON.stringify(webhooks))
+    },
+
+    /** A build's own subscriptions, secrets included, by position. */
+    async webhooksOf (id: string): Promise<StoredBuildWebhook[]> {
+      return JSON.parse((await redis.get(keys.buildWebhooks(id))) ?? '[]') as StoredBuildWebhook[]
+    },
+
+    /** The succeeded build remembered for a build fingerprint, if it is still stored. */
+    async reusable (fingerprint: string): Promise<BuildRecord | null> {
+      const id = await redis.get(keys.dedupe(fingerprint))
+      return id ? get(id) : null
+    },
+
+    /** Remembers a succeeded build as the one identical builds (by build fingerprint) reuse. */
+    async rememberReusable (fingerprint: string, id: string): Promise<void> {
+      await redis.set(keys.dedupe(fingerprint), id)
+    }
+  }
 }
 
 export type BuildStore = ReturnType<typeof createBuildStore>
@@ -198,4 +234,17 @@ const encode = (record: Partial<BuildRecord>) => encodeHash(record, RAW)
 
 function decode (hash: Record<string, string>): BuildRecord | null {
   return hash.status ? decodeHash<BuildRecord>(hash, RAW) : null
+}
+
+// A build's log counts the bytes it keeps in the build's hash (`logBytes`), so its cap holds across
+// worker restarts; build-log.ts reads and adds to the count through these two.
+
+/** The bytes of log kept for a build so far. */
+export async function keptLogBytes (redis: Redis, keys: RedisKeys, id: string): Promise<number> {
+  return Number(await redis.hget(keys.build(id), 'logBytes')) || 0
+}
+
+/** Adds to a build's count of log bytes kept, in the caller's pipeline (with the lines it counts). */
+export function countLogBytes (pipeline: ChainableCommander, keys: RedisKeys, id: string, bytes: number): void {
+  pipeline.hincrby(keys.build(id), 'logBytes', bytes)
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from './keys.js'
 import { decodeHash, encodeHash } from './redis-hash.js'
+import { withCommands } from './redis-commands.js'
 import type { Delivery, DeliveryAttempt } from '../domain/schemas/webhook.js'
 import type { WebhookFormat } from '../domain/webhooks/event-types.js'
 
@@ -15,17 +16,12 @@ export interface StoredDelivery extends Delivery {
   body: string
 }
 
-const CREATE_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1
-`
-
 /** Delivery records, listed per subscription and per build, newest first. */
-export function createDeliveryStore (redis: Redis, keys: RedisKeys) {
+export function createDeliveryStore (connection: Redis, keys: RedisKeys) {
+  const redis = withCommands(connection)
   /** Stores a delivery unless one with its id exists (a repeated fan-out); true when it was new. */
   async function create (delivery: StoredDelivery): Promise<boolean> {
-    const created = (await redis.eval(CREATE_SCRIPT, 1, keys.delivery(delivery.id), ...Object.entries(encodeHash(delivery)).flat())) === 1
+    const created = (await redis.createDelivery(keys.delivery(delivery.id), ...Object.entries(encodeHash(delivery)).flat())) === 1
     if (created) {
       const pipeline = redis.pipeline().zadd(keys.buildDeliveries(delivery.buildId), 0, delivery.id)
       if (delivery.webhookId) pipeline.zadd(keys.webhookDeliveries(delivery.webhookId), 0, delivery.id)

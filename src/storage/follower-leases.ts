@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { luaScript } from './redis.js'
+import { withCommands } from './redis-commands.js'
 import { quotaExceeded } from '../domain/quotas.js'
 import type { Actor } from '../domain/schemas/audit.js'
 import type { RedisKeys } from './keys.js'
@@ -11,31 +11,13 @@ import type { RedisKeys } from './keys.js'
 // themselves. Times are Redis's own clock, so the API hosts' clocks need not agree.
 const LEASE_TTL_MS = 30_000
 
-// KEYS[1]: the token's leases. ARGV: the new lease's id, the time to live in ms, the limit.
-// Expired leases are dropped first; returns 0, adding nothing, at the limit.
-const acquireScript = luaScript(`
-local time = redis.call('TIME')
-local now = time[1] * 1000 + math.floor(time[2] / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], now + ARGV[2], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-`)
-
-// KEYS[1]: a token's leases. ARGV: the time to live in ms, then the ids of the leases to extend.
-// A lease that expired meanwhile (Redis was away) is added again: its follow is still open.
-const refreshScript = luaScript(`
-local time = redis.call('TIME')
-local expires = time[1] * 1000 + math.floor(time[2] / 1000) + ARGV[1]
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], expires, ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-`)
+// A lease is taken, at most `limit` per token, by commands/acquireFollowerLease-1.lua and kept by
+// commands/refreshFollowerLeases-1.lua.
 
 /** Leases on open log follows, at most `limit` per token at once; `ttlMs` is for tests. */
 export function createFollowerLeases (deps: { redis: Redis; keys: RedisKeys; limit: number; ttlMs?: number }) {
-  const { redis, keys, limit } = deps
+  const { keys, limit } = deps
+  const redis = withCommands(deps.redis)
   const ttlMs = deps.ttlMs ?? LEASE_TTL_MS
   // This process's leases: lease id → the token's id.
   const held = new Map<string, string>()
@@ -46,7 +28,7 @@ export function createFollowerLeases (deps: { redis: Redis; keys: RedisKeys; lim
     const byActor = new Map<string, string[]>()
     for (const [lease, actorId] of held) byActor.set(actorId, [...(byActor.get(actorId) ?? []), lease])
     // A missed refresh is made good by the next one, well before the leases expire.
-    await Promise.all([...byActor].map(([actorId, leases]) => refreshScript(redis, [keys.followerLeases(actorId)], [ttlMs, ...leases]))).catch(() => undefined)
+    await Promise.all([...byActor].map(([actorId, leases]) => redis.refreshFollowerLeases(keys.followerLeases(actorId), ttlMs, ...leases))).catch(() => undefined)
   }
 
   async function release (lease: string, actorId: string): Promise<void> {
@@ -66,9 +48,9 @@ export function createFollowerLeases (deps: { redis: Redis; keys: RedisKeys; lim
      */
     async acquire (actor: Actor): Promise<() => Promise<void>> {
       const lease = randomUUID()
-      if ((await acquireScript(redis, [keys.followerLeases(actor.id)], [lease, ttlMs, limit])) !== 1) throw quotaExceeded('quotaLogFollowers', limit, actor)
+      if ((await redis.acquireFollowerLease(keys.followerLeases(actor.id), lease, ttlMs, limit)) !== 1) throw quotaExceeded('quotaLogFollowers', limit, actor)
       held.set(lease, actor.id)
-      timer ??= setInterval(() => void refresh(), ttlMs / 3).unref()
+      timer ??= setInterval(() => { void refresh() }, ttlMs / 3).unref()
       return () => release(lease, actor.id)
     },
 

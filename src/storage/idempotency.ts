@@ -30,6 +30,8 @@ export function createIdempotency (redis: Redis, keys: RedisKeys) {
   }
 }
 
+export type Idempotency = ReturnType<typeof createIdempotency>
+
 /** The header's value: a structured-field string ("…") or, leniently, a bare token. */
 export function parseIdempotencyKey (header: string): string {
   const value = header.startsWith('"') && header.endsWith('"') && header.length >= 2 ? header.slice(1, -1) : header

@@ -4,48 +4,72 @@ import type { BuildStatus } from '../domain/schemas/build.js'
  * Slipway's own Redis keys. BullMQ keeps its keys under `<prefix>:<queue>:…` (queues are named
  * "builds", "webhooks", …), so ours use other second segments. Keys of one build share the hash
  * tag `{id}`, so a Redis Cluster keeps them on one shard.
+ *
+ * Each key has one module that reads and writes it and knows how its value is encoded (named
+ * above each group); everything else, in storage or above it, calls that module.
  */
 export function redisKeys (prefix: string) {
   return {
+    // build-store.ts
     build: (id: string) => `${prefix}:build:{${id}}`,
-    log: (id: string) => `${prefix}:build:{${id}}:log`,
     // Sorted sets with every score 0: members sort by id, and ids sort by creation time.
     allBuilds: `${prefix}:idx:builds`,
     buildsByRepo: (repoKey: string) => `${prefix}:idx:repo:${repoKey}`,
     buildsByStatus: (status: BuildStatus) => `${prefix}:idx:status:${status}`,
     /** A build's own subscriptions, secrets included: never part of the build record. */
     buildWebhooks: (id: string) => `${prefix}:build:{${id}}:webhooks`,
-    /** An uploaded build source (the gzipped tar), until its build ends. */
-    upload: (id: string) => `${prefix}:build:{${id}}:source`,
-    /** The bytes of an actor's uploads stored in Redis, by upload id (src/uploads/upload-store.ts). */
-    uploadBytes: (actorId: string) => `${prefix}:quota:uploads:${actorId}`,
-    buildDeliveries: (id: string) => `${prefix}:build:{${id}}:deliveries`,
-    webhook: (id: string) => `${prefix}:webhook:{${id}}`,
-    webhookDeliveries: (id: string) => `${prefix}:webhook:{${id}}:deliveries`,
-    allWebhooks: `${prefix}:idx:webhooks`,
-    delivery: (id: string) => `${prefix}:delivery:{${id}}`,
-    /** The build an Idempotency-Key made, per client (a token or trigger rule id: no ':' in it). */
-    idempotency: (scope: string, key: string) => `${prefix}:idem:${scope}:${key}`,
     /** The queued or running build an identical request joins (by request fingerprint). */
     inflight: (fingerprint: string) => `${prefix}:inflight:${fingerprint}`,
     /** The succeeded build whose image an identical build reuses (by build fingerprint). */
     dedupe: (fingerprint: string) => `${prefix}:dedupe:${fingerprint}`,
-    /** Leases on a token's open log follows, by expiry (src/builds/follower-leases.ts). */
-    followerLeases: (actorId: string) => `${prefix}:quota:follows:${actorId}`,
-    /** The ids of an actor's builds that were queued or running when last looked at (src/builds/build-store.ts). */
+    /** The ids of an actor's builds that were queued or running when last looked at. */
     activeBuilds: (actorId: string) => `${prefix}:quota:builds:${actorId}`,
+
+    // build-log.ts; log-hub.ts follows it live, reading it with build-log's decoding.
+    log: (id: string) => `${prefix}:build:{${id}}:log`,
+
+    // upload-store.ts
+    /** An uploaded build source (the gzipped tar), until its build ends. */
+    upload: (id: string) => `${prefix}:build:{${id}}:source`,
+    /** The bytes of an actor's uploads stored in Redis, by upload id. */
+    uploadBytes: (actorId: string) => `${prefix}:quota:uploads:${actorId}`,
+
+    // delivery-store.ts
+    delivery: (id: string) => `${prefix}:delivery:{${id}}`,
+    buildDeliveries: (id: string) => `${prefix}:build:{${id}}:deliveries`,
+    webhookDeliveries: (id: string) => `${prefix}:webhook:{${id}}:deliveries`,
+
+    // webhook-store.ts
+    webhook: (id: string) => `${prefix}:webhook:{${id}}`,
+    allWebhooks: `${prefix}:idx:webhooks`,
+
+    // idempotency.ts
+    /** The build an Idempotency-Key made, per client (a token or trigger rule id: no ':' in it). */
+    idempotency: (scope: string, key: string) => `${prefix}:idem:${scope}:${key}`,
+
+    // follower-leases.ts
+    /** Leases on a token's open log follows, by expiry. */
+    followerLeases: (actorId: string) => `${prefix}:quota:follows:${actorId}`,
+
+    // token-store.ts
     token: (id: string) => `${prefix}:token:${id}`,
     tokenByHash: (hash: string) => `${prefix}:tokenhash:${hash}`,
     allTokens: `${prefix}:idx:tokens`,
     rateLimit: `${prefix}:ratelimit:`,
-    /** Unknown tokens presented from one client address in the current window (src/auth/tokens.ts). */
+    /** Unknown tokens presented from one client address in the current window. */
     authFailures: (client: string) => `${prefix}:authfail:${client}`,
+
+    // trigger-store.ts
     trigger: (id: string) => `${prefix}:trigger:{${id}}`,
     allTriggers: `${prefix}:idx:triggers`,
     /** The ids of the trigger rules of one provider and repository (by repoKey). */
     triggersByRepo: (provider: string, repoKey: string) => `${prefix}:idx:triggers:${provider}:${repoKey}`,
+
+    // delivery-ledger.ts
     /** What one push event delivery, signed by one set of rules, started: a short lease while it is handled, then its builds. */
     triggerDelivery: (provider: string, signers: string, deliveryId: string) => `${prefix}:triggerdelivery:${provider}:${signers}:${deliveryId}`,
+
+    // audit-log.ts
     /**
      * The audit trail, newest last: every entry, and the same entries by actor and by kind so a
      * filtered page reads only what it shows. One hash tag keeps the three on one shard.
@@ -53,6 +77,8 @@ export function redisKeys (prefix: string) {
     audit: `${prefix}:{audit}:all`,
     auditByActor: (actorId: string) => `${prefix}:{audit}:actor:${actorId}`,
     auditByKind: (kind: string) => `${prefix}:{audit}:kind:${kind}`,
+
+    // image-scans.ts
     /** What reading an image's layers found (files deleted later), by image id. */
     imageScan: (imageId: string) => `${prefix}:imagescan:${imageId}`
   }

@@ -27,7 +27,7 @@ export interface Follow {
    * was called, so that a stopped follow never looks like a build that ended.
    */
   events: AsyncGenerator<LogEvent[]>
-  stop(): void
+  stop: () => void
 }
 
 interface Follower {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { Redis, type RedisOptions } from 'ioredis'
 
 /**
@@ -20,20 +19,4 @@ export function createRedis (url: string, role: 'api' | 'worker', logger: { warn
     logger.warn({ err: error, role }, 'Redis is unreachable; retrying')
   })
   return redis
-}
-
-/**
- * A Lua script, run by its SHA1 (EVALSHA): its source goes to Redis only when Redis does not
- * know it yet (first use, or after a restart), not with every call.
- */
-export function luaScript (source: string): (redis: Redis, keys: string[], args: (string | number | Buffer)[]) => Promise<unknown> {
-  const sha = createHash('sha1').update(source).digest('hex')
-  return async (redis, keys, args) => {
-    try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args)
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error
-      return redis.eval(source, keys.length, ...keys, ...args)
-    }
-  }
 }

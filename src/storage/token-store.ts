@@ -5,35 +5,13 @@ import type { RedisKeys } from './keys.js'
 import { checkPushPatterns } from '../domain/builds/push-allow.js'
 import { newId } from '../domain/ids.js'
 import { withCreator, type Actor } from '../domain/schemas/audit.js'
-import { luaScript } from './redis.js'
+import { withCommands } from './redis-commands.js'
 import type { Principal, Scope, TokenRecord } from '../domain/auth/tokens.js'
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
 
-// A presented token checked in one round trip. First the count of unknown tokens from the
-// request's client address: past the limit nothing is looked up, so no answer says whether a token
-// is good. Then the token's record (an unknown token adds to its address's count), then its request
-// count in its rate window (a fixed window per token). KEYS[1]: the address's failure counter,
-// KEYS[2]: the token's request counter, KEYS[3] (absent for the admin token): its record. ARGV[1]:
-// the window in ms, ARGV[2]: the unknown tokens an address may present per window.
-const admitScript = luaScript(`
-local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
-if failures >= tonumber(ARGV[2]) then return {'limited', redis.call('PTTL', KEYS[1])} end
-local record = ''
-if KEYS[3] then
-  record = redis.call('GET', KEYS[3])
-  if not record then
-    if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-    return {'unknown'}
-  end
-end
-local count = redis.call('INCR', KEYS[2])
-if count == 1 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[1])
-  return {'admitted', record, count, tonumber(ARGV[1])}
-end
-return {'admitted', record, count, redis.call('PTTL', KEYS[2])}
-`)
+// A presented token is checked in one round trip (commands/admitToken.lua): first the count of
+// unknown tokens from its client's address, then its record, then its count in its rate window.
 
 /** What became of a presented token. */
 export type Admission =
@@ -61,7 +39,8 @@ const withDefaults = (record: TokenRecord): TokenRecord => withCreator({ ...reco
  * API tokens: 256 random bits, shown once when made, kept only as their SHA-256 (enough for a
  * secret this long: there is nothing to guess). One GET finds a token by its hash.
  */
-export function createTokenStore (redis: Redis, keys: RedisKeys, audit: AuditLog) {
+export function createTokenStore (connection: Redis, keys: RedisKeys, audit: AuditLog) {
+  const redis = withCommands(connection)
   return {
     /** A new token; PUSH_PATTERN_INVALID for a bad push pattern. */
     async create (name: string, scopes: Scope[], pushAllow: string[] | null, createdBy: Actor): Promise<{ token: string; record: TokenRecord }> {
@@ -92,10 +71,7 @@ export function createTokenStore (redis: Redis, keys: RedisKeys, audit: AuditLog
         // Compared by hash, in constant time.
         const admin = adminHash !== null && timingSafeEqual(Buffer.from(hash), adminHash)
         const scriptKeys = [keys.authFailures(client), ...(admin ? [`${keys.rateLimit}admin`] : [`${keys.rateLimit}${hash}`, keys.tokenByHash(hash)])]
-        const answer = (await admitScript(redis, scriptKeys, [limits.windowMs, limits.failuresPerWindow])) as
-          | ['admitted', string, number, number]
-          | ['unknown']
-          | ['limited', number]
+        const answer = await redis.admitToken(scriptKeys.length, ...scriptKeys, limits.windowMs, limits.failuresPerWindow)
         if (answer[0] === 'limited') return { kind: 'limited', retryMs: answer[1] }
         if (answer[0] === 'unknown') return { kind: 'unknown' }
         const [, record, count, resetMs] = answer

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { PassThrough, type Readable } from 'node:stream'
-import type { Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import { BodyInvalid, UploadTooLarge } from '../domain/errors.js'
 import { formatBytes } from '../domain/format.js'
 import { newId } from '../domain/ids.js'
 import type { RedisKeys } from './keys.js'
 import type { Config } from '../domain/config.js'
-import { luaScript } from './redis.js'
+import { withCommands } from './redis-commands.js'
 import { quotaExceeded } from '../domain/quotas.js'
 import type { Actor } from '../domain/schemas/audit.js'
 import type { UploadSource } from '../domain/schemas/build.js'
@@ -21,23 +21,7 @@ import { readSafeTar, type TarLimits } from '../domain/uploads/safe-tar.js'
 // uploads (upload id → bytes stored). Each piece is counted in the script that stores it, so
 // concurrent uploads cannot together pass the quota. An upload that has left Redis, whichever
 // way, is taken out of the count when the count would refuse something, never by the paths that
-// remove it.
-
-// KEYS[1]: the upload, KEYS[2]: its token's uploads. ARGV: the upload id, the piece, the time to
-// live, the quota in bytes, '1' for the first piece. Returns 0, storing nothing, past the quota.
-const storePieceScript = luaScript(`
-local used = 0
-for _, bytes in ipairs(redis.call('HVALS', KEYS[2])) do used = used + tonumber(bytes) end
-if used + #ARGV[2] > tonumber(ARGV[4]) then return 0 end
-if ARGV[5] == '1' then
-  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-else
-  redis.call('APPEND', KEYS[1], ARGV[2])
-end
-redis.call('HINCRBY', KEYS[2], ARGV[1], #ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return 1
-`)
+// remove it. Pieces are stored by commands/storeUploadPiece-2.lua.
 
 export interface UploadLimits extends TarLimits {
   /** The gzipped tar's own size. */
@@ -63,7 +47,8 @@ export function uploadTtlSeconds (config: Pick<Config, 'queueTtlSeconds' | 'maxA
 }
 
 export function createUploadStore (deps: { redis: Redis; keys: RedisKeys; limits: UploadLimits; ttlSeconds: number; quotaBytes: number }) {
-  const { redis, keys, limits, quotaBytes } = deps
+  const { keys, limits, quotaBytes } = deps
+  const redis = withCommands(deps.redis)
   const tooLarge = () =>
     new UploadTooLarge(
       `The upload is larger than ${formatBytes(limits.maxBytes)} (SLIPWAY_UPLOAD_MAX_BYTES). Leave out what the build does not need: ` +
@@ -110,14 +95,14 @@ export function createUploadStore (deps: { redis: Redis; keys: RedisKeys; limits
       const tar = new PassThrough()
       // Its failures reach us through `checking`.
       tar.on('error', () => undefined)
-      const checking = readSafeTar(tar, limits, async (_entry, content) => void content.resume())
+      const checking = readSafeTar(tar, limits, async (_entry, content) => { content.resume() })
       // Awaited below; until then a failure only needs to stop the loop.
       checking.catch(() => undefined)
       let size = 0
       let piece: Buffer[] = []
       let stored = false
       const storePiece = async (data: Buffer) =>
-        (await storePieceScript(redis, [key, keys.uploadBytes(actor.id)], [id, data, deps.ttlSeconds, quotaBytes, stored ? '0' : '1'])) === 1
+        (await redis.storeUploadPiece(key, keys.uploadBytes(actor.id), id, data, deps.ttlSeconds, quotaBytes, stored ? '0' : '1')) === 1
       const flush = async () => {
         if (piece.length === 0) return
         const data = Buffer.concat(piece)
@@ -162,8 +147,26 @@ export function createUploadStore (deps: { redis: Redis; keys: RedisKeys; limits
 
 export type UploadStore = ReturnType<typeof createUploadStore>
 
-/** A stored upload's bytes, piece by piece; nothing for an upload that is not there. */
-export async function * readStoredUpload (redis: Redis, key: string): AsyncGenerator<Buffer> {
+/** An upload as a worker reads it back, by the id of its build. */
+export function createStoredUploads (redis: Redis, keys: RedisKeys) {
+  return {
+    /** Whether the upload is still stored (its time to live may have run out). */
+    async has (id: string): Promise<boolean> {
+      return (await redis.exists(keys.upload(id))) === 1
+    },
+    /** Its bytes, piece by piece; nothing for an upload that is not there. */
+    read: (id: string): AsyncGenerator<Buffer> => readPieces(redis, keys.upload(id))
+  }
+}
+
+export type StoredUploads = ReturnType<typeof createStoredUploads>
+
+/** Removes a build's upload, in the caller's transaction (the build store's, as the build ends). */
+export function dropUpload (transaction: ChainableCommander, keys: RedisKeys, id: string): void {
+  transaction.unlink(keys.upload(id))
+}
+
+async function * readPieces (redis: Redis, key: string): AsyncGenerator<Buffer> {
   for (let offset = 0; ; offset += PIECE_BYTES) {
     const piece = await redis.getrangeBuffer(key, offset, offset + PIECE_BYTES - 1)
     if (piece.length > 0) yield piece

@@ -30,7 +30,7 @@ interface Run {
 /** The CLI as a child process with only PATH and `env`; `waitFor` watches its output as it comes. */
 function start (env: Record<string, string>, args: string[]) {
   const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH!, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => void child.kill())
+  t.teardown(() => { child.kill() })
   const run: Run = { code: null, stdout: '', stderr: '' }
   const watchers: (() => void)[] = []
   for (const name of ['stdout', 'stderr'] as const) {

@@ -21,7 +21,7 @@ t.test('submit --follow rides out an API restart: the stream resumes after the l
     env: { PATH: process.env.PATH!, SLIPWAY_URL: `http://127.0.0.1:${config.port}`, SLIPWAY_TOKEN: TEST_ADMIN_TOKEN },
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  t.teardown(() => void child.kill())
+  t.teardown(() => { child.kill() })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))

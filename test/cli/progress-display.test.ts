@@ -6,7 +6,7 @@ function terminal (columns = 80) {
   let written = ''
   return {
     columns,
-    write: (text: string) => void (written += text),
+    write: (text: string) => { written += text },
     get written () {
       return written
     },

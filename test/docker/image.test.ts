@@ -41,7 +41,8 @@ if (!(await docker.getImage(BASE_IMAGE).inspect().then(() => true, () => false))
 
     const files = (await inContainer(image, ['find', '/app', '-path', '/app/node_modules', '-prune', '-o', '-type', 'f', '-print'])).trim().split('\n')
     t.ok(files.includes('/app/dist/src/server.js'), 'the compiled server is there')
-    t.same(files.filter((file) => file !== '/app/package.json' && !/^\/app\/(dist\/(src|workers)|src\/portal)\/.+\.js$/.test(file) && !/^\/app\/src\/portal\/.+\.(html|css)$/.test(file)), [], 'only compiled JavaScript, the portal\'s files and package.json')
+    t.same(files.filter((file) => file !== '/app/package.json' && !/^\/app\/(dist\/(src|workers)|src\/portal)\/.+\.js$/.test(file) && !/^\/app\/src\/portal\/.+\.(html|css)$/.test(file) && !/^\/app\/src\/storage\/commands\/[A-Za-z]+(-\d+)?\.lua$/.test(file)), [], 'only compiled JavaScript, the portal\'s files, the Lua scripts and package.json')
+    t.ok(files.includes('/app/src/storage/commands/transitionBuild-1.lua'), 'the Lua scripts are there')
     t.equal((await inContainer(image, ['find', '/app/node_modules', '-name', '*.ts', '-o', '-name', '*.map'])).trim(), '', 'no types or maps in node_modules')
 
     const tools = await inContainer(image, ['sh', '-c', 'for tool in npm npx tsc apt-get dpkg gcc cc make perl; do command -v "$tool" || true; done'])
@@ -84,8 +85,8 @@ async function build (tag: string): Promise<void> {
   if (extra) args.push('--build-arg', 'EXTRA_CA_CERTS')
   const child = spawn('docker', [...args, '.'], { cwd: packageRoot, env: { ...process.env, EXTRA_CA_CERTS: extra }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk))
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   if (code !== 0) throw new Error(`docker build failed (${code}):\n${output.slice(-4000)}`)
 }

@@ -8,8 +8,8 @@ import slipwayApp, { serverOptions } from '../../src/api/app.js'
 import { packageRoot } from '../../src/package-info.js'
 import { testConfig } from '../helpers/config.js'
 
-// docs/SECURITY.md lists every route that needs no token; this keeps the list exact.
-const security = await readFile(path.join(packageRoot, 'docs', 'SECURITY.md'), 'utf8')
+// docs/operations/security.md lists every route that needs no token; this keeps the list exact.
+const security = await readFile(path.join(packageRoot, 'docs', 'operations', 'security.md'), 'utf8')
 
 /** The routes the documentation's table names, as "METHOD /path". */
 function documentedOpenRoutes (): string[] {
@@ -20,7 +20,7 @@ function documentedOpenRoutes (): string[] {
 // The portal's files and Swagger UI's assets are each one entry in the documentation.
 const grouped = (url: string) => (url.startsWith('/docs') ? '/docs/*' : url.startsWith('/portal') ? '/portal/*' : url)
 
-t.test('every route without a scope is in docs/SECURITY.md, and nothing else is', async (t) => {
+t.test('every route without a scope is in docs/operations/security.md, and nothing else is', async (t) => {
   const config = testConfig(t)
   const app = Fastify(serverOptions(pino({ level: 'silent' }), config))
   const open = new Set<string>()

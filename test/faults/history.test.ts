@@ -47,7 +47,7 @@ t.test(`${BUILDS} builds under random faults: none lost, none stuck, one end eac
   // saying why, rather than letting it run into tap's timeout.
   const accepted: string[] = []
   const faults: string[] = []
-  let faultFailed: unknown = null
+  let faultFailed: Error | null = null
   const submit = async (n: number) => {
     const key = randomUUID()
     const deadline = Date.now() + 60_000
@@ -96,14 +96,15 @@ t.test(`${BUILDS} builds under random faults: none lost, none stuck, one end eac
       }
     }
   })().catch((error: unknown) => {
-    faultFailed = error
+    faultFailed = error instanceof Error ? error : new Error(String(error))
   })
 
   await submitting
   await sleep(10_000)
   injecting = false
   await injecting$
-  if (faultFailed) throw faultFailed
+  const failed = faultFailed as Error | null
+  if (failed) throw failed
   t.comment(`faults: ${faults.join('; ')}`)
 
   const redis = new Redis(config.redisUrl)

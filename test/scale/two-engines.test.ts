@@ -15,13 +15,13 @@ import { startSlipwayProcess } from '../helpers/processes.js'
 import { startRedisServer } from '../helpers/redis-server.js'
 import { startRegistry } from '../helpers/registry.js'
 
-// Slipway across two Docker hosts, as docs/SCALING.md describes it: one API process, one queue
+// Slipway across two Docker hosts, as docs/operations/scaling.md describes it: one API process, one queue
 // (one Redis prefix), one registry, and two worker processes, each with DOCKER_HOST pointing at a
 // Docker daemon of its own. Both daemons are started by this test (the machine's main daemon only
 // lends them busybox), so a worker that ignored DOCKER_HOST and built on the main daemon would
 // leave its image on neither of them and fail the test. Redis is one of the test's own (with an
 // append-only file, as production runs it), so the commands and memory it reports are these
-// builds' alone; docs/SCALING.md quotes them.
+// builds' alone; docs/operations/scaling.md quotes them.
 
 const BUILDS = 40
 const CONCURRENCY = 2

@@ -22,6 +22,6 @@ export async function checkBuildNetwork (docker: Docker, network: string): Promi
   throw new BuildFailure(
     'WORKER_CONFIG_INVALID',
     `The build network '${network}' (SLIPWAY_BUILD_NETWORK) does not exist on this worker's Docker Engine. ` +
-      'The operator must create it again (docs/build-network.md shows how) or change the setting.'
+      'The operator must create it again (docs/operations/build-network.md shows how) or change the setting.'
   )
 }

@@ -1,7 +1,6 @@
 import type Docker from 'dockerode'
-import type { Redis } from 'ioredis'
-import type { RedisKeys } from '../../src/storage/keys.js'
 import { adviseDockerfile } from '../../src/domain/insight/advisor.js'
+import { parseDockerfile } from '../../src/domain/insight/dockerfile-stages.js'
 import { historyKeyword, mapLayers } from '../../src/domain/insight/layer-map.js'
 import type { Builder, Layer } from '../../src/domain/schemas/build.js'
 import type { Finding } from '../../src/domain/schemas/insight.js'
@@ -35,17 +34,17 @@ export async function imageInsight (input: {
   context: { hasDockerignore: boolean; rootNames: string[] }
 }): Promise<ImageInsight> {
   const inspected = await inspectImage(input.docker, input.imageId)
+  const dockerfile = parseDockerfile(input.dockerfile, input.buildArgs)
   const mapped = mapLayers({
-    dockerfile: input.dockerfile,
+    dockerfile,
     target: input.target,
-    buildArgs: input.buildArgs,
     layers: inspected.layers,
     builder: input.builder,
     extraLabelCount: input.labelCount
   })
   const layers: Layer[] = mapped.layers
   const bytesAt = (lines: number[]) => layers.filter((layer) => layer.line !== null && lines.includes(layer.line)).reduce((sum, layer) => sum + layer.sizeBytes, 0)
-  const findings: Finding[] = byBytes(adviseDockerfile({ dockerfile: input.dockerfile, target: input.target, buildArgs: input.buildArgs, context: input.context }).map(
+  const findings: Finding[] = byBytes(adviseDockerfile({ dockerfile, target: input.target, context: input.context }).map(
     // A FROM line makes no layer of its own: the base image's layers are what it accounts for.
     (finding) => ({ ...finding, bytes: finding.rule === 'full-base-image' ? mapped.baseBytes : bytesAt(finding.lines) })
   ))
@@ -97,21 +96,6 @@ export async function deletedFilesFinding (input: { docker: Docker; imageId: str
  */
 function mayDelete (layer: Layer): boolean {
   return !layer.fromBase && layer.sizeBytes > 0 && historyKeyword(layer.instruction) !== 'COPY'
-}
-
-// An image id names its content: what its layers hold never changes, so the answer can be kept long.
-const SCAN_TTL_SECONDS = 30 * 86_400
-
-export function redisScanCache (redis: Redis, keys: RedisKeys): ScanCache {
-  return {
-    get: async (imageId) => {
-      const kept = await redis.get(keys.imageScan(imageId))
-      return kept === null ? null : (JSON.parse(kept) as LayerScan)
-    },
-    set: async (imageId, scan) => {
-      await redis.set(keys.imageScan(imageId), JSON.stringify(scan), 'EX', SCAN_TTL_SECONDS)
-    }
-  }
 }
 
 /** Findings, largest first. */

@@ -446,9 +446,9 @@ function drained (stream: EventSource): Promise<void> {
 /** Resolves once a tar extract has read the whole archive; rejects with its error. */
 function ended (extract: tar.Extract): Promise<void> {
   return new Promise((resolve, reject) => {
-    let failure: unknown
+    let failure: Error | undefined
     let finished = false
-    extract.on('error', (error: unknown) => {
+    extract.on('error', (error: Error) => {
       failure ??= error
     })
     extract.on('finish', () => {

@@ -3,21 +3,20 @@ import { chmod, lstat, mkdir, symlink } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import type { Redis } from 'ioredis'
 import { printable } from '../../src/domain/builds/repo-url.js'
 import { UploadUnsafe } from '../../src/domain/errors.js'
 import { formatBytes } from '../../src/domain/format.js'
 import type { UploadSource } from '../../src/domain/schemas/build.js'
 import { isUploadError, readSafeTar, type TarEntry, type TarLimits } from '../../src/domain/uploads/safe-tar.js'
-import { readStoredUpload } from '../../src/storage/upload-store.js'
+import type { StoredUploads } from '../../src/storage/upload-store.js'
 import { BuildFailure } from '../../src/domain/builds/build-failure.js'
 import type { Source } from './check-out.js'
 import { diskTree } from '../../src/build-context/disk-tree.js'
 
 export interface UnpackInput {
-  redis: Redis
-  /** The Redis key the API stored the gzipped tar under. */
-  key: string
+  uploads: Pick<StoredUploads, 'has' | 'read'>
+  /** The build whose gzipped tar the API stored. */
+  buildId: string
   source: UploadSource
   /** An empty folder of the build's own to unpack into. */
   dir: string
@@ -33,13 +32,13 @@ export interface UnpackInput {
  * outside `dir`.
  */
 export async function unpackUpload (input: UnpackInput): Promise<Source> {
-  if (!(await input.redis.exists(input.key))) {
+  if (!(await input.uploads.has(input.buildId))) {
     throw new BuildFailure('UPLOAD_MISSING', 'The uploaded tar is no longer stored (it was kept longer than any build can wait and run). Upload it again.')
   }
   await mkdir(input.dir, { recursive: true })
   const writer = entryWriter(input.dir, input.signal)
   try {
-    const summary = await readSafeTar(Readable.from(readStoredUpload(input.redis, input.key)), input.limits, writer, input.signal)
+    const summary = await readSafeTar(Readable.from(input.uploads.read(input.buildId)), input.limits, writer, input.signal)
     input.log('system', `Unpacked the upload (sha256 ${input.source.sha256.slice(0, 12)}): ${summary.entries} entries, ${formatBytes(summary.unpackedBytes)}`)
     return {
       commit: null,

@@ -1,32 +1,25 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
-import { createAuditLog, type AuditLog } from '../../storage/audit-log.js'
-import { createTokenStore, type TokenStore } from '../../storage/token-store.js'
-import { createBuildQueue } from '../../storage/build-queue.js'
+import type { AuditLog } from '../../storage/audit-log.js'
+import type { TokenStore } from '../../storage/token-store.js'
 import { createBuildService, type BuildService } from '../../services/build-service.js'
-import { createBuildStore } from '../../storage/build-store.js'
-import { redisKeys } from '../../storage/keys.js'
 import { parsePushAllowSetting, type PushPolicy } from '../../domain/builds/push-allow.js'
 import { createLogService, type LogService } from '../../services/log-service.js'
 import type { Config } from '../../domain/config.js'
 import type { ClusterCounts } from '../../metrics/cluster-metrics.js'
 import { createRedis } from '../../storage/redis.js'
+import { createStorage, type Storage } from '../../storage/storage.js'
 import { repoPolicy } from '../../domain/builds/repo-url.js'
-import { createDeliveryStore } from '../../storage/delivery-store.js'
 import { parseAllowList } from '../../services/url-policy.js'
-import { createWebhookQueue } from '../../storage/webhook-queue.js'
 import { createWebhookService, type WebhookService } from '../../services/webhook-service.js'
-import { createWebhookStore } from '../../storage/webhook-store.js'
-import { createDeliveryLedger } from '../../storage/delivery-ledger.js'
 import { createTriggerService, type TriggerService } from '../../services/trigger-service.js'
-import { createTriggerStore } from '../../storage/trigger-store.js'
 import { MAX_UPLOAD_ENTRIES } from '../../domain/uploads/safe-tar.js'
-import { createUploadStore, uploadTtlSeconds, type UploadStore } from '../../storage/upload-store.js'
+import { uploadTtlSeconds, type UploadStore } from '../../storage/upload-store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis
+    /** The API's stores over its one Redis connection. */
+    storage: Storage
     builds: BuildService
     logs: LogService
     webhooks: WebhookService
@@ -49,22 +42,19 @@ export default fp(
     const redis = createRedis(config.redisUrl, 'api', fastify.log, `${config.prefix}:api`)
     // Start without Redis if need be: requests answer 503 until it is back.
     await redis.connect().catch(() => undefined)
+    const storage = createStorage(redis, config.prefix)
     const onQueueError = (error: Error) => fastify.log.debug({ err: error }, 'queue error')
-    const buildQueue = createBuildQueue(redis, config.prefix, onQueueError)
-    const events = createWebhookQueue(redis, config.prefix, { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onQueueError)
-    const keys = redisKeys(config.prefix)
-    const audit = createAuditLog(redis, keys)
+    const buildQueue = storage.buildQueue(onQueueError)
+    const events = storage.webhookQueue({ attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onQueueError)
+    const { audit, builds: store } = storage
     const webhooks = createWebhookService({
       audit,
-      webhooks: createWebhookStore(redis, keys),
-      deliveries: createDeliveryStore(redis, keys),
+      webhooks: storage.webhooks,
+      deliveries: storage.deliveries,
       queue: events,
       allow: parseAllowList(config.webhookAllow)
     })
-    const store = createBuildStore(redis, keys)
-    const uploads = createUploadStore({
-      redis,
-      keys,
+    const uploads = storage.uploads({
       limits: { maxBytes: config.uploadMaxBytes, maxUnpackedBytes: config.cloneMaxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
       ttlSeconds: uploadTtlSeconds(config),
       quotaBytes: config.quotaUploadBytes
@@ -75,9 +65,21 @@ export default fp(
       timeoutMaxSeconds: config.buildTimeoutMaxSeconds,
       localNamespace: config.localImageNamespace
     }
-    const builds = createBuildService({ redis, keys, store, queue: buildQueue, webhooks, events, uploads, policy, maxActiveBuilds: config.quotaActiveBuilds, audit, logger: fastify.log })
-    fastify.decorate('redis', redis)
-    fastify.decorate('tokens', createTokenStore(redis, keys, audit))
+    const builds = createBuildService({
+      store,
+      logs: storage.buildLogs,
+      idempotency: storage.idempotency,
+      queue: buildQueue,
+      webhooks,
+      events,
+      uploads,
+      policy,
+      maxActiveBuilds: config.quotaActiveBuilds,
+      audit,
+      logger: fastify.log
+    })
+    fastify.decorate('storage', storage)
+    fastify.decorate('tokens', storage.tokens)
     fastify.decorate('audit', audit)
     fastify.decorate('pushPolicy', pushPolicy)
     fastify.decorate('clusterCounts', {
@@ -86,14 +88,14 @@ export default fp(
     })
     fastify.decorate('webhooks', webhooks)
     fastify.decorate('uploads', uploads)
-    const logs = createLogService({ redis, keys, store, maxFollowers: config.quotaLogFollowers, logger: fastify.log })
+    const logs = createLogService({ storage, maxFollowers: config.quotaLogFollowers, logger: fastify.log })
     fastify.decorate('logs', logs)
     fastify.decorate('builds', builds)
     fastify.decorate(
       'triggers',
       createTriggerService({
-        store: createTriggerStore(redis, keys),
-        ledger: createDeliveryLedger(redis, keys),
+        store: storage.triggers,
+        ledger: storage.deliveryLedger,
         builds,
         policy,
         pushPolicy,

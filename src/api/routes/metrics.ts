@@ -14,7 +14,7 @@ export default async function metricsRoutes (fastify: FastifyInstance, options: 
         description:
           'Builds by status and jobs by queue state (read from Redis, the same from every API process), phase durations, ' +
           'queue waits, build outcomes and webhook delivery attempts (counted by the worker in this process), and ' +
-          'whether Redis and Docker answer. Needs no token. The README lists every metric.',
+          'whether Redis and Docker answer. Needs no token. docs/operations/metrics.md lists every metric.',
         response: { 200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } }
       }
     },

@@ -113,7 +113,7 @@ function apiBackend (parsed: Parsed): TokenBackend {
   return {
     create: (name, scopes, pushAllow) => api.json('POST', 'v1/tokens', { json: { name, scopes, ...(pushAllow === null ? {} : { pushAllow }) } }),
     list: async () => (await api.json<{ items: TokenRecord[] }>('GET', 'v1/tokens')).items,
-    revoke: async (id) => void (await api.send('DELETE', `v1/tokens/${encodeURIComponent(id)}`)),
+    revoke: async (id) => { await api.send('DELETE', `v1/tokens/${encodeURIComponent(id)}`) },
     close: () => undefined
   }
 }

@@ -1,7 +1,7 @@
-import type { Instruction } from 'dockerfile-ast'
+import { Add, Copy } from 'dockerfile-ast'
 import { smallerVariant } from './base-images.js'
-import { argProperties, lineOf, parseDockerfile, stageChain, stageLabel, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
-import { analyzeRun, coversCache, isBuildTool, packageName, type CacheKind, type RunFacts } from './run-facts.js'
+import { lineOf, stageChain, stageLabel, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
+import { analyzeRuns, coversCache, isBuildTool, packageName, type CacheKind, type RunFacts } from './run-facts.js'
 import type { Word } from './shell-commands.js'
 import type { Finding, RuleId } from '../schemas/insight.js'
 
@@ -9,7 +9,8 @@ import type { Finding, RuleId } from '../schemas/insight.js'
  * The size advisor: reads a Dockerfile (no build needed) and points at the well-known causes of
  * big images, each finding saying what to change. The Dockerfile's stage structure is in
  * dockerfile-stages.ts, the reading of RUN commands in shell-commands.ts and run-facts.ts, and
- * the base image variants in base-images.ts; this module holds the rules themselves.
+ * the base image variants in base-images.ts; this module holds the rules themselves (RULES,
+ * one small function per rule id, each reading the same Reading of the Dockerfile).
  */
 
 export const ADVISOR_RULES: Record<RuleId, { title: string; advice: string }> = {
@@ -55,113 +56,106 @@ export const ADVISOR_RULES: Record<RuleId, { title: string; advice: string }> = 
 }
 
 export interface AdviseInput {
-  dockerfile: string
+  /** From parseDockerfile, with the build's args. */
+  dockerfile: ParsedDockerfile
   target?: string | null
-  buildArgs?: Record<string, string>
   context?: { hasDockerignore: boolean; rootNames: string[] }
+}
+
+/** What the rules read: the Dockerfile, every RUN's facts, and the stages the final image is built from. */
+interface Reading {
+  parsed: ParsedDockerfile
+  /** null when the target names no stage or there is no FROM. */
+  chain: DockerfileStage[] | null
+  runs: RunFacts[]
+  /** The RUNs in the final image's stage chain: what a build tool or a cache left there ships. */
+  finalRuns: RunFacts[]
+  context: AdviseInput['context']
+}
+
+/** A rule: the findings it sees in a reading, in Dockerfile order. */
+type Rule = (reading: Reading) => Finding[]
+
+/** Every rule the advisor runs; files-deleted-later needs the built image, so the worker measures it. */
+const RULES: Record<Exclude<RuleId, 'files-deleted-later'>, Rule> = {
+  'build-tools-in-final-stage': buildToolsInFinalStage,
+  'package-cache-kept': packageCacheKept,
+  'apt-update-alone': aptUpdateAlone,
+  'apt-no-install-recommends': aptNoInstallRecommends,
+  'source-before-dependencies': sourceBeforeDependencies,
+  'no-dockerignore': noDockerignore,
+  'full-base-image': fullBaseImage
 }
 
 /** Reads a Dockerfile and reports the well-known causes of big images, with what to change. */
 export function adviseDockerfile (input: AdviseInput): Finding[] {
-  const buildArgs = input.buildArgs ?? {}
-  const parsed = parseDockerfile(input.dockerfile, buildArgs)
+  const parsed = input.dockerfile
   const chain = stageChain(parsed, input.target)
   const inChain = new Set(chain ?? [])
-  const findings: Finding[] = []
-
-  // Walk every stage in order, keeping the variables each instruction sees (ENV is inherited from
-  // a parent stage; ARG is not, a stage's ARG takes the build arg, its default, or the global one).
-  const envAtEnd = new Map<DockerfileStage, Map<string, string | null>>()
-  const runs: RunFacts[] = []
-  const recommendsOff = new Map<DockerfileStage, boolean>()
-  for (const stage of parsed.stages) {
-    const vars = new Map(stage.parent ? envAtEnd.get(stage.parent) : undefined)
-    let noRecommendsConfigured = stage.parent ? (recommendsOff.get(stage.parent) ?? false) : false
-    const envNames = new Set<string>(vars.keys())
-    for (const instruction of stage.instructions) {
-      const keyword = instruction.getKeyword()
-      if (keyword === 'ARG') {
-        for (const { name, value } of argProperties(instruction)) {
-          if (envNames.has(name)) continue
-          vars.set(name, buildArgs[name] ?? value ?? parsed.globalArgs.get(name) ?? null)
-        }
-      } else if (keyword === 'ENV') {
-        for (const { name, value } of argProperties(instruction)) {
-          vars.set(name, value)
-          envNames.add(name)
-        }
-      } else if (keyword === 'RUN') {
-        const facts = analyzeRun(instruction, stage, parsed.escapeChar, new Map(vars))
-        runs.push(facts)
-        if (/APT::Install-Recommends\s*"?(0|false)/i.test(instruction.getRawArgumentsContent() ?? '')) noRecommendsConfigured = true
-        facts.recommendsConfigured = noRecommendsConfigured
-      }
-    }
-    envAtEnd.set(stage, new Map([...vars].filter(([name]) => envNames.has(name))))
-    recommendsOff.set(stage, noRecommendsConfigured)
-  }
-
-  for (const run of runs) {
-    const label = stageLabel(run.stage)
-    const final = inChain.has(run.stage)
-
-    // apt-get update with nothing using the lists in the same RUN (any stage).
-    if (run.aptUpdates.length > 0 && run.aptListUsers === 0) {
-      const update = run.aptUpdates[0]!
-      findings.push({
-        rule: 'apt-update-alone',
-        lines: [run.line],
-        stage: label,
-        message: `\`${update.words[0]!.text} update\` runs in a RUN of its own: its layer is cached, so a later install works from stale package lists, and the lists ship in this layer. Update, install and clean in one RUN: \`apt-get update && apt-get install -y --no-install-recommends <packages> && rm -rf /var/lib/apt/lists/*\`.`
-      })
-    }
-
-    if (final) {
-      // Build tools that stay (not removed again in the same RUN).
-      const tools: Word[] = []
-      for (const install of run.packageInstalls) {
-        const removedVirtual = install.virtual !== null && run.removed.has(install.virtual.toLowerCase())
-        if (removedVirtual) continue
-        for (const pkg of install.packages) {
-          const name = packageName(pkg.text)
-          if (isBuildTool(name) && !run.removed.has(name) && !tools.some((t) => t.text === pkg.text)) tools.push(pkg)
-        }
-      }
-      if (tools.length > 0) {
-        const names = tools.map((t) => t.text)
-        const where = tools.some((t) => t.line !== run.line) ? ` (RUN at line ${run.line}, ${tools.map((t) => `${t.text} on line ${t.line}`).join(', ')})` : ''
-        findings.push({
-          rule: 'build-tools-in-final-stage',
-          lines: [run.line],
-          stage: label,
-          message: `The final image installs build tools: ${names.join(', ')}${where}. Install them in a builder stage (FROM ${rootImage(run.stage) ?? '<base>'} AS builder), build there, and COPY --from=builder only the result (a binary, wheels, node_modules); install only runtime libraries here${names.some((n) => /-(dev|devel)$/.test(n)) ? ' (the library package without -dev/-devel)' : ''}.`
-        })
-      }
-
-      findings.push(...cacheFindings(run, label))
-
-      const aptWithRecommends = run.packageInstalls.filter((i) => i.manager === 'apt' && !i.noRecommends && i.packages.length > 0)
-      if (aptWithRecommends.length > 0 && !run.recommendsConfigured) {
-        const first = aptWithRecommends[0]!
-        findings.push({
-          rule: 'apt-no-install-recommends',
-          lines: [run.line],
-          stage: label,
-          message: `\`${first.program} install ${first.packages
-            .slice(0, 3)
-            .map((p) => p.text)
-            .join(' ')}${first.packages.length > 3 ? ' ...' : ''}\` without --no-install-recommends also installs every package they recommend: write \`${first.program} install -y --no-install-recommends\`.`
-        })
-      }
-    }
-  }
-
-  findings.push(...sourceBeforeDependencies(parsed, runs))
-  findings.push(...noDockerignore(parsed, input.context))
-  if (chain) findings.push(...fullBaseImage(chain))
-
+  const runs = analyzeRuns(parsed)
+  const reading: Reading = { parsed, chain, runs, finalRuns: runs.filter((run) => inChain.has(run.stage)), context: input.context }
+  const findings = Object.values(RULES).flatMap((rule) => rule(reading))
   const order = Object.keys(ADVISOR_RULES)
   return findings.sort((a, b) => (a.lines[0] ?? 0) - (b.lines[0] ?? 0) || order.indexOf(a.rule) - order.indexOf(b.rule))
+}
+
+/** apt-get update with nothing using the lists in the same RUN (any stage: its layer is cached either way). */
+function aptUpdateAlone ({ runs }: Reading): Finding[] {
+  return runs
+    .filter((run) => run.aptUpdates.length > 0 && run.aptListUsers === 0)
+    .map((run) => ({
+      rule: 'apt-update-alone',
+      lines: [run.line],
+      stage: stageLabel(run.stage),
+      message: `\`${run.aptUpdates[0]!.words[0]!.text} update\` runs in a RUN of its own: its layer is cached, so a later install works from stale package lists, and the lists ship in this layer. Update, install and clean in one RUN: \`apt-get update && apt-get install -y --no-install-recommends <packages> && rm -rf /var/lib/apt/lists/*\`.`
+    }))
+}
+
+function buildToolsInFinalStage ({ finalRuns }: Reading): Finding[] {
+  return finalRuns.flatMap((run): Finding[] => {
+    const tools = buildToolsKept(run)
+    if (tools.length === 0) return []
+    const names = tools.map((t) => t.text)
+    const where = tools.some((t) => t.line !== run.line) ? ` (RUN at line ${run.line}, ${tools.map((t) => `${t.text} on line ${t.line}`).join(', ')})` : ''
+    const headers = names.some((n) => /-(dev|devel)$/.test(n)) ? ' (the library package without -dev/-devel)' : ''
+    return [
+      {
+        rule: 'build-tools-in-final-stage',
+        lines: [run.line],
+        stage: stageLabel(run.stage),
+        message: `The final image installs build tools: ${names.join(', ')}${where}. Install them in a builder stage (FROM ${rootImage(run.stage) ?? '<base>'} AS builder), build there, and COPY --from=builder only the result (a binary, wheels, node_modules); install only runtime libraries here${headers}.`
+      }
+    ]
+  })
+}
+
+/** The build tools a RUN installs and does not remove again (by name, or through an apk virtual package). */
+function buildToolsKept (run: RunFacts): Word[] {
+  const tools: Word[] = []
+  for (const install of run.packageInstalls) {
+    if (install.virtual !== null && run.removed.has(install.virtual.toLowerCase())) continue
+    for (const pkg of install.packages) {
+      const name = packageName(pkg.text)
+      if (isBuildTool(name) && !run.removed.has(name) && !tools.some((t) => t.text === pkg.text)) tools.push(pkg)
+    }
+  }
+  return tools
+}
+
+function aptNoInstallRecommends ({ finalRuns }: Reading): Finding[] {
+  return finalRuns.flatMap((run): Finding[] => {
+    const first = run.packageInstalls.find((i) => i.manager === 'apt' && !i.noRecommends && i.packages.length > 0)
+    if (!first || run.recommendsConfigured) return []
+    const packages = first.packages.slice(0, 3).map((p) => p.text).join(' ') + (first.packages.length > 3 ? ' ...' : '')
+    return [
+      {
+        rule: 'apt-no-install-recommends',
+        lines: [run.line],
+        stage: stageLabel(run.stage),
+        message: `\`${first.program} install ${packages}\` without --no-install-recommends also installs every package they recommend: write \`${first.program} install -y --no-install-recommends\`.`
+      }
+    ]
+  })
 }
 
 /** The image a stage is built on, through its FROM <stage> chain. */
@@ -175,53 +169,68 @@ function uniqueLines (lines: number[]): number[] {
   return [...new Set(lines)].sort((a, b) => a - b)
 }
 
-function cacheFindings (run: RunFacts, label: string): Finding[] {
-  const findings: Finding[] = []
-  const cleaned = (kind: CacheKind): boolean => run.removedPaths.some((p) => coversCache(kind, p)) || run.cacheMounts.some((p) => coversCache(kind, p))
-  const finding = (message: string): Finding => ({ rule: 'package-cache-kept', lines: [run.line], stage: label, message })
+/** One finding per package manager whose cache stays in a RUN's layer of the final image. */
+function packageCacheKept ({ finalRuns }: Reading): Finding[] {
+  return finalRuns.flatMap((run) => {
+    const cleaned = (kind: CacheKind): boolean => run.removedPaths.some((p) => coversCache(kind, p)) || run.cacheMounts.some((p) => coversCache(kind, p))
+    return CACHE_CHECKS.flatMap((check) => check(run, cleaned) ?? []).map(
+      (message): Finding => ({ rule: 'package-cache-kept', lines: [run.line], stage: stageLabel(run.stage), message })
+    )
+  })
+}
 
+/**
+ * One package manager's cache: what to change when the RUN leaves it in the layer, else null.
+ * `cleaned` says whether the RUN removed the cache directory or mounted a cache over it.
+ */
+type CacheCheck = (run: RunFacts, cleaned: (kind: CacheKind) => boolean) => string | null
+
+const CACHE_CHECKS: CacheCheck[] = [aptLists, apkIndex, yumCache, pipCache, npmCache]
+
+function aptLists (run: RunFacts, cleaned: (kind: CacheKind) => boolean): string | null {
   const apt = run.packageInstalls.find((i) => i.manager === 'apt' && i.packages.length > 0)
-  if (apt && !cleaned('apt')) {
-    const mountOnly = run.cacheMounts.some((p) => p === '/var/cache/apt')
-      ? ' (the cache mount on /var/cache/apt does not cover /var/lib/apt/lists)'
-      : run.aptCleaned
-        ? ' (apt-get clean empties /var/cache/apt/archives, not the lists)'
-        : ''
-    findings.push(
-      finding(`\`${apt.program} install\` leaves the package lists in /var/lib/apt/lists${mountOnly}: end the same RUN with \`&& rm -rf /var/lib/apt/lists/*\`.`)
-    )
-  }
+  if (!apt || cleaned('apt')) return null
+  // Say why the cleaning the RUN does is not enough, when it does some.
+  const mountOnly = run.cacheMounts.some((p) => p === '/var/cache/apt')
+    ? ' (the cache mount on /var/cache/apt does not cover /var/lib/apt/lists)'
+    : run.aptCleaned
+      ? ' (apt-get clean empties /var/cache/apt/archives, not the lists)'
+      : ''
+  return `\`${apt.program} install\` leaves the package lists in /var/lib/apt/lists${mountOnly}: end the same RUN with \`&& rm -rf /var/lib/apt/lists/*\`.`
+}
+
+function apkIndex (run: RunFacts, cleaned: (kind: CacheKind) => boolean): string | null {
   const apk = run.packageInstalls.find((i) => i.manager === 'apk' && !i.noCache)
-  if (apk && !cleaned('apk')) {
-    findings.push(finding('`apk add` without --no-cache leaves the package index in /var/cache/apk: write `apk add --no-cache ...`.'))
-  }
+  if (!apk || cleaned('apk')) return null
+  return '`apk add` without --no-cache leaves the package index in /var/cache/apk: write `apk add --no-cache ...`.'
+}
+
+function yumCache (run: RunFacts, cleaned: (kind: CacheKind) => boolean): string | null {
   const yum = run.packageInstalls.find((i) => i.manager === 'yum')
-  if (yum && !run.yumCleaned && !cleaned('yum')) {
-    findings.push(finding(`\`${yum.program} install\` leaves its metadata and packages in /var/cache: end the same RUN with \`&& ${yum.program} clean all\`.`))
-  }
-  const pipOff = (vars: Map<string, string | null>): boolean => Boolean(vars.get('PIP_NO_CACHE_DIR'))
-  const pip = run.pipInstalls.find((i) => !i.noCache && !i.packagingOnly && !pipOff(run.vars) && !i.command.env.get('PIP_NO_CACHE_DIR'))
-  if (pip && !run.pipCachePurged && !cleaned('pip')) {
-    findings.push(finding('`pip install` without --no-cache-dir keeps the downloaded packages in ~/.cache/pip: write `pip install --no-cache-dir ...` (or set ENV PIP_NO_CACHE_DIR=1).'))
-  }
+  if (!yum || run.yumCleaned || cleaned('yum')) return null
+  return `\`${yum.program} install\` leaves its metadata and packages in /var/cache: end the same RUN with \`&& ${yum.program} clean all\`.`
+}
+
+function pipCache (run: RunFacts, cleaned: (kind: CacheKind) => boolean): string | null {
+  // PIP_NO_CACHE_DIR turns the cache off, set by ENV/ARG or in front of the command.
+  const pip = run.pipInstalls.find((i) => !i.noCache && !i.packagingOnly && !run.vars.get('PIP_NO_CACHE_DIR') && !i.command.env.get('PIP_NO_CACHE_DIR'))
+  if (!pip || run.pipCachePurged || cleaned('pip')) return null
+  return '`pip install` without --no-cache-dir keeps the downloaded packages in ~/.cache/pip: write `pip install --no-cache-dir ...` (or set ENV PIP_NO_CACHE_DIR=1).'
+}
+
+function npmCache (run: RunFacts, cleaned: (kind: CacheKind) => boolean): string | null {
   const npm = run.npmInstalls[0]
-  if (npm && !run.npmCacheCleaned && !cleaned('npm')) {
-    findings.push(
-      finding(`\`${npm.display}\` keeps its download cache in ~/.npm: end the same RUN with \`&& npm cache clean --force\` (or use RUN --mount=type=cache,target=/root/.npm).`)
-    )
-  }
-  return findings
+  if (!npm || run.npmCacheCleaned || cleaned('npm')) return null
+  return `\`${npm.display}\` keeps its download cache in ~/.npm: end the same RUN with \`&& npm cache clean --force\` (or use RUN --mount=type=cache,target=/root/.npm).`
 }
 
 const WHOLE_CONTEXT = new Set(['.', './', '*', './*', '/', '/*', './.'])
 
 /** COPY/ADD of the whole context (not --from): `.`, `./`, `*`. */
-function wholeContextCopies (stage: DockerfileStage): Instruction[] {
-  return stage.instructions.filter((instruction) => {
-    const keyword = instruction.getKeyword()
-    if (keyword !== 'COPY' && keyword !== 'ADD') return false
-    const flags = (instruction as unknown as { getFlags(): { getName(): string }[] }).getFlags()
-    if (flags.some((flag) => flag.getName() === 'from')) return false
+function wholeContextCopies (stage: DockerfileStage): (Copy | Add)[] {
+  return stage.instructions.filter((instruction): instruction is Copy | Add => {
+    if (!(instruction instanceof Copy) && !(instruction instanceof Add)) return false
+    if (instruction.getFlags().some((flag) => flag.getName() === 'from')) return false
     const raw = (instruction.getRawArgumentsContent() ?? '').trim()
     let args: string[]
     try {
@@ -235,7 +244,7 @@ function wholeContextCopies (stage: DockerfileStage): Instruction[] {
   })
 }
 
-function sourceBeforeDependencies (parsed: ParsedDockerfile, runs: RunFacts[]): Finding[] {
+function sourceBeforeDependencies ({ parsed, runs }: Reading): Finding[] {
   const findings: Finding[] = []
   for (const stage of parsed.stages) {
     const copies = wholeContextCopies(stage)
@@ -258,7 +267,7 @@ function sourceBeforeDependencies (parsed: ParsedDockerfile, runs: RunFacts[]): 
 
 const IGNORABLE = ['.git', 'node_modules', 'vendor', '__pycache__', '.venv', 'venv', 'target', 'dist', 'build', '.tox', 'coverage']
 
-function noDockerignore (parsed: ParsedDockerfile, context: AdviseInput['context']): Finding[] {
+function noDockerignore ({ parsed, context }: Reading): Finding[] {
   if (!context || context.hasDockerignore) return []
   const present = IGNORABLE.filter((name) => context.rootNames.includes(name))
   const copies = parsed.stages.flatMap(wholeContextCopies)
@@ -273,7 +282,8 @@ function noDockerignore (parsed: ParsedDockerfile, context: AdviseInput['context
   ]
 }
 
-function fullBaseImage (chain: DockerfileStage[]): Finding[] {
+function fullBaseImage ({ chain }: Reading): Finding[] {
+  if (!chain) return []
   const root = chain[0]!
   const final = chain.at(-1)!
   if (!root.image) return []

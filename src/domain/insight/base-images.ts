@@ -34,51 +34,70 @@ function parseImageRef (reference: string): ImageRef {
 
 const DISTRO_CODENAMES = /-(trixie|bookworm|bullseye|buster|stretch|jessie|noble|jammy|focal|bionic)$/
 
+/** What the per-image rules read of a tag. */
+interface Tag {
+  name: string
+  tag: string
+  /** The tag without `latest` and without a distribution codename (3.12 of 3.12-bookworm). */
+  version: string
+  /** Whether a word of the tag starts with this (alpine3.20, slim-bookworm, jre-jammy). */
+  has: (word: string) => boolean
+  /** Already a slim, alpine or distroless variant. */
+  small: boolean
+  /** The same version with another suffix: python:3.12-slim. */
+  variant: (suffix: string) => string
+}
+
+/** One official image's smaller variant for a tag, or null when there is none to suggest. */
+type VariantRule = (tag: Tag) => string | null
+
+const slimOrAlpine: VariantRule = ({ small, variant }) => (small ? null : `${variant('slim')} (or ${variant('alpine')})`)
+
+const VARIANTS = new Map<string, VariantRule>([
+  ['python', slimOrAlpine],
+  ['node', slimOrAlpine],
+  ['ruby', slimOrAlpine],
+  ['perl', ({ small, variant }) => (small ? null : variant('slim'))],
+  ['php', php],
+  ['debian', ({ tag, small }) => (small || /backports/.test(tag) ? null : tag === 'latest' ? 'debian:stable-slim' : `debian:${tag}-slim`)],
+  ['openjdk', openjdk],
+  ['eclipse-temurin', temurin],
+  ['golang', () => 'a builder stage (FROM golang AS build) and a final FROM scratch or gcr.io/distroless/static with only the binary (CGO_ENABLED=0): the Go toolchain is hundreds of MB'],
+  ['rust', () => 'a builder stage (FROM rust AS build) and a final gcr.io/distroless/cc (or debian:bookworm-slim) with only the binary: the Rust toolchain is over a GB']
+])
+
 /** The smaller variant of the final stage's base image, or null when it is already small or unknown. */
 export function smallerVariant (reference: string): { current: string; suggestion: string } | null {
   const ref = parseImageRef(reference)
-  if (!ref.official || ref.tag === null) return null
-  const tag = ref.tag
-  // Tag words, by prefix: alpine3.20, slim-bookworm, jre-jammy.
+  if (!ref.official || ref.tag === null || /windowsservercore|nanoserver/.test(ref.tag)) return null
+  const suggestion = VARIANTS.get(ref.name)?.(readTag(ref.name, ref.tag)) ?? null
+  return suggestion === null ? null : { current: `${ref.name}:${ref.tag}`, suggestion }
+}
+
+function readTag (name: string, tag: string): Tag {
   const words = tag.toLowerCase().split('-')
   const has = (word: string): boolean => words.some((w) => w.startsWith(word))
-  const small = has('slim') || has('alpine') || /distroless/.test(tag)
-  if (/windowsservercore|nanoserver/.test(tag)) return null
-  const current = `${ref.name}:${tag}`
   const version = tag === 'latest' ? '' : tag.replace(DISTRO_CODENAMES, '')
-  const variant = (suffix: string): string => `${ref.name}:${version ? `${version}-${suffix}` : suffix}`
-  switch (ref.name) {
-    case 'python':
-    case 'node':
-    case 'ruby':
-      return small ? null : { current, suggestion: `${variant('slim')} (or ${variant('alpine')})` }
-    case 'perl':
-      return small ? null : { current, suggestion: variant('slim') }
-    case 'php':
-      if (has('alpine')) return null
-      if (has('apache')) return { current, suggestion: `${ref.name}:${version.replace(/apache/, 'fpm')}-alpine behind a separate web server (the apache variant has no Alpine build)` }
-      return { current, suggestion: variant('alpine') }
-    case 'debian':
-      if (small || /backports/.test(tag)) return null
-      return { current, suggestion: tag === 'latest' ? 'debian:stable-slim' : `debian:${tag}-slim` }
-    case 'eclipse-temurin':
-    case 'openjdk': {
-      if (has('jre')) return null
-      const major = /^\d+/.exec(tag)?.[0]
-      if (ref.name === 'openjdk') return { current, suggestion: `eclipse-temurin:${major ?? '<version>'}-jre${has('alpine') ? '-alpine' : ''} (a JRE; the openjdk image is deprecated)` }
-      const jre = /jdk/.test(tag) ? tag.replace(/jdk/, 'jre') : /^\d[\w.+]*/.test(tag) ? tag.replace(/^(\d[\w.+]*)/, '$1-jre') : 'jre'
-      return { current, suggestion: `eclipse-temurin:${jre} (the JRE, without the compiler)` }
-    }
-    case 'golang':
-    case 'rust':
-      return {
-        current,
-        suggestion:
-          ref.name === 'golang'
-            ? 'a builder stage (FROM golang AS build) and a final FROM scratch or gcr.io/distroless/static with only the binary (CGO_ENABLED=0): the Go toolchain is hundreds of MB'
-            : 'a builder stage (FROM rust AS build) and a final gcr.io/distroless/cc (or debian:bookworm-slim) with only the binary: the Rust toolchain is over a GB'
-      }
-    default:
-      return null
-  }
+  const variant = (suffix: string): string => `${name}:${version ? `${version}-${suffix}` : suffix}`
+  return { name, tag, version, has, small: has('slim') || has('alpine') || /distroless/.test(tag), variant }
+}
+
+function php ({ name, version, has, variant }: Tag): string | null {
+  if (has('alpine')) return null
+  // The apache variant has no Alpine build: php-fpm on Alpine is the small way to serve PHP.
+  if (has('apache')) return `${name}:${version.replace(/apache/, 'fpm')}-alpine behind a separate web server (the apache variant has no Alpine build)`
+  return variant('alpine')
+}
+
+/** openjdk is deprecated: its replacement's JRE. */
+function openjdk ({ tag, has }: Tag): string | null {
+  if (has('jre')) return null
+  const major = /^\d+/.exec(tag)?.[0]
+  return `eclipse-temurin:${major ?? '<version>'}-jre${has('alpine') ? '-alpine' : ''} (a JRE; the openjdk image is deprecated)`
+}
+
+function temurin ({ tag, has }: Tag): string | null {
+  if (has('jre')) return null
+  const jre = /jdk/.test(tag) ? tag.replace(/jdk/, 'jre') : /^\d[\w.+]*/.test(tag) ? tag.replace(/^(\d[\w.+]*)/, '$1-jre') : 'jre'
+  return `eclipse-temurin:${jre} (the JRE, without the compiler)`
 }

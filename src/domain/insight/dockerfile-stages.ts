@@ -1,11 +1,11 @@
-import { DockerfileParser, type Instruction } from 'dockerfile-ast'
+import { Arg, DockerfileParser, From, PropertyInstruction, type Instruction } from 'dockerfile-ast'
 
 /**
  * A Dockerfile's stage structure: its stages, the `FROM <stage>` chain the final image is built
  * from, and the global ARGs substituted into each FROM. The size advisor and the layer map both
  * need it, and must agree on it: a finding's line and stage label have to match the line and
- * stage the layer map gives the layer, so both read them from here rather than each parsing the
- * Dockerfile its own way.
+ * stage the layer map gives the layer, so both read one ParsedDockerfile, made once per build by
+ * parseDockerfile, rather than each parsing the Dockerfile its own way.
  */
 
 export interface DockerfileStage {
@@ -24,9 +24,15 @@ export interface DockerfileStage {
   instructions: Instruction[]
 }
 
+/**
+ * A Dockerfile as one build reads it: parsed once, with that build's args, and handed to both the
+ * layer map and the advisor (parsing is the costly part, and one reading keeps them agreeing).
+ */
 export interface ParsedDockerfile {
   stages: DockerfileStage[]
   escapeChar: string
+  /** The build args it was read with: they resolve the FROM lines and each stage's ARGs. */
+  buildArgs: Record<string, string>
   /** ARGs declared before the first FROM: their value (build arg over default), null without one. */
   globalArgs: Map<string, string | null>
 }
@@ -38,12 +44,11 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
   const globalArgLines = new Map<string, number>()
   const stages: DockerfileStage[] = []
   for (const instruction of parsed.getInstructions()) {
-    const keyword = instruction.getKeyword()
-    if (keyword === 'FROM') {
+    if (instruction instanceof From) {
       const raw = instruction.getArguments()[0]?.getValue() ?? ''
       const expanded = expandVariables(raw, globalArgs)
       const image = expanded.value && expanded.value.trim() ? expanded.value.trim() : null
-      const named = (instruction as unknown as { getBuildStage(): string | null }).getBuildStage()
+      const named = instruction.getBuildStage()
       const parent = image ? [...stages].reverse().find((stage) => stage.name?.toLowerCase() === image.toLowerCase()) ?? null : null
       stages.push({
         index: stages.length,
@@ -59,14 +64,14 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
     const stage = stages.at(-1)
     if (stage) {
       stage.instructions.push(instruction)
-    } else if (keyword === 'ARG') {
+    } else if (instruction instanceof Arg) {
       for (const property of argProperties(instruction)) {
         globalArgs.set(property.name, buildArgs[property.name] ?? property.value)
         globalArgLines.set(property.name, lineOf(instruction))
       }
     }
   }
-  return { stages, escapeChar: parsed.getEscapeCharacter(), globalArgs }
+  return { stages, escapeChar: parsed.getEscapeCharacter(), buildArgs, globalArgs }
 }
 
 /**
@@ -92,9 +97,9 @@ export function lineOf (instruction: Instruction): number {
   return instruction.getRange().start.line + 1
 }
 
-export function argProperties (instruction: Instruction): { name: string; value: string | null }[] {
-  const properties = (instruction as unknown as { getProperties?(): { getName(): string; getValue(): string | null }[] }).getProperties?.() ?? []
-  return properties.map((property) => ({ name: property.getName(), value: property.getValue() }))
+/** The NAME=value pairs of an ARG or ENV (value null for an ARG without a default). */
+export function argProperties (instruction: PropertyInstruction): { name: string; value: string | null }[] {
+  return instruction.getProperties().map((property) => ({ name: property.getName(), value: property.getValue() }))
 }
 
 /**

@@ -1,5 +1,5 @@
-import type { Instruction } from 'dockerfile-ast'
-import { lineOf, parseDockerfile, stageChain, stageLabel, type DockerfileStage } from './dockerfile-stages.js'
+import { Onbuild, type Instruction } from 'dockerfile-ast'
+import { lineOf, stageChain, stageLabel, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
 import { recordedRunCommand } from './shell-commands.js'
 
 /**
@@ -38,9 +38,9 @@ export interface MappedLayer {
 }
 
 export interface LayerMapInput {
-  dockerfile: string
+  /** From parseDockerfile, with the build's args. */
+  dockerfile: ParsedDockerfile
   target: string | null
-  buildArgs: Record<string, string>
   /** Image history, oldest first, as inspectImage returns it. */
   layers: { instruction: string; sizeBytes: number; createdAt: string | null }[]
   builder: 'classic' | 'buildkit'
@@ -105,8 +105,8 @@ function pick (layer: LayerMapInput['layers'][number]): Pick<MappedLayer, 'instr
  * The history entries the Dockerfile makes, oldest first; null when the final stage chain cannot be
  * known (a target naming no stage, a FROM whose variables have no value).
  */
-export function expectedHistory (input: Pick<LayerMapInput, 'dockerfile' | 'target' | 'buildArgs' | 'builder' | 'extraLabelCount'>): ExpectedEntry[] | null {
-  const parsed = parseDockerfile(input.dockerfile, input.buildArgs)
+export function expectedHistory (input: Pick<LayerMapInput, 'dockerfile' | 'target' | 'builder' | 'extraLabelCount'>): ExpectedEntry[] | null {
+  const parsed = input.dockerfile
   const entry = (instruction: Instruction, line: number, stage: DockerfileStage): ExpectedEntry => {
     const keyword = instruction.getKeyword()
     const command = keyword === 'RUN' ? recordedRunCommand(instruction, parsed.escapeChar)?.replace(/\s+/g, '') || null : null
@@ -119,14 +119,14 @@ export function expectedHistory (input: Pick<LayerMapInput, 'dockerfile' | 'targ
   for (const stage of chain) {
     if (parent) {
       // The parent stage's ONBUILD triggers run first in a stage built FROM it.
-      for (const instruction of parent.instructions.filter((i) => i.getKeyword() === 'ONBUILD')) {
-        const trigger = (instruction as unknown as { getTriggerInstruction(): Instruction | null }).getTriggerInstruction()
+      for (const instruction of parent.instructions.filter((i) => i instanceof Onbuild)) {
+        const trigger = instruction.getTriggerInstruction()
         if (!trigger) return null
         entries.push(entry(trigger, lineOf(instruction), parent))
       }
     }
     for (const instruction of stage.instructions) {
-      if (instruction.getKeyword() === 'ONBUILD' && input.builder === 'buildkit') continue
+      if (instruction instanceof Onbuild && input.builder === 'buildkit') continue
       entries.push(entry(instruction, lineOf(instruction), stage))
     }
     parent = stage

@@ -1,5 +1,5 @@
-import type { Instruction } from 'dockerfile-ast'
-import { lineOf, type DockerfileStage } from './dockerfile-stages.js'
+import { Arg, Env, Run, type Instruction } from 'dockerfile-ast'
+import { argProperties, lineOf, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
 import { basename, runCommands, type Command, type Word } from './shell-commands.js'
 
 /**
@@ -32,7 +32,7 @@ interface DependencyInstall {
 }
 
 export interface RunFacts {
-  instruction: Instruction
+  instruction: Run
   stage: DockerfileStage
   line: number
   packageInstalls: PackageInstall[]
@@ -59,10 +59,9 @@ export interface RunFacts {
   recommendsConfigured: boolean
 }
 
-const APT = new Set(['apt-get', 'apt'])
-const YUM = new Set(['yum', 'dnf', 'microdnf', 'tdnf'])
 const APT_VALUE_OPTIONS = new Set(['-o', '-c', '-t', '--option', '--config-file', '--target-release', '--default-release'])
 const APK_VALUE_OPTIONS = new Set(['-t', '--virtual', '-X', '--repository', '-p', '--root', '--arch', '--keys-dir', '--repositories-file', '--cache-dir'])
+const NPM_VALUE_OPTIONS = new Set(['--prefix', '-C', '--cache', '--registry', '-w', '--workspace', '--omit', '--include'])
 const PIP_VALUE_OPTIONS = new Set([
   '-r', '--requirement', '-c', '--constraint', '-e', '--editable', '-i', '--index-url', '--extra-index-url', '-f', '--find-links',
   '-t', '--target', '--prefix', '--root', '--platform', '--python-version', '--implementation', '--abi', '--trusted-host',
@@ -70,8 +69,72 @@ const PIP_VALUE_OPTIONS = new Set([
   '--cert', '--client-cert', '--global-option', '-C', '--config-settings', '--only-binary', '--no-binary', '--report', '--python'
 ])
 
-export function analyzeRun (instruction: Instruction, stage: DockerfileStage, escapeChar: string, vars: Map<string, string | null>): RunFacts {
-  const facts: RunFacts = {
+/** What a stage has set so far, as its RUNs see it. */
+interface StageState {
+  vars: Map<string, string | null>
+  /** The names set by ENV (here or in a parent stage): an ARG does not override them. */
+  envNames: Set<string>
+  /** An earlier RUN wrote APT::Install-Recommends "0" into apt's configuration. */
+  recommendsOff: boolean
+}
+
+/**
+ * Every RUN's facts, stage by stage in order, each read with the variables it sees: ENV is
+ * inherited from a parent stage; ARG is not, a stage's ARG takes the build arg, its default, or
+ * the global one.
+ */
+export function analyzeRuns (parsed: ParsedDockerfile): RunFacts[] {
+  const atEnd = new Map<DockerfileStage, StageState>()
+  const runs: RunFacts[] = []
+  for (const stage of parsed.stages) {
+    const parent = stage.parent ? atEnd.get(stage.parent) : undefined
+    const state: StageState = { vars: new Map(parent?.vars), envNames: new Set(parent?.vars.keys()), recommendsOff: parent?.recommendsOff ?? false }
+    for (const instruction of stage.instructions) {
+      const run = readInstruction(instruction, stage, state, parsed)
+      if (run) runs.push(run)
+    }
+    atEnd.set(stage, { ...state, vars: new Map([...state.vars].filter(([name]) => state.envNames.has(name))) })
+  }
+  return runs
+}
+
+/** Updates the stage's state by an ARG or ENV; reads a RUN's facts. */
+function readInstruction (instruction: Instruction, stage: DockerfileStage, state: StageState, parsed: ParsedDockerfile): RunFacts | null {
+  if (instruction instanceof Arg) {
+    for (const { name, value } of argProperties(instruction)) {
+      if (!state.envNames.has(name)) state.vars.set(name, parsed.buildArgs[name] ?? value ?? parsed.globalArgs.get(name) ?? null)
+    }
+  } else if (instruction instanceof Env) {
+    for (const { name, value } of argProperties(instruction)) {
+      state.vars.set(name, value)
+      state.envNames.add(name)
+    }
+  } else if (instruction instanceof Run) {
+    const facts = analyzeRun(instruction, stage, parsed.escapeChar, new Map(state.vars))
+    if (/APT::Install-Recommends\s*"?(0|false)/i.test(instruction.getRawArgumentsContent() ?? '')) state.recommendsOff = true
+    facts.recommendsConfigured = state.recommendsOff
+    return facts
+  }
+  return null
+}
+
+/**
+ * Reads one RUN: each command goes to its program's handler (PROGRAMS), programs without one add
+ * nothing. `vars` are the ARG and ENV values in effect, so that `apt-get install $BUILD_DEPS` is
+ * read with the packages it names.
+ */
+export function analyzeRun (instruction: Run, stage: DockerfileStage, escapeChar: string, vars: Map<string, string | null>): RunFacts {
+  const facts = noFacts(instruction, stage, vars)
+  for (const command of runCommands(instruction, escapeChar)) {
+    const words = command.words.flatMap((word) => expandWord(word, vars))
+    const program = basename(words[0]?.text ?? '')
+    handlerOf(program)?.({ command, program, args: words.slice(1) }, facts)
+  }
+  return facts
+}
+
+function noFacts (instruction: Run, stage: DockerfileStage, vars: Map<string, string | null>): RunFacts {
+  return {
     instruction,
     stage,
     line: lineOf(instruction),
@@ -91,76 +154,162 @@ export function analyzeRun (instruction: Instruction, stage: DockerfileStage, es
     vars,
     recommendsConfigured: false
   }
-  for (const command of runCommands(instruction, escapeChar)) {
-    const words = command.words.flatMap((word) => expandWord(word, vars))
-    const program = basename(words[0]?.text ?? '')
-    const args = words.slice(1)
+}
+
+/** One command of a RUN, variables expanded: the program (basename) and the words after it. */
+interface ProgramCall {
+  command: Command
+  program: string
+  args: Word[]
+}
+
+/** Reads what one program does into the RUN's facts. */
+type ProgramHandler = (call: ProgramCall, facts: RunFacts) => void
+
+/**
+ * Another ecosystem's dependency install: how the message shows it and the manifests to COPY
+ * first; null when the command is something else. `sub` is the first word that is not an option.
+ */
+type Installer = (sub: string | undefined, args: string[], program: string) => { display: string; manifests: string } | null
+
+const INSTALLERS: Record<string, Installer> = {
+  poetry: (sub) => (sub === 'install' ? { display: 'poetry install', manifests: 'pyproject.toml and poetry.lock' } : null),
+  pipenv: (sub) => (sub === 'install' || sub === 'sync' ? { display: `pipenv ${sub}`, manifests: 'Pipfile and Pipfile.lock' } : null),
+  yarn: (sub) => (sub === undefined || sub === 'install' ? { display: sub ? 'yarn install' : 'yarn', manifests: 'package.json and yarn.lock' } : null),
+  pnpm: (sub) => (sub === 'install' || sub === 'i' ? { display: `pnpm ${sub}`, manifests: 'package.json and pnpm-lock.yaml' } : null),
+  bundle: bundler,
+  bundler,
+  go: (sub, args) => (sub === 'mod' && args.includes('download') ? { display: 'go mod download', manifests: 'go.mod and go.sum' } : null),
+  mvn: maven,
+  mvnw: maven,
+  gradle,
+  gradlew: gradle,
+  composer: (sub) => (sub === 'install' ? { display: 'composer install', manifests: 'composer.json and composer.lock' } : null),
+  cargo: (sub) =>
+    sub === 'fetch' || sub === 'build' ? { display: `cargo ${sub}`, manifests: 'Cargo.toml and Cargo.lock (with a stub src/main.rs to build the dependencies)' } : null
+}
+
+function bundler (sub: string | undefined): ReturnType<Installer> {
+  return sub === undefined || sub === 'install' ? { display: 'bundle install', manifests: 'Gemfile and Gemfile.lock' } : null
+}
+
+function maven (_sub: string | undefined, args: string[]): ReturnType<Installer> {
+  const goal = args.find((a) => a.startsWith('dependency:'))
+  return goal ? { display: `mvn ${goal}`, manifests: 'pom.xml' } : null
+}
+
+function gradle (_sub: string | undefined, args: string[], program: string): ReturnType<Installer> {
+  return args.includes('dependencies') ? { display: `${program} dependencies`, manifests: 'build.gradle(.kts) and settings.gradle(.kts)' } : null
+}
+
+function dependencyInstaller (installer: Installer): ProgramHandler {
+  return ({ command, program, args }, facts) => {
     const texts = args.map((w) => w.text)
-    if (APT.has(program)) {
-      const { positional, options } = splitOptions(args, APT_VALUE_OPTIONS)
-      const sub = positional[0]?.text
-      if (sub === 'update') facts.aptUpdates.push(command)
-      if (sub === 'clean') facts.aptCleaned = true
-      if (sub === 'install' || sub === 'upgrade' || sub === 'dist-upgrade' || sub === 'full-upgrade' || sub === 'build-dep') facts.aptListUsers++
-      if (sub === 'install') {
-        const noRecommends = options.some((o) => o === '--no-install-recommends' || /APT::Install-Recommends=("?)(0|false|no)\1$/i.test(o))
-        facts.packageInstalls.push({ manager: 'apt', program, command, packages: positional.slice(1), noCache: false, noRecommends, virtual: null })
-      }
-      if (sub === 'remove' || sub === 'purge' || sub === 'autoremove') for (const p of positional.slice(1)) facts.removed.add(packageName(p.text))
-    } else if (program === 'apk') {
-      const { positional, options, values } = splitOptions(args, APK_VALUE_OPTIONS)
-      const sub = positional[0]?.text
-      if (sub === 'add') {
-        const virtual = values.get('--virtual') ?? values.get('-t') ?? null
-        facts.packageInstalls.push({ manager: 'apk', program, command, packages: positional.slice(1), noCache: options.includes('--no-cache'), noRecommends: true, virtual })
-      }
-      if (sub === 'del') for (const p of positional.slice(1)) facts.removed.add(packageName(p.text))
-      if (sub === 'cache' && positional[1]?.text === 'clean') facts.removedPaths.push('/var/cache/apk')
-    } else if (YUM.has(program)) {
-      const { positional } = splitOptions(args, new Set())
-      const sub = positional[0]?.text
-      if (sub === 'install' || sub === 'groupinstall' || (sub === 'group' && positional[1]?.text === 'install')) {
-        const packages = positional.slice(sub === 'group' ? 2 : 1)
-        facts.packageInstalls.push({ manager: 'yum', program, command, packages, noCache: false, noRecommends: true, virtual: null })
-      }
-      if (sub === 'remove' || sub === 'erase' || sub === 'autoremove') for (const p of positional.slice(1)) facts.removed.add(packageName(p.text))
-      if (sub === 'clean' && positional[1]?.text === 'all') facts.yumCleaned = true
-    } else if (program === 'rm') {
-      facts.removedPaths.push(...texts.filter((t) => !t.startsWith('-')).map(normalizePath))
-    } else if (program === 'npm') {
-      const { positional, options } = splitOptions(args, new Set(['--prefix', '-C', '--cache', '--registry', '-w', '--workspace', '--omit', '--include']))
-      const sub = positional[0]?.text
-      if (sub === 'cache' && positional[1]?.text === 'clean') facts.npmCacheCleaned = true
-      if (sub === 'ci' || sub === 'clean-install' || sub === 'install' || sub === 'i' || sub === 'add') {
-        facts.npmInstalls.push({ command, display: `npm ${sub}` })
-        const global = options.some((o) => o === '-g' || o === '--global')
-        if (sub === 'ci' || sub === 'clean-install' || (!global && positional.length === 1)) {
-          facts.dependencyInstalls.push({ command, display: `npm ${sub}`, manifests: 'package.json and package-lock.json' })
-        }
-      }
-    } else if (isPip(program, texts)) {
-      const pipArgs = program.startsWith('python') ? args.slice(texts.indexOf('pip') + 1) : args
-      const { positional, options, values } = splitOptions(pipArgs, PIP_VALUE_OPTIONS)
-      if (positional[0]?.text === 'cache' && positional[1]?.text === 'purge') facts.pipCachePurged = true
-      if (positional[0]?.text !== 'install') continue
-      const noCache = options.some((o) => o.length >= '--no-ca'.length && '--no-cache-dir'.startsWith(o.split('=')[0]!))
-      const packages = positional.slice(1).map((p) => p.text)
-      const editable = values.getAll('-e').concat(values.getAll('--editable'))
-      const requirements = values.getAll('-r').concat(values.getAll('--requirement'))
-      const packagingOnly = requirements.length === 0 && editable.length === 0 && packages.length > 0 && packages.every((p) => /^(pip|setuptools|wheel)([<>=!~].*)?$/i.test(p))
-      facts.pipInstalls.push({ command, noCache, packagingOnly })
-      const project = [...packages, ...editable].some((p) => /^\.\/?(\[.*\])?$/.test(p))
-      if (requirements.length > 0 || project) {
-        const display = requirements.length > 0 ? `pip install -r ${requirements.join(' -r ')}` : 'pip install .'
-        const manifests = requirements.length > 0 ? requirements.join(' and ') : 'pyproject.toml (or setup.py/setup.cfg) with the dependencies'
-        facts.dependencyInstalls.push({ command, display, manifests })
-      }
-    } else {
-      const dependency = dependencyInstall(program, texts)
-      if (dependency) facts.dependencyInstalls.push({ command, ...dependency })
+    const dependency = installer(texts.find((a) => !a.startsWith('-')), texts, program)
+    if (dependency) facts.dependencyInstalls.push({ command, ...dependency })
+  }
+}
+
+/**
+ * The programs whose commands matter for size, by name. pip also runs as pip3, pip3.11 and
+ * `python3 -m pip`, which a name table cannot list, so handlerOf matches those by pattern.
+ */
+const PROGRAMS = new Map<string, ProgramHandler>([
+  ['apt-get', apt],
+  ['apt', apt],
+  ['apk', apk],
+  ...['yum', 'dnf', 'microdnf', 'tdnf'].map((name): [string, ProgramHandler] => [name, yum]),
+  ['rm', rm],
+  ['npm', npm],
+  ...Object.entries(INSTALLERS).map(([name, installer]): [string, ProgramHandler] => [name, dependencyInstaller(installer)])
+])
+
+function handlerOf (program: string): ProgramHandler | undefined {
+  if (/^pip(\d+(\.\d+)?)?$/.test(program)) return pip
+  if (/^python(\d+(\.\d+)?)?$/.test(program)) return pythonModule
+  return PROGRAMS.get(program)
+}
+
+function apt ({ command, program, args }: ProgramCall, facts: RunFacts): void {
+  const { positional, options } = splitOptions(args, APT_VALUE_OPTIONS)
+  const sub = positional[0]?.text
+  if (sub === 'update') facts.aptUpdates.push(command)
+  if (sub === 'clean') facts.aptCleaned = true
+  if (sub === 'install' || sub === 'upgrade' || sub === 'dist-upgrade' || sub === 'full-upgrade' || sub === 'build-dep') facts.aptListUsers++
+  if (sub === 'install') {
+    const noRecommends = options.some((o) => o === '--no-install-recommends' || /APT::Install-Recommends=("?)(0|false|no)\1$/i.test(o))
+    facts.packageInstalls.push({ manager: 'apt', program, command, packages: positional.slice(1), noCache: false, noRecommends, virtual: null })
+  }
+  if (sub === 'remove' || sub === 'purge' || sub === 'autoremove') removePackages(positional.slice(1), facts)
+}
+
+function apk ({ command, program, args }: ProgramCall, facts: RunFacts): void {
+  const { positional, options, values } = splitOptions(args, APK_VALUE_OPTIONS)
+  const sub = positional[0]?.text
+  if (sub === 'add') {
+    const virtual = values.get('--virtual') ?? values.get('-t') ?? null
+    facts.packageInstalls.push({ manager: 'apk', program, command, packages: positional.slice(1), noCache: options.includes('--no-cache'), noRecommends: true, virtual })
+  }
+  if (sub === 'del') removePackages(positional.slice(1), facts)
+  if (sub === 'cache' && positional[1]?.text === 'clean') facts.removedPaths.push('/var/cache/apk')
+}
+
+/** yum, dnf, microdnf, tdnf. */
+function yum ({ command, program, args }: ProgramCall, facts: RunFacts): void {
+  const { positional } = splitOptions(args, new Set())
+  const sub = positional[0]?.text
+  if (sub === 'install' || sub === 'groupinstall' || (sub === 'group' && positional[1]?.text === 'install')) {
+    const packages = positional.slice(sub === 'group' ? 2 : 1)
+    facts.packageInstalls.push({ manager: 'yum', program, command, packages, noCache: false, noRecommends: true, virtual: null })
+  }
+  if (sub === 'remove' || sub === 'erase' || sub === 'autoremove') removePackages(positional.slice(1), facts)
+  if (sub === 'clean' && positional[1]?.text === 'all') facts.yumCleaned = true
+}
+
+function removePackages (packages: Word[], facts: RunFacts): void {
+  for (const p of packages) facts.removed.add(packageName(p.text))
+}
+
+function rm ({ args }: ProgramCall, facts: RunFacts): void {
+  facts.removedPaths.push(...args.map((w) => w.text).filter((t) => !t.startsWith('-')).map(normalizePath))
+}
+
+function npm ({ command, args }: ProgramCall, facts: RunFacts): void {
+  const { positional, options } = splitOptions(args, NPM_VALUE_OPTIONS)
+  const sub = positional[0]?.text
+  if (sub === 'cache' && positional[1]?.text === 'clean') facts.npmCacheCleaned = true
+  if (sub === 'ci' || sub === 'clean-install' || sub === 'install' || sub === 'i' || sub === 'add') {
+    facts.npmInstalls.push({ command, display: `npm ${sub}` })
+    // `npm install <package>` adds a package; only a bare install (or ci) installs the manifest's.
+    const global = options.some((o) => o === '-g' || o === '--global')
+    if (sub === 'ci' || sub === 'clean-install' || (!global && positional.length === 1)) {
+      facts.dependencyInstalls.push({ command, display: `npm ${sub}`, manifests: 'package.json and package-lock.json' })
     }
   }
-  return facts
+}
+
+/** `python3 -m pip ...` is pip; any other python command is not read. */
+function pythonModule (call: ProgramCall, facts: RunFacts): void {
+  if (call.args[0]?.text === '-m' && call.args[1]?.text === 'pip') pip({ ...call, args: call.args.slice(2) }, facts)
+}
+
+function pip ({ command, args }: ProgramCall, facts: RunFacts): void {
+  const { positional, options, values } = splitOptions(args, PIP_VALUE_OPTIONS)
+  if (positional[0]?.text === 'cache' && positional[1]?.text === 'purge') facts.pipCachePurged = true
+  if (positional[0]?.text !== 'install') return
+  // pip takes any unambiguous prefix of a long option: --no-cache, --no-cache-d, ...
+  const noCache = options.some((o) => o.length >= '--no-ca'.length && '--no-cache-dir'.startsWith(o.split('=')[0]!))
+  const packages = positional.slice(1).map((p) => p.text)
+  const editable = values.getAll('-e').concat(values.getAll('--editable'))
+  const requirements = values.getAll('-r').concat(values.getAll('--requirement'))
+  const packagingOnly = requirements.length === 0 && editable.length === 0 && packages.length > 0 && packages.every((p) => /^(pip|setuptools|wheel)([<>=!~].*)?$/i.test(p))
+  facts.pipInstalls.push({ command, noCache, packagingOnly })
+  const project = [...packages, ...editable].some((p) => /^\.\/?(\[.*\])?$/.test(p))
+  if (requirements.length > 0 || project) {
+    const display = requirements.length > 0 ? `pip install -r ${requirements.join(' -r ')}` : 'pip install .'
+    const manifests = requirements.length > 0 ? requirements.join(' and ') : 'pyproject.toml (or setup.py/setup.cfg) with the dependencies'
+    facts.dependencyInstalls.push({ command, display, manifests })
+  }
 }
 
 /** Words that are exactly one variable expand to its value's words (`apt-get install $BUILD_DEPS`). */
@@ -216,46 +365,6 @@ function splitOptions (args: Word[], valueOptions: Set<string>): { positional: W
   return { positional, options, values }
 }
 
-function isPip (program: string, args: string[]): boolean {
-  if (/^pip(\d+(\.\d+)?)?$/.test(program)) return true
-  return /^python(\d+(\.\d+)?)?$/.test(program) && args[0] === '-m' && args[1] === 'pip'
-}
-
-function dependencyInstall (program: string, args: string[]): { display: string; manifests: string } | null {
-  const sub = args.find((a) => !a.startsWith('-'))
-  switch (program) {
-    case 'poetry':
-      return sub === 'install' ? { display: 'poetry install', manifests: 'pyproject.toml and poetry.lock' } : null
-    case 'pipenv':
-      return sub === 'install' || sub === 'sync' ? { display: `pipenv ${sub}`, manifests: 'Pipfile and Pipfile.lock' } : null
-    case 'yarn':
-      return sub === undefined || sub === 'install' ? { display: sub ? 'yarn install' : 'yarn', manifests: 'package.json and yarn.lock' } : null
-    case 'pnpm':
-      return sub === 'install' || sub === 'i' ? { display: `pnpm ${sub}`, manifests: 'package.json and pnpm-lock.yaml' } : null
-    case 'bundle':
-    case 'bundler':
-      return sub === undefined || sub === 'install' ? { display: 'bundle install', manifests: 'Gemfile and Gemfile.lock' } : null
-    case 'go':
-      return sub === 'mod' && args.includes('download') ? { display: 'go mod download', manifests: 'go.mod and go.sum' } : null
-    case 'mvn':
-    case 'mvnw': {
-      const goal = args.find((a) => a.startsWith('dependency:'))
-      return goal ? { display: `mvn ${goal}`, manifests: 'pom.xml' } : null
-    }
-    case 'gradle':
-    case 'gradlew':
-      return args.includes('dependencies') ? { display: `${program} dependencies`, manifests: 'build.gradle(.kts) and settings.gradle(.kts)' } : null
-    case 'composer':
-      return sub === 'install' ? { display: 'composer install', manifests: 'composer.json and composer.lock' } : null
-    case 'cargo':
-      return sub === 'fetch' || sub === 'build'
-        ? { display: `cargo ${sub}`, manifests: 'Cargo.toml and Cargo.lock (with a stub src/main.rs to build the dependencies)' }
-        : null
-    default:
-      return null
-  }
-}
-
 /** apt `name=version`, `name:arch`, `name/release`; apk `name=ver`, `name~ver`, `name@tag`. */
 export function packageName (text: string): string {
   return text.replace(/[=~<>@].*$/, '').replace(/:[a-z0-9]+$/, '').replace(/\/.*$/, '').toLowerCase()
@@ -267,10 +376,9 @@ function normalizePath (path: string): string {
   return p || '/'
 }
 
-function cacheMounts (instruction: Instruction): string[] {
-  const flags = (instruction as unknown as { getFlags?(): { getName(): string; getValue(): string | null }[] }).getFlags?.() ?? []
+function cacheMounts (instruction: Run): string[] {
   const targets: string[] = []
-  for (const flag of flags) {
+  for (const flag of instruction.getFlags()) {
     if (flag.getName() !== 'mount') continue
     const options = new Map(
       (flag.getValue() ?? '').split(',').map((option) => {

@@ -112,151 +112,211 @@ function execForm (text: Text): Command | null {
  * when the shell runs them (`RUN <<EOF`, `bash <<EOF`) and skipped when they are data.
  */
 function shellCommands (text: Text): Command[] {
-  const s = text.chars
-  const commands: Command[] = []
-  let words: Word[] = []
-  let word: string | null = null
-  let wordLine = 0
-  let skipNextWord = false
-  let pending: { delimiter: string; stripTabs: boolean; command: Word[] }[] = []
+  return new ShellSplitter(text).split()
+}
 
-  const lineAt = (i: number): number => text.lines[Math.min(i, text.lines.length - 1)] ?? 0
-  const add = (chunk: string, i: number): void => {
-    if (word === null) {
-      word = ''
-      wordLine = lineAt(i)
+interface PendingHeredoc {
+  delimiter: string
+  stripTabs: boolean
+  /** The words of the command that reads it (the array it keeps growing). */
+  command: Word[]
+}
+
+/**
+ * One pass over shell text, a character at a time: `step` looks at the character and hands it
+ * to the method for what it starts (a quote, an operator, a heredoc, ...), which moves `i` past it.
+ */
+class ShellSplitter {
+  private readonly s: string
+  private readonly commands: Command[] = []
+  private words: Word[] = []
+  private word: string | null = null
+  private wordLine = 0
+  /** The next word is a redirection's target, not an argument. */
+  private skipNextWord = false
+  /** Heredocs started on the current line: their bodies follow its newline. */
+  private pending: PendingHeredoc[] = []
+  private i = 0
+
+  constructor (private readonly text: Text) {
+    this.s = text.chars
+  }
+
+  split (): Command[] {
+    while (this.i < this.s.length) this.step()
+    this.endCommand()
+    return this.commands
+  }
+
+  private step (): void {
+    const { s, i } = this
+    const c = s[i]!
+    if (c === '\n') this.newline()
+    else if (c === ' ' || c === '\t' || c === '\r') this.blank()
+    else if (c === '#' && this.word === null) this.comment()
+    else if (c === '\\') this.escaped()
+    else if (c === "'") this.take(singleQuoted(s, i))
+    else if (c === '"') this.take(doubleQuoted(s, i))
+    else if (c === '$' && (s[i + 1] === '(' || s[i + 1] === '{')) this.take(substitution(s, i))
+    else if (c === '`') this.take(backticked(s, i))
+    else if (c === '&' || c === '|' || c === ';') this.operator(s[i + 1] === c ? 2 : 1)
+    else if (c === '(' || c === ')') this.operator(1)
+    else if (c === '<' && s[i + 1] === '<' && s[i + 2] !== '<') this.heredoc()
+    else if (c === '<' || c === '>') this.redirection()
+    else this.take([c, i + 1])
+  }
+
+  /** Adds a piece of the current word (a character, a quoted string, ...) and moves past it. */
+  private take ([chunk, next]: [string, number]): void {
+    if (this.word === null) {
+      this.word = ''
+      this.wordLine = this.text.lines[Math.min(this.i, this.text.lines.length - 1)] ?? 0
     }
-    word += chunk
+    this.word += chunk
+    this.i = next
   }
-  const endWord = (): void => {
-    if (word === null) return
-    if (skipNextWord) skipNextWord = false
-    else words.push({ text: word, line: wordLine })
-    word = null
+
+  private endWord (): void {
+    if (this.word === null) return
+    if (this.skipNextWord) this.skipNextWord = false
+    else this.words.push({ text: this.word, line: this.wordLine })
+    this.word = null
   }
-  const endCommand = (): void => {
-    endWord()
-    if (words.length > 0) commands.push({ words, env: new Map() })
-    words = []
-    skipNextWord = false
+
+  private endCommand (): void {
+    this.endWord()
+    if (this.words.length > 0) this.commands.push({ words: this.words, env: new Map() })
+    this.words = []
+    this.skipNextWord = false
   }
+
+  private newline (): void {
+    this.endCommand()
+    this.i++
+    if (this.pending.length > 0) this.readHeredocs()
+  }
+
+  private blank (): void {
+    this.endWord()
+    this.i++
+  }
+
+  /** Up to the end of the line; the newline still ends the command. */
+  private comment (): void {
+    while (this.i < this.s.length && this.s[this.i] !== '\n') this.i++
+  }
+
+  /** A backslash keeps the next character; before a newline it joins the lines. */
+  private escaped (): void {
+    if (this.s[this.i + 1] === '\n') this.i += 2
+    else this.take([this.s[this.i + 1] ?? '', this.i + 2])
+  }
+
+  private operator (length: number): void {
+    this.endCommand()
+    this.i += length
+  }
+
+  /** `<<EOF`, `<<-EOF`, `<<'EOF'`: the body comes after the end of this line. */
+  private heredoc (): void {
+    this.endWord()
+    const s = this.s
+    let j = this.i + 2
+    const stripTabs = s[j] === '-'
+    if (stripTabs) j++
+    let delimiter = ''
+    while (j < s.length && !/[\s;&|<>()]/.test(s[j]!)) {
+      if (s[j] !== '"' && s[j] !== "'") delimiter += s[j]
+      j++
+    }
+    this.pending.push({ delimiter, stripTabs, command: this.words })
+    this.i = j
+  }
+
+  /** A redirection: drop an fd number in front, the operator, and its target word. */
+  private redirection (): void {
+    if (this.word !== null && /^\d+$/.test(this.word)) this.word = null
+    this.endWord()
+    const s = this.s
+    let j = this.i + 1
+    while (j < s.length && '<>&|'.includes(s[j]!)) j++
+    if (s[j - 1] === '&' && /\d|-/.test(s[j] ?? '')) {
+      while (j < s.length && /[\d-]/.test(s[j]!)) j++ // 2>&1, >&-: the target is in the operator
+    } else {
+      this.skipNextWord = true
+    }
+    this.i = j
+  }
+
   /** After a newline: the pending heredoc bodies, each up to its delimiter line. */
-  const readHeredocs = (start: number): number => {
-    let i = start
-    for (const heredoc of pending) {
-      const bodyStart = i
-      let bodyEnd = s.length
-      while (i < s.length) {
-        const end = s.indexOf('\n', i)
-        const lineEnd = end === -1 ? s.length : end
-        const content = s.slice(i, lineEnd).replace(/\r$/, '')
-        const next = end === -1 ? s.length : end + 1
-        if ((heredoc.stripTabs ? content.replace(/^\t+/, '') : content) === heredoc.delimiter) {
-          bodyEnd = i
-          i = next
-          break
-        }
-        i = next
-      }
+  private readHeredocs (): void {
+    for (const heredoc of this.pending) {
+      const [bodyStart, bodyEnd, next] = heredocBody(this.s, this.i, heredoc)
+      this.i = next
       const program = heredoc.command[0] ? basename(heredoc.command[0].text) : null
       const script = program === null || (SHELLS.has(program) && !heredoc.command.some((w) => /^-[a-z]*c[a-z]*$/.test(w.text)))
       if (script && bodyEnd > bodyStart) {
-        commands.push(...shellCommands({ chars: s.slice(bodyStart, bodyEnd), lines: text.lines.slice(bodyStart, bodyEnd) }))
+        this.commands.push(...shellCommands({ chars: this.s.slice(bodyStart, bodyEnd), lines: this.text.lines.slice(bodyStart, bodyEnd) }))
       }
     }
-    pending = []
-    return i
+    this.pending = []
   }
+}
 
-  let i = 0
+/** A heredoc body from `start`: where it starts and ends, and where the text goes on after its delimiter line. */
+function heredocBody (s: string, start: number, heredoc: PendingHeredoc): [number, number, number] {
+  let i = start
   while (i < s.length) {
-    const c = s[i]!
-    if (c === '\n') {
-      endCommand()
-      i = pending.length > 0 ? readHeredocs(i + 1) : i + 1
-    } else if (c === ' ' || c === '\t' || c === '\r') {
-      endWord()
-      i++
-    } else if (c === '#' && word === null) {
-      while (i < s.length && s[i] !== '\n') i++
-    } else if (c === '\\') {
-      if (s[i + 1] === '\n') i += 2
-      else {
-        add(s[i + 1] ?? '', i)
-        i += 2
-      }
-    } else if (c === "'") {
-      const end = s.indexOf("'", i + 1)
-      const close = end === -1 ? s.length : end
-      add(s.slice(i + 1, close), i)
-      i = close + 1
-    } else if (c === '"') {
-      let j = i + 1
-      let chunk = ''
-      while (j < s.length && s[j] !== '"') {
-        if (s[j] === '\\' && '"\\$`\n'.includes(s[j + 1] ?? '')) {
-          if (s[j + 1] !== '\n') chunk += s[j + 1]
-          j += 2
-        } else {
-          chunk += s[j]
-          j++
-        }
-      }
-      add(chunk, i)
-      i = j + 1
-    } else if (c === '$' && (s[i + 1] === '(' || s[i + 1] === '{')) {
-      const open = s[i + 1]!
-      const close = open === '(' ? ')' : '}'
-      let depth = 0
-      let j = i + 1
-      for (; j < s.length; j++) {
-        if (s[j] === open) depth++
-        else if (s[j] === close && --depth === 0) break
-      }
-      add(s.slice(i, j + 1), i)
-      i = j + 1
-    } else if (c === '`') {
-      const end = s.indexOf('`', i + 1)
-      const close = end === -1 ? s.length : end
-      add(s.slice(i, close + 1), i)
-      i = close + 1
-    } else if (c === '&' || c === '|' || c === ';') {
-      endCommand()
-      i += s[i + 1] === c ? 2 : 1
-    } else if (c === '(' || c === ')') {
-      endCommand()
-      i++
-    } else if (c === '<' && s[i + 1] === '<' && s[i + 2] !== '<') {
-      endWord()
-      let j = i + 2
-      const stripTabs = s[j] === '-'
-      if (stripTabs) j++
-      let delimiter = ''
-      while (j < s.length && !/[\s;&|<>()]/.test(s[j]!)) {
-        if (s[j] !== '"' && s[j] !== "'") delimiter += s[j]
-        j++
-      }
-      pending.push({ delimiter, stripTabs, command: words })
-      i = j
-    } else if (c === '<' || c === '>') {
-      // A redirection: drop an fd number in front, the operator, and its target word.
-      if (word !== null && /^\d+$/.test(word)) word = null
-      endWord()
-      let j = i + 1
-      while (j < s.length && '<>&|'.includes(s[j]!)) j++
-      if (s[j - 1] === '&' && /\d|-/.test(s[j] ?? '')) {
-        while (j < s.length && /[\d-]/.test(s[j]!)) j++
-      } else {
-        skipNextWord = true
-      }
-      i = j
+    const end = s.indexOf('\n', i)
+    const content = s.slice(i, end === -1 ? s.length : end).replace(/\r$/, '')
+    const next = end === -1 ? s.length : end + 1
+    if ((heredoc.stripTabs ? content.replace(/^\t+/, '') : content) === heredoc.delimiter) return [start, i, next]
+    i = next
+  }
+  return [start, s.length, i]
+}
+
+/** `'...'` from its opening quote: the text inside as is, and where it ends. */
+function singleQuoted (s: string, i: number): [string, number] {
+  const end = s.indexOf("'", i + 1)
+  const close = end === -1 ? s.length : end
+  return [s.slice(i + 1, close), close + 1]
+}
+
+/** `"..."` from its opening quote: the text inside with \" \\ \$ \` unescaped and \<newline> gone. */
+function doubleQuoted (s: string, i: number): [string, number] {
+  let j = i + 1
+  let chunk = ''
+  while (j < s.length && s[j] !== '"') {
+    if (s[j] === '\\' && '"\\$`\n'.includes(s[j + 1] ?? '')) {
+      if (s[j + 1] !== '\n') chunk += s[j + 1]
+      j += 2
     } else {
-      add(c, i)
-      i++
+      chunk += s[j]
+      j++
     }
   }
-  endCommand()
-  return commands
+  return [chunk, j + 1]
+}
+
+/** `$(...)` or `${...}`, nested ones included: kept whole as part of the word. */
+function substitution (s: string, i: number): [string, number] {
+  const open = s[i + 1]!
+  const close = open === '(' ? ')' : '}'
+  let depth = 0
+  let j = i + 1
+  for (; j < s.length; j++) {
+    if (s[j] === open) depth++
+    else if (s[j] === close && --depth === 0) break
+  }
+  return [s.slice(i, j + 1), j + 1]
+}
+
+/** `` `...` ``: kept whole as part of the word. */
+function backticked (s: string, i: number): [string, number] {
+  const end = s.indexOf('`', i + 1)
+  const close = end === -1 ? s.length : end
+  return [s.slice(i, close + 1), close + 1]
 }
 
 const WRAPPERS = new Set(['sudo', 'env', 'exec', 'time', 'nohup', 'command', 'nice', 'stdbuf', '!', 'if', 'then', 'else', 'elif', 'do', 'while', 'until', '{', '}', 'fi', 'done'])

@@ -21,7 +21,7 @@ const TIMEOUT_BOUND_SECONDS = 7 * 86_400
 
 // The list itself is in ../build-status.js, which the portal loads as it is.
 export { BUILD_STATUSES, TERMINAL_STATUSES }
-export const BuildStatus = StringEnum(BUILD_STATUSES, {
+export const BuildStatusSchema = StringEnum(BUILD_STATUSES, {
   $id: 'BuildStatus',
   description: 'queued → running → one of the terminal states succeeded, failed, canceled, timed_out'
 })
@@ -34,8 +34,6 @@ const StringMap = (description: string, keyPattern: string, maxValueLength: numb
     description
   })
 
-const Optional = Type.Optional
-
 export const BuildRequestSchema = Type.Object(
   {
     repo: Type.String({
@@ -46,7 +44,7 @@ export const BuildRequestSchema = Type.Object(
         'file:// URLs and absolute paths only when the server sets SLIPWAY_ALLOW_LOCAL_REPOS.',
       examples: ['https://github.com/acme/app.git']
     }),
-    ref: Optional(
+    ref: Type.Optional(
       Type.String({
         minLength: 1,
         maxLength: 255,
@@ -54,14 +52,14 @@ export const BuildRequestSchema = Type.Object(
         examples: ['main', 'v1.2.0', '3f2a9c1']
       })
     ),
-    context: Optional(
+    context: Type.Optional(
       Type.String({
         minLength: 1,
         maxLength: 1024,
         description: 'Build context: a folder relative to the repository root. Default: "." (the root).'
       })
     ),
-    dockerfile: Optional(
+    dockerfile: Type.Optional(
       Type.String({
         minLength: 1,
         maxLength: 1024,
@@ -69,21 +67,21 @@ export const BuildRequestSchema = Type.Object(
           'The Dockerfile, relative to the repository root; it may live outside the context. Default: "<context>/Dockerfile".'
       })
     ),
-    target: Optional(
+    target: Type.Optional(
       Type.String({
         pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$',
         description: 'Stage of a multi-stage Dockerfile to build. Default: the last stage.'
       })
     ),
-    buildArgs: Optional(StringMap('Build arguments (ARG values), name → value.', '^[A-Za-z_][A-Za-z0-9_]*$', 32_768)),
-    labels: Optional(
+    buildArgs: Type.Optional(StringMap('Build arguments (ARG values), name → value.', '^[A-Za-z_][A-Za-z0-9_]*$', 32_768)),
+    labels: Type.Optional(
       StringMap(
         'Labels to add to the image. Slipway adds org.opencontainers.image.source and .revision itself.',
         '^[A-Za-z0-9][A-Za-z0-9._/-]*$',
         4096
       )
     ),
-    image: Optional(
+    image: Type.Optional(
       Type.String({
         minLength: 1,
         maxLength: 255,
@@ -94,7 +92,7 @@ export const BuildRequestSchema = Type.Object(
         examples: ['localhost:5000/team/app']
       })
     ),
-    tags: Optional(
+    tags: Type.Optional(
       Type.Array(
         Type.String({
           pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$',
@@ -108,37 +106,37 @@ export const BuildRequestSchema = Type.Object(
         }
       )
     ),
-    push: Optional(
+    push: Type.Optional(
       Type.Boolean({
         description: 'Push every tag to the registry. Default: true when `image` is given, else false. An image in the local namespace cannot be pushed.'
       })
     ),
-    noCache: Optional(Type.Boolean({ description: "Build without Docker's layer cache. Default: false." })),
-    builder: Optional(
+    noCache: Type.Optional(Type.Boolean({ description: "Build without Docker's layer cache. Default: false." })),
+    builder: Type.Optional(
       StringEnum(BUILDERS, {
         description: "Docker's builder: BuildKit or the classic builder. Default: the worker's SLIPWAY_BUILDER (BuildKit where the engine has it)."
       })
     ),
-    network: Optional(
+    network: Type.Optional(
       StringEnum(REQUEST_NETWORKS, {
         description:
           "The network the build's RUN steps see: none, or default (the server's SLIPWAY_BUILD_NETWORK). A build may narrow the " +
           "server's network, never widen it: there is no host. Default: default."
       })
     ),
-    submodules: Optional(
+    submodules: Type.Optional(
       Type.Boolean({
         description: "Fetch the repository's git submodules (shallow), each URL checked like the repository's. Default: false."
       })
     ),
-    keepGitDir: Optional(
+    keepGitDir: Type.Optional(
       Type.Boolean({
         description:
           "Send the repository's .git folder in the context (for builds that run git themselves). Default: false, " +
           'as for `docker build <git URL>`: the context is the tree at the commit.'
       })
     ),
-    timeoutSeconds: Optional(
+    timeoutSeconds: Type.Optional(
       Type.Integer({
         minimum: 1,
         maximum: TIMEOUT_BOUND_SECONDS,
@@ -147,26 +145,26 @@ export const BuildRequestSchema = Type.Object(
           'SLIPWAY_BUILD_TIMEOUT_SECONDS and SLIPWAY_BUILD_TIMEOUT_MAX_SECONDS.'
       })
     ),
-    priority: Optional(StringEnum(PRIORITIES, { description: 'Queue priority: high builds start before normal ones, normal before low. Default: normal.' })),
-    force: Optional(
+    priority: Type.Optional(StringEnum(PRIORITIES, { description: 'Queue priority: high builds start before normal ones, normal before low. Default: normal.' })),
+    force: Type.Optional(
       Type.Boolean({
         description:
           'Build even if an identical build is queued or running (which the request would otherwise join) or has ' +
           'succeeded with its image still in the registry (whose results it would otherwise reuse). Default: false.'
       })
     ),
-    supersede: Optional(
+    supersede: Type.Optional(
       Type.Boolean({
         description: 'Cancel the queued builds of the same repository, ref and image that this one makes obsolete. Default: false.'
       })
     ),
-    maxImageBytes: Optional(Type.Integer({ minimum: 1, description: 'A size budget for the image, in bytes' })),
-    budgetMode: Optional(
+    maxImageBytes: Type.Optional(Type.Integer({ minimum: 1, description: 'A size budget for the image, in bytes' })),
+    budgetMode: Type.Optional(
       StringEnum(BUDGET_MODES, {
         description: 'fail: an image over budget is not pushed and the build fails (IMAGE_TOO_LARGE); warn: it succeeds with a warning. Default: fail.'
       })
     ),
-    variants: Optional(
+    variants: Type.Optional(
       Type.Array(Type.Ref(VariantRequestSchema), {
         minItems: 2,
         maxItems: 8,
@@ -174,7 +172,7 @@ export const BuildRequestSchema = Type.Object(
           'Build the same commit several ways (Dockerfiles, targets, build args) and compare them. Each variant inherits the request; its tags get "-<name>".'
       })
     ),
-    webhooks: Optional(
+    webhooks: Type.Optional(
       Type.Array(Type.Ref(BuildWebhookSchema), {
         maxItems: 10,
         description: "Receivers of this build's events, besides the subscriptions at /v1/webhooks"
@@ -327,7 +325,7 @@ export type BuildError = Static<typeof BuildErrorSchema>
 export const BuildSchema = Type.Object(
   {
     id: Type.String({ description: 'Time-sortable id (ULID)' }),
-    status: Type.Ref(BuildStatus),
+    status: Type.Ref(BuildStatusSchema),
     request: Type.Ref(NormalizedRequestSchema),
     commit: Nullable(Type.String({ description: 'The 40-hex commit the ref resolved to; null for an upload' })),
     resolvedRef: Nullable(Type.String({ description: 'The full ref that was built (refs/heads/main), null for a commit SHA' })),
@@ -367,7 +365,7 @@ export const BuildListSchema = Type.Object(
 
 export const BuildListQuerySchema = Type.Object(
   {
-    status: Type.Optional(Type.Ref(BuildStatus)),
+    status: Type.Optional(Type.Ref(BuildStatusSchema)),
     repo: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Only builds of this repository URL' })),
     cursor: Type.Optional(Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'nextCursor of the previous page' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 }))
@@ -376,7 +374,7 @@ export const BuildListQuerySchema = Type.Object(
 )
 
 export const buildSchemas = [
-  BuildStatus,
+  BuildStatusSchema,
   BuildRequestSchema,
   BuildUploadOptionsSchema,
   UploadSourceSchema,

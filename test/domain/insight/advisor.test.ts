@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { ADVISOR_RULES, adviseDockerfile, type AdviseInput } from '../../../src/domain/insight/advisor.js'
+import { parseDockerfile } from '../../../src/domain/insight/dockerfile-stages.js'
 import { RULE_IDS, type RuleId } from '../../../src/domain/schemas/insight.js'
 
 // Each case: a Dockerfile (lines numbered from 1 as written), and every finding expected as
@@ -559,9 +560,8 @@ const cases: Case[] = [
 for (const c of cases) {
   t.test(c.name, async (t) => {
     const findings = adviseDockerfile({
-      dockerfile: c.dockerfile.join('\n') + '\n',
+      dockerfile: parseDockerfile(c.dockerfile.join('\n') + '\n', c.buildArgs),
       ...(c.target !== undefined ? { target: c.target } : {}),
-      ...(c.buildArgs ? { buildArgs: c.buildArgs } : {}),
       ...(c.context ? { context: c.context } : {})
     })
     const got = findings.map((f) => [f.rule, f.lines, f.stage])
@@ -585,7 +585,7 @@ for (const c of cases) {
 }
 
 t.test('the article multi-stage, with the final stage inspected on its own terms', async (t) => {
-  const findings = adviseDockerfile({ dockerfile: ARTICLE_MULTI_STAGE.join('\n') })
+  const findings = adviseDockerfile({ dockerfile: parseDockerfile(ARTICLE_MULTI_STAGE.join('\n')) })
   for (const rule of ['build-tools-in-final-stage', 'package-cache-kept', 'full-base-image'] as const) {
     t.notOk(
       findings.some((f) => f.rule === rule),
@@ -594,19 +594,19 @@ t.test('the article multi-stage, with the final stage inspected on its own terms
   }
   // The same file with its final stage on a full image and without --no-cache on apk.
   const worse = ARTICLE_MULTI_STAGE.map((line) => (line === 'FROM python:3.8-alpine' ? 'FROM python:3.8' : line.replace('apk add --no-cache libpq', 'apk add libpq')))
-  const rules = adviseDockerfile({ dockerfile: worse.join('\n') }).map((f) => [f.rule, f.lines])
+  const rules = adviseDockerfile({ dockerfile: parseDockerfile(worse.join('\n')) }).map((f) => [f.rule, f.lines])
   t.same(rules, [
     ['full-base-image', [13]],
     ['package-cache-kept', [15]]
   ])
 })
 
-t.test('every rule is documented, here and in the README', async (t) => {
-  const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8')
+t.test('every rule is documented, here and in the size insight guide', async (t) => {
+  const guide = await readFile(new URL('../../../docs/guides/size-insight.md', import.meta.url), 'utf8')
   for (const id of RULE_IDS) {
     t.ok(ADVISOR_RULES[id].title.length > 5, `${id} has a title`)
     t.ok(ADVISOR_RULES[id].advice.length > 40, `${id} has advice`)
-    t.ok(readme.includes(`| \`${id}\` |`), `${id} is in the README's table of rules`)
+    t.ok(guide.includes(`| \`${id}\` |`), `${id} is in the guide's table of rules`)
   }
 })
 
@@ -626,11 +626,11 @@ t.test('other dependency installers count for source-before-dependencies', async
     ['pip install --no-cache-dir -rrequirements/base.txt', 'requirements/base.txt']
   ]
   for (const [command, manifest] of installers) {
-    const findings = adviseDockerfile({ dockerfile: `FROM scratch\nCOPY . /src\nRUN ${command}\n` })
+    const findings = adviseDockerfile({ dockerfile: parseDockerfile(`FROM scratch\nCOPY . /src\nRUN ${command}\n`) })
     t.match(findings, [{ rule: 'source-before-dependencies', lines: [2, 3], message: new RegExp(manifest.replace(/\./g, '\\.')) }], command)
   }
   for (const command of ['npm install -g pm2 && npm cache clean --force', 'go build ./...', 'yarn build', 'pip install --no-cache-dir gunicorn']) {
-    t.same(adviseDockerfile({ dockerfile: `FROM scratch\nCOPY . /src\nRUN ${command}\n` }), [], `${command}: not a dependency install`)
+    t.same(adviseDockerfile({ dockerfile: parseDockerfile(`FROM scratch\nCOPY . /src\nRUN ${command}\n`) }), [], `${command}: not a dependency install`)
   }
 })
 
@@ -674,7 +674,7 @@ t.test('full-base-image: the smaller variant each final base image gets', async 
     ['localhost:5000/node:20', null]
   ]
   for (const [image, suggestion] of images) {
-    const findings = adviseDockerfile({ dockerfile: `FROM ${image}\nCMD ["true"]\n` })
+    const findings = adviseDockerfile({ dockerfile: parseDockerfile(`FROM ${image}\nCMD ["true"]\n`) })
     if (suggestion === null) t.same(findings, [], `${image}: not flagged`)
     else t.match(findings, [{ rule: 'full-base-image', lines: [1], message: new RegExp(`use .*${suggestion.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`) }], `${image} → ${suggestion}`)
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import t from 'tap'
 import tar from 'tar-stream'
+import { parseDockerfile } from '../../../src/domain/insight/dockerfile-stages.js'
 import { expectedHistory, historyKeyword, mapLayers, type LayerMapInput } from '../../../src/domain/insight/layer-map.js'
 import { inspectImage, instructionOf } from '../../../workers/phases/inspect.js'
 import { docker } from '../../helpers/docker.js'
@@ -156,8 +157,13 @@ function layersOf (history: [string, number][]): LayerMapInput['layers'] {
   }))
 }
 
-function input (dockerfile: string, history: [string, number][], builder: 'classic' | 'buildkit', overrides: Partial<LayerMapInput> = {}): LayerMapInput {
-  return { dockerfile, target: null, buildArgs: {}, layers: layersOf(history), builder, extraLabelCount: 2, ...overrides }
+function input (
+  dockerfile: string,
+  history: [string, number][],
+  builder: 'classic' | 'buildkit',
+  { buildArgs = {}, ...overrides }: Partial<Omit<LayerMapInput, 'dockerfile'>> & { buildArgs?: Record<string, string> } = {}
+): LayerMapInput {
+  return { dockerfile: parseDockerfile(dockerfile, buildArgs), target: null, layers: layersOf(history), builder, extraLabelCount: 2, ...overrides }
 }
 
 /** [line, stage] of each layer, base layers as 'base'. */
@@ -336,12 +342,12 @@ t.test('historyKeyword reads what instructionOf renders', async (t) => {
 
 t.test('expectedHistory: classic labels only with the classic builder', async (t) => {
   const dockerfile = 'FROM busybox AS app\nRUN true\n'
-  t.same(expectedHistory({ dockerfile, target: null, buildArgs: {}, builder: 'classic', extraLabelCount: 2 }), [
+  t.same(expectedHistory({ dockerfile: parseDockerfile(dockerfile), target: null, builder: 'classic', extraLabelCount: 2 }), [
     { keyword: 'RUN', line: 2, stage: 'app', command: 'true' },
     { keyword: 'LABEL', line: null, stage: 'app', command: null },
     { keyword: 'LABEL', line: null, stage: 'app', command: null }
   ])
-  t.same(expectedHistory({ dockerfile, target: null, buildArgs: {}, builder: 'buildkit', extraLabelCount: 2 }), [{ keyword: 'RUN', line: 2, stage: 'app', command: 'true' }])
+  t.same(expectedHistory({ dockerfile: parseDockerfile(dockerfile), target: null, builder: 'buildkit', extraLabelCount: 2 }), [{ keyword: 'RUN', line: 2, stage: 'app', command: 'true' }])
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -402,7 +408,7 @@ for (const builder of ['classic', 'buildkit'] as const) {
 
     const { layers } = await inspectImage(docker, tag)
     const busybox = (await docker.getImage('busybox:latest').history()) as { Size: number }[]
-    const mapped = mapLayers({ dockerfile: REAL_DOCKERFILE, target: 'final', buildArgs: { GREETING: 'hi' }, layers, builder, extraLabelCount: Object.keys(labels).length })
+    const mapped = mapLayers({ dockerfile: parseDockerfile(REAL_DOCKERFILE, { GREETING: 'hi' }), target: 'final', layers, builder, extraLabelCount: Object.keys(labels).length })
 
     const dockerfileLines = [3, 4, 6, 7, 9, 13, 14, 15]
     const labelLines = builder === 'classic' ? [null, null] : []

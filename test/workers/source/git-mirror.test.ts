@@ -25,7 +25,7 @@ async function fileText (tree: Awaited<ReturnType<typeof checkout>>['tree'], fil
   const entry = await tree.entry(file)
   if (!entry) throw new Error(`${file} is not in the tree`)
   const parts: Buffer[] = []
-  await tree.copy(entry, new Writable({ write: (chunk: Buffer, _encoding, done) => (parts.push(chunk), done()) }), signal)
+  await tree.copy(entry, new Writable({ write: (chunk: Buffer, _encoding, done) => { parts.push(chunk); done() } }), signal)
   return Buffer.concat(parts).toString('utf8')
 }
 

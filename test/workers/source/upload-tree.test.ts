@@ -5,6 +5,7 @@ import path from 'node:path'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { BuildFailure } from '../../../src/domain/builds/build-failure.js'
+import { createStorage } from '../../../src/storage/storage.js'
 import { unpackUpload } from '../../../workers/source/upload-tree.js'
 import { testConfig } from '../../helpers/config.js'
 import { tarGz, type TarEntrySpec } from '../../helpers/tarball.js'
@@ -25,8 +26,8 @@ async function setup (t: Test) {
     if (entries !== null) await redis.set(key, bytes)
     const sha256 = createHash('sha256').update(bytes).digest('hex')
     return unpackUpload({
-      redis,
-      key,
+      uploads: createStorage(redis, config.prefix).storedUploads,
+      buildId: 'test',
       source: { type: 'upload', sizeBytes: bytes.length, sha256 },
       dir,
       limits: { maxUnpackedBytes: 1024 * 1024, maxEntries: 100 },

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { adviseDockerfile, ADVISOR_RULES } from '../../../domain/insight/advisor.js'
+import { parseDockerfile } from '../../../domain/insight/dockerfile-stages.js'
 import { FindingSchema } from '../../../domain/schemas/insight.js'
 import { errors } from './common.js'
 
@@ -58,7 +59,10 @@ export default async function insightRoutes (instance: FastifyInstance) {
         response: { 200: Type.Object({ findings: Type.Array(Type.Ref(FindingSchema)) }, { additionalProperties: false }), ...errors(400, 503) }
       }
     },
-    async (request) => ({ findings: adviseDockerfile({ dockerfile: request.body.dockerfile, target: request.body.target ?? null, buildArgs: request.body.buildArgs ?? {} }) })
+    async (request) => {
+      const dockerfile = parseDockerfile(request.body.dockerfile, request.body.buildArgs ?? {})
+      return { findings: adviseDockerfile({ dockerfile, target: request.body.target ?? null }) }
+    }
   )
 
   fastify.get(

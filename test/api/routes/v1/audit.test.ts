@@ -131,7 +131,7 @@ t.test('a build stored before Slipway recorded who made it, or its network, stil
   const build = (await app.inject({ method: 'POST', url: '/v1/builds', payload: { repo: 'https://git.example.com/a/app.git' } })).json<Build>()
   const key = `${config.prefix}:build:{${build.id}}`
   const { network: _network, ...request } = build.request
-  await app.redis.multi().hdel(key, 'createdBy', 'canceledBy', 'canceledAt').hset(key, 'request', JSON.stringify(request)).exec()
+  await app.storage.connection.multi().hdel(key, 'createdBy', 'canceledBy', 'canceledAt').hset(key, 'request', JSON.stringify(request)).exec()
   const old = await app.inject({ method: 'GET', url: `/v1/builds/${build.id}` })
   t.equal(old.statusCode, 200, old.body)
   t.match(old.json<Build>(), { createdBy: null, canceledBy: null, canceledAt: null, request: { network: 'default' } })
@@ -141,7 +141,7 @@ t.test('a build the trail could not record is not queued: the answer is 503 and 
   const config = testConfig(t)
   const app = await buildApp(t, config)
   // Real Redis, made to refuse the trail's write: its stream key holds a string.
-  await app.redis.set(`${config.prefix}:{audit}:all`, 'not a stream')
+  await app.storage.connection.set(`${config.prefix}:{audit}:all`, 'not a stream')
   const refused = await app.inject({ method: 'POST', url: '/v1/builds', payload: { repo: 'https://git.example.com/a/app.git' } })
   t.equal(refused.statusCode, 503, refused.body)
   t.equal(refused.json().code, 'REDIS_UNAVAILABLE')

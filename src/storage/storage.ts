@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis'
+import { createAuditLog } from './audit-log.js'
+import { createBuildLogs } from './build-log.js'
+import { createBuildQueue } from './build-queue.js'
+import { createBuildStore } from './build-store.js'
+import { createDeliveryLedger } from './delivery-ledger.js'
+import { createDeliveryStore } from './delivery-store.js'
+import { createFollowerLeases } from './follower-leases.js'
+import { createIdempotency } from './idempotency.js'
+import { createImageScans } from './image-scans.js'
+import { redisKeys } from './keys.js'
+import { createLogHub } from './log-hub.js'
+import { withCommands } from './redis-commands.js'
+import { createTokenStore } from './token-store.js'
+import { createTriggerStore } from './trigger-store.js'
+import { createStoredUploads, createUploadStore, type UploadLimits } from './upload-store.js'
+import { createWebhookQueue, type DeliverySchedule } from './webhook-queue.js'
+import { createWebhookStore } from './webhook-store.js'
+
+/**
+ * Every store and queue of Slipway over one connection, under one key prefix: what the API and
+ * the workers are handed instead of a Redis client. Each store is the one module that reads and
+ * writes its keys. The stores that hold settings, timers or connections of their own are made
+ * when asked for, by whoever needs them.
+ */
+export function createStorage (redis: Redis, prefix: string) {
+  const connection = withCommands(redis)
+  const keys = redisKeys(prefix)
+  const audit = createAuditLog(connection, keys)
+  return {
+    /** The connection itself, for what takes one: BullMQ's workers, the readiness probe, connecting and quitting. */
+    connection,
+    builds: createBuildStore(connection, keys),
+    buildLogs: createBuildLogs(connection, keys),
+    audit,
+    tokens: createTokenStore(connection, keys, audit),
+    idempotency: createIdempotency(connection, keys),
+    webhooks: createWebhookStore(connection, keys),
+    deliveries: createDeliveryStore(connection, keys),
+    deliveryLedger: createDeliveryLedger(connection, keys),
+    triggers: createTriggerStore(connection, keys),
+    storedUploads: createStoredUploads(connection, keys),
+    imageScans: createImageScans(connection, keys),
+
+    /** The API's store of uploads being received, under its limits and quota. */
+    uploads: (settings: { limits: UploadLimits; ttlSeconds: number; quotaBytes: number }) => createUploadStore({ redis: connection, keys, ...settings }),
+    followerLeases: (limit: number) => createFollowerLeases({ redis: connection, keys, limit }),
+    /** Opens its own blocking connection once a log is followed; close() lets it go. */
+    logHub: (deps: Omit<Parameters<typeof createLogHub>[0], 'redis' | 'keys'>) => createLogHub({ redis: connection, keys, ...deps }),
+    buildQueue: (onError: (error: Error) => void) => createBuildQueue(connection, prefix, onError),
+    webhookQueue: (schedule: DeliverySchedule, onError: (error: Error) => void) => createWebhookQueue(connection, prefix, schedule, onError)
+  }
+}
+
+export type Storage = ReturnType<typeof createStorage>
