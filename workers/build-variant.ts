@@ -11,7 +11,7 @@ import { byBytes, deletedFilesFinding, imageInsight, redisScanCache } from './in
 import { packContext, planContext } from '../src/build-context/context.js'
 import { buildImage } from './phases/image-build.js'
 import { pushImage } from './phases/push.js'
-import type { Source } from './source/check-out.js'
+import type { Source } from './source/source.js'
 
 /** One way to build the commit: the request's own, or one of its variants. */
 export interface BuildSpec {

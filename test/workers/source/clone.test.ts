@@ -4,7 +4,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { cloneSource, parseLsRemote, resolveRef } from '../../../workers/source/clone.js'
+import { cloneSource } from '../../../workers/source/clone.js'
+import { parseLsRemote, resolveRef } from '../../../workers/source/git-fetch.js'
 import { createRepo } from '../../helpers/git-repo.js'
 
 const sha = (digit: string) => digit.repeat(40)
