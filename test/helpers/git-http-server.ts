@@ -61,7 +61,10 @@ function runBackend (root: string, request: IncomingMessage, response: ServerRes
   let head = Buffer.alloc(0)
   let headersDone = false
   cgi.stdout.on('data', (chunk: Buffer) => {
-    if (headersDone) return void response.write(chunk)
+    if (headersDone) {
+      response.write(chunk)
+      return
+    }
     head = Buffer.concat([head, chunk])
     const end = head.indexOf('\r\n\r\n')
     if (end === -1) return
