@@ -8,12 +8,12 @@
 // warmer (or a busier) machine.
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
+import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { promisify } from 'node:util'
 import { removeImage } from '../test/helpers/docker.js'
+import { tempFolder } from '../test/helpers/files.js'
 import { createRepo } from '../test/helpers/git-repo.js'
 import { startRegistry } from '../test/helpers/registry.js'
 import { percentile, type Row, type Section } from './report.js'
@@ -46,8 +46,7 @@ export const buildVsHandSection: Section = {
     const repo = await createRepo(scope, files)
     const registry = await startRegistry(scope)
     const { api } = await startSlipway(scope, { worker: true, config: { allowLocalRepos: true, builder: 'classic' } })
-    const scratch = await mkdtemp(path.join(os.tmpdir(), 'slipway-bench-build-'))
-    scope.teardown(() => rm(scratch, { recursive: true, force: true }))
+    const scratch = await tempFolder(scope, {}, 'slipway-bench-build-')
     // Each no-cache build leaves a 30 MB image of its own. Slipway's are removed with its test
     // configuration (test/helpers/config.ts); the hand's here, when the section ends.
     const handImages = new Set<string>()

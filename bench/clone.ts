@@ -4,11 +4,11 @@
 // time flatters either side). Slipway's figure is the clone phase its build reports.
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
+import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { promisify } from 'node:util'
+import { tempFolder } from '../test/helpers/files.js'
 import { createRepo } from '../test/helpers/git-repo.js'
 import { milliseconds, percentile, type Section } from './report.js'
 import { postBuild, startSlipway, untilEnded } from './slipway.js'
@@ -35,8 +35,7 @@ export const cloneSection: Section = {
     progress('first build: fills the mirror')
     await cloneMs()
 
-    const scratch = await mkdtemp(path.join(os.tmpdir(), 'slipway-bench-clone-'))
-    scope.teardown(() => rm(scratch, { recursive: true, force: true }))
+    const scratch = await tempFolder(scope, {}, 'slipway-bench-clone-')
     const mirror: number[] = []
     const fresh: number[] = []
     for (let n = 1; n <= SAMPLES; n++) {

@@ -1,57 +1,17 @@
 import path from 'node:path'
-import type Docker from 'dockerode'
-import type { LogWriter } from '../src/storage/build-log.js'
-import type { BuildStore } from '../src/storage/build-store.js'
-import type { StoredUploads } from '../src/storage/upload-store.js'
-import type { RepoPolicy } from '../src/domain/builds/repo-url.js'
-import type { Config } from '../src/domain/config.js'
 import { formatBytes } from '../src/domain/format.js'
 import { MAX_UPLOAD_ENTRIES } from '../src/domain/uploads/safe-tar.js'
 import { sizeDelta } from '../src/domain/insight/size-delta.js'
-import type { BuildRecord, Builder, Image } from '../src/domain/schemas/build.js'
+import type { BuildRecord, Image, UploadSource } from '../src/domain/schemas/build.js'
 import type { VariantResult } from '../src/domain/schemas/insight.js'
 import { BuildFailure } from '../src/domain/builds/build-failure.js'
-import type { AttemptRecord, BuildProgress } from './build-progress.js'
-import { buildVariant, type BuiltImage } from './build-variant.js'
-import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
-import type { GitAuth } from './source/git-credentials.js'
-import type { CloneLimits } from './source/clone-limits.js'
-import type { BuildLimits } from './phases/image-build.js'
+import type { BuildStore } from '../src/storage/build-store.js'
+import { buildVariant, type BuildSpec, type BuiltImage, type VariantNeeds } from './build-variant.js'
+import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
 import { buildFingerprint, findReusable } from './reuse.js'
-import { checkOutSource, type Source } from './source/check-out.js'
+import { checkOutSource } from './source/check-out.js'
+import type { Source } from './source/source.js'
 import { unpackUpload } from './source/upload-tree.js'
-import type { MirrorCache } from './source/git-mirror.js'
-import type { ScanCache } from './insight/image-insight.js'
-
-export interface PipelineContext {
-  build: BuildRecord
-  store: BuildStore
-  /** Uploaded sources, for a build of an upload. */
-  uploads: StoredUploads
-  /** What reading an image's layers found, kept by image id. */
-  imageScans: ScanCache
-  docker: Docker
-  log: LogWriter
-  /** This attempt's writes to the build record. */
-  record: AttemptRecord
-  progress: BuildProgress
-  signal: AbortSignal
-  /** An empty folder of this build's own, removed by the caller afterwards. */
-  workspace: string
-  /** This worker host's mirrors of the repositories it builds. */
-  mirrors: MirrorCache
-  credentials: { forBuild: RegistryAuthMap; forPush: RegistryAuth | undefined; registry: string; git: GitAuth }
-  settings: {
-    repoPolicy: RepoPolicy
-    builder: Builder | 'auto'
-    /** SLIPWAY_BUILD_NETWORK: what RUN steps run on unless a request narrows it to none. */
-    network: string
-    clone: CloneLimits
-    contextMaxBytes: number
-    build: BuildLimits
-    baseImagePull: Config['baseImagePull']
-  }
-}
 
 export interface PipelineResult {
   image: Image
@@ -68,75 +28,84 @@ export interface PipelineResult {
  * earlier one whose image is still there reuses it instead (unless asked to `force` or
  * `noCache`); with a full commit SHA, or an upload's sha256, that is known before fetching.
  */
-export async function runPipeline (build: BuildRecord, ctx: PipelineContext): Promise<PipelineResult> {
-  const { request } = build
+export async function runPipeline (ctx: PipelineContext): Promise<PipelineResult> {
+  const { request } = ctx.build
   const known = request.source?.sha256 ?? (request.ref !== null && /^[0-9a-f]{40}$/.test(request.ref) ? request.ref : null)
   if (known) {
-    const reused = await reuseEarlier(build, known, ctx)
+    const reused = await reuseEarlier(known, ctx)
     if (reused) {
       ctx.progress.skip(request.source ? 'unpack' : 'clone')
       if (!request.source) await ctx.record.update({ commit: known, resolvedRef: null })
       return reused
     }
   }
-  const source = await fetchSource(build, ctx)
+  const source = await fetchSource(ctx)
   try {
     if (source.commit) await ctx.record.update({ commit: source.commit, resolvedRef: source.resolvedRef })
-    const reused = known ? null : await reuseEarlier(build, source.revision, ctx)
-    if (reused) return reused
-    const tags = tagsAt(request, source.revision)
-    if (request.variants.length > 0) return await buildVariants(build, source, tags, ctx)
-    const { image, warnings } = await buildVariant({ name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags }, source, ctx)
-    const previous = await previousBuild(ctx.store, build, source.resolvedRef)
-    image.sizeDelta = previous?.image ? sizeDelta(image, { id: previous.id, image: previous.image }) : null
-    return { image, reusedFrom: null, fingerprint: buildFingerprint(request, source.revision, tags), warnings }
+    const reused = known ? null : await reuseEarlier(source.revision, ctx)
+    return reused ?? (await buildSource(source, ctx))
   } finally {
     await source.release()
   }
 }
 
 /** The files to build: the uploaded tar, unpacked; or the commit, from the repository. */
-function fetchSource (build: BuildRecord, ctx: PipelineContext): Promise<Source> {
-  const { request } = build
-  const upload = request.source
-  if (upload) {
-    return ctx.progress.run('unpack', () =>
-      unpackUpload({
-        uploads: ctx.uploads,
-        buildId: build.id,
-        source: upload,
-        dir: path.join(ctx.workspace, 'upload'),
-        // An upload unpacks under the limit a clone grows under.
-        limits: { maxUnpackedBytes: ctx.settings.clone.maxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
-        signal: ctx.signal,
-        log: (stream, text) => ctx.log.write('unpack', stream, text)
-      })
-    )
-  }
-  return ctx.progress.run('clone', () =>
-    checkOutSource({
-      // A build without an upload has a repository (normalizeBuildRequest).
-      request: { ...request, repo: request.repo! },
-      // The workspace is named by build and attempt: so is its hold on the mirror.
-      holder: path.basename(ctx.workspace),
-      mirrors: ctx.mirrors,
-      workspace: ctx.workspace,
-      policy: ctx.settings.repoPolicy,
-      limits: ctx.settings.clone,
-      git: ctx.credentials.git,
-      signal: ctx.signal,
-      log: (stream, text) => ctx.log.write('clone', stream, text)
-    })
-  )
+function fetchSource (ctx: UnpackNeeds & CloneNeeds & Pick<PipelineContext, 'progress'>): Promise<Source> {
+  const upload = ctx.build.request.source
+  return upload ? ctx.progress.run('unpack', () => unpackPhase(upload, ctx)) : ctx.progress.run('clone', () => clonePhase(ctx))
+}
+
+/** The unpack phase: the uploaded tar, from where the API stored it. */
+type UnpackNeeds = Pick<PipelineContext, 'build' | 'uploads' | 'workspace' | 'log' | 'signal'> & { settings: Pick<PipelineSettings, 'clone'> }
+
+function unpackPhase (upload: UploadSource, ctx: UnpackNeeds): Promise<Source> {
+  return unpackUpload({
+    uploads: ctx.uploads,
+    buildId: ctx.build.id,
+    source: upload,
+    dir: path.join(ctx.workspace, 'upload'),
+    // An upload unpacks under the limit a clone grows under.
+    limits: { maxUnpackedBytes: ctx.settings.clone.maxBytes, maxEntries: MAX_UPLOAD_ENTRIES },
+    signal: ctx.signal,
+    log: (stream, text) => ctx.log.write('unpack', stream, text)
+  })
+}
+
+/** The clone phase: the commit, from the repository. */
+type CloneNeeds = Pick<PipelineContext, 'build' | 'mirrors' | 'workspace' | 'log' | 'signal'> & {
+  settings: Pick<PipelineSettings, 'repoPolicy' | 'clone'>
+  credentials: Pick<BuildCredentials, 'git'>
+}
+
+function clonePhase (ctx: CloneNeeds): Promise<Source> {
+  const { request } = ctx.build
+  return checkOutSource({
+    // A build without an upload has a repository (normalizeBuildRequest).
+    request: { ...request, repo: request.repo! },
+    // The workspace is named by build and attempt: so is its hold on the mirror.
+    holder: path.basename(ctx.workspace),
+    mirrors: ctx.mirrors,
+    workspace: ctx.workspace,
+    policy: ctx.settings.repoPolicy,
+    limits: ctx.settings.clone,
+    git: ctx.credentials.git,
+    signal: ctx.signal,
+    log: (stream, text) => ctx.log.write('clone', stream, text)
+  })
 }
 
 function tagsAt (request: BuildRecord['request'], revision: string): string[] {
   return (request.tags ?? [revision.slice(0, 12)]).map((tag) => `${request.image}:${tag}`)
 }
 
+/** Looking for an identical earlier build: its record, and whether its image is still where it left it. */
+type ReuseNeeds = Pick<PipelineContext, 'build' | 'store' | 'docker' | 'progress' | 'log'> & {
+  credentials: Pick<BuildCredentials, 'forPush'>
+}
+
 /** The result of an identical earlier build whose image is still there, with every phase after the clone skipped. */
-async function reuseEarlier (build: BuildRecord, revision: string, ctx: PipelineContext): Promise<PipelineResult | null> {
-  const { request } = build
+async function reuseEarlier (revision: string, ctx: ReuseNeeds): Promise<PipelineResult | null> {
+  const { request } = ctx.build
   if (request.variants.length > 0 || request.force || request.noCache) return null
   const fingerprint = buildFingerprint(request, revision, tagsAt(request, revision))
   const earlier = await findReusable(ctx, fingerprint, ctx.credentials.forPush)
@@ -150,47 +119,69 @@ async function reuseEarlier (build: BuildRecord, revision: string, ctx: Pipeline
   return { image: earlier.image, reusedFrom: earlier.id, fingerprint, warnings: earlier.warnings }
 }
 
+/** The request's image (or one per variant) built from the source, with its size against the previous build's. */
+async function buildSource (source: Source, ctx: VariantNeeds & Pick<PipelineContext, 'store'>): Promise<PipelineResult> {
+  const { request } = ctx.build
+  const tags = tagsAt(request, source.revision)
+  if (request.variants.length > 0) return buildVariants(source, tags, ctx)
+  const { image, warnings } = await buildVariant({ name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags }, source, ctx)
+  const previous = await previousBuild(ctx.store, ctx.build, source.resolvedRef)
+  image.sizeDelta = previous?.image ? sizeDelta(image, { id: previous.id, image: previous.image }) : null
+  return { image, reusedFrom: null, fingerprint: buildFingerprint(request, source.revision, tags), warnings }
+}
+
 /**
  * Every variant of the same commit, one after another, each row of the comparison saved as it
  * ends. A variant that fails does not stop the others; the build fails after them all.
  */
-async function buildVariants (build: BuildRecord, source: Source, tags: string[], ctx: PipelineContext): Promise<PipelineResult> {
-  const { request } = build
+async function buildVariants (source: Source, tags: string[], ctx: VariantNeeds): Promise<PipelineResult> {
   const rows: VariantResult[] = []
   const built: BuiltImage[] = []
   let firstFailure: BuildFailure | undefined
-  for (const variant of request.variants) {
+  for (const variant of ctx.build.request.variants) {
     const spec = { ...variant, tags: tags.map((tag) => `${tag}-${variant.name}`) }
     const started = Date.now()
-    const row = { name: spec.name, dockerfile: spec.dockerfile, target: spec.target, buildArgs: spec.buildArgs }
     try {
       const result = await buildVariant(spec, source, ctx)
       built.push(result)
-      const { image } = result
-      rows.push({
-        ...row,
-        status: 'succeeded',
-        sizeBytes: image.sizeBytes,
-        baseBytes: image.baseBytes,
-        addedBytes: image.addedBytes,
-        layerCount: image.layers.filter((layer) => layer.sizeBytes > 0).length,
-        durationMs: Date.now() - started,
-        tags: image.tags,
-        digest: image.digest,
-        findings: image.findings.length,
-        error: null
-      })
+      rows.push(succeededRow(spec, result.image, Date.now() - started))
     } catch (error) {
       if (!(error instanceof BuildFailure)) throw error
       firstFailure ??= new BuildFailure(error.code, `Variant ${spec.name}: ${error.message}`, error.details)
-      const base = { sizeBytes: null, baseBytes: null, addedBytes: null, layerCount: null, tags: [], digest: null, findings: 0 }
-      rows.push({ ...row, ...base, status: 'failed', durationMs: Date.now() - started, error: { code: error.code, message: error.message } })
+      rows.push(failedRow(spec, error, Date.now() - started))
     }
     await ctx.record.update({ variants: rows })
   }
   ctx.log.write('', 'system', comparisonTable(rows))
   if (firstFailure) throw firstFailure
   return { image: built[0]!.image, reusedFrom: null, fingerprint: null, warnings: built.flatMap((result) => result.warnings) }
+}
+
+type VariantSpec = BuildSpec & { name: string }
+
+function succeededRow (spec: VariantSpec, image: Image, durationMs: number): VariantResult {
+  return {
+    name: spec.name,
+    dockerfile: spec.dockerfile,
+    target: spec.target,
+    buildArgs: spec.buildArgs,
+    status: 'succeeded',
+    sizeBytes: image.sizeBytes,
+    baseBytes: image.baseBytes,
+    addedBytes: image.addedBytes,
+    layerCount: image.layers.filter((layer) => layer.sizeBytes > 0).length,
+    durationMs,
+    tags: image.tags,
+    digest: image.digest,
+    findings: image.findings.length,
+    error: null
+  }
+}
+
+function failedRow (spec: VariantSpec, error: BuildFailure, durationMs: number): VariantResult {
+  const row = { name: spec.name, dockerfile: spec.dockerfile, target: spec.target, buildArgs: spec.buildArgs }
+  const base = { sizeBytes: null, baseBytes: null, addedBytes: null, layerCount: null, tags: [], digest: null, findings: 0 }
+  return { ...row, ...base, status: 'failed', durationMs, error: { code: error.code, message: error.message } }
 }
 
 /** The variants side by side, as `docker images` would list them. */

@@ -82,7 +82,9 @@ export function createBuildProgress (record: AttemptRecord, log: LogWriter, phas
     /** The builder's steps so far; saved shortly, in one write with any other changes meanwhile. */
     steps (current: Step[]) {
       steps = current
-      stepTimer ??= setTimeout(() => { saveSteps().catch(() => undefined) }, STEP_SAVE_INTERVAL_MS)
+      stepTimer ??= setTimeout(() => {
+        void saveSteps().catch(() => undefined)
+      }, STEP_SAVE_INTERVAL_MS)
     },
     /** Every change so far is in the record. */
     async settle () {

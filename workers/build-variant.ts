@@ -1,17 +1,17 @@
 import type { LogStreamName } from '../src/storage/build-log.js'
 import { formatBytes } from '../src/domain/format.js'
-import type { Image, PhaseName } from '../src/domain/schemas/build.js'
-import type { Budget } from '../src/domain/schemas/insight.js'
+import type { Builder, Image, PhaseName } from '../src/domain/schemas/build.js'
+import type { Budget, Finding } from '../src/domain/schemas/insight.js'
 import { buildNetworkOf } from '../src/domain/builds/build-network.js'
 import { BuildFailure } from '../src/domain/builds/build-failure.js'
-import type { PipelineContext } from './build-pipeline.js'
+import { packContext, planContext, type ContextPlan } from '../src/build-context/context.js'
 import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
-import { byBytes, deletedFilesFinding, imageInsight } from './insight/image-insight.js'
-import { packContext, planContext } from '../src/build-context/context.js'
+import { byBytes, deletedFilesFinding, imageInsight, type ImageInsight } from './insight/image-insight.js'
+import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
 import { buildImage } from './phases/image-build.js'
 import { pushImage } from './phases/push.js'
-import type { Source } from './source/check-out.js'
+import type { Source } from './source/source.js'
 
 /** One way to build the commit: the request's own, or one of its variants. */
 export interface BuildSpec {
@@ -29,120 +29,29 @@ export interface BuiltImage {
   warnings: string[]
 }
 
+/** What building one variant takes of the pipeline context: its phases' slices together. */
+export type VariantNeeds = ContextPhaseNeeds & BuildPhaseNeeds & InspectPhaseNeeds & ScanNeeds & PushPhaseNeeds
+
 /**
  * context → build → inspect → push for one spec, from the source's files. The image is measured
  * before it is pushed, so one over a `fail` budget never reaches the registry.
  */
-export async function buildVariant (spec: BuildSpec, source: Source, ctx: PipelineContext): Promise<BuiltImage> {
+export async function buildVariant (spec: BuildSpec, source: Source, ctx: VariantNeeds): Promise<BuiltImage> {
   const { request } = ctx.build
-  const { progress, signal } = ctx
+  const { progress } = ctx
   const variant = spec.name ?? undefined
-  const logTo = (phase: PhaseName) => (stream: LogStreamName, text: string) => ctx.log.write(phase, stream, text)
-
-  const plan = await progress.run(
-    'context',
-    async () => {
-      const planned = await planContext({ tree: source.tree, context: request.context, dockerfile: spec.dockerfile, keepGitDir: request.keepGitDir, signal })
-      logTo('context')('system', `Context '${request.context}': ${planned.files} files, ${formatBytes(planned.bytes)}; Dockerfile '${spec.dockerfile}'`)
-      if (planned.bytes > ctx.settings.contextMaxBytes) {
-        throw new BuildFailure(
-          'CONTEXT_TOO_LARGE',
-          `The context holds ${formatBytes(planned.bytes)}, more than the ${formatBytes(ctx.settings.contextMaxBytes)} this server sends (SLIPWAY_CONTEXT_MAX_BYTES). ` +
-            'A .dockerignore that leaves out what the image does not need (dependencies, build output, data) makes it smaller.'
-        )
-      }
-      return planned
-    },
-    variant
-  )
-
-  // An upload has neither a repository nor a commit to name.
-  const labels = {
-    ...request.labels,
-    ...(request.repo === null ? {} : { 'org.opencontainers.image.source': request.repo }),
-    ...(source.commit === null ? {} : { 'org.opencontainers.image.revision': source.commit })
-  }
-  const network = buildNetworkOf(request.network, ctx.settings.network)
-  const { builder, built } = await progress.run(
-    'build',
-    async () => {
-      await checkBuildNetwork(ctx.docker, network)
-      const { builder, why } = await chooseBuilder(ctx.docker, request.builder, ctx.settings.builder, { dockerfileCopied: plan.dockerfileCopied, network })
-      await ctx.record.update({ builder })
-      logTo('build')('system', `Building with ${builder === 'buildkit' ? 'BuildKit' : 'the classic builder'}${why ? ` (${why})` : ''}`)
-      if (network === 'none') logTo('build')('system', 'RUN steps have no network (network: none): nothing they start can reach a host')
-      try {
-        const built = await buildImage({
-          docker: ctx.docker,
-          builder,
-          context: packContext(plan, source.tree, source.time, signal),
-          dockerfile: plan.dockerfile,
-          tags: spec.tags,
-          buildArgs: spec.buildArgs,
-          labels,
-          target: spec.target,
-          noCache: request.noCache,
-          limits: ctx.settings.build,
-          network,
-          registryAuth: ctx.credentials.forBuild,
-          pullBaseImages: ctx.settings.baseImagePull === 'always',
-          signal,
-          log: logTo('build'),
-          onSteps: (steps) => progress.steps(steps),
-          drain: () => ctx.log.drain()
-        })
-        return { builder, built }
-      } finally {
-        await progress.settle()
-      }
-    },
-    variant
-  )
-
-  const warnings: string[] = []
-  const { insight, budget } = await progress.run(
-    'inspect',
-    async () => {
-      const insight = await imageInsight({
-        docker: ctx.docker,
-        imageId: built.imageId,
-        builder,
-        dockerfile: plan.dockerfileText,
-        target: spec.target,
-        buildArgs: spec.buildArgs,
-        // The classic builder records each label given through the API as a LABEL step of its own.
-        labelCount: builder === 'classic' ? Object.keys(labels).length : 0,
-        context: { hasDockerignore: plan.root.hasDockerignore, rootNames: plan.root.names }
-      })
-      const budget = budgetOf(insight.sizeBytes, request.maxImageBytes, request.budgetMode)
-      if (budget?.exceeded) {
-        const over = `The image is ${formatBytes(insight.sizeBytes)}, over its budget of ${formatBytes(budget.maxBytes)}${variant ? ` (variant ${variant})` : ''}`
-        if (budget.mode === 'fail') {
-          const largest = insight.findings[0] ? ` Largest finding: ${insight.findings[0].message}` : ''
-          throw new BuildFailure('IMAGE_TOO_LARGE', `${over}; it was not pushed.${largest}`)
-        }
-        warnings.push(`${over}.`)
-      }
-      return { insight, budget }
-    },
-    variant
-  )
+  const plan = await progress.run('context', () => contextPhase(spec, source, ctx), variant)
+  const labels = labelsOf(request, source)
+  const built = await progress.run('build', () => buildPhase(plan, spec, source, labels, ctx), variant)
+  const { insight, budget, warnings } = await progress.run('inspect', () => inspectPhase(built, plan, spec, labels, ctx), variant)
 
   // Reading every layer for files deleted later is the slow part of measuring: it runs while the
   // image is pushed, and its finding joins the others afterwards.
-  const scanning = deletedFilesFinding({
-    docker: ctx.docker,
-    imageId: built.imageId,
-    sizeBytes: insight.sizeBytes,
-    layers: insight.layers,
-    cache: ctx.imageScans
-  }).catch((error: unknown) => {
-    logTo('inspect')('system', `Could not read the image's layers to look for files deleted later: ${(error as Error).message}`)
-    return null
-  })
+  const scanning = scanForDeletedFiles(built.imageId, insight, ctx)
   let digest: string | null = null
   try {
-    digest = await pushTags(spec, ctx, variant)
+    if (request.push) digest = await progress.run('push', () => pushPhase(spec, ctx), variant)
+    else progress.skip('push', variant)
   } finally {
     const deleted = await scanning
     if (deleted) insight.findings = byBytes([...insight.findings, deleted])
@@ -153,30 +62,156 @@ export async function buildVariant (spec: BuildSpec, source: Source, ctx: Pipeli
   }
 }
 
-/** Pushes every tag when the request asks for it; the digest the registry took, or null. */
-async function pushTags (spec: BuildSpec, ctx: PipelineContext, variant: string | undefined): Promise<string | null> {
+const logTo = (ctx: Pick<PipelineContext, 'log'>, phase: PhaseName) => (stream: LogStreamName, text: string) => ctx.log.write(phase, stream, text)
+
+/** The context phase: what the build sends, held to the server's limit. */
+type ContextPhaseNeeds = Pick<PipelineContext, 'build' | 'log' | 'signal'> & { settings: Pick<PipelineSettings, 'contextMaxBytes'> }
+
+async function contextPhase (spec: BuildSpec, source: Source, ctx: ContextPhaseNeeds): Promise<ContextPlan> {
   const { request } = ctx.build
-  if (!request.push) {
-    ctx.progress.skip('push', variant)
-    return null
+  const maxBytes = ctx.settings.contextMaxBytes
+  const planned = await planContext({ tree: source.tree, context: request.context, dockerfile: spec.dockerfile, keepGitDir: request.keepGitDir, signal: ctx.signal })
+  logTo(ctx, 'context')('system', `Context '${request.context}': ${planned.files} files, ${formatBytes(planned.bytes)}; Dockerfile '${spec.dockerfile}'`)
+  if (planned.bytes > maxBytes) {
+    throw new BuildFailure(
+      'CONTEXT_TOO_LARGE',
+      `The context holds ${formatBytes(planned.bytes)}, more than the ${formatBytes(maxBytes)} this server sends (SLIPWAY_CONTEXT_MAX_BYTES). ` +
+        'A .dockerignore that leaves out what the image does not need (dependencies, build output, data) makes it smaller.'
+    )
   }
-  const pushed = await ctx.progress.run(
-    'push',
-    () =>
-      pushImage({
-        docker: ctx.docker,
-        repository: request.image,
-        registry: ctx.credentials.registry,
-        tags: spec.tags.map((tag) => tag.slice(request.image.length + 1)),
-        auth: ctx.credentials.forPush,
-        signal: ctx.signal,
-        log: (stream, text) => ctx.log.write('push', stream, text)
-      }),
-    variant
-  )
-  return pushed.digest
+  return planned
+}
+
+/** The request's labels, and what the image was built from: an upload has neither a repository nor a commit to name. */
+function labelsOf (request: PipelineContext['build']['request'], source: Source): Record<string, string> {
+  return {
+    ...request.labels,
+    ...(request.repo === null ? {} : { 'org.opencontainers.image.source': request.repo }),
+    ...(source.commit === null ? {} : { 'org.opencontainers.image.revision': source.commit })
+  }
+}
+
+interface Built {
+  builder: Builder
+  imageId: string
+}
+
+/** The build phase: the image, from the packed context, by the builder this build needs. */
+type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'record' | 'progress' | 'log' | 'signal'> & {
+  settings: Pick<PipelineSettings, 'builder' | 'network' | 'build' | 'baseImagePull'>
+  credentials: Pick<BuildCredentials, 'forBuild'>
+}
+
+async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, labels: Record<string, string>, ctx: BuildPhaseNeeds): Promise<Built> {
+  const { request } = ctx.build
+  const network = buildNetworkOf(request.network, ctx.settings.network)
+  const builder = await builderFor(plan, network, ctx)
+  try {
+    const { imageId } = await buildImage({
+      docker: ctx.docker,
+      builder,
+      context: packContext(plan, source.tree, source.time, ctx.signal),
+      dockerfile: plan.dockerfile,
+      tags: spec.tags,
+      buildArgs: spec.buildArgs,
+      labels,
+      target: spec.target,
+      noCache: request.noCache,
+      limits: ctx.settings.build,
+      network,
+      registryAuth: ctx.credentials.forBuild,
+      pullBaseImages: ctx.settings.baseImagePull === 'always',
+      signal: ctx.signal,
+      log: logTo(ctx, 'build'),
+      onSteps: (steps) => ctx.progress.steps(steps),
+      drain: () => ctx.log.drain()
+    })
+    return { builder, imageId }
+  } finally {
+    await ctx.progress.settle()
+  }
+}
+
+/** The builder for this build, on a network that is there, recorded and logged with why. */
+async function builderFor (
+  plan: ContextPlan,
+  network: string,
+  ctx: Pick<PipelineContext, 'build' | 'docker' | 'record' | 'log'> & { settings: Pick<PipelineSettings, 'builder'> }
+): Promise<Builder> {
+  const log = logTo(ctx, 'build')
+  await checkBuildNetwork(ctx.docker, network)
+  const { builder, why } = await chooseBuilder(ctx.docker, ctx.build.request.builder, ctx.settings.builder, { dockerfileCopied: plan.dockerfileCopied, network })
+  await ctx.record.update({ builder })
+  log('system', `Building with ${builder === 'buildkit' ? 'BuildKit' : 'the classic builder'}${why ? ` (${why})` : ''}`)
+  if (network === 'none') log('system', 'RUN steps have no network (network: none): nothing they start can reach a host')
+  return builder
+}
+
+/** The inspect phase: where the image's bytes are, against its budget. */
+type InspectPhaseNeeds = Pick<PipelineContext, 'build' | 'docker'>
+
+async function inspectPhase (built: Built, plan: ContextPlan, spec: BuildSpec, labels: Record<string, string>, ctx: InspectPhaseNeeds) {
+  const { request } = ctx.build
+  const { builder } = built
+  const insight = await imageInsight({
+    docker: ctx.docker,
+    imageId: built.imageId,
+    builder,
+    dockerfile: plan.dockerfileText,
+    target: spec.target,
+    buildArgs: spec.buildArgs,
+    // The classic builder records each label given through the API as a LABEL step of its own.
+    labelCount: builder === 'classic' ? Object.keys(labels).length : 0,
+    context: { hasDockerignore: plan.root.hasDockerignore, rootNames: plan.root.names }
+  })
+  const warnings: string[] = []
+  const budget = budgetOf(insight.sizeBytes, request.maxImageBytes, request.budgetMode)
+  if (budget?.exceeded) {
+    const over = `The image is ${formatBytes(insight.sizeBytes)}, over its budget of ${formatBytes(budget.maxBytes)}${spec.name ? ` (variant ${spec.name})` : ''}`
+    if (budget.mode === 'fail') {
+      const largest = insight.findings[0] ? ` Largest finding: ${insight.findings[0].message}` : ''
+      throw new BuildFailure('IMAGE_TOO_LARGE', `${over}; it was not pushed.${largest}`)
+    }
+    warnings.push(`${over}.`)
+  }
+  return { insight, budget, warnings }
 }
 
 function budgetOf (sizeBytes: number, maxBytes: number | null, mode: Budget['mode']): Budget | null {
   return maxBytes === null ? null : { maxBytes, mode, exceeded: sizeBytes > maxBytes }
+}
+
+/** Reading the image's layers (once per image: the answer is kept) for files added and deleted later. */
+type ScanNeeds = Pick<PipelineContext, 'docker' | 'imageScans' | 'log'>
+
+/** The files-deleted-later finding; none when the layers could not be read (which the log says). */
+function scanForDeletedFiles (imageId: string, insight: ImageInsight, ctx: ScanNeeds): Promise<Finding | null> {
+  return deletedFilesFinding({
+    docker: ctx.docker,
+    imageId,
+    sizeBytes: insight.sizeBytes,
+    layers: insight.layers,
+    cache: ctx.imageScans
+  }).catch((error: unknown) => {
+    logTo(ctx, 'inspect')('system', `Could not read the image's layers to look for files deleted later: ${(error as Error).message}`)
+    return null
+  })
+}
+
+/** The push phase: every tag, to the registry the image is named for. */
+type PushPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'log' | 'signal'> & { credentials: Pick<BuildCredentials, 'registry' | 'forPush'> }
+
+/** Pushes every tag; the digest the registry took. */
+async function pushPhase (spec: BuildSpec, ctx: PushPhaseNeeds): Promise<string> {
+  const { request } = ctx.build
+  const pushed = await pushImage({
+    docker: ctx.docker,
+    repository: request.image,
+    registry: ctx.credentials.registry,
+    tags: spec.tags.map((tag) => tag.slice(request.image.length + 1)),
+    auth: ctx.credentials.forPush,
+    signal: ctx.signal,
+    log: logTo(ctx, 'push')
+  })
+  return pushed.digest
 }

@@ -42,7 +42,9 @@ export async function startBuildWorker (
   // The builds this process runs, with the attempt it runs of each.
   const running = new Map<string, number | null>()
   const deps = {
-    onAttempt: (buildId: string, attempt: number) => { running.set(buildId, attempt) },
+    onAttempt: (buildId: string, attempt: number) => {
+      running.set(buildId, attempt)
+    },
     store,
     logs: storage.buildLogs,
     uploads: storage.storedUploads,
@@ -57,16 +59,18 @@ export async function startBuildWorker (
       workDir: await claimWorkDir(config.workDir, logger),
       dockerConfig: config.dockerConfig,
       gitCredentialsFile: config.gitCredentialsFile,
+      logMaxBytes: config.logMaxBytes,
+      queueTtlSeconds: config.queueTtlSeconds,
+      maxAttempts: config.maxAttempts
+    },
+    pipeline: {
       repoPolicy: repoPolicy(config),
       clone: { timeoutMs: config.cloneTimeoutSeconds * 1000, maxBytes: config.cloneMaxBytes },
       contextMaxBytes: config.contextMaxBytes,
       build: { memoryBytes: config.buildMemoryBytes, cpus: config.buildCpus },
       baseImagePull: config.baseImagePull,
-      logMaxBytes: config.logMaxBytes,
       builder: config.builder,
-      network: config.buildNetwork,
-      queueTtlSeconds: config.queueTtlSeconds,
-      maxAttempts: config.maxAttempts
+      network: config.buildNetwork
     }
   }
 

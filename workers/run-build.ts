@@ -14,11 +14,13 @@ import type { BuildMetrics } from '../src/metrics/worker-metrics.js'
 import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Image, type PhaseName } from '../src/domain/schemas/build.js'
 import { eventTypeOf, type WebhookQueue } from '../src/storage/webhook-queue.js'
 import { BuildFailure, isDockerUnreachable } from '../src/domain/builds/build-failure.js'
-import { runPipeline, type PipelineContext } from './build-pipeline.js'
+import { runPipeline } from './build-pipeline.js'
 import { attemptRecord, createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
 import { gitAuthFor, loadGitCredentials, NO_GIT_AUTH } from './source/git-credentials.js'
 import { createRedactor } from './redaction.js'
+import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
+import type { MirrorCache } from './source/git-mirror.js'
 
 export interface BuildRunnerDeps {
   store: BuildStore
@@ -28,11 +30,11 @@ export interface BuildRunnerDeps {
   docker: Docker
   logger: Logger
   events: Pick<WebhookQueue, 'emit'>
-  mirrors: PipelineContext['mirrors']
+  mirrors: MirrorCache
   metrics: BuildMetrics
   /** Told which attempt of a build this process is running, so it can tell when another took over. */
   onAttempt?: (buildId: string, attempt: number) => void
-  settings: PipelineContext['settings'] & {
+  settings: {
     workDir: string
     dockerConfig: string
     gitCredentialsFile: string
@@ -40,6 +42,8 @@ export interface BuildRunnerDeps {
     queueTtlSeconds: number
     maxAttempts: number
   }
+  /** What the phases are set up with, the same for every build. */
+  pipeline: PipelineSettings
 }
 
 interface Outcome {
@@ -111,8 +115,7 @@ async function execute (build: BuildRecord, run: Attempt, deps: BuildRunnerDeps,
     run.redactor.redact = createRedactor(secretsOf(credentials))
     await rm(workspace, { recursive: true, force: true })
     await mkdir(workspace, { recursive: true })
-    const context: PipelineContext = { ...deps, build, log: run.log, record: run.record, progress: run.progress, signal, workspace, credentials }
-    const result = await runPipeline(build, context)
+    const result = await runPipeline(pipelineContext(build, run, deps, { signal, workspace, credentials }))
     return { status: 'succeeded', image: result.image, error: null, reusedFrom: result.reusedFrom, fingerprint: result.fingerprint, warnings: result.warnings }
   } catch (error) {
     const abortedFor: unknown = cancelSignal?.aborted ? cancelSignal.reason : undefined
@@ -122,6 +125,17 @@ async function execute (build: BuildRecord, run: Attempt, deps: BuildRunnerDeps,
   } finally {
     await rm(workspace, { recursive: true, force: true }).catch((error: unknown) => run.logger.warn({ err: error }, 'could not remove the workspace'))
   }
+}
+
+/** What the pipeline runs this attempt with: the attempt's own record, log and signal, and the worker's services and settings. */
+function pipelineContext (
+  build: BuildRecord,
+  run: Attempt,
+  deps: BuildRunnerDeps,
+  attempt: Pick<PipelineContext, 'signal' | 'workspace' | 'credentials'>
+): PipelineContext {
+  const { store, uploads, imageScans, docker, mirrors } = deps
+  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, docker, mirrors, settings: deps.pipeline }
 }
 
 /** Writes the terminal state, once: lines first, then the state, then its event and announcement. */
@@ -204,7 +218,7 @@ async function endedBeforeStart (build: BuildRecord, deps: BuildRunnerDeps): Pro
  * The credentials this build may use, read once, up front: registry ones from the Docker config,
  * git ones for the repository's host from the git credentials file.
  */
-async function loadCredentials (settings: BuildRunnerDeps['settings'], build: BuildRecord): Promise<PipelineContext['credentials']> {
+async function loadCredentials (settings: Pick<BuildRunnerDeps['settings'], 'dockerConfig' | 'gitCredentialsFile'>, build: BuildRecord): Promise<BuildCredentials> {
   const { registry } = splitImageName(build.request.image)
   const { repo } = build.request
   // An upload fetches nothing with git.
@@ -222,7 +236,7 @@ async function loadCredentials (settings: BuildRunnerDeps['settings'], build: Bu
 }
 
 /** Every secret a build's credentials hold, for the redactor. */
-function secretsOf (credentials: PipelineContext['credentials']) {
+function secretsOf (credentials: BuildCredentials) {
   return [...Object.values(credentials.forBuild), ...(credentials.forPush ? [credentials.forPush] : []), ...credentials.git.secrets]
 }
 

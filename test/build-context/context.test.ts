@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process'
-import { chmod, mkdtemp, rm, symlink } from 'node:fs/promises'
-import os from 'node:os'
+import { chmod, symlink } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
@@ -19,8 +18,7 @@ const MTIME = new Date('2026-01-02T03:04:05Z')
  * a git repository it was committed to (a mirror). Each test runs against both: they must agree.
  */
 async function treesOf (t: Test, dir: string): Promise<[string, SourceTree][]> {
-  const gitDir = await mkdtemp(path.join(os.tmpdir(), 'slipway-context-git-'))
-  t.teardown(() => rm(gitDir, { recursive: true, force: true }))
+  const gitDir = await tempFolder(t, {}, 'slipway-context-git-')
   const git = (...args: string[]) => promisify(execFile)('git', ['--git-dir', gitDir, '--work-tree', dir, ...args])
   await git('init', '--quiet')
   await git('add', '--all')

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
+import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { chromium, type Page } from 'playwright-core'
 import { packageRoot } from '../../src/package-info.js'
+import { tempFolder } from './files.js'
 import type { Teardown } from './teardown.js'
 
 /** Debian's chromium package (scripts/setup.sh installs it); never a downloaded browser. */
@@ -18,12 +18,9 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 
 /** A real headless Chromium with a fresh, empty profile, closed and removed when the test ends. */
 export async function openBrowser (t: Teardown): Promise<{ page: Page; screenshot: (name: string) => Promise<void> }> {
-  const profile = await mkdtemp(path.join(os.tmpdir(), 'slipway-chromium-'))
+  const profile = await tempFolder(t, {}, 'slipway-chromium-')
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } })
-  t.teardown(async () => {
-    await context.close()
-    await rm(profile, { recursive: true, force: true })
-  })
+  t.teardown(() => context.close())
   await mkdir(SCREENSHOT_DIR, { recursive: true })
   const page = context.pages()[0] ?? (await context.newPage())
   return { page, screenshot: (name) => page.screenshot({ path: path.join(SCREENSHOT_DIR, `${name}.png`), fullPage: true }).then(() => undefined) }

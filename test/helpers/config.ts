@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Redis } from 'ioredis'
@@ -20,19 +21,22 @@ export function asAdmin (headers: Record<string, string> = {}): Record<string, s
 /**
  * A configuration of its own for one test: a fresh Redis key and queue prefix and its own work
  * folder, so tests running side by side never see each other's builds. Afterwards the images its
- * builds made are removed from the Docker Engine, so repeated runs don't fill the disk, and then
- * its keys.
+ * builds made are removed from the Docker Engine, so repeated runs don't fill the disk, then its
+ * keys, and last its work folder (the workers' own folders and mirrors in it).
  */
 export function testConfig (t: Teardown, overrides: Partial<Config> = {}): Config {
   const prefix = `slipway-test-${randomBytes(4).toString('hex')}`
+  // Made by the workers as they start; teardowns run last registered first, so this goes after them.
+  const workDir = path.join(os.tmpdir(), prefix)
+  t.teardown(() => rm(workDir, { recursive: true, force: true }))
   const config: Config = {
     ...loadConfig({}),
     prefix,
     port: 0,
     // Worker processes a test starts each listen on a free port, never on the default.
     metricsPort: 0,
-    workDir: path.join(os.tmpdir(), prefix),
-    dockerConfig: path.join(os.tmpdir(), prefix, 'no-docker-config.json'),
+    workDir,
+    dockerConfig: path.join(workDir, 'no-docker-config.json'),
     allowLocalRepos: true,
     logLevel: 'silent',
     adminToken: TEST_ADMIN_TOKEN,

@@ -1,11 +1,12 @@
 import { execFile, spawn } from 'node:child_process'
 import { randomBytes, randomInt } from 'node:crypto'
 import { once } from 'node:events'
-import { open, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { open, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import Docker from 'dockerode'
+import { tempFolder } from './files.js'
 import type { Teardown } from './teardown.js'
 
 const exec = promisify(execFile)
@@ -44,7 +45,8 @@ export interface TestDockerd {
  */
 export async function startDockerd (t: Teardown, options: { images?: string[]; source?: Docker } = {}): Promise<TestDockerd> {
   await reapStale()
-  const dir = await mkdtemp(path.join(os.tmpdir(), DIR_PREFIX))
+  // Its own to remove (stopDaemon), once the daemon is gone and nothing is mounted under it.
+  const dir = await tempFolder(null, {}, DIR_PREFIX)
   // Who owns this daemon: a later start removes it if this process died without its teardown.
   await writeFile(path.join(dir, 'owner'), String(process.pid))
   const bridge = `slw${randomBytes(4).toString('hex')}`

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { tempFolder } from './files.js'
 import type { Teardown } from './teardown.js'
 
 const exec = promisify(execFile)
@@ -28,8 +28,7 @@ export interface TestRepo {
 
 /** A real git repository in a temp folder, with `files` as its first commit on `main`. */
 export async function createRepo (t: Teardown, files: Record<string, string>): Promise<TestRepo> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-repo-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dir = await tempFolder(t, {}, 'slipway-repo-')
   const git = async (...args: string[]) => (await exec('git', args, { cwd: dir, env: GIT_ENV })).stdout.trim()
   await git('init', '--quiet', '--initial-branch=main')
   const repo: TestRepo = {

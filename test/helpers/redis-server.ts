@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { Redis } from 'ioredis'
+import { tempFolder } from './files.js'
 import { freePort } from './ports.js'
 import type { Teardown } from './teardown.js'
 
@@ -13,7 +11,8 @@ import type { Teardown } from './teardown.js'
  * machine's shared Redis.
  */
 export async function startRedisServer (t: Teardown) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-redis-'))
+  // Removed after the server stops: teardowns run last registered first.
+  const dir = await tempFolder(t, {}, 'slipway-redis-')
   const port = await freePort()
   let child: ChildProcess | undefined
 
@@ -42,9 +41,6 @@ export async function startRedisServer (t: Teardown) {
     await exited
   }
   await start()
-  t.teardown(async () => {
-    await stop()
-    await rm(dir, { recursive: true, force: true })
-  })
+  t.teardown(stop)
   return { url: `redis://127.0.0.1:${port}`, start, stop }
 }

@@ -1,9 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { tempFolder } from './files.js'
 import { freePort } from './ports.js'
 import type { Teardown } from './teardown.js'
 
@@ -25,7 +25,8 @@ export interface TestRegistry {
  * storage, optionally behind htpasswd auth; stopped and removed when the test ends.
  */
 export async function startRegistry (t: Teardown, options: { username?: string; password?: string } = {}): Promise<TestRegistry> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-registry-'))
+  // Removed after the registry stops: teardowns run last registered first.
+  const dir = await tempFolder(t, {}, 'slipway-registry-')
   const port = await freePort()
   const auth = options.username && options.password ? { username: options.username, password: options.password } : undefined
   let authSection = ''
@@ -51,10 +52,7 @@ export async function startRegistry (t: Teardown, options: { username?: string; 
     child.kill()
     await exited
   }
-  t.teardown(async () => {
-    await stop()
-    await rm(dir, { recursive: true, force: true })
-  })
+  t.teardown(stop)
   await start()
   const host = `localhost:${port}`
   return {

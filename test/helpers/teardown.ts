@@ -7,7 +7,9 @@ export interface Teardown {
 export function createScope (): Teardown & { close(): Promise<void> } {
   const cleanups: (() => unknown)[] = []
   return {
-    teardown: (fn) => { cleanups.push(fn) },
+    teardown: (fn) => {
+      cleanups.push(fn)
+    },
     async close () {
       for (const fn of cleanups.reverse()) await fn()
     }

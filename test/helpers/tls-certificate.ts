@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import os from 'node:os'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { tempFolder } from './files.js'
 import type { Teardown } from './teardown.js'
 
 export interface TestCertificate {
@@ -14,8 +14,7 @@ export interface TestCertificate {
 
 /** A self-signed certificate for 127.0.0.1, made by openssl for this test alone. */
 export async function createTestCertificate (t: Teardown): Promise<TestCertificate> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-tls-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dir = await tempFolder(t, {}, 'slipway-tls-')
   const keyFile = path.join(dir, 'key.pem')
   const certFile = path.join(dir, 'cert.pem')
   await promisify(execFile)('openssl', [

@@ -61,8 +61,12 @@ export async function startReceiver (t: Teardown) {
     get url () {
       return `http://127.0.0.1:${port}/hook`
     },
-    trust: (secret: string) => { secrets.add(secret) },
-    answerWith: (decide: (delivery: { url: string; body: string }) => number) => { answer = decide },
+    trust: (secret: string) => {
+      secrets.add(secret)
+    },
+    answerWith: (decide: (delivery: { url: string; body: string }) => number) => {
+      answer = decide
+    },
     start,
     stop,
     /** Resolves once `count` deliveries matching `filter` have arrived. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { Queue } from 'bullmq'
@@ -8,6 +8,7 @@ import t, { type Test } from 'tap'
 import type { Build } from '../../src/domain/schemas/build.js'
 import { buildApp } from '../helpers/app.js'
 import { testConfig } from '../helpers/config.js'
+import { tempFolder } from '../helpers/files.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { redisDump } from '../helpers/redis-keys.js'
 import { startGitHttpServer } from '../helpers/git-http-server.js'
@@ -153,8 +154,7 @@ t.test('a folder laid out as a bare repository at a submodule path runs nothing 
 })
 
 t.test('a private repository: the token from the credentials file goes over https alone, and into no log, answer or Redis', async (t: Test) => {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'slipway-git-root-'))
-  t.teardown(() => rm(root, { recursive: true, force: true }))
+  const root = await tempFolder(t, {}, 'slipway-git-root-')
   const source = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo private build\n' })
   const bare = path.join(root, 'team', 'private.git')
   await mkdir(path.dirname(bare), { recursive: true })
@@ -195,13 +195,11 @@ t.test('a private repository: the token from the credentials file goes over http
  * git config of the worker's HOME (the worker passes HOME, and nothing else of the kind, to git).
  */
 async function trustForWorkerGit (t: Test, certFile: string): Promise<void> {
-  const home = await mkdtemp(path.join(os.tmpdir(), 'slipway-home-'))
-  await writeFile(path.join(home, '.gitconfig'), `[http]\n\tsslCAInfo = ${certFile}\n`)
+  const home = t.testdir({ '.gitconfig': `[http]\n\tsslCAInfo = ${certFile}\n` })
   const previous = process.env.HOME
   process.env.HOME = home
-  t.teardown(async () => {
+  t.teardown(() => {
     if (previous === undefined) delete process.env.HOME
     else process.env.HOME = previous
-    await rm(home, { recursive: true, force: true })
   })
 }

@@ -1,7 +1,4 @@
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import type { Build } from '../../src/domain/schemas/build.js'
@@ -14,19 +11,13 @@ import { formBody, packDir, tarGz } from '../helpers/tarball.js'
 // clone), the same results, the same registry.
 
 /** A folder as a checkout would be: a Dockerfile, files, a .dockerignore, a symlink. */
-async function checkout (t: Test): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-upload-src-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  await mkdir(path.join(dir, 'app'))
-  await writeFile(
-    path.join(dir, 'Dockerfile'),
-    'FROM busybox\nCOPY . /src\nRUN test -f /src/app/hello.txt && test ! -e /src/secret.env && test -L /src/app/link\nCMD ["cat", "/src/app/hello.txt"]\n'
-  )
-  await writeFile(path.join(dir, 'app', 'hello.txt'), 'hello from an upload\n')
-  await symlink('hello.txt', path.join(dir, 'app', 'link'))
-  await writeFile(path.join(dir, 'secret.env'), 'TOKEN=not-for-the-image\n')
-  await writeFile(path.join(dir, '.dockerignore'), 'secret.env\n')
-  return dir
+function checkout (t: Test): string {
+  return t.testdir({
+    Dockerfile: 'FROM busybox\nCOPY . /src\nRUN test -f /src/app/hello.txt && test ! -e /src/secret.env && test -L /src/app/link\nCMD ["cat", "/src/app/hello.txt"]\n',
+    app: { 'hello.txt': 'hello from an upload\n', link: t.fixture('symlink', 'hello.txt') },
+    'secret.env': 'TOKEN=not-for-the-image\n',
+    '.dockerignore': 'secret.env\n'
+  })
 }
 
 async function upload (t: Test, slipway: TestSlipway, body: Buffer, options: object): Promise<Build> {
@@ -45,7 +36,7 @@ t.test('a packed folder builds and pushes like a repository, with the same resul
   const registry = await startRegistry(t)
   const redis = new Redis(slipway.config.redisUrl)
   t.teardown(() => redis.quit())
-  const bytes = await packDir(await checkout(t))
+  const bytes = await packDir(checkout(t))
   const sha256 = createHash('sha256').update(bytes).digest('hex')
   const image = `${registry.host}/team/uploaded`
 

@@ -1,5 +1,7 @@
 import path from 'node:path'
-import type { Writable } from 'node:stream'
+import { once } from 'node:events'
+import { PassThrough } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import zlib from 'node:zlib'
 import tar from 'tar-stream'
 
@@ -289,84 +291,89 @@ function isRecord (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** One pass over the archive; every entry is read to its end with backpressure, none is kept. */
+/**
+ * One pass over the archive, as the upload checker reads an upload: the stream piped into a tar
+ * extract whose entries are iterated, each read to its end (with backpressure) before the next;
+ * none is kept.
+ */
 async function readArchive (image: NodeJS.ReadableStream | AsyncIterable<Buffer>): Promise<Archive> {
   const archive: Archive = { tars: new Map(), json: new Map(), links: new Map() }
-  const outer = tar.extract()
-  outer.on('entry', (header, stream, next) => {
-    readEntry(archive, header, stream as AsyncIterable<Buffer>).then(
-      () => next(),
-      (error: unknown) => next(error instanceof Error ? error : new Error(String(error)))
-    )
-  })
-  const done = ended(outer)
-  try {
-    for await (const chunk of image as AsyncIterable<Buffer | string>) {
-      if (outer.destroyed) break
-      if (!outer.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)) await drained(outer)
-    }
-    if (!outer.destroyed) outer.end(null)
-    await done
-  } catch (error) {
-    outer.destroy()
-    await done.catch(() => undefined)
+  const extract = tar.extract()
+  const reading = (async () => {
+    for await (const entry of extract) await readEntry(archive, entry.header, entry as AsyncIterable<Buffer>)
+  })()
+  // tar-stream's extract is a streamx Writable, which stream.pipeline drives like a Node one; a
+  // failure on either side destroys the other (and the image stream).
+  const feeding = pipeline(image, extract as unknown as NodeJS.WritableStream)
+  const stopping = reading.catch((error: unknown) => {
+    extract.destroy(error as Error)
     throw error
-  } finally {
-    const source = image as { destroy?: () => void; readableEnded?: boolean }
-    if (source.readableEnded === false) source.destroy?.()
-  }
+  })
+  const failures = (await Promise.allSettled([feeding, stopping])).flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []))
+  if (failures.length > 0) throw failures[0]
   return archive
 }
 
-async function readEntry (archive: Archive, header: tar.Header, stream: AsyncIterable<Buffer>): Promise<void> {
+/** One entry of the archive, read to its end whatever it is, so that the archive goes on. */
+async function readEntry (archive: Archive, header: tar.Header, content: AsyncIterable<Buffer>): Promise<void> {
   const name = entryName(header.name)
   if (header.type === 'symlink' || header.type === 'link') {
     const target = header.type === 'symlink' ? path.posix.join(path.posix.dirname(name), header.linkname) : header.linkname
     archive.links.set(name, entryName(target))
   }
-  const chunks = stream[Symbol.asyncIterator]()
-  try {
-    if (header.type !== 'file' && header.type !== 'contiguous-file') return
-    // Enough of the start to tell a tar, a compressed tar and a JSON document apart.
-    const head: Buffer[] = []
-    let headBytes = 0
-    let finished = false
-    while (headBytes < SNIFF_BYTES) {
-      const next = await chunks.next()
-      if (next.done) {
-        finished = true
-        break
+  const isFile = header.type === 'file' || header.type === 'contiguous-file'
+  // Enough of the start to tell a tar, a compressed tar and a JSON document apart.
+  const head: Buffer[] = []
+  let headBytes = 0
+  let reader: ContentReader | undefined
+  for await (const chunk of content) {
+    if (!isFile) continue
+    if (reader) {
+      await reader.write(chunk)
+      continue
+    }
+    head.push(chunk)
+    headBytes += chunk.length
+    if (headBytes >= SNIFF_BYTES) reader = await readerFor(archive, name, header.size, Buffer.concat(head))
+  }
+  if (!isFile) return
+  reader ??= await readerFor(archive, name, header.size, Buffer.concat(head))
+  await reader.end()
+}
+
+/** What keeps an entry's content: fed it chunk by chunk as it streams by, then told it ended. */
+interface ContentReader {
+  write(chunk: Buffer): Promise<void>
+  end(): Promise<void>
+}
+
+/** The reader for an entry that starts with `start`: its text for a JSON document, its file list for a tar, nothing otherwise. */
+async function readerFor (archive: Archive, name: string, size: number, start: Buffer): Promise<ContentReader> {
+  const kind = sniff(name, start, size)
+  if (kind === 'json') {
+    const parts: Buffer[] = [start]
+    return {
+      write: async (chunk) => {
+        parts.push(chunk)
+      },
+      end: async () => {
+        archive.json.set(name, Buffer.concat(parts).toString('utf8'))
       }
-      head.push(next.value)
-      headBytes += next.value.length
-    }
-    const start = Buffer.concat(head)
-    const kind = sniff(name, start, header.size)
-    if (kind === 'json') {
-      const parts: Buffer[] = [start]
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) parts.push(next.value)
-      archive.json.set(name, Buffer.concat(parts).toString('utf8'))
-      return
-    }
-    if (kind === 'other') return
-    if (kind === 'zstd') {
-      archive.tars.set(name, new Error('it is zstd-compressed, which this Node.js cannot decompress'))
-      return
-    }
-    const lister = new TarLister(kind)
-    await lister.write(start)
-    if (!finished) {
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) await lister.write(next.value)
-    }
-    const files = await lister.end()
-    // A blob that only looked like a tar matters only if manifest.json calls it a layer.
-    archive.tars.set(name, files)
-  } finally {
-    // Whatever happened above, read the entry to its end so the archive goes on.
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
-      // discarded
     }
   }
+  if (kind === 'tar' || kind === 'gzip') {
+    const lister = new TarLister(kind)
+    await lister.write(start)
+    return {
+      write: (chunk) => lister.write(chunk),
+      // A blob that only looked like a tar matters only if manifest.json calls it a layer.
+      end: async () => {
+        archive.tars.set(name, await lister.end())
+      }
+    }
+  }
+  if (kind === 'zstd') archive.tars.set(name, new Error('it is zstd-compressed, which this Node.js cannot decompress'))
+  return { write: async () => undefined, end: async () => undefined }
 }
 
 type EntryKind = 'tar' | 'gzip' | 'zstd' | 'json' | 'other'
@@ -382,83 +389,43 @@ function sniff (name: string, start: Buffer, size: number): EntryKind {
   return 'other'
 }
 
-/** Lists a (possibly compressed) tar fed to it chunk by chunk; entry contents are skipped. */
+/**
+ * Lists a (possibly compressed) tar written to it chunk by chunk; entry contents are skipped. The
+ * chunks go through a stream of its own into the pipeline (gunzip, extract), so a layer that fails
+ * to read ends only its own listing: the archive's entry is still read to its end.
+ */
 class TarLister {
-  private readonly extract = tar.extract()
-  private readonly input: Writable | tar.Extract
-  private readonly endInput: () => void
-  private readonly files = new LayerFiles()
-  private failure: Error | undefined
-  private readonly done: Promise<void>
+  private readonly input = new PassThrough()
+  private readonly listed: Promise<LayerFiles | Error>
 
   constructor (kind: 'tar' | 'gzip') {
-    this.extract.on('entry', (header, stream, next) => {
-      this.files.add(header)
-      stream.on('end', () => next())
-      stream.resume()
-    })
-    this.done = ended(this.extract).catch((error: unknown) => this.fail(error))
-    if (kind === 'gzip') {
-      const gunzip = zlib.createGunzip()
-      gunzip.on('error', (error) => this.fail(error))
-      this.extract.on('close', () => gunzip.destroy())
-      gunzip.pipe(this.extract as unknown as Writable)
-      this.input = gunzip
-      this.endInput = () => gunzip.end()
-    } else {
-      this.input = this.extract
-      this.endInput = () => this.extract.end(null)
-    }
+    const files = new LayerFiles()
+    const extract = tar.extract()
+    const listing = (async () => {
+      for await (const entry of extract) {
+        files.add(entry.header)
+        entry.resume()
+      }
+    })()
+    // tar-stream's extract is a streamx Writable, which stream.pipeline drives like a Node one.
+    const into = extract as unknown as NodeJS.WritableStream
+    const feeding = kind === 'gzip' ? pipeline(this.input, zlib.createGunzip(), into) : pipeline(this.input, into)
+    this.listed = Promise.all([feeding, listing]).then(
+      () => files,
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error)))
+    )
   }
 
+  /** Takes a chunk, waiting while the listing is behind; once the listing failed, chunks are dropped. */
   async write (chunk: Buffer): Promise<void> {
-    if (this.failure || this.input.destroyed) return
-    if (!this.input.write(chunk)) await drained(this.input)
+    if (this.input.destroyed || this.input.write(chunk)) return
+    // 'drain', or the end of the listing (a failure destroys the input): either way, go on.
+    await Promise.race([once(this.input, 'drain').catch(() => undefined), this.listed])
   }
 
+  /** The tar's file list, or why it could not be read. */
   async end (): Promise<LayerFiles | Error> {
-    if (!this.failure && !this.input.destroyed) this.endInput()
-    await this.done
-    return this.failure ?? this.files
+    if (!this.input.destroyed) this.input.end()
+    return this.listed
   }
-
-  private fail (error: unknown): void {
-    this.failure ??= error instanceof Error ? error : new Error(String(error))
-    this.extract.destroy()
-    if (this.input !== this.extract) this.input.destroy()
-  }
-}
-
-type EventSource = { once(event: string, listener: (...args: unknown[]) => void): unknown; off?(event: string, listener: (...args: unknown[]) => void): unknown }
-
-/** Resolves when the writable wants more (or can take no more: closed or failed). */
-function drained (stream: EventSource): Promise<void> {
-  return new Promise((resolve) => {
-    const events = ['drain', 'close', 'error']
-    const settle = () => {
-      for (const event of events) stream.off?.(event, settle)
-      resolve()
-    }
-    for (const event of events) stream.once(event, settle)
-  })
-}
-
-/** Resolves once a tar extract has read the whole archive; rejects with its error. */
-function ended (extract: tar.Extract): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let failure: Error | undefined
-    let finished = false
-    extract.on('error', (error: Error) => {
-      failure ??= error
-    })
-    extract.on('finish', () => {
-      finished = true
-    })
-    extract.on('close', () => {
-      if (failure !== undefined) reject(failure)
-      // Destroyed without an error and without reaching the end: only we do that, after a failure.
-      else if (!finished) reject(new Error('The archive was not read to its end.'))
-      else resolve()
-    })
-  })
 }

@@ -69,9 +69,34 @@ export async function buildImage (input: ImageBuildInput): Promise<{ imageId: st
 }
 
 async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promise<{ imageId: string }> {
-  let body: NodeJS.ReadableStream
+  const body = await requestBuild(input, signal)
+  const sink = {
+    log: input.log,
+    pullStatus: (message: DockerMessage) => logPullStatus(message, input.log),
+    stepsChanged: () => input.onSteps(progress.steps)
+  }
+  const progress: ProgressReader = input.builder === 'buildkit' ? buildkitProgress(sink) : classicProgress(sink)
+  for await (const message of dockerMessages(body as AsyncIterable<Buffer>)) {
+    const error = messageError(message)
+    if (error !== undefined) {
+      const failure = progress.fail(error)
+      input.log('stderr', error)
+      input.onSteps(progress.steps)
+      throw explainNoNetwork(failure, input.network)
+    }
+    progress.read(message)
+    await input.drain()
+  }
+  progress.finish()
+  input.onSteps(progress.steps)
+  if (!progress.imageId) throw new BuildFailure('BUILD_FAILED', 'The builder finished without reporting an image; the log shows its last words.')
+  return { imageId: progress.imageId }
+}
+
+/** Starts the build through the Engine API: its answer is the stream of the build's messages. */
+async function requestBuild (input: ImageBuildInput, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
   try {
-    body = await input.docker.buildImage(input.context, {
+    return await input.docker.buildImage(input.context, {
       dockerfile: input.dockerfile,
       t: input.tags as unknown as string, // the Engine API takes `t` once per tag
       buildargs: input.buildArgs,
@@ -95,28 +120,6 @@ async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promis
   } catch (error) {
     throw requestFailure(error)
   }
-
-  const sink = {
-    log: input.log,
-    pullStatus: (message: DockerMessage) => logPullStatus(message, input.log),
-    stepsChanged: () => input.onSteps(progress.steps)
-  }
-  const progress: ProgressReader = input.builder === 'buildkit' ? buildkitProgress(sink) : classicProgress(sink)
-  for await (const message of dockerMessages(body as AsyncIterable<Buffer>)) {
-    const error = messageError(message)
-    if (error !== undefined) {
-      const failure = progress.fail(error)
-      input.log('stderr', error)
-      input.onSteps(progress.steps)
-      throw explainNoNetwork(failure, input.network)
-    }
-    progress.read(message)
-    await input.drain()
-  }
-  progress.finish()
-  input.onSteps(progress.steps)
-  if (!progress.imageId) throw new BuildFailure('BUILD_FAILED', 'The builder finished without reporting an image; the log shows its last words.')
-  return { imageId: progress.imageId }
 }
 
 /** A step that failed without a network most likely wanted one: the build says so. */

@@ -6,22 +6,7 @@ import { cloneSource } from './clone.js'
 import { withinCloneLimits, type CloneLimits } from './clone-limits.js'
 import { diskTree } from '../../src/build-context/disk-tree.js'
 import type { MirrorCache } from './git-mirror.js'
-import type { SourceTree } from '../../src/build-context/source-tree.js'
-
-/** The files to build (a commit's, or an upload's) to read the context from. */
-export interface Source {
-  /** The commit built; null for an upload. */
-  commit: string | null
-  /** What names these files exactly: the commit, or an upload's sha256. Identical builds share it. */
-  revision: string
-  /** Every file of the context carries this time: the commit's, or the newest in an upload. */
-  time: Date
-  /** The full ref that was built, or null when a commit SHA was asked for (or for an upload). */
-  resolvedRef: string | null
-  tree: SourceTree
-  /** Done reading the files. */
-  release(): Promise<void>
-}
+import type { Source } from './source.js'
 
 export interface CheckOutInput {
   request: Pick<NormalizedRequest, 'ref' | 'submodules' | 'keepGitDir'> & { repo: string }

@@ -4,7 +4,7 @@ import path from 'node:path'
 import lockfile from 'proper-lockfile'
 import { repoKey } from '../../src/domain/builds/repo-url.js'
 import { GitError } from './git.js'
-import { fetchTarget, findTarget, gitRunner, type CloneInput, type FetchedCommit, type RefTarget, type RunGit } from './clone.js'
+import { fetchTarget, findTarget, gitRunner, type FetchedCommit, type RefTarget, type RemoteInput, type ResolvedCommit, type RunGit } from './git-fetch.js'
 import { gitTree, MirrorDamaged, type GitTree } from './git-tree.js'
 
 export interface MirrorSettings {
@@ -16,15 +16,13 @@ export interface MirrorSettings {
   holdMaxMs: number
 }
 
-export interface MirrorCheckout extends FetchedCommit {
-  /** The full ref that was built, or null when a commit SHA was asked for. */
-  resolvedRef: string | null
+export interface MirrorCheckout extends ResolvedCommit {
   tree: GitTree
   /** Done with the commit: lets go of the tree and of the mirror's hold on its objects. */
   release(): Promise<void>
 }
 
-type MirrorInput = Omit<CloneInput, 'dir' | 'submodules'> & {
+type MirrorInput = RemoteInput & {
   /** Who holds the commit while building it (build id and attempt): its ref keeps git's gc off it. */
   holder: string
   /** Ends the git processes that read the tree (the fetch has `signal`, with the clone's limits). */

@@ -75,12 +75,12 @@ function addRecord (listing: Listing, record: string): void {
   const match = /^(\d{6}) (\w+) ([0-9a-f]+) +(\d+|-)\t(.*)$/s.exec(record)
   if (!match) return
   const [, mode, kind, object, size, path] = match as unknown as [string, string, string, string, string, string]
+  // Besides blobs, a tree, or a submodule's commit: a checkout has a folder there (empty for a submodule).
   const entry: TreeEntry =
     kind === 'blob' && mode === '120000'
       ? { path, type: 'symlink', mode: 0o777, size: 0 }
       : kind === 'blob'
         ? { path, type: 'file', mode: mode === '100755' ? 0o755 : 0o644, size: Number(size) }
-        // A tree, or a submodule's commit: a checkout has a folder there (empty for a submodule).
         : { path, type: 'directory', mode: 0o755, size: 0 }
   if (kind === 'blob') listing.objects.set(path, object)
   listing.byPath.set(path, entry)

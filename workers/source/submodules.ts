@@ -3,7 +3,7 @@ import path from 'node:path'
 import { parseRepoUrl, printable, type RepoPolicy } from '../../src/domain/builds/repo-url.js'
 import { BuildFailure } from '../../src/domain/builds/build-failure.js'
 import { GitError } from './git.js'
-import { fetchTarget, gitRunner, repositoryFailure, type CloneInput, type RunGit } from './clone.js'
+import { fetchTarget, gitRunner, repositoryFailure, type RemoteInput, type RunGit } from './git-fetch.js'
 
 /*
  * Submodules are fetched by Slipway itself, never by `git submodule`, which takes what to run from
@@ -39,7 +39,10 @@ interface Submodule {
   commit: string
 }
 
-type Input = Pick<CloneInput, 'dir' | 'policy' | 'env' | 'signal' | 'log'>
+type Input = Pick<RemoteInput, 'policy' | 'env' | 'signal' | 'log'> & {
+  /** The clone: every submodule's folder must resolve to inside it. */
+  dir: string
+}
 
 export async function fetchSubmodules (parent: Superproject, input: Input, depth = 0): Promise<void> {
   if (depth >= SUBMODULE_DEPTH) return

@@ -10,7 +10,7 @@ import type { UploadSource } from '../../src/domain/schemas/build.js'
 import { isUploadError, readSafeTar, type TarEntry, type TarLimits } from '../../src/domain/uploads/safe-tar.js'
 import type { StoredUploads } from '../../src/storage/upload-store.js'
 import { BuildFailure } from '../../src/domain/builds/build-failure.js'
-import type { Source } from './check-out.js'
+import type { Source } from './source.js'
 import { diskTree } from '../../src/build-context/disk-tree.js'
 
 export interface UnpackInput {

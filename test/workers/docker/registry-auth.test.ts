@@ -1,18 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { authForRegistry, authsForBuild } from '../../../workers/docker/registry-auth.js'
+import { tempFolder } from '../../helpers/files.js'
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
 
-/** Writes `config` (an object, or raw text) as a config.json in a temp folder; returns its path. */
+/** Writes `config` (an object, or raw text) as a config.json in a temp folder of its own (a test writes several); returns its path. */
 async function dockerConfig (t: Test, config: unknown): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-docker-config-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const file = path.join(dir, 'config.json')
-  await writeFile(file, typeof config === 'string' ? config : JSON.stringify(config))
-  return file
+  const dir = await tempFolder(t, { 'config.json': typeof config === 'string' ? config : JSON.stringify(config) }, 'slipway-docker-config-')
+  return path.join(dir, 'config.json')
 }
 
 t.test('authForRegistry: credentials from `auths`', async (t) => {
@@ -84,9 +80,7 @@ t.test('authForRegistry: credentials from `auths`', async (t) => {
 })
 
 t.test('a missing config file means anonymous', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-docker-config-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const missing = path.join(dir, 'nope', 'config.json')
+  const missing = path.join(t.testdir(), 'nope', 'config.json')
   t.equal(await authForRegistry(missing, 'docker.io'), undefined)
   t.equal(await authForRegistry(missing, 'localhost:5000'), undefined)
   t.strictSame(await authsForBuild(missing), {})

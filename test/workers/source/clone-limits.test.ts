@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { withinCloneLimits } from '../../../workers/source/clone-limits.js'
@@ -10,8 +9,7 @@ const MB = 1024 * 1024
 const limits = { timeoutMs: 10_000, maxBytes: MB }
 
 t.test('a fetch into a folder that is already larger than the limit is held only to what it adds', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-clone-limits-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dir = t.testdir()
   await writeFile(path.join(dir, 'earlier.pack'), Buffer.alloc(3 * MB))
   const signal = new AbortController().signal
 

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import os from 'node:os'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { cloneSource, parseLsRemote, resolveRef } from '../../../workers/source/clone.js'
+import { cloneSource } from '../../../workers/source/clone.js'
+import { parseLsRemote, resolveRef } from '../../../workers/source/git-fetch.js'
+import { tempFolder } from '../../helpers/files.js'
 import { createRepo } from '../../helpers/git-repo.js'
 
 const sha = (digit: string) => digit.repeat(40)
@@ -107,8 +108,7 @@ t.test('cloneSource checks out a real local repository', async (t) => {
   const first = await repo.git('rev-parse', 'HEAD')
   const head = await repo.commit({ 'version.txt': 'two\n', 'added.txt': 'added in two\n' }, 'second')
   t.not(first, head)
-  const tmp = await mkdtemp(path.join(os.tmpdir(), 'slipway-clone-test-'))
-  t.teardown(() => rm(tmp, { recursive: true, force: true }))
+  const tmp = await tempFolder(t, {}, 'slipway-clone-test-')
 
   const cases: [string | null, string, string | null, string, boolean][] = [
     [null, head, 'refs/heads/main', 'two\n', true],

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
-import os from 'node:os'
+import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { gitAuthFor, NO_GIT_AUTH, type GitCredential } from '../../../workers/source/git-credentials.js'
 import { cloneSource } from '../../../workers/source/clone.js'
+import { tempFolder } from '../../helpers/files.js'
 import { startGitHttpServer } from '../../helpers/git-http-server.js'
 import { createRepo } from '../../helpers/git-repo.js'
 import { createTestCertificate } from '../../helpers/tls-certificate.js'
@@ -39,8 +39,7 @@ t.test('a token is bound to https://host whatever the repository URL; a plain ht
 // Through real git and real servers: a host's token is offered to https://host alone.
 
 async function privateRepos (t: Test) {
-  const root = await mkdtemp(path.join(os.tmpdir(), 'slipway-git-root-'))
-  t.teardown(() => rm(root, { recursive: true, force: true }))
+  const root = await tempFolder(t, {}, 'slipway-git-root-')
   const bare = (name: string) => path.join(root, 'team', `${name}.git`)
   const library = await createRepo(t, { 'lib.txt': 'library\n' })
   const app = await createRepo(t, { Dockerfile: 'FROM busybox\n' })
@@ -56,9 +55,8 @@ async function privateRepos (t: Test) {
   return { root, app: bare('app'), token, credentials, basic: `Basic ${Buffer.from(`deploy:${token}`).toString('base64')}` }
 }
 
-function cloneWith (t: Test, repo: string, env: Record<string, string>, submodules = false) {
-  const dir = path.join(os.tmpdir(), `slipway-credentials-clone-${randomUUID()}`)
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+async function cloneWith (t: Test, repo: string, env: Record<string, string>, submodules = false) {
+  const dir = path.join(await tempFolder(t, {}, 'slipway-credentials-clone-'), 'clone')
   const log: string[] = []
   const done = cloneSource({
     repo,
@@ -78,7 +76,7 @@ t.test('over plain http the token is never sent: not to the repository, not to i
   // A server that answers anyone: whatever git offers, it sees.
   const server = await startGitHttpServer(t, repos.root)
   const repo = server.urlOf(repos.app)
-  const { dir, done } = cloneWith(t, repo, gitAuthFor(repo, repos.credentials).env, true)
+  const { dir, done } = await cloneWith(t, repo, gitAuthFor(repo, repos.credentials).env, true)
   await done
   t.equal(await readFile(path.join(dir, 'lib', 'lib.txt'), 'utf8'), 'library\n', 'the repository and its submodule were fetched over http')
   t.ok(server.seen.some((request) => request.url.startsWith('/team/lib.git/')), 'the submodule came from the same server')
@@ -92,7 +90,7 @@ t.test('an https server that redirects to plain http: the token goes over https 
   const secure = await startGitHttpServer(t, repos.root, { credentials: { username: 'deploy', password: repos.token }, tls: certificate, redirectTo: plain.base })
   const repo = secure.urlOf(repos.app)
   const env = { ...gitAuthFor(repo, repos.credentials).env, GIT_SSL_CAINFO: certificate.certFile }
-  await cloneWith(t, repo, env).done.catch(() => undefined)
+  await (await cloneWith(t, repo, env)).done.catch(() => undefined)
   t.ok(secure.seen.some((request) => request.authorization === repos.basic), 'the https server was given the token')
   t.ok(plain.seen.length > 0, 'git followed the redirect')
   t.strictSame(plain.seen.filter((request) => request.authorization !== undefined), [], 'the http server never saw an Authorization header')
@@ -103,7 +101,7 @@ t.test('over https the token opens a private repository and its submodule on the
   const certificate = await createTestCertificate(t)
   const server = await startGitHttpServer(t, repos.root, { credentials: { username: 'deploy', password: repos.token }, tls: certificate })
   const repo = server.urlOf(repos.app)
-  const { dir, done } = cloneWith(t, repo, { ...gitAuthFor(repo, repos.credentials).env, GIT_SSL_CAINFO: certificate.certFile }, true)
+  const { dir, done } = await cloneWith(t, repo, { ...gitAuthFor(repo, repos.credentials).env, GIT_SSL_CAINFO: certificate.certFile }, true)
   await done
   t.equal(await readFile(path.join(dir, 'lib', 'lib.txt'), 'utf8'), 'library\n')
   t.ok(server.seen.some((request) => request.url.startsWith('/team/lib.git/') && request.authorized), 'the submodule was fetched with the token')

@@ -1,19 +1,19 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import { promisify } from 'node:util'
 import t, { type Test } from 'tap'
 import { MirrorCache, type MirrorSettings } from '../../../workers/source/git-mirror.js'
+import { tempFolder } from '../../helpers/files.js'
 import { createRepo, type TestRepo } from '../../helpers/git-repo.js'
 
 const signal = new AbortController().signal
 
 async function mirrorsIn (t: Test, settings: Partial<MirrorSettings> = {}): Promise<{ cache: (more?: Partial<MirrorSettings>) => MirrorCache; dir: string }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-mirrors-test-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  // Outside Slipway's checkout: git runs in this folder, and would find Slipway's own repository from inside it.
+  const dir = await tempFolder(t, {}, 'slipway-mirrors-test-')
   return { dir, cache: (more = {}) => new MirrorCache({ dir, maxBytes: 1024 ** 3, holdMaxMs: 3_600_000, ...settings, ...more }) }
 }
 
@@ -25,7 +25,12 @@ async function fileText (tree: Awaited<ReturnType<typeof checkout>>['tree'], fil
   const entry = await tree.entry(file)
   if (!entry) throw new Error(`${file} is not in the tree`)
   const parts: Buffer[] = []
-  await tree.copy(entry, new Writable({ write: (chunk: Buffer, _encoding, done) => { parts.push(chunk); done() } }), signal)
+  await tree.copy(entry, new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      parts.push(chunk)
+      done()
+    }
+  }), signal)
   return Buffer.concat(parts).toString('utf8')
 }
 

@@ -1,23 +1,20 @@
 import { execFileSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
-import os from 'node:os'
+import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { cloneSource } from '../../../workers/source/clone.js'
 import { resolveSubmoduleUrl } from '../../../workers/source/submodules.js'
+import { tempFolder } from '../../helpers/files.js'
 import { createRepo, type TestRepo } from '../../helpers/git-repo.js'
 import { writeSubmoduleTrap } from '../../helpers/submodule-trap.js'
 
 // Submodules are repository content: whatever .gitmodules, the tree or a committed folder says,
 // the worker runs no command of theirs and writes nowhere but the clone.
 
-async function scratch (t: Test): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'slipway-submodules-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  return dir
-}
+// Several folders a test, each outside Slipway's own checkout (see tempFolder).
+const scratch = (t: Test) => tempFolder(t, {}, 'slipway-submodules-')
 
 function clone (t: Test, repo: TestRepo, dir: string) {
   const log: string[] = []

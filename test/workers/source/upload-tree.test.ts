@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
-import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises'
-import os from 'node:os'
+import { lstat, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
@@ -8,6 +7,7 @@ import { BuildFailure } from '../../../src/domain/builds/build-failure.js'
 import { createStorage } from '../../../src/storage/storage.js'
 import { unpackUpload } from '../../../workers/source/upload-tree.js'
 import { testConfig } from '../../helpers/config.js'
+import { tempFolder } from '../../helpers/files.js'
 import { tarGz, type TarEntrySpec } from '../../helpers/tarball.js'
 
 // The worker unpacks what the API stored, and checks it again: the bytes in Redis are trusted no
@@ -17,8 +17,7 @@ async function setup (t: Test) {
   const config = testConfig(t)
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.quit())
-  const parent = await mkdtemp(path.join(os.tmpdir(), 'slipway-unpack-'))
-  t.teardown(() => rm(parent, { recursive: true, force: true }))
+  const parent = await tempFolder(t, {}, 'slipway-unpack-')
   const dir = path.join(parent, 'upload')
   const key = `${config.prefix}:build:{test}:source`
   const unpack = async (entries: TarEntrySpec[] | null) => {

@@ -1,0 +1,64 @@
+import type Docker from 'dockerode'
+import type { LogWriter } from '../src/storage/build-log.js'
+import type { BuildStore } from '../src/storage/build-store.js'
+import type { StoredUploads } from '../src/storage/upload-store.js'
+import type { RepoPolicy } from '../src/domain/builds/repo-url.js'
+import type { Config } from '../src/domain/config.js'
+import type { BuildRecord, Builder } from '../src/domain/schemas/build.js'
+import type { AttemptRecord, BuildProgress } from './build-progress.js'
+import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
+import type { BuildLimits } from './phases/image-build.js'
+import type { CloneLimits } from './source/clone-limits.js'
+import type { GitAuth } from './source/git-credentials.js'
+import type { MirrorCache } from './source/git-mirror.js'
+import type { ScanCache } from './insight/image-insight.js'
+
+/** How the operator set the phases up: the worker's configuration, the same for every build. */
+export interface PipelineSettings {
+  repoPolicy: RepoPolicy
+  builder: Builder | 'auto'
+  /** SLIPWAY_BUILD_NETWORK: what RUN steps run on unless a request narrows it to none. */
+  network: string
+  clone: CloneLimits
+  contextMaxBytes: number
+  build: BuildLimits
+  baseImagePull: Config['baseImagePull']
+}
+
+/** The credentials one build may use, read once before its first phase. */
+export interface BuildCredentials {
+  /** For pulling private base images. */
+  forBuild: RegistryAuthMap
+  /** For the registry the image goes to; none when the build does not push, or has none. */
+  forPush: RegistryAuth | undefined
+  /** The registry the image is named for. */
+  registry: string
+  git: GitAuth
+}
+
+/**
+ * What one attempt of a build runs its phases with, made by run-build.ts as the attempt starts.
+ * No phase takes all of it: each declares the slice it needs (a Pick of these fields, and of
+ * `settings` and `credentials` only what it reads).
+ */
+export interface PipelineContext {
+  build: BuildRecord
+  /** This attempt's writes to the build record. */
+  record: AttemptRecord
+  progress: BuildProgress
+  log: LogWriter
+  /** The build's one signal: its time limit, a cancel, a shutdown. */
+  signal: AbortSignal
+  /** An empty folder of this attempt's own, removed by the caller afterwards. */
+  workspace: string
+  store: BuildStore
+  /** Uploaded sources, for a build of an upload. */
+  uploads: StoredUploads
+  /** What reading an image's layers found, kept by image id. */
+  imageScans: ScanCache
+  docker: Docker
+  /** This worker host's mirrors of the repositories it builds. */
+  mirrors: MirrorCache
+  credentials: BuildCredentials
+  settings: PipelineSettings
+}
