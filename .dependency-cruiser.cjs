@@ -8,6 +8,7 @@
 //   src/services       what the API and the workers do, over storage
 //   src/api            Fastify: plugins and routes          workers/   the queue processors
 //   src/cli            the `slipway` command: HTTP client + domain
+//   src/portal         the browser's: itself and the domain modules it shares (BROWSER_MODULES)
 //   src/server.ts, src/cli.ts, src/openapi.ts: entries; the composition roots that wire the rest
 
 const DOMAIN = '^src/domain/'
@@ -20,6 +21,8 @@ const CLI = '^src/cli/'
 const WORKERS = '^workers/'
 const ENTRIES = '^src/(server|cli|openapi)[.]ts$'
 const LEAF = '^src/package-info[.]ts$'
+// Domain modules the portal loads in the browser as they are (src/api/routes/portal.ts serves them).
+const BROWSER_MODULES = '^src/domain/(format|build-status|build-summary)[.]js$'
 // Packages are matched wherever their node_modules is: a symlinked one (a git worktree sharing
 // another checkout's) resolves to a path outside the repository, which `^node_modules/` misses.
 
@@ -53,6 +56,20 @@ module.exports = {
         dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'],
         path: '(^|/)node_modules/(ioredis|bullmq|dockerode|fastify|@fastify/(?!error/)[^/]+|prom-client|pino)/|^(node:)?(fs|fs/promises|net|dns|http|https|child_process|worker_threads|cluster)$'
       }
+    },
+    {
+      name: 'browser-modules-stand-alone',
+      comment: 'The browser loads these files as they are: they may import one another, and nothing else (not even Node).',
+      severity: 'error',
+      from: { path: BROWSER_MODULES },
+      to: { pathNot: BROWSER_MODULES }
+    },
+    {
+      name: 'portal-in-the-browser',
+      comment: 'The portal runs in the browser: of the rest of Slipway it may load only the domain modules served at /domain/.',
+      severity: 'error',
+      from: { path: '^src/portal/' },
+      to: { pathNot: `^src/portal/|${BROWSER_MODULES}` }
     },
     only('build-context-on-domain', CONTEXT, [DOMAIN], 'The packer runs in the CLI and in workers: it may use only the domain.'),
     only('storage-on-domain', STORAGE, [DOMAIN], 'Storage knows Redis and the domain types it keeps, nothing above it.'),

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { formatBytes } from '../src/domain/format.js'
+import { formatBytes, formatDuration } from '../src/domain/format.js'
 import { MAX_UPLOAD_ENTRIES } from '../src/domain/uploads/safe-tar.js'
 import { sizeDelta } from '../src/domain/insight/size-delta.js'
 import type { BuildRecord, Image, UploadSource } from '../src/domain/schemas/build.js'
@@ -184,12 +184,12 @@ function failedRow (spec: VariantSpec, error: BuildFailure, durationMs: number):
   return { ...row, ...base, status: 'failed', durationMs, error: { code: error.code, message: error.message } }
 }
 
-/** The variants side by side, as `docker images` would list them. */
+/** The variants side by side, as `docker images` would list them; sizes and times rounded as everywhere else. */
 function comparisonTable (rows: VariantResult[]): string {
   const lines = rows.map((row) =>
-    [row.name.padEnd(16), row.status.padEnd(10), (row.sizeBytes === null ? '-' : formatBytes(row.sizeBytes)).padStart(10), `${(row.durationMs / 1000).toFixed(1)} s`.padStart(9)].join(' ')
+    [row.name.padEnd(16), row.status.padEnd(10), (row.sizeBytes === null ? '-' : formatBytes(row.sizeBytes)).padStart(10), formatDuration(row.durationMs).padStart(11)].join(' ')
   )
-  return ['==> variants compared', `${'VARIANT'.padEnd(16)} ${'STATUS'.padEnd(10)} ${'SIZE'.padStart(10)} ${'TIME'.padStart(9)}`, ...lines].join('\n')
+  return ['==> variants compared', `${'VARIANT'.padEnd(16)} ${'STATUS'.padEnd(10)} ${'SIZE'.padStart(10)} ${'TIME'.padStart(11)}`, ...lines].join('\n')
 }
 
 /** The previous succeeded build of the same repository, ref, Dockerfile and target, for the size delta; none for an upload. */

@@ -7,7 +7,9 @@ import type { BuildLogs } from '../src/storage/build-log.js'
 import { toResource } from '../src/domain/builds/build-resource.js'
 import type { BuildStore } from '../src/storage/build-store.js'
 import { splitImageName } from '../src/domain/builds/image-ref.js'
-import { formatBytes } from '../src/domain/format.js'
+import { statusText } from '../src/domain/build-status.js'
+import { summaryLines as imageSummaryLines } from '../src/domain/build-summary.js'
+import { formatBytes, formatDuration } from '../src/domain/format.js'
 import type { BuildMetrics } from '../src/metrics/worker-metrics.js'
 import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Image, type PhaseName } from '../src/domain/schemas/build.js'
 import { eventTypeOf, type WebhookQueue } from '../src/storage/webhook-queue.js'
@@ -262,24 +264,23 @@ function failureOutcome (
   return { status: 'failed', image: null, error: { code: 'INTERNAL', message, phase } }
 }
 
-/** The log's last words: the outcome, and for an image its size, change, budget and best advice. */
+/**
+ * The log's last words. For an image: the summary (size, change, budget, largest layer, first
+ * finding) worded by src/domain/build-summary.js as the CLI, chat messages and the portal show it,
+ * then the advisor's first three findings and the warnings. Last of all, the outcome.
+ */
 function summaryLines (outcome: Outcome, durationMs: number): string[] {
-  const took = `${(durationMs / 1000).toFixed(1)} s`
+  const took = formatDuration(durationMs)
   if (outcome.status !== 'succeeded' || !outcome.image) {
-    return [`==> ${outcome.status} after ${took}${outcome.error ? `: ${outcome.error.code}: ${outcome.error.message}` : ''}`]
+    return [`==> ${statusText(outcome.status)} after ${took}${outcome.error ? `: ${outcome.error.code}: ${outcome.error.message}` : ''}`]
   }
   const image = outcome.image
-  const where = image.digest ? `${image.repository}@${image.digest}` : image.tags.join(', ')
-  const lines = [`==> succeeded in ${took}: ${where}, ${formatBytes(image.sizeBytes)}`]
-  lines.push(`    size: ${formatBytes(image.baseBytes)} from the base image, ${formatBytes(image.addedBytes)} added by the Dockerfile`)
-  if (image.sizeDelta) {
-    const delta = image.sizeDelta.bytes
-    lines.push(`    change: ${delta >= 0 ? '+' : '-'}${formatBytes(Math.abs(delta))} against build ${image.sizeDelta.comparedWith}`)
-  }
-  if (image.budget) lines.push(`    budget: ${formatBytes(image.budget.maxBytes)}, ${image.budget.exceeded ? `exceeded (${image.budget.mode})` : 'kept'}`)
+  const lines = ['==> image', ...imageSummaryLines(image).map((line) => `    ${line}`)]
   for (const finding of image.findings.slice(0, 3)) {
     lines.push(`    advice (${finding.rule}${finding.bytes ? `, ${formatBytes(finding.bytes)}` : ''}): ${finding.message}`)
   }
-  for (const warning of outcome.warnings ?? []) lines.push(`    warning: ${warning}`)
+  for (const warning of outcome.warnings ?? []) lines.push(`    warning  ${warning}`)
+  const where = image.digest ? `${image.repository}@${image.digest}` : image.tags.join(', ')
+  lines.push(`==> succeeded in ${took}: ${where}, ${formatBytes(image.sizeBytes)}`)
   return lines
 }

@@ -1,3 +1,5 @@
+import { statusText } from '../domain/build-status.js'
+import { summaryLines } from '../domain/build-summary.js'
 import { formatBytes, formatDuration, formatUpload } from '../domain/format.js'
 import type { Build } from '../domain/schemas/build.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
@@ -21,7 +23,7 @@ export function exitCodeOf (build: Build): ExitCode {
 
 /**
  * A build for a person: a headline with its status and time, then what was built from where, its
- * phases, and the image (digest, size, the advisor's largest finding) or the error.
+ * phases, and the image (digest, then the summary of ../domain/build-summary.js) or the error.
  */
 export function describeBuild (build: Build, now = Date.now()): string {
   const lines = [headline(build, now)]
@@ -40,13 +42,8 @@ export function describeBuild (build: Build, now = Date.now()): string {
   if (image) {
     lines.push(`  image    ${image.tags.join(' ')}${image.pushed ? ' (pushed)' : ' (not pushed)'}`)
     lines.push(image.digest ? `  digest   ${image.digest}` : `  id       ${image.id}`)
-    lines.push(`  size     ${formatBytes(image.sizeBytes)} (${formatBytes(image.baseBytes)} base + ${formatBytes(image.addedBytes)} added)`)
-    const [top] = image.findings
-    if (top) {
-      const where = [top.lines.length > 0 ? `line ${top.lines.join(', ')}` : null, top.bytes === undefined ? null : formatBytes(top.bytes)].filter(Boolean).join(', ')
-      const count = image.findings.length === 1 ? '1 finding' : `${image.findings.length} findings`
-      lines.push(`  advisor  ${count}; the largest: ${top.rule}${where ? ` (${where})` : ''}: ${top.message}`)
-    }
+    // Size, change, budget, largest layer and first finding, worded as the log, chat and portal word them.
+    for (const line of summaryLines(image)) lines.push(`  ${line}`)
   }
   for (const variant of build.variants) {
     const result = variant.status === 'succeeded' ? `${variant.sizeBytes === null ? '' : formatBytes(variant.sizeBytes)} ${variant.digest ?? ''}` : (variant.error?.code ?? '')
@@ -60,7 +57,7 @@ export function describeBuild (build: Build, now = Date.now()): string {
 }
 
 function headline (build: Build, now: number): string {
-  const status = build.status.replace('_', ' ')
+  const status = statusText(build.status)
   if (build.status === 'queued') return `Build ${build.id} queued ${formatDuration(now - Date.parse(build.createdAt))} ago`
   if (build.status === 'running') {
     const phase = build.phases.findLast((candidate) => candidate.status === 'running')?.name

@@ -1,5 +1,28 @@
 // The portal's only way to Slipway: the /v1 API with the token the person gave, as any client.
 
+/**
+ * @import { Build } from '../domain/schemas/build.js'
+ * @import { ErrorBody } from '../domain/schemas/error.js'
+ */
+
+/**
+ * What a request may carry besides its path.
+ * @typedef {object} RequestOptions
+ * @property {string} [method]
+ * @property {unknown} [body] Sent as JSON.
+ * @property {Record<string, string>} [headers]
+ * @property {AbortSignal} [signal]
+ */
+
+/**
+ * A log line as GET /v1/builds/{id}/logs streams it (the data of a `log` event).
+ * @typedef {object} LogLine
+ * @property {string} phase
+ * @property {string} stream
+ * @property {number} ts
+ * @property {string} text
+ */
+
 const TOKEN_KEY = 'slipway.token'
 
 /**
@@ -8,12 +31,16 @@ const TOKEN_KEY = 'slipway.token'
  */
 export const session = {
   token: () => sessionStorage.getItem(TOKEN_KEY),
-  signIn: (token) => sessionStorage.setItem(TOKEN_KEY, token),
+  signIn: (/** @type {string} */ token) => sessionStorage.setItem(TOKEN_KEY, token),
   signOut: () => sessionStorage.removeItem(TOKEN_KEY)
 }
 
 /** An answer other than 2xx, as the API described it: `{ statusCode, code, message, details? }`. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status The HTTP status; 0 when Slipway did not answer.
+   * @param {Pick<ErrorBody, 'code' | 'message' | 'details'>} body
+   */
   constructor (status, body) {
     super(body.message)
     this.status = status
@@ -22,19 +49,28 @@ export class ApiError extends Error {
   }
 }
 
-/** Called with the ApiError of a 401 or 403, so the page can ask for a token again. */
+/**
+ * Called with the ApiError of a 401 or 403, so the page can ask for a token again.
+ * @type {(error: ApiError) => void}
+ */
 let onAuthProblem = () => {}
+/** @param {(error: ApiError) => void} handler */
 export function whenTokenRefused (handler) {
   onAuthProblem = handler
 }
 
-/** fetch() on the API with the token; throws ApiError for any answer but 2xx. */
+/**
+ * fetch() on the API with the token; throws ApiError for any answer but 2xx.
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<Response>}
+ */
 export async function request (path, { method = 'GET', body, headers = {}, signal } = {}) {
   let response
   try {
     response = await fetch(path, {
       method,
-      signal,
+      signal: signal ?? null,
       headers: {
         authorization: `Bearer ${session.token() ?? ''}`,
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -44,7 +80,7 @@ export async function request (path, { method = 'GET', body, headers = {}, signa
     })
   } catch (error) {
     if (signal?.aborted) throw error
-    throw new ApiError(0, { code: 'UNREACHABLE', message: `Slipway did not answer (${error.message}). Is it running? Try again in a moment.` })
+    throw new ApiError(0, { code: 'UNREACHABLE', message: `Slipway did not answer (${error instanceof Error ? error.message : String(error)}). Is it running? Try again in a moment.` })
   }
   if (response.ok) return response
   const error = new ApiError(response.status, await errorBody(response))
@@ -52,36 +88,61 @@ export async function request (path, { method = 'GET', body, headers = {}, signa
   throw error
 }
 
+/**
+ * The answer's JSON body, of a type the caller names with a cast: the API's schemas in
+ * src/domain/schemas describe every answer.
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<unknown>}
+ */
 export async function json (path, options) {
   return (await request(path, options)).json()
 }
 
+/**
+ * @param {Response} response
+ * @returns {Promise<Pick<ErrorBody, 'code' | 'message' | 'details'>>}
+ */
 async function errorBody (response) {
   const text = await response.text()
   try {
-    const body = JSON.parse(text)
-    if (typeof body.code === 'string' && typeof body.message === 'string') return body
+    const body = /** @type {unknown} */ (JSON.parse(text))
+    if (isErrorBody(body)) return { code: body.code, message: body.message, details: body.details }
   } catch {}
   return { code: `HTTP_${response.status}`, message: text.slice(0, 500) || response.statusText }
+}
+
+/**
+ * Whether an answer's body is the API's Error model (other answers come from proxies, or crashes).
+ * @param {unknown} body
+ * @returns {body is Pick<ErrorBody, 'code' | 'message' | 'details'>}
+ */
+function isErrorBody (body) {
+  return typeof body === 'object' && body !== null && 'code' in body && typeof body.code === 'string' && 'message' in body && typeof body.message === 'string'
 }
 
 /**
  * Follows a build's log as Server-Sent Events (GET /v1/builds/{id}/logs). EventSource cannot send
  * the token, so the stream is read with fetch. A dropped connection is resumed with Last-Event-ID:
  * nothing missed, nothing twice. Resolves with the ended build (the `end` event).
+ * @param {string} id
+ * @param {{ onLine: (line: LogLine) => void, onStatus: (change: unknown) => void, signal: AbortSignal }} handlers
+ * @returns {Promise<Build>}
  */
 export async function followLog (id, { onLine, onStatus, signal }) {
+  /** @type {string | undefined} */
   let lastId
   for (;;) {
     const headers = { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) }
     try {
       const response = await request(`/v1/builds/${encodeURIComponent(id)}/logs`, { headers, signal })
+      if (!response.body) throw new ApiError(response.status, { code: 'NO_BODY', message: 'The log answered without a body.' })
       for await (const event of serverSentEvents(response.body)) {
         if (event.id) lastId = event.id
-        const data = JSON.parse(event.data)
-        if (event.event === 'log') onLine(data)
+        const data = /** @type {unknown} */ (JSON.parse(event.data))
+        if (event.event === 'log') onLine(/** @type {LogLine} */ (data))
         else if (event.event === 'status') onStatus(data)
-        else if (event.event === 'end') return data
+        else if (event.event === 'end') return /** @type {Build} */ (data)
       }
     } catch (error) {
       // A refusal (deleted build, revoked token) will not get better by asking again.
@@ -92,7 +153,11 @@ export async function followLog (id, { onLine, onStatus, signal }) {
   }
 }
 
-/** The events of an SSE body: blocks of `field: value` lines ended by a blank line. */
+/**
+ * The events of an SSE body: blocks of `field: value` lines ended by a blank line.
+ * @param {NonNullable<Response['body']>} body
+ * @returns {AsyncGenerator<{ event: string, data: string, id?: string }>}
+ */
 async function * serverSentEvents (body) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader()
   let buffer = ''
@@ -105,6 +170,7 @@ async function * serverSentEvents (body) {
       while ((end = buffer.indexOf('\n\n')) !== -1) {
         const block = buffer.slice(0, end)
         buffer = buffer.slice(end + 2)
+        /** @type {{ event: string, data: string, id?: string }} */
         const event = { event: 'message', data: '' }
         for (const line of block.split('\n')) {
           if (line.startsWith(':')) continue
@@ -112,7 +178,8 @@ async function * serverSentEvents (body) {
           const field = colon === -1 ? line : line.slice(0, colon)
           const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '')
           if (field === 'data') event.data += event.data ? `\n${value}` : value
-          else if (field === 'event' || field === 'id') event[field] = value
+          else if (field === 'event') event.event = value
+          else if (field === 'id') event.id = value
         }
         if (event.data) yield event
       }

@@ -9,7 +9,18 @@ import { submitPage } from './pages/submit.js'
 // to serve these files. Each page gets a signal that aborts when the person leaves it, which
 // stops its polling and log stream.
 
-const main = document.getElementById('main')
+/**
+ * What a page is given besides the element it fills.
+ * @typedef {object} PageContext
+ * @property {string} id The route's parameter, if it has one: a build id, a repository URL.
+ * @property {URLSearchParams} query What follows `?` in the hash.
+ * @property {AbortSignal} signal Aborts when the person leaves the page.
+ */
+
+/** @typedef {(main: HTMLElement, context: PageContext) => Promise<void>} Page */
+
+const main = element('main')
+/** @type {[RegExp, Page][]} */
 const routes = [
   [/^#\/builds\/([^/?]+)$/, buildPage],
   [/^#\/repos\/([^?]+)$/, repoPage],
@@ -17,6 +28,17 @@ const routes = [
   [/^(?:#\/?(?:builds)?(?:\?.*)?)?$/, buildsPage]
 ]
 let leaving = new AbortController()
+
+/**
+ * An element the page's HTML holds.
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+function element (id) {
+  const found = document.getElementById(id)
+  if (!found) throw new Error(`index.html has no #${id}`)
+  return found
+}
 
 function route () {
   leaving.abort()
@@ -29,35 +51,50 @@ function route () {
     const match = pattern.exec(hash)
     if (!match) continue
     markNav(page === submitPage ? 'submit' : 'builds')
-    return page(main, { id: match[1] && decodeURIComponent(match[1]), query, signal: leaving.signal }).catch((error) => {
-      if (!leaving.signal.aborted) show(main, errorBox(error, 'The page could not be loaded:'))
+    const { signal } = leaving
+    void page(main, { id: match[1] ? decodeURIComponent(match[1]) : '', query, signal }).catch((/** @type {unknown} */ error) => {
+      if (!signal.aborted) show(main, errorBox(error, 'The page could not be loaded:'))
     })
+    return
   }
   show(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no such page in the portal. ', h('a', { href: '#/builds' }, 'See the builds')))
 }
 
+/** @param {string} current */
 function markNav (current) {
   for (const link of document.querySelectorAll('[data-nav]')) {
-    if (link.dataset.nav === current) link.setAttribute('aria-current', 'page')
+    if (link.getAttribute('data-nav') === current) link.setAttribute('aria-current', 'page')
     else link.removeAttribute('aria-current')
   }
 }
 
 function showSession () {
-  const box = document.getElementById('session')
+  const box = element('session')
   if (!session.token()) return show(box, 'Not signed in')
-  show(box, 'Signed in with a token · ', h('button', { type: 'button', class: 'link', onclick: () => (session.signOut(), route()) }, 'Forget token'))
+  const forget = () => {
+    session.signOut()
+    route()
+  }
+  show(box, 'Signed in with a token · ', h('button', { type: 'button', class: 'link', onclick: forget }, 'Forget token'))
 }
 
-/** Asks for a token, checks it on the API, and keeps it for this tab only. */
+/**
+ * Asks for a token, checks it on the API, and keeps it for this tab only.
+ * @param {unknown} [problem] Why the last token was refused.
+ */
 function signInPage (problem) {
   leaving.abort()
   markNav('')
   const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', required: true, 'aria-describedby': 'token-help' })
   const status = h('div', { id: 'sign-in-status' }, problem ? errorBox(problem) : null)
+  /** @param {Event} event */
+  const submit = (event) => {
+    event.preventDefault()
+    void signIn(input.value.trim(), status)
+  }
   const form = h(
     'form',
-    { class: 'card sign-in', onsubmit: (event) => (event.preventDefault(), signIn(input.value.trim(), status)) },
+    { class: 'card sign-in', onsubmit: submit },
     h('h1', {}, 'Sign in to Slipway'),
     h('label', { for: 'token' }, 'API token'),
     input,
@@ -76,6 +113,10 @@ function signInPage (problem) {
   input.focus()
 }
 
+/**
+ * @param {string} token
+ * @param {HTMLElement} status Where a refusal is shown.
+ */
 async function signIn (token, status) {
   if (!token) return
   session.signIn(token)

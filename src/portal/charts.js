@@ -1,12 +1,40 @@
 import { h, svg } from './dom.js'
 import { bytes, shortCommit, time } from './format.js'
 
+/**
+ * @import { Layer } from '../domain/schemas/build.js'
+ */
+
+/**
+ * One succeeded build on the size chart, as GET /v1/repos/{repo}/sizes lists it.
+ * @typedef {object} SizePoint
+ * @property {string} buildId
+ * @property {string} finishedAt
+ * @property {string | null} ref
+ * @property {string} commit
+ * @property {string} dockerfile
+ * @property {string | null} target
+ * @property {number} sizeBytes
+ * @property {number} baseBytes
+ * @property {number} addedBytes
+ * @property {number | null} maxImageBytes
+ */
+
+/**
+ * Points of the same ref, Dockerfile and target: one line of the chart.
+ * @typedef {{ name: string, points: SizePoint[] }} SizeSeries
+ */
+
 // Two small hand-written SVG charts. Every mark has a <title>, and each chart sits beside a table
 // or list with the same numbers, so nothing is only in the picture.
 
 const LABEL_CHARS = 60
 
-/** The image's layers, oldest first, as bars of bytes; 0-byte (metadata) steps are counted, not drawn. */
+/**
+ * The image's layers, oldest first, as bars of bytes; 0-byte (metadata) steps are counted, not drawn.
+ * @param {Layer[]} layers
+ * @returns {HTMLElement}
+ */
 export function layersChart (layers) {
   const drawn = layers.filter((layer) => layer.sizeBytes > 0)
   const empty = layers.length - drawn.length
@@ -43,6 +71,8 @@ export function layersChart (layers) {
 /**
  * Image size over time: one line per series (points of the same ref, Dockerfile and target), each
  * point a succeeded build (a link to it), and a dashed line at each size budget the builds had.
+ * @param {SizeSeries[]} series
+ * @returns {SVGSVGElement}
  */
 export function sizeChart (series) {
   const width = 800
@@ -56,8 +86,8 @@ export function sizeChart (series) {
   const budgets = [...new Set(points.map((p) => p.maxImageBytes).filter((b) => b !== null))]
   const max = Math.max(...points.map((p) => p.sizeBytes), ...budgets) * 1.1 || 1
   const [first, last] = [Math.min(...times), Math.max(...times)]
-  const x = (t) => (last === first ? (left + width - right) / 2 : left + ((t - first) / (last - first)) * (width - left - right))
-  const y = (b) => top + (1 - b / max) * (height - top - bottom)
+  const x = (/** @type {number} */ t) => (last === first ? (left + width - right) / 2 : left + ((t - first) / (last - first)) * (width - left - right))
+  const y = (/** @type {number} */ b) => top + (1 - b / max) * (height - top - bottom)
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max)
 
   return svg(

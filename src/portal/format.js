@@ -1,45 +1,71 @@
-// Numbers for people, in decimal units as `docker images` uses them, with one decimal in tables.
+// How pages show numbers and times. Sizes and durations are the server's own functions
+// (src/domain/format.js, which the browser loads from /domain/format.js), so the portal rounds
+// exactly as the CLI, the build log and chat messages do; this adds what a page needs around
+// them: a dash for what is not known (yet), local times, short commits.
 
+import { formatByteChange, formatBytes, formatDuration } from '../domain/format.js'
+
+/** @import { Build } from '../domain/schemas/build.js' */
+
+const UNKNOWN = '–'
+
+/**
+ * @param {number | null | undefined} n
+ * @returns {string}
+ */
 export function bytes (n) {
-  if (n === null || n === undefined) return '–'
-  const sign = n < 0 ? '-' : ''
-  let value = Math.abs(n)
-  for (const unit of ['B', 'kB', 'MB', 'GB']) {
-    if (value < 1000 || unit === 'GB') return `${sign}${unit === 'B' ? value : value.toFixed(1)} ${unit}`
-    value /= 1000
-  }
+  return n === null || n === undefined ? UNKNOWN : formatBytes(n)
 }
 
+/**
+ * A change in size, with its sign: "+2.1 MB".
+ * @param {number} n
+ * @returns {string}
+ */
 export function signedBytes (n) {
-  return n > 0 ? `+${bytes(n)}` : bytes(n)
+  return formatByteChange(n)
 }
 
+/**
+ * @param {number | null | undefined} ms
+ * @returns {string}
+ */
 export function duration (ms) {
-  if (ms === null || ms === undefined) return '–'
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`
-  const minutes = Math.floor(ms / 60_000)
-  const seconds = Math.round((ms % 60_000) / 1000)
-  return minutes < 60 ? `${minutes} min ${seconds} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`
+  return ms === null || ms === undefined ? UNKNOWN : formatDuration(ms)
 }
 
-/** How long a build has taken: until it ended, or until now while it runs. */
+/**
+ * How long a build has taken: until it ended, or until now while it runs.
+ * @param {Pick<Build, 'durationMs' | 'startedAt'>} build
+ * @returns {number | null}
+ */
 export function buildDuration (build) {
   if (build.durationMs !== null) return build.durationMs
   return build.startedAt ? Date.now() - Date.parse(build.startedAt) : null
 }
 
+/**
+ * @param {string | null | undefined} iso
+ * @returns {string}
+ */
 export function time (iso) {
-  if (!iso) return '–'
+  if (!iso) return UNKNOWN
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
 }
 
+/**
+ * @param {string | null | undefined} commit
+ * @returns {string}
+ */
 export function shortCommit (commit) {
-  return commit ? commit.slice(0, 12) : '–'
+  return commit ? commit.slice(0, 12) : UNKNOWN
 }
 
-/** What a build was made from: its repository URL, or an upload. */
+/**
+ * What a build was made from: its repository URL, or an upload.
+ * @param {Pick<Build, 'request'>} build
+ * @returns {string}
+ */
 export function source (build) {
   return build.request.repo ?? 'uploaded folder'
 }
-
-export const TERMINAL = ['succeeded', 'failed', 'canceled', 'timed_out']

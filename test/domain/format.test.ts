@@ -1,5 +1,5 @@
 import t from 'tap'
-import { formatBytes, formatDuration } from '../../src/domain/format.js'
+import { formatByteChange, formatBytes, formatDuration } from '../../src/domain/format.js'
 
 t.test('formatDuration', async (t) => {
   const cases: [number, string][] = [
@@ -31,4 +31,11 @@ t.test('formatBytes', async (t) => {
     [1_234_567_890, '1.23 GB']
   ]
   for (const [bytes, text] of cases) t.equal(formatBytes(bytes), text, `${bytes} bytes`)
+})
+
+t.test('formatBytes keeps the sign of a size that shrank; formatByteChange always shows one', async (t) => {
+  t.equal(formatBytes(-2_100_000), '-2.1 MB')
+  t.equal(formatByteChange(2_100_000), '+2.1 MB')
+  t.equal(formatByteChange(-512_000), '-512 kB')
+  t.equal(formatByteChange(0), '+0 B')
 })

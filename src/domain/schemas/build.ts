@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { BUILD_STATUSES, TERMINAL_STATUSES } from '../build-status.js'
 import { REQUEST_NETWORKS } from '../builds/build-network.js'
 import { FAILURE_CODES, type FailureCode } from '../builds/failure-codes.js'
 import { ActorSchema } from './audit.js'
@@ -18,13 +19,13 @@ export type Priority = (typeof PRIORITIES)[number]
 // The schema's outer bound; the server's own limit (SLIPWAY_BUILD_TIMEOUT_MAX_SECONDS) is checked after.
 const TIMEOUT_BOUND_SECONDS = 7 * 86_400
 
-export const BUILD_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out'] as const
+// The list itself is in ../build-status.js, which the portal loads as it is.
+export { BUILD_STATUSES, TERMINAL_STATUSES }
 export const BuildStatusSchema = StringEnum(BUILD_STATUSES, {
   $id: 'BuildStatus',
   description: 'queued → running → one of the terminal states succeeded, failed, canceled, timed_out'
 })
 export type BuildStatus = (typeof BUILD_STATUSES)[number]
-export const TERMINAL_STATUSES: readonly BuildStatus[] = ['succeeded', 'failed', 'canceled', 'timed_out']
 
 const StringMap = (description: string, keyPattern: string, maxValueLength: number) =>
   Type.Record(Type.String(), Type.String({ maxLength: maxValueLength }), {

@@ -1,5 +1,6 @@
-import { formatBytes, formatDuration, formatUpload } from '../format.js'
-import type { Build } from '../schemas/build.js'
+import { summaryEntries, summarizeImage } from '../build-summary.js'
+import { formatDuration, formatUpload } from '../format.js'
+import type { Build, Image } from '../schemas/build.js'
 import type { BuildEventType, WebhookFormat } from './event-types.js'
 
 // The body of a delivery, per receiver. `json` is the Standard Webhooks envelope with the whole
@@ -70,6 +71,8 @@ interface Summary {
   duration: string | null
   image: string | null
   size: string | null
+  /** The largest layer and the advisor's first finding, as the log, the CLI and the portal word them. */
+  layers: string | null
   advice: string | null
   warning: string | null
   error: { code: string; message: string } | null
@@ -91,28 +94,28 @@ function summarize (event: BuildEvent, publicUrl: string): Summary {
     duration: build.durationMs === null ? null : formatDuration(build.durationMs),
     image: build.image ? (build.image.tags[0] ?? build.image.repository) : null,
     size: build.image ? sizeText(build.image) : null,
-    advice: topFinding(build.image),
+    layers: build.image ? summaryText(build.image, 'layers') : null,
+    advice: build.image ? summaryText(build.image, 'advisor') : null,
     warning: build.warnings.length > 0 ? build.warnings.join(' ') : null,
     error: build.error ? { code: build.error.code, message: build.error.message } : null
   }
 }
 
-/** "176 MB (+2.1 MB since …, budget 200 MB)": the size, its change, and its budget. */
-function sizeText (image: NonNullable<Build['image']>): string {
+/**
+ * "176 MB (+2.1 MB since build …2A3B4C, budget 200 MB exceeded)": the size, its change and its
+ * budget in one field, from the same summary as the log's and the CLI's lines.
+ */
+function sizeText (image: Image): string {
+  const summary = summarizeImage(image)
   const notes: string[] = []
-  if (image.sizeDelta) {
-    const delta = image.sizeDelta.bytes
-    notes.push(`${delta >= 0 ? '+' : '−'}${formatBytes(Math.abs(delta))} since build …${image.sizeDelta.comparedWith.slice(-6)}`)
-  }
-  if (image.budget) notes.push(`budget ${formatBytes(image.budget.maxBytes)}${image.budget.exceeded ? ' exceeded' : ''}`)
-  return `${formatBytes(image.sizeBytes)}${notes.length ? ` (${notes.join(', ')})` : ''}`
+  if (summary.change) notes.push(`${summary.change.bytes} since build …${summary.change.comparedWith.slice(-6)}`)
+  if (summary.budget) notes.push(`budget ${summary.budget.maxBytes}${summary.budget.exceeded ? ' exceeded' : ''}`)
+  return `${summary.size}${notes.length ? ` (${notes.join(', ')})` : ''}`
 }
 
-/** The advisor's finding worth the most bytes, in one line. */
-function topFinding (image: Build['image']): string | null {
-  const finding = image?.findings[0]
-  if (!finding) return null
-  return `${finding.bytes ? `${formatBytes(finding.bytes)}: ` : ''}${finding.message}`
+/** One line of the build summary (../build-summary.js), or null when the image has nothing to say there. */
+function summaryText (image: Image, label: 'layers' | 'advisor'): string | null {
+  return summaryEntries(image).find((entry) => entry[0] === label)?.[1] ?? null
 }
 
 /** The build's resource, where the people reading the message can follow it. */
@@ -129,7 +132,8 @@ function facts (summary: Summary): [label: string, value: string][] {
     ['Duration', summary.duration],
     ['Image', summary.image],
     ['Size', summary.size],
-    ['Top finding', summary.advice],
+    ['Layers', summary.layers],
+    ['Advisor', summary.advice],
     ['Warning', summary.warning]
   ]
   return all.filter((fact): fact is [string, string] => fact[1] !== null && fact[1] !== '')
@@ -240,7 +244,7 @@ function discordMessage (summary: Summary, timestamp: string): unknown {
   const { status } = summary
   const fields = facts(summary).map(([name, value]) => ({
     name,
-    value: truncate(discordDefuse(value), ['Repository', 'Image', 'Ref', 'Top finding', 'Warning'].includes(name) ? DISCORD_LONG_FIELD_MAX : 100),
+    value: truncate(discordDefuse(value), ['Repository', 'Image', 'Ref', 'Layers', 'Advisor', 'Warning'].includes(name) ? DISCORD_LONG_FIELD_MAX : 100),
     inline: name !== 'Repository'
   }))
   const embed: Record<string, unknown> = {

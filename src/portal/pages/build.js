@@ -1,7 +1,17 @@
+import { isTerminal } from '../../domain/build-status.js'
+import { summaryEntries } from '../../domain/build-summary.js'
 import { followLog, json } from '../api.js'
 import { layersChart } from '../charts.js'
 import { errorBox, h, show, statusBadge, svg } from '../dom.js'
-import { buildDuration, bytes, duration, shortCommit, signedBytes, source, TERMINAL, time } from '../format.js'
+import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
+
+/**
+ * @import { Build, BuildError, Image } from '../../domain/schemas/build.js'
+ * @import { VariantResult } from '../../domain/schemas/insight.js'
+ * @import { LogLine } from '../api.js'
+ * @import { Children } from '../dom.js'
+ * @import { PageContext } from '../app.js'
+ */
 
 const REFRESH_MS = 2000
 // The newest lines kept in the page. A build may print far more (up to SLIPWAY_LOG_MAX_BYTES); the
@@ -12,17 +22,21 @@ const MAX_LOG_LINES = 5000
  * #/builds/ID: the build's state, its phases and steps as a timeline, its live log, and once it
  * has one, its image: layers, the advisor's findings, variants. While the build runs, the log
  * streams and the rest is refreshed every few seconds.
+ * @param {HTMLElement} main
+ * @param {PageContext} context
  */
 export async function buildPage (main, { id, signal }) {
-  let build = await json(`/v1/builds/${encodeURIComponent(id)}`, { signal })
+  const fetchBuild = async () => /** @type {Build} */ (await json(`/v1/builds/${encodeURIComponent(id)}`, { signal }))
+  let build = await fetchBuild()
   const details = h('div', { id: 'build-details' })
   const logState = h('span', { class: 'muted small', id: 'log-state' }, 'Connecting…')
   const log = h('div', { id: 'log', class: 'log', role: 'log', 'aria-label': 'Build log', tabindex: 0 })
   const actionResult = h('div', { id: 'action-result' })
   const actions = h('div', { class: 'actions' })
+  const statusBox = h('span', { id: 'build-status' })
   show(
     main,
-    h('div', { class: 'page-head' }, h('h1', {}, 'Build ', h('code', {}, id)), h('span', { id: 'build-status' })),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Build ', h('code', {}, id)), statusBox),
     actions,
     actionResult,
     details,
@@ -31,9 +45,10 @@ export async function buildPage (main, { id, signal }) {
 
   // The buttons are made again only when what they offer changes, so a click never meets a
   // button replaced under the pointer by a refresh.
+  /** @type {string | undefined} */
   let offered
   const render = () => {
-    show(document.getElementById('build-status'), statusBadge(build.status))
+    show(statusBox, statusBadge(build.status))
     if (offered !== `${build.status}/${build.cancelRequested}`) show(actions, actionButtons(build, actionResult, signal))
     offered = `${build.status}/${build.cancelRequested}`
     show(details, overview(build))
@@ -45,7 +60,7 @@ export async function buildPage (main, { id, signal }) {
     if (refreshing) return
     refreshing = true
     try {
-      build = await json(`/v1/builds/${encodeURIComponent(id)}`, { signal })
+      build = await fetchBuild()
       render()
     } catch (error) {
       if (!signal.aborted) show(actionResult, errorBox(error, 'The build could not be refreshed:'))
@@ -53,13 +68,13 @@ export async function buildPage (main, { id, signal }) {
       refreshing = false
     }
   }
-  const timer = setInterval(() => TERMINAL.includes(build.status) || refresh(), REFRESH_MS)
+  const timer = setInterval(() => isTerminal(build.status) || refresh(), REFRESH_MS)
   signal.addEventListener('abort', () => clearInterval(timer))
 
-  show(logState, TERMINAL.includes(build.status) ? 'loading…' : 'following live…')
+  show(logState, isTerminal(build.status) ? 'loading…' : 'following live…')
   const lines = logView(log)
   try {
-    build = await followLog(id, { signal, onLine: lines.add, onStatus: () => refresh() })
+    build = await followLog(id, { signal, onLine: lines.add, onStatus: () => { void refresh() } })
     lines.flush()
     clearInterval(timer)
     render()
@@ -75,8 +90,10 @@ export async function buildPage (main, { id, signal }) {
  * The log's lines, added to the page in one batch per frame (a build can print thousands of lines
  * a second, and measuring the scroll position per line would lay the page out each time), keeping
  * the newest MAX_LOG_LINES. It stays scrolled to the bottom unless the reader scrolled up.
+ * @param {HTMLElement} log
  */
 function logView (log) {
+  /** @type {LogLine[]} */
   let pending = []
   let total = 0
   let dropped = 0
@@ -86,13 +103,14 @@ function logView (log) {
     log.append(...pending.map(({ text, stream, phase }) => h('div', { class: `line stream-${stream}`, 'data-phase': phase ?? '' }, text)))
     pending = []
     for (let excess = log.childElementCount - MAX_LOG_LINES; excess > 0; excess--) {
-      log.firstElementChild.remove()
+      log.firstElementChild?.remove()
       dropped++
     }
     if (atBottom) log.scrollTop = log.scrollHeight
   }
   return {
-    add (line) {
+    /** @param {LogLine} line */
+    add: (line) => {
       total++
       if (pending.push(line) === 1) requestAnimationFrame(flush)
     },
@@ -106,47 +124,70 @@ function logView (log) {
  * Highlights the failing step's lines. error.step is the step as the builder printed it: BuildKit's
  * lines carry the step's number ("#5 [2/2] RUN make", "#5 ERROR: …"), the classic builder's follow
  * their "Step 2/2 : RUN make" header until the next step.
+ * @param {HTMLElement} log
+ * @param {Build} build
  */
 function markFailingStep (log, build) {
-  const step = build.error?.step
-  if (!step) return
-  const lines = [...log.children]
-  const header = lines.findLastIndex((line) => line.textContent === step || line.textContent.endsWith(` ${step}`))
-  if (header === -1) return
-  const number = /^#(\d+) /.exec(lines[header].textContent)?.[1]
+  const error = build.error
+  const step = error?.step
+  if (!error || !step) return
+  // The log's lines are the divs logView made, each holding one line of text.
+  const lines = /** @type {HTMLElement[]} */ ([...log.children])
+  const text = (/** @type {HTMLElement} */ line) => line.textContent ?? ''
+  const header = lines.findLastIndex((line) => text(line) === step || text(line).endsWith(` ${step}`))
+  const headerLine = lines[header]
+  if (!headerLine) return
+  const number = /^#(\d+) /.exec(text(headerLine))?.[1]
   const failing = []
-  if (number) failing.push(...lines.filter((line) => line.textContent.startsWith(`#${number} `)))
+  if (number) failing.push(...lines.filter((line) => text(line).startsWith(`#${number} `)))
   else {
-    for (let i = header; i < lines.length; i++) {
-      if (i > header && (/^Step \d+\/\d+ : /.test(lines[i].textContent) || lines[i].dataset.phase !== lines[header].dataset.phase)) break
-      failing.push(lines[i])
+    for (const [i, line] of lines.entries()) {
+      if (i < header) continue
+      if (i > header && (/^Step \d+\/\d+ : /.test(text(line)) || line.dataset.phase !== headerLine.dataset.phase)) break
+      failing.push(line)
     }
   }
+  const [first] = failing
+  if (!first) return
   for (const line of failing) line.classList.add('failing')
-  failing[0].id = 'failing-step'
-  failing[0].before(h('div', { class: 'line failing-label' }, `▼ The failing step${build.error.exitCode !== undefined ? ` (exit code ${build.error.exitCode})` : ''}`))
-  failing[0].scrollIntoView({ block: 'center' })
+  first.id = 'failing-step'
+  first.before(h('div', { class: 'line failing-label' }, `▼ The failing step${error.exitCode !== undefined ? ` (exit code ${error.exitCode})` : ''}`))
+  first.scrollIntoView({ block: 'center' })
 }
 
+/**
+ * @param {Build} build
+ * @param {HTMLElement} result Where what happened is shown.
+ * @param {AbortSignal} signal
+ */
 function actionButtons (build, result, signal) {
+  /**
+   * @param {string} label
+   * @param {'cancel' | 'retry'} path
+   * @param {(answer: Build) => void} then
+   */
   const act = async (label, path, then) => {
     show(result, h('p', { class: 'muted' }, `${label}…`))
     try {
-      const answer = await json(`/v1/builds/${encodeURIComponent(build.id)}/${path}`, { method: 'POST', signal })
+      const answer = /** @type {Build} */ (await json(`/v1/builds/${encodeURIComponent(build.id)}/${path}`, { method: 'POST', signal }))
       then(answer)
     } catch (error) {
       if (!signal.aborted) show(result, errorBox(error, `${label} was refused:`))
     }
   }
-  const running = !TERMINAL.includes(build.status)
+  const running = !isTerminal(build.status)
   return [
     running
-      ? h('button', { type: 'button', class: 'danger', id: 'cancel', disabled: build.cancelRequested, onclick: () => act('Canceling', 'cancel', () => show(result, h('p', { class: 'muted' }, 'Cancel requested: a queued build ends at once, a running one within seconds.'))) }, build.cancelRequested ? 'Cancel requested' : 'Cancel build')
-      : h('button', { type: 'button', id: 'retry', title: 'Build the same request again, at the same commit', onclick: () => act('Retrying', 'retry', (retried) => (location.hash = `#/builds/${retried.id}`)) }, 'Retry build'),
+      ? h('button', { type: 'button', class: 'danger', id: 'cancel', disabled: build.cancelRequested, onclick: () => { void act('Canceling', 'cancel', () => show(result, h('p', { class: 'muted' }, 'Cancel requested: a queued build ends at once, a running one within seconds.'))) } }, build.cancelRequested ? 'Cancel requested' : 'Cancel build')
+      : h('button', { type: 'button', id: 'retry', title: 'Build the same request again, at the same commit', onclick: () => { void act('Retrying', 'retry', (retried) => { location.hash = `#/builds/${retried.id}` }) } }, 'Retry build'),
     build.request.repo ? h('a', { class: 'button secondary', href: `#/repos/${encodeURIComponent(build.request.repo)}` }, 'Repository sizes') : null
   ]
 }
 
+/**
+ * @param {Build} build
+ * @returns {Children}
+ */
 function overview (build) {
   const r = build.request
   return [
@@ -171,8 +212,14 @@ function overview (build) {
   ]
 }
 
+/**
+ * A term and its description, for a `dl`.
+ * @param {string} term
+ * @param {...Children} value
+ */
 const fact = (term, ...value) => [h('dt', {}, term), h('dd', {}, ...value)]
 
+/** @param {BuildError} error */
 function failure (error) {
   return h(
     'div',
@@ -185,12 +232,21 @@ function failure (error) {
   )
 }
 
-/** Phases, and the build phase's steps under it, each with a bar placed in the build's time. */
+/**
+ * Phases, and the build phase's steps under it, each with a bar placed in the build's time.
+ * @param {Build} build
+ */
 function timeline (build) {
-  if (build.phases.length === 0) return h('section', {}, h('h2', {}, 'Timeline'), h('p', { class: 'empty' }, build.status === 'queued' ? 'Waiting for a worker: the phases appear as they run.' : 'No phase ran.'))
-  const start = Date.parse(build.startedAt ?? build.phases[0].startedAt)
+  const [firstPhase] = build.phases
+  if (!firstPhase) return h('section', {}, h('h2', {}, 'Timeline'), h('p', { class: 'empty' }, build.status === 'queued' ? 'Waiting for a worker: the phases appear as they run.' : 'No phase ran.'))
+  const start = Date.parse(build.startedAt ?? firstPhase.startedAt ?? '')
   const end = build.finishedAt ? Date.parse(build.finishedAt) : Date.now()
   const span = Math.max(1, end - start)
+  /**
+   * @param {string | null} startedAt
+   * @param {number | null} ms
+   * @param {string} className
+   */
   const bar = (startedAt, ms, className) => {
     const from = startedAt ? Date.parse(startedAt) - start : 0
     const length = ms ?? (startedAt ? Date.now() - Date.parse(startedAt) : 0)
@@ -223,6 +279,12 @@ function timeline (build) {
   )
 }
 
+/**
+ * The image: first the summary the build log, the CLI and chat messages show (size, change,
+ * budget, largest layer, first finding, worded by src/domain/build-summary.js), then its tags,
+ * where its bytes are, and every finding.
+ * @param {Image} image
+ */
 function imageSection (image) {
   return h(
     'section',
@@ -231,16 +293,7 @@ function imageSection (image) {
     h(
       'dl',
       { class: 'facts' },
-      fact('Size', bytes(image.sizeBytes), ` (base image ${bytes(image.baseBytes)}, added ${bytes(image.addedBytes)})`),
-      image.sizeDelta ? fact('Change', signedBytes(image.sizeDelta.bytes), ' since ', h('a', { href: `#/builds/${image.sizeDelta.comparedWith}` }, 'the previous build')) : null,
-      image.budget
-        ? fact(
-          'Budget',
-          image.budget.exceeded ? h('strong', { class: 'bad' }, 'over ') : 'within ',
-          bytes(image.budget.maxBytes),
-          image.budget.mode === 'fail' ? ' (a build over it fails)' : ' (a build over it only warns)'
-        )
-        : null,
+      summaryEntries(image).map(([label, text]) => fact(label.charAt(0).toUpperCase() + label.slice(1), summaryValue(image, label, text))),
       fact('Tags', image.tags.map((tag) => h('div', {}, h('code', {}, tag)))),
       fact('Digest', image.digest ? h('code', {}, image.digest) : 'not pushed')
     ),
@@ -253,7 +306,25 @@ function imageSection (image) {
   )
 }
 
-/** The variants of one build side by side, as `docker images` would show them and more. */
+/**
+ * A summary line as the page shows it: the build it was compared with is a link, an exceeded budget stands out.
+ * @param {Image} image
+ * @param {string} label
+ * @param {string} text
+ * @returns {Children}
+ */
+function summaryValue (image, label, text) {
+  const compared = image.sizeDelta?.comparedWith
+  if (label === 'change' && compared && text.endsWith(compared)) return [text.slice(0, -compared.length), h('a', { href: `#/builds/${compared}` }, compared)]
+  if (label === 'budget' && image.budget?.exceeded) return h('strong', { class: 'bad' }, text)
+  return text
+}
+
+/**
+ * The variants of one build side by side, as `docker images` would show them and more.
+ * @param {VariantResult[]} variants
+ * @returns {HTMLTableElement}
+ */
 export function variantsTable (variants) {
   return h(
     'table',

@@ -1,18 +1,30 @@
+import { BUILD_STATUSES, statusText } from '../../domain/build-status.js'
 import { json } from '../api.js'
 import { errorBox, h, show, statusBadge } from '../dom.js'
 import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
 
+/**
+ * @import { Build, NormalizedRequest } from '../../domain/schemas/build.js'
+ * @import { PageContext } from '../app.js'
+ */
+
+/** @typedef {{ items: Build[], nextCursor: string | null }} BuildList */
+
 const REFRESH_MS = 3000
 const LIMIT = 50
-const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled', 'timed_out']
 
-/** #/builds?repo=&status=: the newest builds, refreshed every few seconds while the page is open. */
+/**
+ * #/builds?repo=&status=: the newest builds, refreshed every few seconds while the page is open.
+ * @param {HTMLElement} main
+ * @param {PageContext} context
+ */
 export async function buildsPage (main, { query, signal }) {
   const repo = query.get('repo') ?? ''
   const status = query.get('status') ?? ''
   const repoInput = h('input', { id: 'filter-repo', name: 'repo', type: 'search', value: repo, list: 'known-repos', placeholder: 'any repository', size: 50 })
   const knownRepos = h('datalist', { id: 'known-repos' })
-  const statusSelect = h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'any status'), STATUSES.map((s) => h('option', { value: s, selected: s === status }, s.replace('_', ' '))))
+  const statusSelect = h('select', { id: 'filter-status', name: 'status' }, h('option', { value: '' }, 'any status'), BUILD_STATUSES.map((s) => h('option', { value: s, selected: s === status }, statusText(s))))
+  /** @param {Event} [event] */
   const applyFilters = (event) => {
     event?.preventDefault()
     const next = new URLSearchParams()
@@ -49,7 +61,7 @@ export async function buildsPage (main, { query, signal }) {
   const seenRepos = new Set()
   const refresh = async () => {
     try {
-      const { items, nextCursor } = await json(`/v1/builds?${params}`, { signal })
+      const { items, nextCursor } = /** @type {BuildList} */ (await json(`/v1/builds?${params}`, { signal }))
       for (const build of items) {
         if (build.request.repo && !seenRepos.has(build.request.repo)) {
           seenRepos.add(build.request.repo)
@@ -67,13 +79,18 @@ export async function buildsPage (main, { query, signal }) {
   signal.addEventListener('abort', () => clearInterval(timer))
 }
 
+/** @param {boolean} filtered */
 function emptyState (filtered) {
   return filtered
     ? h('p', { class: 'empty' }, 'No builds match these filters. ', h('a', { href: '#/builds' }, 'Clear filters'))
     : h('p', { class: 'empty' }, 'No builds yet. ', h('a', { href: '#/submit' }, 'Submit the first one'), ': give a git repository URL and Slipway builds its Dockerfile, pushes the image and shows where its bytes went.')
 }
 
-/** The builds as a table; also used by the repository page. */
+/**
+ * The builds as a table; also used by the repository page.
+ * @param {Build[]} builds
+ * @returns {HTMLTableElement}
+ */
 export function buildsTable (builds) {
   return h(
     'table',
@@ -104,7 +121,10 @@ export function buildsTable (builds) {
   )
 }
 
-/** Which Dockerfile and target, when not the plain `Dockerfile`: what tells builds of one commit apart. */
+/**
+ * Which Dockerfile and target, when not the plain `Dockerfile`: what tells builds of one commit apart.
+ * @param {NormalizedRequest} request
+ */
 function dockerfileNote (request) {
   const parts = [request.dockerfile === 'Dockerfile' ? null : request.dockerfile, request.target ? `target ${request.target}` : null].filter(Boolean)
   return parts.length > 0 ? h('div', { class: 'muted' }, parts.join(' · ')) : null

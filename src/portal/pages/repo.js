@@ -1,17 +1,27 @@
 import { json } from '../api.js'
 import { sizeChart } from '../charts.js'
-import { errorBox, h, show } from '../dom.js'
+import { h, show } from '../dom.js'
 import { bytes, shortCommit, signedBytes, time } from '../format.js'
 import { variantsTable } from './build.js'
 import { buildsTable } from './builds.js'
 
 /**
+ * @import { SizePoint, SizeSeries } from '../charts.js'
+ * @import { PageContext } from '../app.js'
+ * @import { BuildList } from './builds.js'
+ */
+
+/**
  * #/repos/URL: the repository's image size over time (GET /v1/repos/{repo}/sizes), with its size
  * budgets, the latest comparison of variants, and its recent builds.
+ * @param {HTMLElement} main
+ * @param {PageContext} context
  */
 export async function repoPage (main, { id: repo, signal }) {
   const encoded = encodeURIComponent(repo)
-  const [sizes, builds] = await Promise.all([json(`/v1/repos/${encoded}/sizes?limit=200`, { signal }), json(`/v1/builds?repo=${encoded}&limit=50`, { signal })])
+  const [sizes, builds] = /** @type {[{ items: SizePoint[] }, BuildList]} */ (
+    await Promise.all([json(`/v1/repos/${encoded}/sizes?limit=200`, { signal }), json(`/v1/builds?repo=${encoded}&limit=50`, { signal })])
+  )
   const compared = builds.items.find((build) => build.variants.length > 0)
   show(
     main,
@@ -35,16 +45,21 @@ export async function repoPage (main, { id: repo, signal }) {
   )
 }
 
-/** The chart, one line per ref, Dockerfile and target, and the same points as a table. */
+/**
+ * The chart, one line per ref, Dockerfile and target, and the same points as a table.
+ * @param {SizePoint[]} points
+ */
 function sizesPart (points) {
   if (points.length === 0) {
     return h('p', { class: 'empty' }, 'No succeeded build of this repository yet: each one adds a point here, with its size budget if it had one.')
   }
+  /** @type {Map<string, SizeSeries>} */
   const series = new Map()
   for (const point of points) {
     const name = [point.ref ?? 'default branch', point.dockerfile, point.target ? `target ${point.target}` : null].filter(Boolean).join(' · ')
-    if (!series.has(name)) series.set(name, { name, points: [] })
-    series.get(name).points.push(point)
+    const line = series.get(name) ?? { name, points: [] }
+    series.set(name, line)
+    line.points.push(point)
   }
   const lines = [...series.values()]
   return [
@@ -63,20 +78,21 @@ function sizesPart (points) {
           'tbody',
           {},
           lines.flatMap((s) =>
-            s.points.map((p, i) =>
-              h(
+            s.points.map((p, i, all) => {
+              const previous = all[i - 1]
+              return h(
                 'tr',
                 {},
                 h('td', {}, h('a', { href: `#/builds/${p.buildId}` }, time(p.finishedAt))),
                 h('td', {}, s.name),
                 h('td', {}, h('code', {}, shortCommit(p.commit))),
                 h('td', { class: 'num' }, bytes(p.sizeBytes)),
-                h('td', { class: 'num' }, i === 0 ? '–' : signedBytes(p.sizeBytes - s.points[i - 1].sizeBytes)),
+                h('td', { class: 'num' }, previous ? signedBytes(p.sizeBytes - previous.sizeBytes) : '–'),
                 h('td', { class: 'num' }, bytes(p.baseBytes)),
                 h('td', { class: 'num' }, bytes(p.addedBytes)),
-                h('td', { class: 'num' }, p.maxImageBytes === null ? '–' : bytes(p.maxImageBytes))
+                h('td', { class: 'num' }, bytes(p.maxImageBytes))
               )
-            )
+            })
           )
         )
       )

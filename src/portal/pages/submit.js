@@ -6,7 +6,21 @@ import { errorBox, h, show } from '../dom.js'
 // are shown next to the field they are about. The browser checks only the obvious (a repository
 // is required, numbers are numbers).
 
-/** Codes of refusals about one field, which the API reports without a `details` path. */
+/**
+ * @import { Build } from '../../domain/schemas/build.js'
+ * @import { PageContext } from '../app.js'
+ */
+
+/** @typedef {HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement} Control */
+/**
+ * One field of the form: the request's property it fills, and how it is asked for.
+ * @typedef {{ name: string, label: string, help: string, input: () => Control }} Field
+ */
+
+/**
+ * Codes of refusals about one field, which the API reports without a `details` path.
+ * @type {Record<string, string>}
+ */
 const FIELD_OF_CODE = {
   REPO_URL_INVALID: 'repo',
   LOCAL_REPOS_DISABLED: 'repo',
@@ -18,14 +32,30 @@ const FIELD_OF_CODE = {
   VARIANT_NAME_REPEATED: 'variants'
 }
 
+/** A problem the browser found in a field before asking the API. */
+class FieldProblem extends Error {
+  /**
+   * @param {string} field
+   * @param {string} message
+   */
+  constructor (field, message) {
+    super(message)
+    this.field = field
+  }
+}
+
+/** @type {(name: string, label: string, help: string, attrs?: Record<string, string | number | boolean>) => Field} */
 const text = (name, label, help, attrs = {}) => ({ name, label, help, input: () => h('input', { type: 'text', ...attrs }) })
+/** @type {(name: string, label: string, help: string, options: [value: string, title: string][]) => Field} */
 const choice = (name, label, help, options) => ({
   name,
   label,
   help,
   input: () => h('select', {}, options.map(([value, title]) => h('option', { value }, title)))
 })
+/** @type {(name: string, label: string, help: string) => Field} */
 const check = (name, label, help) => ({ name, label, help, input: () => h('input', { type: 'checkbox' }) })
+/** @type {(name: string, label: string, help: string, placeholder: string) => Field} */
 const area = (name, label, help, placeholder) => ({ name, label, help, input: () => h('textarea', { rows: 3, placeholder }) })
 
 const MAIN_FIELDS = [
@@ -55,15 +85,22 @@ const MORE_FIELDS = [
   area('variants', 'Variants (JSON)', 'Build the same commit 2 to 8 ways and compare their sizes: a JSON list of {name, dockerfile?, target?, buildArgs?}.', '[{"name": "single", "dockerfile": "Dockerfile"}, {"name": "multi", "dockerfile": "Dockerfile.multi"}]')
 ]
 
-/** #/submit?repo=: the build options as a form. */
+/**
+ * #/submit?repo=: the build options as a form.
+ * @param {HTMLElement} main
+ * @param {PageContext} context
+ */
 export async function submitPage (main, { query, signal }) {
   const banner = h('div', { id: 'submit-result' })
   const more = h('details', { class: 'more' }, h('summary', {}, 'More options: context, Dockerfile, target, build arguments, cache, budget, variants…'), MORE_FIELDS.map(field))
-  const form = h('form', { id: 'submit-form', class: 'card' }, MAIN_FIELDS.map(field), more, h('button', { type: 'submit' }, 'Submit build'), banner)
-  if (query.get('repo')) form.elements.repo.value = query.get('repo')
+  const submitButton = h('button', { type: 'submit' }, 'Submit build')
+  const form = h('form', { id: 'submit-form', class: 'card' }, MAIN_FIELDS.map(field), more, submitButton, banner)
+  const repo = query.get('repo')
+  if (repo) control(form, 'repo').value = repo
   show(main, h('h1', {}, 'New build'), h('p', { class: 'help' }, 'Slipway clones the repository, builds its Dockerfile, pushes the image and reports where its bytes went. Only the repository is required.'), form)
 
-  form.addEventListener('submit', async (event) => {
+  /** @param {SubmitEvent} event */
+  const submit = async (event) => {
     event.preventDefault()
     clearErrors(form)
     show(banner)
@@ -71,13 +108,13 @@ export async function submitPage (main, { query, signal }) {
     try {
       body = requestOf(form)
     } catch (problem) {
+      if (!(problem instanceof FieldProblem)) throw problem
       showFieldError(form, problem.field, problem.message)
       return focusFirstError(form)
     }
-    const button = form.querySelector('button[type=submit]')
-    button.disabled = true
+    submitButton.disabled = true
     try {
-      const build = await json('/v1/builds', { method: 'POST', body, signal })
+      const build = /** @type {Build} */ (await json('/v1/builds', { method: 'POST', body, signal }))
       location.hash = `#/builds/${build.id}`
     } catch (error) {
       if (signal.aborted) return
@@ -85,11 +122,13 @@ export async function submitPage (main, { query, signal }) {
       if (error instanceof ApiError) placeErrors(form, error)
       focusFirstError(form)
     } finally {
-      button.disabled = false
+      submitButton.disabled = false
     }
-  })
+  }
+  form.addEventListener('submit', (event) => { void submit(event) })
 }
 
+/** @param {Field} field */
 function field ({ name, label, help, input }) {
   const control = input()
   control.id = `field-${name}`
@@ -105,60 +144,100 @@ function field ({ name, label, help, input }) {
   )
 }
 
-/** The form as a request body: only what was filled in, so the API's defaults apply to the rest. */
+/**
+ * The form's control named `name`.
+ * @param {HTMLFormElement} form
+ * @param {string} name
+ * @returns {Control}
+ */
+function control (form, name) {
+  const found = form.elements.namedItem(name)
+  if (found instanceof HTMLInputElement || found instanceof HTMLSelectElement || found instanceof HTMLTextAreaElement) return found
+  throw new Error(`The form has no field ${name}`)
+}
+
+/**
+ * The form as a request body: only what was filled in, so the API's defaults apply to the rest.
+ * @param {HTMLFormElement} form
+ * @returns {Record<string, unknown>}
+ */
 function requestOf (form) {
-  const value = (name) => form.elements[name].value.trim()
+  const value = (/** @type {string} */ name) => control(form, name).value.trim()
+  /** @type {Record<string, unknown>} */
   const body = {}
   for (const name of ['repo', 'ref', 'image', 'context', 'dockerfile', 'target', 'builder', 'priority', 'budgetMode']) if (value(name)) body[name] = value(name)
   if (value('tags')) body.tags = value('tags').split(',').map((tag) => tag.trim()).filter(Boolean)
   for (const name of ['buildArgs', 'labels']) if (value(name)) body[name] = pairsOf(name, value(name))
   if (value('push')) body.push = value('push') === 'true'
-  for (const name of ['noCache', 'submodules', 'keepGitDir', 'force', 'supersede']) if (form.elements[name].checked) body[name] = true
+  const checked = (/** @type {string} */ name) => {
+    const box = control(form, name)
+    return box instanceof HTMLInputElement && box.checked
+  }
+  for (const name of ['noCache', 'submodules', 'keepGitDir', 'force', 'supersede']) if (checked(name)) body[name] = true
   if (value('timeoutSeconds')) body.timeoutSeconds = Number(value('timeoutSeconds'))
   if (value('maxImageBytes')) body.maxImageBytes = Math.round(Number(value('maxImageBytes')) * 1_000_000)
   if (value('variants')) {
     try {
       body.variants = JSON.parse(value('variants'))
     } catch (error) {
-      throw { field: 'variants', message: `This is not JSON: ${error.message}` }
+      throw new FieldProblem('variants', `This is not JSON: ${error instanceof Error ? error.message : String(error)}`)
     }
   }
   return body
 }
 
+/**
+ * @param {string} name
+ * @param {string} text One NAME=value a line.
+ * @returns {Record<string, string>}
+ */
 function pairsOf (name, text) {
+  /** @type {Record<string, string>} */
   const pairs = {}
   for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
     const equals = line.indexOf('=')
-    if (equals < 1) throw { field: name, message: `"${line}" is not NAME=value.` }
+    if (equals < 1) throw new FieldProblem(name, `"${line}" is not NAME=value.`)
     pairs[line.slice(0, equals)] = line.slice(equals + 1)
   }
   return pairs
 }
 
-/** Puts each problem the API named next to its field: `body.tags[0]` belongs to tags. */
+/**
+ * Puts each problem the API named next to its field: `body.tags[0]` belongs to tags.
+ * @param {HTMLFormElement} form
+ * @param {ApiError} error
+ */
 function placeErrors (form, error) {
   const details = error.details ?? []
   for (const detail of details) {
     const name = /^body\.([A-Za-z]+)/.exec(detail.path)?.[1]
     showFieldError(form, name, `${detail.path.replace(/^body\./, '')}: ${detail.message}`)
   }
-  if (details.length === 0 && FIELD_OF_CODE[error.code]) showFieldError(form, FIELD_OF_CODE[error.code], `${error.code}: ${error.message}`)
+  const field = FIELD_OF_CODE[error.code]
+  if (details.length === 0 && field) showFieldError(form, field, `${error.code}: ${error.message}`)
 }
 
+/**
+ * @param {HTMLFormElement} form
+ * @param {string | undefined} name
+ * @param {string} message
+ */
 function showFieldError (form, name, message) {
   const box = name && form.querySelector(`#error-${name}`)
   if (!box) return
   box.append(h('span', {}, message))
-  box.closest('.field').classList.add('invalid')
+  box.closest('.field')?.classList.add('invalid')
   const more = box.closest('details')
   if (more) more.open = true
 }
 
+/** @param {HTMLFormElement} form */
 function focusFirstError (form) {
-  form.querySelector('.field.invalid [name]')?.focus()
+  const first = form.querySelector('.field.invalid [name]')
+  if (first instanceof HTMLElement) first.focus()
 }
 
+/** @param {HTMLFormElement} form */
 function clearErrors (form) {
   for (const box of form.querySelectorAll('.field-error')) box.replaceChildren()
   for (const invalid of form.querySelectorAll('.field.invalid')) invalid.classList.remove('invalid')
