@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { Worker, WaitingError } from 'bullmq'
 import Docker from 'dockerode'
 import type { Logger } from 'pino'
@@ -119,7 +120,8 @@ export async function startBuildWorker (
     probe: host.freeSpace,
     checkIntervalMs: host.checkIntervalMs
   })
-  await hostSpace.check()
+  // An engine that does not answer holds no start up: its checks go on every 15 s.
+  await Promise.race([hostSpace.check(), delay(10_000, undefined, { ref: false })])
   void worker.run().catch((error: unknown) => logger.error({ err: error }, 'build worker stopped'))
   worker.on('error', (error) => logger.warn({ err: error }, 'build worker error'))
   worker.on('failed', (job, error) => {

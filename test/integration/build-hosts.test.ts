@@ -53,6 +53,27 @@ t.test('a failed classic build leaves none of the intermediate images it made, a
   for (const id of made) await t.rejects(docker.getImage(id).inspect(), `the intermediate image ${id} is gone`)
 })
 
+t.test("a classic build that fails while another runs on the engine removes nothing the other uses, even the step it took from the other's cache", async (t) => {
+  const slipway = await startSlipway(t, { concurrency: 2 })
+  const nonce = randomBytes(8).toString('hex')
+  const slow = await createRepo(t, { Dockerfile: `FROM busybox\nRUN echo ${nonce} > /a\nRUN sleep 4\nRUN echo done > /b\n` })
+  const failing = await createRepo(t, { Dockerfile: `FROM busybox\nRUN echo ${nonce} > /a\nRUN exit 3\n` })
+
+  const running = await slipway.submit({ repo: slow.url, builder: 'classic', push: false })
+  const deadline = Date.now() + 60_000
+  while (!/RUN sleep 4/.test(await slipway.logs(running.id))) {
+    if (Date.now() > deadline) throw new Error('the slow build never reached its sleep')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const failed = await slipway.build({ repo: failing.url, builder: 'classic', push: false })
+  t.equal(failed.status, 'failed')
+  t.match(await slipway.logs(failed.id), /Using cache/, "the failing build took its first RUN step from the running build's cache")
+
+  const done = await slipway.wait(running.id)
+  t.equal(done.status, 'succeeded', JSON.stringify(done.error))
+  t.equal((await docker.getImage(done.image!.tags[0]!).inspect()).Id, done.image?.id, "the running build's image is there, under its tag")
+})
+
 t.test('the build cache is pruned through the Engine API with the budget as the figure to keep', async (t) => {
   const calls: Record<string, unknown>[] = []
   const fake = { modem: { dial: (options: Record<string, unknown>, done: (error: unknown, data: unknown) => void) => { calls.push(options); done(null, { SpaceReclaimed: 42 }) } } }
