@@ -125,7 +125,7 @@ t.test('under the disk watermark the worker takes no builds (a running one finis
   const next = await createRepo(t, { Dockerfile: `FROM busybox\nRUN echo ${randomBytes(8).toString('hex')} > /next\n` })
   const waiting = await submit(next.url)
   await until('the running build to end', async () => (await get(running.id)).status !== 'running')
-  t.equal((await get(running.id)).status, 'succeeded', 'the build that was running finished')
+  t.equal((await get(running.id)).status, 'succeeded', `the build that was running finished: ${JSON.stringify((await get(running.id)).error)}`)
   await new Promise((resolve) => setTimeout(resolve, 1500))
   t.equal((await get(waiting.id)).status, 'queued', 'a build submitted meanwhile stays queued, not failed')
 
