@@ -26,6 +26,8 @@ export interface HostSpaceOptions {
 // The build cache is pruned to its budget after a build, at most this often per worker.
 const PRUNE_INTERVAL_MS = 5 * 60_000
 const CHECK_INTERVAL_MS = 15_000
+// Build cache used more recently than this is never pruned: a running build may come back to it.
+const CACHE_MIN_IDLE_SECONDS = 600
 // Dangling images younger than this are left alone for the watermark: a classic build running
 // now may have just made one and not yet built on it.
 const DANGLING_MIN_AGE_SECONDS = 3600
@@ -46,7 +48,7 @@ export function startHostSpace (options: HostSpaceOptions) {
 
   const pruneCache = async (keepBytes: number): Promise<void> => {
     lastPrune = Date.now()
-    const freed = await pruneBuildCache(docker, keepBytes)
+    const freed = await pruneBuildCache(docker, keepBytes, CACHE_MIN_IDLE_SECONDS)
     metrics.prunedBytes.inc({ what: 'build_cache' }, freed)
     if (freed > 0) logger.info({ freed, keepBytes }, `build cache pruned to ${formatBytes(keepBytes)}: ${formatBytes(freed)} freed`)
   }
@@ -58,8 +60,8 @@ export function startHostSpace (options: HostSpaceOptions) {
     metrics.diskFreeBytes.set(free)
     const min = options.diskMinFreeBytes
     if (free < min && pausedFor === null) {
-      // Everything no running build holds: the build cache (BuildKit keeps what builds use) and
-      // dangling images an hour old, which no container uses.
+      // Everything no running build holds: the build cache unused for 10 minutes (BuildKit also
+      // keeps what builds hold) and dangling images an hour old, which no container uses.
       logger.warn({ free, min }, 'disk space under the watermark: pruning')
       await pruneCache(0).catch((error: unknown) => logger.warn({ err: error }, 'could not prune the build cache'))
       const freed = await pruneDanglingImages(docker, DANGLING_MIN_AGE_SECONDS).catch((error: unknown) => {

@@ -77,10 +77,10 @@ t.test("a classic build that fails while another runs on the engine removes noth
 t.test('the build cache is pruned through the Engine API with the budget as the figure to keep', async (t) => {
   const calls: Record<string, unknown>[] = []
   const fake = { modem: { dial: (options: Record<string, unknown>, done: (error: unknown, data: unknown) => void) => { calls.push(options); done(null, { SpaceReclaimed: 42 }) } } }
-  t.equal(await pruneBuildCache(fake as never, 10 * GiB), 42)
-  t.match(calls, [{ path: '/build/prune?', method: 'POST', options: { 'keep-storage': 10 * GiB, 'max-used-space': 10 * GiB } }])
+  t.equal(await pruneBuildCache(fake as never, 10 * GiB, 600), 42)
+  t.match(calls, [{ path: '/build/prune?', method: 'POST', options: { 'keep-storage': 10 * GiB, 'max-used-space': 10 * GiB, filters: '{"until":["600s"]}' } }])
   // The real engine takes the request (a budget of a terabyte prunes nothing here).
-  t.type(await pruneBuildCache(docker, 1024 * GiB), 'number')
+  t.type(await pruneBuildCache(docker, 1024 * GiB, 600), 'number')
 })
 
 t.test('under the disk watermark the worker takes no builds (a running one finishes), /readyz says why, and it takes them again when space returns', async (t) => {

@@ -49,17 +49,18 @@ export async function removeIntermediates (docker: Docker, imageIds: string[]): 
 
 /**
  * Prunes the engine's build cache down to `keepBytes`, least recently used first (POST
- * /build/prune). `keep-storage` is the figure Engine API 1.39–1.47 know; 1.48 onwards call it
+ * /build/prune), never a record used in the last `unusedForSeconds`: BuildKit keeps what a running
+ * build holds, and this keeps what a running build used between two of its steps too. `keep-storage` is the figure Engine API 1.39–1.47 know; 1.48 onwards call it
  * `max-used-space` (and read `keep-storage` as a reserve), so both are sent. Returns the bytes freed.
  */
-export async function pruneBuildCache (docker: Docker, keepBytes: number, signal?: AbortSignal): Promise<number> {
+export async function pruneBuildCache (docker: Docker, keepBytes: number, unusedForSeconds: number, signal?: AbortSignal): Promise<number> {
   // dockerode's pruneBuilder sends no query: the request is made here.
   const answer = await new Promise<unknown>((resolve, reject) => {
     docker.modem.dial(
       {
         path: '/build/prune?',
         method: 'POST',
-        options: { 'keep-storage': keepBytes, 'max-used-space': keepBytes },
+        options: { 'keep-storage': keepBytes, 'max-used-space': keepBytes, filters: JSON.stringify({ until: [`${unusedForSeconds}s`] }) },
         abortSignal: signal,
         statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' }
       },
