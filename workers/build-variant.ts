@@ -7,6 +7,7 @@ import { BuildFailure } from '../src/domain/builds/build-failure.js'
 import { packContext, planContext, type ContextPlan } from '../src/build-context/context.js'
 import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
+import { removeTags } from './docker/host-cleanup.js'
 import { byBytes, deletedFilesFinding, imageInsight, type ImageInsight } from './insight/image-insight.js'
 import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
 import { buildImage } from './phases/image-build.js'
@@ -43,22 +44,30 @@ export async function buildVariant (spec: BuildSpec, source: Source, ctx: Varian
   const plan = await progress.run('context', () => contextPhase(spec, source, ctx), variant)
   const labels = labelsOf(request, source)
   const built = await progress.run('build', () => buildPhase(plan, spec, source, labels, ctx), variant)
-  const { insight, budget, warnings } = await progress.run('inspect', () => inspectPhase(built, plan, spec, labels, ctx), variant)
-
-  // Reading every layer for files deleted later is the slow part of measuring: it runs while the
-  // image is pushed, and its finding joins the others afterwards.
-  const scanning = scanForDeletedFiles(built.imageId, insight, ctx)
-  let digest: string | null = null
+  // The engine keeps the image's tags only for a build that succeeds without pushing: they are
+  // where its image is. A pushed image is in the registry; a failed build's image is nobody's.
+  let keepTags = false
   try {
-    if (request.push) digest = await progress.run('push', () => pushPhase(spec, ctx), variant)
-    else progress.skip('push', variant)
+    const { insight, budget, warnings } = await progress.run('inspect', () => inspectPhase(built, plan, spec, labels, ctx), variant)
+
+    // Reading every layer for files deleted later is the slow part of measuring: it runs while the
+    // image is pushed, and its finding joins the others afterwards.
+    const scanning = scanForDeletedFiles(built.imageId, insight, ctx)
+    let digest: string | null = null
+    try {
+      if (request.push) digest = await progress.run('push', () => pushPhase(spec, ctx), variant)
+      else progress.skip('push', variant)
+    } finally {
+      const deleted = await scanning
+      if (deleted) insight.findings = byBytes([...insight.findings, deleted])
+    }
+    keepTags = !request.push
+    return {
+      image: { id: built.imageId, repository: request.image, tags: spec.tags, pushed: request.push, digest, sizeDelta: null, budget, ...insight },
+      warnings
+    }
   } finally {
-    const deleted = await scanning
-    if (deleted) insight.findings = byBytes([...insight.findings, deleted])
-  }
-  return {
-    image: { id: built.imageId, repository: request.image, tags: spec.tags, pushed: request.push, digest, sizeDelta: null, budget, ...insight },
-    warnings
+    if (!keepTags) await removeTags(ctx.docker, spec.tags, built.imageId)
   }
 }
 

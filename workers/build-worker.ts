@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises'
 import { Worker, WaitingError } from 'bullmq'
 import Docker from 'dockerode'
 import type { Logger } from 'pino'
@@ -8,12 +9,13 @@ import { repoPolicy } from '../src/domain/builds/repo-url.js'
 import { isNamedNetwork } from '../src/domain/builds/build-network.js'
 import { ConfigError, type Config } from '../src/domain/config.js'
 import type { Dependencies } from '../src/metrics/reachability.js'
-import { registerBuildMetrics } from '../src/metrics/worker-metrics.js'
+import { registerBuildMetrics, registerHostMetrics } from '../src/metrics/worker-metrics.js'
 import { createRedis } from '../src/storage/redis.js'
 import { createStorage } from '../src/storage/storage.js'
 import { networkExists } from './docker/build-network.js'
 import { startReconciler } from './reconciler.js'
 import { ABORT_REASONS, runBuild } from './run-build.js'
+import { startHostSpace, type FreeSpaceProbe } from './host-space.js'
 import { MirrorCache } from './source/git-mirror.js'
 import { claimWorkDir } from './work-dir.js'
 
@@ -29,7 +31,8 @@ const CHECK_MS = 1000
 export async function startBuildWorker (
   config: Config,
   logger: Logger,
-  metrics = new Registry()
+  metrics = new Registry(),
+  host: { freeSpace?: FreeSpaceProbe; checkIntervalMs?: number } = {}
 ): Promise<{ close(): Promise<void>; dependencies: Dependencies }> {
   // dockerode reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself.
   const docker = new Docker()
@@ -77,6 +80,11 @@ export async function startBuildWorker (
   const worker = new Worker<BuildJobData>(
     BUILD_QUEUE,
     async (job, token, signal) => {
+      // A job fetched as the worker paused (BullMQ may finish a fetch it had started) waits for another worker, or for space.
+      if (hostSpace.paused() !== null) {
+        await job.moveToWait(token)
+        throw new WaitingError()
+      }
       running.set(job.data.buildId, null)
       try {
         if ((await runBuild(job.data.buildId, deps, signal)) === 'handed-back') {
@@ -85,6 +93,7 @@ export async function startBuildWorker (
         }
       } finally {
         running.delete(job.data.buildId)
+        hostSpace.afterBuild()
       }
     },
     {
@@ -95,9 +104,25 @@ export async function startBuildWorker (
       // up to maxAttempts starts in all.
       lockDuration: config.stallSeconds * 1000,
       stalledInterval: config.stallSeconds * 1000,
-      maxStalledCount: config.maxAttempts - 1
+      maxStalledCount: config.maxAttempts - 1,
+      // The host's free space is looked at before the first build is taken.
+      autorun: false
     }
   )
+  // Pausing lets running builds go on: only new ones wait in the queue.
+  const hostSpace = startHostSpace({
+    docker,
+    logger,
+    metrics: registerHostMetrics(metrics),
+    buildCacheMaxBytes: config.buildCacheMaxBytes,
+    diskMinFreeBytes: config.diskMinFreeBytes,
+    intake: { pause: () => worker.pause(true), resume: () => worker.resume() },
+    probe: host.freeSpace,
+    checkIntervalMs: host.checkIntervalMs
+  })
+  // An engine that does not answer holds no start up: its checks go on every 15 s.
+  await Promise.race([hostSpace.check(), delay(10_000, undefined, { ref: false })])
+  void worker.run().catch((error: unknown) => logger.error({ err: error }, 'build worker stopped'))
   worker.on('error', (error) => logger.warn({ err: error }, 'build worker error'))
   worker.on('failed', (job, error) => {
     if (!job || !/stalled more than allowable limit/.test(error.message)) return
@@ -130,10 +155,11 @@ export async function startBuildWorker (
   logger.info({ concurrency: config.concurrency, dockerHost: config.dockerHost || 'default' }, 'build worker started')
 
   return {
-    dependencies: { redis, docker: deps.docker },
+    dependencies: { redis, docker: deps.docker, paused: hostSpace.paused },
     /** Takes no new builds; running ones may finish within the grace period, then go back to the queue. */
     async close () {
       clearInterval(ownershipChecks)
+      await hostSpace.stop()
       await reconciler.stop()
       const grace = setTimeout(() => worker.cancelAllJobs(ABORT_REASONS.shutdown), config.shutdownGraceSeconds * 1000)
       await worker.close()

@@ -175,6 +175,18 @@ export const ConfigSchema = Type.Object({
   }),
   buildMemoryBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 64 * 1024 ** 2, description: 'Memory limit of each build step container (classic builder)' }),
   buildCpus: Type.Number({ default: 2, minimum: 0.1, maximum: 256, description: 'CPUs each build step container may use (classic builder)' }),
+  buildCacheMaxBytes: Type.Integer({
+    default: 10 * 1024 ** 3,
+    minimum: 0,
+    description:
+      "The Docker Engine's build cache is pruned to this after builds (least recently used first, at most every 5 minutes per worker); 0 never prunes it. See docs/operations/disk.md"
+  }),
+  diskMinFreeBytes: Type.Integer({
+    default: 5 * 1024 ** 3,
+    minimum: 0,
+    description:
+      "Free space the Docker Engine's data root must keep: under it the worker prunes, and if still short takes no builds until space returns (/readyz says why); 0 turns the watermark off. See docs/operations/disk.md"
+  }),
   allowLocalRepos: Bool('Accept file:// URLs and absolute paths as repositories (tests, air-gapped mirrors)', false),
   webhookAllow: Type.String({
     default: '',

@@ -8,6 +8,8 @@ export interface Dependencies {
   redis: Redis
   /** null in an API-only process: it never talks to Docker. */
   docker: Docker | null
+  /** Where builds run: why the worker takes no builds now (its host is short of disk space), or null. */
+  paused?: () => string | null
 }
 
 // A probe answers quickly or counts as down: a load balancer or a scrape must not wait on it.
@@ -45,7 +47,8 @@ export async function checkReadiness (dependencies: Dependencies): Promise<Readi
     redisReachable(dependencies.redis),
     dependencies.docker ? dockerReachable(dependencies.docker) : null
   ])
-  return { status: redis && docker !== false ? 'ready' : 'unavailable', redis, docker }
+  const paused = dependencies.paused?.() ?? null
+  return { status: redis && docker !== false && paused === null ? 'ready' : 'unavailable', redis, docker, ...(dependencies.paused ? { paused } : {}) }
 }
 
 /** slipway_redis_up and (where builds run) slipway_docker_up, probed at each scrape. */

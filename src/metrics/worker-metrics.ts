@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
 // From a cached step (well under a second) to a long build or a day in the queue.
 const PHASE_BUCKETS_SECONDS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]
@@ -45,3 +45,27 @@ export function registerWebhookMetrics (registry: Registry) {
   }
 }
 export type WebhookMetrics = ReturnType<typeof registerWebhookMetrics>
+
+/** The worker's Docker host: free space on the engine's data root, and whether the worker takes builds. */
+export function registerHostMetrics (registry: Registry) {
+  return {
+    diskFreeBytes: new Gauge({
+      name: 'slipway_disk_free_bytes',
+      help: "Free bytes on the Docker Engine's data root as this worker last measured them (every 15 s); absent where it cannot measure them",
+      registers: [registry]
+    }),
+    paused: new Gauge({
+      name: 'slipway_worker_paused',
+      help: 'Whether this worker takes no new builds (1) or takes them (0), by reason: disk (free space under SLIPWAY_DISK_MIN_FREE_BYTES)',
+      labelNames: ['reason'] as const,
+      registers: [registry]
+    }),
+    prunedBytes: new Counter({
+      name: 'slipway_pruned_bytes_total',
+      help: 'Bytes this worker freed on its Docker Engine by pruning, by what: build_cache (to SLIPWAY_BUILD_CACHE_MAX_BYTES or for the disk watermark), images (dangling images, for the watermark)',
+      labelNames: ['what'] as const,
+      registers: [registry]
+    })
+  }
+}
+export type HostMetrics = ReturnType<typeof registerHostMetrics>

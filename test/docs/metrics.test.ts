@@ -6,7 +6,7 @@ import { Registry } from 'prom-client'
 import t from 'tap'
 import { registerClusterMetrics } from '../../src/metrics/cluster-metrics.js'
 import { registerReachabilityMetrics } from '../../src/metrics/reachability.js'
-import { registerBuildMetrics, registerWebhookMetrics } from '../../src/metrics/worker-metrics.js'
+import { registerBuildMetrics, registerHostMetrics, registerWebhookMetrics } from '../../src/metrics/worker-metrics.js'
 import { packageRoot } from '../../src/package-info.js'
 
 // docs/operations/metrics.md is the one list of Slipway's metrics: it must name every metric the
@@ -17,6 +17,7 @@ t.test('the metrics page lists exactly the metrics Slipway registers', async (t)
   registerClusterMetrics(registry, { builds: never, queues: never })
   registerReachabilityMetrics(registry, { redis: {} as Redis, docker: {} as Docker })
   registerBuildMetrics(registry)
+  registerHostMetrics(registry)
   registerWebhookMetrics(registry)
   const registered = registry.getMetricsAsArray().map((metric) => metric.name).sort()
 

@@ -35,7 +35,7 @@ async function scrapeUntil (t: Test, app: FastifyInstance, ready: (metrics: Prom
 }
 
 // No label may carry a build id, a URL or anything else without bound: only these names.
-const LABEL_NAMES = new Set(['status', 'code', 'phase', 'outcome', 'queue', 'state', 'le'])
+const LABEL_NAMES = new Set(['status', 'code', 'phase', 'outcome', 'queue', 'state', 'le', 'reason', 'what'])
 
 t.test('after a real build, /metrics shows it: builds by status, phase and wait histograms, queues, webhook outcomes, Redis and Docker up', async (t) => {
   const slipway = await startSlipway(t, { webhookAllow: '127.0.0.1/32' })
@@ -142,7 +142,7 @@ t.test('a worker process serves /metrics, /healthz and /readyz on SLIPWAY_METRIC
   t.same(await (await fetch(`${base}/healthz`)).json(), { status: 'ok' })
   const ready = await fetch(`${base}/readyz`)
   t.equal(ready.status, 503)
-  t.same(await ready.json(), { status: 'unavailable', redis: true, docker: false })
+  t.same(await ready.json(), { status: 'unavailable', redis: true, docker: false, paused: null }, 'a worker answers paused: null while it takes builds')
 
   const response = await fetch(`${base}/metrics`)
   t.equal(response.status, 200)

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import type { Build } from '../../src/domain/schemas/build.js'
-import { docker, registryDigest } from '../helpers/docker.js'
+import { docker, pull, registryDigest, removeImage } from '../helpers/docker.js'
 import { startRegistry } from '../helpers/registry.js'
 import { startSlipway, type TestSlipway } from '../helpers/slipway.js'
 import { formBody, packDir, tarGz } from '../helpers/tarball.js'
@@ -56,7 +56,11 @@ t.test('a packed folder builds and pushes like a repository, with the same resul
   t.equal(await registryDigest(registry.host, 'team/uploaded', sha256.slice(0, 12)), build.image?.digest, 'the registry serves that digest')
   t.ok(build.image?.layers.some((layer) => layer.instruction.startsWith('COPY')), 'layers are measured')
   t.ok(build.steps.length > 0, 'steps are recorded')
-  const labels = (await docker.getImage(build.image!.id).inspect()).Config.Labels ?? {}
+  // The engine keeps no pushed image (docs/operations/disk.md): its labels are read from a pull.
+  const pushed = `${image}@${build.image!.digest!}`
+  t.teardown(() => removeImage(pushed))
+  await pull(pushed)
+  const labels = (await docker.getImage(pushed).inspect()).Config.Labels ?? {}
   t.notOk('org.opencontainers.image.revision' in labels, 'no commit to label the image with')
 
   const log = await slipway.logs(build.id)

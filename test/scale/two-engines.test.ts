@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
+import type Docker from 'dockerode'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { decodeLogEntry } from '../../src/storage/build-log.js'
@@ -141,6 +142,8 @@ t.test(`${BUILDS} builds through one API and one queue, on two workers with a Do
   )
 
   const builtOn: Record<number, Build[]> = { 0: [], 1: [] }
+  const pushedBy = new Map<number, Set<string>>()
+  for (const [index, engine] of engines.entries()) pushedBy.set(index, await pushedTags(engine.docker, began))
   const builds: Build[] = []
   for (const { n, id } of accepted) {
     const build = (await api('GET', `/v1/builds/${id}`)).body as Build
@@ -158,15 +161,9 @@ t.test(`${BUILDS} builds through one API and one queue, on two workers with a Do
     const tag = `${registry.host}/${REPOSITORY}:b${n}`
     t.match(build.image?.digest, /^sha256:[0-9a-f]{64}$/, `b${n}: pushed, with a digest`)
     t.equal(await registryDigest(registry.host, REPOSITORY, `b${n}`), build.image?.digest, `b${n}: the registry holds the digest the build reports`)
-    // Which engine built it: the image (with its tag) is on exactly one of them.
-    const holders: number[] = []
-    for (const [index, engine] of engines.entries()) {
-      const found = await engine.docker
-        .getImage(build.image!.id)
-        .inspect()
-        .then((image) => image.RepoTags.includes(tag), () => false)
-      if (found) holders.push(index)
-    }
+    // Which engine built it: exactly one of them pushed the tag (a worker removes a pushed image's
+    // tags from its engine afterwards, so the engines' events say it, not their images).
+    const holders = [...pushedBy.entries()].flatMap(([index, tags]) => (tags.has(tag) ? [index] : []))
     t.equal(holders.length, 1, `b${n}: its image is on exactly one engine (${holders.join(', ') || 'none'})`)
     if (holders.length === 1) builtOn[holders[0]!]!.push(build)
   }
@@ -220,3 +217,20 @@ t.test(`${BUILDS} builds through one API and one queue, on two workers with a Do
       `log stream p50 ${percentile(logBytes, 50)} B, webhook event jobs p50 ${percentile(eventJobBytes, 50)} B`
   )
 })
+
+/** The tags an engine pushed since `sinceMs`, read from its events. */
+async function pushedTags (engine: Docker, sinceMs: number): Promise<Set<string>> {
+  const stream = await engine.getEvents({
+    since: Math.floor(sinceMs / 1000),
+    until: Math.ceil(Date.now() / 1000),
+    filters: JSON.stringify({ type: ['image'], event: ['push'] })
+  })
+  const tags = new Set<string>()
+  let rest = ''
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const lines = (rest + chunk.toString('utf8')).split('\n')
+    rest = lines.pop() ?? ''
+    for (const line of lines) if (line.trim()) tags.add((JSON.parse(line) as { Actor: { ID: string } }).Actor.ID)
+  }
+  return tags
+}

@@ -72,6 +72,8 @@ export function buildkitProgress (sink: ProgressSink): ProgressReader {
     get imageId () {
       return imageId
     },
+    // BuildKit keeps what it made as build cache, pruned to its budget, never as images.
+    intermediates: [],
     read (message: DockerMessage) {
       if (message.id === 'moby.buildkit.trace' && typeof message.aux === 'string') {
         const status = decodeBuildkitStatus(message.aux)

@@ -15,6 +15,9 @@ export function classicProgress (sink: ProgressSink): ProgressReader {
   let stages = 0
   let stage = 'stage-0'
   let imageId: string | undefined
+  // The intermediate images this build made: a step's " ---> <id>", unless the step was FROM (the
+  // base image) or taken from the cache (another build's image).
+  const intermediates: string[] = []
 
   const endCurrent = (status: Step['status']) => {
     if (!current) return
@@ -40,6 +43,9 @@ export function classicProgress (sink: ProgressSink): ProgressReader {
       sink.stepsChanged()
     } else if (/^ ---> Using cache$/.test(line) && current) {
       current.step.cached = true
+    } else if (current && !current.step.cached && !/^FROM\s/i.test(current.step.instruction)) {
+      const made = /^ ---> ([0-9a-f]{12,64})$/.exec(line)
+      if (made) intermediates.push(made[1]!)
     } else if (/^Successfully built /.test(line)) {
       endCurrent('succeeded')
     }
@@ -51,6 +57,7 @@ export function classicProgress (sink: ProgressSink): ProgressReader {
     get imageId () {
       return imageId
     },
+    intermediates,
     read (message: DockerMessage) {
       if (message.stream !== undefined) output.push(message.stream)
       else if (message.status !== undefined) sink.pullStatus(message)

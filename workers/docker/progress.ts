@@ -14,6 +14,8 @@ export interface ProgressSink {
 export interface ProgressReader {
   readonly steps: Step[]
   readonly imageId: string | undefined
+  /** Images the builder made on the way (the classic builder's intermediate images; none for BuildKit), oldest first. */
+  readonly intermediates: string[]
   read(message: DockerMessage): void
   /** The stream reported `error`: marks the step it was on failed and says why, with a code. */
   fail(error: string): BuildFailure

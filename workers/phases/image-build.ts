@@ -3,6 +3,7 @@ import type Docker from 'dockerode'
 import type { Builder, Step } from '../../src/domain/schemas/build.js'
 import { BuildFailure, isDockerUnreachable } from '../../src/domain/builds/build-failure.js'
 import { classifyBuildError } from '../docker/build-errors.js'
+import { removeIntermediates } from '../docker/host-cleanup.js'
 import { buildkitProgress } from '../docker/buildkit-progress.js'
 import { classicProgress } from '../docker/classic-progress.js'
 import { dockerMessages, messageError, type DockerMessage } from '../docker/json-stream.js'
@@ -76,16 +77,22 @@ async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promis
     stepsChanged: () => input.onSteps(progress.steps)
   }
   const progress: ProgressReader = input.builder === 'buildkit' ? buildkitProgress(sink) : classicProgress(sink)
-  for await (const message of dockerMessages(body as AsyncIterable<Buffer>)) {
-    const error = messageError(message)
-    if (error !== undefined) {
-      const failure = progress.fail(error)
-      input.log('stderr', error)
-      input.onSteps(progress.steps)
-      throw explainNoNetwork(failure, input.network)
+  try {
+    for await (const message of dockerMessages(body as AsyncIterable<Buffer>)) {
+      const error = messageError(message)
+      if (error !== undefined) {
+        const failure = progress.fail(error)
+        input.log('stderr', error)
+        input.onSteps(progress.steps)
+        throw explainNoNetwork(failure, input.network)
+      }
+      progress.read(message)
+      await input.drain()
     }
-    progress.read(message)
-    await input.drain()
+  } catch (error) {
+    // A failed or stopped build keeps none of the classic builder's intermediate images it made.
+    await removeIntermediates(input.docker, progress.intermediates)
+    throw error
   }
   progress.finish()
   input.onSteps(progress.steps)

@@ -20,7 +20,8 @@ export default async function healthRoutes (fastify: FastifyInstance, options: {
       schema: {
         tags: ['service'],
         summary: 'Readiness: Redis answers, and so does Docker where this process builds',
-        description: '503 names the part that does not answer (`false`). Each probe gives up after 2 s.',
+        description:
+          '503 names the part that does not answer (`false`), or, on a worker that takes no builds for lack of disk space, says why (`paused`). Each probe gives up after 2 s.',
         response: { 200: ReadinessSchema, 503: ReadinessSchema }
       }
     },

@@ -8,7 +8,13 @@ export const ReadinessSchema = Type.Object(
     redis: Type.Boolean({ description: 'Whether this process reaches Redis' }),
     docker: Type.Union([Type.Boolean(), Type.Null()], {
       description: 'Whether this process reaches the Docker Engine it builds on; null in an API-only process (SLIPWAY_ROLE=api), which never uses Docker'
-    })
+    }),
+    paused: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], {
+        description:
+          "A worker's own /readyz (SLIPWAY_ROLE=worker): why it takes no new builds, such as free space on its Docker Engine's data root under SLIPWAY_DISK_MIN_FREE_BYTES; null while it takes them. Running builds go on"
+      })
+    )
   },
   { additionalProperties: false }
 )
