@@ -247,3 +247,36 @@ t.test('audit entries older than SLIPWAY_AUDIT_RETENTION are trimmed, from every
   t.same((await storage.audit.list({ limit: 10 })).items, [])
   t.same((await storage.audit.list({ limit: 10, actor: 'tok1' })).items, [])
 })
+
+t.test("a removed build's deliveries go with it, from its subscription's list too; other builds' stay", async (t) => {
+  const { config, storage, keys, sweeper } = setup(t, { retentionKeepLast: 0 })
+  const old = await stored(storage, { madeAgo: 300 * MINUTE, endedAgo: 200 * MINUTE })
+  const young = await stored(storage, { madeAgo: 10 * MINUTE, endedAgo: 5 * MINUTE })
+  const delivery = (id: string, buildId: string, webhookId: string | null) => ({
+    id,
+    webhookId,
+    buildId,
+    event: 'build.succeeded' as const,
+    sequence: 1,
+    url: 'https://hooks.example/x',
+    status: 'delivered' as const,
+    createdAt: new Date().toISOString(),
+    attempts: [],
+    target: webhookId ? { kind: 'webhook' as const, webhookId } : { kind: 'build' as const, index: 0 },
+    format: 'json' as const,
+    body: '{}'
+  })
+  await storage.deliveries.create(delivery(ulid(), old, 'wh1'))
+  await storage.deliveries.create(delivery(ulid(), old, null))
+  const kept = ulid()
+  await storage.deliveries.create(delivery(kept, young, 'wh1'))
+  await storage.builds.saveWebhooks(old, [{ url: 'https://hooks.example/x', events: ['build.succeeded'], format: 'json', secret: 's' }])
+
+  const report = await sweeper().sweepOnce()
+  t.equal(report!.removed.builds, 1)
+  t.equal(report!.removed.deliveries, 2)
+  t.same((await storage.deliveries.listForWebhook('wh1', undefined, 10)).items.map((d) => d.id), [kept])
+  t.same(await storage.connection.zrange(keys.webhookDeliveries('wh1'), 0, -1), [kept], "the subscription's list names only deliveries that are there")
+  t.equal(await storage.connection.exists(keys.buildWebhooks(old), keys.buildDeliveries(old), keys.log(old)), 0, "the build's keys go with it")
+  t.same((await danglingIndexEntries(storage.connection, config)).dangling, [])
+})
