@@ -97,6 +97,8 @@ export function createBuildService (deps: {
     for (;;) {
       const record = await store.get(id)
       if (record || Date.now() > deadline) return record
+      // Removed by the retention sweeper: it will not appear.
+      if ((await store.expiredAt(id)) !== null) return null
       await new Promise((resolve) => setTimeout(resolve, 25))
     }
   }
@@ -176,7 +178,8 @@ export function createBuildService (deps: {
       if (claim.kind === 'mismatch') throw new IdempotencyKeyReused()
       if (claim.kind === 'replay') {
         const earlier = await twin(claim.buildId)
-        if (!earlier) throw new IdempotencyKeyInProgress()
+        // The build this key made is gone (BUILD_EXPIRED), or still being made.
+        if (!earlier) throw (await store.expiredAt(claim.buildId)) !== null ? await missing(claim.buildId) : new IdempotencyKeyInProgress()
         return { build: toResource(earlier), replayed: true, joined: false }
       }
     }

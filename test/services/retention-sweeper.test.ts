@@ -280,3 +280,25 @@ t.test("a removed build's deliveries go with it, from its subscription's list to
   t.equal(await storage.connection.exists(keys.buildWebhooks(old), keys.buildDeliveries(old), keys.log(old)), 0, "the build's keys go with it")
   t.same((await danglingIndexEntries(storage.connection, config)).dangling, [])
 })
+
+t.test('a request identical to a removed build makes a new one at once; a replayed Idempotency-Key says the build expired', async (t) => {
+  const { config, storage, sweeper } = setup(t, { retentionKeepLast: 0 })
+  const app = await buildApp(t, config)
+  const request = { repo: 'https://git.example.com/team/app.git', ref: 'main' }
+  const first = await app.inject({ method: 'POST', url: '/v1/builds', headers: { 'idempotency-key': 'k-1' }, payload: request })
+  t.equal(first.statusCode, 202)
+  const id = first.json<{ id: string }>().id
+  await storage.builds.transition(id, { from: ['queued'], to: 'succeeded', set: { finishedAt: new Date().toISOString() } })
+  // Two hours on, with SLIPWAY_RETENTION=60m.
+  t.equal((await sweeper({ clock: () => Date.now() + 120 * MINUTE }).sweepOnce())!.removed.builds, 1)
+
+  const started = Date.now()
+  const again = await app.inject({ method: 'POST', url: '/v1/builds', payload: request })
+  t.equal(again.statusCode, 202)
+  t.not(again.json<{ id: string }>().id, id, 'a new build: the claim named a build that is gone')
+  t.ok(Date.now() - started < 2000, 'without waiting for the removed build to appear')
+
+  const replay = await app.inject({ method: 'POST', url: '/v1/builds', headers: { 'idempotency-key': 'k-1' }, payload: request })
+  t.equal(replay.statusCode, 410)
+  t.equal(replay.json().code, 'BUILD_EXPIRED')
+})

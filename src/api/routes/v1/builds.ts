@@ -72,7 +72,7 @@ export default async function buildRoutes (instance: FastifyInstance) {
             }
           }
         },
-        response: { 202: Type.Ref(BuildSchema), ...errors(400, 409, 413, 415, 422, 503) }
+        response: { 202: Type.Ref(BuildSchema), ...errors(400, 409, 410, 413, 415, 422, 503) }
       }
     },
     async (request, reply) => {
