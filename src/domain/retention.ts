@@ -46,3 +46,14 @@ export function retentionProblem (settings: { retention: string; logRetention: s
   }
   return null
 }
+
+/**
+ * The group a build's ref counts in for SLIPWAY_RETENTION_KEEP_LAST: the ref as requested; `HEAD`
+ * for none (the default branch); `@commit` for a commit id (a retry names the commit its original
+ * built, and CI often sends one), so that builds of commits share one group rather than each
+ * being the newest of its own, which would keep them all for good.
+ */
+export function refGroup (ref: string | null): string {
+  if (ref === null) return 'HEAD'
+  return /^[0-9a-f]{7,64}$/i.test(ref) ? '@commit' : ref
+}

@@ -7,6 +7,7 @@ import type { RedisKeys } from './keys.js'
 import { repoKey } from '../domain/builds/repo-url.js'
 import { dropUpload } from './upload-store.js'
 import { idTimePrefix } from '../domain/ids.js'
+import { refGroup } from '../domain/retention.js'
 
 // A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script
 // (commands/transitionBuild-1.lua), so a late or repeated writer (BullMQ delivers at least once)
@@ -101,7 +102,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
   async function create (record: BuildRecord, options: { claim?: Claim | undefined; active?: ActiveLimit } = {}): Promise<Creation> {
     const { claim, active } = options
     // An upload has no repository: its build is in the other indexes only.
-    const byRepo = record.request.repo === null ? [] : [keys.buildsByRepo(repoKey(record.request.repo)), keys.buildsByRef(record.request.ref, repoKey(record.request.repo))]
+    const byRepo = record.request.repo === null ? [] : [keys.buildsByRepo(repoKey(record.request.repo)), keys.buildsByRef(refGroup(record.request.ref), repoKey(record.request.repo))]
     const indexes = [keys.allBuilds, keys.buildsByStatus(record.status), ...byRepo]
     const fields = Object.entries(encode(record)).flat()
     const scriptKeys = [keys.build(record.id), ...(claim ? [keys.inflight(claim.request)] : []), ...(active ? [keys.activeBuilds(active.actorId)] : []), ...indexes]
@@ -246,7 +247,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
     if (builds.length === 0) return []
     if (keep === 0) return builds.map(() => false)
     const pipeline = redis.pipeline()
-    const indexes = builds.map((build) => keys.buildsByRef(build.ref, repoKey(build.repo ?? '')))
+    const indexes = builds.map((build) => keys.buildsByRef(refGroup(build.ref), repoKey(build.repo ?? '')))
     // All of them join first, so builds of one batch count one another.
     for (const [i, build] of builds.entries()) pipeline.zadd(indexes[i]!, 'NX', 0, build.id)
     for (const [i, build] of builds.entries()) pipeline.zrevrank(indexes[i]!, build.id)
@@ -264,7 +265,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
    * was gone already or has not ended.
    */
   async function expire (build: RetentionCandidate, now: number): Promise<boolean> {
-    const repo = build.repo === null ? [] : [keys.buildsByRepo(repoKey(build.repo)), keys.buildsByRef(build.ref, repoKey(build.repo))]
+    const repo = build.repo === null ? [] : [keys.buildsByRepo(repoKey(build.repo)), keys.buildsByRef(refGroup(build.ref), repoKey(build.repo))]
     const active = build.actorId === null ? [] : [keys.activeBuilds(build.actorId)]
     const deleted = [keys.log(build.id), keys.buildWebhooks(build.id), keys.buildDeliveries(build.id)]
     const indexes = [keys.allBuilds, ...TERMINAL_STATUSES.map((status) => keys.buildsByStatus(status)), ...repo, ...active]

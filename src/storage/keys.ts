@@ -17,10 +17,11 @@ export function redisKeys (prefix: string) {
     buildsByRepo: (repoKey: string) => `${prefix}:idx:repo:${repoKey}`,
     buildsByStatus: (status: BuildStatus) => `${prefix}:idx:status:${status}`,
     /**
-     * A repository's builds of one ref (the ref as requested; HEAD: the default branch), so the
-     * retention sweeper finds the newest of each cheaply. Git refs hold no ':', so it goes first.
+     * A repository's builds of one ref (its group, domain/retention.ts refGroup: the ref as
+     * requested, HEAD for the default branch, @commit for commit ids), so the retention sweeper
+     * finds the newest of each cheaply. Git refs hold no ':', so the group goes first.
      */
-    buildsByRef: (ref: string | null, repoKey: string) => `${prefix}:idx:ref:${ref ?? 'HEAD'}:${repoKey}`,
+    buildsByRef: (group: string, repoKey: string) => `${prefix}:idx:ref:${group}:${repoKey}`,
     /** Builds the retention sweeper removed, by when (ms), so GET answers 410 rather than 404; trimmed by the sweeper. */
     expiredBuilds: `${prefix}:expired:builds`,
     /** A build's own subscriptions, secrets included: never part of the build record. */

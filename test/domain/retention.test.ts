@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseDuration, retentionPolicy } from '../../src/domain/retention.js'
+import { parseDuration, refGroup, retentionPolicy } from '../../src/domain/retention.js'
 
 t.test('durations are minutes, hours or days', async (t) => {
   t.equal(parseDuration('15m'), 15 * 60_000)
@@ -16,4 +16,12 @@ t.test('the policy: logs as long as records unless said, never longer', async (t
     auditMs: 365 * 86_400_000
   })
   t.equal(retentionPolicy({ retention: '60m', logRetention: '15m', retentionKeepLast: 3, auditRetention: '1d' }).logsMs, 900_000)
+})
+
+t.test('refs group as requested; builds of commits share one group', async (t) => {
+  t.equal(refGroup('main'), 'main')
+  t.equal(refGroup('refs/tags/v1.2'), 'refs/tags/v1.2')
+  t.equal(refGroup(null), 'HEAD')
+  t.equal(refGroup('0123456789abcdef0123456789abcdef01234567'), '@commit')
+  t.equal(refGroup('0123abc'), '@commit')
 })

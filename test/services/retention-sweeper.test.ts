@@ -302,3 +302,17 @@ t.test('a request identical to a removed build makes a new one at once; a replay
   t.equal(replay.statusCode, 410)
   t.equal(replay.json().code, 'BUILD_EXPIRED')
 })
+
+t.test('builds of commits (as CI and retries name them) share one group per repository, so they still expire', async (t) => {
+  const { storage, sweeper } = setup(t, { retentionKeepLast: 2 })
+  const ids: string[] = []
+  for (let i = 0; i < 5; i++) {
+    const commit = `${i}`.repeat(40)
+    ids.push(await stored(storage, { ref: commit, madeAgo: (300 - i) * MINUTE, endedAgo: (200 - i) * MINUTE }))
+  }
+  const branch = await stored(storage, { ref: 'main', madeAgo: 400 * MINUTE, endedAgo: 390 * MINUTE })
+  t.equal((await sweeper().sweepOnce())!.removed.builds, 3)
+  const left: string[] = []
+  for (const id of [...ids, branch]) if (await storage.builds.get(id)) left.push(id)
+  t.same(left, [...ids.slice(3), branch], 'the newest two builds of commits, and the newest of main')
+})
