@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setImmediate as yieldToOthers } from 'node:timers/promises'
+import { idTimePrefix } from '../domain/ids.js'
 import type { RetentionPolicy } from '../domain/retention.js'
 import { TERMINAL_STATUSES } from '../domain/schemas/build.js'
 import type { RetentionCandidate } from '../storage/build-store.js'
@@ -55,18 +56,37 @@ export function createRetentionSweeper (deps: {
       const now = clock()
       const recordsBefore = now - policy.recordsMs
       const logsBefore = now - policy.logsMs
-      // A build ends after it was made: none made since the later cutoff has anything to remove.
-      const createdBefore = Math.max(recordsBefore, logsBefore)
-      let after: string | undefined
-      for (;;) {
-        if (batches === maxBatches) {
-          incomplete = true
-          break
+
+      /**
+       * Walks the builds made in [from, before), oldest first, a batch at a time, handing each
+       * batch to `handle`; false when it stopped early (out of batches, or the lock lost).
+       */
+      const walk = async (range: { after?: string | undefined; createdFrom?: number; createdBefore: number }, handle: (batch: RetentionCandidate[]) => Promise<void>) => {
+        let after = range.after
+        for (;;) {
+          if (batches === maxBatches) return false
+          const batch = await builds.oldest(range.createdBefore, after, batchSize, after === undefined ? range.createdFrom : undefined)
+          batches++
+          scanned += batch.length
+          if (batch.length > 0) after = batch.at(-1)!.id
+          await handle(batch)
+          if (batch.length < batchSize) return true
+          // Another process may have taken over a lapsed lock: then it sweeps, and this one stops.
+          if (!(await retention.hold(token, LOCK_TTL_MS))) return false
+          await yieldToOthers()
         }
-        const batch = await builds.oldest(createdBefore, after, batchSize)
-        batches++
-        scanned += batch.length
-        if (batch.length > 0) after = batch.at(-1)!.id
+      }
+      const expireLog = async (build: RetentionCandidate): Promise<boolean> => {
+        if (build.logExpiredAt !== null) return true
+        if (!(await buildLogs.expire(build.id, new Date(now)))) return false
+        removed.logs++
+        return true
+      }
+
+      // First the builds made before the records' cutoff: the only ones whose records may go (a
+      // build ends after it was made). Those kept (the newest of their ref, or not ended long
+      // enough) lose their logs by age.
+      let complete = await walk({ createdBefore: recordsBefore }, async (batch) => {
         const ended = batch.filter((build) => isDue(build, logsBefore))
         const ofRepos = ended.filter((build) => build.repo !== null)
         const kept = new Set((await builds.amongNewest(ofRepos, policy.keepLast)).flatMap((keep, i) => (keep ? [ofRepos[i]!.id] : [])))
@@ -76,18 +96,31 @@ export function createRetentionSweeper (deps: {
             // Deliveries first: a removed build leaves no delivery behind in a subscription's list.
             removed.deliveries += await deliveries.forgetBuild(build.id)
             if (await builds.expire(build, now)) removed.builds++
-          } else if (build.logExpiredAt === null && (await buildLogs.expire(build.id, new Date(now)))) {
-            removed.logs++
+          } else {
+            await expireLog(build)
           }
         }
-        if (batch.length < batchSize) break
-        // Another process may have taken over a lapsed lock: then it sweeps, and this one stops.
-        if (!(await retention.hold(token, LOCK_TTL_MS))) {
-          incomplete = true
-          break
-        }
-        await yieldToOthers()
+      })
+
+      // Then, with SLIPWAY_LOG_RETENTION shorter, the logs of builds made since, up to the logs'
+      // cutoff. These builds stay, so the walk starts where the last one found every build before
+      // settled (its log gone, or the build gone): each build is looked at until its log goes,
+      // not every sweep until its record does.
+      if (complete && logsBefore > recordsBefore) {
+        const recordsStart = idTimePrefix(recordsBefore)
+        const cursor = await retention.logCursor()
+        let settled = cursor !== null && cursor > recordsStart ? cursor : undefined
+        let contiguous = true
+        complete = await walk({ after: settled, createdFrom: recordsBefore, createdBefore: logsBefore }, async (batch) => {
+          for (const build of batch) {
+            const done = build.status === null || build.logExpiredAt !== null || (isDue(build, logsBefore) && (await expireLog(build)))
+            if (done && contiguous) settled = build.id
+            else contiguous = false
+          }
+        })
+        if (settled !== undefined && settled !== cursor) await retention.saveLogCursor(settled)
       }
+      incomplete = !complete
       // A tombstone says "expired" for as long again as the build was kept, then GET says 404.
       removed.tombstones = await builds.trimTombstones(now - policy.recordsMs)
       removed.auditEntries = await audit.trimBefore(now - policy.auditMs)

@@ -211,11 +211,12 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
   }
 
   /**
-   * The builds made before `createdBefore` (ms), oldest first, after the id `after`: at most
-   * `limit` of them, with what the retention sweeper decides on.
+   * The builds made before `createdBefore` (ms), oldest first, after the id `after` (or made
+   * from `createdFrom`): at most `limit` of them, with what the retention sweeper decides on.
    */
-  async function oldest (createdBefore: number, after: string | undefined, limit: number): Promise<RetentionCandidate[]> {
-    const ids = await redis.zrangebylex(keys.allBuilds, after ? `(${after}` : '-', `(${idTimePrefix(createdBefore)}`, 'LIMIT', 0, limit)
+  async function oldest (createdBefore: number, after: string | undefined, limit: number, createdFrom?: number): Promise<RetentionCandidate[]> {
+    const from = after ? `(${after}` : createdFrom !== undefined ? `[${idTimePrefix(createdFrom)}` : '-'
+    const ids = await redis.zrangebylex(keys.allBuilds, from, `(${idTimePrefix(createdBefore)}`, 'LIMIT', 0, limit)
     if (ids.length === 0) return []
     const pipeline = redis.pipeline()
     for (const id of ids) pipeline.hmget(keys.build(id), 'status', 'finishedAt', 'logExpiredAt', 'request', 'createdBy', 'createdAt')

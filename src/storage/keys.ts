@@ -91,6 +91,8 @@ export function redisKeys (prefix: string) {
     retentionLock: `${prefix}:retention:lock`,
     /** What the last sweep did: when, and how many of each kind it removed (JSON). */
     retentionLastSweep: `${prefix}:retention:last-sweep`,
+    /** The id up to which every build's log is gone (or the build is): where the next walk of logs starts. */
+    retentionLogCursor: `${prefix}:retention:log-cursor`,
 
     // image-scans.ts
     /** What reading an image's layers found (files deleted later), by image id. */

@@ -16,7 +16,7 @@ export interface SweepReport {
   incomplete: boolean
 }
 
-/** The retention sweeper's lock (one process sweeps at a time) and its report of the last sweep. */
+/** The retention sweeper's lock (one process sweeps at a time), where its walk of logs starts, and its report of the last sweep. */
 export function createRetentionStore (connection: Redis, keys: RedisKeys) {
   const redis = withCommands(connection)
   return {
@@ -28,6 +28,15 @@ export function createRetentionStore (connection: Redis, keys: RedisKeys) {
     /** Gives the lock back, if `token` still holds it. */
     async release (token: string): Promise<void> {
       await redis.releaseLock(keys.retentionLock, token)
+    },
+
+    /** The id up to which every build's log is gone, or the build is (where the logs' walk starts); null at first. */
+    async logCursor (): Promise<string | null> {
+      return redis.get(keys.retentionLogCursor)
+    },
+
+    async saveLogCursor (id: string): Promise<void> {
+      await redis.set(keys.retentionLogCursor, id)
     },
 
     async saveReport (report: SweepReport): Promise<void> {

@@ -124,6 +124,9 @@ t.test('ended builds past SLIPWAY_RETENTION go, the newest of each repository an
   // The next sweep finds nothing more to do, and the report is kept for whoever asks.
   const again = await sweeper().sweepOnce()
   t.same(again!.removed, { builds: 0, logs: 0, deliveries: 0, tombstones: 0, auditEntries: 0 })
+  // The kept old builds (dev, running, queued) are looked at again; the build whose log went is not.
+  t.equal(report!.scanned, 9)
+  t.equal(again!.scanned, 3)
   t.same(await storage.retention.lastReport(), again)
 })
 
@@ -315,4 +318,23 @@ t.test('builds of commits (as CI and retries name them) share one group per repo
   const left: string[] = []
   for (const id of [...ids, branch]) if (await storage.builds.get(id)) left.push(id)
   t.same(left, [...ids.slice(3), branch], 'the newest two builds of commits, and the newest of main')
+})
+
+t.test('the walk of logs starts after the builds already settled, and never passes one still running', async (t) => {
+  const { storage, sweeper } = setup(t, { retention: '600m', logRetention: '15m', retentionKeepLast: 0 })
+  const first = await stored(storage, { madeAgo: 100 * MINUTE, endedAgo: 90 * MINUTE })
+  const running = await stored(storage, { madeAgo: 90 * MINUTE, status: 'running' })
+  const second = await stored(storage, { madeAgo: 80 * MINUTE, endedAgo: 70 * MINUTE })
+  const report = await sweeper().sweepOnce()
+  t.equal(report!.removed.logs, 2)
+  t.equal(report!.scanned, 3)
+  t.equal(await storage.retention.logCursor(), first, 'up to the running build')
+  // It ends; the next sweep starts after the first, and takes its log.
+  await storage.builds.transition(running, { from: ['running'], to: 'failed', set: { finishedAt: new Date(Date.now() - 20 * MINUTE).toISOString() } })
+  const next = await sweeper().sweepOnce()
+  t.equal(next!.scanned, 2)
+  t.equal(next!.removed.logs, 1)
+  t.equal(await storage.retention.logCursor(), second)
+  t.equal((await sweeper().sweepOnce())!.scanned, 0)
+  for (const id of [first, running, second]) t.type((await storage.builds.get(id))?.logExpiredAt, 'string')
 })
