@@ -338,3 +338,17 @@ t.test('the walk of logs starts after the builds already settled, and never pass
   t.equal((await sweeper().sweepOnce())!.scanned, 0)
   for (const id of [first, running, second]) t.type((await storage.builds.get(id))?.logExpiredAt, 'string')
 })
+
+t.test('a record stored before Slipway noted expired logs answers logExpiredAt null, and its log still reads', async (t) => {
+  const { config, storage, keys } = setup(t)
+  const app = await buildApp(t, config)
+  const id = await stored(storage, { madeAgo: MINUTE, endedAgo: MINUTE / 2 })
+  await storage.connection.hdel(keys.build(id), 'logExpiredAt')
+  const build = await app.inject({ method: 'GET', url: `/v1/builds/${id}` })
+  t.equal(build.statusCode, 200, build.body)
+  t.equal(build.json().logExpiredAt, null)
+  t.equal((await app.inject({ method: 'GET', url: `/v1/builds/${id}/logs` })).statusCode, 200)
+  // And the sweeper takes its log when due, as any other's.
+  t.equal(await storage.buildLogs.expire(id, new Date()), true)
+  t.equal((await app.inject({ method: 'GET', url: `/v1/builds/${id}/logs` })).json().code, 'LOG_EXPIRED')
+})
