@@ -8,6 +8,11 @@ import { startWebhookWorker } from '../workers/webhook-worker.js'
 import slipwayApp, { serverOptions } from './api/app.js'
 import { ConfigError, describeConfig, loadConfig } from './domain/config.js'
 import { startMetricsServer } from './api/metrics-server.js'
+import { retentionPolicy } from './domain/retention.js'
+import { registerRetentionMetrics } from './metrics/retention-metrics.js'
+import { createRetentionSweeper } from './services/retention-sweeper.js'
+import { createRedis } from './storage/redis.js'
+import { createStorage } from './storage/storage.js'
 
 const HELP = `Slipway: builds container images from git repositories.
 
@@ -52,6 +57,20 @@ async function main (): Promise<void> {
       closers.push(() => server.close())
     }
   }
+
+  // Every process sweeps expired history (docs/operations/retention.md); a lock in Redis lets one
+  // at a time, on a connection of its own that waits for Redis rather than failing.
+  const sweeperRedis = createRedis(config.redisUrl, 'worker', logger, `${config.prefix}:retention`)
+  const sweeper = createRetentionSweeper({
+    storage: createStorage(sweeperRedis, config.prefix),
+    policy: retentionPolicy(config),
+    logger,
+    onRemoved: registerRetentionMetrics(metrics)
+  }).start()
+  closers.unshift(async () => {
+    await sweeper.close()
+    await sweeperRedis.quit().catch(() => sweeperRedis.disconnect())
+  })
 
   // Running builds get their grace period, then some time to hand themselves back, before a forced exit.
   closeWithGrace({ delay: (config.shutdownGraceSeconds + 30) * 1000, logger }, async ({ signal, err }) => {

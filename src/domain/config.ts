@@ -5,6 +5,7 @@ import { Value } from '@sinclair/typebox/value'
 import { isNamedNetwork } from './builds/build-network.js'
 import { pushAllowSettingProblem } from './builds/push-allow.js'
 import { trustProxyOption } from './client-address.js'
+import { DURATION_EXPECTED, DURATION_PATTERN, retentionProblem } from './retention.js'
 
 // Each setting is read from SLIPWAY_<SNAKE_CASE_KEY> unless its schema names another
 // variable in `env` (DOCKER_HOST belongs to Docker, not to us). A schema's `problem`, given a
@@ -208,6 +209,32 @@ export const ConfigSchema = Type.Object({
     minimum: 1024,
     description: 'Most bytes of log kept per build; past it a marker says how much was dropped'
   }),
+  retention: Type.String({
+    default: '90d',
+    pattern: DURATION_PATTERN,
+    expected: DURATION_EXPECTED,
+    description:
+      'How long a build record is kept after its build ended (15m, 12h, 90d); the retention sweeper then removes it with its log, and GET answers 410 BUILD_EXPIRED. Queued and running builds are never removed'
+  }),
+  retentionKeepLast: Type.Integer({
+    default: 20,
+    minimum: 0,
+    maximum: 10_000,
+    description: 'The newest this many builds of each repository and ref are kept whatever their age, so size history and the previous build keep working'
+  }),
+  logRetention: Type.String({
+    default: '',
+    pattern: `(${DURATION_PATTERN})|^$`,
+    expected: `empty (as long as SLIPWAY_RETENTION) or ${DURATION_EXPECTED}`,
+    description:
+      'How long the log of an ended build is kept, at most SLIPWAY_RETENTION; after it the record says logExpiredAt and GET of the log answers 410 LOG_EXPIRED. Empty: as long as the record'
+  }),
+  auditRetention: Type.String({
+    default: '365d',
+    pattern: DURATION_PATTERN,
+    expected: DURATION_EXPECTED,
+    description: 'How long audit entries are kept; the retention sweeper trims older ones'
+  }),
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info', description: 'Service log level' }
@@ -257,6 +284,8 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
         'Docker Engine API runs RUN steps only on default or none. Set SLIPWAY_BUILDER to auto or classic.'
     )
   }
+  const retention = retentionProblem(valid)
+  if (retention) throw new ConfigError(`Invalid configuration:\n  ${retention}`)
   // Links must work from wherever people read them; without a public URL, the listen address.
   if (!valid.publicUrl) valid.publicUrl = `http://${valid.host.includes(':') ? `[${valid.host}]` : valid.host}:${valid.port}`
   if (!valid.mirrorDir) valid.mirrorDir = path.join(valid.workDir, 'mirrors')

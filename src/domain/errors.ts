@@ -71,6 +71,18 @@ export const BuildNotFound = createError(
   "No build has the id '%s'. GET /v1/builds lists the builds there are.",
   404
 )
+// The build, when it was removed, SLIPWAY_RETENTION and SLIPWAY_RETENTION_KEEP_LAST.
+export const BuildExpired = createError<'BUILD_EXPIRED', 410, [string, string, string, number]>(
+  'BUILD_EXPIRED',
+  "Build '%s' was removed at %s: a build is kept for SLIPWAY_RETENTION (%s) after it ends, apart from the newest %s of each repository and ref (SLIPWAY_RETENTION_KEEP_LAST). GET /v1/builds lists the builds there are.",
+  410
+)
+// The build, when its log was removed, SLIPWAY_LOG_RETENTION (or SLIPWAY_RETENTION) and the build again.
+export const LogExpired = createError<'LOG_EXPIRED', 410, [string, string, string, string]>(
+  'LOG_EXPIRED',
+  "The log of build '%s' was removed at %s: logs are kept for SLIPWAY_LOG_RETENTION (%s) after their build ends. The build record is still there: GET /v1/builds/%s.",
+  410
+)
 export const WebhookUrlInvalid = createError(
   'WEBHOOK_URL_INVALID',
   'The webhook URL %s. Give an absolute http:// or https:// URL of at most 2048 characters, without user:password@ and without a #fragment.',

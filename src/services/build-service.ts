@@ -1,5 +1,5 @@
 import type { AuditLog } from '../storage/audit-log.js'
-import { BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable, UploadNotKept } from '../domain/errors.js'
+import { BuildExpired, BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable, UploadNotKept } from '../domain/errors.js'
 import { fingerprint } from '../domain/fingerprint.js'
 import { newId } from '../domain/ids.js'
 import { quotaExceeded } from '../domain/quotas.js'
@@ -62,8 +62,17 @@ export function createBuildService (deps: {
   maxActiveBuilds: number
   audit: AuditLog
   logger: { error(details: object, message: string): void }
+  /** SLIPWAY_RETENTION and SLIPWAY_RETENTION_KEEP_LAST, which an expired build's answer names. */
+  retention: { retention: string; retentionKeepLast: number }
 }) {
   const { store, queue, idempotency } = deps
+
+  /** The error for a build that is not there: BUILD_EXPIRED while its tombstone is kept, else BUILD_NOT_FOUND. */
+  async function missing (id: string): Promise<Error> {
+    const expiredAt = await store.expiredAt(id)
+    if (expiredAt === null) return new BuildNotFound(id)
+    return new BuildExpired(id, new Date(expiredAt).toISOString(), deps.retention.retention, deps.retention.retentionKeepLast)
+  }
   const ending = { store, logs: deps.logs, events: deps.events }
 
   /**
@@ -78,7 +87,7 @@ export function createBuildService (deps: {
 
   async function get (id: string): Promise<Build> {
     const record = await store.get(id)
-    if (!record) throw new BuildNotFound(id)
+    if (!record) throw await missing(id)
     return toResource(record)
   }
 
@@ -88,6 +97,8 @@ export function createBuildService (deps: {
     for (;;) {
       const record = await store.get(id)
       if (record || Date.now() > deadline) return record
+      // Removed by the retention sweeper: it will not appear.
+      if ((await store.expiredAt(id)) !== null) return null
       await new Promise((resolve) => setTimeout(resolve, 25))
     }
   }
@@ -167,7 +178,8 @@ export function createBuildService (deps: {
       if (claim.kind === 'mismatch') throw new IdempotencyKeyReused()
       if (claim.kind === 'replay') {
         const earlier = await twin(claim.buildId)
-        if (!earlier) throw new IdempotencyKeyInProgress()
+        // The build this key made is gone (BUILD_EXPIRED), or still being made.
+        if (!earlier) throw (await store.expiredAt(claim.buildId)) !== null ? await missing(claim.buildId) : new IdempotencyKeyInProgress()
         return { build: toResource(earlier), replayed: true, joined: false }
       }
     }
@@ -272,7 +284,7 @@ export function createBuildService (deps: {
     async retry (id: string, options: Pick<SubmitOptions, 'actor' | 'limits'>): Promise<Build> {
       const { actor } = options
       const original = await store.get(id)
-      if (!original) throw new BuildNotFound(id)
+      if (!original) throw await missing(id)
       if (!TERMINAL_STATUSES.includes(original.status)) throw new BuildNotFinished(id, original.status)
       if (original.request.source) throw new UploadNotKept(id)
       checkPush(original.request, options)
@@ -289,7 +301,7 @@ export function createBuildService (deps: {
      */
     async cancel (id: string, actor: Actor): Promise<Build> {
       const record = await store.get(id)
-      if (!record) throw new BuildNotFound(id)
+      if (!record) throw await missing(id)
       if (TERMINAL_STATUSES.includes(record.status)) throw new BuildFinished(id, record.status)
       const by = actor.name ?? actor.id
       const error = { code: 'CANCELED' as const, message: `Canceled by ${actor.kind} '${by}'.`, phase: null }

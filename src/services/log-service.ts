@@ -1,4 +1,4 @@
-import { BuildNotFound } from '../domain/errors.js'
+import { BuildExpired, BuildNotFound, LogExpired } from '../domain/errors.js'
 import type { Actor } from '../domain/schemas/audit.js'
 import { TERMINAL_STATUSES } from '../domain/schemas/build.js'
 import type { LogEvent } from '../storage/build-log.js'
@@ -11,6 +11,8 @@ export function createLogService (deps: {
   /** Open follows one token may hold (SLIPWAY_QUOTA_LOG_FOLLOWERS). */
   maxFollowers: number
   logger: { warn(details: object, message: string): void }
+  /** The retention settings an expired build's or log's answer names. */
+  retention: { retention: string; retentionKeepLast: number; logRetention: string }
 }) {
   // A build that is gone counts as ended, so that its followers do not wait forever.
   const { builds, buildLogs } = deps.storage
@@ -21,10 +23,18 @@ export function createLogService (deps: {
   return {
     /**
      * Where a log read starts (the entry id to read after): after `after` (an entry id, as SSE's
-     * Last-Event-ID), at `since` (a time), or `tail` lines before the end. Throws BUILD_NOT_FOUND.
+     * Last-Event-ID), at `since` (a time), or `tail` lines before the end. Throws BUILD_NOT_FOUND,
+     * BUILD_EXPIRED (the retention sweeper removed the build) or LOG_EXPIRED (it removed the log).
      */
     async logStart (id: string, from: { after?: string | undefined; since?: string | undefined; tail?: number | undefined }): Promise<string> {
-      if (!(await builds.has(id))) throw new BuildNotFound(id)
+      const { retention } = deps
+      const logExpiredAt = await builds.logExpiredAt(id)
+      if (logExpiredAt === undefined) {
+        const expiredAt = await builds.expiredAt(id)
+        if (expiredAt === null) throw new BuildNotFound(id)
+        throw new BuildExpired(id, new Date(expiredAt).toISOString(), retention.retention, retention.retentionKeepLast)
+      }
+      if (logExpiredAt !== null) throw new LogExpired(id, logExpiredAt, retention.logRetention || retention.retention, id)
       if (from.after) return from.after
       if (from.since) return `${Date.parse(from.since) - 1}-18446744073709551615`
       if (from.tail) return buildLogs.tailStart(id, from.tail)

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from './keys.js'
 import { withCommands } from './redis-commands.js'
-import type { Actor, AuditAction, AuditEntry, AuditKind } from '../domain/schemas/audit.js'
+import { AUDIT_KINDS, type Actor, type AuditAction, type AuditEntry, type AuditKind } from '../domain/schemas/audit.js'
 
 // One entry goes to the trail and to its actor's and kind's streams under the same id, in one
 // script (commands/appendAudit-3.lua), so a filtered page and the whole trail never disagree.
@@ -25,6 +25,27 @@ export function createAuditLog (connection: Redis, keys: RedisKeys) {
     async record (entry: AuditRecord): Promise<void> {
       const fields = { at: new Date().toISOString(), actor: JSON.stringify(entry.actor), action: entry.action, kind: entry.kind, resourceId: entry.resourceId, summary: entry.summary }
       await redis.appendAudit(keys.audit, keys.auditByActor(entry.actor.id), keys.auditByKind(entry.kind), ...Object.entries(fields).flat())
+    },
+
+    /**
+     * Drops the entries older than `before` (ms) from the trail and from every actor's and kind's
+     * stream (XTRIM MINID: an entry's id is its time), looking at `perStep` streams a step; how
+     * many entries went.
+     */
+    async trimBefore (before: number, perStep = 100): Promise<number> {
+      const minId = `${Math.max(0, Math.floor(before))}-0`
+      let removed = await redis.xtrim(keys.audit, 'MINID', minId)
+      let cursor = '0'
+      do {
+        // SCAN, never KEYS: a step at a time, so Redis serves others between them.
+        const [next, streams] = await redis.scan(cursor, 'MATCH', keys.auditByActor('*'), 'COUNT', perStep)
+        const kinds = cursor === '0' ? AUDIT_KINDS.map((kind) => keys.auditByKind(kind)) : []
+        const pipeline = redis.pipeline()
+        for (const stream of [...streams, ...kinds]) pipeline.xtrim(stream, 'MINID', minId)
+        for (const [error, count] of (await pipeline.exec()) ?? []) if (!error) removed += count as number
+        cursor = next
+      } while (cursor !== '0')
+      return removed
     },
 
     /** Newest first; the cursor is the last id of the previous page. */

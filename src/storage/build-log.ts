@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis'
-import type { BuildStatus } from '../domain/schemas/build.js'
+import { TERMINAL_STATUSES, type BuildStatus } from '../domain/schemas/build.js'
 import type { RedisKeys } from './keys.js'
-import { countLogBytes, keptLogBytes } from './build-store.js'
+import { countLogBytes, keptLogBytes, logExpiryField } from './build-store.js'
+import { withCommands } from './redis-commands.js'
 
 export type LogStreamName = 'stdout' | 'stderr' | 'system'
 
@@ -187,7 +188,13 @@ export function createBuildLogs (redis: Redis, keys: RedisKeys) {
     appendStatus: (buildId: string, status: BuildStatus) => appendStatusEvent(redis, keys, buildId, status),
     readBatches: (buildId: string, after?: string) => readLogBatches(redis, keys, buildId, after),
     readEvents: (buildId: string, after?: string) => readLogEvents(redis, keys, buildId, after),
-    tailStart: (buildId: string, lines: number) => tailStart(redis, keys, buildId, lines)
+    tailStart: (buildId: string, lines: number) => tailStart(redis, keys, buildId, lines),
+    /**
+     * Removes an ended build's log and notes when in its record (SLIPWAY_LOG_RETENTION), unless
+     * the build is gone, running, or its log went already; whether it did.
+     */
+    expire: async (buildId: string, at: Date): Promise<boolean> =>
+      (await withCommands(redis).expireLog(keys.build(buildId), keys.log(buildId), TERMINAL_STATUSES.join(','), ...logExpiryField(at))) === 1
   }
 }
 

@@ -6,6 +6,8 @@ import type { BuildEventType, WebhookFormat } from '../domain/webhooks/event-typ
 import type { RedisKeys } from './keys.js'
 import { repoKey } from '../domain/builds/repo-url.js'
 import { dropUpload } from './upload-store.js'
+import { idTimePrefix } from '../domain/ids.js'
+import { refGroup } from '../domain/retention.js'
 
 // A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script
 // (commands/transitionBuild-1.lua), so a late or repeated writer (BullMQ delivers at least once)
@@ -24,6 +26,24 @@ export interface Claim {
 
 // A claim outlives any build that holds it; it only lapses by itself if its build never ends.
 const CLAIM_TTL_SECONDS = 86_400
+// A succeeded build is reused for identical builds for 30 days at most (and only while it is kept).
+const DEDUPE_TTL_SECONDS = 30 * 86_400
+// The terminal statuses, as the retention scripts take them: only ended builds are removed.
+const TERMINAL = TERMINAL_STATUSES.join(',')
+
+/** What the retention sweeper reads of a build to decide whether it goes. */
+export interface RetentionCandidate {
+  id: string
+  /** null: the build is gone. */
+  status: BuildStatus | null
+  /** When it ended; for an ended build that lacks the time, when it was made. */
+  finishedAt: string | null
+  logExpiredAt: string | null
+  repo: string | null
+  ref: string | null
+  /** Who made it, whose set of active builds it may still be in. */
+  actorId: string | null
+}
 
 /** A build's own subscription, kept beside the build with its secret (never in the record). */
 export interface StoredBuildWebhook {
@@ -82,7 +102,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
   async function create (record: BuildRecord, options: { claim?: Claim | undefined; active?: ActiveLimit } = {}): Promise<Creation> {
     const { claim, active } = options
     // An upload has no repository: its build is in the other indexes only.
-    const byRepo = record.request.repo === null ? [] : [keys.buildsByRepo(repoKey(record.request.repo))]
+    const byRepo = record.request.repo === null ? [] : [keys.buildsByRepo(repoKey(record.request.repo)), keys.buildsByRef(refGroup(record.request.ref), repoKey(record.request.repo))]
     const indexes = [keys.allBuilds, keys.buildsByStatus(record.status), ...byRepo]
     const fields = Object.entries(encode(record)).flat()
     const scriptKeys = [keys.build(record.id), ...(claim ? [keys.inflight(claim.request)] : []), ...(active ? [keys.activeBuilds(active.actorId)] : []), ...indexes]
@@ -190,6 +210,70 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
     })
   }
 
+  /**
+   * The builds made before `createdBefore` (ms), oldest first, after the id `after` (or made
+   * from `createdFrom`): at most `limit` of them, with what the retention sweeper decides on.
+   */
+  async function oldest (createdBefore: number, after: string | undefined, limit: number, createdFrom?: number): Promise<RetentionCandidate[]> {
+    const from = after ? `(${after}` : createdFrom !== undefined ? `[${idTimePrefix(createdFrom)}` : '-'
+    const ids = await redis.zrangebylex(keys.allBuilds, from, `(${idTimePrefix(createdBefore)}`, 'LIMIT', 0, limit)
+    if (ids.length === 0) return []
+    const pipeline = redis.pipeline()
+    for (const id of ids) pipeline.hmget(keys.build(id), 'status', 'finishedAt', 'logExpiredAt', 'request', 'createdBy', 'createdAt')
+    const answers = (await pipeline.exec()) ?? []
+    return ids.map((id, i) => {
+      const [error, fields] = answers[i] ?? [null, null]
+      const [status, finishedAt, logExpiredAt, request, createdBy, createdAt] = (error ? [] : (fields as (string | null)[])) as (string | null | undefined)[]
+      const parsed = request ? (JSON.parse(request) as { repo: string | null; ref: string | null }) : null
+      const actor = createdBy ? (JSON.parse(createdBy) as { id: string } | null) : null
+      return {
+        id,
+        status: (status ?? null) as BuildStatus | null,
+        finishedAt: (finishedAt ? (JSON.parse(finishedAt) as string | null) : null) ?? (createdAt ? (JSON.parse(createdAt) as string) : null),
+        logExpiredAt: logExpiredAt ? (JSON.parse(logExpiredAt) as string | null) : null,
+        repo: parsed?.repo ?? null,
+        ref: parsed?.ref ?? null,
+        actorId: actor?.id ?? null
+      }
+    })
+  }
+
+  /**
+   * For each build (of a repository), whether it is among the newest `keep` builds of its
+   * repository and ref. A build stored before Slipway kept that index joins it here first (with
+   * the rest of its batch), so while newer such builds have not been looked at yet a ref keeps
+   * more than `keep`, never fewer; the next sweeps, which find them all indexed, remove the rest.
+   */
+  async function amongNewest (builds: RetentionCandidate[], keep: number): Promise<boolean[]> {
+    if (builds.length === 0) return []
+    if (keep === 0) return builds.map(() => false)
+    const pipeline = redis.pipeline()
+    const indexes = builds.map((build) => keys.buildsByRef(refGroup(build.ref), repoKey(build.repo ?? '')))
+    // All of them join first, so builds of one batch count one another.
+    for (const [i, build] of builds.entries()) pipeline.zadd(indexes[i]!, 'NX', 0, build.id)
+    for (const [i, build] of builds.entries()) pipeline.zrevrank(indexes[i]!, build.id)
+    const answers = (await pipeline.exec()) ?? []
+    return builds.map((_build, i) => {
+      const [error, rank] = answers[builds.length + i] ?? [null, null]
+      // When in doubt, keep it.
+      return error !== null || rank === null || (rank as number) < keep
+    })
+  }
+
+  /**
+   * Removes an ended build (the retention sweeper's): its record, log, own webhooks and list of
+   * deliveries, and its id from every index, in one script; a tombstone says when. False when it
+   * was gone already or has not ended.
+   */
+  async function expire (build: RetentionCandidate, now: number): Promise<boolean> {
+    const repo = build.repo === null ? [] : [keys.buildsByRepo(repoKey(build.repo)), keys.buildsByRef(refGroup(build.ref), repoKey(build.repo))]
+    const active = build.actorId === null ? [] : [keys.activeBuilds(build.actorId)]
+    const deleted = [keys.log(build.id), keys.buildWebhooks(build.id), keys.buildDeliveries(build.id)]
+    const indexes = [keys.allBuilds, ...TERMINAL_STATUSES.map((status) => keys.buildsByStatus(status)), ...repo, ...active]
+    const scriptKeys = [keys.build(build.id), keys.expiredBuilds, ...deleted, ...indexes]
+    return (await redis.expireBuild(scriptKeys.length, ...scriptKeys, build.id, now, deleted.length, TERMINAL)) === 1
+  }
+
   return {
     create,
     get,
@@ -198,6 +282,27 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
     countByStatus,
     idsByStatus,
     watch,
+    oldest,
+    amongNewest,
+    expire,
+
+    /** When the retention sweeper removed a build (ms since the epoch), while its tombstone is kept; null otherwise. */
+    async expiredAt (id: string): Promise<number | null> {
+      const score = await redis.zscore(keys.expiredBuilds, id)
+      return score === null ? null : Number(score)
+    },
+
+    /** Forgets the tombstones of builds removed before `before` (ms); how many. */
+    async trimTombstones (before: number): Promise<number> {
+      return redis.zremrangebyscore(keys.expiredBuilds, '-inf', `(${before}`)
+    },
+
+    /** When the build's log was removed (SLIPWAY_LOG_RETENTION); null while it is kept, undefined when there is no such build. */
+    async logExpiredAt (id: string): Promise<string | null | undefined> {
+      const [status, at] = await redis.hmget(keys.build(id), 'status', 'logExpiredAt')
+      if (!status) return undefined
+      return at ? (JSON.parse(at) as string | null) : null
+    },
 
     async has (id: string): Promise<boolean> {
       return (await redis.exists(keys.build(id))) === 1
@@ -221,7 +326,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
 
     /** Remembers a succeeded build as the one identical builds (by build fingerprint) reuse. */
     async rememberReusable (fingerprint: string, id: string): Promise<void> {
-      await redis.set(keys.dedupe(fingerprint), id)
+      await redis.set(keys.dedupe(fingerprint), id, 'EX', DEDUPE_TTL_SECONDS)
     }
   }
 }
@@ -247,4 +352,9 @@ export async function keptLogBytes (redis: Redis, keys: RedisKeys, id: string): 
 /** Adds to a build's count of log bytes kept, in the caller's pipeline (with the lines it counts). */
 export function countLogBytes (pipeline: ChainableCommander, keys: RedisKeys, id: string, bytes: number): void {
   pipeline.hincrby(keys.build(id), 'logBytes', bytes)
+}
+
+/** The record's field (and encoded value) that says when its log was removed: build-log.ts writes it as it removes the log. */
+export function logExpiryField (at: Date): [string, string] {
+  return ['logExpiredAt', JSON.stringify(at.toISOString())]
 }

@@ -54,9 +54,31 @@ export function createDeliveryStore (connection: Redis, keys: RedisKeys) {
     return { items, nextCursor: ids.length > limit ? (page.at(-1) ?? null) : null }
   }
 
+  /**
+   * Removes a build's deliveries, each from its subscription's list in the same step, so no list
+   * names a delivery that is gone (the retention sweeper, before it removes the build); how many.
+   */
+  async function forgetBuild (buildId: string): Promise<number> {
+    const ids = await redis.zrange(keys.buildDeliveries(buildId), 0, -1)
+    if (ids.length === 0) return 0
+    const pipeline = redis.pipeline()
+    for (const id of ids) pipeline.hget(keys.delivery(id), 'webhookId')
+    const owners = ((await pipeline.exec()) ?? []).map(([error, value]) => (error || value === null ? null : (JSON.parse(value as string) as string | null)))
+    const removal = redis.multi()
+    for (const [i, id] of ids.entries()) {
+      const webhookId = owners[i]
+      if (webhookId) removal.zrem(keys.webhookDeliveries(webhookId), id)
+      removal.del(keys.delivery(id))
+    }
+    removal.zrem(keys.buildDeliveries(buildId), ...ids)
+    await removal.exec()
+    return ids.length
+  }
+
   return {
     create,
     get,
+    forgetBuild,
     recordAttempt,
     setStatus,
     listForWebhook: (webhookId: string, cursor: string | undefined, limit: number) => list(keys.webhookDeliveries(webhookId), cursor, limit),

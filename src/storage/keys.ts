@@ -16,6 +16,14 @@ export function redisKeys (prefix: string) {
     allBuilds: `${prefix}:idx:builds`,
     buildsByRepo: (repoKey: string) => `${prefix}:idx:repo:${repoKey}`,
     buildsByStatus: (status: BuildStatus) => `${prefix}:idx:status:${status}`,
+    /**
+     * A repository's builds of one ref (its group, domain/retention.ts refGroup: the ref as
+     * requested, HEAD for the default branch, @commit for commit ids), so the retention sweeper
+     * finds the newest of each cheaply. Git refs hold no ':', so the group goes first.
+     */
+    buildsByRef: (group: string, repoKey: string) => `${prefix}:idx:ref:${group}:${repoKey}`,
+    /** Builds the retention sweeper removed, by when (ms), so GET answers 410 rather than 404; trimmed by the sweeper. */
+    expiredBuilds: `${prefix}:expired:builds`,
     /** A build's own subscriptions, secrets included: never part of the build record. */
     buildWebhooks: (id: string) => `${prefix}:build:{${id}}:webhooks`,
     /** The queued or running build an identical request joins (by request fingerprint). */
@@ -77,6 +85,14 @@ export function redisKeys (prefix: string) {
     audit: `${prefix}:{audit}:all`,
     auditByActor: (actorId: string) => `${prefix}:{audit}:actor:${actorId}`,
     auditByKind: (kind: string) => `${prefix}:{audit}:kind:${kind}`,
+
+    // retention-store.ts
+    /** Held (SET NX PX, by a token) by the one process sweeping at a time. */
+    retentionLock: `${prefix}:retention:lock`,
+    /** What the last sweep did: when, and how many of each kind it removed (JSON). */
+    retentionLastSweep: `${prefix}:retention:last-sweep`,
+    /** The id up to which every build's log is gone (or the build is): where the next walk of logs starts. */
+    retentionLogCursor: `${prefix}:retention:log-cursor`,
 
     // image-scans.ts
     /** What reading an image's layers found (files deleted later), by image id. */

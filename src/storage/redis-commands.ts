@@ -23,6 +23,10 @@ export interface StorageCommands {
   refreshFollowerLeases(leases: string, ttlMs: number, ...leaseIds: string[]): Promise<1>
   admitToken(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<['admitted', string, number, number] | ['unknown'] | ['limited', number]>
   storeUploadPiece(upload: string, uploadBytes: string, id: string, piece: Buffer, ttlSeconds: number, quotaBytes: number, first: '0' | '1'): Promise<0 | 1>
+  expireBuild(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<0 | 1>
+  expireLog(build: string, log: string, terminal: string, field: string, value: string): Promise<0 | 1>
+  holdLock(lock: string, token: string, ttlMs: number): Promise<0 | 1>
+  releaseLock(lock: string, token: string): Promise<0 | 1>
 }
 
 /** A connection with Slipway's commands defined on it. */
@@ -37,7 +41,11 @@ const KNOWN: Record<keyof StorageCommands, true> = {
   acquireFollowerLease: true,
   refreshFollowerLeases: true,
   admitToken: true,
-  storeUploadPiece: true
+  storeUploadPiece: true,
+  expireBuild: true,
+  expireLog: true,
+  holdLock: true,
+  releaseLock: true
 }
 const NAMES = Object.keys(KNOWN)
 

@@ -11,6 +11,7 @@ import { createImageScans } from './image-scans.js'
 import { redisKeys } from './keys.js'
 import { createLogHub } from './log-hub.js'
 import { withCommands } from './redis-commands.js'
+import { createRetentionStore } from './retention-store.js'
 import { createTokenStore } from './token-store.js'
 import { createTriggerStore } from './trigger-store.js'
 import { createStoredUploads, createUploadStore, type UploadLimits } from './upload-store.js'
@@ -41,6 +42,7 @@ export function createStorage (redis: Redis, prefix: string) {
     triggers: createTriggerStore(connection, keys),
     storedUploads: createStoredUploads(connection, keys),
     imageScans: createImageScans(connection, keys),
+    retention: createRetentionStore(connection, keys),
 
     /** The API's store of uploads being received, under its limits and quota. */
     uploads: (settings: { limits: UploadLimits; ttlSeconds: number; quotaBytes: number }) => createUploadStore({ redis: connection, keys, ...settings }),

@@ -63,6 +63,10 @@ t.test('an empty environment gives every default', async (t) => {
     webhookAttempts: 14,
     webhookBackoffMs: 5000,
     logMaxBytes: 16 * 1024 * 1024,
+    retention: '90d',
+    retentionKeepLast: 20,
+    logRetention: '',
+    auditRetention: '365d',
     logLevel: 'info'
   })
 })
@@ -103,6 +107,11 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_DOCKER_CONFIG', { SLIPWAY_DOCKER_CONFIG: '/etc/slipway/config.json' }, { dockerConfig: '/etc/slipway/config.json' }],
     ['SLIPWAY_LOG_MAX_BYTES', { SLIPWAY_LOG_MAX_BYTES: '2048' }, { logMaxBytes: 2048 }],
     ['SLIPWAY_LOG_LEVEL', { SLIPWAY_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
+    ['SLIPWAY_RETENTION in minutes', { SLIPWAY_RETENTION: '15m' }, { retention: '15m' }],
+    ['SLIPWAY_RETENTION in hours, logs in minutes', { SLIPWAY_RETENTION: '12h', SLIPWAY_LOG_RETENTION: '30m' }, { retention: '12h', logRetention: '30m' }],
+    ['SLIPWAY_LOG_RETENTION as long as SLIPWAY_RETENTION', { SLIPWAY_LOG_RETENTION: '90d' }, { logRetention: '90d' }],
+    ['SLIPWAY_RETENTION_KEEP_LAST=0', { SLIPWAY_RETENTION_KEEP_LAST: '0' }, { retentionKeepLast: 0 }],
+    ['SLIPWAY_AUDIT_RETENTION', { SLIPWAY_AUDIT_RETENTION: '30d' }, { auditRetention: '30d' }],
     ['SLIPWAY_BUILDER', { SLIPWAY_BUILDER: 'classic' }, { builder: 'classic' }],
     ['SLIPWAY_BUILD_NETWORK=none', { SLIPWAY_BUILD_NETWORK: 'none' }, { buildNetwork: 'none' }],
     ['SLIPWAY_BUILD_NETWORK named', { SLIPWAY_BUILD_NETWORK: 'slipway-egress_1.a' }, { buildNetwork: 'slipway-egress_1.a' }],
@@ -169,7 +178,17 @@ t.test('bad values throw a ConfigError naming the variable', async (t) => {
     [{ SLIPWAY_CONCURRENCY: '2.9' }, /SLIPWAY_CONCURRENCY="2.9": must be a whole number/],
     [{ SLIPWAY_TRUST_PROXY: '10.0.0.0/33' }, /SLIPWAY_TRUST_PROXY="10.0.0.0\/33": must be false, true, a hop count, or comma-separated addresses and CIDRs/],
     [{ SLIPWAY_TRUST_PROXY: 'lb.internal' }, /SLIPWAY_TRUST_PROXY="lb.internal": must be/],
-    [{ SLIPWAY_QUOTA_LOG_FOLLOWERS: '0' }, /SLIPWAY_QUOTA_LOG_FOLLOWERS=.*must be a whole number from 1/]
+    [{ SLIPWAY_QUOTA_LOG_FOLLOWERS: '0' }, /SLIPWAY_QUOTA_LOG_FOLLOWERS=.*must be a whole number from 1/],
+    // Durations say how they are written; a bare number has no unit, and seconds are not one.
+    [{ SLIPWAY_RETENTION: '90' }, /SLIPWAY_RETENTION="90": must be a duration: a whole number followed by m \(minutes\), h \(hours\) or d \(days\), e.g. 15m, 12h or 90d/],
+    [{ SLIPWAY_RETENTION: '30s' }, /SLIPWAY_RETENTION="30s": must be a duration/],
+    [{ SLIPWAY_RETENTION: '0d' }, /SLIPWAY_RETENTION="0d": must be a duration/],
+    [{ SLIPWAY_RETENTION: '1.5d' }, /SLIPWAY_RETENTION="1.5d": must be a duration/],
+    [{ SLIPWAY_LOG_RETENTION: '2 weeks' }, /SLIPWAY_LOG_RETENTION="2 weeks": must be empty \(as long as SLIPWAY_RETENTION\) or a duration/],
+    [{ SLIPWAY_AUDIT_RETENTION: '1y' }, /SLIPWAY_AUDIT_RETENTION="1y": must be a duration/],
+    [{ SLIPWAY_RETENTION_KEEP_LAST: '-1' }, /SLIPWAY_RETENTION_KEEP_LAST=.*must be a whole number from 0 to 10000/],
+    // A log goes with its build: it cannot be kept longer.
+    [{ SLIPWAY_RETENTION: '7d', SLIPWAY_LOG_RETENTION: '8d' }, /SLIPWAY_LOG_RETENTION=8d keeps logs longer than SLIPWAY_RETENTION=7d keeps their builds.*Set SLIPWAY_LOG_RETENTION to at most SLIPWAY_RETENTION/]
   ]
   for (const [env, message] of cases) {
     const error = configError(t, env)
@@ -246,6 +265,10 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_WEBHOOK_ATTEMPTS',
       'SLIPWAY_WEBHOOK_BACKOFF_MS',
       'SLIPWAY_LOG_MAX_BYTES',
+      'SLIPWAY_RETENTION',
+      'SLIPWAY_RETENTION_KEEP_LAST',
+      'SLIPWAY_LOG_RETENTION',
+      'SLIPWAY_AUDIT_RETENTION',
       'SLIPWAY_LOG_LEVEL'
     ]
   )

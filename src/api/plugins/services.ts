@@ -76,7 +76,8 @@ export default fp(
       policy,
       maxActiveBuilds: config.quotaActiveBuilds,
       audit,
-      logger: fastify.log
+      logger: fastify.log,
+      retention: config
     })
     fastify.decorate('storage', storage)
     fastify.decorate('tokens', storage.tokens)
@@ -88,7 +89,7 @@ export default fp(
     })
     fastify.decorate('webhooks', webhooks)
     fastify.decorate('uploads', uploads)
-    const logs = createLogService({ storage, maxFollowers: config.quotaLogFollowers, logger: fastify.log })
+    const logs = createLogService({ storage, maxFollowers: config.quotaLogFollowers, logger: fastify.log, retention: config })
     fastify.decorate('logs', logs)
     fastify.decorate('builds', builds)
     fastify.decorate(

@@ -148,6 +148,7 @@ export function newBuildRecord (id: string, request: NormalizedRequest, createdA
     image: null,
     variants: [],
     warnings: [],
-    error: null
+    error: null,
+    logExpiredAt: null
   }
 }

@@ -347,6 +347,7 @@ export const BuildSchema = Type.Object(
     variants: Type.Array(Type.Ref(VariantResultSchema), { description: 'With variants: the comparison, one row per variant' }),
     warnings: Type.Array(Type.String(), { description: 'What the build wants you to know, e.g. an image over its size budget (mode warn)' }),
     error: Nullable(Type.Ref(BuildErrorSchema)),
+    logExpiredAt: Nullable(Type.String({ format: 'date-time', description: 'When the log was removed (SLIPWAY_LOG_RETENTION); null while it is kept' })),
     links: Type.Object({ self: Type.String(), logs: Type.String() }, { additionalProperties: false })
   },
   { $id: 'Build', additionalProperties: false }

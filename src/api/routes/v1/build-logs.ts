@@ -51,7 +51,9 @@ export default async function buildLogRoutes (instance: FastifyInstance) {
           'data: {phase, stream, ts, text}), `status` (data: {status, phase}), then `end` (data: the build); ' +
           'a comment every 15 s keeps the connection open; reconnecting with `Last-Event-ID` resumes exactly ' +
           'after the last event received. Any API process serves any build. A token may hold ' +
-          'SLIPWAY_QUOTA_LOG_FOLLOWERS follows open at once, on all API processes together; one more answers 429 QUOTA_EXCEEDED.',
+          'SLIPWAY_QUOTA_LOG_FOLLOWERS follows open at once, on all API processes together; one more answers 429 QUOTA_EXCEEDED. ' +
+          'A log removed by the retention sweeper (SLIPWAY_LOG_RETENTION) answers 410 LOG_EXPIRED, and the build says when (`logExpiredAt`); ' +
+          'a removed build answers 410 BUILD_EXPIRED.',
         params: BuildIdParams,
         querystring: LogQuery,
         headers: LastEventId,
@@ -60,7 +62,7 @@ export default async function buildLogRoutes (instance: FastifyInstance) {
             description: 'The log',
             content: { 'text/plain': { schema: { type: 'string' } }, 'text/event-stream': { schema: { type: 'string' } } }
           },
-          ...errors(400, 404, 503)
+          ...errors(400, 404, 410, 503)
         }
       }
     },

@@ -72,7 +72,7 @@ export default async function buildRoutes (instance: FastifyInstance) {
             }
           }
         },
-        response: { 202: Type.Ref(BuildSchema), ...errors(400, 409, 413, 415, 422, 503) }
+        response: { 202: Type.Ref(BuildSchema), ...errors(400, 409, 410, 413, 415, 422, 503) }
       }
     },
     async (request, reply) => {
@@ -107,7 +107,7 @@ export default async function buildRoutes (instance: FastifyInstance) {
           '(git and Docker aborted, the build container removed) within seconds, then ends `canceled`. An ended build ' +
           'answers 409 BUILD_FINISHED.',
         params: BuildIdParams,
-        response: { 202: Type.Ref(BuildSchema), ...errors(404, 409, 503) }
+        response: { 202: Type.Ref(BuildSchema), ...errors(404, 409, 410, 503) }
       }
     },
     async (request, reply) => reply.code(202).send(await fastify.builds.cancel(request.params.id, actorOf(request)))
@@ -125,7 +125,7 @@ export default async function buildRoutes (instance: FastifyInstance) {
           'failed rather than what the branch points at now. `retryOf` links the two. The retry pushes only where the ' +
           'retrying token may (403 IMAGE_NOT_ALLOWED otherwise), whoever made the first build.',
         params: BuildIdParams,
-        response: { 202: Type.Ref(BuildSchema), ...errors(404, 409, 503) }
+        response: { 202: Type.Ref(BuildSchema), ...errors(404, 409, 410, 503) }
       }
     },
     async (request, reply) => {
@@ -158,8 +158,11 @@ export default async function buildRoutes (instance: FastifyInstance) {
       schema: {
         tags: ['builds'],
         summary: 'Get a build: its status, phases, image and error',
+        description:
+          'A build that ended longer ago than SLIPWAY_RETENTION, and is not among the newest SLIPWAY_RETENTION_KEEP_LAST of its ' +
+          'repository and ref, is removed by the retention sweeper; for as long again its id answers 410 BUILD_EXPIRED, then 404.',
         params: BuildIdParams,
-        response: { 200: Type.Ref(BuildSchema), ...errors(404, 503) }
+        response: { 200: Type.Ref(BuildSchema), ...errors(404, 410, 503) }
       }
     },
     async (request) => fastify.builds.get(request.params.id)
