@@ -6,6 +6,7 @@ import { Registry } from 'prom-client'
 import t from 'tap'
 import { registerClusterMetrics } from '../../src/metrics/cluster-metrics.js'
 import { registerReachabilityMetrics } from '../../src/metrics/reachability.js'
+import { registerRetentionMetrics } from '../../src/metrics/retention-metrics.js'
 import { registerBuildMetrics, registerHostMetrics, registerWebhookMetrics } from '../../src/metrics/worker-metrics.js'
 import { packageRoot } from '../../src/package-info.js'
 
@@ -19,6 +20,7 @@ t.test('the metrics page lists exactly the metrics Slipway registers', async (t)
   registerBuildMetrics(registry)
   registerHostMetrics(registry)
   registerWebhookMetrics(registry)
+  registerRetentionMetrics(registry)
   const registered = registry.getMetricsAsArray().map((metric) => metric.name).sort()
 
   const page = await readFile(path.join(packageRoot, 'docs', 'operations', 'metrics.md'), 'utf8')
