@@ -127,7 +127,7 @@ export async function startBuildWorker (
   worker.on('failed', (job, error) => {
     if (!job || !/stalled more than allowable limit/.test(error.message)) return
     logger.warn({ buildId: job.data.buildId }, 'build lost with its workers too often')
-    const ending = { store, logs: storage.buildLogs, events }
+    const ending = { store, events }
     void endBuild(ending, job.data.buildId, { from: ['queued', 'running'], to: 'failed', error: workerLost(config.maxAttempts) }).catch((err: unknown) =>
       logger.error({ err, buildId: job.data.buildId }, 'could not end a lost build')
     )

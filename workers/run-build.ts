@@ -96,8 +96,8 @@ async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   const logger = deps.logger.child({ buildId: build.id, attempt })
   // A build run again after its worker died has been announced as started already.
   if (attempt === 1) await announce(build.id, deps, logger)
+  // The start's status event is in the log already: the store writes it with the change.
   const log = await deps.logs.openWriter(build.id, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redactor.redact(text) })
-  log.status('running', null)
   logger.info({ repo: build.request.repo, ref: build.request.ref, upload: build.request.source?.sha256 }, 'build started')
   const progress = createBuildProgress(record, log, (phase) =>
     deps.metrics.phaseSeconds.observe({ phase: phase.name, outcome: phase.status }, (phase.durationMs ?? 0) / 1000)
@@ -138,7 +138,7 @@ function pipelineContext (
   return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, docker, mirrors, settings: deps.pipeline }
 }
 
-/** Writes the terminal state, once: lines first, then the state, then its event and announcement. */
+/** Writes the terminal state, once: lines first, then the state with its event, then its announcement. */
 async function conclude (run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): Promise<void> {
   const finishedAt = new Date()
   const durationMs = finishedAt.getTime() - run.startedAt.getTime()
@@ -158,10 +158,7 @@ async function conclude (run: Attempt, outcome: Outcome, deps: BuildRunnerDeps):
   if (finished && outcome.status === 'succeeded' && outcome.fingerprint && !outcome.reusedFrom) {
     await deps.store.rememberReusable(outcome.fingerprint, run.id)
   }
-  if (finished) {
-    run.log.status(outcome.status, null)
-    deps.metrics.finished.inc({ status: outcome.status, code: outcome.error?.code ?? 'none' })
-  }
+  if (finished) deps.metrics.finished.inc({ status: outcome.status, code: outcome.error?.code ?? 'none' })
   await run.log.close()
   if (finished) await announce(run.id, deps, run.logger)
   run.logger.info({ status: outcome.status, code: outcome.error?.code, durationMs }, 'build finished')
@@ -177,9 +174,9 @@ async function giveUp (run: Attempt): Promise<void> {
 /** Shutting down: the build goes back to the queue for another worker; this start is not a loss. */
 async function handBack (run: Attempt): Promise<'handed-back'> {
   run.log.write('', 'system', '==> the worker is shutting down: the build goes back to the queue and starts again on another worker')
+  await run.log.flush()
   await run.progress.settle()
   await run.record.end('queued', { attempts: run.attempt - 1, phases: [], steps: [] })
-  run.log.status('queued', null)
   await run.log.close()
   run.logger.info('build handed back')
   return 'handed-back'
@@ -197,7 +194,7 @@ async function announce (buildId: string, deps: BuildRunnerDeps, logger: Logger)
  * live, or already started as often as workers may be lost. True when it ended it (or someone had).
  */
 async function endedBeforeStart (build: BuildRecord, deps: BuildRunnerDeps): Promise<boolean> {
-  const ending = { store: deps.store, logs: deps.logs, events: deps.events }
+  const ending = { store: deps.store, events: deps.events }
   const from: BuildStatus[] = ['queued', 'running']
   if (build.cancelRequested) {
     await endBuild(ending, build.id, { from, to: 'canceled', error: { code: 'CANCELED', message: 'Canceled by request before a worker could start it again.', phase: null } })

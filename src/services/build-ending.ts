@@ -1,19 +1,18 @@
 import type { BuildError, BuildRecord, BuildStatus } from '../domain/schemas/build.js'
 import { eventTypeOf, type WebhookQueue } from '../storage/webhook-queue.js'
-import type { BuildLogs } from '../storage/build-log.js'
 import { toResource } from '../domain/builds/build-resource.js'
 import type { BuildStore } from '../storage/build-store.js'
 
 export interface EndingContext {
   store: BuildStore
-  logs: Pick<BuildLogs, 'appendStatus'>
   events: Pick<WebhookQueue, 'emit'>
 }
 
 /**
  * Ends a build that no worker is running to its end (canceled while queued, superseded, expired
- * in the queue, lost with its workers): the terminal state once, then its status event for log
- * followers and its announcement for webhooks. Returns false when the build was not in `from`.
+ * in the queue, lost with its workers): the terminal state once, with its status event for log
+ * followers (in the same step: see the build store), then its announcement for webhooks. Returns
+ * false when the build was not in `from`.
  */
 export async function endBuild (
   ctx: EndingContext,
@@ -33,7 +32,6 @@ export async function endBuild (
     }
   })
   if (!ended) return false
-  await ctx.logs.appendStatus(id, change.to)
   const record = await ctx.store.get(id)
   if (record) await ctx.events.emit(eventTypeOf(record.status), toResource(record))
   return true

@@ -13,7 +13,6 @@ import type { BuildQueue } from '../storage/build-queue.js'
 import { newBuildRecord, normalizeBuildRequest, normalizeImage, normalizeUploadRequest, UPLOAD_IMAGE_NAME, type RequestPolicy } from '../domain/builds/build-request.js'
 import { toResource } from '../domain/builds/build-resource.js'
 import type { BuildStore, Claim, Creation, ListQuery, StoredBuildWebhook } from '../storage/build-store.js'
-import type { BuildLogs } from '../storage/build-log.js'
 import type { Idempotency } from '../storage/idempotency.js'
 import { assertMayPush, type PushLimit } from '../domain/builds/push-allow.js'
 
@@ -51,7 +50,6 @@ function describeRequest (request: NormalizedRequest): string {
 /** What the API does with builds; it never runs git or docker itself. */
 export function createBuildService (deps: {
   store: BuildStore
-  logs: Pick<BuildLogs, 'appendStatus'>
   idempotency: Idempotency
   queue: BuildQueue
   webhooks: WebhookService
@@ -73,7 +71,7 @@ export function createBuildService (deps: {
     if (expiredAt === null) return new BuildNotFound(id)
     return new BuildExpired(id, new Date(expiredAt).toISOString(), deps.retention.retention, deps.retention.retentionKeepLast)
   }
-  const ending = { store, logs: deps.logs, events: deps.events }
+  const ending = { store, events: deps.events }
 
   /**
    * Stores a build within its actor's quota of builds queued or running (per token, or per

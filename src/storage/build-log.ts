@@ -128,11 +128,7 @@ export async function openLogWriter (
   }
 }
 
-/** Records a status change from outside a running build (a cancel, an expiry), for followers. */
-export async function appendStatusEvent (redis: Redis, keys: RedisKeys, buildId: string, status: BuildStatus): Promise<void> {
-  await redis.xadd(keys.log(buildId), '*', ...encode({ kind: 'status', ts: Date.now(), status, phase: null }))
-}
-
+// A status event is encoded so in commands/transitionBuild-2.lua too, which writes each change of status.
 function encode (entry: Pending): string[] {
   return entry.kind === 'line'
     ? ['phase', entry.phase, 'stream', entry.stream, 'ts', String(entry.ts), 'text', entry.text]
@@ -185,7 +181,6 @@ export async function tailStart (redis: Redis, keys: RedisKeys, buildId: string,
 export function createBuildLogs (redis: Redis, keys: RedisKeys) {
   return {
     openWriter: (buildId: string, options: { maxBytes: number; redact: (text: string) => string }) => openLogWriter(redis, keys, buildId, options),
-    appendStatus: (buildId: string, status: BuildStatus) => appendStatusEvent(redis, keys, buildId, status),
     readBatches: (buildId: string, after?: string) => readLogBatches(redis, keys, buildId, after),
     readEvents: (buildId: string, after?: string) => readLogEvents(redis, keys, buildId, after),
     tailStart: (buildId: string, lines: number) => tailStart(redis, keys, buildId, lines),

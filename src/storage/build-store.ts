@@ -10,8 +10,9 @@ import { idTimePrefix } from '../domain/ids.js'
 import { refGroup } from '../domain/retention.js'
 
 // A build is one Redis hash (see redis-hash.ts). Changes go through one compare-and-set script
-// (commands/transitionBuild-1.lua), so a late or repeated writer (BullMQ delivers at least once)
-// can never move a build out of a terminal state; a new one is stored with its index entries, its
+// (commands/transitionBuild-2.lua), so a late or repeated writer (BullMQ delivers at least once)
+// can never move a build out of a terminal state, and which writes each change of status into the
+// build's log stream with it (the event followers and the history see); a new one is stored with its index entries, its
 // claim and its place among its actor's active builds by another (commands/createBuild.lua).
 
 /**
@@ -138,7 +139,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
   async function transition (id: string, change: Transition): Promise<boolean> {
     const fields = Object.entries(encode(change.set ?? {})).flat()
     const attempt = change.attempt === undefined ? '' : JSON.stringify(change.attempt)
-    const [applied, previous] = await redis.transitionBuild(keys.build(id), change.from.join(','), change.to, attempt, ...fields)
+    const [applied, previous] = await redis.transitionBuild(keys.build(id), keys.log(id), change.from.join(','), change.to, attempt, Date.now(), ...fields)
     if (applied === 1 && previous !== change.to) {
       // The status index trails the hash by one round trip; list() re-checks each status it returns.
       const changes = redis.multi().zrem(keys.buildsByStatus(previous as BuildStatus), id).zadd(keys.buildsByStatus(change.to), 0, id)

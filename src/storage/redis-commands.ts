@@ -15,7 +15,7 @@ type Arg = string | number | Buffer
 
 /** The scripts as commands of a connection: their keys, then their arguments (see each file's header). */
 export interface StorageCommands {
-  transitionBuild(build: string, from: string, to: string, attempt: string, ...fields: string[]): Promise<[applied: number, previous: string]>
+  transitionBuild(build: string, log: string, from: string, to: string, attempt: string, eventTs: number, ...fields: string[]): Promise<[applied: number, previous: string]>
   createBuild(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<['held', string] | ['full'] | null>
   appendAudit(all: string, byActor: string, byKind: string, ...fields: string[]): Promise<string>
   createDelivery(delivery: string, ...fields: string[]): Promise<0 | 1>

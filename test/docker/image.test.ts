@@ -42,7 +42,7 @@ if (!(await docker.getImage(BASE_IMAGE).inspect().then(() => true, () => false))
     const files = (await inContainer(image, ['find', '/app', '-path', '/app/node_modules', '-prune', '-o', '-type', 'f', '-print'])).trim().split('\n')
     t.ok(files.includes('/app/dist/src/server.js'), 'the compiled server is there')
     t.same(files.filter((file) => file !== '/app/package.json' && !/^\/app\/(dist\/(src|workers)|src\/portal)\/.+\.js$/.test(file) && !/^\/app\/src\/portal\/.+\.(html|css)$/.test(file) && !/^\/app\/src\/storage\/commands\/[A-Za-z]+(-\d+)?\.lua$/.test(file)), [], 'only compiled JavaScript, the portal\'s files, the Lua scripts and package.json')
-    t.ok(files.includes('/app/src/storage/commands/transitionBuild-1.lua'), 'the Lua scripts are there')
+    t.ok(files.includes('/app/src/storage/commands/transitionBuild-2.lua'), 'the Lua scripts are there')
     t.equal((await inContainer(image, ['find', '/app/node_modules', '-name', '*.ts', '-o', '-name', '*.map'])).trim(), '', 'no types or maps in node_modules')
 
     const tools = await inContainer(image, ['sh', '-c', 'for tool in npm npx tsc apt-get dpkg gcc cc make perl; do command -v "$tool" || true; done'])

@@ -39,7 +39,9 @@ async function stored (storage: Storage, spec: { repo?: string | null; ref?: str
   // repo null: a build of an uploaded source, which has no repository (nor ref).
   const request = spec.repo === null ? { ...defaultRequest('upload'), repo: null, ref: null } : { ...defaultRequest(spec.repo ?? 'https://git.example/app'), ref: spec.ref ?? 'main' }
   await storage.builds.create(newBuildRecord(id, request, new Date(made), { kind: 'token', id: 'tok1', name: 'ci', deliveryId: null }))
-  await storage.buildLogs.appendStatus(id, 'queued')
+  const log = await storage.buildLogs.openWriter(id, { maxBytes: 1024, redact: (text) => text })
+  log.write('', 'system', 'a line of log')
+  await log.close()
   const status = spec.status ?? 'succeeded'
   if (status !== 'queued') {
     const finishedAt = spec.endedAgo === undefined ? null : new Date(Date.now() - spec.endedAgo).toISOString()

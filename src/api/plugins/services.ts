@@ -67,7 +67,6 @@ export default fp(
     }
     const builds = createBuildService({
       store,
-      logs: storage.buildLogs,
       idempotency: storage.idempotency,
       queue: buildQueue,
       webhooks,

@@ -1,15 +1,21 @@
 --[[
   Changes a build's status, and any other fields with it, if the build is in one of the given
   statuses (and, if given, in the given attempt): a compare-and-set, so a late or repeated writer
-  (BullMQ delivers at least once) can never move a build out of a terminal state.
+  (BullMQ delivers at least once) can never move a build out of a terminal state. When the status
+  changes, its status event goes into the build's log stream in the same step, so the record and
+  its log never disagree: a writer killed, or cut off from Redis, right after the change cannot
+  leave an ended build without its terminal event, and a change sent again after a lost reply
+  fails the compare and adds no second one. The event is encoded as build-log.ts encodes it.
 
   Input:
     KEYS[1]  the build's hash
+    KEYS[2]  the build's log (stream)
 
     ARGV[1]  the statuses the build may be in, comma-separated ('' for any)
     ARGV[2]  the new status
     ARGV[3]  the attempt the build must be in, as stored ('' for any)
-    ARGV[4...] fields and their encoded values to set with the status
+    ARGV[4]  the status event's time (ms since the epoch)
+    ARGV[5...] fields and their encoded values to set with the status
 
   Output:
     {1, the status before} when changed; {0, the status now} when not ({0, ''}: no such build)
@@ -20,5 +26,8 @@ if ARGV[1] ~= '' and not string.find(',' .. ARGV[1] .. ',', ',' .. current .. ',
   return {0, current}
 end
 if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'attempts') ~= ARGV[3] then return {0, current} end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], 'status', ARGV[2], unpack(ARGV, 5))
+if current ~= ARGV[2] then
+  redis.call('XADD', KEYS[2], '*', 'event', 'status', 'status', ARGV[2], 'phase', '', 'ts', ARGV[4])
+end
 return {1, current}
