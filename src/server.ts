@@ -10,7 +10,9 @@ import { ConfigError, describeConfig, loadConfig } from './domain/config.js'
 import { startMetricsServer } from './api/metrics-server.js'
 import { retentionPolicy } from './domain/retention.js'
 import { registerRetentionMetrics } from './metrics/retention-metrics.js'
+import { watchRedisMemory } from './services/redis-memory-watch.js'
 import { createRetentionSweeper } from './services/retention-sweeper.js'
+import { readRedisMemory } from './services/storage-report.js'
 import { createRedis } from './storage/redis.js'
 import { createStorage } from './storage/storage.js'
 
@@ -61,13 +63,17 @@ async function main (): Promise<void> {
   // Every process sweeps expired history (docs/operations/retention.md); a lock in Redis lets one
   // at a time, on a connection of its own that waits for Redis rather than failing.
   const sweeperRedis = createRedis(config.redisUrl, 'worker', logger, `${config.prefix}:retention`)
+  const sweeperStorage = createStorage(sweeperRedis, config.prefix)
   const sweeper = createRetentionSweeper({
-    storage: createStorage(sweeperRedis, config.prefix),
+    storage: sweeperStorage,
     policy: retentionPolicy(config),
     logger,
     onRemoved: registerRetentionMetrics(metrics)
   }).start()
+  // On the same connection, every process watches Redis's memory and warns in its log near maxmemory.
+  const memoryWatch = watchRedisMemory({ read: () => readRedisMemory(sweeperStorage.keyCensus), logger })
   closers.unshift(async () => {
+    memoryWatch.close()
     await sweeper.close()
     await sweeperRedis.quit().catch(() => sweeperRedis.disconnect())
   })

@@ -4,6 +4,8 @@ import Docker from 'dockerode'
 import type { Logger } from 'pino'
 import { Registry } from 'prom-client'
 import { endBuild, workerLost } from '../src/services/build-ending.js'
+import { readRedisMemory } from '../src/services/storage-report.js'
+import { startHostReports } from './host-report.js'
 import { BUILD_QUEUE, type BuildJobData } from '../src/storage/build-queue.js'
 import { repoPolicy } from '../src/domain/builds/repo-url.js'
 import { isNamedNetwork } from '../src/domain/builds/build-network.js'
@@ -120,6 +122,7 @@ export async function startBuildWorker (
     probe: host.freeSpace,
     checkIntervalMs: host.checkIntervalMs
   })
+  const hostReports = startHostReports({ docker, reports: storage.hostReports, logger, mirrors: deps.mirrors, hostSpace })
   // An engine that does not answer holds no start up: its checks go on every 15 s.
   await Promise.race([hostSpace.check(), delay(10_000, undefined, { ref: false })])
   void worker.run().catch((error: unknown) => logger.error({ err: error }, 'build worker stopped'))
@@ -155,11 +158,12 @@ export async function startBuildWorker (
   logger.info({ concurrency: config.concurrency, dockerHost: config.dockerHost || 'default' }, 'build worker started')
 
   return {
-    dependencies: { redis, docker: deps.docker, paused: hostSpace.paused },
+    dependencies: { redis, docker: deps.docker, paused: hostSpace.paused, redisMemory: () => readRedisMemory(storage.keyCensus) },
     /** Takes no new builds; running ones may finish within the grace period, then go back to the queue. */
     async close () {
       clearInterval(ownershipChecks)
       await hostSpace.stop()
+      await hostReports.stop()
       await reconciler.stop()
       const grace = setTimeout(() => worker.cancelAllJobs(ABORT_REASONS.shutdown), config.shutdownGraceSeconds * 1000)
       await worker.close()

@@ -99,6 +99,8 @@ export function startHostSpace (options: HostSpaceOptions) {
   return {
     /** Why the worker takes no builds now, or null when it takes them. */
     paused: (): string | null => pausedFor,
+    /** Free bytes on the engine's data root now; null where that cannot be measured. */
+    freeBytes: (): Promise<number | null> => probe(),
     /** Checks the free space now (at start, before taking builds). */
     check: checkNow,
     /** After a build: the build cache back to its budget, unless pruned lately. */

@@ -6,6 +6,7 @@ import { trustProxyOption } from '../domain/client-address.js'
 import type { Config } from '../domain/config.js'
 import { registerClusterMetrics } from '../metrics/cluster-metrics.js'
 import { registerReachabilityMetrics } from '../metrics/reachability.js'
+import { readRedisMemory } from '../services/storage-report.js'
 import auth from './plugins/auth.js'
 import buildLogContext from './plugins/build-log-context.js'
 import services from './plugins/services.js'
@@ -15,6 +16,7 @@ import validation from './plugins/validation.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import portalRoutes from './routes/portal.js'
+import adminRoutes from './routes/v1/admin.js'
 import auditRoutes from './routes/v1/audit.js'
 import buildLogRoutes from './routes/v1/build-logs.js'
 import buildRoutes from './routes/v1/builds.js'
@@ -41,7 +43,11 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
   await fastify.register(auth, { tokens: fastify.tokens, adminToken, rateLimitPerMinute, authFailuresPerMinute, push: fastify.pushPolicy })
   await fastify.register(errorHandler, { isStoreDown: () => fastify.storage.connection.status !== 'ready' })
   // A process that also builds (role all) is ready only while its Docker Engine answers too.
-  const dependencies = { redis: fastify.storage.connection, docker: options.config.role === 'api' ? null : new Docker() }
+  const dependencies = {
+    redis: fastify.storage.connection,
+    docker: options.config.role === 'api' ? null : new Docker(),
+    redisMemory: () => readRedisMemory(fastify.storage.keyCensus)
+  }
   const metrics = options.metrics ?? new Registry()
   registerReachabilityMetrics(metrics, dependencies)
   registerClusterMetrics(metrics, fastify.clusterCounts)
@@ -54,6 +60,7 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
   await fastify.register(triggerRoutes, { prefix: '/v1' })
   await fastify.register(insightRoutes, { prefix: '/v1' })
   await fastify.register(auditRoutes, { prefix: '/v1' })
+  await fastify.register(adminRoutes, { prefix: '/v1' })
   await fastify.register(portalRoutes)
 
   // Closing waits for requests in flight, but not past a short grace: a connection a client left

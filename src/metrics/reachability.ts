@@ -2,6 +2,7 @@ import type Docker from 'dockerode'
 import type { Redis } from 'ioredis'
 import { Gauge, type Registry } from 'prom-client'
 import type { Readiness } from '../domain/schemas/health.js'
+import type { RedisMemory } from '../domain/schemas/storage.js'
 
 /** What a process needs to do its work: Redis always, a Docker Engine only where builds run. */
 export interface Dependencies {
@@ -10,6 +11,8 @@ export interface Dependencies {
   docker: Docker | null
   /** Where builds run: why the worker takes no builds now (its host is short of disk space), or null. */
   paused?: () => string | null
+  /** Redis's memory, for the warning near its maxmemory; null when Redis does not say. */
+  redisMemory?: () => Promise<RedisMemory | null>
 }
 
 // A probe answers quickly or counts as down: a load balancer or a scrape must not wait on it.
@@ -19,14 +22,19 @@ export async function redisReachable (redis: Redis): Promise<boolean> {
   // A worker's client queues commands while disconnected (it waits for Redis to return): a ping
   // sent then would only answer once Redis is back, so a client not connected is down at once.
   if (redis.status !== 'ready') return false
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS)))
   const pinged = redis.ping().then(
     () => true,
     () => false
   )
+  return withinProbeTime(pinged, false)
+}
+
+/** What `answer` resolves to, or `late` if it takes longer than a probe may. */
+async function withinProbeTime<T> (answer: Promise<T>, late: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(late), PROBE_TIMEOUT_MS)))
   try {
-    return await Promise.race([pinged, timedOut])
+    return await Promise.race([answer, timedOut])
   } finally {
     clearTimeout(timer)
   }
@@ -41,14 +49,19 @@ export async function dockerReachable (docker: Docker): Promise<boolean> {
   )
 }
 
-/** Ready when every dependency this process has answers. */
+/**
+ * Ready when every dependency this process has answers. Warnings (Redis near its maxmemory) leave
+ * it ready: they are for an operator to act on before something fails.
+ */
 export async function checkReadiness (dependencies: Dependencies): Promise<Readiness> {
   const [redis, docker] = await Promise.all([
     redisReachable(dependencies.redis),
     dependencies.docker ? dockerReachable(dependencies.docker) : null
   ])
   const paused = dependencies.paused?.() ?? null
-  return { status: redis && docker !== false && paused === null ? 'ready' : 'unavailable', redis, docker, ...(dependencies.paused ? { paused } : {}) }
+  const memory = redis && dependencies.redisMemory ? await withinProbeTime(dependencies.redisMemory(), null) : null
+  const warnings = memory?.warning ? [memory.warning] : []
+  return { status: redis && docker !== false && paused === null ? 'ready' : 'unavailable', redis, docker, ...(dependencies.paused ? { paused } : {}), warnings }
 }
 
 /** slipway_redis_up and (where builds run) slipway_docker_up, probed at each scrape. */

@@ -4,7 +4,7 @@ import { idTimePrefix } from '../domain/ids.js'
 import type { RetentionPolicy } from '../domain/retention.js'
 import { TERMINAL_STATUSES } from '../domain/schemas/build.js'
 import type { RetentionCandidate } from '../storage/build-store.js'
-import type { SweepReport } from '../storage/retention-store.js'
+import type { SweepReport } from '../domain/schemas/storage.js'
 import type { Storage } from '../storage/storage.js'
 
 // The retention sweeper (docs/operations/retention.md). Every API and worker process runs one; a
@@ -17,6 +17,8 @@ export const SWEEP_INTERVAL_MS = 60_000
 // The lock lapses this long after its holder last renewed it (each batch renews it), so a
 // sweeper that died leaves it to another within a minute.
 const LOCK_TTL_MS = 60_000
+// The sweeper that holds the lock also counts the keys by kind (a SCAN of them all), this often.
+const CENSUS_INTERVAL_MS = 5 * 60_000
 
 export interface SweeperOptions {
   /** Builds looked at per batch. */
@@ -25,20 +27,23 @@ export interface SweeperOptions {
   maxBatches?: number
   /** Now, in ms since the epoch (tests move it). */
   clock?: () => number
+  /** How often a sweep also counts the keys by kind (the storage report, slipway_redis_keys). */
+  censusIntervalMs?: number
 }
 
 export function createRetentionSweeper (deps: {
-  storage: Pick<Storage, 'builds' | 'buildLogs' | 'deliveries' | 'audit' | 'retention'>
+  storage: Pick<Storage, 'builds' | 'buildLogs' | 'deliveries' | 'audit' | 'retention' | 'keyCensus'>
   policy: RetentionPolicy
   logger: { info(details: object, message: string): void; warn(details: object, message: string): void }
   /** Counts what each sweep removed, by kind (slipway_retention_removed_total). */
   onRemoved?: (kind: keyof SweepReport['removed'], count: number) => void
 } & SweeperOptions) {
-  const { builds, buildLogs, deliveries, audit, retention } = deps.storage
+  const { builds, buildLogs, deliveries, audit, retention, keyCensus } = deps.storage
   const { policy } = deps
   const batchSize = deps.batchSize ?? 100
   const maxBatches = deps.maxBatches ?? 1000
   const clock = deps.clock ?? Date.now
+  const censusIntervalMs = deps.censusIntervalMs ?? CENSUS_INTERVAL_MS
 
   /**
    * One sweep, if no other process is sweeping: its report, or null when another held the lock.
@@ -128,9 +133,20 @@ export function createRetentionSweeper (deps: {
       await retention.saveReport(report)
       for (const [kind, count] of Object.entries(removed)) if (count > 0) deps.onRemoved?.(kind as keyof SweepReport['removed'], count)
       deps.logger.info({ retention: report }, 'retention sweep')
+      await countKeys(clock())
       return report
     } finally {
       await retention.release(token)
+    }
+  }
+
+  /** Counts the keys by kind, unless counted lately; a count that fails is logged and made again next time. */
+  async function countKeys (now: number): Promise<void> {
+    try {
+      const last = await keyCensus.last()
+      if (last === null || now - Date.parse(last.countedAt) >= censusIntervalMs) await keyCensus.count(now)
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'could not count the keys in Redis')
     }
   }
 

@@ -194,6 +194,11 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
     return Object.fromEntries(BUILD_STATUSES.map((status, i) => [status, counts[i]])) as Record<BuildStatus, number>
   }
 
+  /** How many builds are kept that were made in [from, before) (ms since the epoch). */
+  function countMade (from: number, before: number): Promise<number> {
+    return redis.zlexcount(keys.allBuilds, `[${idTimePrefix(from)}`, `(${idTimePrefix(before)}`)
+  }
+
   /** Every id in a status index, oldest first; the index may trail a build's status by a moment. */
   function idsByStatus (status: BuildStatus): Promise<string[]> {
     return redis.zrangebylex(keys.buildsByStatus(status), '-', '+')
@@ -281,6 +286,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
     transition,
     list,
     countByStatus,
+    countMade,
     idsByStatus,
     watch,
     oldest,

@@ -96,7 +96,63 @@ export function redisKeys (prefix: string) {
 
     // image-scans.ts
     /** What reading an image's layers found (files deleted later), by image id. */
-    imageScan: (imageId: string) => `${prefix}:imagescan:${imageId}`
+    imageScan: (imageId: string) => `${prefix}:imagescan:${imageId}`,
+
+    // host-reports.ts
+    /** What a worker last reported of its Docker host (JSON), while it lives. */
+    hostReport: (worker: string) => `${prefix}:host:${worker}`,
+    /** The workers that reported, by when their report lapses (ms). */
+    hostReports: `${prefix}:idx:hosts`,
+
+    // key-census.ts
+    /** The last count of Slipway's keys by kind (JSON), made by a retention sweeper. */
+    keyCensus: `${prefix}:retention:census`,
+    /** Every key of this installation, for SCAN MATCH: the prefix with its glob characters escaped. */
+    everything: `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:*`,
+    /** The kind of one of these keys, and the build it belongs to, if any. */
+    kindOf: (key: string) => keyKind(key, prefix)
   }
 }
 export type RedisKeys = ReturnType<typeof redisKeys>
+
+/** What Slipway keeps in Redis, by kind: the label of slipway_redis_keys and the storage report. */
+export const KEY_KINDS = [
+  'build', 'log', 'build_webhooks', 'upload', 'delivery', 'delivery_list', 'index', 'tombstone', 'dedupe', 'quota',
+  'idempotency', 'webhook', 'token', 'rate_limit', 'trigger', 'trigger_delivery', 'audit', 'retention', 'image_scan',
+  'host', 'queue', 'other'
+] as const
+export type KeyKind = (typeof KEY_KINDS)[number]
+
+// The segment after the prefix names the kind; a build's and a webhook's own keys say more after
+// their id. Queues are BullMQ's (build-queue.ts, webhook-queue.ts name them).
+const BY_SEGMENT: Record<string, KeyKind> = {
+  idx: 'index',
+  expired: 'tombstone',
+  inflight: 'dedupe',
+  dedupe: 'dedupe',
+  quota: 'quota',
+  delivery: 'delivery',
+  idem: 'idempotency',
+  token: 'token',
+  tokenhash: 'token',
+  ratelimit: 'rate_limit',
+  authfail: 'rate_limit',
+  trigger: 'trigger',
+  triggerdelivery: 'trigger_delivery',
+  '{audit}': 'audit',
+  retention: 'retention',
+  imagescan: 'image_scan',
+  host: 'host',
+  builds: 'queue',
+  webhooks: 'queue'
+}
+const BUILD_SUFFIXES: Record<string, KeyKind> = { log: 'log', webhooks: 'build_webhooks', source: 'upload', deliveries: 'delivery_list' }
+
+function keyKind (key: string, prefix: string): { kind: KeyKind; buildId?: string } {
+  const rest = key.startsWith(`${prefix}:`) ? key.slice(prefix.length + 1) : ''
+  const build = /^build:\{([^}]+)\}(?::(\w+))?$/.exec(rest)
+  if (build) return { kind: build[2] === undefined ? 'build' : (BUILD_SUFFIXES[build[2]] ?? 'other'), buildId: build[1]! }
+  const [segment = ''] = rest.split(':', 1)
+  if (segment === 'webhook') return { kind: rest.endsWith(':deliveries') ? 'delivery_list' : 'webhook' }
+  return { kind: BY_SEGMENT[segment] ?? 'other' }
+}

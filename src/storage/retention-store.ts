@@ -1,20 +1,7 @@
 import type { Redis } from 'ioredis'
+import type { SweepReport } from '../domain/schemas/storage.js'
 import type { RedisKeys } from './keys.js'
 import { withCommands } from './redis-commands.js'
-
-/** What one sweep did. */
-export interface SweepReport {
-  /** When it started and ended (ISO 8601). */
-  startedAt: string
-  finishedAt: string
-  /** How many of each kind it removed. */
-  removed: { builds: number; logs: number; deliveries: number; tombstones: number; auditEntries: number }
-  /** How many builds it looked at, and in how many batches. */
-  scanned: number
-  batches: number
-  /** It stopped early: it lost the lock, or reached its most batches per sweep. */
-  incomplete: boolean
-}
 
 /** The retention sweeper's lock (one process sweeps at a time), where its walk of logs starts, and its report of the last sweep. */
 export function createRetentionStore (connection: Redis, keys: RedisKeys) {

@@ -6,8 +6,10 @@ import { createBuildStore } from './build-store.js'
 import { createDeliveryLedger } from './delivery-ledger.js'
 import { createDeliveryStore } from './delivery-store.js'
 import { createFollowerLeases } from './follower-leases.js'
+import { createHostReports } from './host-reports.js'
 import { createIdempotency } from './idempotency.js'
 import { createImageScans } from './image-scans.js'
+import { createKeyCensus } from './key-census.js'
 import { redisKeys } from './keys.js'
 import { createLogHub } from './log-hub.js'
 import { withCommands } from './redis-commands.js'
@@ -43,6 +45,8 @@ export function createStorage (redis: Redis, prefix: string) {
     storedUploads: createStoredUploads(connection, keys),
     imageScans: createImageScans(connection, keys),
     retention: createRetentionStore(connection, keys),
+    keyCensus: createKeyCensus(connection, keys),
+    hostReports: createHostReports(connection, keys),
 
     /** The API's store of uploads being received, under its limits and quota. */
     uploads: (settings: { limits: UploadLimits; ttlSeconds: number; quotaBytes: number }) => createUploadStore({ redis: connection, keys, ...settings }),

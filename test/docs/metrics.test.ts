@@ -15,7 +15,7 @@ import { packageRoot } from '../../src/package-info.js'
 t.test('the metrics page lists exactly the metrics Slipway registers', async (t) => {
   const registry = new Registry()
   const never = () => new Promise<never>(() => undefined)
-  registerClusterMetrics(registry, { builds: never, queues: never })
+  registerClusterMetrics(registry, { builds: never, queues: never, redisMemory: never, keys: never })
   registerReachabilityMetrics(registry, { redis: {} as Redis, docker: {} as Docker })
   registerBuildMetrics(registry)
   registerHostMetrics(registry)

@@ -145,6 +145,12 @@ export class MirrorCache {
     }
   }
 
+  /** How many mirrors this cache keeps, and their bytes on disk (as each was last measured). */
+  async usage (): Promise<{ count: number; bytes: number }> {
+    const mirrors = await this.mirrors().catch(() => [])
+    return { count: mirrors.length, bytes: mirrors.reduce((sum, mirror) => sum + mirror.bytes, 0) }
+  }
+
   private async isHeld (gitDir: string): Promise<boolean> {
     const folder = path.join(gitDir, HOLDER_FILES)
     const holds = await readdir(folder).catch(() => [])

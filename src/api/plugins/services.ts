@@ -13,6 +13,7 @@ import { repoPolicy } from '../../domain/builds/repo-url.js'
 import { parseAllowList } from '../../services/url-policy.js'
 import { createWebhookService, type WebhookService } from '../../services/webhook-service.js'
 import { createTriggerService, type TriggerService } from '../../services/trigger-service.js'
+import { createStorageReport, readRedisMemory, type StorageReporter } from '../../services/storage-report.js'
 import { MAX_UPLOAD_ENTRIES } from '../../domain/uploads/safe-tar.js'
 import { uploadTtlSeconds, type UploadStore } from '../../storage/upload-store.js'
 
@@ -26,6 +27,7 @@ declare module 'fastify' {
     tokens: TokenStore
     triggers: TriggerService
     clusterCounts: ClusterCounts
+    storageReport: StorageReporter
     uploads: UploadStore
     audit: AuditLog
     /** SLIPWAY_PUSH_ALLOW and SLIPWAY_ADMIN_PUSH_ANYWHERE, read once. */
@@ -84,8 +86,11 @@ export default fp(
     fastify.decorate('pushPolicy', pushPolicy)
     fastify.decorate('clusterCounts', {
       builds: () => store.countByStatus(),
-      queues: async () => ({ builds: await buildQueue.counts(), webhooks: await events.counts() })
+      queues: async () => ({ builds: await buildQueue.counts(), webhooks: await events.counts() }),
+      redisMemory: () => readRedisMemory(storage.keyCensus),
+      keys: async () => (await storage.keyCensus.last())?.keys ?? null
     })
+    fastify.decorate('storageReport', createStorageReport({ storage, settings: config }))
     fastify.decorate('webhooks', webhooks)
     fastify.decorate('uploads', uploads)
     const logs = createLogService({ storage, maxFollowers: config.quotaLogFollowers, logger: fastify.log, retention: config })

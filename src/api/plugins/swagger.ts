@@ -25,6 +25,7 @@ export default fp(
           { name: 'tokens', description: 'API tokens and their scopes' },
           { name: 'audit', description: 'Who did what: builds, cancels, tokens, webhooks and trigger rules' },
           { name: 'insight', description: 'Where image bytes go, and what would remove them' },
+          { name: 'admin', description: 'What the installation keeps: history, Redis, build hosts, retention' },
           { name: 'service', description: 'Health and readiness' }
         ],
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token: `slipway token create`, or POST /v1/tokens' } } }

@@ -14,7 +14,11 @@ export const ReadinessSchema = Type.Object(
         description:
           "A worker's own /readyz (SLIPWAY_ROLE=worker): why it takes no new builds, such as free space on its Docker Engine's data root under SLIPWAY_DISK_MIN_FREE_BYTES; null while it takes them. Running builds go on"
       })
-    )
+    ),
+    warnings: Type.Array(Type.String(), {
+      description:
+        "What an operator should act on before it fails, without making the process unready: Redis's used memory at 90% of its maxmemory or more, or a maxmemory-policy that evicts keys. Empty when none"
+    })
   },
   { additionalProperties: false }
 )
