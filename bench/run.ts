@@ -12,6 +12,7 @@ import { followersSection } from './followers.js'
 import { listSection } from './list.js'
 import { logsSection } from './logs.js'
 import { queueSection } from './queue.js'
+import { redisMemorySection } from './redis-memory.js'
 import { formatTable, type Row, type Section } from './report.js'
 
 // In the order they run. Each section starts its own processes on its own Redis prefix and stops
@@ -23,7 +24,8 @@ const SECTIONS: Section[] = [
   queueSection,
   listSection,
   logsSection,
-  followersSection
+  followersSection,
+  redisMemorySection
 ]
 
 function usage (): string {

@@ -14,6 +14,7 @@ import type { Dependencies } from '../src/metrics/reachability.js'
 import { registerBuildMetrics, registerHostMetrics } from '../src/metrics/worker-metrics.js'
 import { createRedis } from '../src/storage/redis.js'
 import { createStorage } from '../src/storage/storage.js'
+import { webhookQueueSettings } from '../src/storage/webhook-queue.js'
 import { networkExists } from './docker/build-network.js'
 import { startReconciler } from './reconciler.js'
 import { ABORT_REASONS, runBuild } from './run-build.js'
@@ -43,7 +44,7 @@ export async function startBuildWorker (
   const storage = createStorage(redis, config.prefix)
   const store = storage.builds
   const onQueueError = (error: Error) => logger.warn({ err: error }, 'queue error')
-  const events = storage.webhookQueue({ attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onQueueError)
+  const events = storage.webhookQueue(webhookQueueSettings(config), onQueueError)
   // The builds this process runs, with the attempt it runs of each.
   const running = new Map<string, number | null>()
   const deps = {

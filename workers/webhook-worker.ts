@@ -11,7 +11,7 @@ import { formatPayload } from '../src/domain/webhooks/chat-formats.js'
 import type { DeliveryTarget, StoredDelivery } from '../src/storage/delivery-store.js'
 import { webhookHeaders } from '../src/domain/webhooks/signing.js'
 import { checkWebhookUrl, guardedLookup, parseAllowList } from '../src/services/url-policy.js'
-import { WEBHOOK_QUEUE, type DeliverJobData, type FanoutJobData } from '../src/storage/webhook-queue.js'
+import { WEBHOOK_QUEUE, webhookQueueSettings, type DeliverJobData, type FanoutJobData } from '../src/storage/webhook-queue.js'
 import { liveSecrets } from '../src/storage/webhook-store.js'
 import { postWebhook } from './webhooks/post-webhook.js'
 
@@ -25,7 +25,7 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
   const storage = createStorage(redis, config.prefix)
   const { webhooks, deliveries, builds } = storage
   const onError = (error: Error) => logger.warn({ err: error }, 'webhook queue error')
-  const queue = storage.webhookQueue({ attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onError)
+  const queue = storage.webhookQueue(webhookQueueSettings(config), onError)
   const allow = parseAllowList(config.webhookAllow)
   const lookup = guardedLookup(allow)
   const { attempts } = registerWebhookMetrics(metrics)

@@ -17,7 +17,7 @@ import { createRetentionStore } from './retention-store.js'
 import { createTokenStore } from './token-store.js'
 import { createTriggerStore } from './trigger-store.js'
 import { createStoredUploads, createUploadStore, type UploadLimits } from './upload-store.js'
-import { createWebhookQueue, type DeliverySchedule } from './webhook-queue.js'
+import { createWebhookQueue, type WebhookQueueSettings } from './webhook-queue.js'
 import { createWebhookStore } from './webhook-store.js'
 
 /**
@@ -54,7 +54,7 @@ export function createStorage (redis: Redis, prefix: string) {
     /** Opens its own blocking connection once a log is followed; close() lets it go. */
     logHub: (deps: Omit<Parameters<typeof createLogHub>[0], 'redis' | 'keys'>) => createLogHub({ redis: connection, keys, ...deps }),
     buildQueue: (onError: (error: Error) => void) => createBuildQueue(connection, prefix, onError),
-    webhookQueue: (schedule: DeliverySchedule, onError: (error: Error) => void) => createWebhookQueue(connection, prefix, schedule, onError)
+    webhookQueue: (settings: WebhookQueueSettings, onError: (error: Error) => void) => createWebhookQueue(connection, prefix, settings, onError)
   }
 }
 

@@ -1,6 +1,8 @@
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
+import type { Config } from '../domain/config.js'
 import { newId } from '../domain/ids.js'
+import { parseDuration } from '../domain/retention.js'
 import type { Build } from '../domain/schemas/build.js'
 import type { BuildEventType } from '../domain/webhooks/event-types.js'
 
@@ -33,21 +35,34 @@ const SEQUENCE: Record<BuildEventType, number> = {
 }
 const KEEP_SECONDS = 7 * 86_400
 
-export interface DeliverySchedule {
+export interface WebhookQueueSettings {
+  /** A delivery's attempts, and the first backoff between them (doubling, with jitter). */
   attempts: number
   backoffMs: number
+  /** How long an event's job is kept after it ran, so a repeated announcement is recognised. */
+  eventKeepSeconds: number
+}
+
+/**
+ * The queue's settings from the configuration. An event's job carries the whole build and is
+ * kept a week, or as long as the build's record (SLIPWAY_RETENTION) if that is shorter: nothing
+ * of a build outlives its record, and a repeat of an event comes within the build's lifetime.
+ */
+export function webhookQueueSettings (config: Pick<Config, 'webhookAttempts' | 'webhookBackoffMs' | 'retention'>): WebhookQueueSettings {
+  const recordsSeconds = (parseDuration(config.retention) ?? KEEP_SECONDS * 1000) / 1000
+  return { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs, eventKeepSeconds: Math.min(KEEP_SECONDS, recordsSeconds) }
 }
 
 /** Puts build events and deliveries on the webhook queue. Callers never see bullmq. */
-export function createWebhookQueue (connection: Redis, prefix: string, schedule: DeliverySchedule, onError: (error: Error) => void) {
+export function createWebhookQueue (connection: Redis, prefix: string, settings: WebhookQueueSettings, onError: (error: Error) => void) {
   const queue = new Queue<FanoutJobData | DeliverJobData>(WEBHOOK_QUEUE, { connection, prefix })
   queue.on('error', onError)
   return {
     /** Announces an event of a build. The job id makes announcing it twice harmless. */
     async emit (type: BuildEventType, build: Build): Promise<void> {
       const data: FanoutJobData = { eventId: newId(), type, sequence: SEQUENCE[type], timestamp: new Date().toISOString(), build }
-      // Kept a week after it ran, so a repeated announcement within that time is recognised.
-      await queue.add('fanout', data, { jobId: `${build.id}.${type}`, removeOnComplete: { age: KEEP_SECONDS }, removeOnFail: { age: KEEP_SECONDS } })
+      const keep = { age: settings.eventKeepSeconds }
+      await queue.add('fanout', data, { jobId: `${build.id}.${type}`, removeOnComplete: keep, removeOnFail: keep })
     },
     /** Sends a delivery, retrying with exponential backoff and jitter; `attempt` names a redelivery. */
     async deliver (deliveryId: string, redelivery?: number): Promise<void> {
@@ -56,8 +71,8 @@ export function createWebhookQueue (connection: Redis, prefix: string, schedule:
         { deliveryId },
         {
           jobId: redelivery ? `${deliveryId}.r${redelivery}` : deliveryId,
-          attempts: schedule.attempts,
-          backoff: { type: 'exponential', delay: schedule.backoffMs, jitter: 0.5 },
+          attempts: settings.attempts,
+          backoff: { type: 'exponential', delay: settings.backoffMs, jitter: 0.5 },
           removeOnComplete: true,
           removeOnFail: { age: KEEP_SECONDS }
         }

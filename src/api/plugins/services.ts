@@ -16,6 +16,7 @@ import { createTriggerService, type TriggerService } from '../../services/trigge
 import { createStorageReport, readRedisMemory, type StorageReporter } from '../../services/storage-report.js'
 import { MAX_UPLOAD_ENTRIES } from '../../domain/uploads/safe-tar.js'
 import { uploadTtlSeconds, type UploadStore } from '../../storage/upload-store.js'
+import { webhookQueueSettings } from '../../storage/webhook-queue.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -47,7 +48,7 @@ export default fp(
     const storage = createStorage(redis, config.prefix)
     const onQueueError = (error: Error) => fastify.log.debug({ err: error }, 'queue error')
     const buildQueue = storage.buildQueue(onQueueError)
-    const events = storage.webhookQueue({ attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs }, onQueueError)
+    const events = storage.webhookQueue(webhookQueueSettings(config), onQueueError)
     const { audit, builds: store } = storage
     const webhooks = createWebhookService({
       audit,
