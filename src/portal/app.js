@@ -3,11 +3,12 @@ import { errorBox, h, show } from './dom.js'
 import { buildPage } from './pages/build.js'
 import { buildsPage } from './pages/builds.js'
 import { repoPage } from './pages/repo.js'
+import { storagePage } from './pages/storage.js'
 import { submitPage } from './pages/submit.js'
 
-// A page per hash route (#/builds, #/builds/ID, #/submit, #/repos/URL), so the server needs only
-// to serve these files. Each page gets a signal that aborts when the person leaves it, which
-// stops its polling and log stream.
+// A page per hash route (#/builds, #/builds/ID, #/submit, #/repos/URL, #/storage), so the server
+// needs only to serve these files. Each page gets a signal that aborts when the person leaves it,
+// which stops its polling and log stream.
 
 /**
  * What a page is given besides the element it fills.
@@ -25,6 +26,7 @@ const routes = [
   [/^#\/builds\/([^/?]+)$/, buildPage],
   [/^#\/repos\/([^?]+)$/, repoPage],
   [/^#\/submit(?:\?.*)?$/, submitPage],
+  [/^#\/storage$/, storagePage],
   [/^(?:#\/?(?:builds)?(?:\?.*)?)?$/, buildsPage]
 ]
 let leaving = new AbortController()
@@ -50,7 +52,7 @@ function route () {
   for (const [pattern, page] of routes) {
     const match = pattern.exec(hash)
     if (!match) continue
-    markNav(page === submitPage ? 'submit' : 'builds')
+    markNav(page === submitPage ? 'submit' : page === storagePage ? 'storage' : 'builds')
     const { signal } = leaving
     void page(main, { id: match[1] ? decodeURIComponent(match[1]) : '', query, signal }).catch((/** @type {unknown} */ error) => {
       if (!signal.aborted) show(main, errorBox(error, 'The page could not be loaded:'))

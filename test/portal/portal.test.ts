@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import { Redis } from 'ioredis'
 import t from 'tap'
+import { retentionPolicy } from '../../src/domain/retention.js'
+import { createRetentionSweeper } from '../../src/services/retention-sweeper.js'
+import { createStorage } from '../../src/storage/storage.js'
 import { chromiumMissing, CHROMIUM, openBrowser, SCREENSHOT_DIR } from '../helpers/browser.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { startRegistry } from '../helpers/registry.js'
@@ -213,6 +218,29 @@ if (chromiumMissing) {
     t.equal(await text('#submit-result .error-code'), 'FORBIDDEN')
     t.match(await text('#submit-result'), /builds:write/)
     t.ok(await page.locator('#submit-result button', { hasText: 'another token' }).count(), 'and offered to use another')
+  })
+
+  t.test('an admin sees what is kept: history by age, Redis, the build host, the last sweep', async (t) => {
+    // Still signed in with the builds:read token of the test before.
+    await visit('#/storage')
+    await page.locator('main .error-code').waitFor()
+    t.equal(await text('main .error-code'), 'FORBIDDEN', 'a token without the admin scope is told so')
+    t.match(await text('main .error-box'), /admin/)
+
+    const redis = new Redis(slipway.config.redisUrl)
+    t.teardown(() => redis.quit())
+    const sweep = await createRetentionSweeper({ storage: createStorage(redis, slipway.config.prefix), policy: retentionPolicy(slipway.config), logger: { info: () => {}, warn: () => {} } }).sweepOnce()
+    t.ok(sweep, 'a sweep ran')
+    await page.evaluate(`sessionStorage.setItem('slipway.token', ${JSON.stringify(slipway.config.adminToken)})`)
+    await visit('#/storage')
+    await page.locator('#hosts table').waitFor()
+    t.equal(await page.locator('[data-nav=storage][aria-current=page]').count(), 1, 'the Storage link is marked')
+    t.match(await text('#history'), /[1-9]\d* build records? kept/, 'the builds of the tests before')
+    t.equal(await page.locator('#history tbody tr').count(), 6, 'by age, in six bands')
+    t.match(await text('#redis-memory'), /used.*policy/)
+    t.match(await text('#hosts tbody'), new RegExp(`${os.hostname()}:${process.pid}[\\s\\S]*Taking builds`), "this test's worker and its engine")
+    t.match(await text('#last-sweep'), /Last sweep .*removed \d+ builds?/)
+    await screenshot('09-storage')
   })
 
   t.comment(`screenshots: ${SCREENSHOT_DIR}`)
