@@ -63,7 +63,7 @@ async function main (): Promise<void> {
   // Every process sweeps expired history (docs/operations/retention.md); a lock in Redis lets one
   // at a time, on a connection of its own that waits for Redis rather than failing.
   const sweeperRedis = createRedis(config.redisUrl, 'worker', logger, `${config.prefix}:retention`)
-  const sweeperStorage = createStorage(sweeperRedis, config.prefix)
+  const sweeperStorage = createStorage(sweeperRedis, config)
   const sweeper = createRetentionSweeper({
     storage: sweeperStorage,
     policy: retentionPolicy(config),

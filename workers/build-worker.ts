@@ -41,7 +41,7 @@ export async function startBuildWorker (
   const docker = new Docker()
   await checkNetworkAtStart(docker, config.buildNetwork, logger)
   const redis = createRedis(config.redisUrl, 'worker', logger)
-  const storage = createStorage(redis, config.prefix)
+  const storage = createStorage(redis, config)
   const store = storage.builds
   const onQueueError = (error: Error) => logger.warn({ err: error }, 'queue error')
   const events = storage.webhookQueue(webhookQueueSettings(config), onQueueError)

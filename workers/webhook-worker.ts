@@ -22,7 +22,7 @@ const CONCURRENCY = 16
 /** Fans build events out to their subscriptions and delivers them, signed, with retries; counts attempts in `metrics`. */
 export async function startWebhookWorker (config: Config, logger: Logger, metrics = new Registry()): Promise<{ close(): Promise<void> }> {
   const redis = createRedis(config.redisUrl, 'worker', logger)
-  const storage = createStorage(redis, config.prefix)
+  const storage = createStorage(redis, config)
   const { webhooks, deliveries, builds } = storage
   const onError = (error: Error) => logger.warn({ err: error }, 'webhook queue error')
   const queue = storage.webhookQueue(webhookQueueSettings(config), onError)

@@ -27,9 +27,14 @@ export interface RetentionPolicy {
   auditMs: number
 }
 
+/** How long an ended build's record is kept (SLIPWAY_RETENTION, checked by loadConfig), in ms. */
+export function recordsLifetimeMs (retention: string): number {
+  return parseDuration(retention) ?? 90 * UNIT_MS.d
+}
+
 /** The policy of valid settings (loadConfig has checked them). */
 export function retentionPolicy (settings: { retention: string; logRetention: string; retentionKeepLast: number; auditRetention: string }): RetentionPolicy {
-  const recordsMs = parseDuration(settings.retention) ?? 90 * UNIT_MS.d
+  const recordsMs = recordsLifetimeMs(settings.retention)
   const logsMs = settings.logRetention === '' ? recordsMs : Math.min(parseDuration(settings.logRetention) ?? recordsMs, recordsMs)
   return { recordsMs, logsMs, keepLast: settings.retentionKeepLast, auditMs: parseDuration(settings.auditRetention) ?? 365 * UNIT_MS.d }
 }

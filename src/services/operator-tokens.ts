@@ -18,7 +18,7 @@ export interface OperatorTokens {
 export async function openOperatorTokens (): Promise<OperatorTokens> {
   const config = loadConfig()
   const redis = createRedis(config.redisUrl, 'worker', { warn: () => undefined })
-  const { tokens } = createStorage(redis, config.prefix)
+  const { tokens } = createStorage(redis, config)
   try {
     await redis.connect()
   } catch (error) {

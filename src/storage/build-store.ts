@@ -26,6 +26,9 @@ export interface Claim {
 }
 
 // A claim outlives any build that holds it; it only lapses by itself if its build never ends.
+// Both are kept no longer than SLIPWAY_RETENTION (keepAtMostSeconds), so that nothing of a build
+// outlives its record; with a retention in minutes, a claim may lapse under a long build, and an
+// identical request then starts a build of its own rather than joining it.
 const CLAIM_TTL_SECONDS = 86_400
 // A succeeded build is reused for identical builds for 30 days at most (and only while it is kept).
 const DEDUPE_TTL_SECONDS = 30 * 86_400
@@ -93,7 +96,9 @@ export interface Transition {
 // with a cursor rather than walking the whole history.
 const MAX_SCANNED_PER_PAGE = 1000
 
-export function createBuildStore (connection: Redis, keys: RedisKeys) {
+export function createBuildStore (connection: Redis, keys: RedisKeys, keepAtMostSeconds = Infinity) {
+  const claimSeconds = Math.min(CLAIM_TTL_SECONDS, keepAtMostSeconds)
+  const dedupeSeconds = Math.min(DEDUPE_TTL_SECONDS, keepAtMostSeconds)
   const redis = withCommands(connection)
   /**
    * Stores a new build. With a claim, only if no other build holds the claim's key (else: `held`,
@@ -107,7 +112,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
     const indexes = [keys.allBuilds, keys.buildsByStatus(record.status), ...byRepo]
     const fields = Object.entries(encode(record)).flat()
     const scriptKeys = [keys.build(record.id), ...(claim ? [keys.inflight(claim.request)] : []), ...(active ? [keys.activeBuilds(active.actorId)] : []), ...indexes]
-    const args = [record.id, claim ? CLAIM_TTL_SECONDS : 0, claim ? 1 : 0, claim?.replacing ?? '', active?.max ?? '', ...fields]
+    const args = [record.id, claim ? claimSeconds : 0, claim ? 1 : 0, claim?.replacing ?? '', active?.max ?? '', ...fields]
     for (;;) {
       const refused = await redis.createBuild(scriptKeys.length, ...scriptKeys, ...args)
       if (refused === null) return { kind: 'stored' }
@@ -333,7 +338,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys) {
 
     /** Remembers a succeeded build as the one identical builds (by build fingerprint) reuse. */
     async rememberReusable (fingerprint: string, id: string): Promise<void> {
-      await redis.set(keys.dedupe(fingerprint), id, 'EX', DEDUPE_TTL_SECONDS)
+      await redis.set(keys.dedupe(fingerprint), id, 'EX', dedupeSeconds)
     }
   }
 }

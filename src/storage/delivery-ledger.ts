@@ -5,7 +5,7 @@ import type { TriggerProvider } from '../domain/schemas/trigger.js'
 
 // A delivery being handled holds a lease: long enough for any handling, short enough that an
 // event whose handler died can be sent again. A handled one is remembered a week, longer than
-// GitHub and GitLab keep deliveries one can redeliver by hand.
+// GitHub and GitLab keep deliveries one can redeliver by hand; or SLIPWAY_RETENTION, if shorter.
 const LEASE_SECONDS = 300
 const REMEMBER_SECONDS = 7 * 86_400
 const PENDING = 'pending'
@@ -37,7 +37,8 @@ export interface Delivery {
  * API replicas); it is marked handled only once its builds exist, so a handler that dies in
  * between loses no event: the lease lapses and the event can be sent again.
  */
-export function createDeliveryLedger (redis: Redis, keys: RedisKeys) {
+export function createDeliveryLedger (redis: Redis, keys: RedisKeys, keepAtMostSeconds = Infinity) {
+  const rememberSeconds = Math.min(REMEMBER_SECONDS, keepAtMostSeconds)
   const keyOf = (delivery: Delivery) => {
     const signers = createHash('sha256').update([...delivery.signers].sort().join(',')).digest('hex').slice(0, 32)
     return keys.triggerDelivery(delivery.provider, signers, delivery.id)
@@ -58,7 +59,7 @@ export function createDeliveryLedger (redis: Redis, keys: RedisKeys) {
     claim,
 
     async complete (delivery: Delivery, handled: HandledDelivery): Promise<void> {
-      await redis.set(keyOf(delivery), JSON.stringify(handled), 'EX', REMEMBER_SECONDS)
+      await redis.set(keyOf(delivery), JSON.stringify(handled), 'EX', rememberSeconds)
     },
 
     /** Gives a delivery back when handling it failed, so sending it again tries again. */

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis'
 import { IdempotencyKeyInvalid } from '../domain/errors.js'
 import type { RedisKeys } from './keys.js'
 
-// Keys live a day (the IETF httpapi Idempotency-Key draft leaves the window to the server).
+// Keys live a day (the IETF httpapi Idempotency-Key draft leaves the window to the server), or
+// SLIPWAY_RETENTION if shorter: a key names its build, and outlives it no more than the rest of it.
 const KEY_TTL_SECONDS = 86_400
 
 export type Claim = { kind: 'new' } | { kind: 'replay'; buildId: string } | { kind: 'mismatch' }
@@ -13,11 +14,12 @@ export type Claim = { kind: 'new' } | { kind: 'replay'; buildId: string } | { ki
  * The claim is one SET NX, so concurrent repeats agree on a single build. Keys are scoped to the
  * client that sent them (`scope`: its token), so one client can neither replay nor block another's.
  */
-export function createIdempotency (redis: Redis, keys: RedisKeys) {
+export function createIdempotency (redis: Redis, keys: RedisKeys, keepAtMostSeconds = Infinity) {
+  const ttl = Math.min(KEY_TTL_SECONDS, keepAtMostSeconds)
   return {
     async claim (scope: string, key: string, bodyFingerprint: string, buildId: string): Promise<Claim> {
       const value = JSON.stringify({ fingerprint: bodyFingerprint, buildId })
-      if (await redis.set(keys.idempotency(scope, key), value, 'EX', KEY_TTL_SECONDS, 'NX')) return { kind: 'new' }
+      if (await redis.set(keys.idempotency(scope, key), value, 'EX', ttl, 'NX')) return { kind: 'new' }
       const existing = JSON.parse((await redis.get(keys.idempotency(scope, key))) ?? 'null') as { fingerprint: string; buildId: string } | null
       // Expired in between: claim it afresh.
       if (!existing) return this.claim(scope, key, bodyFingerprint, buildId)

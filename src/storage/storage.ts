@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis'
+import type { Config } from '../domain/config.js'
+import { recordsLifetimeMs } from '../domain/retention.js'
 import { createAuditLog } from './audit-log.js'
 import { createBuildLogs } from './build-log.js'
 import { createBuildQueue } from './build-queue.js'
@@ -24,26 +26,29 @@ import { createWebhookStore } from './webhook-store.js'
  * Every store and queue of Slipway over one connection, under one key prefix: what the API and
  * the workers are handed instead of a Redis client. Each store is the one module that reads and
  * writes its keys. The stores that hold settings, timers or connections of their own are made
- * when asked for, by whoever needs them.
+ * when asked for, by whoever needs them. Keys that expire by themselves (claims, dedupe and
+ * idempotency keys, image scans, push delivery ledgers) live no longer than SLIPWAY_RETENTION.
  */
-export function createStorage (redis: Redis, prefix: string) {
+export function createStorage (redis: Redis, settings: Pick<Config, 'prefix' | 'retention'>) {
+  const { prefix } = settings
   const connection = withCommands(redis)
   const keys = redisKeys(prefix)
+  const keepAtMostSeconds = recordsLifetimeMs(settings.retention) / 1000
   const audit = createAuditLog(connection, keys)
   return {
     /** The connection itself, for what takes one: BullMQ's workers, the readiness probe, connecting and quitting. */
     connection,
-    builds: createBuildStore(connection, keys),
+    builds: createBuildStore(connection, keys, keepAtMostSeconds),
     buildLogs: createBuildLogs(connection, keys),
     audit,
     tokens: createTokenStore(connection, keys, audit),
-    idempotency: createIdempotency(connection, keys),
+    idempotency: createIdempotency(connection, keys, keepAtMostSeconds),
     webhooks: createWebhookStore(connection, keys),
     deliveries: createDeliveryStore(connection, keys),
-    deliveryLedger: createDeliveryLedger(connection, keys),
+    deliveryLedger: createDeliveryLedger(connection, keys, keepAtMostSeconds),
     triggers: createTriggerStore(connection, keys),
     storedUploads: createStoredUploads(connection, keys),
-    imageScans: createImageScans(connection, keys),
+    imageScans: createImageScans(connection, keys, keepAtMostSeconds),
     retention: createRetentionStore(connection, keys),
     keyCensus: createKeyCensus(connection, keys),
     hostReports: createHostReports(connection, keys),

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { Config } from '../domain/config.js'
 import { newId } from '../domain/ids.js'
-import { parseDuration } from '../domain/retention.js'
+import { recordsLifetimeMs } from '../domain/retention.js'
 import type { Build } from '../domain/schemas/build.js'
 import type { BuildEventType } from '../domain/webhooks/event-types.js'
 
@@ -49,8 +49,7 @@ export interface WebhookQueueSettings {
  * of a build outlives its record, and a repeat of an event comes within the build's lifetime.
  */
 export function webhookQueueSettings (config: Pick<Config, 'webhookAttempts' | 'webhookBackoffMs' | 'retention'>): WebhookQueueSettings {
-  const recordsSeconds = (parseDuration(config.retention) ?? KEEP_SECONDS * 1000) / 1000
-  return { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs, eventKeepSeconds: Math.min(KEEP_SECONDS, recordsSeconds) }
+  return { attempts: config.webhookAttempts, backoffMs: config.webhookBackoffMs, eventKeepSeconds: Math.min(KEEP_SECONDS, recordsLifetimeMs(config.retention) / 1000) }
 }
 
 /** Puts build events and deliveries on the webhook queue. Callers never see bullmq. */

@@ -229,7 +229,7 @@ if (chromiumMissing) {
 
     const redis = new Redis(slipway.config.redisUrl)
     t.teardown(() => redis.quit())
-    const sweep = await createRetentionSweeper({ storage: createStorage(redis, slipway.config.prefix), policy: retentionPolicy(slipway.config), logger: { info: () => {}, warn: () => {} } }).sweepOnce()
+    const sweep = await createRetentionSweeper({ storage: createStorage(redis, slipway.config), policy: retentionPolicy(slipway.config), logger: { info: () => {}, warn: () => {} } }).sweepOnce()
     t.ok(sweep, 'a sweep ran')
     await page.evaluate(`sessionStorage.setItem('slipway.token', ${JSON.stringify(slipway.config.adminToken)})`)
     await visit('#/storage')

@@ -24,7 +24,7 @@ function setup (t: Test, overrides: Partial<Config> = {}) {
   const connect = () => {
     const redis = new Redis(config.redisUrl)
     t.teardown(() => redis.quit())
-    return createStorage(redis, config.prefix)
+    return createStorage(redis, config)
   }
   const storage = connect()
   const sweeper = (options: SweeperOptions = {}, own = storage) =>

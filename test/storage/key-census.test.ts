@@ -15,7 +15,7 @@ t.test("a census counts the installation's keys by kind, and its logs by their b
   const config = testConfig(t)
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.quit())
-  const storage = createStorage(redis, config.prefix)
+  const storage = createStorage(redis, config)
   const now = Date.now()
   // Two builds made now, one made two days ago; each with a log line.
   const ids = [ulid(now), ulid(now + 1), ulid(now - 48 * HOUR)]
@@ -48,8 +48,8 @@ t.test("an installation whose prefix holds glob characters counts its own keys, 
   t.teardown(async () => {
     for await (const keys of keyPages(redis, `census-${tag}-*`)) await redis.unlink(...keys)
   })
-  for (const prefix of [own, neighbour]) await createStorage(redis, prefix).builds.create(newBuildRecord(ulid(), defaultRequest('https://git.example/app'), new Date()))
-  const census = await createStorage(redis, own).keyCensus.count(Date.now())
+  for (const prefix of [own, neighbour]) await createStorage(redis, { prefix, retention: '90d' }).builds.create(newBuildRecord(ulid(), defaultRequest('https://git.example/app'), new Date()))
+  const census = await createStorage(redis, { prefix: own, retention: '90d' }).keyCensus.count(Date.now())
   t.equal(census.keys.build, 1, "its one build, not the neighbour's too")
   t.equal(census.keys.other, 0, "and none of the neighbour's keys at all")
 })
@@ -57,7 +57,7 @@ t.test("an installation whose prefix holds glob characters counts its own keys, 
 t.test("Redis's memory is read as INFO gives it", async (t) => {
   const redis = new Redis(testConfig(t).redisUrl)
   t.teardown(() => redis.quit())
-  const storage = createStorage(redis, 'unused')
+  const storage = createStorage(redis, { prefix: 'unused', retention: '90d' })
   const memory = await storage.keyCensus.memory()
   const info = await redis.info('memory')
   t.ok(memory.usedBytes > 0 && info.includes('used_memory:'), `used (${memory.usedBytes} bytes)`)

@@ -12,8 +12,8 @@ t.test('the scripts are defined once per connection and run again after Redis fo
   const server = await startRedisServer(t)
   const redis = new Redis(server.url)
   t.teardown(() => redis.quit())
-  const storage = createStorage(redis, 'commands-test')
-  t.equal(createStorage(redis, 'commands-test').connection, storage.connection, 'a second storage over the connection shares it')
+  const storage = createStorage(redis, { prefix: 'commands-test', retention: '90d' })
+  t.equal(createStorage(redis, { prefix: 'commands-test', retention: '90d' }).connection, storage.connection, 'a second storage over the connection shares it')
   t.equal(typeof storage.connection.transitionBuild, 'function')
 
   const id = '01J00000000000000000000001'

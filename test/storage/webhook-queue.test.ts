@@ -17,7 +17,7 @@ t.test("an event's job, which carries the whole build, is kept a week, or as lon
   const config = testConfig(t, { retention: '15m' })
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.quit())
-  const events = createStorage(redis, config.prefix).webhookQueue(webhookQueueSettings(config), () => undefined)
+  const events = createStorage(redis, config).webhookQueue(webhookQueueSettings(config), () => undefined)
   t.teardown(() => events.close())
   const build = toResource(newBuildRecord('01J00000000000000000000009', defaultRequest('https://git.example/app'), new Date()))
   await events.emit('build.queued', build)

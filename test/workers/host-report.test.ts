@@ -13,7 +13,7 @@ t.test('a worker reports its engine and what the engine holds, and drops out whe
   const config = testConfig(t)
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.quit())
-  const storage = createStorage(redis, config.prefix)
+  const storage = createStorage(redis, config)
   const docker = new Docker()
   const info = (await docker.info()) as { ID: string; Name: string }
   const mirrors = new MirrorCache({ dir: t.testdir(), maxBytes: 1e9, holdMaxMs: 60_000 })

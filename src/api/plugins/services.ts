@@ -45,7 +45,7 @@ export default fp(
     const redis = createRedis(config.redisUrl, 'api', fastify.log, `${config.prefix}:api`)
     // Start without Redis if need be: requests answer 503 until it is back.
     await redis.connect().catch(() => undefined)
-    const storage = createStorage(redis, config.prefix)
+    const storage = createStorage(redis, config)
     const onQueueError = (error: Error) => fastify.log.debug({ err: error }, 'queue error')
     const buildQueue = storage.buildQueue(onQueueError)
     const events = storage.webhookQueue(webhookQueueSettings(config), onQueueError)

@@ -25,7 +25,7 @@ async function setup (t: Test) {
     if (entries !== null) await redis.set(key, bytes)
     const sha256 = createHash('sha256').update(bytes).digest('hex')
     return unpackUpload({
-      uploads: createStorage(redis, config.prefix).storedUploads,
+      uploads: createStorage(redis, config).storedUploads,
       buildId: 'test',
       source: { type: 'upload', sizeBytes: bytes.length, sha256 },
       dir,

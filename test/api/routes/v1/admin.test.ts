@@ -34,7 +34,7 @@ t.test('the storage report shows history by age, Redis, each live host and the l
   const app = await buildApp(t, config)
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.quit())
-  const storage = createStorage(redis, config.prefix)
+  const storage = createStorage(redis, config)
 
   const reader = (await app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: 'reader', scopes: ['builds:read', 'builds:write', 'webhooks:admin', 'triggers:admin'] } })).json<{ token: string }>()
   const refused = await app.inject({ method: 'GET', url: '/v1/admin/storage', headers: { authorization: `Bearer ${reader.token}` } })
