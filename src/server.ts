@@ -43,9 +43,12 @@ async function main (): Promise<void> {
   const metrics = new Registry()
   collectDefaultMetrics({ register: metrics })
 
+  // With role all, the API's /readyz also says when this process's worker takes no builds; the
+  // worker starts after the API, so the API asks it through this.
+  let workerPaused: () => string | null = () => null
   if (config.role === 'api' || config.role === 'all') {
     const app = Fastify(serverOptions(logger, config))
-    await app.register(fp(slipwayApp), { config, metrics })
+    await app.register(fp(slipwayApp), { config, metrics, ...(config.role === 'all' ? { paused: () => workerPaused() } : {}) })
     await app.listen({ host: config.host, port: config.port })
     closers.push(() => app.close())
   }
@@ -53,6 +56,7 @@ async function main (): Promise<void> {
     const buildWorker = await startBuildWorker(config, logger, metrics)
     const webhookWorker = await startWebhookWorker(config, logger, metrics)
     closers.push(() => buildWorker.close(), () => webhookWorker.close())
+    workerPaused = buildWorker.dependencies.paused ?? workerPaused
     if (config.role === 'worker') {
       // Closed last: a draining worker's builds stay visible to Prometheus until they end.
       const server = await startMetricsServer(config, logger, metrics, buildWorker.dependencies)

@@ -29,6 +29,8 @@ export interface AppOptions {
   config: Config
   /** The process's one metrics registry, shared with a worker in the same process; a new one if not given. */
   metrics?: Registry
+  /** With SLIPWAY_ROLE=all: why this process's worker takes no builds now (its disk watermark), or null. */
+  paused?: () => string | null
 }
 
 /** The whole API as one plugin: src/server.ts runs it, tests build it the same way. */
@@ -46,7 +48,8 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
   const dependencies = {
     redis: fastify.storage.connection,
     docker: options.config.role === 'api' ? null : new Docker(),
-    redisMemory: () => readRedisMemory(fastify.storage.keyCensus)
+    redisMemory: () => readRedisMemory(fastify.storage.keyCensus),
+    ...(options.paused ? { paused: options.paused } : {})
   }
   const metrics = options.metrics ?? new Registry()
   registerReachabilityMetrics(metrics, dependencies)

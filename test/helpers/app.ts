@@ -11,9 +11,9 @@ import type { Config } from '../../src/domain/config.js'
  * authenticates as the config's admin token unless a request brings its own Authorization
  * (an empty one sends none). `logger` and `metrics` stand for the process's, when a test shares them.
  */
-export async function buildApp (t: Teardown, config: Config, options: { logger?: Logger; metrics?: Registry } = {}): Promise<FastifyInstance> {
+export async function buildApp (t: Teardown, config: Config, options: { logger?: Logger; metrics?: Registry; paused?: () => string | null } = {}): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(options.logger ?? pino({ level: config.logLevel }), config))
-  await app.register(fp(slipwayApp), { config, metrics: options.metrics })
+  await app.register(fp(slipwayApp), { config, metrics: options.metrics, ...(options.paused ? { paused: options.paused } : {}) })
   await app.ready()
   t.teardown(() => app.close())
   const inject = app.inject.bind(app)

@@ -22,7 +22,7 @@ const START_TIMEOUT_MS = 60_000
  * Slipway in a process of its own, as a separate host would run it (under tap, src/server.ts
  * through tap's TypeScript loader); resolves once it says it has started, stopped at teardown.
  */
-export async function startSlipwayProcess (t: Teardown, config: Config, role: 'api' | 'worker'): Promise<{ pid: number; kill: (signal: NodeJS.Signals) => void }> {
+export async function startSlipwayProcess (t: Teardown, config: Config, role: Config['role']): Promise<{ pid: number; kill: (signal: NodeJS.Signals) => void }> {
   const loader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
   const child = spawn(process.execPath, [...loader, serverEntry], {
     env: { ...process.env, ...configEnv({ ...config, role, logLevel: 'info' }) },

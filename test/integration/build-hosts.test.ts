@@ -10,6 +10,8 @@ import { pruneBuildCache } from '../../workers/docker/host-cleanup.js'
 import { buildApp } from '../helpers/app.js'
 import { testConfig } from '../helpers/config.js'
 import { docker } from '../helpers/docker.js'
+import { freePort } from '../helpers/ports.js'
+import { startSlipwayProcess } from '../helpers/processes.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { startRegistry } from '../helpers/registry.js'
 import { startSlipway } from '../helpers/slipway.js'
@@ -110,7 +112,7 @@ t.test('under the disk watermark the worker takes no builds (a running one finis
   const pausedGauge = async () => /slipway_worker_paused\{reason="disk"\} (\d)/.exec(await metrics.getSingleMetricAsString('slipway_worker_paused'))?.[1]
 
   await until('the worker to reach Redis', async () => (await readyz()).body.redis === true)
-  t.same(await readyz(), { code: 200, body: { status: 'ready', redis: true, docker: true, paused: null } })
+  t.same(await readyz(), { code: 200, body: { status: 'ready', redis: true, docker: true, paused: null, warnings: [] } })
   const slow = await createRepo(t, { Dockerfile: `FROM busybox\nRUN sleep 3 && echo ${randomBytes(8).toString('hex')} > /slow\n` })
   const running = await submit(slow.url)
   await until('the first build to run', async () => (await get(running.id)).status === 'running')
@@ -132,6 +134,23 @@ t.test('under the disk watermark the worker takes no builds (a running one finis
   free = 50 * GiB
   await until('the waiting build to end', async () => !['queued', 'running'].includes((await get(waiting.id)).status))
   t.equal((await get(waiting.id)).status, 'succeeded', 'space back, the worker took the build and built it')
-  t.same(await readyz(), { code: 200, body: { status: 'ready', redis: true, docker: true, paused: null } })
+  t.same(await readyz(), { code: 200, body: { status: 'ready', redis: true, docker: true, paused: null, warnings: [] } })
   t.equal(await pausedGauge(), '0')
 })
+
+t.test("with SLIPWAY_ROLE=all, the API's /readyz says when the process's own worker takes no builds", async (t) => {
+  // More free space than any disk has: the worker prunes what it may, then pauses.
+  const config = testConfig(t, { port: await freePort(), diskMinFreeBytes: 2 ** 50 })
+  await startSlipwayProcess(t, config, 'all')
+  const deadline = Date.now() + 60_000
+  let answer: { code: number; body: { status: string; paused?: string | null } }
+  do {
+    const response = await fetch(`http://127.0.0.1:${config.port}/readyz`)
+    answer = { code: response.status, body: (await response.json()) as typeof answer.body }
+    if (answer.body.paused) break
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  } while (Date.now() < deadline)
+  t.equal(answer.code, 503, 'not ready for builds')
+  t.match(answer.body, { status: 'unavailable', paused: /under the 1.13 PB this worker keeps \(SLIPWAY_DISK_MIN_FREE_BYTES\)/ })
+})
+

@@ -12,7 +12,7 @@ export const ReadinessSchema = Type.Object(
     paused: Type.Optional(
       Type.Union([Type.String(), Type.Null()], {
         description:
-          "A worker's own /readyz (SLIPWAY_ROLE=worker): why it takes no new builds, such as free space on its Docker Engine's data root under SLIPWAY_DISK_MIN_FREE_BYTES; null while it takes them. Running builds go on"
+          "Where this process builds (SLIPWAY_ROLE=worker or all): why it takes no new builds, such as free space on its Docker Engine's data root under SLIPWAY_DISK_MIN_FREE_BYTES; null while it takes them. Running builds go on"
       })
     ),
     warnings: Type.Array(Type.String(), {

@@ -173,7 +173,7 @@ t.test('health and readiness', async (t) => {
   t.same((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' })
   const ready = await app.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 200)
-  t.same(ready.json(), { status: 'ready', redis: true, docker: true })
+  t.same(ready.json(), { status: 'ready', redis: true, docker: true, warnings: [] })
 })
 
 t.test('without Redis the API answers 503 REDIS_UNAVAILABLE at once', async (t) => {
