@@ -153,4 +153,3 @@ t.test("with SLIPWAY_ROLE=all, the API's /readyz says when the process's own wor
   t.equal(answer.code, 503, 'not ready for builds')
   t.match(answer.body, { status: 'unavailable', paused: /under the 1.13 PB this worker keeps \(SLIPWAY_DISK_MIN_FREE_BYTES\)/ })
 })
-
