@@ -27,6 +27,8 @@ export interface Section {
   name: string
   /** What it measures, for `--help`. */
   summary: string
+  /** A long section, run only when `--only` names it. */
+  onlyWhenNamed?: boolean
   run(context: SectionContext): Promise<Row[]>
 }
 

@@ -14,6 +14,7 @@ import { logsSection } from './logs.js'
 import { queueSection } from './queue.js'
 import { redisMemorySection } from './redis-memory.js'
 import { formatTable, type Row, type Section } from './report.js'
+import { BUILDS_PER_MINUTE, DEFAULT_BUILDS, soakSection, WARM_UP_MINUTES } from './soak.js'
 
 // In the order they run. Each section starts its own processes on its own Redis prefix and stops
 // them when it ends, so none measures another's leftovers.
@@ -25,29 +26,34 @@ const SECTIONS: Section[] = [
   listSection,
   logsSection,
   followersSection,
-  redisMemorySection
+  redisMemorySection,
+  soakSection
 ]
 
 function usage (): string {
-  const names = SECTIONS.map((section) => `  ${section.name.padEnd(8)} ${section.summary}`).join('\n')
+  const names = SECTIONS.map((section) => `  ${section.name.padEnd(8)} ${section.onlyWhenNamed ? '(only with --only) ' : ''}${section.summary}`).join('\n')
   return `Usage: npm run bench [-- --only NAME,NAME]
 
 Measures Slipway on this machine and prints one table: figure | Slipway | reference | target | met?
 Needs what scripts/setup.sh starts: Redis on 127.0.0.1:6379, Docker Engine, busybox:latest.
 
-Sections (all run by default, in this order):
+Sections (all but the --only ones run by default, in this order):
 ${names}
 
 Options:
   --only NAMES  run only these sections (comma-separated)
   -h, --help    show this help
+
+Environment:
+  SLIPWAY_SOAK_BUILDS  builds of the soak section (default ${DEFAULT_BUILDS}, posted ${BUILDS_PER_MINUTE} a minute);
+                       its verdict needs builds going on for ${WARM_UP_MINUTES} minutes (the warm-up) and a few more
 `
 }
 
 function selectedSections (): Section[] | null {
   const { values } = parseArgs({ options: { only: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
   if (values.help) return null
-  if (values.only === undefined) return SECTIONS
+  if (values.only === undefined) return SECTIONS.filter((section) => !section.onlyWhenNamed)
   const names = values.only.split(',').map((name) => name.trim()).filter(Boolean)
   const unknown = names.filter((name) => !SECTIONS.some((section) => section.name === name))
   if (unknown.length > 0 || names.length === 0) throw new Error(`--only: unknown section ${unknown.join(', ') || '(none given)'}; sections: ${SECTIONS.map((s) => s.name).join(', ')}`)
