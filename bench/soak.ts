@@ -20,6 +20,7 @@ import { Redis } from 'ioredis'
 import { parseDuration } from '../src/domain/retention.js'
 import type { Build } from '../src/domain/schemas/build.js'
 import { SWEEP_INTERVAL_MS } from '../src/services/retention-sweeper.js'
+import { PRUNE_INTERVAL_MS } from '../workers/host-space.js'
 import { asAdmin } from '../test/helpers/config.js'
 import { startDockerd } from '../test/helpers/dockerd.js'
 import { createRepo, type TestRepo } from '../test/helpers/git-repo.js'
@@ -47,16 +48,15 @@ const KEEP_LAST = 2
 /** Small enough that every prune removes all the cache it may (what has been idle 10 minutes). */
 const BUILD_CACHE_MAX_BYTES = 64 * 1024 ** 2
 // docs/operations/disk.md: cache used in the last 10 minutes is never pruned, and a worker prunes
-// at most every 5 minutes.
+// at most once a minute.
 const CACHE_IDLE_MS = 10 * 60_000
-const PRUNE_EVERY_MS = 5 * 60_000
 const RETENTION_MS = parseDuration(RETENTION)!
 /**
  * From the first build to the plateau: a removed build's tombstone stays one more retention
  * period, so Redis is full after two periods and a sweep; cache is pruned once idle 10 minutes,
- * by a prune that may come 5 minutes later. The longer of the two.
+ * by a prune that may come a minute later. The longer of the two.
  */
-const WARM_UP_MS = Math.max(2 * RETENTION_MS + SWEEP_INTERVAL_MS, CACHE_IDLE_MS + PRUNE_EVERY_MS)
+const WARM_UP_MS = Math.max(2 * RETENTION_MS + SWEEP_INTERVAL_MS, CACHE_IDLE_MS + PRUNE_INTERVAL_MS)
 export const WARM_UP_MINUTES = Math.round(WARM_UP_MS / 60_000)
 
 // Branches by the share of builds they get: `broken` fails at its RUN step on purpose.

@@ -9,12 +9,16 @@ export interface BuildJobData {
   buildId: string
 }
 
+// BullMQ keeps an events stream per queue, for QueueEvents listeners, 10,000 entries long by
+// default (about 1 MB). Slipway listens to none, so a short one is enough.
+export const EVENTS_STREAM = { events: { maxLen: 500 } }
+
 // BullMQ runs lower numbers first; every build gets one, so the three levels order among themselves.
 const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 }
 
 /** The build queue as the API and the reconciler use it. Services see this, never bullmq itself. */
 export function createBuildQueue (connection: Redis, prefix: string, onError: (error: Error) => void) {
-  const queue = new Queue<BuildJobData>(BUILD_QUEUE, { connection, prefix })
+  const queue = new Queue<BuildJobData>(BUILD_QUEUE, { connection, prefix, streams: EVENTS_STREAM })
   // Connection trouble is reported here (and answered as 503 by the callers), never thrown.
   queue.on('error', onError)
   return {

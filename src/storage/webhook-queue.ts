@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../domain/config.js'
 import { newId } from '../domain/ids.js'
 import { recordsLifetimeMs } from '../domain/retention.js'
+import { EVENTS_STREAM } from './build-queue.js'
 import type { Build } from '../domain/schemas/build.js'
 import type { BuildEventType } from '../domain/webhooks/event-types.js'
 
@@ -54,7 +55,7 @@ export function webhookQueueSettings (config: Pick<Config, 'webhookAttempts' | '
 
 /** Puts build events and deliveries on the webhook queue. Callers never see bullmq. */
 export function createWebhookQueue (connection: Redis, prefix: string, settings: WebhookQueueSettings, onError: (error: Error) => void) {
-  const queue = new Queue<FanoutJobData | DeliverJobData>(WEBHOOK_QUEUE, { connection, prefix })
+  const queue = new Queue<FanoutJobData | DeliverJobData>(WEBHOOK_QUEUE, { connection, prefix, streams: EVENTS_STREAM })
   queue.on('error', onError)
   return {
     /** Announces an event of a build. The job id makes announcing it twice harmless. */

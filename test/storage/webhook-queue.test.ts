@@ -21,6 +21,8 @@ t.test("an event's job, which carries the whole build, is kept a week, or as lon
   t.teardown(() => events.close())
   const build = toResource(newBuildRecord('01J00000000000000000000009', defaultRequest('https://git.example/app'), new Date()))
   await events.emit('build.queued', build)
+  // Read before this test opens the queue itself, which would write its own (default) length.
+  t.equal(await redis.hget(`${config.prefix}:${WEBHOOK_QUEUE}:meta`, 'opts.maxLenEvents'), '500', "and BullMQ's events stream, which Slipway does not read, is kept short")
   const queue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix: config.prefix })
   t.teardown(() => queue.close())
   const job = await queue.getJob(`${build.id}.build.queued`)
