@@ -11,7 +11,7 @@ import { startMetricsServer } from './api/metrics-server.js'
 import { retentionPolicy } from './domain/retention.js'
 import { registerRetentionMetrics } from './metrics/retention-metrics.js'
 import { watchRedisMemory } from './services/redis-memory-watch.js'
-import { createRetentionSweeper } from './services/retention-sweeper.js'
+import { createRetentionSweeper, sweepInterval } from './services/retention-sweeper.js'
 import { readRedisMemory } from './services/storage-report.js'
 import { createRedis } from './storage/redis.js'
 import { createStorage } from './storage/storage.js'
@@ -68,12 +68,13 @@ async function main (): Promise<void> {
   // at a time, on a connection of its own that waits for Redis rather than failing.
   const sweeperRedis = createRedis(config.redisUrl, 'worker', logger, `${config.prefix}:retention`)
   const sweeperStorage = createStorage(sweeperRedis, config)
+  const policy = retentionPolicy(config)
   const sweeper = createRetentionSweeper({
     storage: sweeperStorage,
-    policy: retentionPolicy(config),
+    policy,
     logger,
     onRemoved: registerRetentionMetrics(metrics)
-  }).start()
+  }).start(sweepInterval(policy))
   // On the same connection, every process watches Redis's memory and warns in its log near maxmemory.
   const memoryWatch = watchRedisMemory({ read: () => readRedisMemory(sweeperStorage.keyCensus), logger })
   closers.unshift(async () => {

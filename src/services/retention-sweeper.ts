@@ -12,8 +12,19 @@ import type { Storage } from '../storage/storage.js'
 // turn. A sweep walks the builds oldest first, in batches, and removes each build in a script of
 // its own, so Redis serves every other client between them and the API is never held up.
 
-/** How often each process tries to sweep. */
+/** How often each process tries to sweep, at most (see sweepInterval). */
 export const SWEEP_INTERVAL_MS = 60_000
+const MIN_SWEEP_INTERVAL_MS = 5_000
+
+/**
+ * How often to sweep under a policy: once a minute, or a tenth of SLIPWAY_RETENTION when that is
+ * shorter (5 s at least). With records kept minutes, a sweep a minute would let a minute's builds
+ * pile up beyond the retention each time: a build removed up to a third late under `3m`, and
+ * Redis's memory swinging by as much between sweeps.
+ */
+export function sweepInterval (policy: Pick<RetentionPolicy, 'recordsMs'>): number {
+  return Math.max(MIN_SWEEP_INTERVAL_MS, Math.min(SWEEP_INTERVAL_MS, Math.floor(policy.recordsMs / 10)))
+}
 // The lock lapses this long after its holder last renewed it (each batch renews it), so a
 // sweeper that died leaves it to another within a minute.
 const LOCK_TTL_MS = 60_000

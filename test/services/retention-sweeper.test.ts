@@ -5,7 +5,7 @@ import { newBuildRecord } from '../../src/domain/builds/build-request.js'
 import type { Config } from '../../src/domain/config.js'
 import { retentionPolicy } from '../../src/domain/retention.js'
 import type { BuildStatus } from '../../src/domain/schemas/build.js'
-import { createRetentionSweeper, type SweeperOptions } from '../../src/services/retention-sweeper.js'
+import { createRetentionSweeper, sweepInterval, type SweeperOptions } from '../../src/services/retention-sweeper.js'
 import { redisKeys } from '../../src/storage/keys.js'
 import { createStorage, type Storage } from '../../src/storage/storage.js'
 import { buildApp } from '../helpers/app.js'
@@ -353,4 +353,12 @@ t.test('a record stored before Slipway noted expired logs answers logExpiredAt n
   // And the sweeper takes its log when due, as any other's.
   t.equal(await storage.buildLogs.expire(id, new Date()), true)
   t.equal((await app.inject({ method: 'GET', url: `/v1/builds/${id}/logs` })).json().code, 'LOG_EXPIRED')
+})
+
+t.test('sweeps come once a minute, or ten times per retention period when records are kept minutes', async (t) => {
+  const every = (retention: string) => sweepInterval(retentionPolicy({ retention, logRetention: '', retentionKeepLast: 0, auditRetention: '365d' }))
+  t.equal(every('90d'), 60_000)
+  t.equal(every('10m'), 60_000)
+  t.equal(every('3m'), 18_000, 'a build under 3m is removed at most 18 s late, not a minute')
+  t.equal(every('1m'), 6_000)
 })
