@@ -84,7 +84,7 @@ async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   const started = await deps.store.transition(build.id, {
     from: ['queued', 'running'],
     to: 'running',
-    set: { startedAt: startedAt.toISOString(), attempts: attempt, phases: [], steps: [], builder: null, image: null, error: null },
+    set: { startedAt: startedAt.toISOString(), attempts: attempt, phases: [], steps: [], builder: null, image: null, cache: null, error: null },
     attempt: build.attempts
   })
   if (!started) return null

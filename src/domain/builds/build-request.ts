@@ -146,6 +146,7 @@ export function newBuildRecord (id: string, request: NormalizedRequest, createdA
     builder: null,
     steps: [],
     image: null,
+    cache: null,
     variants: [],
     warnings: [],
     error: null,

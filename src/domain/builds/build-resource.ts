@@ -8,7 +8,7 @@ export function buildLinks (id: string): Build['links'] {
 
 // Records stored before Slipway kept who made and canceled builds, their network and when their
 // log expired lack these fields; an answer without them would not match the schema.
-const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null, logExpiredAt: null }
+const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null, logExpiredAt: null, cache: null }
 
 /** The build as answers and events show it: the record with its links. */
 export function toResource (record: BuildRecord): Build {

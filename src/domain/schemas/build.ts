@@ -288,6 +288,48 @@ export const ImageSchema = Type.Object(
 )
 export type Image = Static<typeof ImageSchema>
 
+// Why a step ran instead of coming from the layer cache, against the previous build of the same
+// repository, branch (or upload image), Dockerfile and target. Only the first step of a chain
+// that rebuilt has a cause of its own; the steps after it follow it (earlier-step-rebuilt).
+export const CACHE_MISS_REASONS = [
+  'first-build',
+  'no-cache',
+  'instruction-changed',
+  'build-arg-changed',
+  'base-image-changed',
+  'files-changed',
+  'earlier-step-rebuilt',
+  'cache-not-on-engine'
+] as const
+export type CacheMissReason = (typeof CACHE_MISS_REASONS)[number]
+
+export const CacheMissSchema = Type.Object(
+  {
+    reason: StringEnum(CACHE_MISS_REASONS, {
+      description:
+        'first-build: nothing to compare with; no-cache: the request asked for it; instruction-changed: the line differs (after build-arg ' +
+        'substitution); build-arg-changed: a build arg the step sees changed; base-image-changed: the stage\'s FROM image is another one; ' +
+        'files-changed: files under a COPY/ADD source changed; earlier-step-rebuilt: a step it builds on ran; cache-not-on-engine: nothing ' +
+        'changed, but the engine had no cache for it (another engine ran the previous build, or its cache was pruned) and no registry cache covered it'
+    }),
+    detail: Type.Object(
+      {
+        summary: Type.String({ description: 'One line for people: "src/app.py changed", "ARG VERSION: 1.2 → 1.3"' }),
+        before: Type.Optional(Nullable(Type.String({ description: 'instruction-changed: the line before (null: new); build-arg-changed: the old value; base-image-changed: the old image id' }))),
+        after: Type.Optional(Nullable(Type.String({ description: 'The same, now' }))),
+        arg: Type.Optional(Type.String({ description: 'build-arg-changed: which arg; values of args named like secrets read "(redacted)"' })),
+        step: Type.Optional(Type.Integer({ minimum: 0, description: 'earlier-step-rebuilt: the index in `steps` of the rebuilt step this one builds on' })),
+        files: Type.Optional(Type.Array(Type.String(), { maxItems: 20, description: 'files-changed: the first 20 changed files, relative to the context' })),
+        fileCount: Type.Optional(Type.Integer({ minimum: 0, description: 'files-changed: how many changed in all' })),
+        engine: Type.Optional(Nullable(Type.String({ description: 'cache-not-on-engine: the engine the previous build ran on' })))
+      },
+      { additionalProperties: false }
+    )
+  },
+  { $id: 'CacheMiss', additionalProperties: false, description: 'Why a step ran instead of coming from the layer cache' }
+)
+export type CacheMiss = Static<typeof CacheMissSchema>
+
 export const StepSchema = Type.Object(
   {
     stage: Nullable(Type.String({ description: 'The Dockerfile stage (its AS name, or its number); null for builder-internal steps' })),
@@ -298,11 +340,37 @@ export const StepSchema = Type.Object(
     cached: Type.Boolean({ description: 'Served from the layer cache rather than run' }),
     startedAt: Nullable(Timestamp),
     durationMs: Nullable(Type.Integer()),
-    exitCode: Type.Optional(Type.Integer({ description: 'For a failed RUN step: its exit code' }))
+    exitCode: Type.Optional(Type.Integer({ description: 'For a failed RUN step: its exit code' })),
+    line: Type.Optional(Type.Integer({ minimum: 1, description: "The Dockerfile line of the step's instruction; absent for builder-internal steps" })),
+    cacheMiss: Type.Optional(Type.Ref(CacheMissSchema, { description: 'For a Dockerfile step that ran rather than coming from the cache: why' }))
   },
   { $id: 'Step', additionalProperties: false, description: 'One step of the build: a Dockerfile instruction or a BuildKit vertex' }
 )
 export type Step = Static<typeof StepSchema>
+
+export const BuildCacheSchema = Type.Object(
+  {
+    comparedWith: Nullable(Type.String({ description: 'The previous build (same repository, branch, Dockerfile and target) whose steps this one was compared with; null: none' })),
+    steps: Type.Integer({ minimum: 0, description: 'Dockerfile steps that could have come from the cache (FROM and builder-internal steps not counted)' }),
+    cached: Type.Integer({ minimum: 0, description: 'Of those, how many did' }),
+    hitRate: Nullable(Type.Number({ minimum: 0, maximum: 1, description: 'cached / steps; null without steps' })),
+    firstMiss: Nullable(
+      Type.Object(
+        {
+          step: Type.Integer({ minimum: 0, description: 'Its index in `steps`' }),
+          instruction: Type.String(),
+          line: Nullable(Type.Integer()),
+          reason: StringEnum(CACHE_MISS_REASONS),
+          summary: Type.String(),
+          followers: Type.Integer({ minimum: 0, description: 'How many steps after it rebuilt because it did' })
+        },
+        { additionalProperties: false, description: 'The first step that ran, and why: the root of every other miss' }
+      )
+    )
+  },
+  { $id: 'BuildCache', additionalProperties: false, description: "How much of the build came from the layer cache, and why the rest did not" }
+)
+export type BuildCache = Static<typeof BuildCacheSchema>
 
 export const BuildErrorSchema = Type.Object(
   {
@@ -344,6 +412,7 @@ export const BuildSchema = Type.Object(
     builder: Nullable(StringEnum(BUILDERS, { description: 'The builder that ran the build phase' })),
     steps: Type.Array(Type.Ref(StepSchema), { description: 'The build phase, step by step, in the order the steps started' }),
     image: Nullable(Type.Ref(ImageSchema)),
+    cache: Nullable(Type.Ref(BuildCacheSchema, { description: 'Set when the build phase ends; null before, for builds with variants and for builds made before Slipway kept it' })),
     variants: Type.Array(Type.Ref(VariantResultSchema), { description: 'With variants: the comparison, one row per variant' }),
     warnings: Type.Array(Type.String(), { description: 'What the build wants you to know, e.g. an image over its size budget (mode warn)' }),
     error: Nullable(Type.Ref(BuildErrorSchema)),
@@ -381,7 +450,9 @@ export const buildSchemas = [
   UploadSourceSchema,
   NormalizedRequestSchema,
   PhaseSchema,
+  CacheMissSchema,
   StepSchema,
+  BuildCacheSchema,
   LayerSchema,
   ImageSchema,
   BuildErrorSchema,
