@@ -3,11 +3,14 @@ import { formatBytes } from '../src/domain/format.js'
 import type { Builder, Image, PhaseName } from '../src/domain/schemas/build.js'
 import type { Budget, Finding } from '../src/domain/schemas/insight.js'
 import { buildNetworkOf } from '../src/domain/builds/build-network.js'
+import { parseDockerfile } from '../src/domain/insight/dockerfile-stages.js'
+import { dockerfileFacts, stepLocator, type DockerfileFacts } from '../src/domain/insight/step-facts.js'
 import { BuildFailure } from '../src/domain/builds/build-failure.js'
 import { packContext, planContext, type ContextPlan } from '../src/build-context/context.js'
 import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
 import { removeTags } from './docker/host-cleanup.js'
+import { explainCacheMisses } from './insight/cache-misses.js'
 import { byBytes, deletedFilesFinding, imageInsight, type ImageInsight } from './insight/image-insight.js'
 import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
 import { buildImage } from './phases/image-build.js'
@@ -106,7 +109,7 @@ interface Built {
 }
 
 /** The build phase: the image, from the packed context, by the builder this build needs. */
-type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'record' | 'progress' | 'log' | 'signal'> & {
+type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'> & {
   settings: Pick<PipelineSettings, 'builder' | 'network' | 'build' | 'baseImagePull'>
   credentials: Pick<BuildCredentials, 'forBuild'>
 }
@@ -115,6 +118,8 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
   const { request } = ctx.build
   const network = buildNetworkOf(request.network, ctx.settings.network)
   const builder = await builderFor(plan, network, ctx)
+  const facts = dockerfileFacts(parseDockerfile(plan.dockerfileText, spec.buildArgs))
+  let succeeded = false
   try {
     const { imageId } = await buildImage({
       docker: ctx.docker,
@@ -132,12 +137,50 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
       pullBaseImages: ctx.settings.baseImagePull === 'always',
       signal: ctx.signal,
       log: logTo(ctx, 'build'),
+      locateStep: stepLocator(facts, builder),
       onSteps: (steps) => ctx.progress.steps(steps),
       drain: () => ctx.log.drain()
     })
+    succeeded = true
     return { builder, imageId }
   } finally {
+    // A build with variants has one set of steps per variant, and no one lineage to compare with.
+    if (spec.name === null && !ctx.signal.aborted) await explainSteps({ plan, spec, source, facts, keep: succeeded }, ctx)
     await ctx.progress.settle()
+  }
+}
+
+/**
+ * Says why each step that ran missed the cache, on the steps and in the record's `cache`. An
+ * explanation that cannot be made is logged and the build goes on: it never fails a build.
+ */
+async function explainSteps (
+  input: { plan: ContextPlan; spec: BuildSpec; source: Source; facts: DockerfileFacts; keep: boolean },
+  ctx: Pick<PipelineContext, 'build' | 'docker' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'>
+): Promise<void> {
+  try {
+    const engine = await ctx.docker.info().then((info: { ID: string; Name: string }) => ({ id: info.ID, name: info.Name }), () => null)
+    const { steps, cache } = await explainCacheMisses(
+      {
+        build: ctx.build,
+        resolvedRef: input.source.resolvedRef,
+        dockerfile: input.spec.dockerfile,
+        target: input.spec.target,
+        facts: input.facts,
+        plan: input.plan,
+        tree: input.source.tree,
+        steps: ctx.progress.stepsSoFar(),
+        engine,
+        docker: ctx.docker,
+        kept: ctx.cacheFacts,
+        signal: ctx.signal
+      },
+      input.keep
+    )
+    ctx.progress.steps(steps)
+    await ctx.record.update({ cache })
+  } catch (error) {
+    logTo(ctx, 'build')('system', `Could not work out why steps missed the cache: ${(error as Error).message}`)
   }
 }
 

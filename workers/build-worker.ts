@@ -55,6 +55,7 @@ export async function startBuildWorker (
     logs: storage.buildLogs,
     uploads: storage.storedUploads,
     imageScans: storage.imageScans,
+    cacheFacts: storage.cacheFacts,
     docker,
     logger,
     events,

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode'
 import type { LogWriter } from '../src/storage/build-log.js'
 import type { BuildStore } from '../src/storage/build-store.js'
+import type { CacheFacts } from '../src/storage/cache-facts.js'
 import type { StoredUploads } from '../src/storage/upload-store.js'
 import type { RepoPolicy } from '../src/domain/builds/repo-url.js'
 import type { Config } from '../src/domain/config.js'
@@ -56,6 +57,8 @@ export interface PipelineContext {
   uploads: StoredUploads
   /** What reading an image's layers found, kept by image id. */
   imageScans: ScanCache
+  /** The newest build's cache facts of each lineage, to explain cache misses with. */
+  cacheFacts: CacheFacts
   docker: Docker
   /** This worker host's mirrors of the repositories it builds. */
   mirrors: MirrorCache

@@ -27,6 +27,7 @@ export interface BuildRunnerDeps {
   logs: BuildLogs
   uploads: PipelineContext['uploads']
   imageScans: PipelineContext['imageScans']
+  cacheFacts: PipelineContext['cacheFacts']
   docker: Docker
   logger: Logger
   events: Pick<WebhookQueue, 'emit'>
@@ -134,8 +135,8 @@ function pipelineContext (
   deps: BuildRunnerDeps,
   attempt: Pick<PipelineContext, 'signal' | 'workspace' | 'credentials'>
 ): PipelineContext {
-  const { store, uploads, imageScans, docker, mirrors } = deps
-  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, docker, mirrors, settings: deps.pipeline }
+  const { store, uploads, imageScans, cacheFacts, docker, mirrors } = deps
+  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, cacheFacts, docker, mirrors, settings: deps.pipeline }
 }
 
 /** Writes the terminal state, once: lines first, then the state with its event, then its announcement. */

@@ -40,6 +40,8 @@ export interface ImageBuildInput {
   pullBaseImages: boolean
   signal: AbortSignal
   log: (stream: 'stdout' | 'stderr' | 'system', text: string) => void
+  /** The Dockerfile line of a step the builder names (ProgressSink.locate). */
+  locateStep: (where: { stage: string | null; position: number }) => number | null
   /** Called with the steps so far whenever they change. */
   onSteps: (steps: Step[]) => void
   /** Waits while the log is behind, so a flood of output slows the read instead of filling memory. */
@@ -74,7 +76,8 @@ async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promis
   const sink = {
     log: input.log,
     pullStatus: (message: DockerMessage) => logPullStatus(message, input.log),
-    stepsChanged: () => input.onSteps(progress.steps)
+    stepsChanged: () => input.onSteps(progress.steps),
+    locate: input.locateStep
   }
   const progress: ProgressReader = input.builder === 'buildkit' ? buildkitProgress(sink) : classicProgress(sink)
   try {

@@ -35,6 +35,8 @@ export interface ParsedDockerfile {
   buildArgs: Record<string, string>
   /** ARGs declared before the first FROM: their value (build arg over default), null without one. */
   globalArgs: Map<string, string | null>
+  /** How many instructions come before the first FROM (the global ARGs): the classic builder counts them as steps. */
+  preamble: number
 }
 
 /** Splits a Dockerfile into stages and resolves each FROM (ARGs, stage names). */
@@ -43,6 +45,7 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
   const globalArgs = new Map<string, string | null>()
   const globalArgLines = new Map<string, number>()
   const stages: DockerfileStage[] = []
+  let preamble = 0
   for (const instruction of parsed.getInstructions()) {
     if (instruction instanceof From) {
       const raw = instruction.getArguments()[0]?.getValue() ?? ''
@@ -65,13 +68,14 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
     if (stage) {
       stage.instructions.push(instruction)
     } else if (instruction instanceof Arg) {
+      preamble += 1
       for (const property of argProperties(instruction)) {
         globalArgs.set(property.name, buildArgs[property.name] ?? property.value)
         globalArgLines.set(property.name, lineOf(instruction))
       }
     }
   }
-  return { stages, escapeChar: parsed.getEscapeCharacter(), buildArgs, globalArgs }
+  return { stages, escapeChar: parsed.getEscapeCharacter(), buildArgs, globalArgs, preamble }
 }
 
 /**
