@@ -404,7 +404,7 @@ export const RanOnSchema = Type.Object(
       )
     )
   },
-  { $id: 'RanOn', additionalProperties: false, description: 'The worker and the Docker Engine that ran the last attempt of a build' }
+  { $id: 'RanOn', additionalProperties: false, description: "Where a build ran: the worker and the Docker Engine of its last attempt. A build's ranOn is null while it is queued, and for builds made before Slipway kept it." }
 )
 export type RanOn = Static<typeof RanOnSchema>
 
