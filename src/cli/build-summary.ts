@@ -23,7 +23,7 @@ export function exitCodeOf (build: Build): ExitCode {
 
 /**
  * A build for a person: a headline with its status and time, then what was built from where, its
- * phases, and the image (digest, then the summary of ../domain/build-summary.js) or the error.
+ * phases, where it ran, and the image (digest, then the summary of ../domain/build-summary.js) or the error.
  */
 export function describeBuild (build: Build, now = Date.now()): string {
   const lines = [headline(build, now)]
@@ -37,6 +37,8 @@ export function describeBuild (build: Build, now = Date.now()): string {
     })
     lines.push(`  phases   ${phases.join(', ')}`)
   }
+  const ranOn = build.ranOn
+  if (ranOn) lines.push(`  ran on   ${ranOn.engine ? `${ranOn.engine.name} (worker ${ranOn.worker})` : `worker ${ranOn.worker} (its Docker Engine could not be asked who it is)`}`)
   if (build.reusedFrom) lines.push(`  reused   the image of the identical build ${build.reusedFrom}`)
   const image = build.image
   if (image) {

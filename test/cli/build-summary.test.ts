@@ -11,6 +11,7 @@ t.test('a succeeded build: its image, digest, size and the advisor’s largest f
     commit: 'c0ffee'.padEnd(40, '0'),
     durationMs: 14_200,
     phases: [{ name: 'clone', status: 'succeeded', startedAt: '2026-01-02T03:00:00.000Z', finishedAt: '2026-01-02T03:00:00.800Z', durationMs: 800 }],
+    ranOn: { worker: 'ci-1:4242', engine: { id: 'A1B2:C3D4', name: 'build-host-1' } },
     image: {
       id: 'sha256:1',
       repository: 'localhost:5000/acme/app',
@@ -34,6 +35,7 @@ t.test('a succeeded build: its image, digest, size and the advisor’s largest f
   t.match(text, /^Build 01JD7Z0000000000000000000A succeeded in 14 s\n/)
   t.match(text, 'source   https://github.com/acme/app.git @ (default branch) (c0ffee000000)')
   t.match(text, 'phases   clone 800 ms')
+  t.match(text, 'ran on   build-host-1 (worker ci-1:4242)')
   t.match(text, 'image    localhost:5000/acme/app:v1 (pushed)')
   t.match(text, `digest   ${DIGEST}`)
   t.match(text, 'size     5.34 MB (1.2 MB base + 4.14 MB added)')
@@ -50,6 +52,8 @@ t.test('an ended build that did not succeed: its error, and the exit code its st
   })
   t.match(describeBuild(failed), /^Build \S+ failed after 3 s\n[^]*error {4}BUILD_STEP_FAILED in build: \[2\/3\] RUN exit 3 failed with exit code 3\n$/)
   t.equal(exitCodeOf(failed), EXIT.buildFailed)
+  t.match(describeBuild({ ...failed, ranOn: { worker: 'ci-1:4242', engine: null } }), 'ran on   worker ci-1:4242 (its Docker Engine could not be asked who it is)')
+  t.notMatch(describeBuild(failed), 'ran on', 'a build that ran nowhere (or before Slipway kept it) says nothing of it')
   t.equal(exitCodeOf({ ...failed, status: 'canceled' }), EXIT.canceled)
   t.equal(exitCodeOf({ ...failed, status: 'timed_out' }), EXIT.timedOut)
   t.match(describeBuild({ ...failed, status: 'timed_out' }), /timed out after 3 s/)

@@ -6,7 +6,7 @@ import { errorBox, h, show, statusBadge, svg } from '../dom.js'
 import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
 
 /**
- * @import { Build, BuildError, Image } from '../../domain/schemas/build.js'
+ * @import { Build, BuildError, Image, RanOn } from '../../domain/schemas/build.js'
  * @import { VariantResult } from '../../domain/schemas/insight.js'
  * @import { LogLine } from '../api.js'
  * @import { Children } from '../dom.js'
@@ -201,6 +201,7 @@ function overview (build) {
       fact('Commit', h('code', { title: build.commit ?? '' }, shortCommit(build.commit))),
       fact('Dockerfile', r.dockerfile, r.target ? ` · target ${r.target}` : '', ` · context ${r.context}`),
       fact('Builder', build.builder ?? r.builder ?? 'the worker\'s default'),
+      build.ranOn ? fact('Ran on', ranOn(build.ranOn)) : null,
       fact('Submitted', time(build.createdAt)),
       fact('Duration', duration(buildDuration(build))),
       build.retryOf ? fact('Retry of', h('a', { href: `#/builds/${build.retryOf}` }, build.retryOf)) : null,
@@ -218,6 +219,16 @@ function overview (build) {
  * @param {...Children} value
  */
 const fact = (term, ...value) => [h('dt', {}, term), h('dd', {}, ...value)]
+
+/**
+ * The Docker Engine by its name (its id on hover), and the worker process that ran the last attempt.
+ * @param {RanOn} where
+ * @returns {Children}
+ */
+function ranOn (where) {
+  if (!where.engine) return `worker ${where.worker} (its Docker Engine could not be asked who it is)`
+  return [h('span', { title: `Docker Engine ${where.engine.id}` }, where.engine.name), ` (worker ${where.worker})`]
+}
 
 /** @param {BuildError} error */
 function failure (error) {

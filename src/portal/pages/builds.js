@@ -103,7 +103,7 @@ export function buildsTable (builds) {
         h(
           'tr',
           { 'data-build': build.id },
-          h('td', {}, h('a', { href: `#/builds/${build.id}`, title: `Build ${build.id}` }, statusBadge(build.status))),
+          h('td', {}, h('a', { href: `#/builds/${build.id}`, title: `Build ${build.id}${build.ranOn?.engine ? `, ran on ${build.ranOn.engine.name}` : ''}` }, statusBadge(build.status))),
           h(
             'td',
             { class: 'repo' },
