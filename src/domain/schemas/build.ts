@@ -368,7 +368,7 @@ export const BuildCacheSchema = Type.Object(
       )
     )
   },
-  { $id: 'BuildCache', additionalProperties: false, description: "How much of the build came from the layer cache, and why the rest did not" }
+  { $id: 'BuildCache', additionalProperties: false, description: 'How much of the build came from the layer cache, and why the rest did not' }
 )
 export type BuildCache = Static<typeof BuildCacheSchema>
 
