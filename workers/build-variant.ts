@@ -1,4 +1,5 @@
 import type { LogStreamName } from '../src/storage/build-log.js'
+import { cacheLines } from '../src/domain/build-summary.js'
 import { formatBytes } from '../src/domain/format.js'
 import type { Builder, Image, PhaseName } from '../src/domain/schemas/build.js'
 import type { Budget, Finding } from '../src/domain/schemas/insight.js'
@@ -109,7 +110,7 @@ interface Built {
 }
 
 /** The build phase: the image, from the packed context, by the builder this build needs. */
-type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'> & {
+type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'engine' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'> & {
   settings: Pick<PipelineSettings, 'builder' | 'network' | 'build' | 'baseImagePull'>
   credentials: Pick<BuildCredentials, 'forBuild'>
 }
@@ -156,10 +157,9 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
  */
 async function explainSteps (
   input: { plan: ContextPlan; spec: BuildSpec; source: Source; facts: DockerfileFacts; keep: boolean },
-  ctx: Pick<PipelineContext, 'build' | 'docker' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'>
+  ctx: Pick<PipelineContext, 'build' | 'docker' | 'engine' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'>
 ): Promise<void> {
   try {
-    const engine = await ctx.docker.info().then((info: { ID: string; Name: string }) => ({ id: info.ID, name: info.Name }), () => null)
     const { steps, cache } = await explainCacheMisses(
       {
         build: ctx.build,
@@ -170,7 +170,7 @@ async function explainSteps (
         plan: input.plan,
         tree: input.source.tree,
         steps: ctx.progress.stepsSoFar(),
-        engine,
+        engine: ctx.engine,
         docker: ctx.docker,
         kept: ctx.cacheFacts,
         signal: ctx.signal
@@ -179,6 +179,7 @@ async function explainSteps (
     )
     ctx.progress.steps(steps)
     await ctx.record.update({ cache })
+    for (const line of cacheLines({ cache, request: ctx.build.request })) logTo(ctx, 'build')('system', line)
   } catch (error) {
     logTo(ctx, 'build')('system', `Could not work out why steps missed the cache: ${(error as Error).message}`)
   }

@@ -142,7 +142,8 @@ function pipelineContext (
   attempt: Pick<PipelineContext, 'signal' | 'workspace' | 'credentials'>
 ): PipelineContext {
   const { store, uploads, imageScans, cacheFacts, docker, mirrors } = deps
-  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, cacheFacts, docker, mirrors, settings: deps.pipeline }
+  const engine = run.ranOn.engine
+  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, cacheFacts, docker, engine, mirrors, settings: deps.pipeline }
 }
 
 /** Writes the terminal state, once: lines first, then the state with its event, then its announcement. */

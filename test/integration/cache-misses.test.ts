@@ -2,8 +2,13 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import type { Build, BuildRequest, CacheMiss, Step } from '../../src/domain/schemas/build.js'
+import { rm } from 'node:fs/promises'
+import { buildApp } from '../helpers/app.js'
+import { testConfig } from '../helpers/config.js'
 import { docker } from '../helpers/docker.js'
+import { startDockerd } from '../helpers/dockerd.js'
 import { createRepo } from '../helpers/git-repo.js'
+import { startSlipwayProcess } from '../helpers/processes.js'
 import { startSlipway } from '../helpers/slipway.js'
 import { tarGz } from '../helpers/tarball.js'
 
@@ -64,7 +69,7 @@ for (const builder of ['buildkit', 'classic'] as const) {
     })
     const build = async (request: Partial<BuildRequest> = {}) => {
       const built = await slipway.build({ repo: repo.url, builder, push: false, force: true, ...request })
-      t.equal(built.status, 'succeeded', JSON.stringify(built.error))
+      t.equal(built.status, 'succeeded', built.error?.message)
       return built
     }
 
@@ -126,7 +131,7 @@ t.test('an upload compares file contents with the previous upload of the same im
     })
     t.equal(response.statusCode, 202, response.body)
     const built = await slipway.wait(response.json<Build>().id)
-    t.equal(built.status, 'succeeded', JSON.stringify(built.error))
+    t.equal(built.status, 'succeeded', built.error?.message)
     return built
   }
   const first = await upload(files)
@@ -134,4 +139,56 @@ t.test('an upload compares file contents with the previous upload of the same im
   t.equal(changed.cache?.comparedWith, first.id)
   t.match(missOf(changed, /^COPY \./), { reason: 'files-changed', detail: { files: ['b.txt'] } })
   t.equal(missOf(changed, /^RUN echo/), 'cached')
+})
+
+t.test('a build moved to another engine, or whose cache was pruned, says the engine had no cache for it', async (t) => {
+  const engineB = await startDockerd(t)
+  const config = testConfig(t)
+  t.teardown(() => rm(config.workDir, { recursive: true, force: true }))
+  const app = await buildApp(t, config)
+  const nonce = randomBytes(6).toString('hex')
+  const repo = await createRepo(t, { Dockerfile: `FROM busybox\nRUN echo ${nonce} > /n\nCOPY a.txt /a.txt\n`, 'a.txt': 'a\n' })
+  const build = async () => {
+    const response = await app.inject({ method: 'POST', url: '/v1/builds', payload: { repo: repo.url, push: false, force: true, builder: 'buildkit' } })
+    t.equal(response.statusCode, 202, response.body)
+    for (;;) {
+      const built = (await app.inject({ method: 'GET', url: `/v1/builds/${response.json<Build>().id}` })).json<Build>()
+      if (!['queued', 'running'].includes(built.status)) {
+        t.equal(built.status, 'succeeded', built.error?.message)
+        return built
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+  const stopped = async (pid: number) => {
+    for (;;) {
+      try {
+        process.kill(pid, 0)
+      } catch {
+        return
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  const workerA = await startSlipwayProcess(t, config, 'worker')
+  const onA = await build()
+  workerA.kill('SIGTERM')
+  await stopped(workerA.pid)
+
+  await startSlipwayProcess(t, { ...config, dockerHost: engineB.host }, 'worker')
+  const onB = await build()
+  t.equal(onB.cache?.comparedWith, onA.id)
+  t.not(onB.ranOn?.engine?.id, onA.ranOn?.engine?.id, 'the second build ran on the other engine (its own id)')
+  t.match(missOf(onB, /^RUN echo/), {
+    reason: 'cache-not-on-engine',
+    detail: { engine: onA.ranOn?.engine?.name, summary: /previous build ran on engine/ }
+  })
+  t.match(missOf(onB, /^COPY a.txt/), { reason: 'earlier-step-rebuilt' })
+
+  // What a worker's pruning does on a full host: the local image goes, then the build cache.
+  for (const tag of onB.image?.tags ?? []) await engineB.docker.getImage(tag).remove()
+  await engineB.docker.pruneBuilder({ all: true } as object)
+  const pruned = await build()
+  t.match(missOf(pruned, /^RUN echo/), { reason: 'cache-not-on-engine', detail: { summary: /no longer held it \(pruned\)/ } })
 })
