@@ -69,7 +69,7 @@ for (const builder of ['buildkit', 'classic'] as const) {
     })
     const build = async (request: Partial<BuildRequest> = {}) => {
       const built = await slipway.build({ repo: repo.url, builder, push: false, force: true, ...request })
-      t.equal(built.status, 'succeeded', built.error?.message)
+      t.equal(built.status, 'succeeded', built.error?.message ?? '')
       return built
     }
 
@@ -131,7 +131,7 @@ t.test('an upload compares file contents with the previous upload of the same im
     })
     t.equal(response.statusCode, 202, response.body)
     const built = await slipway.wait(response.json<Build>().id)
-    t.equal(built.status, 'succeeded', built.error?.message)
+    t.equal(built.status, 'succeeded', built.error?.message ?? '')
     return built
   }
   const first = await upload(files)
@@ -154,7 +154,7 @@ t.test('a build moved to another engine, or whose cache was pruned, says the eng
     for (;;) {
       const built = (await app.inject({ method: 'GET', url: `/v1/builds/${response.json<Build>().id}` })).json<Build>()
       if (!['queued', 'running'].includes(built.status)) {
-        t.equal(built.status, 'succeeded', built.error?.message)
+        t.equal(built.status, 'succeeded', built.error?.message ?? '')
         return built
       }
       await new Promise((resolve) => setTimeout(resolve, 100))
