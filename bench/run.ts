@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { createScope } from '../test/helpers/teardown.js'
 import { apiSection } from './api.js'
 import { buildVsHandSection } from './build-vs-hand.js'
+import { cacheExplanationSection } from './cache-explanation.js'
 import { cloneSection } from './clone.js'
 import { followersSection } from './followers.js'
 import { listSection } from './list.js'
@@ -27,6 +28,7 @@ const SECTIONS: Section[] = [
   logsSection,
   followersSection,
   redisMemorySection,
+  cacheExplanationSection,
   soakSection
 ]
 

@@ -11,7 +11,7 @@ import { packContext, planContext, type ContextPlan } from '../src/build-context
 import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
 import { removeTags } from './docker/host-cleanup.js'
-import { explainCacheMisses } from './insight/cache-misses.js'
+import { startCacheExplanation, type CacheExplanation } from './insight/cache-misses.js'
 import { byBytes, deletedFilesFinding, imageInsight, type ImageInsight } from './insight/image-insight.js'
 import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
 import { buildImage } from './phases/image-build.js'
@@ -120,6 +120,8 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
   const network = buildNetworkOf(request.network, ctx.settings.network)
   const builder = await builderFor(plan, network, ctx)
   const facts = dockerfileFacts(parseDockerfile(plan.dockerfileText, spec.buildArgs))
+  // A build with variants has one set of steps per variant, and no one lineage to compare with.
+  const explanation = spec.name === null ? startExplaining(plan, spec, source, facts, ctx) : null
   let succeeded = false
   try {
     const { imageId } = await buildImage({
@@ -145,38 +147,34 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
     succeeded = true
     return { builder, imageId }
   } finally {
-    // A build with variants has one set of steps per variant, and no one lineage to compare with.
-    if (spec.name === null && !ctx.signal.aborted) await explainSteps({ plan, spec, source, facts, keep: succeeded }, ctx)
+    if (explanation && !ctx.signal.aborted) await explainSteps(explanation, succeeded, ctx)
     await ctx.progress.settle()
   }
 }
 
+function startExplaining (plan: ContextPlan, spec: BuildSpec, source: Source, facts: DockerfileFacts, ctx: BuildPhaseNeeds): CacheExplanation {
+  return startCacheExplanation({
+    build: ctx.build,
+    resolvedRef: source.resolvedRef,
+    dockerfile: spec.dockerfile,
+    target: spec.target,
+    facts,
+    plan,
+    tree: source.tree,
+    engine: ctx.engine,
+    docker: ctx.docker,
+    kept: ctx.cacheFacts,
+    signal: ctx.signal
+  })
+}
+
 /**
- * Says why each step that ran missed the cache, on the steps and in the record's `cache`. An
- * explanation that cannot be made is logged and the build goes on: it never fails a build.
+ * Says why each step that ran missed the cache, on the steps, in the record's `cache` and in the
+ * log. An explanation that cannot be made is logged and the build goes on: it never fails a build.
  */
-async function explainSteps (
-  input: { plan: ContextPlan; spec: BuildSpec; source: Source; facts: DockerfileFacts; keep: boolean },
-  ctx: Pick<PipelineContext, 'build' | 'docker' | 'engine' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'>
-): Promise<void> {
+async function explainSteps (explanation: CacheExplanation, keep: boolean, ctx: Pick<PipelineContext, 'build' | 'record' | 'progress' | 'log'>): Promise<void> {
   try {
-    const { steps, cache } = await explainCacheMisses(
-      {
-        build: ctx.build,
-        resolvedRef: input.source.resolvedRef,
-        dockerfile: input.spec.dockerfile,
-        target: input.spec.target,
-        facts: input.facts,
-        plan: input.plan,
-        tree: input.source.tree,
-        steps: ctx.progress.stepsSoFar(),
-        engine: ctx.engine,
-        docker: ctx.docker,
-        kept: ctx.cacheFacts,
-        signal: ctx.signal
-      },
-      input.keep
-    )
+    const { steps, cache } = await explanation.finish(ctx.progress.stepsSoFar(), keep)
     ctx.progress.steps(steps)
     await ctx.record.update({ cache })
     for (const line of cacheLines({ cache, request: ctx.build.request })) logTo(ctx, 'build')('system', line)

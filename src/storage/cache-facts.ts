@@ -24,7 +24,8 @@ export function createCacheFacts (redis: Redis, keys: RedisKeys, keepAtMostSecon
       return kept === null ? null : (JSON.parse((await unzip(kept)).toString('utf8')) as Facts)
     },
     async set (lineage: string, facts: unknown): Promise<void> {
-      await redis.set(keys.cacheFacts(lineage), await zip(JSON.stringify(facts)), 'EX', ttl)
+      // The fastest level: this runs on a build's path, and gzip's default costs twice the time for a few % less.
+      await redis.set(keys.cacheFacts(lineage), await zip(JSON.stringify(facts), { level: 1 }), 'EX', ttl)
     }
   }
 }

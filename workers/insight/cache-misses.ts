@@ -8,12 +8,7 @@ import type { ContextPlan } from '../../src/build-context/context.js'
 import type { SourceTree } from '../../src/build-context/source-tree.js'
 import type { CacheFacts } from '../../src/storage/cache-facts.js'
 
-/** A build's side of the comparison as Redis keeps it for the next build of its lineage. */
-interface KeptSide extends Omit<CacheSide, 'files'> {
-  files: Record<string, string>
-}
-
-export interface CacheMissInput {
+export interface CacheExplanationInput {
   build: BuildRecord
   /** The branch (full ref) the build resolved to; null for a commit id or an upload. */
   resolvedRef: string | null
@@ -22,34 +17,49 @@ export interface CacheMissInput {
   facts: DockerfileFacts
   plan: Pick<ContextPlan, 'entries'>
   tree: SourceTree
-  steps: Step[]
   engine: { id: string; name: string } | null
   docker: Docker
   kept: CacheFacts
   signal: AbortSignal
 }
 
+export interface CacheExplanation {
+  /**
+   * The steps explained against the newest earlier build of the lineage, and (when `keep`: the
+   * build phase succeeded, so its steps are in the engine's cache) this build's side kept for the
+   * next one.
+   */
+  finish(steps: Step[], keep: boolean): Promise<{ steps: Step[]; cache: BuildCache }>
+}
+
 /**
- * Explains this build's cache misses against the newest earlier build of its lineage, and (when
- * `keep`) keeps this build's side for the next one: the build phase succeeded, so its steps are
- * in the engine's cache.
+ * Starts explaining as the build starts: the previous build's facts and this context's file ids
+ * are read while the engine builds, so what the build waits for afterwards is the comparison, the
+ * base image ids (a pull may change them) and the write for the next build.
  */
-export async function explainCacheMisses (input: CacheMissInput, keep: boolean): Promise<{ steps: Step[]; cache: BuildCache }> {
+export function startCacheExplanation (input: CacheExplanationInput): CacheExplanation {
   const lineage = lineageOf(input)
-  const [previous, files, bases] = await Promise.all([
-    input.kept.get<KeptSide>(lineage),
-    contextFileIds(input.plan, input.tree, input.signal),
-    baseImageIds(input.docker, input.facts)
-  ])
-  const current: CacheSide = { buildId: input.build.id, engine: input.engine, dockerfile: input.facts, bases, files }
-  const explained = explainCache({
-    steps: input.steps,
-    current,
-    previous: previous && previous.buildId !== input.build.id ? { ...previous, files: new Map(Object.entries(previous.files)) } : null,
-    noCache: input.build.request.noCache
-  })
-  if (keep) await input.kept.set(lineage, { ...current, files: Object.fromEntries(files) } satisfies KeptSide)
-  return explained
+  const previous = input.kept.get<CacheSide>(lineage)
+  // A disk tree's files are read to hash them: not while the build reads them to send.
+  const files = input.plan.entries.every((entry) => entry.type !== 'file' || entry.content || entry.source?.contentId)
+    ? contextFileIds(input.plan, input.tree, input.signal)
+    : null
+  // A build that ends before finishing leaves these unread: not an unhandled rejection.
+  for (const started of [previous, files]) started?.catch(() => undefined)
+  return {
+    async finish (steps, keep) {
+      const [kept, ids, bases] = await Promise.all([previous, files ?? contextFileIds(input.plan, input.tree, input.signal), baseImageIds(input.docker, input.facts)])
+      const current: CacheSide = { buildId: input.build.id, engine: input.engine, dockerfile: input.facts, bases, files: ids }
+      const explained = explainCache({
+        steps,
+        current,
+        previous: kept && kept.buildId !== input.build.id ? kept : null,
+        noCache: input.build.request.noCache
+      })
+      if (keep) await input.kept.set(lineage, current)
+      return explained
+    }
+  }
 }
 
 /**
@@ -57,7 +67,7 @@ export async function explainCacheMisses (input: CacheMissInput, keep: boolean):
  * image), Dockerfile and target. A build of a commit id compares with the commit's branch only
  * when it names one, so it has a lineage of its own: the commit.
  */
-function lineageOf (input: Pick<CacheMissInput, 'build' | 'resolvedRef' | 'dockerfile' | 'target'>): string {
+function lineageOf (input: Pick<CacheExplanationInput, 'build' | 'resolvedRef' | 'dockerfile' | 'target'>): string {
   const { request } = input.build
   const source = request.repo === null ? ['upload', request.image] : ['repo', request.repo, input.resolvedRef ?? request.ref ?? 'HEAD']
   return createHash('sha256')
@@ -66,21 +76,25 @@ function lineageOf (input: Pick<CacheMissInput, 'build' | 'resolvedRef' | 'docke
     .slice(0, 32)
 }
 
+// Enough of a content id to tell two versions of a file apart (64 bits), and no more: kept for
+// every file of a context.
+const ID_HEX = 16
+
 /**
- * Each context file's content id and mode (what decides a COPY's cache): git's blob id where the
- * tree has one, else a hash of the bytes.
+ * Each context file as `path\0id`, sorted (CacheSide.files): its content id and mode, what decides
+ * a COPY's cache; git's blob id where the tree has one, else a hash of the bytes.
  */
-async function contextFileIds (plan: Pick<ContextPlan, 'entries'>, tree: SourceTree, signal: AbortSignal): Promise<Map<string, string>> {
-  const ids = new Map<string, string>()
+async function contextFileIds (plan: Pick<ContextPlan, 'entries'>, tree: SourceTree, signal: AbortSignal): Promise<string[]> {
+  const ids: string[] = []
   for (const entry of plan.entries) {
     if (entry.type === 'directory') continue
     let id: string | undefined
-    if (entry.type === 'symlink') id = `link:${entry.linkname ?? ''}`
+    if (entry.type === 'symlink') id = createHash('sha1').update(entry.linkname ?? '').digest('hex')
     else if (entry.content) id = createHash('sha1').update(entry.content).digest('hex')
     else if (entry.source) id = entry.source.contentId ?? (await hashFile(tree, entry.source, signal))
-    if (id !== undefined) ids.set(entry.name, `${id}:${entry.mode.toString(8)}`)
+    if (id !== undefined) ids.push(`${entry.name}\0${id.slice(0, ID_HEX)}:${entry.mode.toString(8)}`)
   }
-  return ids
+  return ids.sort()
 }
 
 async function hashFile (tree: SourceTree, entry: NonNullable<ContextPlan['entries'][number]['source']>, signal: AbortSignal): Promise<string> {

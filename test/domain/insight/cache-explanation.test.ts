@@ -14,7 +14,9 @@ function side (dockerfile: string, options: { buildArgs?: Record<string, string>
     engine: { id: options.engine ?? 'engine-a', name: options.engine ?? 'engine-a' },
     dockerfile: dockerfileFacts(parseDockerfile(dockerfile, options.buildArgs ?? {})),
     bases: { 'stage-0': 'sha256:base', build: 'sha256:base' },
-    files: new Map(Object.entries(options.files ?? {}))
+    files: Object.entries(options.files ?? {})
+      .map(([file, id]) => `${file}\0${id}`)
+      .sort()
   }
 }
 
