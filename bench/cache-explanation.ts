@@ -14,9 +14,9 @@ import { planContext } from '../src/build-context/context.js'
 import { parseDockerfile } from '../src/domain/insight/dockerfile-stages.js'
 import { dockerfileFacts } from '../src/domain/insight/step-facts.js'
 import { newBuildRecord } from '../src/domain/builds/build-request.js'
-import type { Step } from '../src/domain/schemas/build.js'
 import { createCacheFacts } from '../src/storage/cache-facts.js'
 import { redisKeys } from '../src/storage/keys.js'
+import { buildkitSteps } from '../test/helpers/builder-steps.js'
 import { createRepo } from '../test/helpers/git-repo.js'
 import { defaultRequest } from '../test/helpers/fixtures.js'
 import { startCacheExplanation } from '../workers/insight/cache-misses.js'
@@ -71,7 +71,8 @@ export const cacheExplanationSection: Section = {
       const tree = await gitTree(path.join(repo.dir, '.git'), commit, signal)
       try {
         const plan = await planContext({ tree, context: '.', dockerfile: 'Dockerfile', keepGitDir: false, signal })
-        const steps = builderSteps(facts, commit === after ? ['COPY src/ ./src/', 'RUN echo build', 'COPY --from=build /src /app'] : [])
+        const ran = commit === after ? ['COPY src/ ./src/', 'RUN echo build', 'COPY --from=build /src /app'] : []
+        const steps = buildkitSteps(facts, (fact) => ran.includes(fact.text))
         const input = { build: builds.get(commit)!, resolvedRef: 'refs/heads/main', dockerfile: 'Dockerfile', target: null, facts, plan, tree, engine: { id: 'bench', name: 'bench' }, docker, kept, signal }
         const whole = performance.now()
         await startCacheExplanation(input).finish(steps, false)
@@ -119,19 +120,4 @@ export const cacheExplanationSection: Section = {
 async function lineageKey (redis: Redis, prefix: string): Promise<string> {
   const [key] = await redis.keys(`${prefix}:cachefacts:*`)
   return key?.slice(`${prefix}:cachefacts:`.length) ?? ''
-}
-
-/** The steps BuildKit reports for the bench's Dockerfile: those `ran` ran, the rest came from the cache. */
-function builderSteps (facts: ReturnType<typeof dockerfileFacts>, ran: string[]): Step[] {
-  return facts.instructions
-    .filter((fact) => ['FROM', 'RUN', 'COPY', 'ADD', 'WORKDIR'].includes(fact.keyword))
-    .map((fact) => ({
-      stage: fact.stage,
-      instruction: fact.text,
-      status: 'succeeded',
-      cached: fact.keyword !== 'FROM' && !ran.includes(fact.text),
-      startedAt: null,
-      durationMs: 0,
-      line: fact.line
-    }))
 }

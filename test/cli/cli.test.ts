@@ -1,6 +1,5 @@
 import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
@@ -58,8 +57,7 @@ function start (env: Record<string, string>, args: string[]) {
 
 // The upload limit is set low enough for one test to pass it; the other uploads are far below it.
 const slipway = await startSlipway(t, { uploadMaxBytes: 64 * 1024 })
-await slipway.app.listen({ host: '127.0.0.1', port: 0 })
-const url = `http://127.0.0.1:${(slipway.app.server.address() as AddressInfo).port}`
+const url = await slipway.listen()
 const registry = await startRegistry(t)
 const image = `${registry.host}/cli/app`
 

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
@@ -15,6 +16,10 @@ export interface TestSlipway {
   /** POSTs a build and waits for its terminal state. */
   build(request: BuildRequest, timeoutMs?: number): Promise<Build>
   submit(request: BuildRequest): Promise<Build>
+  /** POSTs a gzipped tar with these options (a BuildUploadOptions); the answer as it came. */
+  upload(body: Buffer, options: object): Promise<{ statusCode: number; body: string; build: Build }>
+  /** Serves the API on a free loopback port; its base URL. */
+  listen(): Promise<string>
   wait(id: string, timeoutMs?: number): Promise<Build>
   logs(id: string): Promise<string>
 }
@@ -46,10 +51,25 @@ export async function startSlipway (t: Test, overrides: Partial<Config> = {}, lo
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
+  const upload = async (body: Buffer, options: object) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: `/v1/builds?options=${encodeURIComponent(JSON.stringify(options))}`,
+      headers: { 'content-type': 'application/gzip' },
+      payload: body
+    })
+    return { statusCode: response.statusCode, body: response.body, build: response.json<Build>() }
+  }
+  const listen = async () => {
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+  }
   return {
     app,
     config,
     submit,
+    upload,
+    listen,
     wait,
     build: async (request, timeoutMs) => wait((await submit(request)).id, timeoutMs),
     logs: async (id) => (await app.inject({ method: 'GET', url: `/v1/builds/${id}/logs` })).body

@@ -123,14 +123,9 @@ t.test('an upload compares file contents with the previous upload of the same im
   const upload = async (content: Record<string, string>) => {
     const body = await tarGz(Object.entries(content).map(([name, text]) => ({ name, content: text })))
     const options = { image: `team/cache-${nonce}`, push: false, force: true, builder: 'buildkit' }
-    const response = await slipway.app.inject({
-      method: 'POST',
-      url: `/v1/builds?options=${encodeURIComponent(JSON.stringify(options))}`,
-      headers: { 'content-type': 'application/gzip' },
-      payload: body
-    })
+    const response = await slipway.upload(body, options)
     t.equal(response.statusCode, 202, response.body)
-    const built = await slipway.wait(response.json<Build>().id)
+    const built = await slipway.wait(response.build.id)
     t.equal(built.status, 'succeeded', built.error?.message ?? '')
     return built
   }

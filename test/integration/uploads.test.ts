@@ -21,14 +21,9 @@ function checkout (t: Test): string {
 }
 
 async function upload (t: Test, slipway: TestSlipway, body: Buffer, options: object): Promise<Build> {
-  const response = await slipway.app.inject({
-    method: 'POST',
-    url: `/v1/builds?options=${encodeURIComponent(JSON.stringify(options))}`,
-    headers: { 'content-type': 'application/gzip' },
-    payload: body
-  })
+  const response = await slipway.upload(body, options)
   t.equal(response.statusCode, 202, response.body)
-  return slipway.wait(response.json<Build>().id)
+  return slipway.wait(response.build.id)
 }
 
 t.test('a packed folder builds and pushes like a repository, with the same results', async (t) => {

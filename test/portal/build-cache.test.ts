@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import t from 'tap'
 import { ulid } from 'ulid'
@@ -44,8 +43,7 @@ if (chromiumMissing) {
   t.plan(0, `the portal's browser tests need ${CHROMIUM} (Debian's chromium package; scripts/setup.sh installs it)`)
 } else {
   const slipway = await startSlipway(t)
-  await slipway.app.listen({ host: '127.0.0.1', port: 0 })
-  const url = `http://127.0.0.1:${(slipway.app.server.address() as AddressInfo).port}`
+  const url = await slipway.listen()
   const redis = new Redis(slipway.config.redisUrl)
   t.teardown(() => redis.quit())
   const storage = createStorage(redis, slipway.config)

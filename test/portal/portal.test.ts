@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import type { AddressInfo } from 'node:net'
 import os from 'node:os'
 import { Redis } from 'ioredis'
 import t from 'tap'
@@ -23,8 +22,7 @@ if (chromiumMissing) {
   t.plan(0, `the portal's browser tests need ${CHROMIUM} (Debian's chromium package; scripts/setup.sh installs it)`)
 } else {
   const slipway = await startSlipway(t)
-  await slipway.app.listen({ host: '127.0.0.1', port: 0 })
-  const url = `http://127.0.0.1:${(slipway.app.server.address() as AddressInfo).port}`
+  const url = await slipway.listen()
   const registry = await startRegistry(t)
   const makeToken = async (scopes: string[]) =>
     (await slipway.app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: `portal-${scopes.join('-')}`, scopes } })).json<{ token: string }>().token

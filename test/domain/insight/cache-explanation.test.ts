@@ -3,6 +3,7 @@ import { explainCache, sourceMatcher, type CacheSide } from '../../../src/domain
 import { parseDockerfile } from '../../../src/domain/insight/dockerfile-stages.js'
 import { dockerfileFacts, stepLocator } from '../../../src/domain/insight/step-facts.js'
 import type { Step } from '../../../src/domain/schemas/build.js'
+import { buildkitSteps } from '../../helpers/builder-steps.js'
 
 // The comparison without a builder: two builds' facts, and the steps a builder reported (which
 // ran, which came from the cache). The integration test (test/integration/cache-misses.test.ts)
@@ -20,19 +21,9 @@ function side (dockerfile: string, options: { buildArgs?: Record<string, string>
   }
 }
 
-/** BuildKit's steps for the Dockerfile: one per RUN/COPY/ADD/WORKDIR (and FROM), `ran` by line, the rest cached. */
+/** BuildKit's steps for the Dockerfile: those on the lines in `ran` ran, the rest came from the cache. */
 function steps (current: CacheSide, ran: number[]): Step[] {
-  return current.dockerfile.instructions
-    .filter((fact) => ['FROM', 'RUN', 'COPY', 'ADD', 'WORKDIR'].includes(fact.keyword))
-    .map((fact) => ({
-      stage: fact.stage,
-      instruction: fact.expanded,
-      status: 'succeeded',
-      cached: fact.keyword !== 'FROM' && !ran.includes(fact.line),
-      startedAt: null,
-      durationMs: 0,
-      line: fact.line
-    }))
+  return buildkitSteps(current.dockerfile, (fact) => ran.includes(fact.line))
 }
 
 const missAt = (result: { steps: Step[] }, line: number) => result.steps.find((step) => step.line === line)?.cacheMiss
