@@ -8,6 +8,14 @@ export interface ProgressSink {
   /** A base image pull's change of state (not its byte counts). */
   pullStatus(message: DockerMessage): void
   stepsChanged(): void
+  /** BuildKit finished importing registry cache from `reference`; `error` when it could not. */
+  cacheImported?(result: CacheImportResult): void
+}
+
+export interface CacheImportResult {
+  reference: string
+  error?: string
+  durationMs: number | null
 }
 
 /** Reads one builder's build stream into log lines, steps and the image id. */
