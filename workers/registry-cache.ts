@@ -58,7 +58,8 @@ export function registryCacheRecord (plan: RegistryCachePlan, results: CacheImpo
       // BuildKit names the image as it was given, or with Docker Hub's host spelled out.
       const result = results.find((candidate) => candidate.reference === reference || candidate.reference.endsWith(`/${reference}`))
       if (!result) return { reference, source, outcome: 'failed', error: 'BuildKit did not report importing it' }
-      return result.error === undefined ? { reference, source, outcome: 'imported' } : { reference, source, outcome: 'failed', error: result.error }
+      const took = result.durationMs === null ? {} : { durationMs: result.durationMs }
+      return result.error === undefined ? { reference, source, outcome: 'imported', ...took } : { reference, source, outcome: 'failed', error: result.error, ...took }
     })
   }
 }

@@ -412,7 +412,8 @@ export const RegistryCacheSchema = Type.Object(
           reference: Type.String({ description: 'The image cache was imported from: repository@digest for the previous build, as given for cacheFrom' }),
           source: StringEnum(REGISTRY_CACHE_SOURCES, { description: "previous-build: the previous pushed build of the same repository, branch, Dockerfile, target and image; request: the request's cacheFrom" }),
           outcome: StringEnum(['imported', 'failed'] as const, { description: 'failed: the engine could not read it (registry down, image gone, no access); the build went on without it' }),
-          error: Type.Optional(Type.String({ description: 'failed: what the engine said' }))
+          error: Type.Optional(Type.String({ description: 'failed: what the engine said' })),
+          durationMs: Type.Optional(Type.Integer({ minimum: 0, description: 'How long reading its cache metadata from the registry took, as BuildKit timed it' }))
         },
         { additionalProperties: false }
       ),
