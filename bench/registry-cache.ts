@@ -52,6 +52,8 @@ export const registryCacheSection: Section = {
       const cached = ended.steps.filter((step) => step.stage !== null && step.cached).length
       const imports = ended.registryCache?.imports.map((one) => `${one.outcome}${one.durationMs === undefined ? '' : ` ${one.durationMs} ms`}`).join(', ') || 'none'
       progress(`${label}: ${ms.toFixed(0)} ms (${ended.phases.map((phase) => `${phase.name} ${phase.durationMs ?? 0} ms`).join(', ')}); ${cached} steps cached; imports: ${imports}`)
+      // Where the build phase went, step by step, for whoever wants to make it faster.
+      progress(`  steps: ${ended.steps.map((step) => `${step.stage ?? '-'} ${step.instruction.slice(0, 28)} ${step.cached ? 'CACHED ' : ''}${step.durationMs ?? '?'} ms`).join('; ')}`)
       return { ms, build: ended }
     }
 
