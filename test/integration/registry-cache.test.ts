@@ -64,6 +64,11 @@ t.test('a build on an engine without cache imports it from the registry; off, it
   t.ok(runSteps(named).every((step) => step.cached), 'cacheFrom: the steps came from the image that is there')
   t.match(await slipway.logs(named.id), `Registry cache from ${image}:gone could not be used`)
 
+  const classic = await slipway.build({ repo: repo.url, image, tags: ['classic'], builder: 'classic', cacheFrom: [digestRef] })
+  t.equal(classic.status, 'succeeded', JSON.stringify(classic.error))
+  t.equal(classic.registryCache, null, 'the classic builder neither exports nor imports')
+  t.equal((await slipway.logs(classic.id)).match(/classic builder neither exports nor imports/g)?.length, 1, 'and its log says so once')
+
   await registry.stop()
   await forgetBuilds(engine.docker)
   const down = await slipway.build({ repo: repo.url, push: false, cacheFrom: [digestRef], force: true })
