@@ -119,7 +119,8 @@ export const BuildRequestSchema = Type.Object(
           'cache from the previous pushed build of the same repository, branch, Dockerfile, target and image, and from `cacheFrom`, so an engine ' +
           'that never built the repository still reuses unchanged layers. Costs a registry round trip per source before the build. false: neither ' +
           'export nor import. Default: true (unless the server sets SLIPWAY_REGISTRY_CACHE=off). An import that fails (registry down, image gone) ' +
-          'is logged and the build goes on without it.'
+          'is logged and the build goes on without it; imports from a registry that requires a login fail so (BuildKit through the ' +
+          'Engine API has no credentials for them; docs/operations/registry-cache.md).'
       })
     ),
     cacheFrom: Type.Optional(
