@@ -100,7 +100,7 @@ function tagsAt (request: BuildRecord['request'], revision: string): string[] {
 }
 
 /** Looking for an identical earlier build: its record, and whether its image is still where it left it. */
-type ReuseNeeds = Pick<PipelineContext, 'build' | 'store' | 'docker' | 'progress' | 'log'> & {
+type ReuseNeeds = Pick<PipelineContext, 'build' | 'record' | 'store' | 'docker' | 'progress' | 'log'> & {
   credentials: Pick<BuildCredentials, 'forPush'>
 }
 
@@ -115,7 +115,9 @@ async function reuseEarlier (revision: string, ctx: ReuseNeeds): Promise<Pipelin
   ctx.log.write('', 'system', `==> identical to build ${earlier.id} (${what}, same options), whose image is still there: reusing it. Ask for force: true to build again.`)
   for (const phase of ['context', 'build', 'inspect', 'push'] as const) ctx.progress.skip(phase)
   // Nothing ran: the timeline is the earlier build's, every step served as if from the cache.
-  ctx.progress.steps(earlier.steps.map((step) => ({ ...step, status: 'succeeded', cached: true, startedAt: null, durationMs: 0 })))
+  ctx.progress.steps(earlier.steps.map(({ cacheMiss: _ran, ...step }) => ({ ...step, status: 'succeeded', cached: true, startedAt: null, durationMs: 0 })))
+  const counted = earlier.cache?.steps ?? 0
+  await ctx.record.update({ cache: earlier.cache && { comparedWith: earlier.id, steps: counted, cached: counted, hitRate: counted === 0 ? null : 1, firstMiss: null } })
   await ctx.progress.settle()
   return { image: earlier.image, reusedFrom: earlier.id, fingerprint, warnings: earlier.warnings }
 }

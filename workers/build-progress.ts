@@ -79,6 +79,8 @@ export function createBuildProgress (record: AttemptRecord, log: LogWriter, phas
       const now = new Date().toISOString()
       phases.push({ name, status: 'skipped', startedAt: now, finishedAt: now, durationMs: 0, ...(variant ? { variant } : {}) })
     },
+    /** The steps as last reported. */
+    stepsSoFar: (): Step[] => steps,
     /** The builder's steps so far; saved shortly, in one write with any other changes meanwhile. */
     steps (current: Step[]) {
       steps = current

@@ -1,13 +1,17 @@
 import type { LogStreamName } from '../src/storage/build-log.js'
+import { cacheLines } from '../src/domain/build-summary.js'
 import { formatBytes } from '../src/domain/format.js'
 import type { Builder, Image, PhaseName } from '../src/domain/schemas/build.js'
 import type { Budget, Finding } from '../src/domain/schemas/insight.js'
 import { buildNetworkOf } from '../src/domain/builds/build-network.js'
+import { parseDockerfile } from '../src/domain/insight/dockerfile-stages.js'
+import { dockerfileFacts, stepLocator, type DockerfileFacts } from '../src/domain/insight/step-facts.js'
 import { BuildFailure } from '../src/domain/builds/build-failure.js'
 import { packContext, planContext, type ContextPlan } from '../src/build-context/context.js'
 import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
 import { removeTags } from './docker/host-cleanup.js'
+import { explainCacheMisses } from './insight/cache-misses.js'
 import { byBytes, deletedFilesFinding, imageInsight, type ImageInsight } from './insight/image-insight.js'
 import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
 import { buildImage } from './phases/image-build.js'
@@ -110,7 +114,7 @@ interface Built {
 }
 
 /** The build phase: the image, from the packed context, by the builder this build needs. */
-type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'record' | 'progress' | 'log' | 'signal'> & {
+type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'engine' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'> & {
   settings: Pick<PipelineSettings, 'builder' | 'network' | 'build' | 'baseImagePull' | 'registryCache'>
   credentials: Pick<BuildCredentials, 'forBuild'>
 }
@@ -124,6 +128,8 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
     (text) => logTo(ctx, 'build')('system', text)
   )
   const cacheImports: CacheImportResult[] = []
+  const facts = dockerfileFacts(parseDockerfile(plan.dockerfileText, spec.buildArgs))
+  let succeeded = false
   try {
     const { imageId } = await buildImage({
       docker: ctx.docker,
@@ -143,13 +149,51 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
       onCacheImport: (result) => cacheImports.push(result),
       signal: ctx.signal,
       log: logTo(ctx, 'build'),
+      locateStep: stepLocator(facts, builder),
       onSteps: (steps) => ctx.progress.steps(steps),
       drain: () => ctx.log.drain()
     })
+    succeeded = true
     return { builder, imageId }
   } finally {
+    // A build with variants has one set of steps per variant, and no one lineage to compare with.
+    if (spec.name === null && !ctx.signal.aborted) await explainSteps({ plan, spec, source, facts, keep: succeeded }, ctx)
     await ctx.progress.settle()
     if (cachePlan) await ctx.record.update({ registryCache: registryCacheRecord(cachePlan, cacheImports) })
+  }
+}
+
+/**
+ * Says why each step that ran missed the cache, on the steps and in the record's `cache`. An
+ * explanation that cannot be made is logged and the build goes on: it never fails a build.
+ */
+async function explainSteps (
+  input: { plan: ContextPlan; spec: BuildSpec; source: Source; facts: DockerfileFacts; keep: boolean },
+  ctx: Pick<PipelineContext, 'build' | 'docker' | 'engine' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'>
+): Promise<void> {
+  try {
+    const { steps, cache } = await explainCacheMisses(
+      {
+        build: ctx.build,
+        resolvedRef: input.source.resolvedRef,
+        dockerfile: input.spec.dockerfile,
+        target: input.spec.target,
+        facts: input.facts,
+        plan: input.plan,
+        tree: input.source.tree,
+        steps: ctx.progress.stepsSoFar(),
+        engine: ctx.engine,
+        docker: ctx.docker,
+        kept: ctx.cacheFacts,
+        signal: ctx.signal
+      },
+      input.keep
+    )
+    ctx.progress.steps(steps)
+    await ctx.record.update({ cache })
+    for (const line of cacheLines({ cache, request: ctx.build.request })) logTo(ctx, 'build')('system', line)
+  } catch (error) {
+    logTo(ctx, 'build')('system', `Could not work out why steps missed the cache: ${(error as Error).message}`)
   }
 }
 

@@ -1,3 +1,4 @@
+import os from 'node:os'
 import { setTimeout as delay } from 'node:timers/promises'
 import { Worker, WaitingError } from 'bullmq'
 import Docker from 'dockerode'
@@ -16,6 +17,7 @@ import { createRedis } from '../src/storage/redis.js'
 import { createStorage } from '../src/storage/storage.js'
 import { webhookQueueSettings } from '../src/storage/webhook-queue.js'
 import { networkExists } from './docker/build-network.js'
+import { engineIdentity } from './docker/engine-identity.js'
 import { startReconciler } from './reconciler.js'
 import { ABORT_REASONS, runBuild } from './run-build.js'
 import { startHostSpace, type FreeSpaceProbe } from './host-space.js'
@@ -45,6 +47,8 @@ export async function startBuildWorker (
   const store = storage.builds
   const onQueueError = (error: Error) => logger.warn({ err: error }, 'queue error')
   const events = storage.webhookQueue(webhookQueueSettings(config), onQueueError)
+  // Where this process builds, as build records and host reports name it: the engine is asked once, for both.
+  const place = { worker: `${os.hostname()}:${process.pid}`, engine: engineIdentity(docker) }
   // The builds this process runs, with the attempt it runs of each.
   const running = new Map<string, number | null>()
   const deps = {
@@ -55,7 +59,9 @@ export async function startBuildWorker (
     logs: storage.buildLogs,
     uploads: storage.storedUploads,
     imageScans: storage.imageScans,
+    cacheFacts: storage.cacheFacts,
     docker,
+    place,
     logger,
     events,
     metrics: registerBuildMetrics(metrics),
@@ -124,7 +130,7 @@ export async function startBuildWorker (
     probe: host.freeSpace,
     checkIntervalMs: host.checkIntervalMs
   })
-  const hostReports = startHostReports({ docker, reports: storage.hostReports, logger, mirrors: deps.mirrors, hostSpace })
+  const hostReports = startHostReports({ docker, ...place, reports: storage.hostReports, logger, mirrors: deps.mirrors, hostSpace })
   // An engine that does not answer holds no start up: its checks go on every 15 s.
   await Promise.race([hostSpace.check(), delay(10_000, undefined, { ref: false })])
   void worker.run().catch((error: unknown) => logger.error({ err: error }, 'build worker stopped'))

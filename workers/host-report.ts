@@ -1,8 +1,7 @@
-import os from 'node:os'
 import type Docker from 'dockerode'
 import type { Logger } from 'pino'
-import type { HostReport } from '../src/domain/schemas/storage.js'
 import type { HostReports } from '../src/storage/host-reports.js'
+import type { EngineLookup } from './docker/engine-identity.js'
 
 // Each worker says what its Docker host holds this often (GET /v1/admin/storage shows it); a
 // report lapses after three missed ones, so a worker gone drops out of the list by itself.
@@ -16,22 +15,22 @@ interface SystemDf {
 /** Reports this worker's host to Redis now and every minute, until stopped. */
 export function startHostReports (deps: {
   docker: Docker
+  /** This worker process, as builds record it (host:pid), and its engine's id and name. */
+  worker: string
+  engine: EngineLookup
   reports: Pick<HostReports, 'publish'>
   logger: Logger
   mirrors: { usage(): Promise<{ count: number; bytes: number }> }
   hostSpace: { paused(): string | null; freeBytes(): Promise<number | null> }
   intervalMs?: number
 }): { stop(): Promise<void> } {
-  const worker = `${os.hostname()}:${process.pid}`
+  const { worker } = deps
   const intervalMs = deps.intervalMs ?? REPORT_INTERVAL_MS
-  let engine: HostReport['engine'] | null = null
   let reporting: Promise<void> | null = null
 
   const report = async (): Promise<void> => {
-    if (!engine) {
-      const info = (await deps.docker.info()) as { ID?: string; Name?: string }
-      engine = { id: info.ID ?? 'unknown', name: info.Name ?? 'unknown' }
-    }
+    const engine = await deps.engine()
+    if (!engine) throw new Error('the Docker Engine could not be asked its id and name (docker info)')
     // Sizes the engine cannot give now are reported as unknown rather than holding the report back.
     const [df, freeBytes, mirrors] = await Promise.all([
       (deps.docker.df() as Promise<SystemDf>).catch(() => null),

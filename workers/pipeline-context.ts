@@ -1,10 +1,11 @@
 import type Docker from 'dockerode'
 import type { LogWriter } from '../src/storage/build-log.js'
 import type { BuildStore } from '../src/storage/build-store.js'
+import type { CacheFacts } from '../src/storage/cache-facts.js'
 import type { StoredUploads } from '../src/storage/upload-store.js'
 import type { RepoPolicy } from '../src/domain/builds/repo-url.js'
 import type { Config } from '../src/domain/config.js'
-import type { BuildRecord, Builder } from '../src/domain/schemas/build.js'
+import type { BuildRecord, Builder, RanOn } from '../src/domain/schemas/build.js'
 import type { AttemptRecord, BuildProgress } from './build-progress.js'
 import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
 import type { BuildLimits } from './phases/image-build.js'
@@ -58,7 +59,11 @@ export interface PipelineContext {
   uploads: StoredUploads
   /** What reading an image's layers found, kept by image id. */
   imageScans: ScanCache
+  /** The newest build's cache facts of each lineage, to explain cache misses with. */
+  cacheFacts: CacheFacts
   docker: Docker
+  /** Who that engine is (docker info's ID and Name); null when it could not say. */
+  engine: RanOn['engine']
   /** This worker host's mirrors of the repositories it builds. */
   mirrors: MirrorCache
   credentials: BuildCredentials

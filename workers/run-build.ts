@@ -11,7 +11,7 @@ import { statusText } from '../src/domain/build-status.js'
 import { summaryLines as imageSummaryLines } from '../src/domain/build-summary.js'
 import { formatBytes, formatDuration } from '../src/domain/format.js'
 import type { BuildMetrics } from '../src/metrics/worker-metrics.js'
-import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Image, type PhaseName } from '../src/domain/schemas/build.js'
+import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Image, type PhaseName, type RanOn } from '../src/domain/schemas/build.js'
 import { eventTypeOf, type WebhookQueue } from '../src/storage/webhook-queue.js'
 import { BuildFailure, isDockerUnreachable } from '../src/domain/builds/build-failure.js'
 import { runPipeline } from './build-pipeline.js'
@@ -21,13 +21,17 @@ import { gitAuthFor, loadGitCredentials, NO_GIT_AUTH } from './source/git-creden
 import { createRedactor } from './redaction.js'
 import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
 import type { MirrorCache } from './source/git-mirror.js'
+import type { EngineLookup } from './docker/engine-identity.js'
 
 export interface BuildRunnerDeps {
   store: BuildStore
   logs: BuildLogs
   uploads: PipelineContext['uploads']
   imageScans: PipelineContext['imageScans']
+  cacheFacts: PipelineContext['cacheFacts']
   docker: Docker
+  /** This worker process (host:pid) and its Docker Engine, which each build records as where it ran. */
+  place: { worker: string; engine: EngineLookup }
   logger: Logger
   events: Pick<WebhookQueue, 'emit'>
   mirrors: MirrorCache
@@ -80,11 +84,13 @@ type Attempt = NonNullable<Awaited<ReturnType<typeof startAttempt>>>
 /** Claims the build for this attempt (compare-and-set on the attempt count: of two workers, one wins). */
 async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   const attempt = build.attempts + 1
+  // An engine that cannot be asked fails the build on its own (DOCKER_UNAVAILABLE): no reason to stop here.
+  const ranOn: RanOn = { worker: deps.place.worker, engine: await deps.place.engine() }
   const startedAt = new Date()
   const started = await deps.store.transition(build.id, {
     from: ['queued', 'running'],
     to: 'running',
-    set: { startedAt: startedAt.toISOString(), attempts: attempt, phases: [], steps: [], builder: null, image: null, cache: null, error: null },
+    set: { startedAt: startedAt.toISOString(), attempts: attempt, ranOn, phases: [], steps: [], builder: null, image: null, cache: null, error: null },
     attempt: build.attempts
   })
   if (!started) return null
@@ -94,6 +100,7 @@ async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   const redactor = { redact: createRedactor([]) }
   const record = attemptRecord(deps.store, build.id, attempt, (text) => redactor.redact(text))
   const logger = deps.logger.child({ buildId: build.id, attempt })
+  if (!ranOn.engine) logger.warn('the Docker Engine did not say its id and name (docker info): the build records none')
   // A build run again after its worker died has been announced as started already.
   if (attempt === 1) await announce(build.id, deps, logger)
   // The start's status event is in the log already: the store writes it with the change.
@@ -102,7 +109,7 @@ async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   const progress = createBuildProgress(record, log, (phase) =>
     deps.metrics.phaseSeconds.observe({ phase: phase.name, outcome: phase.status }, (phase.durationMs ?? 0) / 1000)
   )
-  return { id: build.id, attempt, startedAt, record, logger, log, redactor, progress }
+  return { id: build.id, attempt, startedAt, ranOn, record, logger, log, redactor, progress }
 }
 
 /** The pipeline under the build's one signal (its time limit and any abort), as an outcome. */
@@ -134,8 +141,9 @@ function pipelineContext (
   deps: BuildRunnerDeps,
   attempt: Pick<PipelineContext, 'signal' | 'workspace' | 'credentials'>
 ): PipelineContext {
-  const { store, uploads, imageScans, docker, mirrors } = deps
-  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, docker, mirrors, settings: deps.pipeline }
+  const { store, uploads, imageScans, cacheFacts, docker, mirrors } = deps
+  const engine = run.ranOn.engine
+  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, cacheFacts, docker, engine, mirrors, settings: deps.pipeline }
 }
 
 /** Writes the terminal state, once: lines first, then the state with its event, then its announcement. */
@@ -158,7 +166,7 @@ async function conclude (run: Attempt, outcome: Outcome, deps: BuildRunnerDeps):
   if (finished && outcome.status === 'succeeded' && outcome.fingerprint && !outcome.reusedFrom) {
     await deps.store.rememberReusable(outcome.fingerprint, run.id)
   }
-  if (finished) deps.metrics.finished.inc({ status: outcome.status, code: outcome.error?.code ?? 'none' })
+  if (finished) deps.metrics.finished.inc({ status: outcome.status, code: outcome.error?.code ?? 'none', engine: run.ranOn.engine?.name ?? 'unknown' })
   await run.log.close()
   if (finished) await announce(run.id, deps, run.logger)
   run.logger.info({ status: outcome.status, code: outcome.error?.code, durationMs }, 'build finished')
@@ -176,7 +184,7 @@ async function handBack (run: Attempt): Promise<'handed-back'> {
   run.log.write('', 'system', '==> the worker is shutting down: the build goes back to the queue and starts again on another worker')
   await run.log.flush()
   await run.progress.settle()
-  await run.record.end('queued', { attempts: run.attempt - 1, phases: [], steps: [] })
+  await run.record.end('queued', { attempts: run.attempt - 1, ranOn: null, phases: [], steps: [] })
   await run.log.close()
   run.logger.info('build handed back')
   return 'handed-back'

@@ -28,6 +28,8 @@ export interface TreeEntry {
   size: number
   /** A symlink's target, as written. */
   linkname?: string
+  /** What the tree knows of a file's content without reading it (git's blob id); absent on disk. */
+  contentId?: string
 }
 
 // Linux gives up after 40 links in one path (ELOOP); so do we.

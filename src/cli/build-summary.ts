@@ -1,5 +1,5 @@
 import { statusText } from '../domain/build-status.js'
-import { summaryLines } from '../domain/build-summary.js'
+import { cacheLines, summaryLines } from '../domain/build-summary.js'
 import { formatBytes, formatDuration, formatUpload } from '../domain/format.js'
 import type { Build } from '../domain/schemas/build.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
@@ -23,7 +23,8 @@ export function exitCodeOf (build: Build): ExitCode {
 
 /**
  * A build for a person: a headline with its status and time, then what was built from where, its
- * phases, and the image (digest, then the summary of ../domain/build-summary.js) or the error.
+ * phases, where it ran, how much came from the layer cache and the first step that did not, and
+ * the image (digest, then the summary of ../domain/build-summary.js) or the error.
  */
 export function describeBuild (build: Build, now = Date.now()): string {
   const lines = [headline(build, now)]
@@ -37,7 +38,11 @@ export function describeBuild (build: Build, now = Date.now()): string {
     })
     lines.push(`  phases   ${phases.join(', ')}`)
   }
+  const ranOn = build.ranOn
+  if (ranOn) lines.push(`  ran on   ${ranOn.engine ? `${ranOn.engine.name} (worker ${ranOn.worker})` : `worker ${ranOn.worker} (its Docker Engine could not be asked who it is)`}`)
   if (build.reusedFrom) lines.push(`  reused   the image of the identical build ${build.reusedFrom}`)
+  // "5 of 9 steps (56%)", then "line 4 COPY . /app rebuilt: src/app.py changed; …", as the log, chat and portal word them.
+  for (const line of cacheLines(build)) lines.push(`  ${line}`)
   const image = build.image
   if (image) {
     lines.push(`  image    ${image.tags.join(' ')}${image.pushed ? ' (pushed)' : ' (not pushed)'}`)

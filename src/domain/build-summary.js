@@ -1,12 +1,13 @@
 // What a build made, in a few lines: its size and what the base image brought, the change since
-// the previous build, its budget, its largest layer and the advisor's first finding. This one
+// the previous build, its budget, its largest layer and the advisor's first finding; and how much
+// of it came from the layer cache, with the first step that did not and why. This one
 // module words it for the build log (workers/run-build.ts), the CLI (src/cli/build-summary.ts),
 // chat messages (webhooks/chat-formats.ts) and the portal (src/portal/pages/build.js), so all
 // four say the same, rounded the same. Plain JavaScript the browser loads as it is: see format.js.
 
 import { formatByteChange, formatBytes } from './format.js'
 
-/** @import { Image } from './schemas/build.js' */
+/** @import { Build, BuildCache, CacheMissReason, Image } from './schemas/build.js' */
 
 /**
  * @typedef {object} ImageSummary
@@ -102,4 +103,101 @@ function layerOrigin (layer) {
  */
 function cut (text) {
   return text.length > INSTRUCTION_CHARS ? `${text.slice(0, INSTRUCTION_CHARS - 1)}…` : text
+}
+
+// --- The layer cache ------------------------------------------------------------------------------
+//
+// A step is named by its Dockerfile line ("line 4 COPY . /app"), not by a step number: BuildKit
+// numbers steps per stage ("[2/5]"), the classic builder across the file ("Step 4/9"), and
+// `steps` holds builder-internal steps too, so only the line is the same in the Dockerfile, the
+// log and the portal's timeline (which shows each step's line).
+
+/**
+ * What each reason is called where there is room for a word or two only: the portal's badges.
+ * @type {Record<CacheMissReason, string>}
+ */
+export const CACHE_MISS_LABELS = {
+  'first-build': 'first build',
+  'no-cache': 'no cache',
+  'instruction-changed': 'instruction changed',
+  'build-arg-changed': 'build arg changed',
+  'base-image-changed': 'base image changed',
+  'files-changed': 'files changed',
+  'earlier-step-rebuilt': 'earlier step rebuilt',
+  'cache-not-on-engine': 'not in engine cache'
+}
+
+/**
+ * The share of steps that came from the cache, as a whole percentage: "56%". Never "100%" while a
+ * step ran, nor "0%" while one came from the cache; null without steps.
+ * @param {BuildCache} cache
+ * @returns {string | null}
+ */
+export function cachePercent (cache) {
+  if (cache.steps === 0) return null
+  const percent = Math.round((cache.cached / cache.steps) * 100)
+  return `${cache.cached < cache.steps ? Math.min(99, cache.cached > 0 ? Math.max(1, percent) : 0) : 100}%`
+}
+
+/**
+ * How much came from the cache: "5 of 9 steps (56%)"; null when the build has no cache
+ * summary or no step that could have come from the cache.
+ * @param {BuildCache | null} cache
+ * @returns {string | null}
+ */
+export function cacheHitText (cache) {
+  const percent = cache && cachePercent(cache)
+  if (!cache || !percent) return null
+  return `${cache.cached} of ${cache.steps} ${cache.steps === 1 ? 'step' : 'steps'} (${percent})`
+}
+
+/**
+ * The first step that did not come from the cache, and why, in one line:
+ *   line 4 COPY . /app rebuilt: src/app.py changed; 6 steps after it followed
+ *   line 4 COPY . /app rebuilt: src/app.py changed; nothing after it rebuilt
+ *   every step came from the cache
+ *   first build of this branch: nothing to compare with      (of an upload: "of this image")
+ *   no-cache build: every step ran
+ * null when there is nothing to say: no cache summary (a build before Slipway kept one, one with
+ * variants, one whose build phase has not ended), or no step that could have come from the cache.
+ * @param {Pick<Build, 'cache' | 'request'>} build
+ * @returns {string | null}
+ */
+export function firstMissText (build) {
+  const cache = build.cache
+  if (!cache || cache.steps === 0) return null
+  const miss = cache.firstMiss
+  if (!miss) return cache.cached === cache.steps ? 'every step came from the cache' : null
+  if (miss.reason === 'first-build') return `first build of this ${build.request.source ? 'image' : 'branch'}: nothing to compare with`
+  if (miss.reason === 'no-cache') return 'no-cache build: every step ran'
+  const step = `${miss.line === null ? '' : `line ${miss.line} `}${cut(miss.instruction.replace(/\s+/g, ' ').trim())}`
+  const followers = miss.followers === 0 ? 'nothing after it rebuilt' : `${miss.followers} ${miss.followers === 1 ? 'step' : 'steps'} after it followed`
+  return `${step} rebuilt: ${miss.summary}; ${followers}`
+}
+
+/**
+ * Both in one line, for a single field (chat messages):
+ *   5 of 9 steps (56%); line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after it followed
+ * null when the build has no cache summary to give.
+ * @param {Pick<Build, 'cache' | 'request'>} build
+ * @returns {string | null}
+ */
+export function cacheText (build) {
+  const parts = [cacheHitText(build.cache), firstMissText(build)].filter((part) => part !== null)
+  return parts.length > 0 ? parts.join('; ') : null
+}
+
+/**
+ * The same as lines of text, as the build log and the CLI print them, in the column of
+ * summaryLines; the first miss under the hit rate, as its line is long:
+ *   cache    5 of 9 steps (56%)
+ *            line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after it followed
+ * @param {Pick<Build, 'cache' | 'request'>} build
+ * @returns {string[]}
+ */
+export function cacheLines (build) {
+  const hit = cacheHitText(build.cache)
+  const miss = firstMissText(build)
+  if (hit === null) return miss === null ? [] : [`${'cache'.padEnd(8)} ${miss}`]
+  return [`${'cache'.padEnd(8)} ${hit}`, ...(miss === null ? [] : [`${''.padEnd(8)} ${miss}`])]
 }

@@ -6,7 +6,8 @@ const WAIT_BUCKETS_SECONDS = [0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 14_400
 
 /**
  * What a build worker observes as it happens, counted in its own process: Prometheus adds up the
- * workers. Labels are small closed sets (phase, status, error code), never build ids or URLs.
+ * workers. Labels are small closed sets (phase, status, error code) or the engine's name (one per
+ * Docker host), never build ids, URLs or worker processes.
  */
 export function registerBuildMetrics (registry: Registry) {
   return {
@@ -25,8 +26,8 @@ export function registerBuildMetrics (registry: Registry) {
     }),
     finished: new Counter({
       name: 'slipway_builds_finished_total',
-      help: 'Builds this worker ran to a terminal state, by status and error code ("none" for a success)',
-      labelNames: ['status', 'code'] as const,
+      help: 'Builds this worker ran to a terminal state, by status, error code ("none" for a success) and Docker Engine (its name, "unknown" when it could not be asked)',
+      labelNames: ['status', 'code', 'engine'] as const,
       registers: [registry]
     })
   }

@@ -98,6 +98,10 @@ export function redisKeys (prefix: string) {
     /** What reading an image's layers found (files deleted later), by image id. */
     imageScan: (imageId: string) => `${prefix}:imagescan:${imageId}`,
 
+    // cache-facts.ts
+    /** The newest build's cache facts of a lineage (a hash of repository, branch, Dockerfile and target). */
+    cacheFacts: (lineage: string) => `${prefix}:cachefacts:${lineage}`,
+
     // host-reports.ts
     /** What a worker last reported of its Docker host (JSON), while it lives. */
     hostReport: (worker: string) => `${prefix}:host:${worker}`,
@@ -119,7 +123,7 @@ export type RedisKeys = ReturnType<typeof redisKeys>
 export const KEY_KINDS = [
   'build', 'log', 'build_webhooks', 'upload', 'delivery', 'delivery_list', 'index', 'tombstone', 'dedupe', 'quota',
   'idempotency', 'webhook', 'token', 'rate_limit', 'trigger', 'trigger_delivery', 'audit', 'retention', 'image_scan',
-  'host', 'queue', 'other'
+  'cache_facts', 'host', 'queue', 'other'
 ] as const
 export type KeyKind = (typeof KEY_KINDS)[number]
 
@@ -142,6 +146,7 @@ const BY_SEGMENT: Record<string, KeyKind> = {
   '{audit}': 'audit',
   retention: 'retention',
   imagescan: 'image_scan',
+  cachefacts: 'cache_facts',
   host: 'host',
   builds: 'queue',
   webhooks: 'queue'

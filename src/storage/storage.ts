@@ -5,6 +5,7 @@ import { createAuditLog } from './audit-log.js'
 import { createBuildLogs } from './build-log.js'
 import { createBuildQueue } from './build-queue.js'
 import { createBuildStore } from './build-store.js'
+import { createCacheFacts } from './cache-facts.js'
 import { createDeliveryLedger } from './delivery-ledger.js'
 import { createDeliveryStore } from './delivery-store.js'
 import { createFollowerLeases } from './follower-leases.js'
@@ -27,7 +28,7 @@ import { createWebhookStore } from './webhook-store.js'
  * the workers are handed instead of a Redis client. Each store is the one module that reads and
  * writes its keys. The stores that hold settings, timers or connections of their own are made
  * when asked for, by whoever needs them. Keys that expire by themselves (claims, dedupe and
- * idempotency keys, image scans, push delivery ledgers) live no longer than SLIPWAY_RETENTION.
+ * idempotency keys, image scans, cache facts, push delivery ledgers) live no longer than SLIPWAY_RETENTION.
  */
 export function createStorage (redis: Redis, settings: Pick<Config, 'prefix' | 'retention'>) {
   const { prefix } = settings
@@ -49,6 +50,7 @@ export function createStorage (redis: Redis, settings: Pick<Config, 'prefix' | '
     triggers: createTriggerStore(connection, keys),
     storedUploads: createStoredUploads(connection, keys),
     imageScans: createImageScans(connection, keys, keepAtMostSeconds),
+    cacheFacts: createCacheFacts(connection, keys, keepAtMostSeconds),
     retention: createRetentionStore(connection, keys),
     keyCensus: createKeyCensus(connection, keys),
     hostReports: createHostReports(connection, keys),

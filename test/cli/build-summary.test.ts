@@ -1,6 +1,7 @@
 import t from 'tap'
 import { describeBuild, exitCodeOf } from '../../src/cli/build-summary.js'
 import { EXIT } from '../../src/cli/exit-codes.js'
+import type { Build } from '../../src/domain/schemas/build.js'
 import { sampleBuild } from '../helpers/fixtures.js'
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`
@@ -11,6 +12,7 @@ t.test('a succeeded build: its image, digest, size and the advisor’s largest f
     commit: 'c0ffee'.padEnd(40, '0'),
     durationMs: 14_200,
     phases: [{ name: 'clone', status: 'succeeded', startedAt: '2026-01-02T03:00:00.000Z', finishedAt: '2026-01-02T03:00:00.800Z', durationMs: 800 }],
+    ranOn: { worker: 'ci-1:4242', engine: { id: 'A1B2:C3D4', name: 'build-host-1' } },
     image: {
       id: 'sha256:1',
       repository: 'localhost:5000/acme/app',
@@ -34,6 +36,7 @@ t.test('a succeeded build: its image, digest, size and the advisor’s largest f
   t.match(text, /^Build 01JD7Z0000000000000000000A succeeded in 14 s\n/)
   t.match(text, 'source   https://github.com/acme/app.git @ (default branch) (c0ffee000000)')
   t.match(text, 'phases   clone 800 ms')
+  t.match(text, 'ran on   build-host-1 (worker ci-1:4242)')
   t.match(text, 'image    localhost:5000/acme/app:v1 (pushed)')
   t.match(text, `digest   ${DIGEST}`)
   t.match(text, 'size     5.34 MB (1.2 MB base + 4.14 MB added)')
@@ -50,6 +53,8 @@ t.test('an ended build that did not succeed: its error, and the exit code its st
   })
   t.match(describeBuild(failed), /^Build \S+ failed after 3 s\n[^]*error {4}BUILD_STEP_FAILED in build: \[2\/3\] RUN exit 3 failed with exit code 3\n$/)
   t.equal(exitCodeOf(failed), EXIT.buildFailed)
+  t.match(describeBuild({ ...failed, ranOn: { worker: 'ci-1:4242', engine: null } }), 'ran on   worker ci-1:4242 (its Docker Engine could not be asked who it is)')
+  t.notMatch(describeBuild(failed), 'ran on', 'a build that ran nowhere (or before Slipway kept it) says nothing of it')
   t.equal(exitCodeOf({ ...failed, status: 'canceled' }), EXIT.canceled)
   t.equal(exitCodeOf({ ...failed, status: 'timed_out' }), EXIT.timedOut)
   t.match(describeBuild({ ...failed, status: 'timed_out' }), /timed out after 3 s/)
@@ -60,4 +65,32 @@ t.test('a build still going says for how long', async (t) => {
   t.match(describeBuild(created, Date.parse(created.createdAt) + 5000), /^Build \S+ queued 5 s ago\n/)
   const running = { ...created, status: 'running' as const, startedAt: created.createdAt, phases: [{ name: 'build' as const, status: 'running' as const, startedAt: created.createdAt, finishedAt: null, durationMs: null }] }
   t.match(describeBuild(running, Date.parse(created.createdAt) + 65_000), /^Build \S+ running \(build\) for 1 min 5 s\n/)
+})
+
+t.test('the layer cache: the hit rate, then the first step that ran and why, under the phases; nothing without a cache summary', async (t) => {
+  const step = (instruction: string, line: number, cached: boolean, cacheMiss?: Build['steps'][number]['cacheMiss']) => ({
+    stage: null, instruction, status: 'succeeded' as const, cached, startedAt: null, durationMs: 10, line, ...(cacheMiss ? { cacheMiss } : {})
+  })
+  const build = sampleBuild('01JD7Z0000000000000000000D', {
+    status: 'succeeded',
+    durationMs: 9000,
+    phases: [{ name: 'build', status: 'succeeded', startedAt: '2026-01-02T03:00:00.000Z', finishedAt: '2026-01-02T03:00:09.000Z', durationMs: 9000 }],
+    steps: [
+      step('RUN apk add python3', 2, true),
+      step('WORKDIR /app', 3, true),
+      step('COPY . /app', 4, false, { reason: 'files-changed', detail: { summary: 'src/app.py changed', files: ['src/app.py'], fileCount: 1 } }),
+      step('RUN python3 -m compileall /app', 5, false, { reason: 'earlier-step-rebuilt', detail: { summary: 'line 4 rebuilt', step: 2 } })
+    ],
+    cache: {
+      comparedWith: '01JD7Z0000000000000000000A',
+      steps: 4,
+      cached: 2,
+      hitRate: 0.5,
+      firstMiss: { step: 2, instruction: 'COPY . /app', line: 4, reason: 'files-changed', summary: 'src/app.py changed', followers: 1 }
+    }
+  })
+  const text = describeBuild(build)
+  t.match(text, 'phases   build 9 s\n  cache    2 of 4 steps (50%)\n           line 4 COPY . /app rebuilt: src/app.py changed; 1 step after it followed\n')
+  t.notMatch(describeBuild({ ...build, cache: null }), 'cache', 'a build without a cache summary says nothing of it')
+  t.equal(exitCodeOf(build), EXIT.ok)
 })

@@ -1,6 +1,7 @@
 import t from 'tap'
-import { summaryEntries, summaryLines, summarizeImage } from '../../src/domain/build-summary.js'
-import type { Image } from '../../src/domain/schemas/build.js'
+import { CACHE_MISS_LABELS, cacheHitText, cacheLines, cachePercent, cacheText, firstMissText, summaryEntries, summaryLines, summarizeImage } from '../../src/domain/build-summary.js'
+import { CACHE_MISS_REASONS, type BuildCache, type Image } from '../../src/domain/schemas/build.js'
+import { defaultRequest } from '../helpers/fixtures.js'
 
 // The one wording of a build's image that the log, the CLI, chat messages and the portal share.
 
@@ -59,4 +60,63 @@ t.test('what an image lacks is left out; a base layer is named as such', async (
     'change   +0 B since build X',
     'budget   100 MB, kept'
   ])
+})
+
+// --- The layer cache ----------------------------------------------------------------------------
+
+const request = defaultRequest('https://github.com/acme/app.git')
+const upload = { ...request, repo: null, source: { type: 'upload' as const, sizeBytes: 10, sha256: 'a'.repeat(64) } }
+const filesChanged: BuildCache = {
+  comparedWith: '01JD7Z0000000000000000000A',
+  steps: 9,
+  cached: 5,
+  hitRate: 5 / 9,
+  firstMiss: { step: 5, instruction: 'COPY . /app', line: 4, reason: 'files-changed', summary: 'src/app.py changed', followers: 3 }
+}
+const withMiss = (firstMiss: Partial<NonNullable<BuildCache['firstMiss']>>, cache: Partial<BuildCache> = {}) => ({
+  request,
+  cache: { ...filesChanged, ...cache, firstMiss: { ...filesChanged.firstMiss!, ...firstMiss } }
+})
+
+t.test('the cache: how much came from it, and the first step that did not, named by its Dockerfile line', async (t) => {
+  const build = { request, cache: filesChanged }
+  t.equal(cacheHitText(filesChanged), '5 of 9 steps (56%)')
+  t.equal(firstMissText(build), 'line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after it followed')
+  t.equal(cacheText(build), '5 of 9 steps (56%); line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after it followed')
+  t.same(cacheLines(build), ['cache    5 of 9 steps (56%)', '         line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after it followed'])
+
+  t.equal(firstMissText(withMiss({ followers: 0 }, { cached: 8 })), 'line 4 COPY . /app rebuilt: src/app.py changed; nothing after it rebuilt')
+  t.equal(firstMissText(withMiss({ followers: 1 })), 'line 4 COPY . /app rebuilt: src/app.py changed; 1 step after it followed')
+  t.equal(
+    firstMissText(withMiss({ reason: 'build-arg-changed', summary: 'ARG VERSION: 1.2 → 1.3', instruction: `RUN   make \\\n  ${'x'.repeat(80)}`, line: null })),
+    `RUN make \\ ${'x'.repeat(48)}… rebuilt: ARG VERSION: 1.2 → 1.3; 3 steps after it followed`,
+    'a long instruction is cut, its spaces folded; without a line, the instruction alone'
+  )
+})
+
+t.test('the cache: every step cached, a first build, a no-cache build, nothing to say', async (t) => {
+  const all: BuildCache = { comparedWith: 'X', steps: 9, cached: 9, hitRate: 1, firstMiss: null }
+  t.same(cacheLines({ request, cache: all }), ['cache    9 of 9 steps (100%)', '         every step came from the cache'])
+  t.equal(cacheText({ request, cache: all }), '9 of 9 steps (100%); every step came from the cache')
+
+  const first = withMiss({ reason: 'first-build', summary: 'no earlier build', followers: 8, line: 2, instruction: 'RUN apk add curl' }, { comparedWith: null, cached: 0, hitRate: 0 })
+  t.equal(firstMissText(first), 'first build of this branch: nothing to compare with')
+  t.equal(firstMissText({ ...first, request: upload }), 'first build of this image: nothing to compare with', 'an upload is compared by its image')
+  t.equal(cacheText(first), '0 of 9 steps (0%); first build of this branch: nothing to compare with')
+  t.equal(firstMissText(withMiss({ reason: 'no-cache', summary: 'noCache requested' }, { cached: 0, hitRate: 0 })), 'no-cache build: every step ran')
+
+  t.same(cacheLines({ request, cache: null }), [], 'no cache summary: nothing')
+  t.equal(cacheText({ request, cache: null }), null)
+  const none: BuildCache = { comparedWith: null, steps: 0, cached: 0, hitRate: null, firstMiss: null }
+  t.same(cacheLines({ request, cache: none }), [], 'no step that could have been cached: nothing')
+})
+
+t.test('the hit rate never rounds to all or nothing when it is not', async (t) => {
+  const rate = (cached: number, steps: number) => cachePercent({ comparedWith: null, steps, cached, hitRate: steps ? cached / steps : null, firstMiss: null })
+  t.same([rate(5, 9), rate(199, 200), rate(1, 300), rate(0, 3), rate(3, 3), rate(0, 0)], ['56%', '99%', '1%', '0%', '100%', null])
+  t.equal(cacheHitText({ comparedWith: null, steps: 1, cached: 1, hitRate: 1, firstMiss: null }), '1 of 1 step (100%)')
+})
+
+t.test('every reason has a badge label', async (t) => {
+  t.same(Object.keys(CACHE_MISS_LABELS).sort(), [...CACHE_MISS_REASONS].sort())
 })

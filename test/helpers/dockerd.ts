@@ -59,8 +59,10 @@ export async function startDockerd (t: Teardown, options: { images?: string[]; s
 
   await writeFile(path.join(dir, 'bridge'), bridge)
   await makeBridge(bridge)
-  // An empty config file: /etc/docker/daemon.json (hosts, data-root, …) is the main daemon's.
-  await writeFile(path.join(dir, 'daemon.json'), '{}\n')
+  // A config file of its own: /etc/docker/daemon.json (hosts, data-root, …) is the main daemon's.
+  // So is /etc/docker/key.json, from which Docker 20.10 derives the engine's ID: a key of its own
+  // gives this daemon an ID of its own, as a daemon on another host has.
+  await writeFile(path.join(dir, 'daemon.json'), `${JSON.stringify({ 'deprecated-key-path': path.join(dir, 'key.json') })}\n`)
   const log = await open(logFile, 'a')
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('DOCKER_')))
   env.PATH = `${env.PATH ?? ''}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`

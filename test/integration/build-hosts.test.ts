@@ -30,6 +30,9 @@ t.test('a pushed image leaves no tag on the engine, and an identical build still
   const pushed = await slipway.build({ repo: repo.url, image, tags: ['v1'] })
   t.equal(pushed.status, 'succeeded', JSON.stringify(pushed.error))
   t.match(pushed.image?.digest, /^sha256:/)
+  const engine = (await docker.info()) as { ID: string; Name: string }
+  t.same(pushed.ranOn?.engine, { id: engine.ID, name: engine.Name }, 'the build names the engine it ran on, as docker info does')
+  t.match(pushed.ranOn?.worker, /:\d+$/, 'and its worker process, host:pid')
   await t.rejects(docker.getImage(`${image}:v1`).inspect(), 'the engine no longer has the pushed tag')
 
   const again = await slipway.build({ repo: repo.url, image, tags: ['v1'] })

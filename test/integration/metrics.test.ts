@@ -6,6 +6,7 @@ import type { PromMetrics } from 'prom2javascript'
 import t, { type Test } from 'tap'
 import { buildApp } from '../helpers/app.js'
 import { testConfig } from '../helpers/config.js'
+import { docker } from '../helpers/docker.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { freePort } from '../helpers/ports.js'
 import { startSlipwayProcess } from '../helpers/processes.js'
@@ -34,8 +35,9 @@ async function scrapeUntil (t: Test, app: FastifyInstance, ready: (metrics: Prom
   }
 }
 
-// No label may carry a build id, a URL or anything else without bound: only these names.
-const LABEL_NAMES = new Set(['status', 'code', 'phase', 'outcome', 'queue', 'state', 'le', 'reason', 'what'])
+// No label may carry a build id, a URL, a worker process or anything else without bound: only
+// these names. `engine` is bounded by the Docker hosts an installation runs.
+const LABEL_NAMES = new Set(['status', 'code', 'phase', 'outcome', 'queue', 'state', 'le', 'reason', 'what', 'engine'])
 
 t.test('after a real build, /metrics shows it: builds by status, phase and wait histograms, queues, webhook outcomes, Redis and Docker up', async (t) => {
   const slipway = await startSlipway(t, { webhookAllow: '127.0.0.1/32' })
@@ -57,7 +59,8 @@ t.test('after a real build, /metrics shows it: builds by status, phase and wait 
     t.ok(histogramOf(metrics, 'slipway_build_phase_duration_seconds', { phase, outcome: 'succeeded' })!.count >= 1, `${phase} phase observed`)
   }
   t.ok(histogramOf(metrics, 'slipway_build_queue_wait_seconds')!.count >= 1, 'queue wait observed')
-  t.ok(valueOf(metrics, 'slipway_builds_finished_total', { status: 'succeeded', code: 'none' })! >= 1, 'the outcome is counted')
+  const engine = ((await docker.info()) as { Name: string }).Name
+  t.ok(valueOf(metrics, 'slipway_builds_finished_total', { status: 'succeeded', code: 'none', engine })! >= 1, 'the outcome is counted, by the engine it ran on')
   for (const queue of ['builds', 'webhooks']) {
     for (const state of ['prioritized', 'waiting', 'active', 'delayed', 'failed']) {
       t.equal(typeof valueOf(metrics, 'slipway_queue_jobs', { queue, state }), 'number', `queue ${queue}: ${state} jobs`)
@@ -70,6 +73,7 @@ t.test('after a real build, /metrics shows it: builds by status, phase and wait 
   t.same([...new Set(labels)].filter((name) => !LABEL_NAMES.has(name)), [], 'no label outside the bounded set')
   const text = (await slipway.app.inject({ method: 'GET', url: '/metrics', headers: NO_TOKEN })).body
   t.notOk(text.includes(build.id) || text.includes(repo.url), 'no build id or repository in the metrics')
+  t.notOk(text.includes(build.ranOn!.worker), 'nor the worker process')
 })
 
 t.test('every log line about a build carries its buildId, from the worker and from the API', async (t) => {

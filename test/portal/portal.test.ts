@@ -123,6 +123,9 @@ if (chromiumMissing) {
     t.ok(await page.locator('.layers-chart .label', { hasText: 'head -c 300000' }).count(), 'named by their instructions')
     t.ok(await page.locator('.timeline tr.step').count(), 'the steps are on the timeline')
     t.match(await text('#image'), build.image!.digest!, 'the pushed digest is shown')
+    const ranOn = build.ranOn!
+    t.equal(await text('#build-details dt:text-is("Ran on") + dd'), `${ranOn.engine!.name} (worker ${ranOn.worker})`, 'where it ran: the engine, and the worker')
+    t.equal(await page.locator('#build-details dt:text-is("Ran on") + dd span').getAttribute('title'), `Docker Engine ${ranOn.engine!.id}`, "the engine's id on hover")
     await screenshot('04-build-succeeded')
 
     await page.click('text=Repository sizes')
@@ -140,6 +143,9 @@ if (chromiumMissing) {
     const { id } = await slipway.submit({ repo: repo.url })
     await page.locator(`tr[data-build="${id}"] [data-status="failed"]`).waitFor({ timeout: 120_000 })
     t.pass('the new build appears and ends failed without a reload')
+    const ranOn = (await slipway.wait(id)).ranOn!
+    await page.locator(`tr[data-build="${id}"] a[title$=", ran on ${ranOn.engine!.name}"]`).waitFor()
+    t.pass('its status says on hover which engine it ran on')
 
     await page.selectOption('#filter-status', 'succeeded')
     await page.locator('#builds tbody tr').first().waitFor()

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import t from 'tap'
 import { createStorage } from '../../src/storage/storage.js'
+import { engineIdentity } from '../../workers/docker/engine-identity.js'
 import { startHostReports } from '../../workers/host-report.js'
 import { MirrorCache } from '../../workers/source/git-mirror.js'
 import { testConfig } from '../helpers/config.js'
@@ -19,6 +20,8 @@ t.test('a worker reports its engine and what the engine holds, and drops out whe
   const mirrors = new MirrorCache({ dir: t.testdir(), maxBytes: 1e9, holdMaxMs: 60_000 })
   const reports = startHostReports({
     docker,
+    worker: `${os.hostname()}:${process.pid}`,
+    engine: engineIdentity(docker),
     reports: { publish: (report, ttlMs) => storage.hostReports.publish(report, Math.min(ttlMs, 300)) },
     logger: pino({ level: 'silent' }),
     mirrors,

@@ -40,8 +40,10 @@ export function buildkitProgress (sink: ProgressSink): ProgressReader {
   const track = (vertex: BuildkitVertex): Tracked => {
     let tracked = vertices.get(vertex.digest)
     if (!tracked) {
-      const { stage, instruction } = parseVertexName(vertex.name)
+      const { stage, instruction, position } = parseVertexName(vertex.name)
       const step: Step = { stage, instruction, status: 'running', cached: false, startedAt: null, durationMs: null }
+      const line = position === null ? null : sink.locate({ stage, position })
+      if (line !== null) step.line = line
       tracked = { number: vertices.size + 1, name: vertex.name, step, splitters: new Map() }
       vertices.set(vertex.digest, tracked)
       steps.push(step)
@@ -120,10 +122,14 @@ export function buildkitProgress (sink: ProgressSink): ProgressReader {
 // BuildKit's name for the vertex that reads an image's inline cache metadata from its registry.
 const CACHE_IMPORT = /^importing cache manifest from (\S+)$/
 
-/** "[build 2/4] RUN make" → stage "build", instruction "RUN make"; "[internal] load …" and others have no stage. */
-export function parseVertexName (name: string): { stage: string | null; instruction: string } {
-  const staged = /^\[(\S+) \d+\/\d+\] (.*)$/s.exec(name)
-  if (staged) return { stage: staged[1]!, instruction: staged[2]! }
+/**
+ * "[build 2/4] RUN make" → stage "build", instruction "RUN make", position 2 (FROM is 1); a
+ * Dockerfile of one stage has "[2/4] RUN make", without the stage; "[internal] load …" and others
+ * have no stage and no position.
+ */
+export function parseVertexName (name: string): { stage: string | null; instruction: string; position: number | null } {
+  const staged = /^\[(?:(\S+) )?(\d+)\/\d+\] (.*)$/s.exec(name)
+  if (staged) return { stage: staged[1] ?? null, instruction: staged[3]!, position: Number(staged[2]) }
   const internal = /^\[internal\] (.*)$/s.exec(name)
-  return { stage: null, instruction: internal ? internal[1]! : name }
+  return { stage: null, instruction: internal ? internal[1]! : name, position: null }
 }

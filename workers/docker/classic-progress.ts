@@ -28,16 +28,18 @@ export function classicProgress (sink: ProgressSink): ProgressReader {
   }
 
   const output = createLineSplitter((line) => {
-    const header = /^Step \d+\/\d+ : (.*)$/.exec(line)
+    const header = /^Step (\d+)\/\d+ : (.*)$/.exec(line)
     if (header) {
       endCurrent('succeeded')
-      const instruction = header[1]!
+      const instruction = header[2]!
       const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?/i.exec(instruction)
       // Stages are named as BuildKit names them: their AS name, else stage-<index>.
       if (from) stage = from[1] ?? `stage-${stages}`
       if (from) stages += 1
       const started = Date.now()
       const step: Step = { stage, instruction, status: 'running', cached: false, startedAt: new Date(started).toISOString(), durationMs: null }
+      const at = sink.locate({ stage: null, position: Number(header[1]) })
+      if (at !== null) step.line = at
       steps.push(step)
       current = { step, label: line, started }
       sink.stepsChanged()

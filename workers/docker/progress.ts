@@ -8,6 +8,11 @@ export interface ProgressSink {
   /** A base image pull's change of state (not its byte counts). */
   pullStatus(message: DockerMessage): void
   stepsChanged(): void
+  /**
+   * The Dockerfile line of a step, from where the builder says it is: BuildKit's stage and place
+   * among the stage's steps, the classic builder's step number (stage null); null when unknown.
+   */
+  locate(where: { stage: string | null; position: number }): number | null
   /** BuildKit finished importing registry cache from `reference`; `error` when it could not. */
   cacheImported?(result: CacheImportResult): void
 }

@@ -48,6 +48,8 @@ export interface ImageBuildInput {
   onCacheImport?: (result: CacheImportResult) => void
   signal: AbortSignal
   log: (stream: 'stdout' | 'stderr' | 'system', text: string) => void
+  /** The Dockerfile line of a step the builder names (ProgressSink.locate). */
+  locateStep: (where: { stage: string | null; position: number }) => number | null
   /** Called with the steps so far whenever they change. */
   onSteps: (steps: Step[]) => void
   /** Waits while the log is behind, so a flood of output slows the read instead of filling memory. */
@@ -83,6 +85,7 @@ async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promis
     log: input.log,
     pullStatus: (message: DockerMessage) => logPullStatus(message, input.log),
     stepsChanged: () => input.onSteps(progress.steps),
+    locate: input.locateStep,
     cacheImported: (result: CacheImportResult) => input.onCacheImport?.(result)
   }
   const progress: ProgressReader = input.builder === 'buildkit' ? buildkitProgress(sink) : classicProgress(sink)

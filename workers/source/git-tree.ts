@@ -78,9 +78,9 @@ function addRecord (listing: Listing, record: string): void {
   // Besides blobs, a tree, or a submodule's commit: a checkout has a folder there (empty for a submodule).
   const entry: TreeEntry =
     kind === 'blob' && mode === '120000'
-      ? { path, type: 'symlink', mode: 0o777, size: 0 }
+      ? { path, type: 'symlink', mode: 0o777, size: 0, contentId: object }
       : kind === 'blob'
-        ? { path, type: 'file', mode: mode === '100755' ? 0o755 : 0o644, size: Number(size) }
+        ? { path, type: 'file', mode: mode === '100755' ? 0o755 : 0o644, size: Number(size), contentId: object }
         : { path, type: 'directory', mode: 0o755, size: 0 }
   if (kind === 'blob') listing.objects.set(path, object)
   listing.byPath.set(path, entry)

@@ -7,8 +7,14 @@ import { apiOf, print } from './shared.js'
 export const statusSpec: CommandSpec = {
   name: 'status',
   usage: 'status ID [--json]',
-  summary: 'Show a build: its status, source, phases, and its image or error.',
-  description: 'Exits 0 whatever the build\'s status (it reports; `slipway logs -f ID` waits for the outcome).',
+  summary: 'Show a build: its status, source, phases, layer cache hits, and its image or error.',
+  description: `
+The cache lines say how many Dockerfile steps came from the layer cache and which step ran first,
+and why (the steps after it ran because it did):
+  cache    5 of 9 steps (56%)
+           line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after it followed
+
+Exits 0 whatever the build's status (it reports; \`slipway logs -f ID\` waits for the outcome).`,
   args: ['ID'],
   flags: COMMON_FLAGS
 }

@@ -13,8 +13,9 @@ export const submitSpec: CommandSpec = {
   summary: 'Submit a build of a git repository, or of a local folder uploaded as it is.',
   description: `
 Prints the build's id (or, with --json, the build). With --follow it streams the build's log (a
-live status line on a terminal, plain lines otherwise), prints the image's digest and size and
-the advisor's largest finding, and exits 0 only if the build succeeded.
+live status line on a terminal, plain lines otherwise), prints the image's digest and size, the
+advisor's largest finding and how much came from the layer cache (with the first step that did
+not, and why), and exits 0 only if the build succeeded.
 
 --dir uploads the folder as a gzipped tar, as a CI runner holding the checkout would: .git and
 what the folder's .dockerignore excludes stay behind; a symlink leading out of the folder is refused.

@@ -145,6 +145,7 @@ export function newBuildRecord (id: string, request: NormalizedRequest, createdA
     finishedAt: null,
     durationMs: null,
     attempts: 0,
+    ranOn: null,
     retryOf: null,
     reusedFrom: null,
     cancelRequested: false,

@@ -6,9 +6,10 @@ export function buildLinks (id: string): Build['links'] {
   return { self, logs: `${self}/logs` }
 }
 
-// Records stored before Slipway kept who made and canceled builds, their network, their registry
-// cache settings and when their log expired lack these fields; an answer without them would not match the schema.
-const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null, logExpiredAt: null, cache: null, registryCache: null }
+// Records stored before Slipway kept who made and canceled builds, their network, when their log
+// expired, their cache summary, where they ran and their registry cache lack these fields; an
+// answer without them would not match the schema.
+const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null, logExpiredAt: null, cache: null, ranOn: null, registryCache: null }
 
 /** The build as answers and events show it: the record with its links. */
 export function toResource (record: BuildRecord): Build {

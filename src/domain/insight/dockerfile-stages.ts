@@ -1,4 +1,4 @@
-import { Arg, DockerfileParser, From, PropertyInstruction, type Instruction } from 'dockerfile-ast'
+import { Arg, DockerfileParser, Env, From, PropertyInstruction, type Instruction } from 'dockerfile-ast'
 
 /**
  * A Dockerfile's stage structure: its stages, the `FROM <stage>` chain the final image is built
@@ -35,6 +35,8 @@ export interface ParsedDockerfile {
   buildArgs: Record<string, string>
   /** ARGs declared before the first FROM: their value (build arg over default), null without one. */
   globalArgs: Map<string, string | null>
+  /** How many instructions come before the first FROM (the global ARGs): the classic builder counts them as steps. */
+  preamble: number
 }
 
 /** Splits a Dockerfile into stages and resolves each FROM (ARGs, stage names). */
@@ -43,6 +45,7 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
   const globalArgs = new Map<string, string | null>()
   const globalArgLines = new Map<string, number>()
   const stages: DockerfileStage[] = []
+  let preamble = 0
   for (const instruction of parsed.getInstructions()) {
     if (instruction instanceof From) {
       const raw = instruction.getArguments()[0]?.getValue() ?? ''
@@ -65,13 +68,14 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
     if (stage) {
       stage.instructions.push(instruction)
     } else if (instruction instanceof Arg) {
+      preamble += 1
       for (const property of argProperties(instruction)) {
         globalArgs.set(property.name, buildArgs[property.name] ?? property.value)
         globalArgLines.set(property.name, lineOf(instruction))
       }
     }
   }
-  return { stages, escapeChar: parsed.getEscapeCharacter(), buildArgs, globalArgs }
+  return { stages, escapeChar: parsed.getEscapeCharacter(), buildArgs, globalArgs, preamble }
 }
 
 /**
@@ -92,6 +96,45 @@ export function stageLabel (stage: DockerfileStage): string {
   return stage.name ?? `stage-${stage.index}`
 }
 
+/** What an instruction of a stage sees: the variables set before it. */
+export interface StageScope {
+  /** ARG and ENV values in effect (ENV inherited from a parent stage); null: declared without a value. */
+  vars: Map<string, string | null>
+  /** The names an ARG of this stage declared (and no ENV set since): a RUN has them in its environment. */
+  argNames: Set<string>
+}
+
+/**
+ * Visits every instruction of every stage, in order, with the variables it sees: ENV is inherited
+ * from a parent stage; ARG is not, a stage's ARG takes the build arg, its default, or the global
+ * one. The scope is live: copy what must outlast the visit.
+ */
+export function walkStages (parsed: ParsedDockerfile, visit: (instruction: Instruction, stage: DockerfileStage, scope: StageScope) => void): void {
+  const envAtEnd = new Map<DockerfileStage, Map<string, string | null>>()
+  for (const stage of parsed.stages) {
+    const inherited = stage.parent ? envAtEnd.get(stage.parent) : undefined
+    const scope: StageScope = { vars: new Map(inherited), argNames: new Set() }
+    const envNames = new Set(inherited?.keys())
+    for (const instruction of stage.instructions) {
+      visit(instruction, stage, scope)
+      if (instruction instanceof Arg) {
+        for (const { name, value } of argProperties(instruction)) {
+          if (envNames.has(name)) continue
+          scope.vars.set(name, parsed.buildArgs[name] ?? value ?? parsed.globalArgs.get(name) ?? null)
+          scope.argNames.add(name)
+        }
+      } else if (instruction instanceof Env) {
+        for (const { name, value } of argProperties(instruction)) {
+          scope.vars.set(name, value)
+          envNames.add(name)
+          scope.argNames.delete(name)
+        }
+      }
+    }
+    envAtEnd.set(stage, new Map([...scope.vars].filter(([name]) => envNames.has(name))))
+  }
+}
+
 /** 1-based line of an instruction's first line. */
 export function lineOf (instruction: Instruction): number {
   return instruction.getRange().start.line + 1
@@ -107,7 +150,7 @@ export function argProperties (instruction: PropertyInstruction): { name: string
  * `value` is null when a variable it needs is undeclared or has no value (the build would fail or
  * depend on what we cannot see). `used` lists the variables read.
  */
-function expandVariables (text: string, vars: Map<string, string | null>): { value: string | null; used: string[] } {
+export function expandVariables (text: string, vars: Map<string, string | null>): { value: string | null; used: string[] } {
   const used: string[] = []
   let unknown = false
   const value = text.replace(/\\\$|\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g, (match, braced?: string, operator?: string, word?: string, bare?: string) => {

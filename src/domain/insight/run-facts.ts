@@ -1,5 +1,5 @@
-import { Arg, Env, Run, type Instruction } from 'dockerfile-ast'
-import { argProperties, lineOf, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
+import { Run } from 'dockerfile-ast'
+import { lineOf, walkStages, type DockerfileStage, type ParsedDockerfile } from './dockerfile-stages.js'
 import { basename, runCommands, type Command, type Word } from './shell-commands.js'
 
 /**
@@ -69,53 +69,23 @@ const PIP_VALUE_OPTIONS = new Set([
   '--cert', '--client-cert', '--global-option', '-C', '--config-settings', '--only-binary', '--no-binary', '--report', '--python'
 ])
 
-/** What a stage has set so far, as its RUNs see it. */
-interface StageState {
-  vars: Map<string, string | null>
-  /** The names set by ENV (here or in a parent stage): an ARG does not override them. */
-  envNames: Set<string>
-  /** An earlier RUN wrote APT::Install-Recommends "0" into apt's configuration. */
-  recommendsOff: boolean
-}
-
 /**
- * Every RUN's facts, stage by stage in order, each read with the variables it sees: ENV is
- * inherited from a parent stage; ARG is not, a stage's ARG takes the build arg, its default, or
- * the global one.
+ * Every RUN's facts, stage by stage in order, each read with the variables it sees (walkStages).
+ * Whether apt's recommends were turned off carries from a stage into those built FROM it.
  */
 export function analyzeRuns (parsed: ParsedDockerfile): RunFacts[] {
-  const atEnd = new Map<DockerfileStage, StageState>()
+  const recommendsOff = new Map<DockerfileStage, boolean>()
+  const inherited = (stage: DockerfileStage | null): boolean => (stage ? (recommendsOff.get(stage) ?? inherited(stage.parent)) : false)
   const runs: RunFacts[] = []
-  for (const stage of parsed.stages) {
-    const parent = stage.parent ? atEnd.get(stage.parent) : undefined
-    const state: StageState = { vars: new Map(parent?.vars), envNames: new Set(parent?.vars.keys()), recommendsOff: parent?.recommendsOff ?? false }
-    for (const instruction of stage.instructions) {
-      const run = readInstruction(instruction, stage, state, parsed)
-      if (run) runs.push(run)
-    }
-    atEnd.set(stage, { ...state, vars: new Map([...state.vars].filter(([name]) => state.envNames.has(name))) })
-  }
+  walkStages(parsed, (instruction, stage, scope) => {
+    if (!recommendsOff.has(stage)) recommendsOff.set(stage, inherited(stage.parent))
+    if (!(instruction instanceof Run)) return
+    const facts = analyzeRun(instruction, stage, parsed.escapeChar, new Map(scope.vars))
+    if (/APT::Install-Recommends\s*"?(0|false)/i.test(instruction.getRawArgumentsContent() ?? '')) recommendsOff.set(stage, true)
+    facts.recommendsConfigured = recommendsOff.get(stage)!
+    runs.push(facts)
+  })
   return runs
-}
-
-/** Updates the stage's state by an ARG or ENV; reads a RUN's facts. */
-function readInstruction (instruction: Instruction, stage: DockerfileStage, state: StageState, parsed: ParsedDockerfile): RunFacts | null {
-  if (instruction instanceof Arg) {
-    for (const { name, value } of argProperties(instruction)) {
-      if (!state.envNames.has(name)) state.vars.set(name, parsed.buildArgs[name] ?? value ?? parsed.globalArgs.get(name) ?? null)
-    }
-  } else if (instruction instanceof Env) {
-    for (const { name, value } of argProperties(instruction)) {
-      state.vars.set(name, value)
-      state.envNames.add(name)
-    }
-  } else if (instruction instanceof Run) {
-    const facts = analyzeRun(instruction, stage, parsed.escapeChar, new Map(state.vars))
-    if (/APT::Install-Recommends\s*"?(0|false)/i.test(instruction.getRawArgumentsContent() ?? '')) state.recommendsOff = true
-    facts.recommendsConfigured = state.recommendsOff
-    return facts
-  }
-  return null
 }
 
 /**

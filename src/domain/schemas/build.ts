@@ -398,7 +398,7 @@ export const BuildCacheSchema = Type.Object(
       )
     )
   },
-  { $id: 'BuildCache', additionalProperties: false, description: "How much of the build came from the layer cache, and why the rest did not" }
+  { $id: 'BuildCache', additionalProperties: false, description: 'How much of the build came from the layer cache, and why the rest did not' }
 )
 export type BuildCache = Static<typeof BuildCacheSchema>
 
@@ -443,6 +443,24 @@ export const BuildErrorSchema = Type.Object(
 )
 export type BuildError = Static<typeof BuildErrorSchema>
 
+// Where a build ran: the worker process and its Docker Engine, set as each attempt starts.
+export const RanOnSchema = Type.Object(
+  {
+    worker: Type.String({ description: 'The worker process: its host name and process id (host:pid)' }),
+    engine: Nullable(
+      Type.Object(
+        {
+          id: Type.String({ description: "The Docker Engine's id (docker info: ID)" }),
+          name: Type.String({ description: "The Docker Engine's host name (docker info: Name)" })
+        },
+        { additionalProperties: false, description: 'The Docker Engine the worker builds on; null when the worker could not ask it' }
+      )
+    )
+  },
+  { $id: 'RanOn', additionalProperties: false, description: "Where a build ran: the worker and the Docker Engine of its last attempt. A build's ranOn is null while it is queued, and for builds made before Slipway kept it." }
+)
+export type RanOn = Static<typeof RanOnSchema>
+
 export const BuildSchema = Type.Object(
   {
     id: Type.String({ description: 'Time-sortable id (ULID)' }),
@@ -456,6 +474,7 @@ export const BuildSchema = Type.Object(
     finishedAt: Nullable(Timestamp),
     durationMs: Nullable(Type.Integer({ description: 'From start to finish' })),
     attempts: Type.Integer({ minimum: 0, description: 'How many times a worker started this build (more than once after a worker was lost)' }),
+    ranOn: Nullable(Type.Ref(RanOnSchema, { description: 'Where the last attempt ran; null while queued and for builds made before Slipway kept it' })),
     retryOf: Nullable(Type.String({ description: 'The build this one retries, at the same commit' })),
     reusedFrom: Nullable(Type.String({ description: 'The identical earlier build whose image this one reused instead of building' })),
     cancelRequested: Type.Boolean({ description: 'A cancel was asked for; a running build stops within seconds' }),
@@ -515,6 +534,7 @@ export const buildSchemas = [
   LayerSchema,
   ImageSchema,
   BuildErrorSchema,
+  RanOnSchema,
   BuildSchema,
   BuildListSchema
 ]

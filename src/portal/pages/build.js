@@ -1,12 +1,12 @@
 import { isTerminal } from '../../domain/build-status.js'
-import { summaryEntries } from '../../domain/build-summary.js'
+import { CACHE_MISS_LABELS, cacheText, summaryEntries } from '../../domain/build-summary.js'
 import { followLog, json } from '../api.js'
 import { layersChart } from '../charts.js'
 import { errorBox, h, show, statusBadge, svg } from '../dom.js'
 import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
 
 /**
- * @import { Build, BuildError, Image } from '../../domain/schemas/build.js'
+ * @import { Build, BuildError, Image, RanOn, Step } from '../../domain/schemas/build.js'
  * @import { VariantResult } from '../../domain/schemas/insight.js'
  * @import { LogLine } from '../api.js'
  * @import { Children } from '../dom.js'
@@ -201,6 +201,7 @@ function overview (build) {
       fact('Commit', h('code', { title: build.commit ?? '' }, shortCommit(build.commit))),
       fact('Dockerfile', r.dockerfile, r.target ? ` · target ${r.target}` : '', ` · context ${r.context}`),
       fact('Builder', build.builder ?? r.builder ?? 'the worker\'s default'),
+      build.ranOn ? fact('Ran on', ranOn(build.ranOn)) : null,
       fact('Submitted', time(build.createdAt)),
       fact('Duration', duration(buildDuration(build))),
       build.retryOf ? fact('Retry of', h('a', { href: `#/builds/${build.retryOf}` }, build.retryOf)) : null,
@@ -218,6 +219,16 @@ function overview (build) {
  * @param {...Children} value
  */
 const fact = (term, ...value) => [h('dt', {}, term), h('dd', {}, ...value)]
+
+/**
+ * The Docker Engine by its name (its id on hover), and the worker process that ran the last attempt.
+ * @param {RanOn} where
+ * @returns {Children}
+ */
+function ranOn (where) {
+  if (!where.engine) return `worker ${where.worker} (its Docker Engine could not be asked who it is)`
+  return [h('span', { title: `Docker Engine ${where.engine.id}` }, where.engine.name), ` (worker ${where.worker})`]
+}
 
 /** @param {BuildError} error */
 function failure (error) {
@@ -256,13 +267,21 @@ function timeline (build) {
   for (const phase of build.phases) {
     rows.push(h('tr', { class: `phase phase-${phase.status}` }, h('th', { scope: 'row' }, phase.name, phase.variant ? ` (${phase.variant})` : ''), h('td', {}, phase.status), h('td', { class: 'num' }, duration(phase.durationMs)), h('td', {}, bar(phase.startedAt, phase.durationMs, phase.status))))
     if (phase.name === 'build' && !phase.variant) {
-      for (const step of build.steps) {
+      for (const [index, step] of build.steps.entries()) {
+        const first = build.cache?.firstMiss?.step === index
         rows.push(
           h(
             'tr',
-            { class: `step step-${step.status}${step.cached ? ' cached' : ''}` },
-            h('td', { class: 'instruction' }, step.stage ? h('span', { class: 'muted' }, `${step.stage} `) : null, step.instruction),
-            h('td', {}, step.cached ? h('span', { class: 'tag' }, 'cached') : step.status, step.exitCode !== undefined ? ` (exit ${step.exitCode})` : ''),
+            { class: `step step-${step.status}${step.cached ? ' cached' : ''}${first ? ' first-miss' : ''}`, 'data-step': index },
+            h(
+              'td',
+              { class: 'instruction' },
+              step.line !== undefined ? h('span', { class: 'line-number muted' }, `line ${step.line} `) : null,
+              step.stage ? h('span', { class: 'muted' }, `${step.stage} `) : null,
+              step.instruction,
+              step.cacheMiss ? h('div', { class: 'miss-summary' }, step.cacheMiss.detail.summary) : null
+            ),
+            h('td', {}, step.cached ? h('span', { class: 'tag' }, 'cached') : step.status, step.exitCode !== undefined ? ` (exit ${step.exitCode})` : '', missBadge(step, first)),
             h('td', { class: 'num' }, duration(step.durationMs)),
             h('td', {}, bar(step.startedAt ?? phase.startedAt, step.durationMs, step.cached ? 'cached' : step.status))
           )
@@ -274,8 +293,46 @@ function timeline (build) {
     'section',
     {},
     h('h2', {}, 'Timeline'),
-    h('p', { class: 'help' }, 'Each phase, and the Dockerfile steps of the build phase. "cached" steps came from the layer cache and did not run.'),
+    cacheSummary(build),
+    h('p', { class: 'help' }, 'Each phase, and the Dockerfile steps of the build phase, by their Dockerfile line. "cached" steps came from the layer cache and did not run; a step that ran says why, and the first of them, which the rest followed, is highlighted.'),
     h('table', { class: 'timeline' }, h('thead', {}, h('tr', {}, ['Phase / step', 'Status', 'Took', 'When'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, rows))
+  )
+}
+
+/**
+ * Why a step ran rather than coming from the layer cache, as a badge ("files changed") whose
+ * tooltip is the reason's one line; the first miss says so too.
+ * @param {Step} step
+ * @param {boolean} first Whether it is the build's first miss.
+ * @returns {Children}
+ */
+function missBadge (step, first) {
+  if (!step.cacheMiss) return null
+  const { reason, detail } = step.cacheMiss
+  return [
+    ' ',
+    h('span', { class: `tag miss miss-${reason}`, 'data-reason': reason, title: detail.summary }, CACHE_MISS_LABELS[reason]),
+    first ? [' ', h('span', { class: 'tag first-miss-tag', title: 'The first step that ran: the steps after it that ran did so because it did' }, 'first miss')] : null
+  ]
+}
+
+/**
+ * "Layer cache: 5 of 9 steps (56%); line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after
+ * it followed", worded as the build log, the CLI and chat messages word it, and the build it was
+ * compared with; nothing for a build without a cache summary.
+ * @param {Build} build
+ * @returns {Children}
+ */
+function cacheSummary (build) {
+  const text = cacheText(build)
+  const compared = build.cache?.comparedWith
+  if (text === null) return null
+  return h(
+    'p',
+    { id: 'cache-summary', class: 'cache-summary' },
+    h('strong', {}, 'Layer cache: '),
+    text,
+    compared ? [' ', h('span', { class: 'muted' }, '(compared with build ', h('a', { href: `#/builds/${compared}` }, compared), ')')] : null
   )
 }
 

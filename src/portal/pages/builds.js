@@ -1,4 +1,5 @@
 import { BUILD_STATUSES, statusText } from '../../domain/build-status.js'
+import { cachePercent, cacheText } from '../../domain/build-summary.js'
 import { json } from '../api.js'
 import { errorBox, h, show, statusBadge } from '../dom.js'
 import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
@@ -6,6 +7,7 @@ import { buildDuration, bytes, duration, shortCommit, source, time } from '../fo
 /**
  * @import { Build, NormalizedRequest } from '../../domain/schemas/build.js'
  * @import { PageContext } from '../app.js'
+ * @import { Children } from '../dom.js'
  */
 
 /** @typedef {{ items: Build[], nextCursor: string | null }} BuildList */
@@ -95,7 +97,7 @@ export function buildsTable (builds) {
   return h(
     'table',
     { class: 'builds' },
-    h('thead', {}, h('tr', {}, ['Status', 'Repository', 'Ref', 'Commit', 'Duration', 'Size', 'Submitted'].map((title) => h('th', { scope: 'col' }, title)))),
+    h('thead', {}, h('tr', {}, ['Status', 'Repository', 'Ref', 'Commit', 'Duration', 'Size', 'Cache', 'Submitted'].map((title) => h('th', { scope: 'col' }, title)))),
     h(
       'tbody',
       {},
@@ -103,7 +105,7 @@ export function buildsTable (builds) {
         h(
           'tr',
           { 'data-build': build.id },
-          h('td', {}, h('a', { href: `#/builds/${build.id}`, title: `Build ${build.id}` }, statusBadge(build.status))),
+          h('td', {}, h('a', { href: `#/builds/${build.id}`, title: `Build ${build.id}${build.ranOn?.engine ? `, ran on ${build.ranOn.engine.name}` : ''}` }, statusBadge(build.status))),
           h(
             'td',
             { class: 'repo' },
@@ -114,11 +116,24 @@ export function buildsTable (builds) {
           h('td', {}, h('code', {}, shortCommit(build.commit))),
           h('td', { class: 'num' }, duration(buildDuration(build))),
           h('td', { class: 'num' }, bytes(build.image?.sizeBytes)),
+          h('td', { class: 'num cache-rate' }, cacheRate(build)),
           h('td', {}, h('a', { href: `#/builds/${build.id}` }, time(build.createdAt)))
         )
       )
     )
   )
+}
+
+/**
+ * The share of the build's steps that came from the layer cache, "56% cached", with the first
+ * miss and its reason as the tooltip; a dash before the build phase has ended or without steps.
+ * @param {Build} build
+ * @returns {Children}
+ */
+function cacheRate (build) {
+  const percent = build.cache ? cachePercent(build.cache) : null
+  if (percent === null) return '–'
+  return h('span', { title: cacheText(build) ?? '' }, `${percent} cached`)
 }
 
 /**

@@ -234,6 +234,34 @@ t.test('googlechat: a text line and a cardsV2 card', async (t) => {
   t.same(googleFacts(q), { Status: '<font color="#1D9BD1"><b>queued</b></font>', Repository: 'https://github.com/acme/app.git', Ref: 'default branch' })
 })
 
+t.test('the layer cache: one Cache field in every chat format, the first miss with its reason; json has it in data.cache', async (t) => {
+  const cached = event('build.succeeded', build({
+    ...succeeded,
+    cache: {
+      comparedWith: '01JD3K8Q4S6T7V8W9X0Y1Z2A3A',
+      steps: 9,
+      cached: 5,
+      hitRate: 5 / 9,
+      firstMiss: { step: 6, instruction: 'COPY . /app', line: 4, reason: 'files-changed', summary: 'src/app.py changed', followers: 3 }
+    }
+  }))
+  const line = '5 of 9 steps (56%); line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after it followed'
+  t.equal(payload('slack', cached).attachments[0].blocks[0].fields.at(-1).text, `*Cache*\n${line}`)
+  t.same(payload('discord', cached).embeds[0].fields.at(-1), { name: 'Cache', value: line, inline: true })
+  t.equal(teamsFacts(payload('teams', cached)).Cache, line)
+  t.equal(googleFacts(payload('googlechat', cached)).Cache, line)
+  t.same(payload('json', cached).data.cache, cached.build.cache, 'json: the whole summary, in the build')
+
+  const all = event('build.succeeded', build({ ...succeeded, cache: { comparedWith: 'X', steps: 3, cached: 3, hitRate: 1, firstMiss: null } }))
+  t.equal(teamsFacts(payload('teams', all)).Cache, '3 of 3 steps (100%); every step came from the cache')
+  t.notOk('Cache' in teamsFacts(payload('teams', SUCCEEDED)), 'no cache summary, no field')
+
+  const hostile = event('build.succeeded', build({ ...succeeded, cache: { ...cached.build.cache!, firstMiss: { ...cached.build.cache!.firstMiss!, summary: '<@&1> @everyone <b>x</b> '.repeat(40) } } }))
+  t.ok(payload('discord', hostile).embeds[0].fields.at(-1).value.length <= 300, 'discord: a long reason is cut')
+  t.notMatch(payload('discord', hostile).embeds[0].fields.at(-1).value, /@everyone|<@&/, 'and mentions are defused')
+  t.notMatch(googleFacts(payload('googlechat', hostile)).Cache, /<b>x/, 'google chat: escaped')
+})
+
 t.test('every event in every format: link, status text, colour', async (t) => {
   const titles: Record<BuildEventType, string> = {
     'build.queued': 'Build queued',

@@ -24,6 +24,7 @@ function reader () {
     log: (stream, text) => lines.push(`${stream}: ${text}`),
     pullStatus: () => undefined,
     stepsChanged: () => undefined,
+    locate: () => null,
     cacheImported: (result) => imports.push(result)
   })
   return { progress, lines, imports }

@@ -1,0 +1,261 @@
+import type { BuildCache, CacheMiss, Step } from '../schemas/build.js'
+import { isSecretArg, type DockerfileFacts, type InstructionFacts } from './step-facts.js'
+
+/**
+ * Why each step that ran did not come from the layer cache, found by comparing this build with
+ * the previous one of the same repository, branch, Dockerfile and target. A builder's cache is a
+ * chain: a step is cached only if the steps it builds on are, so only the first rebuilt step of a
+ * chain has a cause of its own (its line, an arg, the base image, its files, or none: the engine
+ * lacked the cache); every step after it is `earlier-step-rebuilt`, pointing back at it.
+ */
+
+/** One build's side of the comparison. */
+export interface CacheSide {
+  buildId: string
+  engine: { id: string; name: string } | null
+  dockerfile: DockerfileFacts
+  /** Each stage's base image id as the engine had it (stage label → id; null: unknown). */
+  bases: Record<string, string | null>
+  /** Every file of the context: path → content id (mode included). */
+  files: Map<string, string>
+}
+
+export interface ExplainInput {
+  steps: Step[]
+  current: CacheSide
+  /** The previous build to compare with; null when there is none. */
+  previous: CacheSide | null
+  noCache: boolean
+}
+
+// A files-changed detail lists this many files; fileCount says how many there were.
+const LISTED_FILES = 20
+
+/** The steps, each rebuilt one with its `cacheMiss`, and the build's cache summary. */
+export function explainCache (input: ExplainInput): { steps: Step[]; cache: BuildCache } {
+  const { current, previous } = input
+  const facts = new Map(current.dockerfile.instructions.map((fact) => [fact.line, fact]))
+  const order = new Map(current.dockerfile.instructions.map((fact, position) => [fact.line, position]))
+  const steps: Step[] = input.steps.map(({ cacheMiss: _stale, ...step }) => ({ ...step }))
+  const stepAt = new Map<number, number>()
+  steps.forEach((step, index) => {
+    if (step.line !== undefined && !stepAt.has(step.line)) stepAt.set(step.line, index)
+  })
+  const counted = steps
+    .map((step, index) => ({ step, index, fact: step.line === undefined ? undefined : facts.get(step.line) }))
+    .filter((entry): entry is { step: Step; index: number; fact: InstructionFacts } => entry.fact !== undefined && entry.fact.keyword !== 'FROM')
+    .filter(({ step }) => step.cached || step.status === 'succeeded' || step.status === 'failed')
+  const missed = counted.filter(({ step }) => !step.cached).sort((a, b) => order.get(a.fact.line)! - order.get(b.fact.line)!)
+
+  const deps = dependencies(current.dockerfile, stepAt)
+  const changes = fileChanges(current, previous)
+  const rootOf = new Map<number, number>()
+  for (const { step, index, fact } of missed) {
+    const rebuilt = deps(fact).find((dep) => rootOf.has(dep))
+    let miss: CacheMiss
+    if (input.noCache) miss = { reason: 'no-cache', detail: { summary: 'the request asked for noCache' } }
+    else if (!previous) miss = { reason: 'first-build', detail: { summary: 'no earlier build of this repository, branch, Dockerfile and target to compare with' } }
+    else if (rebuilt !== undefined) miss = followsMiss(steps, rebuilt)
+    else miss = ownCause(fact, current, previous, changes)
+    step.cacheMiss = miss
+    // The first miss stands for every later one of a no-cache or first build too.
+    const root = rebuilt !== undefined ? rootOf.get(rebuilt)! : miss.reason === 'no-cache' || miss.reason === 'first-build' ? (missed[0]?.index ?? index) : index
+    rootOf.set(index, root)
+  }
+
+  const first = missed[0]
+  const cached = counted.filter(({ step }) => step.cached).length
+  return {
+    steps,
+    cache: {
+      comparedWith: previous?.buildId ?? null,
+      steps: counted.length,
+      cached,
+      hitRate: counted.length === 0 ? null : cached / counted.length,
+      firstMiss: first
+        ? {
+            step: first.index,
+            instruction: first.step.instruction,
+            line: first.fact.line,
+            reason: first.step.cacheMiss!.reason,
+            summary: first.step.cacheMiss!.detail.summary,
+            followers: [...rootOf].filter(([index, root]) => root === first.index && index !== first.index).length
+          }
+        : null
+    }
+  }
+}
+
+/**
+ * The steps a step builds on, as indexes into `steps`: the previous step of its stage (or, for
+ * the first, the last step of the stage it is built FROM), and for COPY --from the last step of
+ * that stage.
+ */
+function dependencies (dockerfile: DockerfileFacts, stepAt: Map<number, number>): (fact: InstructionFacts) => number[] {
+  const withStep = (fact: InstructionFacts) => fact.keyword !== 'FROM' && stepAt.has(fact.line)
+  const lastOfStage = (label: string): number | undefined => {
+    const last = dockerfile.instructions.filter((fact) => fact.stage === label && withStep(fact)).at(-1)
+    if (last) return stepAt.get(last.line)
+    const parent = dockerfile.stages.find((stage) => stage.label === label)?.parent
+    return parent ? lastOfStage(parent) : undefined
+  }
+  return (fact) => {
+    const before = dockerfile.instructions.filter((other) => other.stage === fact.stage && other.index < fact.index && withStep(other)).at(-1)
+    const parent = dockerfile.stages.find((stage) => stage.label === fact.stage)?.parent
+    const chain = before ? stepAt.get(before.line) : parent ? lastOfStage(parent) : undefined
+    const copied = fact.copyFrom ? lastOfStage(fact.copyFrom) : undefined
+    return [chain, copied].filter((index): index is number => index !== undefined)
+  }
+}
+
+function followsMiss (steps: Step[], rebuilt: number): CacheMiss {
+  const step = steps[rebuilt]!
+  const where = step.line === undefined ? step.instruction : `line ${step.line} (${step.instruction})`
+  return { reason: 'earlier-step-rebuilt', detail: { summary: `builds on ${where}, which rebuilt`, step: rebuilt } }
+}
+
+/** Why the first rebuilt step of a chain rebuilt, when the previous build had the same chain before it. */
+function ownCause (fact: InstructionFacts, current: CacheSide, previous: CacheSide, changes: () => string[]): CacheMiss {
+  return (
+    baseImageChange(fact, current, previous) ??
+    lineChange(fact, current, previous) ??
+    argChange(fact, previous) ??
+    filesChange(fact, changes) ??
+    notOnEngine(current, previous)
+  )
+}
+
+/**
+ * A stage on another base image than the previous build's: every step of it misses, so the
+ * first rebuilt step of the stage (the only one without a rebuilt step before it) names the cause.
+ */
+function baseImageChange (fact: InstructionFacts, current: CacheSide, previous: CacheSide): CacheMiss | null {
+  const stage = current.dockerfile.stages.find((candidate) => candidate.label === fact.stage)
+  const before = previous.bases[fact.stage]
+  const after = current.bases[fact.stage]
+  if (!stage || stage.parent || !before || !after || before === after) return null
+  const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12)
+  return {
+    reason: 'base-image-changed',
+    detail: { summary: `${stage.image ?? 'the base image'} is another image: ${short(before)} → ${short(after)}`, before, after }
+  }
+}
+
+/**
+ * The first line of the stage, up to this step, that differs from the previous build's line at
+ * the same place: this step's own, or a config-only line above it (ENV, ARG) that has no step.
+ */
+function lineChange (fact: InstructionFacts, current: CacheSide, previous: CacheSide): CacheMiss | null {
+  const now = current.dockerfile.instructions.filter((other) => other.stage === fact.stage && other.index > 0)
+  const then = previous.dockerfile.instructions.filter((other) => other.stage === fact.stage && other.index > 0)
+  for (const [place, line] of now.entries()) {
+    if (line.index > fact.index) break
+    const old = then[place]
+    if (old && old.keyword === line.keyword && old.expanded === line.expanded) continue
+    if (old && old.text === line.text) return argChangeIn(line, old) ?? instructionChanged(line, old, { now: now[place + 1], then: then[place + 1] })
+    return instructionChanged(line, old, { now: now[place + 1], then: then[place + 1] })
+  }
+  return null
+}
+
+/** A line that differs from the one at its place before: edited, new (the old one follows it), or the old one removed. */
+function instructionChanged (line: InstructionFacts, old: InstructionFacts | undefined, next: { now?: InstructionFacts; then?: InstructionFacts }): CacheMiss {
+  if (!old || next.now?.expanded === old.expanded) {
+    return { reason: 'instruction-changed', detail: { summary: `line ${line.line} is new: ${line.expanded}`, before: null, after: line.expanded } }
+  }
+  if (next.then?.expanded === line.expanded) {
+    return { reason: 'instruction-changed', detail: { summary: `${old.expanded} was removed above line ${line.line}`, before: old.expanded, after: null } }
+  }
+  return {
+    reason: 'instruction-changed',
+    detail: { summary: `line ${line.line} changed: ${old.expanded} → ${line.expanded}`, before: old.expanded, after: line.expanded }
+  }
+}
+
+/** The same line reads differently after substitution: which arg did it. */
+function argChangeIn (line: InstructionFacts, old: InstructionFacts): CacheMiss | null {
+  const names = [...line.text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!)
+  const changed = names.find((name) => line.args[name] !== old.args[name]) ?? names[0]
+  if (!changed) return null
+  const before = old.expanded
+  const after = line.expanded
+  return { reason: 'build-arg-changed', detail: { summary: `${changed} changed: line ${line.line} now reads ${after}`, arg: changed, before, after } }
+}
+
+/** A RUN (or ARG) whose args in scope have other values than before. */
+function argChange (fact: InstructionFacts, previous: CacheSide): CacheMiss | null {
+  const old = previous.dockerfile.instructions.find((other) => other.stage === fact.stage && other.index === fact.index)
+  if (!old) return null
+  const names = [...new Set([...Object.keys(fact.args), ...Object.keys(old.args)])]
+  const arg = names.find((name) => fact.args[name] !== old.args[name])
+  if (arg === undefined) return null
+  const shown = (value: string | null | undefined) => (value === undefined || value === null ? null : isSecretArg(arg) ? '(redacted)' : value)
+  const before = shown(old.args[arg])
+  const after = shown(fact.args[arg])
+  return { reason: 'build-arg-changed', detail: { summary: `ARG ${arg}: ${before ?? '(unset)'} → ${after ?? '(unset)'}`, arg, before, after } }
+}
+
+/** A COPY/ADD whose sources hold files that changed (were added, edited or removed). */
+function filesChange (fact: InstructionFacts, changes: () => string[]): CacheMiss | null {
+  if (fact.sources.length === 0) return null
+  const matchers = fact.sources.map(sourceMatcher)
+  const files = changes().filter((file) => matchers.some((matches) => matches(file)))
+  if (files.length === 0) return null
+  const summary = files.length === 1 ? `${files[0]} changed` : `${files[0]} and ${files.length - 1} more changed`
+  return { reason: 'files-changed', detail: { summary, files: files.slice(0, LISTED_FILES), fileCount: files.length } }
+}
+
+function notOnEngine (current: CacheSide, previous: CacheSide): CacheMiss {
+  const elsewhere = previous.engine && current.engine && previous.engine.id !== current.engine.id
+  return {
+    reason: 'cache-not-on-engine',
+    detail: elsewhere
+      ? { summary: `nothing it depends on changed, but the previous build ran on engine ${previous.engine!.name} and this engine had no cache for it`, engine: previous.engine!.name }
+      : { summary: "nothing it depends on changed, but this engine's build cache no longer held it (pruned)", engine: previous.engine?.name ?? null }
+  }
+}
+
+/** The context paths whose content differs between the two builds, sorted; worked out once, when first asked. */
+function fileChanges (current: CacheSide, previous: CacheSide | null): () => string[] {
+  let changed: string[] | undefined
+  return () => {
+    if (changed) return changed
+    changed = []
+    if (!previous) return changed
+    for (const [file, id] of current.files) if (previous.files.get(file) !== id) changed.push(file)
+    for (const file of previous.files.keys()) if (!current.files.has(file)) changed.push(file)
+    return changed.sort()
+  }
+}
+
+/** Whether a context path is under a COPY source (a path, a folder, or a pattern with * ? [ ]). */
+export function sourceMatcher (source: string): (file: string) => boolean {
+  const clean = source.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '')
+  if (clean === '' || clean === '.') return () => true
+  const pattern = /[*?[]/.test(clean) ? globPattern(clean) : null
+  return (file) => {
+    for (let prefix = file; prefix; prefix = prefix.slice(0, Math.max(prefix.lastIndexOf('/'), 0))) {
+      if (pattern ? pattern.test(prefix) : prefix === clean) return true
+    }
+    return false
+  }
+}
+
+/** A COPY source pattern as Go's filepath.Match reads it: * and ? stop at '/'. */
+function globPattern (glob: string): RegExp {
+  let source = ''
+  for (let i = 0; i < glob.length; i++) {
+    const char = glob[i]!
+    if (char === '*') source += '[^/]*'
+    else if (char === '?') source += '[^/]'
+    else if (char === '[') {
+      const end = glob.indexOf(']', i + 1)
+      if (end === -1) source += '\\['
+      else {
+        source += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`
+        i = end
+      }
+    } else source += char.replace(/[.+^${}()|\\/]/g, '\\$&')
+  }
+  return new RegExp(`^${source}$`)
+}

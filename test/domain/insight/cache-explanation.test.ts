@@ -1,0 +1,132 @@
+import t from 'tap'
+import { explainCache, sourceMatcher, type CacheSide } from '../../../src/domain/insight/cache-explanation.js'
+import { parseDockerfile } from '../../../src/domain/insight/dockerfile-stages.js'
+import { dockerfileFacts, stepLocator } from '../../../src/domain/insight/step-facts.js'
+import type { Step } from '../../../src/domain/schemas/build.js'
+
+// The comparison without a builder: two builds' facts, and the steps a builder reported (which
+// ran, which came from the cache). The integration test (test/integration/cache-misses.test.ts)
+// drives the same through real builds; these pin the cases that are hard to stage there.
+
+function side (dockerfile: string, options: { buildArgs?: Record<string, string>; files?: Record<string, string>; id?: string; engine?: string } = {}): CacheSide {
+  return {
+    buildId: options.id ?? 'current',
+    engine: { id: options.engine ?? 'engine-a', name: options.engine ?? 'engine-a' },
+    dockerfile: dockerfileFacts(parseDockerfile(dockerfile, options.buildArgs ?? {})),
+    bases: { 'stage-0': 'sha256:base', build: 'sha256:base' },
+    files: new Map(Object.entries(options.files ?? {}))
+  }
+}
+
+/** BuildKit's steps for the Dockerfile: one per RUN/COPY/ADD/WORKDIR (and FROM), `ran` by line, the rest cached. */
+function steps (current: CacheSide, ran: number[]): Step[] {
+  return current.dockerfile.instructions
+    .filter((fact) => ['FROM', 'RUN', 'COPY', 'ADD', 'WORKDIR'].includes(fact.keyword))
+    .map((fact) => ({
+      stage: fact.stage,
+      instruction: fact.expanded,
+      status: 'succeeded',
+      cached: fact.keyword !== 'FROM' && !ran.includes(fact.line),
+      startedAt: null,
+      durationMs: 0,
+      line: fact.line
+    }))
+}
+
+const missAt = (result: { steps: Step[] }, line: number) => result.steps.find((step) => step.line === line)?.cacheMiss
+
+t.test('an ENV line, which has no step of its own with BuildKit, is named as the change', async (t) => {
+  const previous = side('FROM busybox\nENV A=1\nRUN echo $A\n', { id: 'previous' })
+  const current = side('FROM busybox\nENV A=2\nRUN echo $A\n')
+  const result = explainCache({ steps: steps(current, [3]), current, previous, noCache: false })
+  t.match(missAt(result, 3), { reason: 'instruction-changed', detail: { before: 'ENV A=1', after: 'ENV A=2', summary: 'line 2 changed: ENV A=1 → ENV A=2' } })
+  t.match(result.cache, { comparedWith: 'previous', steps: 1, cached: 0, hitRate: 0, firstMiss: { line: 3, reason: 'instruction-changed', followers: 0 } })
+})
+
+t.test('a line removed above a step, and a line added above one', async (t) => {
+  const three = 'FROM busybox\nRUN a\nRUN b\nRUN c\n'
+  const removed = side('FROM busybox\nRUN a\nRUN c\n')
+  const afterRemoval = explainCache({ steps: steps(removed, [3]), current: removed, previous: side(three, { id: 'previous' }), noCache: false })
+  t.match(missAt(afterRemoval, 3), { reason: 'instruction-changed', detail: { before: 'RUN b', after: null, summary: 'RUN b was removed above line 3' } })
+
+  const added = side('FROM busybox\nRUN a\nRUN new\nRUN b\nRUN c\n')
+  const afterAdding = explainCache({ steps: steps(added, [3, 4, 5]), current: added, previous: side(three, { id: 'previous' }), noCache: false })
+  t.match(missAt(afterAdding, 3), { reason: 'instruction-changed', detail: { before: null, after: 'RUN new' } })
+  t.match(missAt(afterAdding, 4), { reason: 'earlier-step-rebuilt', detail: { summary: 'builds on line 3 (RUN new), which rebuilt' } })
+  t.match(afterAdding.cache.firstMiss, { line: 3, followers: 2 })
+})
+
+t.test("a secret-named build arg's values are never shown", async (t) => {
+  const dockerfile = 'FROM busybox\nARG NPM_TOKEN\nRUN npm ci\n'
+  const previous = side(dockerfile, { id: 'previous', buildArgs: { NPM_TOKEN: 'old-secret-value' } })
+  const current = side(dockerfile, { buildArgs: { NPM_TOKEN: 'new-secret-value' } })
+  const result = explainCache({ steps: steps(current, [3]), current, previous, noCache: false })
+  t.match(missAt(result, 3), { reason: 'build-arg-changed', detail: { arg: 'NPM_TOKEN', before: '(redacted)', after: '(redacted)' } })
+  t.notMatch(JSON.stringify(result), /secret-value/, 'neither value appears anywhere')
+  t.notMatch(JSON.stringify(current.dockerfile), /secret-value/, 'nor in the facts kept for the next build')
+})
+
+t.test('an arg substituted into a line is named as the change, with the line as it reads now', async (t) => {
+  const dockerfile = 'FROM busybox\nARG DIR=/app\nWORKDIR $DIR\n'
+  const result = explainCache({
+    steps: steps(side(dockerfile, { buildArgs: { DIR: '/srv' } }), [3]),
+    current: side(dockerfile, { buildArgs: { DIR: '/srv' } }),
+    previous: side(dockerfile, { id: 'previous' }),
+    noCache: false
+  })
+  t.match(missAt(result, 3), { reason: 'build-arg-changed', detail: { arg: 'DIR', before: 'WORKDIR /app', after: 'WORKDIR /srv' } })
+})
+
+t.test('COPY --from a stage that rebuilt follows that stage; files changed under a source are listed', async (t) => {
+  const dockerfile = 'FROM busybox AS build\nCOPY src/ /src/\nRUN make\nFROM busybox\nCOPY --from=build /out /out\nCOPY static/ /static/\n'
+  const previous = side(dockerfile, { id: 'previous', files: { 'src/a.c': '1', 'src/b.c': '1', 'static/x.css': '1', 'README.md': '1' } })
+  const current = side(dockerfile, { files: { 'src/a.c': '2', 'src/c.c': '1', 'static/x.css': '1', 'README.md': '2' } })
+  const result = explainCache({ steps: steps(current, [2, 3, 5]), current, previous, noCache: false })
+  t.match(missAt(result, 2), { reason: 'files-changed', detail: { files: ['src/a.c', 'src/b.c', 'src/c.c'], fileCount: 3, summary: 'src/a.c and 2 more changed' } })
+  t.match(missAt(result, 5), { reason: 'earlier-step-rebuilt', detail: { summary: /line 3 \(RUN make\)/ } })
+  t.equal(missAt(result, 6), undefined, 'the cached COPY has no miss')
+})
+
+t.test('nothing changed but the engine: the previous build ran elsewhere, or the cache was pruned', async (t) => {
+  const dockerfile = 'FROM busybox\nRUN make\n'
+  const elsewhere = explainCache({ steps: steps(side(dockerfile), [2]), current: side(dockerfile), previous: side(dockerfile, { id: 'p', engine: 'engine-b' }), noCache: false })
+  t.match(missAt(elsewhere, 2), { reason: 'cache-not-on-engine', detail: { engine: 'engine-b', summary: /ran on engine engine-b/ } })
+  const pruned = explainCache({ steps: steps(side(dockerfile), [2]), current: side(dockerfile), previous: side(dockerfile, { id: 'p' }), noCache: false })
+  t.match(missAt(pruned, 2), { reason: 'cache-not-on-engine', detail: { summary: /pruned/ } })
+})
+
+t.test('first build and noCache give every step that ran the same reason; all cached has no first miss', async (t) => {
+  const current = side('FROM busybox\nRUN a\nRUN b\n')
+  const first = explainCache({ steps: steps(current, [2, 3]), current, previous: null, noCache: false })
+  t.same([missAt(first, 2)?.reason, missAt(first, 3)?.reason], ['first-build', 'first-build'])
+  t.match(first.cache, { comparedWith: null, firstMiss: { line: 2, followers: 1 } })
+  const asked = explainCache({ steps: steps(current, [2, 3]), current, previous: side('FROM busybox\nRUN a\nRUN b\n', { id: 'p' }), noCache: true })
+  t.same([missAt(asked, 2)?.reason, missAt(asked, 3)?.reason], ['no-cache', 'no-cache'])
+  const cached = explainCache({ steps: steps(current, []), current, previous: side('FROM busybox\nRUN a\nRUN b\n', { id: 'p' }), noCache: false })
+  t.match(cached.cache, { steps: 2, cached: 2, hitRate: 1, firstMiss: null })
+})
+
+t.test('steps are placed on their lines as each builder numbers them', async (t) => {
+  const facts = dockerfileFacts(parseDockerfile('ARG V=1\nFROM busybox AS build\nENV A=1\nRUN a\nFROM busybox\nCOPY --from=build /a /a\nLABEL x=y\nRUN b\n'))
+  const buildkit = stepLocator(facts, 'buildkit')
+  t.equal(buildkit({ stage: 'build', position: 2 }), 4, '[build 2/2] RUN a: ENV is not counted')
+  t.equal(buildkit({ stage: 'stage-1', position: 3 }), 8, '[stage-1 3/3] RUN b')
+  t.equal(buildkit({ stage: 'nowhere', position: 1 }), null)
+  const classic = stepLocator(facts, 'classic')
+  t.equal(classic({ stage: null, position: 4 }), 4, 'Step 4/8 : RUN a (the global ARG is step 1)')
+  t.equal(classic({ stage: null, position: 7 }), 7, 'Step 7/8 : LABEL x=y')
+  const single = stepLocator(dockerfileFacts(parseDockerfile('FROM busybox\nWORKDIR /w\nRUN a\n')), 'buildkit')
+  t.equal(single({ stage: null, position: 3 }), 3, 'a Dockerfile of one stage: "[3/3] RUN a" has no stage')
+})
+
+t.test('COPY sources match files as Docker does: folders, ./, and patterns that stop at /', async (t) => {
+  t.ok(sourceMatcher('.')('any/file'))
+  t.ok(sourceMatcher('./')('file'))
+  t.ok(sourceMatcher('src/')('src/deep/file.py'))
+  t.notOk(sourceMatcher('src')('srcs/file.py'))
+  t.ok(sourceMatcher('package*.json')('package-lock.json'))
+  t.notOk(sourceMatcher('*.py')('src/app.py'), '* does not cross /')
+  t.ok(sourceMatcher('src/*.py')('src/app.py'))
+  t.ok(sourceMatcher('/config')('config/app.yml'), 'a source is relative to the context even with a leading /')
+  t.ok(sourceMatcher('file[0-9].txt')('file1.txt'))
+})
