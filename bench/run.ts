@@ -14,6 +14,7 @@ import { listSection } from './list.js'
 import { logsSection } from './logs.js'
 import { queueSection } from './queue.js'
 import { redisMemorySection } from './redis-memory.js'
+import { registryCacheSection } from './registry-cache.js'
 import { formatTable, type Row, type Section } from './report.js'
 import { BUILDS_PER_MINUTE, DEFAULT_BUILDS, soakSection, WARM_UP_MINUTES } from './soak.js'
 
@@ -29,6 +30,7 @@ const SECTIONS: Section[] = [
   followersSection,
   redisMemorySection,
   cacheExplanationSection,
+  registryCacheSection,
   soakSection
 ]
 

@@ -8,6 +8,7 @@ import { BuildFailure } from '../src/domain/builds/build-failure.js'
 import type { BuildStore } from '../src/storage/build-store.js'
 import { buildVariant, type BuildSpec, type BuiltImage, type VariantNeeds } from './build-variant.js'
 import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
+import type { CacheSource } from './registry-cache.js'
 import { buildFingerprint, findReusable } from './reuse.js'
 import { checkOutSource } from './source/check-out.js'
 import type { Source } from './source/source.js'
@@ -126,7 +127,12 @@ async function buildSource (source: Source, ctx: VariantNeeds & Pick<PipelineCon
   const { request } = ctx.build
   const tags = tagsAt(request, source.revision)
   if (request.variants.length > 0) return buildVariants(source, tags, ctx)
-  const { image, warnings } = await buildVariant({ name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags }, source, ctx)
+  const previousCache = await previousCacheSource(ctx.store, ctx.build, source.resolvedRef)
+  const { image, warnings } = await buildVariant(
+    { name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags, previousCache },
+    source,
+    ctx
+  )
   const previous = await previousBuild(ctx.store, ctx.build, source.resolvedRef)
   image.sizeDelta = previous?.image ? sizeDelta(image, { id: previous.id, image: previous.image }) : null
   return { image, reusedFrom: null, fingerprint: buildFingerprint(request, source.revision, tags), warnings }
@@ -194,8 +200,32 @@ function comparisonTable (rows: VariantResult[]): string {
   return ['==> variants compared', `${'VARIANT'.padEnd(16)} ${'STATUS'.padEnd(10)} ${'SIZE'.padStart(10)} ${'TIME'.padStart(11)}`, ...lines].join('\n')
 }
 
-/** The previous succeeded build of the same repository, ref, Dockerfile and target, for the size delta; none for an upload. */
-async function previousBuild (store: BuildStore, build: BuildRecord, resolvedRef: string | null): Promise<BuildRecord | undefined> {
+/**
+ * The image of the previous build of the same repository, ref, Dockerfile and target to import
+ * registry cache from: one that exported cache, pushed to the same image repository as this
+ * build pushes to. Only a pushed build's image was held to its sender's push patterns, so a
+ * build reads cache only from where it may write (a build of the same repository by another team,
+ * pushed elsewhere, is not this build's to read).
+ */
+async function previousCacheSource (store: BuildStore, build: BuildRecord, resolvedRef: string | null): Promise<CacheSource | null> {
+  const { request } = build
+  if (!request.push || request.registryCache === false || request.noCache) return null
+  const earlier = await previousBuild(
+    store,
+    build,
+    resolvedRef,
+    (candidate) => candidate.registryCache?.exported === true && candidate.image?.pushed === true && candidate.image.digest !== null && candidate.image.repository === request.image
+  )
+  return earlier?.image?.digest ? { reference: `${earlier.image.repository}@${earlier.image.digest}`, source: 'previous-build', build: earlier.id } : null
+}
+
+/** The previous succeeded build of the same repository, ref, Dockerfile and target (and `also`), for the size delta; none for an upload. */
+async function previousBuild (
+  store: BuildStore,
+  build: BuildRecord,
+  resolvedRef: string | null,
+  also: (earlier: BuildRecord) => boolean = () => true
+): Promise<BuildRecord | undefined> {
   if (build.request.repo === null) return undefined
   const refOf = (record: BuildRecord, resolved: string | null) => resolved ?? record.request.ref
   const { items } = await store.list({ repo: build.request.repo, status: 'succeeded', limit: 50 })
@@ -206,6 +236,7 @@ async function previousBuild (store: BuildStore, build: BuildRecord, resolvedRef
       earlier.request.variants.length === 0 &&
       refOf(earlier, earlier.resolvedRef) === refOf(build, resolvedRef) &&
       earlier.request.dockerfile === build.request.dockerfile &&
-      earlier.request.target === build.request.target
+      earlier.request.target === build.request.target &&
+      also(earlier)
   )
 }

@@ -15,6 +15,8 @@ import { startCacheExplanation, type CacheExplanation } from './insight/cache-mi
 import { byBytes, deletedFilesFinding, imageInsight, type ImageInsight } from './insight/image-insight.js'
 import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
 import { buildImage } from './phases/image-build.js'
+import type { CacheImportResult } from './docker/progress.js'
+import { planRegistryCache, registryCacheRecord, type CacheSource } from './registry-cache.js'
 import { pushImage } from './phases/push.js'
 import type { Source } from './source/source.js'
 
@@ -27,6 +29,8 @@ export interface BuildSpec {
   buildArgs: Record<string, string>
   /** Full references to tag the image with. */
   tags: string[]
+  /** The previous pushed build's image, to import registry cache from; none for variants. */
+  previousCache?: CacheSource | null
 }
 
 export interface BuiltImage {
@@ -111,7 +115,7 @@ interface Built {
 
 /** The build phase: the image, from the packed context, by the builder this build needs. */
 type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'engine' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'> & {
-  settings: Pick<PipelineSettings, 'builder' | 'network' | 'build' | 'baseImagePull'>
+  settings: Pick<PipelineSettings, 'builder' | 'network' | 'build' | 'baseImagePull' | 'registryCache'>
   credentials: Pick<BuildCredentials, 'forBuild'>
 }
 
@@ -119,6 +123,11 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
   const { request } = ctx.build
   const network = buildNetworkOf(request.network, ctx.settings.network)
   const builder = await builderFor(plan, network, ctx)
+  const cachePlan = planRegistryCache(
+    { builder, request, setting: ctx.settings.registryCache, previous: spec.previousCache ?? null },
+    (text) => logTo(ctx, 'build')('system', text)
+  )
+  const cacheImports: CacheImportResult[] = []
   const facts = dockerfileFacts(parseDockerfile(plan.dockerfileText, spec.buildArgs))
   // A build with variants has one set of steps per variant, and no one lineage to compare with.
   const explanation = spec.name === null ? startExplaining(plan, spec, source, facts, ctx) : null
@@ -138,6 +147,8 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
       network,
       registryAuth: ctx.credentials.forBuild,
       pullBaseImages: ctx.settings.baseImagePull === 'always',
+      ...(cachePlan ? { registryCache: { inline: cachePlan.inline, importFrom: cachePlan.sources.map((source) => source.reference) } } : {}),
+      onCacheImport: (result) => cacheImports.push(result),
       signal: ctx.signal,
       log: logTo(ctx, 'build'),
       locateStep: stepLocator(facts, builder),
@@ -149,6 +160,7 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
   } finally {
     if (explanation && !ctx.signal.aborted) await explainSteps(explanation, succeeded, ctx)
     await ctx.progress.settle()
+    if (cachePlan) await ctx.record.update({ registryCache: registryCacheRecord(cachePlan, cacheImports) })
   }
 }
 

@@ -37,10 +37,10 @@ export async function startBuildWorker (
   config: Config,
   logger: Logger,
   metrics = new Registry(),
-  host: { freeSpace?: FreeSpaceProbe; checkIntervalMs?: number } = {}
+  host: { freeSpace?: FreeSpaceProbe; checkIntervalMs?: number; docker?: Docker } = {}
 ): Promise<{ close(): Promise<void>; dependencies: Dependencies }> {
-  // dockerode reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself.
-  const docker = new Docker()
+  // dockerode reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself; tests may hand in another engine's client.
+  const docker = host.docker ?? new Docker()
   await checkNetworkAtStart(docker, config.buildNetwork, logger)
   const redis = createRedis(config.redisUrl, 'worker', logger)
   const storage = createStorage(redis, config)
@@ -81,6 +81,7 @@ export async function startBuildWorker (
       contextMaxBytes: config.contextMaxBytes,
       build: { memoryBytes: config.buildMemoryBytes, cpus: config.buildCpus },
       baseImagePull: config.baseImagePull,
+      registryCache: config.registryCache,
       builder: config.builder,
       network: config.buildNetwork
     }

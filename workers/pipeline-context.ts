@@ -24,11 +24,13 @@ export interface PipelineSettings {
   contextMaxBytes: number
   build: BuildLimits
   baseImagePull: Config['baseImagePull']
+  /** SLIPWAY_REGISTRY_CACHE: off, no build exports or imports registry cache. */
+  registryCache: Config['registryCache']
 }
 
 /** The credentials one build may use, read once before its first phase. */
 export interface BuildCredentials {
-  /** For pulling private base images. */
+  /** For pulling private base images, and registry cache. */
   forBuild: RegistryAuthMap
   /** For the registry the image goes to; none when the build does not push, or has none. */
   forPush: RegistryAuth | undefined

@@ -15,7 +15,12 @@ export function buildFingerprint (request: NormalizedRequest, revision: string, 
   // The budget counts too: reusing a build is reusing its verdict on the image's size; so does the
   // network: a build asked to run without one is not given an image made with one. `commit` is an
   // upload's sha256 for an upload (the field keeps its name, so repository builds keep theirs).
-  return fingerprint({ repo, commit: revision, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, network, keepGitDir, maxImageBytes, budgetMode })
+  // registryCache counts (when true, left out, so earlier fingerprints still match): a build with
+  // it pushes an image whose config carries cache metadata, one without it an image without. The
+  // images cacheFrom names do not: they change where unchanged layers come from, never what the
+  // layers hold (a cache hit is the same step on the same inputs), so the image is the same.
+  const registryCache = request.registryCache === false ? false : undefined
+  return fingerprint({ repo, commit: revision, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, network, keepGitDir, maxImageBytes, budgetMode, registryCache })
 }
 
 /**

@@ -229,15 +229,25 @@ async function loadCredentials (settings: Pick<BuildRunnerDeps['settings'], 'doc
   // An upload fetches nothing with git.
   const git = repo === null ? NO_GIT_AUTH : gitAuthFor(repo, await loadGitCredentials(settings.gitCredentialsFile))
   try {
-    return {
-      registry,
-      git,
-      forBuild: await authsForBuild(settings.dockerConfig),
-      forPush: build.request.push ? await authForRegistry(settings.dockerConfig, registry) : undefined
+    const forPush = build.request.push ? await authForRegistry(settings.dockerConfig, registry) : undefined
+    const forBuild = await authsForBuild(settings.dockerConfig)
+    // The engine imports registry cache with the build's credentials, which hold only `auths`
+    // entries: those of every registry cache may come from are added, a credential helper's too.
+    for (const host of cacheRegistries(build.request)) {
+      const auth = host === registry && forPush ? forPush : await authForRegistry(settings.dockerConfig, host)
+      if (auth && !forBuild[auth.serveraddress]) forBuild[auth.serveraddress] = auth
     }
+    return { registry, git, forBuild, forPush }
   } catch (error) {
     throw new BuildFailure('WORKER_CONFIG_INVALID', (error as Error).message)
   }
+}
+
+/** The registries a build may import registry cache from: its own (the previous build's image is there) and cacheFrom's. */
+function cacheRegistries (request: BuildRecord['request']): string[] {
+  if (request.registryCache === false) return []
+  const images = [...(request.push ? [request.image] : []), ...(request.cacheFrom ?? [])]
+  return [...new Set(images.map((image) => splitImageName(image).registry))]
 }
 
 /** Every secret a build's credentials hold, for the redactor. */

@@ -174,6 +174,13 @@ export const ConfigSchema = Type.Object({
     description:
       "Base images (FROM): missing uses the engine's copy when it has one and pulls otherwise; always pulls every FROM image from its registry at each build (Docker Hub must be reachable for Hub images)"
   }),
+  registryCache: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      'Registry cache (BuildKit only): on, a pushed image carries inline cache metadata and a build imports cache from the previous pushed build of the same repository, branch, Dockerfile, target and image ' +
+      '(and from the images a request names in cacheFrom), so an engine that never built the repository reuses unchanged layers; off, neither, whatever requests ask. ' +
+      'See docs/operations/registry-cache.md'
+  }),
   buildMemoryBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 64 * 1024 ** 2, description: 'Memory limit of each build step container (classic builder)' }),
   buildCpus: Type.Number({ default: 2, minimum: 0.1, maximum: 256, description: 'CPUs each build step container may use (classic builder)' }),
   buildCacheMaxBytes: Type.Integer({

@@ -25,6 +25,13 @@ export const ImageNotAllowed = createError<'IMAGE_NOT_ALLOWED', 403, [string, st
   "%s may not push to '%s'%s: the repositories it may push to are %s (from %s). %s",
   403
 )
+// Who, the reference, the patterns, where they come from.
+export const CacheFromNotAllowed = createError<'CACHE_FROM_NOT_ALLOWED', 403, [string, string, string, string]>(
+  'CACHE_FROM_NOT_ALLOWED',
+  "%s may not import cache from '%s': cacheFrom may name only images in repositories the token may push to, which are %s (from %s). " +
+    'The worker reads them with its own registry credentials, so another repository would hand over layers its owner built. Name an image of your own, or leave it out.',
+  403
+)
 export const PushPatternInvalid = createError(
   'PUSH_PATTERN_INVALID',
   "pushAllow pattern '%s' %s. A pattern is a registry host (with its port), matched exactly, and a repository path in which \"*\" matches within one component and \"**\" any number of them: registry.example.com/team-a/*, localhost:5000/**, docker.io/library/node.",

@@ -10,11 +10,12 @@ import type { WebhookQueue } from '../storage/webhook-queue.js'
 import type { WebhookService } from './webhook-service.js'
 import { endBuild } from './build-ending.js'
 import type { BuildQueue } from '../storage/build-queue.js'
-import { newBuildRecord, normalizeBuildRequest, normalizeImage, normalizeUploadRequest, UPLOAD_IMAGE_NAME, type RequestPolicy } from '../domain/builds/build-request.js'
+import { checkCacheFrom, newBuildRecord, normalizeBuildRequest, normalizeImage, normalizeUploadRequest, UPLOAD_IMAGE_NAME, type RequestPolicy } from '../domain/builds/build-request.js'
+import { checkImageReference } from '../domain/builds/image-ref.js'
 import { toResource } from '../domain/builds/build-resource.js'
 import type { BuildStore, Claim, Creation, ListQuery, StoredBuildWebhook } from '../storage/build-store.js'
 import type { Idempotency } from '../storage/idempotency.js'
-import { assertMayPush, type PushLimit } from '../domain/builds/push-allow.js'
+import { assertMayImportCache, assertMayPush, type PushLimit } from '../domain/builds/push-allow.js'
 
 // How long a repeat waits for the build its twin is creating (a few Redis round trips, normally).
 const TWIN_WAIT_MS = 5000
@@ -36,9 +37,15 @@ export interface SubmitOptions {
   idempotencyKey?: string | undefined
 }
 
-/** Refuses (IMAGE_NOT_ALLOWED) a build that would push where its sender may not. */
-function checkPush (request: { image: string; push: boolean }, options: Pick<SubmitOptions, 'actor' | 'limits'>): void {
+/**
+ * Refuses (IMAGE_NOT_ALLOWED) a build that would push where its sender may not, and
+ * (CACHE_FROM_NOT_ALLOWED) one that would import cache from where its sender may not push.
+ */
+function checkPush (request: { image: string; push: boolean; cacheFrom?: string[] }, options: Pick<SubmitOptions, 'actor' | 'limits'>): void {
   if (request.push) assertMayPush(request.image, options.limits, options.actor)
+  for (const [i, reference] of (request.cacheFrom ?? []).entries()) {
+    assertMayImportCache(reference, checkImageReference(reference, `cacheFrom[${i}]`).repository, options.limits, options.actor)
+  }
 }
 
 /** A build's request in a line, for the audit trail. */
@@ -256,7 +263,7 @@ export function createBuildService (deps: {
 
     /** Refuses an upload's options as submitUpload would, before its tar is received and kept. */
     vetUpload (options: BuildUploadOptions, sender: Pick<SubmitOptions, 'actor' | 'limits'>): void {
-      checkPush(normalizeImage(options, UPLOAD_IMAGE_NAME, deps.policy), sender)
+      checkPush({ ...normalizeImage(options, UPLOAD_IMAGE_NAME, deps.policy), cacheFrom: checkCacheFrom(options.cacheFrom ?? []) }, sender)
     },
 
     /**

@@ -5,7 +5,7 @@ import { buildLinks } from '../domain/builds/build-resource.js'
 import type { BuildService } from './build-service.js'
 import { parseRepoUrl, printable, redactUrl, repoKey } from '../domain/builds/repo-url.js'
 import { ruleLimits, tokenLimit, type PushGrant, type PushPolicy } from '../domain/builds/push-allow.js'
-import { BodyInvalid, ImageNotAllowed, QuotaExceeded, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../domain/errors.js'
+import { BodyInvalid, CacheFromNotAllowed, ImageNotAllowed, QuotaExceeded, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../domain/errors.js'
 import { newId } from '../domain/ids.js'
 import { withCreator, type Actor } from '../domain/schemas/audit.js'
 import type { BuildRequest } from '../domain/schemas/build.js'
@@ -87,7 +87,7 @@ export function createTriggerService (deps: {
         const { build } = await deps.builds.submit(buildRequest(rule, commit), { actor, limits: ruleLimits(rule, deps.pushPolicy), idempotencyKey: key })
         builds.push({ id: build.id, ruleId: rule.id })
       } catch (error) {
-        if (!(error instanceof ImageNotAllowed || error instanceof QuotaExceeded)) throw error
+        if (!(error instanceof ImageNotAllowed || error instanceof CacheFromNotAllowed || error instanceof QuotaExceeded)) throw error
         refused.push({ ruleId: rule.id, code: error.code, message: error.message })
       }
     }

@@ -110,6 +110,18 @@ export async function startDockerd (t: Teardown, options: { images?: string[]; s
   return { host: `unix://${socketPath}`, socketPath, docker, dir, logFile, bridge, stop }
 }
 
+/**
+ * Makes an engine as if it had never built anything: every image but `keep` removed, then its
+ * whole build cache. For this file's daemons only: on a shared engine it would take others' cache.
+ */
+export async function forgetBuilds (docker: Docker, keep: string[] = ['busybox:latest']): Promise<void> {
+  for (const image of await docker.listImages({ all: true })) {
+    if ((image.RepoTags ?? []).some((tag) => keep.includes(tag))) continue
+    await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined)
+  }
+  await docker.pruneBuilder({ all: true } as object)
+}
+
 /** `docker save IMAGE | docker load`, between two engines, through the Engine API. */
 export async function copyImage (from: Docker, to: Docker, image: string): Promise<void> {
   await from.getImage(image).inspect().catch((error: unknown) => {

@@ -16,6 +16,8 @@ export function defaultRequest (repo: string, image = 'slipway.local/app'): Norm
     tags: null,
     push: false,
     noCache: false,
+    registryCache: true,
+    cacheFrom: [],
     builder: null,
     network: 'default',
     keepGitDir: false,

@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net'
+import type Docker from 'dockerode'
 import type { FastifyInstance } from 'fastify'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
@@ -26,13 +27,19 @@ export interface TestSlipway {
 
 /**
  * The API and a build worker on real Redis and Docker, isolated by their own key prefix, sharing
- * one metrics registry as they do in one process (SLIPWAY_ROLE=all); `logger` hears both.
+ * one metrics registry as they do in one process (SLIPWAY_ROLE=all); `logger` hears both. The
+ * worker builds on the engine DOCKER_HOST names, or on `engine.docker` (test/helpers/dockerd.ts).
  */
-export async function startSlipway (t: Test, overrides: Partial<Config> = {}, logger: Logger = pino({ level: 'silent' })): Promise<TestSlipway> {
+export async function startSlipway (
+  t: Test,
+  overrides: Partial<Config> = {},
+  logger: Logger = pino({ level: 'silent' }),
+  engine: { docker?: Docker } = {}
+): Promise<TestSlipway> {
   const config = testConfig(t, overrides)
   const metrics = new Registry()
   const app = await buildApp(t, config, { logger, metrics })
-  for (const worker of [await startBuildWorker(config, logger, metrics), await startWebhookWorker(config, logger, metrics)]) {
+  for (const worker of [await startBuildWorker(config, logger, metrics, engine.docker ? { docker: engine.docker } : {}), await startWebhookWorker(config, logger, metrics)]) {
     t.teardown(() => worker.close())
   }
   const submit = async (request: BuildRequest) => {

@@ -21,7 +21,21 @@ interface Tracked {
 export function buildkitProgress (sink: ProgressSink): ProgressReader {
   const steps: Step[] = []
   const vertices = new Map<string, Tracked>()
+  // Registry cache imports: BuildKit's vertices, but no Dockerfile step's. One that fails is not
+  // the build's failure (BuildKit goes on without that cache), so they are log lines, never steps.
+  const imports = new Map<string, { reference: string; done: boolean }>()
   let imageId: string | undefined
+
+  const cacheImport = (vertex: BuildkitVertex, reference: string) => {
+    let tracked = imports.get(vertex.digest)
+    if (!tracked) imports.set(vertex.digest, (tracked = { reference, done: false }))
+    if (vertex.completed === undefined || tracked.done) return
+    tracked.done = true
+    const durationMs = vertex.started === undefined ? null : vertex.completed - vertex.started
+    if (vertex.error) sink.log('system', `Registry cache from ${reference} could not be used (${vertex.error}); the build goes on without it`)
+    else sink.log('system', `Imported registry cache from ${reference}${durationMs === null ? '' : ` in ${(durationMs / 1000).toFixed(1)}s`}`)
+    sink.cacheImported?.({ reference, durationMs, ...(vertex.error ? { error: vertex.error } : {}) })
+  }
 
   const track = (vertex: BuildkitVertex): Tracked => {
     let tracked = vertices.get(vertex.digest)
@@ -38,6 +52,8 @@ export function buildkitProgress (sink: ProgressSink): ProgressReader {
   }
 
   const update = (vertex: BuildkitVertex) => {
+    const importing = CACHE_IMPORT.exec(vertex.name)
+    if (importing) return cacheImport(vertex, importing[1]!)
     const { number, step } = track(vertex)
     const wasStarted = step.startedAt !== null
     const wasDone = step.status !== 'running'
@@ -102,6 +118,9 @@ export function buildkitProgress (sink: ProgressSink): ProgressReader {
     }
   }
 }
+
+// BuildKit's name for the vertex that reads an image's inline cache metadata from its registry.
+const CACHE_IMPORT = /^importing cache manifest from (\S+)$/
 
 /**
  * "[build 2/4] RUN make" → stage "build", instruction "RUN make", position 2 (FROM is 1); a

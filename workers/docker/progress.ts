@@ -13,6 +13,14 @@ export interface ProgressSink {
    * among the stage's steps, the classic builder's step number (stage null); null when unknown.
    */
   locate(where: { stage: string | null; position: number }): number | null
+  /** BuildKit finished importing registry cache from `reference`; `error` when it could not. */
+  cacheImported?(result: CacheImportResult): void
+}
+
+export interface CacheImportResult {
+  reference: string
+  error?: string
+  durationMs: number | null
 }
 
 /** Reads one builder's build stream into log lines, steps and the image id. */

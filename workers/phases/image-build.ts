@@ -7,7 +7,7 @@ import { removeIntermediates } from '../docker/host-cleanup.js'
 import { buildkitProgress } from '../docker/buildkit-progress.js'
 import { classicProgress } from '../docker/classic-progress.js'
 import { dockerMessages, messageError, type DockerMessage } from '../docker/json-stream.js'
-import type { ProgressReader } from '../docker/progress.js'
+import type { CacheImportResult, ProgressReader } from '../docker/progress.js'
 import type { RegistryAuthMap } from '../docker/registry-auth.js'
 
 /** What each build step's container may use. The classic builder applies them; BuildKit through the Engine API does not. */
@@ -38,6 +38,14 @@ export interface ImageBuildInput {
   registryAuth: RegistryAuthMap
   /** Pull every FROM image from its registry (SLIPWAY_BASE_IMAGE_PULL=always), not only those the engine lacks. */
   pullBaseImages: boolean
+  /**
+   * BuildKit's registry cache: `inline` adds cache metadata to the image's config (for a build that
+   * pushes), `importFrom` names images to read cache from. Sent to the engine only, never recorded
+   * as the request's build args: BUILDKIT_INLINE_CACHE is the builder's switch, not the user's.
+   */
+  registryCache?: { inline: boolean; importFrom: string[] }
+  /** Called as each registry cache import ends, imported or not (BuildKit reports them). */
+  onCacheImport?: (result: CacheImportResult) => void
   signal: AbortSignal
   log: (stream: 'stdout' | 'stderr' | 'system', text: string) => void
   /** The Dockerfile line of a step the builder names (ProgressSink.locate). */
@@ -77,7 +85,8 @@ async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promis
     log: input.log,
     pullStatus: (message: DockerMessage) => logPullStatus(message, input.log),
     stepsChanged: () => input.onSteps(progress.steps),
-    locate: input.locateStep
+    locate: input.locateStep,
+    cacheImported: (result: CacheImportResult) => input.onCacheImport?.(result)
   }
   const progress: ProgressReader = input.builder === 'buildkit' ? buildkitProgress(sink) : classicProgress(sink)
   try {
@@ -109,7 +118,8 @@ async function requestBuild (input: ImageBuildInput, signal: AbortSignal): Promi
     return await input.docker.buildImage(input.context, {
       dockerfile: input.dockerfile,
       t: input.tags as unknown as string, // the Engine API takes `t` once per tag
-      buildargs: input.buildArgs,
+      buildargs: input.registryCache?.inline ? { ...input.buildArgs, BUILDKIT_INLINE_CACHE: '1' } : input.buildArgs,
+      ...(input.registryCache?.importFrom.length ? { cachefrom: JSON.stringify(input.registryCache.importFrom) } : {}),
       labels: input.labels,
       ...(input.target ? { target: input.target } : {}),
       nocache: input.noCache,

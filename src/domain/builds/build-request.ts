@@ -3,7 +3,7 @@ import { PathInvalid, PushWithoutImage, RefInvalid, TimeoutTooLong, VariantNameR
 import type { BuildRecord, BuildRequest, BuildUploadOptions, NormalizedRequest, UploadSource } from '../schemas/build.js'
 import type { Actor } from '../schemas/audit.js'
 import type { Variant } from '../schemas/insight.js'
-import { checkPushedImageName, localImageName } from './image-ref.js'
+import { checkImageReference, checkPushedImageName, localImageName } from './image-ref.js'
 import { parseRepoUrl, printable, type RepoPolicy } from './repo-url.js'
 
 export interface RequestPolicy {
@@ -68,6 +68,8 @@ function normalizeOptions (request: BuildUploadOptions, defaultName: string, pol
     tags: request.tags ?? null,
     push,
     noCache: request.noCache ?? false,
+    registryCache: request.registryCache ?? true,
+    cacheFrom: checkCacheFrom(request.cacheFrom ?? []),
     builder: request.builder ?? null,
     network: request.network ?? 'default',
     timeoutSeconds,
@@ -79,6 +81,12 @@ function normalizeOptions (request: BuildUploadOptions, defaultName: string, pol
     // Checked and filled in by the webhook service, which keeps their secrets apart.
     webhooks: []
   }
+}
+
+/** cacheFrom's references, each checked as an image reference (IMAGE_NAME_INVALID names the bad one). */
+export function checkCacheFrom (references: string[]): string[] {
+  references.forEach((reference, i) => checkImageReference(reference, `cacheFrom[${i}]`))
+  return references
 }
 
 /** Each variant inherits what it does not set from the request itself. */
@@ -148,6 +156,7 @@ export function newBuildRecord (id: string, request: NormalizedRequest, createdA
     steps: [],
     image: null,
     cache: null,
+    registryCache: null,
     variants: [],
     warnings: [],
     error: null,

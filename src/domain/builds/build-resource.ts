@@ -7,11 +7,16 @@ export function buildLinks (id: string): Build['links'] {
 }
 
 // Records stored before Slipway kept who made and canceled builds, their network, when their log
-// expired, their cache summary and where they ran lack these fields; an answer without them would
-// not match the schema.
-const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null, logExpiredAt: null, cache: null, ranOn: null }
+// expired, their cache summary, where they ran and their registry cache lack these fields; an
+// answer without them would not match the schema.
+const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null, logExpiredAt: null, cache: null, ranOn: null, registryCache: null }
 
 /** The build as answers and events show it: the record with its links. */
 export function toResource (record: BuildRecord): Build {
-  return { ...UNRECORDED, ...record, request: { ...record.request, network: record.request.network ?? 'default' }, links: buildLinks(record.id) }
+  return { ...UNRECORDED, ...record, request: withRequestDefaults(record.request), links: buildLinks(record.id) }
+}
+
+/** A stored request with the fields older records lack as their defaults then were. */
+export function withRequestDefaults (request: BuildRecord['request']): BuildRecord['request'] {
+  return { ...request, network: request.network ?? 'default', registryCache: request.registryCache ?? true, cacheFrom: request.cacheFrom ?? [] }
 }

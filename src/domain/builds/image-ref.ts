@@ -36,6 +36,32 @@ export function checkImageName (name: string): string {
   return name
 }
 
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/
+
+/**
+ * Checks an image reference a request names to read from (a repository with a tag, a digest or
+ * both); throws IMAGE_NAME_INVALID saying what is wrong. Returns its repository.
+ */
+export function checkImageReference (reference: string, field: string): { repository: string } {
+  const invalid = (why: string) => new ImageNameInvalid(`${field} '${printable(reference)}' ${why}`)
+  const at = reference.indexOf('@')
+  const named = at === -1 ? reference : reference.slice(0, at)
+  if (at !== -1 && !DIGEST_RE.test(reference.slice(at + 1))) throw invalid('has a malformed digest: write it as @sha256: and 64 lowercase hex digits')
+  const { path } = splitImageName(named)
+  const colon = path.lastIndexOf(':')
+  const repository = colon === -1 ? named : named.slice(0, named.length - (path.length - colon))
+  if (colon !== -1 && !TAG_RE.test(path.slice(colon + 1))) {
+    throw invalid('has a malformed tag: up to 128 letters, digits, "_", "." and "-", not starting with "." or "-"')
+  }
+  try {
+    checkImageName(repository)
+  } catch (error) {
+    throw invalid(`is not a valid image reference (${(error as Error).message.replace(/^image '[^']*' /, '')})`)
+  }
+  return { repository }
+}
+
 /**
  * Where a build that is not pushed tags its image: the repository path of `name` (its registry
  * dropped) under Slipway's local namespace. Nothing else on the engine can be named so, so such a

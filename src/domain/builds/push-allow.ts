@@ -1,4 +1,4 @@
-import { ImageNotAllowed, PushPatternInvalid } from '../errors.js'
+import { CacheFromNotAllowed, ImageNotAllowed, PushPatternInvalid } from '../errors.js'
 import type { Actor } from '../schemas/audit.js'
 import { DOCKER_HUB, splitImageName } from './image-ref.js'
 import { printable } from './repo-url.js'
@@ -149,10 +149,26 @@ export function ruleLimits (rule: { id: string; pushAllow?: string[] | null; pus
 export function assertMayPush (image: string, limits: readonly PushLimit[], actor: Actor): void {
   const refusing = limits.find((limit) => !limit.patterns.some((pattern) => patternMatches(pattern, image)))
   if (!refusing) return
-  const who = `${actor.kind === 'token' ? 'Token' : actor.kind === 'trigger' ? 'Trigger rule' : 'The operator'} '${printable(actor.name ?? actor.id)}'`
+  const who = actorName(actor)
   const patterns = refusing.patterns.length === 0 ? 'none' : refusing.patterns.join(', ')
   // Patterns compare the canonical name; it is shown where it differs from what was asked for.
   const canonical = canonicalImage(image)
   const compared = canonical === image ? '' : ` (as patterns read it: ${canonical})`
   throw new ImageNotAllowed(who, printable(image), compared, patterns, refusing.from, refusing.remedy)
+}
+
+function actorName (actor: Actor): string {
+  return `${actor.kind === 'token' ? 'Token' : actor.kind === 'trigger' ? 'Trigger rule' : 'The operator'} '${printable(actor.name ?? actor.id)}'`
+}
+
+/**
+ * Throws CACHE_FROM_NOT_ALLOWED unless every limit allows pushing to the repository of `reference`.
+ * The worker imports registry cache with its own credentials, and a cache hit hands over the
+ * layers whoever pushed there built: a request reads cache only where it could have written it.
+ */
+export function assertMayImportCache (reference: string, repository: string, limits: readonly PushLimit[], actor: Actor): void {
+  const refusing = limits.find((limit) => !limit.patterns.some((pattern) => patternMatches(pattern, repository)))
+  if (!refusing) return
+  const patterns = refusing.patterns.length === 0 ? 'none' : refusing.patterns.join(', ')
+  throw new CacheFromNotAllowed(actorName(actor), printable(reference), patterns, refusing.from)
 }

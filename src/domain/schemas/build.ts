@@ -112,6 +112,34 @@ export const BuildRequestSchema = Type.Object(
       })
     ),
     noCache: Type.Optional(Type.Boolean({ description: "Build without Docker's layer cache. Default: false." })),
+    registryCache: Type.Optional(
+      Type.Boolean({
+        description:
+          'Registry cache (BuildKit only): a pushed image carries inline cache metadata in its config (a few hundred bytes), and the build imports ' +
+          'cache from the previous pushed build of the same repository, branch, Dockerfile, target and image, and from `cacheFrom`, so an engine ' +
+          'that never built the repository still reuses unchanged layers. Costs a registry round trip per source before the build. false: neither ' +
+          'export nor import. Default: true (unless the server sets SLIPWAY_REGISTRY_CACHE=off). An import that fails (registry down, image gone) ' +
+          'is logged and the build goes on without it; imports from a registry that requires a login fail so (BuildKit through the ' +
+          'Engine API has no credentials for them; docs/operations/registry-cache.md).'
+      })
+    ),
+    cacheFrom: Type.Optional(
+      Type.Array(
+        Type.String({
+          minLength: 1,
+          maxLength: 512,
+          description: 'An image reference: repository, with a tag or a digest (registry.example.com/team/app:main, …/app@sha256:…)'
+        }),
+        {
+          maxItems: 4,
+          uniqueItems: true,
+          description:
+            'More images to import registry cache from (BuildKit only; see registryCache), tried in this order after the previous build. ' +
+            'Each must be in a repository the token may push to (403 CACHE_FROM_NOT_ALLOWED otherwise): the worker pulls them with its own credentials. ' +
+            'Only images pushed with inline cache (by Slipway, or with BUILDKIT_INLINE_CACHE=1) help. Default: none.'
+        }
+      )
+    ),
     builder: Type.Optional(
       StringEnum(BUILDERS, {
         description: "Docker's builder: BuildKit or the classic builder. Default: the worker's SLIPWAY_BUILDER (BuildKit where the engine has it)."
@@ -219,6 +247,8 @@ export const NormalizedRequestSchema = Type.Object(
     tags: Nullable(Type.Array(Type.String(), { description: "null: the commit's first 12 hex digits (an upload's: its sha256's)" })),
     push: Type.Boolean(),
     noCache: Type.Boolean(),
+    registryCache: Type.Boolean({ description: 'false: the build neither exports nor imports registry cache. Read as true for builds made before Slipway had it' }),
+    cacheFrom: Type.Array(Type.String(), { description: 'Images the request named to import registry cache from. Read as [] for builds made before Slipway had it' }),
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
     network: StringEnum(REQUEST_NETWORKS, { description: "default: the worker's SLIPWAY_BUILD_NETWORK" }),
     keepGitDir: Type.Boolean(),
@@ -372,6 +402,29 @@ export const BuildCacheSchema = Type.Object(
 )
 export type BuildCache = Static<typeof BuildCacheSchema>
 
+export const REGISTRY_CACHE_SOURCES = ['previous-build', 'request'] as const
+
+export const RegistryCacheSchema = Type.Object(
+  {
+    exported: Type.Boolean({ description: 'The pushed image carries inline cache metadata for later builds (BuildKit, pushed, registry cache on)' }),
+    imports: Type.Array(
+      Type.Object(
+        {
+          reference: Type.String({ description: 'The image cache was imported from: repository@digest for the previous build, as given for cacheFrom' }),
+          source: StringEnum(REGISTRY_CACHE_SOURCES, { description: "previous-build: the previous pushed build of the same repository, branch, Dockerfile, target and image; request: the request's cacheFrom" }),
+          outcome: StringEnum(['imported', 'failed'] as const, { description: 'failed: the engine could not read it (registry down, image gone, no access); the build went on without it' }),
+          error: Type.Optional(Type.String({ description: 'failed: what the engine said' })),
+          durationMs: Type.Optional(Type.Integer({ minimum: 0, description: 'How long reading its cache metadata from the registry took, as BuildKit timed it' }))
+        },
+        { additionalProperties: false }
+      ),
+      { description: 'The images cache was imported from, in the order tried' }
+    )
+  },
+  { $id: 'RegistryCache', additionalProperties: false, description: "The build's registry cache: whether it exported cache metadata, and where it imported cache from" }
+)
+export type RegistryCache = Static<typeof RegistryCacheSchema>
+
 export const BuildErrorSchema = Type.Object(
   {
     code: StringEnum(Object.keys(FAILURE_CODES) as FailureCode[], {
@@ -432,6 +485,11 @@ export const BuildSchema = Type.Object(
     steps: Type.Array(Type.Ref(StepSchema), { description: 'The build phase, step by step, in the order the steps started' }),
     image: Nullable(Type.Ref(ImageSchema)),
     cache: Nullable(Type.Ref(BuildCacheSchema, { description: 'Set when the build phase ends; null before, for builds with variants and for builds made before Slipway kept it' })),
+    registryCache: Nullable(
+      Type.Ref(RegistryCacheSchema, {
+        description: 'Set when the build phase ends (with variants: the last variant built); null before, for classic builds, for reused builds and for builds made before Slipway kept it'
+      })
+    ),
     variants: Type.Array(Type.Ref(VariantResultSchema), { description: 'With variants: the comparison, one row per variant' }),
     warnings: Type.Array(Type.String(), { description: 'What the build wants you to know, e.g. an image over its size budget (mode warn)' }),
     error: Nullable(Type.Ref(BuildErrorSchema)),
@@ -472,6 +530,7 @@ export const buildSchemas = [
   CacheMissSchema,
   StepSchema,
   BuildCacheSchema,
+  RegistryCacheSchema,
   LayerSchema,
   ImageSchema,
   BuildErrorSchema,

@@ -63,6 +63,8 @@ t.test('what was given is kept', async (t) => {
     tags: ['1.2.3', 'latest'],
     push: true,
     noCache: true,
+    registryCache: false,
+    cacheFrom: ['registry.example.com/team/app:main', `registry.example.com/team/base@sha256:${'0'.repeat(64)}`],
     builder: 'classic' as const,
     keepGitDir: true,
     submodules: true,

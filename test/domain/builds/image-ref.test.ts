@@ -1,5 +1,5 @@
 import t from 'tap'
-import { checkImageName, DOCKER_HUB, splitImageName } from '../../../src/domain/builds/image-ref.js'
+import { checkImageName, checkImageReference, DOCKER_HUB, splitImageName } from '../../../src/domain/builds/image-ref.js'
 
 t.test('splitImageName decides the registry the way Docker does', async (t) => {
   const cases: [string, string, string][] = [
@@ -94,5 +94,29 @@ t.test('checkImageName rejects everything else with IMAGE_NAME_INVALID', async (
     t.equal(error?.code, 'IMAGE_NAME_INVALID', label)
     t.equal(error?.statusCode, 400)
     t.match(error?.message, why, `${label}: ${why}`)
+  }
+})
+
+t.test('checkImageReference takes a repository with a tag, a digest or both, and names what is wrong', async (t) => {
+  const digest = `sha256:${'0123456789abcdef'.repeat(4)}`
+  const good: [string, string][] = [
+    ['localhost:5000/team/app:main', 'localhost:5000/team/app'],
+    [`localhost:5000/team/app@${digest}`, 'localhost:5000/team/app'],
+    [`registry.example.com/app:v1.2@${digest}`, 'registry.example.com/app'],
+    ['node:20', 'node'],
+    ['team/app', 'team/app']
+  ]
+  for (const [reference, repository] of good) t.same(checkImageReference(reference, 'cacheFrom[0]'), { repository }, reference)
+  const bad: [string, RegExp][] = [
+    ['localhost:5000/team/app@sha256:abc', /malformed digest/],
+    [`localhost:5000/team/app@SHA256:${'a'.repeat(64)}`, /malformed digest/],
+    ['localhost:5000/team/app:-x', /malformed tag/],
+    ['localhost:5000/team/app:a:b', /not a valid image reference/],
+    ['localhost:5000/Team/app:x', /not a valid image reference/],
+    ['localhost:5000/team/app@', /malformed digest/]
+  ]
+  for (const [reference, message] of bad) {
+    t.throws(() => checkImageReference(reference, 'cacheFrom[1]'), { code: 'IMAGE_NAME_INVALID', message }, reference)
+    t.throws(() => checkImageReference(reference, 'cacheFrom[1]'), { message: /^cacheFrom\[1\] '/ }, 'names the field')
   }
 })

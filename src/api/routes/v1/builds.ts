@@ -42,7 +42,8 @@ export default async function buildRoutes (instance: FastifyInstance) {
           'options and the same bytes.\n\nA build that pushes must push inside the repositories its token may push to ' +
           "(the token's `pushAllow`, else the server's SLIPWAY_PUSH_ALLOW); otherwise it is refused with 403 " +
           'IMAGE_NOT_ALLOWED before anything is stored, replayed or joined. A build that is not pushed is tagged in the ' +
-          "server's local namespace (SLIPWAY_LOCAL_IMAGE_NAMESPACE) and needs no pattern." +
+          "server's local namespace (SLIPWAY_LOCAL_IMAGE_NAMESPACE) and needs no pattern. The images named in `cacheFrom` " +
+          'must be inside the same patterns (403 CACHE_FROM_NOT_ALLOWED otherwise): the worker reads their cache with its own credentials.' +
           '\n\nA token (or trigger rule) may have SLIPWAY_QUOTA_ACTIVE_BUILDS builds queued or ' +
           'running at once, and SLIPWAY_QUOTA_UPLOAD_BYTES of uploaded tars waiting for their builds; past either, 429 ' +
           'QUOTA_EXCEEDED, and nothing is stored or queued. Joining an identical build and replaying a key do not count.',
@@ -123,7 +124,7 @@ export default async function buildRoutes (instance: FastifyInstance) {
         description:
           'Makes a new build of the same request, pinned to the commit the first one built, so the retry builds what ' +
           'failed rather than what the branch points at now. `retryOf` links the two. The retry pushes only where the ' +
-          'retrying token may (403 IMAGE_NOT_ALLOWED otherwise), whoever made the first build.',
+          'retrying token may (403 IMAGE_NOT_ALLOWED otherwise), and imports cache only from where it may push (403 CACHE_FROM_NOT_ALLOWED), whoever made the first build.',
         params: BuildIdParams,
         response: { 202: Type.Ref(BuildSchema), ...errors(404, 409, 410, 503) }
       }
