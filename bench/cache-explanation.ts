@@ -75,12 +75,12 @@ export const cacheExplanationSection: Section = {
         const steps = buildkitSteps(facts, (fact) => ran.includes(fact.text))
         const input = { build: builds.get(commit)!, resolvedRef: 'refs/heads/main', dockerfile: 'Dockerfile', target: null, facts, plan, tree, engine: { id: 'bench', name: 'bench' }, docker, kept, signal }
         const whole = performance.now()
-        await startCacheExplanation(input).finish(steps, false)
+        await startCacheExplanation(input).finish(steps, false, [])
         const wholeMs = performance.now() - whole
         const explanation = startCacheExplanation(input)
         await new Promise((resolve) => setTimeout(resolve, BUILD_STAND_IN_MS))
         const began = performance.now()
-        const explained = await explanation.finish(steps, keep)
+        const explained = await explanation.finish(steps, keep, [])
         return { ms: performance.now() - began, wholeMs, explained }
       } finally {
         await tree.close()

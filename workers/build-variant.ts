@@ -158,9 +158,13 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
     succeeded = true
     return { builder, imageId }
   } finally {
-    if (explanation && !ctx.signal.aborted) await explainSteps(explanation, succeeded, ctx)
+    const registryCache = cachePlan && registryCacheRecord(cachePlan, cacheImports)
+    if (explanation && !ctx.signal.aborted) {
+      const imports = (registryCache?.imports ?? []).map((entry) => ({ reference: entry.reference, imported: entry.outcome === 'imported' }))
+      await explainSteps(explanation, succeeded, imports, ctx)
+    }
     await ctx.progress.settle()
-    if (cachePlan) await ctx.record.update({ registryCache: registryCacheRecord(cachePlan, cacheImports) })
+    if (registryCache) await ctx.record.update({ registryCache })
   }
 }
 
@@ -184,9 +188,14 @@ function startExplaining (plan: ContextPlan, spec: BuildSpec, source: Source, fa
  * Says why each step that ran missed the cache, on the steps, in the record's `cache` and in the
  * log. An explanation that cannot be made is logged and the build goes on: it never fails a build.
  */
-async function explainSteps (explanation: CacheExplanation, keep: boolean, ctx: Pick<PipelineContext, 'build' | 'record' | 'progress' | 'log'>): Promise<void> {
+async function explainSteps (
+  explanation: CacheExplanation,
+  keep: boolean,
+  registryImports: Parameters<CacheExplanation['finish']>[2],
+  ctx: Pick<PipelineContext, 'build' | 'record' | 'progress' | 'log'>
+): Promise<void> {
   try {
-    const { steps, cache } = await explanation.finish(ctx.progress.stepsSoFar(), keep)
+    const { steps, cache } = await explanation.finish(ctx.progress.stepsSoFar(), keep, registryImports)
     ctx.progress.steps(steps)
     await ctx.record.update({ cache })
     for (const line of cacheLines({ cache, request: ctx.build.request })) logTo(ctx, 'build')('system', line)

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type Docker from 'dockerode'
 import type { BuildCache, BuildRecord, Step } from '../../src/domain/schemas/build.js'
-import { explainCache, type CacheSide } from '../../src/domain/insight/cache-explanation.js'
+import { explainCache, type CacheSide, type ExplainInput } from '../../src/domain/insight/cache-explanation.js'
 import type { DockerfileFacts } from '../../src/domain/insight/step-facts.js'
 import type { ContextPlan } from '../../src/build-context/context.js'
 import type { SourceTree } from '../../src/build-context/source-tree.js'
@@ -29,7 +29,7 @@ export interface CacheExplanation {
    * build phase succeeded, so its steps are in the engine's cache) this build's side kept for the
    * next one.
    */
-  finish(steps: Step[], keep: boolean): Promise<{ steps: Step[]; cache: BuildCache }>
+  finish(steps: Step[], keep: boolean, registryImports: ExplainInput['registryImports']): Promise<{ steps: Step[]; cache: BuildCache }>
 }
 
 /**
@@ -47,14 +47,15 @@ export function startCacheExplanation (input: CacheExplanationInput): CacheExpla
   // A build that ends before finishing leaves these unread: not an unhandled rejection.
   for (const started of [previous, files]) started?.catch(() => undefined)
   return {
-    async finish (steps, keep) {
+    async finish (steps, keep, registryImports) {
       const [kept, ids, bases] = await Promise.all([previous, files ?? contextFileIds(input.plan, input.tree, input.signal), baseImageIds(input.docker, input.facts)])
       const current: CacheSide = { buildId: input.build.id, engine: input.engine, dockerfile: input.facts, bases, files: ids }
       const explained = explainCache({
         steps,
         current,
         previous: kept && kept.buildId !== input.build.id ? kept : null,
-        noCache: input.build.request.noCache
+        noCache: input.build.request.noCache,
+        registryImports
       })
       if (keep) await input.kept.set(lineage, current)
       return explained

@@ -30,6 +30,8 @@ export interface ExplainInput {
   /** The previous build to compare with; null when there is none. */
   previous: CacheSide | null
   noCache: boolean
+  /** The registry caches the build imported (or tried to): what could have covered a step the engine lacked. */
+  registryImports: { reference: string; imported: boolean }[]
 }
 
 // A files-changed detail lists this many files; fileCount says how many there were.
@@ -60,7 +62,7 @@ export function explainCache (input: ExplainInput): { steps: Step[]; cache: Buil
     if (input.noCache) miss = { reason: 'no-cache', detail: { summary: 'the request asked for noCache' } }
     else if (!previous) miss = { reason: 'first-build', detail: { summary: 'no earlier build of this repository, branch, Dockerfile and target to compare with' } }
     else if (rebuilt !== undefined) miss = followsMiss(steps, rebuilt)
-    else miss = ownCause(fact, current, previous, changes)
+    else miss = ownCause(fact, current, previous, changes) ?? notOnEngine(current, previous, input.registryImports)
     step.cacheMiss = miss
     // The first miss stands for every later one of a no-cache or first build too.
     const root = rebuilt !== undefined ? rootOf.get(rebuilt)! : miss.reason === 'no-cache' || miss.reason === 'first-build' ? (missed[0]?.index ?? index) : index
@@ -119,14 +121,8 @@ function followsMiss (steps: Step[], rebuilt: number): CacheMiss {
 }
 
 /** Why the first rebuilt step of a chain rebuilt, when the previous build had the same chain before it. */
-function ownCause (fact: InstructionFacts, current: CacheSide, previous: CacheSide, changes: () => string[]): CacheMiss {
-  return (
-    baseImageChange(fact, current, previous) ??
-    lineChange(fact, current, previous) ??
-    argChange(fact, previous) ??
-    filesChange(fact, changes) ??
-    notOnEngine(current, previous)
-  )
+function ownCause (fact: InstructionFacts, current: CacheSide, previous: CacheSide, changes: () => string[]): CacheMiss | null {
+  return baseImageChange(fact, current, previous) ?? lineChange(fact, current, previous) ?? argChange(fact, previous) ?? filesChange(fact, changes)
 }
 
 /**
@@ -209,14 +205,21 @@ function filesChange (fact: InstructionFacts, changes: () => string[]): CacheMis
   return { reason: 'files-changed', detail: { summary, files: files.slice(0, LISTED_FILES), fileCount: files.length } }
 }
 
-function notOnEngine (current: CacheSide, previous: CacheSide): CacheMiss {
+/** Nothing changed: the engine lacked the cache, and no registry cache had the step either. */
+function notOnEngine (current: CacheSide, previous: CacheSide, imports: ExplainInput['registryImports']): CacheMiss {
   const elsewhere = previous.engine && current.engine && previous.engine.id !== current.engine.id
-  return {
-    reason: 'cache-not-on-engine',
-    detail: elsewhere
-      ? { summary: `nothing it depends on changed, but the previous build ran on engine ${previous.engine!.name} and this engine had no cache for it`, engine: previous.engine!.name }
-      : { summary: "nothing it depends on changed, but this engine's build cache no longer held it (pruned)", engine: previous.engine?.name ?? null }
-  }
+  const engine = elsewhere
+    ? `nothing it depends on changed, but the previous build ran on engine ${previous.engine!.name} and this engine had no cache for it`
+    : "nothing it depends on changed, but this engine's build cache no longer held it (pruned)"
+  const imported = imports.filter((entry) => entry.imported).map((entry) => entry.reference)
+  const failed = imports.filter((entry) => !entry.imported).map((entry) => entry.reference)
+  const registry =
+    imported.length > 0
+      ? `; the registry cache of ${imported.join(', ')} did not hold it`
+      : failed.length > 0
+        ? `; the registry cache of ${failed.join(', ')} could not be imported`
+        : '; no registry cache was imported'
+  return { reason: 'cache-not-on-engine', detail: { summary: engine + registry, engine: previous.engine?.name ?? null } }
 }
 
 /** The context paths added, removed or changed between the two builds, sorted; worked out once, when first asked. */

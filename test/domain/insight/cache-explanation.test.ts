@@ -31,7 +31,7 @@ const missAt = (result: { steps: Step[] }, line: number) => result.steps.find((s
 t.test('an ENV line, which has no step of its own with BuildKit, is named as the change', async (t) => {
   const previous = side('FROM busybox\nENV A=1\nRUN echo $A\n', { id: 'previous' })
   const current = side('FROM busybox\nENV A=2\nRUN echo $A\n')
-  const result = explainCache({ steps: steps(current, [3]), current, previous, noCache: false })
+  const result = explainCache({ steps: steps(current, [3]), current, previous, noCache: false, registryImports: [] })
   t.match(missAt(result, 3), { reason: 'instruction-changed', detail: { before: 'ENV A=1', after: 'ENV A=2', summary: 'line 2 changed: ENV A=1 → ENV A=2' } })
   t.match(result.cache, { comparedWith: 'previous', steps: 1, cached: 0, hitRate: 0, firstMiss: { line: 3, reason: 'instruction-changed', followers: 0 } })
 })
@@ -39,11 +39,11 @@ t.test('an ENV line, which has no step of its own with BuildKit, is named as the
 t.test('a line removed above a step, and a line added above one', async (t) => {
   const three = 'FROM busybox\nRUN a\nRUN b\nRUN c\n'
   const removed = side('FROM busybox\nRUN a\nRUN c\n')
-  const afterRemoval = explainCache({ steps: steps(removed, [3]), current: removed, previous: side(three, { id: 'previous' }), noCache: false })
+  const afterRemoval = explainCache({ steps: steps(removed, [3]), current: removed, previous: side(three, { id: 'previous' }), noCache: false, registryImports: [] })
   t.match(missAt(afterRemoval, 3), { reason: 'instruction-changed', detail: { before: 'RUN b', after: null, summary: 'RUN b was removed above line 3' } })
 
   const added = side('FROM busybox\nRUN a\nRUN new\nRUN b\nRUN c\n')
-  const afterAdding = explainCache({ steps: steps(added, [3, 4, 5]), current: added, previous: side(three, { id: 'previous' }), noCache: false })
+  const afterAdding = explainCache({ steps: steps(added, [3, 4, 5]), current: added, previous: side(three, { id: 'previous' }), noCache: false, registryImports: [] })
   t.match(missAt(afterAdding, 3), { reason: 'instruction-changed', detail: { before: null, after: 'RUN new' } })
   t.match(missAt(afterAdding, 4), { reason: 'earlier-step-rebuilt', detail: { summary: 'builds on line 3 (RUN new), which rebuilt' } })
   t.match(afterAdding.cache.firstMiss, { line: 3, followers: 2 })
@@ -53,7 +53,7 @@ t.test("a secret-named build arg's values are never shown", async (t) => {
   const dockerfile = 'FROM busybox\nARG NPM_TOKEN\nRUN npm ci\n'
   const previous = side(dockerfile, { id: 'previous', buildArgs: { NPM_TOKEN: 'old-secret-value' } })
   const current = side(dockerfile, { buildArgs: { NPM_TOKEN: 'new-secret-value' } })
-  const result = explainCache({ steps: steps(current, [3]), current, previous, noCache: false })
+  const result = explainCache({ steps: steps(current, [3]), current, previous, noCache: false, registryImports: [] })
   t.match(missAt(result, 3), { reason: 'build-arg-changed', detail: { arg: 'NPM_TOKEN', before: '(redacted)', after: '(redacted)' } })
   t.notMatch(JSON.stringify(result), /secret-value/, 'neither value appears anywhere')
   t.notMatch(JSON.stringify(current.dockerfile), /secret-value/, 'nor in the facts kept for the next build')
@@ -65,7 +65,8 @@ t.test('an arg substituted into a line is named as the change, with the line as 
     steps: steps(side(dockerfile, { buildArgs: { DIR: '/srv' } }), [3]),
     current: side(dockerfile, { buildArgs: { DIR: '/srv' } }),
     previous: side(dockerfile, { id: 'previous' }),
-    noCache: false
+    noCache: false,
+    registryImports: []
   })
   t.match(missAt(result, 3), { reason: 'build-arg-changed', detail: { arg: 'DIR', before: 'WORKDIR /app', after: 'WORKDIR /srv' } })
 })
@@ -74,7 +75,7 @@ t.test('COPY --from a stage that rebuilt follows that stage; files changed under
   const dockerfile = 'FROM busybox AS build\nCOPY src/ /src/\nRUN make\nFROM busybox\nCOPY --from=build /out /out\nCOPY static/ /static/\n'
   const previous = side(dockerfile, { id: 'previous', files: { 'src/a.c': '1', 'src/b.c': '1', 'static/x.css': '1', 'README.md': '1' } })
   const current = side(dockerfile, { files: { 'src/a.c': '2', 'src/c.c': '1', 'static/x.css': '1', 'README.md': '2' } })
-  const result = explainCache({ steps: steps(current, [2, 3, 5]), current, previous, noCache: false })
+  const result = explainCache({ steps: steps(current, [2, 3, 5]), current, previous, noCache: false, registryImports: [] })
   t.match(missAt(result, 2), { reason: 'files-changed', detail: { files: ['src/a.c', 'src/b.c', 'src/c.c'], fileCount: 3, summary: 'src/a.c and 2 more changed' } })
   t.match(missAt(result, 5), { reason: 'earlier-step-rebuilt', detail: { summary: /line 3 \(RUN make\)/ } })
   t.equal(missAt(result, 6), undefined, 'the cached COPY has no miss')
@@ -82,20 +83,24 @@ t.test('COPY --from a stage that rebuilt follows that stage; files changed under
 
 t.test('nothing changed but the engine: the previous build ran elsewhere, or the cache was pruned', async (t) => {
   const dockerfile = 'FROM busybox\nRUN make\n'
-  const elsewhere = explainCache({ steps: steps(side(dockerfile), [2]), current: side(dockerfile), previous: side(dockerfile, { id: 'p', engine: 'engine-b' }), noCache: false })
+  const elsewhere = explainCache({ steps: steps(side(dockerfile), [2]), current: side(dockerfile), previous: side(dockerfile, { id: 'p', engine: 'engine-b' }), noCache: false, registryImports: [] })
   t.match(missAt(elsewhere, 2), { reason: 'cache-not-on-engine', detail: { engine: 'engine-b', summary: /ran on engine engine-b/ } })
-  const pruned = explainCache({ steps: steps(side(dockerfile), [2]), current: side(dockerfile), previous: side(dockerfile, { id: 'p' }), noCache: false })
-  t.match(missAt(pruned, 2), { reason: 'cache-not-on-engine', detail: { summary: /pruned/ } })
+  const pruned = explainCache({ steps: steps(side(dockerfile), [2]), current: side(dockerfile), previous: side(dockerfile, { id: 'p' }), noCache: false, registryImports: [] })
+  t.match(missAt(pruned, 2), { reason: 'cache-not-on-engine', detail: { summary: /pruned\); no registry cache was imported$/ } })
+  const registry = (imported: boolean) =>
+    explainCache({ steps: steps(side(dockerfile), [2]), current: side(dockerfile), previous: side(dockerfile, { id: 'p', engine: 'engine-b' }), noCache: false, registryImports: [{ reference: 'registry/app@sha256:1', imported }] })
+  t.match(missAt(registry(true), 2)?.detail.summary, /; the registry cache of registry\/app@sha256:1 did not hold it$/)
+  t.match(missAt(registry(false), 2)?.detail.summary, /; the registry cache of registry\/app@sha256:1 could not be imported$/)
 })
 
 t.test('first build and noCache give every step that ran the same reason; all cached has no first miss', async (t) => {
   const current = side('FROM busybox\nRUN a\nRUN b\n')
-  const first = explainCache({ steps: steps(current, [2, 3]), current, previous: null, noCache: false })
+  const first = explainCache({ steps: steps(current, [2, 3]), current, previous: null, noCache: false, registryImports: [] })
   t.same([missAt(first, 2)?.reason, missAt(first, 3)?.reason], ['first-build', 'first-build'])
   t.match(first.cache, { comparedWith: null, firstMiss: { line: 2, followers: 1 } })
-  const asked = explainCache({ steps: steps(current, [2, 3]), current, previous: side('FROM busybox\nRUN a\nRUN b\n', { id: 'p' }), noCache: true })
+  const asked = explainCache({ steps: steps(current, [2, 3]), current, previous: side('FROM busybox\nRUN a\nRUN b\n', { id: 'p' }), noCache: true, registryImports: [] })
   t.same([missAt(asked, 2)?.reason, missAt(asked, 3)?.reason], ['no-cache', 'no-cache'])
-  const cached = explainCache({ steps: steps(current, []), current, previous: side('FROM busybox\nRUN a\nRUN b\n', { id: 'p' }), noCache: false })
+  const cached = explainCache({ steps: steps(current, []), current, previous: side('FROM busybox\nRUN a\nRUN b\n', { id: 'p' }), noCache: false, registryImports: [] })
   t.match(cached.cache, { steps: 2, cached: 2, hitRate: 1, firstMiss: null })
 })
 
