@@ -98,16 +98,28 @@ export function explainCache (input: ExplainInput): { steps: Step[]; cache: Buil
  * that stage.
  */
 function dependencies (dockerfile: DockerfileFacts, stepAt: Map<number, number>): (fact: InstructionFacts) => number[] {
-  const withStep = (fact: InstructionFacts) => fact.keyword !== 'FROM' && stepAt.has(fact.line)
+  // Each stage's instructions that have a step, in order, and where each one is among them: a
+  // Dockerfile of many steps is walked once, not once per step.
+  const stepped = new Map<string, InstructionFacts[]>()
+  const placeOf = new Map<number, number>()
+  for (const fact of dockerfile.instructions) {
+    if (fact.keyword === 'FROM' || !stepAt.has(fact.line)) continue
+    const list = stepped.get(fact.stage) ?? []
+    placeOf.set(fact.line, list.push(fact) - 1)
+    stepped.set(fact.stage, list)
+  }
+  const parentOf = new Map(dockerfile.stages.map((stage) => [stage.label, stage.parent]))
   const lastOfStage = (label: string): number | undefined => {
-    const last = dockerfile.instructions.filter((fact) => fact.stage === label && withStep(fact)).at(-1)
+    const last = stepped.get(label)?.at(-1)
     if (last) return stepAt.get(last.line)
-    const parent = dockerfile.stages.find((stage) => stage.label === label)?.parent
+    // A stage is built FROM an earlier one only: this ends.
+    const parent = parentOf.get(label)
     return parent ? lastOfStage(parent) : undefined
   }
   return (fact) => {
-    const before = dockerfile.instructions.filter((other) => other.stage === fact.stage && other.index < fact.index && withStep(other)).at(-1)
-    const parent = dockerfile.stages.find((stage) => stage.label === fact.stage)?.parent
+    const place = placeOf.get(fact.line)
+    const before = place ? stepped.get(fact.stage)![place - 1] : undefined
+    const parent = parentOf.get(fact.stage)
     const chain = before ? stepAt.get(before.line) : parent ? lastOfStage(parent) : undefined
     const copied = fact.copyFrom ? lastOfStage(fact.copyFrom) : undefined
     return [chain, copied].filter((index): index is number => index !== undefined)
@@ -256,30 +268,69 @@ function changedPaths (before: string[], after: string[]): string[] {
 export function sourceMatcher (source: string): (file: string) => boolean {
   const clean = source.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '')
   if (clean === '' || clean === '.') return () => true
-  const pattern = /[*?[]/.test(clean) ? globPattern(clean) : null
+  const pattern = clean.split('/')
+  const matches = /[*?[]/.test(clean) ? (path: string) => globMatches(pattern, path.split('/')) : (path: string) => path === clean
   return (file) => {
     for (let prefix = file; prefix; prefix = prefix.slice(0, Math.max(prefix.lastIndexOf('/'), 0))) {
-      if (pattern ? pattern.test(prefix) : prefix === clean) return true
+      if (matches(prefix)) return true
     }
     return false
   }
 }
 
-/** A COPY source pattern as Go's filepath.Match reads it: * and ? stop at '/'. */
-function globPattern (glob: string): RegExp {
-  let source = ''
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i]!
-    if (char === '*') source += '[^/]*'
-    else if (char === '?') source += '[^/]'
-    else if (char === '[') {
-      const end = glob.indexOf(']', i + 1)
-      if (end === -1) source += '\\['
-      else {
-        source += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`
-        i = end
-      }
-    } else source += char.replace(/[.+^${}()|\\/]/g, '\\$&')
+/**
+ * A COPY source pattern as Go's filepath.Match reads it, one path segment against one: * and ?
+ * never cross '/'. No regular expression: the pattern comes from a repository's Dockerfile, and
+ * `*a*a*a…b` as one backtracks for ever. Each segment is matched by one walk that, on a mismatch,
+ * only lets the last * take one more character: at most segment × pattern steps.
+ */
+function globMatches (pattern: string[], path: string[]): boolean {
+  return pattern.length === path.length && pattern.every((segment, i) => segmentMatches(segment, path[i]!))
+}
+
+function segmentMatches (pattern: string, name: string): boolean {
+  let p = 0
+  let n = 0
+  let star = -1
+  let starName = 0
+  while (n < name.length) {
+    const taken = p < pattern.length && pattern[p] !== '*' ? charMatches(pattern, p, name[n]!) : 0
+    if (p < pattern.length && pattern[p] === '*') {
+      star = p++
+      starName = n
+    } else if (taken > 0) {
+      p += taken
+      n++
+    } else if (star >= 0) {
+      p = star + 1
+      n = ++starName
+    } else {
+      return false
+    }
   }
-  return new RegExp(`^${source}$`)
+  while (pattern[p] === '*') p++
+  return p === pattern.length
+}
+
+/** How much of the pattern at `at` matches the one character (?, a [class], an escaped or plain character); 0 when it does not. */
+function charMatches (pattern: string, at: number, char: string): number {
+  const here = pattern[at]!
+  if (here === '?') return 1
+  if (here === '\\' && at + 1 < pattern.length) return pattern[at + 1] === char ? 2 : 0
+  if (here !== '[') return here === char ? 1 : 0
+  const end = pattern.indexOf(']', at + 2)
+  if (end === -1) return char === '[' ? 1 : 0
+  let body = pattern.slice(at + 1, end)
+  const negated = body.startsWith('^') || body.startsWith('!')
+  if (negated) body = body.slice(1)
+  let found = false
+  for (let i = 0; i < body.length; i++) {
+    if (body[i + 1] === '-' && i + 2 < body.length) {
+      if (char >= body[i]! && char <= body[i + 2]!) found = true
+      i += 2
+    } else if (body[i] === char) {
+      found = true
+    }
+  }
+  return found !== negated ? end - at + 1 : 0
 }

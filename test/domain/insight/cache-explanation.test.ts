@@ -128,3 +128,12 @@ t.test('COPY sources match files as Docker does: folders, ./, and patterns that 
   t.ok(sourceMatcher('/config')('config/app.yml'), 'a source is relative to the context even with a leading /')
   t.ok(sourceMatcher('file[0-9].txt')('file1.txt'))
 })
+
+t.test("a COPY source a repository's Dockerfile crafts to backtrack does not hold up the worker", async (t) => {
+  // As a regular expression, `*a*a…*b` backtracks exponentially against a long run of a's: a
+  // worker explaining a build with this Dockerfile hung. The pattern must fail quickly instead.
+  const crafted = `${'*a'.repeat(14)}*b`
+  t.notOk(sourceMatcher(crafted)(`src/${'a'.repeat(60)}`))
+  t.notOk(sourceMatcher(`${'*'.repeat(50)}x`)('a'.repeat(200)))
+  t.ok(sourceMatcher(crafted)(`${'a'.repeat(20)}b`))
+})
