@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import type { Build } from '../src/domain/schemas/build.js'
 import { forgetBuilds, startDockerd } from '../test/helpers/dockerd.js'
 import { createRepo } from '../test/helpers/git-repo.js'
-import { startSlipwayProcess } from '../test/helpers/processes.js'
+import { isAlive, startSlipwayProcess } from '../test/helpers/processes.js'
 import { startRegistry } from '../test/helpers/registry.js'
 import { percentile, type Section } from './report.js'
 import { postBuild, startSlipway, untilEnded } from './slipway.js'
@@ -112,15 +112,6 @@ export const registryCacheSection: Section = {
       { figure: 'registry round trip: importing the cache metadata (median)', slipway: `${median(importMs).toFixed(0)} ms`, reference: '', target: '', met: null },
       { figure: 'image config blob, with inline cache metadata', slipway: `${withInline} B (+${withInline - without} B)`, reference: `${without} B (without)`, target: '', met: null }
     ]
-  }
-}
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
   }
 }
 

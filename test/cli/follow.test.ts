@@ -7,7 +7,7 @@ import { packageRoot } from '../../src/package-info.js'
 import { TEST_ADMIN_TOKEN, testConfig } from '../helpers/config.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { freePort } from '../helpers/ports.js'
-import { startSlipwayProcess } from '../helpers/processes.js'
+import { isAlive, startSlipwayProcess } from '../helpers/processes.js'
 
 const loader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
 
@@ -42,12 +42,3 @@ t.test('submit --follow rides out an API restart: the stream resumes after the l
   t.same(lines, ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10'], 'every line once, in order')
   t.match(stdout, /^Build \w+ succeeded/m)
 })
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}

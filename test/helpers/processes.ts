@@ -63,3 +63,13 @@ export async function startSlipwayProcess (t: Teardown, config: Config, role: Co
   })
   return { pid: child.pid!, kill: (signal) => child.kill(signal) }
 }
+
+/** Whether a process of this pid is still there (a signal 0 reaches it). */
+export function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -8,7 +8,7 @@ import { testConfig } from '../helpers/config.js'
 import { docker } from '../helpers/docker.js'
 import { startDockerd } from '../helpers/dockerd.js'
 import { createRepo } from '../helpers/git-repo.js'
-import { startSlipwayProcess } from '../helpers/processes.js'
+import { isAlive, startSlipwayProcess } from '../helpers/processes.js'
 import { startSlipway } from '../helpers/slipway.js'
 import { tarGz } from '../helpers/tarball.js'
 
@@ -155,21 +155,11 @@ t.test('a build moved to another engine, or whose cache was pruned, says the eng
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
-  const stopped = async (pid: number) => {
-    for (;;) {
-      try {
-        process.kill(pid, 0)
-      } catch {
-        return
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-  }
 
   const workerA = await startSlipwayProcess(t, config, 'worker')
   const onA = await build()
   workerA.kill('SIGTERM')
-  await stopped(workerA.pid)
+  while (isAlive(workerA.pid)) await new Promise((resolve) => setTimeout(resolve, 100))
 
   await startSlipwayProcess(t, { ...config, dockerHost: engineB.host }, 'worker')
   const onB = await build()
