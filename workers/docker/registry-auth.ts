@@ -40,6 +40,12 @@ export async function authsForBuild (configFile: string): Promise<RegistryAuthMa
   return map
 }
 
+/** The credentials in `map` for one registry host, however either is spelled; undefined when it holds none. */
+export function authForHost (map: RegistryAuthMap, host: string): RegistryAuth | undefined {
+  const wanted = registryHost(host)
+  return Object.values(map).find((auth) => registryHost(auth.serveraddress) === wanted)
+}
+
 /**
  * `auths` by bare host. Docker files one host under several spellings ("localhost:5000",
  * "http://localhost:5000/"); the first spelling that holds credentials wins, for pushes and

@@ -9,6 +9,8 @@ import { classicProgress } from '../docker/classic-progress.js'
 import { dockerMessages, messageError, type DockerMessage } from '../docker/json-stream.js'
 import type { CacheImportResult, ProgressReader } from '../docker/progress.js'
 import type { RegistryAuthMap } from '../docker/registry-auth.js'
+import { openBuildkitSession, type BuildkitSession } from '../docker/buildkit-session.js'
+import { registryCredentials } from '../docker/session-auth.js'
 
 /** What each build step's container may use. The classic builder applies them; BuildKit through the Engine API does not. */
 export interface BuildLimits {
@@ -34,7 +36,7 @@ export interface ImageBuildInput {
   limits: BuildLimits
   /** What RUN steps run on: default, none, or a Docker network's name (classic builder only). */
   network: string
-  /** Credentials for pulling private base images. */
+  /** Credentials for private base images and registry cache, each given only to its own registry. */
   registryAuth: RegistryAuthMap
   /** Pull every FROM image from its registry (SLIPWAY_BASE_IMAGE_PULL=always), not only those the engine lacks. */
   pullBaseImages: boolean
@@ -79,8 +81,29 @@ export async function buildImage (input: ImageBuildInput): Promise<{ imageId: st
   }
 }
 
+/**
+ * BuildKit asks for registry credentials through a session of the build's own, which ends with the
+ * build whatever way it ends; the classic builder takes them in the request (X-Registry-Config).
+ */
 async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promise<{ imageId: string }> {
-  const body = await requestBuild(input, signal)
+  const session = input.builder === 'buildkit' ? await openSession(input, signal) : undefined
+  try {
+    return await readBuild(input, signal, session?.id)
+  } finally {
+    session?.close()
+  }
+}
+
+async function openSession (input: ImageBuildInput, signal: AbortSignal): Promise<BuildkitSession> {
+  try {
+    return await openBuildkitSession(input.docker, [registryCredentials(input.registryAuth)], signal)
+  } catch (error) {
+    throw requestFailure(error)
+  }
+}
+
+async function readBuild (input: ImageBuildInput, signal: AbortSignal, session: string | undefined): Promise<{ imageId: string }> {
+  const body = await requestBuild(input, signal, session)
   const sink = {
     log: input.log,
     pullStatus: (message: DockerMessage) => logPullStatus(message, input.log),
@@ -112,30 +135,45 @@ async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promis
   return { imageId: progress.imageId }
 }
 
-/** Starts the build through the Engine API: its answer is the stream of the build's messages. */
-async function requestBuild (input: ImageBuildInput, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
+/**
+ * Starts the build through the Engine API: its answer is the stream of the build's messages.
+ * Dialled here rather than through dockerode's buildImage, which opens a BuildKit session of its
+ * own that hands one credential to every registry a Dockerfile names.
+ */
+async function requestBuild (input: ImageBuildInput, signal: AbortSignal, session: string | undefined): Promise<NodeJS.ReadableStream> {
+  const query = {
+    dockerfile: input.dockerfile,
+    t: input.tags, // the Engine API takes `t` once per tag
+    buildargs: input.registryCache?.inline ? { ...input.buildArgs, BUILDKIT_INLINE_CACHE: '1' } : input.buildArgs,
+    ...(input.registryCache?.importFrom.length ? { cachefrom: JSON.stringify(input.registryCache.importFrom) } : {}),
+    labels: input.labels,
+    ...(input.target ? { target: input.target } : {}),
+    nocache: input.noCache,
+    // Never the host network: the operator's choice, or none (config and request schema see to it).
+    networkmode: input.network,
+    // No swap beyond the memory limit.
+    memory: input.limits.memoryBytes,
+    memswap: input.limits.memoryBytes,
+    cpuperiod: CPU_PERIOD,
+    cpuquota: Math.round(input.limits.cpus * CPU_PERIOD),
+    rm: true,
+    forcerm: true,
+    pull: input.pullBaseImages,
+    version: input.builder === 'buildkit' ? '2' : '1',
+    ...(session ? { session } : {})
+  }
   try {
-    return await input.docker.buildImage(input.context, {
-      dockerfile: input.dockerfile,
-      t: input.tags as unknown as string, // the Engine API takes `t` once per tag
-      buildargs: input.registryCache?.inline ? { ...input.buildArgs, BUILDKIT_INLINE_CACHE: '1' } : input.buildArgs,
-      ...(input.registryCache?.importFrom.length ? { cachefrom: JSON.stringify(input.registryCache.importFrom) } : {}),
-      labels: input.labels,
-      ...(input.target ? { target: input.target } : {}),
-      nocache: input.noCache,
-      // Never the host network: the operator's choice, or none (config and request schema see to it).
-      networkmode: input.network,
-      // No swap beyond the memory limit.
-      memory: input.limits.memoryBytes,
-      memswap: input.limits.memoryBytes,
-      cpuperiod: CPU_PERIOD,
-      cpuquota: Math.round(input.limits.cpus * CPU_PERIOD),
-      rm: true,
-      forcerm: true,
-      registryconfig: input.registryAuth,
-      pull: input.pullBaseImages,
-      version: input.builder === 'buildkit' ? '2' : '1',
-      abortSignal: signal
+    return await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
+      input.docker.modem.dial({
+        path: '/build?',
+        method: 'POST',
+        file: input.context,
+        options: query,
+        registryconfig: input.registryAuth,
+        isStream: true,
+        abortSignal: signal,
+        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' }
+      }, (error: Error | null, body: unknown) => (error ? reject(error) : resolve(body as NodeJS.ReadableStream)))
     })
   } catch (error) {
     throw requestFailure(error)

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import t, { type Test } from 'tap'
-import { authForRegistry, authsForBuild } from '../../../workers/docker/registry-auth.js'
+import { authForHost, authForRegistry, authsForBuild } from '../../../workers/docker/registry-auth.js'
 import { tempFolder } from '../../helpers/files.js'
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
@@ -138,4 +138,17 @@ t.test('authsForBuild: every `auths` entry, keyed as the Engine API wants it', a
     'docker.io maps to https://index.docker.io/v1/'
   )
   t.strictSame(await authsForBuild(await dockerConfig(t, {})), {}, 'no auths, no credentials')
+})
+
+t.test('authForHost: the credentials for the host BuildKit asks about, however either side spells it, and none for any other', async (t) => {
+  const map = {
+    'https://index.docker.io/v1/': { username: 'hub', password: 'h', serveraddress: 'https://index.docker.io/v1/' },
+    'localhost:5000': { username: 'local', password: 'l', serveraddress: 'localhost:5000' }
+  }
+  t.equal(authForHost(map, 'registry-1.docker.io')?.username, 'hub', "BuildKit's name for Docker Hub")
+  t.equal(authForHost(map, 'docker.io')?.username, 'hub')
+  t.equal(authForHost(map, 'localhost:5000')?.username, 'local')
+  t.equal(authForHost(map, 'localhost:5001'), undefined, 'another port is another registry')
+  t.equal(authForHost(map, 'localhost'), undefined)
+  t.equal(authForHost(map, 'evil.example/localhost:5000'), undefined, 'a host that only contains a known one')
 })

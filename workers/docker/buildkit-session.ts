@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto'
+import type { Duplex } from 'node:stream'
+import * as grpc from '@grpc/grpc-js'
+import type Docker from 'dockerode'
+import protobuf from 'protobufjs'
+
+// A BuildKit session is how the engine asks the client for what only the client has (registry
+// credentials here; secrets and SSH keys are served the same way). The client opens it with
+// POST /session, upgraded to HTTP/2 without TLS on the same connection; from then on the
+// *engine* is the gRPC client and calls the services the client listed in the request's headers.
+// A build names its session in its `session` query parameter.
+//
+// The engine checks the session's health every second (buildkit session/grpc.go) and drops a
+// session that does not answer, so grpc.health.v1.Health is always served.
+
+/** One gRPC method the session serves, decoded and encoded with protobufjs. */
+export interface SessionMethod<Request, Response> {
+  path: string
+  request: protobuf.Type
+  response: protobuf.Type
+  handle: (request: Request) => Response | Promise<Response>
+}
+
+export interface BuildkitSession {
+  /** The id to pass as the build's `session` parameter. */
+  id: string
+  /** Ends the session: the connection is closed and the engine forgets it. Safe to call twice. */
+  close: () => void
+}
+
+const HEALTH = protobuf.parse(`
+syntax = "proto3";
+package grpc.health.v1;
+message HealthCheckRequest { string service = 1; }
+message HealthCheckResponse { int32 status = 1; }
+`).root
+const SERVING = 1
+
+const healthCheck: SessionMethod<unknown, { status: number }> = {
+  path: '/grpc.health.v1.Health/Check',
+  request: HEALTH.lookupType('grpc.health.v1.HealthCheckRequest'),
+  response: HEALTH.lookupType('grpc.health.v1.HealthCheckResponse'),
+  handle: () => ({ status: SERVING })
+}
+
+/**
+ * Opens a session on the engine that serves `methods` (unary calls) until `close`. Methods not
+ * listed answer UNIMPLEMENTED, which BuildKit reads as "this client has none" (anonymous pulls).
+ */
+export async function openBuildkitSession (docker: Docker, methods: SessionMethod<never, unknown>[], signal?: AbortSignal): Promise<BuildkitSession> {
+  const id = randomUUID()
+  const served = [healthCheck, ...methods] as SessionMethod<unknown, unknown>[]
+  const socket = await dialSession(docker, id, served.map((method) => method.path), signal)
+  const server = new grpc.Server()
+  server.addService(serviceDefinition(served), handlers(served))
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
+  injector.injectConnection(socket)
+  let closed = false
+  return {
+    id,
+    close: () => {
+      if (closed) return
+      closed = true
+      injector.destroy()
+      server.forceShutdown()
+      socket.destroy()
+    }
+  }
+}
+
+function dialSession (docker: Docker, id: string, methodPaths: string[], signal?: AbortSignal): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial({
+      path: '/session',
+      method: 'POST',
+      hijack: true,
+      headers: {
+        Upgrade: 'h2c',
+        'X-Docker-Expose-Session-Uuid': id,
+        'X-Docker-Expose-Session-Name': 'slipway',
+        // BuildKit's own clients send a key per build context directory; Slipway shares none.
+        'X-Docker-Expose-Session-Sharedkey': '',
+        'X-Docker-Expose-Session-Grpc-Method': methodPaths
+      },
+      abortSignal: signal,
+      statusCodes: { 101: true, 200: true, 400: 'bad parameter', 500: 'server error' }
+    }, (error: Error | null, socket: unknown) => (error ? reject(error) : resolve(socket as Duplex)))
+  })
+}
+
+// grpc-js routes by full path, so each method is a service of its own in one definition.
+function serviceDefinition (methods: SessionMethod<unknown, unknown>[]): grpc.ServiceDefinition {
+  return Object.fromEntries(methods.map((method) => [method.path, {
+    path: method.path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (value: object) => Buffer.from(method.request.encode(value).finish()),
+    requestDeserialize: (bytes: Buffer) => method.request.toObject(method.request.decode(bytes), { longs: Number, defaults: true }),
+    responseSerialize: (value: object) => Buffer.from(method.response.encode(method.response.fromObject(value)).finish()),
+    responseDeserialize: (bytes: Buffer) => method.response.decode(bytes)
+  }]))
+}
+
+function handlers (methods: SessionMethod<unknown, unknown>[]): grpc.UntypedServiceImplementation {
+  const implementation: grpc.UntypedServiceImplementation = {}
+  for (const method of methods) {
+    const unary: grpc.handleUnaryCall<unknown, unknown> = (call, callback) => {
+      Promise.resolve()
+        .then(() => method.handle(call.request))
+        .then((response) => callback(null, response), (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }))
+    }
+    implementation[method.path] = unary
+  }
+  return implementation
+}
