@@ -26,7 +26,7 @@ t.test('BuildKit pulls a base image from a registry that wants credentials, and 
     t.notMatch(await slipway.logs(build.id), /session-pa55/, 'the password is in no log line')
   })
 
-  await t.test("a Dockerfile that names another registry gets none of the credentials", async (t) => {
+  await t.test('a Dockerfile that names another registry gets none of the credentials', async (t) => {
     // An attacker's registry: it asks for Basic credentials and writes down whatever it is sent.
     const received: string[] = []
     const attacker = createServer((request, response) => {
