@@ -4,7 +4,7 @@ import { formatBytes } from '../src/domain/format.js'
 import type { Builder, Image, PhaseName } from '../src/domain/schemas/build.js'
 import type { Budget, Finding } from '../src/domain/schemas/insight.js'
 import { buildNetworkOf } from '../src/domain/builds/build-network.js'
-import { parseDockerfile } from '../src/domain/insight/dockerfile-stages.js'
+import { parseDockerfile, type ParsedDockerfile } from '../src/domain/insight/dockerfile-stages.js'
 import { dockerfileFacts, stepLocator, type DockerfileFacts } from '../src/domain/insight/step-facts.js'
 import { BuildFailure } from '../src/domain/builds/build-failure.js'
 import { packContext, planContext, type ContextPlan } from '../src/build-context/context.js'
@@ -51,12 +51,14 @@ export async function buildVariant (spec: BuildSpec, source: Source, ctx: Varian
   const variant = spec.name ?? undefined
   const plan = await progress.run('context', () => contextPhase(spec, source, ctx), variant)
   const labels = labelsOf(request, source)
-  const built = await progress.run('build', () => buildPhase(plan, spec, source, labels, ctx), variant)
+  // Read once: the build locates and explains its steps with it, the inspection maps layers to it.
+  const dockerfile = parseDockerfile(plan.dockerfileText, spec.buildArgs)
+  const built = await progress.run('build', () => buildPhase(plan, spec, source, { labels, dockerfile }, ctx), variant)
   // The engine keeps the image's tags only for a build that succeeds without pushing: they are
   // where its image is. A pushed image is in the registry; a failed build's image is nobody's.
   let keepTags = false
   try {
-    const { insight, budget, warnings } = await progress.run('inspect', () => inspectPhase(built, plan, spec, labels, ctx), variant)
+    const { insight, budget, warnings } = await progress.run('inspect', () => inspectPhase(built, plan, spec, { labels, dockerfile }, ctx), variant)
 
     // Reading every layer for files deleted later is the slow part of measuring: it runs while the
     // image is pushed, and its finding joins the others afterwards.
@@ -119,7 +121,13 @@ type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'engine' | 're
   credentials: Pick<BuildCredentials, 'forBuild'>
 }
 
-async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, labels: Record<string, string>, ctx: BuildPhaseNeeds): Promise<Built> {
+/** What the variant runner has worked out before its build and inspect phases. */
+interface VariantInputs {
+  labels: Record<string, string>
+  dockerfile: ParsedDockerfile
+}
+
+async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, { labels, dockerfile }: VariantInputs, ctx: BuildPhaseNeeds): Promise<Built> {
   const { request } = ctx.build
   const network = buildNetworkOf(request.network, ctx.settings.network)
   const builder = await builderFor(plan, network, ctx)
@@ -128,7 +136,7 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, l
     (text) => logTo(ctx, 'build')('system', text)
   )
   const cacheImports: CacheImportResult[] = []
-  const facts = dockerfileFacts(parseDockerfile(plan.dockerfileText, spec.buildArgs))
+  const facts = dockerfileFacts(dockerfile)
   // A build with variants has one set of steps per variant, and no one lineage to compare with.
   const explanation = spec.name === null ? startExplaining(plan, spec, source, facts, ctx) : null
   let succeeded = false
@@ -222,16 +230,15 @@ async function builderFor (
 /** The inspect phase: where the image's bytes are, against its budget. */
 type InspectPhaseNeeds = Pick<PipelineContext, 'build' | 'docker'>
 
-async function inspectPhase (built: Built, plan: ContextPlan, spec: BuildSpec, labels: Record<string, string>, ctx: InspectPhaseNeeds) {
+async function inspectPhase (built: Built, plan: ContextPlan, spec: BuildSpec, { labels, dockerfile }: VariantInputs, ctx: InspectPhaseNeeds) {
   const { request } = ctx.build
   const { builder } = built
   const insight = await imageInsight({
     docker: ctx.docker,
     imageId: built.imageId,
     builder,
-    dockerfile: plan.dockerfileText,
+    dockerfile,
     target: spec.target,
-    buildArgs: spec.buildArgs,
     // The classic builder records each label given through the API as a LABEL step of its own.
     labelCount: builder === 'classic' ? Object.keys(labels).length : 0,
     context: { hasDockerignore: plan.root.hasDockerignore, rootNames: plan.root.names }

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode'
 import { adviseDockerfile } from '../../src/domain/insight/advisor.js'
-import { parseDockerfile } from '../../src/domain/insight/dockerfile-stages.js'
+import type { ParsedDockerfile } from '../../src/domain/insight/dockerfile-stages.js'
 import { historyKeyword, mapLayers } from '../../src/domain/insight/layer-map.js'
 import type { Builder, Layer } from '../../src/domain/schemas/build.js'
 import type { Finding } from '../../src/domain/schemas/insight.js'
@@ -27,14 +27,13 @@ export async function imageInsight (input: {
   docker: Docker
   imageId: string
   builder: Builder
-  dockerfile: string
+  dockerfile: ParsedDockerfile
   target: string | null
-  buildArgs: Record<string, string>
   labelCount: number
   context: { hasDockerignore: boolean; rootNames: string[] }
 }): Promise<ImageInsight> {
   const inspected = await inspectImage(input.docker, input.imageId)
-  const dockerfile = parseDockerfile(input.dockerfile, input.buildArgs)
+  const { dockerfile } = input
   const mapped = mapLayers({
     dockerfile,
     target: input.target,
