@@ -23,6 +23,18 @@ export function createRedactor (secrets: { username?: string; password: string }
   }
 }
 
+/**
+ * The forms a build secret's value takes in a log: the whole text, and each line of a value of
+ * several lines (a step that prints a private key prints it line by line, and the log stores
+ * lines). The value's base64 is added as a whole; a base64 of part of it, or any other encoding a
+ * step chooses, is not recognised (docs/guides/build-secrets.md says so).
+ */
+export function secretValueForms (value: Buffer): { password: string }[] {
+  const text = value.toString('utf8').trim()
+  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line.length >= MIN_SECRET_LENGTH && !/^-----(BEGIN|END) /.test(line))
+  return [...new Set([text, ...lines, value.toString('base64')])].map((form) => ({ password: form }))
+}
+
 /** A JSON-like value with every string in it redacted, at any depth. */
 export function redactAll<T> (value: T, redact: (text: string) => string): T {
   if (typeof value === 'string') return redact(value) as T

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createRedactor, redactAll } from '../../workers/redaction.js'
+import { secretValueForms, createRedactor, redactAll } from '../../workers/redaction.js'
 
 t.test('credentials are masked however they appear', async (t) => {
   const redact = createRedactor([{ username: 'builder', password: 's3cret-pa55' }, { password: 'abc' }])
@@ -27,4 +27,13 @@ t.test('a record written by a worker is redacted at every depth; what is not tex
     variants: [{ name: 'leaky', sizeBytes: null, tags: [], error: { message: 'via https://***@h/x' } }],
     cancelRequested: false
   })
+})
+
+t.test("a build secret's value is masked whole, line by line and as base64; its PEM armour lines are not secret", async (t) => {
+  const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\nAAAAMwAAAAtzc2gtZWQyNTUxOQAAACDx\n-----END OPENSSH PRIVATE KEY-----\n'
+  const redact = createRedactor([...secretValueForms(Buffer.from('npm-token-123\n')), ...secretValueForms(Buffer.from(key))])
+  t.equal(redact('//registry/:_authToken=npm-token-123'), '//registry/:_authToken=***')
+  t.equal(redact('printed: bnBtLXRva2VuLTEyMwo='), 'printed: ***', 'the base64 of the whole value')
+  t.equal(redact('b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ'), '***', 'one line of a key, as a step prints it')
+  t.equal(redact('-----BEGIN OPENSSH PRIVATE KEY-----'), '-----BEGIN OPENSSH PRIVATE KEY-----')
 })
