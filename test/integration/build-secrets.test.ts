@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto'
 import { Readable } from 'node:stream'
 import type Docker from 'dockerode'
+import ssh2 from 'ssh2'
 import t from 'tap'
 import tar from 'tar-stream'
 import { buildImage, type ImageBuildInput } from '../../workers/phases/image-build.js'
@@ -98,6 +99,7 @@ t.test('secret mounts', async (t) => {
         'RUN --mount=type=secret,id=npm,target=/root/.npmrc test -s /root/.npmrc'
       ].join('\n') + '\n'
     }, { secrets: { npm: secret }, ssh: {} })
+    if (built.error) t.comment(built.log)
     t.error(built.error)
     const files = await imageFiles(engine.docker, built.imageId!)
     const layer = [...files].find(([name]) => name.endsWith(':npm.sha256'))
@@ -115,5 +117,105 @@ t.test('secret mounts', async (t) => {
   await t.test('a build given no secrets has none', async (t) => {
     const built = await build(engine, { Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=npm,required cat /run/secrets/npm\n' }, undefined)
     t.match(built.error, { message: /secret npm not found/ })
+  })
+})
+
+// An SSH agent client for a RUN step of node:20-bookworm-slim (which has no ssh client): lists
+// the agent's identities (request 11, answer 12), then asks it to sign argv[2] with the first one,
+// once per flag in argv[3] (0, or RSA's 2 = rsa-sha2-256 and 4 = rsa-sha2-512), and prints it all.
+const AGENT_PROBE = `
+const net = require('net')
+const [data, flagList] = process.argv.slice(2)
+const socket = net.connect(process.env.SSH_AUTH_SOCK)
+let buffered = Buffer.alloc(0)
+const waiting = []
+const deliver = () => {
+  while (waiting.length && buffered.length >= 4 && buffered.length >= 4 + buffered.readUInt32BE(0)) {
+    const length = buffered.readUInt32BE(0)
+    waiting.shift()(buffered.subarray(4, 4 + length))
+    buffered = buffered.subarray(4 + length)
+  }
+}
+socket.on('data', (bytes) => { buffered = Buffer.concat([buffered, bytes]); deliver() })
+const u32 = (n) => { const bytes = Buffer.alloc(4); bytes.writeUInt32BE(n); return bytes }
+const string = (bytes) => Buffer.concat([u32(bytes.length), bytes])
+const ask = (type, body) => new Promise((resolve) => {
+  waiting.push(resolve)
+  socket.write(string(Buffer.concat([Buffer.from([type]), body])))
+})
+;(async () => {
+  const answer = await ask(11, Buffer.alloc(0))
+  const blob = answer.subarray(9, 9 + answer.readUInt32BE(5))
+  const signatures = []
+  for (const flags of flagList.split(',').map(Number)) {
+    const reply = await ask(13, Buffer.concat([string(blob), string(Buffer.from(data)), u32(flags)]))
+    signatures.push({ flags, answer: reply[0], signature: reply.subarray(5).toString('base64') })
+  }
+  const foreign = await ask(13, Buffer.concat([string(Buffer.from('not a key')), string(Buffer.from(data)), u32(0)]))
+  console.log('AGENT ' + JSON.stringify({ answer: answer[0], keys: answer.readUInt32BE(1), blob: blob.toString('base64'), signatures, foreign: foreign[0] }))
+  socket.end()
+})()
+`
+
+interface ProbeResult {
+  answer: number
+  keys: number
+  blob: string
+  signatures: { flags: number; answer: number; signature: string }[]
+  foreign: number
+}
+
+function probeResults (log: string): ProbeResult[] {
+  return [...log.matchAll(/AGENT (\{.*\})$/gm)].map((match) => JSON.parse(match[1]!) as ProbeResult)
+}
+
+/** An SSH signature blob (string format, string signature) checked with node's crypto against the host's public key. */
+function verifies (signature: string, data: Buffer, publicKey: KeyObject): { format: string; valid: boolean } {
+  const bytes = Buffer.from(signature, 'base64')
+  const formatLength = bytes.readUInt32BE(0)
+  const format = bytes.subarray(4, 4 + formatLength).toString()
+  const raw = bytes.subarray(8 + formatLength, 8 + formatLength + bytes.readUInt32BE(4 + formatLength))
+  const hash = { 'ssh-ed25519': null, 'ssh-rsa': 'sha1', 'rsa-sha2-256': 'sha256', 'rsa-sha2-512': 'sha512' }[format]
+  return { format, valid: hash !== undefined && verify(hash, data, publicKey, raw) }
+}
+
+t.test('SSH agent forwarding', async (t) => {
+  const engine = await startDockerd(t, { images: ['busybox:latest', 'node:20-bookworm-slim'] })
+  // ed25519 in OpenSSH's format (as ssh-keygen writes it), RSA as PEM (PKCS#1).
+  const ed25519 = ssh2.utils.generateKeyPairSync('ed25519')
+  const ed25519Blob = Buffer.from(ed25519.public.split(' ')[1]!, 'base64')
+  const ed25519Public = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: ed25519Blob.subarray(-32).toString('base64url') }, format: 'jwk' })
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const rsaPem = rsa.privateKey.export({ type: 'pkcs1', format: 'pem' })
+  const nonce = randomBytes(16).toString('hex')
+
+  await t.test('a RUN step lists the key through the agent and gets signatures the public key verifies', async (t) => {
+    const built = await build(engine, {
+      'probe.js': AGENT_PROBE,
+      Dockerfile: [
+        'FROM node:20-bookworm-slim',
+        'COPY probe.js /probe.js',
+        `RUN --mount=type=ssh node /probe.js ${nonce} 0`,
+        `RUN --mount=type=ssh,id=deploy node /probe.js ${nonce} 0,2,4`
+      ].join('\n') + '\n'
+    }, { secrets: {}, ssh: { default: Buffer.from(ed25519.private), deploy: Buffer.from(rsaPem) } })
+    if (built.error) t.comment(built.log)
+    t.error(built.error)
+    const [fromDefault, fromDeploy] = probeResults(built.log)
+    t.match(fromDefault, { answer: 12, keys: 1, blob: ed25519Blob.toString('base64'), signatures: [{ flags: 0, answer: 14 }], foreign: 5 }, 'id default: one identity, the ed25519 key; a key it lacks is refused (5)')
+    t.same(verifies(fromDefault!.signatures[0]!.signature, Buffer.from(nonce), ed25519Public), { format: 'ssh-ed25519', valid: true }, 'its signature verifies with the ed25519 public key')
+    t.same(
+      fromDeploy?.signatures.map((signed) => verifies(signed.signature, Buffer.from(nonce), rsa.publicKey)),
+      [{ format: 'ssh-rsa', valid: true }, { format: 'rsa-sha2-256', valid: true }, { format: 'rsa-sha2-512', valid: true }],
+      'id deploy: RSA signatures with the hash each flag asks for'
+    )
+    const files = await imageFiles(engine.docker, built.imageId!)
+    t.same([...filesHolding(files, Buffer.from(ed25519.private)), ...filesHolding(files, Buffer.from(rsaPem))], [], 'no private key in the image')
+    t.notOk(built.log.includes('PRIVATE KEY'), 'nor in the log')
+  })
+
+  await t.test('a required SSH id the build is not given fails it, naming the id', async (t) => {
+    const built = await build(engine, { Dockerfile: 'FROM busybox\nRUN --mount=type=ssh,id=github,required true\n' }, { secrets: {}, ssh: { default: Buffer.from(ed25519.private) } })
+    t.match(built.error, { name: 'BuildFailure', message: /no SSH key "github" is given to this build/ }, String(built.error?.message))
   })
 })

@@ -17,7 +17,7 @@ message CheckAgentRequest { string ID = 1; }
 message CheckAgentResponse {}
 `).root
 
-/** The metadata key of ForwardAgent's id; BuildKit always sends it (DefaultID when the mount names none). */
+/** The metadata key that names ForwardAgent's id. */
 const SSH_ID_KEY = 'buildkit.ssh.id'
 
 // Ed25519 and RSA (ssh-rsa, rsa-sha2-256, rsa-sha2-512): their signatures ssh2 makes are already in
@@ -74,7 +74,11 @@ function forwardAgent (keys: Map<string, ParsedKey>): StreamMethod<Message, Mess
   }
 }
 
-function keyFor (keys: Map<string, ParsedKey>, id: string): ParsedKey {
+// A mount that names no id asks CheckAgent for "" and ForwardAgent for DefaultID (ssh.go): both are "default".
+const DEFAULT_ID = 'default'
+
+function keyFor (keys: Map<string, ParsedKey>, requested: string): ParsedKey {
+  const id = requested || DEFAULT_ID
   const key = keys.get(id)
   if (!key) throw new SessionCallError(grpc.status.NOT_FOUND, `no SSH key "${id}" is given to this build`)
   return key
@@ -86,7 +90,9 @@ function agentFor (key: ParsedKey): ssh2.AgentProtocol {
   agent.on('identities', (request) => agent.getIdentitiesReply(request, [key]))
   agent.on('sign', (request, publicKey, data, flags) => {
     // RSA: the hash the client asked for with its rsa-sha2-256/512 flag (none: SHA-1, ssh-rsa).
-    const signature: Buffer | Error = key.equals(publicKey) ? key.sign(data, flags.hash) : new Error('not this agent\'s key')
+    // ParsedKey.equals compares private parts too, so the public blobs are compared.
+    const ours = key.getPublicSSH().equals(publicKey.getPublicSSH())
+    const signature: Buffer | Error = ours ? key.sign(data, flags.hash) : new Error('not this agent\'s key')
     if (signature instanceof Error) agent.failureReply(request)
     else agent.signReply(request, signature)
   })
