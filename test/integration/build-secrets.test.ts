@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process'
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto'
 import { Readable } from 'node:stream'
+import { promisify } from 'node:util'
 import type Docker from 'dockerode'
 import ssh2 from 'ssh2'
 import t from 'tap'
@@ -7,6 +9,9 @@ import tar from 'tar-stream'
 import { buildImage, type ImageBuildInput } from '../../workers/phases/image-build.js'
 import { startDockerd, type TestDockerd } from '../helpers/dockerd.js'
 import { tarGz } from '../helpers/tarball.js'
+
+const exec = promisify(execFile)
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 // Secret and SSH mounts served by the build's BuildKit session (workers/docker/session-secrets.ts,
 // session-ssh.ts), against an engine of the test's own: what a RUN step may read, what it must
@@ -218,4 +223,88 @@ t.test('SSH agent forwarding', async (t) => {
     const built = await build(engine, { Dockerfile: 'FROM busybox\nRUN --mount=type=ssh,id=github,required true\n' }, { secrets: {}, ssh: { default: Buffer.from(ed25519.private) } })
     t.match(built.error, { name: 'BuildFailure', message: /no SSH key "github" is given to this build/ }, String(built.error?.message))
   })
+})
+
+/**
+ * Connections from this process to the engine's socket (`ss -xp`: the engine's end of each has the
+ * socket's path as its address, ours the peer inode), the session's among them while it is open.
+ */
+async function connectionsToEngine (socketPath: string): Promise<number> {
+  const { stdout } = await exec('ss', ['-xpnH'])
+  // Columns: netid state recv-q send-q local-address inode peer-address peer-inode process
+  const rows = stdout.split('\n').map((line) => line.trim().split(/\s+/))
+  const engineEnds = new Set(rows.filter((row) => row[4] === socketPath).map((row) => row[7]))
+  return rows.filter((row) => engineEnds.has(row[5]) && row[8]?.includes(`pid=${process.pid},`)).length
+}
+
+/** The session ids this client opened: the header POST /session names them with. */
+function recordSessions (docker: Docker): string[] {
+  const ids: string[] = []
+  const dial = docker.modem.dial.bind(docker.modem)
+  docker.modem.dial = (options, callback) => {
+    const id = (options as { headers?: Record<string, string> }).headers?.['X-Docker-Expose-Session-Uuid']
+    if (id) ids.push(id)
+    return dial(options, callback)
+  }
+  return ids
+}
+
+/**
+ * The engine's own word on a session, from a build naming it whose step mounts a secret. A session
+ * the engine no longer has is waited for (5 s, buildkit session/group.go) and the build fails with
+ * "no active session". One whose connection closed stays listed until its next health check fails
+ * (every second, session/grpc.go), and a build in that time fails at once on the dead connection: so
+ * asked again until the answer is not that.
+ */
+async function engineAnswerFor (docker: Docker, id: string): Promise<string> {
+  let answer = ''
+  for (let tries = 0; tries < 10; tries++) {
+    answer = await buildNamingSession(docker, id)
+    if (!answer.includes('only one connection allowed')) return answer
+    await sleep(300)
+  }
+  return answer
+}
+
+async function buildNamingSession (docker: Docker, id: string): Promise<string> {
+  const context = await tarGz([{ name: 'Dockerfile', content: `FROM busybox\nRUN --mount=type=secret,id=npm,required echo ${randomBytes(8).toString('hex')}\n` }])
+  const body = await new Promise<NodeJS.ReadableStream>((resolve, reject) => docker.modem.dial({
+    path: '/build?',
+    method: 'POST',
+    file: Readable.from([context]),
+    options: { version: '2', session: id, nocache: true },
+    isStream: true,
+    statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' }
+  }, (error: Error | null, stream: unknown) => (error ? reject(error) : resolve(stream as NodeJS.ReadableStream))))
+  let text = ''
+  for await (const chunk of body) text += String(chunk)
+  return text
+}
+
+t.test('canceling a build mid-step ends its session on the engine', async (t) => {
+  const engine = await startDockerd(t)
+  const sessions = recordSessions(engine.docker)
+  const before = await connectionsToEngine(engine.socketPath)
+  const cancel = new AbortController()
+  let during = -1
+  const built = build(engine, { Dockerfile: `FROM busybox\nRUN --mount=type=secret,id=npm sleep 120 # ${randomBytes(8).toString('hex')}\n` }, { secrets: { npm: Buffer.from('x') }, ssh: {} }, cancel.signal, (text) => {
+    if (!/RUN --mount=type=secret,id=npm sleep 120/.test(text) || cancel.signal.aborted) return
+    // The step runs, its secret mounted from the session: count, then cancel.
+    void connectionsToEngine(engine.socketPath).then((count) => {
+      during = count
+      cancel.abort()
+    })
+  })
+  const { error } = await built
+  t.ok(error, `the build was stopped: ${String(error?.message)}`)
+  t.equal(sessions.length, 1, 'the build opened one session')
+  // Before, at most an idle connection kept alive from starting the daemon, which the build may reuse.
+  t.ok(during >= 2, `while the step ran, this process had the build's and the session's connections to the engine (${before} before, ${during} during)`)
+  let after = await connectionsToEngine(engine.socketPath)
+  for (let tries = 0; tries < 50 && after > 0; tries++) {
+    await sleep(100)
+    after = await connectionsToEngine(engine.socketPath)
+  }
+  t.equal(after, 0, 'after the cancel none of them is left')
+  t.match(await engineAnswerFor(engine.docker, sessions[0]!), `no active session for ${sessions[0]!}`, 'and the engine has no such session any more')
 })
