@@ -1,5 +1,6 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto'
+import { once } from 'node:events'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import type Docker from 'dockerode'
@@ -307,4 +308,28 @@ t.test('canceling a build mid-step ends its session on the engine', async (t) =>
   }
   t.equal(after, 0, 'after the cancel none of them is left')
   t.match(await engineAnswerFor(engine.docker, sessions[0]!), `no active session for ${sessions[0]!}`, 'and the engine has no such session any more')
+})
+
+t.test('a worker killed with its session open leaves no session on the engine', async (t) => {
+  const engine = await startDockerd(t)
+  // A process of its own opens a session serving a secret, says its id, and waits to be killed.
+  const loader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
+  const script = `
+    const { default: Docker } = await import('dockerode')
+    const { openBuildkitSession } = await import(${JSON.stringify(new URL('../../workers/docker/buildkit-session.ts', import.meta.url).href)})
+    const { buildSecrets } = await import(${JSON.stringify(new URL('../../workers/docker/session-secrets.ts', import.meta.url).href)})
+    const session = await openBuildkitSession(new Docker({ socketPath: ${JSON.stringify(engine.socketPath)} }), [buildSecrets({ npm: Buffer.from('x') })])
+    console.log(session.id)
+    setInterval(() => {}, 1000)
+  `
+  const child = spawn(process.execPath, [...loader, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => child.kill('SIGKILL'))
+  const [line] = (await once(child.stdout, 'data')) as [Buffer]
+  const id = line.toString().trim()
+  const alive = await buildNamingSession(engine.docker, id)
+  t.ok(alive.includes('moby.image.id') && !alive.includes('errorDetail'), 'while the worker lives, a build using its session gets the secret')
+
+  child.kill('SIGKILL')
+  await once(child, 'exit')
+  t.match(await engineAnswerFor(engine.docker, id), `no active session for ${id}`, 'once it is killed, the engine has no such session')
 })
