@@ -67,8 +67,8 @@ const healthCheck: UnaryMethod<unknown, { status: number }> = {
 }
 
 /**
- * Opens a session on the engine that serves `methods` until `close`. Methods not
- * listed answer UNIMPLEMENTED, which BuildKit reads as "this client has none" (anonymous pulls).
+ * Opens a session on the engine that serves `methods` until `close`. Methods not listed answer
+ * UNIMPLEMENTED, which BuildKit reads as "this client has none" (anonymous pulls, no secrets).
  */
 export async function openBuildkitSession (docker: Docker, methods: SessionMethod<never, unknown>[], signal?: AbortSignal): Promise<BuildkitSession> {
   const id = randomUUID()

@@ -19,6 +19,8 @@ message CheckAgentResponse {}
 
 /** The metadata key that names ForwardAgent's id. */
 const SSH_ID_KEY = 'buildkit.ssh.id'
+// A mount that names no id asks CheckAgent for "" and ForwardAgent for DefaultID (ssh.go): both are this.
+const DEFAULT_ID = 'default'
 
 // Ed25519 and RSA (ssh-rsa, rsa-sha2-256, rsa-sha2-512): their signatures ssh2 makes are already in
 // the agent's wire format, where an ECDSA one would need re-encoding from DER.
@@ -50,7 +52,7 @@ function checkAgent (keys: Map<string, ParsedKey>): SessionMethod<{ ID: string }
     request: SSH.lookupType('moby.sshforward.v1.CheckAgentRequest'),
     response: SSH.lookupType('moby.sshforward.v1.CheckAgentResponse'),
     handle: ({ ID }) => {
-      keyFor(keys, ID)
+      if (!keyFor(keys, ID)) throw noKey(ID)
       return {}
     }
   }
@@ -62,26 +64,21 @@ function forwardAgent (keys: Map<string, ParsedKey>): StreamMethod<Message, Mess
     request: SSH.lookupType('moby.sshforward.v1.BytesMessage'),
     response: SSH.lookupType('moby.sshforward.v1.BytesMessage'),
     serve: (call) => {
-      let key: ParsedKey
-      try {
-        key = keyFor(keys, String(call.metadata.get(SSH_ID_KEY)[0] ?? ''))
-      } catch (error) {
-        call.emit('error', error)
-        return
-      }
-      pipeAgent(call, agentFor(key))
+      const id = String(call.metadata.get(SSH_ID_KEY)[0] ?? '')
+      const key = keyFor(keys, id)
+      if (key) pipeAgent(call, agentFor(key))
+      else call.emit('error', noKey(id))
     }
   }
 }
 
-// A mount that names no id asks CheckAgent for "" and ForwardAgent for DefaultID (ssh.go): both are "default".
-const DEFAULT_ID = 'default'
+function keyFor (keys: Map<string, ParsedKey>, id: string): ParsedKey | undefined {
+  return keys.get(id || DEFAULT_ID)
+}
 
-function keyFor (keys: Map<string, ParsedKey>, requested: string): ParsedKey {
-  const id = requested || DEFAULT_ID
-  const key = keys.get(id)
-  if (!key) throw new SessionCallError(grpc.status.NOT_FOUND, `no SSH key "${id}" is given to this build`)
-  return key
+/** BuildKit fails a required mount with this, and leaves an optional one out (solver/llbsolver/mounts). */
+function noKey (id: string): SessionCallError {
+  return new SessionCallError(grpc.status.NOT_FOUND, `no SSH key "${id || DEFAULT_ID}" is given to this build`)
 }
 
 /** An agent that lists `key` and signs with it; any other request is answered SSH_AGENT_FAILURE. */
@@ -103,6 +100,7 @@ function agentFor (key: ParsedKey): ssh2.AgentProtocol {
 function pipeAgent (call: grpc.ServerDuplexStream<Message, Message>, agent: ssh2.AgentProtocol): void {
   call.on('data', (message: Message) => agent.write(message.data))
   agent.on('data', (bytes: Buffer) => call.write({ data: bytes }))
+  // The step closed its agent connection (BuildKit's CloseSend): the answers are all written.
   call.on('end', () => call.end())
   call.on('cancelled', () => agent.destroy())
   call.on('close', () => agent.destroy())
