@@ -282,32 +282,42 @@ async function buildNamingSession (docker: Docker, id: string): Promise<string> 
   return text
 }
 
-t.test('canceling a build mid-step ends its session on the engine', async (t) => {
+t.test('a build stopped mid-step, canceled or timed out, ends its session on the engine', async (t) => {
   const engine = await startDockerd(t)
   const sessions = recordSessions(engine.docker)
-  const before = await connectionsToEngine(engine.socketPath)
-  const cancel = new AbortController()
-  let during = -1
-  const built = build(engine, { Dockerfile: `FROM busybox\nRUN --mount=type=secret,id=npm sleep 120 # ${randomBytes(8).toString('hex')}\n` }, { secrets: { npm: Buffer.from('x') }, ssh: {} }, cancel.signal, (text) => {
-    if (!/RUN --mount=type=secret,id=npm sleep 120/.test(text) || cancel.signal.aborted) return
-    // The step runs, its secret mounted from the session: count, then cancel.
-    void connectionsToEngine(engine.socketPath).then((count) => {
-      during = count
-      cancel.abort()
-    })
-  })
-  const { error } = await built
-  t.ok(error, `the build was stopped: ${String(error?.message)}`)
-  t.equal(sessions.length, 1, 'the build opened one session')
-  // Before, at most an idle connection kept alive from starting the daemon, which the build may reuse.
-  t.ok(during >= 2, `while the step ran, this process had the build's and the session's connections to the engine (${before} before, ${during} during)`)
-  let after = await connectionsToEngine(engine.socketPath)
-  for (let tries = 0; tries < 50 && after > 0; tries++) {
-    await sleep(100)
-    after = await connectionsToEngine(engine.socketPath)
+  // The worker's cancel and its time limit both abort the build's one signal (workers/run-build.ts).
+  const stops = {
+    cancel: (stop: AbortController) => ({ signal: stop.signal, stepRuns: () => stop.abort() }),
+    timeout: (stop: AbortController) => ({ signal: AbortSignal.any([stop.signal, AbortSignal.timeout(8000)]), stepRuns: () => undefined })
   }
-  t.equal(after, 0, 'after the cancel none of them is left')
-  t.match(await engineAnswerFor(engine.docker, sessions[0]!), `no active session for ${sessions[0]!}`, 'and the engine has no such session any more')
+  for (const [how, stopping] of Object.entries(stops)) {
+    await t.test(how, async (t) => {
+      const before = await connectionsToEngine(engine.socketPath)
+      const { signal, stepRuns } = stopping(new AbortController())
+      let during = -1
+      const dockerfile = `FROM busybox\nRUN --mount=type=secret,id=npm sleep 120 # ${randomBytes(8).toString('hex')}\n`
+      const { error } = await build(engine, { Dockerfile: dockerfile }, { secrets: { npm: Buffer.from('x') }, ssh: {} }, signal, (text) => {
+        if (!/RUN --mount=type=secret,id=npm sleep 120/.test(text) || during !== -1) return
+        // The step runs, its secret mounted from the session: count, then stop it.
+        during = 0
+        void connectionsToEngine(engine.socketPath).then((count) => {
+          during = count
+          stepRuns()
+        })
+      })
+      t.ok(error, `the build was stopped: ${String(error?.message)}`)
+      const session = sessions.at(-1)!
+      // Before, at most an idle connection kept alive from an earlier request, which the build may reuse.
+      t.ok(during >= 2, `while the step ran, this process had the build's and the session's connections to the engine (${before} before, ${during} during)`)
+      let after = await connectionsToEngine(engine.socketPath)
+      for (let tries = 0; tries < 50 && after > 0; tries++) {
+        await sleep(100)
+        after = await connectionsToEngine(engine.socketPath)
+      }
+      t.equal(after, 0, 'after it none of them is left')
+      t.match(await engineAnswerFor(engine.docker, session), `no active session for ${session}`, 'and the engine has no such session any more')
+    })
+  }
 })
 
 t.test('a worker killed with its session open leaves no session on the engine', async (t) => {
