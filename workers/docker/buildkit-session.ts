@@ -13,12 +13,35 @@ import protobuf from 'protobufjs'
 // The engine checks the session's health every second (buildkit session/grpc.go) and drops a
 // session that does not answer, so grpc.health.v1.Health is always served.
 
-/** One gRPC method the session serves, decoded and encoded with protobufjs. */
-export interface SessionMethod<Request, Response> {
+/**
+ * One gRPC method the session serves, decoded and encoded with protobufjs: a unary call answered
+ * by `handle`, or a bidirectional stream (SSH agent forwarding) served by `serve`.
+ */
+export type SessionMethod<Request, Response> = UnaryMethod<Request, Response> | StreamMethod<Request, Response>
+
+interface MethodTypes {
   path: string
   request: protobuf.Type
   response: protobuf.Type
+}
+
+export interface UnaryMethod<Request, Response> extends MethodTypes {
   handle: (request: Request) => Response | Promise<Response>
+}
+
+export interface StreamMethod<Request, Response> extends MethodTypes {
+  /** Reads the call's requests and writes its responses; grpc-js ends the call when the session closes. */
+  serve: (call: grpc.ServerDuplexStream<Request, Response>) => void
+}
+
+/**
+ * A failed call's gRPC status (grpc-js reads `code` and `message`; a stream method emits it as the
+ * call's 'error'): BuildKit reads NOT_FOUND as "the client has no such secret".
+ */
+export class SessionCallError extends Error {
+  constructor (readonly code: grpc.status, message: string) {
+    super(message)
+  }
 }
 
 export interface BuildkitSession {
@@ -36,7 +59,7 @@ message HealthCheckResponse { int32 status = 1; }
 `).root
 const SERVING = 1
 
-const healthCheck: SessionMethod<unknown, { status: number }> = {
+const healthCheck: UnaryMethod<unknown, { status: number }> = {
   path: '/grpc.health.v1.Health/Check',
   request: HEALTH.lookupType('grpc.health.v1.HealthCheckRequest'),
   response: HEALTH.lookupType('grpc.health.v1.HealthCheckResponse'),
@@ -44,8 +67,8 @@ const healthCheck: SessionMethod<unknown, { status: number }> = {
 }
 
 /**
- * Opens a session on the engine that serves `methods` (unary calls) until `close`. Methods not
- * listed answer UNIMPLEMENTED, which BuildKit reads as "this client has none" (anonymous pulls).
+ * Opens a session on the engine that serves `methods` until `close`. Methods not listed answer
+ * UNIMPLEMENTED, which BuildKit reads as "this client has none" (anonymous pulls, no secrets).
  */
 export async function openBuildkitSession (docker: Docker, methods: SessionMethod<never, unknown>[], signal?: AbortSignal): Promise<BuildkitSession> {
   const id = randomUUID()
@@ -92,8 +115,8 @@ function dialSession (docker: Docker, id: string, methodPaths: string[], signal?
 function serviceDefinition (methods: SessionMethod<unknown, unknown>[]): grpc.ServiceDefinition {
   return Object.fromEntries(methods.map((method) => [method.path, {
     path: method.path,
-    requestStream: false,
-    responseStream: false,
+    requestStream: 'serve' in method,
+    responseStream: 'serve' in method,
     requestSerialize: (value: object) => Buffer.from(method.request.encode(value).finish()),
     requestDeserialize: (bytes: Buffer) => method.request.toObject(method.request.decode(bytes), { longs: Number, defaults: true }),
     responseSerialize: (value: object) => Buffer.from(method.response.encode(method.response.fromObject(value)).finish()),
@@ -104,12 +127,18 @@ function serviceDefinition (methods: SessionMethod<unknown, unknown>[]): grpc.Se
 function handlers (methods: SessionMethod<unknown, unknown>[]): grpc.UntypedServiceImplementation {
   const implementation: grpc.UntypedServiceImplementation = {}
   for (const method of methods) {
-    const unary: grpc.handleUnaryCall<unknown, unknown> = (call, callback) => {
-      Promise.resolve()
-        .then(() => method.handle(call.request))
-        .then((response) => callback(null, response), (error: Error) => callback({ code: grpc.status.INTERNAL, details: error.message }))
-    }
-    implementation[method.path] = unary
+    implementation[method.path] = 'serve' in method ? method.serve : unary(method)
   }
   return implementation
+}
+
+function unary (method: UnaryMethod<unknown, unknown>): grpc.handleUnaryCall<unknown, unknown> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => method.handle(call.request))
+      .then(
+        (response) => callback(null, response),
+        (error: Error) => callback(error instanceof SessionCallError ? error : { code: grpc.status.INTERNAL, details: error.message })
+      )
+  }
 }

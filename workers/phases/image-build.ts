@@ -9,8 +9,10 @@ import { classicProgress } from '../docker/classic-progress.js'
 import { dockerMessages, messageError, type DockerMessage } from '../docker/json-stream.js'
 import type { CacheImportResult, ProgressReader } from '../docker/progress.js'
 import type { RegistryAuthMap } from '../docker/registry-auth.js'
-import { openBuildkitSession, type BuildkitSession } from '../docker/buildkit-session.js'
+import { openBuildkitSession, type BuildkitSession, type SessionMethod } from '../docker/buildkit-session.js'
 import { registryCredentials } from '../docker/session-auth.js'
+import { buildSecrets } from '../docker/session-secrets.js'
+import { sshAgents } from '../docker/session-ssh.js'
 
 /** What each build step's container may use. The classic builder applies them; BuildKit through the Engine API does not. */
 export interface BuildLimits {
@@ -38,6 +40,11 @@ export interface ImageBuildInput {
   network: string
   /** Credentials for private base images and registry cache, each given only to its own registry. */
   registryAuth: RegistryAuthMap
+  /**
+   * What RUN --mount=type=secret and type=ssh steps may use, by id: secrets' bytes and SSH private
+   * keys. Served through the build's BuildKit session only while the build runs; the keys stay here.
+   */
+  buildSecrets?: { secrets: Record<string, Buffer>; ssh: Record<string, Buffer> }
   /** Pull every FROM image from its registry (SLIPWAY_BASE_IMAGE_PULL=always), not only those the engine lacks. */
   pullBaseImages: boolean
   /**
@@ -95,8 +102,10 @@ async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promis
 }
 
 async function openSession (input: ImageBuildInput, signal: AbortSignal): Promise<BuildkitSession> {
+  const methods: SessionMethod<never, unknown>[] = [registryCredentials(input.registryAuth)]
+  if (input.buildSecrets) methods.push(buildSecrets(input.buildSecrets.secrets), ...sshAgents(input.buildSecrets.ssh))
   try {
-    return await openBuildkitSession(input.docker, [registryCredentials(input.registryAuth)], signal)
+    return await openBuildkitSession(input.docker, methods, signal)
   } catch (error) {
     throw requestFailure(error)
   }
