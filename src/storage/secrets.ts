@@ -9,7 +9,8 @@ import { printable } from '../domain/builds/repo-url.js'
 import type { Actor } from '../domain/schemas/audit.js'
 import type { BuildRecord } from '../domain/schemas/build.js'
 import { SECRET_MAX_BYTES, type Secret, type SecretReencryptResult } from '../domain/schemas/secret.js'
-import { looksLikeSshPrivateKey, mayUse, repoPatternProblem, requestedSecrets, type SecretKind, type SecretScope, type SecretUser } from '../domain/secrets/secret-access.js'
+import { looksLikeSshPrivateKey, mayUse, repoPatternProblem, requestedSecrets, type SecretScope, type SecretUser } from '../domain/secrets/secret-access.js'
+import type { SecretKind } from '../domain/secrets/secret-ids.js'
 import { keyFingerprint, open, seal, sealingKey, type Keyring, type Sealed } from '../domain/secrets/secret-key.js'
 
 /** A secret as stored: the resource, and its value sealed (secret-key.ts). */

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { SECRET_ID_PATTERN, SECRET_KINDS } from '../secrets/secret-access.js'
+import { SECRET_ID_PATTERN, SECRET_KINDS } from '../secrets/secret-ids.js'
 import { ActorSchema } from './audit.js'
 import { Nullable, StringEnum, Timestamp } from './common.js'
 

@@ -1,5 +1,6 @@
 import type { Actor } from '../schemas/audit.js'
 import { repoKey } from '../builds/repo-url.js'
+import { SECRET_ID_PATTERN, type SecretKind } from './secret-ids.js'
 
 // Who may use a secret: builds of the repositories its patterns match, started by one of its
 // tokens (any token when it names none). Repository patterns are written as push patterns are:
@@ -8,16 +9,8 @@ import { repoKey } from '../builds/repo-url.js'
 // user@host:path): it is compared by host and path, as trigger rules compare repositories, so the
 // https and ssh spellings of one repository are the same.
 
-export const SECRET_KINDS = ['secret', 'ssh'] as const
-export type SecretKind = (typeof SECRET_KINDS)[number]
-
-/** An id as a Dockerfile names it (`--mount=type=secret,id=npm`). */
-export const SECRET_ID_PATTERN = '^[A-Za-z0-9_.-]{1,64}$'
 const SECRET_ID = new RegExp(SECRET_ID_PATTERN)
 export const isSecretId = (id: string) => SECRET_ID.test(id)
-
-/** The id `RUN --mount=type=ssh` uses when it names none. */
-export const DEFAULT_SSH_ID = 'default'
 
 const ANY_REPO = '**'
 
