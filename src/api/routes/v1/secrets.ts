@@ -3,12 +3,13 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { SecretNotFound, SecretsDisabled, SecretValueInvalid } from '../../../domain/errors.js'
 import { SecretCreateSchema, SecretListSchema, SecretReencryptResultSchema, SecretSchema, SecretUpdateSchema } from '../../../domain/schemas/secret.js'
+import { SECRET_ID_PATTERN } from '../../../domain/secrets/secret-ids.js'
 import { SECRETS_KEY_HINT } from '../../../domain/secrets/secret-key.js'
 import type { SecretStore } from '../../../storage/secrets.js'
 import { actorOf } from '../../plugins/auth.js'
 import { errors } from './common.js'
 
-const SecretIdParams = Type.Object({ id: Type.String({ description: 'The secret id' }) })
+const SecretIdParams = Type.Object({ id: Type.String({ pattern: SECRET_ID_PATTERN, description: 'The secret id' }) })
 const tags = ['secrets']
 
 /** A value as the body writes it; base64 is checked strictly, so a typo is refused rather than stored as other bytes. */

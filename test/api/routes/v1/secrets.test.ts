@@ -104,7 +104,9 @@ t.test('every refusal is a 4xx with a code and a message that never echoes the v
     ['empty base64', () => createSecret({ id: 'b', value: '====', encoding: 'base64', repos: ['**'] }), 400, 'SECRET_VALUE_INVALID'],
     ['bad pattern', () => createSecret({ id: 'p', value: 'v', repos: ['git.example'] }), 400, 'SECRET_REPO_PATTERN_INVALID', /names no repository path/],
     ['without the scope', () => createSecret({ id: 'y', value: 'v', repos: ['**'] }, bearer(reader.token)), 403, 'FORBIDDEN', /secrets:admin/],
-    ['empty change', () => app.inject({ method: 'PATCH', url: '/v1/secrets/npm', payload: {} }), 400, 'VALIDATION_FAILED']
+    ['empty change', () => app.inject({ method: 'PATCH', url: '/v1/secrets/npm', payload: {} }), 400, 'VALIDATION_FAILED'],
+    ['an id no Dockerfile could name', () => app.inject({ method: 'GET', url: '/v1/secrets/a:b*' }), 400, 'VALIDATION_FAILED'],
+    ['a value that is not text', () => createSecret({ id: 'n', value: 42, repos: ['**'] }), 400, 'VALIDATION_FAILED']
   ]
   for (const [name, send, status, code, message] of cases) {
     const response = await send()
