@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { Writable } from 'node:stream'
 import { Queue } from 'bullmq'
+import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import type { Config } from '../../../../src/domain/config.js'
 import type { Build } from '../../../../src/domain/schemas/build.js'
@@ -233,4 +235,20 @@ t.test('trigger rules name secrets: checked as the token that writes the rule, w
   const refused = (await push()).json<TriggerEventResult>()
   t.equal(refused.status, 'ignored')
   t.same(refused.refused.map((entry) => entry.code), ['SECRET_NOT_ALLOWED'], 'a push fired after the secret was narrowed starts nothing')
+})
+
+t.test("the service's own log never holds a value nor the key, at any level", async (t) => {
+  let log = ''
+  const sink = new Writable({ write (chunk: Buffer, _encoding, done) { log += chunk.toString(); done() } })
+  const config = testConfig(t, { secretsKey: randomBytes(32).toString('base64'), logLevel: 'trace' })
+  const app = await buildApp(t, config, { logger: pino({ level: 'trace' }, sink) })
+  const value = `v-${randomBytes(10).toString('hex')}`
+  await app.inject({ method: 'POST', url: '/v1/secrets', payload: { id: 'npm', value, repos: ['**'] } })
+  await app.inject({ method: 'PATCH', url: '/v1/secrets/npm', payload: { value: `${value}-2` } })
+  await app.inject({ method: 'POST', url: '/v1/secrets', payload: { id: 'k', kind: 'ssh', value, repos: ['**'] } })
+  await app.inject({ method: 'POST', url: '/v1/secrets', payload: { id: 'npm', value, repos: ['**'] } })
+  await app.inject({ method: 'POST', url: '/v1/secrets/reencrypt' })
+  await app.inject({ method: 'POST', url: '/v1/builds', payload: { repo: REPO, secrets: ['npm'] } })
+  t.match(log, /request completed/, 'requests were logged')
+  for (const form of [value, Buffer.from(value).toString('base64'), config.secretsKey]) t.notMatch(log, form)
 })
