@@ -7,6 +7,7 @@ import type { Config } from '../../../../src/domain/config.js'
 import type { Build } from '../../../../src/domain/schemas/build.js'
 import type { Secret } from '../../../../src/domain/schemas/secret.js'
 import type { Trigger, TriggerEventResult } from '../../../../src/domain/schemas/trigger.js'
+import { loadBuildSecrets } from '../../../../src/storage/secrets.js'
 import { buildApp } from '../../../helpers/app.js'
 import { testConfig } from '../../../helpers/config.js'
 import { gitHubPushPayload, sendGitHubEvent } from '../../../helpers/push-events.js'
@@ -230,8 +231,13 @@ t.test('trigger rules name secrets: checked as the token that writes the rule, w
   t.equal(started.status, 'started')
   const build = (await app.inject({ method: 'GET', url: `/v1/builds/${started.builds[0]!.id}` })).json<Build>()
   t.same(build.request.secrets, ['npm'])
+  // The worker's check: the rule's build uses secrets as the token that wrote the rule.
+  const record = (await app.storage.builds.get(build.id))!
+  const workerDeps = { secrets: app.secrets, triggers: app.storage.triggers }
+  t.equal((await loadBuildSecrets(workerDeps, record)).secrets.npm!.toString(), 'v', 'the worker opens it for the rule\'s build')
 
   await app.inject({ method: 'PATCH', url: '/v1/secrets/npm', payload: { tokens: ['someone-else'] } })
+  await t.rejects(loadBuildSecrets(workerDeps, record), { code: 'SECRET_NOT_ALLOWED' }, 'and refuses it once the secret is narrowed')
   const refused = (await push()).json<TriggerEventResult>()
   t.equal(refused.status, 'ignored')
   t.same(refused.refused.map((entry) => entry.code), ['SECRET_NOT_ALLOWED'], 'a push fired after the secret was narrowed starts nothing')
