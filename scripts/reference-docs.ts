@@ -13,6 +13,7 @@ import { commandHelp, type CommandSpec } from '../src/cli/args.js'
 import { cancelSpec } from '../src/cli/commands/cancel.js'
 import { logsSpec } from '../src/cli/commands/logs.js'
 import { retrySpec } from '../src/cli/commands/retry.js'
+import { secretSpec } from '../src/cli/commands/secret.js'
 import { statusSpec } from '../src/cli/commands/status.js'
 import { submitSpec } from '../src/cli/commands/submit.js'
 import { tokenSpec } from '../src/cli/commands/token.js'
@@ -152,7 +153,7 @@ function failureCodesTable (): string {
 
 // --- cli.md ------------------------------------------------------------------------------------
 
-const SPECS: CommandSpec[] = [submitSpec, statusSpec, logsSpec, cancelSpec, retrySpec, tokenSpec]
+const SPECS: CommandSpec[] = [submitSpec, statusSpec, logsSpec, cancelSpec, retrySpec, tokenSpec, secretSpec]
 
 /** The commands `slipway --help` lists, in its order. */
 export function helpCommandNames (): string[] {

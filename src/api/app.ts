@@ -21,6 +21,7 @@ import auditRoutes from './routes/v1/audit.js'
 import buildLogRoutes from './routes/v1/build-logs.js'
 import buildRoutes from './routes/v1/builds.js'
 import insightRoutes from './routes/v1/insight.js'
+import secretRoutes from './routes/v1/secrets.js'
 import tokenRoutes from './routes/v1/tokens.js'
 import triggerRoutes from './routes/v1/triggers.js'
 import webhookRoutes from './routes/v1/webhooks.js'
@@ -61,6 +62,7 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
   await fastify.register(webhookRoutes, { prefix: '/v1' })
   await fastify.register(tokenRoutes, { prefix: '/v1' })
   await fastify.register(triggerRoutes, { prefix: '/v1' })
+  await fastify.register(secretRoutes, { prefix: '/v1' })
   await fastify.register(insightRoutes, { prefix: '/v1' })
   await fastify.register(auditRoutes, { prefix: '/v1' })
   await fastify.register(adminRoutes, { prefix: '/v1' })

@@ -35,30 +35,30 @@ export async function readUploadRequest (
   optionsParam: string | undefined,
   uploads: UploadStore,
   actor: Actor,
-  vet: (options: BuildUploadOptions) => void
+  vet: (options: BuildUploadOptions) => Promise<void>
 ): Promise<UploadRequest> {
-  const checked = (text: string) => {
+  const checked = async (text: string) => {
     const options = parseOptions(request, text)
-    vet(options)
+    await vet(options)
     return options
   }
   if (request.isMultipart()) {
     if (optionsParam !== undefined) throw new BodyInvalid(`A form carries the options itself: send ${FORM_FIELDS}, and no options in the query.`)
     return readForm(request, uploads, actor, checked)
   }
-  const options = checked(optionsParam ?? '{}')
+  const options = await checked(optionsParam ?? '{}')
   const declared = request.headers['content-length']
   const upload = await uploads.receive(request.body as Readable, { declaredBytes: declared === undefined ? undefined : Number(declared), actor })
   return { options, upload }
 }
 
-async function readForm (request: FastifyRequest, uploads: UploadStore, actor: Actor, checked: (text: string) => BuildUploadOptions): Promise<UploadRequest> {
+async function readForm (request: FastifyRequest, uploads: UploadStore, actor: Actor, checked: (text: string) => Promise<BuildUploadOptions>): Promise<UploadRequest> {
   let options: BuildUploadOptions | undefined
   let upload: StoredUpload | undefined
   try {
     for await (const part of formParts(request)) {
       if (part.type === 'field' && part.fieldname === 'options' && options === undefined) {
-        options = checked(String(part.value))
+        options = await checked(String(part.value))
       } else if (part.type === 'file' && part.fieldname === 'source' && upload === undefined) {
         upload = await uploads.receive(part.file, { actor })
       } else {

@@ -7,6 +7,7 @@ import { logs, logsSpec } from './commands/logs.js'
 import { retry, retrySpec } from './commands/retry.js'
 import { status, statusSpec } from './commands/status.js'
 import { submit, submitSpec } from './commands/submit.js'
+import { secret, secretSpec } from './commands/secret.js'
 import { say } from './commands/shared.js'
 import { token, tokenSpec, type OpenOperatorTokens } from './commands/token.js'
 import { EXIT, EXIT_CODE_MEANINGS, UsageError, type ExitCode } from './exit-codes.js'
@@ -22,7 +23,8 @@ const COMMANDS: [CommandSpec, (parsed: Parsed, deps: CliDeps) => Promise<ExitCod
   [logsSpec, logs],
   [cancelSpec, cancel],
   [retrySpec, retry],
-  [tokenSpec, token]
+  [tokenSpec, token],
+  [secretSpec, secret]
 ]
 
 export function toolHelp (): string {

@@ -5,6 +5,7 @@ import { Value } from '@sinclair/typebox/value'
 import { isNamedNetwork } from './builds/build-network.js'
 import { pushAllowSettingProblem } from './builds/push-allow.js'
 import { trustProxyOption } from './client-address.js'
+import { secretsKeyProblem } from './secrets/secret-key.js'
 import { DURATION_EXPECTED, DURATION_PATTERN, retentionProblem } from './retention.js'
 
 // Each setting is read from SLIPWAY_<SNAKE_CASE_KEY> unless its schema names another
@@ -94,6 +95,23 @@ export const ConfigSchema = Type.Object({
     pattern: '^(|[\\x21-\\x7e]{24,})$',
     secret: true,
     description: 'A token with every scope, for the first start and for automation (24+ printable characters); empty: none'
+  }),
+  secretsKey: Type.String({
+    default: '',
+    secret: true,
+    problem: secretsKeyProblem,
+    expected: '32 random bytes as base64 or 64 hex digits, e.g. from `openssl rand -base64 32`',
+    description:
+      'The key build secrets are encrypted with in Redis (AES-256-GCM): 32 random bytes as base64 or hex; make one with `openssl rand -base64 32`. ' +
+      'API and workers need the same one. Empty: the server holds no secrets and /v1/secrets answers 503 SECRETS_DISABLED'
+  }),
+  secretsKeyPrevious: Type.String({
+    default: '',
+    secret: true,
+    problem: secretsKeyProblem,
+    expected: 'as SLIPWAY_SECRETS_KEY, or empty',
+    description:
+      'While rotating SLIPWAY_SECRETS_KEY: the key before it, so values sealed with it still open until POST /v1/secrets/reencrypt has sealed them all with the new one; then remove it. See docs/operations/security.md'
   }),
   pushAllow: Type.String({
     default: '',
@@ -290,6 +308,9 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
       `Invalid configuration:\n  SLIPWAY_BUILDER=buildkit cannot run builds on SLIPWAY_BUILD_NETWORK=${valid.buildNetwork}: BuildKit through the ` +
         'Docker Engine API runs RUN steps only on default or none. Set SLIPWAY_BUILDER to auto or classic.'
     )
+  }
+  if (valid.secretsKeyPrevious && !valid.secretsKey) {
+    throw new ConfigError('Invalid configuration:\n  SLIPWAY_SECRETS_KEY_PREVIOUS is set without SLIPWAY_SECRETS_KEY: during a rotation the new key is SLIPWAY_SECRETS_KEY and the old one SLIPWAY_SECRETS_KEY_PREVIOUS.')
   }
   const retention = retentionProblem(valid)
   if (retention) throw new ConfigError(`Invalid configuration:\n  ${retention}`)

@@ -173,3 +173,34 @@ export const TriggerEventInProgress = createError(
   'Delivery %s is still being handled by another request. Send it again in a minute; it will not start builds twice.',
   409
 )
+export const SecretsDisabled = createError(
+  'SECRETS_DISABLED',
+  'This server holds no secrets: %s. Until then, builds cannot use secret or SSH mounts.',
+  503
+)
+// The kind, the id, the build (repository or upload), who asks, the id again: the same answer
+// whether the secret exists or not, so that ids cannot be probed.
+export const SecretNotAllowed = createError<'SECRET_NOT_ALLOWED', 403, [string, string, string, string, string]>(
+  'SECRET_NOT_ALLOWED',
+  "This build may not use the %s '%s': there is no such secret for %s made by %s. Ask an admin (scope secrets:admin) to create it, " +
+    'or to add this repository to its repos and this token to its tokens (PATCH /v1/secrets/%s); an upload may use only secrets whose tokens name its token.',
+  403
+)
+// What the build asks for and why it would run on the classic builder, then what to do.
+export const SecretsNeedBuildkit = createError<'SECRETS_NEED_BUILDKIT', 400, [string, string]>(
+  'SECRETS_NEED_BUILDKIT',
+  'The build asks for %s, which only BuildKit can mount: the classic builder has no secret or SSH mounts. %s',
+  400
+)
+export const SecretNotFound = createError('SECRET_NOT_FOUND', "No secret has the id '%s'. GET /v1/secrets lists them.", 404)
+export const SecretExists = createError(
+  'SECRET_EXISTS',
+  "A secret with the id '%s' exists already. Change its value with PATCH /v1/secrets/%s, or delete it first.",
+  409
+)
+export const SecretValueInvalid = createError('SECRET_VALUE_INVALID', '%s', 400)
+export const SecretRepoPatternInvalid = createError(
+  'SECRET_REPO_PATTERN_INVALID',
+  "repos pattern '%s' %s. A pattern is a repository's host and path (or its URL), in which \"*\" matches within one component and \"**\" any number of them: github.com/acme/app, github.com/acme/*, git.example.com/team/**; \"**\" alone: any repository.",
+  400
+)

@@ -1,5 +1,5 @@
 import type { AuditLog } from '../storage/audit-log.js'
-import { BuildExpired, BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable, UploadNotKept } from '../domain/errors.js'
+import { BuildExpired, BuildFinished, BuildNotFinished, BuildNotFound, IdempotencyKeyInProgress, IdempotencyKeyReused, RedisUnavailable, SecretsDisabled, UploadNotKept } from '../domain/errors.js'
 import { fingerprint } from '../domain/fingerprint.js'
 import { newId } from '../domain/ids.js'
 import { quotaExceeded } from '../domain/quotas.js'
@@ -10,7 +10,9 @@ import type { WebhookQueue } from '../storage/webhook-queue.js'
 import type { WebhookService } from './webhook-service.js'
 import { endBuild } from './build-ending.js'
 import type { BuildQueue } from '../storage/build-queue.js'
-import { checkCacheFrom, newBuildRecord, normalizeBuildRequest, normalizeImage, normalizeUploadRequest, UPLOAD_IMAGE_NAME, type RequestPolicy } from '../domain/builds/build-request.js'
+import { checkCacheFrom, checkSecretsBuilder, newBuildRecord, normalizeBuildRequest, normalizeImage, normalizeUploadRequest, UPLOAD_IMAGE_NAME, type RequestPolicy } from '../domain/builds/build-request.js'
+import { SECRETS_KEY_HINT } from '../domain/secrets/secret-key.js'
+import { assertMayUseSecrets, type SecretStore } from '../storage/secrets.js'
 import { checkImageReference } from '../domain/builds/image-ref.js'
 import { toResource } from '../domain/builds/build-resource.js'
 import type { BuildStore, Claim, Creation, ListQuery, StoredBuildWebhook } from '../storage/build-store.js'
@@ -35,6 +37,11 @@ export interface SubmitOptions {
   /** A pushed image must be inside every one of these. */
   limits: readonly PushLimit[]
   idempotencyKey?: string | undefined
+  /**
+   * The token whose secrets the build may use: by default the actor when it is a token; a
+   * trigger rule's builds use those of the token that last wrote the rule. Null: none.
+   */
+  secretsToken?: { id: string; name: string | null } | null
 }
 
 /**
@@ -63,6 +70,8 @@ export function createBuildService (deps: {
   events: WebhookQueue
   uploads: Pick<UploadStore, 'discard'>
   policy: RequestPolicy
+  /** Secrets Slipway holds; null without SLIPWAY_SECRETS_KEY (then a build naming any is 503 SECRETS_DISABLED). */
+  secrets: Pick<SecretStore, 'scopes'> | null
   /** Builds one actor may have queued or running at once (SLIPWAY_QUOTA_ACTIVE_BUILDS). */
   maxActiveBuilds: number
   audit: AuditLog
@@ -71,6 +80,17 @@ export function createBuildService (deps: {
   retention: { retention: string; retentionKeepLast: number }
 }) {
   const { store, queue, idempotency } = deps
+
+  /**
+   * Refuses (SECRET_NOT_ALLOWED) a build naming a secret or SSH key that does not exist or that
+   * its repository or token may not use. Only ids are looked at and kept, never values.
+   */
+  async function checkSecrets (request: { repo: string | null; secrets?: string[]; ssh?: string[] }, options: Pick<SubmitOptions, 'actor' | 'secretsToken'>): Promise<void> {
+    if ((request.secrets?.length ?? 0) + (request.ssh?.length ?? 0) === 0) return
+    if (!deps.secrets) throw new SecretsDisabled(SECRETS_KEY_HINT)
+    const token = options.secretsToken !== undefined ? options.secretsToken : options.actor.kind === 'token' ? options.actor : null
+    await assertMayUseSecrets(deps.secrets, request, { repo: request.repo, token })
+  }
 
   /** The error for a build that is not there: BUILD_EXPIRED while its tombstone is kept, else BUILD_NOT_FOUND. */
   async function missing (id: string): Promise<Error> {
@@ -253,17 +273,21 @@ export function createBuildService (deps: {
     async submit (request: BuildRequest, options: SubmitOptions): Promise<Submission> {
       const normalized = normalizeBuildRequest(request, deps.policy)
       checkPush(normalized, options)
+      await checkSecrets(normalized, options)
       return accept({ id: newId(), normalized, body: request, webhooks: request.webhooks, options })
     },
 
     /** Refuses a request as submit would on its face (a coded 4xx error), storing nothing. */
-    vet (request: BuildRequest, sender: Pick<SubmitOptions, 'actor' | 'limits'>): void {
-      checkPush(normalizeBuildRequest(request, deps.policy), sender)
+    async vet (request: BuildRequest, sender: Pick<SubmitOptions, 'actor' | 'limits' | 'secretsToken'>): Promise<void> {
+      const normalized = normalizeBuildRequest(request, deps.policy)
+      checkPush(normalized, sender)
+      await checkSecrets(normalized, sender)
     },
 
     /** Refuses an upload's options as submitUpload would, before its tar is received and kept. */
-    vetUpload (options: BuildUploadOptions, sender: Pick<SubmitOptions, 'actor' | 'limits'>): void {
+    async vetUpload (options: BuildUploadOptions, sender: Pick<SubmitOptions, 'actor' | 'limits' | 'secretsToken'>): Promise<void> {
       checkPush({ ...normalizeImage(options, UPLOAD_IMAGE_NAME, deps.policy), cacheFrom: checkCacheFrom(options.cacheFrom ?? []) }, sender)
+      await checkSecrets({ repo: null, ...checkSecretsBuilder(options, deps.policy) }, sender)
     },
 
     /**
@@ -274,6 +298,7 @@ export function createBuildService (deps: {
       try {
         const normalized = normalizeUploadRequest(options, upload.source, deps.policy)
         checkPush(normalized, submit)
+        await checkSecrets(normalized, submit)
         // A repeat is the same options with the same bytes.
         const body = { options, sha256: upload.source.sha256 }
         const submission = await accept({ id: upload.id, normalized, body, webhooks: options.webhooks, options: submit })
@@ -286,13 +311,15 @@ export function createBuildService (deps: {
     },
 
     /** A new build of an ended one's request, pinned to the commit it built (or tried to), pushed only where the retrying sender may. */
-    async retry (id: string, options: Pick<SubmitOptions, 'actor' | 'limits'>): Promise<Build> {
+    async retry (id: string, options: Pick<SubmitOptions, 'actor' | 'limits' | 'secretsToken'>): Promise<Build> {
       const { actor } = options
       const original = await store.get(id)
       if (!original) throw await missing(id)
       if (!TERMINAL_STATUSES.includes(original.status)) throw new BuildNotFinished(id, original.status)
       if (original.request.source) throw new UploadNotKept(id)
       checkPush(original.request, options)
+      // The retrying token must be allowed the secrets itself, whoever made the first build.
+      await checkSecrets(original.request, options)
       const request = { ...original.request, ref: original.commit ?? original.request.ref }
       const record = { ...newBuildRecord(newId(), request, new Date(), actor), retryOf: id }
       const ownWebhooks = await store.webhooksOf(id)

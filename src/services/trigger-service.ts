@@ -5,7 +5,7 @@ import { buildLinks } from '../domain/builds/build-resource.js'
 import type { BuildService } from './build-service.js'
 import { parseRepoUrl, printable, redactUrl, repoKey } from '../domain/builds/repo-url.js'
 import { ruleLimits, tokenLimit, type PushGrant, type PushPolicy } from '../domain/builds/push-allow.js'
-import { BodyInvalid, CacheFromNotAllowed, ImageNotAllowed, QuotaExceeded, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../domain/errors.js'
+import { BodyInvalid, CacheFromNotAllowed, ImageNotAllowed, QuotaExceeded, SecretNotAllowed, SecretsDisabled, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../domain/errors.js'
 import { newId } from '../domain/ids.js'
 import { withCreator, type Actor } from '../domain/schemas/audit.js'
 import type { BuildRequest } from '../domain/schemas/build.js'
@@ -23,6 +23,9 @@ const DELIVERY_ID = /^[\x21-\x7e]{1,200}$/
 
 /** A rule's push patterns, for the audit trail: whoever writes a rule sets them. */
 const pushingWithin = (author: PushGrant) => `builds push within ${author.patterns.join(', ') || 'nothing'} (${author.from})`
+
+/** The token whose secrets a rule's builds may use: the token that wrote the rule last. */
+const secretsTokenOf = (author: Actor | null | undefined) => (author?.kind === 'token' ? author : null)
 
 /** An event's answer: 200 for a ping or a repeat, 202 for a push handled now (built or not). */
 export interface EventOutcome {
@@ -43,7 +46,7 @@ export function createTriggerService (deps: {
   const { store, ledger } = deps
 
   const toResource = (stored: StoredTrigger): Trigger => {
-    const { secret: _secret, repoKey: _repoKey, ...resource } = stored
+    const { secret: _secret, repoKey: _repoKey, author: _author, ...resource } = stored
     // Rules made before rules recorded their authors' patterns have none.
     const pushAllow = { pushAllow: stored.pushAllow ?? null, pushAllowFrom: stored.pushAllowFrom ?? null }
     return { ...withCreator(resource), ...pushAllow, eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
@@ -65,8 +68,8 @@ export function createTriggerService (deps: {
    * build that would push where the rule's author may not: whoever writes a rule lends it only the
    * pushes they could make themselves.
    */
-  function checkOptions (rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, author: PushGrant, actor: Actor): void {
-    deps.builds.vet(buildRequest(rule, '0'.repeat(40)), { actor, limits: [tokenLimit(author)] })
+  async function checkOptions (rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, author: PushGrant, actor: Actor): Promise<void> {
+    await deps.builds.vet(buildRequest(rule, '0'.repeat(40)), { actor, limits: [tokenLimit(author)], secretsToken: secretsTokenOf(actor) })
   }
 
   /**
@@ -84,11 +87,14 @@ export function createTriggerService (deps: {
       const key = `trigger-${createHmac('sha256', rule.secret).update(`${provider}:${deliveryId}`).digest('hex')}`
       const actor: Actor = { kind: 'trigger', id: rule.id, name: rule.name, deliveryId }
       try {
-        const { build } = await deps.builds.submit(buildRequest(rule, commit), { actor, limits: ruleLimits(rule, deps.pushPolicy), idempotencyKey: key })
+        const secretsToken = secretsTokenOf(rule.author ?? rule.createdBy)
+        const { build } = await deps.builds.submit(buildRequest(rule, commit), { actor, limits: ruleLimits(rule, deps.pushPolicy), idempotencyKey: key, secretsToken })
         builds.push({ id: build.id, ruleId: rule.id })
       } catch (error) {
-        if (!(error instanceof ImageNotAllowed || error instanceof CacheFromNotAllowed || error instanceof QuotaExceeded)) throw error
-        refused.push({ ruleId: rule.id, code: error.code, message: error.message })
+        const refusal = [ImageNotAllowed, CacheFromNotAllowed, QuotaExceeded, SecretNotAllowed, SecretsDisabled].some((type) => error instanceof type)
+        if (!refusal) throw error
+        const { code, message } = error as { code: string; message: string }
+        refused.push({ ruleId: rule.id, code, message })
       }
     }
     return { rules: builds.map((build) => build.ruleId), builds, refused }
@@ -128,9 +134,10 @@ export function createTriggerService (deps: {
         updatedAt: now,
         pushAllow: author.patterns,
         pushAllowFrom: author.from,
-        secret: body.secret ?? generateTriggerSecret()
+        secret: body.secret ?? generateTriggerSecret(),
+        author: actor
       }
-      checkOptions(stored, author, actor)
+      await checkOptions(stored, author, actor)
       await store.create(stored)
       const summary = `${stored.provider} pushes to ${stored.branches.join(', ')} of ${stored.repo}; ${pushingWithin(author)}`
       await deps.audit.record({ actor, action: 'trigger.create', kind: 'trigger', resourceId: stored.id, summary })
@@ -144,8 +151,8 @@ export function createTriggerService (deps: {
     /** Changes a rule; whoever changes it becomes the author whose pushes its builds may make. */
     async update (id: string, changes: TriggerUpdate, author: PushGrant, actor: Actor): Promise<Trigger> {
       const trigger = await existing(id)
-      checkOptions({ ...trigger, build: changes.build ?? trigger.build }, author, actor)
-      await store.update(id, { ...changes, pushAllow: author.patterns, pushAllowFrom: author.from })
+      await checkOptions({ ...trigger, build: changes.build ?? trigger.build }, author, actor)
+      await store.update(id, { ...changes, pushAllow: author.patterns, pushAllowFrom: author.from, author: actor })
       const summary = `changed ${Object.keys(changes).join(', ')}; ${pushingWithin(author)}`
       await deps.audit.record({ actor, action: 'trigger.update', kind: 'trigger', resourceId: id, summary })
       return toResource(await existing(id))

@@ -73,6 +73,11 @@ export function redisKeys (prefix: string) {
     /** The ids of the trigger rules of one provider and repository (by repoKey). */
     triggersByRepo: (provider: string, repoKey: string) => `${prefix}:idx:triggers:${provider}:${repoKey}`,
 
+    // secrets.ts
+    /** A secret Slipway holds for builds: its scope, and its value sealed with SLIPWAY_SECRETS_KEY (never in clear). */
+    secret: (id: string) => `${prefix}:secret:${id}`,
+    allSecrets: `${prefix}:idx:secrets`,
+
     // delivery-ledger.ts
     /** What one push event delivery, signed by one set of rules, started: a short lease while it is handled, then its builds. */
     triggerDelivery: (provider: string, signers: string, deliveryId: string) => `${prefix}:triggerdelivery:${provider}:${signers}:${deliveryId}`,
@@ -122,7 +127,7 @@ export type RedisKeys = ReturnType<typeof redisKeys>
 /** What Slipway keeps in Redis, by kind: the label of slipway_redis_keys and the storage report. */
 export const KEY_KINDS = [
   'build', 'log', 'build_webhooks', 'upload', 'delivery', 'delivery_list', 'index', 'tombstone', 'dedupe', 'quota',
-  'idempotency', 'webhook', 'token', 'rate_limit', 'trigger', 'trigger_delivery', 'audit', 'retention', 'image_scan',
+  'idempotency', 'webhook', 'token', 'rate_limit', 'trigger', 'secret', 'trigger_delivery', 'audit', 'retention', 'image_scan',
   'cache_facts', 'host', 'queue', 'other'
 ] as const
 export type KeyKind = (typeof KEY_KINDS)[number]
@@ -142,6 +147,7 @@ const BY_SEGMENT: Record<string, KeyKind> = {
   ratelimit: 'rate_limit',
   authfail: 'rate_limit',
   trigger: 'trigger',
+  secret: 'secret',
   triggerdelivery: 'trigger_delivery',
   '{audit}': 'audit',
   retention: 'retention',

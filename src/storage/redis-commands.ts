@@ -27,6 +27,8 @@ export interface StorageCommands {
   expireLog(build: string, log: string, terminal: string, field: string, value: string): Promise<0 | 1>
   holdLock(lock: string, token: string, ttlMs: number): Promise<0 | 1>
   releaseLock(lock: string, token: string): Promise<0 | 1>
+  createSecret(secret: string, index: string, id: string, ...fields: string[]): Promise<0 | 1>
+  changeSecret(secret: string, expectedSealed: string, ...fields: string[]): Promise<0 | 1>
 }
 
 /** A connection with Slipway's commands defined on it. */
@@ -45,7 +47,9 @@ const KNOWN: Record<keyof StorageCommands, true> = {
   expireBuild: true,
   expireLog: true,
   holdLock: true,
-  releaseLock: true
+  releaseLock: true,
+  createSecret: true,
+  changeSecret: true
 }
 const NAMES = Object.keys(KNOWN)
 

@@ -17,7 +17,9 @@ import { redisKeys } from './keys.js'
 import { createLogHub } from './log-hub.js'
 import { withCommands } from './redis-commands.js'
 import { createRetentionStore } from './retention-store.js'
+import { createSecretStore } from './secrets.js'
 import { createTokenStore } from './token-store.js'
+import type { Keyring } from '../domain/secrets/secret-key.js'
 import { createTriggerStore } from './trigger-store.js'
 import { createStoredUploads, createUploadStore, type UploadLimits } from './upload-store.js'
 import { createWebhookQueue, type WebhookQueueSettings } from './webhook-queue.js'
@@ -57,6 +59,8 @@ export function createStorage (redis: Redis, settings: Pick<Config, 'prefix' | '
 
     /** The API's store of uploads being received, under its limits and quota. */
     uploads: (settings: { limits: UploadLimits; ttlSeconds: number; quotaBytes: number }) => createUploadStore({ redis: connection, keys, ...settings }),
+    /** Secrets for builds, sealed with the keyring's key (SLIPWAY_SECRETS_KEY, keyringOf). */
+    secrets: (keyring: Keyring) => createSecretStore(connection, keys, keyring, audit),
     followerLeases: (limit: number) => createFollowerLeases({ redis: connection, keys, limit }),
     /** Opens its own blocking connection once a log is followed; close() lets it go. */
     logHub: (deps: Omit<Parameters<typeof createLogHub>[0], 'redis' | 'keys'>) => createLogHub({ redis: connection, keys, ...deps }),

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { RedisKeys } from './keys.js'
 import { decodeHash, encodeHash } from './redis-hash.js'
+import type { Actor } from '../domain/schemas/audit.js'
 import type { Trigger, TriggerProvider } from '../domain/schemas/trigger.js'
 
 /**
@@ -12,6 +13,8 @@ export interface StoredTrigger extends Omit<Trigger, 'secret' | 'eventsUrl' | 'p
   repoKey: string
   pushAllow?: Trigger['pushAllow']
   pushAllowFrom?: Trigger['pushAllowFrom']
+  /** Who made or last changed the rule: its builds use the secrets this token may. Rules stored before lack it (then createdBy). */
+  author?: Actor
 }
 
 /** Trigger rules, one Redis hash each, indexed by provider and repository for the event endpoints. */

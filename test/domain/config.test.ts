@@ -39,6 +39,8 @@ t.test('an empty environment gives every default', async (t) => {
     maxAttempts: 3,
     shutdownGraceSeconds: 60,
     adminToken: '',
+    secretsKey: '',
+    secretsKeyPrevious: '',
     pushAllow: '',
     adminPushAnywhere: false,
     rateLimitPerMinute: 600,
@@ -246,6 +248,8 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_MAX_ATTEMPTS',
       'SLIPWAY_SHUTDOWN_GRACE_SECONDS',
       'SLIPWAY_ADMIN_TOKEN',
+      'SLIPWAY_SECRETS_KEY',
+      'SLIPWAY_SECRETS_KEY_PREVIOUS',
       'SLIPWAY_PUSH_ALLOW',
       'SLIPWAY_ADMIN_PUSH_ANYWHERE',
       'SLIPWAY_RATE_LIMIT_PER_MINUTE',
@@ -295,4 +299,18 @@ t.test('describeConfig lists every variable, with its default and a description'
   }
   // Each listed variable really is read.
   t.equal(loadConfig({ SLIPWAY_WORK_DIR: '/w' }).workDir, '/w')
+})
+
+t.test('SLIPWAY_SECRETS_KEY: 32 bytes as base64 or hex; anything else is refused at start-up, saying how to make one, without showing it', async (t) => {
+  const base64 = Buffer.alloc(32, 7).toString('base64')
+  const hex = Buffer.alloc(32, 9).toString('hex')
+  t.equal(loadConfig({ SLIPWAY_SECRETS_KEY: base64 }).secretsKey, base64)
+  t.equal(loadConfig({ SLIPWAY_SECRETS_KEY: hex, SLIPWAY_SECRETS_KEY_PREVIOUS: base64 }).secretsKeyPrevious, base64)
+  for (const [variable, bad] of [['SLIPWAY_SECRETS_KEY', 'hunter2-too-short'], ['SLIPWAY_SECRETS_KEY', Buffer.alloc(24, 1).toString('base64')], ['SLIPWAY_SECRETS_KEY_PREVIOUS', 'f'.repeat(63)]] as const) {
+    const error = t.throws(() => loadConfig({ SLIPWAY_SECRETS_KEY: base64, [variable]: bad }), ConfigError) as Error
+    t.match(error.message, new RegExp(`${variable}: must be 32 random bytes.*openssl rand -base64 32`), variable)
+    t.notMatch(error.message, bad, 'the value is not shown')
+  }
+  const alone = t.throws(() => loadConfig({ SLIPWAY_SECRETS_KEY_PREVIOUS: base64 }), ConfigError) as Error
+  t.match(alone.message, /SLIPWAY_SECRETS_KEY_PREVIOUS is set without SLIPWAY_SECRETS_KEY/)
 })

@@ -18,6 +18,8 @@ export function defaultRequest (repo: string, image = 'slipway.local/app'): Norm
     noCache: false,
     registryCache: true,
     cacheFrom: [],
+    secrets: [],
+    ssh: [],
     builder: null,
     network: 'default',
     keepGitDir: false,

@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { AuditLog } from '../../storage/audit-log.js'
 import type { TokenStore } from '../../storage/token-store.js'
+import type { SecretStore } from '../../storage/secrets.js'
+import { keyringOf } from '../../domain/secrets/secret-key.js'
 import { createBuildService, type BuildService } from '../../services/build-service.js'
 import { parsePushAllowSetting, type PushPolicy } from '../../domain/builds/push-allow.js'
 import { createLogService, type LogService } from '../../services/log-service.js'
@@ -31,6 +33,8 @@ declare module 'fastify' {
     storageReport: StorageReporter
     uploads: UploadStore
     audit: AuditLog
+    /** Secrets for builds; null without SLIPWAY_SECRETS_KEY. */
+    secrets: SecretStore | null
     /** SLIPWAY_PUSH_ALLOW and SLIPWAY_ADMIN_PUSH_ANYWHERE, read once. */
     pushPolicy: PushPolicy
   }
@@ -62,7 +66,10 @@ export default fp(
       ttlSeconds: uploadTtlSeconds(config),
       quotaBytes: config.quotaUploadBytes
     })
+    const keyring = keyringOf(config)
+    const secrets = keyring ? storage.secrets(keyring) : null
     const policy = {
+      defaultBuilder: config.builder,
       repos: repoPolicy(config),
       timeoutSeconds: config.buildTimeoutSeconds,
       timeoutMaxSeconds: config.buildTimeoutMaxSeconds,
@@ -76,6 +83,7 @@ export default fp(
       events,
       uploads,
       policy,
+      secrets,
       maxActiveBuilds: config.quotaActiveBuilds,
       audit,
       logger: fastify.log,
@@ -83,6 +91,7 @@ export default fp(
     })
     fastify.decorate('storage', storage)
     fastify.decorate('tokens', storage.tokens)
+    fastify.decorate('secrets', secrets)
     fastify.decorate('audit', audit)
     fastify.decorate('pushPolicy', pushPolicy)
     fastify.decorate('clusterCounts', {

@@ -23,6 +23,7 @@ export default fp(
           { name: 'webhooks', description: 'Signed notifications of build events, their deliveries and retries' },
           { name: 'triggers', description: 'Builds started by pushes: trigger rules, and the endpoints GitHub and GitLab send push events to' },
           { name: 'tokens', description: 'API tokens and their scopes' },
+          { name: 'secrets', description: 'Secrets and SSH keys Slipway holds for builds: written, never read back' },
           { name: 'audit', description: 'Who did what: builds, cancels, tokens, webhooks and trigger rules' },
           { name: 'insight', description: 'Where image bytes go, and what would remove them' },
           { name: 'admin', description: 'What the installation keeps: history, Redis, build hosts, retention' },

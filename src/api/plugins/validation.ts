@@ -8,10 +8,11 @@ import { insightSchemas } from '../../domain/schemas/insight.js'
 import { tokenSchemas } from '../../domain/schemas/token.js'
 import { auditSchemas } from '../../domain/schemas/audit.js'
 import { StorageReportSchema } from '../../domain/schemas/storage.js'
+import { secretSchemas } from '../../domain/schemas/secret.js'
 import { triggerSchemas } from '../../domain/schemas/trigger.js'
 import { webhookSchemas } from '../../domain/schemas/webhook.js'
 
-export const sharedSchemas = [...auditSchemas, ...insightSchemas, ...buildSchemas, ...webhookSchemas, ...triggerSchemas, ...tokenSchemas, StorageReportSchema, ErrorSchema]
+export const sharedSchemas = [...auditSchemas, ...insightSchemas, ...buildSchemas, ...webhookSchemas, ...triggerSchemas, ...tokenSchemas, ...secretSchemas, StorageReportSchema, ErrorSchema]
 
 /**
  * Request validation that says no rather than guessing: a body with an unknown field or a wrong

@@ -23,7 +23,8 @@ what the folder's .dockerignore excludes stay behind; a symlink leading out of t
 
 Examples:
   slipway submit --repo https://github.com/acme/app.git --ref v1.4.0 --image registry.example.com/acme/app --follow
-  slipway submit --dir . --image registry.example.com/acme/app --tag "$CI_COMMIT_SHA" --build-arg NODE_ENV=production -f`,
+  slipway submit --dir . --image registry.example.com/acme/app --tag "$CI_COMMIT_SHA" --build-arg NODE_ENV=production -f
+  slipway submit --repo https://github.com/acme/app.git --secret npm --ssh default -f`,
   flags: [
     { name: 'repo', value: 'URL', help: 'Git repository to build (https://, ssh:// or user@host:path)' },
     { name: 'dir', value: 'PATH', help: 'Local folder to upload and build instead of a repository' },
@@ -39,6 +40,8 @@ Examples:
     { name: 'no-push', help: "Build and tag in the server's local namespace (slipway.local/…), but do not push" },
     { name: 'no-cache', help: "Build without Docker's layer cache" },
     { name: 'builder', value: 'NAME', help: "buildkit or classic (default: the worker's)" },
+    { name: 'secret', value: 'ID', multiple: true, help: 'A secret the server holds, for RUN --mount=type=secret,id=ID; repeat for more (BuildKit; see `slipway secret --help`)' },
+    { name: 'ssh', value: 'ID', multiple: true, help: 'An SSH key the server holds, for RUN --mount=type=ssh (ID default) or ,id=ID; repeat for more (BuildKit)' },
     { name: 'network', value: 'MODE', help: "none (RUN steps get no network) or default (the server's build network)" },
     { name: 'submodules', help: "Fetch the repository's git submodules (--repo only)" },
     { name: 'keep-git-dir', help: "Send the repository's .git folder in the context (--repo only)" },
@@ -118,6 +121,8 @@ function buildOptions (parsed: Parsed): Omit<BuildRequest, 'repo' | 'ref'> {
     push: parsed.has('push') ? true : parsed.has('no-push') ? false : undefined,
     noCache: parsed.has('no-cache') || undefined,
     builder: parsed.string('builder') as BuildRequest['builder'],
+    secrets: parsed.strings('secret').length > 0 ? parsed.strings('secret') : undefined,
+    ssh: parsed.strings('ssh').length > 0 ? parsed.strings('ssh') : undefined,
     network: parsed.string('network') as BuildRequest['network'],
     submodules: parsed.has('submodules') || undefined,
     keepGitDir: parsed.has('keep-git-dir') || undefined,

@@ -1,7 +1,7 @@
 // What a token is and may do. A route names the scope it needs; `admin` holds them all.
 import type { Actor } from '../schemas/audit.js'
 
-export const SCOPES = ['builds:read', 'builds:write', 'webhooks:admin', 'triggers:admin', 'admin'] as const
+export const SCOPES = ['builds:read', 'builds:write', 'webhooks:admin', 'triggers:admin', 'secrets:admin', 'admin'] as const
 export type Scope = (typeof SCOPES)[number]
 
 /** A token as stored and listed: never the token itself, only the hash it is found by. */

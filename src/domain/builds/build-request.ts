@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { PathInvalid, PushWithoutImage, RefInvalid, TimeoutTooLong, VariantNameRepeated } from '../errors.js'
+import { PathInvalid, PushWithoutImage, RefInvalid, SecretsNeedBuildkit, TimeoutTooLong, VariantNameRepeated } from '../errors.js'
 import type { BuildRecord, BuildRequest, BuildUploadOptions, NormalizedRequest, UploadSource } from '../schemas/build.js'
 import type { Actor } from '../schemas/audit.js'
 import type { Variant } from '../schemas/insight.js'
@@ -12,6 +12,8 @@ export interface RequestPolicy {
   timeoutMaxSeconds: number
   /** SLIPWAY_LOCAL_IMAGE_NAMESPACE: where images that are not pushed are tagged. */
   localNamespace: string
+  /** SLIPWAY_BUILDER: the builder of requests that name none (classic cannot mount secrets). Default: auto. */
+  defaultBuilder?: 'auto' | 'buildkit' | 'classic'
 }
 
 /**
@@ -58,6 +60,7 @@ function normalizeOptions (request: BuildUploadOptions, defaultName: string, pol
   if (timeoutSeconds > policy.timeoutMaxSeconds) throw new TimeoutTooLong(String(timeoutSeconds), String(policy.timeoutMaxSeconds))
   const target = request.target ?? null
   const buildArgs = request.buildArgs ?? {}
+  const secrets = checkSecretsBuilder(request, policy)
   return {
     context,
     dockerfile,
@@ -71,6 +74,7 @@ function normalizeOptions (request: BuildUploadOptions, defaultName: string, pol
     registryCache: request.registryCache ?? true,
     cacheFrom: checkCacheFrom(request.cacheFrom ?? []),
     builder: request.builder ?? null,
+    ...secrets,
     network: request.network ?? 'default',
     timeoutSeconds,
     priority: request.priority ?? 'normal',
@@ -81,6 +85,23 @@ function normalizeOptions (request: BuildUploadOptions, defaultName: string, pol
     // Checked and filled in by the webhook service, which keeps their secrets apart.
     webhooks: []
   }
+}
+
+/**
+ * The secrets and SSH keys a request names (ids only: their values never enter a request or a
+ * record); SECRETS_NEED_BUILDKIT when the build would run on the classic builder, which cannot mount them.
+ */
+export function checkSecretsBuilder (request: Pick<BuildUploadOptions, 'secrets' | 'ssh' | 'builder'>, policy: Pick<RequestPolicy, 'defaultBuilder'>): { secrets: string[]; ssh: string[] } {
+  const secrets = request.secrets ?? []
+  const ssh = request.ssh ?? []
+  if (secrets.length + ssh.length > 0) {
+    const named = [secrets.length ? `secrets (${secrets.join(', ')})` : '', ssh.length ? `SSH keys (${ssh.join(', ')})` : ''].filter(Boolean).join(' and ')
+    if (request.builder === 'classic') throw new SecretsNeedBuildkit(`${named} with \`builder: classic\``, 'Leave `builder` out (or set it to buildkit), or drop them.')
+    if (request.builder === undefined && policy.defaultBuilder === 'classic') {
+      throw new SecretsNeedBuildkit(`${named}, and this server builds with the classic builder (SLIPWAY_BUILDER=classic)`, 'Set `builder: buildkit` if its engine has BuildKit, or ask the operator to change SLIPWAY_BUILDER.')
+    }
+  }
+  return { secrets, ssh }
 }
 
 /** cacheFrom's references, each checked as an image reference (IMAGE_NAME_INVALID names the bad one). */

@@ -20,7 +20,7 @@ export type Actor = Static<typeof ActorSchema>
 export const withCreator = <T extends { createdBy: Actor | null }>(stored: T): T => ({ ...stored, createdBy: stored.createdBy ?? null })
 
 /** What the audit trail records things of. */
-export const AUDIT_KINDS = ['build', 'token', 'webhook', 'trigger'] as const
+export const AUDIT_KINDS = ['build', 'token', 'webhook', 'trigger', 'secret'] as const
 export type AuditKind = (typeof AUDIT_KINDS)[number]
 
 export const AUDIT_ACTIONS = [
@@ -36,7 +36,11 @@ export const AUDIT_ACTIONS = [
   'webhook.redeliver',
   'trigger.create',
   'trigger.update',
-  'trigger.delete'
+  'trigger.delete',
+  'secret.create',
+  'secret.update',
+  'secret.delete',
+  'secret.reencrypt'
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]
 
@@ -67,7 +71,7 @@ const ENTRY_ID = '^[0-9]{1,20}-[0-9]{1,20}$'
 export const AuditQuerySchema = Type.Object(
   {
     actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[0-9A-Za-z]+$', description: 'Only what this token or trigger rule (its id) did' })),
-    kind: Type.Optional(StringEnum(AUDIT_KINDS, { description: 'Only what was done to builds, tokens, webhooks or trigger rules' })),
+    kind: Type.Optional(StringEnum(AUDIT_KINDS, { description: 'Only what was done to builds, tokens, webhooks, trigger rules or secrets' })),
     cursor: Type.Optional(Type.String({ pattern: ENTRY_ID, description: 'nextCursor of the previous page' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 }))
   },

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { BUILD_STATUSES, TERMINAL_STATUSES } from '../build-status.js'
 import { REQUEST_NETWORKS } from '../builds/build-network.js'
 import { FAILURE_CODES, type FailureCode } from '../builds/failure-codes.js'
+import { SECRET_ID_PATTERN } from '../secrets/secret-ids.js'
 import { ActorSchema } from './audit.js'
 import { Nullable, StringEnum, Timestamp } from './common.js'
 import { BUDGET_MODES, BudgetSchema, FindingSchema, SizeDeltaSchema, VariantRequestSchema, VariantResultSchema, VariantSchema } from './insight.js'
@@ -26,6 +27,9 @@ export const BuildStatusSchema = StringEnum(BUILD_STATUSES, {
   description: 'queued → running → one of the terminal states succeeded, failed, canceled, timed_out'
 })
 export type BuildStatus = (typeof BUILD_STATUSES)[number]
+
+const SecretIds = (description: string) =>
+  Type.Array(Type.String({ pattern: SECRET_ID_PATTERN, description: 'A secret id, as the Dockerfile names it' }), { maxItems: 16, uniqueItems: true, description })
 
 const StringMap = (description: string, keyPattern: string, maxValueLength: number) =>
   Type.Record(Type.String(), Type.String({ maxLength: maxValueLength }), {
@@ -140,6 +144,18 @@ export const BuildRequestSchema = Type.Object(
         }
       )
     ),
+    secrets: Type.Optional(
+      SecretIds(
+        'Secrets Slipway holds (/v1/secrets) that RUN steps may mount with `--mount=type=secret,id=<id>` (at /run/secrets/<id>); never in the image, its history or its cache keys. ' +
+          'Each must exist, be of kind secret and be allowed for this repository and token, else 403 SECRET_NOT_ALLOWED. BuildKit only (400 SECRETS_NEED_BUILDKIT with the classic builder). Default: none.'
+      )
+    ),
+    ssh: Type.Optional(
+      SecretIds(
+        'SSH keys Slipway holds (secrets of kind ssh) that RUN steps may use through an SSH agent with `--mount=type=ssh` (id "default" when the mount names none) or `--mount=type=ssh,id=<id>`. ' +
+          'Checked as `secrets` are. Default: none.'
+      )
+    ),
     builder: Type.Optional(
       StringEnum(BUILDERS, {
         description: "Docker's builder: BuildKit or the classic builder. Default: the worker's SLIPWAY_BUILDER (BuildKit where the engine has it)."
@@ -250,6 +266,8 @@ export const NormalizedRequestSchema = Type.Object(
     registryCache: Type.Boolean({ description: 'false: the build neither exports nor imports registry cache. Read as true for builds made before Slipway had it' }),
     cacheFrom: Type.Array(Type.String(), { description: 'Images the request named to import registry cache from. Read as [] for builds made before Slipway had it' }),
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
+    secrets: Type.Array(Type.String(), { description: 'The ids of the secrets the build mounts (never their values). Read as [] for builds made before Slipway had them' }),
+    ssh: Type.Array(Type.String(), { description: 'The ids of the SSH keys the build offers through an agent (never the keys). Read as [] for builds made before Slipway had them' }),
     network: StringEnum(REQUEST_NETWORKS, { description: "default: the worker's SLIPWAY_BUILD_NETWORK" }),
     keepGitDir: Type.Boolean(),
     submodules: Type.Boolean(),

@@ -6,7 +6,7 @@ import { Nullable, StringEnum, Timestamp } from './common.js'
 const Scopes = Type.Array(StringEnum(SCOPES), {
   minItems: 1,
   uniqueItems: true,
-  description: 'builds:read (read builds and logs), builds:write (submit, cancel, retry), webhooks:admin, triggers:admin (push trigger rules), admin (everything, tokens too)'
+  description: 'builds:read (read builds and logs), builds:write (submit, cancel, retry), webhooks:admin, triggers:admin (push trigger rules), secrets:admin (secrets and SSH keys for builds), admin (everything, tokens too)'
 })
 
 const PushAllow = (unset: string) =>

@@ -113,10 +113,10 @@ export const TriggerEventResultSchema = Type.Object(
     rules: Type.Array(Type.String(), { description: 'The ids of the rules the push matched that started (or joined) builds' }),
     refused: Type.Array(
       Type.Object(
-        { ruleId: Type.String(), code: Type.String({ description: 'IMAGE_NOT_ALLOWED, CACHE_FROM_NOT_ALLOWED or QUOTA_EXCEEDED' }), message: Type.String() },
+        { ruleId: Type.String(), code: Type.String({ description: 'IMAGE_NOT_ALLOWED, CACHE_FROM_NOT_ALLOWED, QUOTA_EXCEEDED, SECRET_NOT_ALLOWED or SECRETS_DISABLED' }), message: Type.String() },
         { additionalProperties: false }
       ),
-      { description: 'Rules the push matched that started nothing, and why: their build would push where the rule may not, or the rule has SLIPWAY_QUOTA_ACTIVE_BUILDS builds queued or running' }
+      { description: 'Rules the push matched that started nothing, and why: their build would push where the rule may not, or use a secret its author\'s token may not (any more), or the rule has SLIPWAY_QUOTA_ACTIVE_BUILDS builds queued or running' }
     ),
     builds: Type.Array(
       Type.Object(

@@ -76,7 +76,7 @@ t.test('what was given is kept', async (t) => {
     budgetMode: 'warn' as const,
     network: 'none' as const
   }
-  t.strictSame(normalize(request), { repo: REPO, ...request, variants: [], webhooks: [] })
+  t.strictSame(normalize(request), { repo: REPO, ...request, secrets: [], ssh: [], variants: [], webhooks: [] })
 })
 
 t.test('variants inherit what they do not set, their own build args over the request\'s', async (t) => {
@@ -217,4 +217,13 @@ t.test('context and dockerfile: relative paths inside the repository', async (t)
   }
   t.equal(normalize({ context: './app/' }).dockerfile, 'app/Dockerfile', 'the default dockerfile uses the normalised context')
   t.equal(normalize({ dockerfile: './docker//Dockerfile' }).dockerfile, 'docker/Dockerfile')
+})
+
+t.test('secrets and SSH keys need BuildKit: SECRETS_NEED_BUILDKIT with builder classic, or with no builder on a classic server', async (t) => {
+  t.same(normalizeBuildRequest({ repo: REPO, secrets: ['npm'], ssh: ['default'] }, policy), { ...normalizeBuildRequest({ repo: REPO }, policy), secrets: ['npm'], ssh: ['default'] })
+  t.throws(() => normalizeBuildRequest({ repo: REPO, secrets: ['npm'], builder: 'classic' }, policy), { code: 'SECRETS_NEED_BUILDKIT', statusCode: 400, message: /secrets \(npm\) with `builder: classic`/ })
+  const classicServer = { ...policy, defaultBuilder: 'classic' as const }
+  t.throws(() => normalizeBuildRequest({ repo: REPO, ssh: ['default'] }, classicServer), { code: 'SECRETS_NEED_BUILDKIT', message: /SSH keys \(default\).*SLIPWAY_BUILDER=classic/ })
+  t.equal(normalizeBuildRequest({ repo: REPO, ssh: ['default'], builder: 'buildkit' }, classicServer).builder, 'buildkit', 'a request may ask for BuildKit')
+  t.equal(normalizeBuildRequest({ repo: REPO, builder: 'classic' }, classicServer).builder, 'classic', 'without secrets the classic builder is fine')
 })
