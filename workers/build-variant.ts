@@ -118,7 +118,7 @@ interface Built {
 /** The build phase: the image, from the packed context, by the builder this build needs. */
 type BuildPhaseNeeds = Pick<PipelineContext, 'build' | 'docker' | 'engine' | 'record' | 'progress' | 'log' | 'signal' | 'cacheFacts'> & {
   settings: Pick<PipelineSettings, 'builder' | 'network' | 'build' | 'baseImagePull' | 'registryCache'>
-  credentials: Pick<BuildCredentials, 'forBuild'>
+  credentials: Pick<BuildCredentials, 'forBuild' | 'buildSecrets'>
 }
 
 /** What the variant runner has worked out before its build and inspect phases. */
@@ -131,6 +131,7 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, {
   const { request } = ctx.build
   const network = buildNetworkOf(request.network, ctx.settings.network)
   const builder = await builderFor(plan, network, ctx)
+  const buildSecrets = secretsFor(builder, ctx.credentials.buildSecrets)
   const cachePlan = planRegistryCache(
     { builder, request, setting: ctx.settings.registryCache, previous: spec.previousCache ?? null },
     (text) => logTo(ctx, 'build')('system', text)
@@ -154,6 +155,7 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, {
       limits: ctx.settings.build,
       network,
       registryAuth: ctx.credentials.forBuild,
+      ...(buildSecrets ? { buildSecrets } : {}),
       pullBaseImages: ctx.settings.baseImagePull === 'always',
       ...(cachePlan ? { registryCache: { inline: cachePlan.inline, importFrom: cachePlan.sources.map((source) => source.reference) } } : {}),
       onCacheImport: (result) => cacheImports.push(result),
@@ -174,6 +176,16 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, {
     await ctx.progress.settle()
     if (registryCache) await ctx.record.update({ registryCache })
   }
+}
+
+/** The secrets to mount, none when the build names none; only BuildKit can mount them. */
+function secretsFor (builder: Builder, buildSecrets: BuildCredentials['buildSecrets']): BuildCredentials['buildSecrets'] | undefined {
+  const ids = [...Object.keys(buildSecrets.secrets), ...Object.keys(buildSecrets.ssh)]
+  if (ids.length === 0) return undefined
+  if (builder === 'classic') {
+    throw new BuildFailure('SECRETS_NEED_BUILDKIT', `The build names ${ids.join(', ')}, but it is built with the classic builder here, which cannot mount secrets or SSH keys; the log says why BuildKit was not used.`)
+  }
+  return buildSecrets
 }
 
 function startExplaining (plan: ContextPlan, spec: BuildSpec, source: Source, facts: DockerfileFacts, ctx: BuildPhaseNeeds): CacheExplanation {

@@ -15,6 +15,7 @@ import type { Dependencies } from '../src/metrics/reachability.js'
 import { registerBuildMetrics, registerHostMetrics } from '../src/metrics/worker-metrics.js'
 import { createRedis } from '../src/storage/redis.js'
 import { createStorage } from '../src/storage/storage.js'
+import { keyringOf } from '../src/domain/secrets/secret-key.js'
 import { webhookQueueSettings } from '../src/storage/webhook-queue.js'
 import { networkExists } from './docker/build-network.js'
 import { engineIdentity } from './docker/engine-identity.js'
@@ -44,6 +45,8 @@ export async function startBuildWorker (
   await checkNetworkAtStart(docker, config.buildNetwork, logger)
   const redis = createRedis(config.redisUrl, 'worker', logger)
   const storage = createStorage(redis, config)
+  // Without SLIPWAY_SECRETS_KEY no secret opens here, and a build that names one fails saying so.
+  const keyring = keyringOf(config)
   const store = storage.builds
   const onQueueError = (error: Error) => logger.warn({ err: error }, 'queue error')
   const events = storage.webhookQueue(webhookQueueSettings(config), onQueueError)
@@ -60,6 +63,7 @@ export async function startBuildWorker (
     uploads: storage.storedUploads,
     imageScans: storage.imageScans,
     cacheFacts: storage.cacheFacts,
+    secretStore: { secrets: keyring ? storage.secrets(keyring) : null, triggers: storage.triggers },
     docker,
     place,
     logger,

@@ -11,6 +11,7 @@ import type { RegistryAuth, RegistryAuthMap } from './docker/registry-auth.js'
 import type { BuildLimits } from './phases/image-build.js'
 import type { CloneLimits } from './source/clone-limits.js'
 import type { GitAuth } from './source/git-credentials.js'
+import type { BuildSecrets } from '../src/storage/secrets.js'
 import type { MirrorCache } from './source/git-mirror.js'
 import type { ScanCache } from './insight/image-insight.js'
 
@@ -37,6 +38,8 @@ export interface BuildCredentials {
   /** The registry the image is named for. */
   registry: string
   git: GitAuth
+  /** The build secrets and SSH keys the build names, by id, for its BuildKit session only. */
+  buildSecrets: BuildSecrets
 }
 
 /**

@@ -20,7 +20,10 @@ export function buildFingerprint (request: NormalizedRequest, revision: string, 
   // images cacheFrom names do not: they change where unchanged layers come from, never what the
   // layers hold (a cache hit is the same step on the same inputs), so the image is the same.
   const registryCache = request.registryCache === false ? false : undefined
-  return fingerprint({ repo, commit: revision, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, network, keepGitDir, maxImageBytes, budgetMode, registryCache })
+  // The secrets a build mounts count by id (left out when none, as before they existed): a step
+  // can make something else with a secret than without. Their values are not in any fingerprint.
+  const mounts = request.secrets?.length || request.ssh?.length ? { secrets: [...(request.secrets ?? [])].sort(), ssh: [...(request.ssh ?? [])].sort() } : undefined
+  return fingerprint({ repo, commit: revision, context, dockerfile, target, buildArgs, labels, image, tags, push, builder, network, keepGitDir, maxImageBytes, budgetMode, registryCache, mounts })
 }
 
 /**

@@ -18,10 +18,14 @@ import { runPipeline } from './build-pipeline.js'
 import { attemptRecord, createBuildProgress } from './build-progress.js'
 import { authForRegistry, authsForBuild } from './docker/registry-auth.js'
 import { gitAuthFor, loadGitCredentials, NO_GIT_AUTH } from './source/git-credentials.js'
-import { createRedactor } from './redaction.js'
+import { createRedactor, secretValueForms } from './redaction.js'
+import { loadBuildSecrets, type BuildSecrets } from '../src/storage/secrets.js'
+import { SecretUnreadable } from '../src/domain/secrets/secret-key.js'
 import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
 import type { MirrorCache } from './source/git-mirror.js'
 import type { EngineLookup } from './docker/engine-identity.js'
+
+type SecretSources = Parameters<typeof loadBuildSecrets>[0]
 
 export interface BuildRunnerDeps {
   store: BuildStore
@@ -36,6 +40,8 @@ export interface BuildRunnerDeps {
   events: Pick<WebhookQueue, 'emit'>
   mirrors: MirrorCache
   metrics: BuildMetrics
+  /** Where the build secrets a build names are read from (null secrets: no SLIPWAY_SECRETS_KEY here). */
+  secretStore: SecretSources
   /** Told which attempt of a build this process is running, so it can tell when another took over. */
   onAttempt?: (buildId: string, attempt: number) => void
   settings: {
@@ -118,7 +124,7 @@ async function execute (build: BuildRecord, run: Attempt, deps: BuildRunnerDeps,
   const signal = cancelSignal ? AbortSignal.any([cancelSignal, timeout]) : timeout
   const workspace = path.join(deps.settings.workDir, `${build.id}-${run.attempt}`)
   try {
-    const credentials = await loadCredentials(deps.settings, build)
+    const credentials = await loadCredentials(deps, build)
     run.redactor.redact = createRedactor(secretsOf(credentials))
     await rm(workspace, { recursive: true, force: true })
     await mkdir(workspace, { recursive: true })
@@ -221,13 +227,16 @@ async function endedBeforeStart (build: BuildRecord, deps: BuildRunnerDeps): Pro
 
 /**
  * The credentials this build may use, read once, up front: registry ones from the Docker config,
- * git ones for the repository's host from the git credentials file.
+ * git ones for the repository's host from the git credentials file, and the build secrets it
+ * names, checked again against who may use them now.
  */
-async function loadCredentials (settings: Pick<BuildRunnerDeps['settings'], 'dockerConfig' | 'gitCredentialsFile'>, build: BuildRecord): Promise<BuildCredentials> {
+async function loadCredentials (deps: Pick<BuildRunnerDeps, 'settings' | 'secretStore'>, build: BuildRecord): Promise<BuildCredentials> {
+  const { settings } = deps
   const { registry } = splitImageName(build.request.image)
   const { repo } = build.request
   // An upload fetches nothing with git.
   const git = repo === null ? NO_GIT_AUTH : gitAuthFor(repo, await loadGitCredentials(settings.gitCredentialsFile))
+  const buildSecrets = await loadSecretsFor(deps.secretStore, build)
   try {
     const forPush = build.request.push ? await authForRegistry(settings.dockerConfig, registry) : undefined
     const forBuild = await authsForBuild(settings.dockerConfig)
@@ -237,9 +246,26 @@ async function loadCredentials (settings: Pick<BuildRunnerDeps['settings'], 'doc
       const auth = host === registry && forPush ? forPush : await authForRegistry(settings.dockerConfig, host)
       if (auth && !forBuild[auth.serveraddress]) forBuild[auth.serveraddress] = auth
     }
-    return { registry, git, forBuild, forPush }
+    return { registry, git, forBuild, forPush, buildSecrets }
   } catch (error) {
     throw new BuildFailure('WORKER_CONFIG_INVALID', (error as Error).message)
+  }
+}
+
+/** The build secrets a build names, or why it may not have them, as the build's failure. */
+async function loadSecretsFor (sources: SecretSources, build: BuildRecord): Promise<BuildSecrets> {
+  const named = (build.request.secrets?.length ?? 0) + (build.request.ssh?.length ?? 0)
+  if (named > 0 && !sources.secrets) {
+    throw new BuildFailure('WORKER_CONFIG_INVALID', 'The build names secrets, but this worker has no SLIPWAY_SECRETS_KEY to open them: give the workers the key the API has.')
+  }
+  try {
+    return await loadBuildSecrets(sources, build)
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SECRET_NOT_ALLOWED') throw new BuildFailure('SECRET_NOT_ALLOWED', (error as Error).message)
+    if (error instanceof SecretUnreadable) {
+      throw new BuildFailure('WORKER_CONFIG_INVALID', `${error.message} Give the workers the SLIPWAY_SECRETS_KEY (and SLIPWAY_SECRETS_KEY_PREVIOUS) the API has.`)
+    }
+    throw error
   }
 }
 
@@ -252,7 +278,13 @@ function cacheRegistries (request: BuildRecord['request']): string[] {
 
 /** Every secret a build's credentials hold, for the redactor. */
 function secretsOf (credentials: BuildCredentials) {
-  return [...Object.values(credentials.forBuild), ...(credentials.forPush ? [credentials.forPush] : []), ...credentials.git.secrets]
+  const { secrets, ssh } = credentials.buildSecrets
+  return [
+    ...Object.values(credentials.forBuild),
+    ...(credentials.forPush ? [credentials.forPush] : []),
+    ...credentials.git.secrets,
+    ...[...Object.values(secrets), ...Object.values(ssh)].flatMap(secretValueForms)
+  ]
 }
 
 function failureOutcome (

@@ -17,6 +17,8 @@ export const FAILURE_CODES = {
   DOCKERFILE_INVALID: 'Docker could not parse the Dockerfile.',
   DOCKERFILE_OUTSIDE_CONTEXT: 'BuildKit was asked for, but the Dockerfile is outside the context; widen the context or use the classic builder.',
   BUILDKIT_NETWORK_UNSUPPORTED: 'BuildKit was asked for, but the server runs builds on a named network (SLIPWAY_BUILD_NETWORK), which only the classic builder can join.',
+  SECRET_NOT_ALLOWED: 'The build names a secret or SSH key that, when a worker started it, did not exist or was no longer allowed for its repository and token.',
+  SECRETS_NEED_BUILDKIT: 'The build names secrets or SSH keys, but it had to be built with the classic builder (a named build network, or an engine without BuildKit), which cannot mount them.',
   TARGET_NOT_FOUND: 'The requested target stage is not in the Dockerfile.',
   BASE_IMAGE_NOT_FOUND: 'A FROM image could not be found or pulled.',
   BUILD_STEP_FAILED: 'A RUN step exited non-zero; `step` and `exitCode` say which and how.',
