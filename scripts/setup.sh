@@ -9,8 +9,10 @@ Usage: scripts/setup.sh [--without-node] [--with-debian] [--skip-npm] [-h|--help
 
 Installs and starts what is missing for Slipway on a Debian 12 machine (run as root):
   1. apt packages: redis-server docker.io docker-registry busybox-static debootstrap
-     git curl jq apache2-utils ca-certificates chromium (one apt-get update, only if one
-     is missing; chromium is the headless browser of the portal's tests)
+     git curl jq apache2-utils ca-certificates chromium openssh-server (one apt-get update,
+     only if one is missing; chromium is the headless browser of the portal's tests;
+     openssh-server gives the SSH clone test its sshd, which the tests start themselves on
+     a free port: installed here, it runs no system sshd on port 22, now or at boot)
   2. Redis on 127.0.0.1:6379 (no persistence)
   3. Docker Engine: starts dockerd in the background if `docker info` fails
   4. a registry (Distribution) on 127.0.0.1:5000, plain HTTP, no auth, delete enabled
@@ -20,10 +22,15 @@ Installs and starts what is missing for Slipway on a Debian 12 machine (run as r
        node:20-bookworm-slim                  a stand-in for Docker's official image:
                                               debian:bookworm-slim plus this machine's Node 20
                                               and npm (docker/Dockerfile starts from it)
+       slipway-test/git-ssh:bookworm          debian:bookworm-slim plus git and openssh-client,
+                                              installed in a chroot with this host's network
+                                              (~30 s, the first time), for the test that
+                                              clones a private repository over SSH in a build
   6. npm dependencies: `npm ci` when node_modules is missing or older than package-lock.json
 
 Options:
-  --without-node  skip node:20-bookworm-slim, and with it debian:bookworm-slim unless --with-debian
+  --without-node  skip node:20-bookworm-slim and slipway-test/git-ssh:bookworm, and with them
+                  debian:bookworm-slim unless --with-debian
   --with-debian   build debian:bookworm-slim even with --without-node (the demo in examples/hello needs it)
   --skip-npm      do not touch node_modules
   -h, --help      show this help
@@ -85,7 +92,7 @@ if ! flock -n 9; then
 fi
 
 # --- 1. apt packages -----------------------------------------------------------------------
-packages=(redis-server docker.io docker-registry busybox-static debootstrap git curl jq apache2-utils ca-certificates chromium)
+packages=(redis-server docker.io docker-registry busybox-static debootstrap git curl jq apache2-utils ca-certificates chromium openssh-server)
 missing=()
 for pkg in "${packages[@]}"; do
   [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]] || missing+=("$pkg")
@@ -95,7 +102,27 @@ if ((${#missing[@]} == 0)); then
 else
   say "apt: installing ${missing[*]}…"
   apt_log="$state_dir/apt.log"
-  if ! { apt-get update && apt-get install -y "${missing[@]}"; } >"$apt_log" 2>&1; then
+  # openssh-server's postinst starts Debian's sshd on port 22 and enables it at boot (through
+  # invoke-rc.d and deb-systemd-helper). The tests start their own sshd on a free port and want
+  # no system one. Debian's ssh init script and ssh.service both do nothing while
+  # /etc/ssh/sshd_not_to_be_run exists (a plain /usr/sbin/sshd, as the tests run it, is not
+  # affected), so it is made before the package is first installed: no sshd on port 22, now or
+  # after a reboot. A machine that already has openssh-server is left as it is. On top, while
+  # apt runs, a policy-rc.d (when there is none) denies invoke-rc.d any start.
+  if [[ " ${missing[*]} " == *" openssh-server "* ]]; then
+    mkdir -p /etc/ssh
+    [[ -e /etc/ssh/sshd_not_to_be_run ]] ||
+      echo "Made by Slipway's scripts/setup.sh: no system sshd (remove this file to allow one)." >/etc/ssh/sshd_not_to_be_run
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      printf '#!/bin/sh\n# Temporary, from scripts/setup.sh: no service starts while apt installs.\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod 755 /usr/sbin/policy-rc.d
+      policy_rc_made=1
+    fi
+  fi
+  apt_ok=1
+  { apt-get update && apt-get install -y "${missing[@]}"; } >"$apt_log" 2>&1 || apt_ok=0
+  if [[ -n "${policy_rc_made:-}" ]]; then rm -f /usr/sbin/policy-rc.d; fi
+  if ((apt_ok == 0)); then
     log_tail "$apt_log"
     die "apt-get failed installing: ${missing[*]} (full log: $apt_log)" \
       "check that Debian's archive is reachable (apt-get update) and retry"
@@ -390,6 +417,64 @@ EOF
     die "image $node_image: docker build failed" "the lines above show the failing step; 'ldd $node_bin' lists the libraries node needs"
   fi
   say "image $node_image: built with Node $node_version and npm $(docker run --rm "$node_image" npm --version)"
+fi
+
+# The SSH clone test's image: a RUN step there runs `git clone ssh://…`, and no base image here
+# has git or an ssh client, nor can a build install them (RUN steps have no internet here). So
+# the packages go in from the host: a container of debian:bookworm-slim is exported into a
+# folder, apt-get installs in a chroot of it (through this host's network and DNS), and the
+# folder is imported as the image.
+git_ssh_image=slipway-test/git-ssh:bookworm
+if ((with_node == 0)); then
+  say "image $git_ssh_image: skipped (--without-node)"
+elif image_present "$git_ssh_image"; then
+  say "image $git_ssh_image: present"
+else
+  say "image $git_ssh_image: installing git and openssh-client into debian:bookworm-slim…"
+  started=$SECONDS
+  rootfs="$(mktemp -d "$state_dir/git-ssh.XXXXXX")"
+  tmp_dirs+=("$rootfs")
+  git_ssh_log="$state_dir/git-ssh-image.log"
+  container="$(docker create debian:bookworm-slim true)"
+  if ! docker export "$container" | tar --numeric-owner -C "$rootfs" -x; then
+    docker rm -f "$container" >/dev/null 2>&1 || true
+    die "image $git_ssh_image: exporting a container of debian:bookworm-slim failed"
+  fi
+  docker rm -f "$container" >/dev/null
+  # The chroot resolves names as the host does and has /proc and /dev for dpkg's scripts. /dev
+  # is made a slave mount first, so unmounting it later cannot propagate back to the host's
+  # /dev/pts or /dev/shm; the mounts are undone on exit (cleanup) before the folder is deleted.
+  # A policy-rc.d of its own keeps any package from starting a service, and goes afterwards.
+  cp -L /etc/resolv.conf "$rootfs/etc/resolv.conf"
+  mkdir -p "$rootfs/proc" "$rootfs/dev"
+  mount -t proc proc "$rootfs/proc"
+  mount --rbind /dev "$rootfs/dev"
+  mount --make-rslave "$rootfs/dev"
+  chroot_policy=""
+  if [[ ! -e "$rootfs/usr/sbin/policy-rc.d" ]]; then
+    chroot_policy="$rootfs/usr/sbin/policy-rc.d"
+    printf '#!/bin/sh\nexit 101\n' >"$chroot_policy"
+    chmod 755 "$chroot_policy"
+  fi
+  if ! chroot "$rootfs" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+    sh -c 'apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates' \
+    >"$git_ssh_log" 2>&1; then
+    log_tail "$git_ssh_log"
+    die "image $git_ssh_image: apt-get in the chroot failed (log: $git_ssh_log)" \
+      "check that the mirrors in debian:bookworm-slim's /etc/apt/sources.list.d are reachable from this host"
+  fi
+  umount -l "$rootfs/dev" "$rootfs/proc"
+  rm -rf "${rootfs:?}"/var/lib/apt/lists/* "${rootfs:?}"/var/cache/apt/*.bin "${rootfs:?}"/var/log/apt/* \
+    "${rootfs:?}"/tmp/* "${rootfs:?}/etc/resolv.conf" "${rootfs:?}/.dockerenv"
+  if [[ -n "$chroot_policy" ]]; then rm -f "$chroot_policy"; fi
+  : >"$rootfs/etc/resolv.conf"
+  if ! out="$(tar --numeric-owner -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'LABEL org.opencontainers.image.description="debian:bookworm-slim with git and openssh-client, made by Slipway'"'"'s scripts/setup.sh for its tests"' \
+    --change 'CMD ["bash"]' - "$git_ssh_image" 2>&1)"; then
+    die "image $git_ssh_image: docker import failed" "$out"
+  fi
+  say "image $git_ssh_image: built in $((SECONDS - started)) s ($(docker run --rm "$git_ssh_image" git --version), $(docker run --rm "$git_ssh_image" ssh -V 2>&1))"
 fi
 
 # --- 6. npm dependencies ---------------------------------------------------------------------

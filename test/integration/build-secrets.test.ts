@@ -6,9 +6,9 @@ import { promisify } from 'node:util'
 import type Docker from 'dockerode'
 import ssh2 from 'ssh2'
 import t from 'tap'
-import tar from 'tar-stream'
 import { buildImage, type ImageBuildInput } from '../../workers/phases/image-build.js'
 import { startDockerd, type TestDockerd } from '../helpers/dockerd.js'
+import { filesHolding, imageFiles } from '../helpers/image-files.js'
 import { tarGz } from '../helpers/tarball.js'
 
 const exec = promisify(execFile)
@@ -56,38 +56,6 @@ async function build (engine: TestDockerd, files: Record<string, string>, buildS
   } catch (error) {
     return { error: error as Error, log: lines.join('\n') }
   }
-}
-
-/** Every file of every layer, the image config (history, labels, env) and the manifest, from `docker save`. */
-async function imageFiles (docker: Docker, imageId: string): Promise<Map<string, Buffer>> {
-  const files = new Map<string, Buffer>()
-  for (const [name, bytes] of await untar(await docker.getImage(imageId).get())) {
-    if (!name.endsWith('layer.tar')) {
-      files.set(name, bytes)
-      continue
-    }
-    for (const [inner, content] of await untar(Readable.from([bytes]))) files.set(`${name}:${inner}`, content)
-  }
-  return files
-}
-
-async function untar (stream: NodeJS.ReadableStream): Promise<[string, Buffer][]> {
-  const entries: [string, Buffer][] = []
-  const extract = tar.extract()
-  const done = (async () => {
-    for await (const entry of extract) {
-      const chunks: Buffer[] = []
-      for await (const chunk of entry) chunks.push(chunk as Buffer)
-      entries.push([entry.header.name, Buffer.concat(chunks)])
-    }
-  })()
-  stream.pipe(extract)
-  await done
-  return entries
-}
-
-function filesHolding (files: Map<string, Buffer>, needle: Buffer): string[] {
-  return [...files].filter(([, bytes]) => bytes.includes(needle)).map(([name]) => name)
 }
 
 t.test('secret mounts', async (t) => {

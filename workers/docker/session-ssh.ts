@@ -96,9 +96,57 @@ function agentFor (key: ParsedKey): ssh2.AgentProtocol {
   return agent
 }
 
+/** The largest request the agent reads, as OpenSSH's ssh-agent (AGENT_MAX_LEN, 256 KiB). */
+const MAX_REQUEST_BYTES = 256 * 1024
+const SSH_AGENTC_REQUEST_IDENTITIES = 11
+const SSH_AGENTC_SIGN_REQUEST = 13
+
+/**
+ * Cuts the agent-protocol bytes of a connection into whole requests (uint32 length, then type and
+ * body), for ssh2's AgentProtocol: of a request type it does not serve, that parser skips only the
+ * type byte and reads the rest of the body as the next request. OpenSSH's ssh (8.9 and later)
+ * opens every agent connection with such a request, session-bind@openssh.com (SSH_AGENTC_EXTENSION,
+ * 27, with a body of some hundred bytes), so the identities request after it was read from the
+ * middle of that body and answered with a failure: ssh said "agent refused operation" and offered
+ * no key, and no `git clone` over SSH could work (`ssh-add -l` sends no extension: it did). So any
+ * request but the two served here is handed on as its type alone, which AgentProtocol answers
+ * SSH_AGENT_FAILURE, in order: what OpenSSH's own agent answers an extension it lacks, and what
+ * ssh goes on after. A request longer than MAX_REQUEST_BYTES throws (the connection is ended).
+ */
+export function agentRequests (): (bytes: Buffer) => Buffer[] {
+  let buffered: Buffer = Buffer.alloc(0)
+  return (bytes) => {
+    buffered = buffered.length ? Buffer.concat([buffered, bytes]) : bytes
+    const requests: Buffer[] = []
+    while (buffered.length >= 4) {
+      const length = buffered.readUInt32BE(0)
+      if (length > MAX_REQUEST_BYTES) throw new Error(`an SSH agent request of ${length} bytes (at most ${MAX_REQUEST_BYTES})`)
+      if (buffered.length < 4 + length) break
+      const request = buffered.subarray(0, 4 + length)
+      buffered = buffered.subarray(4 + length)
+      if (length === 0) continue
+      const type = request[4]!
+      const served = type === SSH_AGENTC_REQUEST_IDENTITIES || type === SSH_AGENTC_SIGN_REQUEST
+      requests.push(served ? request : Buffer.from([0, 0, 0, 1, type]))
+    }
+    return requests
+  }
+}
+
 /** The stream's bytes through the agent and back; either side ending or failing ends both. */
 function pipeAgent (call: grpc.ServerDuplexStream<Message, Message>, agent: ssh2.AgentProtocol): void {
-  call.on('data', (message: Message) => agent.write(message.data))
+  const requests = agentRequests()
+  call.on('data', (message: Message) => {
+    let whole: Buffer[]
+    try {
+      whole = requests(message.data)
+    } catch (error) {
+      agent.destroy()
+      call.emit('error', error)
+      return
+    }
+    for (const request of whole) agent.write(request)
+  })
   agent.on('data', (bytes: Buffer) => call.write({ data: bytes }))
   // The step closed its agent connection (BuildKit's CloseSend): the answers are all written.
   call.on('end', () => call.end())
