@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -123,4 +123,11 @@ async function waitForBanner (port: number, child: ChildProcess, output: () => s
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   throw new Error(`sshd on port ${port} did not greet within 10 s:\n${output()}`)
+}
+
+/** An ed25519 key pair as ssh-keygen writes it (OpenSSH format, no passphrase), in `dir`. */
+export async function sshKeyPair (dir: string, name: string): Promise<{ privateKey: Buffer; publicKey: string }> {
+  const file = path.join(dir, name)
+  await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `slipway-${name}`, '-f', file])
+  return { privateKey: await readFile(file), publicKey: (await readFile(`${file}.pub`, 'utf8')).trim() }
 }

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
@@ -9,7 +8,7 @@ import { buildImage, type ImageBuildInput } from '../../workers/phases/image-bui
 import { startDockerd, type TestDockerd } from '../helpers/dockerd.js'
 import { tempFolder } from '../helpers/files.js'
 import { filesHolding, imageFiles } from '../helpers/image-files.js'
-import { startSshd } from '../helpers/sshd.js'
+import { sshKeyPair, startSshd } from '../helpers/sshd.js'
 import { tarGz } from '../helpers/tarball.js'
 
 const exec = promisify(execFile)
@@ -68,13 +67,6 @@ async function hostAddressOn (bridge: string): Promise<string> {
   return /inet ([\d.]+)\//.exec(stdout)![1]!
 }
 
-/** An ed25519 key pair as ssh-keygen writes it (OpenSSH format, no passphrase). */
-async function deployKey (dir: string, name: string): Promise<{ privateKey: Buffer; publicKey: string }> {
-  const file = path.join(dir, name)
-  await exec('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `slipway-${name}`, '-f', file])
-  return { privateKey: await readFile(file), publicKey: (await readFile(`${file}.pub`, 'utf8')).trim() }
-}
-
 /** The base64 lines between the BEGIN and END lines of an OpenSSH private key. */
 function bodyLines (privateKey: Buffer): string[] {
   return privateKey.toString().split('\n').filter((line) => line && !line.startsWith('-----'))
@@ -82,8 +74,8 @@ function bodyLines (privateKey: Buffer): string[] {
 
 t.test('a RUN step clones a private repository over SSH with the forwarded deploy key', async (t) => {
   const keys = await tempFolder(t, {}, 'slipway-keys-')
-  const deploy = await deployKey(keys, 'deploy')
-  const stranger = await deployKey(keys, 'stranger')
+  const deploy = await sshKeyPair(keys, 'deploy')
+  const stranger = await sshKeyPair(keys, 'stranger')
   const sshd = await startSshd(t, deploy.publicKey)
   const nonce = `clone-nonce-${randomBytes(12).toString('hex')}`
   const repo = await sshd.bareRepo('private', { 'NONCE.txt': `${nonce}\n`, 'README.md': 'a private dependency\n' })

@@ -9,6 +9,8 @@ import type { Build } from '../../src/domain/schemas/build.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { redisDump } from '../helpers/redis-keys.js'
 import { startSlipway } from '../helpers/slipway.js'
+import { sshKeyPair, startSshd } from '../helpers/sshd.js'
+import { tempFolder } from '../helpers/files.js'
 import { tarGz } from '../helpers/tarball.js'
 import { startReceiver } from '../helpers/webhook-receiver.js'
 
@@ -121,6 +123,55 @@ t.test('a package from a private index, with a token Slipway holds: the build ge
     t.equal(ended.error?.code, 'SECRET_NOT_ALLOWED', ended.error?.message ?? '')
     t.match(ended.error?.message ?? '', /secret 'npm'/)
   })
+})
+
+t.test('a private git repository cloned over SSH with a deploy key Slipway holds: the build gets the code, nothing keeps the key', async (t) => {
+  const keys = await tempFolder(t, {}, 'slipway-keys-')
+  const deploy = await sshKeyPair(keys, 'deploy')
+  const sshd = await startSshd(t, deploy.publicKey)
+  const nonce = `clone-nonce-${randomBytes(12).toString('hex')}`
+  const dependency = await sshd.bareRepo('private-lib', { 'NONCE.txt': `${nonce}\n` })
+  const slipway = await startSlipway(t, { secretsKey: randomBytes(32).toString('base64'), builder: 'buildkit' })
+  const repo = await createRepo(t, {
+    Dockerfile: [
+      'FROM slipway-test/git-ssh:bookworm',
+      'ARG HOST',
+      'ARG PORT',
+      'RUN --mount=type=ssh GIT_SSH_COMMAND="ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -p $PORT" ' +
+        `git clone "ssh://root@$HOST${dependency}" /src && cat /src/NONCE.txt`,
+      ''
+    ].join('\n')
+  })
+  const made = await slipway.app.inject({
+    method: 'POST',
+    url: '/v1/secrets',
+    payload: { id: 'default', kind: 'ssh', value: deploy.privateKey.toString('base64'), encoding: 'base64', repos: [repo.url] }
+  })
+  t.equal(made.statusCode, 201, made.body)
+  const buildArgs = { HOST: await bridgeAddress(), PORT: String(sshd.port) }
+
+  const without = await slipway.build({ repo: repo.url, push: false, buildArgs })
+  t.equal(without.status, 'failed', 'the control: without the key the clone is refused')
+  t.match(await slipway.logs(without.id), /Permission denied \(publickey\)/)
+
+  const build = await slipway.build({ repo: repo.url, push: false, ssh: ['default'], buildArgs, force: true })
+
+  t.equal(build.status, 'succeeded', JSON.stringify(build.error))
+  const log = await slipway.logs(build.id)
+  t.match(log, nonce, 'the step cloned the private repository')
+  const image = await savedImage(build.image!.id)
+  t.ok(image.includes(Buffer.from(nonce)), 'the clone is in the image')
+  const dump = await redisDump(slipway.config)
+  const answer = (await slipway.app.inject({ method: 'GET', url: `/v1/builds/${build.id}` })).body
+  const keyLines = deploy.privateKey.toString().split('\n').filter((line) => line && !line.startsWith('-----'))
+  // The first line is the same in every unencrypted ed25519 key (and in ssh's own programs): the
+  // rest are this key's own.
+  for (const needle of [deploy.privateKey.toString(), ...keyLines.slice(1)]) {
+    t.notOk(image.includes(Buffer.from(needle)), 'no part of the key is in the image')
+    t.notMatch(log, needle, 'nor in the log')
+    t.notMatch(answer, needle, 'nor in the answer')
+    t.notMatch(dump, needle, 'nor in Redis')
+  }
 })
 
 t.test('a build that names secrets but must use the classic builder fails before it builds, saying why', async (t) => {
