@@ -15,6 +15,8 @@ localhost:5000/demo/hello. Run as root on Debian 12.
 
 Every API call needs a token: the demo makes an admin token (kept in
 $SLIPWAY_STATE_DIR/admin-token, mode 600) and starts Slipway with it as SLIPWAY_ADMIN_TOKEN.
+It also makes the key build secrets are sealed with ($SLIPWAY_STATE_DIR/secrets-key, mode 600,
+as SLIPWAY_SECRETS_KEY), so `slipway secret create` works on the demo.
 
 Environment: SLIPWAY_PORT (default 8080), SLIPWAY_STATE_DIR (default /var/lib/slipway).
 EOF
@@ -36,6 +38,10 @@ if [[ ! -s "$token_file" ]]; then
   (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$token_file")
 fi
 token=$(cat "$token_file")
+secrets_key_file="$state_dir/secrets-key"
+if [[ ! -s "$secrets_key_file" ]]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '\n' >"$secrets_key_file")
+fi
 auth=(-H "authorization: Bearer $token")
 
 if curl -fsS "$api/readyz" >/dev/null 2>&1; then
@@ -44,7 +50,7 @@ else
   echo "slipway: starting at $api (log: $state_dir/slipway.log)"
   # Builds may push to the demo's registry only.
   SLIPWAY_PORT="$port" SLIPWAY_ALLOW_LOCAL_REPOS=true SLIPWAY_ADMIN_TOKEN="$token" SLIPWAY_PUSH_ALLOW='localhost:5000/**' \
-    setsid node dist/src/server.js >>"$state_dir/slipway.log" 2>&1 </dev/null &
+    SLIPWAY_SECRETS_KEY="$(cat "$secrets_key_file")" setsid node dist/src/server.js >>"$state_dir/slipway.log" 2>&1 </dev/null &
   echo $! >"$state_dir/slipway.pid"
   for _ in $(seq 1 60); do
     curl -fsS "$api/readyz" >/dev/null 2>&1 && break
