@@ -6,7 +6,8 @@ import { promisify } from 'node:util'
 import type Docker from 'dockerode'
 import ssh2 from 'ssh2'
 import t from 'tap'
-import { buildImage, type ImageBuildInput } from '../../workers/phases/image-build.js'
+import type { ImageBuildInput } from '../../workers/phases/image-build.js'
+import { buildDirect } from '../helpers/direct-build.js'
 import { startDockerd, type TestDockerd } from '../helpers/dockerd.js'
 import { filesHolding, imageFiles } from '../helpers/image-files.js'
 import { tarGz } from '../helpers/tarball.js'
@@ -18,45 +19,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 // session-ssh.ts), against an engine of the test's own: what a RUN step may read, what it must
 // not find, what never reaches the image, and that a canceled build leaves no session behind.
 
-interface Built {
-  imageId?: string
-  error?: Error
-  log: string
-}
-
-async function build (engine: TestDockerd, files: Record<string, string>, buildSecrets: ImageBuildInput['buildSecrets'], signal = new AbortController().signal, onLog?: (text: string) => void): Promise<Built> {
-  const lines: string[] = []
-  const context = await tarGz(Object.entries(files).map(([name, content]) => ({ name, content })))
-  try {
-    const { imageId } = await buildImage({
-      docker: engine.docker,
-      builder: 'buildkit',
-      context: Readable.from([context]),
-      dockerfile: 'Dockerfile',
-      tags: [],
-      buildArgs: {},
-      labels: {},
-      target: null,
-      noCache: true,
-      limits: { memoryBytes: 512 * 1024 * 1024, cpus: 1 },
-      network: 'none',
-      registryAuth: {},
-      pullBaseImages: false,
-      ...(buildSecrets ? { buildSecrets } : {}),
-      signal,
-      log: (_stream, text) => {
-        lines.push(text)
-        onLog?.(text)
-      },
-      locateStep: () => null,
-      onSteps: () => undefined,
-      drain: async () => undefined
-    })
-    return { imageId, log: lines.join('\n') }
-  } catch (error) {
-    return { error: error as Error, log: lines.join('\n') }
-  }
-}
+const build = (engine: TestDockerd, files: Record<string, string>, buildSecrets: ImageBuildInput['buildSecrets'], signal?: AbortSignal, onLog?: (text: string) => void) =>
+  buildDirect(engine.docker, files, { ...(buildSecrets ? { buildSecrets } : {}), ...(signal ? { signal } : {}), ...(onLog ? { onLog } : {}) })
 
 t.test('secret mounts', async (t) => {
   const engine = await startDockerd(t)

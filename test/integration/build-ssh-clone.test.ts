@@ -1,15 +1,14 @@
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
-import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { buildImage, type ImageBuildInput } from '../../workers/phases/image-build.js'
+import type { ImageBuildInput } from '../../workers/phases/image-build.js'
+import { buildDirect } from '../helpers/direct-build.js'
 import { startDockerd, type TestDockerd } from '../helpers/dockerd.js'
 import { tempFolder } from '../helpers/files.js'
 import { filesHolding, imageFiles } from '../helpers/image-files.js'
 import { sshKeyPair, startSshd } from '../helpers/sshd.js'
-import { tarGz } from '../helpers/tarball.js'
 
 const exec = promisify(execFile)
 
@@ -22,44 +21,10 @@ const exec = promisify(execFile)
 
 const GIT_SSH_IMAGE = 'slipway-test/git-ssh:bookworm'
 
-interface Built {
-  imageId?: string
-  error?: Error
-  log: string
-}
-
-async function build (engine: TestDockerd, dockerfile: string, buildSecrets: ImageBuildInput['buildSecrets']): Promise<Built> {
-  const lines: string[] = []
-  const context = await tarGz([{ name: 'Dockerfile', content: dockerfile }])
-  try {
-    const { imageId } = await buildImage({
-      docker: engine.docker,
-      builder: 'buildkit',
-      context: Readable.from([context]),
-      dockerfile: 'Dockerfile',
-      tags: [],
-      buildArgs: {},
-      labels: {},
-      target: null,
-      // Every build really runs its step: a cached clone would prove nothing.
-      noCache: true,
-      limits: { memoryBytes: 512 * 1024 * 1024, cpus: 1 },
-      // The step must reach the host's sshd: the engine's bridge, not none.
-      network: 'default',
-      registryAuth: {},
-      pullBaseImages: false,
-      ...(buildSecrets ? { buildSecrets } : {}),
-      signal: new AbortController().signal,
-      log: (_stream, text) => lines.push(text),
-      locateStep: () => null,
-      onSteps: () => undefined,
-      drain: async () => undefined
-    })
-    return { imageId, log: lines.join('\n') }
-  } catch (error) {
-    return { error: error as Error, log: lines.join('\n') }
-  }
-}
+// Every build really runs its step (a cached clone would prove nothing), on the engine's bridge:
+// the step must reach the host's sshd.
+const build = (engine: TestDockerd, dockerfile: string, buildSecrets: ImageBuildInput['buildSecrets']) =>
+  buildDirect(engine.docker, { Dockerfile: dockerfile }, { ...(buildSecrets ? { buildSecrets } : {}), network: 'default' })
 
 /** The host's address on the engine's own bridge: where its containers reach this host. */
 async function hostAddressOn (bridge: string): Promise<string> {
