@@ -19,6 +19,7 @@ interface StoredSecret extends Secret {
 }
 
 const toResource = ({ sealed: _sealed, ...secret }: StoredSecret): Secret => secret
+const scopeOf = ({ id, kind, repos, tokens }: StoredSecret): SecretScope => ({ id, kind, repos, tokens })
 
 /** The value's checks: its size, and for ssh that it is a private key. Never echoes the value. */
 function checkValue (kind: SecretKind, value: Buffer): Buffer {
@@ -125,14 +126,14 @@ export function createSecretStore (connection: Redis, keys: RedisKeys, keyring: 
     /** Who may use each of these secrets (those that exist), without opening any value. */
     async scopes (ids: string[]): Promise<Map<string, SecretScope>> {
       const found = await storedMany([...new Set(ids)])
-      return new Map(found.map((secret) => [secret.id, { id: secret.id, kind: secret.kind, repos: secret.repos, tokens: secret.tokens }]))
+      return new Map(found.map((secret) => [secret.id, scopeOf(secret)]))
     },
 
     /** A secret's scope and its value, opened; null when there is none. Throws SecretUnreadable when no key of the keyring opens it. */
     async reveal (id: string): Promise<{ scope: SecretScope; value: Buffer } | null> {
       const secret = await stored(id)
       if (!secret) return null
-      return { scope: { id: secret.id, kind: secret.kind, repos: secret.repos, tokens: secret.tokens }, value: open(keyring, secret.id, secret.kind, secret.sealed) }
+      return { scope: scopeOf(secret), value: open(keyring, secret.id, secret.kind, secret.sealed) }
     },
 
     /**
@@ -222,7 +223,7 @@ export interface BuildSecrets {
  * empty maps without a Redis round trip.
  */
 export async function loadBuildSecrets (
-  deps: { secrets: Pick<SecretStore, 'scopes' | 'reveal'> | null; triggers: Pick<TriggerStore, 'get'> },
+  deps: { secrets: Pick<SecretStore, 'reveal'> | null; triggers: Pick<TriggerStore, 'get'> },
   build: Pick<BuildRecord, 'request' | 'createdBy'>
 ): Promise<BuildSecrets> {
   const loaded: BuildSecrets = { secrets: {}, ssh: {} }
@@ -231,10 +232,9 @@ export async function loadBuildSecrets (
   const user = await secretUserOf(deps.triggers, build)
   // Without a key nothing can be opened: refused as if the secrets were not there.
   if (!deps.secrets) throw secretNotAllowed(wanted[0]!.id, wanted[0]!.kind, user)
-  await assertMayUseSecrets(deps.secrets, build.request, user)
   for (const { id, kind } of wanted) {
+    // Each secret read once, checked against the scope stored with the value: as it is now.
     const revealed = await deps.secrets.reveal(id)
-    // Deleted or changed between the check and here.
     if (!revealed || !mayUse(revealed.scope, kind, user)) throw secretNotAllowed(id, kind, user)
     loaded[kind === 'ssh' ? 'ssh' : 'secrets'][id] = revealed.value
   }
