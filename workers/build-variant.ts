@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { LogStreamName } from '../src/storage/build-log.js'
 import { cacheLines } from '../src/domain/build-summary.js'
 import { formatBytes } from '../src/domain/format.js'
@@ -7,14 +8,14 @@ import { buildNetworkOf } from '../src/domain/builds/build-network.js'
 import { parseDockerfile, type ParsedDockerfile } from '../src/domain/insight/dockerfile-stages.js'
 import { dockerfileFacts, stepLocator, type DockerfileFacts } from '../src/domain/insight/step-facts.js'
 import { BuildFailure } from '../src/domain/builds/build-failure.js'
-import { packContext, planContext, type ContextPlan } from '../src/build-context/context.js'
+import { contextFiles, packContext, planContext, type ContextPlan } from '../src/build-context/context.js'
 import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
 import { removeTags } from './docker/host-cleanup.js'
 import { startCacheExplanation, type CacheExplanation } from './insight/cache-misses.js'
 import { byBytes, deletedFilesFinding, imageInsight, type ImageInsight } from './insight/image-insight.js'
 import type { BuildCredentials, PipelineContext, PipelineSettings } from './pipeline-context.js'
-import { buildImage } from './phases/image-build.js'
+import { buildImage, type ImageBuildInput } from './phases/image-build.js'
 import type { CacheImportResult } from './docker/progress.js'
 import { planRegistryCache, registryCacheRecord, type CacheSource } from './registry-cache.js'
 import { pushImage } from './phases/push.js'
@@ -145,7 +146,7 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, {
     const { imageId } = await buildImage({
       docker: ctx.docker,
       builder,
-      context: packContext(plan, source.tree, source.time, ctx.signal),
+      context: contextOf(plan, source, ctx),
       dockerfile: plan.dockerfile,
       tags: spec.tags,
       buildArgs: spec.buildArgs,
@@ -175,6 +176,23 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, {
     }
     await ctx.progress.settle()
     if (registryCache) await ctx.record.update({ registryCache })
+  }
+}
+
+/**
+ * The context both ways a builder takes it, and the key BuildKit keeps it under on an engine:
+ * builds of one repository and context folder share it, so each is sent only the files that
+ * changed since the last one there. That takes knowing each file's content without reading it
+ * (session-files.ts); a context without (an upload, a checkout on disk) has a key of its own.
+ */
+function contextOf (plan: ContextPlan, source: Source, ctx: BuildPhaseNeeds): ImageBuildInput['context'] {
+  const folder = contextFiles(plan, source.tree, source.time)
+  const { request } = ctx.build
+  const lineage = folder.versioned ? `${request.repo ?? ''}\0${request.context}` : ctx.build.id
+  return {
+    tar: () => packContext(plan, source.tree, source.time, ctx.signal),
+    folder,
+    key: createHash('sha256').update(lineage).digest('hex').slice(0, 32)
   }
 }
 

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { Readable, type Writable } from 'node:stream'
+import { finished } from 'node:stream/promises'
 import ignoreModule from '@balena/dockerignore'
 import tar from 'tar-stream'
 import { BuildFailure } from '../domain/builds/build-failure.js'
@@ -143,6 +145,32 @@ export function packContext (plan: Pick<ContextPlan, 'entries'>, tree: SourceTre
   })().catch((error: unknown) => pack.destroy(error as Error))
   // tar-stream speaks streamx; dockerode pipes Node streams.
   return Readable.from(pack)
+}
+
+/**
+ * The planned context as files handed out one by one, for a reader that asks for each file it
+ * lacks (BuildKit, through the build's session). Paths, modes and links are those of the tar.
+ * A file's `version` identifies its content where that is known without reading it (git's blob
+ * id, our own files' hash); `versioned` says every file has one.
+ */
+export function contextFiles (plan: Pick<ContextPlan, 'entries'>, tree: SourceTree, mtime: Date) {
+  const byName = new Map(plan.entries.map((entry) => [entry.name, entry]))
+  const entries = plan.entries.map(({ name, type, mode, size, linkname, source, content }) => {
+    const version = source?.contentId ?? (content && createHash('sha256').update(content).digest('hex'))
+    return { path: name, type, mode, size, ...(linkname === undefined ? {} : { linkname }), ...(version === undefined ? {} : { version }) }
+  })
+  return {
+    entries,
+    versioned: entries.every((entry) => entry.type !== 'file' || entry.version !== undefined),
+    mtime,
+    async copy (wanted: { path: string }, into: Writable, signal: AbortSignal): Promise<void> {
+      const entry = byName.get(wanted.path)
+      if (entry?.source) return tree.copy(entry.source, into, signal)
+      if (!entry?.content) throw new Error(`'${wanted.path}' is no file of the context`)
+      into.end(entry.content)
+      await finished(into)
+    }
+  }
 }
 
 /** .dockerignore lines as Docker reads them: comments and blanks dropped, paths cleaned, "/" prefix removed. */

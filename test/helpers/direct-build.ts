@@ -1,7 +1,7 @@
-import { Readable } from 'node:stream'
+import { createHash, randomUUID } from 'node:crypto'
+import { finished } from 'node:stream/promises'
 import type Docker from 'dockerode'
 import { buildImage, type ImageBuildInput } from '../../workers/phases/image-build.js'
-import { tarGz } from './tarball.js'
 
 export interface DirectBuild {
   imageId?: string
@@ -17,15 +17,41 @@ export interface DirectBuild {
 export async function buildDirect (
   docker: Docker,
   files: Record<string, string>,
-  options: { buildSecrets?: ImageBuildInput['buildSecrets']; network?: string; signal?: AbortSignal; onLog?: (text: string) => void } = {}
+  options: {
+    buildSecrets?: ImageBuildInput['buildSecrets']
+    network?: string
+    signal?: AbortSignal
+    onLog?: (text: string) => void
+    /** What the engine keeps the context under (default: a key of this build's own), and who hears of each file it asks for. */
+    contextKey?: string
+    onRead?: (path: string) => void
+  } = {}
 ): Promise<DirectBuild> {
   const lines: string[] = []
-  const context = await tarGz(Object.entries(files).map(([name, content]) => ({ name, content })))
   try {
     const { imageId } = await buildImage({
       docker,
       builder: 'buildkit',
-      context: Readable.from([context]),
+      context: {
+        tar: () => { throw new Error('a direct build is a BuildKit one, which reads its context through its session') },
+        folder: {
+          entries: Object.entries(files).map(([name, content]) => ({
+            path: name,
+            type: 'file' as const,
+            mode: 0o644,
+            size: Buffer.byteLength(content),
+            version: createHash('sha256').update(content).digest('hex')
+          })),
+          mtime: new Date(0),
+          copy: async (entry, into) => {
+            options.onRead?.(entry.path)
+            into.end(Buffer.from(files[entry.path]!))
+            await finished(into)
+          }
+        },
+        // No two direct builds share what the engine kept of a context: their files have no versions.
+        key: options.contextKey ?? randomUUID()
+      },
       dockerfile: 'Dockerfile',
       tags: [],
       buildArgs: {},

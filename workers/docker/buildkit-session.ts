@@ -8,7 +8,8 @@ import protobuf from 'protobufjs'
 // credentials here; secrets and SSH keys are served the same way). The client opens it with
 // POST /session, upgraded to HTTP/2 without TLS on the same connection; from then on the
 // *engine* is the gRPC client and calls the services the client listed in the request's headers.
-// A build names its session in its `session` query parameter.
+// A build names its session in its `session` query parameter; with `remote=client-session` it
+// also reads its context through it (session-files.ts).
 //
 // The engine checks the session's health every second (buildkit session/grpc.go) and drops a
 // session that does not answer, so grpc.health.v1.Health is always served.
@@ -69,11 +70,13 @@ const healthCheck: UnaryMethod<unknown, { status: number }> = {
 /**
  * Opens a session on the engine that serves `methods` until `close`. Methods not listed answer
  * UNIMPLEMENTED, which BuildKit reads as "this client has none" (anonymous pulls, no secrets).
+ * `sharedKey` names the build context the session sends: BuildKit syncs a folder into what it
+ * kept from the last session with the same key, so only what changed since then travels.
  */
-export async function openBuildkitSession (docker: Docker, methods: SessionMethod<never, unknown>[], signal?: AbortSignal): Promise<BuildkitSession> {
+export async function openBuildkitSession (docker: Docker, methods: SessionMethod<never, unknown>[], signal?: AbortSignal, sharedKey = ''): Promise<BuildkitSession> {
   const id = randomUUID()
   const served = [healthCheck, ...methods] as SessionMethod<unknown, unknown>[]
-  const socket = await dialSession(docker, id, served.map((method) => method.path), signal)
+  const socket = await dialSession(docker, { id, sharedKey }, served.map((method) => method.path), signal)
   const server = new grpc.Server()
   server.addService(serviceDefinition(served), handlers(served))
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
@@ -91,7 +94,7 @@ export async function openBuildkitSession (docker: Docker, methods: SessionMetho
   }
 }
 
-function dialSession (docker: Docker, id: string, methodPaths: string[], signal?: AbortSignal): Promise<Duplex> {
+function dialSession (docker: Docker, { id, sharedKey }: { id: string; sharedKey: string }, methodPaths: string[], signal?: AbortSignal): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     docker.modem.dial({
       path: '/session',
@@ -101,8 +104,7 @@ function dialSession (docker: Docker, id: string, methodPaths: string[], signal?
         Upgrade: 'h2c',
         'X-Docker-Expose-Session-Uuid': id,
         'X-Docker-Expose-Session-Name': 'slipway',
-        // BuildKit's own clients send a key per build context directory; Slipway shares none.
-        'X-Docker-Expose-Session-Sharedkey': '',
+        'X-Docker-Expose-Session-Sharedkey': sharedKey,
         'X-Docker-Expose-Session-Grpc-Method': methodPaths
       },
       abortSignal: signal,

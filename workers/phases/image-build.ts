@@ -13,6 +13,7 @@ import { openBuildkitSession, type BuildkitSession, type SessionMethod } from '.
 import { registryCredentials } from '../docker/session-auth.js'
 import { buildSecrets } from '../docker/session-secrets.js'
 import { sshAgents } from '../docker/session-ssh.js'
+import { syncedFolders, type SyncedFolder } from '../docker/session-files.js'
 
 /** What each build step's container may use. The classic builder applies them; BuildKit through the Engine API does not. */
 export interface BuildLimits {
@@ -26,8 +27,13 @@ const CPU_PERIOD = 100_000
 export interface ImageBuildInput {
   docker: Docker
   builder: Builder
-  context: Readable
-  /** The Dockerfile's path inside the context tar. */
+  /**
+   * The build context. The classic builder takes it as a tar in the request; BuildKit reads it
+   * through the build's session, file by file, asking only for what it has not kept under `key`
+   * (builds of one repository and context share a key).
+   */
+  context: { tar: () => Readable; folder: SyncedFolder; key: string }
+  /** The Dockerfile's path inside the context. */
   dockerfile: string
   /** Full references (repository:tag) to tag the image with. */
   tags: string[]
@@ -73,13 +79,13 @@ export async function buildImage (input: ImageBuildInput): Promise<{ imageId: st
   // A context file that cannot be read must end the build, not leave the upload hanging.
   const contextFailed = new AbortController()
   let contextError: Error | undefined
-  input.context.once('error', (error) => {
-    contextError = error
+  const failContext = (error: Error) => {
+    contextError ??= error
     contextFailed.abort(error)
-  })
+  }
   const signal = AbortSignal.any([input.signal, contextFailed.signal])
   try {
-    return await streamBuild(input, signal)
+    return await streamBuild(input, signal, failContext)
   } catch (error) {
     if (contextError && !input.signal.aborted) {
       throw new BuildFailure('BUILD_FAILED', `Reading the build context failed: ${contextError.message}`)
@@ -89,30 +95,45 @@ export async function buildImage (input: ImageBuildInput): Promise<{ imageId: st
 }
 
 /**
- * BuildKit asks for registry credentials through a session of the build's own, which ends with the
- * build whatever way it ends; the classic builder takes them in the request (X-Registry-Config).
+ * BuildKit asks for the context, registry credentials and secrets through a session of the
+ * build's own, which ends with the build whatever way it ends; the classic builder takes the
+ * context and credentials in the request (the body and X-Registry-Config).
  */
-async function streamBuild (input: ImageBuildInput, signal: AbortSignal): Promise<{ imageId: string }> {
-  const session = input.builder === 'buildkit' ? await openSession(input, signal) : undefined
+async function streamBuild (input: ImageBuildInput, signal: AbortSignal, failContext: (error: Error) => void): Promise<{ imageId: string }> {
+  if (input.builder === 'classic') {
+    const tar = input.context.tar()
+    tar.once('error', failContext)
+    return readBuild(input, signal, { tar })
+  }
+  const session = await openSession(input, signal, failContext)
   try {
-    return await readBuild(input, signal, session?.id)
+    return await readBuild(input, signal, { session: session.id })
   } finally {
-    session?.close()
+    session.close()
   }
 }
 
-async function openSession (input: ImageBuildInput, signal: AbortSignal): Promise<BuildkitSession> {
-  const methods: SessionMethod<never, unknown>[] = [registryCredentials(input.registryAuth)]
+async function openSession (input: ImageBuildInput, signal: AbortSignal, failContext: (error: Error) => void): Promise<BuildkitSession> {
+  const folder = input.context.folder
+  const methods: SessionMethod<never, unknown>[] = [
+    // BuildKit loads the Dockerfile from a folder named "dockerfile" and the rest from "context";
+    // the Dockerfile's path is the same in both, so one folder serves both names.
+    syncedFolders({ context: folder, dockerfile: folder }, failContext),
+    registryCredentials(input.registryAuth)
+  ]
   if (input.buildSecrets) methods.push(buildSecrets(input.buildSecrets.secrets), ...sshAgents(input.buildSecrets.ssh))
   try {
-    return await openBuildkitSession(input.docker, methods, signal)
+    return await openBuildkitSession(input.docker, methods, signal, input.context.key)
   } catch (error) {
     throw requestFailure(error)
   }
 }
 
-async function readBuild (input: ImageBuildInput, signal: AbortSignal, session: string | undefined): Promise<{ imageId: string }> {
-  const body = await requestBuild(input, signal, session)
+/** How the build's context reaches the engine: a tar in the request, or through a session. */
+type ContextTransport = { tar: Readable } | { session: string }
+
+async function readBuild (input: ImageBuildInput, signal: AbortSignal, transport: ContextTransport): Promise<{ imageId: string }> {
+  const body = await requestBuild(input, signal, transport)
   const sink = {
     log: input.log,
     pullStatus: (message: DockerMessage) => logPullStatus(message, input.log),
@@ -149,7 +170,7 @@ async function readBuild (input: ImageBuildInput, signal: AbortSignal, session: 
  * Dialled here rather than through dockerode's buildImage, which opens a BuildKit session of its
  * own that hands one credential to every registry a Dockerfile names.
  */
-async function requestBuild (input: ImageBuildInput, signal: AbortSignal, session: string | undefined): Promise<NodeJS.ReadableStream> {
+async function requestBuild (input: ImageBuildInput, signal: AbortSignal, transport: ContextTransport): Promise<NodeJS.ReadableStream> {
   const query = {
     dockerfile: input.dockerfile,
     t: input.tags, // the Engine API takes `t` once per tag
@@ -169,14 +190,15 @@ async function requestBuild (input: ImageBuildInput, signal: AbortSignal, sessio
     forcerm: true,
     pull: input.pullBaseImages,
     version: input.builder === 'buildkit' ? '2' : '1',
-    ...(session ? { session } : {})
+    ...('session' in transport ? { session: transport.session, remote: 'client-session' } : {})
   }
   try {
     return await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
       input.docker.modem.dial({
         path: '/build?',
         method: 'POST',
-        file: input.context,
+        // Always a body: without one, docker-modem would send the options as JSON instead.
+        file: 'tar' in transport ? transport.tar : Buffer.alloc(0),
         options: query,
         registryconfig: input.registryAuth,
         isStream: true,
