@@ -199,6 +199,12 @@ export const ConfigSchema = Type.Object({
       '(and from the images a request names in cacheFrom), so an engine that never built the repository reuses unchanged layers; off, neither, whatever requests ask. ' +
       'See docs/operations/registry-cache.md'
   }),
+  sbom: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      "Software bill of materials: on, a build that asks for it (requests' `sbom`, by default every pushed build) lists the packages of its image after the build; off, none does, whatever requests ask. " +
+      'See docs/guides/sbom.md'
+  }),
   buildMemoryBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 64 * 1024 ** 2, description: 'Memory limit of each build step container (classic builder)' }),
   buildCpus: Type.Number({ default: 2, minimum: 0.1, maximum: 256, description: 'CPUs each build step container may use (classic builder)' }),
   buildCacheMaxBytes: Type.Integer({

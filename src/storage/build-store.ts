@@ -272,14 +272,14 @@ export function createBuildStore (connection: Redis, keys: RedisKeys, keepAtMost
   }
 
   /**
-   * Removes an ended build (the retention sweeper's): its record, log, own webhooks and list of
-   * deliveries, and its id from every index, in one script; a tombstone says when. False when it
+   * Removes an ended build (the retention sweeper's): its record, log, own webhooks, list of
+   * deliveries and packages, and its id from every index, in one script; a tombstone says when. False when it
    * was gone already or has not ended.
    */
   async function expire (build: RetentionCandidate, now: number): Promise<boolean> {
     const repo = build.repo === null ? [] : [keys.buildsByRepo(repoKey(build.repo)), keys.buildsByRef(refGroup(build.ref), repoKey(build.repo))]
     const active = build.actorId === null ? [] : [keys.activeBuilds(build.actorId)]
-    const deleted = [keys.log(build.id), keys.buildWebhooks(build.id), keys.buildDeliveries(build.id)]
+    const deleted = [keys.log(build.id), keys.buildWebhooks(build.id), keys.buildDeliveries(build.id), keys.buildPackages(build.id)]
     const indexes = [keys.allBuilds, ...TERMINAL_STATUSES.map((status) => keys.buildsByStatus(status)), ...repo, ...active]
     const scriptKeys = [keys.build(build.id), keys.expiredBuilds, ...deleted, ...indexes]
     return (await redis.expireBuild(scriptKeys.length, ...scriptKeys, build.id, now, deleted.length, TERMINAL)) === 1

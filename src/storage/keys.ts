@@ -36,6 +36,10 @@ export function redisKeys (prefix: string) {
     // build-log.ts; log-hub.ts follows it live, reading it with build-log's decoding.
     log: (id: string) => `${prefix}:build:{${id}}:log`,
 
+    // build-packages.ts
+    /** The packages of a build's image (gzipped JSON), for its software bill of materials; removed with the build. */
+    buildPackages: (id: string) => `${prefix}:build:{${id}}:packages`,
+
     // upload-store.ts
     /** An uploaded build source (the gzipped tar), until its build ends. */
     upload: (id: string) => `${prefix}:build:{${id}}:source`,
@@ -128,7 +132,7 @@ export type RedisKeys = ReturnType<typeof redisKeys>
 export const KEY_KINDS = [
   'build', 'log', 'build_webhooks', 'upload', 'delivery', 'delivery_list', 'index', 'tombstone', 'dedupe', 'quota',
   'idempotency', 'webhook', 'token', 'rate_limit', 'trigger', 'secret', 'trigger_delivery', 'audit', 'retention', 'image_scan',
-  'cache_facts', 'host', 'queue', 'other'
+  'cache_facts', 'host', 'queue', 'build_packages', 'other'
 ] as const
 export type KeyKind = (typeof KEY_KINDS)[number]
 
@@ -157,7 +161,7 @@ const BY_SEGMENT: Record<string, KeyKind> = {
   builds: 'queue',
   webhooks: 'queue'
 }
-const BUILD_SUFFIXES: Record<string, KeyKind> = { log: 'log', webhooks: 'build_webhooks', source: 'upload', deliveries: 'delivery_list' }
+const BUILD_SUFFIXES: Record<string, KeyKind> = { log: 'log', webhooks: 'build_webhooks', source: 'upload', deliveries: 'delivery_list', packages: 'build_packages' }
 
 function keyKind (key: string, prefix: string): { kind: KeyKind; buildId?: string } {
   const rest = key.startsWith(`${prefix}:`) ? key.slice(prefix.length + 1) : ''

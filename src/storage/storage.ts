@@ -12,6 +12,7 @@ import { createFollowerLeases } from './follower-leases.js'
 import { createHostReports } from './host-reports.js'
 import { createIdempotency } from './idempotency.js'
 import { createImageScans } from './image-scans.js'
+import { createBuildPackages } from './build-packages.js'
 import { createKeyCensus } from './key-census.js'
 import { redisKeys } from './keys.js'
 import { createLogHub } from './log-hub.js'
@@ -53,6 +54,7 @@ export function createStorage (redis: Redis, settings: Pick<Config, 'prefix' | '
     storedUploads: createStoredUploads(connection, keys),
     imageScans: createImageScans(connection, keys, keepAtMostSeconds),
     cacheFacts: createCacheFacts(connection, keys, keepAtMostSeconds),
+    buildPackages: createBuildPackages(connection, keys),
     retention: createRetentionStore(connection, keys),
     keyCensus: createKeyCensus(connection, keys),
     hostReports: createHostReports(connection, keys),

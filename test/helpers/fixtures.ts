@@ -18,6 +18,7 @@ export function defaultRequest (repo: string, image = 'slipway.local/app'): Norm
     noCache: false,
     registryCache: true,
     cacheFrom: [],
+    sbom: false,
     secrets: [],
     ssh: [],
     builder: null,

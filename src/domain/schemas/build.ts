@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox'
+import { Type, type Static, type TInteger } from '@sinclair/typebox'
 import { BUILD_STATUSES, TERMINAL_STATUSES } from '../build-status.js'
 import { REQUEST_NETWORKS } from '../builds/build-network.js'
 import { FAILURE_CODES, type FailureCode } from '../builds/failure-codes.js'
@@ -144,6 +144,14 @@ export const BuildRequestSchema = Type.Object(
         }
       )
     ),
+    sbom: Type.Optional(
+      Type.Boolean({
+        description:
+          'List the packages of the built image (Debian and Alpine packages, Python, Node and Go modules) with the layer that added each, served as SPDX 2.3 or ' +
+          'CycloneDX 1.5 JSON at /v1/builds/{id}/sbom and counted in the build\'s `packages`. Default: true when the image is pushed (unless the server sets ' +
+          'SLIPWAY_SBOM=off), else false.'
+      })
+    ),
     secrets: Type.Optional(
       SecretIds(
         'Secrets Slipway holds (/v1/secrets) that RUN steps may mount with `--mount=type=secret,id=<id>` (at /run/secrets/<id>); never in the image, its history or its cache keys. ' +
@@ -266,6 +274,7 @@ export const NormalizedRequestSchema = Type.Object(
     registryCache: Type.Boolean({ description: 'false: the build neither exports nor imports registry cache. Read as true for builds made before Slipway had it' }),
     cacheFrom: Type.Array(Type.String(), { description: 'Images the request named to import registry cache from. Read as [] for builds made before Slipway had it' }),
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
+    sbom: Type.Boolean({ description: "Whether the image's packages are listed. Read as false for builds made before Slipway listed them" }),
     secrets: Type.Array(Type.String(), { description: 'The ids of the secrets the build mounts (never their values). Read as [] for builds made before Slipway had them' }),
     ssh: Type.Array(Type.String(), { description: 'The ids of the SSH keys the build offers through an agent (never the keys). Read as [] for builds made before Slipway had them' }),
     network: StringEnum(REQUEST_NETWORKS, { description: "default: the worker's SLIPWAY_BUILD_NETWORK" }),
@@ -461,6 +470,20 @@ export const BuildErrorSchema = Type.Object(
 )
 export type BuildError = Static<typeof BuildErrorSchema>
 
+export const ECOSYSTEMS = ['deb', 'apk', 'pypi', 'npm', 'golang'] as const
+
+export const PackagesSchema = Type.Object(
+  {
+    count: Type.Integer({ minimum: 0, description: 'Packages in the final image (those a later layer removed are not counted)' }),
+    byEcosystem: Type.Object(
+      Object.fromEntries(ECOSYSTEMS.map((ecosystem) => [ecosystem, Type.Integer({ minimum: 0 })])) as Record<(typeof ECOSYSTEMS)[number], TInteger>,
+      { additionalProperties: false, description: 'deb: Debian and Ubuntu packages (dpkg); apk: Alpine packages; pypi: Python distributions; npm: Node packages; golang: Go modules built into binaries' }
+    )
+  },
+  { $id: 'Packages', additionalProperties: false, description: "What the image's software bill of materials holds, in numbers; the whole list is at /v1/builds/{id}/sbom" }
+)
+export type Packages = Static<typeof PackagesSchema>
+
 // Where a build ran: the worker process and its Docker Engine, set as each attempt starts.
 export const RanOnSchema = Type.Object(
   {
@@ -508,6 +531,11 @@ export const BuildSchema = Type.Object(
         description: 'Set when the build phase ends (with variants: the last variant built); null before, for classic builds, for reused builds and for builds made before Slipway kept it'
       })
     ),
+    packages: Nullable(
+      Type.Ref(PackagesSchema, {
+        description: "The image's packages, counted, when the request asked for them (`sbom`); null before the inspect phase, for builds with variants, when the scan was skipped (the log says why) and for builds made before Slipway listed them"
+      })
+    ),
     variants: Type.Array(Type.Ref(VariantResultSchema), { description: 'With variants: the comparison, one row per variant' }),
     warnings: Type.Array(Type.String(), { description: 'What the build wants you to know, e.g. an image over its size budget (mode warn)' }),
     error: Nullable(Type.Ref(BuildErrorSchema)),
@@ -553,6 +581,7 @@ export const buildSchemas = [
   ImageSchema,
   BuildErrorSchema,
   RanOnSchema,
+  PackagesSchema,
   BuildSchema,
   BuildListSchema
 ]
