@@ -117,7 +117,11 @@ async function reuseEarlier (revision: string, ctx: ReuseNeeds): Promise<Pipelin
   // Nothing ran: the timeline is the earlier build's, every step served as if from the cache.
   ctx.progress.steps(earlier.steps.map(({ cacheMiss: _ran, ...step }) => ({ ...step, status: 'succeeded', cached: true, startedAt: null, durationMs: 0 })))
   const counted = earlier.cache?.steps ?? 0
-  await ctx.record.update({ cache: earlier.cache && { comparedWith: earlier.id, steps: counted, cached: counted, hitRate: counted === 0 ? null : 1, firstMiss: null } })
+  await ctx.record.update({
+    cache: earlier.cache && { comparedWith: earlier.id, steps: counted, cached: counted, hitRate: counted === 0 ? null : 1, firstMiss: null },
+    // The same image from the same bases: what its provenance names is the earlier build's.
+    baseImages: earlier.baseImages ?? null
+  })
   await ctx.progress.settle()
   return { image: earlier.image, reusedFrom: earlier.id, fingerprint, warnings: earlier.warnings }
 }

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto'
 import type { LogStreamName } from '../src/storage/build-log.js'
 import { cacheLines } from '../src/domain/build-summary.js'
 import { formatBytes } from '../src/domain/format.js'
-import type { Builder, Image, PhaseName } from '../src/domain/schemas/build.js'
+import type { BaseImage, Builder, Image, PhaseName } from '../src/domain/schemas/build.js'
 import type { Budget, Finding } from '../src/domain/schemas/insight.js'
 import { buildNetworkOf } from '../src/domain/builds/build-network.js'
 import { parseDockerfile, type ParsedDockerfile } from '../src/domain/insight/dockerfile-stages.js'
 import { dockerfileFacts, stepLocator, type DockerfileFacts } from '../src/domain/insight/step-facts.js'
 import { BuildFailure } from '../src/domain/builds/build-failure.js'
 import { contextFiles, packContext, planContext, type ContextPlan } from '../src/build-context/context.js'
+import { baseImagesOf } from './docker/base-images.js'
 import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
 import { removeTags } from './docker/host-cleanup.js'
@@ -167,6 +168,8 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, {
       drain: () => ctx.log.drain()
     })
     succeeded = true
+    // What the provenance statement names as the build's base images (a build with variants has one per variant: none kept).
+    if (spec.name === null) await ctx.record.update({ baseImages: uniqueBases(await baseImagesOf(ctx.docker, facts)) })
     return { builder, imageId }
   } finally {
     const registryCache = cachePlan && registryCacheRecord(cachePlan, cacheImports)
@@ -194,6 +197,11 @@ function contextOf (plan: ContextPlan, source: Source, ctx: BuildPhaseNeeds): Im
     folder,
     key: createHash('sha256').update(lineage).digest('hex').slice(0, 32)
   }
+}
+
+/** Each base image once, however many stages are built on it. */
+function uniqueBases (byStage: Map<string, BaseImage>): BaseImage[] {
+  return [...new Map([...byStage.values()].map((base) => [`${base.name} ${base.imageId}`, base])).values()]
 }
 
 /** The secrets to mount, none when the build names none; only BuildKit can mount them. */

@@ -19,6 +19,7 @@ import portalRoutes from './routes/portal.js'
 import adminRoutes from './routes/v1/admin.js'
 import auditRoutes from './routes/v1/audit.js'
 import buildLogRoutes from './routes/v1/build-logs.js'
+import buildDocumentRoutes from './routes/v1/build-documents.js'
 import buildRoutes from './routes/v1/builds.js'
 import insightRoutes from './routes/v1/insight.js'
 import secretRoutes from './routes/v1/secrets.js'
@@ -59,6 +60,7 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
   await fastify.register(metricsRoutes, { registry: metrics })
   await fastify.register(buildRoutes, { prefix: '/v1' })
   await fastify.register(buildLogRoutes, { prefix: '/v1' })
+  await fastify.register(buildDocumentRoutes, { prefix: '/v1' })
   await fastify.register(webhookRoutes, { prefix: '/v1' })
   await fastify.register(tokenRoutes, { prefix: '/v1' })
   await fastify.register(triggerRoutes, { prefix: '/v1' })

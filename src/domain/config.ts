@@ -205,6 +205,12 @@ export const ConfigSchema = Type.Object({
       "Software bill of materials: on, a build that asks for it (requests' `sbom`, by default every pushed build) lists the packages of its image after the build; off, none does, whatever requests ask. " +
       'See docs/guides/sbom.md'
   }),
+  provenance: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      "Provenance: on, a build that asks for it (requests' `provenance`, by default every pushed build) has a SLSA v1 provenance statement of its image; off, none has, whatever requests ask. " +
+      'See docs/guides/sbom.md'
+  }),
   buildMemoryBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 64 * 1024 ** 2, description: 'Memory limit of each build step container (classic builder)' }),
   buildCpus: Type.Number({ default: 2, minimum: 0.1, maximum: 256, description: 'CPUs each build step container may use (classic builder)' }),
   buildCacheMaxBytes: Type.Integer({

@@ -58,6 +58,16 @@ export const BuildNotFinished = createError(
   "Build '%s' is still %s; retry it once it has ended, or cancel it first.",
   409
 )
+export const ProvenanceUnavailable = createError(
+  'PROVENANCE_NOT_AVAILABLE',
+  "Build '%s' has no provenance statement: %s. A build that pushes its image has one once it succeeds, unless its request says provenance: false.",
+  409
+)
+export const SbomUnavailable = createError(
+  'SBOM_NOT_AVAILABLE',
+  "Build '%s' has no software bill of materials: %s.",
+  409
+)
 export const IdempotencyKeyReused = createError(
   'IDEMPOTENCY_KEY_REUSED',
   'This Idempotency-Key was used with a different request body. Use a new key for a different request.',

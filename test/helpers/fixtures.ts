@@ -19,6 +19,7 @@ export function defaultRequest (repo: string, image = 'slipway.local/app'): Norm
     registryCache: true,
     cacheFrom: [],
     sbom: false,
+    provenance: false,
     secrets: [],
     ssh: [],
     builder: null,

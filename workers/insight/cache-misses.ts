@@ -7,6 +7,7 @@ import type { DockerfileFacts } from '../../src/domain/insight/step-facts.js'
 import type { ContextPlan } from '../../src/build-context/context.js'
 import type { SourceTree } from '../../src/build-context/source-tree.js'
 import type { CacheFacts } from '../../src/storage/cache-facts.js'
+import { baseImagesOf } from '../docker/base-images.js'
 
 export interface CacheExplanationInput {
   build: BuildRecord
@@ -48,7 +49,7 @@ export function startCacheExplanation (input: CacheExplanationInput): CacheExpla
   for (const started of [previous, files]) started?.catch(() => undefined)
   return {
     async finish (steps, keep, registryImports) {
-      const [kept, ids, bases] = await Promise.all([previous, files ?? contextFileIds(input.plan, input.tree, input.signal), baseImageIds(input.docker, input.facts)])
+      const [kept, ids, bases] = await Promise.all([previous, files ?? contextFileIds(input.plan, input.tree, input.signal), baseImageIds(input)])
       const current: CacheSide = { buildId: input.build.id, engine: input.engine, dockerfile: input.facts, bases, files: ids }
       const explained = explainCache({
         steps,
@@ -111,16 +112,7 @@ async function hashFile (tree: SourceTree, entry: NonNullable<ContextPlan['entri
 }
 
 /** The image id the engine has for each stage's FROM image (null where it cannot say). */
-async function baseImageIds (docker: Docker, facts: DockerfileFacts): Promise<Record<string, string | null>> {
-  const ids: Record<string, string | null> = {}
-  await Promise.all(
-    facts.stages.map(async (stage) => {
-      if (stage.image === null || stage.image === 'scratch') return
-      ids[stage.label] = await docker
-        .getImage(stage.image)
-        .inspect()
-        .then((image) => image.Id, () => null)
-    })
-  )
-  return ids
+async function baseImageIds (input: Pick<CacheExplanationInput, 'docker' | 'facts'>): Promise<Record<string, string | null>> {
+  const found = await baseImagesOf(input.docker, input.facts)
+  return Object.fromEntries(input.facts.stages.filter((stage) => stage.image !== null && stage.image !== 'scratch').map((stage) => [stage.label, found.get(stage.label)?.imageId ?? null]))
 }

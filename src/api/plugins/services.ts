@@ -5,6 +5,8 @@ import type { TokenStore } from '../../storage/token-store.js'
 import type { SecretStore } from '../../storage/secrets.js'
 import { keyringOf } from '../../domain/secrets/secret-key.js'
 import { createBuildService, type BuildService } from '../../services/build-service.js'
+import { createBuildDocuments, type BuildDocuments } from '../../services/build-documents.js'
+import { packageVersion } from '../../package-info.js'
 import { parsePushAllowSetting, type PushPolicy } from '../../domain/builds/push-allow.js'
 import { createLogService, type LogService } from '../../services/log-service.js'
 import type { Config } from '../../domain/config.js'
@@ -25,6 +27,8 @@ declare module 'fastify' {
     /** The API's stores over its one Redis connection. */
     storage: Storage
     builds: BuildService
+    /** A build's provenance statement and software bill of materials. */
+    buildDocuments: BuildDocuments
     logs: LogService
     webhooks: WebhookService
     tokens: TokenStore
@@ -106,6 +110,11 @@ export default fp(
     const logs = createLogService({ storage, maxFollowers: config.quotaLogFollowers, logger: fastify.log, retention: config })
     fastify.decorate('logs', logs)
     fastify.decorate('builds', builds)
+    fastify.decorate('buildDocuments', createBuildDocuments({
+      getBuild: builds.get,
+      installation: { publicUrl: config.publicUrl, version: packageVersion },
+      settings: { provenance: config.provenance }
+    }))
     fastify.decorate(
       'triggers',
       createTriggerService({

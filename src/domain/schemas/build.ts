@@ -152,6 +152,13 @@ export const BuildRequestSchema = Type.Object(
           'SLIPWAY_SBOM=off), else false.'
       })
     ),
+    provenance: Type.Optional(
+      Type.Boolean({
+        description:
+          'Keep what is needed for a SLSA v1 provenance statement of the pushed image (source, parameters, base image digests, times), served at ' +
+          '/v1/builds/{id}/provenance. Default: true when the image is pushed (unless the server sets SLIPWAY_PROVENANCE=off), else false.'
+      })
+    ),
     secrets: Type.Optional(
       SecretIds(
         'Secrets Slipway holds (/v1/secrets) that RUN steps may mount with `--mount=type=secret,id=<id>` (at /run/secrets/<id>); never in the image, its history or its cache keys. ' +
@@ -275,6 +282,7 @@ export const NormalizedRequestSchema = Type.Object(
     cacheFrom: Type.Array(Type.String(), { description: 'Images the request named to import registry cache from. Read as [] for builds made before Slipway had it' }),
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
     sbom: Type.Boolean({ description: "Whether the image's packages are listed. Read as false for builds made before Slipway listed them" }),
+    provenance: Type.Boolean({ description: 'Whether a provenance statement is served for the pushed image. Read as false for builds made before Slipway made them' }),
     secrets: Type.Array(Type.String(), { description: 'The ids of the secrets the build mounts (never their values). Read as [] for builds made before Slipway had them' }),
     ssh: Type.Array(Type.String(), { description: 'The ids of the SSH keys the build offers through an agent (never the keys). Read as [] for builds made before Slipway had them' }),
     network: StringEnum(REQUEST_NETWORKS, { description: "default: the worker's SLIPWAY_BUILD_NETWORK" }),
@@ -484,6 +492,16 @@ export const PackagesSchema = Type.Object(
 )
 export type Packages = Static<typeof PackagesSchema>
 
+export const BaseImageSchema = Type.Object(
+  {
+    name: Type.String({ description: 'The image as a FROM line named it (build args substituted)' }),
+    digest: Nullable(Type.String({ description: "The registry's manifest digest (sha256:…) of the image the engine built on; null when the engine knows none (an image built or loaded on it)" })),
+    imageId: Type.String({ description: "The engine's image id (sha256:…, the digest of the image's config)" })
+  },
+  { $id: 'BaseImage', additionalProperties: false }
+)
+export type BaseImage = Static<typeof BaseImageSchema>
+
 // Where a build ran: the worker process and its Docker Engine, set as each attempt starts.
 export const RanOnSchema = Type.Object(
   {
@@ -529,6 +547,11 @@ export const BuildSchema = Type.Object(
     registryCache: Nullable(
       Type.Ref(RegistryCacheSchema, {
         description: 'Set when the build phase ends (with variants: the last variant built); null before, for classic builds, for reused builds and for builds made before Slipway kept it'
+      })
+    ),
+    baseImages: Nullable(
+      Type.Array(Type.Ref(BaseImageSchema), {
+        description: "The images the Dockerfile's stages were built on, as the engine had them; set when the build phase succeeds; null before, for builds with variants and for builds made before Slipway kept them"
       })
     ),
     packages: Nullable(
@@ -581,6 +604,7 @@ export const buildSchemas = [
   ImageSchema,
   BuildErrorSchema,
   RanOnSchema,
+  BaseImageSchema,
   PackagesSchema,
   BuildSchema,
   BuildListSchema

@@ -64,6 +64,8 @@ t.test('what was given is kept', async (t) => {
     push: true,
     noCache: true,
     registryCache: false,
+    sbom: false,
+    provenance: false,
     cacheFrom: ['registry.example.com/team/app:main', `registry.example.com/team/base@sha256:${'0'.repeat(64)}`],
     builder: 'classic' as const,
     keepGitDir: true,
