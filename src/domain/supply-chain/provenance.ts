@@ -66,13 +66,18 @@ export function provenanceStatement (build: Build, installation: Installation) {
       },
       runDetails: {
         builder: { id: installation.publicUrl, version: { slipway: installation.version } },
-        metadata: { invocationId: build.id, startedOn: build.startedAt, finishedOn: build.finishedAt }
+        // When the image was pushed: what a statement attached at that moment says too.
+        metadata: { invocationId: build.id, startedOn: build.startedAt, finishedOn: pushedAt(build) }
       }
     }
   }
 }
 
 export type ProvenanceStatement = ReturnType<typeof provenanceStatement>
+
+function pushedAt (build: Build): string | null {
+  return build.phases.findLast((phase) => phase.name === 'push' && phase.status === 'succeeded')?.finishedAt ?? build.finishedAt
+}
 
 function sourceDependency (build: Build) {
   const { request } = build

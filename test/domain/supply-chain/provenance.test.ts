@@ -17,6 +17,7 @@ function pushedBuild (overrides: Partial<Build> = {}): Build {
     startedAt: '2026-01-02T03:00:01.000Z',
     finishedAt: '2026-01-02T03:01:00.000Z',
     builder: 'buildkit',
+    phases: [{ name: 'push', status: 'succeeded', startedAt: '2026-01-02T03:00:50.000Z', finishedAt: '2026-01-02T03:00:58.000Z', durationMs: 8000 }],
     baseImages: [
       { name: 'node:20-bookworm-slim', digest: `sha256:${'b'.repeat(64)}`, imageId: `sha256:${'1'.repeat(64)}` },
       { name: 'localhost:5000/team/base:v1', digest: null, imageId: `sha256:${'2'.repeat(64)}` }
@@ -37,7 +38,7 @@ t.test('a pushed build: its digest as the subject, its commit and base images as
     { uri: `pkg:docker/node@sha256%3A${'b'.repeat(64)}?tag=20-bookworm-slim`, digest: { sha256: 'b'.repeat(64) } },
     { uri: 'pkg:docker/team/base?repository_url=localhost%3A5000&tag=v1', digest: { sha256: '2'.repeat(64) }, annotations: { digestOf: 'image config (the engine has no registry digest for it)' } }
   ])
-  t.same(runDetails, { builder: { id: 'https://slipway.example.com', version: { slipway: '1.2.3' } }, metadata: { invocationId: '01JBUILD0000000000000000', startedOn: '2026-01-02T03:00:01.000Z', finishedOn: '2026-01-02T03:01:00.000Z' } })
+  t.same(runDetails, { builder: { id: 'https://slipway.example.com', version: { slipway: '1.2.3' } }, metadata: { invocationId: '01JBUILD0000000000000000', startedOn: '2026-01-02T03:00:01.000Z', finishedOn: '2026-01-02T03:00:58.000Z' } }, 'finished when the image was pushed')
 })
 
 t.test('secrets are named, never shown: a build arg named like one is redacted', async (t) => {
