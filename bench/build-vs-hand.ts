@@ -25,8 +25,8 @@ const COLD_TARGET_RATIO = 1.05
 const WARM_TARGET_EXTRA_MS = 200
 
 // A builder stage that works for a few seconds (hashing the sources) and makes a 30 MB artifact,
-// and a final stage that keeps only the artifact.
-const DOCKERFILE = `FROM busybox AS build
+// and a final stage that keeps only the artifact: the benchmark app (bench/supply-chain.ts too).
+export const DOCKERFILE = `FROM busybox AS build
 WORKDIR /src
 COPY src/ ./
 RUN i=0; while [ $i -lt 60 ]; do cat /src/*.txt | sha256sum >> /sums; i=$((i+1)); done && head -c 30000000 /dev/urandom > /app.bin
@@ -41,9 +41,7 @@ export const buildVsHandSection: Section = {
   name: 'build',
   summary: `a multi-stage build end to end, Slipway vs git + docker CLI by hand, push included (no cache: median of ${COLD_SAMPLES}; warm cache: median of ${WARM_SAMPLES})`,
   async run ({ scope, progress }) {
-    const files: Record<string, string> = { Dockerfile: DOCKERFILE }
-    for (let i = 0; i < 100; i++) files[`src/part-${i}.txt`] = randomBytes(20_000).toString('base64')
-    const repo = await createRepo(scope, files)
+    const repo = await createRepo(scope, benchmarkApp())
     const registry = await startRegistry(scope)
     const { api } = await startSlipway(scope, { worker: true, config: { allowLocalRepos: true, builder: 'classic' } })
     const scratch = await tempFolder(scope, {}, 'slipway-bench-build-')
@@ -121,6 +119,13 @@ export const buildVsHandSection: Section = {
     })
     return rows
   }
+}
+
+/** The benchmark app's files: its Dockerfile and 100 sources of 27 KB. */
+export function benchmarkApp (): Record<string, string> {
+  const files: Record<string, string> = { Dockerfile: DOCKERFILE }
+  for (let i = 0; i < 100; i++) files[`src/part-${i}.txt`] = randomBytes(20_000).toString('base64')
+  return files
 }
 
 /** Runs both of a round's builds, one after the other: the hand first in odd rounds, Slipway in even ones. */

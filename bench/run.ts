@@ -15,6 +15,7 @@ import { logsSection } from './logs.js'
 import { queueSection } from './queue.js'
 import { redisMemorySection } from './redis-memory.js'
 import { registryCacheSection } from './registry-cache.js'
+import { supplyChainSection } from './supply-chain.js'
 import { formatTable, type Row, type Section } from './report.js'
 import { BUILDS_PER_MINUTE, DEFAULT_BUILDS, soakSection, WARM_UP_MINUTES } from './soak.js'
 
@@ -31,6 +32,7 @@ const SECTIONS: Section[] = [
   redisMemorySection,
   cacheExplanationSection,
   registryCacheSection,
+  supplyChainSection,
   soakSection
 ]
 
