@@ -55,6 +55,19 @@ export function purlOf (input: PurlInput): string {
   return `pkg:${input.ecosystem}/${path}@${encodePart(input.version)}${query ? `?${query}` : ''}`
 }
 
+/**
+ * The package URL of an image pushed to a registry, by digest: `pkg:oci/app@sha256%3A…` with
+ * the repository it lives in as `repository_url` (the oci type's rule: the name is the last path
+ * segment, lowercased).
+ */
+export function ociPurl (repository: string, digest: string): string {
+  // A tag after the last segment is not part of the repository.
+  const untagged = repository.toLowerCase().replace(/:[^/:]*$/, '')
+  const name = untagged.slice(untagged.lastIndexOf('/') + 1)
+  const qualifier = untagged.includes('/') ? `?repository_url=${encodePart(untagged).replace(/%2F/g, '/')}` : ''
+  return `pkg:oci/${encodePart(name)}@${encodeURIComponent(digest)}${qualifier}`
+}
+
 /** The namespace segments and name, normalized as each type's rules say. */
 function nameParts (input: PurlInput): { namespace: string[]; name: string } {
   switch (input.ecosystem) {
