@@ -282,7 +282,7 @@ function parseJson (text: string, name: string): unknown {
   }
 }
 
-function isRecord (value: unknown): value is Record<string, unknown> {
+export function isRecord (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 

@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process'
+import { createReadStream, existsSync } from 'node:fs'
 import { promisify } from 'node:util'
 import Docker from 'dockerode'
 import t from 'tap'
 import type { ImagePackage } from '../../../src/domain/sbom/image-package.js'
 import { scanImagePackages } from '../../../workers/insight/packages.js'
+import { goBuildInfoKeeper, goModules } from '../../../workers/insight/packages/go-buildinfo.js'
 import { chunked, dir, fileWith, opaque, saveArchive, whiteout, type TarEntry } from '../../helpers/docker-save.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -163,4 +165,22 @@ t.test('integration: node:20-bookworm-slim holds npm and its own packages', { sk
   t.ok(packages.some((found) => found.ecosystem === 'deb' && found.name === 'libc6'), 'and the Debian packages beneath')
   const history = ((await docker.getImage('node:20-bookworm-slim').history()) as { CreatedBy: string }[]).slice().reverse()
   t.match(npm && history[npm.historyIndex]?.CreatedBy, /node/, 'npm came with the layer that installed node')
+})
+
+// A module-built Go program on the test machines (`go version -m` lists the same); the engine's
+// own binaries are built in GOPATH mode, with build information but no modules.
+const goProgram = '/usr/local/bin/terraform'
+
+t.test('integration: the build information of a real Go program', { skip: existsSync(goProgram) ? false : `${goProgram} is not there` }, async (t) => {
+  const binary = goProgram
+  const keeper = goBuildInfoKeeper()
+  // Odd-sized chunks, so the header may straddle two.
+  for await (const chunk of createReadStream(binary, { highWaterMark: 4093 })) keeper.write(chunk as Buffer)
+  const window = keeper.end()
+  t.ok(window && window.length <= 512 * 1024, 'a bounded window is kept')
+  const modules = window ? goModules(window) : []
+  t.comment(`${binary}: ${modules.length} modules, main ${modules[0]?.path ?? '-'} ${modules[0]?.version ?? ''}`)
+  t.equal(modules[0]?.path, 'github.com/hashicorp/terraform', 'the main module first')
+  t.ok(modules.length > 50, 'and its dependencies')
+  t.ok(modules.every((module) => /^[a-z0-9.-]+(\/[^\s/]+)*$/i.test(module.path) && /^(v\d|\(devel\))/.test(module.version)), 'module paths and versions')
 })

@@ -1,3 +1,4 @@
+import { isRecord } from '../image-archive.js'
 import { field, parseStanzas } from './stanzas.js'
 
 /** A package as a language's own metadata file declares it. */
@@ -50,8 +51,4 @@ export function npmPackage (text: string): DeclaredPackage | undefined {
     return typeof value === 'string' && value.trim() ? [value.trim()] : []
   })
   return { name: manifest.name, version: manifest.version, license: licenses.length === 0 ? null : licenses.length === 1 ? (licenses[0] ?? null) : licenses.map((license) => `(${license})`).join(' OR ') }
-}
-
-function isRecord (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
