@@ -32,20 +32,24 @@ function sourceOf (name: string): Source | undefined {
 /** Keeps the package metadata files whole, and of executables only their Go build information. */
 const keepPackageFiles: KeepContent = (name, header) => {
   const source = sourceOf(name)
-  if (source) return bytesKeeper(source === 'dpkg' || source === 'apk' ? DATABASE_LIMIT : FILE_LIMIT)
+  // Python metadata puts its headers first and may append a long description: its start is enough.
+  if (source) return bytesKeeper(source === 'dpkg' || source === 'apk' ? DATABASE_LIMIT : FILE_LIMIT, source === 'python')
   if (((header.mode ?? 0) & 0o111) !== 0) return goBuildInfoKeeper()
   return undefined
 }
 
-function bytesKeeper (limit: number): ContentKeeper {
+/** Keeps a file's bytes up to `limit`; past it, the start when `cut`, else nothing. */
+function bytesKeeper (limit: number, cut: boolean): ContentKeeper {
   let parts: Buffer[] | undefined = []
   let bytes = 0
   return {
     write (chunk) {
       if (!parts) return
+      const room = limit - bytes
       bytes += chunk.length
-      if (bytes > limit) parts = undefined
-      else parts.push(Buffer.from(chunk))
+      if (chunk.length <= room) parts.push(Buffer.from(chunk))
+      else if (!cut) parts = undefined
+      else if (room > 0) parts.push(Buffer.from(chunk.subarray(0, room)))
     },
     end: () => parts && Buffer.concat(parts)
   }

@@ -123,6 +123,24 @@ t.test('a package database deleted and written again: what it lists from then on
   )
 })
 
+t.test('files over the cap: Python metadata is read from its start, anything else is left out', async (t) => {
+  const long = 'x'.repeat(1024 * 1024 + 10)
+  const { packages } = await scanImagePackages(
+    chunked(
+      await saveArchive({
+        layers: [
+          [
+            fileWith('usr/lib/python3/site-packages/big-1.0.dist-info/METADATA', `Name: big\nVersion: 1.0\n\n${long}`),
+            packageJson('app/node_modules/huge', { name: 'huge', version: '1.0.0', description: long })
+          ]
+        ]
+      }),
+      64 * 1024
+    )
+  )
+  t.same(packages.map((found) => found.purl), ['pkg:pypi/big@1.0'])
+})
+
 t.test('no os-release, no packages', async (t) => {
   t.same(await scanImagePackages(chunked(await saveArchive({ layers: [[fileWith('hello', 'world')]] }))), { packages: [], os: null })
 })
