@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
-import tar from 'tar-stream'
+import type tar from 'tar-stream'
+import { tarOf as tarballOf } from './tarball.js'
 
 // Synthetic `docker save` archives, for the tests of what reads them (workers/insight).
 
@@ -10,21 +11,7 @@ export interface TarEntry {
 }
 
 export async function tarOf (entries: TarEntry[]): Promise<Buffer> {
-  const pack = tar.pack()
-  const chunks: Buffer[] = []
-  const collected = (async () => {
-    for await (const chunk of pack) chunks.push(chunk as Buffer)
-  })()
-  for (const entry of entries) {
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error | null) => (error ? reject(error) : resolve())
-      if (entry.content) pack.entry({ ...entry.header, size: entry.content.length }, entry.content, done)
-      else pack.entry(entry.header, done)
-    })
-  }
-  pack.finalize()
-  await collected
-  return Buffer.concat(chunks)
+  return tarballOf(entries.map((entry) => ({ ...entry.header, content: entry.content })))
 }
 
 // Entries of one layer tar, named as Docker writes them (relative, folders with a trailing slash).

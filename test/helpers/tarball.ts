@@ -10,6 +10,11 @@ export type TarEntrySpec = Partial<tar.Header> & { name: string; content?: strin
  * (absolute paths, "..", links leading out, devices).
  */
 export async function tarGz (entries: TarEntrySpec[]): Promise<Buffer> {
+  return gzipSync(await tarOf(entries))
+}
+
+/** The same, not compressed. */
+export async function tarOf (entries: TarEntrySpec[]): Promise<Buffer> {
   const pack = tar.pack()
   // Read as it is written: a large entry would otherwise wait for room forever.
   const chunks: Buffer[] = []
@@ -25,7 +30,7 @@ export async function tarGz (entries: TarEntrySpec[]): Promise<Buffer> {
   }
   pack.finalize()
   await read
-  return gzipSync(Buffer.concat(chunks))
+  return Buffer.concat(chunks)
 }
 
 /** A folder packed as a person would: `tar -czf - -C dir .` (GNU tar). */
