@@ -100,7 +100,8 @@ function tagsAt (request: BuildRecord['request'], revision: string): string[] {
 }
 
 /** Looking for an identical earlier build: its record, and whether its image is still where it left it. */
-type ReuseNeeds = Pick<PipelineContext, 'build' | 'record' | 'store' | 'docker' | 'progress' | 'log'> & {
+type ReuseNeeds = Pick<PipelineContext, 'build' | 'record' | 'store' | 'docker' | 'progress' | 'log' | 'buildPackages'> & {
+  settings: Pick<PipelineSettings, 'sbom'>
   credentials: Pick<BuildCredentials, 'forPush'>
 }
 
@@ -111,6 +112,8 @@ async function reuseEarlier (revision: string, ctx: ReuseNeeds): Promise<Pipelin
   const fingerprint = buildFingerprint(request, revision, tagsAt(request, revision))
   const earlier = await findReusable(ctx, fingerprint, ctx.credentials.forPush)
   if (!earlier?.image) return null
+  // A build that asks for an SBOM reuses only an image whose packages were listed.
+  if (request.sbom && ctx.settings.sbom === 'on' && !earlier.packages) return null
   const what = `${request.source ? 'upload' : 'commit'} ${revision.slice(0, 12)}`
   ctx.log.write('', 'system', `==> identical to build ${earlier.id} (${what}, same options), whose image is still there: reusing it. Ask for force: true to build again.`)
   for (const phase of ['context', 'build', 'inspect', 'push'] as const) ctx.progress.skip(phase)
@@ -120,10 +123,20 @@ async function reuseEarlier (revision: string, ctx: ReuseNeeds): Promise<Pipelin
   await ctx.record.update({
     cache: earlier.cache && { comparedWith: earlier.id, steps: counted, cached: counted, hitRate: counted === 0 ? null : 1, firstMiss: null },
     // The same image from the same bases: what its provenance names is the earlier build's.
-    baseImages: earlier.baseImages ?? null
+    baseImages: earlier.baseImages ?? null,
+    packages: await reusePackages(earlier, ctx)
   })
   await ctx.progress.settle()
   return { image: earlier.image, reusedFrom: earlier.id, fingerprint, warnings: earlier.warnings }
+}
+
+/** The same image's packages, kept under this build's id too (the earlier build may expire first). */
+async function reusePackages (earlier: BuildRecord, ctx: ReuseNeeds): Promise<BuildRecord['packages']> {
+  if (!ctx.build.request.sbom) return null
+  const packages = await ctx.buildPackages.get(earlier.id)
+  if (packages === null) return null
+  await ctx.buildPackages.set(ctx.build.id, packages)
+  return earlier.packages
 }
 
 /** The request's image (or one per variant) built from the source, with its size against the previous build's. */

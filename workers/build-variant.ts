@@ -20,6 +20,7 @@ import { buildImage, type ImageBuildInput } from './phases/image-build.js'
 import type { CacheImportResult } from './docker/progress.js'
 import { planRegistryCache, registryCacheRecord, type CacheSource } from './registry-cache.js'
 import { pushImage } from './phases/push.js'
+import { listPackages, type PackageListing } from './insight/package-listing.js'
 import type { Source } from './source/source.js'
 
 /** One way to build the commit: the request's own, or one of its variants. */
@@ -41,7 +42,7 @@ export interface BuiltImage {
 }
 
 /** What building one variant takes of the pipeline context: its phases' slices together. */
-export type VariantNeeds = ContextPhaseNeeds & BuildPhaseNeeds & InspectPhaseNeeds & ScanNeeds & PushPhaseNeeds
+export type VariantNeeds = ContextPhaseNeeds & BuildPhaseNeeds & InspectPhaseNeeds & ScanNeeds & PackageNeeds & PushPhaseNeeds
 
 /**
  * context → build → inspect → push for one spec, from the source's files. The image is measured
@@ -62,9 +63,10 @@ export async function buildVariant (spec: BuildSpec, source: Source, ctx: Varian
   try {
     const { insight, budget, warnings } = await progress.run('inspect', () => inspectPhase(built, plan, spec, { labels, dockerfile }, ctx), variant)
 
-    // Reading every layer for files deleted later is the slow part of measuring: it runs while the
-    // image is pushed, and its finding joins the others afterwards.
+    // Reading every layer for files deleted later, and for the packages, is the slow part of
+    // measuring: it runs while the image is pushed, and its results join the others afterwards.
     const scanning = scanForDeletedFiles(built.imageId, insight, ctx)
+    const listing = spec.name === null ? packagesOf(built.imageId, insight, ctx) : null
     let digest: string | null = null
     try {
       if (request.push) digest = await progress.run('push', () => pushPhase(spec, ctx), variant)
@@ -72,6 +74,7 @@ export async function buildVariant (spec: BuildSpec, source: Source, ctx: Varian
     } finally {
       const deleted = await scanning
       if (deleted) insight.findings = byBytes([...insight.findings, deleted])
+      await keepPackages(await listing, ctx)
     }
     keepTags = !request.push
     return {
@@ -313,6 +316,27 @@ function scanForDeletedFiles (imageId: string, insight: ImageInsight, ctx: ScanN
     logTo(ctx, 'inspect')('system', `Could not read the image's layers to look for files deleted later: ${(error as Error).message}`)
     return null
   })
+}
+
+/** Listing the image's packages for its SBOM (a build with variants lists none). */
+type PackageNeeds = Pick<PipelineContext, 'build' | 'docker' | 'log' | 'record' | 'buildPackages'> & { settings: Pick<PipelineSettings, 'sbom'> }
+
+/** The image's packages, when the request asks and the server lets it; why not, in the log. */
+function packagesOf (imageId: string, insight: ImageInsight, ctx: PackageNeeds): Promise<PackageListing | null> | null {
+  const log = (text: string) => logTo(ctx, 'inspect')('system', text)
+  if (!ctx.build.request.sbom) return null
+  if (ctx.settings.sbom === 'off') {
+    log("The image's packages are not listed (no SBOM): this server lists none (SLIPWAY_SBOM=off)")
+    return null
+  }
+  return listPackages({ docker: ctx.docker, imageId, sizeBytes: insight.sizeBytes, log })
+}
+
+/** Keeps the list for /v1/builds/{id}/sbom, and its count on the build. */
+async function keepPackages (listing: PackageListing | null, ctx: PackageNeeds): Promise<void> {
+  if (!listing) return
+  await ctx.buildPackages.set(ctx.build.id, listing.packages)
+  await ctx.record.update({ packages: listing.summary })
 }
 
 /** The push phase: every tag, to the registry the image is named for. */

@@ -63,6 +63,7 @@ export async function startBuildWorker (
     uploads: storage.storedUploads,
     imageScans: storage.imageScans,
     cacheFacts: storage.cacheFacts,
+    buildPackages: storage.buildPackages,
     secretStore: { secrets: keyring ? storage.secrets(keyring) : null, triggers: storage.triggers },
     docker,
     place,
@@ -86,6 +87,7 @@ export async function startBuildWorker (
       build: { memoryBytes: config.buildMemoryBytes, cpus: config.buildCpus },
       baseImagePull: config.baseImagePull,
       registryCache: config.registryCache,
+      sbom: config.sbom,
       builder: config.builder,
       network: config.buildNetwork
     }

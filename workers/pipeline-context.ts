@@ -2,6 +2,7 @@ import type Docker from 'dockerode'
 import type { LogWriter } from '../src/storage/build-log.js'
 import type { BuildStore } from '../src/storage/build-store.js'
 import type { CacheFacts } from '../src/storage/cache-facts.js'
+import type { BuildPackages } from '../src/storage/build-packages.js'
 import type { StoredUploads } from '../src/storage/upload-store.js'
 import type { RepoPolicy } from '../src/domain/builds/repo-url.js'
 import type { Config } from '../src/domain/config.js'
@@ -27,6 +28,8 @@ export interface PipelineSettings {
   baseImagePull: Config['baseImagePull']
   /** SLIPWAY_REGISTRY_CACHE: off, no build exports or imports registry cache. */
   registryCache: Config['registryCache']
+  /** SLIPWAY_SBOM: off, no build lists its image's packages. */
+  sbom: Config['sbom']
 }
 
 /** The credentials one build may use, read once before its first phase. */
@@ -64,6 +67,8 @@ export interface PipelineContext {
   imageScans: ScanCache
   /** The newest build's cache facts of each lineage, to explain cache misses with. */
   cacheFacts: CacheFacts
+  /** The packages of each build's image, for its software bill of materials. */
+  buildPackages: BuildPackages
   docker: Docker
   /** Who that engine is (docker info's ID and Name); null when it could not say. */
   engine: RanOn['engine']

@@ -33,6 +33,7 @@ export interface BuildRunnerDeps {
   uploads: PipelineContext['uploads']
   imageScans: PipelineContext['imageScans']
   cacheFacts: PipelineContext['cacheFacts']
+  buildPackages: PipelineContext['buildPackages']
   docker: Docker
   /** This worker process (host:pid) and its Docker Engine, which each build records as where it ran. */
   place: { worker: string; engine: EngineLookup }
@@ -147,9 +148,9 @@ function pipelineContext (
   deps: BuildRunnerDeps,
   attempt: Pick<PipelineContext, 'signal' | 'workspace' | 'credentials'>
 ): PipelineContext {
-  const { store, uploads, imageScans, cacheFacts, docker, mirrors } = deps
+  const { store, uploads, imageScans, cacheFacts, buildPackages, docker, mirrors } = deps
   const engine = run.ranOn.engine
-  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, cacheFacts, docker, engine, mirrors, settings: deps.pipeline }
+  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, cacheFacts, buildPackages, docker, engine, mirrors, settings: deps.pipeline }
 }
 
 /** Writes the terminal state, once: lines first, then the state with its event, then its announcement. */

@@ -1,12 +1,20 @@
 import type { Build } from '../domain/schemas/build.js'
-import { ProvenanceUnavailable } from '../domain/errors.js'
+import { ProvenanceUnavailable, SbomUnavailable } from '../domain/errors.js'
+import type { ImagePackage } from '../domain/sbom/image-package.js'
+import { cyclonedxDocument } from '../domain/sbom/cyclonedx.js'
+import { spdxDocument, type SbomSubject } from '../domain/sbom/spdx.js'
 import { provenanceStatement, provenanceUnavailable, type Installation } from '../domain/supply-chain/provenance.js'
+import type { BuildPackages } from '../storage/build-packages.js'
+
+export const SBOM_FORMATS = ['spdx', 'cyclonedx'] as const
+export type SbomFormat = (typeof SBOM_FORMATS)[number]
 
 export interface BuildDocumentsDeps {
   /** The build as GET /v1/builds/{id} answers it (404 and 410 as there). */
   getBuild: (id: string) => Promise<Build>
+  packages: Pick<BuildPackages, 'get'>
   installation: Installation
-  settings: { provenance: 'on' | 'off' }
+  settings: { provenance: 'on' | 'off'; sbom: 'on' | 'off' }
 }
 
 /** The documents a build's image is described by, written from what the build recorded. */
@@ -17,8 +25,39 @@ export function createBuildDocuments (deps: BuildDocumentsDeps) {
       const why = deps.settings.provenance === 'off' ? 'this server makes none (SLIPWAY_PROVENANCE=off)' : provenanceUnavailable(build)
       if (why !== null) throw new ProvenanceUnavailable(id, why)
       return provenanceStatement(build, deps.installation)
+    },
+
+    /** The image's software bill of materials, as SPDX 2.3 or CycloneDX 1.5 JSON. */
+    async sbom (id: string, format: SbomFormat) {
+      const build = await deps.getBuild(id)
+      const packages = await deps.packages.get<ImagePackage[]>(id)
+      if (packages === null) throw new SbomUnavailable(id, whyNoPackages(build, deps.settings.sbom))
+      const subject = sbomSubject(build, deps.installation.version)
+      return format === 'cyclonedx' ? cyclonedxDocument(subject, packages) : spdxDocument(subject, packages)
     }
   }
 }
 
 export type BuildDocuments = ReturnType<typeof createBuildDocuments>
+
+/** The image as the documents name it; its time is when its packages were listed, so a build's document never changes. */
+function sbomSubject (build: Build, version: string): SbomSubject {
+  const listed = build.phases.findLast((phase) => phase.name === 'inspect')?.finishedAt ?? build.createdAt
+  return {
+    name: build.image?.repository ?? build.id,
+    digest: build.image?.digest ?? null,
+    created: listed,
+    tool: { name: 'slipway', version },
+    buildId: build.id,
+    // The image's layers are its history, one entry each, empty ones too: their index is the history index.
+    layers: (build.image?.layers ?? []).map((layer, historyIndex) => ({ historyIndex, instruction: layer.instruction }))
+  }
+}
+
+function whyNoPackages (build: Build, setting: 'on' | 'off'): string {
+  if (!build.request.sbom) return 'its request did not ask for one (sbom: false, or a build that pushes nothing). Build again with "sbom": true'
+  if (setting === 'off') return 'this server lists no packages (SLIPWAY_SBOM=off)'
+  if (build.status === 'queued' || build.status === 'running') return `it is still ${build.status}; its packages are listed once its image is built`
+  if (build.request.variants.length > 0) return 'a build with variants lists no packages; build each variant on its own'
+  return "its image's packages were not listed; its log (inspect phase) says why"
+}

@@ -16,7 +16,7 @@ export interface ImageInsight {
 }
 
 // Reading every layer of a very large image would cost more than the finding is worth.
-const SCAN_LIMIT_BYTES = 2 * 1024 ** 3
+export const SCAN_LIMIT_BYTES = 2 * 1024 ** 3
 
 /**
  * Where the image's bytes are and what would remove them: its layers tied to Dockerfile lines and

@@ -112,8 +112,9 @@ export default fp(
     fastify.decorate('builds', builds)
     fastify.decorate('buildDocuments', createBuildDocuments({
       getBuild: builds.get,
+      packages: storage.buildPackages,
       installation: { publicUrl: config.publicUrl, version: packageVersion },
-      settings: { provenance: config.provenance }
+      settings: { provenance: config.provenance, sbom: config.sbom }
     }))
     fastify.decorate(
       'triggers',

@@ -1,7 +1,21 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { SBOM_FORMATS } from '../../../services/build-documents.js'
+import { StringEnum } from '../../../domain/schemas/common.js'
 import { BuildIdParams, errors } from './common.js'
+
+// Each format's own media type; the documents are passed through whole.
+const SBOM_MEDIA_TYPES = { spdx: 'application/spdx+json', cyclonedx: 'application/vnd.cyclonedx+json' } as const
+const SbomDocumentSchema = Type.Object({}, {
+  $id: 'SbomDocument',
+  additionalProperties: true,
+  description: 'An SPDX 2.3 JSON document (format=spdx) or a CycloneDX 1.5 JSON BOM (format=cyclonedx); docs/guides/sbom.md#software-bill-of-materials'
+})
+const SbomQuery = Type.Object(
+  { format: Type.Optional(StringEnum(SBOM_FORMATS, { default: 'spdx', description: 'spdx: SPDX 2.3 JSON; cyclonedx: CycloneDX 1.5 JSON' })) },
+  { additionalProperties: false }
+)
 
 // The in-toto Statement's envelope is fixed; its predicate is SLSA's, passed through whole.
 const ProvenanceStatementSchema = Type.Object(
@@ -20,6 +34,34 @@ const ProvenanceStatementSchema = Type.Object(
 export default async function buildDocumentRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
   fastify.addSchema(ProvenanceStatementSchema)
+  fastify.addSchema(SbomDocumentSchema)
+
+  fastify.get(
+    '/builds/:id/sbom',
+    {
+      config: { scope: 'builds:read' },
+      schema: {
+        tags: ['builds'],
+        summary: "The software bill of materials of a build's image",
+        description:
+          'Every package in the final image (Debian and Alpine packages, Python distributions, npm packages, Go modules built into binaries) with its ' +
+          'version, package URL, declared license and the layer (and Dockerfile instruction) that added it; packages a later layer removed are not ' +
+          'listed. 409 SBOM_NOT_AVAILABLE, saying why, for a build whose packages were not listed: not asked for (sbom: false), still running, ' +
+          'with variants, an image above the scan limit, or a server with SLIPWAY_SBOM=off.',
+        params: BuildIdParams,
+        querystring: SbomQuery,
+        response: {
+          200: { content: Object.fromEntries(Object.values(SBOM_MEDIA_TYPES).map((type) => [type, { schema: Type.Ref(SbomDocumentSchema) }])) },
+          ...errors(400, 404, 409, 410, 503)
+        }
+      }
+    },
+    async (request, reply) => {
+      const format = request.query.format ?? 'spdx'
+      const document = await fastify.buildDocuments.sbom(request.params.id, format)
+      return reply.type(SBOM_MEDIA_TYPES[format]).send(document)
+    }
+  )
 
   fastify.get(
     '/builds/:id/provenance',
