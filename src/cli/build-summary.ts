@@ -50,6 +50,7 @@ export function describeBuild (build: Build, now = Date.now()): string {
     // Size, change, budget, largest layer and first finding, worded as the log, chat and portal word them.
     for (const line of summaryLines(image)) lines.push(`  ${line}`)
   }
+  if (build.packages) lines.push(`  packages ${packagesText(build.packages)} (GET ${build.links.self}/sbom)`)
   for (const variant of build.variants) {
     const result = variant.status === 'succeeded' ? `${variant.sizeBytes === null ? '' : formatBytes(variant.sizeBytes)} ${variant.digest ?? ''}` : (variant.error?.code ?? '')
     lines.push(`  variant  ${variant.name}: ${variant.status} ${result}`.trimEnd())
@@ -59,6 +60,12 @@ export function describeBuild (build: Build, now = Date.now()): string {
     lines.push(`  error    ${build.error.code}${build.error.phase ? ` in ${build.error.phase}` : ''}: ${build.error.message}`)
   }
   return `${lines.join('\n')}\n`
+}
+
+/** "93 (deb 88, npm 5)": the SBOM's count, by ecosystem. */
+function packagesText (packages: NonNullable<Build['packages']>): string {
+  const counts = Object.entries(packages.byEcosystem).filter(([, count]) => count > 0).map(([ecosystem, count]) => `${ecosystem} ${count}`)
+  return `${packages.count}${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`
 }
 
 function headline (build: Build, now: number): string {

@@ -30,9 +30,11 @@ t.test('a succeeded build: its image, digest, size and the advisor’s largest f
       ],
       budget: null
     },
+    packages: { count: 93, byEcosystem: { deb: 88, apk: 0, pypi: 0, npm: 5, golang: 0 } },
     warnings: ['The image is over its budget']
   })
   const text = describeBuild(build)
+  t.match(text, 'packages 93 (deb 88, npm 5) (GET /v1/builds/01JD7Z0000000000000000000A/sbom)', "the SBOM's count, and where it is")
   t.match(text, /^Build 01JD7Z0000000000000000000A succeeded in 14 s\n/)
   t.match(text, 'source   https://github.com/acme/app.git @ (default branch) (c0ffee000000)')
   t.match(text, 'phases   clone 800 ms')

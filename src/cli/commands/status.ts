@@ -7,7 +7,7 @@ import { apiOf, print } from './shared.js'
 export const statusSpec: CommandSpec = {
   name: 'status',
   usage: 'status ID [--json]',
-  summary: 'Show a build: its status, source, phases, layer cache hits, and its image or error.',
+  summary: 'Show a build: its status, source, phases, layer cache hits, and its image (with its package count) or error.',
   description: `
 The cache lines say how many Dockerfile steps came from the layer cache and which step ran first,
 and why (the steps after it ran because it did):
