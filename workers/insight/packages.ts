@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { formatBytes } from '../../src/domain/format.js'
 import { purlOf, type Ecosystem, type ImagePackage, type OsRelease } from '../../src/domain/sbom/image-package.js'
 import { readImageLayers, visibleKeptFiles, type ContentKeeper, type KeepContent, type LayerFiles, type VisibleFile } from './image-archive.js'
 import { goBuildInfoKeeper, goModules } from './packages/go-buildinfo.js'
@@ -29,13 +30,38 @@ function sourceOf (name: string): Source | undefined {
   return undefined
 }
 
-/** Keeps the package metadata files whole, and of executables only their Go build information. */
-const keepPackageFiles: KeepContent = (name, header) => {
-  const source = sourceOf(name)
-  // Python metadata puts its headers first and may append a long description: its start is enough.
-  if (source) return bytesKeeper(source === 'dpkg' || source === 'apk' ? DATABASE_LIMIT : FILE_LIMIT, source === 'python')
-  if (((header.mode ?? 0) & 0o111) !== 0) return goBuildInfoKeeper()
-  return undefined
+/**
+ * What one scan may hold: an image is untrusted, and a Dockerfile can fill one with package
+ * metadata (thousands of large package.json files, Go build information in every binary). Past
+ * either limit the scan gives up, and says so, rather than hold it all.
+ */
+export interface ScanLimits {
+  /** The package metadata kept, all files together. */
+  keptBytes: number
+  packages: number
+}
+
+export const SCAN_LIMITS: ScanLimits = { keptBytes: 256 * 1024 * 1024, packages: 100_000 }
+
+/** Keeps the package metadata files whole, and of executables only their Go build information, within `limit` bytes in all. */
+function packageFilesKeeper (limit: number): KeepContent {
+  let kept = 0
+  const counted = (keeper: ContentKeeper): ContentKeeper => ({
+    write: (chunk) => keeper.write(chunk),
+    end () {
+      const content = keeper.end()
+      kept += content?.length ?? 0
+      if (kept > limit) throw new Error(`the image holds more package metadata than the scan keeps (${formatBytes(limit)})`)
+      return content
+    }
+  })
+  return (name, header) => {
+    const source = sourceOf(name)
+    // Python metadata puts its headers first and may append a long description: its start is enough.
+    if (source) return counted(bytesKeeper(source === 'dpkg' || source === 'apk' ? DATABASE_LIMIT : FILE_LIMIT, source === 'python'))
+    if (((header.mode ?? 0) & 0o111) !== 0) return counted(goBuildInfoKeeper())
+    return undefined
+  }
 }
 
 /** Keeps a file's bytes up to `limit`; past it, the start when `cut`, else nothing. */
@@ -72,8 +98,8 @@ interface Found {
  * Alpine's package databases, Python distributions, npm packages and Go binaries' modules, each
  * with the layer that added it. What a later layer deleted or replaced is not listed.
  */
-export async function scanImagePackages (image: NodeJS.ReadableStream | AsyncIterable<Buffer>): Promise<{ packages: ImagePackage[]; os: OsRelease | null }> {
-  const { layers, historyIndexes } = await readImageLayers(image, keepPackageFiles)
+export async function scanImagePackages (image: NodeJS.ReadableStream | AsyncIterable<Buffer>, limits = SCAN_LIMITS): Promise<{ packages: ImagePackage[]; os: OsRelease | null }> {
+  const { layers, historyIndexes } = await readImageLayers(image, packageFilesKeeper(limits.keptBytes))
   const visible = visibleKeptFiles(layers)
   const os = osRelease(visible)
   const found = visible.flatMap((file) => packagesIn(file, layers))
@@ -84,6 +110,7 @@ export async function scanImagePackages (image: NodeJS.ReadableStream | AsyncIte
     const key = [pkg.ecosystem, pkg.name, pkg.version, pkg.path].join('\u0000')
     if (seen.has(key)) continue
     seen.add(key)
+    if (seen.size > limits.packages) throw new Error(`the image holds more than ${limits.packages} packages, more than the scan lists`)
     packages.push({
       ecosystem: pkg.ecosystem,
       name: pkg.name,

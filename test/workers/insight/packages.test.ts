@@ -141,6 +141,44 @@ t.test('files over the cap: Python metadata is read from its start, anything els
   t.same(packages.map((found) => found.purl), ['pkg:pypi/big@1.0'])
 })
 
+// An image is untrusted input: a Dockerfile can fill one with as much package metadata as it likes.
+t.test('attack: an image made of package metadata cannot make the worker hold it all', async (t) => {
+  const manifest = (i: number) => packageJson(`app/node_modules/pkg-${i}`, { name: `pkg-${i}`, version: '1.0.0', description: 'x'.repeat(900_000) })
+  const archive = await saveArchive({ layers: [Array.from({ length: 40 }, (_, i) => manifest(i))] })
+  await t.rejects(
+    scanImagePackages(chunked(archive, 64 * 1024), { keptBytes: 8 * 1024 * 1024, packages: 10_000 }),
+    { message: /holds more package metadata than the scan keeps \(8.39 MB\)/ },
+    '36 MB of package.json files against an 8 MiB budget'
+  )
+  const go = Array.from({ length: 30 }, (_, i) => fileWith(`usr/bin/tool-${i}`, goBinary(modinfo), 0o755))
+  await t.rejects(scanImagePackages(chunked(await saveArchive({ layers: [go] }), 64 * 1024), { keptBytes: 64 * 1024, packages: 10_000 }), { message: /more package metadata/ }, 'Go build information in every binary counts too')
+  const many = Array.from({ length: 50 }, (_, i) => stanza(`pkg-${i}`, '1.0'))
+  await t.rejects(scanImagePackages(chunked(await saveArchive({ layers: [[dpkgStatus(...many)]] })), { keptBytes: 8 * 1024 * 1024, packages: 20 }), { message: /more than 20 packages/ })
+  const fine = await scanImagePackages(chunked(archive, 64 * 1024))
+  t.equal(fine.packages.length, 40, 'within the default budget, all of them')
+})
+
+t.test('attack: package metadata that is not what it claims to be lists nothing and breaks nothing', async (t) => {
+  const { packages } = await scanImagePackages(
+    chunked(
+      await saveArchive({
+        layers: [
+          [
+            fileWith('app/node_modules/proto/package.json', '{"__proto__": {"polluted": true}, "name": "proto", "version": "1.0.0", "license": {"toString": 1}}'),
+            fileWith('app/node_modules/broken/package.json', '{"name": "broken", "version":'),
+            fileWith('app/node_modules/typed/package.json', '{"name": ["a"], "version": {"v": 1}}'),
+            fileWith('usr/lib/python3/site-packages/bad-1.0.dist-info/METADATA', '\u0000\u0001binary garbage'),
+            fileWith('usr/local/bin/liar', Buffer.concat([Buffer.from('\xff Go buildinf:', 'latin1'), Buffer.from([8, 2]), Buffer.alloc(16), uvarint(2 ** 40)]), 0o755)
+          ]
+        ]
+      })
+    )
+  )
+  t.same(packages.map((found) => found.name), ['proto'], 'only the well-formed package')
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype polluted')
+  t.equal(packages[0]?.license, null, 'a license that is no string is no license')
+})
+
 t.test('no os-release, no packages', async (t) => {
   t.same(await scanImagePackages(chunked(await saveArchive({ layers: [[fileWith('hello', 'world')]] }))), { packages: [], os: null })
 })
