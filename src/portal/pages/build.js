@@ -2,6 +2,7 @@ import { isTerminal } from '../../domain/build-status.js'
 import { CACHE_MISS_LABELS, cacheText, summaryEntries } from '../../domain/build-summary.js'
 import { followLog, json } from '../api.js'
 import { layersChart } from '../charts.js'
+import { packagesSection } from './packages.js'
 import { errorBox, h, show, statusBadge, svg } from '../dom.js'
 import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
 
@@ -208,7 +209,7 @@ function overview (build) {
       build.reusedFrom ? fact('Reused', 'the image of the identical build ', h('a', { href: `#/builds/${build.reusedFrom}` }, build.reusedFrom)) : null
     ),
     timeline(build),
-    build.image ? imageSection(build.image) : null,
+    build.image ? imageSection(build, build.image) : null,
     build.variants.length ? h('section', {}, h('h2', {}, 'Variants'), variantsTable(build.variants)) : null
   ]
 }
@@ -339,10 +340,11 @@ function cacheSummary (build) {
 /**
  * The image: first the summary the build log, the CLI and chat messages show (size, change,
  * budget, largest layer, first finding, worded by src/domain/build-summary.js), then its tags,
- * where its bytes are, and every finding.
+ * where its bytes are, what is in it, and every finding.
+ * @param {Build} build
  * @param {Image} image
  */
-function imageSection (image) {
+function imageSection (build, image) {
   return h(
     'section',
     { id: 'image' },
@@ -356,6 +358,8 @@ function imageSection (image) {
     ),
     h('h3', {}, 'Where the bytes are'),
     layersChart(image.layers),
+    h('h3', {}, 'What is in it'),
+    packagesSection({ ...build, image }),
     h('h3', {}, 'What would make it smaller'),
     image.findings.length
       ? h('ol', { class: 'findings' }, image.findings.map((f) => h('li', {}, h('strong', {}, f.rule), f.bytes !== undefined ? ` · ${bytes(f.bytes)}` : '', f.lines.length ? ` · line ${f.lines.join(', ')}` : '', f.stage ? ` · stage ${f.stage}` : '', h('div', {}, f.message))))

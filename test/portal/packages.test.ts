@@ -1,0 +1,88 @@
+import { Redis } from 'ioredis'
+import t from 'tap'
+import { ulid } from 'ulid'
+import { newBuildRecord } from '../../src/domain/builds/build-request.js'
+import type { ImagePackage } from '../../src/domain/sbom/image-package.js'
+import type { BuildRecord } from '../../src/domain/schemas/build.js'
+import { createStorage } from '../../src/storage/storage.js'
+import { chromiumMissing, CHROMIUM, openBrowser } from '../helpers/browser.js'
+import { defaultRequest } from '../helpers/fixtures.js'
+import { startSlipway } from '../helpers/slipway.js'
+
+// What the portal shows of an image's SBOM, beside its layer chart: the packages counted by
+// ecosystem, and opened, by the layer that added them. The worker's side (listing them from real
+// images) is tested with the worker; here the build and its list are stored as the worker leaves
+// them and read through the API like any other.
+
+const DIGEST = `sha256:${'ab'.repeat(32)}`
+const pkg = (ecosystem: ImagePackage['ecosystem'], name: string, version: string, historyIndex: number): ImagePackage =>
+  ({ ecosystem, name, version, purl: `pkg:${ecosystem}/${name}@${version}`, license: null, historyIndex, path: '/somewhere' })
+
+if (chromiumMissing) {
+  t.plan(0, `the portal's browser tests need ${CHROMIUM} (Debian's chromium package; scripts/setup.sh installs it)`)
+} else {
+  const slipway = await startSlipway(t)
+  const url = await slipway.listen()
+  const redis = new Redis(slipway.config.redisUrl)
+  t.teardown(() => redis.quit())
+  const storage = createStorage(redis, slipway.config)
+
+  const finished = new Date().toISOString()
+  const build: BuildRecord = {
+    ...newBuildRecord(ulid(), { ...defaultRequest('https://git.example.com/acme/app.git', 'registry.example.com/acme/app'), push: true, sbom: true }, new Date()),
+    status: 'succeeded',
+    startedAt: finished,
+    finishedAt: finished,
+    durationMs: 1000,
+    phases: [{ name: 'inspect', status: 'succeeded', startedAt: finished, finishedAt: finished, durationMs: 10 }],
+    image: {
+      id: 'sha256:1',
+      repository: 'registry.example.com/acme/app',
+      tags: ['registry.example.com/acme/app:v1'],
+      pushed: true,
+      digest: DIGEST,
+      sizeBytes: 80_000_000,
+      layers: [
+        { instruction: 'Imported from -', sizeBytes: 75_000_000, createdAt: null, line: null, stage: null, fromBase: true },
+        { instruction: 'COPY app /app', sizeBytes: 5_000_000, createdAt: null, line: 4, stage: null, fromBase: false }
+      ],
+      baseBytes: 75_000_000,
+      addedBytes: 5_000_000,
+      sizeDelta: null,
+      findings: [],
+      budget: null
+    },
+    packages: { count: 3, byEcosystem: { deb: 2, apk: 0, pypi: 0, npm: 1, golang: 0 } }
+  }
+  await storage.builds.create(build)
+  await storage.buildPackages.set(build.id, [pkg('deb', 'libc6', '2.36-9', 0), pkg('deb', 'zlib1g', '1.2.13', 0), pkg('npm', 'left-pad', '1.3.0', 1)])
+  const unlisted: BuildRecord = { ...build, id: ulid(), packages: null, request: { ...build.request, sbom: false } }
+  await storage.builds.create(unlisted)
+
+  const token = (await slipway.app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: 'portal-packages', scopes: ['builds:read'] } })).json<{ token: string }>().token
+  const { page, screenshot } = await openBrowser(t)
+  const visit = async (hash: string) => {
+    await page.goto('about:blank')
+    await page.goto(`${url}/portal/${hash}`)
+  }
+
+  t.test("the build page counts the image's packages, and opened lists them by the layer that added them", async (t) => {
+    await visit('#/builds')
+    await page.evaluate(`sessionStorage.setItem('slipway.token', ${JSON.stringify(token)})`)
+    await visit(`#/builds/${build.id}`)
+    await page.locator('#packages summary').waitFor()
+    t.equal(await page.locator('#packages summary').innerText(), '3 packages (deb 2, npm 1): by the layer that added them')
+    await page.click('#packages summary')
+    await page.locator('table.packages tbody tr').nth(1).waitFor()
+    const rows = await page.locator('table.packages tbody tr').allInnerTexts()
+    t.match(rows[0], /Imported from -\s+\(base image\)\s+deb 2\s+libc6 2\.36-9, zlib1g 1\.2\.13/, 'the base image layer with its Debian packages')
+    t.match(rows[1], /line 4: COPY app \/app\s+npm 1\s+left-pad 1\.3\.0/, 'the COPY that brought the npm package, by its line')
+    await screenshot('packages-by-layer')
+  })
+
+  t.test('a build without an SBOM says why', async (t) => {
+    await visit(`#/builds/${unlisted.id}`)
+    await page.locator('#packages').waitFor()
+    t.equal(await page.locator('#packages').innerText(), 'Its packages were not listed: the build did not ask for an SBOM.')
+  })
+}
