@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
+import { Redis } from 'ioredis'
 import { chromium, type Page } from 'playwright-core'
+import type { Test } from 'tap'
 import { packageRoot } from '../../src/package-info.js'
+import { createStorage } from '../../src/storage/storage.js'
 import { tempFolder } from './files.js'
+import { startSlipway } from './slipway.js'
 import type { Teardown } from './teardown.js'
 
 /** Debian's chromium package (scripts/setup.sh installs it); never a downloaded browser. */
@@ -27,3 +31,25 @@ export async function openBrowser (t: Teardown): Promise<{ page: Page; screensho
 }
 
 export const chromiumMissing = !existsSync(CHROMIUM)
+
+/**
+ * A Slipway serving the portal, its storage (for records made by hand), and the portal in a fresh
+ * browser, signed in with a new read-only token of its own (as a person who pasted it would be);
+ * `visit` opens one of its pages afresh, as typing its address would.
+ */
+export async function openPortal (t: Test, tokenName: string) {
+  const slipway = await startSlipway(t)
+  const url = await slipway.listen()
+  const redis = new Redis(slipway.config.redisUrl)
+  t.teardown(() => redis.quit())
+  const storage = createStorage(redis, slipway.config)
+  const token = (await slipway.app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: tokenName, scopes: ['builds:read'] } })).json<{ token: string }>().token
+  const { page, screenshot } = await openBrowser(t)
+  const visit = async (hash: string) => {
+    await page.goto('about:blank')
+    await page.goto(`${url}/portal/${hash}`)
+  }
+  await visit('#/builds')
+  await page.evaluate(`sessionStorage.setItem('slipway.token', ${JSON.stringify(token)})`)
+  return { slipway, storage, page, screenshot, visit }
+}

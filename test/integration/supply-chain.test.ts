@@ -1,14 +1,10 @@
 import { execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { Ajv } from 'ajv'
-import addFormats from 'ajv-formats'
 import t from 'tap'
 import { createRepo } from '../helpers/git-repo.js'
 import { docker, pull, registryDigest, removeImage } from '../helpers/docker.js'
 import { startRegistry } from '../helpers/registry.js'
+import { sbomSchemas } from '../helpers/sbom-schemas.js'
 import { startSlipway } from '../helpers/slipway.js'
 
 // What a pushed image is described by, through the live service: its software bill of materials
@@ -52,7 +48,7 @@ t.test('the SBOM lists what is in the final image, each package with its layer, 
   t.match(cdxAnswer.headers['content-type'], /^application\/vnd\.cyclonedx\+json/)
   const cyclonedx = cdxAnswer.json()
 
-  const ajv = await schemaValidator()
+  const ajv = await sbomSchemas()
   t.ok(ajv.validate('spdx-2.3.schema.json', spdx), 'SPDX 2.3 by its published schema', { errors: ajv.errors })
   t.ok(ajv.validate('bom-1.5.schema.json', cyclonedx), 'CycloneDX 1.5 by its published schema', { errors: ajv.errors })
 
@@ -85,16 +81,6 @@ t.test('the SBOM lists what is in the final image, each package with its layer, 
   t.match(refused.json(), { code: 'SBOM_NOT_AVAILABLE', message: /did not ask for one/ })
   t.equal(unasked.packages, null)
 })
-
-async function schemaValidator (): Promise<Ajv> {
-  const folder = fileURLToPath(new URL('../fixtures/schemas/', import.meta.url))
-  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, formats: { 'iri-reference': true, 'idn-email': true } })
-  addFormats.default(ajv)
-  for (const name of ['spdx.schema.json', 'jsf-0.82.schema.json', 'bom-1.5.schema.json', 'spdx-2.3.schema.json']) {
-    ajv.addSchema(JSON.parse(await readFile(path.join(folder, name), 'utf8')) as object, name)
-  }
-  return ajv
-}
 
 t.test('a pushed build has a provenance statement naming the digest the registry serves', async (t) => {
   const slipway = await startSlipway(t)

@@ -1,12 +1,9 @@
-import { Redis } from 'ioredis'
 import t from 'tap'
 import { ulid } from 'ulid'
 import { newBuildRecord } from '../../src/domain/builds/build-request.js'
 import type { BuildCache, BuildRecord, Step } from '../../src/domain/schemas/build.js'
-import { createStorage } from '../../src/storage/storage.js'
-import { chromiumMissing, CHROMIUM, openBrowser } from '../helpers/browser.js'
+import { chromiumMissing, CHROMIUM, openPortal } from '../helpers/browser.js'
 import { defaultRequest } from '../helpers/fixtures.js'
-import { startSlipway } from '../helpers/slipway.js'
 
 // What the portal shows of the layer cache: each rebuilt step's reason as a badge, the first miss
 // highlighted, and each build's hit rate in the lists. The worker's side (filling `cacheMiss` and
@@ -42,11 +39,7 @@ function succeededBuild (steps: Step[], cache: BuildCache | null, created: Date)
 if (chromiumMissing) {
   t.plan(0, `the portal's browser tests need ${CHROMIUM} (Debian's chromium package; scripts/setup.sh installs it)`)
 } else {
-  const slipway = await startSlipway(t)
-  const url = await slipway.listen()
-  const redis = new Redis(slipway.config.redisUrl)
-  t.teardown(() => redis.quit())
-  const storage = createStorage(redis, slipway.config)
+  const { storage, page, screenshot, visit } = await openPortal(t, 'portal-cache')
 
   const earlier = succeededBuild([step(2, 'RUN apk add python3', { reason: 'first-build', detail: { summary: 'no earlier build of this branch' } })], {
     comparedWith: null,
@@ -75,16 +68,7 @@ if (chromiumMissing) {
   const before = succeededBuild([step(2, 'RUN apk add python3')], null, new Date(Date.now() - 180_000))
   for (const record of [before, earlier, build]) await storage.builds.create(record)
 
-  const token = (await slipway.app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: 'portal-cache', scopes: ['builds:read'] } })).json<{ token: string }>().token
-  const { page, screenshot } = await openBrowser(t)
-  const visit = async (hash: string) => {
-    await page.goto('about:blank')
-    await page.goto(`${url}/portal/${hash}`)
-  }
-
   t.test('the build page: each rebuilt step with its reason as a badge, the first miss highlighted, cached steps marked', async (t) => {
-    await visit('#/builds')
-    await page.evaluate(`sessionStorage.setItem('slipway.token', ${JSON.stringify(token)})`)
     await visit(`#/builds/${build.id}`)
     await page.locator('#cache-summary').waitFor()
     t.equal(

@@ -1,13 +1,10 @@
-import { Redis } from 'ioredis'
 import t from 'tap'
 import { ulid } from 'ulid'
 import { newBuildRecord } from '../../src/domain/builds/build-request.js'
 import type { ImagePackage } from '../../src/domain/sbom/image-package.js'
 import type { BuildRecord } from '../../src/domain/schemas/build.js'
-import { createStorage } from '../../src/storage/storage.js'
-import { chromiumMissing, CHROMIUM, openBrowser } from '../helpers/browser.js'
+import { chromiumMissing, CHROMIUM, openPortal } from '../helpers/browser.js'
 import { defaultRequest } from '../helpers/fixtures.js'
-import { startSlipway } from '../helpers/slipway.js'
 
 // What the portal shows of an image's SBOM, beside its layer chart: the packages counted by
 // ecosystem, and opened, by the layer that added them. The worker's side (listing them from real
@@ -21,11 +18,7 @@ const pkg = (ecosystem: ImagePackage['ecosystem'], name: string, version: string
 if (chromiumMissing) {
   t.plan(0, `the portal's browser tests need ${CHROMIUM} (Debian's chromium package; scripts/setup.sh installs it)`)
 } else {
-  const slipway = await startSlipway(t)
-  const url = await slipway.listen()
-  const redis = new Redis(slipway.config.redisUrl)
-  t.teardown(() => redis.quit())
-  const storage = createStorage(redis, slipway.config)
+  const { storage, page, screenshot, visit } = await openPortal(t, 'portal-packages')
 
   const finished = new Date().toISOString()
   const build: BuildRecord = {
@@ -59,16 +52,7 @@ if (chromiumMissing) {
   const unlisted: BuildRecord = { ...build, id: ulid(), packages: null, request: { ...build.request, sbom: false } }
   await storage.builds.create(unlisted)
 
-  const token = (await slipway.app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: 'portal-packages', scopes: ['builds:read'] } })).json<{ token: string }>().token
-  const { page, screenshot } = await openBrowser(t)
-  const visit = async (hash: string) => {
-    await page.goto('about:blank')
-    await page.goto(`${url}/portal/${hash}`)
-  }
-
   t.test("the build page counts the image's packages, and opened lists them by the layer that added them", async (t) => {
-    await visit('#/builds')
-    await page.evaluate(`sessionStorage.setItem('slipway.token', ${JSON.stringify(token)})`)
     await visit(`#/builds/${build.id}`)
     await page.locator('#packages summary').waitFor()
     t.equal(await page.locator('#packages summary').innerText(), '3 packages (deb 2, npm 1): by the layer that added them')

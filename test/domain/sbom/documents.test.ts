@@ -1,9 +1,5 @@
-import { fileURLToPath } from 'node:url'
-import { readFile } from 'node:fs/promises'
-import path from 'node:path'
-import { Ajv } from 'ajv'
-import addFormats from 'ajv-formats'
 import t from 'tap'
+import { sbomSchemas } from '../../helpers/sbom-schemas.js'
 import { cyclonedxDocument } from '../../../src/domain/sbom/cyclonedx.js'
 import type { ImagePackage } from '../../../src/domain/sbom/image-package.js'
 import { spdxDocument, type SbomSubject } from '../../../src/domain/sbom/spdx.js'
@@ -25,18 +21,6 @@ const packages: ImagePackage[] = [
   { ecosystem: 'npm', name: '@scope/pkg', version: '1.0.0', purl: 'pkg:npm/%40scope/pkg@1.0.0', license: 'MIT', historyIndex: 2, path: '/app/node_modules/x/node_modules/@scope/pkg/package.json' },
   { ecosystem: 'pypi', name: 'six', version: '1.16.0', purl: 'pkg:pypi/six@1.16.0', license: 'MIT License', historyIndex: -1, path: '/usr/lib/python3/dist-packages/six-1.16.0.egg-info' }
 ]
-
-// The published schemas, as test/fixtures/schemas/README.md says where they come from.
-const schemas = fileURLToPath(new URL('../../fixtures/schemas/', import.meta.url))
-const validator = async () => {
-  // Formats ajv-formats lacks (IRIs, international e-mail addresses) are taken as they are.
-  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, formats: { 'iri-reference': true, 'idn-email': true } })
-  addFormats.default(ajv)
-  for (const name of ['spdx.schema.json', 'jsf-0.82.schema.json', 'bom-1.5.schema.json', 'spdx-2.3.schema.json']) {
-    ajv.addSchema(JSON.parse(await readFile(path.join(schemas, name), 'utf8')) as object, name)
-  }
-  return ajv
-}
 
 t.test('SPDX 2.3', async (t) => {
   const document = spdxDocument(subject, packages) as Record<string, any>
@@ -87,7 +71,7 @@ t.test('CycloneDX 1.5', async (t) => {
 })
 
 t.test('the published JSON schemas', async (t) => {
-  const ajv = await validator()
+  const ajv = await sbomSchemas()
   for (const [schema, document] of [
     ['spdx-2.3.schema.json', spdxDocument(subject, packages)],
     ['spdx-2.3.schema.json', spdxDocument({ ...subject, digest: null }, [])],
