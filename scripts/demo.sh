@@ -114,6 +114,13 @@ curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '.image.layers // [] | s
 echo
 echo "What would make it smaller (Slipway's advisor, largest first):"
 curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '.image.findings // [] | .[0:4][] | "  \(((.bytes // 0) / 1000000 * 10 | round / 10)) MB\t\(.rule) (line \(.lines | map(tostring) | join(", ")))"'
+echo
+echo "What is in each image (its SBOM: build tools left behind by the multi-stage build):"
+for id in "$single" "$multi"; do
+  curl -fsS "${auth[@]}" "$api/v1/builds/$id" | jq -r '
+    "  \(if .request.dockerfile == "Dockerfile" then "single-stage" else "multi-stage " end)  " +
+    (if .packages then "\(.packages.count) packages" + ([.packages.byEcosystem | to_entries[] | select(.value > 0) | "\(.key) \(.value)"] | if length > 0 then " (\(join(", ")))" else "" end) else "not listed" end)'
+done
 cat <<EOF
 
 Slipway is still running at $api (docs: $api/docs).
@@ -121,5 +128,6 @@ Open the portal at $api/portal and paste the token from $token_file (cat it), or
   export SLIPWAY_TOKEN=\$(cat $token_file)
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$multi | jq .
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$single/logs | tail
+  curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" "$api/v1/builds/$multi/sbom?format=cyclonedx" | jq '.components[] | {name, version}'
 Stop it with: kill \$(cat $state_dir/slipway.pid)
 EOF

@@ -57,11 +57,16 @@ export async function buildPage (main, { id, signal }) {
   render()
 
   let refreshing = false
+  // Once the log has ended, its end event holds the final build: a refresh still in flight then
+  // answers with an older state, which must not replace it (the page would show "running" for good).
+  let ended = false
   const refresh = async () => {
     if (refreshing) return
     refreshing = true
     try {
-      build = await fetchBuild()
+      const fetched = await fetchBuild()
+      if (ended) return
+      build = fetched
       render()
     } catch (error) {
       if (!signal.aborted) show(actionResult, errorBox(error, 'The build could not be refreshed:'))
@@ -76,6 +81,7 @@ export async function buildPage (main, { id, signal }) {
   const lines = logView(log)
   try {
     build = await followLog(id, { signal, onLine: lines.add, onStatus: () => { void refresh() } })
+    ended = true
     lines.flush()
     clearInterval(timer)
     render()
