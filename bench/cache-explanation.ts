@@ -20,6 +20,7 @@ import { buildkitSteps } from '../test/helpers/builder-steps.js'
 import { createRepo } from '../test/helpers/git-repo.js'
 import { defaultRequest } from '../test/helpers/fixtures.js'
 import { startCacheExplanation } from '../workers/insight/cache-misses.js'
+import { baseImagesOf } from '../workers/docker/base-images.js'
 import { gitTree } from '../workers/source/git-tree.js'
 import { milliseconds, percentile, type Section } from './report.js'
 
@@ -75,12 +76,13 @@ export const cacheExplanationSection: Section = {
         const steps = buildkitSteps(facts, (fact) => ran.includes(fact.text))
         const input = { build: builds.get(commit)!, resolvedRef: 'refs/heads/main', dockerfile: 'Dockerfile', target: null, facts, plan, tree, engine: { id: 'bench', name: 'bench' }, docker, kept, signal }
         const whole = performance.now()
-        await startCacheExplanation(input).finish(steps, false, [])
+        await startCacheExplanation(input).finish(steps, { keep: false, registryImports: [], bases: await baseImagesOf(docker, facts) })
         const wholeMs = performance.now() - whole
         const explanation = startCacheExplanation(input)
         await new Promise((resolve) => setTimeout(resolve, BUILD_STAND_IN_MS))
         const began = performance.now()
-        const explained = await explanation.finish(steps, keep, [])
+        // The engine is asked for the base images after the build, as the worker does, for this and the provenance.
+        const explained = await explanation.finish(steps, { keep, registryImports: [], bases: await baseImagesOf(docker, facts) })
         return { ms: performance.now() - began, wholeMs, explained }
       } finally {
         await tree.close()

@@ -171,14 +171,18 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, {
       drain: () => ctx.log.drain()
     })
     succeeded = true
-    // What the provenance statement names as the build's base images (a build with variants has one per variant: none kept).
-    if (spec.name === null) await ctx.record.update({ baseImages: uniqueBases(await baseImagesOf(ctx.docker, facts)) })
     return { builder, imageId }
   } finally {
     const registryCache = cachePlan && registryCacheRecord(cachePlan, cacheImports)
-    if (explanation && !ctx.signal.aborted) {
+    const explaining = explanation !== null && !ctx.signal.aborted
+    // What the provenance statement names as the build's base images (a build with variants has one
+    // per variant: none kept); the explanation compares their ids. Asked of the engine once for both.
+    const keepBases = succeeded && spec.name === null
+    const bases = explaining || keepBases ? await baseImagesOf(ctx.docker, facts) : new Map<string, BaseImage>()
+    if (keepBases) await ctx.record.update({ baseImages: uniqueBases(bases) })
+    if (explaining) {
       const imports = (registryCache?.imports ?? []).map((entry) => ({ reference: entry.reference, imported: entry.outcome === 'imported' }))
-      await explainSteps(explanation, succeeded, imports, ctx)
+      await explainSteps(explanation, { keep: succeeded, registryImports: imports, bases }, ctx)
     }
     await ctx.progress.settle()
     if (registryCache) await ctx.record.update({ registryCache })
@@ -239,12 +243,11 @@ function startExplaining (plan: ContextPlan, spec: BuildSpec, source: Source, fa
  */
 async function explainSteps (
   explanation: CacheExplanation,
-  keep: boolean,
-  registryImports: Parameters<CacheExplanation['finish']>[2],
+  outcome: Parameters<CacheExplanation['finish']>[1],
   ctx: Pick<PipelineContext, 'build' | 'record' | 'progress' | 'log'>
 ): Promise<void> {
   try {
-    const { steps, cache } = await explanation.finish(ctx.progress.stepsSoFar(), keep, registryImports)
+    const { steps, cache } = await explanation.finish(ctx.progress.stepsSoFar(), outcome)
     ctx.progress.steps(steps)
     await ctx.record.update({ cache })
     for (const line of cacheLines({ cache, request: ctx.build.request })) logTo(ctx, 'build')('system', line)

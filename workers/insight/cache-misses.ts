@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto'
 import { Writable } from 'node:stream'
 import type Docker from 'dockerode'
-import type { BuildCache, BuildRecord, Step } from '../../src/domain/schemas/build.js'
+import type { BaseImage, BuildCache, BuildRecord, Step } from '../../src/domain/schemas/build.js'
 import { explainCache, type CacheSide, type ExplainInput } from '../../src/domain/insight/cache-explanation.js'
 import type { DockerfileFacts } from '../../src/domain/insight/step-facts.js'
 import type { ContextPlan } from '../../src/build-context/context.js'
 import type { SourceTree } from '../../src/build-context/source-tree.js'
 import type { CacheFacts } from '../../src/storage/cache-facts.js'
-import { baseImagesOf } from '../docker/base-images.js'
 
 export interface CacheExplanationInput {
   build: BuildRecord
@@ -24,13 +23,18 @@ export interface CacheExplanationInput {
   signal: AbortSignal
 }
 
+/** How the build phase ended, as the explanation needs it. */
+export interface BuildOutcome {
+  /** The build phase succeeded, so its steps are in the engine's cache: this build's side is kept for the next one. */
+  keep: boolean
+  registryImports: ExplainInput['registryImports']
+  /** The engine's image for each stage's FROM after the build (a pull may have changed it), by stage label (base-images.ts). */
+  bases: Map<string, BaseImage>
+}
+
 export interface CacheExplanation {
-  /**
-   * The steps explained against the newest earlier build of the lineage, and (when `keep`: the
-   * build phase succeeded, so its steps are in the engine's cache) this build's side kept for the
-   * next one.
-   */
-  finish(steps: Step[], keep: boolean, registryImports: ExplainInput['registryImports']): Promise<{ steps: Step[]; cache: BuildCache }>
+  /** The steps explained against the newest earlier build of the lineage, and this build's side kept when `keep`. */
+  finish(steps: Step[], outcome: BuildOutcome): Promise<{ steps: Step[]; cache: BuildCache }>
 }
 
 /**
@@ -48,8 +52,9 @@ export function startCacheExplanation (input: CacheExplanationInput): CacheExpla
   // A build that ends before finishing leaves these unread: not an unhandled rejection.
   for (const started of [previous, files]) started?.catch(() => undefined)
   return {
-    async finish (steps, keep, registryImports) {
-      const [kept, ids, bases] = await Promise.all([previous, files ?? contextFileIds(input.plan, input.tree, input.signal), baseImageIds(input)])
+    async finish (steps, { keep, registryImports, bases: found }) {
+      const [kept, ids] = await Promise.all([previous, files ?? contextFileIds(input.plan, input.tree, input.signal)])
+      const bases = baseImageIds(input.facts, found)
       const current: CacheSide = { buildId: input.build.id, engine: input.engine, dockerfile: input.facts, bases, files: ids }
       const explained = explainCache({
         steps,
@@ -112,7 +117,6 @@ async function hashFile (tree: SourceTree, entry: NonNullable<ContextPlan['entri
 }
 
 /** The image id the engine has for each stage's FROM image (null where it cannot say). */
-async function baseImageIds (input: Pick<CacheExplanationInput, 'docker' | 'facts'>): Promise<Record<string, string | null>> {
-  const found = await baseImagesOf(input.docker, input.facts)
-  return Object.fromEntries(input.facts.stages.filter((stage) => stage.image !== null && stage.image !== 'scratch').map((stage) => [stage.label, found.get(stage.label)?.imageId ?? null]))
+function baseImageIds (facts: DockerfileFacts, found: Map<string, BaseImage>): Record<string, string | null> {
+  return Object.fromEntries(facts.stages.filter((stage) => stage.image !== null && stage.image !== 'scratch').map((stage) => [stage.label, found.get(stage.label)?.imageId ?? null]))
 }
