@@ -93,7 +93,8 @@ const CHUNK = 32 * 1024
  * not be read: the call ends with that error, which fails the build.
  */
 export function syncedFolders (folders: Record<string, SyncedFolder>, onError: (error: Error) => void): StreamMethod<Packet, Packet> {
-  const sorted = new Map<string, SyncedEntry[]>()
+  // BuildKit loads one folder under several names (context, dockerfile): it is sorted once.
+  const sorted = new Map<SyncedFolder, SyncedEntry[]>()
   return {
     path: '/moby.filesync.v1.FileSync/DiffCopy',
     request: FSUTIL.lookupType('fsutil.types.Packet'),
@@ -105,11 +106,11 @@ export function syncedFolders (folders: Record<string, SyncedFolder>, onError: (
         return
       }
       const folder = folders[name]!
-      if (!sorted.has(name)) sorted.set(name, inWalkOrder(folder.entries))
+      if (!sorted.has(folder)) sorted.set(folder, inWalkOrder(folder.entries))
       // BuildKit sends each pattern as a header value of its own, which Node's HTTP/2 joins with
       // ", " (and grpc-js keeps joined): a path that itself holds ", " cannot be told apart.
       const asked = (key: string) => call.metadata.get(key).flatMap((value) => String(value).split(', ')).filter(Boolean)
-      const entries = selectEntries(sorted.get(name)!, {
+      const entries = selectEntries(sorted.get(folder)!, {
         include: asked('include-patterns'),
         exclude: asked('exclude-patterns'),
         follow: asked('followpaths')
@@ -213,8 +214,8 @@ export function inWalkOrder (entries: SyncedEntry[]): SyncedEntry[] {
       byPath.set(dir, { path: dir, type: 'directory', mode: 0o755, size: 0 })
     }
   }
-  const key = (entry: SyncedEntry) => Buffer.from(entry.path.replaceAll('/', '\0'))
-  return [...byPath.values()].sort((a, b) => Buffer.compare(key(a), key(b)))
+  const keyed = [...byPath.values()].map((entry) => ({ entry, key: Buffer.from(entry.path.replaceAll('/', '\0')) }))
+  return keyed.sort((a, b) => Buffer.compare(a.key, b.key)).map(({ entry }) => entry)
 }
 
 /**
