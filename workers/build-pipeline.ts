@@ -101,7 +101,7 @@ function tagsAt (request: BuildRecord['request'], revision: string): string[] {
 
 /** Looking for an identical earlier build: its record, and whether its image is still where it left it. */
 type ReuseNeeds = Pick<PipelineContext, 'build' | 'record' | 'store' | 'docker' | 'progress' | 'log' | 'buildPackages'> & {
-  settings: Pick<PipelineSettings, 'sbom'>
+  settings: Pick<PipelineSettings, 'sbom' | 'signingKey'>
   credentials: Pick<BuildCredentials, 'forPush'>
 }
 
@@ -114,9 +114,11 @@ async function reuseEarlier (revision: string, ctx: ReuseNeeds): Promise<Pipelin
   if (!earlier?.image) return null
   // A build that asks for an SBOM reuses only an image whose packages were listed.
   if (request.sbom && ctx.settings.sbom === 'on' && !earlier.packages) return null
+  // And one that would be signed only an image that was: it carries the earlier build's signature and attestations.
+  if (request.sign && ctx.settings.signingKey && !earlier.signature) return null
   const what = `${request.source ? 'upload' : 'commit'} ${revision.slice(0, 12)}`
   ctx.log.write('', 'system', `==> identical to build ${earlier.id} (${what}, same options), whose image is still there: reusing it. Ask for force: true to build again.`)
-  for (const phase of ['context', 'build', 'inspect', 'push'] as const) ctx.progress.skip(phase)
+  for (const phase of ['context', 'build', 'inspect', 'push', ...(request.push ? (['attest'] as const) : [])] as const) ctx.progress.skip(phase)
   // Nothing ran: the timeline is the earlier build's, every step served as if from the cache.
   ctx.progress.steps(earlier.steps.map(({ cacheMiss: _ran, ...step }) => ({ ...step, status: 'succeeded', cached: true, startedAt: null, durationMs: 0 })))
   const counted = earlier.cache?.steps ?? 0
@@ -124,7 +126,10 @@ async function reuseEarlier (revision: string, ctx: ReuseNeeds): Promise<Pipelin
     cache: earlier.cache && { comparedWith: earlier.id, steps: counted, cached: counted, hitRate: counted === 0 ? null : 1, firstMiss: null },
     // The same image from the same bases: what its provenance names is the earlier build's.
     baseImages: earlier.baseImages ?? null,
-    packages: await reusePackages(earlier, ctx)
+    packages: await reusePackages(earlier, ctx),
+    // The same digest: what the registry holds beside it is the earlier build's.
+    attestations: earlier.attestations ?? null,
+    signature: earlier.signature ?? null
   })
   await ctx.progress.settle()
   return { image: earlier.image, reusedFrom: earlier.id, fingerprint, warnings: earlier.warnings }

@@ -20,6 +20,13 @@ import { buildImage, type ImageBuildInput } from './phases/image-build.js'
 import type { CacheImportResult } from './docker/progress.js'
 import { planRegistryCache, registryCacheRecord, type CacheSource } from './registry-cache.js'
 import { pushImage } from './phases/push.js'
+import { attachToImage } from './phases/attest.js'
+import { registryClient } from './registry/registry-client.js'
+import { talksPlainHttp } from './docker/insecure-registries.js'
+import { toResource } from '../src/domain/builds/build-resource.js'
+import { splitImageName } from '../src/domain/builds/image-ref.js'
+import { imageStatements } from '../src/domain/supply-chain/statements.js'
+import type { SigningKey } from '../src/domain/supply-chain/signing-key.js'
 import { listPackages, type PackageListing } from './insight/package-listing.js'
 import type { Source } from './source/source.js'
 
@@ -42,10 +49,10 @@ export interface BuiltImage {
 }
 
 /** What building one variant takes of the pipeline context: its phases' slices together. */
-export type VariantNeeds = ContextPhaseNeeds & BuildPhaseNeeds & InspectPhaseNeeds & ScanNeeds & PackageNeeds & PushPhaseNeeds
+export type VariantNeeds = ContextPhaseNeeds & BuildPhaseNeeds & InspectPhaseNeeds & ScanNeeds & PackageNeeds & PushPhaseNeeds & AttestNeeds
 
 /**
- * context → build → inspect → push for one spec, from the source's files. The image is measured
+ * context → build → inspect → push (→ attest) for one spec, from the source's files. The image is measured
  * before it is pushed, so one over a `fail` budget never reaches the registry.
  */
 export async function buildVariant (spec: BuildSpec, source: Source, ctx: VariantNeeds): Promise<BuiltImage> {
@@ -68,19 +75,25 @@ export async function buildVariant (spec: BuildSpec, source: Source, ctx: Varian
     const scanning = scanForDeletedFiles(built.imageId, insight, ctx)
     const listing = spec.name === null ? packagesOf(built.imageId, insight, ctx) : null
     let digest: string | null = null
+    let packages: PackageListing | null = null
     try {
       if (request.push) digest = await progress.run('push', () => pushPhase(spec, ctx), variant)
       else progress.skip('push', variant)
     } finally {
       const deleted = await scanning
       if (deleted) insight.findings = byBytes([...insight.findings, deleted])
-      await keepPackages(await listing, ctx)
+      packages = await listing
+      await keepPackages(packages, ctx)
     }
     keepTags = !request.push
-    return {
-      image: { id: built.imageId, repository: request.image, tags: spec.tags, pushed: request.push, digest, sizeDelta: null, budget, ...insight },
-      warnings
+    const image: Image = { id: built.imageId, repository: request.image, tags: spec.tags, pushed: request.push, digest, sizeDelta: null, budget, ...insight }
+    // A build with variants pushes one image per variant, and describes none of them.
+    if (digest !== null && spec.name === null) {
+      const attaching = attestPlan(ctx)
+      if (attaching) warnings.push(...(await progress.run('attest', () => attestPhase(image, packages, attaching, ctx))))
+      else progress.skip('attest')
     }
+    return { image, warnings }
   } finally {
     if (!keepTags) await removeTags(ctx.docker, spec.tags, built.imageId)
   }
@@ -340,6 +353,52 @@ async function keepPackages (listing: PackageListing | null, ctx: PackageNeeds):
   if (!listing) return
   await ctx.buildPackages.set(ctx.build.id, listing.packages)
   await ctx.record.update({ packages: listing.summary })
+}
+
+/** Signing the pushed image and attaching its statements in the registry. */
+type AttestNeeds = Pick<PipelineContext, 'build' | 'docker' | 'store' | 'log' | 'record' | 'signal'> & {
+  settings: Pick<PipelineSettings, 'provenance' | 'signingKey' | 'installation'>
+  credentials: Pick<BuildCredentials, 'forPush'>
+}
+
+/** What the attest phase does for this build; null when it has nothing to do (and the log says why). */
+function attestPlan (ctx: AttestNeeds): { provenance: boolean; key: SigningKey | null } | null {
+  const { request } = ctx.build
+  const log = (text: string) => logTo(ctx, 'attest')('system', text)
+  const key = request.sign ? ctx.settings.signingKey : null
+  if (!request.sign) log('The image is not signed: the request asked for no signature (sign: false)')
+  else if (!key) log('The image is not signed: this server has no signing key (SLIPWAY_SIGNING_KEY)')
+  const provenance = request.provenance && ctx.settings.provenance === 'on'
+  return key || provenance || request.sbom ? { provenance, key } : null
+}
+
+/**
+ * Signs the image and attaches its provenance and SBOM beside it in the registry. The image is
+ * pushed already: a registry that refuses what follows leaves the build succeeded, with a warning.
+ */
+async function attestPhase (image: Image, listing: PackageListing | null, plan: { provenance: boolean; key: SigningKey | null }, ctx: AttestNeeds): Promise<string[]> {
+  const log = (text: string) => logTo(ctx, 'attest')('system', text)
+  const record = await ctx.store.get(ctx.build.id)
+  if (!record) return []
+  const statements = imageStatements({ ...toResource(record), image }, { provenance: plan.provenance, packages: listing?.packages ?? null, installation: ctx.settings.installation })
+  const { registry, path } = splitImageName(image.repository)
+  try {
+    const attached = await attachToImage({
+      registry: registryClient({ host: registry, path, auth: ctx.credentials.forPush, insecure: await talksPlainHttp(ctx.docker, registry), signal: ctx.signal }),
+      repository: image.repository,
+      digest: image.digest!,
+      statements,
+      key: plan.key,
+      log
+    })
+    await ctx.record.update(attached)
+    return []
+  } catch (error) {
+    if (ctx.signal.aborted) throw error
+    const message = `The image was pushed, but its ${plan.key ? 'signature and ' : ''}attestations could not be attached: ${(error as Error).message}`
+    log(message)
+    return [message]
+  }
 }
 
 /** The push phase: every tag, to the registry the image is named for. */

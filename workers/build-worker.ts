@@ -16,6 +16,8 @@ import { registerBuildMetrics, registerHostMetrics } from '../src/metrics/worker
 import { createRedis } from '../src/storage/redis.js'
 import { createStorage } from '../src/storage/storage.js'
 import { keyringOf } from '../src/domain/secrets/secret-key.js'
+import { parseSigningKey } from '../src/domain/supply-chain/signing-key.js'
+import { packageVersion } from '../src/package-info.js'
 import { webhookQueueSettings } from '../src/storage/webhook-queue.js'
 import { networkExists } from './docker/build-network.js'
 import { engineIdentity } from './docker/engine-identity.js'
@@ -88,6 +90,9 @@ export async function startBuildWorker (
       baseImagePull: config.baseImagePull,
       registryCache: config.registryCache,
       sbom: config.sbom,
+      provenance: config.provenance,
+      signingKey: config.signingKey ? parseSigningKey(config.signingKey) : null,
+      installation: { publicUrl: config.publicUrl, version: packageVersion },
       builder: config.builder,
       network: config.buildNetwork
     }

@@ -15,6 +15,8 @@ import type { GitAuth } from './source/git-credentials.js'
 import type { BuildSecrets } from '../src/storage/secrets.js'
 import type { MirrorCache } from './source/git-mirror.js'
 import type { ScanCache } from './insight/image-insight.js'
+import type { SigningKey } from '../src/domain/supply-chain/signing-key.js'
+import type { Installation } from '../src/domain/supply-chain/provenance.js'
 
 /** How the operator set the phases up: the worker's configuration, the same for every build. */
 export interface PipelineSettings {
@@ -30,6 +32,12 @@ export interface PipelineSettings {
   registryCache: Config['registryCache']
   /** SLIPWAY_SBOM: off, no build lists its image's packages. */
   sbom: Config['sbom']
+  /** SLIPWAY_PROVENANCE: off, no pushed image carries a provenance statement. */
+  provenance: Config['provenance']
+  /** SLIPWAY_SIGNING_KEY, parsed; null: nothing is signed. */
+  signingKey: SigningKey | null
+  /** What the provenance names as its builder. */
+  installation: Installation
 }
 
 /** The credentials one build may use, read once before its first phase. */

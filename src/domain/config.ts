@@ -6,6 +6,7 @@ import { isNamedNetwork } from './builds/build-network.js'
 import { pushAllowSettingProblem } from './builds/push-allow.js'
 import { trustProxyOption } from './client-address.js'
 import { secretsKeyProblem } from './secrets/secret-key.js'
+import { signingKeyProblem } from './supply-chain/signing-key.js'
 import { DURATION_EXPECTED, DURATION_PATTERN, retentionProblem } from './retention.js'
 
 // Each setting is read from SLIPWAY_<SNAKE_CASE_KEY> unless its schema names another
@@ -210,6 +211,14 @@ export const ConfigSchema = Type.Object({
     description:
       "Provenance: on, a build that asks for it (requests' `provenance`, by default every pushed build) has a SLSA v1 provenance statement of its image; off, none has, whatever requests ask. " +
       'See docs/guides/sbom.md'
+  }),
+  signingKey: Type.String({
+    default: '',
+    secret: true,
+    problem: signingKeyProblem,
+    description:
+      "The key pushed images and their attestations are signed with, in cosign's format: an unencrypted ECDSA P-256 private key in PEM (newlines may be written as \\n). " +
+      'Workers sign with it; API processes serve its public key at /v1/signing-key. Empty: nothing is signed, and each build says so. See docs/guides/sbom.md#signatures'
   }),
   buildMemoryBytes: Type.Integer({ default: 4 * 1024 ** 3, minimum: 64 * 1024 ** 2, description: 'Memory limit of each build step container (classic builder)' }),
   buildCpus: Type.Number({ default: 2, minimum: 0.1, maximum: 256, description: 'CPUs each build step container may use (classic builder)' }),

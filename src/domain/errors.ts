@@ -68,6 +68,16 @@ export const SbomUnavailable = createError(
   "Build '%s' has no software bill of materials: %s.",
   409
 )
+export const TagReserved = createError(
+  'TAG_RESERVED',
+  "Tag '%s' is where an image's signatures and attestations are kept (cosign's sha256-<digest>.sig and .att, the OCI referrers tag sha256-<digest>); pushing it would replace them. Choose another tag.",
+  400
+)
+export const NoSigningKey = createError(
+  'NO_SIGNING_KEY',
+  'This server signs nothing: it has no signing key. An operator sets one as SLIPWAY_SIGNING_KEY (docs/guides/sbom.md#signatures).',
+  404
+)
 export const IdempotencyKeyReused = createError(
   'IDEMPOTENCY_KEY_REUSED',
   'This Idempotency-Key was used with a different request body. Use a new key for a different request.',

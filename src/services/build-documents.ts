@@ -1,13 +1,9 @@
 import type { Build } from '../domain/schemas/build.js'
 import { ProvenanceUnavailable, SbomUnavailable } from '../domain/errors.js'
 import type { ImagePackage } from '../domain/sbom/image-package.js'
-import { cyclonedxDocument } from '../domain/sbom/cyclonedx.js'
-import { spdxDocument, type SbomSubject } from '../domain/sbom/spdx.js'
+import { sbomDocument, type SbomFormat } from '../domain/sbom/sbom-document.js'
 import { provenanceStatement, provenanceUnavailable, type Installation } from '../domain/supply-chain/provenance.js'
 import type { BuildPackages } from '../storage/build-packages.js'
-
-export const SBOM_FORMATS = ['spdx', 'cyclonedx'] as const
-export type SbomFormat = (typeof SBOM_FORMATS)[number]
 
 export interface BuildDocumentsDeps {
   /** The build as GET /v1/builds/{id} answers it (404 and 410 as there). */
@@ -32,27 +28,12 @@ export function createBuildDocuments (deps: BuildDocumentsDeps) {
       const build = await deps.getBuild(id)
       const packages = await deps.packages.get<ImagePackage[]>(id)
       if (packages === null) throw new SbomUnavailable(id, whyNoPackages(build, deps.settings.sbom))
-      const subject = sbomSubject(build, deps.installation.version)
-      return format === 'cyclonedx' ? cyclonedxDocument(subject, packages) : spdxDocument(subject, packages)
+      return sbomDocument(build, packages, format, deps.installation.version)
     }
   }
 }
 
 export type BuildDocuments = ReturnType<typeof createBuildDocuments>
-
-/** The image as the documents name it; its time is when its packages were listed, so a build's document never changes. */
-function sbomSubject (build: Build, version: string): SbomSubject {
-  const listed = build.phases.findLast((phase) => phase.name === 'inspect')?.finishedAt ?? build.createdAt
-  return {
-    name: build.image?.repository ?? build.id,
-    digest: build.image?.digest ?? null,
-    created: listed,
-    tool: { name: 'slipway', version },
-    buildId: build.id,
-    // The image's layers are its history, one entry each, empty ones too: their index is the history index.
-    layers: (build.image?.layers ?? []).map((layer, historyIndex) => ({ historyIndex, instruction: layer.instruction }))
-  }
-}
 
 function whyNoPackages (build: Build, setting: 'on' | 'off'): string {
   if (!build.request.sbom) return 'its request did not ask for one (sbom: false, or a build that pushes nothing). Build again with "sbom": true'

@@ -20,6 +20,7 @@ export function defaultRequest (repo: string, image = 'slipway.local/app'): Norm
     cacheFrom: [],
     sbom: false,
     provenance: false,
+    sign: false,
     secrets: [],
     ssh: [],
     builder: null,

@@ -7,6 +7,7 @@ import { keyringOf } from '../../domain/secrets/secret-key.js'
 import { createBuildService, type BuildService } from '../../services/build-service.js'
 import { createBuildDocuments, type BuildDocuments } from '../../services/build-documents.js'
 import { packageVersion } from '../../package-info.js'
+import { parseSigningKey, publicHalf, type PublicSigningKey } from '../../domain/supply-chain/signing-key.js'
 import { parsePushAllowSetting, type PushPolicy } from '../../domain/builds/push-allow.js'
 import { createLogService, type LogService } from '../../services/log-service.js'
 import type { Config } from '../../domain/config.js'
@@ -41,6 +42,8 @@ declare module 'fastify' {
     secrets: SecretStore | null
     /** SLIPWAY_PUSH_ALLOW and SLIPWAY_ADMIN_PUSH_ANYWHERE, read once. */
     pushPolicy: PushPolicy
+    /** The public half of SLIPWAY_SIGNING_KEY; null without one. */
+    signingKey: PublicSigningKey | null
   }
 }
 
@@ -110,6 +113,7 @@ export default fp(
     const logs = createLogService({ storage, maxFollowers: config.quotaLogFollowers, logger: fastify.log, retention: config })
     fastify.decorate('logs', logs)
     fastify.decorate('builds', builds)
+    fastify.decorate('signingKey', config.signingKey ? publicHalf(parseSigningKey(config.signingKey)) : null)
     fastify.decorate('buildDocuments', createBuildDocuments({
       getBuild: builds.get,
       packages: storage.buildPackages,

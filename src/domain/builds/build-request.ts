@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { PathInvalid, PushWithoutImage, RefInvalid, SecretsNeedBuildkit, TimeoutTooLong, VariantNameRepeated } from '../errors.js'
+import { PathInvalid, PushWithoutImage, RefInvalid, SecretsNeedBuildkit, TagReserved, TimeoutTooLong, VariantNameRepeated } from '../errors.js'
 import type { BuildRecord, BuildRequest, BuildUploadOptions, NormalizedRequest, UploadSource } from '../schemas/build.js'
 import type { Actor } from '../schemas/audit.js'
 import type { Variant } from '../schemas/insight.js'
@@ -68,13 +68,14 @@ function normalizeOptions (request: BuildUploadOptions, defaultName: string, pol
     buildArgs,
     labels: request.labels ?? {},
     image,
-    tags: request.tags ?? null,
+    tags: checkTags(request.tags ?? null),
     push,
     noCache: request.noCache ?? false,
     registryCache: request.registryCache ?? true,
     cacheFrom: checkCacheFrom(request.cacheFrom ?? []),
     sbom: request.sbom ?? push,
     provenance: request.provenance ?? push,
+    sign: request.sign ?? push,
     builder: request.builder ?? null,
     ...secrets,
     network: request.network ?? 'default',
@@ -155,6 +156,16 @@ function checkRef (ref: string): string {
   return ref
 }
 
+// Tags that name a digest are the supply chain's: cosign's .sig/.att/.sbom and the referrers tag schema's.
+const DIGEST_TAG = /^sha256-[0-9a-f]{64}/i
+
+/** The request's tags, none of which may stand where an image's signatures and attestations are kept. */
+function checkTags (tags: string[] | null): string[] | null {
+  const reserved = tags?.find((tag) => DIGEST_TAG.test(tag))
+  if (reserved !== undefined) throw new TagReserved(reserved)
+  return tags
+}
+
 export function newBuildRecord (id: string, request: NormalizedRequest, createdAt: Date, createdBy: Actor | null = null): BuildRecord {
   return {
     id,
@@ -182,6 +193,8 @@ export function newBuildRecord (id: string, request: NormalizedRequest, createdA
     registryCache: null,
     baseImages: null,
     packages: null,
+    attestations: null,
+    signature: null,
     variants: [],
     warnings: [],
     error: null,

@@ -159,6 +159,13 @@ export const BuildRequestSchema = Type.Object(
           '/v1/builds/{id}/provenance. Default: true when the image is pushed (unless the server sets SLIPWAY_PROVENANCE=off), else false.'
       })
     ),
+    sign: Type.Optional(
+      Type.Boolean({
+        description:
+          "Sign the pushed image, and its attestations' envelopes, with the server's key (SLIPWAY_SIGNING_KEY) in cosign's format; public key at /v1/signing-key. " +
+          'A server without a key signs nothing, and the build says so (signature: null, and a line in its log). Default: true when the image is pushed, else false.'
+      })
+    ),
     secrets: Type.Optional(
       SecretIds(
         'Secrets Slipway holds (/v1/secrets) that RUN steps may mount with `--mount=type=secret,id=<id>` (at /run/secrets/<id>); never in the image, its history or its cache keys. ' +
@@ -283,6 +290,7 @@ export const NormalizedRequestSchema = Type.Object(
     builder: Nullable(StringEnum(BUILDERS, { description: "null: the worker's default" })),
     sbom: Type.Boolean({ description: "Whether the image's packages are listed. Read as false for builds made before Slipway listed them" }),
     provenance: Type.Boolean({ description: 'Whether a provenance statement is served for the pushed image. Read as false for builds made before Slipway made them' }),
+    sign: Type.Boolean({ description: 'Whether the pushed image is signed (with a signing key on the server). Read as false for builds made before Slipway signed images' }),
     secrets: Type.Array(Type.String(), { description: 'The ids of the secrets the build mounts (never their values). Read as [] for builds made before Slipway had them' }),
     ssh: Type.Array(Type.String(), { description: 'The ids of the SSH keys the build offers through an agent (never the keys). Read as [] for builds made before Slipway had them' }),
     network: StringEnum(REQUEST_NETWORKS, { description: "default: the worker's SLIPWAY_BUILD_NETWORK" }),
@@ -303,7 +311,7 @@ export type NormalizedRequest = Static<typeof NormalizedRequestSchema>
 
 // A build of a repository starts with `clone`; one of an uploaded tar with `unpack` (the tar, read
 // from Redis, unpacked into the build's folder) instead.
-export const PHASE_NAMES = ['clone', 'unpack', 'context', 'build', 'push', 'inspect'] as const
+export const PHASE_NAMES = ['clone', 'unpack', 'context', 'build', 'push', 'inspect', 'attest'] as const
 export type PhaseName = (typeof PHASE_NAMES)[number]
 
 export const PhaseSchema = Type.Object(
@@ -502,6 +510,28 @@ export const BaseImageSchema = Type.Object(
 )
 export type BaseImage = Static<typeof BaseImageSchema>
 
+export const AttestationSchema = Type.Object(
+  {
+    predicateType: Type.String({ description: 'What the statement says: https://slsa.dev/provenance/v1, https://spdx.dev/Document or https://cyclonedx.org/bom' }),
+    digest: Type.String({ description: "The DSSE envelope's digest (sha256:…): the blob that holds the in-toto statement in the registry" }),
+    reference: Type.String({
+      description: "Where it is: the OCI 1.1 referrer manifest naming the image as its subject (repository@sha256:…). The same envelope is a layer of the image's cosign attestation tag (sha256-<digest>.att)"
+    }),
+    signed: Type.Boolean({ description: "Whether the envelope carries a signature by the server's key (SLIPWAY_SIGNING_KEY)" })
+  },
+  { $id: 'Attestation', additionalProperties: false }
+)
+export type Attestation = Static<typeof AttestationSchema>
+
+export const SignatureSchema = Type.Object(
+  {
+    keyId: Type.String({ description: 'The key it was made with: sha256 of its public key, as /v1/signing-key names it' }),
+    reference: Type.String({ description: "The image's cosign signature manifest (repository@sha256:…), tagged sha256-<digest>.sig beside the image" })
+  },
+  { $id: 'Signature', additionalProperties: false }
+)
+export type Signature = Static<typeof SignatureSchema>
+
 // Where a build ran: the worker process and its Docker Engine, set as each attempt starts.
 export const RanOnSchema = Type.Object(
   {
@@ -559,6 +589,19 @@ export const BuildSchema = Type.Object(
         description: "The image's packages, counted, when the request asked for them (`sbom`); null before the inspect phase, for builds with variants, when the scan was skipped (the log says why) and for builds made before Slipway listed them"
       })
     ),
+    attestations: Nullable(
+      Type.Array(Type.Ref(AttestationSchema), {
+        description:
+          'The in-toto statements attached to the pushed image in the registry (provenance, SBOM in SPDX and CycloneDX), set when the attest phase ends; ' +
+          'null when nothing was attached (an image not pushed, a build with variants, a request or a server that asked for none) and for builds made before Slipway attached them'
+      })
+    ),
+    signature: Nullable(
+      Type.Ref(SignatureSchema, {
+        description:
+          "The pushed image's signature; null when it was not signed: the request asked not to (sign: false), the server has no signing key, or the image was not pushed (the log of the attest phase says which)"
+      })
+    ),
     variants: Type.Array(Type.Ref(VariantResultSchema), { description: 'With variants: the comparison, one row per variant' }),
     warnings: Type.Array(Type.String(), { description: 'What the build wants you to know, e.g. an image over its size budget (mode warn)' }),
     error: Nullable(Type.Ref(BuildErrorSchema)),
@@ -606,6 +649,8 @@ export const buildSchemas = [
   RanOnSchema,
   BaseImageSchema,
   PackagesSchema,
+  AttestationSchema,
+  SignatureSchema,
   BuildSchema,
   BuildListSchema
 ]

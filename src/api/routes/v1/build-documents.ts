@@ -1,8 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { SBOM_FORMATS } from '../../../services/build-documents.js'
+import { SBOM_FORMATS } from '../../../domain/sbom/sbom-document.js'
 import { StringEnum } from '../../../domain/schemas/common.js'
+import { NoSigningKey } from '../../../domain/errors.js'
 import { BuildIdParams, errors } from './common.js'
 
 // Each format's own media type; the documents are passed through whole.
@@ -31,10 +32,24 @@ const ProvenanceStatementSchema = Type.Object(
   { $id: 'ProvenanceStatement', description: 'An in-toto v1 Statement whose predicate is SLSA v1 provenance' }
 )
 
+const SigningKeySchema = Type.Object(
+  {
+    keyId: Type.String({ description: 'sha256:<hex> of the public key (DER), as builds name it in signature.keyId' }),
+    algorithm: Type.Literal('ecdsa-p256-sha256', { description: 'ECDSA on P-256 over SHA-256; signatures are DER, base64' }),
+    publicKey: Type.String({ description: 'The public key, PEM (SubjectPublicKeyInfo): `cosign verify --key` and `openssl dgst -sha256 -verify` take it as it is' })
+  },
+  { $id: 'SigningKey', additionalProperties: false }
+)
+const SigningKeyQuery = Type.Object(
+  { format: Type.Optional(StringEnum(['json', 'pem'] as const, { default: 'json', description: 'json: the key with its id; pem: the PEM file alone' })) },
+  { additionalProperties: false }
+)
+
 export default async function buildDocumentRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
   fastify.addSchema(ProvenanceStatementSchema)
   fastify.addSchema(SbomDocumentSchema)
+  fastify.addSchema(SigningKeySchema)
 
   fastify.get(
     '/builds/:id/sbom',
@@ -79,5 +94,29 @@ export default async function buildDocumentRoutes (instance: FastifyInstance) {
       }
     },
     async (request) => fastify.buildDocuments.provenance(request.params.id)
+  )
+
+  fastify.get(
+    '/signing-key',
+    {
+      schema: {
+        tags: ['builds'],
+        summary: 'The public key pushed images are signed with',
+        description:
+          "Verifies the signatures this server makes: each pushed image's (cosign's `.sig` tag) and each attestation envelope's (DSSE). Public: no token needed. " +
+          '404 NO_SIGNING_KEY on a server that signs nothing. After a key rotation this serves the new key only: keep the old public key for images signed before it (docs/guides/sbom.md#signatures).',
+        querystring: SigningKeyQuery,
+        response: {
+          200: { content: { 'application/json': { schema: Type.Ref(SigningKeySchema) }, 'application/x-pem-file': { schema: Type.String() } } },
+          ...errors(400, 404)
+        }
+      }
+    },
+    async (request, reply) => {
+      const key = fastify.signingKey
+      if (!key) throw new NoSigningKey()
+      if (request.query.format === 'pem') return reply.type('application/x-pem-file').send(key.publicKeyPem)
+      return reply.type('application/json').send({ keyId: key.keyId, algorithm: 'ecdsa-p256-sha256', publicKey: key.publicKeyPem })
+    }
   )
 }
