@@ -29,7 +29,7 @@ for (const builder of ['buildkit', 'classic'] as const) {
     t.same(build.image?.tags, [`${image}:${head.slice(0, 12)}`], 'tags default to the first 12 hex digits of the commit')
     t.same(
       build.phases.map((phase) => [phase.name, phase.status]),
-      [['clone', 'succeeded'], ['context', 'succeeded'], ['build', 'succeeded'], ['inspect', 'succeeded'], ['push', 'succeeded']]
+      [['clone', 'succeeded'], ['context', 'succeeded'], ['build', 'succeeded'], ['inspect', 'succeeded'], ['push', 'succeeded'], ['attest', 'succeeded']]
     )
     t.ok(build.phases.every((phase) => typeof phase.durationMs === 'number' && phase.durationMs >= 0), 'every phase is timed')
 

@@ -43,7 +43,7 @@ t.test('a packed folder builds and pushes like a repository, with the same resul
   t.equal(build.commit, null, 'an upload has no commit')
   t.same(
     build.phases.map((phase) => [phase.name, phase.status]),
-    [['unpack', 'succeeded'], ['context', 'succeeded'], ['build', 'succeeded'], ['inspect', 'succeeded'], ['push', 'succeeded']],
+    [['unpack', 'succeeded'], ['context', 'succeeded'], ['build', 'succeeded'], ['inspect', 'succeeded'], ['push', 'succeeded'], ['attest', 'succeeded']],
     'unpack takes the place of clone'
   )
   t.same(build.image?.tags, [`${image}:${sha256.slice(0, 12)}`], "tags default to the upload's sha256, as a commit's do")

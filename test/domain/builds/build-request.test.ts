@@ -66,6 +66,7 @@ t.test('what was given is kept', async (t) => {
     registryCache: false,
     sbom: false,
     provenance: false,
+    sign: false,
     cacheFrom: ['registry.example.com/team/app:main', `registry.example.com/team/base@sha256:${'0'.repeat(64)}`],
     builder: 'classic' as const,
     keepGitDir: true,

@@ -27,7 +27,7 @@ t.test('POST /v1/builds stores, queues and answers 202 with Location', async (t)
   t.equal(build.status, 'queued')
   t.same(
     build.request,
-    { ...defaultRequest('https://git.example.com/team/app.git', 'localhost:5000/team/app'), ref: 'main', push: true, sbom: true, provenance: true },
+    { ...defaultRequest('https://git.example.com/team/app.git', 'localhost:5000/team/app'), ref: 'main', push: true, sbom: true, provenance: true, sign: true },
     'every default filled in'
   )
   t.same(build.links, { self: `/v1/builds/${build.id}`, logs: `/v1/builds/${build.id}/logs` })
