@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto'
-import { createServer, type IncomingMessage } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { parseSigningKey } from '../../../src/domain/supply-chain/signing-key.js'
@@ -24,7 +24,7 @@ async function standInRegistry (t: Tap.Test, options: { referrersApi: boolean })
     for await (const chunk of request) chunks.push(chunk as Buffer)
     return Buffer.concat(chunks)
   }
-  const server = createServer(async (request, response) => {
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url!, 'http://registry')
     calls.push(`${request.method} ${url.pathname}`)
     if (url.pathname === '/token') {
@@ -43,26 +43,34 @@ async function standInRegistry (t: Tap.Test, options: { referrersApi: boolean })
     } else if (kind === 'blobs' && request.method === 'PUT') {
       const body = await read(request)
       const digest = url.searchParams.get('digest')!
-      if (sha256(body) !== digest) return void response.writeHead(400).end('DIGEST_INVALID')
-      blobs.set(digest, body)
-      response.writeHead(201).end()
+      if (sha256(body) === digest) blobs.set(digest, body)
+      response.writeHead(sha256(body) === digest ? 201 : 400).end()
     } else if (kind === 'blobs') {
       response.writeHead(blobs.has(reference!) ? 200 : 404).end()
     } else if (kind === 'manifests' && request.method === 'PUT') {
       const body = await read(request)
       const parsed = JSON.parse(body.toString()) as { config?: { digest: string }; layers?: { digest: string }[]; subject?: unknown }
       const missing = [parsed.config, ...(parsed.layers ?? [])].filter((entry) => entry?.digest && !blobs.has(entry.digest))
-      if (missing.length > 0) return void response.writeHead(400).end('MANIFEST_BLOB_UNKNOWN')
+      if (missing.length > 0) {
+        response.writeHead(400).end('MANIFEST_BLOB_UNKNOWN')
+        return
+      }
       manifests.set(reference!, { type: request.headers['content-type']!, body })
       manifests.set(sha256(body), { type: request.headers['content-type']!, body })
       response.writeHead(201, { 'docker-content-digest': sha256(body), ...(options.referrersApi && parsed.subject ? { 'oci-subject': IMAGE_DIGEST } : {}) }).end()
     } else if (kind === 'manifests') {
       const found = manifests.get(reference!)
-      if (!found) return void response.writeHead(404).end()
+      if (!found) {
+        response.writeHead(404).end()
+        return
+      }
       response.writeHead(200, { 'content-type': found.type, 'content-length': found.body.length, 'docker-content-digest': sha256(found.body) }).end(request.method === 'HEAD' ? undefined : found.body)
     } else {
       response.writeHead(404).end()
     }
+  }
+  const server = createServer((request, response) => {
+    handle(request, response).catch(() => response.writeHead(500).end())
   })
   server.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
