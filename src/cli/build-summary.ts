@@ -1,5 +1,5 @@
 import { statusText } from '../domain/build-status.js'
-import { cacheLines, summaryLines } from '../domain/build-summary.js'
+import { attestationName, attestationsText, cacheLines, shortDigest, summaryLines, unsignedReason } from '../domain/build-summary.js'
 import { formatBytes, formatDuration, formatUpload } from '../domain/format.js'
 import type { Build } from '../domain/schemas/build.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
@@ -24,7 +24,8 @@ export function exitCodeOf (build: Build): ExitCode {
 /**
  * A build for a person: a headline with its status and time, then what was built from where, its
  * phases, where it ran, how much came from the layer cache and the first step that did not, and
- * the image (digest, then the summary of ../domain/build-summary.js) or the error.
+ * the image (digest, then the summary of ../domain/build-summary.js, its signature and
+ * attestations) or the error.
  */
 export function describeBuild (build: Build, now = Date.now()): string {
   const lines = [headline(build, now)]
@@ -51,6 +52,7 @@ export function describeBuild (build: Build, now = Date.now()): string {
     for (const line of summaryLines(image)) lines.push(`  ${line}`)
   }
   if (build.packages) lines.push(`  packages ${packagesText(build.packages)} (GET ${build.links.self}/sbom)`)
+  if (image?.pushed) lines.push(...signingLines(build))
   for (const variant of build.variants) {
     const result = variant.status === 'succeeded' ? `${variant.sizeBytes === null ? '' : formatBytes(variant.sizeBytes)} ${variant.digest ?? ''}` : (variant.error?.code ?? '')
     lines.push(`  variant  ${variant.name}: ${variant.status} ${result}`.trimEnd())
@@ -60,6 +62,30 @@ export function describeBuild (build: Build, now = Date.now()): string {
     lines.push(`  error    ${build.error.code}${build.error.phase ? ` in ${build.error.phase}` : ''}: ${build.error.message}`)
   }
   return `${lines.join('\n')}\n`
+}
+
+/**
+ * The signature and the attestations, each reference whole on a line of its own (a verifier is
+ * given them as they are):
+ *   signed   with key sha256:0123456789ab…
+ *            localhost:5000/team/app@sha256:…
+ *   attested provenance, SPDX, CycloneDX (signed)
+ *            provenance localhost:5000/team/app@sha256:…
+ * or "signed   no: the server has no signing key"; nothing where the build cannot tell yet.
+ */
+function signingLines (build: Build): string[] {
+  const lines: string[] = []
+  const reason = unsignedReason(build)
+  if (build.signature) lines.push(`  signed   with key ${shortDigest(build.signature.keyId)}`, `           ${build.signature.reference}`)
+  else if (reason) lines.push(`  signed   no: ${reason}`)
+  const attestations = build.attestations ?? []
+  const attested = attestationsText(attestations)
+  if (attested) {
+    const names = attestations.map((attestation) => attestationName(attestation.predicateType))
+    const width = Math.max(...names.map((name) => name.length))
+    lines.push(`  attested ${attested}`, ...attestations.map((attestation, index) => `           ${names[index]!.padEnd(width)} ${attestation.reference}`))
+  }
+  return lines
 }
 
 /** "93 (deb 88, npm 5)": the SBOM's count, by ecosystem. */

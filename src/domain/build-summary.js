@@ -1,13 +1,14 @@
 // What a build made, in a few lines: its size and what the base image brought, the change since
-// the previous build, its budget, its largest layer and the advisor's first finding; and how much
-// of it came from the layer cache, with the first step that did not and why. This one
+// the previous build, its budget, its largest layer and the advisor's first finding; how much
+// of it came from the layer cache, with the first step that did not and why; and whether the
+// pushed image is signed, and which statements are attached to it. This one
 // module words it for the build log (workers/run-build.ts), the CLI (src/cli/build-summary.ts),
 // chat messages (webhooks/chat-formats.ts) and the portal (src/portal/pages/build.js), so all
 // four say the same, rounded the same. Plain JavaScript the browser loads as it is: see format.js.
 
 import { formatByteChange, formatBytes } from './format.js'
 
-/** @import { Build, BuildCache, CacheMissReason, Image } from './schemas/build.js' */
+/** @import { Attestation, Build, BuildCache, CacheMissReason, Image } from './schemas/build.js' */
 
 /**
  * @typedef {object} ImageSummary
@@ -200,4 +201,72 @@ export function cacheLines (build) {
   const miss = firstMissText(build)
   if (hit === null) return miss === null ? [] : [`${'cache'.padEnd(8)} ${miss}`]
   return [`${'cache'.padEnd(8)} ${hit}`, ...(miss === null ? [] : [`${''.padEnd(8)} ${miss}`])]
+}
+
+// --- Signature and attestations -----------------------------------------------------------------
+
+/**
+ * What each in-toto statement is called where people read it, by its predicate type.
+ * @type {Record<string, string>}
+ */
+const ATTESTATION_NAMES = {
+  'https://slsa.dev/provenance/v1': 'provenance',
+  'https://spdx.dev/Document': 'SPDX',
+  'https://cyclonedx.org/bom': 'CycloneDX'
+}
+
+/**
+ * "provenance", "SPDX", "CycloneDX"; a predicate type of another kind as it is.
+ * @param {string} predicateType
+ * @returns {string}
+ */
+export function attestationName (predicateType) {
+  return ATTESTATION_NAMES[predicateType] ?? predicateType
+}
+
+/**
+ * The attestations by name, and whether they are signed: "provenance, SPDX, CycloneDX (signed)";
+ * null when none is attached.
+ * @param {Attestation[] | null} attestations
+ * @returns {string | null}
+ */
+export function attestationsText (attestations) {
+  if (!attestations || attestations.length === 0) return null
+  const signed = attestations.filter((attestation) => attestation.signed).length
+  const note = signed === attestations.length ? 'signed' : signed === 0 ? 'not signed' : `${signed} of ${attestations.length} signed`
+  return `${attestations.map((attestation) => attestationName(attestation.predicateType)).join(', ')} (${note})`
+}
+
+/**
+ * "sha256:0123456789ab…": a key id (or digest) short enough to read, long enough to tell apart.
+ * @param {string} digest
+ * @returns {string}
+ */
+export function shortDigest (digest) {
+  const [algorithm, hex = ''] = digest.split(':')
+  return hex.length > 12 ? `${algorithm}:${hex.slice(0, 12)}…` : digest
+}
+
+/**
+ * Why the build's image is not signed, as far as the build tells: "the image was not pushed",
+ * "the build asked for none (sign: false)", "the server has no signing key", or "nothing could
+ * be attached to the image (see the warnings)". Null when it is signed, and when the build cannot
+ * tell yet or at all (its attest phase has not ended; a build with variants or one made before
+ * Slipway signed images has none).
+ * @param {Pick<Build, 'signature' | 'attestations' | 'request' | 'image' | 'phases'>} build
+ * @returns {string | null}
+ */
+export function unsignedReason (build) {
+  if (build.signature) return null
+  // Not pushed first: such a build asks for no signature by default, and was not asked to sign anything.
+  if (!build.image?.pushed) return 'the image was not pushed'
+  if (!build.request.sign) return 'the build asked for none (sign: false)'
+  const attest = build.phases.find((phase) => phase.name === 'attest' && !phase.variant)
+  // The phase keeps the build succeeded when the registry refuses what it attaches (signature or
+  // statements); it records nothing then, and its warning says why.
+  if (attest?.status === 'succeeded' && build.attestations === null) return 'nothing could be attached to the image (see the warnings)'
+  // It ran with no key (attaching statements unsigned), or was skipped for want of one and of anything else to attach,
+  // or the build reused an earlier image, which it does unsigned only when the server has no key to sign with.
+  if (attest?.status === 'succeeded' || attest?.status === 'skipped') return 'the server has no signing key'
+  return null
 }

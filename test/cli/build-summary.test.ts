@@ -2,7 +2,7 @@ import t from 'tap'
 import { describeBuild, exitCodeOf } from '../../src/cli/build-summary.js'
 import { EXIT } from '../../src/cli/exit-codes.js'
 import type { Build } from '../../src/domain/schemas/build.js'
-import { sampleBuild } from '../helpers/fixtures.js'
+import { defaultRequest, sampleBuild } from '../helpers/fixtures.js'
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`
 
@@ -95,4 +95,37 @@ t.test('the layer cache: the hit rate, then the first step that ran and why, und
   t.match(text, 'phases   build 9 s\n  cache    2 of 4 steps (50%)\n           line 4 COPY . /app rebuilt: src/app.py changed; 1 step after it followed\n')
   t.notMatch(describeBuild({ ...build, cache: null }), 'cache', 'a build without a cache summary says nothing of it')
   t.equal(exitCodeOf(build), EXIT.ok)
+})
+
+t.test("a pushed image's signature and attestations, each reference whole; or why it is not signed", async (t) => {
+  const reference = (hex: string) => `localhost:5000/acme/app@sha256:${hex.repeat(64)}`
+  const pushed = sampleBuild('01JD7Z0000000000000000000E', {
+    status: 'succeeded',
+    request: { ...defaultRequest('https://github.com/acme/app.git', 'localhost:5000/acme/app'), push: true, sign: true },
+    phases: [{ name: 'attest', status: 'succeeded', startedAt: '2026-01-02T03:00:00.000Z', finishedAt: '2026-01-02T03:00:01.000Z', durationMs: 1000 }],
+    image: { id: 'sha256:1', repository: 'localhost:5000/acme/app', tags: ['localhost:5000/acme/app:v1'], pushed: true, digest: DIGEST, sizeBytes: 1000, layers: [], baseBytes: 0, addedBytes: 1000, sizeDelta: null, findings: [], budget: null },
+    signature: { keyId: `sha256:${'0123456789abcdef'.repeat(4)}`, reference: reference('5') },
+    attestations: [
+      { predicateType: 'https://slsa.dev/provenance/v1', digest: `sha256:${'1'.repeat(64)}`, reference: reference('a'), signed: true },
+      { predicateType: 'https://spdx.dev/Document', digest: `sha256:${'2'.repeat(64)}`, reference: reference('b'), signed: true },
+      { predicateType: 'https://cyclonedx.org/bom', digest: `sha256:${'3'.repeat(64)}`, reference: reference('c'), signed: true }
+    ]
+  })
+  t.match(
+    describeBuild(pushed),
+    [
+      '  signed   with key sha256:0123456789ab…',
+      `           ${reference('5')}`,
+      '  attested provenance, SPDX, CycloneDX (signed)',
+      `           provenance ${reference('a')}`,
+      `           SPDX       ${reference('b')}`,
+      `           CycloneDX  ${reference('c')}`
+    ].join('\n')
+  )
+
+  const unsigned = { ...pushed, signature: null, attestations: pushed.attestations!.map((attestation) => ({ ...attestation, signed: false })) }
+  t.match(describeBuild(unsigned), '  signed   no: the server has no signing key\n  attested provenance, SPDX, CycloneDX (not signed)\n')
+  t.match(describeBuild({ ...unsigned, request: { ...unsigned.request, sign: false } }), '  signed   no: the build asked for none (sign: false)')
+  t.notMatch(describeBuild({ ...unsigned, attestations: null, phases: [] }), /signed|attested/, 'nothing while the build cannot tell')
+  t.notMatch(describeBuild({ ...unsigned, image: { ...unsigned.image!, pushed: false } }), /signed|attested/, 'an image kept on the engine: nothing to sign')
 })

@@ -1,6 +1,20 @@
 import t from 'tap'
-import { CACHE_MISS_LABELS, cacheHitText, cacheLines, cachePercent, cacheText, firstMissText, summaryEntries, summaryLines, summarizeImage } from '../../src/domain/build-summary.js'
-import { CACHE_MISS_REASONS, type BuildCache, type Image } from '../../src/domain/schemas/build.js'
+import {
+  attestationName,
+  attestationsText,
+  CACHE_MISS_LABELS,
+  cacheHitText,
+  cacheLines,
+  cachePercent,
+  cacheText,
+  firstMissText,
+  shortDigest,
+  summaryEntries,
+  summaryLines,
+  summarizeImage,
+  unsignedReason
+} from '../../src/domain/build-summary.js'
+import { CACHE_MISS_REASONS, type Attestation, type BuildCache, type Image } from '../../src/domain/schemas/build.js'
 import { defaultRequest } from '../helpers/fixtures.js'
 
 // The one wording of a build's image that the log, the CLI, chat messages and the portal share.
@@ -119,4 +133,35 @@ t.test('the hit rate never rounds to all or nothing when it is not', async (t) =
 
 t.test('every reason has a badge label', async (t) => {
   t.same(Object.keys(CACHE_MISS_LABELS).sort(), [...CACHE_MISS_REASONS].sort())
+})
+
+// --- Signature and attestations -------------------------------------------------------------------
+
+const attestation = (predicateType: string, signed = true): Attestation => ({ predicateType, digest: `sha256:${'1'.repeat(64)}`, reference: 'r@sha256:1', signed })
+
+t.test('attestations by name, and whether they are signed', async (t) => {
+  const three = ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document', 'https://cyclonedx.org/bom']
+  t.equal(attestationsText(three.map((type) => attestation(type))), 'provenance, SPDX, CycloneDX (signed)')
+  t.equal(attestationsText(three.map((type) => attestation(type, false))), 'provenance, SPDX, CycloneDX (not signed)')
+  t.equal(attestationsText([attestation(three[0]!), attestation('https://example.com/other', false)]), 'provenance, https://example.com/other (1 of 2 signed)', 'another kind by its type')
+  t.equal(attestationsText([]), null)
+  t.equal(attestationsText(null), null)
+  t.equal(attestationName('https://spdx.dev/Document'), 'SPDX')
+  t.equal(shortDigest(`sha256:${'0123456789abcdef'.repeat(4)}`), 'sha256:0123456789ab…')
+  t.equal(shortDigest('sha256:abc'), 'sha256:abc', 'a short one as it is')
+})
+
+t.test('why an image is not signed, as far as the build tells', async (t) => {
+  const pushed = { ...image, digest: `sha256:${'a'.repeat(64)}` }
+  const phase = (status: 'succeeded' | 'skipped' | 'running') => [{ name: 'attest' as const, status, startedAt: '2026-01-02T03:00:00.000Z', finishedAt: null, durationMs: null }]
+  const build = { request: { ...request, push: true, sign: true }, image: pushed, signature: null, attestations: [attestation('https://spdx.dev/Document', false)], phases: phase('succeeded') }
+  t.equal(unsignedReason(build), 'the server has no signing key', 'attested unsigned')
+  t.equal(unsignedReason({ ...build, attestations: null, phases: phase('skipped') }), 'the server has no signing key', 'nothing to attach, no key to sign with (or reused unsigned)')
+  t.equal(unsignedReason({ ...build, attestations: null }), 'nothing could be attached to the image (see the warnings)')
+  t.equal(unsignedReason({ ...build, request: { ...build.request, sign: false } }), 'the build asked for none (sign: false)')
+  t.equal(unsignedReason({ ...build, image: { ...pushed, pushed: false } }), 'the image was not pushed')
+  t.equal(unsignedReason({ ...build, image: null }), 'the image was not pushed', 'nor was one built')
+  t.equal(unsignedReason({ ...build, phases: phase('running') }), null, 'not yet known')
+  t.equal(unsignedReason({ ...build, phases: [] }), null, 'a build before Slipway signed, or one with variants')
+  t.equal(unsignedReason({ ...build, signature: { keyId: 'sha256:1', reference: 'r@sha256:2' } }), null, 'signed')
 })

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { Redis } from 'ioredis'
 import { chromium, type Page } from 'playwright-core'
 import type { Test } from 'tap'
+import type { Config } from '../../src/domain/config.js'
 import { packageRoot } from '../../src/package-info.js'
 import { createStorage } from '../../src/storage/storage.js'
 import { tempFolder } from './files.js'
@@ -33,12 +34,13 @@ export async function openBrowser (t: Teardown): Promise<{ page: Page; screensho
 export const chromiumMissing = !existsSync(CHROMIUM)
 
 /**
- * A Slipway serving the portal, its storage (for records made by hand), and the portal in a fresh
- * browser, signed in with a new read-only token of its own (as a person who pasted it would be);
- * `visit` opens one of its pages afresh, as typing its address would.
+ * A Slipway serving the portal (with `config` over the test defaults), its storage (for records
+ * made by hand), and the portal in a fresh browser, signed in with a new read-only token of its own
+ * (as a person who pasted it would be); `visit` opens one of its pages afresh, as typing its
+ * address would.
  */
-export async function openPortal (t: Test, tokenName: string) {
-  const slipway = await startSlipway(t)
+export async function openPortal (t: Test, tokenName: string, config: Partial<Config> = {}) {
+  const slipway = await startSlipway(t, config)
   const url = await slipway.listen()
   const redis = new Redis(slipway.config.redisUrl)
   t.teardown(() => redis.quit())

@@ -1,4 +1,4 @@
-import { cacheText, summaryEntries, summarizeImage } from '../build-summary.js'
+import { attestationName, cacheText, summaryEntries, summarizeImage, unsignedReason } from '../build-summary.js'
 import { formatDuration, formatUpload } from '../format.js'
 import type { Build, Image } from '../schemas/build.js'
 import type { BuildEventType, WebhookFormat } from './event-types.js'
@@ -76,6 +76,8 @@ interface Summary {
   advice: string | null
   /** How much came from the layer cache and the first step that did not, and why: "5 of 9 steps (56%); line 4 COPY . /app rebuilt: …". */
   cache: string | null
+  /** Of a pushed image: "Signed · 3 attestations (provenance, SPDX, CycloneDX)", or "Not signed: " and why. */
+  signing: string | null
   warning: string | null
   error: { code: string; message: string } | null
 }
@@ -99,6 +101,7 @@ function summarize (event: BuildEvent, publicUrl: string): Summary {
     layers: build.image ? summaryText(build.image, 'layers') : null,
     advice: build.image ? summaryText(build.image, 'advisor') : null,
     cache: cacheText(build),
+    signing: event.type === 'build.succeeded' && build.image?.pushed ? signingText(build) : null,
     warning: build.warnings.length > 0 ? build.warnings.join(' ') : null,
     error: build.error ? { code: build.error.code, message: build.error.message } : null
   }
@@ -114,6 +117,16 @@ function sizeText (image: Image): string {
   if (summary.change) notes.push(`${summary.change.bytes} since build …${summary.change.comparedWith.slice(-6)}`)
   if (summary.budget) notes.push(`budget ${summary.budget.maxBytes}${summary.budget.exceeded ? ' exceeded' : ''}`)
   return `${summary.size}${notes.length ? ` (${notes.join(', ')})` : ''}`
+}
+
+/** Null when the build cannot tell whether it is signed (one with variants); the JSON format carries the references. */
+function signingText (build: Build): string | null {
+  const reason = unsignedReason(build)
+  const signed = build.signature ? 'Signed' : reason ? `Not signed: ${reason}` : null
+  const attestations = build.attestations ?? []
+  if (signed === null || attestations.length === 0) return signed
+  const names = attestations.map((attestation) => attestationName(attestation.predicateType)).join(', ')
+  return `${signed} · ${attestations.length === 1 ? '1 attestation' : `${attestations.length} attestations`} (${names})`
 }
 
 /** One line of the build summary (../build-summary.js), or null when the image has nothing to say there. */
@@ -135,12 +148,12 @@ function facts (summary: Summary): [label: string, value: string][] {
     ['Duration', summary.duration],
     ['Image', summary.image],
     ['Size', summary.size],
+    ['Signature', summary.signing],
     ['Layers', summary.layers],
     ['Advisor', summary.advice],
     ['Cache', summary.cache],
     ['Warning', summary.warning]
   ]
-  // Slack takes at most 10 fields in a section: these are 10.
   return all.filter((fact): fact is [string, string] => fact[1] !== null && fact[1] !== '')
 }
 
@@ -196,6 +209,7 @@ const discordDefuse = (text: string) => text.replace(/@(everyone|here)/gi, '@\u2
 // Block Kit: a section's text ≤ 3000 characters, a field's ≤ 2000, ≤ 10 fields per section.
 const SLACK_TEXT_MAX = 3000
 const SLACK_FIELD_MAX = 2000
+const SLACK_SECTION_FIELDS = 10
 
 /**
  * An incoming-webhook message: `text` (the message line, and the notification) above a legacy
@@ -205,15 +219,13 @@ function slackMessage (summary: Summary): unknown {
   const { status } = summary
   const link = slackEscape(summary.link.replace(/\|/g, '%7C'))
   const text = `${status.emoji} <${link}|${status.title}>: ${escapeWithin(summary.repo, 500, slackEscape)}`
-  const blocks: unknown[] = [
-    {
-      type: 'section',
-      fields: facts(summary).map(([label, value]) => ({
-        type: 'mrkdwn',
-        text: `*${label}*\n${escapeWithin(value, SLACK_FIELD_MAX - label.length - 3, slackEscape)}`
-      }))
-    }
-  ]
+  const fields = facts(summary).map(([label, value]) => ({
+    type: 'mrkdwn',
+    text: `*${label}*\n${escapeWithin(value, SLACK_FIELD_MAX - label.length - 3, slackEscape)}`
+  }))
+  // A section holds at most 10 fields, fewer than a build with every fact has: the rest go in the next.
+  const blocks: unknown[] = []
+  for (let first = 0; first < fields.length; first += SLACK_SECTION_FIELDS) blocks.push({ type: 'section', fields: fields.slice(first, first + SLACK_SECTION_FIELDS) })
   if (summary.error) {
     const head = `*Error* \`${escapeWithin(summary.error.code, 100, slackEscape)}\`\n\`\`\`\n`
     const tail = '\n```'

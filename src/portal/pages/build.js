@@ -2,6 +2,7 @@ import { isTerminal } from '../../domain/build-status.js'
 import { CACHE_MISS_LABELS, cacheText, summaryEntries } from '../../domain/build-summary.js'
 import { followLog, json } from '../api.js'
 import { layersChart } from '../charts.js'
+import { signingSection } from './attestations.js'
 import { packagesSection } from './packages.js'
 import { errorBox, h, show, statusBadge, svg } from '../dom.js'
 import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
@@ -346,11 +347,12 @@ function cacheSummary (build) {
 /**
  * The image: first the summary the build log, the CLI and chat messages show (size, change,
  * budget, largest layer, first finding, worded by src/domain/build-summary.js), then its tags,
- * where its bytes are, what is in it, and every finding.
+ * where its bytes are, what is in it, its signature and attestations, and every finding.
  * @param {Build} build
  * @param {Image} image
  */
 function imageSection (build, image) {
+  const signing = signingSection({ ...build, image })
   return h(
     'section',
     { id: 'image' },
@@ -366,6 +368,7 @@ function imageSection (build, image) {
     layersChart(image.layers),
     h('h3', {}, 'What is in it'),
     packagesSection({ ...build, image }),
+    signing ? [h('h3', {}, 'Signature and attestations'), signing] : null,
     h('h3', {}, 'What would make it smaller'),
     image.findings.length
       ? h('ol', { class: 'findings' }, image.findings.map((f) => h('li', {}, h('strong', {}, f.rule), f.bytes !== undefined ? ` · ${bytes(f.bytes)}` : '', f.lines.length ? ` · line ${f.lines.join(', ')}` : '', f.stage ? ` · stage ${f.stage}` : '', h('div', {}, f.message))))

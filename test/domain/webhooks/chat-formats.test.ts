@@ -32,7 +32,7 @@ const finished = {
 const succeeded = build({
   ...finished,
   status: 'succeeded',
-  request: { ...defaultRequest('https://github.com/acme/app.git', 'registry.example.com/acme/app'), ref: 'main' },
+  request: { ...defaultRequest('https://github.com/acme/app.git', 'registry.example.com/acme/app'), ref: 'main', push: true, sign: true },
   image: {
     id: 'sha256:' + 'a'.repeat(64),
     repository: 'registry.example.com/acme/app',
@@ -46,8 +46,16 @@ const succeeded = build({
     sizeDelta: null,
     findings: [],
     budget: null
-  }
+  },
+  signature: { keyId: 'sha256:' + 'c'.repeat(64), reference: 'registry.example.com/acme/app@sha256:' + 'd'.repeat(64) },
+  attestations: ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document', 'https://cyclonedx.org/bom'].map((predicateType, index) => ({
+    predicateType,
+    digest: 'sha256:' + String(index).repeat(64),
+    reference: `registry.example.com/acme/app@sha256:${'e'.repeat(63)}${index}`,
+    signed: true
+  }))
 })
+const SIGNED = 'Signed · 3 attestations (provenance, SPDX, CycloneDX)'
 const failed = build({
   ...finished,
   status: 'failed',
@@ -98,7 +106,8 @@ t.test('slack: text above a coloured attachment of Block Kit blocks', async (t) 
       '*Commit*\n3f2a9c1d4e5f',
       '*Duration*\n1 min 12 s',
       '*Image*\nregistry.example.com/acme/app:3f2a9c1d4e5f',
-      '*Size*\n176 MB'
+      '*Size*\n176 MB',
+      `*Signature*\n${SIGNED}`
     ]
   )
   for (const field of fields.fields) t.equal(field.type, 'mrkdwn')
@@ -135,7 +144,8 @@ t.test('discord: content, one embed, no mentions', async (t) => {
     { name: 'Commit', value: '3f2a9c1d4e5f', inline: true },
     { name: 'Duration', value: '1 min 12 s', inline: true },
     { name: 'Image', value: 'registry.example.com/acme/app:3f2a9c1d4e5f', inline: true },
-    { name: 'Size', value: '176 MB', inline: true }
+    { name: 'Size', value: '176 MB', inline: true },
+    { name: 'Signature', value: SIGNED, inline: true }
   ])
   t.notOk('description' in embed, 'no description without an error')
 
@@ -181,7 +191,8 @@ t.test('teams: an Adaptive Card message', async (t) => {
     Commit: '3f2a9c1d4e5f',
     Duration: '1 min 12 s',
     Image: 'registry.example.com/acme/app:3f2a9c1d4e5f',
-    Size: '176 MB'
+    Size: '176 MB',
+    Signature: SIGNED
   })
 
   const f = payload('teams', FAILED)
@@ -219,7 +230,8 @@ t.test('googlechat: a text line and a cardsV2 card', async (t) => {
     Commit: '3f2a9c1d4e5f',
     Duration: '1 min 12 s',
     Image: 'registry.example.com/acme/app:3f2a9c1d4e5f',
-    Size: '176 MB'
+    Size: '176 MB',
+    Signature: SIGNED
   })
   t.same(c.sections[0].widgets.at(-1), { buttonList: { buttons: [{ text: 'View build', onClick: { openLink: { url: LINK } } }] } })
 
@@ -260,6 +272,36 @@ t.test('the layer cache: one Cache field in every chat format, the first miss wi
   t.ok(payload('discord', hostile).embeds[0].fields.at(-1).value.length <= 300, 'discord: a long reason is cut')
   t.notMatch(payload('discord', hostile).embeds[0].fields.at(-1).value, /@everyone|<@&/, 'and mentions are defused')
   t.notMatch(googleFacts(payload('googlechat', hostile)).Cache, /<b>x/, 'google chat: escaped')
+})
+
+t.test('the signature: of a succeeded pushed build, signed or why not, with its attestations; json has the references in data', async (t) => {
+  const signature = (b: Build, type: BuildEventType = 'build.succeeded') => teamsFacts(payload('teams', event(type, b))).Signature
+  const unsigned = { ...succeeded, signature: null, attestations: succeeded.attestations!.map((attestation) => ({ ...attestation, signed: false })) }
+  const attested = { ...unsigned, phases: [{ name: 'attest' as const, status: 'succeeded' as const, startedAt: finished.finishedAt, finishedAt: finished.finishedAt, durationMs: 300 }] }
+  t.equal(signature(attested), 'Not signed: the server has no signing key · 3 attestations (provenance, SPDX, CycloneDX)')
+  t.equal(signature({ ...attested, request: { ...attested.request, sign: false }, attestations: null }), 'Not signed: the build asked for none (sign: false)')
+  t.equal(signature({ ...attested, attestations: null }), 'Not signed: nothing could be attached to the image (see the warnings)')
+  t.equal(signature({ ...succeeded, attestations: succeeded.attestations!.slice(0, 1) }), 'Signed · 1 attestation (provenance)')
+  t.equal(signature({ ...succeeded, attestations: [] }), 'Signed')
+  t.equal(signature(unsigned), undefined, 'a build that cannot tell (no attest phase) says nothing')
+  t.equal(signature({ ...succeeded, image: { ...succeeded.image!, pushed: false } }), undefined, 'nor one whose image was not pushed')
+  t.equal(signature(succeeded, 'build.started'), undefined, 'nor one that has not succeeded')
+  t.same(payload('json', SUCCEEDED).data.attestations.map((attestation: Json) => attestation.reference), succeeded.attestations!.map((attestation) => attestation.reference))
+
+  // Slack takes 10 fields a section: the 11th of a build with every fact opens a second one.
+  const everything = build({
+    ...succeeded,
+    image: {
+      ...succeeded.image!,
+      findings: [{ rule: 'no-dockerignore', lines: [], stage: null, message: 'Add a .dockerignore.' }],
+      layers: [{ instruction: 'COPY . .', sizeBytes: 10, createdAt: null, line: 2, stage: null, fromBase: false }]
+    },
+    cache: { comparedWith: null, steps: 1, cached: 1, hitRate: 1, firstMiss: null },
+    warnings: ['over budget']
+  })
+  const [first, second] = payload('slack', event('build.succeeded', everything)).attachments[0].blocks
+  t.equal(first.fields.length, 10)
+  t.same(second, { type: 'section', fields: [{ type: 'mrkdwn', text: '*Warning*\nover budget' }] })
 })
 
 t.test('every event in every format: link, status text, colour', async (t) => {
