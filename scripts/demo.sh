@@ -16,7 +16,8 @@ localhost:5000/demo/hello. Run as root on Debian 12.
 Every API call needs a token: the demo makes an admin token (kept in
 $SLIPWAY_STATE_DIR/admin-token, mode 600) and starts Slipway with it as SLIPWAY_ADMIN_TOKEN.
 It also makes the key build secrets are sealed with ($SLIPWAY_STATE_DIR/secrets-key, mode 600,
-as SLIPWAY_SECRETS_KEY), so `slipway secret create` works on the demo.
+as SLIPWAY_SECRETS_KEY), so `slipway secret create` works on the demo, and a key pushed images
+are signed with ($SLIPWAY_STATE_DIR/signing-key.pem, mode 600, as SLIPWAY_SIGNING_KEY).
 
 Environment: SLIPWAY_PORT (default 8080), SLIPWAY_STATE_DIR (default /var/lib/slipway).
 EOF
@@ -42,6 +43,10 @@ secrets_key_file="$state_dir/secrets-key"
 if [[ ! -s "$secrets_key_file" ]]; then
   (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '\n' >"$secrets_key_file")
 fi
+signing_key_file="$state_dir/signing-key.pem"
+if [[ ! -s "$signing_key_file" ]]; then
+  (umask 077 && node -e "process.stdout.write(require('node:crypto').generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }))" >"$signing_key_file")
+fi
 auth=(-H "authorization: Bearer $token")
 
 if curl -fsS "$api/readyz" >/dev/null 2>&1; then
@@ -50,7 +55,7 @@ else
   echo "slipway: starting at $api (log: $state_dir/slipway.log)"
   # Builds may push to the demo's registry only.
   SLIPWAY_PORT="$port" SLIPWAY_ALLOW_LOCAL_REPOS=true SLIPWAY_ADMIN_TOKEN="$token" SLIPWAY_PUSH_ALLOW='localhost:5000/**' \
-    SLIPWAY_SECRETS_KEY="$(cat "$secrets_key_file")" setsid node dist/src/server.js >>"$state_dir/slipway.log" 2>&1 </dev/null &
+    SLIPWAY_SECRETS_KEY="$(cat "$secrets_key_file")" SLIPWAY_SIGNING_KEY="$(cat "$signing_key_file")" setsid node dist/src/server.js >>"$state_dir/slipway.log" 2>&1 </dev/null &
   echo $! >"$state_dir/slipway.pid"
   for _ in $(seq 1 60); do
     curl -fsS "$api/readyz" >/dev/null 2>&1 && break
@@ -121,6 +126,14 @@ for id in "$single" "$multi"; do
     "  \(if .request.dockerfile == "Dockerfile" then "single-stage" else "multi-stage " end)  " +
     (if .packages then "\(.packages.count) packages" + ([.packages.byEcosystem | to_entries[] | select(.value > 0) | "\(.key) \(.value)"] | if length > 0 then " (\(join(", ")))" else "" end) else "not listed" end)'
 done
+echo
+echo "Signed, and described in the registry beside each image (cosign's .sig and .att tags):"
+for id in "$single" "$multi"; do
+  curl -fsS "${auth[@]}" "$api/v1/builds/$id" | jq -r '
+    "  \(if .request.dockerfile == "Dockerfile" then "single-stage" else "multi-stage " end)  " +
+    (if .signature then "signed with key \(.signature.keyId[0:19])…" else "not signed" end) + "; " +
+    ([.attestations // [] | .[].predicateType | split("/") | .[2]] | if length > 0 then "attested: \(join(", "))" else "nothing attached" end)'
+done
 cat <<EOF
 
 Slipway is still running at $api (docs: $api/docs).
@@ -129,5 +142,6 @@ Open the portal at $api/portal and paste the token from $token_file (cat it), or
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$multi | jq .
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$single/logs | tail
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" "$api/v1/builds/$multi/sbom?format=cyclonedx" | jq '.components[] | {name, version}'
+  curl -s $api/v1/signing-key?format=pem    # the public key that verifies the signatures
 Stop it with: kill \$(cat $state_dir/slipway.pid)
 EOF

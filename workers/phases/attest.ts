@@ -44,14 +44,17 @@ const IMAGE_MANIFESTS = [OCI_MANIFEST, OCI_INDEX, 'application/vnd.docker.distri
  * of the same digest) is kept: cosign appends to them too.
  */
 export async function attachToImage (input: AttestInput): Promise<{ attestations: Attestation[]; signature: Signature | null }> {
-  const signature = input.key ? await signImage(input, input.key) : null
   const envelopes = input.statements.map(({ predicateType, statement }) => ({
     predicateType,
     blob: blobOf(Buffer.from(JSON.stringify(inTotoEnvelope(statement, input.key?.sign ?? null))), DSSE_MEDIA_TYPE, { [COSIGN_PREDICATE_ANNOTATION]: predicateType })
   }))
+  // Each is a round trip or a few to the registry, and none needs another: side by side.
+  const [signature, references] = await Promise.all([
+    input.key ? signImage(input, input.key) : null,
+    envelopes.length > 0 ? pushReferrers(input, envelopes) : [],
+    envelopes.length > 0 ? appendToCosignTag(input, 'att', envelopes.map((envelope) => envelope.blob)) : null
+  ])
   if (envelopes.length === 0) return { attestations: [], signature }
-  await appendToCosignTag(input, 'att', envelopes.map((envelope) => envelope.blob))
-  const references = await pushReferrers(input, envelopes)
   input.log(`Attached ${envelopes.map((envelope) => envelope.predicateType).join(', ')} (${input.key ? 'signed' : 'not signed'}) as ${input.repository}:${cosignTag(input.digest, 'att')} and as referrers of the image`)
   return {
     attestations: envelopes.map((envelope, index) => ({ predicateType: envelope.predicateType, digest: envelope.blob.descriptor.digest, reference: references[index]!, signed: input.key !== null })),
@@ -81,25 +84,24 @@ async function appendToCosignTag (input: AttestInput, kind: 'sig' | 'att', added
 /** Each envelope as an artifact whose subject is the image; where the registry has no referrers API, listed in the referrers tag's index. */
 async function pushReferrers (input: AttestInput, envelopes: { predicateType: string; blob: Blob }[]): Promise<string[]> {
   const subject = await input.registry.descriptorOf(input.digest, IMAGE_MANIFESTS)
-  const unindexed: Descriptor[] = []
-  const references: string[] = []
-  for (const { predicateType, blob } of envelopes) {
-    const annotations = { [PREDICATE_TYPE_ANNOTATION]: predicateType }
-    const artifact = referrerArtifact(subject, IN_TOTO_PAYLOAD_TYPE, [blob], annotations)
-    const { digest } = artifact.manifest.descriptor
-    const { subjectTaken } = await pushManifest(input.registry, digest, artifact)
-    if (!subjectTaken) unindexed.push({ ...artifact.manifest.descriptor, artifactType: IN_TOTO_PAYLOAD_TYPE, annotations })
-    references.push(`${input.repository}@${digest}`)
-  }
+  const pushed = await Promise.all(
+    envelopes.map(async ({ predicateType, blob }) => {
+      const annotations = { [PREDICATE_TYPE_ANNOTATION]: predicateType }
+      const artifact = referrerArtifact(subject, IN_TOTO_PAYLOAD_TYPE, [blob], annotations)
+      const { subjectTaken } = await pushManifest(input.registry, artifact.manifest.descriptor.digest, artifact)
+      return { descriptor: { ...artifact.manifest.descriptor, artifactType: IN_TOTO_PAYLOAD_TYPE, annotations }, subjectTaken }
+    })
+  )
+  const unindexed = pushed.filter((referrer) => !referrer.subjectTaken).map((referrer) => referrer.descriptor)
   if (unindexed.length > 0) {
     const tag = referrersTag(input.digest)
     const existing = await input.registry.getManifest(tag, [OCI_INDEX])
     await input.registry.putManifest(tag, referrersIndex(existing && (JSON.parse(existing.body.toString()) as { manifests?: Descriptor[] }), unindexed))
   }
-  return references
+  return pushed.map((referrer) => `${input.repository}@${referrer.descriptor.digest}`)
 }
 
 async function pushManifest (registry: RegistryClient, reference: string, { manifest, blobs }: ManifestToPush) {
-  for (const blob of blobs) await registry.putBlob(blob)
+  await Promise.all(blobs.map((blob) => registry.putBlob(blob)))
   return registry.putManifest(reference, manifest)
 }

@@ -31,25 +31,28 @@ export function registryClient (options: RegistryClientOptions) {
   const origin = `${options.insecure ? 'http' : 'https'}://${options.host === DOCKER_HUB ? 'registry-1.docker.io' : options.host}`
   const base = `${origin}/v2/${options.path}`
   let authorization: string | undefined
+  // Requests run side by side: the first 401 answers the challenge, and the others wait for that answer.
+  let authorizing: Promise<string> | undefined
 
   async function send (method: string, url: string, init: { body?: Buffer; headers?: Record<string, string> } = {}): Promise<Response> {
-    const attempt = () =>
+    const attempt = (auth: string | undefined) =>
       fetch(url, {
         method,
-        headers: { ...init.headers, ...(authorization ? { authorization } : {}) },
+        headers: { ...init.headers, ...(auth ? { authorization: auth } : {}) },
         ...(init.body ? { body: init.body } : {}),
         redirect: 'follow',
         signal: options.signal
+      }).catch((error: Error) => {
+        throw new RegistryError(`${options.host} could not be reached (${(error.cause as Error | undefined)?.message ?? error.message})`)
       })
-    let response = await attempt().catch((error: Error) => {
-      throw new RegistryError(`${options.host} could not be reached (${(error.cause as Error | undefined)?.message ?? error.message})`)
-    })
-    if (response.status === 401 && !authorization) {
-      await response.body?.cancel()
-      authorization = await answerChallenge(response.headers.get('www-authenticate') ?? '')
-      response = await attempt()
-    }
-    return response
+    const sentWith = authorization
+    const response = await attempt(sentWith)
+    if (response.status !== 401 || (sentWith && sentWith === authorization)) return response
+    await response.body?.cancel()
+    // Sent before the answer was known (or by the first to be challenged): with it, once more.
+    authorizing ??= answerChallenge(response.headers.get('www-authenticate') ?? '')
+    authorization = await authorizing
+    return attempt(authorization)
   }
 
   async function answerChallenge (challenge: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { parseSigningKey } from '../../../src/domain/supply-chain/signing-key.js'
 import { attachToImage } from '../../../workers/phases/attest.js'
 import { registryClient } from '../../../workers/registry/registry-client.js'
@@ -14,7 +14,7 @@ const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).d
 const IMAGE = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: {}, layers: [] }))
 const IMAGE_DIGEST = sha256(IMAGE)
 
-async function standInRegistry (t: Tap.Test, options: { referrersApi: boolean }) {
+async function standInRegistry (t: Test, options: { referrersApi: boolean }) {
   const blobs = new Map<string, Buffer>()
   const manifests = new Map<string, { type: string; body: Buffer }>([[IMAGE_DIGEST, { type: 'application/vnd.oci.image.manifest.v1+json', body: IMAGE }]])
   const calls: string[] = []
