@@ -132,7 +132,7 @@ for id in "$single" "$multi"; do
   curl -fsS "${auth[@]}" "$api/v1/builds/$id" | jq -r '
     "  \(if .request.dockerfile == "Dockerfile" then "single-stage" else "multi-stage " end)  " +
     (if .signature then "signed with key \(.signature.keyId[0:19])…" else "not signed" end) + "; " +
-    ([.attestations // [] | .[].predicateType | split("/") | .[2]] | if length > 0 then "attested: \(join(", "))" else "nothing attached" end)'
+    ([.attestations // [] | .[].predicateType | {"https://slsa.dev/provenance/v1": "provenance", "https://spdx.dev/Document": "SPDX", "https://cyclonedx.org/bom": "CycloneDX"}[.] // .] | if length > 0 then "attested: \(join(", "))" else "nothing attached" end)'
 done
 cat <<EOF
 
