@@ -8,6 +8,8 @@ import { tempFolder } from '../helpers/files.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { startRegistry } from '../helpers/registry.js'
 import { startSlipway } from '../helpers/slipway.js'
+import { startReceiver } from '../helpers/webhook-receiver.js'
+import type { Build } from '../../src/domain/schemas/build.js'
 
 // Signatures and attestations of pushed images, found the way a deploy pipeline finds them: from the
 // image's digest alone, by walking the registry's tags and referrers, and checked with openssl
@@ -54,15 +56,19 @@ function newSigningKey (): string {
 t.test('a pushed image is signed, and its provenance and SBOM are attached where cosign and OCI referrers look', async (t) => {
   const dir = await tempFolder(t)
   const registry = await startRegistry(t)
-  const slipway = await startSlipway(t, { signingKey: newSigningKey() })
+  const slipway = await startSlipway(t, { signingKey: newSigningKey(), webhookAllow: '127.0.0.1/32' })
+  const receiver = await startReceiver(t)
   const repo = await createRepo(t, {
     Dockerfile: 'FROM busybox\nCOPY app /app\n',
     'app/node_modules/left-pad/package.json': '{"name":"left-pad","version":"1.3.0","license":"WTFPL"}\n'
   })
   const image = `${registry.host}/team/signed`
-  const build = await slipway.build({ repo: repo.url, image, tags: ['v1'] })
+  const build = await slipway.build({ repo: repo.url, image, tags: ['v1'], webhooks: [{ url: `${receiver.url}/signed`, events: ['build.succeeded'] }] })
   t.equal(build.status, 'succeeded', JSON.stringify(build.error))
   t.same(build.warnings, [])
+  const [delivery] = await receiver.waitFor(1)
+  const event = JSON.parse(delivery!.body) as { data: Build }
+  t.same([event.data.signature, event.data.attestations], [build.signature, build.attestations], 'the webhook carries the signature and the attestation references')
   t.match(build.phases.map((phase) => [phase.name, phase.status]), [['clone', 'succeeded'], ['context', 'succeeded'], ['build', 'succeeded'], ['inspect', 'succeeded'], ['push', 'succeeded'], ['attest', 'succeeded']])
 
   const keyAnswer = await slipway.app.inject({ method: 'GET', url: '/v1/signing-key' })
