@@ -183,6 +183,14 @@ t.test('the action builds the checkout, passes tags and build args whole, output
   t.notMatch(shownLog(job), TEST_ADMIN_TOKEN, 'and appears nowhere else')
 })
 
+t.test('a build that fails still has its outputs, for a step that reports it; the step fails with the CLI\'s code', async (t) => {
+  // A size budget of 1 byte fails the build after it was built, before anything is pushed.
+  const { job, outputs } = await runAction(t, { url, token: TEST_ADMIN_TOKEN, image, 'extra-args': '--max-image-size\n1' })
+  t.equal(job.code, EXIT.buildFailed, job.stderr)
+  t.match(await getBuild(outputs['build-id']!), { status: 'failed', error: { code: 'IMAGE_TOO_LARGE' } })
+  t.match(outputs, { status: 'failed', digest: '', image: '', 'size-bytes': '' }, 'a failed build has no image')
+})
+
 t.test("a hostile tag reaches the CLI as one argument and runs nothing: the API refuses it, the step fails with the CLI's code", async (t) => {
   const pwned = path.join(await tempFolder(t), 'pwned')
   const hostile = `a b$(touch ${pwned})`
