@@ -27,9 +27,9 @@ t.test('every relative link in the documentation leads to a file, and to a headi
 
 t.test('every docs/ page the code names exists', async (t) => {
   const sources: string[] = ['.dependency-cruiser.cjs']
-  for (const folder of ['src', 'workers', 'scripts', 'docker']) {
+  for (const folder of ['src', 'workers', 'scripts', 'docker', 'ci']) {
     for (const file of await readdir(path.join(packageRoot, folder), { recursive: true })) {
-      if (/\.(ts|js|cjs|mjs|sh|html|yaml)$|Dockerfile$/.test(file)) sources.push(path.join(folder, file))
+      if (/\.(ts|js|cjs|mjs|sh|html|ya?ml)$|Dockerfile$/.test(file)) sources.push(path.join(folder, file))
     }
   }
   for (const file of sources) {
