@@ -181,6 +181,10 @@ t.test('the action builds the checkout, passes tags and build args whole, output
   t.match(job.stderr, /greeting: hello there/, "the build's log is in the job's")
   t.match(job.stdout, `::add-mask::${TEST_ADMIN_TOKEN}\n`, 'the token is masked for the rest of the job')
   t.notMatch(shownLog(job), TEST_ADMIN_TOKEN, 'and appears nowhere else')
+  // A Dockerfile could print "::set-output …": the runner reads no commands while the log streams.
+  const [, off] = /^::stop-commands::([0-9a-f]{32})$/m.exec(job.stdout) ?? []
+  t.ok(off, 'workflow commands are off, under a token of 32 hex digits')
+  t.match(job.stdout, `::stop-commands::${off}\n::${off}::\n`, 'and on again once the build has ended')
 })
 
 t.test('a build that fails still has its outputs, for a step that reports it; the step fails with the CLI\'s code', async (t) => {
