@@ -17,6 +17,8 @@ import { secretSpec } from '../src/cli/commands/secret.js'
 import { statusSpec } from '../src/cli/commands/status.js'
 import { submitSpec } from '../src/cli/commands/submit.js'
 import { tokenSpec } from '../src/cli/commands/token.js'
+import { triggerSpec } from '../src/cli/commands/trigger.js'
+import { webhookSpec } from '../src/cli/commands/webhook.js'
 import { EXIT_CODE_MEANINGS } from '../src/cli/exit-codes.js'
 import { toolHelp } from '../src/cli/main.js'
 import { FAILURE_CODES } from '../src/domain/builds/failure-codes.js'
@@ -153,7 +155,7 @@ function failureCodesTable (): string {
 
 // --- cli.md ------------------------------------------------------------------------------------
 
-const SPECS: CommandSpec[] = [submitSpec, statusSpec, logsSpec, cancelSpec, retrySpec, tokenSpec, secretSpec]
+const SPECS: CommandSpec[] = [submitSpec, statusSpec, logsSpec, cancelSpec, retrySpec, tokenSpec, secretSpec, triggerSpec, webhookSpec]
 
 /** The commands `slipway --help` lists, in its order. */
 export function helpCommandNames (): string[] {

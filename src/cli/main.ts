@@ -10,6 +10,8 @@ import { submit, submitSpec } from './commands/submit.js'
 import { secret, secretSpec } from './commands/secret.js'
 import { say } from './commands/shared.js'
 import { token, tokenSpec, type OpenOperatorTokens } from './commands/token.js'
+import { trigger, triggerSpec } from './commands/trigger.js'
+import { webhook, webhookSpec } from './commands/webhook.js'
 import { EXIT, EXIT_CODE_MEANINGS, UsageError, type ExitCode } from './exit-codes.js'
 
 /** What the CLI needs from outside the HTTP API, handed in by the program's entry. */
@@ -24,11 +26,14 @@ const COMMANDS: [CommandSpec, (parsed: Parsed, deps: CliDeps) => Promise<ExitCod
   [cancelSpec, cancel],
   [retrySpec, retry],
   [tokenSpec, token],
-  [secretSpec, secret]
+  [secretSpec, secret],
+  [triggerSpec, trigger],
+  [webhookSpec, webhook]
 ]
 
 export function toolHelp (): string {
-  const commands = COMMANDS.map(([spec]) => `  ${spec.name.padEnd(8)}${spec.summary}`).join('\n')
+  const width = Math.max(...COMMANDS.map(([spec]) => spec.name.length)) + 2
+  const commands = COMMANDS.map(([spec]) => `  ${spec.name.padEnd(width)}${spec.summary}`).join('\n')
   const codes = EXIT_CODE_MEANINGS.map(([code, meaning]) => `  ${String(code).padStart(3)}  ${meaning}`).join('\n')
   return `slipway ${packageVersion}: build container images on a Slipway server, from CI or a terminal
 

@@ -1,32 +1,20 @@
-import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import t from 'tap'
 import { EXIT } from '../../src/cli/exit-codes.js'
 import type { Build } from '../../src/domain/schemas/build.js'
 import type { Secret } from '../../src/domain/schemas/secret.js'
-import { packageRoot } from '../../src/package-info.js'
 import { buildApp } from '../helpers/app.js'
+import { compiledCli, runCli } from '../helpers/cli.js'
 import { TEST_ADMIN_TOKEN, testConfig } from '../helpers/config.js'
 import { tempFolder } from '../helpers/files.js'
 
 // `slipway secret` and `slipway submit --secret/--ssh`, the compiled command against the API
 // (no worker: the builds only need to be accepted or refused).
 
-await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: packageRoot })
-const BIN = path.join(packageRoot, 'dist', 'src', 'cli.js')
-
-function run (env: Record<string, string>, args: string[], stdin?: string) {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH!, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
-  child.stdin.end(stdin ?? '')
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })))
-}
+const BIN = await compiledCli()
+const run = (env: Record<string, string>, args: string[], stdin?: string) => runCli(BIN, env, args, stdin)
 
 const config = testConfig(t, { secretsKey: randomBytes(32).toString('hex') })
 const app = await buildApp(t, config)

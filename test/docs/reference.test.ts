@@ -15,5 +15,5 @@ t.test('the generator sees the whole error catalogue and every command', async (
   const codes = catalogueErrors().map((error) => error.code)
   t.ok(codes.length >= 40, `${codes.length} errors`)
   t.ok(codes.includes('VALIDATION_FAILED') && codes.includes('REDIS_UNAVAILABLE'))
-  t.same(helpCommandNames(), ['submit', 'status', 'logs', 'cancel', 'retry', 'token', 'secret'])
+  t.same(helpCommandNames(), ['submit', 'status', 'logs', 'cancel', 'retry', 'token', 'secret', 'trigger', 'webhook'])
 })

@@ -1,8 +1,9 @@
 import type { Build } from '../../domain/schemas/build.js'
+import { formatDuration } from '../../domain/format.js'
 import { createApiClient, type ApiClient } from '../api-client.js'
-import type { Parsed } from '../args.js'
+import type { CommandSpec, Parsed } from '../args.js'
 import { describeBuild, exitCodeOf } from '../build-summary.js'
-import { EXIT, type ExitCode } from '../exit-codes.js'
+import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
 import { followBuild } from '../follow.js'
 import { liveDisplay, plainDisplay, type ProgressDisplay } from '../progress-display.js'
 import type { SseEvent } from '../sse.js'
@@ -16,6 +17,29 @@ export function apiOf (parsed: Parsed): ApiClient {
 /** Prints an answer: the API's JSON with --json, else the text; either way with no terminal controls from the server in it. */
 export function print (parsed: Parsed, json: unknown, text: string): void {
   process.stdout.write(parsed.has('json') ? jsonLine(json) : terminalText(text))
+}
+
+/**
+ * The action of a command with subcommands (`trigger list`) and its arguments, checked against
+ * how many arguments each action takes; a wrong call is told the command's usage line.
+ */
+export function subcommand (spec: CommandSpec, parsed: Parsed, arities: Record<string, number>): { action: string; args: string[] } {
+  const [action = '', ...args] = parsed.args
+  if (!Object.hasOwn(arities, action) || args.length !== arities[action]) {
+    throw new UsageError(`${spec.name} takes ${Object.keys(arities).join(', ')}: slipway ${spec.usage}. See \`slipway ${spec.name} --help\`.`)
+  }
+  return { action, args }
+}
+
+/** Rows as aligned columns, two spaces apart, the last column left ragged; a header row first if given. */
+export function table (rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? []
+  return rows.map((row) => `${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')}\n`).join('')
+}
+
+/** A past moment as the other commands word it: "5 min ago". */
+export function ago (timestamp: string, now = Date.now()): string {
+  return `${formatDuration(now - Date.parse(timestamp))} ago`
 }
 
 /** Says something on stderr; what the server said in it is shown without terminal controls. */

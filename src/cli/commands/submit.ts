@@ -1,8 +1,9 @@
 import type { Build, BuildRequest } from '../../domain/schemas/build.js'
-import { byteSize, COMMON_FLAGS, keyValues, seconds, type CommandSpec, type Parsed } from '../args.js'
+import { COMMON_FLAGS, type CommandSpec, type Parsed } from '../args.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
 import { formatBytes } from '../../domain/format.js'
 import { packDir } from '../pack-dir.js'
+import { BUILD_OPTION_FLAGS, buildOptions, jsonObjects } from './build-options.js'
 import { announce, apiOf, print, watch } from './shared.js'
 
 export const FOLLOW_FLAG = { name: 'follow', short: 'f', help: 'Stream the log until the build ends, print the image, exit with the outcome' }
@@ -29,29 +30,7 @@ Examples:
     { name: 'repo', value: 'URL', help: 'Git repository to build (https://, ssh:// or user@host:path)' },
     { name: 'dir', value: 'PATH', help: 'Local folder to upload and build instead of a repository' },
     { name: 'ref', value: 'REF', help: "Branch, tag or commit to build (--repo only; default: the remote's default branch)" },
-    { name: 'context', value: 'PATH', help: 'Build context folder, relative to the repository or folder (default: .)' },
-    { name: 'dockerfile', value: 'PATH', help: 'Dockerfile, relative to the repository or folder (default: CONTEXT/Dockerfile)' },
-    { name: 'target', value: 'STAGE', help: 'Stage of a multi-stage Dockerfile to build (default: the last)' },
-    { name: 'build-arg', value: 'K=V', multiple: true, help: 'A build argument (ARG); repeat for more' },
-    { name: 'label', value: 'K=V', multiple: true, help: 'A label for the image; repeat for more' },
-    { name: 'image', value: 'NAME', help: 'Repository to tag and push as, without a tag, e.g. registry.example.com/team/app' },
-    { name: 'tag', value: 'TAG', multiple: true, help: "A tag to give the image; repeat for more (default: the commit's first 12 hex digits)" },
-    { name: 'push', help: 'Push every tag (the default when --image is given)' },
-    { name: 'no-push', help: "Build and tag in the server's local namespace (slipway.local/…), but do not push" },
-    { name: 'no-cache', help: "Build without Docker's layer cache" },
-    { name: 'builder', value: 'NAME', help: "buildkit or classic (default: the worker's)" },
-    { name: 'secret', value: 'ID', multiple: true, help: 'A secret the server holds, for RUN --mount=type=secret,id=ID; repeat for more (BuildKit; see `slipway secret --help`)' },
-    { name: 'ssh', value: 'ID', multiple: true, help: 'An SSH key the server holds, for RUN --mount=type=ssh (ID default) or ,id=ID; repeat for more (BuildKit)' },
-    { name: 'network', value: 'MODE', help: "none (RUN steps get no network) or default (the server's build network)" },
-    { name: 'submodules', help: "Fetch the repository's git submodules (--repo only)" },
-    { name: 'keep-git-dir', help: "Send the repository's .git folder in the context (--repo only)" },
-    { name: 'timeout', value: 'DURATION', help: "Time limit of the whole build: 900, 90s, 15m, 2h (default: the server's)" },
-    { name: 'priority', value: 'LEVEL', help: 'low, normal or high (default: normal)' },
-    { name: 'force', help: 'Build even when an identical build is running or its image can be reused' },
-    { name: 'supersede', help: 'Cancel queued builds of the same repository, ref and image' },
-    { name: 'max-image-size', value: 'SIZE', help: 'A size budget for the image: 500MB, 1.5GB or bytes' },
-    { name: 'budget-mode', value: 'MODE', help: 'Over budget: fail (the default: not pushed, build fails) or warn' },
-    { name: 'variant', value: 'JSON', multiple: true, help: 'A variant to build and compare, e.g. \'{"name":"slim","target":"slim"}\'; 2 to 8' },
+    ...BUILD_OPTION_FLAGS,
     { name: 'webhook', value: 'URL|JSON', multiple: true, help: 'A receiver of this build\'s events: a URL, or \'{"url":…,"events":[…],"format":…}\'' },
     { name: 'idempotency-key', value: 'KEY', help: 'Makes sending this submit again (after a timeout) return the same build' },
     FOLLOW_FLAG,
@@ -72,7 +51,9 @@ export async function submit (parsed: Parsed): Promise<ExitCode> {
       throw new UsageError(`${misplaced.map((flag) => `--${flag}`).join(', ')} ${misplaced.length === 1 ? 'is' : 'are'} for --repo only: an uploaded folder has no git history.`)
     }
   }
-  const options = buildOptions(parsed)
+  const webhooks = jsonObjects('webhook', parsed.strings('webhook').map((value) => (value.trimStart().startsWith('{') ? value : JSON.stringify({ url: value })))) as BuildRequest['webhooks']
+  // Receivers of this build's events alone: the one option of a build that a trigger rule's builds do not take.
+  const options: Omit<BuildRequest, 'repo' | 'ref'> = { ...buildOptions(parsed), ...(webhooks ? { webhooks } : {}) }
   const api = apiOf(parsed)
   const key = parsed.string('idempotency-key')
   const headers: Record<string, string> = key === undefined ? {} : { 'idempotency-key': key }
@@ -105,48 +86,4 @@ export async function submit (parsed: Parsed): Promise<ExitCode> {
   }
   announce(build, `${build.status}; following its log (Ctrl-C stops following, not the build)`, response.headers)
   return watch(api, build, parsed)
-}
-
-/** The build options the flags give, as POST /v1/builds names them; absent flags are left to the server's defaults. */
-function buildOptions (parsed: Parsed): Omit<BuildRequest, 'repo' | 'ref'> {
-  if (parsed.has('push') && parsed.has('no-push')) throw new UsageError('--push and --no-push contradict each other; give one.')
-  const options: Omit<BuildRequest, 'repo' | 'ref'> = {
-    context: parsed.string('context'),
-    dockerfile: parsed.string('dockerfile'),
-    target: parsed.string('target'),
-    buildArgs: keyValues('build-arg', parsed.strings('build-arg')),
-    labels: keyValues('label', parsed.strings('label')),
-    image: parsed.string('image'),
-    tags: parsed.strings('tag').length > 0 ? parsed.strings('tag') : undefined,
-    push: parsed.has('push') ? true : parsed.has('no-push') ? false : undefined,
-    noCache: parsed.has('no-cache') || undefined,
-    builder: parsed.string('builder') as BuildRequest['builder'],
-    secrets: parsed.strings('secret').length > 0 ? parsed.strings('secret') : undefined,
-    ssh: parsed.strings('ssh').length > 0 ? parsed.strings('ssh') : undefined,
-    network: parsed.string('network') as BuildRequest['network'],
-    submodules: parsed.has('submodules') || undefined,
-    keepGitDir: parsed.has('keep-git-dir') || undefined,
-    timeoutSeconds: seconds('timeout', parsed.string('timeout')),
-    priority: parsed.string('priority') as BuildRequest['priority'],
-    force: parsed.has('force') || undefined,
-    supersede: parsed.has('supersede') || undefined,
-    maxImageBytes: byteSize('max-image-size', parsed.string('max-image-size')),
-    budgetMode: parsed.string('budget-mode') as BuildRequest['budgetMode'],
-    variants: jsonObjects('variant', parsed.strings('variant')) as BuildRequest['variants'],
-    webhooks: jsonObjects('webhook', parsed.strings('webhook').map((value) => (value.trimStart().startsWith('{') ? value : JSON.stringify({ url: value })))) as BuildRequest['webhooks']
-  }
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
-}
-
-function jsonObjects (flag: string, values: string[]): object[] | undefined {
-  if (values.length === 0) return undefined
-  return values.map((value) => {
-    try {
-      const parsed = JSON.parse(value) as unknown
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed
-    } catch {
-      // said below
-    }
-    throw new UsageError(`--${flag} takes a JSON object, not ${value}`)
-  })
 }
