@@ -78,6 +78,12 @@ export const NoSigningKey = createError(
   'This server signs nothing: it has no signing key. An operator sets one as SLIPWAY_SIGNING_KEY (docs/guides/sbom.md#signatures).',
   404
 )
+export const ReportRepoInvalid = createError('REPORT_REPO_INVALID', '%s', 400)
+export const ReportTokenNotAnId = createError(
+  'REPORT_TOKEN_NOT_AN_ID',
+  'report.token looks like a GitHub or GitLab token itself; it takes the id of a secret Slipway holds. Store the token once (slipway secret create ID --from-file PATH --repo PATTERN, or POST /v1/secrets) and name that id. Nothing was stored.',
+  400
+)
 export const IdempotencyKeyReused = createError(
   'IDEMPOTENCY_KEY_REUSED',
   'This Idempotency-Key was used with a different request body. Use a new key for a different request.',
@@ -172,6 +178,7 @@ export const RedisUnavailable = createError(
   'The build store (Redis) cannot be reached; nothing was changed. Try again shortly.',
   503
 )
+export const TriggerEventsInvalid = createError('TRIGGER_EVENTS_INVALID', '%s', 400)
 export const TriggerNotFound = createError('TRIGGER_NOT_FOUND', "No trigger rule has the id '%s'. GET /v1/triggers lists them.", 404)
 export const TriggerSignatureMissing = createError(
   'TRIGGER_SIGNATURE_MISSING',

@@ -82,14 +82,19 @@ export function createBuildService (deps: {
   const { store, queue, idempotency } = deps
 
   /**
-   * Refuses (SECRET_NOT_ALLOWED) a build naming a secret or SSH key that does not exist or that
-   * its repository or token may not use. Only ids are looked at and kept, never values.
+   * Refuses (SECRET_NOT_ALLOWED) a build naming a secret or SSH key (or a report token) that does
+   * not exist or that its repository or token may not use. Only ids are looked at and kept, never values.
    */
-  async function checkSecrets (request: { repo: string | null; secrets?: string[]; ssh?: string[] }, options: Pick<SubmitOptions, 'actor' | 'secretsToken'>): Promise<void> {
-    if ((request.secrets?.length ?? 0) + (request.ssh?.length ?? 0) === 0) return
+  async function checkSecrets (
+    request: { repo: string | null; secrets?: string[]; ssh?: string[]; report?: { token: string } | null },
+    options: Pick<SubmitOptions, 'actor' | 'secretsToken'>
+  ): Promise<void> {
+    // The forge token a report uses is a secret too, held to the same scope; it is never mounted.
+    const secrets = [...(request.secrets ?? []), ...(request.report ? [request.report.token] : [])]
+    if (secrets.length + (request.ssh?.length ?? 0) === 0) return
     if (!deps.secrets) throw new SecretsDisabled(SECRETS_KEY_HINT)
     const token = options.secretsToken !== undefined ? options.secretsToken : options.actor.kind === 'token' ? options.actor : null
-    await assertMayUseSecrets(deps.secrets, request, { repo: request.repo, token })
+    await assertMayUseSecrets(deps.secrets, { secrets, ssh: request.ssh }, { repo: request.repo, token })
   }
 
   /** The error for a build that is not there: BUILD_EXPIRED while its tombstone is kept, else BUILD_NOT_FOUND. */

@@ -34,7 +34,8 @@ export function defaultRequest (repo: string, image = 'slipway.local/app'): Norm
     maxImageBytes: null,
     budgetMode: 'fail',
     variants: [],
-    webhooks: []
+    webhooks: [],
+    report: null
   }
 }
 

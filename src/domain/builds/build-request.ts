@@ -1,6 +1,6 @@
 import path from 'node:path'
-import { PathInvalid, PushWithoutImage, RefInvalid, SecretsNeedBuildkit, TagReserved, TimeoutTooLong, VariantNameRepeated } from '../errors.js'
-import type { BuildRecord, BuildRequest, BuildUploadOptions, NormalizedRequest, UploadSource } from '../schemas/build.js'
+import { PathInvalid, PushWithoutImage, RefInvalid, ReportRepoInvalid, ReportTokenNotAnId, SecretsNeedBuildkit, TagReserved, TimeoutTooLong, VariantNameRepeated } from '../errors.js'
+import type { BuildRecord, BuildRequest, BuildUploadOptions, NormalizedRequest, Report, ReportRequest, UploadSource } from '../schemas/build.js'
 import type { Actor } from '../schemas/audit.js'
 import type { Variant } from '../schemas/insight.js'
 import { checkImageReference, checkPushedImageName, localImageName } from './image-ref.js'
@@ -28,8 +28,32 @@ export function normalizeBuildRequest (request: BuildRequest, policy: RequestPol
     ...normalizeOptions(request, repo.name, policy),
     keepGitDir: request.keepGitDir ?? false,
     submodules: request.submodules ?? false,
-    supersede: request.supersede ?? false
+    supersede: request.supersede ?? false,
+    report: request.report ? normalizeReport(request.report, repo) : null
   }
+}
+
+const DEFAULT_REPORT_CONTEXT = 'slipway'
+// The prefixes GitHub's and GitLab's tokens carry (ghp_, github_pat_, glpat-, …): a request that
+// sends one where a secret's id belongs is refused without the token being echoed or stored.
+const FORGE_TOKEN_SHAPE = /^(gh[pousr]_|github_pat_|gl[a-z]{1,6}-)/
+
+/**
+ * Where a build reports its status: the forge repository the request names, or its own
+ * repository's path. REPORT_TOKEN_NOT_AN_ID for a token sent in clear; REPORT_REPO_INVALID when that path is not one the forge could have (a local
+ * repository, or a GitHub path that is not owner/name).
+ */
+function normalizeReport (report: ReportRequest, repo: { key: string; local: boolean }): Report {
+  if (FORGE_TOKEN_SHAPE.test(report.token)) throw new ReportTokenNotAnId()
+  const path = report.repo ?? (repo.local ? null : repo.key.split('/').slice(1).join('/'))
+  const forge = report.provider === 'github' ? 'GitHub' : 'GitLab'
+  if (path === null) throw new ReportRepoInvalid(`A local repository has no path on ${forge}: name the repository to report to as report.repo (e.g. acme/app).`)
+  const parts = path.split('/')
+  if (parts.some((part) => !/^[A-Za-z0-9_.-]+$/.test(part) || /^\.+$/.test(part)) || parts.length < 2 || (report.provider === 'github' && parts.length !== 2)) {
+    const shape = report.provider === 'github' ? 'owner/name' : 'group/project (or group/subgroup/project)'
+    throw new ReportRepoInvalid(`'${printable(path)}' is not a ${forge} repository path (${shape}); set report.repo to the repository on ${forge}.`)
+  }
+  return { provider: report.provider, repo: path, token: report.token, context: report.context ?? DEFAULT_REPORT_CONTEXT }
 }
 
 /** An upload's image when it names none: <namespace>/upload, as a repository's is <namespace>/<its name>. */
@@ -37,7 +61,7 @@ export const UPLOAD_IMAGE_NAME = 'upload'
 
 /** The same for a build of an uploaded tar: its options, and what was uploaded. */
 export function normalizeUploadRequest (options: BuildUploadOptions, source: UploadSource, policy: RequestPolicy): NormalizedRequest {
-  return { repo: null, ref: null, source, ...normalizeOptions(options, UPLOAD_IMAGE_NAME, policy), keepGitDir: false, submodules: false, supersede: false }
+  return { repo: null, ref: null, source, ...normalizeOptions(options, UPLOAD_IMAGE_NAME, policy), keepGitDir: false, submodules: false, supersede: false, report: null }
 }
 
 /**

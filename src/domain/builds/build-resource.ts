@@ -7,7 +7,7 @@ export function buildLinks (id: string): Build['links'] {
 }
 
 // Records stored before Slipway kept who made and canceled builds, their network, when their log
-// expired, their cache summary, where they ran, their registry cache, base images, packages, attestations and signature (and the secrets they used) lack these fields; an
+// expired, their cache summary, where they ran, their registry cache, base images, packages, attestations and signature (and the secrets they used, and where they report) lack these fields; an
 // answer without them would not match the schema.
 const UNRECORDED = { createdBy: null, canceledBy: null, canceledAt: null, logExpiredAt: null, cache: null, ranOn: null, registryCache: null, baseImages: null, packages: null, attestations: null, signature: null }
 
@@ -18,5 +18,5 @@ export function toResource (record: BuildRecord): Build {
 
 /** A stored request with the fields older records lack as their defaults then were. */
 export function withRequestDefaults (request: BuildRecord['request']): BuildRecord['request'] {
-  return { ...request, network: request.network ?? 'default', registryCache: request.registryCache ?? true, cacheFrom: request.cacheFrom ?? [], sbom: request.sbom ?? false, provenance: request.provenance ?? false, sign: request.sign ?? false, secrets: request.secrets ?? [], ssh: request.ssh ?? [] }
+  return { ...request, network: request.network ?? 'default', registryCache: request.registryCache ?? true, cacheFrom: request.cacheFrom ?? [], sbom: request.sbom ?? false, provenance: request.provenance ?? false, sign: request.sign ?? false, secrets: request.secrets ?? [], ssh: request.ssh ?? [], report: request.report ?? null }
 }

@@ -28,6 +28,55 @@ export const BuildStatusSchema = StringEnum(BUILD_STATUSES, {
 })
 export type BuildStatus = (typeof BUILD_STATUSES)[number]
 
+/** The code hosts Slipway hears events from and reports to. */
+export const FORGE_PROVIDERS = ['github', 'gitlab'] as const
+export type ForgeProvider = (typeof FORGE_PROVIDERS)[number]
+
+/** A commit status's name on the forge; builds of one commit that report under one context replace each other's status. */
+export const REPORT_CONTEXT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9 _./:@-]{0,99}$'
+
+export const ReportRequestSchema = Type.Object(
+  {
+    provider: StringEnum(FORGE_PROVIDERS, {
+      description: 'Where the commit is: GitHub (commit statuses; SLIPWAY_GITHUB_API_URL, for GitHub Enterprise) or GitLab (commit status API; SLIPWAY_GITLAB_API_URL, for self-managed GitLab)'
+    }),
+    repo: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$',
+        maxLength: 255,
+        description: "The repository on that forge: owner/name (GitHub) or group/…/project (GitLab). Default: the path of the build's repository URL",
+        examples: ['acme/app']
+      })
+    ),
+    token: Type.String({
+      pattern: SECRET_ID_PATTERN,
+      description:
+        'The id of a secret Slipway holds (/v1/secrets, kind secret) whose value is the forge token: a GitHub personal or App installation token with ' +
+        'commit status (and, for pull requests, issue comment) write access, or a GitLab project, group or personal token with the api scope. Never the token itself. ' +
+        'The secret must allow this repository and token, as `secrets` do (403 SECRET_NOT_ALLOWED)'
+    }),
+    context: Type.Optional(
+      Type.String({
+        pattern: REPORT_CONTEXT_PATTERN,
+        description: "The status's name on the commit (GitHub's context, GitLab's name), and what tells Slipway's pull request comment apart from another rule's. Default: slipway"
+      })
+    )
+  },
+  { $id: 'ReportRequest', additionalProperties: false, description: "Report the build's progress as the commit's status on GitHub or GitLab" }
+)
+export type ReportRequest = Static<typeof ReportRequestSchema>
+
+export const ReportSchema = Type.Object(
+  {
+    provider: StringEnum(FORGE_PROVIDERS),
+    repo: Type.String({ description: 'The repository on the forge' }),
+    token: Type.String({ description: 'The id of the secret holding the forge token (never the token)' }),
+    context: Type.String({ description: "The status's name on the commit" })
+  },
+  { $id: 'Report', additionalProperties: false, description: 'Where the build reports its status' }
+)
+export type Report = Static<typeof ReportSchema>
+
 const SecretIds = (description: string) =>
   Type.Array(Type.String({ pattern: SECRET_ID_PATTERN, description: 'A secret id, as the Dockerfile names it' }), { maxItems: 16, uniqueItems: true, description })
 
@@ -238,6 +287,14 @@ export const BuildRequestSchema = Type.Object(
           'Build the same commit several ways (Dockerfiles, targets, build args) and compare them. Each variant inherits the request; its tags get "-<name>".'
       })
     ),
+    report: Type.Optional(
+      Type.Ref(ReportRequestSchema, {
+        description:
+          "Set the commit's status on GitHub or GitLab as the build goes: pending when queued, running, then success, failure or canceled, with a one-line " +
+          'summary and a link to the build in the portal (SLIPWAY_PUBLIC_URL). Sent, retried and logged as webhook deliveries are (/v1/builds/{id}/deliveries). ' +
+          'Repositories only (an upload has no commit on the forge). Default: none'
+      })
+    ),
     webhooks: Type.Optional(
       Type.Array(Type.Ref(BuildWebhookSchema), {
         maxItems: 10,
@@ -250,14 +307,14 @@ export const BuildRequestSchema = Type.Object(
 export type BuildRequest = Static<typeof BuildRequestSchema>
 
 /** What only a repository has: an uploaded tar brings its files, not a repository, ref or history. */
-const GIT_ONLY = ['repo', 'ref', 'submodules', 'keepGitDir', 'supersede'] as const
+const GIT_ONLY = ['repo', 'ref', 'submodules', 'keepGitDir', 'supersede', 'report'] as const
 
 export const BuildUploadOptionsSchema = Type.Omit(BuildRequestSchema, GIT_ONLY, {
   $id: 'BuildUploadOptions',
   additionalProperties: false,
   description:
-    'The options of a build of an uploaded tar: those of a BuildRequest but repo, ref, submodules, keepGitDir and ' +
-    'supersede. context and dockerfile are relative to the root of the tar. All are optional.'
+    'The options of a build of an uploaded tar: those of a BuildRequest but repo, ref, submodules, keepGitDir, ' +
+    'supersede and report. context and dockerfile are relative to the root of the tar. All are optional.'
 })
 export type BuildUploadOptions = Static<typeof BuildUploadOptionsSchema>
 
@@ -303,7 +360,8 @@ export const NormalizedRequestSchema = Type.Object(
     maxImageBytes: Nullable(Type.Integer()),
     budgetMode: StringEnum(BUDGET_MODES),
     variants: Type.Array(Type.Ref(VariantSchema)),
-    webhooks: Type.Array(Type.Ref(BuildWebhookViewSchema))
+    webhooks: Type.Array(Type.Ref(BuildWebhookViewSchema)),
+    report: Nullable(Type.Ref(ReportSchema, { description: 'Where the build reports its status; null: nowhere. Read as null for builds made before Slipway reported' }))
   },
   { $id: 'NormalizedBuildRequest', additionalProperties: false, description: 'The request with every default filled in' }
 )
@@ -634,6 +692,8 @@ export const BuildListQuerySchema = Type.Object(
 
 export const buildSchemas = [
   BuildStatusSchema,
+  ReportRequestSchema,
+  ReportSchema,
   BuildRequestSchema,
   BuildUploadOptionsSchema,
   UploadSourceSchema,
