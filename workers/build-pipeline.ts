@@ -36,11 +36,12 @@ export async function runPipeline (ctx: PipelineContext): Promise<PipelineResult
     const reused = await reuseEarlier(known, ctx)
     if (reused) {
       ctx.progress.skip(request.source ? 'unpack' : 'clone')
-      if (!request.source) await ctx.record.update({ commit: known, resolvedRef: null })
+      if (!request.source) await ctx.record.update({ commit: known, resolvedRef: eventRef(ctx.build) })
       return reused
     }
   }
-  const source = await fetchSource(ctx)
+  const fetched = await fetchSource(ctx)
+  const source = { ...fetched, resolvedRef: fetched.resolvedRef ?? eventRef(ctx.build) }
   try {
     if (source.commit) await ctx.record.update({ commit: source.commit, resolvedRef: source.resolvedRef })
     const reused = known ? null : await reuseEarlier(source.revision, ctx)
@@ -48,6 +49,15 @@ export async function runPipeline (ctx: PipelineContext): Promise<PipelineResult
   } finally {
     await source.release()
   }
+}
+
+/**
+ * The ref a trigger's build of a commit SHA was for (refs/heads/main for a push, refs/pull/7/head
+ * for a pull request): what the build continues, so that it is compared with the builds before
+ * it on that branch or request as a build of the branch by name would be.
+ */
+function eventRef (build: BuildRecord): string | null {
+  return build.createdBy?.kind === 'trigger' ? (build.createdBy.ref ?? null) : null
 }
 
 /** The files to build: the uploaded tar, unpacked; or the commit, from the repository. */

@@ -5,11 +5,11 @@ import { buildLinks } from '../domain/builds/build-resource.js'
 import type { BuildService } from './build-service.js'
 import { parseRepoUrl, printable, redactUrl, repoKey } from '../domain/builds/repo-url.js'
 import { ruleLimits, tokenLimit, type PushGrant, type PushPolicy } from '../domain/builds/push-allow.js'
-import { BodyInvalid, CacheFromNotAllowed, ImageNotAllowed, QuotaExceeded, SecretNotAllowed, SecretsDisabled, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../domain/errors.js'
+import { BodyInvalid, CacheFromNotAllowed, ImageNotAllowed, QuotaExceeded, SecretNotAllowed, SecretsDisabled, TriggerDeliveryIdInvalid, TriggerEventInProgress, TriggerEventsInvalid, TriggerNotFound, TriggerSignatureInvalid, TriggerSignatureMissing } from '../domain/errors.js'
 import { newId } from '../domain/ids.js'
-import { withCreator, type Actor } from '../domain/schemas/audit.js'
+import { withCreator, type Actor, type PullRequest } from '../domain/schemas/audit.js'
 import type { BuildRequest } from '../domain/schemas/build.js'
-import type { Trigger, TriggerCreate, TriggerEventResult, TriggerProvider, TriggerUpdate } from '../domain/schemas/trigger.js'
+import type { Trigger, TriggerCreate, TriggerEvent, TriggerEventResult, TriggerProvider, TriggerUpdate } from '../domain/schemas/trigger.js'
 import { branchMatches, branchOf } from '../domain/triggers/branch-match.js'
 import type { DeliveryLedger, HandledDelivery } from '../storage/delivery-ledger.js'
 import { generateTriggerSecret } from '../domain/triggers/event-signature.js'
@@ -26,6 +26,25 @@ const pushingWithin = (author: PushGrant) => `builds push within ${author.patter
 
 /** The token whose secrets a rule's builds may use: the token that wrote the rule last. */
 const secretsTokenOf = (author: Actor | null | undefined) => (author?.kind === 'token' ? author : null)
+
+/** What an event asks a rule to build: a pushed commit, or a pull (merge) request's head. */
+interface BuildTarget {
+  commit: string
+  /** The ref the event was about, kept on the build as what it continues (refs/heads/main, refs/pull/7/head). */
+  ref: string
+  pullRequest: PullRequest | null
+}
+
+/** Which events a rule takes; rules made before pull requests were built take pushes. */
+const eventsOf = (rule: Pick<StoredTrigger, 'events'>): TriggerEvent[] => rule.events ?? ['push']
+
+/** GitHub has pull requests, GitLab merge requests: a rule names its own provider's. */
+function checkEvents (provider: TriggerProvider, events: TriggerEvent[] | undefined): void {
+  const [own, other, forge] = provider === 'github' ? ['pull_request', 'merge_request', 'GitHub'] as const : ['merge_request', 'pull_request', 'GitLab'] as const
+  if (events?.includes(other)) {
+    throw new TriggerEventsInvalid(`${forge} sends ${own.replace('_', ' ')}s, not ${other.replace('_', ' ')}s: a ${forge} rule takes events "push" and "${own}".`)
+  }
+}
 
 /** An event's answer: 200 for a ping or a repeat, 202 for a push handled now (built or not). */
 export interface EventOutcome {
@@ -49,7 +68,8 @@ export function createTriggerService (deps: {
     const { secret: _secret, repoKey: _repoKey, author: _author, ...resource } = stored
     // Rules made before rules recorded their authors' patterns have none.
     const pushAllow = { pushAllow: stored.pushAllow ?? null, pushAllowFrom: stored.pushAllowFrom ?? null }
-    return { ...withCreator(resource), ...pushAllow, eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
+    const events = { events: eventsOf(stored), pushPullRequests: stored.pushPullRequests ?? false }
+    return { ...withCreator(resource), ...pushAllow, ...events, eventsUrl: `${deps.publicUrl}/v1/triggers/${stored.provider}` }
   }
 
   async function existing (id: string): Promise<StoredTrigger> {
@@ -58,9 +78,19 @@ export function createTriggerService (deps: {
     return trigger
   }
 
-  /** The build a rule starts for a pushed commit. Its repository is the rule's, never a URL the event names. */
-  function buildRequest (rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, commit: string): BuildRequest {
-    return { ...rule.build, repo: rule.repo, ref: commit, labels: { ...rule.build.labels, [TRIGGER_LABEL]: rule.id } }
+  /**
+   * The build a rule starts for a pushed commit or a pull request's head. Its repository is the
+   * rule's, never a URL the event names (a fork's head commit is fetched from the rule's
+   * repository, where the forge keeps it under the request's ref). A pull request's image is
+   * pushed, as pr-<number>, only when the rule says so and never from a fork: a fork's author
+   * must not be able to put an image in the team's registry.
+   */
+  function buildRequest (rule: Pick<StoredTrigger, 'id' | 'repo' | 'build' | 'pushPullRequests'>, target: Pick<BuildTarget, 'commit' | 'pullRequest'>): BuildRequest {
+    const request: BuildRequest = { ...rule.build, repo: rule.repo, ref: target.commit, labels: { ...rule.build.labels, [TRIGGER_LABEL]: rule.id } }
+    const pullRequest = target.pullRequest
+    if (pullRequest === null) return request
+    if (rule.pushPullRequests === true && !pullRequest.fork) return { ...request, tags: [`pr-${pullRequest.number}`] }
+    return { ...request, push: false }
   }
 
   /**
@@ -69,7 +99,7 @@ export function createTriggerService (deps: {
    * pushes they could make themselves.
    */
   async function checkOptions (rule: Pick<StoredTrigger, 'id' | 'repo' | 'build'>, author: PushGrant, actor: Actor): Promise<void> {
-    await deps.builds.vet(buildRequest(rule, '0'.repeat(40)), { actor, limits: [tokenLimit(author)], secretsToken: secretsTokenOf(actor) })
+    await deps.builds.vet(buildRequest(rule, { commit: '0'.repeat(40), pullRequest: null }), { actor, limits: [tokenLimit(author)], secretsToken: secretsTokenOf(actor) })
   }
 
   /**
@@ -77,7 +107,7 @@ export function createTriggerService (deps: {
    * whose build would push outside its limits (ruleLimits), or that is at its quota of active
    * builds, starts nothing and says why; the others go on.
    */
-  async function start (provider: TriggerProvider, deliveryId: string, rules: StoredTrigger[], commit: string): Promise<HandledDelivery> {
+  async function start (provider: TriggerProvider, deliveryId: string, rules: StoredTrigger[], target: BuildTarget): Promise<HandledDelivery> {
     const builds = []
     const refused = []
     for (const rule of rules) {
@@ -85,10 +115,10 @@ export function createTriggerService (deps: {
       // builds were made, handling it again gets those builds back rather than making them twice.
       // Keyed with the rule's secret, so no client of POST /v1/builds can take the key first.
       const key = `trigger-${createHmac('sha256', rule.secret).update(`${provider}:${deliveryId}`).digest('hex')}`
-      const actor: Actor = { kind: 'trigger', id: rule.id, name: rule.name, deliveryId }
+      const actor: Actor = { kind: 'trigger', id: rule.id, name: rule.name, deliveryId, ref: target.ref, ...(target.pullRequest ? { pullRequest: target.pullRequest } : {}) }
       try {
         const secretsToken = secretsTokenOf(rule.author ?? rule.createdBy)
-        const { build } = await deps.builds.submit(buildRequest(rule, commit), { actor, limits: ruleLimits(rule, deps.pushPolicy), idempotencyKey: key, secretsToken })
+        const { build } = await deps.builds.submit(buildRequest(rule, target), { actor, limits: ruleLimits(rule, deps.pushPolicy), idempotencyKey: key, secretsToken })
         builds.push({ id: build.id, ruleId: rule.id })
       } catch (error) {
         const refusal = [ImageNotAllowed, CacheFromNotAllowed, QuotaExceeded, SecretNotAllowed, SecretsDisabled].some((type) => error instanceof type)
@@ -119,6 +149,7 @@ export function createTriggerService (deps: {
     /** A new rule, whose builds may push where its author may; its secret is in this answer and never again. */
     async create (body: TriggerCreate, author: PushGrant, actor: Actor): Promise<Trigger> {
       const repo = parseRepoUrl(body.repo, deps.policy.repos)
+      checkEvents(body.provider, body.events)
       const now = new Date().toISOString()
       const stored: StoredTrigger = {
         id: newId(),
@@ -127,6 +158,8 @@ export function createTriggerService (deps: {
         repo: repo.url,
         repoKey: repo.key,
         branches: body.branches,
+        events: body.events ?? ['push'],
+        pushPullRequests: body.pushPullRequests ?? false,
         build: body.build ?? {},
         enabled: body.enabled ?? true,
         createdAt: now,
@@ -139,7 +172,7 @@ export function createTriggerService (deps: {
       }
       await checkOptions(stored, author, actor)
       await store.create(stored)
-      const summary = `${stored.provider} pushes to ${stored.branches.join(', ')} of ${stored.repo}; ${pushingWithin(author)}`
+      const summary = `${stored.provider} ${eventsOf(stored).join(' and ')} events for ${stored.branches.join(', ')} of ${stored.repo}; ${pushingWithin(author)}`
       await deps.audit.record({ actor, action: 'trigger.create', kind: 'trigger', resourceId: stored.id, summary })
       return { ...toResource(stored), secret: stored.secret }
     },
@@ -151,6 +184,7 @@ export function createTriggerService (deps: {
     /** Changes a rule; whoever changes it becomes the author whose pushes its builds may make. */
     async update (id: string, changes: TriggerUpdate, author: PushGrant, actor: Actor): Promise<Trigger> {
       const trigger = await existing(id)
+      checkEvents(trigger.provider, changes.events)
       await checkOptions({ ...trigger, build: changes.build ?? trigger.build }, author, actor)
       await store.update(id, { ...changes, pushAllow: author.patterns, pushAllowFrom: author.from, author: actor })
       const summary = `changed ${Object.keys(changes).join(', ')}; ${pushingWithin(author)}`
@@ -185,14 +219,16 @@ export function createTriggerService (deps: {
       }
       const rules = await verifiedRules(provider, event)
       if (event.kind === 'ping') return ignored('ping: the webhook reaches Slipway and its secret matches a trigger rule', 200)
-      if (event.kind !== 'push') return ignored(`'${printable(event.name)}' events start no builds; only pushes to branches do`)
+      if (event.kind === 'other') return ignored(`'${printable(event.name)}' events start no builds; only pushes to branches and ${event.pullRequestName.replace('_', ' ')}s into them do`)
 
-      const push = event.push()
-      const branch = branchOf(push.ref)
-      if (branch === null) return ignored(`'${printable(push.ref)}' is not a branch: only pushes to branches start builds (tag pushes do not)`)
-      if (push.deleted) return ignored(`branch '${printable(branch)}' was deleted`)
-      const matched = rules.filter((rule) => rule.enabled && branchMatches(rule.branches, branch))
-      if (matched.length === 0) return ignored(`no enabled trigger rule of this repository matches branch '${printable(branch)}'`)
+      const wanted = whatToBuild(event)
+      if ('ignore' in wanted) return ignored(wanted.ignore)
+      const { target, branch, eventName } = wanted
+      const matched = rules.filter((rule) => rule.enabled && eventsOf(rule).includes(eventName) && branchMatches(rule.branches, branch))
+      if (matched.length === 0) {
+        const what = eventName === 'push' ? `pushes to branch '${printable(branch)}'` : `${eventName.replace('_', ' ')}s into branch '${printable(branch)}'`
+        return ignored(`no enabled trigger rule of this repository builds ${what}`)
+      }
 
       if (deliveryId === null) throw new TriggerDeliveryIdInvalid(event.deliveryHeader)
       const withLinks = (handled: HandledDelivery) => ({
@@ -206,7 +242,7 @@ export function createTriggerService (deps: {
       if (claim.kind === 'handled') return answer(200, { status: 'duplicate', reason: 'this delivery was handled before; these are the builds it started', ...withLinks(claim.handled) })
       if (claim.kind === 'pending') throw new TriggerEventInProgress(deliveryId)
       try {
-        const handled = await start(provider, deliveryId, matched, push.after)
+        const handled = await start(provider, deliveryId, matched, target)
         if (handled.builds.length === 0) {
           // Not remembered: once the rules may push (or the operator widens SLIPWAY_PUSH_ALLOW), or
           // their builds have ended, sending it again builds.
@@ -222,6 +258,25 @@ export function createTriggerService (deps: {
       }
     }
   }
+}
+
+/**
+ * What a push or pull (merge) request event asks to build, the branch rules are matched against
+ * (the pushed one; the one a request goes into) and the event as rules name it; or why nothing.
+ */
+function whatToBuild (event: ProviderEvent): { target: BuildTarget; branch: string; eventName: TriggerEvent } | { ignore: string } {
+  if (event.kind === 'pull_request') {
+    const change = event.pullRequest()
+    const name = event.pullRequestName.replace('_', ' ')
+    if (!change.builds) return { ignore: `a ${name} '${printable(change.action)}' brings no new commit to build` }
+    const { pullRequest } = change
+    return { target: { commit: pullRequest.headSha, ref: change.ref, pullRequest }, branch: pullRequest.targetBranch, eventName: event.pullRequestName }
+  }
+  const push = event.push()
+  const branch = branchOf(push.ref)
+  if (branch === null) return { ignore: `'${printable(push.ref)}' is not a branch: only pushes to branches start builds (tag pushes do not)` }
+  if (push.deleted) return { ignore: `branch '${printable(branch)}' was deleted` }
+  return { target: { commit: push.after, ref: push.ref, pullRequest: null }, branch, eventName: 'push' }
 }
 
 export type TriggerService = ReturnType<typeof createTriggerService>

@@ -8,9 +8,12 @@ import type { Trigger, TriggerProvider } from '../domain/schemas/trigger.js'
  * A rule as stored: the resource plus its secret, which no answer shows again, and the key events
  * find it by. Rules stored before they recorded their authors' push patterns lack those.
  */
-export interface StoredTrigger extends Omit<Trigger, 'secret' | 'eventsUrl' | 'pushAllow' | 'pushAllowFrom'> {
+export interface StoredTrigger extends Omit<Trigger, 'secret' | 'eventsUrl' | 'pushAllow' | 'pushAllowFrom' | 'events' | 'pushPullRequests'> {
   secret: string
   repoKey: string
+  /** Rules stored before they built pull requests lack these: pushes only. */
+  events?: Trigger['events']
+  pushPullRequests?: boolean
   pushAllow?: Trigger['pushAllow']
   pushAllowFrom?: Trigger['pushAllowFrom']
   /** Who made or last changed the rule: its builds use the secrets this token may. Rules stored before lack it (then createdBy). */

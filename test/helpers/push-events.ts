@@ -84,6 +84,80 @@ export function gitLabPushPayload ({ repoUrl, ref, after, before = ZERO }: PushO
   }
 }
 
+export interface PullRequestOptions {
+  /** The target repository's clone URL: where the webhook is, and the pull request goes. */
+  repoUrl: string
+  number: number
+  headSha: string
+  headRef?: string
+  baseRef?: string
+  /** GitHub: opened, synchronize, reopened, closed, …; GitLab: open, update, reopen, close, … */
+  action: string
+  /** The head comes from another repository: this one's clone URL. */
+  forkUrl?: string
+}
+
+/** A GitHub repository object as events carry it. */
+function gitHubRepository (repoUrl: string, id: number, fullName: string) {
+  const { web, ssh } = spellings(repoUrl)
+  return { id, node_id: `R_${id}`, name: fullName.split('/')[1], full_name: fullName, private: false, owner: { login: fullName.split('/')[0], id: 1, type: 'Organization' }, html_url: web, clone_url: repoUrl, ssh_url: ssh, default_branch: 'main' }
+}
+
+/** GitHub's pull_request event, as its documentation shows it (trimmed of the long fields). */
+export function gitHubPullRequestPayload ({ repoUrl, number, headSha, headRef = 'feature', baseRef = 'main', action, forkUrl }: PullRequestOptions) {
+  const base = gitHubRepository(repoUrl, 123456, 'acme/app')
+  const head = forkUrl ? gitHubRepository(forkUrl, 654321, 'mallory/app') : base
+  return {
+    action,
+    number,
+    pull_request: {
+      url: `https://api.github.com/repos/acme/app/pulls/${number}`,
+      id: 1000 + number,
+      html_url: `${base.html_url}/pull/${number}`,
+      number,
+      state: action === 'closed' ? 'closed' : 'open',
+      title: 'A change',
+      user: { login: forkUrl ? 'mallory' : 'octocat', id: 583231, type: 'User' },
+      head: { label: `${head.owner.login}:${headRef}`, ref: headRef, sha: headSha, repo: head },
+      base: { label: `acme:${baseRef}`, ref: baseRef, sha: 'b'.repeat(40), repo: base },
+      draft: false,
+      merged: false
+    },
+    repository: base,
+    sender: { login: forkUrl ? 'mallory' : 'octocat', id: 583231, type: 'User' }
+  }
+}
+
+/** GitLab's Merge Request Hook, as its documentation shows it (trimmed). `oldrev` comes with an update that added commits. */
+export function gitLabMergeRequestPayload ({ repoUrl, number, headSha, headRef = 'feature', baseRef = 'main', action, forkUrl }: PullRequestOptions, oldrev?: string) {
+  const { web, ssh } = spellings(repoUrl)
+  const project = { id: 15, name: 'app', web_url: web, git_ssh_url: ssh, git_http_url: repoUrl, namespace: 'acme', path_with_namespace: 'acme/app', default_branch: 'main' }
+  const source = forkUrl ? { ...project, id: 99, namespace: 'mallory', path_with_namespace: 'mallory/app', git_http_url: forkUrl, web_url: forkUrl } : project
+  return {
+    object_kind: 'merge_request',
+    event_type: 'merge_request',
+    user: { id: 1, name: 'Administrator', username: 'root' },
+    project,
+    object_attributes: {
+      id: 90 + number,
+      iid: number,
+      target_branch: baseRef,
+      source_branch: headRef,
+      source_project_id: source.id,
+      target_project_id: project.id,
+      title: 'A change',
+      state: action === 'close' ? 'closed' : 'opened',
+      url: `${web}/-/merge_requests/${number}`,
+      source,
+      target: project,
+      last_commit: { id: headSha, message: 'change', timestamp: '2026-01-02T03:04:05+00:00' },
+      action,
+      ...(oldrev ? { oldrev } : {})
+    },
+    repository: { name: 'app', url: ssh, homepage: web }
+  }
+}
+
 /** POSTs an event to /v1/triggers/github as GitHub would: signed with `secret`, with a delivery id and no Slipway token. */
 export function sendGitHubEvent (
   app: FastifyInstance,

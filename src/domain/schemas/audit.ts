@@ -1,16 +1,35 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Nullable, StringEnum, Timestamp } from './common.js'
 
+export const PullRequestSchema = Type.Object(
+  {
+    number: Type.Integer({ minimum: 1, description: "The pull request's number (GitHub), or the merge request's iid (GitLab)" }),
+    headSha: Type.String({ description: 'The head commit the event named: the one built' }),
+    sourceBranch: Type.String({ description: 'The branch it comes from (in the fork, for a fork)' }),
+    targetBranch: Type.String({ description: 'The branch it goes into; its latest build is what the size is compared with' }),
+    fork: Type.Boolean({ description: 'It comes from another repository: its image is never pushed' })
+  },
+  { $id: 'PullRequest', additionalProperties: false, description: 'A pull request (GitHub) or merge request (GitLab)' }
+)
+export type PullRequest = Static<typeof PullRequestSchema>
+
 export const ACTOR_KINDS = ['token', 'trigger', 'operator'] as const
 
 export const ActorSchema = Type.Object(
   {
     kind: StringEnum(ACTOR_KINDS, {
-      description: 'token: a request made with an API token; trigger: a trigger rule acting on a push event; operator: `slipway token --redis` run on a host that reaches Redis'
+      description: 'token: a request made with an API token; trigger: a trigger rule acting on a push, pull request or merge request event; operator: `slipway token --redis` run on a host that reaches Redis'
     }),
     id: Type.String({ description: "The token's id ('admin' for SLIPWAY_ADMIN_TOKEN), the trigger rule's, or 'operator'" }),
     name: Nullable(Type.String({ description: "The token's or the rule's name when it was done; for an operator, user@host" })),
-    deliveryId: Nullable(Type.String({ description: 'For a trigger: the push event delivery it acted on' }))
+    deliveryId: Nullable(Type.String({ description: 'For a trigger: the event delivery it acted on' })),
+    ref: Type.Optional(
+      Type.String({
+        description:
+          'For a trigger: the ref the event was about: refs/heads/<branch> for a push; refs/pull/<n>/head (GitHub) or refs/merge-requests/<n>/head (GitLab) for a pull or merge request'
+      })
+    ),
+    pullRequest: Type.Optional(Type.Ref(PullRequestSchema, { description: 'For a trigger acting on a pull or merge request: which one' }))
   },
   { $id: 'Actor', additionalProperties: false, description: 'Who did something' }
 )
@@ -78,4 +97,4 @@ export const AuditQuerySchema = Type.Object(
   { additionalProperties: false }
 )
 
-export const auditSchemas = [ActorSchema, AuditEntrySchema, AuditListSchema]
+export const auditSchemas = [PullRequestSchema, ActorSchema, AuditEntrySchema, AuditListSchema]
