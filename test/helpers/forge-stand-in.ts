@@ -23,6 +23,7 @@ import type { Teardown } from './teardown.js'
 // so a new job starts. What it refuses is therefore: pending or running asked of a pending
 // status (enqueue from pending; enqueue's soft failure, then run, is fine for running), and
 // pending or running asked of a running one — with state_machines' InvalidTransition message.
+// (app/models/generic_commit_status.rb also limits target_url to 255 characters.)
 
 export type Provider = 'github' | 'gitlab'
 
@@ -200,6 +201,8 @@ export async function start (t: Teardown, options: StandInOptions = {}) {
     if (method === 'POST' && rest[0] === 'statuses' && rest.length === 2) {
       if (body.state === undefined) return { status: 400, body: { error: 'state is missing' } }
       if (typeof body.state !== 'string' || !GITLAB_STATES.includes(body.state)) return { status: 400, body: { error: 'state does not have a valid value' } }
+      // GenericCommitStatus validates target_url (at most 255 characters) before any transition.
+      if (typeof body.target_url === 'string' && body.target_url.length > 255) return { status: 400, body: { message: { target_url: ['is too long (maximum is 255 characters)'] } } }
       const sha = rest[1]!
       const name = typeof body.name === 'string' ? body.name : typeof body.context === 'string' ? body.context : 'default'
       const ref = typeof body.ref === 'string' ? body.ref : 'main'

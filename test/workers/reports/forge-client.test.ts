@@ -234,6 +234,8 @@ t.test('the stand-in answers as the providers do', async (t) => {
   t.equal((await post('success')).status, 201, 'running → success')
   t.equal((await post('running')).status, 201, 'after success: a new job, running')
   t.same(forge.statuses('gitlab', 'acme/sub/app', SHA).map((status) => status.status), ['success', 'running'])
+  const longUrl = await raw(`${forge.gitlabUrl}/projects/acme%2Fsub%2Fapp/statuses/${SHA}`, { method: 'POST', headers: lab, body: JSON.stringify({ state: 'success', target_url: `https://x.example.com/${'a'.repeat(250)}` }) })
+  t.same([longUrl.status, JSON.parse(longUrl.body)], [400, { message: { target_url: ['is too long (maximum is 255 characters)'] } }])
   t.equal((await raw(`${forge.gitlabUrl}/projects/acme%2Fsub%2Fapp/merge_requests/1/notes/999`, { method: 'PUT', headers: lab, body: '{"body":"x"}' })).status, 404)
 })
 
