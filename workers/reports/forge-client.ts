@@ -119,7 +119,7 @@ async function call (target: ForgeTarget, method: string, path: string, body: un
     const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), redirect: 'manual', signal })
     const text = await readText(response)
     const statusCode = response.status
-    return { statusCode, durationMs: Date.now() - started, error: explain(target, statusCode, text, response.headers), response: text.slice(0, RESPONSE_BYTES) || null, text }
+    return { statusCode, durationMs: Date.now() - started, error: explain(target, statusCode, text, response.headers), response: firstBytes(text) || null, text }
   } catch (error) {
     return { statusCode: null, durationMs: Date.now() - started, error: unreachable(target, error, options.timeoutMs), response: null, text: '' }
   }
@@ -136,6 +136,11 @@ async function readText (response: Response): Promise<string> {
     if (size >= MAX_BODY_BYTES) break
   }
   return Buffer.concat(chunks).toString('utf8')
+}
+
+/** The first RESPONSE_BYTES bytes of the text, without a character cut in half (`stream` holds it back). */
+function firstBytes (text: string): string {
+  return new TextDecoder().decode(Buffer.from(text).subarray(0, RESPONSE_BYTES), { stream: true })
 }
 
 /** What an operator should do about an answer that is not a 2xx; null for a 2xx. */

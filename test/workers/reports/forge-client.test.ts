@@ -162,6 +162,8 @@ t.test('upsertComment pages through the listing to find the marker', async (t) =
     t.same(forge.calls.slice(before).map((call) => call.method), ['GET', 'GET', target.provider === 'github' ? 'PATCH' : 'PUT'])
     t.match(forge.calls[before + 1]!.path, /per_page=100&page=2/)
     t.equal(forge.comments(target.provider, target.repo, 3).length, 151)
+    // The answer kept is the last one's first 1024 bytes.
+    t.ok(Buffer.byteLength(result.response!) <= 1024 && Buffer.byteLength(result.response!) > 1000)
   }
 })
 
