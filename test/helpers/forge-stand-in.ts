@@ -34,6 +34,8 @@ export interface ForgeCall {
   path: string
   headers: IncomingHttpHeaders
   body: string
+  /** What the stand-in answered. */
+  statusCode: number
 }
 
 export interface StandInOptions {
@@ -50,7 +52,8 @@ const GITLAB_STATES = ['pending', 'running', 'success', 'failed', 'canceled']
 const GITHUB_DOCS = 'https://docs.github.com/rest'
 const NO_USER_AGENT = 'Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n'
 
-export async function start (t: Teardown, options: StandInOptions = {}) {
+/** A stand-in of GitHub's and GitLab's APIs on a loopback port, recording every call; closed when the test ends. */
+export async function startForgeStandIn (t: Teardown, options: StandInOptions = {}) {
   const tokens = { github: options.tokens?.github ?? {}, gitlab: options.tokens?.gitlab ?? {} }
   const calls: ForgeCall[] = []
   const statusStore = new Map<string, Json[]>()
@@ -153,6 +156,8 @@ export async function start (t: Teardown, options: StandInOptions = {}) {
     if (rest[0] === 'issues' && rest[1] === 'comments' && rest.length === 3 && method === 'PATCH') {
       const found = [...commentStore.entries()].filter(([k]) => k.startsWith(key('github', repo, ''))).flatMap(([, list]) => list).find((comment) => String(comment.id) === rest[2])
       if (!found) return notFound
+      // The bot's token may edit only the bot's comments, as on GitHub.
+      if ((found.user as { login: string }).login !== githubUser.login) return { status: 403, body: { message: 'Must have admin rights to Repository.', documentation_url: GITHUB_DOCS, status: '403' } }
       if (typeof body.body !== 'string') return invalid('IssueComment', 'body', 'body wasn\'t supplied')
       found.body = body.body
       found.updated_at = githubTime()
@@ -259,6 +264,7 @@ export async function start (t: Teardown, options: StandInOptions = {}) {
       if (rest.length === 4 && method === 'PUT') {
         const note = list.find((candidate) => String(candidate.id) === rest[3])
         if (!note) return { status: 404, body: { message: '404 Not found' } }
+        if ((note.author as { id: number }).id !== gitlabUser.id) return { status: 403, body: { message: '403 Forbidden' } }
         if (typeof body.body === 'string') note.body = body.body
         note.updated_at = new Date().toISOString()
         return { status: 200, body: note }
@@ -279,7 +285,8 @@ export async function start (t: Teardown, options: StandInOptions = {}) {
     }
     const provider: Provider = prefix === '/github' ? 'github' : 'gitlab'
     const method = request.method ?? 'GET'
-    calls.push({ provider, method, path: (request.url ?? '').slice(prefix.length), headers: request.headers, body: raw })
+    const call: ForgeCall = { provider, method, path: (request.url ?? '').slice(prefix.length), headers: request.headers, body: raw, statusCode: 0 }
+    calls.push(call)
     const inner = new URL(url.pathname.slice(prefix.length) + url.search, 'http://stand-in')
     let answer: Answer
     if (failing.count > 0) {
@@ -288,6 +295,7 @@ export async function start (t: Teardown, options: StandInOptions = {}) {
     } else {
       answer = provider === 'github' ? github(method, inner, request.headers, raw) : gitlab(method, inner, request.headers, raw)
     }
+    call.statusCode = answer.status
     const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body)
     response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', ...answer.headers }).end(text)
   }
@@ -318,9 +326,10 @@ export async function start (t: Teardown, options: StandInOptions = {}) {
     comments (provider: Provider, repo: string, number: number): Comment[] {
       return commentStore.get(key(provider, repo, number)) ?? []
     },
-    /** A comment written by someone else (or earlier), as the API would have stored it; its id. */
-    addComment (provider: Provider, repo: string, number: number, body: string): string {
+    /** A comment written earlier by the bot, or by `someoneElse` (which the bot's token may not edit), as the API would have stored it; its id. */
+    addComment (provider: Provider, repo: string, number: number, body: string, someoneElse = false): string {
       const comment = provider === 'github' ? githubComment(repo, number, body) : gitlabNote(number, body)
+      if (someoneElse) Object.assign(comment, provider === 'github' ? { user: { ...githubUser, login: 'mallory', id: 666 } } : { author: { ...gitlabUser, id: 666, username: 'mallory' } })
       listOf(commentStore, key(provider, repo, number)).push(comment)
       return String(comment.id)
     },
@@ -333,3 +342,5 @@ export async function start (t: Teardown, options: StandInOptions = {}) {
     close
   }
 }
+
+export type ForgeStandIn = Awaited<ReturnType<typeof startForgeStandIn>>

@@ -89,10 +89,11 @@ export async function upsertComment (target: ForgeTarget, comment: { number: num
     if (answer.error !== null) return finish(answer, null)
     const items = parseList(answer.text)
     if (items === null) return finish({ ...answer, error: `${NAME[target.provider]} answered ${answer.statusCode} with something other than a list of comments` }, null)
-    const found = items.find((item) => typeof item.body === 'string' && item.body.includes(comment.marker) && item.system !== true)
-    if (found) {
+    // Anyone can write the marker into a comment of their own; the forge refuses to let us edit
+    // theirs (403), so such a comment is passed over rather than stopping every update.
+    for (const found of items.filter((item) => typeof item.body === 'string' && item.body.includes(comment.marker) && item.system !== true)) {
       const answer = await update(String(found.id))
-      return finish(answer, idOf(answer) ?? String(found.id))
+      if (answer.statusCode !== 403 && answer.statusCode !== 404) return finish(answer, idOf(answer) ?? String(found.id))
     }
     if (items.length < PER_PAGE) break
   }

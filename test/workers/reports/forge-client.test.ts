@@ -2,7 +2,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { postCommitStatus, upsertComment, type CommitState, type ForgeTarget } from '../../../workers/reports/forge-client.js'
-import { start } from '../../helpers/forge-stand-in.js'
+import { startForgeStandIn as start } from '../../helpers/forge-stand-in.js'
 import { freePort } from '../../helpers/ports.js'
 
 // The forge client against the stand-in for GitHub's and GitLab's APIs (test/helpers/forge-stand-in.ts),
@@ -162,6 +162,20 @@ t.test('upsertComment pages through the listing to find the marker', async (t) =
     t.same(forge.calls.slice(before).map((call) => call.method), ['GET', 'GET', target.provider === 'github' ? 'PATCH' : 'PUT'])
     t.match(forge.calls[before + 1]!.path, /per_page=100&page=2/)
     t.equal(forge.comments(target.provider, target.repo, 3).length, 151)
+  }
+})
+
+t.test("a marker someone else wrote into their own comment does not take the comment over", async (t) => {
+  const { forge, github, gitlab } = await setUp(t)
+  for (const target of [github, gitlab]) {
+    // Written first, so a search oldest-first meets it before anything of Slipway's.
+    const theirs = forge.addComment(target.provider, target.repo, 4, 'pwned <!-- slipway:ctx -->', true)
+    const made = await upsertComment(target, { number: 4, marker: '<!-- slipway:ctx -->', body: 'ours <!-- slipway:ctx -->' }, TIMEOUT)
+    t.match(made, { error: null, commentId: /^\d+$/ }, target.provider)
+    t.not(made.commentId, theirs, 'a comment of our own, not theirs')
+    const again = await upsertComment(target, { number: 4, marker: '<!-- slipway:ctx -->', body: 'ours, again <!-- slipway:ctx -->' }, TIMEOUT)
+    t.equal(again.commentId, made.commentId, 'found again past theirs, and edited')
+    t.same(forge.comments(target.provider, target.repo, 4).map((comment) => comment.body), ['pwned <!-- slipway:ctx -->', 'ours, again <!-- slipway:ctx -->'], 'theirs untouched')
   }
 })
 
