@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
 import t from 'tap'
 import {
   COMMENT_MAX,
@@ -11,6 +13,7 @@ import {
 } from '../../../src/domain/reports/report-text.js'
 import type { Build, BuildRecord, Image, Layer } from '../../../src/domain/schemas/build.js'
 import type { Finding } from '../../../src/domain/schemas/insight.js'
+import { packageRoot } from '../../../src/package-info.js'
 import { defaultRequest, sampleBuild } from '../../helpers/fixtures.js'
 
 // The words of a pull request's commit status and comment, from realistic builds.
@@ -289,4 +292,18 @@ t.test('the comment stays under the hard cap', async (t) => {
   t.ok(comment.length <= COMMENT_MAX, `${comment.length} ≤ ${COMMENT_MAX}`)
   t.match(comment, '…and 390 more in the portal.')
   t.match(comment, `/portal/#/builds/${ID}`)
+})
+
+t.test('the pull requests guide shows what these functions say', async (t) => {
+  const guide = await readFile(path.join(packageRoot, 'docs/guides/pull-requests.md'), 'utf8')
+  const timedOut = base({ ...ended, status: 'timed_out', error: { code: 'TIMED_OUT', message: 'The build ran past its limit of 3600 s during build and was stopped.', phase: 'build' } })
+  const canceled = base({ status: 'canceled', canceledBy: { kind: 'token', id: 'tok1', name: 'release-bot', deliveryId: null } })
+  for (const build of [base(), base({ status: 'running' }), succeeded, failed, timedOut, canceled]) {
+    const { state, description } = commitStatus(build, BASELINE)
+    t.match(guide, `| ${build.status} | \`${state}\` | ${description} |\n`, `the ${build.status} status`)
+  }
+  for (const build of [succeeded, failed]) {
+    const comment = pullRequestComment({ build, baseline: BASELINE, context: 'slipway/build', publicUrl: PUBLIC_URL, pullRequest: { number: 7, headSha: HEAD } })
+    t.match(guide, `\`\`\`markdown\n${comment}\`\`\`\n`, `the ${build.status} comment, whole`)
+  }
 })
