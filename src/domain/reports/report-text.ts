@@ -31,6 +31,8 @@ const FINDING_ROWS = 10
 const INSTRUCTION_CHARS = 80
 const CELL_CHARS = 300
 const ERROR_CHARS = 600
+/** The advisor's messages run to a few hundred characters when they name packages. */
+const FINDING_CHARS = 500
 
 // --- The commit status ------------------------------------------------------------------------
 
@@ -191,7 +193,7 @@ export function pullRequestComment (input: {
   } else {
     sections.push('The build has not ended yet.')
   }
-  sections.push(`[Build ${build.id} in the Slipway portal](${link(build.id)})`)
+  sections.push(`[Build ${markdownCell(build.id)} in the Slipway portal](${link(build.id)})`)
   return capped(sections.join('\n\n') + '\n', link(build.id))
 }
 
@@ -250,7 +252,7 @@ function findingsSection (image: Image, baseline: Baseline | null): string {
       `\`${finding.rule}\``,
       finding.lines.length > 0 ? finding.lines.join(', ') : '–',
       finding.bytes === undefined ? '–' : formatBytes(finding.bytes),
-      markdownCell(finding.message)
+      markdownCell(finding.message, FINDING_CHARS)
     ])
   const more = findings.length > FINDING_ROWS ? `\n\n…and ${findings.length - FINDING_ROWS} more in the portal.` : ''
   return `**${title}**\n\n${table(['Rule', 'Line', 'Bytes', 'What to change'], rows, ['---', '---:', '---:', '---'])}${more}`
