@@ -13,6 +13,8 @@ import { webhookHeaders } from '../src/domain/webhooks/signing.js'
 import { checkWebhookUrl, guardedLookup, parseAllowList } from '../src/services/url-policy.js'
 import { WEBHOOK_QUEUE, webhookQueueSettings, type DeliverJobData, type FanoutJobData } from '../src/storage/webhook-queue.js'
 import { liveSecrets } from '../src/storage/webhook-store.js'
+import { keyringOf } from '../src/domain/secrets/secret-key.js'
+import { reportDeliveries, sendReport, type ReportNeeds } from './reports/report-deliveries.js'
 import { postWebhook } from './webhooks/post-webhook.js'
 
 const TIMEOUT_MS = 10_000
@@ -29,10 +31,19 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
   const allow = parseAllowList(config.webhookAllow)
   const lookup = guardedLookup(allow)
   const { attempts } = registerWebhookMetrics(metrics)
+  const keyring = keyringOf(config)
+  const reportNeeds: ReportNeeds = {
+    builds,
+    deliveries,
+    triggers: storage.triggers,
+    reportComments: storage.reportComments,
+    secrets: keyring ? storage.secrets(keyring) : null,
+    config
+  }
 
-  /** One delivery per subscription that wants the event; safe to run again (ids are derived). */
+  /** One delivery per subscription that wants the event, and the build's reports; safe to run again (ids are derived). */
   async function fanout (event: FanoutJobData): Promise<void> {
-    const targets: { target: DeliveryTarget; key: string; url: string; format: StoredDelivery['format'] }[] = []
+    const targets: { target: DeliveryTarget; key: string; url: string; format: StoredDelivery['format']; body?: string }[] = []
     const { repo } = event.build.request
     const repository = repo === null ? null : repoKey(repo)
     for (const webhook of await webhooks.list()) {
@@ -43,7 +54,8 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
     for (const [index, own] of (await builds.webhooksOf(event.build.id)).entries()) {
       if (own.events.includes(event.type)) targets.push({ target: { kind: 'build', index }, key: `B${index}`, url: own.url, format: own.format })
     }
-    for (const { target, key, url, format } of targets) {
+    for (const report of await reportDeliveries(event.build, reportNeeds)) targets.push({ ...report, format: 'json' })
+    for (const { target, key, url, format, body } of targets) {
       const id = `${event.eventId}_${key}`
       const delivery: StoredDelivery = {
         id,
@@ -57,7 +69,7 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
         attempts: [],
         target,
         format,
-        body: JSON.stringify(formatPayload(format, event, config.publicUrl))
+        body: body ?? JSON.stringify(formatPayload(format, event, config.publicUrl))
       }
       const created = await deliveries.create(delivery)
       const untried = created || (await deliveries.get(id))?.attempts.length === 0
@@ -66,7 +78,7 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
   }
 
   /** Where a delivery goes and the secrets that sign it, as they are now; null when it must not go. */
-  async function destination (delivery: StoredDelivery): Promise<{ url: string; secrets: string[] } | { abandon: string }> {
+  async function destination (delivery: StoredDelivery & { target: { kind: 'webhook' | 'build' } }): Promise<{ url: string; secrets: string[] } | { abandon: string }> {
     if (delivery.target.kind === 'build') {
       const own = (await builds.webhooksOf(delivery.buildId))[delivery.target.index]
       return own ? { url: own.url, secrets: [own.secret] } : { abandon: "the build's subscription is gone" }
@@ -86,11 +98,22 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
       attempts.inc({ outcome: status === 'pending' ? 'retrying' : status })
       return deliveries.recordAttempt(delivery.id, attempt, status)
     }
-    const to = await destination(delivery)
-    if ('abandon' in to) {
-      await record({ at, statusCode: null, durationMs: 0, error: `not sent: ${to.abandon}`, response: null }, 'abandoned')
-      return
+    const abandon = (why: string) => record({ at, statusCode: null, durationMs: 0, error: `not sent: ${why}`, response: null }, 'abandoned')
+    /** A failed attempt: retried with backoff until the last one, unless the answer says trying again cannot help. */
+    const failed = async (attempt: DeliveryAttempt, final: boolean) => {
+      const last = final || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
+      await record(attempt, last ? 'failed' : 'pending')
+      if (!last) throw new Error(attempt.error ?? `the receiver answered ${attempt.statusCode}`)
     }
+    if (delivery.target.kind === 'report') {
+      const outcome = await sendReport(delivery, reportNeeds)
+      if ('abandon' in outcome) return abandon(outcome.abandon)
+      const attempt = { at, ...outcome.result }
+      if (succeeded(outcome.result)) return record(attempt, 'delivered')
+      return failed(attempt, refusedForGood(outcome.result.statusCode))
+    }
+    const to = await destination({ ...delivery, target: delivery.target })
+    if ('abandon' in to) return abandon(to.abandon)
     let url: URL
     try {
       // Checked again at each attempt: the allowlist may have changed, and an IP literal is never looked up.
@@ -102,8 +125,7 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
     const headers = webhookHeaders(to.secrets, `msg_${delivery.id}`, Math.floor(Date.now() / 1000), delivery.body)
     const result = await postWebhook(url, headers, delivery.body, { timeoutMs: TIMEOUT_MS, lookup })
     const attempt = { at, ...result }
-    const ok = result.error === null && result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300
-    if (ok) return record(attempt, 'delivered')
+    if (succeeded(result)) return record(attempt, 'delivered')
     if (result.statusCode === 410) {
       await record(attempt, 'abandoned')
       if (delivery.target.kind === 'webhook') {
@@ -111,9 +133,7 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
       }
       return
     }
-    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1)
-    await record(attempt, last ? 'failed' : 'pending')
-    throw new Error(result.error ?? `the receiver answered ${result.statusCode}`)
+    return failed(attempt, false)
   }
 
   const worker = new Worker<FanoutJobData | DeliverJobData>(
@@ -130,6 +150,14 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
     }
   }
 }
+
+const succeeded = (result: { error: string | null; statusCode: number | null }) => result.error === null && result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300
+
+/**
+ * A forge's 4xx says the request itself is wrong (a token refused, a repository or commit it does
+ * not know): sending it again cannot help. Timeouts, conflicts and rate limits can pass.
+ */
+const refusedForGood = (statusCode: number | null) => statusCode !== null && statusCode >= 400 && statusCode < 500 && ![408, 409, 425, 429].includes(statusCode)
 
 /**
  * A subscription's repository pattern against a repository key (host/path); "*" matches any run.

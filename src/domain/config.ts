@@ -239,6 +239,16 @@ export const ConfigSchema = Type.Object({
     default: '',
     description: 'Hosts and CIDRs webhooks may reach although private or local (comma-separated), e.g. "hooks.internal,10.8.0.0/16"'
   }),
+  githubApiUrl: Type.String({
+    default: 'https://api.github.com',
+    pattern: '^https?://[^\\s]+$',
+    description: 'GitHub\'s REST API, where builds with a `report` set commit statuses and pull request comments: https://<host>/api/v3 for GitHub Enterprise Server'
+  }),
+  gitlabApiUrl: Type.String({
+    default: 'https://gitlab.com/api/v4',
+    pattern: '^https?://[^\\s]+$',
+    description: 'GitLab\'s REST API, where builds with a `report` set commit statuses and merge request comments: https://<host>/api/v4 for a self-managed GitLab'
+  }),
   webhookAttempts: Type.Integer({
     default: 14,
     minimum: 1,

@@ -5,11 +5,11 @@ import { withCommands } from './redis-commands.js'
 import type { Delivery, DeliveryAttempt } from '../domain/schemas/webhook.js'
 import type { WebhookFormat } from '../domain/webhooks/event-types.js'
 
-/** Who a delivery goes to: a global subscription, or one of the build's own (by position). */
-export type DeliveryTarget = { kind: 'webhook'; webhookId: string } | { kind: 'build'; index: number }
+/** Who a delivery goes to: a global subscription, one of the build's own (by position), or the forge the build reports to. */
+export type DeliveryTarget = { kind: 'webhook'; webhookId: string } | { kind: 'build'; index: number } | { kind: 'report'; what: 'status' | 'comment' }
 
-/** A delivery as stored: the resource plus what every attempt sends again unchanged. */
-export interface StoredDelivery extends Delivery {
+/** A delivery as stored: the resource (its type told by its target) plus what every attempt sends again unchanged. */
+export interface StoredDelivery extends Omit<Delivery, 'type'> {
   target: DeliveryTarget
   format: WebhookFormat
   /** The JSON body, fixed when the event happened: retries and redeliveries send the same bytes. */
@@ -89,6 +89,6 @@ export function createDeliveryStore (connection: Redis, keys: RedisKeys) {
 export type DeliveryStore = ReturnType<typeof createDeliveryStore>
 
 export function toDeliveryResource (stored: StoredDelivery): Delivery {
-  const { target: _target, format: _format, body: _body, ...resource } = stored
-  return resource
+  const { target, format: _format, body: _body, ...resource } = stored
+  return { ...resource, type: target.kind !== 'report' ? 'webhook' : target.what === 'status' ? 'commit-status' : 'pull-request-comment' }
 }

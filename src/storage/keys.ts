@@ -86,6 +86,12 @@ export function redisKeys (prefix: string) {
     /** What one push event delivery, signed by one set of rules, started: a short lease while it is handled, then its builds. */
     triggerDelivery: (provider: string, signers: string, deliveryId: string) => `${prefix}:triggerdelivery:${provider}:${signers}:${deliveryId}`,
 
+    // report-comments.ts
+    /** The comment Slipway keeps on one pull (merge) request for one report context, and the build that last wrote it (JSON). */
+    reportComment: (provider: string, repo: string, number: number, context: string) => `${prefix}:reportcomment:${provider}:${repo}:${number}:${context}`,
+    /** Held (SET NX PX) while a delivery finds, writes and records that comment, so two builds' deliveries never both make one. */
+    reportCommentLock: (provider: string, repo: string, number: number, context: string) => `${prefix}:reportcomment:${provider}:${repo}:${number}:${context}:lock`,
+
     // audit-log.ts
     /**
      * The audit trail, newest last: every entry, and the same entries by actor and by kind so a
@@ -132,7 +138,7 @@ export type RedisKeys = ReturnType<typeof redisKeys>
 export const KEY_KINDS = [
   'build', 'log', 'build_webhooks', 'upload', 'delivery', 'delivery_list', 'index', 'tombstone', 'dedupe', 'quota',
   'idempotency', 'webhook', 'token', 'rate_limit', 'trigger', 'secret', 'trigger_delivery', 'audit', 'retention', 'image_scan',
-  'cache_facts', 'host', 'queue', 'build_packages', 'other'
+  'cache_facts', 'host', 'queue', 'build_packages', 'report_comment', 'other'
 ] as const
 export type KeyKind = (typeof KEY_KINDS)[number]
 
@@ -153,6 +159,7 @@ const BY_SEGMENT: Record<string, KeyKind> = {
   trigger: 'trigger',
   secret: 'secret',
   triggerdelivery: 'trigger_delivery',
+  reportcomment: 'report_comment',
   '{audit}': 'audit',
   retention: 'retention',
   imagescan: 'image_scan',

@@ -17,6 +17,7 @@ import { createKeyCensus } from './key-census.js'
 import { redisKeys } from './keys.js'
 import { createLogHub } from './log-hub.js'
 import { withCommands } from './redis-commands.js'
+import { createReportComments } from './report-comments.js'
 import { createRetentionStore } from './retention-store.js'
 import { createSecretStore } from './secrets.js'
 import { createTokenStore } from './token-store.js'
@@ -58,6 +59,7 @@ export function createStorage (redis: Redis, settings: Pick<Config, 'prefix' | '
     retention: createRetentionStore(connection, keys),
     keyCensus: createKeyCensus(connection, keys),
     hostReports: createHostReports(connection, keys),
+    reportComments: createReportComments(connection, keys, keepAtMostSeconds),
 
     /** The API's store of uploads being received, under its limits and quota. */
     uploads: (settings: { limits: UploadLimits; ttlSeconds: number; quotaBytes: number }) => createUploadStore({ redis: connection, keys, ...settings }),

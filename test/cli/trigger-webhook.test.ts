@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { pino } from 'pino'
 import t from 'tap'
 import { EXIT } from '../../src/cli/exit-codes.js'
@@ -13,7 +14,7 @@ import { startWebhookWorker } from '../../workers/webhook-worker.js'
 // worker, which sends to a receiver on loopback (no build worker: a queued build's event is enough).
 
 const BIN = await compiledCli()
-const config = testConfig(t, { webhookAllow: '127.0.0.1/32' })
+const config = testConfig(t, { webhookAllow: '127.0.0.1/32', secretsKey: randomBytes(32).toString('base64') })
 const app = await buildApp(t, config)
 const url = await app.listen({ port: 0, host: '127.0.0.1' })
 const worker = await startWebhookWorker(config, pino({ level: 'silent' }))
@@ -54,6 +55,25 @@ t.test('trigger create prints the rule, the events URL and the secret, once; lis
   const gone = await run(['trigger', 'show', id!])
   t.equal(gone.code, EXIT.rejected)
   t.match(gone.stderr, /^slipway: TRIGGER_NOT_FOUND: /)
+})
+
+t.test('trigger create --pull-requests --report: pull requests build and report; show and the webhook advice say so', async (t) => {
+  await app.inject({ method: 'POST', url: '/v1/secrets', payload: { id: 'github-status', value: 'ghp_not-a-real-token', repos: ['github.com/acme/*'] } })
+  const made = await run(['trigger', 'create', '--provider', 'github', '--repo', REPO, '--branch', 'main', '--pull-requests', '--push-pull-requests',
+    '--image', 'localhost:5000/acme/app', '--report', 'github', '--report-token', 'github-status', '--report-context', 'slipway/app'])
+  t.equal(made.code, EXIT.ok, made.stderr)
+  const id = /^Trigger rule ([0-9A-Z]{26})/m.exec(made.stdout)?.[1]
+  const stored = (await app.inject({ method: 'GET', url: `/v1/triggers/${id}` })).json<Trigger>()
+  t.match(stored, { events: ['push', 'pull_request'], pushPullRequests: true, build: { report: { provider: 'github', token: 'github-status', context: 'slipway/app' } } })
+  t.match(made.stdout, /^ {2}on {8}pushes, and pull requests into them \(pushed as pr-<number>, never from forks\)$/m)
+  t.match(made.stdout, /--report github --report-token github-status --report-context slipway\/app/, 'the report shown as the flags that give it')
+  t.match(made.stdout, /"Let me select individual events": Pushes and Pull requests/)
+  const lonely = await run(['trigger', 'create', '--provider', 'github', '--repo', REPO, '--branch', 'main', '--report', 'github'])
+  t.equal(lonely.code, EXIT.usage)
+  t.match(lonely.stderr, /--report needs --report-token ID/)
+  const upload = await run(['submit', '--dir', '.', '--report', 'github', '--report-token', 'github-status'])
+  t.equal(upload.code, EXIT.usage)
+  t.match(upload.stderr, /--report is for --repo only/)
 })
 
 t.test('trigger create --json answers the API\'s rule with its secret', async (t) => {

@@ -58,7 +58,7 @@ export async function startForgeStandIn (t: Teardown, options: StandInOptions = 
   const calls: ForgeCall[] = []
   const statusStore = new Map<string, Json[]>()
   const commentStore = new Map<string, Comment[]>()
-  let failing: { count: number; statusCode: number } = { count: 0, statusCode: 502 }
+  let failing: { count: number; statusCode: number; when: (call: ForgeCall) => boolean } = { count: 0, statusCode: 502, when: () => true }
   const nextId = { githubStatus: 26_000_000_001, githubComment: 1_900_000_001, gitlabStatus: 7001, gitlabNote: 3001 }
   let base = ''
 
@@ -289,7 +289,7 @@ export async function startForgeStandIn (t: Teardown, options: StandInOptions = 
     calls.push(call)
     const inner = new URL(url.pathname.slice(prefix.length) + url.search, 'http://stand-in')
     let answer: Answer
-    if (failing.count > 0) {
+    if (failing.count > 0 && failing.when(call)) {
       failing.count--
       answer = { status: failing.statusCode, body: provider === 'github' ? { message: 'Server Error' } : { message: `${failing.statusCode} Bad Gateway` } }
     } else {
@@ -315,9 +315,9 @@ export async function startForgeStandIn (t: Teardown, options: StandInOptions = 
     githubUrl: `${base}/github`,
     gitlabUrl: `${base}/gitlab/api/v4`,
     calls,
-    /** The next `count` calls answer `statusCode` without being applied. */
-    failNext (count: number, statusCode = 502) {
-      failing = { count, statusCode }
+    /** The next `count` calls (of those `when` picks) answer `statusCode` without being applied. */
+    failNext (count: number, statusCode = 502, when: (call: ForgeCall) => boolean = () => true) {
+      failing = { count, statusCode, when }
     },
     /** GitHub: every status posted, in order. GitLab: every status job, each in its current state. */
     statuses (provider: Provider, repo: string, sha: string): Json[] {

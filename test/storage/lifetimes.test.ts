@@ -26,6 +26,7 @@ for (const [retention, atMost] of [['15m', 900], ['90d', 30 * 86_400]] as const)
     const delivery = { provider: 'github' as const, id: 'delivery-1', signers: ['rule1'] }
     await storage.deliveryLedger.claim(delivery)
     await storage.deliveryLedger.complete(delivery, { rules: ['rule1'], builds: [{ id, ruleId: 'rule1' }] })
+    await storage.reportComments.set({ provider: 'github', repo: 'acme/app', number: 7, context: 'slipway' }, { commentId: '1', buildId: id })
 
     const lifetimes: Record<string, number> = {}
     for await (const keys of keyPages(redis, `${config.prefix}:*`)) {
@@ -34,7 +35,7 @@ for (const [retention, atMost] of [['15m', 900], ['90d', 30 * 86_400]] as const)
         if (ttl >= 0) lifetimes[key.slice(config.prefix.length + 1).split(':')[0]!] = ttl
       }
     }
-    t.same(Object.keys(lifetimes).sort(), ['cachefacts', 'dedupe', 'idem', 'imagescan', 'inflight', 'triggerdelivery'], 'each kind that expires by itself was made')
+    t.same(Object.keys(lifetimes).sort(), ['cachefacts', 'dedupe', 'idem', 'imagescan', 'inflight', 'reportcomment', 'triggerdelivery'], 'each kind that expires by itself was made')
     for (const [kind, ttl] of Object.entries(lifetimes)) t.ok(ttl <= atMost && ttl > 0, `${kind}: ${ttl} s`)
   })
 }

@@ -13,11 +13,13 @@
 // Each function answers in the shape of a webhook delivery attempt, so the caller records it as one.
 // Nothing here throws, and the token is sent only in its header, never written into an answer.
 
-export type ForgeProvider = 'github' | 'gitlab'
+import type { ForgeProvider } from '../../src/domain/schemas/build.js'
+import type { CommitState } from '../../src/domain/reports/report-text.js'
+
+export type { CommitState, ForgeProvider }
 /** Where to report: the API base (https://api.github.com, https://ghe.example.com/api/v3, https://gitlab.com/api/v4), the repository path (owner/name; group/sub/project), and the token. */
 export interface ForgeTarget { provider: ForgeProvider; apiUrl: string; repo: string; token: string }
-/** Slipway's states; each provider's client maps them: GitHub pending|running→pending, success→success, failure→failure, canceled→error; GitLab pending, running, success, failure→failed, canceled→canceled. */
-export type CommitState = 'pending' | 'running' | 'success' | 'failure' | 'canceled'
+// Slipway's states, mapped per provider: GitHub pending|running→pending, success→success, failure→failure, canceled→error; GitLab pending, running, success, failure→failed, canceled→canceled.
 /** `ref` (GitLab only, optional): the branch or tag the status belongs to; without it GitLab picks the first branch that contains the commit. */
 export interface CommitStatus { sha: string; state: CommitState; context: string; description: string; targetUrl: string | null; ref?: string | null }
 /** One call's outcome, in the shape of a webhook delivery attempt (so the lead records it as one). */

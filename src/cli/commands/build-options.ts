@@ -29,7 +29,11 @@ export const BUILD_OPTION_FLAGS: Flag[] = [
   { name: 'supersede', help: 'Cancel queued builds of the same repository, ref and image' },
   { name: 'max-image-size', value: 'SIZE', help: 'A size budget for the image: 500MB, 1.5GB or bytes' },
   { name: 'budget-mode', value: 'MODE', help: 'Over budget: fail (the default: not pushed, build fails) or warn' },
-  { name: 'variant', value: 'JSON', multiple: true, help: 'A variant to build and compare, e.g. \'{"name":"slim","target":"slim"}\'; 2 to 8' }
+  { name: 'variant', value: 'JSON', multiple: true, help: 'A variant to build and compare, e.g. \'{"name":"slim","target":"slim"}\'; 2 to 8' },
+  { name: 'report', value: 'FORGE', help: "Set the commit's status on github or gitlab as the build goes (--repo only; needs --report-token)" },
+  { name: 'report-token', value: 'ID', help: 'The secret the server holds with the forge token (`slipway secret create`), never the token itself' },
+  { name: 'report-repo', value: 'PATH', help: "The repository on the forge, owner/name or group/project (default: the --repo URL's path)" },
+  { name: 'report-context', value: 'NAME', help: "The status's name on the commit (default: slipway)" }
 ]
 
 /** The build options the flags give, as POST /v1/builds names them; absent flags are left to the server's defaults. */
@@ -57,9 +61,25 @@ export function buildOptions (parsed: Parsed): TriggerBuildOptions {
     supersede: parsed.has('supersede') || undefined,
     maxImageBytes: byteSize('max-image-size', parsed.string('max-image-size')),
     budgetMode: parsed.string('budget-mode') as BuildRequest['budgetMode'],
-    variants: jsonObjects('variant', parsed.strings('variant')) as BuildRequest['variants']
+    variants: jsonObjects('variant', parsed.strings('variant')) as BuildRequest['variants'],
+    report: reportOption(parsed)
   }
   return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
+}
+
+/** --report and its companions as the request's `report`; the API checks the names themselves. */
+function reportOption (parsed: Parsed): BuildRequest['report'] {
+  const provider = parsed.string('report')
+  const token = parsed.string('report-token')
+  const companions = ['report-token', 'report-repo', 'report-context'].filter((flag) => parsed.has(flag))
+  if (provider === undefined) {
+    if (companions.length > 0) throw new UsageError(`--${companions[0]!} goes with --report github|gitlab.`)
+    return undefined
+  }
+  if (token === undefined) throw new UsageError('--report needs --report-token ID: the id of the secret that holds the forge token (see `slipway secret --help`).')
+  const repo = parsed.string('report-repo')
+  const context = parsed.string('report-context')
+  return { provider: provider as NonNullable<BuildRequest['report']>['provider'], token, ...(repo === undefined ? {} : { repo }), ...(context === undefined ? {} : { context }) }
 }
 
 // The flag of each option, for showing a rule's options as its maker would have written them.
@@ -87,6 +107,10 @@ const FLAG_OF: Partial<Record<keyof TriggerBuildOptions, string>> = {
   variants: 'variant'
 }
 
+/** A report as the flags that give it. */
+const reportText = (report: NonNullable<TriggerBuildOptions['report']>) =>
+  [`--report ${report.provider}`, `--report-token ${report.token}`, report.repo ? `--report-repo ${report.repo}` : '', report.context ? `--report-context ${report.context}` : ''].filter(Boolean).join(' ')
+
 /**
  * Build options as the flags that give them ("--image app --build-arg A=1 --no-cache"); an option
  * no flag gives (set over the API) as name=JSON.
@@ -96,6 +120,7 @@ export function buildOptionsText (options: TriggerBuildOptions): string {
     .flatMap(([option, value]: [string, unknown]) => {
       const flag = FLAG_OF[option as keyof TriggerBuildOptions]
       if (option === 'push') return [value ? '--push' : '--no-push']
+      if (option === 'report') return [reportText(value as NonNullable<TriggerBuildOptions['report']>)]
       if (flag === undefined) return [`${option}=${JSON.stringify(value)}`]
       if (value === true) return [`--${flag}`]
       const values = Array.isArray(value) ? value : typeof value === 'object' && value !== null ? Object.entries(value).map(([key, given]) => `${key}=${String(given)}`) : [value]

@@ -38,8 +38,8 @@ Examples:
   ]
 }
 
-// Flags that name git things, which an uploaded folder does not have.
-const REPO_ONLY = ['ref', 'submodules', 'keep-git-dir']
+// Flags that name git things (a report names a commit on a forge), which an uploaded folder does not have.
+const REPO_ONLY = ['ref', 'submodules', 'keep-git-dir', 'report']
 
 export async function submit (parsed: Parsed): Promise<ExitCode> {
   const repo = parsed.string('repo')

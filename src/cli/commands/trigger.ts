@@ -7,18 +7,26 @@ import { ago, apiOf, print, say, subcommand, table } from './shared.js'
 
 export const triggerSpec: CommandSpec = {
   name: 'trigger',
-  usage: 'trigger create --provider github|gitlab --repo URL --branch PATTERN... [--name NAME] [--disabled] [build options] | trigger list | trigger show ID | trigger delete ID',
-  summary: 'Build on every push: rules that turn GitHub or GitLab push events into builds (scope triggers:admin).',
+  usage:
+    'trigger create --provider github|gitlab --repo URL --branch PATTERN... [--pull-requests [--push-pull-requests]] [--name NAME] [--disabled] [build options] | trigger list | trigger show ID | trigger delete ID',
+  summary: 'Build on every push and pull request: rules that turn GitHub or GitLab events into builds (scope triggers:admin).',
   description: `
 A rule names a repository, the branches whose pushes build, and how to build: the same options
 as \`slipway submit\`, without --ref (the pushed commit is built). \`create\` prints the URL and
 the secret to paste into the repository's webhook settings; the secret is shown only then.
+
+With --pull-requests, pull requests (GitHub) and merge requests (GitLab) into those branches
+build their head commit too, measured against the branch's latest build; with --report, each
+build sets its commit's status and keeps one comment on the request up to date
+(docs/guides/pull-requests.md).
 
 Branch patterns: "main", "release/*" ("*" stops at "/"), "feature/**" (any depth).
 
 Examples:
   slipway trigger create --provider github --repo https://github.com/acme/app.git --branch main --branch 'release/*' \\
     --image registry.example.com/acme/app --build-arg NODE_ENV=production
+  slipway trigger create --provider github --repo https://github.com/acme/app.git --branch main --pull-requests \\
+    --image registry.example.com/acme/app --report github --report-token github-status
   slipway trigger list
   slipway trigger show 01JD7Z0000000000000000000A
   slipway trigger delete 01JD7Z0000000000000000000A`,
@@ -28,6 +36,8 @@ Examples:
     { name: 'branch', value: 'PATTERN', multiple: true, help: 'A branch whose pushes build; repeat for more (create)' },
     { name: 'name', value: 'NAME', help: 'What the rule is for, e.g. "app main" (create)' },
     { name: 'disabled', help: 'Make it switched off: pushes build nothing until it is switched on (over the API, for now) (create)' },
+    { name: 'pull-requests', help: 'Build pull requests (GitHub) or merge requests (GitLab) into the branches too (create)' },
+    { name: 'push-pull-requests', help: "Push their images, tagged pr-<number>; never a fork's (create; default: built, not pushed)" },
     ...BUILD_OPTION_FLAGS,
     ...COMMON_FLAGS
   ]
@@ -36,10 +46,25 @@ Examples:
 const PROVIDER_NAMES: Record<TriggerProvider, string> = { github: 'GitHub', gitlab: 'GitLab' }
 
 // Where each provider's webhook form is, and its fields' names, so the user pastes the right value in the right box.
-const WEBHOOK_SETTINGS: Record<TriggerProvider, { where: string; url: string; secret: string; events: string }> = {
-  github: { where: 'Settings → Webhooks → Add webhook', url: 'Payload URL', secret: 'Secret', events: 'Content type application/json; "Just the push event"' },
-  gitlab: { where: 'Settings → Webhooks → Add new webhook', url: 'URL', secret: 'Secret token', events: 'Trigger: "Push events"' }
+const WEBHOOK_SETTINGS: Record<TriggerProvider, { where: string; url: string; secret: string; events: string; withRequests: string; requests: string }> = {
+  github: {
+    where: 'Settings → Webhooks → Add webhook',
+    url: 'Payload URL',
+    secret: 'Secret',
+    events: 'Content type application/json; "Just the push event"',
+    withRequests: 'Content type application/json; "Let me select individual events": Pushes and Pull requests',
+    requests: 'pull requests'
+  },
+  gitlab: {
+    where: 'Settings → Webhooks → Add new webhook',
+    url: 'URL',
+    secret: 'Secret token',
+    events: 'Trigger: "Push events"',
+    withRequests: 'Trigger: "Push events" and "Merge request events"',
+    requests: 'merge requests'
+  }
 }
+const PULL_REQUEST_EVENT: Record<TriggerProvider, Trigger['events'][number]> = { github: 'pull_request', gitlab: 'merge_request' }
 
 export async function trigger (parsed: Parsed): Promise<ExitCode> {
   const { action, args } = subcommand(triggerSpec, parsed, { create: 0, list: 0, show: 1, delete: 1 })
@@ -79,6 +104,7 @@ function createBody (parsed: Parsed): object {
     throw new UsageError('slipway trigger create needs --provider, --repo and at least one --branch. See `slipway trigger --help`.')
   }
   if (!(TRIGGER_PROVIDERS as readonly string[]).includes(provider)) throw new UsageError(`--provider is ${TRIGGER_PROVIDERS.join(' or ')}, not ${provider}.`)
+  if (parsed.has('push-pull-requests') && !parsed.has('pull-requests')) throw new UsageError('--push-pull-requests goes with --pull-requests.')
   const build = buildOptions(parsed)
   return {
     provider,
@@ -86,6 +112,8 @@ function createBody (parsed: Parsed): object {
     branches,
     ...(parsed.string('name') === undefined ? {} : { name: parsed.string('name') }),
     ...(parsed.has('disabled') ? { enabled: false } : {}),
+    ...(parsed.has('pull-requests') ? { events: ['push', PULL_REQUEST_EVENT[provider as TriggerProvider]] } : {}),
+    ...(parsed.has('push-pull-requests') ? { pushPullRequests: true } : {}),
     ...(Object.keys(build).length === 0 ? {} : { build })
   }
 }
@@ -97,12 +125,20 @@ function describeTrigger (rule: Trigger): string {
     `Trigger rule ${rule.id}${rule.name === null ? '' : ` "${rule.name}"`}: ${rule.enabled ? 'on' : 'off (pushes build nothing)'}`,
     `  repo      ${rule.repo} (${PROVIDER_NAMES[rule.provider]})`,
     `  branches  ${rule.branches.join(', ')}`,
+    `  on        ${onText(rule)}`,
     `  builds    ${build || "with the server's defaults"}`,
     `  pushes to ${rule.pushAllow === null ? 'where the server allows (SLIPWAY_PUSH_ALLOW)' : rule.pushAllow.join(', ') || 'nowhere'}`,
     `  events    ${rule.eventsUrl}`,
     `  made      ${ago(rule.createdAt)}${rule.createdBy === null ? '' : ` by ${actorText(rule.createdBy)}`}`
   ]
   return `${lines.join('\n')}\n`
+}
+
+/** What a rule builds on: "pushes, and pull requests into those branches (pushed as pr-<number>)". */
+function onText (rule: Trigger): string {
+  const requests = rule.events.some((event) => event !== 'push') ? `${WEBHOOK_SETTINGS[rule.provider].requests} into them${rule.pushPullRequests ? ' (pushed as pr-<number>, never from forks)' : ' (built, not pushed)'}` : null
+  const pushes = rule.events.includes('push') ? 'pushes' : null
+  return [pushes, requests].filter(Boolean).join(', and ')
 }
 
 /** The webhook to add to the repository, with the secret: only the answer to create holds it (Slipway makes one, as the CLI sends none). */
@@ -112,7 +148,7 @@ function pasteInstructions (rule: Trigger): string {
 Add a webhook to the repository (${PROVIDER_NAMES[rule.provider]}: ${settings.where}):
   ${settings.url.padEnd(12)}  ${rule.eventsUrl}
   ${settings.secret.padEnd(12)}  ${rule.secret!}
-  ${settings.events}
+  ${rule.events.some((event) => event !== 'push') ? settings.withRequests : settings.events}
 The secret is shown only now: copy it into the webhook before closing this terminal.
 `
 }

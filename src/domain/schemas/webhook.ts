@@ -113,16 +113,23 @@ export const DeliveryAttemptSchema = Type.Object(
 )
 export type DeliveryAttempt = Static<typeof DeliveryAttemptSchema>
 
+export const DELIVERY_TYPES = ['webhook', 'commit-status', 'pull-request-comment'] as const
+
 export const DeliverySchema = Type.Object(
   {
     id: Type.String({ description: 'Also the webhook-id header, as msg_<id>: the same on every attempt' }),
-    webhookId: Nullable(Type.String({ description: 'The subscription; null for a subscription given with the build' })),
+    type: StringEnum(DELIVERY_TYPES, {
+      description:
+        "webhook: an event to a subscription; commit-status: the build's status set on the commit (the request's `report`); pull-request-comment: the comment kept on the pull or merge request"
+    }),
+    webhookId: Nullable(Type.String({ description: 'The subscription; null for a subscription given with the build, and for reports' })),
     buildId: Type.String(),
     event: StringEnum(BUILD_EVENT_TYPES),
     sequence: Type.Integer({ description: 'Order of the event within its build: receivers use it to ignore an older event arriving late' }),
-    url: Type.String(),
+    url: Type.String({ description: "Where it goes: the receiver's origin (scheme, host and port), or the forge API's base URL" }),
     status: StringEnum(['pending', 'delivered', 'failed', 'abandoned'] as const, {
-      description: 'abandoned: the receiver answered 410 Gone, or the subscription was disabled or deleted'
+      description:
+        'abandoned: the receiver answered 410 Gone, or the subscription was disabled or deleted; for a report, also: a later status or a newer build\'s comment made it stale, or its token may no longer be used'
     }),
     createdAt: Timestamp,
     attempts: Type.Array(Type.Ref(DeliveryAttemptSchema))

@@ -165,7 +165,7 @@ t.test('upsertComment pages through the listing to find the marker', async (t) =
   }
 })
 
-t.test("a marker someone else wrote into their own comment does not take the comment over", async (t) => {
+t.test('a marker someone else wrote into their own comment does not take the comment over', async (t) => {
   const { forge, github, gitlab } = await setUp(t)
   for (const target of [github, gitlab]) {
     // Written first, so a search oldest-first meets it before anything of Slipway's.

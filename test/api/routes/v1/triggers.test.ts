@@ -192,7 +192,7 @@ t.test('several matching rules start a build each; rules that do not match, or a
   await app.inject({ method: 'PATCH', url: `/v1/triggers/${any.id}`, payload: { enabled: false } })
   const nothing = await send('refs/heads/feature/y', 'd'.repeat(40))
   t.equal(nothing.statusCode, 202)
-  t.match(nothing.json(), { status: 'ignored', reason: "no enabled trigger rule of this repository matches branch 'feature/y'", builds: [] })
+  t.match(nothing.json(), { status: 'ignored', reason: "no enabled trigger rule of this repository builds pushes to branch 'feature/y'", builds: [] })
   t.equal((await builds()).length, 3)
 })
 
@@ -229,7 +229,7 @@ t.test('pings, other events, tag pushes and deleted branches start nothing', asy
 
   const issue = await send({ action: 'opened', repository: push().repository }, 'issues')
   t.equal(issue.statusCode, 202)
-  t.match(issue.json(), { status: 'ignored', event: 'issues', reason: "'issues' events start no builds; only pushes to branches do" })
+  t.match(issue.json(), { status: 'ignored', event: 'issues', reason: "'issues' events start no builds; only pushes to branches and pull requests into them do" })
   t.match((await send(push('refs/tags/v1.0.0'))).json(), { status: 'ignored', reason: /not a branch/ })
   const deletion = gitHubPushPayload({ repoUrl: EVENT_REPO, ref: 'refs/heads/main', before: COMMIT, after: '0'.repeat(40) })
   t.match((await send(deletion)).json(), { status: 'ignored', reason: "branch 'main' was deleted" })
