@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
-import { formatBytes } from '../../src/domain/format.js'
+import { formatByteChange, formatBytes } from '../../src/domain/format.js'
 import type { Build } from '../../src/domain/schemas/build.js'
 import type { Trigger, TriggerEventResult } from '../../src/domain/schemas/trigger.js'
 import type { Delivery } from '../../src/domain/schemas/webhook.js'
@@ -137,6 +137,7 @@ t.test('GitHub: a push to main and a pull request into it set their statuses; th
   const comments = forge.comments('github', 'acme/app', 1)
   t.equal(comments.length, 1, 'still one comment')
   t.match(comments[0]!.body, second.slice(0, 7), 'now about the newer head')
+  t.match(comments[0]!.body, `${formatBytes(prBuild2.image!.sizeBytes)}, ${formatByteChange(prBuild2.image!.sizeBytes - mainBuild.image!.sizeBytes)} vs main`, "the real sizes: the request's image against main's")
   t.equal(forge.calls.filter((call) => call.method === 'POST' && call.path === '/repos/acme/app/issues/1/comments').length, 1, 'created once')
   t.ok(forge.calls.some((call) => call.method === 'PATCH' && call.path === `/repos/acme/app/issues/comments/${comments[0]!.id}`), 'then edited in place')
 
@@ -189,6 +190,7 @@ t.test('GitLab: a merge request from a fork is built, never pushed, and reported
   t.same(statusTrail(forge, 'gitlab', head).map((line) => line.split(':')[0]), ['pending', 'running', 'success'], "GitLab's own states")
   const statusCall = forge.calls.find((call) => call.provider === 'gitlab' && call.method === 'POST')!
   t.match(statusCall, { path: `/projects/acme%2Fapp/statuses/${head}`, headers: { 'private-token': GITLAB_TOKEN } })
+  t.match(JSON.parse(statusCall.body), { ref: 'refs/merge-requests/3/head', name: 'slipway' }, "a fork's head is under the request's ref in the project")
   t.equal(forge.comments('gitlab', 'acme/app', 3).length, 1, 'one note on the merge request')
 
   const next = await repo.commit({ 'payload.txt': 'from a fork, again\n' })

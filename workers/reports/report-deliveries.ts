@@ -58,7 +58,7 @@ export async function reportDeliveries (build: Build, needs: Pick<ReportNeeds, '
   const baseline = ended ? await baselineOf(build, needs.builds) : null
   const { publicUrl } = needs.config
   const url = apiUrlOf(report, needs.config)
-  const status: CommitStatus = { sha, ...commitStatus(build, baseline), context: report.context, targetUrl: portalLink(publicUrl, build.id) }
+  const status: CommitStatus = { sha, ...commitStatus(build, baseline), context: report.context, targetUrl: portalLink(publicUrl, build.id), ref: gitLabRef(build) }
   const deliveries: ReportDelivery[] = [{ target: { kind: 'report', what: 'status' }, key: 'status', url, body: JSON.stringify({ status }) }]
   const pullRequest = build.createdBy?.pullRequest
   if (ended && pullRequest) {
@@ -67,6 +67,18 @@ export async function reportDeliveries (build: Build, needs: Pick<ReportNeeds, '
     deliveries.push({ target: { kind: 'report', what: 'comment' }, key: 'comment', url, body: JSON.stringify({ comment }) })
   }
   return deliveries
+}
+
+/**
+ * The ref GitLab files a status under. Without one it takes the first branch holding the commit,
+ * and a merge request from a fork has none in the project: its head is under
+ * refs/merge-requests/<iid>/head there, as its own pipelines are. A request from a branch of the
+ * project reports on that branch; a push, on the pushed branch.
+ */
+function gitLabRef (build: Build): string | null {
+  const actor = build.createdBy
+  if (actor?.pullRequest) return actor.pullRequest.fork ? (actor.ref ?? null) : actor.pullRequest.sourceBranch
+  return branchOf(build.resolvedRef ?? actor?.ref ?? '')
 }
 
 /**
