@@ -91,14 +91,14 @@ t.test('the trail is for admins only', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/v1/audit?kind=secrets' })).json().code, 'VALIDATION_FAILED')
 })
 
-t.test('a build a push started names its trigger rule and the delivery', async (t) => {
+t.test('a build a push started names its trigger rule, the delivery and the ref it was for', async (t) => {
   const app = await buildApp(t, testConfig(t))
   const rule = (await app.inject({ method: 'POST', url: '/v1/triggers', payload: { provider: 'github', repo: 'https://github.com/acme/app.git', name: 'app main', branches: ['main'] } })).json()
   const body = gitHubPushPayload({ repoUrl: 'https://github.com/acme/app.git', ref: 'refs/heads/main', after: 'b'.repeat(40) })
   const event = await sendGitHubEvent(app, { secret: rule.secret, body, deliveryId: 'delivery-1' })
   t.equal(event.statusCode, 202, event.body)
   const built = (await app.inject({ method: 'GET', url: event.json().builds[0].links.self })).json<Build>()
-  const actor: Actor = { kind: 'trigger', id: rule.id, name: 'app main', deliveryId: 'delivery-1' }
+  const actor: Actor = { kind: 'trigger', id: rule.id, name: 'app main', deliveryId: 'delivery-1', ref: 'refs/heads/main' }
   t.same(built.createdBy, actor)
   t.same((await audit(app, `?actor=${rule.id}`)).items.map((entry) => [entry.action, entry.actor]), [['build.create', actor]])
 })
