@@ -79,7 +79,7 @@ t.test('what was given is kept', async (t) => {
     budgetMode: 'warn' as const,
     network: 'none' as const
   }
-  t.strictSame(normalize(request), { repo: REPO, ...request, secrets: [], ssh: [], variants: [], webhooks: [] })
+  t.strictSame(normalize(request), { repo: REPO, ...request, secrets: [], ssh: [], variants: [], webhooks: [], report: null })
 })
 
 t.test('variants inherit what they do not set, their own build args over the request\'s', async (t) => {
