@@ -49,7 +49,7 @@ export function describeBuild (build: Build, now = Date.now()): string {
     lines.push(`  image    ${image.tags.join(' ')}${image.pushed ? ' (pushed)' : ' (not pushed)'}`)
     lines.push(image.digest ? `  digest   ${image.digest}` : `  id       ${image.id}`)
     // Size, change, budget, largest layer and first finding, worded as the log, chat and portal word them.
-    for (const line of summaryLines(image)) lines.push(`  ${line}`)
+    for (const line of summaryLines(image, build)) lines.push(`  ${line}`)
   }
   if (build.packages) lines.push(`  packages ${packagesText(build.packages)} (GET ${build.links.self}/sbom)`)
   if (image?.pushed) lines.push(...signingLines(build))

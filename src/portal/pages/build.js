@@ -1,5 +1,5 @@
 import { isTerminal } from '../../domain/build-status.js'
-import { CACHE_MISS_LABELS, cacheText, summaryEntries } from '../../domain/build-summary.js'
+import { CACHE_MISS_LABELS, cacheText, layerLabels, summaryEntries } from '../../domain/build-summary.js'
 import { followLog, json } from '../api.js'
 import { layersChart } from '../charts.js'
 import { signingSection } from './attestations.js'
@@ -360,12 +360,12 @@ function imageSection (build, image) {
     h(
       'dl',
       { class: 'facts' },
-      summaryEntries(image).map(([label, text]) => fact(label.charAt(0).toUpperCase() + label.slice(1), summaryValue(image, label, text))),
+      summaryEntries(image, build).map(([label, text]) => fact(label.charAt(0).toUpperCase() + label.slice(1), summaryValue(image, label, text))),
       fact('Tags', image.tags.map((tag) => h('div', {}, h('code', {}, tag)))),
       fact('Digest', image.digest ? h('code', {}, image.digest) : 'not pushed')
     ),
     h('h3', {}, 'Where the bytes are'),
-    layersChart(image.layers),
+    layersChart(image.layers, layerLabels(image, build)),
     h('h3', {}, 'What is in it'),
     packagesSection({ ...build, image }),
     signing ? [h('h3', {}, 'Signature and attestations'), signing] : null,
