@@ -45,7 +45,9 @@ if (chromiumMissing) {
       findings: [],
       budget: null
     },
-    packages: { count: 3, byEcosystem: { deb: 2, apk: 0, pypi: 0, npm: 1, golang: 0 } }
+    packages: { count: 3, byEcosystem: { deb: 2, apk: 0, pypi: 0, npm: 1, golang: 0 } },
+    baseImages: [{ name: 'debian:bookworm-slim', digest: null, imageId: 'sha256:2' }],
+    steps: [{ stage: 'stage-0', instruction: 'COPY app /app', status: 'succeeded', cached: false, startedAt: null, durationMs: null, line: 4 }]
   }
   await storage.builds.create(build)
   await storage.buildPackages.set(build.id, [pkg('deb', 'libc6', '2.36-9', 0), pkg('deb', 'zlib1g', '1.2.13', 0), pkg('npm', 'left-pad', '1.3.0', 1)])
@@ -59,8 +61,10 @@ if (chromiumMissing) {
     await page.click('#packages summary')
     await page.locator('table.packages tbody tr').nth(1).waitFor()
     const rows = await page.locator('table.packages tbody tr').allInnerTexts()
-    t.match(rows[0], /Imported from -\s+\(base image\)\s+deb 2\s+libc6 2\.36-9, zlib1g 1\.2\.13/, 'the base image layer with its Debian packages')
-    t.match(rows[1], /line 4: COPY app \/app\s+npm 1\s+left-pad 1\.3\.0/, 'the COPY that brought the npm package, by its line')
+    t.match(rows[0], /^debian:bookworm-slim \(base image\)\s+deb 2\s+libc6 2\.36-9, zlib1g 1\.2\.13/, 'the base image layer, by the base image, with its Debian packages')
+    t.match(rows[1], /^line 4 COPY app \/app\s+npm 1\s+left-pad 1\.3\.0/, 'the COPY that brought the npm package, by its line')
+    const chart = await page.locator('.layers-chart .label').allTextContents()
+    t.same(chart, ['debian:bookworm-slim (base image)', 'line 4 COPY app /app'], 'the chart names the layers the same way')
     await screenshot('packages-by-layer')
   })
 
