@@ -65,6 +65,18 @@ export function layerLabels (image, build = {}) {
 }
 
 /**
+ * A Dockerfile stage as people read it: "stage build" for one named build, "stage 1" for the first
+ * stage when it has no name, counted from 1 as the FROM lines are read, where the builders and the
+ * API's `stage` fields say "stage-0".
+ * @param {string} label A stage as layers, findings and steps record it: its AS name, or `stage-N` (N from 0).
+ * @returns {string}
+ */
+export function stageName (label) {
+  const unnamed = /^stage-(\d+)$/.exec(label)
+  return unnamed ? `stage ${Number(unnamed[1]) + 1}` : `stage ${label}`
+}
+
+/**
  * @param {string} text
  * @returns {string}
  */

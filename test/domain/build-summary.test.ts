@@ -9,6 +9,7 @@ import {
   cacheText,
   firstMissText,
   layerLabels,
+  stageName,
   shortDigest,
   summaryEntries,
   summaryLines,
@@ -98,6 +99,13 @@ t.test('layers are named for people: the base image by name, a Dockerfile layer 
   )
   t.same(layerLabels({ layers: [layer('ADD file:0123 in /', 1, null, true), layer('ADD x', 1, null, true)] }), ['the base image, layer 1 of 2', 'the base image, layer 2 of 2'])
   t.same(layerLabels({ layers: [layer('/bin/sh -c make', 1, null)] }, build), ['/bin/sh -c make'], 'a layer not lined up with the Dockerfile keeps its text')
+})
+
+t.test('a stage unnamed in the Dockerfile is counted from 1, as people read FROM lines; a named one by its name', async (t) => {
+  t.equal(stageName('stage-0'), 'stage 1')
+  t.equal(stageName('stage-2'), 'stage 3')
+  t.equal(stageName('build'), 'stage build')
+  t.equal(stageName('stage-x'), 'stage stage-x', 'a name that only looks like a label keeps its words')
 })
 
 // --- The layer cache ----------------------------------------------------------------------------

@@ -42,7 +42,7 @@ if (chromiumMissing) {
       baseBytes: 75_000_000,
       addedBytes: 5_000_000,
       sizeDelta: null,
-      findings: [],
+      findings: [{ rule: 'apt-update-alone', lines: [3], stage: 'stage-0', message: 'Join `apt-get update` with the install: `RUN <b>apt-get</b> install` and a stray ` backtick', bytes: 1000 }],
       budget: null
     },
     packages: { count: 3, byEcosystem: { deb: 2, apk: 0, pypi: 0, npm: 1, golang: 0 } },
@@ -66,6 +66,18 @@ if (chromiumMissing) {
     const chart = await page.locator('.layers-chart .label').allTextContents()
     t.same(chart, ['debian:bookworm-slim (base image)', 'line 4 COPY app /app'], 'the chart names the layers the same way')
     await screenshot('packages-by-layer')
+  })
+
+  t.test("the advisor's findings: an unnamed stage counted from 1, code spans as code, and nothing parsed as HTML", async (t) => {
+    await visit(`#/builds/${build.id}`)
+    const finding = page.locator('ol.findings li').first()
+    await finding.waitFor()
+    t.match(await finding.innerText(), /^apt-update-alone · 1 kB · line 3 · stage 1\n/)
+    t.same(await finding.locator('.finding-message code').allInnerTexts(), ['apt-get update', 'RUN <b>apt-get</b> install'])
+    t.equal(await finding.locator('.finding-message').innerText(), 'Join apt-get update with the install: RUN <b>apt-get</b> install and a stray ` backtick')
+    t.equal(await finding.locator('b').count(), 0, 'the message is text, never markup')
+    t.same(await page.locator('#image dl.facts code').filter({ hasText: 'apt-get update' }).count(), 1, 'the summary line of the advisor shows its code spans too')
+    await screenshot('findings-code-spans')
   })
 
   t.test('a build without an SBOM says why', async (t) => {
