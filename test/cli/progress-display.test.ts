@@ -93,3 +93,47 @@ t.test("the server's text is shown without its terminal controls; the display's 
   t.notMatch(screen.written.replaceAll('\r\u001b[2K', ''), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no control but the redraws and newlines')
   live.close()
 })
+
+t.test('Ctrl-C while following on a terminal: the status line is cleared, and the last line says the build goes on', async (t) => {
+  const { watch } = await import('../../src/cli/commands/shared.js')
+  const { parseCommand } = await import('../../src/cli/args.js')
+  const { logsSpec } = await import('../../src/cli/commands/logs.js')
+  const { sampleBuild } = await import('../helpers/fixtures.js')
+  const { EXIT } = await import('../../src/cli/exit-codes.js')
+  // A log stream that sends one line, then waits until the follow is aborted.
+  const api = {
+    send: async (_method: string, _path: string, options: { signal?: AbortSignal } = {}) =>
+      new Response(
+        new ReadableStream({
+          start (controller) {
+            controller.enqueue(new TextEncoder().encode('event: log\nid: 1\ndata: {"phase":"build","stream":"stdout","ts":0,"text":"#5 [2/3] RUN make"}\n\n'))
+            options.signal?.addEventListener('abort', () => controller.error(options.signal!.reason))
+          }
+        })
+      ),
+    json: async () => { throw new Error('not used') }
+  }
+  // One terminal behind both streams, as in a shell.
+  let screen = ''
+  const write = (text: string | Uint8Array) => { screen += String(text); return true }
+  const saved = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr), outTTY: process.stdout.isTTY, errTTY: process.stderr.isTTY }
+  Object.assign(process.stdout, { write })
+  Object.assign(process.stderr, { write })
+  process.stdout.isTTY = true
+  process.stderr.isTTY = true
+  t.teardown(() => {
+    Object.assign(process.stdout, { write: saved.out, isTTY: saved.outTTY })
+    Object.assign(process.stderr, { write: saved.err, isTTY: saved.errTTY })
+  })
+  const build = sampleBuild('01JD7Z0000000000000000000A', { status: 'running' })
+  const watching = watch(api as never, build, parseCommand(logsSpec, [build.id]))
+  while (!screen.includes('RUN make')) await new Promise((resolve) => setTimeout(resolve, 10))
+  screen += '^C' // what the terminal echoes where the cursor is: on the status line
+  process.emit('SIGINT', 'SIGINT')
+  const code = await watching
+  Object.assign(process.stdout, { write: saved.out, isTTY: saved.outTTY })
+  Object.assign(process.stderr, { write: saved.err, isTTY: saved.errTTY })
+  t.equal(code, EXIT.interrupted)
+  const shown = screen.split('\n').map((line) => line.slice(line.lastIndexOf('\r\x1b[2K') + (line.includes('\r\x1b[2K') ? 5 : 0)))
+  t.same(shown.slice(-3), ['#5 [2/3] RUN make', `slipway: stopped following; build ${build.id} goes on (\`slipway cancel ${build.id}\` stops it)`, ''], 'no status line, no ^C, no blank line left above the message')
+})
