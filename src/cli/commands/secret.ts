@@ -71,7 +71,7 @@ export async function secret (parsed: Parsed): Promise<ExitCode> {
       const kind = (parsed.string('kind') ?? 'secret') as SecretKind
       if (!SECRET_KINDS.includes(kind)) throw new UsageError(`--kind is ${SECRET_KINDS.join(' or ')}, not ${kind}.`)
       const from = parsed.string('from-file')
-      if (from === undefined) throw new UsageError('slipway secret create needs --from-file PATH (or --from-file - for standard input): a value is never taken from an argument.')
+      if (from === undefined) throw new UsageError('secret create needs --from-file PATH (or --from-file - for standard input): a value is never taken from an argument.')
       const repos = parsed.strings('repo')
       for (const pattern of repos) {
         const problem = repoPatternProblem(pattern)

@@ -88,7 +88,7 @@ function scopesOf (parsed: Parsed): Scope[] {
   const scopes = (parsed.string('scopes') ?? '').split(',').filter(Boolean)
   const unknown = scopes.filter((scope) => !SCOPES.includes(scope as Scope))
   if (!parsed.string('name') || scopes.length === 0 || unknown.length > 0) {
-    throw new UsageError(`slipway token create needs --name and --scopes from ${SCOPES.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`)
+    throw new UsageError(`token create needs --name and --scopes from ${SCOPES.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`)
   }
   return scopes as Scope[]
 }
