@@ -60,6 +60,18 @@ t.test("the largest layer by what people know it as: the base image's name, the 
   t.match(describeBuild(copied), 'layers   1; the largest: 130 MB from line 4 COPY app.py /app/\n')
 })
 
+t.test('the commit is printed once, also when the ref is that commit (a retry is pinned to it)', async (t) => {
+  const commit = '3f2a9c1d4e5f'.padEnd(40, '7')
+  const pinned = sampleBuild('01JD7Z0000000000000000000C', { status: 'queued', commit, request: { ...defaultRequest('https://github.com/acme/app.git'), ref: commit } })
+  t.match(describeBuild(pinned), /\n {2}source {3}https:\/\/github\.com\/acme\/app\.git @ 3f2a9c1d4e5f\n/)
+  t.equal(describeBuild(pinned).split('3f2a9c1d4e5f').length - 1, 1)
+  const short = { ...pinned, request: { ...pinned.request, ref: '3F2A9C1' } }
+  t.match(describeBuild(short), '@ 3f2a9c1d4e5f\n', 'an abbreviated commit too')
+  const branch = { ...pinned, request: { ...pinned.request, ref: 'main' } }
+  t.match(describeBuild(branch), '@ main (3f2a9c1d4e5f)\n', 'a branch with the commit it was at')
+  t.match(describeBuild({ ...branch, commit: null }), '@ main\n', 'before the clone, no commit yet')
+})
+
 t.test('an ended build that did not succeed: its error, and the exit code its status means', async (t) => {
   const failed = sampleBuild('01JD7Z0000000000000000000B', {
     status: 'failed',
