@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { formatBytes } from '../../domain/format.js'
 import type { Secret } from '../../domain/schemas/secret.js'
 import { SECRET_MAX_BYTES } from '../../domain/schemas/secret.js'
 import { isSecretId, repoPatternProblem } from '../../domain/secrets/secret-access.js'
@@ -46,7 +47,7 @@ async function readValue (path: string): Promise<Buffer> {
   }
   const value = path === '-' ? await readStdin() : await readFile(path).catch(unreadable)
   if (value.length === 0) throw new UsageError(`--from-file: ${path === '-' ? 'standard input' : path} is empty; give the bytes builds are to read.`)
-  if (value.length > SECRET_MAX_BYTES) throw new UsageError(`--from-file: ${value.length} bytes; a secret holds at most ${SECRET_MAX_BYTES}.`)
+  if (value.length > SECRET_MAX_BYTES) throw new UsageError(`--from-file: ${formatBytes(value.length)}; a secret holds at most ${formatBytes(SECRET_MAX_BYTES)}.`)
   return value
 }
 
@@ -80,7 +81,7 @@ export async function secret (parsed: Parsed): Promise<ExitCode> {
       const value = await readValue(from)
       const made = await api.json<Secret>('POST', 'v1/secrets', { json: { id, kind, value: value.toString('base64'), encoding: 'base64', repos, tokens: parsed.strings('token') } })
       print(parsed, made, `${made.id}\n`)
-      if (!parsed.has('json')) process.stderr.write(terminalText(`${made.kind} ${made.id} (${made.sizeBytes} bytes) for ${describeScope(made)}\n`))
+      if (!parsed.has('json')) process.stderr.write(terminalText(`${made.kind} ${made.id} (${formatBytes(made.sizeBytes)}) for ${describeScope(made)}\n`))
       return EXIT.ok
     }
     case 'list': {
