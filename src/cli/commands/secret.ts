@@ -7,7 +7,7 @@ import { SECRET_KINDS, type SecretKind } from '../../domain/secrets/secret-ids.j
 import { type CommandSpec, COMMON_FLAGS, type Parsed } from '../args.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
 import { terminalText } from '../terminal-text.js'
-import { apiOf, print } from './shared.js'
+import { ago, apiOf, print } from './shared.js'
 
 export const secretSpec: CommandSpec = {
   name: 'secret',
@@ -86,7 +86,7 @@ export async function secret (parsed: Parsed): Promise<ExitCode> {
     }
     case 'list': {
       const { items } = await api.json<{ items: Secret[] }>('GET', 'v1/secrets')
-      print(parsed, { items }, items.map((item) => `${item.id}  ${item.kind}  ${describeScope(item)}  ${item.updatedAt}\n`).join(''))
+      print(parsed, { items }, items.map((item) => `${item.id}  ${item.kind}  ${describeScope(item)}  updated ${ago(item.updatedAt)}\n`).join(''))
       return EXIT.ok
     }
     default:
