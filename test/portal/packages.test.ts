@@ -27,7 +27,10 @@ if (chromiumMissing) {
     startedAt: finished,
     finishedAt: finished,
     durationMs: 1000,
-    phases: [{ name: 'inspect', status: 'succeeded', startedAt: finished, finishedAt: finished, durationMs: 10 }],
+    phases: [
+      { name: 'build', status: 'succeeded', startedAt: finished, finishedAt: finished, durationMs: 10 },
+      { name: 'inspect', status: 'succeeded', startedAt: finished, finishedAt: finished, durationMs: 10 }
+    ],
     image: {
       id: 'sha256:1',
       repository: 'registry.example.com/acme/app',
@@ -77,6 +80,7 @@ if (chromiumMissing) {
     t.equal(await finding.locator('.finding-message').innerText(), 'Join apt-get update with the install: RUN <b>apt-get</b> install and a stray ` backtick')
     t.equal(await finding.locator('b').count(), 0, 'the message is text, never markup')
     t.same(await page.locator('#image dl.facts code').filter({ hasText: 'apt-get update' }).count(), 1, 'the summary line of the advisor shows its code spans too')
+    t.equal(await page.locator('.timeline tr.step .instruction').innerText(), 'line 4 stage 1 COPY app /app', 'the timeline counts unnamed stages from 1 too')
     await screenshot('findings-code-spans')
   })
 
