@@ -158,7 +158,8 @@ async function conclude (run: Attempt, outcome: Outcome, deps: BuildRunnerDeps):
   const finishedAt = new Date()
   const durationMs = finishedAt.getTime() - run.startedAt.getTime()
   // The base images the build phase recorded and the steps name the image's layers in the summary.
-  const names: LayerNames = outcome.image ? { baseImages: (await deps.store.get(run.id).catch(() => null))?.baseImages ?? null, steps: run.progress.stepsSoFar() } : {}
+  const stored = outcome.image ? await deps.store.get(run.id).catch(() => null) : null
+  const names: LayerNames = stored ? { baseImages: stored.baseImages, steps: run.progress.stepsSoFar(), variants: stored.variants } : {}
   for (const line of summaryLines(outcome, durationMs, names)) run.log.write('', 'system', line)
   // A follower that sees the terminal event has every line before it.
   await run.log.flush()

@@ -15,8 +15,9 @@ import { formatByteChange, formatBytes } from './format.js'
  * (the image's own first: the one its base layers came from) and the steps, whose instructions are
  * the Dockerfile's text where the image history has the builder's ("COPY file:73e2… in /app/").
  * Either may be missing (a build with variants, one made before Slipway kept them): the history's
- * text is shown then.
- * @typedef {{ baseImages?: BaseImage[] | null, steps?: Step[] }} LayerNames
+ * text is shown then. The steps of a build with variants are not used: they are every variant's,
+ * whose Dockerfiles may differ at the same line.
+ * @typedef {{ baseImages?: BaseImage[] | null, steps?: Step[], variants?: unknown[] }} LayerNames
  */
 
 /**
@@ -59,7 +60,7 @@ export function layerLabels (image, build = {}) {
     }
     const instruction = oneLine(layer.instruction)
     if (layer.line === null) return instruction
-    const step = build.steps?.find((candidate) => candidate.line === layer.line)
+    const step = build.variants?.length ? undefined : build.steps?.find((candidate) => candidate.line === layer.line)
     return `line ${layer.line} ${step ? oneLine(step.instruction) : instruction}`
   })
 }

@@ -88,6 +88,7 @@ t.test('layers are named for people: the base image by name, a Dockerfile layer 
     steps: [{ stage: 'stage-0', instruction: 'COPY app.py /app/', status: 'succeeded' as const, cached: false, startedAt: null, durationMs: null, line: 4 }]
   }
   t.same(layerLabels(copied, build), ['debian:bookworm-slim (base image)', 'line 4 COPY app.py /app/', 'line 5 CMD ["python3", "/app/app.py"]'], "the image's own base is the first of baseImages; a step's text over the builder's")
+  t.same(layerLabels(copied, { ...build, variants: [{}] })[1], 'line 4 COPY file:73e2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f in /app/', "a build with variants has every variant's steps: none is taken for the image's")
   t.same(layerLabels(copied), ['the base image', 'line 4 COPY file:73e2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f in /app/', 'line 5 CMD ["python3", "/app/app.py"]'], 'without them, the history says what it has')
   const layersLine = (of: Image) => summaryLines(of, build).find((line) => line.startsWith('layers'))
   t.same(layersLine(copied), 'layers   3; the largest: 74.8 MB from debian:bookworm-slim (base image)')
