@@ -115,7 +115,22 @@ for id in "$single" "$multi"; do
 done
 echo
 echo "Where the single-stage bytes go (largest layers):"
-curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '.image.layers // [] | sort_by(-.sizeBytes) | .[0:3][] | "  \(.sizeBytes / 1000000 * 10 | round / 10) MB\t\(.instruction[0:70])"'
+# Each layer named as the portal and the CLI name it (layerLabels in src/domain/build-summary.js):
+# the base image by name, a Dockerfile layer by its line and the step's text.
+curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '
+  (.baseImages // [] | .[0].name) as $base
+  | (.steps // []) as $steps
+  | (.image.layers // []) as $layers
+  | ([$layers[] | select(.fromBase)] | length) as $bases
+  | [$layers | to_entries[] | .key as $i | .value + {nth: ([$layers[0:$i + 1][] | select(.fromBase)] | length)}]
+  | sort_by(-.sizeBytes) | .[0:3][]
+  | (if .fromBase then
+       (if $bases == 1 then "base image" else "base image, layer \(.nth) of \($bases)" end) as $which
+       | (if $base then "\($base) (\($which))" else "the \($which)" end)
+     elif .line == null then .instruction
+     else .line as $line | "line \($line) \(first($steps[] | select(.line == $line) | .instruction) // .instruction)"
+     end) as $what
+  | "  \(.sizeBytes / 1000000 * 10 | round / 10) MB\t\($what | gsub("\\s+"; " ") | .[0:70])"'
 echo
 echo "What would make it smaller (Slipway's advisor, largest first):"
 curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '.image.findings // [] | .[0:4][] | "  \(((.bytes // 0) / 1000000 * 10 | round / 10)) MB\t\(.rule) (line \(.lines | map(tostring) | join(", ")))"'

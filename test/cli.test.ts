@@ -24,7 +24,9 @@ t.test('slipway token create makes a token the API accepts, with its scopes; rev
   t.equal((await app.inject({ method: 'GET', url: '/v1/builds', headers: { authorization } })).statusCode, 200)
   t.equal((await app.inject({ method: 'POST', url: '/v1/builds', headers: { authorization }, payload: { repo: 'https://h/x' } })).statusCode, 403)
 
-  const [id] = (await cli('token', 'list')).stdout.trim().split(/\s+/)
+  const listed = (await cli('token', 'list')).stdout
+  t.match(listed, /^\S+ {2}ci {2}builds:read {2}made \d+ (ms|s) ago\n/m, 'when it was made, as the other lists say it')
+  const [id] = listed.trim().split(/\s+/)
   await cli('token', 'revoke', id!)
   t.equal((await app.inject({ method: 'GET', url: '/v1/builds', headers: { authorization } })).statusCode, 401)
 

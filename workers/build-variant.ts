@@ -9,7 +9,7 @@ import { parseDockerfile, type ParsedDockerfile } from '../src/domain/insight/do
 import { dockerfileFacts, stepLocator, type DockerfileFacts } from '../src/domain/insight/step-facts.js'
 import { BuildFailure } from '../src/domain/builds/build-failure.js'
 import { contextFiles, packContext, planContext, type ContextPlan } from '../src/build-context/context.js'
-import { baseImagesOf } from './docker/base-images.js'
+import { baseImagesOf, orderedBases } from './docker/base-images.js'
 import { checkBuildNetwork } from './docker/build-network.js'
 import { chooseBuilder } from './docker/builder.js'
 import { removeTags } from './docker/host-cleanup.js'
@@ -192,7 +192,7 @@ async function buildPhase (plan: ContextPlan, spec: BuildSpec, source: Source, {
     // per variant: none kept); the explanation compares their ids. Asked of the engine once for both.
     const keepBases = succeeded && spec.name === null
     const bases = explaining || keepBases ? await baseImagesOf(ctx.docker, facts) : new Map<string, BaseImage>()
-    if (keepBases) await ctx.record.update({ baseImages: uniqueBases(bases) })
+    if (keepBases) await ctx.record.update({ baseImages: orderedBases(bases, dockerfile, spec.target) })
     if (explaining) {
       const imports = (registryCache?.imports ?? []).map((entry) => ({ reference: entry.reference, imported: entry.outcome === 'imported' }))
       await explainSteps(explanation, { keep: succeeded, registryImports: imports, bases }, ctx)
@@ -217,11 +217,6 @@ function contextOf (plan: ContextPlan, source: Source, ctx: BuildPhaseNeeds): Im
     folder,
     key: createHash('sha256').update(lineage).digest('hex').slice(0, 32)
   }
-}
-
-/** Each base image once, however many stages are built on it. */
-function uniqueBases (byStage: Map<string, BaseImage>): BaseImage[] {
-  return [...new Map([...byStage.values()].map((base) => [`${base.name} ${base.imageId}`, base])).values()]
 }
 
 /** The secrets to mount, none when the build names none; only BuildKit can mount them. */

@@ -8,7 +8,7 @@ import { toResource } from '../src/domain/builds/build-resource.js'
 import type { BuildStore } from '../src/storage/build-store.js'
 import { splitImageName } from '../src/domain/builds/image-ref.js'
 import { statusText } from '../src/domain/build-status.js'
-import { summaryLines as imageSummaryLines } from '../src/domain/build-summary.js'
+import { summaryLines as imageSummaryLines, type LayerNames } from '../src/domain/build-summary.js'
 import { formatBytes, formatDuration } from '../src/domain/format.js'
 import type { BuildMetrics } from '../src/metrics/worker-metrics.js'
 import { TERMINAL_STATUSES, type BuildError, type BuildRecord, type BuildStatus, type Image, type PhaseName, type RanOn } from '../src/domain/schemas/build.js'
@@ -157,7 +157,10 @@ function pipelineContext (
 async function conclude (run: Attempt, outcome: Outcome, deps: BuildRunnerDeps): Promise<void> {
   const finishedAt = new Date()
   const durationMs = finishedAt.getTime() - run.startedAt.getTime()
-  for (const line of summaryLines(outcome, durationMs)) run.log.write('', 'system', line)
+  // The base images the build phase recorded and the steps name the image's layers in the summary.
+  const stored = outcome.image ? await deps.store.get(run.id).catch(() => null) : null
+  const names: LayerNames = stored ? { baseImages: stored.baseImages, steps: run.progress.stepsSoFar(), variants: stored.variants } : {}
+  for (const line of summaryLines(outcome, durationMs, names)) run.log.write('', 'system', line)
   // A follower that sees the terminal event has every line before it.
   await run.log.flush()
   await run.progress.settle()
@@ -317,13 +320,13 @@ function failureOutcome (
  * finding) worded by src/domain/build-summary.js as the CLI, chat messages and the portal show it,
  * then the advisor's first three findings and the warnings. Last of all, the outcome.
  */
-function summaryLines (outcome: Outcome, durationMs: number): string[] {
+function summaryLines (outcome: Outcome, durationMs: number, names: LayerNames): string[] {
   const took = formatDuration(durationMs)
   if (outcome.status !== 'succeeded' || !outcome.image) {
     return [`==> ${statusText(outcome.status)} after ${took}${outcome.error ? `: ${outcome.error.code}: ${outcome.error.message}` : ''}`]
   }
   const image = outcome.image
-  const lines = ['==> image', ...imageSummaryLines(image).map((line) => `    ${line}`)]
+  const lines = ['==> image', ...imageSummaryLines(image, names).map((line) => `    ${line}`)]
   for (const finding of image.findings.slice(0, 3)) {
     lines.push(`    advice (${finding.rule}${finding.bytes ? `, ${formatBytes(finding.bytes)}` : ''}): ${finding.message}`)
   }

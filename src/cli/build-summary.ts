@@ -31,7 +31,7 @@ export function describeBuild (build: Build, now = Date.now()): string {
   const lines = [headline(build, now)]
   const request = build.request
   if (request.repo === null) lines.push(`  source   ${formatUpload(request.source)}`)
-  else lines.push(`  source   ${request.repo} @ ${request.ref ?? '(default branch)'}${build.commit ? ` (${build.commit.slice(0, 12)})` : ''}`)
+  else lines.push(`  source   ${request.repo} @ ${sourceRef(request.ref, build.commit)}`)
   if (build.phases.length > 0) {
     const phases = build.phases.map((phase) => {
       const took = phase.status === 'skipped' || phase.durationMs === null ? phase.status : formatDuration(phase.durationMs)
@@ -49,7 +49,7 @@ export function describeBuild (build: Build, now = Date.now()): string {
     lines.push(`  image    ${image.tags.join(' ')}${image.pushed ? ' (pushed)' : ' (not pushed)'}`)
     lines.push(image.digest ? `  digest   ${image.digest}` : `  id       ${image.id}`)
     // Size, change, budget, largest layer and first finding, worded as the log, chat and portal word them.
-    for (const line of summaryLines(image)) lines.push(`  ${line}`)
+    for (const line of summaryLines(image, build)) lines.push(`  ${line}`)
   }
   if (build.packages) lines.push(`  packages ${packagesText(build.packages)} (GET ${build.links.self}/sbom)`)
   if (image?.pushed) lines.push(...signingLines(build))
@@ -86,6 +86,16 @@ function signingLines (build: Build): string[] {
     lines.push(`  attested ${attested}`, ...attestations.map((attestation, index) => `           ${names[index]!.padEnd(width)} ${attestation.reference}`))
   }
   return lines
+}
+
+/**
+ * "main (3f2a9c1d4e5f)", "(default branch) (3f2a9c1d4e5f)"; the commit once when the ref is that
+ * commit (a retry is pinned to the commit it built): "3f2a9c1d4e5f".
+ */
+function sourceRef (ref: string | null, commit: string | null): string {
+  const short = commit?.slice(0, 12)
+  if (ref !== null && commit !== null && /^[0-9a-f]{7,64}$/i.test(ref) && commit.toLowerCase().startsWith(ref.toLowerCase())) return short!
+  return `${ref ?? '(default branch)'}${short ? ` (${short})` : ''}`
 }
 
 /** "93 (deb 88, npm 5)": the SBOM's count, by ecosystem. */

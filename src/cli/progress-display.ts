@@ -45,15 +45,19 @@ const CLEAR_LINE = '\r\x1b[2K'
 
 /**
  * For a terminal: the build's lines scroll above one status line that is redrawn in place, with
- * the status, phase, current step and time since the build was submitted. `now` and
- * `startedAtMs` are the local clock's; `tick` redraws (every second from a timer).
+ * the time since the build was submitted first (a long step is cut at the terminal's width, never
+ * the time), then the status, phase and current step. `now` and `startedAtMs` are the local
+ * clock's; `tick` redraws (every second from a timer). Closing clears the line, once: what is
+ * printed after (the summary, or after Ctrl-C why following stopped) starts on a clean line.
  */
 export function liveDisplay (out: Output, startedAtMs: number, now: () => number = Date.now): ProgressDisplay & { tick(): void } {
   let status = 'queued'
   let phase: string | null = null
   let step: string | null = null
+  let closed = false
   const render = () => {
-    const parts = [status, phase, step, formatDuration(now() - startedAtMs)].filter(Boolean)
+    if (closed) return
+    const parts = [formatDuration(now() - startedAtMs), status, phase, step].filter(Boolean)
     const line = terminalText(parts.join(' · '))
     const width = Math.max(20, (out.columns ?? 80) - 1)
     out.write(`${CLEAR_LINE}${line.length > width ? `${line.slice(0, width - 1)}…` : line}`)
@@ -78,7 +82,8 @@ export function liveDisplay (out: Output, startedAtMs: number, now: () => number
     tick: render,
     close () {
       clearInterval(timer)
-      out.write(CLEAR_LINE)
+      if (!closed) out.write(CLEAR_LINE)
+      closed = true
     }
   }
 }

@@ -8,7 +8,17 @@
 
 import { formatByteChange, formatBytes } from './format.js'
 
-/** @import { Attestation, Build, BuildCache, CacheMissReason, Image } from './schemas/build.js' */
+/** @import { Attestation, BaseImage, Build, BuildCache, CacheMissReason, Image, Step } from './schemas/build.js' */
+
+/**
+ * What a build knows besides its image that names the image's layers for people: the base images
+ * (the image's own first: the one its base layers came from) and the steps, whose instructions are
+ * the Dockerfile's text where the image history has the builder's ("COPY file:73e2… in /app/").
+ * Either may be missing (a build with variants, one made before Slipway kept them): the history's
+ * text is shown then. The steps of a build with variants are not used: they are every variant's,
+ * whose Dockerfiles may differ at the same line.
+ * @typedef {{ baseImages?: BaseImage[] | null, steps?: Step[], variants?: unknown[] }} LayerNames
+ */
 
 /**
  * @typedef {object} ImageSummary
@@ -17,7 +27,7 @@ import { formatByteChange, formatBytes } from './format.js'
  * @property {string} added What the Dockerfile added.
  * @property {{ bytes: string, comparedWith: string } | null} change Against the previous succeeded build of the same repository, ref, Dockerfile and target: "+2.1 MB".
  * @property {{ maxBytes: string, mode: 'fail' | 'warn', exceeded: boolean } | null} budget The size budget the build was held to.
- * @property {{ size: string, instruction: string, line: number | null, fromBase: boolean, of: number } | null} largestLayer The layer with the most bytes, of `of` layers; none when no layer holds any.
+ * @property {{ size: string, instruction: string, label: string, line: number | null, fromBase: boolean, of: number } | null} largestLayer The layer with the most bytes, of `of` layers; none when no layer holds any. `instruction` as the image history has it, `label` as layerLabels words it; both cut.
  * @property {{ rule: string, message: string, where: string, of: number } | null} firstFinding The advisor's first (largest) finding of `of`; `where`: "line 4, 51.2 MB".
  */
 
@@ -27,12 +37,63 @@ import { formatByteChange, formatBytes } from './format.js'
 const INSTRUCTION_CHARS = 60
 
 /**
+ * What each layer of the image is called where people read it, one label per layer, in order:
+ *   debian:bookworm-slim (base image)                   the image's one base layer
+ *   node:20-bookworm-slim (base image, layer 2 of 5)    one of several, each labelled
+ *   line 4 COPY app.py /app/                            the Dockerfile's text, from the step of that line
+ *   line 4 COPY file:73e2… in /app/                     the history's, when no step has the line
+ *   Imported from -                                     a layer not lined up with the Dockerfile, as the history has it
+ * The base image is named only when the build recorded it; else "the base image" ("the base image, layer 2 of 5").
+ * @param {Pick<Image, 'layers'>} image
+ * @param {LayerNames} [build]
+ * @returns {string[]}
+ */
+export function layerLabels (image, build = {}) {
+  const baseName = build.baseImages?.[0]?.name ?? null
+  const bases = image.layers.filter((layer) => layer.fromBase).length
+  let nth = 0
+  return image.layers.map((layer) => {
+    if (layer.fromBase) {
+      nth += 1
+      const which = bases === 1 ? 'base image' : `base image, layer ${nth} of ${bases}`
+      return baseName === null ? `the ${which}` : `${baseName} (${which})`
+    }
+    const instruction = oneLine(layer.instruction)
+    if (layer.line === null) return instruction
+    const step = build.variants?.length ? undefined : build.steps?.find((candidate) => candidate.line === layer.line)
+    return `line ${layer.line} ${step ? oneLine(step.instruction) : instruction}`
+  })
+}
+
+/**
+ * A Dockerfile stage as people read it: "stage build" for one named build, "stage 1" for the first
+ * stage when it has no name, counted from 1 as the FROM lines are read, where the builders and the
+ * API's `stage` fields say "stage-0".
+ * @param {string} label A stage as layers, findings and steps record it: its AS name, or `stage-N` (N from 0).
+ * @returns {string}
+ */
+export function stageName (label) {
+  const unnamed = /^stage-(\d+)$/.exec(label)
+  return unnamed ? `stage ${Number(unnamed[1]) + 1}` : `stage ${label}`
+}
+
+/**
+ * @param {string} text
+ * @returns {string}
+ */
+function oneLine (text) {
+  return text.replace(/\s+/g, ' ').trim()
+}
+
+/**
  * The summary's facts, each number already formatted, for layouts of their own (chat fields, the portal's).
  * @param {Image} image
+ * @param {LayerNames} [build] The build's base images and steps, which name its layers (layerLabels).
  * @returns {ImageSummary}
  */
-export function summarizeImage (image) {
-  const largest = image.layers.reduce((/** @type {Image['layers'][number] | null} */ top, layer) => (top === null || layer.sizeBytes > top.sizeBytes ? layer : top), null)
+export function summarizeImage (image, build = {}) {
+  const largestIndex = image.layers.reduce((top, layer, index) => (top === -1 || layer.sizeBytes > (image.layers[top]?.sizeBytes ?? 0) ? index : top), -1)
+  const largest = image.layers[largestIndex] ?? null
   const finding = image.findings[0]
   return {
     size: formatBytes(image.sizeBytes),
@@ -42,7 +103,14 @@ export function summarizeImage (image) {
     budget: image.budget ? { maxBytes: formatBytes(image.budget.maxBytes), mode: image.budget.mode, exceeded: image.budget.exceeded } : null,
     largestLayer:
       largest && largest.sizeBytes > 0
-        ? { size: formatBytes(largest.sizeBytes), instruction: cut(largest.instruction.replace(/\s+/g, ' ').trim()), line: largest.line, fromBase: largest.fromBase, of: image.layers.length }
+        ? {
+            size: formatBytes(largest.sizeBytes),
+            instruction: cut(oneLine(largest.instruction)),
+            label: cut(layerLabels(image, build)[largestIndex] ?? ''),
+            line: largest.line,
+            fromBase: largest.fromBase,
+            of: image.layers.length
+          }
         : null,
     firstFinding: finding
       ? {
@@ -60,18 +128,19 @@ export function summarizeImage (image) {
  *   size     5.34 MB (1.2 MB base + 4.14 MB added)
  *   change   +2.1 MB since build 01JD7Z0000000000000000000A
  *   budget   200 MB, exceeded (warn)
- *   layers   9; the largest: 51.2 MB from line 4, RUN apt-get install -y build-essential
+ *   layers   9; the largest: 51.2 MB from line 4 RUN apt-get install -y build-essential
  *   advisor  2 findings; the largest: package-cache-kept (line 4, 51.2 MB): Remove the apt lists in the same RUN.
  * @param {Image} image
+ * @param {LayerNames} [build]
  * @returns {[label: SummaryLabel, text: string][]}
  */
-export function summaryEntries (image) {
-  const s = summarizeImage(image)
+export function summaryEntries (image, build = {}) {
+  const s = summarizeImage(image, build)
   /** @type {[label: SummaryLabel, text: string][]} */
   const entries = [['size', `${s.size} (${s.base} base + ${s.added} added)`]]
   if (s.change) entries.push(['change', `${s.change.bytes} since build ${s.change.comparedWith}`])
   if (s.budget) entries.push(['budget', `${s.budget.maxBytes}, ${s.budget.exceeded ? `exceeded (${s.budget.mode})` : 'kept'}`])
-  if (s.largestLayer) entries.push(['layers', `${s.largestLayer.of}; the largest: ${s.largestLayer.size} ${layerOrigin(s.largestLayer)}`])
+  if (s.largestLayer) entries.push(['layers', `${s.largestLayer.of}; the largest: ${s.largestLayer.size} from ${s.largestLayer.label}`])
   if (s.firstFinding) {
     const { rule, message, where, of } = s.firstFinding
     entries.push(['advisor', `${of === 1 ? '1 finding' : `${of} findings`}; the largest: ${rule}${where ? ` (${where})` : ''}: ${message}`])
@@ -82,20 +151,11 @@ export function summaryEntries (image) {
 /**
  * The same as lines of text, as the build log and the CLI print them: the label in a column of its own.
  * @param {Image} image
+ * @param {LayerNames} [build]
  * @returns {string[]}
  */
-export function summaryLines (image) {
-  return summaryEntries(image).map(([label, text]) => `${label.padEnd(8)} ${text}`)
-}
-
-/**
- * "from line 4, RUN make", or "from the base image".
- * @param {NonNullable<ImageSummary['largestLayer']>} layer
- * @returns {string}
- */
-function layerOrigin (layer) {
-  if (layer.fromBase) return 'from the base image'
-  return `from ${layer.line === null ? '' : `line ${layer.line}, `}${layer.instruction}`
+export function summaryLines (image, build = {}) {
+  return summaryEntries(image, build).map(([label, text]) => `${label.padEnd(8)} ${text}`)
 }
 
 /**
@@ -171,7 +231,7 @@ export function firstMissText (build) {
   if (!miss) return cache.cached === cache.steps ? 'every step came from the cache' : null
   if (miss.reason === 'first-build') return `first build of this ${build.request.source ? 'image' : 'branch'}: nothing to compare with`
   if (miss.reason === 'no-cache') return 'no-cache build: every step ran'
-  const step = `${miss.line === null ? '' : `line ${miss.line} `}${cut(miss.instruction.replace(/\s+/g, ' ').trim())}`
+  const step = `${miss.line === null ? '' : `line ${miss.line} `}${cut(oneLine(miss.instruction))}`
   const followers = miss.followers === 0 ? 'nothing after it rebuilt' : `${miss.followers} ${miss.followers === 1 ? 'step' : 'steps'} after it followed`
   return `${step} rebuilt: ${miss.summary}; ${followers}`
 }

@@ -33,10 +33,11 @@ const LABEL_CHARS = 60
 /**
  * The image's layers, oldest first, as bars of bytes; 0-byte (metadata) steps are counted, not drawn.
  * @param {Layer[]} layers
+ * @param {string[]} labels What each layer is called, in order: layerLabels of ../domain/build-summary.js.
  * @returns {HTMLElement}
  */
-export function layersChart (layers) {
-  const drawn = layers.filter((layer) => layer.sizeBytes > 0)
+export function layersChart (layers, labels) {
+  const drawn = layers.map((layer, index) => ({ ...layer, label: labels[index] ?? layer.instruction })).filter((layer) => layer.sizeBytes > 0)
   const empty = layers.length - drawn.length
   if (drawn.length === 0) return h('p', { class: 'empty' }, 'No layer holds any bytes.')
   const row = 26
@@ -49,11 +50,11 @@ export function layersChart (layers) {
     drawn.map((layer, i) => {
       const y = i * row + 4
       const width = Math.max(2, (layer.sizeBytes / max) * barSpace)
-      const label = `${layer.line ? `${layer.line}: ` : ''}${layer.instruction}`
+      const label = layer.label
       return svg(
         'g',
         { class: layer.fromBase ? 'layer base' : 'layer' },
-        svg('title', {}, `${label} — ${bytes(layer.sizeBytes)}${layer.fromBase ? ' (base image)' : ''}`),
+        svg('title', {}, `${label} — ${bytes(layer.sizeBytes)}`),
         svg('text', { x: 0, y: y + 16, class: 'label' }, label.length > LABEL_CHARS ? `${label.slice(0, LABEL_CHARS - 1)}…` : label),
         svg('rect', { x: labelWidth, y, width, height: row - 8, rx: 2, class: 'bar' }),
         svg('text', { x: labelWidth + width + 6, y: y + 16, class: 'value' }, bytes(layer.sizeBytes))

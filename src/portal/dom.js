@@ -69,6 +69,19 @@ function fill (element, attrs, children) {
 }
 
 /**
+ * Text whose `backtick` spans are code, as the advisor writes commands and paths: each span a
+ * <code> element, the rest text nodes; nothing in it is parsed as HTML. A last backtick without
+ * its pair stays as written.
+ * @param {string} text
+ * @returns {Array<HTMLElement | string>}
+ */
+export function withCode (text) {
+  const parts = text.split('`')
+  const paired = parts.length % 2 === 1 ? parts : [...parts.slice(0, -2), `${parts.at(-2)}\`${parts.at(-1)}`]
+  return paired.map((part, index) => (index % 2 === 1 ? h('code', {}, part) : part)).filter((part) => part !== '')
+}
+
+/**
  * Replaces what `element` holds with `children`.
  * @template {Element} E
  * @param {E} element

@@ -37,3 +37,28 @@ t.test('sizes and durations as people write them', async (t) => {
   t.equal(seconds('t', '2h'), 7200)
   t.throws(() => seconds('timeout', '1.5h'), /--timeout takes a duration/)
 })
+
+t.test('a usage error names the program once: "slipway: submit needs …", never "slipway: slipway submit"', async (t) => {
+  const { main } = await import('../../src/cli/main.js')
+  const { EXIT } = await import('../../src/cli/exit-codes.js')
+  const saved = { write: process.stderr.write.bind(process.stderr), url: process.env.SLIPWAY_URL, token: process.env.SLIPWAY_TOKEN }
+  process.env.SLIPWAY_URL = 'http://127.0.0.1:9'
+  process.env.SLIPWAY_TOKEN = 'unused'
+  t.teardown(() => {
+    Object.assign(process.stderr, { write: saved.write })
+    for (const [name, value] of [['SLIPWAY_URL', saved.url], ['SLIPWAY_TOKEN', saved.token]] as const) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  })
+  const deps = { openOperatorTokens: () => { throw new Error('not used') } }
+  for (const argv of [['submit'], ['token', 'create', '--scopes', 'builds:read'], ['secret', 'create', 'npm-token'], ['trigger', 'create']]) {
+    let said = ''
+    Object.assign(process.stderr, { write: (text: string) => { said += text; return true } })
+    const code = await main(argv, deps)
+    Object.assign(process.stderr, { write: saved.write })
+    t.equal(code, EXIT.usage, argv.join(' '))
+    t.match(said, new RegExp(`^slipway: ${argv[0]!} `), argv.join(' '))
+    t.notMatch(said, /slipway: slipway/, argv.join(' '))
+  }
+})

@@ -47,6 +47,31 @@ t.test('a succeeded build: its image, digest, size and the advisor’s largest f
   t.equal(exitCodeOf(build), EXIT.ok)
 })
 
+t.test("the largest layer by what people know it as: the base image's name, the Dockerfile line", async (t) => {
+  const image = { id: 'sha256:1', repository: 'localhost:5000/acme/app', tags: ['localhost:5000/acme/app:v1'], pushed: false, digest: null, sizeBytes: 120_000_000, baseBytes: 116_700_000, addedBytes: 3_300_000, sizeDelta: null, findings: [], budget: null }
+  const build = sampleBuild('01JD7Z0000000000000000000A', {
+    status: 'succeeded',
+    baseImages: [{ name: 'debian:bookworm-slim', digest: null, imageId: 'sha256:2' }],
+    steps: [{ stage: 'stage-0', instruction: 'COPY app.py /app/', status: 'succeeded', cached: false, startedAt: null, durationMs: null, line: 4 }],
+    image: { ...image, layers: [{ instruction: 'Imported from -', sizeBytes: 116_700_000, createdAt: null, line: null, stage: null, fromBase: true }, { instruction: 'COPY file:73e2b1c0 in /app/', sizeBytes: 3_300_000, createdAt: null, line: 4, stage: 'stage-0', fromBase: false }] }
+  })
+  t.match(describeBuild(build), 'layers   2; the largest: 117 MB from debian:bookworm-slim (base image)\n')
+  const copied = { ...build, image: { ...build.image!, layers: [{ ...build.image!.layers[1]!, sizeBytes: 130_000_000 }] } }
+  t.match(describeBuild(copied), 'layers   1; the largest: 130 MB from line 4 COPY app.py /app/\n')
+})
+
+t.test('the commit is printed once, also when the ref is that commit (a retry is pinned to it)', async (t) => {
+  const commit = '3f2a9c1d4e5f'.padEnd(40, '7')
+  const pinned = sampleBuild('01JD7Z0000000000000000000C', { status: 'queued', commit, request: { ...defaultRequest('https://github.com/acme/app.git'), ref: commit } })
+  t.match(describeBuild(pinned), /\n {2}source {3}https:\/\/github\.com\/acme\/app\.git @ 3f2a9c1d4e5f\n/)
+  t.equal(describeBuild(pinned).split('3f2a9c1d4e5f').length - 1, 1)
+  const short = { ...pinned, request: { ...pinned.request, ref: '3F2A9C1' } }
+  t.match(describeBuild(short), '@ 3f2a9c1d4e5f\n', 'an abbreviated commit too')
+  const branch = { ...pinned, request: { ...pinned.request, ref: 'main' } }
+  t.match(describeBuild(branch), '@ main (3f2a9c1d4e5f)\n', 'a branch with the commit it was at')
+  t.match(describeBuild({ ...branch, commit: null }), '@ main\n', 'before the clone, no commit yet')
+})
+
 t.test('an ended build that did not succeed: its error, and the exit code its status means', async (t) => {
   const failed = sampleBuild('01JD7Z0000000000000000000B', {
     status: 'failed',

@@ -8,6 +8,8 @@ import {
   cachePercent,
   cacheText,
   firstMissText,
+  layerLabels,
+  stageName,
   shortDigest,
   summaryEntries,
   summaryLines,
@@ -49,7 +51,7 @@ t.test('every fact, in the order every surface shows them', async (t) => {
     'size     80.5 MB (29.1 MB base + 51.4 MB added)',
     'change   -2.1 MB since build 01JD7Z0000000000000000000A',
     'budget   75 MB, exceeded (warn)',
-    'layers   4; the largest: 51.2 MB from line 4, RUN apt-get update && apt-get install -y build-essential py…',
+    'layers   4; the largest: 51.2 MB from line 4 RUN apt-get update && apt-get install -y build-essen…',
     'advisor  2 findings; the largest: package-cache-kept (line 4, 51.2 MB): Remove the apt lists in the same RUN.'
   ])
   t.same(
@@ -62,18 +64,49 @@ t.test('the facts apart, for layouts of their own', async (t) => {
   const summary = summarizeImage(image)
   t.same(summary.change, { bytes: '-2.1 MB', comparedWith: '01JD7Z0000000000000000000A' })
   t.same(summary.budget, { maxBytes: '75 MB', mode: 'warn', exceeded: true })
-  t.match(summary.largestLayer, { size: '51.2 MB', line: 4, fromBase: false, of: 4 })
+  t.match(summary.largestLayer, { size: '51.2 MB', line: 4, fromBase: false, of: 4, instruction: /^RUN apt-get update && /, label: /^line 4 RUN apt-get update && / })
   t.same(summary.firstFinding, { rule: 'package-cache-kept', message: 'Remove the apt lists in the same RUN.', where: 'line 4, 51.2 MB', of: 2 })
 })
 
 t.test('what an image lacks is left out; a base layer is named as such', async (t) => {
   const plain: Image = { ...image, sizeDelta: null, budget: null, findings: [], layers: [layer('ADD file:0123 in /', 29_100_000, null, true), layer('CMD ["sh"]', 0, 2)] }
-  t.same(summaryLines(plain), ['size     80.5 MB (29.1 MB base + 51.4 MB added)', 'layers   2; the largest: 29.1 MB from the base image'])
+  t.same(summaryLines(plain), ['size     80.5 MB (29.1 MB base + 51.4 MB added)', 'layers   2; the largest: 29.1 MB from the base image'], 'a base image the build did not record')
   t.same(summaryLines({ ...plain, layers: [layer('CMD ["sh"]', 0, 2)] }), ['size     80.5 MB (29.1 MB base + 51.4 MB added)'], 'no layer with bytes, no largest layer')
   t.same(summaryLines({ ...plain, sizeDelta: { comparedWith: 'X', bytes: 0, layers: [] }, budget: { maxBytes: 100_000_000, mode: 'fail', exceeded: false } }).slice(1, 3), [
     'change   +0 B since build X',
     'budget   100 MB, kept'
   ])
+})
+
+t.test('layers are named for people: the base image by name, a Dockerfile layer by its line and the step that made it', async (t) => {
+  const copied: Image = {
+    ...image,
+    layers: [layer('Imported from -', 74_800_000, null, true), layer('COPY file:73e2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f in /app/ ', 4_000, 4), layer('CMD ["python3", "/app/app.py"]', 0, 5)]
+  }
+  const build = {
+    baseImages: [{ name: 'debian:bookworm-slim', digest: null, imageId: 'sha256:1' }, { name: 'golang:1.22', digest: null, imageId: 'sha256:2' }],
+    steps: [{ stage: 'stage-0', instruction: 'COPY app.py /app/', status: 'succeeded' as const, cached: false, startedAt: null, durationMs: null, line: 4 }]
+  }
+  t.same(layerLabels(copied, build), ['debian:bookworm-slim (base image)', 'line 4 COPY app.py /app/', 'line 5 CMD ["python3", "/app/app.py"]'], "the image's own base is the first of baseImages; a step's text over the builder's")
+  t.same(layerLabels(copied, { ...build, variants: [{}] })[1], 'line 4 COPY file:73e2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f in /app/', "a build with variants has every variant's steps: none is taken for the image's")
+  t.same(layerLabels(copied), ['the base image', 'line 4 COPY file:73e2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f in /app/', 'line 5 CMD ["python3", "/app/app.py"]'], 'without them, the history says what it has')
+  const layersLine = (of: Image) => summaryLines(of, build).find((line) => line.startsWith('layers'))
+  t.same(layersLine(copied), 'layers   3; the largest: 74.8 MB from debian:bookworm-slim (base image)')
+  t.same(layersLine({ ...copied, layers: [layer('COPY file:73e2 in /app/', 90_000_000, 4)] }), 'layers   1; the largest: 90 MB from line 4 COPY app.py /app/')
+  t.same(
+    layerLabels({ layers: [layer('ADD file:0123 in /', 29_100_000, null, true), layer('CMD ["bash"]', 0, null, true), layer('RUN make', 1, 3)] }, build),
+    ['debian:bookworm-slim (base image, layer 1 of 2)', 'debian:bookworm-slim (base image, layer 2 of 2)', 'line 3 RUN make'],
+    'several base layers are each labelled, counted'
+  )
+  t.same(layerLabels({ layers: [layer('ADD file:0123 in /', 1, null, true), layer('ADD x', 1, null, true)] }), ['the base image, layer 1 of 2', 'the base image, layer 2 of 2'])
+  t.same(layerLabels({ layers: [layer('/bin/sh -c make', 1, null)] }, build), ['/bin/sh -c make'], 'a layer not lined up with the Dockerfile keeps its text')
+})
+
+t.test('a stage unnamed in the Dockerfile is counted from 1, as people read FROM lines; a named one by its name', async (t) => {
+  t.equal(stageName('stage-0'), 'stage 1')
+  t.equal(stageName('stage-2'), 'stage 3')
+  t.equal(stageName('build'), 'stage build')
+  t.equal(stageName('stage-x'), 'stage stage-x', 'a name that only looks like a label keeps its words')
 })
 
 // --- The layer cache ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
+import { layerLabels } from '../../src/domain/build-summary.js'
 import { docker, registryDigest, removeImage } from '../helpers/docker.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { startRegistry } from '../helpers/registry.js'
@@ -15,7 +16,8 @@ t.test('layers are tied to their lines and stages; base bytes apart from added o
   const slipway = await startSlipway(t)
   const repo = await createRepo(t, {
     Dockerfile: [
-      'FROM busybox AS build',
+      // Another image than the final stage's: the build must know which one the base layers came from.
+      'FROM debian:bookworm-slim AS build',
       'RUN head -c 1000000 /dev/urandom > /artifact',
       'FROM busybox',
       'ENV APP=demo',
@@ -33,6 +35,10 @@ t.test('layers are tied to their lines and stages; base bytes apart from added o
     t.ok(Math.abs(copy!.sizeBytes - 1_000_000) < 50_000, `${builder}: and its bytes (${copy!.sizeBytes})`)
     t.match(image.layers.find((layer) => layer.instruction.startsWith('RUN head -c 2000000')), { line: 6 })
     t.ok(image.layers.filter((layer) => layer.fromBase).length > 0, `${builder}: busybox's own layers are marked as the base`)
+    t.same(build.baseImages?.map((base) => base.name), ['busybox', 'debian:bookworm-slim'], `${builder}: the image's own base first`)
+    const labels = layerLabels(image, build)
+    t.match(labels[image.layers.indexOf(copy!)], 'line 5 COPY --from=build /artifact /app/artifact', `${builder}: the COPY named by its Dockerfile line`)
+    t.match(labels.filter((_, index) => image.layers[index]!.fromBase), [/^busybox \(base image/], `${builder}: the base layer by the base image`)
     t.ok(Math.abs(image.baseBytes - 1_990_000) < 20_000, `${builder}: base bytes (${image.baseBytes})`)
     t.equal(image.baseBytes + image.addedBytes, image.sizeBytes, `${builder}: base and added bytes make the size`)
     const sum = image.layers.reduce((total, layer) => total + layer.sizeBytes, 0)

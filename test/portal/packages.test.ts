@@ -27,7 +27,10 @@ if (chromiumMissing) {
     startedAt: finished,
     finishedAt: finished,
     durationMs: 1000,
-    phases: [{ name: 'inspect', status: 'succeeded', startedAt: finished, finishedAt: finished, durationMs: 10 }],
+    phases: [
+      { name: 'build', status: 'succeeded', startedAt: finished, finishedAt: finished, durationMs: 10 },
+      { name: 'inspect', status: 'succeeded', startedAt: finished, finishedAt: finished, durationMs: 10 }
+    ],
     image: {
       id: 'sha256:1',
       repository: 'registry.example.com/acme/app',
@@ -42,10 +45,12 @@ if (chromiumMissing) {
       baseBytes: 75_000_000,
       addedBytes: 5_000_000,
       sizeDelta: null,
-      findings: [],
+      findings: [{ rule: 'apt-update-alone', lines: [3], stage: 'stage-0', message: 'Join `apt-get update` with the install: `RUN <b>apt-get</b> install` and a stray ` backtick', bytes: 1000 }],
       budget: null
     },
-    packages: { count: 3, byEcosystem: { deb: 2, apk: 0, pypi: 0, npm: 1, golang: 0 } }
+    packages: { count: 3, byEcosystem: { deb: 2, apk: 0, pypi: 0, npm: 1, golang: 0 } },
+    baseImages: [{ name: 'debian:bookworm-slim', digest: null, imageId: 'sha256:2' }],
+    steps: [{ stage: 'stage-0', instruction: 'COPY app /app', status: 'succeeded', cached: false, startedAt: null, durationMs: null, line: 4 }]
   }
   await storage.builds.create(build)
   await storage.buildPackages.set(build.id, [pkg('deb', 'libc6', '2.36-9', 0), pkg('deb', 'zlib1g', '1.2.13', 0), pkg('npm', 'left-pad', '1.3.0', 1)])
@@ -59,9 +64,24 @@ if (chromiumMissing) {
     await page.click('#packages summary')
     await page.locator('table.packages tbody tr').nth(1).waitFor()
     const rows = await page.locator('table.packages tbody tr').allInnerTexts()
-    t.match(rows[0], /Imported from -\s+\(base image\)\s+deb 2\s+libc6 2\.36-9, zlib1g 1\.2\.13/, 'the base image layer with its Debian packages')
-    t.match(rows[1], /line 4: COPY app \/app\s+npm 1\s+left-pad 1\.3\.0/, 'the COPY that brought the npm package, by its line')
+    t.match(rows[0], /^debian:bookworm-slim \(base image\)\s+deb 2\s+libc6 2\.36-9, zlib1g 1\.2\.13/, 'the base image layer, by the base image, with its Debian packages')
+    t.match(rows[1], /^line 4 COPY app \/app\s+npm 1\s+left-pad 1\.3\.0/, 'the COPY that brought the npm package, by its line')
+    const chart = await page.locator('.layers-chart .label').allTextContents()
+    t.same(chart, ['debian:bookworm-slim (base image)', 'line 4 COPY app /app'], 'the chart names the layers the same way')
     await screenshot('packages-by-layer')
+  })
+
+  t.test("the advisor's findings: an unnamed stage counted from 1, code spans as code, and nothing parsed as HTML", async (t) => {
+    await visit(`#/builds/${build.id}`)
+    const finding = page.locator('ol.findings li').first()
+    await finding.waitFor()
+    t.match(await finding.innerText(), /^apt-update-alone · 1 kB · line 3 · stage 1\n/)
+    t.same(await finding.locator('.finding-message code').allInnerTexts(), ['apt-get update', 'RUN <b>apt-get</b> install'])
+    t.equal(await finding.locator('.finding-message').innerText(), 'Join apt-get update with the install: RUN <b>apt-get</b> install and a stray ` backtick')
+    t.equal(await finding.locator('b').count(), 0, 'the message is text, never markup')
+    t.same(await page.locator('#image dl.facts code').filter({ hasText: 'apt-get update' }).count(), 1, 'the summary line of the advisor shows its code spans too')
+    t.equal(await page.locator('.timeline tr.step .instruction').innerText(), 'line 4 stage 1 COPY app /app', 'the timeline counts unnamed stages from 1 too')
+    await screenshot('findings-code-spans')
   })
 
   t.test('a build without an SBOM says why', async (t) => {

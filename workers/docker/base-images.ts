@@ -1,6 +1,7 @@
 import type Docker from 'dockerode'
 import type { BaseImage } from '../../src/domain/schemas/build.js'
 import { splitImageName } from '../../src/domain/builds/image-ref.js'
+import { stageChain, stageLabel, type ParsedDockerfile } from '../../src/domain/insight/dockerfile-stages.js'
 import type { DockerfileFacts } from '../../src/domain/insight/step-facts.js'
 
 /**
@@ -34,4 +35,20 @@ function registryDigest (name: string, repoDigests: string[]): string | null {
 function canonical (repository: string): string {
   const { registry, path } = splitImageName(repository)
   return `${registry}/${registry === 'docker.io' && !path.includes('/') ? `library/${path}` : path}`
+}
+
+/**
+ * Each base image once, however many stages are built on it, the image's own first: the one the
+ * built stage's FROM chain starts from, whose layers are the image's base layers (the portal, the
+ * CLI, the log and chat messages name them by it). The others follow in Dockerfile order.
+ */
+export function orderedBases (byStage: Map<string, BaseImage>, dockerfile: ParsedDockerfile, target: string | null): BaseImage[] {
+  const root = stageChain(dockerfile, target)?.[0]
+  const labels = [...(root ? [stageLabel(root)] : []), ...dockerfile.stages.map(stageLabel)]
+  const unique = new Map<string, BaseImage>()
+  for (const label of labels) {
+    const base = byStage.get(label)
+    if (base && !unique.has(`${base.name} ${base.imageId}`)) unique.set(`${base.name} ${base.imageId}`, base)
+  }
+  return [...unique.values()]
 }

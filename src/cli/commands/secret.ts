@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { formatBytes } from '../../domain/format.js'
 import type { Secret } from '../../domain/schemas/secret.js'
 import { SECRET_MAX_BYTES } from '../../domain/schemas/secret.js'
 import { isSecretId, repoPatternProblem } from '../../domain/secrets/secret-access.js'
@@ -6,7 +7,7 @@ import { SECRET_KINDS, type SecretKind } from '../../domain/secrets/secret-ids.j
 import { type CommandSpec, COMMON_FLAGS, type Parsed } from '../args.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
 import { terminalText } from '../terminal-text.js'
-import { apiOf, print } from './shared.js'
+import { ago, apiOf, print } from './shared.js'
 
 export const secretSpec: CommandSpec = {
   name: 'secret',
@@ -46,7 +47,7 @@ async function readValue (path: string): Promise<Buffer> {
   }
   const value = path === '-' ? await readStdin() : await readFile(path).catch(unreadable)
   if (value.length === 0) throw new UsageError(`--from-file: ${path === '-' ? 'standard input' : path} is empty; give the bytes builds are to read.`)
-  if (value.length > SECRET_MAX_BYTES) throw new UsageError(`--from-file: ${value.length} bytes; a secret holds at most ${SECRET_MAX_BYTES}.`)
+  if (value.length > SECRET_MAX_BYTES) throw new UsageError(`--from-file: ${formatBytes(value.length)}; a secret holds at most ${formatBytes(SECRET_MAX_BYTES)}.`)
   return value
 }
 
@@ -71,7 +72,7 @@ export async function secret (parsed: Parsed): Promise<ExitCode> {
       const kind = (parsed.string('kind') ?? 'secret') as SecretKind
       if (!SECRET_KINDS.includes(kind)) throw new UsageError(`--kind is ${SECRET_KINDS.join(' or ')}, not ${kind}.`)
       const from = parsed.string('from-file')
-      if (from === undefined) throw new UsageError('slipway secret create needs --from-file PATH (or --from-file - for standard input): a value is never taken from an argument.')
+      if (from === undefined) throw new UsageError('secret create needs --from-file PATH (or --from-file - for standard input): a value is never taken from an argument.')
       const repos = parsed.strings('repo')
       for (const pattern of repos) {
         const problem = repoPatternProblem(pattern)
@@ -80,12 +81,12 @@ export async function secret (parsed: Parsed): Promise<ExitCode> {
       const value = await readValue(from)
       const made = await api.json<Secret>('POST', 'v1/secrets', { json: { id, kind, value: value.toString('base64'), encoding: 'base64', repos, tokens: parsed.strings('token') } })
       print(parsed, made, `${made.id}\n`)
-      if (!parsed.has('json')) process.stderr.write(terminalText(`${made.kind} ${made.id} (${made.sizeBytes} bytes) for ${describeScope(made)}\n`))
+      if (!parsed.has('json')) process.stderr.write(terminalText(`${made.kind} ${made.id} (${formatBytes(made.sizeBytes)}) for ${describeScope(made)}\n`))
       return EXIT.ok
     }
     case 'list': {
       const { items } = await api.json<{ items: Secret[] }>('GET', 'v1/secrets')
-      print(parsed, { items }, items.map((item) => `${item.id}  ${item.kind}  ${describeScope(item)}  ${item.updatedAt}\n`).join(''))
+      print(parsed, { items }, items.map((item) => `${item.id}  ${item.kind}  ${describeScope(item)}  updated ${ago(item.updatedAt)}\n`).join(''))
       return EXIT.ok
     }
     default:

@@ -74,7 +74,10 @@ export async function watch (api: ApiClient, build: Build, parsed: Parsed, onEve
     ended = await followBuild(api, build.id, display, { signal: interrupt.signal, ...(onEvent ? { onEvent } : {}) })
   } catch (error) {
     if (!interrupt.signal.aborted) throw error
-    process.stderr.write('\n')
+    // The status line, and the ^C the terminal echoed where the cursor was, are cleared first:
+    // the last line is this one, whole.
+    display.close()
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K')
     say(`stopped following; build ${build.id} goes on (\`slipway cancel ${build.id}\` stops it)`)
     return EXIT.interrupted
   } finally {

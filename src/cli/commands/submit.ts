@@ -44,7 +44,7 @@ const REPO_ONLY = ['ref', 'submodules', 'keep-git-dir', 'report']
 export async function submit (parsed: Parsed): Promise<ExitCode> {
   const repo = parsed.string('repo')
   const dir = parsed.string('dir')
-  if ((repo === undefined) === (dir === undefined)) throw new UsageError('slipway submit needs one of --repo URL or --dir PATH. See `slipway submit --help`.')
+  if ((repo === undefined) === (dir === undefined)) throw new UsageError('submit needs one of --repo URL or --dir PATH. See `slipway submit --help`.')
   if (dir !== undefined) {
     const misplaced = REPO_ONLY.filter((flag) => parsed.has(flag))
     if (misplaced.length > 0) {

@@ -5,7 +5,7 @@ import { type CommandSpec, COMMON_FLAGS, type Parsed } from '../args.js'
 import { ConnectionError, ApiError } from '../api-client.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
 import { terminalText } from '../terminal-text.js'
-import { apiOf, print } from './shared.js'
+import { ago, apiOf, print } from './shared.js'
 
 export const tokenSpec: CommandSpec = {
   name: 'token',
@@ -71,7 +71,7 @@ export async function token (parsed: Parsed, deps: { openOperatorTokens: OpenOpe
       }
       case 'list': {
         const items = await backend.list()
-        print(parsed, { items }, items.map((record) => `${record.id}  ${record.name}  ${record.scopes.join(',')}  ${record.createdAt}\n`).join(''))
+        print(parsed, { items }, items.map((record) => `${record.id}  ${record.name}  ${record.scopes.join(',')}  made ${ago(record.createdAt)}\n`).join(''))
         return EXIT.ok
       }
       default:
@@ -88,7 +88,7 @@ function scopesOf (parsed: Parsed): Scope[] {
   const scopes = (parsed.string('scopes') ?? '').split(',').filter(Boolean)
   const unknown = scopes.filter((scope) => !SCOPES.includes(scope as Scope))
   if (!parsed.string('name') || scopes.length === 0 || unknown.length > 0) {
-    throw new UsageError(`slipway token create needs --name and --scopes from ${SCOPES.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`)
+    throw new UsageError(`token create needs --name and --scopes from ${SCOPES.join(', ')}${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`)
   }
   return scopes as Scope[]
 }

@@ -101,7 +101,7 @@ function createBody (parsed: Parsed): object {
   const repo = parsed.string('repo')
   const branches = parsed.strings('branch')
   if (provider === undefined || repo === undefined || branches.length === 0) {
-    throw new UsageError('slipway trigger create needs --provider, --repo and at least one --branch. See `slipway trigger --help`.')
+    throw new UsageError('trigger create needs --provider, --repo and at least one --branch. See `slipway trigger --help`.')
   }
   if (!(TRIGGER_PROVIDERS as readonly string[]).includes(provider)) throw new UsageError(`--provider is ${TRIGGER_PROVIDERS.join(' or ')}, not ${provider}.`)
   if (parsed.has('push-pull-requests') && !parsed.has('pull-requests')) throw new UsageError('--push-pull-requests goes with --pull-requests.')

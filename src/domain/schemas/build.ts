@@ -639,7 +639,9 @@ export const BuildSchema = Type.Object(
     ),
     baseImages: Nullable(
       Type.Array(Type.Ref(BaseImageSchema), {
-        description: "The images the Dockerfile's stages were built on, as the engine had them; set when the build phase succeeds; null before, for builds with variants and for builds made before Slipway kept them"
+        description:
+          "The images the Dockerfile's stages were built on, as the engine had them, each once: first the image's own base (the one its `fromBase` layers came from), then the others in Dockerfile order; " +
+          'set when the build phase succeeds; null before, for builds with variants and for builds made before Slipway kept them'
       })
     ),
     packages: Nullable(

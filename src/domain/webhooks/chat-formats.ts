@@ -98,8 +98,8 @@ function summarize (event: BuildEvent, publicUrl: string): Summary {
     duration: build.durationMs === null ? null : formatDuration(build.durationMs),
     image: build.image ? (build.image.tags[0] ?? build.image.repository) : null,
     size: build.image ? sizeText(build.image) : null,
-    layers: build.image ? summaryText(build.image, 'layers') : null,
-    advice: build.image ? summaryText(build.image, 'advisor') : null,
+    layers: build.image ? summaryText(build, build.image, 'layers') : null,
+    advice: build.image ? summaryText(build, build.image, 'advisor') : null,
     cache: cacheText(build),
     signing: event.type === 'build.succeeded' && build.image?.pushed ? signingText(build) : null,
     warning: build.warnings.length > 0 ? build.warnings.join(' ') : null,
@@ -129,9 +129,9 @@ function signingText (build: Build): string | null {
   return `${signed} · ${attestations.length === 1 ? '1 attestation' : `${attestations.length} attestations`} (${names})`
 }
 
-/** One line of the build summary (../build-summary.js), or null when the image has nothing to say there. */
-function summaryText (image: Image, label: 'layers' | 'advisor'): string | null {
-  return summaryEntries(image).find((entry) => entry[0] === label)?.[1] ?? null
+/** One line of the build summary (../build-summary.js), or null when the image has nothing to say there; the build's base images and steps name its layers. */
+function summaryText (build: Pick<Build, 'baseImages' | 'steps'>, image: Image, label: 'layers' | 'advisor'): string | null {
+  return summaryEntries(image, build).find((entry) => entry[0] === label)?.[1] ?? null
 }
 
 /** The build's resource, where the people reading the message can follow it. */

@@ -1,10 +1,10 @@
 import { isTerminal } from '../../domain/build-status.js'
-import { CACHE_MISS_LABELS, cacheText, summaryEntries } from '../../domain/build-summary.js'
+import { CACHE_MISS_LABELS, cacheText, layerLabels, stageName, summaryEntries } from '../../domain/build-summary.js'
 import { followLog, json } from '../api.js'
 import { layersChart } from '../charts.js'
 import { signingSection } from './attestations.js'
 import { packagesSection } from './packages.js'
-import { errorBox, h, show, statusBadge, svg } from '../dom.js'
+import { errorBox, h, show, statusBadge, svg, withCode } from '../dom.js'
 import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
 
 /**
@@ -285,7 +285,7 @@ function timeline (build) {
               'td',
               { class: 'instruction' },
               step.line !== undefined ? h('span', { class: 'line-number muted' }, `line ${step.line} `) : null,
-              step.stage ? h('span', { class: 'muted' }, `${step.stage} `) : null,
+              step.stage ? h('span', { class: 'muted' }, `${stageName(step.stage)} `) : null,
               step.instruction,
               step.cacheMiss ? h('div', { class: 'miss-summary' }, step.cacheMiss.detail.summary) : null
             ),
@@ -360,18 +360,18 @@ function imageSection (build, image) {
     h(
       'dl',
       { class: 'facts' },
-      summaryEntries(image).map(([label, text]) => fact(label.charAt(0).toUpperCase() + label.slice(1), summaryValue(image, label, text))),
+      summaryEntries(image, build).map(([label, text]) => fact(label.charAt(0).toUpperCase() + label.slice(1), summaryValue(image, label, text))),
       fact('Tags', image.tags.map((tag) => h('div', {}, h('code', {}, tag)))),
       fact('Digest', image.digest ? h('code', {}, image.digest) : 'not pushed')
     ),
     h('h3', {}, 'Where the bytes are'),
-    layersChart(image.layers),
+    layersChart(image.layers, layerLabels(image, build)),
     h('h3', {}, 'What is in it'),
     packagesSection({ ...build, image }),
     signing ? [h('h3', {}, 'Signature and attestations'), signing] : null,
     h('h3', {}, 'What would make it smaller'),
     image.findings.length
-      ? h('ol', { class: 'findings' }, image.findings.map((f) => h('li', {}, h('strong', {}, f.rule), f.bytes !== undefined ? ` · ${bytes(f.bytes)}` : '', f.lines.length ? ` · line ${f.lines.join(', ')}` : '', f.stage ? ` · stage ${f.stage}` : '', h('div', {}, f.message))))
+      ? h('ol', { class: 'findings' }, image.findings.map((f) => h('li', {}, h('strong', {}, f.rule), f.bytes !== undefined ? ` · ${bytes(f.bytes)}` : '', f.lines.length ? ` · line ${f.lines.join(', ')}` : '', f.stage ? ` · ${stageName(f.stage)}` : '', h('div', { class: 'finding-message' }, withCode(f.message)))))
       : h('p', { class: 'empty' }, 'The advisor found nothing to remove.')
   )
 }
@@ -387,6 +387,8 @@ function summaryValue (image, label, text) {
   const compared = image.sizeDelta?.comparedWith
   if (label === 'change' && compared && text.endsWith(compared)) return [text.slice(0, -compared.length), h('a', { href: `#/builds/${compared}` }, compared)]
   if (label === 'budget' && image.budget?.exceeded) return h('strong', { class: 'bad' }, text)
+  // The advisor writes commands and paths in backticks.
+  if (label === 'advisor') return withCode(text)
   return text
 }
 

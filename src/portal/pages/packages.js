@@ -1,4 +1,5 @@
 import { json } from '../api.js'
+import { layerLabels } from '../../domain/build-summary.js'
 import { errorBox, h, show } from '../dom.js'
 
 /**
@@ -60,13 +61,14 @@ async function showByLayer (build, into) {
       const layer = Number(component.properties.find((property) => property.name === 'slipway:layer')?.value ?? -1)
       layers.set(layer, [...(layers.get(layer) ?? []), component])
     }
+    const labels = layerLabels(build.image, build)
     show(
       into,
       h(
         'table',
         { class: 'packages' },
         h('thead', {}, h('tr', {}, ['Layer', 'Packages'].map((title) => h('th', { scope: 'col' }, title)))),
-        h('tbody', {}, [...layers].sort(([a], [b]) => a - b).map(([index, components]) => layerRow(build.image, index, components)))
+        h('tbody', {}, [...layers].sort(([a], [b]) => a - b).map(([index, components]) => layerRow(labels[index], index, components)))
       )
     )
   } catch (error) {
@@ -75,13 +77,12 @@ async function showByLayer (build, into) {
 }
 
 /**
- * @param {Image} image
+ * @param {string | undefined} label The layer's, as layerLabels words it: "line 4 RUN apt-get install -y curl", "debian:bookworm-slim (base image)".
  * @param {number} index The layer's history index; -1 when the scan could not line it up.
  * @param {Component[]} components
  */
-function layerRow (image, index, components) {
-  const layer = image.layers[index]
-  const where = layer ? `${layer.line ? `line ${layer.line}: ` : ''}${layer.instruction}` : 'a layer that could not be lined up with the history'
+function layerRow (label, index, components) {
+  const where = index >= 0 && label !== undefined ? label : 'a layer that could not be lined up with the history'
   const ecosystems = new Map()
   for (const component of components) {
     const ecosystem = component.purl.slice(4, component.purl.indexOf('/'))
@@ -92,7 +93,7 @@ function layerRow (image, index, components) {
   return h(
     'tr',
     {},
-    h('th', { scope: 'row' }, h('code', {}, where), layer?.fromBase ? h('span', { class: 'muted' }, ' (base image)') : null),
+    h('th', { scope: 'row' }, h('code', {}, where)),
     h(
       'td',
       {},

@@ -274,6 +274,20 @@ t.test('the layer cache: one Cache field in every chat format, the first miss wi
   t.notMatch(googleFacts(payload('googlechat', hostile)).Cache, /<b>x/, 'google chat: escaped')
 })
 
+t.test('the Layers field names the base image and the Dockerfile line, as the log and the CLI do', async (t) => {
+  const layered = (layers: NonNullable<typeof succeeded.image>['layers']) =>
+    event('build.succeeded', build({
+      ...succeeded,
+      baseImages: [{ name: 'debian:bookworm-slim', digest: null, imageId: 'sha256:1' }],
+      steps: [{ stage: 'stage-0', instruction: 'COPY app.py /app/', status: 'succeeded', cached: false, startedAt: null, durationMs: null, line: 4 }],
+      image: { ...succeeded.image!, layers }
+    }))
+  const base = layered([{ instruction: 'Imported from -', sizeBytes: 116_700_000, createdAt: null, line: null, stage: null, fromBase: true }])
+  t.equal(teamsFacts(payload('teams', base)).Layers, '1; the largest: 117 MB from debian:bookworm-slim (base image)')
+  const copied = layered([{ instruction: 'COPY file:73e2b1c0d4e5 in /app/', sizeBytes: 200_000_000, createdAt: null, line: 4, stage: 'stage-0', fromBase: false }])
+  t.equal(googleFacts(payload('googlechat', copied)).Layers, '1; the largest: 200 MB from line 4 COPY app.py /app/')
+})
+
 t.test('the signature: of a succeeded pushed build, signed or why not, with its attestations; json has the references in data', async (t) => {
   const signature = (b: Build, type: BuildEventType = 'build.succeeded') => teamsFacts(payload('teams', event(type, b))).Signature
   const unsigned = { ...succeeded, signature: null, attestations: succeeded.attestations!.map((attestation) => ({ ...attestation, signed: false })) }
