@@ -61,7 +61,7 @@ export function time (iso) {
 export function clock (iso) {
   const at = new Date(iso)
   const today = at.toDateString() === new Date().toDateString()
-  return at.toLocaleString(undefined, today ? { hour: '2-digit', minute: '2-digit' } : { dateStyle: 'medium', timeStyle: 'short' })
+  return at.toLocaleString(undefined, today ? { hour: 'numeric', minute: '2-digit' } : { dateStyle: 'medium', timeStyle: 'short' })
 }
 
 /**
