@@ -135,7 +135,7 @@ if (chromiumMissing) {
   })
 
   t.test('a failing build: the list shows it live, its page highlights the failing step, retry builds it again', async (t) => {
-    const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo preparing\nRUN echo about to fail && exit 3\n' })
+    const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo preparing\nRUN echo about to fail && exit 3\nRUN echo never-reached\n' })
     await visit('#/builds')
     await page.locator('#builds table').waitFor()
     const { id } = await slipway.submit({ repo: repo.url })
@@ -160,6 +160,9 @@ if (chromiumMissing) {
     t.ok(failing.some((line) => line.includes('about to fail')), 'the failing step is highlighted in the log')
     t.notOk(failing.some((line) => line.includes('preparing')), 'and only it')
     t.ok(await page.locator('.timeline tr.step-failed').count(), 'and on the timeline')
+    const unreached = page.locator('.timeline tr.step', { hasText: 'never-reached' })
+    t.equal(await unreached.locator('td').nth(1).innerText(), 'not run', 'the step after it never ran, and says so')
+    t.equal(await unreached.locator('svg').count(), 0, 'with no bar')
     await screenshot('06-build-failed')
     await slipway.wait(id)
 

@@ -235,7 +235,8 @@ function actionButtons (build, result, rights, signal) {
 
 /**
  * Asks, in the page, whether to cancel: the question and two buttons under the Cancel button, the
- * safe one first in reach of Escape. Yes runs `cancel`; No, or Escape, puts the focus back.
+ * focus on Yes (a person who pressed Cancel meant it; the question catches a stray click). Yes runs
+ * `cancel`; No, or Escape anywhere in the question, closes it and puts the focus back on Cancel.
  * @param {HTMLButtonElement} button
  * @param {HTMLElement} result Where the question is asked.
  * @param {() => Promise<void>} cancel
@@ -259,7 +260,7 @@ function confirmCancel (button, result, cancel) {
         if (/** @type {KeyboardEvent} */ (event).key === 'Escape') close()
       }
     },
-    h('p', { id: 'cancel-question' }, h('strong', {}, 'Cancel this build?'), ' A queued build ends at once; a running one stops within seconds, and its image is not pushed. It cannot be resumed, only retried.'),
+    h('p', { id: 'cancel-question' }, h('strong', {}, 'Cancel this build?'), ' A queued build ends at once; a running one stops within seconds, and its image is not pushed. It cannot be resumed.'),
     h('div', { class: 'actions' }, yes, no)
   )
   button.setAttribute('aria-expanded', 'true')
