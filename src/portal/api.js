@@ -3,6 +3,7 @@
 /**
  * @import { Build } from '../domain/schemas/build.js'
  * @import { ErrorBody } from '../domain/schemas/error.js'
+ * @import { TokenSelf } from '../domain/schemas/token.js'
  */
 
 /**
@@ -33,6 +34,34 @@ export const session = {
   token: () => sessionStorage.getItem(TOKEN_KEY),
   signIn: (/** @type {string} */ token) => sessionStorage.setItem(TOKEN_KEY, token),
   signOut: () => sessionStorage.removeItem(TOKEN_KEY)
+}
+
+/** @type {{ token: string, self: Promise<TokenSelf | null> } | undefined} */
+let known
+
+/**
+ * The signed-in token as GET /v1/tokens/self describes it (its name and scopes), asked once per
+ * token; null when it could not be asked (a Slipway too old to answer, or not answering): pages
+ * then offer everything and let the API refuse.
+ * @returns {Promise<TokenSelf | null>}
+ */
+export function signedIn () {
+  const token = session.token() ?? ''
+  if (known?.token !== token) {
+    const self = json('/v1/tokens/self').then((answer) => /** @type {TokenSelf} */ (answer), () => null)
+    known = { token, self }
+  }
+  return known.self
+}
+
+/**
+ * What the signed-in token may do to builds. A token holds a scope by name, or through `admin`.
+ * @param {TokenSelf | null} self
+ * @returns {{ write: boolean, why: string }} `why`: when it may not write, the reason, for people.
+ */
+export function buildRights (self) {
+  const write = self === null || self.scopes.includes('builds:write') || self.scopes.includes('admin')
+  return { write, why: write || self === null ? '' : `This token (${self.name}) may read builds, not start or cancel them` }
 }
 
 /** An answer other than 2xx, as the API described it: `{ statusCode, code, message, details? }`. */

@@ -1,4 +1,4 @@
-import { json, session, whenTokenRefused } from './api.js'
+import { buildRights, json, session, signedIn, whenTokenRefused } from './api.js'
 import { errorBox, h, show } from './dom.js'
 import { buildPage } from './pages/build.js'
 import { buildsPage } from './pages/builds.js'
@@ -72,12 +72,51 @@ function markNav (current) {
 
 function showSession () {
   const box = element('session')
-  if (!session.token()) return show(box, 'Not signed in')
+  const token = session.token()
+  if (!token) {
+    markNewBuild(null)
+    return show(box, 'Not signed in')
+  }
   const forget = () => {
     session.signOut()
     route()
   }
-  show(box, 'Signed in with a token · ', h('button', { type: 'button', class: 'link', onclick: forget }, 'Forget token'))
+  const forgetButton = h('button', { type: 'button', class: 'link', onclick: forget }, 'Forget token')
+  show(box, 'Signed in with a token · ', forgetButton)
+  void signedIn().then((self) => {
+    // Another token may have been signed in meanwhile.
+    if (!self || session.token() !== token) return
+    markNewBuild(self)
+    show(
+      box,
+      'Signed in as ',
+      h('strong', { id: 'session-name' }, self.name),
+      ' ',
+      h('span', { id: 'session-scopes', class: 'scopes', title: 'What this token may do' }, `(${self.scopes.join(', ')})`),
+      ' · ',
+      forgetButton
+    )
+  })
+}
+
+/**
+ * The header's New build link, offered only to a token that may start builds; for another, it
+ * stays in its place, disabled, saying why.
+ * @param {import('../domain/schemas/token.js').TokenSelf | null} self
+ */
+function markNewBuild (self) {
+  const link = document.querySelector('[data-nav=submit]')
+  if (!link) return
+  const { write, why } = buildRights(self)
+  if (write) {
+    link.setAttribute('href', '#/submit')
+    link.removeAttribute('aria-disabled')
+    link.removeAttribute('title')
+  } else {
+    link.removeAttribute('href')
+    link.setAttribute('aria-disabled', 'true')
+    link.setAttribute('title', why)
+  }
 }
 
 /**

@@ -54,6 +54,17 @@ export function time (iso) {
 }
 
 /**
+ * A time as a person says it: "12:03" today, with the date on another day.
+ * @param {string} iso
+ * @returns {string}
+ */
+export function clock (iso) {
+  const at = new Date(iso)
+  const today = at.toDateString() === new Date().toDateString()
+  return at.toLocaleString(undefined, today ? { hour: 'numeric', minute: '2-digit' } : { dateStyle: 'medium', timeStyle: 'short' })
+}
+
+/**
  * @param {string | null | undefined} commit
  * @returns {string}
  */

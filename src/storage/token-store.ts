@@ -29,8 +29,8 @@ export type Admission =
   /** Not checked: the client's address presented too many unknown tokens this window. */
   | { kind: 'limited'; retryMs: number }
 
-const ADMIN: Principal = { tokenId: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', scopes: ['admin'], pushAllow: null }
-const principalOf = (record: TokenRecord): Principal => ({ tokenId: record.id, name: record.name, scopes: record.scopes, pushAllow: record.pushAllow ?? null })
+const ADMIN: Principal = { tokenId: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', scopes: ['admin'], pushAllow: null, createdAt: null }
+const principalOf = (record: TokenRecord): Principal => ({ tokenId: record.id, name: record.name, scopes: record.scopes, pushAllow: record.pushAllow ?? null, createdAt: record.createdAt })
 
 /** A record as stored, with the fields older records lack. */
 const withDefaults = (record: TokenRecord): TokenRecord => withCreator({ ...record, pushAllow: record.pushAllow ?? null })

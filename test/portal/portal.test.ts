@@ -135,7 +135,7 @@ if (chromiumMissing) {
   })
 
   t.test('a failing build: the list shows it live, its page highlights the failing step, retry builds it again', async (t) => {
-    const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo preparing\nRUN echo about to fail && exit 3\n' })
+    const repo = await createRepo(t, { Dockerfile: 'FROM busybox\nRUN echo preparing\nRUN echo about to fail && exit 3\nRUN echo never-reached\n' })
     await visit('#/builds')
     await page.locator('#builds table').waitFor()
     const { id } = await slipway.submit({ repo: repo.url })
@@ -160,6 +160,9 @@ if (chromiumMissing) {
     t.ok(failing.some((line) => line.includes('about to fail')), 'the failing step is highlighted in the log')
     t.notOk(failing.some((line) => line.includes('preparing')), 'and only it')
     t.ok(await page.locator('.timeline tr.step-failed').count(), 'and on the timeline')
+    const unreached = page.locator('.timeline tr.step', { hasText: 'never-reached' })
+    t.equal(await unreached.locator('td').nth(1).innerText(), 'not run', 'the step after it never ran, and says so')
+    t.equal(await unreached.locator('svg').count(), 0, 'with no bar')
     await screenshot('06-build-failed')
     await slipway.wait(id)
 
@@ -182,8 +185,13 @@ if (chromiumMissing) {
     await visit(`#/builds/${id}`)
     await page.locator('#log .line', { hasText: new RegExp(`^(#\\d+ )?sleeping-${RUN_ID}$`) }).waitFor({ timeout: 60_000 })
     await page.click('#cancel')
+    await page.locator('#cancel-confirm').waitFor()
+    t.equal(await page.locator('#build-status [data-status="running"]').count(), 1, 'Cancel asks first, and the build runs on meanwhile')
+    await page.click('#confirm-cancel')
     await waitForStatus('canceled', 30_000)
     t.equal(await text('#build-error .error-code'), 'CANCELED')
+    await page.locator('#canceled-by').waitFor()
+    t.match(await text('#canceled-by'), /^This build was canceled by token portal-builds:read-builds:write at \d{1,2}:\d{2}/, 'who canceled it and when, not the API route')
     t.equal(await page.locator('#cancel').count(), 0, 'an ended build offers retry, not cancel')
     await screenshot('07-build-canceled')
   })

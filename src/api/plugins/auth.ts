@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { holds, type Principal, type Scope } from '../../domain/auth/tokens.js'
+import { holds, type Principal, type RouteScope } from '../../domain/auth/tokens.js'
 import type { TokenStore } from '../../storage/token-store.js'
 import { grantOf, tokenLimit, type PushGrant, type PushLimit, type PushPolicy } from '../../domain/builds/push-allow.js'
 import { clientOf } from '../../domain/client-address.js'
@@ -14,8 +14,8 @@ declare module 'fastify' {
     pushGrant: PushGrant | null
   }
   interface FastifyContextConfig {
-    /** The scope a route needs; a route without one is public (health, docs). */
-    scope?: Scope
+    /** The scope a route needs (ANY_TOKEN: any valid token); a route without one is public (health, docs). */
+    scope?: RouteScope
   }
 }
 

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { ANY_TOKEN } from '../../domain/auth/tokens.js'
 import { packageVersion } from '../../package-info.js'
 
 /** The OpenAPI document, built from the route schemas, at /openapi.json, and Swagger UI at /docs. */
@@ -31,10 +32,10 @@ export default fp(
         ],
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token: `slipway token create`, or POST /v1/tokens' } } }
       },
-      // A route that names a scope needs a token holding it; the document says which.
+      // A route that names a scope needs a token holding it; the document says which (none: any token).
       transform: ({ schema, url, route }) => {
         const scope = (route.config as { scope?: string } | undefined)?.scope
-        return { url, schema: scope ? { ...schema, security: [{ bearer: [scope] }] } : schema }
+        return { url, schema: scope ? { ...schema, security: [{ bearer: scope === ANY_TOKEN ? [] : [scope] }] } : schema }
       },
       // Shared models keep their $id as their component name (#/components/schemas/Build).
       refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) }

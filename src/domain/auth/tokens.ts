@@ -22,9 +22,15 @@ export interface Principal {
   name: string
   scopes: Scope[]
   pushAllow: string[] | null
+  /** When the token was made; null for the admin token, which is configured, not made. */
+  createdAt: string | null
 }
 
-/** `admin` holds every scope; otherwise a scope is held by name. */
-export function holds (principal: Principal, scope: Scope): boolean {
-  return principal.scopes.includes('admin') || principal.scopes.includes(scope)
+/** What a route's `config.scope` names when any valid token may call it, whatever its scopes. */
+export const ANY_TOKEN = 'any token'
+export type RouteScope = Scope | typeof ANY_TOKEN
+
+/** `admin` holds every scope; otherwise a scope is held by name. Every token holds ANY_TOKEN. */
+export function holds (principal: Principal, scope: RouteScope): boolean {
+  return scope === ANY_TOKEN || principal.scopes.includes('admin') || principal.scopes.includes(scope)
 }

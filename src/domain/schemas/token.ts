@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { SCOPES } from '../auth/tokens.js'
 import { ActorSchema } from './audit.js'
 import { Nullable, StringEnum, Timestamp } from './common.js'
@@ -40,6 +40,19 @@ export const TokenSchema = Type.Object(
   { $id: 'Token', additionalProperties: false }
 )
 
+export const TokenSelfSchema = Type.Object(
+  {
+    id: Type.String({ description: "The token's id; 'admin' for SLIPWAY_ADMIN_TOKEN" }),
+    name: Type.String({ description: 'Who or what uses it, as its maker named it; SLIPWAY_ADMIN_TOKEN for the admin token' }),
+    scopes: Scopes,
+    pushAllow: Nullable(PushAllow('null: none of its own, so SLIPWAY_PUSH_ALLOW applies (admin tokens: anywhere under SLIPWAY_ADMIN_PUSH_ANYWHERE).')),
+    expiresAt: Nullable(Type.String({ format: 'date-time', description: 'When it stops working; null: it does not expire (a token works until it is revoked)' })),
+    createdAt: Nullable(Type.String({ format: 'date-time', description: 'When it was made; null for the admin token, which is configured, not made' }))
+  },
+  { $id: 'TokenSelf', additionalProperties: false, description: 'The token a request presented, as it may see itself: never the token, its hash, or other tokens' }
+)
+export type TokenSelf = Static<typeof TokenSelfSchema>
+
 export const TokenListSchema = Type.Object({ items: Type.Array(Type.Ref(TokenSchema)) }, { $id: 'TokenList', additionalProperties: false })
 
-export const tokenSchemas = [TokenCreateSchema, TokenSchema, TokenListSchema]
+export const tokenSchemas = [TokenCreateSchema, TokenSchema, TokenSelfSchema, TokenListSchema]

@@ -1,14 +1,15 @@
 import { isTerminal } from '../../domain/build-status.js'
 import { CACHE_MISS_LABELS, cacheText, layerLabels, stageName, summaryEntries } from '../../domain/build-summary.js'
-import { followLog, json } from '../api.js'
+import { buildRights, followLog, json, signedIn } from '../api.js'
 import { layersChart } from '../charts.js'
 import { signingSection } from './attestations.js'
 import { packagesSection } from './packages.js'
 import { errorBox, h, show, statusBadge, svg, withCode } from '../dom.js'
-import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
+import { buildDuration, bytes, clock, duration, shortCommit, source, time } from '../format.js'
 
 /**
  * @import { Build, BuildError, Image, RanOn, Step } from '../../domain/schemas/build.js'
+ * @import { Actor } from '../../domain/schemas/audit.js'
  * @import { VariantResult } from '../../domain/schemas/insight.js'
  * @import { LogLine } from '../api.js'
  * @import { Children } from '../dom.js'
@@ -30,6 +31,7 @@ const MAX_LOG_LINES = 5000
 export async function buildPage (main, { id, signal }) {
   const fetchBuild = async () => /** @type {Build} */ (await json(`/v1/builds/${encodeURIComponent(id)}`, { signal }))
   let build = await fetchBuild()
+  const rights = buildRights(await signedIn())
   const details = h('div', { id: 'build-details' })
   const logState = h('span', { class: 'muted small', id: 'log-state' }, 'Connecting…')
   const log = h('div', { id: 'log', class: 'log', role: 'log', 'aria-label': 'Build log', tabindex: 0 })
@@ -51,7 +53,7 @@ export async function buildPage (main, { id, signal }) {
   let offered
   const render = () => {
     show(statusBox, statusBadge(build.status))
-    if (offered !== `${build.status}/${build.cancelRequested}`) show(actions, actionButtons(build, actionResult, signal))
+    if (offered !== `${build.status}/${build.cancelRequested}`) show(actions, actionButtons(build, actionResult, rights, signal))
     offered = `${build.status}/${build.cancelRequested}`
     show(details, overview(build))
   }
@@ -164,11 +166,15 @@ function markFailingStep (log, build) {
 }
 
 /**
+ * Cancel (while the build runs) or Retry (once it ended), each only when it can work: a token
+ * without builds:write sees them disabled, and an uploaded folder's build is not offered a retry;
+ * either says why, beside the button as well as on hover. Cancel asks first, in the page.
  * @param {Build} build
  * @param {HTMLElement} result Where what happened is shown.
+ * @param {{ write: boolean, why: string }} rights What the signed-in token may do.
  * @param {AbortSignal} signal
  */
-function actionButtons (build, result, signal) {
+function actionButtons (build, result, rights, signal) {
   /**
    * @param {string} label
    * @param {'cancel' | 'retry'} path
@@ -183,13 +189,109 @@ function actionButtons (build, result, signal) {
       if (!signal.aborted) show(result, errorBox(error, `${label} was refused:`))
     }
   }
+  /** @param {string} id */
+  const why = (id) => h('span', { id, class: 'muted small why' }, rights.why ? `${rights.why}.` : '')
   const running = !isTerminal(build.status)
-  return [
-    running
-      ? h('button', { type: 'button', class: 'danger', id: 'cancel', disabled: build.cancelRequested, onclick: () => { void act('Canceling', 'cancel', () => show(result, h('p', { class: 'muted' }, 'Cancel requested: a queued build ends at once, a running one within seconds.'))) } }, build.cancelRequested ? 'Cancel requested' : 'Cancel build')
-      : h('button', { type: 'button', id: 'retry', title: 'Build the same request again, at the same commit', onclick: () => { void act('Retrying', 'retry', (retried) => { location.hash = `#/builds/${retried.id}` }) } }, 'Retry build'),
-    build.request.repo ? h('a', { class: 'button secondary', href: `#/repos/${encodeURIComponent(build.request.repo)}` }, 'Repository sizes') : null
-  ]
+  /** @type {(HTMLElement | null)[]} */
+  let offer
+  if (running) {
+    const cancel = h(
+      'button',
+      {
+        type: 'button',
+        class: 'danger',
+        id: 'cancel',
+        disabled: build.cancelRequested || !rights.write,
+        title: rights.why || null,
+        'aria-describedby': rights.why ? 'cancel-why' : null,
+        'aria-expanded': 'false',
+        'aria-controls': 'cancel-confirm',
+        onclick: () => confirmCancel(cancel, result, () => act('Canceling', 'cancel', () => show(result, h('p', { class: 'muted' }, 'Cancel requested: a queued build ends at once, a running one within seconds.'))))
+      },
+      build.cancelRequested ? 'Cancel requested' : 'Cancel build'
+    )
+    offer = [cancel, rights.why && !build.cancelRequested ? why('cancel-why') : null]
+  } else if (build.request.source) {
+    offer = [h('p', { id: 'retry-unavailable', class: 'muted small why' }, 'No retry: an uploaded folder is not kept after its build; run ', h('code', {}, 'slipway submit --dir'), ' again.')]
+  } else {
+    offer = [
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'retry',
+          disabled: !rights.write,
+          title: rights.why || 'Build the same request again, at the same commit',
+          'aria-describedby': rights.why ? 'retry-why' : null,
+          onclick: () => { void act('Retrying', 'retry', (retried) => { location.hash = `#/builds/${retried.id}` }) }
+        },
+        'Retry build'
+      ),
+      rights.why ? why('retry-why') : null
+    ]
+  }
+  return [...offer, build.request.repo ? h('a', { class: 'button secondary', href: `#/repos/${encodeURIComponent(build.request.repo)}` }, 'Repository sizes') : null]
+}
+
+/**
+ * Asks, in the page, whether to cancel: the question and two buttons under the Cancel button, the
+ * focus on Yes (a person who pressed Cancel meant it; the question catches a stray click). Yes runs
+ * `cancel`; No, or Escape anywhere in the question, closes it and puts the focus back on Cancel.
+ * @param {HTMLButtonElement} button
+ * @param {HTMLElement} result Where the question is asked.
+ * @param {() => Promise<void>} cancel
+ */
+function confirmCancel (button, result, cancel) {
+  const close = () => {
+    button.setAttribute('aria-expanded', 'false')
+    show(result)
+    button.focus()
+  }
+  const yes = h('button', { type: 'button', class: 'danger', id: 'confirm-cancel', onclick: () => { button.setAttribute('aria-expanded', 'false'); void cancel() } }, 'Yes, cancel it')
+  const no = h('button', { type: 'button', class: 'secondary', id: 'keep-build', onclick: close }, 'No, let it run')
+  const panel = h(
+    'div',
+    {
+      id: 'cancel-confirm',
+      class: 'confirm',
+      role: 'group',
+      'aria-labelledby': 'cancel-question',
+      onkeydown: (/** @type {Event} */ event) => {
+        if (/** @type {KeyboardEvent} */ (event).key === 'Escape') close()
+      }
+    },
+    h('p', { id: 'cancel-question' }, h('strong', {}, 'Cancel this build?'), ' A queued build ends at once; a running one stops within seconds, and its image is not pushed. It cannot be resumed.'),
+    h('div', { class: 'actions' }, yes, no)
+  )
+  button.setAttribute('aria-expanded', 'true')
+  show(result, panel)
+  yes.focus()
+}
+
+/**
+ * Who asked for something, for people: "token ci-main", "the admin token", "trigger rule main-pushes".
+ * @param {Actor} actor
+ * @returns {string}
+ */
+function actorText (actor) {
+  if (actor.kind === 'token') return actor.id === 'admin' ? 'the admin token' : `token ${actor.name ?? actor.id}`
+  if (actor.kind === 'trigger') return `trigger rule ${actor.name ?? actor.id}`
+  return `operator ${actor.name ?? actor.id}`
+}
+
+/**
+ * "This build was canceled by token ci-main at 12:03" once it ended so (in its error box),
+ * "Cancel requested by …" while it stops; nothing for a build nobody canceled.
+ * @param {Build} build
+ * @returns {HTMLElement | null}
+ */
+function cancelNote (build) {
+  if (!build.canceledBy || !build.canceledAt) return null
+  const when = h('time', { datetime: build.canceledAt, title: time(build.canceledAt) }, clock(build.canceledAt))
+  const by = actorText(build.canceledBy)
+  if (build.status === 'canceled') return h('span', { id: 'canceled-by' }, `This build was canceled by ${by} at `, when, '.')
+  if (isTerminal(build.status)) return h('p', { id: 'canceled-by' }, `A cancel was asked for by ${by} at `, when, `, but the build had already ended ${build.status}.`)
+  return h('p', { id: 'canceled-by' }, `Cancel requested by ${by} at `, when, ': the build stops within seconds.')
 }
 
 /**
@@ -199,7 +301,9 @@ function actionButtons (build, result, signal) {
 function overview (build) {
   const r = build.request
   return [
-    build.error ? failure(build.error) : null,
+    // A canceled build's error says who canceled it and when, in words rather than the API's.
+    build.error ? failure(build.error, build.status === 'canceled' ? cancelNote(build) : null) : null,
+    build.status === 'canceled' ? null : cancelNote(build),
     build.warnings.length ? h('div', { class: 'warning-box' }, h('strong', {}, 'Warnings'), h('ul', {}, build.warnings.map((w) => h('li', {}, w)))) : null,
     h(
       'dl',
@@ -238,14 +342,17 @@ function ranOn (where) {
   return [h('span', { title: `Docker Engine ${where.engine.id}` }, where.engine.name), ` (worker ${where.worker})`]
 }
 
-/** @param {BuildError} error */
-function failure (error) {
+/**
+ * @param {BuildError} error
+ * @param {HTMLElement | null} [said] What to say instead of the error's message (who canceled, and when).
+ */
+function failure (error, said) {
   return h(
     'div',
     { class: 'error-box', role: 'alert', id: 'build-error' },
     h('strong', { class: 'error-code' }, error.code),
     ' ',
-    error.message,
+    said ?? error.message,
     error.phase ? h('div', { class: 'small' }, `In the ${error.phase} phase.`) : null,
     error.step ? h('div', { class: 'small' }, 'Failing step: ', h('code', {}, error.step), error.exitCode !== undefined ? ` (exit code ${error.exitCode})` : '', ' ', h('button', { type: 'button', class: 'link', onclick: () => document.getElementById('failing-step')?.scrollIntoView({ block: 'center' }) }, 'show it in the log')) : null
   )
@@ -277,10 +384,11 @@ function timeline (build) {
     if (phase.name === 'build' && !phase.variant) {
       for (const [index, step] of build.steps.entries()) {
         const first = build.cache?.firstMiss?.step === index
+        const waiting = notStarted(step)
         rows.push(
           h(
             'tr',
-            { class: `step step-${step.status}${step.cached ? ' cached' : ''}${first ? ' first-miss' : ''}`, 'data-step': index },
+            { class: `step step-${waiting ? 'not-run' : step.status}${step.cached ? ' cached' : ''}${first ? ' first-miss' : ''}`, 'data-step': index },
             h(
               'td',
               { class: 'instruction' },
@@ -289,9 +397,9 @@ function timeline (build) {
               step.instruction,
               step.cacheMiss ? h('div', { class: 'miss-summary' }, step.cacheMiss.detail.summary) : null
             ),
-            h('td', {}, step.cached ? h('span', { class: 'tag' }, 'cached') : step.status, step.exitCode !== undefined ? ` (exit ${step.exitCode})` : '', missBadge(step, first)),
+            h('td', {}, step.cached ? h('span', { class: 'tag' }, 'cached') : waiting ? notStartedText(step, build) : step.status, step.exitCode !== undefined ? ` (exit ${step.exitCode})` : '', missBadge(step, first)),
             h('td', { class: 'num' }, duration(step.durationMs)),
-            h('td', {}, bar(step.startedAt ?? phase.startedAt, step.durationMs, step.cached ? 'cached' : step.status))
+            h('td', {}, waiting ? null : bar(step.startedAt ?? phase.startedAt, step.durationMs, step.cached ? 'cached' : step.status))
           )
         )
       }
@@ -302,9 +410,29 @@ function timeline (build) {
     {},
     h('h2', {}, 'Timeline'),
     cacheSummary(build),
-    h('p', { class: 'help' }, 'Each phase, and the Dockerfile steps of the build phase, by their Dockerfile line. "cached" steps came from the layer cache and did not run; a step that ran says why, and the first of them, which the rest followed, is highlighted.'),
+    h('p', { class: 'help' }, 'Each phase, and the Dockerfile steps of the build phase, by their Dockerfile line. "cached" steps came from the layer cache and did not run; "not run" steps never started, because the build ended first; a step that ran says why, and the first of them, which the rest followed, is highlighted.'),
     h('table', { class: 'timeline' }, h('thead', {}, h('tr', {}, ['Phase / step', 'Status', 'Took', 'When'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, rows))
   )
+}
+
+/**
+ * Whether a step never started: BuildKit names every step of the build up front, and gives a step
+ * its start time only when it runs, so one without a start time that is neither cached nor done
+ * waited its turn; the worker marks such a step `interrupted` when the build ends first (another
+ * step failed, a cancel, the time limit). It has no bar: it took no time.
+ * @param {Step} step
+ */
+const notStarted = (step) => step.startedAt === null && !step.cached && (step.status === 'interrupted' || step.status === 'running')
+
+/**
+ * @param {Step} step A step that never started.
+ * @param {Build} build
+ * @returns {HTMLSpanElement}
+ */
+function notStartedText (step, build) {
+  if (step.status === 'running') return h('span', { class: 'muted', title: 'It waits for the steps it needs' }, 'waiting')
+  const why = build.status === 'canceled' ? 'the build was canceled first' : build.status === 'timed_out' ? 'the build ran out of time first' : 'an earlier step failed'
+  return h('span', { class: 'muted not-run', title: `It never started: ${why}` }, 'not run')
 }
 
 /**

@@ -1,6 +1,6 @@
 import { BUILD_STATUSES, statusText } from '../../domain/build-status.js'
 import { cachePercent, cacheText } from '../../domain/build-summary.js'
-import { json } from '../api.js'
+import { buildRights, json, signedIn } from '../api.js'
 import { errorBox, h, show, statusBadge } from '../dom.js'
 import { buildDuration, bytes, duration, shortCommit, source, time } from '../format.js'
 
@@ -37,10 +37,11 @@ export async function buildsPage (main, { query, signal }) {
   statusSelect.addEventListener('change', applyFilters)
   const list = h('div', { id: 'builds', 'aria-live': 'polite' }, h('p', { class: 'muted' }, 'Loading builds…'))
   const updated = h('p', { class: 'muted small', id: 'builds-updated' })
+  const rights = buildRights(await signedIn())
 
   show(
     main,
-    h('div', { class: 'page-head' }, h('h1', {}, 'Builds'), h('a', { class: 'button', href: '#/submit' }, 'New build')),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Builds'), newBuildButton(rights)),
     h(
       'form',
       { class: 'filters', onsubmit: applyFilters },
@@ -79,6 +80,20 @@ export async function buildsPage (main, { query, signal }) {
   await refresh()
   const timer = setInterval(refresh, REFRESH_MS)
   signal.addEventListener('abort', () => clearInterval(timer))
+}
+
+/**
+ * New build, for a token that may start builds; for another, disabled, its reason on hover and
+ * beside it, where a keyboard or a screen reader finds it too.
+ * @param {{ write: boolean, why: string }} rights
+ * @returns {Children}
+ */
+export function newBuildButton (rights) {
+  if (rights.write) return h('a', { class: 'button', id: 'new-build', href: '#/submit' }, 'New build')
+  return [
+    h('button', { type: 'button', id: 'new-build', disabled: true, title: rights.why, 'aria-describedby': 'new-build-why' }, 'New build'),
+    h('span', { id: 'new-build-why', class: 'muted small' }, `${rights.why}.`)
+  ]
 }
 
 /** @param {boolean} filtered */

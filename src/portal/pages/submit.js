@@ -1,4 +1,4 @@
-import { ApiError, json } from '../api.js'
+import { ApiError, buildRights, json, signedIn } from '../api.js'
 import { errorBox, h, show } from '../dom.js'
 
 // The form sends what the person typed as POST /v1/builds asks for it, and the API alone decides
@@ -97,7 +97,15 @@ export async function submitPage (main, { query, signal }) {
   const form = h('form', { id: 'submit-form', class: 'card' }, MAIN_FIELDS.map(field), more, submitButton, banner)
   const repo = query.get('repo')
   if (repo) control(form, 'repo').value = repo
-  show(main, h('h1', {}, 'New build'), h('p', { class: 'help' }, 'Slipway clones the repository, builds its Dockerfile, pushes the image and reports where its bytes went. Only the repository is required.'), form)
+  const { why } = buildRights(await signedIn())
+  show(
+    main,
+    h('h1', {}, 'New build'),
+    // The form stays, so its fields can be read and filled; the API refuses the submit, and says so.
+    why ? h('div', { class: 'warning-box', id: 'submit-not-allowed' }, `${why}: a token with builds:write is needed to submit this form.`) : null,
+    h('p', { class: 'help' }, 'Slipway clones the repository, builds its Dockerfile, pushes the image and reports where its bytes went. Only the repository is required.'),
+    form
+  )
 
   /** @param {SubmitEvent} event */
   const submit = async (event) => {

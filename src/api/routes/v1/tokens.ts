@@ -2,7 +2,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { TokenNotFound } from '../../../domain/errors.js'
-import { TokenCreateSchema, TokenListSchema, TokenSchema } from '../../../domain/schemas/token.js'
+import { ANY_TOKEN } from '../../../domain/auth/tokens.js'
+import { TokenCreateSchema, TokenListSchema, TokenSchema, TokenSelfSchema, type TokenSelf } from '../../../domain/schemas/token.js'
 import { actorOf } from '../../plugins/auth.js'
 import { errors } from './common.js'
 
@@ -36,6 +37,27 @@ export default async function tokenRoutes (instance: FastifyInstance) {
     '/tokens',
     { config, schema: { tags, summary: 'List API tokens (never the tokens themselves)', response: { 200: Type.Ref(TokenListSchema), ...errors(503) } } },
     async () => ({ items: await fastify.tokens.list() })
+  )
+
+  fastify.get(
+    '/tokens/self',
+    {
+      config: { scope: ANY_TOKEN },
+      schema: {
+        tags,
+        summary: 'The token this request presents: its name, scopes and expiry',
+        description:
+          'Any token may ask, whatever its scopes, and learns only about itself: never the token, its hash, or other tokens. ' +
+          "A client (the portal) uses it to say who is signed in and to offer only what the token may do. SLIPWAY_ADMIN_TOKEN answers as id 'admin'.",
+        response: { 200: Type.Ref(TokenSelfSchema), ...errors(503) }
+      }
+    },
+    async (request): Promise<TokenSelf> => {
+      const principal = request.principal
+      // The hook admitted a token before this runs; without one it answered 401.
+      if (!principal) throw new Error('GET /v1/tokens/self ran without a principal')
+      return { id: principal.tokenId, name: principal.name, scopes: principal.scopes, pushAllow: principal.pushAllow, expiresAt: null, createdAt: principal.createdAt }
+    }
   )
 
   fastify.delete(

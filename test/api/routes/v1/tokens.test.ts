@@ -69,3 +69,45 @@ t.test('a rate limit per token: 429 with Retry-After past it, other tokens unaff
   t.match(answers[2]!.headers['retry-after'], /^\d+$/)
   t.equal((await app.inject({ method: 'GET', url: '/v1/builds', headers: bearer(other.token) })).statusCode, 200)
 })
+
+t.test('GET /v1/tokens/self: any token learns about itself, and only itself', async (t) => {
+  const config = testConfig(t)
+  const app = await buildApp(t, config)
+  const make = async (name: string, scopes: string[], pushAllow?: string[]) => {
+    const made = await app.inject({ method: 'POST', url: '/v1/tokens', payload: { name, scopes, ...(pushAllow ? { pushAllow } : {}) } })
+    t.equal(made.statusCode, 201)
+    return made.json<{ id: string; token: string; createdAt: string }>()
+  }
+  const reader = await make('ci-read', ['builds:read'])
+  const writer = await make('ci-main', ['builds:read', 'builds:write'], ['registry.example.com/team-a/*'])
+  const hooks = await make('hooks', ['webhooks:admin'])
+
+  const self = async (headers: Record<string, string>) => app.inject({ method: 'GET', url: '/v1/tokens/self', headers })
+  const read = await self(bearer(reader.token))
+  t.equal(read.statusCode, 200)
+  t.same(read.json(), { id: reader.id, name: 'ci-read', scopes: ['builds:read'], pushAllow: null, expiresAt: null, createdAt: reader.createdAt }, 'a read-only token')
+  t.same((await self(bearer(writer.token))).json(), {
+    id: writer.id,
+    name: 'ci-main',
+    scopes: ['builds:read', 'builds:write'],
+    pushAllow: ['registry.example.com/team-a/*'],
+    expiresAt: null,
+    createdAt: writer.createdAt
+  }, 'a read-write token, with its push patterns')
+  t.equal((await self(bearer(hooks.token))).json().name, 'hooks', 'a token without any builds scope may ask too')
+  t.same((await self({})).json(), { id: 'admin', name: 'SLIPWAY_ADMIN_TOKEN', scopes: ['admin'], pushAllow: null, expiresAt: null, createdAt: null }, 'the admin token answers as itself')
+
+  for (const answer of [read, await self(bearer(writer.token))]) {
+    t.notMatch(answer.body, /slw_/, 'never a token')
+    t.notMatch(answer.body, /[0-9a-f]{64}/, 'nor a hash')
+  }
+  t.notMatch(read.body, writer.id, 'nor another token')
+
+  for (const [name, headers] of [['no token', { authorization: '' }], ['unknown token', bearer('slw_not-a-real-token')]] as const) {
+    const refused = await self(headers)
+    t.equal(refused.statusCode, 401, name)
+    t.equal(refused.json().code, 'UNAUTHENTICATED', name)
+  }
+  t.equal((await app.inject({ method: 'DELETE', url: `/v1/tokens/${reader.id}` })).statusCode, 204)
+  t.equal((await self(bearer(reader.token))).statusCode, 401, 'a revoked token is no longer anyone')
+})
