@@ -78,12 +78,12 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
   }
 
   /** Where a delivery goes and the secrets that sign it, as they are now; null when it must not go. */
-  async function destination (delivery: StoredDelivery & { target: { kind: 'webhook' | 'build' } }): Promise<{ url: string; secrets: string[] } | { abandon: string }> {
-    if (delivery.target.kind === 'build') {
-      const own = (await builds.webhooksOf(delivery.buildId))[delivery.target.index]
+  async function destination (buildId: string, target: Exclude<DeliveryTarget, { kind: 'report' }>): Promise<{ url: string; secrets: string[] } | { abandon: string }> {
+    if (target.kind === 'build') {
+      const own = (await builds.webhooksOf(buildId))[target.index]
       return own ? { url: own.url, secrets: [own.secret] } : { abandon: "the build's subscription is gone" }
     }
-    const webhook = await webhooks.get(delivery.target.webhookId)
+    const webhook = await webhooks.get(target.webhookId)
     if (!webhook) return { abandon: 'the subscription was deleted' }
     if (!webhook.enabled) return { abandon: `the subscription is disabled${webhook.disabledReason ? `: ${webhook.disabledReason}` : ''}` }
     return { url: webhook.url, secrets: liveSecrets(webhook.secrets) }
@@ -112,7 +112,7 @@ export async function startWebhookWorker (config: Config, logger: Logger, metric
       if (succeeded(outcome.result)) return record(attempt, 'delivered')
       return failed(attempt, refusedForGood(outcome.result.statusCode))
     }
-    const to = await destination({ ...delivery, target: delivery.target })
+    const to = await destination(delivery.buildId, delivery.target)
     if ('abandon' in to) return abandon(to.abandon)
     let url: URL
     try {
