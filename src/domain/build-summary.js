@@ -24,6 +24,7 @@ import { formatByteChange, formatBytes } from './format.js'
  * @typedef {object} ImageSummary
  * @property {string} size The whole image: "176 MB".
  * @property {string} base What came with the base image.
+ * @property {string | null} baseName The base image, when the build recorded it: "debian:bookworm-slim".
  * @property {string} added What the Dockerfile added.
  * @property {{ bytes: string, comparedWith: string } | null} change Against the previous succeeded build of the same repository, ref, Dockerfile and target: "+2.1 MB".
  * @property {{ maxBytes: string, mode: 'fail' | 'warn', exceeded: boolean } | null} budget The size budget the build was held to.
@@ -98,6 +99,7 @@ export function summarizeImage (image, build = {}) {
   return {
     size: formatBytes(image.sizeBytes),
     base: formatBytes(image.baseBytes),
+    baseName: build.baseImages?.[0]?.name ?? null,
     added: formatBytes(image.addedBytes),
     change: image.sizeDelta ? { bytes: formatByteChange(image.sizeDelta.bytes), comparedWith: image.sizeDelta.comparedWith } : null,
     budget: image.budget ? { maxBytes: formatBytes(image.budget.maxBytes), mode: image.budget.mode, exceeded: image.budget.exceeded } : null,
@@ -125,7 +127,7 @@ export function summarizeImage (image, build = {}) {
 
 /**
  * The summary as labelled text, in the order every surface shows it; facts the image lacks are left out.
- *   size     5.34 MB (1.2 MB base + 4.14 MB added)
+ *   size     5.34 MB (1.2 MB debian:bookworm-slim + 4.14 MB added)   "1.2 MB base" when the base image was not recorded
  *   change   +2.1 MB since build 01JD7Z0000000000000000000A
  *   budget   200 MB, exceeded (warn)
  *   layers   9; the largest: 51.2 MB from line 4 RUN apt-get install -y build-essential
@@ -137,7 +139,7 @@ export function summarizeImage (image, build = {}) {
 export function summaryEntries (image, build = {}) {
   const s = summarizeImage(image, build)
   /** @type {[label: SummaryLabel, text: string][]} */
-  const entries = [['size', `${s.size} (${s.base} base + ${s.added} added)`]]
+  const entries = [['size', `${s.size} (${s.base} ${s.baseName ?? 'base'} + ${s.added} added)`]]
   if (s.change) entries.push(['change', `${s.change.bytes} since build ${s.change.comparedWith}`])
   if (s.budget) entries.push(['budget', `${s.budget.maxBytes}, ${s.budget.exceeded ? `exceeded (${s.budget.mode})` : 'kept'}`])
   if (s.largestLayer) entries.push(['layers', `${s.largestLayer.of}; the largest: ${s.largestLayer.size} from ${s.largestLayer.label}`])

@@ -92,6 +92,7 @@ t.test('layers are named for people: the base image by name, a Dockerfile layer 
   t.same(layerLabels(copied), ['the base image', 'line 4 COPY file:73e2b1c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f in /app/', 'line 5 CMD ["python3", "/app/app.py"]'], 'without them, the history says what it has')
   const layersLine = (of: Image) => summaryLines(of, build).find((line) => line.startsWith('layers'))
   t.same(layersLine(copied), 'layers   3; the largest: 74.8 MB from debian:bookworm-slim (base image)')
+  t.same(summaryLines(copied, build)[0], 'size     80.5 MB (29.1 MB debian:bookworm-slim + 51.4 MB added)', 'what the base brought, by its name')
   t.same(layersLine({ ...copied, layers: [layer('COPY file:73e2 in /app/', 90_000_000, 4)] }), 'layers   1; the largest: 90 MB from line 4 COPY app.py /app/')
   t.same(
     layerLabels({ layers: [layer('ADD file:0123 in /', 29_100_000, null, true), layer('CMD ["bash"]', 0, null, true), layer('RUN make', 1, 3)] }, build),
