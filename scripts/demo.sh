@@ -64,12 +64,19 @@ else
   curl -fsS "$api/readyz" >/dev/null || { tail -n 20 "$state_dir/slipway.log" >&2; echo "slipway did not start; its log is above" >&2; exit 1; }
 fi
 
-# The example becomes a git repository of its own, as a team's repository would be.
-repo="$(mktemp -d /tmp/slipway-demo-XXXXXX)"
+# The example becomes a git repository of its own, as a team's repository would be. It is kept
+# between runs, and each run commits a change to hello.c's greeting, so the repository's history in
+# the portal gains a point per run and the second run shows which steps its change rebuilt.
+repo="$state_dir/demo-repo"
+if [[ ! -d "$repo/.git" ]]; then
+  mkdir -p "$repo"
+  git -C "$repo" init --quiet --initial-branch=main
+fi
 cp -R examples/hello/. "$repo"
-git -C "$repo" init --quiet --initial-branch=main
+run=$(($(git -C "$repo" rev-list --count HEAD 2>/dev/null || echo 0) + 1))
+sed -i "s/built by Slipway!/built by Slipway! (demo run $run)/" "$repo/hello.c"
 git -C "$repo" add --all
-git -C "$repo" -c user.name=demo -c user.email=demo@slipway.invalid commit --quiet -m "hello"
+git -C "$repo" -c user.name=demo -c user.email=demo@slipway.invalid commit --quiet -m "demo run $run: the greeting names the run"
 
 submit() { # submit DOCKERFILE TAG → build id
   local body
@@ -81,7 +88,7 @@ submit() { # submit DOCKERFILE TAG → build id
 }
 single=$(submit Dockerfile single-stage)
 multi=$(submit Dockerfile.multistage multi-stage)
-echo "slipway: submitted single-stage build $single and multi-stage build $multi"
+echo "slipway: demo run $run: submitted single-stage build $single and multi-stage build $multi"
 echo "         (the first run installs a compiler inside each build; a minute or two)"
 
 # Follow both until they end, printing each change of phase.
@@ -103,56 +110,13 @@ while :; do
 done
 
 echo
-printf '%-14s %-10s %10s %10s  %s\n' BUILD STATUS SIZE TIME "IMAGE (pushed to the local registry)"
-for id in "$single" "$multi"; do
-  curl -fsS "${auth[@]}" "$api/v1/builds/$id" | jq -r '
-    [ (if .request.dockerfile == "Dockerfile" then "single-stage" else "multi-stage" end),
-      .status,
-      (if .image then "\(.image.sizeBytes / 1000000 * 10 | round / 10) MB" else "-" end),
-      "\((.durationMs // 0) / 100 | round / 10) s",
-      (if .image.digest then "\(.image.repository)@\(.image.digest[0:19])…" else (.error.code // "-") end)
-    ] | @tsv' | awk -F'\t' '{ printf "%-14s %-10s %10s %10s  %s\n", $1, $2, $3, $4, $5 }'
-done
-echo
-echo "Where the single-stage bytes go (largest layers):"
-# Each layer named as the portal and the CLI name it (layerLabels in src/domain/build-summary.js):
-# the base image by name, a Dockerfile layer by its line and the step's text.
-curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '
-  (.baseImages // [] | .[0].name) as $base
-  | (.steps // []) as $steps
-  | (.image.layers // []) as $layers
-  | ([$layers[] | select(.fromBase)] | length) as $bases
-  | [$layers | to_entries[] | .key as $i | .value + {nth: ([$layers[0:$i + 1][] | select(.fromBase)] | length)}]
-  | sort_by(-.sizeBytes) | .[0:3][]
-  | (if .fromBase then
-       (if $bases == 1 then "base image" else "base image, layer \(.nth) of \($bases)" end) as $which
-       | (if $base then "\($base) (\($which))" else "the \($which)" end)
-     elif .line == null then .instruction
-     else .line as $line | "line \($line) \(first($steps[] | select(.line == $line) | .instruction) // .instruction)"
-     end) as $what
-  | "  \(.sizeBytes / 1000000 * 10 | round / 10) MB\t\($what | gsub("\\s+"; " ") | .[0:70])"'
-echo
-echo "What would make it smaller (Slipway's advisor, largest first):"
-curl -fsS "${auth[@]}" "$api/v1/builds/$single" | jq -r '.image.findings // [] | .[0:4][] | "  \(((.bytes // 0) / 1000000 * 10 | round / 10)) MB\t\(.rule) (line \(.lines | map(tostring) | join(", ")))"'
-echo
-echo "What is in each image (its SBOM: build tools left behind by the multi-stage build):"
-for id in "$single" "$multi"; do
-  curl -fsS "${auth[@]}" "$api/v1/builds/$id" | jq -r '
-    "  \(if .request.dockerfile == "Dockerfile" then "single-stage" else "multi-stage " end)  " +
-    (if .packages then "\(.packages.count) packages" + ([.packages.byEcosystem | to_entries[] | select(.value > 0) | "\(.key) \(.value)"] | if length > 0 then " (\(join(", ")))" else "" end) else "not listed" end)'
-done
-echo
-echo "Signed, and described in the registry beside each image (cosign's .sig and .att tags):"
-for id in "$single" "$multi"; do
-  curl -fsS "${auth[@]}" "$api/v1/builds/$id" | jq -r '
-    "  \(if .request.dockerfile == "Dockerfile" then "single-stage" else "multi-stage " end)  " +
-    (if .signature then "signed with key \(.signature.keyId[0:19])…" else "not signed" end) + "; " +
-    ([.attestations // [] | .[].predicateType | {"https://slsa.dev/provenance/v1": "provenance", "https://spdx.dev/Document": "SPDX", "https://cyclonedx.org/bom": "CycloneDX"}[.] // .] | if length > 0 then "attested: \(join(", "))" else "nothing attached" end)'
-done
+SLIPWAY_TOKEN="$token" node scripts/demo-report.mjs "$api" "$single" "$multi"
 cat <<EOF
 
 Slipway is still running at $api (docs: $api/docs).
-Open the portal at $api/portal and paste the token from $token_file (cat it), or try:
+Open the portal at $api/portal and paste the token from $token_file (cat it). The example's
+history, a point per run of this script: $api/portal/#/repos/$(jq -rn --arg repo "$repo" '$repo | @uri')
+Or try:
   export SLIPWAY_TOKEN=\$(cat $token_file)
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$multi | jq .
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$single/logs | tail
