@@ -78,8 +78,25 @@ export function registryClient (options: RegistryClientOptions) {
     throw new RegistryError(`${options.host} refused ${what} (HTTP ${response.status}${text ? `: ${text}` : ''})`)
   }
 
-  /** Uploads a blob unless the registry has it (POST then PUT: the one upload every registry takes). */
-  async function putBlob (blob: Blob): Promise<void> {
+  // Blobs this client has uploaded or is uploading, by digest. Manifests pushed side by side share
+  // blobs (the empty config, an envelope in both the .att tag and its referrer), and Distribution
+  // can refuse a manifest naming a blob while a second upload of it is being committed.
+  const uploads = new Map<string, Promise<void>>()
+
+  /** Uploads a blob unless the registry has it (POST then PUT: the one upload every registry takes), once per digest. */
+  function putBlob (blob: Blob): Promise<void> {
+    const { digest } = blob.descriptor
+    let upload = uploads.get(digest)
+    if (!upload) {
+      upload = uploadBlob(blob)
+      uploads.set(digest, upload)
+      // A failed upload may be tried again by a later push.
+      upload.catch(() => uploads.delete(digest))
+    }
+    return upload
+  }
+
+  async function uploadBlob (blob: Blob): Promise<void> {
     const { digest } = blob.descriptor
     const head = await send('HEAD', `${base}/blobs/${digest}`)
     if (head.ok) return

@@ -116,3 +116,13 @@ t.test('a registry that refuses says who refused what', async (t) => {
   await t.rejects(attachToImage({ registry: client, repository: `${registry.host}/team/app`, digest: IMAGE_DIGEST, statements, key: null, log: () => {} }), /token service refused the worker \(HTTP 401\)/)
   t.notOk(registry.manifests.has(`sha256-${hex}.att`))
 })
+
+t.test('each blob is uploaded once, though the signature, the .att tag and every referrer name some of the same', async (t) => {
+  // Two uploads of one blob at once let Distribution refuse a manifest naming it while the second
+  // is committed ("blob unknown to registry"): seen on the demo, for an image with three statements.
+  const registry = await standInRegistry(t, { referrersApi: false })
+  const three = ['https://slsa.dev/provenance/v1', 'https://spdx.dev/Document', 'https://cyclonedx.org/bom'].map((predicateType) => ({ predicateType, statement: { _type: 'https://in-toto.io/Statement/v1', predicateType, predicate: {} } }))
+  await attachToImage({ registry: registry.client, repository: `${registry.host}/team/app`, digest: IMAGE_DIGEST, statements: three, key, log: () => {} })
+  const uploads = registry.calls.filter((call) => call === 'POST /v2/team/app/blobs/uploads/').length
+  t.equal(uploads, registry.blobs.size, `${registry.blobs.size} blobs, one upload each`)
+})
