@@ -5,7 +5,7 @@
 //
 // Usage: node scripts/demo-report.mjs API_URL SINGLE_ID MULTI_ID   (token in $SLIPWAY_TOKEN)
 
-import { attestationsText, firstMissText, layerLabels, shortDigest } from '../src/domain/build-summary.js'
+import { attestationsText, firstMissText, layerLabels, shortDigest, unsignedReason } from '../src/domain/build-summary.js'
 import { formatByteChange, formatBytes, formatDuration } from '../src/domain/format.js'
 
 /** @import { Build } from '../src/domain/schemas/build.js' */
@@ -36,7 +36,7 @@ const row = (cells, widths) => console.log(cells.map((cell, i) => {
   return width < 0 ? String(cell).padStart(-width) : String(cell).padEnd(width)
 }).join(' ').trimEnd())
 
-const WIDTHS = [14, 10, -9, -7, 0]
+const WIDTHS = [14, 10, -9, -10, 0]
 row(['BUILD', 'STATUS', 'SIZE', 'TIME', ' IMAGE (pushed to the local registry)'], WIDTHS)
 for (const { name, build: b } of builds) {
   const image = b.image?.digest ? `${b.image.repository}@${shortDigest(b.image.digest)}` : (b.error?.code ?? '-')
@@ -75,7 +75,7 @@ for (const { name, build: b } of builds) {
 
 console.log("\nSigned, and described in the registry beside each image (cosign's .sig and .att tags):")
 for (const { name, build: b } of builds) {
-  const signed = b.signature ? `signed with key ${shortDigest(b.signature.keyId)}` : 'not signed'
+  const signed = b.signature ? `signed with key ${shortDigest(b.signature.keyId)}` : `not signed (${unsignedReason(b) ?? 'the build does not say why'})`
   const attached = b.attestations?.length ? `attested: ${attestationsText(b.attestations)}` : 'nothing attached'
   console.log(`  ${name.padEnd(13)} ${signed}; ${attached}`)
 }

@@ -114,8 +114,8 @@ SLIPWAY_TOKEN="$token" node scripts/demo-report.mjs "$api" "$single" "$multi"
 cat <<EOF
 
 Slipway is still running at $api (docs: $api/docs).
-Open the portal at $api/portal and paste the token from $token_file (cat it). The example's
-history, a point per run of this script: $api/portal/#/repos/$(jq -rn --arg repo "$repo" '$repo | @uri')
+Open the portal at $api/portal and paste the token from $token_file (cat it).
+The example's sizes, a point per run of this script: $api/portal/#/repos/$(jq -rn --arg repo "$repo" '$repo | @uri')
 Or try:
   export SLIPWAY_TOKEN=\$(cat $token_file)
   curl -s -H "authorization: Bearer \$SLIPWAY_TOKEN" $api/v1/builds/$multi | jq .
