@@ -118,6 +118,22 @@ if (chromiumMissing) {
     await screenshot('charts-01-sizes-log')
   })
 
+  t.test('sizes within tenfold: a linear axis from zero, on round ticks', async (t) => {
+    const repo = 'https://git.example.com/acme/charts-linear.git'
+    const request = { ...defaultRequest(repo), maxImageBytes: 500 * MB }
+    const builds = [succeeded(request, 300 * MB, 5), succeeded(request, 420 * MB, 3)]
+    for (const build of builds) await storage.builds.create(build)
+    await visit(`#/repos/${encodeURIComponent(repo)}`)
+    const chart = page.locator('.size-chart')
+    await chart.waitFor()
+    t.match(await chart.getAttribute('class'), /scale-linear/)
+    t.equal(await page.locator('.size-chart .scale-note').count(), 0, 'no log scale to mention')
+    const ticks = await page.locator('.size-chart .grid text').allTextContents()
+    t.same(ticks, ['0 B', '100 MB', '200 MB', '300 MB', '400 MB', '500 MB'], 'round ticks from zero past the budget')
+    t.same(await page.locator('.size-chart .budget-label').allTextContents(), ['budget 500 MB · default branch · Dockerfile'])
+    await screenshot('charts-04-sizes-linear')
+  })
+
   t.test("a running build's timeline: a time axis with round ticks, the running step's timer and bar moving on by themselves", async (t) => {
     const now = Date.now()
     const at = (secondsAgo: number) => new Date(now - secondsAgo * 1000).toISOString()
