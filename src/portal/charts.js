@@ -1,5 +1,6 @@
 import { h, svg } from './dom.js'
 import { bytes, shortCommit, time } from './format.js'
+import { DAY, sizeScale, timeTicks } from './scales.js'
 
 /**
  * @import { Layer } from '../domain/schemas/build.js'
@@ -71,7 +72,10 @@ export function layersChart (layers, labels) {
 
 /**
  * Image size over time: one line per series (points of the same ref, Dockerfile and target), each
- * point a succeeded build (a link to it), and a dashed line at each size budget the builds had.
+ * point a succeeded build (a link to it), and a dashed line at each size budget the builds had,
+ * labelled with its value and the series held to it. The size axis is linear from zero, or
+ * logarithmic when the sizes differ more than tenfold (see sizeScale), so that a 700 kB image and
+ * an 800 MB one both stand clear of the axis; its ticks are round numbers of bytes either way.
  * @param {SizeSeries[]} series
  * @returns {SVGSVGElement}
  */
@@ -79,31 +83,42 @@ export function sizeChart (series) {
   const width = 800
   const height = 320
   const left = 80
-  const right = 120
-  const top = 16
+  const right = 24
+  const top = 28
   const bottom = 40
+  const plotHeight = height - top - bottom
   const points = series.flatMap((s) => s.points)
   const times = points.map((p) => Date.parse(p.finishedAt))
-  const budgets = [...new Set(points.map((p) => p.maxImageBytes).filter((b) => b !== null))]
-  const max = Math.max(...points.map((p) => p.sizeBytes), ...budgets) * 1.1 || 1
+  const budgets = budgetLines(series)
+  const scale = sizeScale([...points.map((p) => p.sizeBytes), ...budgets.map((b) => b.bytes)], plotHeight)
   const [first, last] = [Math.min(...times), Math.max(...times)]
   const x = (/** @type {number} */ t) => (last === first ? (left + width - right) / 2 : left + ((t - first) / (last - first)) * (width - left - right))
-  const y = (/** @type {number} */ b) => top + (1 - b / max) * (height - top - bottom)
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * max)
+  const y = (/** @type {number} */ b) => top + (1 - scale.at(b)) * plotHeight
+  const offset = -new Date(first).getTimezoneOffset() * 60_000
+  const moments = last === first ? { step: 0, ticks: [first] } : timeTicks(first, last, 5, offset)
 
   return svg(
     'svg',
-    { class: 'chart size-chart', viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Image size of each succeeded build over time' },
-    ticks.map((b) => svg('g', { class: 'grid' }, svg('line', { x1: left, x2: width - right, y1: y(b), y2: y(b) }), svg('text', { x: left - 6, y: y(b) + 4, class: 'axis' }, bytes(Math.round(b))))),
-    svg('text', { x: left, y: height - 12, class: 'axis start' }, time(new Date(first).toISOString())),
-    last !== first ? svg('text', { x: width - right, y: height - 12, class: 'axis' }, time(new Date(last).toISOString())) : null,
+    {
+      class: `chart size-chart scale-${scale.kind}`,
+      viewBox: `0 0 ${width} ${height}`,
+      role: 'img',
+      'aria-label': `Image size of each succeeded build over time, on a ${scale.kind === 'log' ? 'logarithmic' : 'linear'} scale`
+    },
+    scale.ticks.map((b) => svg('g', { class: 'grid' }, svg('line', { x1: left, x2: width - right, y1: y(b), y2: y(b) }), svg('text', { x: left - 6, y: y(b) + 4, class: 'axis tick' }, bytes(b)))),
+    scale.kind === 'log' ? svg('text', { x: 6, y: 14, class: 'axis start scale-note' }, 'log scale') : null,
+    // A label near either end of the axis starts or ends there, rather than running off the chart.
+    moments.ticks.map((t) => {
+      const place = x(t) < left + 60 ? 'start' : x(t) > width - right - 60 ? 'end' : 'middle'
+      return svg('text', { x: x(t), y: height - 14, class: `axis ${place} time-tick` }, momentLabel(t, moments.step, new Date(first).toDateString() !== new Date(last).toDateString()))
+    }),
     budgets.map((budget) =>
       svg(
         'g',
         { class: 'budget' },
-        svg('title', {}, `Size budget: ${bytes(budget)}`),
-        svg('line', { x1: left, x2: width - right, y1: y(budget), y2: y(budget) }),
-        svg('text', { x: width - right + 6, y: y(budget) + 4 }, `budget ${bytes(budget)}`)
+        svg('title', {}, `Size budget of ${budget.names.join(', ')}: ${bytes(budget.bytes)}`),
+        svg('line', { x1: left, x2: width - right, y1: y(budget.bytes), y2: y(budget.bytes) }),
+        svg('text', { x: width - right - 4, y: y(budget.bytes) - 5, class: 'budget-label' }, budgetLabel(budget, series.length))
       )
     ),
     series.map((s, i) =>
@@ -122,4 +137,44 @@ export function sizeChart (series) {
       )
     )
   )
+}
+
+/**
+ * Each size budget the builds had, with the series held to it.
+ * @param {SizeSeries[]} series
+ * @returns {{ bytes: number, names: string[] }[]}
+ */
+function budgetLines (series) {
+  /** @type {Map<number, string[]>} */
+  const names = new Map()
+  for (const s of series) {
+    for (const budget of new Set(s.points.map((p) => p.maxImageBytes))) {
+      if (budget !== null) names.set(budget, [...(names.get(budget) ?? []), s.name])
+    }
+  }
+  return [...names].map(([budget, held]) => ({ bytes: budget, names: held }))
+}
+
+/**
+ * "budget 50 MB · main · Dockerfile": its value and the series held to it.
+ * @param {{ bytes: number, names: string[] }} budget
+ * @param {number} seriesCount
+ */
+function budgetLabel (budget, seriesCount) {
+  const held = budget.names.length === seriesCount && seriesCount > 1 ? 'every series' : budget.names.join(', ')
+  return `budget ${bytes(budget.bytes)} · ${held.length > LABEL_CHARS ? `${held.slice(0, LABEL_CHARS - 1)}…` : held}`
+}
+
+/**
+ * A tick of the time axis as its step reads: a date for whole days, a time of day for shorter
+ * steps (with the date when the chart spans days), both for a chart of a single moment.
+ * @param {number} at
+ * @param {number} step
+ * @param {boolean} spansDays
+ */
+function momentLabel (at, step, spansDays) {
+  /** @type {Intl.DateTimeFormatOptions} */
+  const options = step === 0 ? { dateStyle: 'medium', timeStyle: 'short' } : step >= DAY ? { month: 'short', day: 'numeric' } : { hour: 'numeric', minute: '2-digit' }
+  if (spansDays && step > 0 && step < DAY) Object.assign(options, { month: 'short', day: 'numeric' })
+  return new Date(at).toLocaleString(undefined, options)
 }

@@ -2,6 +2,7 @@ import { isTerminal } from '../../domain/build-status.js'
 import { CACHE_MISS_LABELS, cacheText, layerLabels, stageName, summaryEntries } from '../../domain/build-summary.js'
 import { buildRights, followLog, json, signedIn } from '../api.js'
 import { layersChart } from '../charts.js'
+import { durationTicks, timelineEnd } from '../scales.js'
 import { signingSection } from './attestations.js'
 import { packagesSection } from './packages.js'
 import { errorBox, h, show, statusBadge, svg, withCode } from '../dom.js'
@@ -79,6 +80,7 @@ export async function buildPage (main, { id, signal }) {
   }
   const timer = setInterval(() => isTerminal(build.status) || refresh(), REFRESH_MS)
   signal.addEventListener('abort', () => clearInterval(timer))
+  const stopTicking = isTerminal(build.status) ? null : tickTimeline(details, () => build, signal)
 
   show(logState, isTerminal(build.status) ? 'loading…' : 'following live…')
   const lines = logView(log)
@@ -87,6 +89,7 @@ export async function buildPage (main, { id, signal }) {
     ended = true
     lines.flush()
     clearInterval(timer)
+    stopTicking?.()
     render()
     const hidden = lines.dropped() > 0 ? `; the first ${lines.dropped().toLocaleString()} are not shown here (slipway logs ${id} prints them all)` : ''
     show(logState, lines.total() ? `complete, ${lines.total().toLocaleString()} lines${hidden}` : 'empty')
@@ -358,33 +361,69 @@ function failure (error, said) {
   )
 }
 
+// The timeline's time axis and bars, in pixels: the bar cells are drawn at this width (style.css).
+const TIMELINE_WIDTH = 360
+const TICK_MS = 1000
+
 /**
- * Phases, and the build phase's steps under it, each with a bar placed in the build's time.
+ * Phases, and the build phase's steps under it, each with a bar placed on a time axis from the
+ * build's start, with round ticks (s, min, h). While the build runs, the axis ends at the round
+ * step after now and what is running carries `data-since` (when it started), from which
+ * tickTimeline moves its bar and its timer on every second.
  * @param {Build} build
  */
 function timeline (build) {
   const [firstPhase] = build.phases
   if (!firstPhase) return h('section', {}, h('h2', {}, 'Timeline'), h('p', { class: 'empty' }, build.status === 'queued' ? 'Waiting for a worker: the phases appear as they run.' : 'No phase ran.'))
   const start = Date.parse(build.startedAt ?? firstPhase.startedAt ?? '')
-  const end = build.finishedAt ? Date.parse(build.finishedAt) : Date.now()
-  const span = Math.max(1, end - start)
+  const running = build.finishedAt === null
+  const now = running ? Date.now() : Date.parse(build.finishedAt ?? '')
+  const end = timelineEnd(now - start, running)
+  const ticks = durationTicks(end, 4)
+  const x = (/** @type {number} */ ms) => (ms / end) * TIMELINE_WIDTH
+  const grid = () => ticks.slice(1).map((tick) => svg('line', { class: 'tick', x1: x(tick), x2: x(tick), y1: 0, y2: 12 }))
+  /**
+   * When a phase or step started if it runs now (its bar and time then grow), else null.
+   * @param {string} status
+   * @param {string | null} startedAt
+   */
+  const runningSince = (status, startedAt) => (running && status === 'running' && startedAt ? Date.parse(startedAt) : null)
   /**
    * @param {string | null} startedAt
    * @param {number | null} ms
    * @param {string} className
+   * @param {number | null} since
    */
-  const bar = (startedAt, ms, className) => {
-    const from = startedAt ? Date.parse(startedAt) - start : 0
-    const length = ms ?? (startedAt ? Date.now() - Date.parse(startedAt) : 0)
-    return svg('svg', { class: 'bar-cell', viewBox: '0 0 200 10', preserveAspectRatio: 'none', 'aria-hidden': 'true' }, svg('rect', { class: className, x: (from / span) * 200, y: 1, height: 8, width: Math.max(1, (length / span) * 200) }))
+  const bar = (startedAt, ms, className, since) => {
+    const from = startedAt ? Date.parse(startedAt) : start
+    return svg(
+      'svg',
+      { class: 'bar-cell', viewBox: `0 0 ${TIMELINE_WIDTH} 12`, 'aria-hidden': 'true' },
+      grid(),
+      svg('rect', { class: className, x: x(from - start), y: 2, height: 8, width: Math.max(1, x(ms ?? now - from)), 'data-since': since })
+    )
   }
+  /**
+   * How long it took, or, while it runs, how long it has run so far.
+   * @param {number | null} ms
+   * @param {number | null} since
+   */
+  const took = (ms, since) => h('td', { class: since === null ? 'num' : 'num live', 'data-since': since }, duration(since === null ? ms : now - since))
+  const axis = svg(
+    'svg',
+    { class: 'time-axis', viewBox: `0 0 ${TIMELINE_WIDTH} 16`, 'aria-hidden': 'true' },
+    // The first label starts at the axis' start, one near its end ends there: neither is cut off.
+    ticks.map((tick) => svg('text', { x: x(tick), y: 12, class: tick === 0 ? 'start' : x(tick) > TIMELINE_WIDTH - 24 ? 'end' : 'middle' }, tick === 0 ? '0 s' : duration(tick)))
+  )
   const rows = []
   for (const phase of build.phases) {
-    rows.push(h('tr', { class: `phase phase-${phase.status}` }, h('th', { scope: 'row' }, phase.name, phase.variant ? ` (${phase.variant})` : ''), h('td', {}, phase.status), h('td', { class: 'num' }, duration(phase.durationMs)), h('td', {}, bar(phase.startedAt, phase.durationMs, phase.status))))
+    const phaseSince = runningSince(phase.status, phase.startedAt)
+    rows.push(h('tr', { class: `phase phase-${phase.status}` }, h('th', { scope: 'row' }, phase.name, phase.variant ? ` (${phase.variant})` : ''), h('td', {}, phase.status), took(phase.durationMs, phaseSince), h('td', {}, bar(phase.startedAt, phase.durationMs, phase.status, phaseSince))))
     if (phase.name === 'build' && !phase.variant) {
       for (const [index, step] of build.steps.entries()) {
         const first = build.cache?.firstMiss?.step === index
         const waiting = notStarted(step)
+        const since = waiting ? null : runningSince(step.status, step.startedAt ?? phase.startedAt)
         rows.push(
           h(
             'tr',
@@ -398,8 +437,8 @@ function timeline (build) {
               step.cacheMiss ? h('div', { class: 'miss-summary' }, step.cacheMiss.detail.summary) : null
             ),
             h('td', {}, step.cached ? h('span', { class: 'tag' }, 'cached') : waiting ? notStartedText(step, build) : step.status, step.exitCode !== undefined ? ` (exit ${step.exitCode})` : '', missBadge(step, first)),
-            h('td', { class: 'num' }, duration(step.durationMs)),
-            h('td', {}, waiting ? null : bar(step.startedAt ?? phase.startedAt, step.durationMs, step.cached ? 'cached' : step.status))
+            took(step.durationMs, since),
+            h('td', {}, waiting ? null : bar(step.startedAt ?? phase.startedAt, step.durationMs, step.cached ? 'cached' : step.status, since))
           )
         )
       }
@@ -410,9 +449,41 @@ function timeline (build) {
     {},
     h('h2', {}, 'Timeline'),
     cacheSummary(build),
-    h('p', { class: 'help' }, 'Each phase, and the Dockerfile steps of the build phase, by their Dockerfile line. "cached" steps came from the layer cache and did not run; "not run" steps never started, because the build ended first; a step that ran says why, and the first of them, which the rest followed, is highlighted.'),
-    h('table', { class: 'timeline' }, h('thead', {}, h('tr', {}, ['Phase / step', 'Status', 'Took', 'When'].map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, rows))
+    h('p', { class: 'help' }, 'Each phase, and the Dockerfile steps of the build phase, by their Dockerfile line, on a time axis from the build\'s start. "cached" steps came from the layer cache and did not run; "not run" steps never started, because the build ended first; a step that ran says why, and the first of them, which the rest followed, is highlighted. While the build runs, its running steps\' bars and times grow every second.'),
+    h(
+      'table',
+      { class: 'timeline', 'data-start': start, 'data-end': end },
+      h('thead', {}, h('tr', {}, ['Phase / step', 'Status', 'Took'].map((t) => h('th', { scope: 'col' }, t)), h('th', { scope: 'col', class: 'when' }, h('span', { class: 'when-label' }, 'When, since the build started'), axis))),
+      h('tbody', {}, rows)
+    )
   )
+}
+
+/**
+ * Moves the timeline's running bars and timers on every second, between the page's refreshes of
+ * the whole build, and draws it again from `current()` when they reach the end of its axis. It
+ * stops when `signal` aborts (the person left the page: the router aborts it) or when the returned
+ * function is called (the build ended).
+ * @param {HTMLElement} details Where overview() puts the timeline.
+ * @param {() => Build} current The build as last fetched.
+ * @param {AbortSignal} signal
+ * @returns {() => void}
+ */
+function tickTimeline (details, current, signal) {
+  const tick = () => {
+    const table = details.querySelector('table.timeline')
+    if (!(table instanceof HTMLTableElement)) return
+    const now = Date.now()
+    const start = Number(table.dataset.start)
+    const end = Number(table.dataset.end)
+    if (now - start >= end) return table.closest('section')?.replaceWith(timeline(current()))
+    for (const rect of table.querySelectorAll('rect[data-since]')) rect.setAttribute('width', String(Math.max(1, ((now - Number(rect.getAttribute('data-since'))) / end) * TIMELINE_WIDTH)))
+    for (const cell of table.querySelectorAll('td[data-since]')) cell.textContent = duration(now - Number(cell.getAttribute('data-since')))
+  }
+  const timer = setInterval(tick, TICK_MS)
+  const stop = () => clearInterval(timer)
+  signal.addEventListener('abort', stop)
+  return stop
 }
 
 /**

@@ -65,7 +65,12 @@ function sizesPart (points) {
   return [
     sizeChart(lines),
     h('ul', { class: 'legend' }, lines.map((s, i) => h('li', { class: `series-${i % 6}` }, h('span', { class: 'swatch' }), s.name, ` (${s.points.length} build${s.points.length === 1 ? '' : 's'})`))),
-    h('p', { class: 'help' }, 'Each point is a succeeded build (click it to open the build); dashed lines are size budgets. Builds of the same ref, Dockerfile and target share a line.'),
+    h(
+      'p',
+      { class: 'help' },
+      'Each point is a succeeded build (click it to open the build); dashed lines are size budgets, each labelled with its size and the line it holds. Builds of the same ref, Dockerfile and target share a line. ' +
+        'When the largest size is more than ten times the smallest, the size axis is logarithmic (each step up multiplies by 10, with 2× and 5× between), so that small and large images both show.'
+    ),
     h(
       'details',
       {},
