@@ -43,8 +43,17 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
   await fastify.register(validation)
   await fastify.register(swagger)
   await fastify.register(services, { config: options.config })
-  const { adminToken, rateLimitPerMinute, authFailuresPerMinute } = options.config
-  await fastify.register(auth, { tokens: fastify.tokens, adminToken, rateLimitPerMinute, authFailuresPerMinute, push: fastify.pushPolicy })
+  const { adminToken, rateLimitPerMinute, rateLimitBatch, authFailuresPerMinute, tokenCacheSeconds } = options.config
+  await fastify.register(auth, {
+    tokens: fastify.tokens,
+    listen: fastify.storage.authEvents,
+    adminToken,
+    rateLimitPerMinute,
+    rateLimitBatch,
+    authFailuresPerMinute,
+    tokenCacheSeconds,
+    push: fastify.pushPolicy
+  })
   await fastify.register(errorHandler, { isStoreDown: () => fastify.storage.connection.status !== 'ready' })
   // A process that also builds (role all) is ready only while its Docker Engine answers too.
   const dependencies = {
@@ -80,26 +89,48 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
 const CLOSE_GRACE_MS = 2000
 
 /**
- * One log line per request, written when it is answered: what was asked, the answer's status and
- * how long it took. Fastify's own two (one on arrival, one on answer) doubled the log writes, a
- * tenth of the API's CPU under load.
+ * One log line per request, written when it is answered: what was asked, by which token (its id,
+ * never the token), the answer's status and how long it took; the request id and build id come
+ * with the request's logger. Fastify's own two (one on arrival, one on answer, with every header
+ * field it serialises) doubled the log writes, a tenth of the API's CPU under load. Which
+ * requests are logged is SLIPWAY_LOG_REQUESTS: by default those to the API, not the probes,
+ * /metrics scrapes and portal files that come far more often and say little.
  */
 class OneLinePerRequest extends LogController {
+  constructor (private readonly which: Config['logRequests']) {
+    super()
+  }
+
+  override isLogDisabled (request: { url?: string }): boolean {
+    return this.which === 'off' || (this.which === 'api' && !request.url?.startsWith('/v1/'))
+  }
+
   override incomingRequest (): void {}
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (error) super.requestCompleted(error, request, reply)
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    if (this.isLogDisabled(request)) return
+    // Flat fields, not `req` and `res`: those would go through fastify's serializers, which copy more.
+    const line = {
+      method: request.method,
+      url: request.url,
+      route: request.routeOptions.url,
+      statusCode: reply.statusCode,
+      responseTime: Math.round(reply.elapsedTime * 10) / 10,
+      ip: request.ip,
+      tokenId: request.principal?.tokenId
+    }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request completed')
   }
 }
 
-export function serverOptions (logger: Logger, config: Pick<Config, 'trustProxy'>): FastifyServerOptions {
+export function serverOptions (logger: Logger, config: Pick<Config, 'trustProxy' | 'logRequests'>): FastifyServerOptions {
   return {
     loggerInstance: logger,
     // request.ip is the client's only through the proxies the operator names; by default it is the
     // socket's peer, and X-Forwarded-For, which any client can write, is ignored.
     trustProxy: trustProxyOption(config.trustProxy) ?? false,
-    logController: new OneLinePerRequest(),
+    logController: new OneLinePerRequest(config.logRequests),
     // Long log streams must not be cut by the default request timeout.
     requestTimeout: 0,
     return503OnClosing: true

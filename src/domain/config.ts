@@ -122,6 +122,20 @@ export const ConfigSchema = Type.Object({
   }),
   adminPushAnywhere: Bool('Let tokens with the admin scope (and SLIPWAY_ADMIN_TOKEN) push anywhere; otherwise they are limited as other tokens are', false),
   rateLimitPerMinute: Type.Integer({ default: 600, minimum: 1, description: 'Requests one token may make per minute; past it, 429 with Retry-After' }),
+  rateLimitBatch: Type.Integer({
+    default: 10,
+    minimum: 1,
+    maximum: 1000,
+    description:
+      'The most rate-limit slots an API process takes from Redis at once for one token (1, 2, 4… up to this within a minute), handing them out itself: never more than SLIPWAY_RATE_LIMIT_PER_MINUTE requests pass, but with N API processes one may be refused up to (N-1)×(this-1) requests early; 1 counts every request in Redis. See docs/operations/scaling.md'
+  }),
+  tokenCacheSeconds: Type.Integer({
+    default: 5,
+    minimum: 0,
+    maximum: 60,
+    description:
+      'How long an API process trusts a token it read from Redis before reading it again. A revocation reaches every API process at once over Redis pub/sub (within a second), and while that subscription is down tokens are read every time; 0 reads them every time. See docs/operations/security.md'
+  }),
   authFailuresPerMinute: Type.Integer({
     default: 30,
     minimum: 1,
@@ -294,7 +308,12 @@ export const ConfigSchema = Type.Object({
   logLevel: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info', description: 'Service log level' }
-  )
+  ),
+  logRequests: Type.Union([Type.Literal('api'), Type.Literal('all'), Type.Literal('off')], {
+    default: 'api',
+    description:
+      'Which requests the API logs, one line each (at info) when answered: api, those to /v1/…; all, also probes, /metrics, the portal and the docs; off, none. See docs/operations/metrics.md'
+  })
 })
 
 export type Config = Static<typeof ConfigSchema>

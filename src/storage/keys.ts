@@ -70,6 +70,11 @@ export function redisKeys (prefix: string) {
     rateLimit: `${prefix}:ratelimit:`,
     /** Unknown tokens presented from one client address in the current window. */
     authFailures: (client: string) => `${prefix}:authfail:${client}`,
+    /**
+     * A pub/sub channel, not a key (nothing is stored under it): revoked tokens and addresses held
+     * back, announced to every API process's token cache (auth-events.ts listens).
+     */
+    authEvents: `${prefix}:events:auth`,
 
     // trigger-store.ts
     trigger: (id: string) => `${prefix}:trigger:{${id}}`,

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../domain/config.js'
 import { recordsLifetimeMs } from '../domain/retention.js'
 import { createAuditLog } from './audit-log.js'
+import { listenToAuthEvents, type AuthEventHandlers } from './auth-events.js'
 import { createBuildLogs } from './build-log.js'
 import { createBuildQueue } from './build-queue.js'
 import { createBuildStore } from './build-store.js'
@@ -66,6 +67,8 @@ export function createStorage (redis: Redis, settings: Pick<Config, 'prefix' | '
     /** Secrets for builds, sealed with the keyring's key (SLIPWAY_SECRETS_KEY, keyringOf). */
     secrets: (keyring: Keyring) => createSecretStore(connection, keys, keyring, audit),
     followerLeases: (limit: number) => createFollowerLeases({ redis: connection, keys, limit }),
+    /** Revoked tokens and addresses held back, as announced, on a subscribed connection of its own; close() lets it go. */
+    authEvents: (handlers: AuthEventHandlers) => listenToAuthEvents(connection, keys, handlers),
     /** Opens its own blocking connection once a log is followed; close() lets it go. */
     logHub: (deps: Omit<Parameters<typeof createLogHub>[0], 'redis' | 'keys'>) => createLogHub({ redis: connection, keys, ...deps }),
     buildQueue: (onError: (error: Error) => void) => createBuildQueue(connection, prefix, onError),

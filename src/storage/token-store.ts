@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { AuditLog } from './audit-log.js'
+import type { AuthEvent } from './auth-events.js'
 import type { RedisKeys } from './keys.js'
 import { checkPushPatterns } from '../domain/builds/push-allow.js'
 import { newId } from '../domain/ids.js'
@@ -8,20 +9,22 @@ import { withCreator, type Actor } from '../domain/schemas/audit.js'
 import { withCommands } from './redis-commands.js'
 import type { Principal, Scope, TokenRecord } from '../domain/auth/tokens.js'
 
-const hashOf = (token: string) => createHash('sha256').update(token).digest('hex')
+/** What a token is found and counted by (its SHA-256, hex): the token itself is never kept. */
+export const tokenHash = (token: string) => createHash('sha256').update(token).digest('hex')
 
 // A presented token is checked in one round trip (commands/admitToken.lua): first the count of
-// unknown tokens from its client's address, then its record, then its count in its rate window.
+// unknown tokens from its client's address, then its record, then a claim of slots in its rate
+// window. Revocations and addresses held back are announced on keys.authEvents (auth-events.ts).
 
-/** What became of a presented token. */
-export type Admission =
-  /** Let in: who made the request, and how much of its rate limit it has used. */
+/** What Redis said of a presented token. */
+export type TokenCheck =
+  /** Known: who it is, and where its rate window stands after this check's claim. */
   | {
     kind: 'admitted'
     principal: Principal
-    /** Requests made with the token in the current window, this one included. */
+    /** The token's count in the current window, the slots just claimed included (0 when none were). */
     count: number
-    /** Milliseconds until the window ends and the count starts again. */
+    /** Milliseconds until the window ends and the count starts again (0 when no slot was claimed). */
     resetMs: number
   }
   /** Not a token Slipway knows (counted against the client's address). */
@@ -47,7 +50,7 @@ export function createTokenStore (connection: Redis, keys: RedisKeys, audit: Aud
       if (pushAllow !== null) checkPushPatterns(pushAllow)
       const token = `slw_${randomBytes(32).toString('base64url')}`
       const record: TokenRecord = { id: newId(), name, scopes, pushAllow, createdAt: new Date().toISOString(), createdBy }
-      const hash = hashOf(token)
+      const hash = tokenHash(token)
       await redis
         .multi()
         .set(keys.tokenByHash(hash), JSON.stringify(record))
@@ -59,19 +62,17 @@ export function createTokenStore (connection: Redis, keys: RedisKeys, audit: Aud
     },
 
     /**
-     * Lets requests in by their token, counting each against the token's rate limit over
-     * `windowMs`, and each unknown token against its client (an address, see clientOf) with at
-     * most `failuresPerWindow` a window. The admin token is known without a lookup. Counters are
-     * kept by the token's hash.
+     * Checks tokens by their hash (tokenHash), claiming `claim` slots of the token's rate limit
+     * over `windowMs` (0: none), and counts each unknown token against its client (an address, see
+     * clientOf) with at most `failuresPerWindow` a window. The admin token is known without a lookup.
      */
-    admission (adminToken: string, limits: { windowMs: number; failuresPerWindow: number }): (token: string, client: string) => Promise<Admission> {
-      const adminHash = adminToken ? Buffer.from(hashOf(adminToken)) : null
-      return async (token, client) => {
-        const hash = hashOf(token)
+    checker (adminToken: string, limits: { windowMs: number; failuresPerWindow: number }): (hash: string, client: string, claim: number) => Promise<TokenCheck> {
+      const adminHash = adminToken ? Buffer.from(tokenHash(adminToken)) : null
+      return async (hash, client, claim) => {
         // Compared by hash, in constant time.
         const admin = adminHash !== null && timingSafeEqual(Buffer.from(hash), adminHash)
         const scriptKeys = [keys.authFailures(client), ...(admin ? [`${keys.rateLimit}admin`] : [`${keys.rateLimit}${hash}`, keys.tokenByHash(hash)])]
-        const answer = await redis.admitToken(scriptKeys.length, ...scriptKeys, limits.windowMs, limits.failuresPerWindow)
+        const answer = await redis.admitToken(scriptKeys.length, ...scriptKeys, limits.windowMs, limits.failuresPerWindow, claim, keys.authEvents, client)
         if (answer[0] === 'limited') return { kind: 'limited', retryMs: answer[1] }
         if (answer[0] === 'unknown') return { kind: 'unknown' }
         const [, record, count, resetMs] = answer
@@ -85,11 +86,15 @@ export function createTokenStore (connection: Redis, keys: RedisKeys, audit: Aud
       return records.flatMap((record) => (record ? [withDefaults(JSON.parse(record) as TokenRecord)] : []))
     },
 
-    /** Revokes a token at once, everywhere: the next request with it is unauthenticated. */
+    /**
+     * Revokes a token at once, everywhere: the next request with it is unauthenticated. The same
+     * transaction announces it, so every API process drops what its token cache holds.
+     */
     async revoke (id: string, actor: Actor): Promise<boolean> {
       const hash = await redis.hget(keys.token(id), 'hash')
       if (!hash) return false
-      await redis.multi().del(keys.tokenByHash(hash)).del(keys.token(id)).zrem(keys.allTokens, id).exec()
+      const revoked: AuthEvent = { kind: 'revoked', tokenId: id }
+      await redis.multi().del(keys.tokenByHash(hash)).del(keys.token(id)).zrem(keys.allTokens, id).publish(keys.authEvents, JSON.stringify(revoked)).exec()
       await audit.record({ actor, action: 'token.revoke', kind: 'token', resourceId: id, summary: 'revoked' })
       return true
     }

@@ -44,6 +44,8 @@ t.test('an empty environment gives every default', async (t) => {
     pushAllow: '',
     adminPushAnywhere: false,
     rateLimitPerMinute: 600,
+    rateLimitBatch: 10,
+    tokenCacheSeconds: 5,
     authFailuresPerMinute: 30,
     trustProxy: 'false',
     quotaActiveBuilds: 100,
@@ -77,7 +79,8 @@ t.test('an empty environment gives every default', async (t) => {
     retentionKeepLast: 20,
     logRetention: '',
     auditRetention: '365d',
-    logLevel: 'info'
+    logLevel: 'info',
+    logRequests: 'api'
   })
 })
 
@@ -117,6 +120,9 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_DOCKER_CONFIG', { SLIPWAY_DOCKER_CONFIG: '/etc/slipway/config.json' }, { dockerConfig: '/etc/slipway/config.json' }],
     ['SLIPWAY_LOG_MAX_BYTES', { SLIPWAY_LOG_MAX_BYTES: '2048' }, { logMaxBytes: 2048 }],
     ['SLIPWAY_LOG_LEVEL', { SLIPWAY_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
+    ['SLIPWAY_LOG_REQUESTS', { SLIPWAY_LOG_REQUESTS: 'all' }, { logRequests: 'all' }],
+    ['SLIPWAY_RATE_LIMIT_BATCH=1 (every request counted in Redis)', { SLIPWAY_RATE_LIMIT_BATCH: '1' }, { rateLimitBatch: 1 }],
+    ['SLIPWAY_TOKEN_CACHE_SECONDS=0 (every token read from Redis)', { SLIPWAY_TOKEN_CACHE_SECONDS: '0' }, { tokenCacheSeconds: 0 }],
     ['SLIPWAY_RETENTION in minutes', { SLIPWAY_RETENTION: '15m' }, { retention: '15m' }],
     ['SLIPWAY_RETENTION in hours, logs in minutes', { SLIPWAY_RETENTION: '12h', SLIPWAY_LOG_RETENTION: '30m' }, { retention: '12h', logRetention: '30m' }],
     ['SLIPWAY_LOG_RETENTION as long as SLIPWAY_RETENTION', { SLIPWAY_LOG_RETENTION: '90d' }, { logRetention: '90d' }],
@@ -169,6 +175,9 @@ t.test('bad values throw a ConfigError naming the variable', async (t) => {
     [{ SLIPWAY_ALLOW_LOCAL_REPOS: 'yes' }, /SLIPWAY_ALLOW_LOCAL_REPOS="yes": must be true or false/],
     [{ SLIPWAY_LOG_LEVEL: 'loud' }, /SLIPWAY_LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ SLIPWAY_LOG_MAX_BYTES: '10' }, /SLIPWAY_LOG_MAX_BYTES=.*must be a whole number from 1024/],
+    [{ SLIPWAY_LOG_REQUESTS: 'some' }, /SLIPWAY_LOG_REQUESTS="some": must be one of api, all, off/],
+    [{ SLIPWAY_TOKEN_CACHE_SECONDS: '61' }, /SLIPWAY_TOKEN_CACHE_SECONDS=.*must be a whole number from 0 to 60/],
+    [{ SLIPWAY_RATE_LIMIT_BATCH: '0' }, /SLIPWAY_RATE_LIMIT_BATCH=.*must be a whole number from 1 to 1000/],
     [{ SLIPWAY_PREFIX: 'a b' }, /SLIPWAY_PREFIX="a b": must match/],
     // Never the host's network, nor another container's.
     [{ SLIPWAY_BUILD_NETWORK: 'host' }, /SLIPWAY_BUILD_NETWORK="host": must be default, none, or the name of a Docker network .*; never host/],
@@ -260,6 +269,8 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_PUSH_ALLOW',
       'SLIPWAY_ADMIN_PUSH_ANYWHERE',
       'SLIPWAY_RATE_LIMIT_PER_MINUTE',
+      'SLIPWAY_RATE_LIMIT_BATCH',
+      'SLIPWAY_TOKEN_CACHE_SECONDS',
       'SLIPWAY_AUTH_FAILURES_PER_MINUTE',
       'SLIPWAY_TRUST_PROXY',
       'SLIPWAY_QUOTA_ACTIVE_BUILDS',
@@ -295,7 +306,8 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_RETENTION_KEEP_LAST',
       'SLIPWAY_LOG_RETENTION',
       'SLIPWAY_AUDIT_RETENTION',
-      'SLIPWAY_LOG_LEVEL'
+      'SLIPWAY_LOG_LEVEL',
+      'SLIPWAY_LOG_REQUESTS'
     ]
   )
   t.equal(described.length, Object.keys(ConfigSchema.properties).length, 'one row per setting')

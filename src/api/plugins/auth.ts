@@ -1,13 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { holds, type Principal, type RouteScope } from '../../domain/auth/tokens.js'
+import type { AuthEventHandlers } from '../../storage/auth-events.js'
 import type { TokenStore } from '../../storage/token-store.js'
+import { createTokenAdmission, type TokenAdmission } from '../../services/token-admission.js'
 import { grantOf, tokenLimit, type PushGrant, type PushLimit, type PushPolicy } from '../../domain/builds/push-allow.js'
 import { clientOf } from '../../domain/client-address.js'
 import { AuthFailuresLimited, Forbidden, RateLimited, Unauthenticated } from '../../domain/errors.js'
 import type { Actor } from '../../domain/schemas/audit.js'
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** What this process knows of tokens; `revoked()` after revoking one here. */
+    tokenAdmission: TokenAdmission
+  }
   interface FastifyRequest {
     principal: Principal | null
     /** Where the principal's builds may push. */
@@ -44,21 +50,38 @@ const inSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
 const seconds = (count: number) => (count === 1 ? '1 second' : `${count} seconds`)
 
 /**
- * Bearer tokens and scopes on every route that names a scope, then a rate limit per token, kept
+ * Bearer tokens and scopes on every route that names a scope, then a rate limit per token, counted
  * in Redis so it holds across API replicas. 401 says the caller is not known, 403 that it may not,
  * 429 that it asked too often, or that its address presented too many unknown tokens (then no
- * token from it is checked until its window ends). The token is looked up and counted in one
- * round trip to Redis. Only token checks count as failures: the trigger endpoints check their
- * providers' signatures, and a misconfigured repository must not lock out the provider's shared
- * addresses.
+ * token from it is checked until its window ends). A token is read from Redis with its rate count
+ * in one round trip, then trusted for `tokenCacheSeconds` unless revoked (services/token-admission.ts;
+ * docs/operations/scaling.md has the bounds). Only token checks count as failures: the trigger
+ * endpoints check their providers' signatures, and a misconfigured repository must not lock out
+ * the provider's shared addresses.
  */
 export default fp(
   async function auth (
     fastify: FastifyInstance,
-    options: { tokens: TokenStore; adminToken: string; rateLimitPerMinute: number; authFailuresPerMinute: number; push: PushPolicy }
+    options: {
+      tokens: TokenStore
+      listen: (handlers: AuthEventHandlers) => { close(): Promise<void> }
+      adminToken: string
+      rateLimitPerMinute: number
+      rateLimitBatch: number
+      authFailuresPerMinute: number
+      tokenCacheSeconds: number
+      push: PushPolicy
+    }
   ) {
     const max = options.rateLimitPerMinute
-    const admit = options.tokens.admission(options.adminToken, { windowMs: RATE_WINDOW_MS, failuresPerWindow: options.authFailuresPerMinute })
+    const admission = createTokenAdmission({
+      check: options.tokens.checker(options.adminToken, { windowMs: RATE_WINDOW_MS, failuresPerWindow: options.authFailuresPerMinute }),
+      listen: options.listen,
+      ttlMs: options.tokenCacheSeconds * 1000,
+      batch: options.rateLimitBatch
+    })
+    fastify.addHook('onClose', () => admission.close())
+    fastify.decorate('tokenAdmission', admission)
     fastify.decorateRequest('principal', null)
     fastify.decorateRequest('pushGrant', null)
     fastify.addHook('onRequest', async (request, reply) => {
@@ -69,14 +92,14 @@ export default fp(
       if (!presented) {
         throw new Unauthenticated(request.headers.authorization ? 'The Authorization header is not "Bearer <token>".' : 'This route needs a token.')
       }
-      const admission = await admit(presented, clientOf(request.ip))
-      if (admission.kind === 'limited') {
-        const retry = inSeconds(admission.retryMs)
+      const admitted = await admission.admit(presented, clientOf(request.ip))
+      if (admitted.kind === 'limited') {
+        const retry = inSeconds(admitted.retryMs)
         reply.removeHeader('www-authenticate').header('retry-after', retry)
         throw new AuthFailuresLimited(String(options.authFailuresPerMinute), seconds(retry))
       }
-      if (admission.kind === 'unknown') throw new Unauthenticated('The token is not known: mistyped, or revoked.')
-      const { principal, count, resetMs } = admission
+      if (admitted.kind === 'unknown') throw new Unauthenticated('The token is not known: mistyped, or revoked.')
+      const { principal, count, resetMs } = admitted
       if (!holds(principal, scope)) throw new Forbidden(scope, `${request.method} ${request.routeOptions.url}`)
       reply.removeHeader('www-authenticate')
       request.principal = principal

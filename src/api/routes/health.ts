@@ -2,21 +2,17 @@ import type { FastifyInstance } from 'fastify'
 import { checkReadiness, type Dependencies } from '../../metrics/reachability.js'
 import { HealthSchema, ReadinessSchema } from '../../domain/schemas/health.js'
 
-// Probes come every few seconds: a request line for each would drown the log.
-const PROBE_LOG_LEVEL = 'warn'
-
 /** Liveness and readiness of this process, checked against what it depends on. */
 export default async function healthRoutes (fastify: FastifyInstance, options: { dependencies: Dependencies }) {
   fastify.get(
     '/healthz',
-    { logLevel: PROBE_LOG_LEVEL, schema: { tags: ['service'], summary: 'Liveness: the process answers', response: { 200: HealthSchema } } },
+    { schema: { tags: ['service'], summary: 'Liveness: the process answers', response: { 200: HealthSchema } } },
     async () => ({ status: 'ok' })
   )
 
   fastify.get(
     '/readyz',
     {
-      logLevel: PROBE_LOG_LEVEL,
       schema: {
         tags: ['service'],
         summary: 'Readiness: Redis answers, and so does Docker where this process builds',

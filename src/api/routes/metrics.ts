@@ -6,8 +6,6 @@ export default async function metricsRoutes (fastify: FastifyInstance, options: 
   fastify.get(
     '/metrics',
     {
-      // Scraped every few seconds: a request line for each would drown the log.
-      logLevel: 'warn',
       schema: {
         tags: ['service'],
         summary: 'Metrics for Prometheus',

@@ -73,6 +73,7 @@ export default async function tokenRoutes (instance: FastifyInstance) {
     },
     async (request, reply) => {
       if (!(await fastify.tokens.revoke(request.params.id, actorOf(request)))) throw new TokenNotFound(request.params.id)
+      fastify.tokenAdmission.revoked()
       return reply.code(204).send(null)
     }
   )
