@@ -102,7 +102,8 @@ export function sizeChart (series) {
     {
       class: `chart size-chart scale-${scale.kind}`,
       viewBox: `0 0 ${width} ${height}`,
-      role: 'img',
+      // A group, not an image: its points are links to their builds, which an image would hide.
+      role: 'group',
       'aria-label': `Image size of each succeeded build over time, on a ${scale.kind === 'log' ? 'logarithmic' : 'linear'} scale`
     },
     scale.ticks.map((b) => svg('g', { class: 'grid' }, svg('line', { x1: left, x2: width - right, y1: y(b), y2: y(b) }), svg('text', { x: left - 6, y: y(b) + 4, class: 'axis tick' }, bytes(b)))),
@@ -126,14 +127,15 @@ export function sizeChart (series) {
         'g',
         { class: `series series-${i % 6}` },
         svg('polyline', { points: s.points.map((p) => `${x(Date.parse(p.finishedAt))},${y(p.sizeBytes)}`).join(' ') }),
-        s.points.map((p) =>
-          svg(
+        s.points.map((p) => {
+          const what = `${bytes(p.sizeBytes)} — ${s.name}, commit ${shortCommit(p.commit)}, ${time(p.finishedAt)}`
+          return svg(
             'a',
-            { href: `#/builds/${p.buildId}` },
+            { href: `#/builds/${p.buildId}`, 'aria-label': what },
             svg('circle', { cx: x(Date.parse(p.finishedAt)), cy: y(p.sizeBytes), r: 5, class: 'point' }),
-            svg('title', {}, `${bytes(p.sizeBytes)} — ${s.name}, commit ${shortCommit(p.commit)}, ${time(p.finishedAt)}`)
+            svg('title', {}, what)
           )
-        )
+        })
       )
     )
   )
