@@ -23,7 +23,7 @@ import { submitPage } from './pages/submit.js'
 const main = element('main')
 /** @type {[RegExp, Page][]} */
 const routes = [
-  [/^#\/builds\/([^/?]+)$/, buildPage],
+  [/^#\/builds\/([^/?]+)(?:\?.*)?$/, buildPage],
   [/^#\/repos\/([^?]+)$/, repoPage],
   [/^#\/submit(?:\?.*)?$/, submitPage],
   [/^#\/storage$/, storagePage],

@@ -3,6 +3,7 @@ import { CACHE_MISS_LABELS, cacheText, layerLabels, stageName, summaryEntries } 
 import { buildRights, followLog, json, signedIn } from '../api.js'
 import { layersChart } from '../charts.js'
 import { durationTicks, timelineEnd } from '../scales.js'
+import { logView } from '../log-view.js'
 import { signingSection } from './attestations.js'
 import { packagesSection } from './packages.js'
 import { errorBox, h, show, statusBadge, svg, withCode } from '../dom.js'
@@ -12,15 +13,11 @@ import { buildDuration, bytes, clock, duration, shortCommit, source, time } from
  * @import { Build, BuildError, Image, RanOn, Step } from '../../domain/schemas/build.js'
  * @import { Actor } from '../../domain/schemas/audit.js'
  * @import { VariantResult } from '../../domain/schemas/insight.js'
- * @import { LogLine } from '../api.js'
  * @import { Children } from '../dom.js'
  * @import { PageContext } from '../app.js'
  */
 
 const REFRESH_MS = 2000
-// The newest lines kept in the page. A build may print far more (up to SLIPWAY_LOG_MAX_BYTES); the
-// whole log is one `slipway logs ID` (or GET /v1/builds/ID/logs) away.
-const MAX_LOG_LINES = 5000
 
 /**
  * #/builds/ID: the build's state, its phases and steps as a timeline, its live log, and once it
@@ -29,13 +26,13 @@ const MAX_LOG_LINES = 5000
  * @param {HTMLElement} main
  * @param {PageContext} context
  */
-export async function buildPage (main, { id, signal }) {
+export async function buildPage (main, { id, query, signal }) {
   const fetchBuild = async () => /** @type {Build} */ (await json(`/v1/builds/${encodeURIComponent(id)}`, { signal }))
   let build = await fetchBuild()
   const rights = buildRights(await signedIn())
   const details = h('div', { id: 'build-details' })
   const logState = h('span', { class: 'muted small', id: 'log-state' }, 'Connecting…')
-  const log = h('div', { id: 'log', class: 'log', role: 'log', 'aria-label': 'Build log', tabindex: 0 })
+  const lines = logView(id, { line: Number(query.get('line')) || null, live: !isTerminal(build.status), signal })
   const actionResult = h('div', { id: 'action-result' })
   const actions = h('div', { class: 'actions' })
   const statusBox = h('span', { id: 'build-status' })
@@ -45,7 +42,7 @@ export async function buildPage (main, { id, signal }) {
     actions,
     actionResult,
     details,
-    h('section', {}, h('h2', {}, 'Log ', logState), log)
+    h('section', {}, h('h2', {}, 'Log ', logState), lines.element)
   )
 
   // The buttons are made again only when what they offer changes, so a click never meets a
@@ -83,89 +80,17 @@ export async function buildPage (main, { id, signal }) {
   const stopTicking = isTerminal(build.status) ? null : tickTimeline(details, () => build, signal)
 
   show(logState, isTerminal(build.status) ? 'loading…' : 'following live…')
-  const lines = logView(log)
   try {
     build = await followLog(id, { signal, onLine: lines.add, onStatus: () => { void refresh() } })
     ended = true
-    lines.flush()
     clearInterval(timer)
     stopTicking?.()
     render()
-    const hidden = lines.dropped() > 0 ? `; the first ${lines.dropped().toLocaleString()} are not shown here (slipway logs ${id} prints them all)` : ''
-    show(logState, lines.total() ? `complete, ${lines.total().toLocaleString()} lines${hidden}` : 'empty')
-    markFailingStep(log, build)
+    show(logState, lines.total() ? `complete, ${lines.total().toLocaleString()} lines` : 'empty')
+    lines.end(build)
   } catch (error) {
     if (!signal.aborted) show(logState, errorBox(error, 'The log could not be read:'))
   }
-}
-
-/**
- * The log's lines, added to the page in one batch per frame (a build can print thousands of lines
- * a second, and measuring the scroll position per line would lay the page out each time), keeping
- * the newest MAX_LOG_LINES. It stays scrolled to the bottom unless the reader scrolled up.
- * @param {HTMLElement} log
- */
-function logView (log) {
-  /** @type {LogLine[]} */
-  let pending = []
-  let total = 0
-  let dropped = 0
-  const flush = () => {
-    if (pending.length === 0) return
-    const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40
-    log.append(...pending.map(({ text, stream, phase }) => h('div', { class: `line stream-${stream}`, 'data-phase': phase ?? '' }, text)))
-    pending = []
-    for (let excess = log.childElementCount - MAX_LOG_LINES; excess > 0; excess--) {
-      log.firstElementChild?.remove()
-      dropped++
-    }
-    if (atBottom) log.scrollTop = log.scrollHeight
-  }
-  return {
-    /** @param {LogLine} line */
-    add: (line) => {
-      total++
-      if (pending.push(line) === 1) requestAnimationFrame(flush)
-    },
-    flush,
-    total: () => total,
-    dropped: () => dropped
-  }
-}
-
-/**
- * Highlights the failing step's lines. error.step is the step as the builder printed it: BuildKit's
- * lines carry the step's number ("#5 [2/2] RUN make", "#5 ERROR: …"), the classic builder's follow
- * their "Step 2/2 : RUN make" header until the next step.
- * @param {HTMLElement} log
- * @param {Build} build
- */
-function markFailingStep (log, build) {
-  const error = build.error
-  const step = error?.step
-  if (!error || !step) return
-  // The log's lines are the divs logView made, each holding one line of text.
-  const lines = /** @type {HTMLElement[]} */ ([...log.children])
-  const text = (/** @type {HTMLElement} */ line) => line.textContent ?? ''
-  const header = lines.findLastIndex((line) => text(line) === step || text(line).endsWith(` ${step}`))
-  const headerLine = lines[header]
-  if (!headerLine) return
-  const number = /^#(\d+) /.exec(text(headerLine))?.[1]
-  const failing = []
-  if (number) failing.push(...lines.filter((line) => text(line).startsWith(`#${number} `)))
-  else {
-    for (const [i, line] of lines.entries()) {
-      if (i < header) continue
-      if (i > header && (/^Step \d+\/\d+ : /.test(text(line)) || line.dataset.phase !== headerLine.dataset.phase)) break
-      failing.push(line)
-    }
-  }
-  const [first] = failing
-  if (!first) return
-  for (const line of failing) line.classList.add('failing')
-  first.id = 'failing-step'
-  first.before(h('div', { class: 'line failing-label' }, `▼ The failing step${error.exitCode !== undefined ? ` (exit code ${error.exitCode})` : ''}`))
-  first.scrollIntoView({ block: 'center' })
 }
 
 /**
