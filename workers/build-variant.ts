@@ -351,7 +351,7 @@ async function keepPackages (listing: PackageListing | null, ctx: PackageNeeds):
 }
 
 /** Signing the pushed image and attaching its statements in the registry. */
-type AttestNeeds = Pick<PipelineContext, 'build' | 'docker' | 'store' | 'log' | 'record' | 'signal'> & {
+type AttestNeeds = Pick<PipelineContext, 'build' | 'docker' | 'store' | 'log' | 'record' | 'progress' | 'signal'> & {
   settings: Pick<PipelineSettings, 'provenance' | 'signingKey' | 'installation'>
   credentials: Pick<BuildCredentials, 'forPush'>
 }
@@ -373,6 +373,8 @@ function attestPlan (ctx: AttestNeeds): { provenance: boolean; key: SigningKey |
  */
 async function attestPhase (image: Image, listing: PackageListing | null, plan: { provenance: boolean; key: SigningKey | null }, ctx: AttestNeeds): Promise<string[]> {
   const log = (text: string) => logTo(ctx, 'attest')('system', text)
+  // The provenance names when the push ended: the record must have it.
+  await ctx.progress.settle()
   const record = await ctx.store.get(ctx.build.id)
   if (!record) return []
   const statements = imageStatements({ ...toResource(record), image }, { provenance: plan.provenance, packages: listing?.packages ?? null, installation: ctx.settings.installation })
