@@ -47,7 +47,8 @@ export async function runPipeline (ctx: PipelineContext): Promise<PipelineResult
     const reused = known ? null : await reuseEarlier(source.revision, ctx)
     return reused ?? (await buildSource(source, ctx))
   } finally {
-    await source.release()
+    // Letting go of the mirror takes two git processes and its lock: none of the build's business.
+    ctx.afterEnd(() => source.release())
   }
 }
 

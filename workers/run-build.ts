@@ -80,10 +80,14 @@ export async function runBuild (buildId: string, deps: BuildRunnerDeps, cancelSi
   if (!build || TERMINAL_STATUSES.includes(build.status) || (await endedBeforeStart(build, deps))) return
   const run = await startAttempt(build, deps)
   if (!run) return
-  const outcome = await execute(build, run, deps, cancelSignal)
-  if (cancelSignal?.reason === ABORT_REASONS.stale) return giveUp(run)
-  if (cancelSignal?.reason === ABORT_REASONS.shutdown && outcome.status !== 'succeeded') return handBack(run)
-  await conclude(run, outcome, deps)
+  try {
+    const outcome = await execute(build, run, deps, cancelSignal)
+    if (cancelSignal?.reason === ABORT_REASONS.stale) return await giveUp(run)
+    if (cancelSignal?.reason === ABORT_REASONS.shutdown && outcome.status !== 'succeeded') return await handBack(run)
+    await conclude(run, outcome, deps)
+  } finally {
+    for (const work of run.afterEnd) await work().catch((error: unknown) => run.logger.warn({ err: error }, 'cleaning up after the build failed'))
+  }
 }
 
 type Attempt = NonNullable<Awaited<ReturnType<typeof startAttempt>>>
@@ -113,7 +117,9 @@ async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   const progress = createBuildProgress(record, log, (phase) =>
     deps.metrics.phaseSeconds.observe({ phase: phase.name, outcome: phase.status }, (phase.durationMs ?? 0) / 1000)
   )
-  return { id: build.id, attempt, startedAt, ranOn, record, logger, log, redactor, progress, announced }
+  // What the pipeline hands over to run once the build's end is written.
+  const afterEnd: (() => Promise<unknown>)[] = []
+  return { id: build.id, attempt, startedAt, ranOn, record, logger, log, redactor, progress, announced, afterEnd }
 }
 
 /** The pipeline under the build's one signal (its time limit and any abort), as an outcome. */
@@ -147,7 +153,10 @@ function pipelineContext (
 ): PipelineContext {
   const { store, uploads, imageScans, cacheFacts, buildPackages, docker, mirrors } = deps
   const engine = run.ranOn.engine
-  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, cacheFacts, buildPackages, docker, engine, mirrors, settings: deps.pipeline }
+  const afterEnd = (work: () => Promise<unknown>) => {
+    run.afterEnd.push(work)
+  }
+  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, afterEnd, store, uploads, imageScans, cacheFacts, buildPackages, docker, engine, mirrors, settings: deps.pipeline }
 }
 
 /** Writes the terminal state, once: lines first, then the state with its event, then its announcement. */
