@@ -47,7 +47,8 @@ export async function runPipeline (ctx: PipelineContext): Promise<PipelineResult
     const reused = known ? null : await reuseEarlier(source.revision, ctx)
     return reused ?? (await buildSource(source, ctx))
   } finally {
-    await source.release()
+    // Letting go of the mirror takes two git processes and its lock: none of the build's business.
+    ctx.afterEnd(() => source.release())
   }
 }
 
@@ -159,13 +160,18 @@ async function buildSource (source: Source, ctx: VariantNeeds & Pick<PipelineCon
   const { request } = ctx.build
   const tags = tagsAt(request, source.revision)
   if (request.variants.length > 0) return buildVariants(source, tags, ctx)
-  const previousCache = await previousCacheSource(ctx.store, ctx.build, source.resolvedRef)
+  // Read while the image builds, not after its push: the registry cache comes from one of them
+  // (that one is waited for), the size delta from the newest.
+  const earlier = earlierBuilds(ctx.store, ctx.build, source.resolvedRef)
+  // Awaited below; a build that fails first never asks, and its rejection is no one's to hear.
+  earlier.catch(() => undefined)
+  const previousCache = await previousCacheSource(ctx.build, earlier)
   const { image, warnings } = await buildVariant(
     { name: null, dockerfile: request.dockerfile, target: request.target, buildArgs: request.buildArgs, tags, previousCache },
     source,
     ctx
   )
-  const previous = await previousBuild(ctx.store, ctx.build, source.resolvedRef)
+  const previous = (await earlier)[0]
   image.sizeDelta = previous?.image ? sizeDelta(image, { id: previous.id, image: previous.image }) : null
   return { image, reusedFrom: null, fingerprint: buildFingerprint(request, source.revision, tags), warnings }
 }
@@ -239,36 +245,27 @@ function comparisonTable (rows: VariantResult[]): string {
  * build reads cache only from where it may write (a build of the same repository by another team,
  * pushed elsewhere, is not this build's to read).
  */
-async function previousCacheSource (store: BuildStore, build: BuildRecord, resolvedRef: string | null): Promise<CacheSource | null> {
+async function previousCacheSource (build: BuildRecord, earlier: Promise<BuildRecord[]>): Promise<CacheSource | null> {
   const { request } = build
   if (!request.push || request.registryCache === false || request.noCache) return null
-  const earlier = await previousBuild(
-    store,
-    build,
-    resolvedRef,
+  const found = (await earlier).find(
     (candidate) => candidate.registryCache?.exported === true && candidate.image?.pushed === true && candidate.image.digest !== null && candidate.image.repository === request.image
   )
-  return earlier?.image?.digest ? { reference: `${earlier.image.repository}@${earlier.image.digest}`, source: 'previous-build', build: earlier.id } : null
+  return found?.image?.digest ? { reference: `${found.image.repository}@${found.image.digest}`, source: 'previous-build', build: found.id } : null
 }
 
-/** The previous succeeded build of the same repository, ref, Dockerfile and target (and `also`), for the size delta; none for an upload. */
-async function previousBuild (
-  store: BuildStore,
-  build: BuildRecord,
-  resolvedRef: string | null,
-  also: (earlier: BuildRecord) => boolean = () => true
-): Promise<BuildRecord | undefined> {
-  if (build.request.repo === null) return undefined
+/** The succeeded builds before this one of the same repository, ref, Dockerfile and target, newest first (among the repository's last 50); none for an upload. */
+async function earlierBuilds (store: BuildStore, build: BuildRecord, resolvedRef: string | null): Promise<BuildRecord[]> {
+  if (build.request.repo === null) return []
   const refOf = (record: BuildRecord, resolved: string | null) => resolved ?? record.request.ref
   const { items } = await store.list({ repo: build.request.repo, status: 'succeeded', limit: 50 })
-  return items.find(
+  return items.filter(
     (earlier) =>
       earlier.id < build.id &&
       earlier.image !== null &&
       earlier.request.variants.length === 0 &&
       refOf(earlier, earlier.resolvedRef) === refOf(build, resolvedRef) &&
       earlier.request.dockerfile === build.request.dockerfile &&
-      earlier.request.target === build.request.target &&
-      also(earlier)
+      earlier.request.target === build.request.target
   )
 }

@@ -28,22 +28,44 @@ export function attemptRecord (store: BuildStore, buildId: string, attempt: numb
  * Keeps the build record's `phases` and `steps` current while a worker runs it, and puts each
  * phase change in the log stream as a status event for followers. `phaseEnded` hears of each
  * phase that ran, as it ends (for metrics).
+ *
+ * Nothing waits for these writes: one is on its way at a time, and what changes meanwhile (a
+ * phase's end and the next one's start, a burst of steps) goes in the next one, together. A
+ * follower learns of a phase from the log's status event; the record trails it by a write, and
+ * `settle()` brings it up to date.
  */
 export function createBuildProgress (record: AttemptRecord, log: LogWriter, phaseEnded: (phase: Phase) => void) {
   const phases: Phase[] = []
   let running: PhaseName | null = null
   let steps: Step[] = []
   let stepTimer: NodeJS.Timeout | undefined
-  let saving: Promise<unknown> = Promise.resolve()
+  let unsaved: { phases?: Phase[]; steps?: Step[] } = {}
+  let writing: Promise<void> | null = null
+  // A write that failed, thrown by the next settle().
+  let failure: { error: unknown } | null = null
 
+  const write = async () => {
+    try {
+      // The record is encoded as each write starts: it takes every change made before it.
+      while (unsaved.phases || unsaved.steps) {
+        const fields = unsaved
+        unsaved = {}
+        await record.update(fields)
+      }
+    } catch (error) {
+      failure ??= { error }
+    } finally {
+      writing = null
+    }
+  }
   const save = (fields: { phases?: Phase[]; steps?: Step[] }) => {
-    saving = saving.then(() => record.update(fields))
-    return saving
+    Object.assign(unsaved, fields)
+    writing ??= write()
   }
   const saveSteps = () => {
     clearTimeout(stepTimer)
     stepTimer = undefined
-    return save({ steps })
+    save({ steps })
   }
 
   return {
@@ -57,7 +79,7 @@ export function createBuildProgress (record: AttemptRecord, log: LogWriter, phas
       running = name
       log.write(name, 'system', `==> ${name}${variant ? ` (${variant})` : ''}`)
       log.status('running', name)
-      await save({ phases })
+      save({ phases })
       const end = (status: Phase['status']) => {
         phase.status = status
         phase.finishedAt = new Date().toISOString()
@@ -68,7 +90,7 @@ export function createBuildProgress (record: AttemptRecord, log: LogWriter, phas
         const result = await work()
         end('succeeded')
         running = null
-        await save({ phases })
+        save({ phases })
         return result
       } catch (error) {
         end('failed')
@@ -84,14 +106,17 @@ export function createBuildProgress (record: AttemptRecord, log: LogWriter, phas
     /** The builder's steps so far; saved shortly, in one write with any other changes meanwhile. */
     steps (current: Step[]) {
       steps = current
-      stepTimer ??= setTimeout(() => {
-        void saveSteps().catch(() => undefined)
-      }, STEP_SAVE_INTERVAL_MS)
+      stepTimer ??= setTimeout(saveSteps, STEP_SAVE_INTERVAL_MS)
     },
-    /** Every change so far is in the record. */
+    /** Every change so far is in the record; throws what a write since the last settle() failed with. */
     async settle () {
-      if (stepTimer) await saveSteps()
-      await saving
+      if (stepTimer) saveSteps()
+      while (writing) await writing
+      if (failure) {
+        const { error } = failure
+        failure = null
+        throw error
+      }
     },
     /**
      * Phases and steps as the ended build keeps them: nothing is left `running`. What a cancel or

@@ -67,6 +67,8 @@ export async function buildVariant (spec: BuildSpec, source: Source, ctx: Varian
   // The engine keeps the image's tags only for a build that succeeds without pushing: they are
   // where its image is. A pushed image is in the registry; a failed build's image is nobody's.
   let keepTags = false
+  // Once pushed and read, the image's tags go while the attest phase talks to the registry.
+  let untagging: Promise<unknown> | null = null
   try {
     const { insight, budget, warnings } = await progress.run('inspect', () => inspectPhase(built, plan, spec, { labels, dockerfile }, ctx), variant)
 
@@ -83,20 +85,29 @@ export async function buildVariant (spec: BuildSpec, source: Source, ctx: Varian
       const deleted = await scanning
       if (deleted) insight.findings = byBytes([...insight.findings, deleted])
       packages = await listing
-      await keepPackages(packages, ctx)
     }
     keepTags = !request.push
+    // Reading the image by its id is over: removing its last tag may remove its record.
+    if (!keepTags) untagging = removeTags(ctx.docker, spec.tags, built.imageId)
     const image: Image = { id: built.imageId, repository: request.image, tags: spec.tags, pushed: request.push, digest, sizeDelta: null, budget, ...insight }
-    // A build with variants pushes one image per variant, and describes none of them.
-    if (digest !== null && spec.name === null) {
-      const attaching = attestPlan(ctx)
-      if (attaching) warnings.push(...(await progress.run('attest', () => attestPhase(image, packages, attaching, ctx))))
-      else progress.skip('attest')
-    }
-    return { image, warnings }
+    // Kept in Redis while the attest phase works from the listing itself.
+    const [, attestWarnings] = await Promise.all([keepPackages(packages, ctx), attestIfPushed(image, packages, spec, ctx)])
+    return { image, warnings: [...warnings, ...attestWarnings] }
   } finally {
-    if (!keepTags) await removeTags(ctx.docker, spec.tags, built.imageId)
+    if (untagging) await untagging
+    else if (!keepTags) await removeTags(ctx.docker, spec.tags, built.imageId)
   }
+}
+
+/** Signs and describes the pushed image in the registry: its warnings (none when it went well). A build with variants pushes one image per variant, and describes none of them. */
+async function attestIfPushed (image: Image, packages: PackageListing | null, spec: BuildSpec, ctx: AttestNeeds): Promise<string[]> {
+  if (image.digest === null || spec.name !== null) return []
+  const attaching = attestPlan(ctx)
+  if (!attaching) {
+    ctx.progress.skip('attest')
+    return []
+  }
+  return ctx.progress.run('attest', () => attestPhase(image, packages, attaching, ctx))
 }
 
 const logTo = (ctx: Pick<PipelineContext, 'log'>, phase: PhaseName) => (stream: LogStreamName, text: string) => ctx.log.write(phase, stream, text)
@@ -351,7 +362,7 @@ async function keepPackages (listing: PackageListing | null, ctx: PackageNeeds):
 }
 
 /** Signing the pushed image and attaching its statements in the registry. */
-type AttestNeeds = Pick<PipelineContext, 'build' | 'docker' | 'store' | 'log' | 'record' | 'signal'> & {
+type AttestNeeds = Pick<PipelineContext, 'build' | 'docker' | 'store' | 'log' | 'record' | 'progress' | 'signal'> & {
   settings: Pick<PipelineSettings, 'provenance' | 'signingKey' | 'installation'>
   credentials: Pick<BuildCredentials, 'forPush'>
 }
@@ -373,6 +384,8 @@ function attestPlan (ctx: AttestNeeds): { provenance: boolean; key: SigningKey |
  */
 async function attestPhase (image: Image, listing: PackageListing | null, plan: { provenance: boolean; key: SigningKey | null }, ctx: AttestNeeds): Promise<string[]> {
   const log = (text: string) => logTo(ctx, 'attest')('system', text)
+  // The provenance names when the push ended: the record must have it.
+  await ctx.progress.settle()
   const record = await ctx.store.get(ctx.build.id)
   if (!record) return []
   const statements = imageStatements({ ...toResource(record), image }, { provenance: plan.provenance, packages: listing?.packages ?? null, installation: ctx.settings.installation })

@@ -68,6 +68,8 @@ export interface PipelineContext {
   signal: AbortSignal
   /** An empty folder of this attempt's own, removed by the caller afterwards. */
   workspace: string
+  /** Hands over work that nothing the build reports waits for (letting go of the mirror): it runs once the build's end is written. */
+  afterEnd: (work: () => Promise<unknown>) => void
   store: BuildStore
   /** Uploaded sources, for a build of an upload. */
   uploads: StoredUploads

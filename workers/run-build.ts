@@ -80,10 +80,14 @@ export async function runBuild (buildId: string, deps: BuildRunnerDeps, cancelSi
   if (!build || TERMINAL_STATUSES.includes(build.status) || (await endedBeforeStart(build, deps))) return
   const run = await startAttempt(build, deps)
   if (!run) return
-  const outcome = await execute(build, run, deps, cancelSignal)
-  if (cancelSignal?.reason === ABORT_REASONS.stale) return giveUp(run)
-  if (cancelSignal?.reason === ABORT_REASONS.shutdown && outcome.status !== 'succeeded') return handBack(run)
-  await conclude(run, outcome, deps)
+  try {
+    const outcome = await execute(build, run, deps, cancelSignal)
+    if (cancelSignal?.reason === ABORT_REASONS.stale) return await giveUp(run)
+    if (cancelSignal?.reason === ABORT_REASONS.shutdown && outcome.status !== 'succeeded') return await handBack(run)
+    await conclude(run, outcome, deps)
+  } finally {
+    for (const work of run.afterEnd) await work().catch((error: unknown) => run.logger.warn({ err: error }, 'cleaning up after the build failed'))
+  }
 }
 
 type Attempt = NonNullable<Awaited<ReturnType<typeof startAttempt>>>
@@ -94,12 +98,8 @@ async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   // An engine that cannot be asked fails the build on its own (DOCKER_UNAVAILABLE): no reason to stop here.
   const ranOn: RanOn = { worker: deps.place.worker, engine: await deps.place.engine() }
   const startedAt = new Date()
-  const started = await deps.store.transition(build.id, {
-    from: ['queued', 'running'],
-    to: 'running',
-    set: { startedAt: startedAt.toISOString(), attempts: attempt, ranOn, phases: [], steps: [], builder: null, image: null, cache: null, error: null },
-    attempt: build.attempts
-  })
+  const set = { startedAt: startedAt.toISOString(), attempts: attempt, ranOn, phases: [], steps: [], builder: null, image: null, cache: null, error: null }
+  const started = await deps.store.transition(build.id, { from: ['queued', 'running'], to: 'running', set, attempt: build.attempts })
   if (!started) return null
   deps.onAttempt?.(build.id, attempt)
   if (attempt === 1) deps.metrics.queueWaitSeconds.observe((startedAt.getTime() - Date.parse(build.createdAt)) / 1000)
@@ -108,15 +108,18 @@ async function startAttempt (build: BuildRecord, deps: BuildRunnerDeps) {
   const record = attemptRecord(deps.store, build.id, attempt, (text) => redactor.redact(text))
   const logger = deps.logger.child({ buildId: build.id, attempt })
   if (!ranOn.engine) logger.warn('the Docker Engine did not say its id and name (docker info): the build records none')
-  // A build run again after its worker died has been announced as started already.
-  if (attempt === 1) await announce(build.id, deps, logger)
+  // A build run again after its worker died has been announced as started already. The build
+  // does not wait for the announcement; its end's announcement does, so the two keep their order.
+  const announced = attempt === 1 ? announce({ ...build, status: 'running', ...set }, deps, logger) : Promise.resolve()
   // The start's status event is in the log already: the store writes it with the change.
   const log = await deps.logs.openWriter(build.id, { maxBytes: deps.settings.logMaxBytes, redact: (text) => redactor.redact(text) })
   logger.info({ repo: build.request.repo, ref: build.request.ref, upload: build.request.source?.sha256 }, 'build started')
   const progress = createBuildProgress(record, log, (phase) =>
     deps.metrics.phaseSeconds.observe({ phase: phase.name, outcome: phase.status }, (phase.durationMs ?? 0) / 1000)
   )
-  return { id: build.id, attempt, startedAt, ranOn, record, logger, log, redactor, progress }
+  // What the pipeline hands over to run once the build's end is written.
+  const afterEnd: (() => Promise<unknown>)[] = []
+  return { id: build.id, attempt, startedAt, ranOn, record, logger, log, redactor, progress, announced, afterEnd }
 }
 
 /** The pipeline under the build's one signal (its time limit and any abort), as an outcome. */
@@ -150,7 +153,10 @@ function pipelineContext (
 ): PipelineContext {
   const { store, uploads, imageScans, cacheFacts, buildPackages, docker, mirrors } = deps
   const engine = run.ranOn.engine
-  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, store, uploads, imageScans, cacheFacts, buildPackages, docker, engine, mirrors, settings: deps.pipeline }
+  const afterEnd = (work: () => Promise<unknown>) => {
+    run.afterEnd.push(work)
+  }
+  return { build, record: run.record, progress: run.progress, log: run.log, ...attempt, afterEnd, store, uploads, imageScans, cacheFacts, buildPackages, docker, engine, mirrors, settings: deps.pipeline }
 }
 
 /** Writes the terminal state, once: lines first, then the state with its event, then its announcement. */
@@ -178,7 +184,8 @@ async function conclude (run: Attempt, outcome: Outcome, deps: BuildRunnerDeps):
   }
   if (finished) deps.metrics.finished.inc({ status: outcome.status, code: outcome.error?.code ?? 'none', engine: run.ranOn.engine?.name ?? 'unknown' })
   await run.log.close()
-  if (finished) await announce(run.id, deps, run.logger)
+  await run.announced
+  if (finished) await announceStored(run.id, deps, run.logger)
   run.logger.info({ status: outcome.status, code: outcome.error?.code, durationMs }, 'build finished')
 }
 
@@ -200,10 +207,14 @@ async function handBack (run: Attempt): Promise<'handed-back'> {
   return 'handed-back'
 }
 
-/** Tells webhooks about the build's state now; an announcement that cannot be made is logged, not fatal. */
-async function announce (buildId: string, deps: BuildRunnerDeps, logger: Logger): Promise<void> {
-  const record = await deps.store.get(buildId)
-  if (!record) return
+/** Tells webhooks about the build as it is stored now. */
+async function announceStored (buildId: string, deps: BuildRunnerDeps, logger: Logger): Promise<void> {
+  const record = await deps.store.get(buildId).catch((error: unknown) => logger.error({ err: error }, 'build event not announced: the build could not be read'))
+  if (record) await announce(record, deps, logger)
+}
+
+/** Tells webhooks about the build in this state; an announcement that cannot be made is logged, not fatal. */
+async function announce (record: BuildRecord, deps: BuildRunnerDeps, logger: Logger): Promise<void> {
   await deps.events.emit(eventTypeOf(record.status), toResource(record)).catch((error: unknown) => logger.error({ err: error }, 'build event not announced'))
 }
 

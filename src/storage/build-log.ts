@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { TERMINAL_STATUSES, type BuildStatus } from '../domain/schemas/build.js'
 import type { RedisKeys } from './keys.js'
-import { countLogBytes, keptLogBytes, logExpiryField } from './build-store.js'
+import { keptLogBytes, LOG_BYTES_FIELD, logExpiryField } from './build-store.js'
 import { withCommands } from './redis-commands.js'
 
 export type LogStreamName = 'stdout' | 'stderr' | 'system'
@@ -33,7 +33,10 @@ export interface LogWriter {
   write(phase: string, stream: LogStreamName, text: string): void
   /** Records a status or phase change; never dropped by the byte cap. */
   status(status: BuildStatus, phase: string | null): void
-  /** Resolves once buffered lines are few enough to accept more: callers reading a fast producer await it. */
+  /**
+   * Resolves once buffered lines are few enough to accept more: callers reading a fast producer
+   * await it. Below the high-water mark it waits for nothing, not even a write in flight.
+   */
   drain(): Promise<void>
   /** Resolves once everything written so far is in Redis. */
   flush(): Promise<void>
@@ -47,7 +50,9 @@ const HIGH_WATER_BYTES = 1024 * 1024
 type Pending = Omit<LogLine, 'id'> | Omit<StatusEvent, 'id'>
 
 /**
- * Appends a build's log to its Redis stream in small batches. Every line passes `redact` before it
+ * Appends a build's log to its Redis stream in small batches: what arrives within 20 ms (or 200
+ * entries) goes in as one command (commands/appendLog-2.lua), one batch after another, so lines
+ * keep their order and a follower waits at most one batch. Every line passes `redact` before it
  * is stored. The bytes kept per build are counted with the build (see the build store), so the
  * cap holds across worker restarts; past it lines are counted, not stored, and a marker says how
  * much was dropped.
@@ -62,15 +67,19 @@ export async function openLogWriter (
   let keptBytes = await keptLogBytes(redis, keys, buildId)
   let pending: Pending[] = []
   let pendingBytes = 0
+  // Bytes handed to a write that has not finished yet: with `pendingBytes`, what drain() bounds.
+  let writingBytes = 0
   let droppedBytes = 0
   let droppedLines = 0
   let timer: NodeJS.Timeout | undefined
   let flushing: Promise<void> = Promise.resolve()
+  const connection = withCommands(redis)
 
   function append (entry: Pending, bytes: number) {
     pending.push(entry)
     pendingBytes += bytes
-    // A failed background flush surfaces in drain(), flush() or close(), which await the same chain.
+    // A failed background flush surfaces in flush() or close() (and drain() past the high-water
+    // mark), which await the same chain.
     if (pending.length >= FLUSH_LINES) flush().catch(() => {})
     else timer ??= setTimeout(() => { flush().catch(() => {}) }, FLUSH_DELAY_MS)
   }
@@ -87,11 +96,18 @@ export async function openLogWriter (
     const batchBytes = pendingBytes
     pending = []
     pendingBytes = 0
+    writingBytes += batchBytes
     flushing = flushing.then(async () => {
-      const pipeline = redis.pipeline()
-      for (const entry of batch) pipeline.xadd(streamKey, '*', ...encode(entry))
-      countLogBytes(pipeline, keys, buildId, batchBytes)
-      await pipeline.exec()
+      const args: string[] = []
+      for (const entry of batch) {
+        const fields = encode(entry)
+        args.push(String(fields.length), ...fields)
+      }
+      try {
+        await connection.appendLog(streamKey, keys.build(buildId), LOG_BYTES_FIELD, batchBytes, ...args)
+      } finally {
+        writingBytes -= batchBytes
+      }
     })
     return flushing
   }
@@ -114,8 +130,7 @@ export async function openLogWriter (
       append({ kind: 'status', ts: Date.now(), status, phase }, 0)
     },
     async drain () {
-      if (pendingBytes >= HIGH_WATER_BYTES) await flush()
-      else await flushing
+      if (pendingBytes + writingBytes >= HIGH_WATER_BYTES) await flush()
     },
     flush,
     async close () {

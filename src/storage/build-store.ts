@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { decodeHash, encodeHash } from './redis-hash.js'
 import { withCommands } from './redis-commands.js'
 import { BUILD_STATUSES, TERMINAL_STATUSES, type BuildRecord, type BuildStatus } from '../domain/schemas/build.js'
@@ -353,17 +353,16 @@ function decode (hash: Record<string, string>): BuildRecord | null {
   return hash.status ? decodeHash<BuildRecord>(hash, RAW) : null
 }
 
-// A build's log counts the bytes it keeps in the build's hash (`logBytes`), so its cap holds across
-// worker restarts; build-log.ts reads and adds to the count through these two.
+// A build's log counts the bytes it keeps in the build's hash, so its cap holds across worker
+// restarts; build-log.ts reads the count through keptLogBytes and adds to it in the script that
+// appends each batch of lines.
+
+/** The record's field that counts the bytes of log kept. */
+export const LOG_BYTES_FIELD = 'logBytes'
 
 /** The bytes of log kept for a build so far. */
 export async function keptLogBytes (redis: Redis, keys: RedisKeys, id: string): Promise<number> {
-  return Number(await redis.hget(keys.build(id), 'logBytes')) || 0
-}
-
-/** Adds to a build's count of log bytes kept, in the caller's pipeline (with the lines it counts). */
-export function countLogBytes (pipeline: ChainableCommander, keys: RedisKeys, id: string, bytes: number): void {
-  pipeline.hincrby(keys.build(id), 'logBytes', bytes)
+  return Number(await redis.hget(keys.build(id), LOG_BYTES_FIELD)) || 0
 }
 
 /** The record's field (and encoded value) that says when its log was removed: build-log.ts writes it as it removes the log. */

@@ -18,6 +18,7 @@ export interface StorageCommands {
   transitionBuild(build: string, log: string, from: string, to: string, attempt: string, eventTs: number, ...fields: string[]): Promise<[applied: number, previous: string]>
   createBuild(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<['held', string] | ['full'] | null>
   appendAudit(all: string, byActor: string, byKind: string, ...fields: string[]): Promise<string>
+  appendLog(log: string, build: string, bytesField: string, bytes: number, ...entries: string[]): Promise<number>
   createDelivery(delivery: string, ...fields: string[]): Promise<0 | 1>
   acquireFollowerLease(leases: string, lease: string, ttlMs: number, limit: number): Promise<0 | 1>
   refreshFollowerLeases(leases: string, ttlMs: number, ...leaseIds: string[]): Promise<1>
@@ -39,6 +40,7 @@ const KNOWN: Record<keyof StorageCommands, true> = {
   transitionBuild: true,
   createBuild: true,
   appendAudit: true,
+  appendLog: true,
   createDelivery: true,
   acquireFollowerLease: true,
   refreshFollowerLeases: true,

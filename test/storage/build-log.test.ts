@@ -39,6 +39,48 @@ t.test('lines and status events are kept in order, and read back in batches', as
   t.same(texts(await collect(readLogEvents(redis, keys, 'B1', events[2498]!.id))), ['line 2498', 'line 2499'], 'reading resumes after an id')
 })
 
+t.test('batched: every entry once and in order, however the writes fall into batches, one command per batch', async (t) => {
+  const { redis, keys } = await setup(t)
+  const log = await openLogWriter(redis, keys, 'B7', { maxBytes: 1024 * 1024, redact: keep })
+  // The script is sent once per connection; count what comes after it.
+  log.write('clone', 'system', 'first')
+  await log.flush()
+  const sent: string[] = []
+  const sendCommand = redis.sendCommand.bind(redis)
+  redis.sendCommand = (command, stream) => {
+    sent.push(command.name)
+    return sendCommand(command, stream)
+  }
+  const written: string[] = ['first']
+  // 1000 lines at once make five full batches of 200.
+  for (let i = 0; i < 1000; i++) written.push(`burst ${i}`)
+  for (const text of written.slice(1)) log.write('build', 'stdout', text)
+  await log.flush()
+  t.same(sent, ['evalsha', 'evalsha', 'evalsha', 'evalsha', 'evalsha'], 'a full batch is one command')
+  // Then a trickle across the flush timer, with status events between the lines and lines written
+  // while earlier batches are still on their way.
+  for (let i = 0; i < 30; i++) {
+    log.write('build', i % 2 ? 'stderr' : 'stdout', `trickle ${i}`)
+    written.push(`trickle ${i}`)
+    if (i % 10 === 0) log.status('running', `phase ${i}`)
+    if (i % 7 === 0) await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  log.status('succeeded', null)
+  await log.close()
+  const events = await collect(readLogEvents(redis, keys, 'B7'))
+  t.same(texts(events), written, 'every line, in order')
+  t.same(
+    events.filter((event) => event.kind === 'status').map((event) => event.kind === 'status' && event.phase),
+    ['phase 0', 'phase 10', 'phase 20', null],
+    'every status event'
+  )
+  t.match(events.at(-1), { kind: 'status', status: 'succeeded' }, 'the last entry written is the last one stored')
+  const before = events.findIndex((event) => event.kind === 'status' && event.phase === 'phase 10')
+  t.same(events[before - 1], { ...events[before - 1], text: 'trickle 10' }, 'a status event keeps its place among the lines')
+  t.ok(sent.length < 5 + 30, `a trickle is batched too (${sent.length} commands)`)
+  t.equal(Number(await redis.hget(keys.build('B7'), 'logBytes')), written.reduce((sum, text) => sum + Buffer.byteLength(text) + 1, 0), 'the bytes kept are counted')
+})
+
 t.test('past the byte limit lines are counted, not kept, and the count holds across writers', async (t) => {
   const { redis, keys } = await setup(t)
   // Ten 99-character lines take 1000 bytes with their newlines.
