@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../domain/config.js'
 import { recordsLifetimeMs } from '../domain/retention.js'
 import { createAuditLog } from './audit-log.js'
+import { createBuildChanges } from './build-changes.js'
 import { createBuildLogs } from './build-log.js'
 import { createBuildQueue } from './build-queue.js'
 import { createBuildStore } from './build-store.js'
@@ -67,6 +68,8 @@ export function createStorage (redis: Redis, settings: Pick<Config, 'prefix' | '
     secrets: (keyring: Keyring) => createSecretStore(connection, keys, keyring, audit),
     followerLeases: (limit: number) => createFollowerLeases({ redis: connection, keys, limit }),
     /** Opens its own blocking connection once a log is followed; close() lets it go. */
+    /** Opens its own subscribing connection once listened to; close() lets it go. */
+    buildChanges: () => createBuildChanges({ redis: connection, keys }),
     logHub: (deps: Omit<Parameters<typeof createLogHub>[0], 'redis' | 'keys'>) => createLogHub({ redis: connection, keys, ...deps }),
     buildQueue: (onError: (error: Error) => void) => createBuildQueue(connection, prefix, onError),
     webhookQueue: (settings: WebhookQueueSettings, onError: (error: Error) => void) => createWebhookQueue(connection, prefix, settings, onError)
