@@ -152,6 +152,12 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     description: 'Builds one token (or trigger rule) may have queued or running at once; past it, 429 QUOTA_EXCEEDED'
   }),
+  buildAnswerCacheBytes: Type.Integer({
+    default: 64 * 1024 ** 2,
+    minimum: 0,
+    description:
+      'Bytes of ended builds\' answers each API process keeps in memory (GET /v1/builds/{id}), so the same answer is not read and written again; 0 keeps none'
+  }),
   quotaLogFollowers: Type.Integer({
     default: 200,
     minimum: 1,

@@ -52,6 +52,11 @@ export const VariantNameRepeated = createError(
   "Two variants are named '%s'; each variant's tags end in \"-<name>\", so give each a name of its own.",
   400
 )
+export const WaitTooLong = createError(
+  'WAIT_TOO_LONG',
+  'wait %s is longer than a GET of a build may wait (%s s); ask for %ss or less, and ask again if the build has not changed by then.',
+  400
+)
 export const BuildFinished = createError('BUILD_FINISHED', "Build '%s' has already ended (%s); there is nothing to cancel.", 409)
 export const BuildNotFinished = createError(
   'BUILD_NOT_FINISHED',

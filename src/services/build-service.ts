@@ -242,6 +242,7 @@ export function createBuildService (deps: {
 
   return {
     get,
+    missing,
 
     /** Sizes of a repository's succeeded builds, oldest first, optionally of one ref, Dockerfile and target. */
     async sizeHistory (repo: string, filter: { ref?: string | undefined; dockerfile?: string | undefined; target?: string | undefined; limit: number }) {

@@ -204,7 +204,7 @@ export function createBuildLogs (redis: Redis, keys: RedisKeys) {
      * the build is gone, running, or its log went already; whether it did.
      */
     expire: async (buildId: string, at: Date): Promise<boolean> =>
-      (await withCommands(redis).expireLog(keys.build(buildId), keys.log(buildId), TERMINAL_STATUSES.join(','), ...logExpiryField(at))) === 1
+      (await withCommands(redis).expireLog(keys.build(buildId), keys.log(buildId), TERMINAL_STATUSES.join(','), ...logExpiryField(at), keys.buildChanges, buildId)) === 1
   }
 }
 

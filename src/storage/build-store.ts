@@ -144,7 +144,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys, keepAtMost
   async function transition (id: string, change: Transition): Promise<boolean> {
     const fields = Object.entries(encode(change.set ?? {})).flat()
     const attempt = change.attempt === undefined ? '' : JSON.stringify(change.attempt)
-    const [applied, previous] = await redis.transitionBuild(keys.build(id), keys.log(id), change.from.join(','), change.to, attempt, Date.now(), ...fields)
+    const [applied, previous] = await redis.transitionBuild(keys.build(id), keys.log(id), change.from.join(','), change.to, attempt, Date.now(), keys.buildChanges, id, ...fields)
     if (applied === 1 && previous !== change.to) {
       // The status index trails the hash by one round trip; list() re-checks each status it returns.
       const changes = redis.multi().zrem(keys.buildsByStatus(previous as BuildStatus), id).zadd(keys.buildsByStatus(change.to), 0, id)
@@ -282,7 +282,7 @@ export function createBuildStore (connection: Redis, keys: RedisKeys, keepAtMost
     const deleted = [keys.log(build.id), keys.buildWebhooks(build.id), keys.buildDeliveries(build.id), keys.buildPackages(build.id)]
     const indexes = [keys.allBuilds, ...TERMINAL_STATUSES.map((status) => keys.buildsByStatus(status)), ...repo, ...active]
     const scriptKeys = [keys.build(build.id), keys.expiredBuilds, ...deleted, ...indexes]
-    return (await redis.expireBuild(scriptKeys.length, ...scriptKeys, build.id, now, deleted.length, TERMINAL)) === 1
+    return (await redis.expireBuild(scriptKeys.length, ...scriptKeys, build.id, now, deleted.length, TERMINAL, keys.buildChanges)) === 1
   }
 
   return {

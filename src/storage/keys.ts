@@ -32,6 +32,11 @@ export function redisKeys (prefix: string) {
     dedupe: (fingerprint: string) => `${prefix}:dedupe:${fingerprint}`,
     /** The ids of an actor's builds that were queued or running when last looked at. */
     activeBuilds: (actorId: string) => `${prefix}:quota:builds:${actorId}`,
+    /**
+     * Not a key: the pub/sub channel on which the scripts that change a build record publish
+     * "<id> <status>" ("<id> gone" when it is removed); build-changes.ts listens.
+     */
+    buildChanges: `${prefix}:changes:builds`,
 
     // build-log.ts; log-hub.ts follows it live, reading it with build-log's decoding.
     log: (id: string) => `${prefix}:build:{${id}}:log`,

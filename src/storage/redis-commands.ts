@@ -15,7 +15,7 @@ type Arg = string | number | Buffer
 
 /** The scripts as commands of a connection: their keys, then their arguments (see each file's header). */
 export interface StorageCommands {
-  transitionBuild(build: string, log: string, from: string, to: string, attempt: string, eventTs: number, ...fields: string[]): Promise<[applied: number, previous: string]>
+  transitionBuild(build: string, log: string, from: string, to: string, attempt: string, eventTs: number, changes: string, id: string, ...fields: string[]): Promise<[applied: number, previous: string]>
   createBuild(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<['held', string] | ['full'] | null>
   appendAudit(all: string, byActor: string, byKind: string, ...fields: string[]): Promise<string>
   appendLog(log: string, build: string, bytesField: string, bytes: number, ...entries: string[]): Promise<number>
@@ -25,7 +25,7 @@ export interface StorageCommands {
   admitToken(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<['admitted', string, number, number] | ['unknown'] | ['limited', number]>
   storeUploadPiece(upload: string, uploadBytes: string, id: string, piece: Buffer, ttlSeconds: number, quotaBytes: number, first: '0' | '1'): Promise<0 | 1>
   expireBuild(numberOfKeys: number, ...keysThenArgs: Arg[]): Promise<0 | 1>
-  expireLog(build: string, log: string, terminal: string, field: string, value: string): Promise<0 | 1>
+  expireLog(build: string, log: string, terminal: string, field: string, value: string, changes: string, id: string): Promise<0 | 1>
   holdLock(lock: string, token: string, ttlMs: number): Promise<0 | 1>
   releaseLock(lock: string, token: string): Promise<0 | 1>
   createSecret(secret: string, index: string, id: string, ...fields: string[]): Promise<0 | 1>

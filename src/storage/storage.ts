@@ -3,6 +3,7 @@ import type { Config } from '../domain/config.js'
 import { recordsLifetimeMs } from '../domain/retention.js'
 import { createAuditLog } from './audit-log.js'
 import { listenToAuthEvents, type AuthEventHandlers } from './auth-events.js'
+import { createBuildChanges } from './build-changes.js'
 import { createBuildLogs } from './build-log.js'
 import { createBuildQueue } from './build-queue.js'
 import { createBuildStore } from './build-store.js'
@@ -69,6 +70,8 @@ export function createStorage (redis: Redis, settings: Pick<Config, 'prefix' | '
     followerLeases: (limit: number) => createFollowerLeases({ redis: connection, keys, limit }),
     /** Revoked tokens and addresses held back, as announced, on a subscribed connection of its own; close() lets it go. */
     authEvents: (handlers: AuthEventHandlers) => listenToAuthEvents(connection, keys, handlers),
+    /** Opens its own subscribing connection once listened to; close() lets it go. */
+    buildChanges: () => createBuildChanges({ redis: connection, keys }),
     /** Opens its own blocking connection once a log is followed; close() lets it go. */
     logHub: (deps: Omit<Parameters<typeof createLogHub>[0], 'redis' | 'keys'>) => createLogHub({ redis: connection, keys, ...deps }),
     buildQueue: (onError: (error: Error) => void) => createBuildQueue(connection, prefix, onError),

@@ -4,6 +4,7 @@ import type { AuditLog } from '../../storage/audit-log.js'
 import type { TokenStore } from '../../storage/token-store.js'
 import type { SecretStore } from '../../storage/secrets.js'
 import { keyringOf } from '../../domain/secrets/secret-key.js'
+import { createBuildAnswers, type BuildAnswers } from '../../services/build-answers.js'
 import { createBuildService, type BuildService } from '../../services/build-service.js'
 import { createBuildDocuments, type BuildDocuments } from '../../services/build-documents.js'
 import { packageVersion } from '../../package-info.js'
@@ -15,6 +16,7 @@ import type { ClusterCounts } from '../../metrics/cluster-metrics.js'
 import { createRedis } from '../../storage/redis.js'
 import { createStorage, type Storage } from '../../storage/storage.js'
 import { repoPolicy } from '../../domain/builds/repo-url.js'
+import { recordsLifetimeMs } from '../../domain/retention.js'
 import { parseAllowList } from '../../services/url-policy.js'
 import { createWebhookService, type WebhookService } from '../../services/webhook-service.js'
 import { createTriggerService, type TriggerService } from '../../services/trigger-service.js'
@@ -28,6 +30,8 @@ declare module 'fastify' {
     /** The API's stores over its one Redis connection. */
     storage: Storage
     builds: BuildService
+    /** GET /v1/builds/{id}'s answers: ended ones kept, waits woken by changes. */
+    buildAnswers: BuildAnswers
     /** A build's provenance statement and software bill of materials. */
     buildDocuments: BuildDocuments
     logs: LogService
@@ -113,6 +117,14 @@ export default fp(
     const logs = createLogService({ storage, maxFollowers: config.quotaLogFollowers, logger: fastify.log, retention: config })
     fastify.decorate('logs', logs)
     fastify.decorate('builds', builds)
+    const buildChanges = storage.buildChanges()
+    fastify.decorate('buildAnswers', createBuildAnswers({
+      store,
+      changes: buildChanges,
+      missing: builds.missing,
+      maxBytes: config.buildAnswerCacheBytes,
+      recordsLifetimeMs: recordsLifetimeMs(config.retention)
+    }))
     fastify.decorate('signingKey', config.signingKey ? publicHalf(parseSigningKey(config.signingKey)) : null)
     fastify.decorate('buildDocuments', createBuildDocuments({
       getBuild: builds.get,
@@ -133,6 +145,7 @@ export default fp(
       })
     )
     fastify.addHook('onClose', async () => {
+      buildChanges.close()
       await Promise.all([buildQueue.close(), events.close(), logs.close()])
       await redis.quit().catch(() => redis.disconnect())
     })

@@ -3,7 +3,8 @@
   beside it, its id from every index, in one step, so no index ever names a build that is gone;
   and leaves a tombstone, so GET of the id answers 410 BUILD_EXPIRED rather than 404. A build
   that is not (or no longer) in a terminal status is left alone, so does a build already gone:
-  two sweepers removing the same build remove it once.
+  two sweepers removing the same build remove it once. The removal is published on the channel of
+  build changes (the id and 'gone'), so every process drops the answer it keeps of the build.
 
   Input (the number of keys varies with the build's indexes; callers pass that number first):
     KEYS[1]  the build's hash
@@ -16,6 +17,7 @@
     ARGV[2]  now, in ms since the epoch
     ARGV[3]  how many keys to delete follow the tombstones
     ARGV[4]  the terminal statuses, comma-separated
+    ARGV[5]  the channel of build changes
 
   Output:
     1 when removed; 0 when not (gone already, or not ended)
@@ -34,4 +36,5 @@ for i = 3 + deleted, #KEYS do
   end
 end
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('PUBLISH', ARGV[5], ARGV[1] .. ' gone')
 return 1

@@ -2,12 +2,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import multipart from '@fastify/multipart'
-import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema, type BuildRequest } from '../../../domain/schemas/build.js'
-import { BodyInvalid } from '../../../domain/errors.js'
+import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema, BuildStatusSchema, type BuildRequest } from '../../../domain/schemas/build.js'
+import { BodyInvalid, ValidationFailed } from '../../../domain/errors.js'
+import { WAIT_PATTERN, waitMs } from '../../../domain/builds/build-wait.js'
+import type { RenderBuild } from '../../../services/build-answers.js'
 import { isUpload, readUploadRequest, TAR_GZIP_TYPES } from '../../upload-request.js'
 import { parseIdempotencyKey } from '../../../storage/idempotency.js'
 import { actorOf, senderOf } from '../../plugins/auth.js'
 import { BuildIdParams, errors } from './common.js'
+
+const ETagHeader = Type.String({ description: "The answer's strong entity tag: it changes whenever anything in the build does" })
 
 const TarGzipBody = Type.String({ format: 'binary', description: 'A gzipped tar of the files to build, as `tar -czf - .` writes it' })
 
@@ -161,11 +165,48 @@ export default async function buildRoutes (instance: FastifyInstance) {
         summary: 'Get a build: its status, phases, image and error',
         description:
           'A build that ended longer ago than SLIPWAY_RETENTION, and is not among the newest SLIPWAY_RETENTION_KEEP_LAST of its ' +
-          'repository and ref, is removed by the retention sweeper; for as long again its id answers 410 BUILD_EXPIRED, then 404.',
+          'repository and ref, is removed by the retention sweeper; for as long again its id answers 410 BUILD_EXPIRED, then 404.\n\n' +
+          'With `wait` (e.g. `30s`, `1m`, or seconds; at most 60 s, else 400 WAIT_TOO_LONG), the answer comes as soon as the ' +
+          "build's status is not `status` (by default, the status it has when asked), or when the wait is over, with the build " +
+          'as it is then, whichever is first: a client follows a build by asking again with the status it got, rather than polling. ' +
+          'A build that has ended answers at once.\n\n' +
+          'Every answer has a strong `ETag` that changes whenever anything in the build does; with `If-None-Match` naming it, ' +
+          'the answer is 304 with no body (after the wait, with `wait`).',
         params: BuildIdParams,
-        response: { 200: Type.Ref(BuildSchema), ...errors(404, 410, 503) }
+        querystring: Type.Object(
+          {
+            wait: Type.Optional(Type.String({ pattern: WAIT_PATTERN, description: 'Wait up to this long for the status to change: 30s, 1m, or seconds (at most 60 s)', examples: ['30s'] })),
+            status: Type.Optional(Type.Ref(BuildStatusSchema, { description: 'With wait: the status to wait out. Default: the status the build has when asked' }))
+          },
+          { additionalProperties: false }
+        ),
+        headers: Type.Object({
+          'if-none-match': Type.Optional(Type.String({ description: 'The ETag of the answer the client holds: 304 if it is still the answer' }))
+        }),
+        response: {
+          200: Type.Ref(BuildSchema, { headers: { etag: ETagHeader } }),
+          304: Type.Null({ description: 'Not modified: the ETag named in If-None-Match is the answer still', headers: { etag: ETagHeader } }),
+          ...errors(400, 404, 410, 503)
+        }
       }
     },
-    async (request) => fastify.builds.get(request.params.id)
+    async (request, reply) => {
+      const { id } = request.params
+      const { wait, status } = request.query
+      if (status !== undefined && wait === undefined) throw new ValidationFailed('status names the status to wait out: it goes with wait, e.g. ?wait=30s&status=running.')
+      const render = reply.getSerializationFunction('200') as RenderBuild
+      const answer = wait === undefined ? await fastify.buildAnswers.get(id, render) : await fastify.buildAnswers.wait(id, status, waitMs(wait), render)
+      reply.header('etag', answer.etag)
+      if (matches(request.headers['if-none-match'], answer.etag)) return reply.code(304).send(null)
+      // Written already, by this route's own serializer (render): sent as it is.
+      return reply.type('application/json; charset=utf-8').send(answer.body as never)
+    }
   )
+}
+
+/** Whether If-None-Match names the tag (compared weakly, as RFC 9110 has GET compare them). */
+function matches (ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false
+  if (ifNoneMatch.trim() === '*') return true
+  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)
 }
