@@ -1,9 +1,9 @@
 // How pages show numbers and times. Sizes and durations are the server's own functions
 // (src/domain/format.js, which the browser loads from /domain/format.js), so the portal rounds
 // exactly as the CLI, the build log and chat messages do; this adds what a page needs around
-// them: a dash for what is not known (yet), local times, short commits.
+// them: a dash for what is not known (yet), local and relative times, short commits.
 
-import { formatByteChange, formatBytes, formatDuration } from '../domain/format.js'
+import { formatByteChange, formatBytes, formatDuration, formatUpload } from '../domain/format.js'
 
 /** @import { Build } from '../domain/schemas/build.js' */
 
@@ -53,6 +53,25 @@ export function time (iso) {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
 }
 
+const MINUTE = 60_000
+const DAY = 24 * 60 * MINUTE
+
+/**
+ * How long ago, as precisely as a glance needs: "12 s ago", "3 min ago", "2 h 5 min ago", "4 days
+ * ago"; past a month, the date. The exact time goes in the element's title.
+ * @param {string} iso
+ * @param {number} [now]
+ * @returns {string}
+ */
+export function ago (iso, now = Date.now()) {
+  const ms = Math.max(0, now - Date.parse(iso))
+  if (ms < MINUTE) return `${Math.floor(ms / 1000)} s ago`
+  if (ms < DAY) return `${formatDuration(Math.floor(ms / MINUTE) * MINUTE)} ago`
+  const days = Math.floor(ms / DAY)
+  if (days <= 30) return `${days} ${days === 1 ? 'day' : 'days'} ago`
+  return new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' })
+}
+
 /**
  * A time as a person says it: "12:03" today, with the date on another day.
  * @param {string} iso
@@ -73,10 +92,11 @@ export function shortCommit (commit) {
 }
 
 /**
- * What a build was made from: its repository URL, or an upload.
+ * What a build was made from: its repository URL, or an upload by its digest and size,
+ * "upload 3f2a9c1d0b7e (1.2 MB)".
  * @param {Pick<Build, 'request'>} build
  * @returns {string}
  */
 export function source (build) {
-  return build.request.repo ?? 'uploaded folder'
+  return build.request.repo ?? formatUpload(build.request.source)
 }

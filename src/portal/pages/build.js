@@ -1,5 +1,6 @@
 import { isTerminal } from '../../domain/build-status.js'
 import { CACHE_MISS_LABELS, cacheText, layerLabels, stageName, summaryEntries } from '../../domain/build-summary.js'
+import { actorText, startedBy } from '../actor.js'
 import { buildRights, followLog, json, signedIn } from '../api.js'
 import { layersChart } from '../charts.js'
 import { durationTicks, timelineEnd } from '../scales.js'
@@ -11,7 +12,6 @@ import { buildDuration, bytes, clock, duration, shortCommit, source, time } from
 
 /**
  * @import { Build, BuildError, Image, RanOn, Step } from '../../domain/schemas/build.js'
- * @import { Actor } from '../../domain/schemas/audit.js'
  * @import { VariantResult } from '../../domain/schemas/insight.js'
  * @import { Children } from '../dom.js'
  * @import { PageContext } from '../app.js'
@@ -197,17 +197,6 @@ function confirmCancel (button, result, cancel) {
 }
 
 /**
- * Who asked for something, for people: "token ci-main", "the admin token", "trigger rule main-pushes".
- * @param {Actor} actor
- * @returns {string}
- */
-function actorText (actor) {
-  if (actor.kind === 'token') return actor.id === 'admin' ? 'the admin token' : `token ${actor.name ?? actor.id}`
-  if (actor.kind === 'trigger') return `trigger rule ${actor.name ?? actor.id}`
-  return `operator ${actor.name ?? actor.id}`
-}
-
-/**
  * "This build was canceled by token ci-main at 12:03" once it ended so (in its error box),
  * "Cancel requested by …" while it stops; nothing for a build nobody canceled.
  * @param {Build} build
@@ -236,15 +225,19 @@ function overview (build) {
     h(
       'dl',
       { class: 'facts' },
-      fact('Repository', r.repo ? h('a', { href: `#/repos/${encodeURIComponent(r.repo)}` }, r.repo) : source(build)),
-      fact('Ref', r.ref ?? 'default branch', build.resolvedRef ? ` (${build.resolvedRef})` : ''),
-      fact('Commit', h('code', { title: build.commit ?? '' }, shortCommit(build.commit))),
+      r.repo
+        ? [
+            fact('Repository', h('a', { href: `#/repos/${encodeURIComponent(r.repo)}` }, r.repo)),
+            fact('Ref', r.ref ?? 'default branch', build.resolvedRef ? ` (${build.resolvedRef})` : ''),
+            fact('Commit', h('code', { title: build.commit ?? '' }, shortCommit(build.commit)))
+          ]
+        : fact('Source', h('span', { id: 'upload-source', title: r.source ? `sha256:${r.source.sha256}` : '' }, source(build))),
+      fact('Started by', h('span', { id: 'started-by' }, startedBy(build))),
       fact('Dockerfile', r.dockerfile, r.target ? ` · target ${r.target}` : '', ` · context ${r.context}`),
       fact('Builder', build.builder ?? r.builder ?? 'the worker\'s default'),
       build.ranOn ? fact('Ran on', ranOn(build.ranOn)) : null,
       fact('Submitted', time(build.createdAt)),
       fact('Duration', duration(buildDuration(build))),
-      build.retryOf ? fact('Retry of', h('a', { href: `#/builds/${build.retryOf}` }, build.retryOf)) : null,
       build.reusedFrom ? fact('Reused', 'the image of the identical build ', h('a', { href: `#/builds/${build.reusedFrom}` }, build.reusedFrom)) : null
     ),
     timeline(build),

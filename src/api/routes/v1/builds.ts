@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
+import { createHash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import multipart from '@fastify/multipart'
 import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema, BuildStatusSchema, type BuildRequest } from '../../../domain/schemas/build.js'
@@ -146,13 +147,27 @@ export default async function buildRoutes (instance: FastifyInstance) {
       schema: {
         tags: ['builds'],
         summary: 'List builds, newest first',
+        description:
+          'The answer carries a weak `ETag`. A client that polls the list (the portal does, every few seconds) sends ' +
+          'it back as `If-None-Match` and gets 304 with no body while nothing on that page has changed.',
+        headers: Type.Object({ 'if-none-match': Type.Optional(Type.String({ description: 'The ETag of a list answer seen before' })) }),
         querystring: BuildListQuerySchema,
-        response: { 200: Type.Ref(BuildListSchema), ...errors(400, 503) }
+        response: {
+          200: Type.Ref(BuildListSchema),
+          304: Type.Null({ description: 'The page is as it was when its ETag (in If-None-Match) was given' }),
+          ...errors(400, 503)
+        }
       }
     },
-    async (request) => {
+    async (request, reply) => {
       const { status, repo, cursor, limit = 20 } = request.query
-      return fastify.builds.list({ status, repo, cursor, limit })
+      const page = await fastify.builds.list({ status, repo, cursor, limit })
+      // Hashing the answer costs the server a serialisation, and saves the poller the page: the
+      // builds are read either way, as nothing cheaper says whether one of them changed.
+      const etag = `W/"${createHash('sha256').update(JSON.stringify(page)).digest('base64url').slice(0, 27)}"`
+      reply.header('etag', etag)
+      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
+      return page
     }
   )
 
@@ -197,16 +212,16 @@ export default async function buildRoutes (instance: FastifyInstance) {
       const render = reply.getSerializationFunction('200') as RenderBuild
       const answer = wait === undefined ? await fastify.buildAnswers.get(id, render) : await fastify.buildAnswers.wait(id, status, waitMs(wait), render)
       reply.header('etag', answer.etag)
-      if (matches(request.headers['if-none-match'], answer.etag)) return reply.code(304).send(null)
+      if (matchesEtag(request.headers['if-none-match'], answer.etag)) return reply.code(304).send(null)
       // Written already, by this route's own serializer (render): sent as it is.
       return reply.type('application/json; charset=utf-8').send(answer.body as never)
     }
   )
 }
 
-/** Whether If-None-Match names the tag (compared weakly, as RFC 9110 has GET compare them). */
-function matches (ifNoneMatch: string | undefined, etag: string): boolean {
+/** Whether If-None-Match (a list of tags, or `*`) names the ETag, compared weakly as RFC 9110 has GET compare them: `W/` ignored. */
+function matchesEtag (ifNoneMatch: string | undefined, etag: string): boolean {
   if (ifNoneMatch === undefined) return false
-  if (ifNoneMatch.trim() === '*') return true
-  return ifNoneMatch.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '')
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag))
 }
