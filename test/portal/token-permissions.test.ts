@@ -108,6 +108,7 @@ if (chromiumMissing) {
     t.match(await text('#canceled-by'), /^This build was canceled by token ci-main at \d{1,2}:\d{2}( [AP]M)?\.$/, 'who canceled it, and when')
     t.notMatch(await text('#build-error'), /\/v1\//, 'in words, not the API route')
     t.equal(await page.locator('#cancel').count(), 0, 'and it is no longer offered')
+    t.equal(await text('#action-result'), '', "nor is 'Cancel requested' left beside its outcome")
     await screenshot('tokens-04-canceled-by')
   })
 

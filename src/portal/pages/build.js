@@ -51,7 +51,11 @@ export async function buildPage (main, { id, query, signal }) {
   let offered
   const render = () => {
     show(statusBox, statusBadge(build.status))
-    if (offered !== `${build.status}/${build.cancelRequested}`) show(actions, actionButtons(build, actionResult, rights, signal))
+    if (offered !== `${build.status}/${build.cancelRequested}`) {
+      show(actions, actionButtons(build, actionResult, rights, signal))
+      // "Cancel requested…" is old news once the build has ended: its status box says how.
+      if (offered !== undefined && isTerminal(build.status)) show(actionResult)
+    }
     offered = `${build.status}/${build.cancelRequested}`
     show(details, overview(build))
   }

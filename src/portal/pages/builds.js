@@ -87,7 +87,7 @@ export async function buildsPage (main, { query, signal }) {
   let olderLeft = false
   let pagedBack = false
   const showList = () => {
-    if (rows.size() === 0) show(list, emptyState(Boolean(repo || status)))
+    if (rows.size() === 0) show(list, emptyState(Boolean(repo || status), rights))
     else if (list.firstElementChild !== rows.table) show(list, rows.table)
     rows.tick()
     olderButton.hidden = !olderLeft
@@ -174,11 +174,15 @@ export function newBuildButton (rights) {
   ]
 }
 
-/** @param {boolean} filtered */
-function emptyState (filtered) {
-  return filtered
-    ? h('p', { class: 'empty' }, 'No builds match these filters. ', h('a', { href: '#/builds' }, 'Clear filters'))
-    : h('p', { class: 'empty' }, 'No builds yet. ', h('a', { href: '#/submit' }, 'Submit the first one'), ': give a git repository URL and Slipway builds its Dockerfile, pushes the image and shows where its bytes went.')
+/**
+ * @param {boolean} filtered
+ * @param {{ write: boolean, why: string }} rights A token that may not start builds is not offered to.
+ */
+function emptyState (filtered, rights) {
+  if (filtered) return h('p', { class: 'empty' }, 'No builds match these filters. ', h('a', { href: '#/builds' }, 'Clear filters'))
+  return rights.write
+    ? h('p', { class: 'empty' }, 'No builds yet. ', h('a', { href: '#/submit' }, 'Submit the first one'), ': give a git repository URL and Slipway builds its Dockerfile, pushes the image and shows where its bytes went.')
+    : h('p', { class: 'empty' }, 'No builds yet. They show here as the tokens that may start builds submit them.')
 }
 
 /**
