@@ -1,5 +1,5 @@
-// The reference for the API figures: a bare Fastify server in a process of its own, answering
-// POST /v1/builds and GET /v1/builds/:id with a build resource Slipway made, and nothing else
+// The reference for the POST figures: a bare Fastify server in a process of its own, answering
+// POST /v1/builds with a build resource Slipway made, and nothing else
 // (no auth, no validation, no Redis, no logging). What Fastify alone does on this machine.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -34,7 +34,6 @@ export async function startReferenceServer (scope: Teardown, build: Build): Prom
 async function serve (port: number, build: Build): Promise<void> {
   const app = Fastify()
   app.post('/v1/builds', async (_request, reply) => reply.code(202).header('location', build.links.self).send(build))
-  app.get('/v1/builds/:id', async () => build)
   await app.listen({ host: '127.0.0.1', port })
   process.stdout.write(`${READY}\n`)
   process.once('SIGTERM', () => { void app.close() })

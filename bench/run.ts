@@ -13,6 +13,7 @@ import { followersSection } from './followers.js'
 import { listSection } from './list.js'
 import { logsSection } from './logs.js'
 import { queueSection } from './queue.js'
+import { readsSection } from './reads.js'
 import { redisMemorySection } from './redis-memory.js'
 import { registryCacheSection } from './registry-cache.js'
 import { supplyChainSection } from './supply-chain.js'
@@ -25,6 +26,7 @@ const SECTIONS: Section[] = [
   buildVsHandSection,
   cloneSection,
   apiSection,
+  readsSection,
   queueSection,
   listSection,
   logsSection,

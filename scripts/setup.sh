@@ -9,8 +9,9 @@ Usage: scripts/setup.sh [--without-node] [--with-debian] [--skip-npm] [-h|--help
 
 Installs and starts what is missing for Slipway on a Debian 12 machine (run as root):
   1. apt packages: redis-server docker.io docker-registry busybox-static debootstrap
-     git curl jq apache2-utils ca-certificates chromium openssh-server (one apt-get update,
-     only if one is missing; chromium is the headless browser of the portal's tests;
+     git curl jq apache2-utils ca-certificates chromium openssh-server wrk (one apt-get update,
+     only if one is missing; chromium is the headless browser of the portal's tests; wrk the
+     HTTP load generator of `npm run bench`;
      openssh-server gives the SSH clone test its sshd, which the tests start themselves on
      a free port: installed here, it runs no system sshd on port 22, now or at boot)
   2. Redis on 127.0.0.1:6379 (no persistence)
@@ -92,7 +93,7 @@ if ! flock -n 9; then
 fi
 
 # --- 1. apt packages -----------------------------------------------------------------------
-packages=(redis-server docker.io docker-registry busybox-static debootstrap git curl jq apache2-utils ca-certificates chromium openssh-server)
+packages=(redis-server docker.io docker-registry busybox-static debootstrap git curl jq apache2-utils ca-certificates chromium openssh-server wrk)
 missing=()
 for pkg in "${packages[@]}"; do
   [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" == "install ok installed" ]] || missing+=("$pkg")

@@ -1,0 +1,174 @@
+// The read path as CI systems wait on it: GET /v1/builds/{id} for a finished and for a running
+// build, plain and conditional (If-None-Match), beside a bare node:http server answering the same
+// bytes; then 1,000 callers waiting on one build with ?wait=, answered when it changes. One client
+// for every figure: wrk (C, one thread), so the client takes less of the two cores than the
+// servers it measures. Real builds make the records: a finished one (the benchmark app, built and
+// pushed), a running one (a step sleeping) and a queued one behind it, the one the waiters wait on.
+import { execFile } from 'node:child_process'
+import http from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { promisify } from 'node:util'
+import { Redis } from 'ioredis'
+import type { Build } from '../src/domain/schemas/build.js'
+import { createRepo } from '../test/helpers/git-repo.js'
+import { freePort } from '../test/helpers/ports.js'
+import { startRegistry } from '../test/helpers/registry.js'
+import type { Teardown } from '../test/helpers/teardown.js'
+import { benchmarkApp } from './build-vs-hand.js'
+import { milliseconds, percentile, type Row, type Section } from './report.js'
+import { createToken, postBuild, startSlipway, untilEnded } from './slipway.js'
+
+const exec = promisify(execFile)
+const CONNECTIONS = 10
+const WARM_UP_SECONDS = 2
+const MEASURE_SECONDS = 10
+const WAITERS = 1000
+const TARGETS = { finishedShare: 0.5, p99Times: 2, waitersMs: 100 }
+
+interface Load {
+  perSecond: number
+  p99Ms: number
+}
+
+export const readsSection: Section = {
+  name: 'reads',
+  summary: `GET /v1/builds/{id} (finished, running, If-None-Match) beside a bare node:http server, wrk at ${CONNECTIONS} connections; ${WAITERS.toLocaleString('en')} waiters on one build`,
+  async run ({ scope, progress }) {
+    const registry = await startRegistry(scope)
+    // One build at a time, so the third build stays queued behind the sleeping one.
+    const slipway = await startSlipway(scope, { worker: true, config: { allowLocalRepos: true, concurrency: 1, rateLimitPerMinute: 100_000_000 } })
+    const token = await createToken(slipway.api, ['builds:read', 'builds:write'])
+    const app = await createRepo(scope, benchmarkApp())
+    const sleeper = await createRepo(scope, { Dockerfile: 'FROM busybox\nRUN sleep 600\n' })
+    const image = `${registry.host}/bench/reads`
+
+    progress('building the benchmark app for a finished build')
+    const finished = await untilEnded(slipway.api, (await postBuild(slipway.api, { repo: app.url, image, force: true })).id)
+    if (finished.status !== 'succeeded') throw new Error(`reads bench: the finished build ended ${finished.status}: ${JSON.stringify(finished.error)}`)
+    const running = await postBuild(slipway.api, { repo: sleeper.url, image, noCache: true, force: true })
+    const queued = await postBuild(slipway.api, { repo: app.url, image, tags: ['queued'], force: true })
+    await untilStatus(slipway.api, token, running.id, 'running')
+
+    const rows: Row[] = []
+    const answer = await fetchAnswer(slipway.api, token, finished.id)
+    const bare = await startBareServer(scope, answer)
+    const url = (base: string, id: string) => `${base}/v1/builds/${id}`
+    progress('bare node:http server')
+    const reference = await load(url(bare, finished.id), token)
+    const cases = [
+      { name: 'finished build', id: finished.id, conditional: false },
+      { name: 'finished build, If-None-Match (304)', id: finished.id, conditional: true },
+      { name: 'running build', id: running.id, conditional: false },
+      { name: 'running build, If-None-Match (304)', id: running.id, conditional: true }
+    ]
+    for (const { name, id, conditional } of cases) {
+      progress(`GET ${name}`)
+      const etag = conditional ? (await fetchAnswer(slipway.api, token, id)).etag : null
+      if (conditional && !etag) throw new Error(`reads bench: GET /v1/builds/${id} has no ETag`)
+      const ours = await load(url(slipway.api, id), token, etag)
+      const share = ours.perSecond / reference.perSecond
+      const judged = id === finished.id && !conditional
+      rows.push({
+        figure: `GET /v1/builds/{id}, ${name}: requests/s, p99 (${CONNECTIONS} connections)`,
+        slipway: `${Math.round(ours.perSecond).toLocaleString('en')}/s (${share.toFixed(2)}x), p99 ${milliseconds(ours.p99Ms)}`,
+        reference: `${Math.round(reference.perSecond).toLocaleString('en')}/s, p99 ${milliseconds(reference.p99Ms)} (bare node:http, same bytes)`,
+        target: judged ? `>= ${TARGETS.finishedShare}x, p99 <= ${TARGETS.p99Times}x` : '',
+        met: judged ? share >= TARGETS.finishedShare && ours.p99Ms <= reference.p99Ms * TARGETS.p99Times : null
+      })
+    }
+
+    progress(`${WAITERS} waiters on the queued build, then it is canceled`)
+    const waited = await waitersOn(scope, slipway, token, queued.id)
+    rows.push({
+      figure: `${WAITERS.toLocaleString('en')} waiters on one build (?wait=60s): the change to the last answer, p99; Redis connections they added`,
+      slipway: `${milliseconds(waited.lastMs)}, p99 ${milliseconds(waited.p99Ms)}; ${waited.connectionsAdded} connections`,
+      reference: '',
+      target: `all within ${TARGETS.waitersMs} ms`,
+      met: waited.lastMs <= TARGETS.waitersMs
+    })
+    await fetch(`${slipway.api}/v1/builds/${running.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+    return rows
+  }
+}
+
+/** The build's answer as a client gets it: the body's exact bytes and the headers that describe them. */
+async function fetchAnswer (api: string, token: string, id: string): Promise<{ body: Buffer; contentType: string; etag: string | null }> {
+  const response = await fetch(`${api}/v1/builds/${id}`, { headers: { authorization: `Bearer ${token}` } })
+  if (response.status !== 200) throw new Error(`GET /v1/builds/${id} answered ${response.status}`)
+  return { body: Buffer.from(await response.arrayBuffer()), contentType: response.headers.get('content-type') ?? 'application/json', etag: response.headers.get('etag') }
+}
+
+async function untilStatus (api: string, token: string, id: string, status: Build['status']): Promise<void> {
+  for (let tries = 0; tries < 600; tries++) {
+    const build = (await (await fetch(`${api}/v1/builds/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()) as Build
+    if (build.status === status) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`reads bench: build ${id} never became ${status}`)
+}
+
+/**
+ * The reference: node:http alone, answering every request with the same bytes and headers (and a
+ * 304 to a matching If-None-Match), in this process: no auth, no routing, no Redis, no logging.
+ */
+async function startBareServer (scope: Teardown, answer: { body: Buffer; contentType: string; etag: string | null }): Promise<string> {
+  const headers = { 'content-type': answer.contentType, 'content-length': answer.body.length, ...(answer.etag ? { etag: answer.etag } : {}) }
+  const server = http.createServer((request, response) => {
+    if (answer.etag && request.headers['if-none-match'] === answer.etag) return response.writeHead(304, { etag: answer.etag }).end()
+    response.writeHead(200, headers).end(answer.body)
+  })
+  const port = await freePort()
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  scope.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return `http://127.0.0.1:${port}`
+}
+
+/** wrk against one URL, after a warm-up: requests per second and p99. Throws on any answer but 200 or 304. */
+async function load (url: string, token: string, etag: string | null = null): Promise<Load> {
+  const headers = ['-H', `authorization: Bearer ${token}`, ...(etag ? ['-H', `if-none-match: ${etag}`] : [])]
+  const wrk = (seconds: number) => exec('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...headers, url]).then(({ stdout }) => stdout)
+  await wrk(WARM_UP_SECONDS)
+  const out = await wrk(MEASURE_SECONDS)
+  const failures = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1]
+  if (failures) throw new Error(`wrk ${url}: ${failures} answers were not 2xx or 3xx:\n${out}`)
+  const perSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
+  const p99 = /99%\s+([\d.]+)(us|ms|s)\b/.exec(out)
+  if (!perSecond || !p99) throw new Error(`wrk ${url}: no figures in its output:\n${out}`)
+  return { perSecond, p99Ms: Number(p99[1]) * ({ us: 0.001, ms: 1, s: 1000 } as const)[p99[2] as 'us' | 'ms' | 's'] }
+}
+
+/**
+ * WAITERS requests waiting on one queued build, each on a connection of its own; once the API has
+ * them all, the build is canceled (a queued build ends at once, in the API). Measured: from the
+ * cancel's start to each answer, and the Redis connections the API held, waiters open, beyond
+ * those it held before.
+ */
+async function waitersOn (scope: Teardown, slipway: { api: string; config: { redisUrl: string } }, token: string, id: string) {
+  const redis = new Redis(slipway.config.redisUrl)
+  scope.teardown(() => redis.quit())
+  const connections = async () => Number(/connected_clients:(\d+)/.exec(await redis.info('clients'))?.[1])
+  const before = await connections()
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity })
+  scope.teardown(() => agent.destroy())
+  const answered: number[] = []
+  const waiting = Array.from({ length: WAITERS }, () => new Promise<void>((resolve, reject) => {
+    const request = http.get(`${slipway.api}/v1/builds/${id}?wait=60s&status=queued`, { agent, headers: { authorization: `Bearer ${token}` } }, (response) => {
+      response.resume().on('end', () => {
+        answered.push(performance.now())
+        if (response.statusCode === 200) resolve()
+        else reject(new Error(`a waiter was answered ${response.statusCode}`))
+      })
+    })
+    request.on('error', reject)
+  }))
+  // Every request sent, and a moment for the API to take them in.
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  if (answered.length > 0) throw new Error(`${answered.length} waiters were answered before the build changed`)
+  const connectionsAdded = (await connections()) - before
+  const changed = performance.now()
+  const cancel = await fetch(`${slipway.api}/v1/builds/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+  if (cancel.status !== 202) throw new Error(`cancel answered ${cancel.status}`)
+  await Promise.all(waiting)
+  const delays = answered.map((at) => at - changed)
+  return { lastMs: Math.max(...delays), p99Ms: percentile(delays, 99), connectionsAdded }
+}
