@@ -2,21 +2,12 @@ import type { Principal } from '../domain/auth/tokens.js'
 import type { AuthEventHandlers } from '../storage/auth-events.js'
 import { tokenHash, type TokenCheck } from '../storage/token-store.js'
 
-/** What became of a presented token. */
-export type Admission =
-  /** Let in: who made the request, and its place in the token's rate window. */
-  | {
-    kind: 'admitted'
-    principal: Principal
-    /** This request's slot in the token's window: the requests made with the token in it, at most (exactly, with one API process). */
-    count: number
-    /** Milliseconds until the window ends and the count starts again. */
-    resetMs: number
-  }
-  /** Not a token Slipway knows (counted against the client's address). */
-  | { kind: 'unknown' }
-  /** Not checked: the client's address presented too many unknown tokens this window. */
-  | { kind: 'limited'; retryMs: number }
+/**
+ * What became of a presented token, in the shape Redis answers a check in; for an admitted token
+ * `count` is this request's slot in the token's rate window (the requests made with the token in
+ * it, at most; exactly, with one API process) and `resetMs` the time until the window ends.
+ */
+export type Admission = TokenCheck
 
 /** Slots of a token's rate window that Redis handed to this process: `next` to `last`, until `endsAt`. */
 interface Slots {
