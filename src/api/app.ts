@@ -7,6 +7,7 @@ import type { Config } from '../domain/config.js'
 import { registerClusterMetrics } from '../metrics/cluster-metrics.js'
 import { registerReachabilityMetrics } from '../metrics/reachability.js'
 import { readRedisMemory } from '../services/storage-report.js'
+import { isConnectionLost } from '../storage/redis.js'
 import auth from './plugins/auth.js'
 import buildLogContext from './plugins/build-log-context.js'
 import services from './plugins/services.js'
@@ -54,7 +55,7 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
     tokenCacheSeconds,
     push: fastify.pushPolicy
   })
-  await fastify.register(errorHandler, { isStoreDown: () => fastify.storage.connection.status !== 'ready' })
+  await fastify.register(errorHandler, { isStoreDown: (error) => fastify.storage.connection.status !== 'ready' || isConnectionLost(error) })
   // A process that also builds (role all) is ready only while its Docker Engine answers too.
   const dependencies = {
     redis: fastify.storage.connection,

@@ -20,3 +20,12 @@ export function createRedis (url: string, role: 'api' | 'worker', logger: { warn
   })
   return redis
 }
+
+/**
+ * Whether an error is ioredis saying the connection is gone. Its status still reads `ready` in
+ * the moment between the socket closing and ioredis hearing of it, and a command sent then fails
+ * with "Stream isn't writeable": that is Redis down too, not a fault of ours.
+ */
+export function isConnectionLost (error: unknown): boolean {
+  return error instanceof Error && (error.name === 'MaxRetriesPerRequestError' || /^(Stream isn't writeable|Connection is closed)/.test(error.message))
+}

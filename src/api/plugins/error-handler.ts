@@ -6,7 +6,8 @@ import type { ErrorBody } from '../../domain/schemas/error.js'
 import { describeValidationErrors } from './validation.js'
 
 interface Situation {
-  isStoreDown: () => boolean
+  /** Whether Redis is down, as the store's connection and the error say. */
+  isStoreDown: (error: Error) => boolean
   bodyLimit: number
   contentType: string
   requestId: string
@@ -17,7 +18,7 @@ interface Situation {
  * caller; a 500 hides its cause (it is logged under the request id instead).
  */
 export default fp(
-  async function errorHandler (fastify: FastifyInstance, options: { isStoreDown: () => boolean }) {
+  async function errorHandler (fastify: FastifyInstance, options: { isStoreDown: (error: Error) => boolean }) {
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const body = errorBody(error, {
         isStoreDown: options.isStoreDown,
@@ -66,7 +67,7 @@ function ourError (error: FastifyError, situation: Situation): { statusCode?: nu
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new BodyInvalid(`The body is not valid JSON (${error.message}).`)
   }
-  if (error.statusCode === undefined && situation.isStoreDown()) return new RedisUnavailable()
+  if (error.statusCode === undefined && situation.isStoreDown(error)) return new RedisUnavailable()
   return error
 }
 
