@@ -138,7 +138,11 @@ function actionButtons (build, result, rights, signal) {
         'aria-describedby': rights.why ? 'cancel-why' : null,
         'aria-expanded': 'false',
         'aria-controls': 'cancel-confirm',
-        onclick: () => confirmCancel(cancel, result, () => act('Canceling', 'cancel', () => show(result, h('p', { class: 'muted' }, 'Cancel requested: a queued build ends at once, a running one within seconds.'))))
+        onclick: () =>
+          confirmCancel(cancel, result, () =>
+            // A queued build is canceled by the answer itself: its status box says so, nothing is pending.
+            act('Canceling', 'cancel', (answer) => show(result, isTerminal(answer.status) ? null : h('p', { class: 'muted' }, 'Cancel requested: a running build stops within seconds.')))
+          )
       },
       build.cancelRequested ? 'Cancel requested' : 'Cancel build'
     )
