@@ -166,7 +166,7 @@ export default async function buildRoutes (instance: FastifyInstance) {
       // builds are read either way, as nothing cheaper says whether one of them changed.
       const etag = `W/"${createHash('sha256').update(JSON.stringify(page)).digest('base64url').slice(0, 27)}"`
       reply.header('etag', etag)
-      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send(null)
+      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send()
       return page
     }
   )
@@ -212,7 +212,7 @@ export default async function buildRoutes (instance: FastifyInstance) {
       const render = reply.getSerializationFunction('200') as RenderBuild
       const answer = wait === undefined ? await fastify.buildAnswers.get(id, render) : await fastify.buildAnswers.wait(id, status, waitMs(wait), render)
       reply.header('etag', answer.etag)
-      if (matchesEtag(request.headers['if-none-match'], answer.etag)) return reply.code(304).send(null)
+      if (matchesEtag(request.headers['if-none-match'], answer.etag)) return reply.code(304).send()
       // Written already, by this route's own serializer (render): sent as it is.
       return reply.type('application/json; charset=utf-8').send(answer.body as never)
     }

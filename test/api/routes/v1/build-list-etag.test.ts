@@ -22,6 +22,7 @@ t.test('GET /v1/builds: a weak ETag; If-None-Match gets 304 until a build on the
   const unchanged = await list({ 'if-none-match': etag })
   t.equal(unchanged.statusCode, 304, 'unchanged: 304')
   t.equal(unchanged.body, '', 'with no body')
+  t.equal(unchanged.headers['content-length'], undefined, 'nor a length of one')
   t.equal(unchanged.headers.etag, etag, 'and the ETag again')
   t.equal((await list({ 'if-none-match': `W/"other", ${etag.slice(2)}` })).statusCode, 304, 'one tag of a list matches, W/ or not (weak comparison)')
   t.equal((await list({ 'if-none-match': '*' })).statusCode, 304, '* matches any answer')
