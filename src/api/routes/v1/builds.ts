@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { createHash } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import multipart from '@fastify/multipart'
 import { BuildListQuerySchema, BuildListSchema, BuildRequestSchema, BuildSchema, BuildStatusSchema, type BuildRequest } from '../../../domain/schemas/build.js'
 import { BodyInvalid, ValidationFailed } from '../../../domain/errors.js'
@@ -166,7 +166,7 @@ export default async function buildRoutes (instance: FastifyInstance) {
       // builds are read either way, as nothing cheaper says whether one of them changed.
       const etag = `W/"${createHash('sha256').update(JSON.stringify(page)).digest('base64url').slice(0, 27)}"`
       reply.header('etag', etag)
-      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send()
+      if (matchesEtag(request.headers['if-none-match'], etag)) return notModified(reply)
       return page
     }
   )
@@ -212,7 +212,7 @@ export default async function buildRoutes (instance: FastifyInstance) {
       const render = reply.getSerializationFunction('200') as RenderBuild
       const answer = wait === undefined ? await fastify.buildAnswers.get(id, render) : await fastify.buildAnswers.wait(id, status, waitMs(wait), render)
       reply.header('etag', answer.etag)
-      if (matchesEtag(request.headers['if-none-match'], answer.etag)) return reply.code(304).send()
+      if (matchesEtag(request.headers['if-none-match'], answer.etag)) return notModified(reply)
       // Written already, by this route's own serializer (render): sent as it is.
       return reply.type('application/json; charset=utf-8').send(answer.body as never)
     }
@@ -224,4 +224,9 @@ function matchesEtag (ifNoneMatch: string | undefined, etag: string): boolean {
   if (ifNoneMatch === undefined) return false
   const opaque = (tag: string) => tag.trim().replace(/^W\//, '')
   return ifNoneMatch.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag))
+}
+
+/** 304 with no body, nor a Content-Length or Content-Type of one: some clients (wrk's parser) would wait for the bytes a length names. */
+function notModified (reply: FastifyReply): FastifyReply {
+  return reply.code(304).send()
 }
