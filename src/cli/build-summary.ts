@@ -1,6 +1,6 @@
 import { statusText } from '../domain/build-status.js'
 import { attestationName, attestationsText, cacheLines, shortDigest, summaryLines, unsignedReason } from '../domain/build-summary.js'
-import { formatBytes, formatDuration, formatUpload } from '../domain/format.js'
+import { formatAgo, formatBytes, formatDuration, formatUpload } from '../domain/format.js'
 import type { Build } from '../domain/schemas/build.js'
 import { EXIT, type ExitCode } from './exit-codes.js'
 
@@ -106,7 +106,7 @@ function packagesText (packages: NonNullable<Build['packages']>): string {
 
 function headline (build: Build, now: number): string {
   const status = statusText(build.status)
-  if (build.status === 'queued') return `Build ${build.id} queued ${formatDuration(now - Date.parse(build.createdAt))} ago`
+  if (build.status === 'queued') return `Build ${build.id} queued ${formatAgo(build.createdAt, now)}`
   if (build.status === 'running') {
     const phase = build.phases.findLast((candidate) => candidate.status === 'running')?.name
     const since = build.startedAt ? ` for ${formatDuration(now - Date.parse(build.startedAt))}` : ''

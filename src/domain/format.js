@@ -67,3 +67,22 @@ export function formatByteChange (bytes) {
 export function formatUpload (source) {
   return source ? `upload ${source.sha256.slice(0, 12)} (${formatBytes(source.sizeBytes)})` : 'upload'
 }
+
+const MINUTE = 60_000
+const DAY = 24 * 60 * MINUTE
+
+/**
+ * How long ago, as precisely as a glance needs: "12 s ago", "3 min ago", "2 h 5 min ago", "4 days
+ * ago"; past a month, the date. A page puts the exact time in the element's title.
+ * @param {string} iso
+ * @param {number} [now]
+ * @returns {string}
+ */
+export function formatAgo (iso, now = Date.now()) {
+  const ms = Math.max(0, now - Date.parse(iso))
+  if (ms < MINUTE) return `${Math.floor(ms / 1000)} s ago`
+  if (ms < DAY) return `${formatDuration(Math.floor(ms / MINUTE) * MINUTE)} ago`
+  const days = Math.floor(ms / DAY)
+  if (days <= 30) return `${days} ${days === 1 ? 'day' : 'days'} ago`
+  return new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' })
+}

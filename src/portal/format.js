@@ -5,6 +5,9 @@
 
 import { formatByteChange, formatBytes, formatDuration, formatUpload } from '../domain/format.js'
 
+// How long ago, as the CLI says it too.
+export { formatAgo as ago } from '../domain/format.js'
+
 /** @import { Build } from '../domain/schemas/build.js' */
 
 const UNKNOWN = '–'
@@ -51,25 +54,6 @@ export function buildDuration (build) {
 export function time (iso) {
   if (!iso) return UNKNOWN
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
-}
-
-const MINUTE = 60_000
-const DAY = 24 * 60 * MINUTE
-
-/**
- * How long ago, as precisely as a glance needs: "12 s ago", "3 min ago", "2 h 5 min ago", "4 days
- * ago"; past a month, the date. The exact time goes in the element's title.
- * @param {string} iso
- * @param {number} [now]
- * @returns {string}
- */
-export function ago (iso, now = Date.now()) {
-  const ms = Math.max(0, now - Date.parse(iso))
-  if (ms < MINUTE) return `${Math.floor(ms / 1000)} s ago`
-  if (ms < DAY) return `${formatDuration(Math.floor(ms / MINUTE) * MINUTE)} ago`
-  const days = Math.floor(ms / DAY)
-  if (days <= 30) return `${days} ${days === 1 ? 'day' : 'days'} ago`
-  return new Date(iso).toLocaleDateString(undefined, { dateStyle: 'medium' })
 }
 
 /**

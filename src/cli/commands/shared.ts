@@ -1,5 +1,4 @@
 import type { Build } from '../../domain/schemas/build.js'
-import { formatDuration } from '../../domain/format.js'
 import { createApiClient, type ApiClient } from '../api-client.js'
 import type { CommandSpec, Parsed } from '../args.js'
 import { describeBuild, exitCodeOf } from '../build-summary.js'
@@ -37,10 +36,8 @@ export function table (rows: string[][]): string {
   return rows.map((row) => `${row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')}\n`).join('')
 }
 
-/** A past moment as the other commands word it: "5 min ago". */
-export function ago (timestamp: string, now = Date.now()): string {
-  return `${formatDuration(now - Date.parse(timestamp))} ago`
-}
+/** A past moment as the portal words it too: "5 min ago". */
+export { formatAgo as ago } from '../../domain/format.js'
 
 /** Says something on stderr; what the server said in it is shown without terminal controls. */
 export function say (text: string): void {
