@@ -146,24 +146,38 @@ export function createTokenAdmission (options: TokenAdmissionOptions) {
     return take(updated, now)
   }
 
+  /** What can be said of a token without Redis: held back, or admitted from its slots; null if Redis must be asked. */
+  function fromMemory (hash: string, client: string): Admission | null {
+    const now = clock()
+    const until = heldBack.get(client)
+    if (until !== undefined) {
+      if (until > now) return { kind: 'limited', retryMs: until - now }
+      heldBack.delete(client)
+    }
+    const entry = entries.get(hash)
+    const local = entry && fresh(entry, now) ? take(entry, now) : null
+    if (local) claimAhead(hash, client, entry!)
+    return local
+  }
+
   return {
+    /**
+     * Admits a request presenting `token` from `client` (an address, see clientOf) at once, when
+     * that needs no answer from Redis (the common case: a token in use); null otherwise, and then
+     * admit() asks.
+     */
+    admitNow (token: string, client: string): Admission | null {
+      return fromMemory(tokenHash(token), client)
+    },
+
     /** Admits a request presenting `token` from `client` (an address, see clientOf). */
     async admit (token: string, client: string): Promise<Admission> {
       // Kept by hash: the token itself is not held once this call returns.
       const hash = tokenHash(token)
       for (;;) {
-        const now = clock()
-        const until = heldBack.get(client)
-        if (until !== undefined) {
-          if (until > now) return { kind: 'limited', retryMs: until - now }
-          heldBack.delete(client)
-        }
+        const local = fromMemory(hash, client)
+        if (local) return local
         const entry = entries.get(hash)
-        const local = entry && fresh(entry, now) ? take(entry, now) : null
-        if (local) {
-          claimAhead(hash, client, entry!)
-          return local
-        }
         const pending = reading.get(hash)
         if (pending) {
           await pending

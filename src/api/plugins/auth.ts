@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { holds, type Principal, type RouteScope } from '../../domain/auth/tokens.js'
 import type { AuthEventHandlers } from '../../storage/auth-events.js'
 import type { TokenStore } from '../../storage/token-store.js'
-import { createTokenAdmission, type TokenAdmission } from '../../services/token-admission.js'
+import { createTokenAdmission, type Admission, type TokenAdmission } from '../../services/token-admission.js'
 import { grantOf, tokenLimit, type PushGrant, type PushLimit, type PushPolicy } from '../../domain/builds/push-allow.js'
 import { clientOf } from '../../domain/client-address.js'
 import { AuthFailuresLimited, Forbidden, RateLimited, Unauthenticated } from '../../domain/errors.js'
@@ -46,6 +46,12 @@ export function senderOf (request: FastifyRequest): { actor: Actor; limits: Push
   return { actor: actorOf(request), limits: [tokenLimit(pushGrantOf(request))] }
 }
 
+/** A 401, with the header that says how to authenticate. */
+function unauthenticated (reply: FastifyReply, message: string): Error {
+  reply.header('www-authenticate', 'Bearer realm="slipway"')
+  return new Unauthenticated(message)
+}
+
 const inSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
 const seconds = (count: number) => (count === 1 ? '1 second' : `${count} seconds`)
 
@@ -84,24 +90,16 @@ export default fp(
     fastify.decorate('tokenAdmission', admission)
     fastify.decorateRequest('principal', null)
     fastify.decorateRequest('pushGrant', null)
-    fastify.addHook('onRequest', async (request, reply) => {
-      const scope = request.routeOptions.config.scope
-      if (!scope) return
-      const presented = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
-      reply.header('www-authenticate', 'Bearer realm="slipway"')
-      if (!presented) {
-        throw new Unauthenticated(request.headers.authorization ? 'The Authorization header is not "Bearer <token>".' : 'This route needs a token.')
-      }
-      const admitted = await admission.admit(presented, clientOf(request.ip))
+    /** Lets the request in as `admitted` says, or throws the refusal. */
+    function settle (request: FastifyRequest, reply: FastifyReply, admitted: Admission, scope: RouteScope): void {
       if (admitted.kind === 'limited') {
         const retry = inSeconds(admitted.retryMs)
-        reply.removeHeader('www-authenticate').header('retry-after', retry)
+        reply.header('retry-after', retry)
         throw new AuthFailuresLimited(String(options.authFailuresPerMinute), seconds(retry))
       }
-      if (admitted.kind === 'unknown') throw new Unauthenticated('The token is not known: mistyped, or revoked.')
+      if (admitted.kind === 'unknown') throw unauthenticated(reply, 'The token is not known: mistyped, or revoked.')
       const { principal, count, resetMs } = admitted
       if (!holds(principal, scope)) throw new Forbidden(scope, `${request.method} ${request.routeOptions.url}`)
-      reply.removeHeader('www-authenticate')
       request.principal = principal
       request.pushGrant = grantOf({ admin: principal.scopes.includes('admin'), pushAllow: principal.pushAllow }, options.push)
       const resetSeconds = inSeconds(resetMs)
@@ -110,6 +108,29 @@ export default fp(
         reply.header('retry-after', resetSeconds)
         throw new RateLimited(String(max), seconds(resetSeconds))
       }
+    }
+
+    // A hook with a callback rather than an async one: a token in use is admitted from memory, at
+    // once, and only a token that must be read from Redis waits for it.
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const scope = request.routeOptions.config.scope
+      if (!scope) return done()
+      const presented = /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+      if (!presented) {
+        return done(unauthenticated(reply, request.headers.authorization ? 'The Authorization header is not "Bearer <token>".' : 'This route needs a token.'))
+      }
+      const answer = (admitted: Admission) => {
+        try {
+          settle(request, reply, admitted, scope)
+        } catch (error) {
+          return done(error as Error)
+        }
+        done()
+      }
+      const client = clientOf(request.ip)
+      const now = admission.admitNow(presented, client)
+      if (now) return answer(now)
+      admission.admit(presented, client).then(answer, done)
     })
   },
   { name: 'auth', dependencies: ['services'] }
