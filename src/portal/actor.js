@@ -21,9 +21,9 @@ export function actorText (actor) {
 }
 
 /**
- * What started a build: "token ci-main", "push to main (trigger rule web-main)", "pull request #7
- * feature → main (trigger rule prs)", "retry of <link> by token ops"; "not recorded" for a build
- * made before Slipway recorded who asked.
+ * What started a build: "token ci-main", "push to main by alice (trigger rule web-main)", "pull
+ * request #7 feature → main by bob (trigger rule prs)", "retry of <link> by token ops"; "not
+ * recorded" for a build made before Slipway recorded who asked.
  * @param {Pick<Build, 'createdBy' | 'retryOf'>} build
  * @param {{ shortIds?: boolean }} [options] shortIds: the retried build by the end of its id, "…ZN9JPR"
  *   (a ULID's start is its time, alike in builds of one day), the whole id on hover: for a table.
@@ -39,14 +39,17 @@ export function startedBy (build, { shortIds = false } = {}) {
 }
 
 /**
- * A trigger rule with the event it acted on; anyone else as actorText says.
+ * A trigger rule with the event it acted on and who the event says pushed (as the event says it,
+ * a plain name: see src/domain/triggers/forge-user.ts); anyone else as actorText says. A string,
+ * put in the page as text.
  * @param {Actor} actor
  * @returns {string}
  */
 function actorWithEvent (actor) {
   if (actor.kind !== 'trigger') return actorText(actor)
   const event = actor.pullRequest ? pullRequestText(actor.pullRequest, actor.ref) : actor.ref ? pushText(actor.ref) : null
-  return event ? `${event} (${actorText(actor)})` : actorText(actor)
+  if (!event) return actorText(actor)
+  return `${event}${actor.pusher ? ` by ${actor.pusher}` : ''} (${actorText(actor)})`
 }
 
 /**
