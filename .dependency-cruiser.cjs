@@ -22,7 +22,7 @@ const WORKERS = '^workers/'
 const ENTRIES = '^src/(server|cli|openapi)[.]ts$'
 const LEAF = '^src/package-info[.]ts$'
 // Domain modules the portal loads in the browser as they are (src/api/routes/portal.ts serves them).
-const BROWSER_MODULES = '^src/domain/(format|build-status|build-summary)[.]js$'
+const BROWSER_MODULES = '^src/domain/(format|build-status|build-summary|actor-text)[.]js$'
 // Packages are matched wherever their node_modules is: a symlinked one (a git worktree sharing
 // another checkout's) resolves to a path outside the repository, which `^node_modules/` misses.
 

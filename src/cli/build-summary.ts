@@ -1,3 +1,4 @@
+import { actorWithEvent } from '../domain/actor-text.js'
 import { statusText } from '../domain/build-status.js'
 import { attestationName, attestationsText, cacheLines, shortDigest, summaryLines, unsignedReason } from '../domain/build-summary.js'
 import { formatAgo, formatBytes, formatDuration, formatUpload } from '../domain/format.js'
@@ -22,8 +23,8 @@ export function exitCodeOf (build: Build): ExitCode {
 }
 
 /**
- * A build for a person: a headline with its status and time, then what was built from where, its
- * phases, where it ran, how much came from the layer cache and the first step that did not, and
+ * A build for a person: a headline with its status and time, then what was built from where, what
+ * started it (worded as the portal words it), its phases, where it ran, how much came from the layer cache and the first step that did not, and
  * the image (digest, then the summary of ../domain/build-summary.js, its signature and
  * attestations) or the error.
  */
@@ -32,6 +33,8 @@ export function describeBuild (build: Build, now = Date.now()): string {
   const request = build.request
   if (request.repo === null) lines.push(`  source   ${formatUpload(request.source)}`)
   else lines.push(`  source   ${request.repo} @ ${sourceRef(request.ref, build.commit)}`)
+  const started = startedText(build)
+  if (started) lines.push(`  started  ${started}`)
   if (build.phases.length > 0) {
     const phases = build.phases.map((phase) => {
       const took = phase.status === 'skipped' || phase.durationMs === null ? phase.status : formatDuration(phase.durationMs)
@@ -62,6 +65,13 @@ export function describeBuild (build: Build, now = Date.now()): string {
     lines.push(`  error    ${build.error.code}${build.error.phase ? ` in ${build.error.phase}` : ''}: ${build.error.message}`)
   }
   return `${lines.join('\n')}\n`
+}
+
+/** "push to main by alice (trigger rule web-main)", "retry of <id> by token ops"; null for a build from before Slipway recorded who started it. */
+function startedText (build: Build): string | null {
+  const who = build.createdBy ? actorWithEvent(build.createdBy) : null
+  if (build.retryOf) return `retry of ${build.retryOf}${who ? ` by ${who}` : ''}`
+  return who
 }
 
 /**

@@ -1,16 +1,16 @@
 // Numbers as people read them: in the build log, the CLI, chat messages and the portal alike.
 //
-// This file, build-status.js and build-summary.js are plain JavaScript with JSDoc types rather
-// than TypeScript, so that the browser runs the very code the server runs: no bundler, no build
-// step for the portal, and no second copy that rounds differently. The server imports them like
-// any module (tsconfig.json has allowJs and checkJs: tsc checks them, and emits them into dist/
-// with the rest). The portal imports them by their relative path in the source tree, which in
+// This file, build-status.js, build-summary.js and actor-text.js are plain JavaScript with JSDoc
+// types rather than TypeScript, so that the browser runs the very code the server runs: no bundler,
+// no build step for the portal, and no second copy that rounds differently. The server imports them
+// like any module (tsconfig.json has allowJs and checkJs: tsc checks them, and emits them into
+// dist/ with the rest). The portal imports them by their relative path in the source tree, which in
 // the browser is /domain/format.js; src/api/routes/portal.ts serves them from next to the running
-// code: src/domain under tests, dist/src/domain after `npm run build` and in the Docker image.
-// A .ts file would have to be compiled or stripped of its types before a browser could load it:
-// a build step for the portal, and a different file to serve under tap (which runs the sources)
-// than in production. So these stay pure and stand alone: no Node API (tsconfig.portal.json
-// checks them without Node's types) and no import but one another (.dependency-cruiser.cjs).
+// code: src/domain under tests, dist/src/domain after `npm run build` and in the Docker image. A
+// .ts file would have to be compiled or stripped of its types before a browser could load it: a
+// build step for the portal, and a different file to serve under tap (which runs the sources) than
+// in production. So these stay pure and stand alone: no Node API (tsconfig.portal.json checks them
+// without Node's types) and no import but one another (.dependency-cruiser.cjs).
 
 /**
  * "850 ms", "45 s", "1 min 12 s", "2 h 5 min".

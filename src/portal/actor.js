@@ -1,29 +1,19 @@
-// Who did something, as a person reads it, from the audit information the API records
-// (createdBy, canceledBy): the list and the build page say the same words.
+// What started a build, on the page: the words are src/domain/actor-text.js's, shared with the CLI.
 
+import { actorWithEvent } from '../domain/actor-text.js'
 import { h } from './dom.js'
 
+export { actorText } from '../domain/actor-text.js'
+
 /**
- * @import { Actor, PullRequest } from '../domain/schemas/audit.js'
  * @import { Build } from '../domain/schemas/build.js'
  * @import { Children } from './dom.js'
  */
 
 /**
- * "token ci-main", "the admin token", "trigger rule web-main", "operator ops@build-1".
- * @param {Actor} actor
- * @returns {string}
- */
-export function actorText (actor) {
-  if (actor.kind === 'token') return actor.id === 'admin' ? 'the admin token' : `token ${actor.name ?? actor.id}`
-  if (actor.kind === 'trigger') return `trigger rule ${actor.name ?? actor.id}`
-  return `operator ${actor.name ?? actor.id}`
-}
-
-/**
- * What started a build: "token ci-main", "push to main (trigger rule web-main)", "pull request #7
- * feature → main (trigger rule prs)", "retry of <link> by token ops"; "not recorded" for a build
- * made before Slipway recorded who asked.
+ * What started a build: "token ci-main", "push to main by alice (trigger rule web-main)", "pull
+ * request #7 feature → main by bob (trigger rule prs)", "retry of <link> by token ops"; "not
+ * recorded" for a build made before Slipway recorded who asked.
  * @param {Pick<Build, 'createdBy' | 'retryOf'>} build
  * @param {{ shortIds?: boolean }} [options] shortIds: the retried build by the end of its id, "…ZN9JPR"
  *   (a ULID's start is its time, alike in builds of one day), the whole id on hover: for a table.
@@ -36,35 +26,4 @@ export function startedBy (build, { shortIds = false } = {}) {
     return ['retry of ', link, who ? ` by ${who}` : '']
   }
   return who ?? h('span', { class: 'muted', title: 'Made before Slipway recorded who started builds' }, 'not recorded')
-}
-
-/**
- * A trigger rule with the event it acted on; anyone else as actorText says.
- * @param {Actor} actor
- * @returns {string}
- */
-function actorWithEvent (actor) {
-  if (actor.kind !== 'trigger') return actorText(actor)
-  const event = actor.pullRequest ? pullRequestText(actor.pullRequest, actor.ref) : actor.ref ? pushText(actor.ref) : null
-  return event ? `${event} (${actorText(actor)})` : actorText(actor)
-}
-
-/**
- * "push to main", "push of tag v1.2"; another ref as it is.
- * @param {string} ref
- */
-function pushText (ref) {
-  if (ref.startsWith('refs/heads/')) return `push to ${ref.slice('refs/heads/'.length)}`
-  if (ref.startsWith('refs/tags/')) return `push of tag ${ref.slice('refs/tags/'.length)}`
-  return `push to ${ref}`
-}
-
-/**
- * "pull request #7 feature → main" (GitHub), "merge request !7 …" (GitLab, by its ref), "from a fork".
- * @param {PullRequest} pr
- * @param {string | undefined} ref
- */
-function pullRequestText (pr, ref) {
-  const name = ref?.startsWith('refs/merge-requests/') ? `merge request !${pr.number}` : `pull request #${pr.number}`
-  return `${name} ${pr.sourceBranch} → ${pr.targetBranch}${pr.fork ? ' from a fork' : ''}`
 }

@@ -33,6 +33,8 @@ interface BuildTarget {
   /** The ref the event was about, kept on the build as what it continues (refs/heads/main, refs/pull/7/head). */
   ref: string
   pullRequest: PullRequest | null
+  /** Who the event says pushed, or opened or updated the request; null when it names no one plainly. */
+  pusher: string | null
 }
 
 /** Which events a rule takes; rules made before pull requests were built take pushes. */
@@ -115,7 +117,15 @@ export function createTriggerService (deps: {
       // builds were made, handling it again gets those builds back rather than making them twice.
       // Keyed with the rule's secret, so no client of POST /v1/builds can take the key first.
       const key = `trigger-${createHmac('sha256', rule.secret).update(`${provider}:${deliveryId}`).digest('hex')}`
-      const actor: Actor = { kind: 'trigger', id: rule.id, name: rule.name, deliveryId, ref: target.ref, ...(target.pullRequest ? { pullRequest: target.pullRequest } : {}) }
+      const actor: Actor = {
+        kind: 'trigger',
+        id: rule.id,
+        name: rule.name,
+        deliveryId,
+        ref: target.ref,
+        ...(target.pullRequest ? { pullRequest: target.pullRequest } : {}),
+        ...(target.pusher !== null ? { pusher: target.pusher } : {})
+      }
       try {
         const secretsToken = secretsTokenOf(rule.author ?? rule.createdBy)
         const { build } = await deps.builds.submit(buildRequest(rule, target), { actor, limits: ruleLimits(rule, deps.pushPolicy), idempotencyKey: key, secretsToken })
@@ -269,14 +279,14 @@ function whatToBuild (event: ProviderEvent): { target: BuildTarget; branch: stri
     const change = event.pullRequest()
     const name = event.pullRequestName.replace('_', ' ')
     if (!change.builds) return { ignore: `a ${name} '${printable(change.action)}' brings no new commit to build` }
-    const { pullRequest } = change
-    return { target: { commit: pullRequest.headSha, ref: change.ref, pullRequest }, branch: pullRequest.targetBranch, eventName: event.pullRequestName }
+    const { pullRequest, pusher } = change
+    return { target: { commit: pullRequest.headSha, ref: change.ref, pullRequest, pusher }, branch: pullRequest.targetBranch, eventName: event.pullRequestName }
   }
   const push = event.push()
   const branch = branchOf(push.ref)
   if (branch === null) return { ignore: `'${printable(push.ref)}' is not a branch: only pushes to branches start builds (tag pushes do not)` }
   if (push.deleted) return { ignore: `branch '${printable(branch)}' was deleted` }
-  return { target: { commit: push.after, ref: push.ref, pullRequest: null }, branch, eventName: 'push' }
+  return { target: { commit: push.after, ref: push.ref, pullRequest: null, pusher: push.pusher }, branch, eventName: 'push' }
 }
 
 export type TriggerService = ReturnType<typeof createTriggerService>

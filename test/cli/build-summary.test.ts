@@ -72,6 +72,20 @@ t.test('the commit is printed once, also when the ref is that commit (a retry is
   t.match(describeBuild({ ...branch, commit: null }), '@ main\n', 'before the clone, no commit yet')
 })
 
+t.test('what started the build, in the words the portal uses: the push and who the event says pushed, a pull request, a retry', async (t) => {
+  const queued = sampleBuild('01JD7Z0000000000000000000F', { status: 'queued' })
+  const started = (createdBy: Build['createdBy'], retryOf: string | null = null) => /\n {2}started {2}(.*)\n/.exec(describeBuild({ ...queued, createdBy, retryOf }))?.[1]
+  const push = { kind: 'trigger', id: 'rl0web', name: 'web-main', deliveryId: 'gh-1', ref: 'refs/heads/main' } as const
+  t.equal(started({ ...push, pusher: 'alice' }), 'push to main by alice (trigger rule web-main)')
+  t.equal(started(push), 'push to main (trigger rule web-main)', 'an event that named no one plainly')
+  const pullRequest = { number: 7, headSha: 'c'.repeat(40), sourceBranch: 'feature', targetBranch: 'main', fork: true }
+  t.equal(started({ ...push, name: 'prs', ref: 'refs/pull/7/head', pullRequest, pusher: 'bob' }), 'pull request #7 feature → main from a fork by bob (trigger rule prs)')
+  t.equal(started({ ...push, name: 'mrs', ref: 'refs/merge-requests/7/head', pullRequest: { ...pullRequest, fork: false }, pusher: 'John Smith' }), 'merge request !7 feature → main by John Smith (trigger rule mrs)')
+  t.equal(started({ kind: 'token', id: 'tk0ops', name: 'ops', deliveryId: null }, '01JD7Z0000000000000000000A'), 'retry of 01JD7Z0000000000000000000A by token ops')
+  t.equal(started({ kind: 'token', id: 'admin', name: 'admin', deliveryId: null }), 'the admin token')
+  t.equal(started(null), undefined, 'no line for a build from before Slipway recorded who started it')
+})
+
 t.test('an ended build that did not succeed: its error, and the exit code its status means', async (t) => {
   const failed = sampleBuild('01JD7Z0000000000000000000B', {
     status: 'failed',

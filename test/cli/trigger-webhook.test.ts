@@ -45,6 +45,7 @@ t.test('trigger create prints the rule, the events URL and the secret, once; lis
   const show = await run(['trigger', 'show', id!])
   t.equal(show.code, EXIT.ok, show.stderr)
   for (const flag of ['--image localhost:5000/acme/app', '--build-arg NODE_ENV=production', '--no-cache']) t.match(show.stdout, flag, 'options shown as the flags that give them')
+  t.match(show.stdout, /^ {2}made {6}.+ ago by the admin token$/m, 'who made it, worded as the portal words it')
   const listJson = await run(['trigger', 'list', '--json'])
   t.match(JSON.parse(listJson.stdout), { items: [{ id, name: 'app main' }] })
   const showJson = await run(['trigger', 'show', id!, '--json'])

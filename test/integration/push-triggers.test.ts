@@ -44,6 +44,7 @@ t.test('a signed GitHub push starts exactly one build of the pushed commit, whic
   t.equal(build.status, 'succeeded', JSON.stringify(build.error))
   t.equal(build.commit, pushed, 'built the pushed commit')
   t.equal(build.request.repo, rule.repo)
+  t.equal(build.createdBy?.pusher, 'octocat', 'and who the event says pushed')
 
   const redelivered = await sendGitHubEvent(slipway.app, { secret: rule.secret!, body, deliveryId })
   t.equal(redelivered.statusCode, 200)

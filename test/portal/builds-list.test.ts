@@ -9,7 +9,7 @@ import { defaultRequest } from '../helpers/fixtures.js'
 import { tarGz } from '../helpers/tarball.js'
 
 // The builds list and the build page's header say who and what: what started each build (a token,
-// a trigger rule and its push or pull request, a retry), the image and tag, uploads by digest and
+// a trigger rule and its push or pull request and who pushed, a retry), the image and tag, uploads by digest and
 // size, relative times, short commits and refs; older builds a page at a time; and a refresh that
 // touches only the rows whose build changed. An upload and a retry are made through the API with a
 // read-write token (so createdBy is what the API records) and built by the real worker; the trigger
@@ -51,7 +51,7 @@ if (chromiumMissing) {
   const bulkToken: Actor = { kind: 'token', id: 'tk0bulk', name: 'ci-bulk', deliveryId: null }
   // 62 builds of two to three hours ago: the newest 50 do not hold them all.
   const older = Array.from({ length: 62 }, (_, i) => ended(minutesAgo(120 + i), bulkToken))
-  const pushed = ended(minutesAgo(30), { kind: 'trigger', id: 'rl0web', name: 'web-main', deliveryId: 'gh-delivery-1', ref: 'refs/heads/main' }, {
+  const pushed = ended(minutesAgo(30), { kind: 'trigger', id: 'rl0web', name: 'web-main', deliveryId: 'gh-delivery-1', ref: 'refs/heads/main', pusher: 'alice' }, {
     request: { ...defaultRequest(REPO, 'registry.example.com/acme/web'), ref: 'main', tags: ['v1.2', 'latest'] },
     image: image(['registry.example.com/acme/web:v1.2', 'registry.example.com/acme/web:latest'], 48_300_000)
   })
@@ -61,13 +61,17 @@ if (chromiumMissing) {
     name: 'prs',
     deliveryId: 'gh-delivery-2',
     ref: 'refs/pull/7/head',
-    pullRequest: { number: 7, headSha: COMMIT, sourceBranch: 'feature/login', targetBranch: 'main', fork: true }
+    pullRequest: { number: 7, headSha: COMMIT, sourceBranch: 'feature/login', targetBranch: 'main', fork: true },
+    pusher: 'bob'
   }, { request: { ...defaultRequest(REPO), ref: 'refs/pull/7/head' } })
+  // The service keeps only plain names; one stored otherwise (by hand, or an older Slipway) is still text, never markup.
+  const MARKUP = '<img src=x id=injected>'
+  const withMarkup = ended(minutesAgo(22), { kind: 'trigger', id: 'rl0web', name: 'web-main', deliveryId: 'gh-delivery-3', ref: 'refs/heads/main', pusher: MARKUP })
   // A ref given as a whole commit: 40 characters that must not stretch or break its row.
   const byCommit = ended(minutesAgo(20), { kind: 'token', id: 'admin', name: 'admin', deliveryId: null }, { request: { ...defaultRequest(REPO), ref: COMMIT }, resolvedRef: null })
   const unrecorded = ended(minutesAgo(15), null)
   const failed = ended(minutesAgo(10), bulkToken, { status: 'failed', error: { code: 'BUILD_STEP_FAILED', message: 'The step RUN exit 3 failed with exit code 3.', phase: 'build' } })
-  for (const stored of [...older, pushed, pullRequest, byCommit, unrecorded, failed]) await storage.builds.create(stored)
+  for (const stored of [...older, pushed, pullRequest, withMarkup, byCommit, unrecorded, failed]) await storage.builds.create(stored)
 
   const tar = await tarGz([{ name: 'Dockerfile', content: 'FROM scratch\nCOPY hello /hello\n' }, { name: 'hello', content: 'hello\n' }])
   const uploaded = (
@@ -78,7 +82,7 @@ if (chromiumMissing) {
   await slipway.wait(uploaded.id)
   await slipway.wait(retried.id)
   const source = uploaded.request.source!
-  const total = older.length + 7
+  const total = older.length + 8
 
   t.test('the list says what started each build: token, trigger and its push or pull request, retry', async (t) => {
     await visit('#/builds')
@@ -88,8 +92,10 @@ if (chromiumMissing) {
     const retriedLink = page.locator(`tr[data-build="${retried.id}"] td.started-by a`)
     t.equal(await retriedLink.getAttribute('href'), `#/builds/${failed.id}`, 'the retried build is a link')
     t.equal(await retriedLink.getAttribute('title'), `Build ${failed.id}`, 'its whole id on hover')
-    t.equal(await cell(pushed.id, 'started-by'), 'push to main (trigger rule web-main)', 'a trigger: the push it acted on')
-    t.equal(await cell(pullRequest.id, 'started-by'), 'pull request #7 feature/login → main from a fork (trigger rule prs)', 'and a pull request')
+    t.equal(await cell(pushed.id, 'started-by'), 'push to main by alice (trigger rule web-main)', 'a trigger: the push it acted on and who the event says pushed')
+    t.equal(await cell(pullRequest.id, 'started-by'), 'pull request #7 feature/login → main from a fork by bob (trigger rule prs)', 'and a pull request')
+    t.equal(await cell(withMarkup.id, 'started-by'), `push to main by ${MARKUP} (trigger rule web-main)`, 'a pusher is shown as text')
+    t.equal(await page.locator('#injected').count(), 0, 'never as markup')
     t.equal(await page.locator(`tr[data-build="${pullRequest.id}"] td.started-by`).getAttribute('title'), 'trigger rule prs (id rl0prs, delivery gh-delivery-2)', 'the ids on hover')
     t.equal(await cell(byCommit.id, 'started-by'), 'the admin token')
     t.equal(await cell(unrecorded.id, 'started-by'), 'not recorded', 'a build from before Slipway recorded it')
@@ -183,7 +189,7 @@ if (chromiumMissing) {
 
     await visit(`#/builds/${pullRequest.id}`)
     await page.locator('#started-by').waitFor()
-    t.equal(await text('#started-by'), 'pull request #7 feature/login → main from a fork (trigger rule prs)')
+    t.equal(await text('#started-by'), 'pull request #7 feature/login → main from a fork by bob (trigger rule prs)')
     await screenshot('builds-list-06-build-pull-request')
   })
 }

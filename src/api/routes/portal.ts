@@ -16,7 +16,7 @@ export const PORTAL_DIR = path.join(packageRoot, 'src', 'portal')
  * source tree, which in the browser is /domain/<module> since src/portal is /portal/. Only these
  * are served; .dependency-cruiser.cjs keeps them free of imports from elsewhere.
  */
-export const BROWSER_MODULES: readonly string[] = ['format.js', 'build-status.js', 'build-summary.js']
+export const BROWSER_MODULES: readonly string[] = ['format.js', 'build-status.js', 'build-summary.js', 'actor-text.js']
 const DOMAIN_DIR = fileURLToPath(new URL('../../domain/', import.meta.url))
 
 // The portal renders untrusted text (repository URLs, log lines, messages) as text only; this

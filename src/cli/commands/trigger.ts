@@ -1,4 +1,4 @@
-import type { Actor } from '../../domain/schemas/audit.js'
+import { actorText } from '../../domain/actor-text.js'
 import { TRIGGER_PROVIDERS, type Trigger, type TriggerProvider } from '../../domain/schemas/trigger.js'
 import { type CommandSpec, COMMON_FLAGS, type Parsed } from '../args.js'
 import { EXIT, UsageError, type ExitCode } from '../exit-codes.js'
@@ -152,5 +152,3 @@ Add a webhook to the repository (${PROVIDER_NAMES[rule.provider]}: ${settings.wh
 The secret is shown only now: copy it into the webhook before closing this terminal.
 `
 }
-
-const actorText = (actor: Actor) => `${actor.kind} ${actor.name ?? actor.id}`

@@ -29,7 +29,15 @@ export const ActorSchema = Type.Object(
           'For a trigger: the ref the event was about: refs/heads/<branch> for a push; refs/pull/<n>/head (GitHub) or refs/merge-requests/<n>/head (GitLab) for a pull or merge request'
       })
     ),
-    pullRequest: Type.Optional(Type.Ref(PullRequestSchema, { description: 'For a trigger acting on a pull or merge request: which one' }))
+    pullRequest: Type.Optional(Type.Ref(PullRequestSchema, { description: 'For a trigger acting on a pull or merge request: which one' })),
+    pusher: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 100,
+        description:
+          "For a trigger: the forge account the event names as the one who pushed or opened/updated the pull/merge request, as the event says it, not verified by Slipway beyond the event's signature. Absent when the event names none, or none that is a plain name (ASCII letters, digits, '.', '_', '-' and single spaces); builds from before Slipway read it lack it too"
+      })
+    )
   },
   { $id: 'Actor', additionalProperties: false, description: 'Who did something' }
 )

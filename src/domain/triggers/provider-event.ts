@@ -4,6 +4,7 @@ import { BodyInvalid } from '../errors.js'
 import type { PullRequest } from '../schemas/audit.js'
 import type { TriggerEvent, TriggerProvider } from '../schemas/trigger.js'
 import { verifyGitHubSignature, verifyGitLabToken } from './event-signature.js'
+import { forgeUserOf, type FieldPath } from './forge-user.js'
 
 /** An event as it arrived: the headers that matter and the body's exact bytes (what GitHub signs). */
 export interface EventDelivery {
@@ -22,7 +23,9 @@ interface Provider {
   /** The event a pull (merge) request sends, what rules call it, and how to read it. */
   pullRequestEvent: string
   pullRequestName: Exclude<TriggerEvent, 'push'>
-  readPullRequest(payload: unknown): PullRequestChange
+  readPullRequest(payload: unknown): Omit<PullRequestChange, 'pusher'>
+  /** Where a push, and a pull (merge) request event, name the account that pushed or opened or updated it; the first present is read. */
+  pusherFields: { push: FieldPath[]; pullRequest: FieldPath[] }
   /** Where the payload names its repository, in every spelling it gives. */
   repository: { object: string; urls: string[] }
   verify(credential: string, body: Buffer, secrets: readonly string[]): boolean
@@ -38,6 +41,8 @@ const PROVIDERS: Record<TriggerProvider, Provider> = {
     pullRequestEvent: 'pull_request',
     pullRequestName: 'pull_request',
     readPullRequest: readGitHubPullRequest,
+    // pusher.name is the pusher's login too, in payloads without a sender.
+    pusherFields: { push: [['sender', 'login'], ['pusher', 'name']], pullRequest: [['sender', 'login']] },
     repository: { object: 'repository', urls: ['clone_url', 'ssh_url', 'html_url'] },
     verify: verifyGitHubSignature
   },
@@ -51,6 +56,7 @@ const PROVIDERS: Record<TriggerProvider, Provider> = {
     pullRequestEvent: 'Merge Request Hook',
     pullRequestName: 'merge_request',
     readPullRequest: readGitLabMergeRequest,
+    pusherFields: { push: [['user_username'], ['user_name']], pullRequest: [['user', 'username']] },
     repository: { object: 'project', urls: ['git_http_url', 'git_ssh_url', 'web_url'] },
     verify: (credential, _body, secrets) => verifyGitLabToken(credential, secrets)
   }
@@ -69,6 +75,8 @@ export interface Push {
   after: string
   /** A branch deleted: nothing to build. */
   deleted: boolean
+  /** The forge account the event says pushed, as it says it; null when it names none, or none plain (forge-user.ts). */
+  pusher: string | null
 }
 
 /**
@@ -81,6 +89,8 @@ export interface PullRequestChange {
   pullRequest: PullRequest
   /** Where the forge keeps its head in the target repository: refs/pull/<n>/head, refs/merge-requests/<n>/head. */
   ref: string
+  /** The forge account the event says opened or updated the request, as Push's `pusher`. */
+  pusher: string | null
 }
 
 const Sha = Type.String({ pattern: '^([0-9a-f]{40}|[0-9a-f]{64})$' })
@@ -98,7 +108,7 @@ const GitHubPullRequestPayload = Type.Object({
 })
 
 /** Opened, synchronize (new commits) and reopened bring a head commit; every other action does not. */
-function readGitHubPullRequest (payload: unknown): PullRequestChange {
+function readGitHubPullRequest (payload: unknown): Omit<PullRequestChange, 'pusher'> {
   if (!Value.Check(GitHubPullRequestPayload, payload)) throw pullRequestInvalid('pull_request', '`number` and `pull_request` with `head` (sha, ref, repo) and `base` (ref, repo)')
   const { head, base } = payload.pull_request
   // A fork deleted since has no head repository: still a fork.
@@ -129,7 +139,7 @@ const GitLabMergeRequestPayload = Type.Object({
 })
 
 /** Open and reopen bring a head commit, and an update does when it brought commits (GitLab then sends `oldrev`). */
-function readGitLabMergeRequest (payload: unknown): PullRequestChange {
+function readGitLabMergeRequest (payload: unknown): Omit<PullRequestChange, 'pusher'> {
   if (!Value.Check(GitLabMergeRequestPayload, payload)) {
     throw pullRequestInvalid('Merge Request Hook', '`object_attributes` with iid, source_branch, target_branch, source_project_id, target_project_id and last_commit.id')
   }
@@ -197,9 +207,10 @@ export function readEvent (provider: TriggerProvider, delivery: EventDelivery): 
       if (!Value.Check(PushPayload, payload)) {
         throw new BodyInvalid('The push event lacks `ref` or `after` (a 40- or 64-hex commit id); send the payload as GitHub or GitLab makes it.')
       }
-      return { ref: payload.ref, after: payload.after, deleted: payload.deleted === true || /^0+$/.test(payload.after) }
+      const deleted = payload.deleted === true || /^0+$/.test(payload.after)
+      return { ref: payload.ref, after: payload.after, deleted, pusher: forgeUserOf(payload, rules.pusherFields.push) }
     },
-    pullRequest: () => rules.readPullRequest(payload)
+    pullRequest: () => ({ ...rules.readPullRequest(payload), pusher: forgeUserOf(payload, rules.pusherFields.pullRequest) })
   }
 }
 

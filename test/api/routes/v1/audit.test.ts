@@ -91,16 +91,25 @@ t.test('the trail is for admins only', async (t) => {
   t.equal((await app.inject({ method: 'GET', url: '/v1/audit?kind=secrets' })).json().code, 'VALIDATION_FAILED')
 })
 
-t.test('a build a push started names its trigger rule, the delivery and the ref it was for', async (t) => {
+t.test('a build a push started names its trigger rule, the delivery, the ref it was for and who the event says pushed', async (t) => {
   const app = await buildApp(t, testConfig(t))
   const rule = (await app.inject({ method: 'POST', url: '/v1/triggers', payload: { provider: 'github', repo: 'https://github.com/acme/app.git', name: 'app main', branches: ['main'] } })).json()
   const body = gitHubPushPayload({ repoUrl: 'https://github.com/acme/app.git', ref: 'refs/heads/main', after: 'b'.repeat(40) })
   const event = await sendGitHubEvent(app, { secret: rule.secret, body, deliveryId: 'delivery-1' })
   t.equal(event.statusCode, 202, event.body)
   const built = (await app.inject({ method: 'GET', url: event.json().builds[0].links.self })).json<Build>()
-  const actor: Actor = { kind: 'trigger', id: rule.id, name: 'app main', deliveryId: 'delivery-1', ref: 'refs/heads/main' }
+  const actor: Actor = { kind: 'trigger', id: rule.id, name: 'app main', deliveryId: 'delivery-1', ref: 'refs/heads/main', pusher: 'octocat' }
   t.same(built.createdBy, actor)
   t.same((await audit(app, `?actor=${rule.id}`)).items.map((entry) => [entry.action, entry.actor]), [['build.create', actor]])
+
+  // A sender whose login is no plain name still starts its build, recorded without one.
+  const hostile = { ...gitHubPushPayload({ repoUrl: 'https://github.com/acme/app.git', ref: 'refs/heads/main', after: 'c'.repeat(40) }), sender: { login: '<script>x</script>\n' } }
+  const second = await sendGitHubEvent(app, { secret: rule.secret, body: hostile, deliveryId: 'delivery-2' })
+  t.equal(second.statusCode, 202, second.body)
+  const unnamed = (await app.inject({ method: 'GET', url: second.json().builds[0].links.self })).json<Build>()
+  const { pusher: _pusher, ...unnamedActor } = actor
+  t.same(unnamed.createdBy, { ...unnamedActor, deliveryId: 'delivery-2' }, 'no pusher, the rest as ever')
+  t.notOk(JSON.stringify(unnamed.createdBy).includes('script'), 'nothing of the login kept')
 })
 
 t.test("Idempotency-Key is the token's own: another token's request with the same key is another request", async (t) => {

@@ -39,7 +39,7 @@ t.test('a GitHub pull request into a rule\'s branch builds its head commit, not 
   t.equal(started.request.ref, HEAD, 'the head commit')
   t.equal(started.request.push, false, 'a pull request is built and measured, not pushed, unless the rule says so')
   t.notMatch(started.request.image, /^localhost:5000/, 'tagged locally')
-  t.match(started.createdBy, { kind: 'trigger', id: rule.id, ref: 'refs/pull/7/head', pullRequest: { number: 7, headSha: HEAD, sourceBranch: 'feature', targetBranch: 'main', fork: false } })
+  t.match(started.createdBy, { kind: 'trigger', id: rule.id, ref: 'refs/pull/7/head', pullRequest: { number: 7, headSha: HEAD, sourceBranch: 'feature', targetBranch: 'main', fork: false }, pusher: 'octocat' })
 })
 
 t.test('a rule that pushes pull requests tags them pr-<number>; a fork\'s is built but never pushed', async (t) => {
@@ -58,7 +58,7 @@ t.test('a rule that pushes pull requests tags them pr-<number>; a fork\'s is bui
   const forkBuild = await build(fork.json<TriggerEventResult>().builds[0]!.id)
   t.equal(forkBuild.request.repo, REPO, 'never the URL the fork names')
   t.equal(forkBuild.request.push, false, "a fork's image is never pushed")
-  t.match(forkBuild.createdBy?.pullRequest, { number: 9, fork: true })
+  t.match(forkBuild.createdBy, { pullRequest: { number: 9, fork: true }, pusher: 'mallory' }, "the fork's author, as the event names them")
 })
 
 t.test('pull requests start nothing for a rule of pushes, into other branches, or for actions that bring no commit', async (t) => {
@@ -89,7 +89,7 @@ t.test('GitLab merge requests: open and an update with commits build; an update 
   const send = async (body: object) => (await sendGitLabEvent(app, { token: rule.secret!, body, event: 'Merge Request Hook', deliveryId: randomUUID() })).json<TriggerEventResult>()
   const opened = await send(gitLabMergeRequestPayload({ repoUrl: REPO, number: 4, headSha: HEAD, action: 'open' }))
   t.equal(opened.status, 'started')
-  t.match(await build(opened.builds[0]!.id), { request: { ref: HEAD, push: true, tags: ['pr-4'] }, createdBy: { ref: 'refs/merge-requests/4/head', pullRequest: { number: 4, fork: false } } })
+  t.match(await build(opened.builds[0]!.id), { request: { ref: HEAD, push: true, tags: ['pr-4'] }, createdBy: { ref: 'refs/merge-requests/4/head', pullRequest: { number: 4, fork: false }, pusher: 'root' } })
   t.match(await send(gitLabMergeRequestPayload({ repoUrl: REPO, number: 4, headSha: HEAD, action: 'update' })), { status: 'ignored', reason: /'update' brings no new commit/ })
   const updated = await send(gitLabMergeRequestPayload({ repoUrl: REPO, number: 4, headSha: 'e'.repeat(40), action: 'update' }, HEAD))
   t.equal(updated.status, 'started')

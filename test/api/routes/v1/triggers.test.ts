@@ -308,6 +308,7 @@ t.test('GitLab: the token is the secret, Idempotency-Key the delivery id', async
   t.match(tagPush.json(), { status: 'ignored', event: 'Tag Push Hook' })
   const [build] = await builds()
   t.match(build?.request, { repo: 'https://gitlab.example.com/acme/app.git', ref: COMMIT })
+  t.equal(build?.createdBy?.pusher, 'jsmith', 'who pushed, by the username the event gives')
   t.equal((await builds()).length, 1)
 
   const changed = await app.inject({ method: 'PATCH', url: `/v1/triggers/${rule.id}`, payload: { secret: 'a-new-token-after-a-leak' } })
