@@ -161,20 +161,82 @@ function isErrorBody (body) {
 export async function followLog (id, { onLine, onStatus, signal }) {
   /** @type {string | undefined} */
   let lastId
-  for (;;) {
+  return resumed(signal, async () => {
     const headers = { accept: 'text/event-stream', ...(lastId ? { 'last-event-id': lastId } : {}) }
-    try {
-      const response = await request(`/v1/builds/${encodeURIComponent(id)}/logs`, { headers, signal })
-      if (!response.body) throw new ApiError(response.status, { code: 'NO_BODY', message: 'The log answered without a body.' })
-      for await (const event of serverSentEvents(response.body)) {
+    const response = await request(`/v1/builds/${encodeURIComponent(id)}/logs`, { headers, signal })
+    for await (const events of serverSentEvents(bodyOf(response))) {
+      for (const event of events) {
         if (event.id) lastId = event.id
         const data = /** @type {unknown} */ (JSON.parse(event.data))
         if (event.event === 'log') onLine(/** @type {LogLine} */ (data))
         else if (event.event === 'status') onStatus(data)
         else if (event.event === 'end') return /** @type {Build} */ (data)
       }
+    }
+    throw new Error('The log stream ended before the build did.')
+  })
+}
+
+// A page busy this long at a time gets a chance to draw and answer the reader before going on.
+const BUSY_MS = 16
+
+/**
+ * Reads an ended build's log: GET /v1/builds/{id}/logs as NDJSON, the lines the `log` events hold
+ * without the events around them, parsed a chunk at a time rather than an event at a time, the
+ * page given its turn every BUSY_MS. A dropped connection is resumed after the last line read.
+ * @param {string} id
+ * @param {{ onLine: (line: LogLine) => void, signal: AbortSignal }} handlers
+ * @returns {Promise<void>}
+ */
+export async function readLog (id, { onLine, signal }) {
+  /** @type {string | undefined} */
+  let lastId
+  return resumed(signal, async () => {
+    const since = lastId ? `?since=${encodeURIComponent(lastId)}` : ''
+    const response = await request(`/v1/builds/${encodeURIComponent(id)}/logs${since}`, { headers: { accept: 'application/x-ndjson' }, signal })
+    const reader = bodyOf(response).pipeThrough(new TextDecoderStream()).getReader()
+    let rest = ''
+    let busySince = performance.now()
+    try {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) return
+        const text = rest + value
+        const end = text.lastIndexOf('\n')
+        if (end === -1) {
+          rest = text
+          continue
+        }
+        rest = text.slice(end + 1)
+        // JSON strings hold no raw newline: a chunk's lines become one array, parsed at once.
+        const parsed = /** @type {unknown} */ (JSON.parse(`[${text.slice(0, end).replaceAll('\n', ',')}]`))
+        const lines = /** @type {Array<LogLine & { id: string }>} */ (parsed)
+        for (const line of lines) onLine(line)
+        lastId = lines.at(-1)?.id
+        if (performance.now() - busySince > BUSY_MS) {
+          await new Promise((resolve) => setTimeout(resolve))
+          busySince = performance.now()
+        }
+      }
+    } finally {
+      reader.releaseLock()
+    }
+  })
+}
+
+/**
+ * Runs `attempt` until it returns, again a second after each failure but a refusal (a deleted
+ * build, a revoked token will not get better by asking again) or the page's leaving.
+ * @template T
+ * @param {AbortSignal} signal
+ * @param {() => Promise<T>} attempt
+ * @returns {Promise<T>}
+ */
+async function resumed (signal, attempt) {
+  for (;;) {
+    try {
+      return await attempt()
     } catch (error) {
-      // A refusal (deleted build, revoked token) will not get better by asking again.
       if (signal.aborted || (error instanceof ApiError && error.status >= 400 && error.status < 500)) throw error
     }
     await new Promise((resolve) => setTimeout(resolve, 1000))
@@ -183,37 +245,57 @@ export async function followLog (id, { onLine, onStatus, signal }) {
 }
 
 /**
- * The events of an SSE body: blocks of `field: value` lines ended by a blank line.
+ * @param {Response} response
+ * @returns {NonNullable<Response['body']>}
+ */
+function bodyOf (response) {
+  if (!response.body) throw new ApiError(response.status, { code: 'NO_BODY', message: 'The log answered without a body.' })
+  return response.body
+}
+
+/**
+ * The events of an SSE body (blocks of `field: value` lines ended by a blank line), those of each
+ * chunk together.
  * @param {NonNullable<Response['body']>} body
- * @returns {AsyncGenerator<{ event: string, data: string, id?: string }>}
+ * @returns {AsyncGenerator<Array<{ event: string, data: string, id?: string }>>}
  */
 async function * serverSentEvents (body) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader()
-  let buffer = ''
+  let rest = ''
   try {
     for (;;) {
       const { value, done } = await reader.read()
       if (done) return
-      buffer += value
-      let end
-      while ((end = buffer.indexOf('\n\n')) !== -1) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
-        /** @type {{ event: string, data: string, id?: string }} */
-        const event = { event: 'message', data: '' }
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) continue
-          const colon = line.indexOf(':')
-          const field = colon === -1 ? line : line.slice(0, colon)
-          const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '')
-          if (field === 'data') event.data += event.data ? `\n${value}` : value
-          else if (field === 'event') event.event = value
-          else if (field === 'id') event.id = value
-        }
-        if (event.data) yield event
+      const text = rest + value
+      const events = []
+      let start = 0
+      for (let end = text.indexOf('\n\n'); end !== -1; start = end + 2, end = text.indexOf('\n\n', start)) {
+        const event = eventOf(text.slice(start, end))
+        if (event.data) events.push(event)
       }
+      rest = text.slice(start)
+      if (events.length) yield events
     }
   } finally {
     reader.releaseLock()
   }
+}
+
+/**
+ * @param {string} block An event's lines.
+ * @returns {{ event: string, data: string, id?: string }}
+ */
+function eventOf (block) {
+  /** @type {{ event: string, data: string, id?: string }} */
+  const event = { event: 'message', data: '' }
+  for (const line of block.split('\n')) {
+    if (line.startsWith(':')) continue
+    const colon = line.indexOf(':')
+    const field = colon === -1 ? line : line.slice(0, colon)
+    const value = colon === -1 ? '' : line.slice(line.startsWith(' ', colon + 1) ? colon + 2 : colon + 1)
+    if (field === 'data') event.data += event.data ? `\n${value}` : value
+    else if (field === 'event') event.event = value
+    else if (field === 'id') event.id = value
+  }
+  return event
 }

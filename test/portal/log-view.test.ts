@@ -111,6 +111,11 @@ if (chromiumMissing) {
     t.equal(await text('#log .log-group[data-line="6"] .outcome'), 'cached')
     t.equal(await page.locator('#log .log-row[data-line="12"] a.ln').getAttribute('href'), `#/builds/${failed.id}?line=12`, 'each line number links to the line')
     t.equal(await text('#log .log-row[data-line="12"] .line'), '#4 about to fail', 'numbered as the raw log is')
+    t.same(
+      await page.locator('#log .log-row[data-line="12"], #log .log-row[data-line="13"], #log .log-row[data-line="14"]').evaluateAll((rows) => rows.map((row) => row.className.match(/stream-\w+/)?.[0])),
+      ['stream-stdout', 'stream-stderr', 'stream-system'],
+      'each line shows the stream it came on'
+    )
     await screenshot('log-01-failed-step-open')
 
     await page.click('#log .log-group[data-line="8"] button.fold')
@@ -250,6 +255,15 @@ if (chromiumMissing) {
     const writer = await store(big, lines)
     await writer.close()
 
+    // Every task that held the page's main thread over 50 ms, from the page's first script on.
+    await page.addInitScript(`{
+      window.longTasks = []
+      new PerformanceObserver((list) => { for (const task of list.getEntries()) window.longTasks.push(task.duration) }).observe({ type: 'longtask' })
+    }`)
+    const asked: string[] = []
+    page.on('request', (request) => {
+      if (request.url().endsWith(`/v1/builds/${big.id}/logs`)) asked.push(request.headers().accept ?? '')
+    })
     const started = Date.now()
     await visit(`#/builds/${big.id}`)
     await page.locator('#log .log-row').first().waitFor({ timeout: 60_000 })
@@ -266,22 +280,32 @@ if (chromiumMissing) {
     await page.locator('#log .log-row').first().waitFor()
     const ready = Date.now() - started
     const lineCount = Number((await text('#log-state')).replace(/\D/g, ''))
-    t.comment(`${lineCount.toLocaleString()} lines: the first rows drawn after ${firstRows} ms, all of them arrived after ${ready} ms; the page answered within ${slowest} ms meanwhile`)
-    t.ok(firstRows < 15_000, 'the first rows are drawn while the rest streams in')
-    t.ok(slowest < 5000, 'and the page answers meanwhile')
+    const longTasks = await page.evaluate<number[]>('window.longTasks')
+    const longest = Math.round(Math.max(0, ...longTasks))
+    t.comment(`${lineCount.toLocaleString()} lines: the first rows drawn after ${firstRows} ms, all of them arrived after ${ready} ms; the page answered within ${slowest} ms meanwhile, its longest task ${longest} ms (${longTasks.length} over 50 ms)`)
+    t.same(asked, ['application/x-ndjson'], "an ended build's log is read once, as NDJSON: its lines without the events around them")
+    // Ceilings with room for a loaded CI host. Measured beside a CI run: the first rows in 0.3-0.9 s,
+    // all of them in 2.7-4.6 s, no task over 100 ms (most runs none over 50 ms).
+    t.ok(firstRows < 3000, 'the first rows are drawn while the rest streams in')
+    t.ok(longest < 250, 'the page is never held for long: it is given its turn as the lines are read')
+    t.ok(slowest < 2000, 'and it answers meanwhile')
     t.ok(lineCount > 190_000, 'some 200,000 lines')
-    t.ok(ready < 60_000, 'within a generous ceiling')
+    t.ok(ready < 15_000, 'all of them within seconds')
     t.ok((await page.locator('#log .log-row').count()) < 300, 'only the rows in sight (and a few around) are elements')
 
     const searchStarted = Date.now()
     await page.fill('#log-search', 'test 123456')
     await page.locator('#log-search-count', { hasText: '1 of 1 lines' }).waitFor({ timeout: 30_000 })
-    t.comment(`search over ${lineCount.toLocaleString()} lines: ${Date.now() - searchStarted} ms (with the ${150} ms typing pause)`)
+    const searched = Date.now() - searchStarted
+    t.comment(`search over ${lineCount.toLocaleString()} lines: ${searched} ms (with the ${150} ms typing pause)`)
+    t.ok(searched < 1500, 'a search of every line answers at once')
     t.match(await text('#log .current-match .line'), /^#2 test 123456 x+$/, 'finds a line deep in the log')
     const scrollStarted = Date.now()
     await page.evaluate("document.getElementById('log').scrollTop = 20 * 100_000")
     await until("[...document.querySelectorAll('#log .log-row')].some((r) => Number(r.dataset.line) > 99_000)")
-    t.comment(`a jump to line 100,000 drawn in ${Date.now() - scrollStarted} ms`)
+    const jumped = Date.now() - scrollStarted
+    t.comment(`a jump to line 100,000 drawn in ${jumped} ms`)
+    t.ok(jumped < 1000, 'and so does a jump deep into the log')
     await page.fill('#log-search', 'dropped')
     await page.locator('#log-search-count', { hasText: /^1 of 1 lines$/ }).waitFor()
     t.match(await text('#log .current-match .line'), /^\[slipway\] \d+ bytes in \d+ lines were dropped past the log limit\.$/, "the cap's marker is in the log, and found")

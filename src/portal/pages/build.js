@@ -1,7 +1,7 @@
 import { isTerminal } from '../../domain/build-status.js'
 import { CACHE_MISS_LABELS, cacheText, layerLabels, stageName, summaryEntries } from '../../domain/build-summary.js'
 import { actorText, startedBy } from '../actor.js'
-import { buildRights, followLog, json, signedIn } from '../api.js'
+import { buildRights, followLog, json, readLog, signedIn } from '../api.js'
 import { layersChart } from '../charts.js'
 import { durationTicks, timelineEnd } from '../scales.js'
 import { logView } from '../log-view.js'
@@ -85,7 +85,9 @@ export async function buildPage (main, { id, query, signal }) {
 
   show(logState, isTerminal(build.status) ? 'loading…' : 'following live…')
   try {
-    build = await followLog(id, { signal, onLine: lines.add, onStatus: () => { void refresh() } })
+    // An ended build's log is complete: read in its compact form, with no events to wait for.
+    if (isTerminal(build.status)) await readLog(id, { signal, onLine: lines.add })
+    else build = await followLog(id, { signal, onLine: lines.add, onStatus: () => { void refresh() } })
     ended = true
     clearInterval(timer)
     stopTicking?.()

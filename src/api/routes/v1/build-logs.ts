@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import type { LogEvent } from '../../../storage/build-log.js'
+import type { LogEvent, LogLine } from '../../../storage/build-log.js'
 import { actorOf } from '../../plugins/auth.js'
 import { BuildIdParams, errors } from './common.js'
 
@@ -47,6 +47,8 @@ export default async function buildLogRoutes (instance: FastifyInstance) {
         description:
           'Everything the build printed, in order: git, each build step, the push, and Slipway’s own lines. ' +
           'As text/plain: what there is now, or with `follow=true` everything until the build ends. ' +
+          'With `Accept: application/x-ndjson`: the same, each line a JSON object {id, phase, stream, ts, text} (a `log` event’s id and data; ' +
+          '`since=<id>` resumes after one): the lines with their streams and times, quicker to read than the events. ' +
           'With `Accept: text/event-stream`: Server-Sent Events until the build ends — `log` (id: the entry id; ' +
           'data: {phase, stream, ts, text}), `status` (data: {status, phase}), then `end` (data: the build); ' +
           'a comment every 15 s keeps the connection open; reconnecting with `Last-Event-ID` resumes exactly ' +
@@ -60,7 +62,11 @@ export default async function buildLogRoutes (instance: FastifyInstance) {
         response: {
           200: {
             description: 'The log',
-            content: { 'text/plain': { schema: { type: 'string' } }, 'text/event-stream': { schema: { type: 'string' } } }
+            content: {
+              'text/plain': { schema: { type: 'string' } },
+              'application/x-ndjson': { schema: { type: 'string' } },
+              'text/event-stream': { schema: { type: 'string' } }
+            }
           },
           ...errors(400, 404, 410, 503)
         }
@@ -69,7 +75,9 @@ export default async function buildLogRoutes (instance: FastifyInstance) {
     async (request, reply) => {
       const { id } = request.params
       const { follow = false, since, tail } = request.query
-      const events = request.headers.accept?.includes('text/event-stream') === true
+      const accept = request.headers.accept ?? ''
+      const events = accept.includes('text/event-stream')
+      const lines = accept.includes(NDJSON) ? linesAsJson : linesAsText
       const sinceEntry = since !== undefined && new RegExp(ENTRY_ID).test(since) ? since : undefined
       const after = await fastify.logs.logStart(id, {
         after: (events ? request.headers['last-event-id'] : undefined) ?? sinceEntry,
@@ -77,7 +85,7 @@ export default async function buildLogRoutes (instance: FastifyInstance) {
         tail
       })
 
-      if (!events && !follow) return reply.type('text/plain; charset=utf-8').send(Readable.from(textOf(fastify.logs.readLog(id, after))))
+      if (!events && !follow) return reply.type(lines.type).send(Readable.from(lines.of(fastify.logs.readLog(id, after))))
 
       const follower = await fastify.logs.followBuildLog(id, after, actorOf(request))
       following.add(follower.stop)
@@ -87,7 +95,7 @@ export default async function buildLogRoutes (instance: FastifyInstance) {
         clientGone.abort()
         follower.stop()
       })
-      if (!events) return reply.type('text/plain; charset=utf-8').send(Readable.from(textOf(follower.events)))
+      if (!events) return reply.type(lines.type).send(Readable.from(lines.of(follower.events)))
 
       const out = new PassThrough()
       const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), HEARTBEAT_MS)
@@ -116,13 +124,29 @@ export default async function buildLogRoutes (instance: FastifyInstance) {
   )
 }
 
-/** The lines of each batch as text, one write per batch. */
-async function * textOf (batches: AsyncIterable<LogEvent[]>): AsyncGenerator<string> {
-  for await (const batch of batches) {
-    const text = batch.map((event) => (event.kind === 'line' ? `${event.text}\n` : '')).join('')
-    if (text) yield text
+const NDJSON = 'application/x-ndjson'
+
+/** A form of the log's lines without its status events: its content type, and its text, one write per batch. */
+interface LineForm {
+  type: string
+  of: (batches: AsyncIterable<LogEvent[]>) => AsyncGenerator<string>
+}
+
+function lineForm (type: string, encode: (line: LogLine) => string): LineForm {
+  return {
+    type,
+    async * of (batches) {
+      for await (const batch of batches) {
+        let text = ''
+        for (const event of batch) if (event.kind === 'line') text += encode(event)
+        if (text) yield text
+      }
+    }
   }
 }
+
+const linesAsText = lineForm('text/plain; charset=utf-8', (line) => `${line.text}\n`)
+const linesAsJson = lineForm(`${NDJSON}; charset=utf-8`, ({ id, phase, stream, ts, text }) => `${JSON.stringify({ id, phase, stream, ts, text })}\n`)
 
 // Followers of one build on this process get the same event objects from the log hub: each is
 // encoded once for all of them.
