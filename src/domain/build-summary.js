@@ -8,7 +8,13 @@
 
 import { formatByteChange, formatBytes } from './format.js'
 
-/** @import { Attestation, BaseImage, Build, BuildCache, CacheMissReason, Image, Step } from './schemas/build.js' */
+/** @import { Attestation, BaseImage, Build, BuildCache, CacheMissReason, Image, NormalizedRequest, Step } from './schemas/build.js' */
+
+/**
+ * What the cache's words need of a build: its cache summary, and whether it is an upload (a list's
+ * summary of a build has as much).
+ * @typedef {Pick<Build, 'cache'> & { request: Pick<NormalizedRequest, 'source'> }} CacheOf
+ */
 
 /**
  * What a build knows besides its image that names the image's layers for people: the base images
@@ -223,7 +229,7 @@ export function cacheHitText (cache) {
  *   no-cache build: every step ran
  * null when there is nothing to say: no cache summary (a build before Slipway kept one, one with
  * variants, one whose build phase has not ended), or no step that could have come from the cache.
- * @param {Pick<Build, 'cache' | 'request'>} build
+ * @param {CacheOf} build
  * @returns {string | null}
  */
 export function firstMissText (build) {
@@ -242,7 +248,7 @@ export function firstMissText (build) {
  * Both in one line, for a single field (chat messages):
  *   5 of 9 steps (56%); line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after it followed
  * null when the build has no cache summary to give.
- * @param {Pick<Build, 'cache' | 'request'>} build
+ * @param {CacheOf} build
  * @returns {string | null}
  */
 export function cacheText (build) {
@@ -255,7 +261,7 @@ export function cacheText (build) {
  * summaryLines; the first miss under the hit rate, as its line is long:
  *   cache    5 of 9 steps (56%)
  *            line 4 COPY . /app rebuilt: src/app.py changed; 3 steps after it followed
- * @param {Pick<Build, 'cache' | 'request'>} build
+ * @param {CacheOf} build
  * @returns {string[]}
  */
 export function cacheLines (build) {

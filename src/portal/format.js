@@ -78,7 +78,7 @@ export function shortCommit (commit) {
 /**
  * What a build was made from: its repository URL, or an upload by its digest and size,
  * "upload 3f2a9c1d0b7e (1.2 MB)".
- * @param {Pick<Build, 'request'>} build
+ * @param {{ request: Pick<Build['request'], 'repo' | 'source'> }} build
  * @returns {string}
  */
 export function source (build) {

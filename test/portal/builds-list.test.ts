@@ -1,12 +1,16 @@
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import t from 'tap'
 import { ulid } from 'ulid'
 import { newBuildRecord } from '../../src/domain/builds/build-request.js'
 import { formatBytes } from '../../src/domain/format.js'
 import type { Actor } from '../../src/domain/schemas/audit.js'
-import type { Build, BuildRecord } from '../../src/domain/schemas/build.js'
+import type { Build, BuildRecord, Phase, Step } from '../../src/domain/schemas/build.js'
+import { BUILD_QUEUE } from '../../src/storage/build-queue.js'
 import { chromiumMissing, CHROMIUM, openPortal } from '../helpers/browser.js'
 import { defaultRequest } from '../helpers/fixtures.js'
 import { tarGz } from '../helpers/tarball.js'
+import { attemptRecord } from '../../workers/build-progress.js'
 
 // The builds list and the build page's header say who and what: what started each build (a token,
 // a trigger rule and its push or pull request and who pushed, a retry), the image and tag, uploads by digest and
@@ -171,6 +175,58 @@ if (chromiumMissing) {
     t.equal(await page.evaluate('document.activeElement.closest("tr")?.dataset.build'), queued.id, 'the focus is still on its row')
     t.equal(await page.evaluate('document.activeElement.closest("td")?.className'), 'submitted', 'on the same link')
     await screenshot('builds-list-03-canceled')
+  })
+
+  t.test("a running build's steps change every half second: each refresh is a 304 of no bytes, and its duration ticks", async (t) => {
+    // Started as a worker starts a build, its job held back (delayed) so that the reconciler, which
+    // ends a running build without a job, and the worker, which would run it, both leave it be.
+    const connection = new Redis(slipway.config.redisUrl)
+    const queue = new Queue(BUILD_QUEUE, { connection, prefix: slipway.config.prefix })
+    t.teardown(async () => {
+      await queue.close()
+      await connection.quit()
+    })
+    const running = record(minutesAgo(2), bulkToken)
+    await storage.builds.create(running)
+    await queue.add('build', { buildId: running.id }, { jobId: running.id, delay: 600_000 })
+    const startedAt = minutesAgo(1).toISOString()
+    const ranOn = { worker: 'host:1', engine: { id: 'E1', name: 'engine-1' } }
+    if (!(await storage.builds.transition(running.id, { from: ['queued'], to: 'running', attempt: 0, set: { startedAt, attempts: 1, ranOn, phases: [], steps: [] } }))) throw new Error('the build did not start')
+    const progress = attemptRecord(storage.builds, running.id, 1, (line) => line)
+    const phase: Phase = { name: 'build', status: 'running', startedAt, finishedAt: null, durationMs: null }
+    const step = (n: number, status: Step['status']): Step => ({ stage: null, instruction: `RUN make part-${n}`, status, cached: false, startedAt, durationMs: status === 'running' ? null : 100 * n, line: n })
+    const steps = (n: number) => [...Array.from({ length: n }, (_, i) => step(i + 1, 'succeeded')), step(n + 1, 'running')]
+
+    const answers: Promise<{ status: number, bytes: number }>[] = []
+    page.on('response', (response) => {
+      const url = new URL(response.url())
+      if (url.pathname !== '/v1/builds' || url.searchParams.has('cursor')) return
+      answers.push(response.status() === 200 ? response.body().then((body) => ({ status: 200, bytes: body.byteLength })) : Promise.resolve({ status: response.status(), bytes: 0 }))
+    })
+    await visit('#/builds')
+    const duration = page.locator(`tr[data-build="${running.id}"] td.duration`)
+    await duration.locator('[data-running-since]').waitFor()
+    const firstDuration = await duration.innerText()
+    const started = Date.now()
+    for (let n = 1; Date.now() - started < 10_000; n++) {
+      if (!(await progress.update({ phases: [phase], steps: steps(n) }))) throw new Error('no progress written')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    const seen = await Promise.all(answers)
+    t.comment(`the list's answers over 10 s of steps: ${seen.map(({ status, bytes }) => `${status} (${bytes} bytes)`).join(', ')}`)
+    t.equal(seen[0]?.status, 200, 'the first answer is the page')
+    t.ok(seen.length >= 4, `and the page refreshed every 3 s (${seen.length} answers)`)
+    t.same(seen.slice(1).map(({ status }) => status), seen.slice(1).map(() => 304), 'every refresh after it is a 304: the steps are not on the list')
+    t.equal(seen.slice(1).reduce((sum, { bytes }) => sum + bytes, 0), 0, 'of no bytes')
+    t.not(await duration.innerText(), firstDuration, `its duration ticks between answers all the same (${firstDuration} → ${await duration.innerText()})`)
+    await screenshot('builds-list-07-running')
+
+    const finishedAt = new Date().toISOString()
+    if (!(await progress.end('succeeded', { finishedAt, durationMs: 75_000, phases: [{ ...phase, status: 'succeeded', finishedAt, durationMs: 75_000 }], steps: steps(0).map((s) => ({ ...s, status: 'succeeded' })) }))) throw new Error('the build did not end')
+    await queue.remove(running.id)
+    await page.locator(`tr[data-build="${running.id}"] [data-status="succeeded"]`).waitFor()
+    t.equal(await duration.innerText(), '1 min 15 s', 'its end comes with the next refresh, and its duration as recorded')
+    t.equal((await Promise.all(answers)).at(-1)?.status, 200, 'in a 200')
   })
 
   t.test("the build page's header says what the build is and what started it", async (t) => {

@@ -682,12 +682,56 @@ export const BuildListSchema = Type.Object(
   { $id: 'BuildList', additionalProperties: false }
 )
 
+// What a list of builds shows of each (the portal's builds table), and nothing that a running
+// build rewrites as it goes (phases, steps, warnings): a page of them is the same bytes from one
+// poll to the next until a build on it changes status, learns its commit, image or cache summary,
+// or a new build arrives. Each field is named and shaped as in Build, so a client reads both alike.
+const SUMMARY_FIELDS = ['id', 'status', 'commit', 'resolvedRef', 'createdAt', 'createdBy', 'startedAt', 'finishedAt', 'durationMs', 'ranOn', 'retryOf', 'cache'] as const
+
+export const BuildSummarySchema = Type.Object(
+  {
+    ...Type.Pick(BuildSchema, SUMMARY_FIELDS).properties,
+    request: Type.Pick(NormalizedRequestSchema, ['repo', 'ref', 'source', 'dockerfile', 'target', 'image', 'tags'], {
+      additionalProperties: false,
+      description: 'Of the request, what names what is built'
+    }),
+    // Open to more fields (Image's own additionalProperties left behind): the list's serializer
+    // tells the sides of a nullable apart by validating the whole image against this one, and
+    // writes only the fields named here either way.
+    image: Nullable(Type.Object(Type.Pick(ImageSchema, ['tags', 'sizeBytes']).properties, { description: 'Of the image, its references and size' }))
+  },
+  {
+    $id: 'BuildSummary',
+    additionalProperties: false,
+    description: `A build as a list shows it: of Build, ${SUMMARY_FIELDS.join(', ')}, and of its request and image the fields that name what was built. Phases, steps and the rest are at /v1/builds/{id}`
+  }
+)
+export type BuildSummary = Static<typeof BuildSummarySchema>
+
+export const BuildSummaryListSchema = Type.Object(
+  {
+    items: Type.Array(Type.Ref(BuildSummarySchema)),
+    nextCursor: BuildListSchema.properties.nextCursor
+  },
+  { $id: 'BuildSummaryList', additionalProperties: false }
+)
+
+/** What each list entry carries: the whole build, or what a list shows of it. */
+export const BUILD_LIST_VIEWS = ['full', 'summary'] as const
+export type BuildListView = (typeof BUILD_LIST_VIEWS)[number]
+
 export const BuildListQuerySchema = Type.Object(
   {
     status: Type.Optional(Type.Ref(BuildStatusSchema)),
     repo: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'Only builds of this repository URL' })),
     cursor: Type.Optional(Type.String({ pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'nextCursor of the previous page' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 }))
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    view: Type.Optional(
+      StringEnum(BUILD_LIST_VIEWS, {
+        default: 'full',
+        description: 'full: each item a Build (BuildList); summary: a BuildSummary (BuildSummaryList), what a list of builds shows, whose page stays the same while its builds run'
+      })
+    )
   },
   { additionalProperties: false }
 )
@@ -714,5 +758,7 @@ export const buildSchemas = [
   AttestationSchema,
   SignatureSchema,
   BuildSchema,
-  BuildListSchema
+  BuildListSchema,
+  BuildSummarySchema,
+  BuildSummaryListSchema
 ]

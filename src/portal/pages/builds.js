@@ -6,12 +6,12 @@ import { errorBox, h, show, statusBadge } from '../dom.js'
 import { ago, bytes, duration, shortCommit, source, time } from '../format.js'
 
 /**
- * @import { Build, NormalizedRequest } from '../../domain/schemas/build.js'
+ * @import { BuildSummary } from '../../domain/schemas/build.js'
  * @import { PageContext } from '../app.js'
  * @import { Children } from '../dom.js'
  */
 
-/** @typedef {{ items: Build[], nextCursor: string | null }} BuildList */
+/** @typedef {{ items: BuildSummary[], nextCursor: string | null }} BuildList */
 
 const REFRESH_MS = 3000
 const LIMIT = 50
@@ -19,9 +19,11 @@ const FULL_COMMIT = /^[0-9a-f]{40}$/
 
 /**
  * #/builds?repo=&status=: the newest builds, refreshed every few seconds while the page is open;
- * older ones a page at a time, on request. A refresh asks for the newest page with the ETag of the
- * last one (304 while nothing changed) and replaces only the rows whose build changed, so focus,
- * selection and scroll stay where the reader left them.
+ * older ones a page at a time, on request. A refresh asks for the newest page, as summaries (what
+ * the table shows, not a running build's steps), with the ETag of the last one: 304 while nothing
+ * shown changed, however busy the builds are. It replaces only the rows whose build changed, so
+ * focus, selection and scroll stay where the reader left them; a running build's duration ticks
+ * from its start time between answers.
  * @param {HTMLElement} main
  * @param {PageContext} context
  */
@@ -68,12 +70,12 @@ export async function buildsPage (main, { query, signal }) {
     updated
   )
 
-  const params = new URLSearchParams({ limit: String(LIMIT) })
+  const params = new URLSearchParams({ limit: String(LIMIT), view: 'summary' })
   if (repo) params.set('repo', repo)
   if (status) params.set('status', status)
   const rows = buildRows()
   const seenRepos = new Set()
-  /** @param {Build[]} items */
+  /** @param {BuildSummary[]} items */
   const learnRepos = (items) => {
     for (const build of items) {
       if (build.request.repo && !seenRepos.has(build.request.repo)) {
@@ -187,7 +189,7 @@ function emptyState (filtered, rights) {
 
 /**
  * The builds as a table; also used by the repository page.
- * @param {Build[]} builds
+ * @param {BuildSummary[]} builds
  * @returns {HTMLTableElement}
  */
 export function buildsTable (builds) {
@@ -211,7 +213,7 @@ function buildRows () {
   /** @type {Map<string, { row: HTMLTableRowElement, markup: string }>} */
   const shown = new Map()
 
-  /** @param {Build} build */
+  /** @param {BuildSummary} build */
   const put = (build) => {
     const row = buildRow(build)
     const markup = row.outerHTML
@@ -230,7 +232,7 @@ function buildRows () {
       else tbody.insertBefore(row, next)
     }
   }
-  /** @param {Build[]} builds */
+  /** @param {BuildSummary[]} builds */
   const add = (builds) => {
     for (const build of builds) put(build)
     order()
@@ -280,7 +282,7 @@ function replaceKeepingFocus (row, replacement) {
 }
 
 /**
- * @param {Build} build
+ * @param {BuildSummary} build
  * @returns {HTMLTableRowElement}
  */
 function buildRow (build) {
@@ -311,7 +313,7 @@ function buildRow (build) {
 /**
  * The ref as asked for: a branch or tag by its name, a commit by its start (never 40 characters
  * breaking the row), the default branch by its resolved name on hover; nothing for an upload.
- * @param {Build} build
+ * @param {BuildSummary} build
  * @returns {Children}
  */
 function refCell (build) {
@@ -326,7 +328,7 @@ function refCell (build) {
  * The image by its last path part and first tag, "app:3f2a9c1d0b7e", its full references on hover:
  * as built once the build has an image, else as asked (the tag a commit or upload will give it
  * once known).
- * @param {Build} build
+ * @param {BuildSummary} build
  * @returns {Children}
  */
 function imageCell (build) {
@@ -343,10 +345,10 @@ function imageCell (build) {
 
 /**
  * The ids behind the words of "Started by", for whoever needs to look them up (the audit log).
- * @param {Build} build
+ * @param {BuildSummary} build
  */
 function actorTitle (build) {
-  const actor = /** @type {NonNullable<Build['createdBy']>} */ (build.createdBy)
+  const actor = /** @type {NonNullable<BuildSummary['createdBy']>} */ (build.createdBy)
   const delivery = actor.deliveryId ? `, delivery ${actor.deliveryId}` : ''
   return `${actorText(actor)} (id ${actor.id}${delivery})`
 }
@@ -354,7 +356,7 @@ function actorTitle (build) {
 /**
  * The share of the build's steps that came from the layer cache, "56% cached", with the first
  * miss and its reason as the tooltip; a dash before the build phase has ended or without steps.
- * @param {Build} build
+ * @param {BuildSummary} build
  * @returns {Children}
  */
 function cacheRate (build) {
@@ -365,7 +367,7 @@ function cacheRate (build) {
 
 /**
  * Which Dockerfile and target, when not the plain `Dockerfile`: what tells builds of one commit apart.
- * @param {NormalizedRequest} request
+ * @param {BuildSummary['request']} request
  */
 function dockerfileNote (request) {
   const parts = [request.dockerfile === 'Dockerfile' ? null : request.dockerfile, request.target ? `target ${request.target}` : null].filter(Boolean)

@@ -8,7 +8,7 @@ import { buildsTable } from './builds.js'
 /**
  * @import { SizePoint, SizeSeries } from '../charts.js'
  * @import { PageContext } from '../app.js'
- * @import { BuildList } from './builds.js'
+ * @import { Build } from '../../domain/schemas/build.js'
  */
 
 /**
@@ -19,7 +19,7 @@ import { buildsTable } from './builds.js'
  */
 export async function repoPage (main, { id: repo, signal }) {
   const encoded = encodeURIComponent(repo)
-  const [sizes, builds] = /** @type {[{ items: SizePoint[] }, BuildList]} */ (
+  const [sizes, builds] = /** @type {[{ items: SizePoint[] }, { items: Build[] }]} */ (
     await Promise.all([json(`/v1/repos/${encoded}/sizes?limit=200`, { signal }), json(`/v1/builds?repo=${encoded}&limit=50`, { signal })])
   )
   const compared = builds.items.find((build) => build.variants.length > 0)
