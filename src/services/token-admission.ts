@@ -16,8 +16,6 @@ interface Slots {
   endsAt: number
   /** How many the last claim took; the next claim in the window takes twice as many, up to the batch. */
   claimed: number
-  /** Slots claimed before these ran out, taken once they have. */
-  ahead: Slots | null
 }
 
 interface Entry {
@@ -85,45 +83,16 @@ export function createTokenAdmission (options: TokenAdmissionOptions) {
 
   const fresh = (entry: Entry, now: number) => listening && entry.generation === generation && entry.freshUntil > now && heldBack.size < MAX_HELD_BACK
 
-  const usable = (slots: Slots | null | undefined, now: number): boolean => !!slots && slots.endsAt > now && slots.next <= slots.last
-
   function take (entry: Entry, now: number): Admission | null {
-    if (entry.slots?.ahead && !usable(entry.slots, now)) entry.slots = entry.slots.ahead
     const slots = entry.slots
-    if (!slots || !usable(slots, now)) return null
+    if (!slots || slots.endsAt <= now || slots.next > slots.last) return null
     return { kind: 'admitted', principal: entry.principal, count: slots.next++, resetMs: slots.endsAt - now }
-  }
-
-  /**
-   * For a busy token (its claims are at the batch size), the next claim is made while half of the
-   * current one is left, so requests keep being admitted from memory while it is out rather than
-   * waiting on Redis each time the slots run out. The cost: up to half a batch more held unused.
-   */
-  function claimAhead (hash: string, client: string, entry: Entry): void {
-    const slots = entry.slots
-    if (!slots || slots.ahead || options.batch < 2 || slots.claimed < options.batch || reading.has(hash)) return
-    if (slots.last - slots.next + 1 > Math.floor(slots.claimed / 2)) return
-    const claim = options.batch
-    const readIn = generation
-    const attempt = options.check(hash, client, claim).then((answer) => {
-      if (answer.kind !== 'admitted') return
-      const current = entries.get(hash)
-      if (!current) return
-      const at = clock()
-      const ahead: Slots = { next: answer.count - claim + 1, last: answer.count, endsAt: at + answer.resetMs, claimed: claim, ahead: null }
-      // A claim that opened a new window makes whatever was left of the old one void.
-      const slotsNow = current.slots && answer.count > claim ? { ...current.slots, ahead } : ahead
-      entries.set(hash, { principal: answer.principal, freshUntil: at + options.ttlMs, generation: readIn, slots: slotsNow })
-    })
-    // Requests that find no slot meanwhile wait for this claim rather than make one of their own;
-    // a failed one costs nothing, as the next of them then reads Redis itself.
-    reading.set(hash, attempt.catch(() => undefined).finally(() => reading.delete(hash)))
   }
 
   /** Reads the token from Redis, claiming slots if none are left; null when the request must try again. */
   async function read (hash: string, client: string, entry: Entry | undefined): Promise<Admission | null> {
     const started = clock()
-    const left = usable(entry?.slots, started) || usable(entry?.slots?.ahead, started)
+    const left = entry?.slots && entry.slots.endsAt > started && entry.slots.next <= entry.slots.last ? entry.slots : null
     const windowSlots = entry?.slots && entry.slots.endsAt > started ? entry.slots : null
     const claim = left ? 0 : Math.min(options.batch, windowSlots ? windowSlots.claimed * 2 : 1)
     const readIn = generation
@@ -137,7 +106,7 @@ export function createTokenAdmission (options: TokenAdmissionOptions) {
       return answer
     }
     const now = clock()
-    const slots = claim > 0 ? { next: answer.count - claim + 1, last: answer.count, endsAt: now + answer.resetMs, claimed: claim, ahead: null } : (entries.get(hash)?.slots ?? null)
+    const slots = claim > 0 ? { next: answer.count - claim + 1, last: answer.count, endsAt: now + answer.resetMs, claimed: claim } : (entries.get(hash)?.slots ?? null)
     // Read before a revocation arrived, the entry is stale at once, though its slots still count.
     const updated: Entry = { principal: answer.principal, freshUntil: now + options.ttlMs, generation: readIn, slots }
     if (!entries.has(hash) && entries.size >= MAX_TOKENS) entries.delete(entries.keys().next().value!)
@@ -155,9 +124,7 @@ export function createTokenAdmission (options: TokenAdmissionOptions) {
       heldBack.delete(client)
     }
     const entry = entries.get(hash)
-    const local = entry && fresh(entry, now) ? take(entry, now) : null
-    if (local) claimAhead(hash, client, entry!)
-    return local
+    return entry && fresh(entry, now) ? take(entry, now) : null
   }
 
   return {

@@ -111,7 +111,7 @@ t.test('an address held back for guessing on one replica is held back on the oth
   t.equal((await list(b, token, '198.51.100.7')).statusCode, 200, 'other addresses go on')
 })
 
-t.test('the rate limit across two replicas: never more than the limit, refused early only by the slots the other holds unused', async (t) => {
+t.test('the rate limit across two replicas: never more than the limit, refused at most (replicas-1)x(batch-1) early', async (t) => {
   const LIMIT = 40
   const BATCH = 5
   const config = testConfig(t, { rateLimitPerMinute: LIMIT, rateLimitBatch: BATCH })
