@@ -14,6 +14,7 @@ import services from './plugins/services.js'
 import errorHandler from './plugins/error-handler.js'
 import swagger from './plugins/swagger.js'
 import validation from './plugins/validation.js'
+import { requestLogger } from './request-logger.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
 import portalRoutes from './routes/portal.js'
@@ -132,6 +133,7 @@ export function serverOptions (logger: Logger, config: Pick<Config, 'trustProxy'
     // socket's peer, and X-Forwarded-For, which any client can write, is ignored.
     trustProxy: trustProxyOption(config.trustProxy) ?? false,
     logController: new OneLinePerRequest(config.logRequests),
+    childLoggerFactory: requestLogger,
     // Long log streams must not be cut by the default request timeout.
     requestTimeout: 0,
     return503OnClosing: true
