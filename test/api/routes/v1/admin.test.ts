@@ -86,11 +86,13 @@ t.test('near its maxmemory, or with a policy that evicts, Redis is warned of in 
   const calm = await app.inject({ method: 'GET', url: '/readyz' })
   t.same([calm.statusCode, calm.json().warnings], [200, []], 'no maxmemory: no warning')
 
+  // Some 92% used: Redis's own use moves between this read and the API's (its clients' buffers),
+  // so the limit leaves room, and 100% (over the limit since) words the same warning.
   const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))![1])
-  await redis.config('SET', 'maxmemory', String(Math.ceil(used * 1.05)))
+  await redis.config('SET', 'maxmemory', String(Math.ceil(used * 1.08)))
   const near = await app.inject({ method: 'GET', url: '/readyz' })
   t.equal(near.statusCode, 200, 'still ready: nothing fails yet')
-  t.match(near.json().warnings, [/Redis uses 9\d% of its maxmemory.*SLIPWAY_RETENTION/])
+  t.match(near.json().warnings, [/Redis uses (9\d|100)% of its maxmemory.*SLIPWAY_RETENTION/])
   t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /^slipway_redis_memory_max_bytes \d+/m, 'maxmemory is a metric')
 
   await redis.config('SET', 'maxmemory', '0')
