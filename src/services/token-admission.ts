@@ -127,30 +127,17 @@ export function createTokenAdmission (options: TokenAdmissionOptions) {
     return entry && fresh(entry, now) ? take(entry, now) : null
   }
 
-  return {
-    /**
-     * Admits a request presenting `token` from `client` (an address, see clientOf) at once, when
-     * that needs no answer from Redis (the common case: a token in use); null otherwise, and then
-     * admit() asks.
-     */
-    admitNow (token: string, client: string): Admission | null {
-      return fromMemory(tokenHash(token), client)
-    },
-
-    /** Admits a request presenting `token` from `client` (an address, see clientOf). */
-    async admit (token: string, client: string): Promise<Admission> {
-      // Kept by hash: the token itself is not held once this call returns.
-      const hash = tokenHash(token)
-      for (;;) {
-        const local = fromMemory(hash, client)
-        if (local) return local
-        const entry = entries.get(hash)
-        const pending = reading.get(hash)
-        if (pending) {
-          await pending
-          continue
-        }
-        const attempt = read(hash, client, entry)
+  /**
+   * Admits by asking Redis, for a request fromMemory() could not answer: one read of a token at a
+   * time, so concurrent requests share it, and each looks in memory again after waiting for one.
+   */
+  async function admitFromRedis (hash: string, client: string): Promise<Admission> {
+    for (;;) {
+      const pending = reading.get(hash)
+      if (pending) {
+        await pending
+      } else {
+        const attempt = read(hash, client, entries.get(hash))
         reading.set(hash, attempt.catch(() => undefined))
         try {
           const admission = await attempt
@@ -159,6 +146,20 @@ export function createTokenAdmission (options: TokenAdmissionOptions) {
           reading.delete(hash)
         }
       }
+      const local = fromMemory(hash, client)
+      if (local) return local
+    }
+  }
+
+  return {
+    /**
+     * Admits a request presenting `token` from `client` (an address, see clientOf): at once when
+     * no answer from Redis is needed (the common case, a token in use), else once Redis has answered.
+     */
+    admit (token: string, client: string): Admission | Promise<Admission> {
+      // Kept by hash: the token itself is not held once this call returns.
+      const hash = tokenHash(token)
+      return fromMemory(hash, client) ?? admitFromRedis(hash, client)
     },
 
     /**

@@ -127,10 +127,9 @@ export default fp(
         }
         done()
       }
-      const client = clientOf(request.ip)
-      const now = admission.admitNow(presented, client)
-      if (now) return answer(now)
-      admission.admit(presented, client).then(answer, done)
+      const admitted = admission.admit(presented, clientOf(request.ip))
+      if (admitted instanceof Promise) admitted.then(answer, done)
+      else answer(admitted)
     })
   },
   { name: 'auth', dependencies: ['services'] }
