@@ -24,87 +24,93 @@ const TarGzipBody = Type.String({ format: 'binary', description: 'A gzipped tar 
 export default async function buildRoutes (instance: FastifyInstance) {
   const fastify = instance.withTypeProvider<TypeBoxTypeProvider>()
 
-  // An uploaded tar reaches its handler as the raw stream: it is checked and stored as it arrives,
-  // never held whole in memory (nor refused by the JSON body limit).
-  fastify.addContentTypeParser(TAR_GZIP_TYPES, (_request, payload, done) => done(null, payload))
-  await fastify.register(multipart)
+  // Only POST /v1/builds takes uploads, so the multipart plugin is registered in a scope of its own
+  // around it: its hooks (a listener on every answer, a clean-up of saved files after it) run on
+  // each request of the scope they are added in, the polled GET /v1/builds/{id} included.
+  await fastify.register(async function uploadRoute (scope: FastifyInstance) {
+    const uploads = scope.withTypeProvider<TypeBoxTypeProvider>()
+    // An uploaded tar reaches its handler as the raw stream: it is checked and stored as it arrives,
+    // never held whole in memory (nor refused by the JSON body limit).
+    uploads.addContentTypeParser(TAR_GZIP_TYPES, (_request, payload, done) => done(null, payload))
+    await uploads.register(multipart)
 
-  fastify.post(
-    '/builds',
-    {
-      config: { scope: 'builds:write' },
-      schema: {
-        tags: ['builds'],
-        summary: 'Submit a build of a repository, or of an uploaded tar',
-        description:
-          'Stores and queues a build of the repository. Answers 202 at once with the build (status `queued`) and its ' +
-          'URL in `Location`; poll it, or read its log, to follow it.\n\n' +
-          'To build files you hold instead of a repository, send them as a gzipped tar (`tar -czf - .`): as the body ' +
-          '(`Content-Type: application/gzip`) with the options as URL-encoded JSON in the query parameter `options`, ' +
-          'or as a `multipart/form-data` form with the field `options` (JSON) and the file `source`. The options are ' +
-          'those of a JSON body but repo, ref, submodules, keepGitDir and supersede (`BuildUploadOptions`). A tar ' +
-          'larger than SLIPWAY_UPLOAD_MAX_BYTES answers 413 UPLOAD_TOO_LARGE; one that is not a gzipped tar, 400 ' +
-          'UPLOAD_INVALID; one with absolute paths, "..", links leading out, hard links or devices, 400 UPLOAD_UNSAFE.\n\n' +
-          'With an `Idempotency-Key` header, sending the same request again (a retry after a timeout) returns the build ' +
-          'the first one made (`Idempotent-Replayed: true`); the same key with another body is refused with 422. Keys ' +
-          'live a day.\n\nA request identical to a build that is still queued or running joins it ' +
-          '(`Slipway-Joined: true`) unless it says `force` or `supersede`; for uploads, identical means the same ' +
-          'options and the same bytes.\n\nA build that pushes must push inside the repositories its token may push to ' +
-          "(the token's `pushAllow`, else the server's SLIPWAY_PUSH_ALLOW); otherwise it is refused with 403 " +
-          'IMAGE_NOT_ALLOWED before anything is stored, replayed or joined. A build that is not pushed is tagged in the ' +
-          "server's local namespace (SLIPWAY_LOCAL_IMAGE_NAMESPACE) and needs no pattern. The images named in `cacheFrom` " +
-          'must be inside the same patterns (403 CACHE_FROM_NOT_ALLOWED otherwise): the worker reads their cache with its own credentials.' +
-          '\n\nA token (or trigger rule) may have SLIPWAY_QUOTA_ACTIVE_BUILDS builds queued or ' +
-          'running at once, and SLIPWAY_QUOTA_UPLOAD_BYTES of uploaded tars waiting for their builds; past either, 429 ' +
-          'QUOTA_EXCEEDED, and nothing is stored or queued. Joining an identical build and replaying a key do not count.',
-        headers: Type.Object({
-          'idempotency-key': Type.Optional(Type.String({ description: 'Makes retries of this request safe (IETF httpapi draft)' }))
-        }),
-        querystring: Type.Object(
-          {
-            options: Type.Optional(
-              Type.String({
-                description: 'With a gzipped tar as the body: the build options (BuildUploadOptions) as JSON. Default: {}.',
-                examples: ['{"image":"localhost:5000/team/app","tags":["ci-42"]}']
-              })
-            )
-          },
-          { additionalProperties: false }
-        ),
-        body: {
-          content: {
-            'application/json': { schema: Type.Ref(BuildRequestSchema) },
-            ...Object.fromEntries(TAR_GZIP_TYPES.map((type) => [type, { schema: TarGzipBody }])),
-            'multipart/form-data': {
-              schema: Type.Object({
-                options: Type.Optional(Type.String({ description: 'The build options (BuildUploadOptions) as JSON. Default: {}.' })),
-                source: TarGzipBody
-              })
+    uploads.post(
+      '/builds',
+      {
+        config: { scope: 'builds:write' },
+        schema: {
+          tags: ['builds'],
+          summary: 'Submit a build of a repository, or of an uploaded tar',
+          description:
+            'Stores and queues a build of the repository. Answers 202 at once with the build (status `queued`) and its ' +
+            'URL in `Location`; poll it, or read its log, to follow it.\n\n' +
+            'To build files you hold instead of a repository, send them as a gzipped tar (`tar -czf - .`): as the body ' +
+            '(`Content-Type: application/gzip`) with the options as URL-encoded JSON in the query parameter `options`, ' +
+            'or as a `multipart/form-data` form with the field `options` (JSON) and the file `source`. The options are ' +
+            'those of a JSON body but repo, ref, submodules, keepGitDir and supersede (`BuildUploadOptions`). A tar ' +
+            'larger than SLIPWAY_UPLOAD_MAX_BYTES answers 413 UPLOAD_TOO_LARGE; one that is not a gzipped tar, 400 ' +
+            'UPLOAD_INVALID; one with absolute paths, "..", links leading out, hard links or devices, 400 UPLOAD_UNSAFE.\n\n' +
+            'With an `Idempotency-Key` header, sending the same request again (a retry after a timeout) returns the build ' +
+            'the first one made (`Idempotent-Replayed: true`); the same key with another body is refused with 422. Keys ' +
+            'live a day.\n\nA request identical to a build that is still queued or running joins it ' +
+            '(`Slipway-Joined: true`) unless it says `force` or `supersede`; for uploads, identical means the same ' +
+            'options and the same bytes.\n\nA build that pushes must push inside the repositories its token may push to ' +
+            "(the token's `pushAllow`, else the server's SLIPWAY_PUSH_ALLOW); otherwise it is refused with 403 " +
+            'IMAGE_NOT_ALLOWED before anything is stored, replayed or joined. A build that is not pushed is tagged in the ' +
+            "server's local namespace (SLIPWAY_LOCAL_IMAGE_NAMESPACE) and needs no pattern. The images named in `cacheFrom` " +
+            'must be inside the same patterns (403 CACHE_FROM_NOT_ALLOWED otherwise): the worker reads their cache with its own credentials.' +
+            '\n\nA token (or trigger rule) may have SLIPWAY_QUOTA_ACTIVE_BUILDS builds queued or ' +
+            'running at once, and SLIPWAY_QUOTA_UPLOAD_BYTES of uploaded tars waiting for their builds; past either, 429 ' +
+            'QUOTA_EXCEEDED, and nothing is stored or queued. Joining an identical build and replaying a key do not count.',
+          headers: Type.Object({
+            'idempotency-key': Type.Optional(Type.String({ description: 'Makes retries of this request safe (IETF httpapi draft)' }))
+          }),
+          querystring: Type.Object(
+            {
+              options: Type.Optional(
+                Type.String({
+                  description: 'With a gzipped tar as the body: the build options (BuildUploadOptions) as JSON. Default: {}.',
+                  examples: ['{"image":"localhost:5000/team/app","tags":["ci-42"]}']
+                })
+              )
+            },
+            { additionalProperties: false }
+          ),
+          body: {
+            content: {
+              'application/json': { schema: Type.Ref(BuildRequestSchema) },
+              ...Object.fromEntries(TAR_GZIP_TYPES.map((type) => [type, { schema: TarGzipBody }])),
+              'multipart/form-data': {
+                schema: Type.Object({
+                  options: Type.Optional(Type.String({ description: 'The build options (BuildUploadOptions) as JSON. Default: {}.' })),
+                  source: TarGzipBody
+                })
+              }
             }
-          }
-        },
-        response: { 202: Type.Ref(BuildSchema), ...errors(400, 409, 410, 413, 415, 422, 503) }
+          },
+          response: { 202: Type.Ref(BuildSchema), ...errors(400, 409, 410, 413, 415, 422, 503) }
+        }
+      },
+      async (request, reply) => {
+        const key = request.headers['idempotency-key']
+        const idempotencyKey = key === undefined ? undefined : parseIdempotencyKey(key)
+        const { options } = request.query
+        const submit = { ...senderOf(request), idempotencyKey }
+        let submission
+        if (isUpload(request)) {
+          const uploaded = await readUploadRequest(request, options, fastify.uploads, submit.actor, (given) => fastify.builds.vetUpload(given, submit))
+          submission = await fastify.builds.submitUpload(uploaded.options, uploaded.upload, submit)
+        } else {
+          if (options !== undefined) throw new BodyInvalid('The query parameter options goes with an uploaded tar; a JSON body carries the options itself.')
+          submission = await fastify.builds.submit(request.body as BuildRequest, submit)
+        }
+        const { build, replayed, joined } = submission
+        if (replayed) reply.header('idempotent-replayed', 'true')
+        if (joined) reply.header('slipway-joined', 'true')
+        return reply.code(202).header('location', build.links.self).send(build)
       }
-    },
-    async (request, reply) => {
-      const key = request.headers['idempotency-key']
-      const idempotencyKey = key === undefined ? undefined : parseIdempotencyKey(key)
-      const { options } = request.query
-      const submit = { ...senderOf(request), idempotencyKey }
-      let submission
-      if (isUpload(request)) {
-        const uploaded = await readUploadRequest(request, options, fastify.uploads, submit.actor, (given) => fastify.builds.vetUpload(given, submit))
-        submission = await fastify.builds.submitUpload(uploaded.options, uploaded.upload, submit)
-      } else {
-        if (options !== undefined) throw new BodyInvalid('The query parameter options goes with an uploaded tar; a JSON body carries the options itself.')
-        submission = await fastify.builds.submit(request.body as BuildRequest, submit)
-      }
-      const { build, replayed, joined } = submission
-      if (replayed) reply.header('idempotent-replayed', 'true')
-      if (joined) reply.header('slipway-joined', 'true')
-      return reply.code(202).header('location', build.links.self).send(build)
-    }
-  )
+    )
+  })
 
   fastify.post(
     '/builds/:id/cancel',
