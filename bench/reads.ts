@@ -1,13 +1,15 @@
 // The read path as CI systems wait on it: GET /v1/builds/{id} for a finished and for a running
 // build, plain and conditional (If-None-Match), beside a bare node:http server answering the same
-// bytes; then 1,000 callers waiting on one build with ?wait=, answered when it changes. One client
-// for every figure: wrk (C, one thread), so the client takes less of the two cores than the
-// servers it measures. Real builds make the records: a finished one (the benchmark app, built and
-// pushed), a running one (a step sleeping) and a queued one behind it, the one the waiters wait on.
-import { execFile } from 'node:child_process'
+// bytes, with one client for every figure: wrk (C, one thread), so the client takes less of the
+// two cores than the servers it measures. Then 1,000 callers waiting on one build with ?wait=,
+// answered when it changes, beside the same requests held by a bare node:http server and answered
+// at once. Real builds make the records: a finished one (the benchmark app, built and pushed), a
+// running one (a step sleeping) and a queued one behind it, the one the waiters wait on.
+import { execFile, fork } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import type { Build } from '../src/domain/schemas/build.js'
@@ -81,10 +83,12 @@ export const readsSection: Section = {
 
     progress(`${WAITERS} waiters on the queued build, then it is canceled`)
     const waited = await waitersOn(scope, slipway, token, queued.id)
+    progress(`${WAITERS} requests held by a bare node:http server, then answered`)
+    const heldBare = await bareWaiters(scope, await fetchAnswer(slipway.api, token, queued.id))
     rows.push({
-      figure: `${WAITERS.toLocaleString('en')} waiters on one build (?wait=60s): the change to the last answer, p99 (the cancel request's start to the last); Redis connections they added`,
-      slipway: `${milliseconds(waited.lastMs)}, p99 ${milliseconds(waited.p99Ms)} (${milliseconds(waited.fromCancelMs)}); ${waited.connectionsAdded} connections`,
-      reference: '',
+      figure: `${WAITERS.toLocaleString('en')} waiters on one build (?wait=60s): the change to the last answer arrived, p99 (the cancel request's start to the last; the last connection closed); Redis connections they added`,
+      slipway: `${milliseconds(waited.lastMs)}, p99 ${milliseconds(waited.p99Ms)} (${milliseconds(waited.fromCancelMs)}; ${milliseconds(waited.closedMs)}); ${waited.connectionsAdded} connections`,
+      reference: `${milliseconds(heldBare.lastMs)}, p99 ${milliseconds(heldBare.p99Ms)} (closed: ${milliseconds(heldBare.closedMs)}) (bare node:http, the requests held then answered at once with the same bytes)`,
       target: `all within ${TARGETS.waitersMs} ms`,
       met: waited.lastMs <= TARGETS.waitersMs
     })
@@ -140,37 +144,57 @@ async function load (url: string, token: string, etag: string | null = null): Pr
 }
 
 /**
- * WAITERS requests waiting on one queued build, each on a connection of its own; once the API has
- * them all, the build is canceled (a queued build ends at once, in the API). Measured: from the
- * change (when Redis publishes it, in the same script that makes it, heard here on a subscription
- * of the bench's own) to each answer, and from the cancel request's start to the last; and the
- * Redis connections the API held, waiters open, beyond those it held before.
+ * WAITERS requests on connections of their own, each a bare socket, its request written once and
+ * its answer only checked for its status line and its length: Node's HTTP client would spend as
+ * much CPU taking in 1,000 answers as the server spends writing them, on the other core.
+ * `answered` gets the time each answer had arrived whole (its head and Content-Length bytes of
+ * body), `closed` the later end of its connection, which is this client's work more than the server's.
+ */
+function sendWaiters (scope: Teardown, base: string, path: string, token: string): { answered: number[]; closed: number[]; all: Promise<void> } {
+  const { hostname, port } = new URL(base)
+  const request = `GET ${path} HTTP/1.1\r\nhost: ${hostname}:${port}\r\nauthorization: Bearer ${token}\r\nconnection: close\r\n\r\n`
+  const answered: number[] = []
+  const closed: number[] = []
+  const waiting = Array.from({ length: WAITERS }, () => new Promise<void>((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => socket.write(request))
+    let head = ''
+    let whole = Infinity
+    let received = 0
+    let at: number | null = null
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length
+      if (head === '') {
+        head = chunk.toString('latin1')
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1]
+        if (length !== undefined) whole = head.indexOf('\r\n\r\n') + 4 + Number(length)
+      }
+      if (at === null && received >= whole) at = performance.now()
+    })
+    socket.on('end', () => {
+      if (!head.startsWith('HTTP/1.1 200') || at === null) return reject(new Error(`a waiter was answered ${head.slice(0, 12) || 'nothing'}${at === null ? ', cut short' : ''}`))
+      answered.push(at)
+      closed.push(performance.now())
+      resolve()
+    })
+    socket.on('error', reject)
+    scope.teardown(() => socket.destroy())
+  }))
+  return { answered, closed, all: Promise.all(waiting).then(() => undefined) }
+}
+
+/**
+ * WAITERS requests waiting on one queued build; once the API has them all, the build is canceled
+ * (a queued build ends at once, in the API). Measured: from the change (when Redis publishes it,
+ * in the same script that makes it, heard here on a subscription of the bench's own) to each
+ * answer, and from the cancel request's start to the last; and the Redis connections the API
+ * held, waiters open, beyond those it held before.
  */
 async function waitersOn (scope: Teardown, slipway: { api: string; config: { redisUrl: string; prefix: string } }, token: string, id: string) {
   const redis = new Redis(slipway.config.redisUrl)
   scope.teardown(() => redis.quit())
   const connections = async () => Number(/connected_clients:(\d+)/.exec(await redis.info('clients'))?.[1])
   const before = await connections()
-  // Each waiter a bare socket, its request written once and its answer only checked for its
-  // status line and its end (the API closes the connection after it): Node's HTTP client would
-  // spend as much CPU taking in 1,000 answers as the API spends writing them, on the other core.
-  const { hostname, port } = new URL(slipway.api)
-  const request = `GET /v1/builds/${id}?wait=60s&status=queued HTTP/1.1\r\nhost: ${hostname}:${port}\r\nauthorization: Bearer ${token}\r\nconnection: close\r\n\r\n`
-  const answered: number[] = []
-  const waiting = Array.from({ length: WAITERS }, () => new Promise<void>((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname, () => socket.write(request))
-    let head = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (head === '') head = chunk.toString('latin1', 0, 12)
-    })
-    socket.on('end', () => {
-      answered.push(performance.now())
-      if (head.startsWith('HTTP/1.1 200')) resolve()
-      else reject(new Error(`a waiter was answered ${head.slice(0, 12) || 'nothing'}`))
-    })
-    socket.on('error', reject)
-    scope.teardown(() => socket.destroy())
-  }))
+  const { answered, closed, all } = sendWaiters(scope, slipway.api, `/v1/builds/${id}?wait=60s&status=queued`, token)
   // Every request sent, and a moment for the API to take them in.
   await new Promise((resolve) => setTimeout(resolve, 3000))
   if (answered.length > 0) throw new Error(`${answered.length} waiters were answered before the build changed`)
@@ -185,8 +209,33 @@ async function waitersOn (scope: Teardown, slipway: { api: string; config: { red
   const asked = performance.now()
   const cancel = await fetch(`${slipway.api}/v1/builds/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })
   if (cancel.status !== 202) throw new Error(`cancel answered ${cancel.status}`)
-  await Promise.all(waiting)
+  await all
   if (changed === null) throw new Error(`the change of build ${id} was not published`)
   const delays = answered.map((at) => at - changed!)
-  return { lastMs: Math.max(...delays), p99Ms: percentile(delays, 99), fromCancelMs: Math.max(...answered) - asked, connectionsAdded }
+  return { lastMs: Math.max(...delays), p99Ms: percentile(delays, 99), fromCancelMs: Math.max(...answered) - asked, closedMs: Math.max(...closed) - changed, connectionsAdded }
+}
+
+/**
+ * The waiters' reference: the same WAITERS requests held by a bare node:http server in a process
+ * of its own (held-requests-server.ts), answered all at once with the bytes the API answered
+ * them with; from the moment it is told to answer to each answer.
+ */
+async function bareWaiters (scope: Teardown, answer: { body: Buffer; contentType: string; etag: string | null }) {
+  const server = fork(fileURLToPath(new URL('./held-requests-server.js', import.meta.url)), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  scope.teardown(() => server.connected && server.disconnect())
+  const reply = <T>() => new Promise<T>((resolve) => server.once('message', (message) => resolve(message as T)))
+  server.send({ answer: { body: answer.body.toString(), contentType: answer.contentType, etag: answer.etag ?? '' } })
+  const { port } = await reply<{ port: number }>()
+  const { answered, closed, all } = sendWaiters(scope, `http://127.0.0.1:${port}`, '/v1/builds/held?wait=60s', 'bench')
+  for (let tries = 0; ; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    server.send('held')
+    if ((await reply<{ held: number }>()).held === WAITERS) break
+    if (tries > 100) throw new Error(`the bare server holds fewer than ${WAITERS} requests after 10 s`)
+  }
+  const asked = performance.now()
+  server.send('answer')
+  await all
+  const delays = answered.map((at) => at - asked)
+  return { lastMs: Math.max(...delays), p99Ms: percentile(delays, 99), closedMs: Math.max(...closed) - asked }
 }
