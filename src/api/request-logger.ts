@@ -34,7 +34,7 @@ class BoundLogger implements FastifyBaseLogger {
 
   child (bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
     if (options && Object.keys(options).length > 0) return this.real().child(bindings, options)
-    return new BoundLogger(this.parent, { ...this.bindings, ...bindings })
+    return new BoundLogger(this.parent, Object.assign({}, this.bindings, bindings))
   }
 
   fatal (first: unknown, ...rest: unknown[]): void {
@@ -70,8 +70,9 @@ class BoundLogger implements FastifyBaseLogger {
   }
 
   private write (level: Level, first: unknown, rest: unknown[]): void {
-    // Object.assign, not `{ ...bindings, ...first }`: V8 builds the spread of two objects on a slow
-    // path, and pino's walk of the object it makes is slower too: 12 against 5 µs a request line.
+    // Object.assign, here and in child(), not `{ ...bindings, ...first }`: V8 builds the spread of
+    // two objects on a slow path, and pino's walk of the object it makes is slower too: 12 against
+    // 5 µs a request line.
     if (this.#child === null && isPlainObject(first)) return call(this.parent, level, [Object.assign({}, this.bindings, first), ...rest])
     if (this.#child === null && typeof first === 'string' && rest.length === 0) return call(this.parent, level, [this.bindings, first])
     call(this.real(), level, [first, ...rest])
