@@ -90,13 +90,17 @@ export default async function slipwayApp (fastify: FastifyInstance, options: App
 
 const CLOSE_GRACE_MS = 2000
 
+const isRead = (method: string) => method === 'GET' || method === 'HEAD'
+
 /**
  * One log line per request, written when it is answered: what was asked, by which token (its id,
  * never the token), the answer's status and how long it took; the request id and build id come
  * with the request's logger. Fastify's own two (one on arrival, one on answer, with every header
  * field it serialises) doubled the log writes, a tenth of the API's CPU under load. Which
  * requests are logged is SLIPWAY_LOG_REQUESTS: by default those to the API, not the probes,
- * /metrics scrapes and portal files that come far more often and say little.
+ * /metrics scrapes and portal files that come far more often and say little; with `changes`, not
+ * the reads that succeed either, which CI's polls make most of (and the line is a seventh of the
+ * CPU of a GET answered from memory).
  */
 class OneLinePerRequest extends LogController {
   constructor (private readonly which: Config['logRequests']) {
@@ -104,13 +108,14 @@ class OneLinePerRequest extends LogController {
   }
 
   override isLogDisabled (request: { url?: string }): boolean {
-    return this.which === 'off' || (this.which === 'api' && !request.url?.startsWith('/v1/'))
+    return this.which === 'off' || (this.which !== 'all' && !request.url?.startsWith('/v1/'))
   }
 
   override incomingRequest (): void {}
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
+    if (this.which === 'changes' && !error && isRead(request.method) && reply.statusCode < 400) return
     // Flat fields, not `req` and `res`: those would go through fastify's serializers, which copy more.
     const line = {
       method: request.method,

@@ -315,10 +315,10 @@ export const ConfigSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info', description: 'Service log level' }
   ),
-  logRequests: Type.Union([Type.Literal('api'), Type.Literal('all'), Type.Literal('off')], {
+  logRequests: Type.Union([Type.Literal('api'), Type.Literal('changes'), Type.Literal('all'), Type.Literal('off')], {
     default: 'api',
     description:
-      'Which requests the API logs, one line each (at info) when answered: api, those to /v1/…; all, also probes, /metrics, the portal and the docs; off, none. See docs/operations/metrics.md'
+      'Which requests the API logs, one line each (at info) when answered: api, those to /v1/…; changes, those to /v1/… but the reads answered 2xx or 3xx (polls); all, also probes, /metrics, the portal and the docs; off, none. See docs/operations/metrics.md'
   })
 })
 

@@ -35,6 +35,7 @@ async function logged (t: Parameters<typeof testConfig>[0], logRequests: Config[
   const urls = ['/v1/builds?limit=5', '/v1/builds/01J0000000000000000000000Z', '/healthz', '/readyz', '/metrics', '/', '/docs/']
   for (const url of urls) await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } })
   await app.inject({ method: 'GET', url: '/v1/builds', headers: { authorization: 'Bearer slw_wrong' } })
+  await app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: 'writer', scopes: ['builds:read'] } })
   return { lines, entries: lines.map((line) => JSON.parse(line) as Line), id, token }
 }
 
@@ -42,21 +43,30 @@ t.test('by default one line for each request to /v1, none for probes, metrics, t
   const { lines, entries, id, token } = await logged(t, 'api')
   t.same(
     entries.map((entry) => [entry.url, entry.statusCode]),
-    [['/v1/builds?limit=5', 200], ['/v1/builds/01J0000000000000000000000Z', 404], ['/v1/builds', 401]],
+    [['/v1/builds?limit=5', 200], ['/v1/builds/01J0000000000000000000000Z', 404], ['/v1/builds', 401], ['/v1/tokens', 201]],
     'one line per API request, refusals included'
   )
   t.ok(entries.every((entry) => entry.msg === 'request completed' && typeof entry.reqId === 'string' && typeof entry.responseTime === 'number'), 'each says its request id and time')
-  t.same(entries.map((entry) => entry.route), ['/v1/builds', '/v1/builds/:id', '/v1/builds'], 'and the route')
-  t.same(entries.map((entry) => entry.tokenId), [id, id, undefined], 'and the token by its id, when it was known')
+  t.same(entries.map((entry) => entry.route), ['/v1/builds', '/v1/builds/:id', '/v1/builds', '/v1/tokens'], 'and the route')
+  t.same(entries.map((entry) => entry.tokenId), [id, id, undefined, 'admin'], 'and the token by its id, when it was known')
   t.notOk(lines.some((line) => line.includes(token) || line.includes(token.slice(4, 20)) || line.includes('slw_wrong')), 'no token appears, good or wrong')
   t.notOk(lines.some((line) => /authorization/i.test(line)), 'nor any Authorization header')
+})
+
+t.test('SLIPWAY_LOG_REQUESTS=changes leaves out the reads answered 2xx or 3xx: the polls', async (t) => {
+  const { entries } = await logged(t, 'changes')
+  t.same(
+    entries.map((entry) => [entry.method, entry.url, entry.statusCode]),
+    [['GET', '/v1/builds/01J0000000000000000000000Z', 404], ['GET', '/v1/builds', 401], ['POST', '/v1/tokens', 201]],
+    'refused reads and every change, but not the list read nor anything outside /v1'
+  )
 })
 
 t.test('SLIPWAY_LOG_REQUESTS=all logs the rest too; off logs none', async (t) => {
   const all = await logged(t, 'all')
   t.same(
     all.entries.map((entry) => entry.url),
-    ['/v1/builds?limit=5', '/v1/builds/01J0000000000000000000000Z', '/healthz', '/readyz', '/metrics', '/', '/docs/', '/v1/builds'],
+    ['/v1/builds?limit=5', '/v1/builds/01J0000000000000000000000Z', '/healthz', '/readyz', '/metrics', '/', '/docs/', '/v1/builds', '/v1/tokens'],
     'all: one line for each request'
   )
   const off = await logged(t, 'off')
