@@ -1,10 +1,11 @@
 // The read path as CI systems wait on it: GET /v1/builds/{id} for a finished and for a running
-// build, plain and conditional (If-None-Match), beside a bare node:http server answering the same
-// bytes, with one client for every figure: wrk (C, one thread), so the client takes less of the
-// two cores than the servers it measures. Then 1,000 callers waiting on one build with ?wait=,
-// answered when it changes, beside the same requests held by a bare node:http server and answered
-// at once. Real builds make the records: a finished one (the benchmark app, built and pushed), a
-// running one (a step sleeping) and a queued one behind it, the one the waiters wait on.
+// build, plain and conditional (If-None-Match), and with the polls left out of the request log
+// (SLIPWAY_LOG_REQUESTS=changes), beside a bare node:http server answering the same bytes, with
+// one client for every figure: wrk (C, one thread), so the client takes less of the two cores
+// than the servers it measures. Then 1,000 callers waiting on one build with ?wait=, answered
+// when it changes, beside the same requests held by a bare node:http server and answered at once.
+// Real builds make the records: a finished one (the benchmark app, built and pushed), a running
+// one (a step sleeping) and a queued one behind it, the one the waiters wait on.
 import { execFile, fork } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
@@ -16,6 +17,7 @@ import type { Build } from '../src/domain/schemas/build.js'
 import { redisKeys } from '../src/storage/keys.js'
 import { createRepo } from '../test/helpers/git-repo.js'
 import { freePort } from '../test/helpers/ports.js'
+import { startSlipwayProcess } from '../test/helpers/processes.js'
 import { startRegistry } from '../test/helpers/registry.js'
 import type { Teardown } from '../test/helpers/teardown.js'
 import { benchmarkApp } from './build-vs-hand.js'
@@ -36,7 +38,7 @@ interface Load {
 
 export const readsSection: Section = {
   name: 'reads',
-  summary: `GET /v1/builds/{id} (finished, running, If-None-Match) beside a bare node:http server, wrk at ${CONNECTIONS} connections; ${WAITERS.toLocaleString('en')} waiters on one build`,
+  summary: `GET /v1/builds/{id} (finished, running, If-None-Match, polls not logged) beside a bare node:http server, wrk at ${CONNECTIONS} connections; ${WAITERS.toLocaleString('en')} waiters on one build`,
   async run ({ scope, progress }) {
     const registry = await startRegistry(scope)
     // One build at a time, so the third build stays queued behind the sleeping one.
@@ -59,19 +61,25 @@ export const readsSection: Section = {
     const url = (base: string, id: string) => `${base}/v1/builds/${id}`
     progress('bare node:http server')
     const reference = await load(url(bare, finished.id), token)
+    // A second API process on the same Redis, as an operator whose API is busy with polls would
+    // run it: with SLIPWAY_LOG_REQUESTS=changes, the reads that succeed are not logged.
+    const unlogged = { ...slipway.config, port: await freePort(), logRequests: 'changes' as const }
+    await startSlipwayProcess(scope, unlogged, 'api')
     const cases = [
-      { name: 'finished build', id: finished.id, conditional: false },
-      { name: 'finished build, If-None-Match (304)', id: finished.id, conditional: true },
-      { name: 'running build', id: running.id, conditional: false },
-      { name: 'running build, If-None-Match (304)', id: running.id, conditional: true }
+      { name: 'finished build', api: slipway.api, id: finished.id, conditional: false },
+      { name: 'finished build, If-None-Match (304)', api: slipway.api, id: finished.id, conditional: true },
+      { name: 'running build', api: slipway.api, id: running.id, conditional: false },
+      { name: 'running build, If-None-Match (304)', api: slipway.api, id: running.id, conditional: true },
+      { name: 'finished build, SLIPWAY_LOG_REQUESTS=changes', api: `http://127.0.0.1:${unlogged.port}`, id: finished.id, conditional: false }
     ]
-    for (const { name, id, conditional } of cases) {
+    for (const { name, api, id, conditional } of cases) {
       progress(`GET ${name}`)
-      const etag = conditional ? (await fetchAnswer(slipway.api, token, id)).etag : null
+      const etag = conditional ? (await fetchAnswer(api, token, id)).etag : null
       if (conditional && !etag) throw new Error(`reads bench: GET /v1/builds/${id} has no ETag`)
-      const ours = await load(url(slipway.api, id), token, etag)
+      const ours = await load(url(api, id), token, etag)
       const share = ours.perSecond / reference.perSecond
-      const judged = id === finished.id && !conditional
+      // The target is the default configuration's.
+      const judged = api === slipway.api && id === finished.id && !conditional
       rows.push({
         figure: `GET /v1/builds/{id}, ${name}: requests/s, p99 (${CONNECTIONS} connections)`,
         slipway: `${Math.round(ours.perSecond).toLocaleString('en')}/s (${share.toFixed(2)}x), p99 ${milliseconds(ours.p99Ms)}`,
