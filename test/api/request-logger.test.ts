@@ -53,3 +53,15 @@ t.test('a route with a level of its own gets a real child at that level', async 
   t.equal(lines.length, 1)
   t.match(JSON.parse(lines[0]!), { reqId: 'req-8', msg: 'written' })
 })
+
+t.test('a level set on a request logger is the level it reports, writes at and hands to its children', async (t) => {
+  const { logger, lines } = capture()
+  const log = requestLogger(logger, { reqId: 'req-9' }, {})
+  log.level = 'warn'
+  t.equal(log.level, 'warn')
+  log.info('not written')
+  log.child({ buildId: '01M918B4GKVG5J55NQGRXQKTCF' }).info('nor this')
+  log.warn({ statusCode: 503 }, 'written')
+  t.same(lines.map((line) => JSON.parse(line).msg), ['written'])
+  t.match(JSON.parse(lines[0]!), { reqId: 'req-9', statusCode: 503 })
+})
