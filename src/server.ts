@@ -7,6 +7,7 @@ import { startBuildWorker } from '../workers/build-worker.js'
 import { startWebhookWorker } from '../workers/webhook-worker.js'
 import slipwayApp, { serverOptions } from './api/app.js'
 import { ConfigError, describeConfig, loadConfig } from './domain/config.js'
+import { createLogOutput } from './log-output.js'
 import { startMetricsServer } from './api/metrics-server.js'
 import { retentionPolicy } from './domain/retention.js'
 import { registerRetentionMetrics } from './metrics/retention-metrics.js'
@@ -35,9 +36,7 @@ async function main (): Promise<void> {
     return
   }
   const config = loadConfig()
-  // Written asynchronously: lines logged while a write is under way go out together in the next
-  // one, instead of one blocking write per line (two per request). pino flushes what is left on exit.
-  const logger = pino({ level: config.logLevel, base: { role: config.role } }, pino.destination({ dest: 1, sync: false }))
+  const logger = pino({ level: config.logLevel, base: { role: config.role } }, createLogOutput())
   const closers: (() => Promise<void>)[] = []
   // One registry for the process: with role all, the API's /metrics shows the worker's figures too.
   const metrics = new Registry()

@@ -99,8 +99,7 @@ const isRead = (method: string) => method === 'GET' || method === 'HEAD'
  * field it serialises) doubled the log writes, a tenth of the API's CPU under load. Which
  * requests are logged is SLIPWAY_LOG_REQUESTS: by default those to the API, not the probes,
  * /metrics scrapes and portal files that come far more often and say little; with `changes`, not
- * the reads that succeed either, which CI's polls make most of (and the line is a seventh of the
- * CPU of a GET answered from memory).
+ * the reads that succeed either, which CI's polls make most of.
  */
 class OneLinePerRequest extends LogController {
   constructor (private readonly which: Config['logRequests']) {

@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import type { Teardown } from './helpers/teardown.js'
+
+// The processes' log output (src/log-output.ts) holds lines back to write them in batches; none
+// may be lost at exit, nor wait long on a quiet process.
+
+const logOutput = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'log-output.ts')
+const loader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
+
+/** A node process logging through createLogOutput, then running `after`; its standard output as it comes. */
+function logger (t: Teardown, after: string) {
+  const code = `
+    const { pino } = await import('pino')
+    const { createLogOutput } = await import(${JSON.stringify(logOutput)})
+    const log = pino(createLogOutput())
+    for (let i = 0; i < 3; i++) log.info({ i }, 'line')
+    ${after}`
+  const child = spawn(process.execPath, [...loader, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => child.kill('SIGKILL'))
+  return child
+}
+
+const linesIn = (output: string) => output.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { i: number }).i)
+
+t.test('lines still held back when the process exits are written', async (t) => {
+  const child = logger(t, 'process.exit(0)')
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  await new Promise((resolve) => child.on('close', resolve))
+  t.same(linesIn(output), [0, 1, 2])
+})
+
+t.test('lines on a quiet process are written while it runs', async (t) => {
+  const child = logger(t, 'setTimeout(() => {}, 30_000)')
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk
+      if (linesIn(output).length === 3) resolve()
+    })
+    setTimeout(() => reject(new Error(`after 5 s, only this was written: ${output}`)), 5000).unref()
+  })
+  t.same(linesIn(output), [0, 1, 2])
+})
