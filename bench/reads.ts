@@ -9,6 +9,7 @@
 import { execFile, fork } from 'node:child_process'
 import http from 'node:http'
 import net from 'node:net'
+import os from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -60,6 +61,7 @@ export const readsSection: Section = {
     const bare = await startBareServer(scope, answer)
     const url = (base: string, id: string) => `${base}/v1/builds/${id}`
     progress('bare node:http server')
+    await settle(progress)
     const reference = await load(url(bare, finished.id), token)
     // A second API process on the same Redis, as an operator whose API is busy with polls would
     // run it: with SLIPWAY_LOG_REQUESTS=changes, the reads that succeed are not logged.
@@ -76,6 +78,7 @@ export const readsSection: Section = {
       progress(`GET ${name}`)
       const etag = conditional ? (await fetchAnswer(api, token, id)).etag : null
       if (conditional && !etag) throw new Error(`reads bench: GET /v1/builds/${id} has no ETag`)
+      await settle(progress)
       const ours = await load(url(api, id), token, etag)
       const share = ours.perSecond / reference.perSecond
       // The target is the default configuration's.
@@ -135,6 +138,32 @@ async function startBareServer (scope: Teardown, answer: { body: Buffer; content
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   scope.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
   return `http://127.0.0.1:${port}`
+}
+
+const QUIET_IDLE = 0.9
+const QUIET_TIMEOUT_MS = 60_000
+
+/**
+ * Waits until the machine's CPUs have been at least QUIET_IDLE idle for a second: the builds
+ * leave work behind them for a while (BuildKit solving the sleeping build, the worker finishing
+ * the finished one), and a row measured meanwhile shares the two cores with it, its reference
+ * not. Says so when the machine is not quiet after QUIET_TIMEOUT_MS, and measures anyway.
+ */
+async function settle (progress: (message: string) => void): Promise<void> {
+  const busy = () => os.cpus().reduce((sum, { times }) => ({ idle: sum.idle + times.idle, all: sum.all + times.idle + times.user + times.nice + times.sys + times.irq }), { idle: 0, all: 0 })
+  const started = performance.now()
+  let idle = 0
+  while (performance.now() - started < QUIET_TIMEOUT_MS) {
+    const before = busy()
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const after = busy()
+    idle = (after.idle - before.idle) / (after.all - before.all)
+    if (idle >= QUIET_IDLE) {
+      if (performance.now() - started > 1500) progress(`waited ${((performance.now() - started) / 1000).toFixed(0)} s for the machine to settle`)
+      return
+    }
+  }
+  progress(`the machine is still busy (${Math.round(idle * 100)}% idle): the next figures share it`)
 }
 
 /** wrk against one URL, after a warm-up: requests per second and p99. Throws on any answer but 200 or 304. */
