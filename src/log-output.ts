@@ -11,13 +11,13 @@ const FLUSH_MS = 100
  * when the process exits is written then. Written asynchronously instead, each write was a round
  * trip through libuv's thread pool (a futex to wake a thread, an eventfd to say it is done), and
  * the one request line of a GET answered from memory cost the API 7–13 µs of its 48–55; in
- * batches, less than this machine's noise (bench/README.md). A process killed outright
+ * batches, less than the benchmark's noise (bench/README.md). A process killed outright
  * (SIGKILL, the OOM killer) loses at most the last FLUSH_MS of lines. Writes block, as Node's own
  * writes to a pipe do on Linux: a reader that stops reading holds the process up, rather than
  * its memory growing without bound.
  */
-export function createLogOutput (fd = 1): ReturnType<typeof pino.destination> {
-  const output = pino.destination({ dest: fd, sync: true, minLength: BATCH_BYTES, periodicFlush: FLUSH_MS })
+export function createLogOutput (): ReturnType<typeof pino.destination> {
+  const output = pino.destination({ dest: 1, sync: true, minLength: BATCH_BYTES, periodicFlush: FLUSH_MS })
   // pino writes out at exit only what an asynchronous destination holds; this one is synchronous.
   process.once('exit', () => {
     try {
