@@ -110,16 +110,29 @@ export async function startDockerd (t: Teardown, options: { images?: string[]; s
   return { host: `unix://${socketPath}`, socketPath, docker, dir, logFile, bridge, stop }
 }
 
+const CACHE_RELEASE_MS = 15_000
+
 /**
  * Makes an engine as if it had never built anything: every image but `keep` removed, then its
  * whole build cache. For this file's daemons only: on a shared engine it would take others' cache.
+ * A build's cache records can still be in use for a moment after its answer has ended (BuildKit
+ * lets go of them after it), and a prune leaves records in use: on a busy machine, a build's steps
+ * then came from the cache of the one before the prune. So it prunes again until none is in use.
  */
 export async function forgetBuilds (docker: Docker, keep: string[] = ['busybox:latest']): Promise<void> {
   for (const image of await docker.listImages({ all: true })) {
     if ((image.RepoTags ?? []).some((tag) => keep.includes(tag))) continue
     await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined)
   }
-  await docker.pruneBuilder({ all: true } as object)
+  const deadline = Date.now() + CACHE_RELEASE_MS
+  for (;;) {
+    await docker.pruneBuilder({ all: true } as object)
+    const { BuildCache } = (await docker.df()) as { BuildCache?: { ID: string; InUse: boolean; Description?: string }[] | null }
+    const inUse = (BuildCache ?? []).filter((record) => record.InUse)
+    if (inUse.length === 0) return
+    if (Date.now() > deadline) throw new Error(`the engine still uses ${inUse.length} build cache records ${CACHE_RELEASE_MS / 1000} s after they were to go: ${inUse.map((record) => record.Description ?? record.ID).join('; ')}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
 }
 
 /** `docker save IMAGE | docker load`, between two engines, through the Engine API. */
