@@ -115,9 +115,9 @@ const CACHE_RELEASE_MS = 15_000
 /**
  * Makes an engine as if it had never built anything: every image but `keep` removed, then its
  * whole build cache. For this file's daemons only: on a shared engine it would take others' cache.
- * A build's cache records can still be in use for a moment after its answer has ended (BuildKit
- * lets go of them after it), and a prune leaves records in use: on a busy machine, a build's steps
- * then came from the cache of the one before the prune. So it prunes again until none is in use.
+ * A prune leaves the records in use, and a build's may still be for a moment after its answer has
+ * ended: once, in a full CI run, a build after a prune found its steps in the cache. So it prunes
+ * again until none is in use.
  */
 export async function forgetBuilds (docker: Docker, keep: string[] = ['busybox:latest']): Promise<void> {
   for (const image of await docker.listImages({ all: true })) {
