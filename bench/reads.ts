@@ -150,13 +150,13 @@ const QUIET_TIMEOUT_MS = 60_000
  * not. Says so when the machine is not quiet after QUIET_TIMEOUT_MS, and measures anyway.
  */
 async function settle (progress: (message: string) => void): Promise<void> {
-  const busy = () => os.cpus().reduce((sum, { times }) => ({ idle: sum.idle + times.idle, all: sum.all + times.idle + times.user + times.nice + times.sys + times.irq }), { idle: 0, all: 0 })
+  const cpuTimes = () => os.cpus().reduce((sum, { times }) => ({ idle: sum.idle + times.idle, all: sum.all + times.idle + times.user + times.nice + times.sys + times.irq }), { idle: 0, all: 0 })
   const started = performance.now()
   let idle = 0
   while (performance.now() - started < QUIET_TIMEOUT_MS) {
-    const before = busy()
+    const before = cpuTimes()
     await new Promise((resolve) => setTimeout(resolve, 1000))
-    const after = busy()
+    const after = cpuTimes()
     idle = (after.idle - before.idle) / (after.all - before.all)
     if (idle >= QUIET_IDLE) {
       if (performance.now() - started > 1500) progress(`waited ${((performance.now() - started) / 1000).toFixed(0)} s for the machine to settle`)
