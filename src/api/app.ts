@@ -100,9 +100,22 @@ const isRead = (method: string) => method === 'GET' || method === 'HEAD'
  * requests are logged is SLIPWAY_LOG_REQUESTS: by default those to the API, not the probes,
  * /metrics scrapes and portal files that come far more often and say little; with `changes`, not
  * the reads that succeed either, which CI's polls make most of.
+ *
+ * Those reads are logged up to SLIPWAY_LOG_READS_PER_SECOND a second; past it they are counted,
+ * and the next one logged says how many were left out. An installation at ordinary rates keeps
+ * every line; a flood of polls (20,000 a second from one process under the reads bench, 6 MB of
+ * log a second, a tenth of a core for the collector reading it) costs a bounded log, with a read
+ * refused, every change and every failure still logged.
  */
 class OneLinePerRequest extends LogController {
-  constructor (private readonly which: Config['logRequests']) {
+  #second = 0
+  #readsThisSecond = 0
+  #readsNotLogged = 0
+
+  constructor (
+    private readonly which: Config['logRequests'],
+    private readonly readsPerSecond: number
+  ) {
     super()
   }
 
@@ -114,7 +127,8 @@ class OneLinePerRequest extends LogController {
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return
-    if (this.which === 'changes' && !error && isRead(request.method) && reply.statusCode < 400) return
+    const successfulRead = !error && isRead(request.method) && reply.statusCode < 400
+    if (successfulRead && (this.which === 'changes' || !this.readLogged())) return
     // Flat fields, not `req` and `res`: those would go through fastify's serializers, which copy more.
     const line = {
       method: request.method,
@@ -123,20 +137,42 @@ class OneLinePerRequest extends LogController {
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 10) / 10,
       ip: request.ip,
-      tokenId: request.principal?.tokenId
+      tokenId: request.principal?.tokenId,
+      readsNotLogged: successfulRead ? this.takeReadsNotLogged() : undefined
     }
     if (error) reply.log.error({ ...line, err: error }, 'request errored')
     else reply.log.info(line, 'request completed')
   }
+
+  /** Whether this second's allowance of read lines has room for one more; counted if not. */
+  private readLogged (): boolean {
+    const second = Math.floor(Date.now() / 1000)
+    if (second !== this.#second) {
+      this.#second = second
+      this.#readsThisSecond = 0
+    }
+    if (this.#readsThisSecond >= this.readsPerSecond) {
+      this.#readsNotLogged++
+      return false
+    }
+    this.#readsThisSecond++
+    return true
+  }
+
+  private takeReadsNotLogged (): number | undefined {
+    const count = this.#readsNotLogged
+    this.#readsNotLogged = 0
+    return count > 0 ? count : undefined
+  }
 }
 
-export function serverOptions (logger: Logger, config: Pick<Config, 'trustProxy' | 'logRequests'>): FastifyServerOptions {
+export function serverOptions (logger: Logger, config: Pick<Config, 'trustProxy' | 'logRequests' | 'logReadsPerSecond'>): FastifyServerOptions {
   return {
     loggerInstance: logger,
     // request.ip is the client's only through the proxies the operator names; by default it is the
     // socket's peer, and X-Forwarded-For, which any client can write, is ignored.
     trustProxy: trustProxyOption(config.trustProxy) ?? false,
-    logController: new OneLinePerRequest(config.logRequests),
+    logController: new OneLinePerRequest(config.logRequests, config.logReadsPerSecond),
     childLoggerFactory: requestLogger,
     // Long log streams must not be cut by the default request timeout.
     requestTimeout: 0,

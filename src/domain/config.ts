@@ -319,6 +319,13 @@ export const ConfigSchema = Type.Object({
     default: 'api',
     description:
       'Which requests the API logs, one line each (at info) when answered: api, those to /v1/…; changes, those to /v1/… but the reads answered 2xx or 3xx (polls); all, also probes, /metrics, the portal and the docs; off, none. See docs/operations/metrics.md'
+  }),
+  logReadsPerSecond: Type.Integer({
+    default: 100,
+    minimum: 1,
+    maximum: 1_000_000,
+    description:
+      'The most reads answered 2xx or 3xx (GET, HEAD: polls) one API process logs in a second, where SLIPWAY_LOG_REQUESTS logs them; past it they are counted, and the next one logged says how many were left out (readsNotLogged). Changes, refusals and failures are always logged'
   })
 })
 

@@ -17,6 +17,7 @@ interface Line {
   route?: string
   statusCode?: number
   responseTime?: number
+  readsNotLogged?: number
 }
 
 async function logged (t: Parameters<typeof testConfig>[0], logRequests: Config['logRequests']) {
@@ -71,4 +72,33 @@ t.test('SLIPWAY_LOG_REQUESTS=all logs the rest too; off logs none', async (t) =>
   )
   const off = await logged(t, 'off')
   t.same(off.lines, [], 'off: none')
+})
+
+t.test('a flood of reads is logged up to SLIPWAY_LOG_READS_PER_SECOND, and every read left out is counted', async (t) => {
+  const PER_SECOND = 5
+  const lines: Line[] = []
+  const sink = new Writable({
+    write (chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Line))
+      done()
+    }
+  })
+  const config = testConfig(t, { logLevel: 'info', logReadsPerSecond: PER_SECOND })
+  const app = await buildApp(t, config, { logger: pino({ level: 'info' }, sink) })
+  const read = () => app.inject({ method: 'GET', url: '/v1/builds?limit=1' })
+  const reads = 40
+  const started = Date.now()
+  for (let n = 0; n < reads - 1; n++) t.equal((await read()).statusCode, 200)
+  await app.inject({ method: 'POST', url: '/v1/tokens', payload: { name: 'amid-the-polls', scopes: ['builds:read'] } })
+  const seconds = Math.floor(Date.now() / 1000) - Math.floor(started / 1000) + 1
+  // The last read comes in a second of its own, so it is logged, and says what went before it.
+  await new Promise((resolve) => setTimeout(resolve, 1100))
+  t.equal((await read()).statusCode, 200)
+
+  const readLines = lines.filter((line) => line.method === 'GET')
+  t.ok(readLines.length <= PER_SECOND * seconds + 1, `${readLines.length} of ${reads} reads logged over ${seconds} s, at most ${PER_SECOND} a second`)
+  const counted = readLines.reduce((sum, line) => sum + (line.readsNotLogged ?? 0), 0)
+  t.equal(readLines.length + counted, reads, 'each read left out is counted on a read logged after it')
+  t.ok(readLines.at(-1)!.readsNotLogged! > 0, 'the read after the flood says how many were left out')
+  t.same(lines.filter((line) => line.method === 'POST').map((line) => line.statusCode), [201], 'a change amid the flood is logged')
 })

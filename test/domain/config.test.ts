@@ -81,7 +81,8 @@ t.test('an empty environment gives every default', async (t) => {
     logRetention: '',
     auditRetention: '365d',
     logLevel: 'info',
-    logRequests: 'api'
+    logRequests: 'api',
+    logReadsPerSecond: 100
   })
 })
 
@@ -123,6 +124,7 @@ t.test('each variable is read', async (t) => {
     ['SLIPWAY_LOG_LEVEL', { SLIPWAY_LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
     ['SLIPWAY_LOG_REQUESTS', { SLIPWAY_LOG_REQUESTS: 'all' }, { logRequests: 'all' }],
     ['SLIPWAY_LOG_REQUESTS', { SLIPWAY_LOG_REQUESTS: 'changes' }, { logRequests: 'changes' }],
+    ['SLIPWAY_LOG_READS_PER_SECOND', { SLIPWAY_LOG_READS_PER_SECOND: '1000' }, { logReadsPerSecond: 1000 }],
     ['SLIPWAY_RATE_LIMIT_BATCH=1 (every request counted in Redis)', { SLIPWAY_RATE_LIMIT_BATCH: '1' }, { rateLimitBatch: 1 }],
     ['SLIPWAY_TOKEN_CACHE_SECONDS=0 (every token read from Redis)', { SLIPWAY_TOKEN_CACHE_SECONDS: '0' }, { tokenCacheSeconds: 0 }],
     ['SLIPWAY_RETENTION in minutes', { SLIPWAY_RETENTION: '15m' }, { retention: '15m' }],
@@ -310,7 +312,8 @@ t.test('describeConfig lists every variable, with its default and a description'
       'SLIPWAY_LOG_RETENTION',
       'SLIPWAY_AUDIT_RETENTION',
       'SLIPWAY_LOG_LEVEL',
-      'SLIPWAY_LOG_REQUESTS'
+      'SLIPWAY_LOG_REQUESTS',
+      'SLIPWAY_LOG_READS_PER_SECOND'
     ]
   )
   t.equal(described.length, Object.keys(ConfigSchema.properties).length, 'one row per setting')
