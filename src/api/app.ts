@@ -159,6 +159,7 @@ class OneLinePerRequest extends LogController {
     return true
   }
 
+  /** The reads left out since the last read logged (none: undefined, so no field), counted again from 0. */
   private takeReadsNotLogged (): number | undefined {
     const count = this.#readsNotLogged
     this.#readsNotLogged = 0
