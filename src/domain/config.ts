@@ -123,11 +123,11 @@ export const ConfigSchema = Type.Object({
   adminPushAnywhere: Bool('Let tokens with the admin scope (and SLIPWAY_ADMIN_TOKEN) push anywhere; otherwise they are limited as other tokens are', false),
   rateLimitPerMinute: Type.Integer({ default: 600, minimum: 1, description: 'Requests one token may make per minute; past it, 429 with Retry-After' }),
   rateLimitBatch: Type.Integer({
-    default: 10,
-    minimum: 1,
+    default: 0,
+    minimum: 0,
     maximum: 1000,
     description:
-      'The most rate-limit slots an API process takes from Redis at once for one token (1, 2, 4… up to this within a minute), handing them out itself: never more than SLIPWAY_RATE_LIMIT_PER_MINUTE requests pass, but with N API processes one may be refused up to (N-1)×(this-1) requests early; 1 counts every request in Redis. See docs/operations/scaling.md'
+      'The most rate-limit slots an API process takes from Redis at once for one token (1, 2, 4… up to this within a minute), handing them out itself: never more than SLIPWAY_RATE_LIMIT_PER_MINUTE requests pass, but with N API processes one may be refused up to (N-1)×(this-1) requests early; 1 counts every request in Redis; 0: 1% of SLIPWAY_RATE_LIMIT_PER_MINUTE, at least 10. See docs/operations/scaling.md'
   }),
   tokenCacheSeconds: Type.Integer({
     default: 5,

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { buildApp } from '../helpers/app.js'
 import { testConfig } from '../helpers/config.js'
 import type { Config } from '../../src/domain/config.js'
+import { claimBatch } from '../../src/services/token-admission.js'
 import { tokenHash } from '../../src/storage/token-store.js'
 
 // Two API replicas on one Redis, as production runs them: each keeps the tokens it read for a few
@@ -135,4 +136,22 @@ t.test('the rate limit across two replicas: never more than the limit, refused a
   t.equal((await send(b)), 429)
   t.ok(remaining.every((left) => left >= 0 && left < LIMIT), 'x-ratelimit-remaining stays within the limit')
   t.equal(Math.min(...remaining), 0, 'and reaches 0 with the last request allowed')
+})
+
+t.test('with no batch set, claims grow to 1% of the limit (at least 10, at most 1,000)', async (t) => {
+  t.equal(claimBatch(600, 0), 10, 'the default limit keeps claims of up to 10')
+  t.equal(claimBatch(5000, 0), 50)
+  t.equal(claimBatch(100_000_000, 0), 1000)
+  t.equal(claimBatch(100_000_000, 1), 1, 'a batch set is kept: 1 counts every request in Redis')
+  t.equal(claimBatch(600, 25), 25)
+
+  // Seen in Redis: 40 requests with a limit of 5,000 claimed 1, 2, 4, 8, 16 and 32 slots (63),
+  // where claims of at most 10 would have taken 1, 2, 4, 8, 10, 10 and 10 (45) in seven trips.
+  const config = testConfig(t, { rateLimitPerMinute: 5000 })
+  const [a] = await replicas(config)
+  const { token } = await makeToken(a)
+  for (let n = 0; n < 40; n++) t.equal((await list(a, token)).statusCode, 200)
+  const redis = new Redis(config.redisUrl)
+  t.teardown(() => redis.disconnect())
+  t.equal(await redis.get(`${config.prefix}:ratelimit:${tokenHash(token)}`), '63', 'six claims, the last of 32')
 })

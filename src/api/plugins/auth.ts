@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { holds, type Principal, type RouteScope } from '../../domain/auth/tokens.js'
 import type { AuthEventHandlers } from '../../storage/auth-events.js'
 import type { TokenStore } from '../../storage/token-store.js'
-import { createTokenAdmission, type Admission, type TokenAdmission } from '../../services/token-admission.js'
+import { claimBatch, createTokenAdmission, type Admission, type TokenAdmission } from '../../services/token-admission.js'
 import { grantOf, tokenLimit, type PushGrant, type PushLimit, type PushPolicy } from '../../domain/builds/push-allow.js'
 import { clientOf } from '../../domain/client-address.js'
 import { AuthFailuresLimited, Forbidden, RateLimited, Unauthenticated } from '../../domain/errors.js'
@@ -84,7 +84,7 @@ export default fp(
       check: options.tokens.checker(options.adminToken, { windowMs: RATE_WINDOW_MS, failuresPerWindow: options.authFailuresPerMinute }),
       listen: options.listen,
       ttlMs: options.tokenCacheSeconds * 1000,
-      batch: options.rateLimitBatch
+      batch: claimBatch(max, options.rateLimitBatch)
     })
     fastify.addHook('onClose', () => admission.close())
     fastify.decorate('tokenAdmission', admission)
