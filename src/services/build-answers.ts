@@ -8,8 +8,11 @@ import { createByteLru } from './byte-lru.js'
 /** GET /v1/builds/{id}'s answer, written once per record read. */
 export interface BuildAnswer {
   status: BuildStatus
-  /** The build as JSON, as the route's response schema writes it. */
-  body: string
+  /**
+   * The build as JSON, as the route's response schema writes it, in UTF-8: bytes, so that no
+   * answer measures or encodes the text again (a finished build's is sent many times).
+   */
+  body: Buffer
   /** A strong entity tag: it changes whenever anything in the body does. */
   etag: string
 }
@@ -20,7 +23,7 @@ export type RenderBuild = (build: Build) => string
 // What a kept answer costs beyond its body (its tag, the map's entry), roughly.
 const ENTRY_OVERHEAD_BYTES = 200
 
-const etagOf = (body: string) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`
+const etagOf = (body: Buffer) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`
 
 interface Read {
   record: Promise<BuildRecord | null>
@@ -94,7 +97,7 @@ export function createBuildAnswers (deps: {
   function write (record: BuildRecord, render: RenderBuild): BuildAnswer {
     let answer = written.get(record)
     if (!answer) {
-      const body = render(toResource(record))
+      const body = Buffer.from(render(toResource(record)))
       answer = { status: record.status, body, etag: etagOf(body) }
       written.set(record, answer)
     }
@@ -112,7 +115,7 @@ export function createBuildAnswers (deps: {
     const answer = write(record, render)
     if (TERMINAL_STATUSES.includes(record.status) && !out.tainted && changes.live) {
       const until = Date.parse(record.finishedAt ?? record.createdAt) + deps.recordsLifetimeMs
-      if (Date.now() < until) kept.set(id, { answer, until }, Buffer.byteLength(answer.body) + ENTRY_OVERHEAD_BYTES)
+      if (Date.now() < until) kept.set(id, { answer, until }, answer.body.length + ENTRY_OVERHEAD_BYTES)
     }
     return answer
   }
