@@ -127,7 +127,7 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     maximum: 1000,
     description:
-      'The most rate-limit slots an API process takes from Redis at once for one token (1, 2, 4… up to this within a minute), handing them out itself: never more than SLIPWAY_RATE_LIMIT_PER_MINUTE requests pass, but with N API processes one may be refused up to (N-1)×(this-1) requests early; 1 counts every request in Redis; 0: 1% of SLIPWAY_RATE_LIMIT_PER_MINUTE, at least 10. See docs/operations/scaling.md'
+      'The most rate-limit slots an API process takes from Redis at once for one token (1, 2, 4… up to this within a minute), handing them out itself: never more than SLIPWAY_RATE_LIMIT_PER_MINUTE requests pass, but with N API processes one may be refused up to (N-1)×(this-1) requests early; 1 counts every request in Redis; 0: 1% of SLIPWAY_RATE_LIMIT_PER_MINUTE, at least 10 and at most 1000. See docs/operations/scaling.md'
   }),
   tokenCacheSeconds: Type.Integer({
     default: 5,

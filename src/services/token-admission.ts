@@ -32,10 +32,10 @@ interface Entry {
 const MAX_TOKENS = 10_000
 const MAX_HELD_BACK = 10_000
 
-// Without a batch set, a token's claims grow to 1% of its limit: an error of at most 1% of the limit
-// per other API process, while a token allowed many requests (a CI fleet's poller, a benchmark) is
-// not held up by a round trip to Redis every 10 of them. Never below 10, the batch before limits
-// scaled it, nor above 1,000.
+// Without a batch set, a token's claims grow to 1% of its limit, so that a token allowed many
+// requests (a CI fleet's poller, a benchmark) is not held up by a round trip to Redis every 10 of
+// them, while the error stays a share of the limit: at most 1% per other API process. Never below
+// 10, the batch before limits scaled it (for limits under 1,000, so more than 1%), nor above 1,000.
 const AUTO_BATCH = { share: 0.01, least: 10, most: 1000 }
 
 /** The most slots one claim takes: the batch set (SLIPWAY_RATE_LIMIT_BATCH), or for 0, 1% of the limit, within 10 to 1,000. */
