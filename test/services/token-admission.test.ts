@@ -6,6 +6,7 @@ import { buildApp } from '../helpers/app.js'
 import { testConfig } from '../helpers/config.js'
 import type { Config } from '../../src/domain/config.js'
 import { claimBatch } from '../../src/services/token-admission.js'
+import { redisKeys } from '../../src/storage/keys.js'
 import { tokenHash } from '../../src/storage/token-store.js'
 
 // Two API replicas on one Redis, as production runs them: each keeps the tokens it read for a few
@@ -153,5 +154,5 @@ t.test('with no batch set, claims grow to 1% of the limit (at least 10, at most 
   for (let n = 0; n < 40; n++) t.equal((await list(a, token)).statusCode, 200)
   const redis = new Redis(config.redisUrl)
   t.teardown(() => redis.disconnect())
-  t.equal(await redis.get(`${config.prefix}:ratelimit:${tokenHash(token)}`), '63', 'six claims, the last of 32')
+  t.equal(await redis.get(`${redisKeys(config.prefix).rateLimit}${tokenHash(token)}`), '63', 'six claims, the last of 32')
 })
