@@ -9,28 +9,39 @@ import { docker } from '../helpers/docker.js'
 import { startDockerd } from '../helpers/dockerd.js'
 import { createRepo } from '../helpers/git-repo.js'
 import { isAlive, startSlipwayProcess } from '../helpers/processes.js'
+import { startRegistry } from '../helpers/registry.js'
 import { startSlipway } from '../helpers/slipway.js'
 import { tarGz } from '../helpers/tarball.js'
 
 // A repository changed the ways people change them, built after each change: every step that ran
 // must say why, and the reason must be what actually changed. Both builders.
 
-const BASE = `slipway-test/cache-base-${randomBytes(4).toString('hex')}`
+const followed = (stream: NodeJS.ReadableStream) =>
+  new Promise((resolve, reject) => docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve(undefined))))
 
-/** Tags busybox, or a new image made from it, as the base image every Dockerfile here starts FROM. */
-async function tagBase (variant: string | null): Promise<void> {
+/**
+ * Tags busybox, or a new image made from it, as the base image every Dockerfile here starts FROM,
+ * and pushes it to the registry its name is in, as an image from a registry is: the engine then
+ * knows its digest there. Returns its id and that digest.
+ */
+async function tagBase (base: string, variant: string | null): Promise<{ id: string; digest: string }> {
   if (variant === null) {
-    await docker.getImage('busybox').tag({ repo: BASE, tag: 'latest' })
-    return
+    await docker.getImage('busybox').tag({ repo: base, tag: 'latest' })
+  } else {
+    const context = execFileSync('sh', ['-c', `d=$(mktemp -d) && printf 'FROM busybox\\nRUN echo ${variant} > /variant\\n' > $d/Dockerfile && tar -C $d -c .`])
+    await followed(await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: `${base}:latest`, version: '1' } as object))
   }
-  const context = execFileSync('sh', ['-c', `d=$(mktemp -d) && printf 'FROM busybox\\nRUN echo ${variant} > /variant\\n' > $d/Dockerfile && tar -C $d -c .`])
-  const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: `${BASE}:latest`, version: '1' } as object)
-  await new Promise((resolve, reject) => docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve(undefined))))
+  // The engine wants credentials for a push, even none.
+  await followed(await docker.getImage(base).push({ tag: 'latest', authconfig: {} }))
+  const image = await docker.getImage(`${base}:latest`).inspect()
+  const digest = image.RepoDigests.find((entry) => entry.startsWith(`${base}@`))
+  if (!digest) throw new Error(`${base}: pushed, but the engine knows no digest for it (${image.RepoDigests.join(', ')})`)
+  return { id: image.Id, digest: digest.slice(base.length + 1) }
 }
 
-const dockerfile = (nonce: string, extra = '') =>
+const dockerfile = (base: string, nonce: string, extra = '') =>
   [
-    `FROM ${BASE}`,
+    `FROM ${base}`,
     'ARG GREETING=hello',
     `RUN echo "$GREETING ${nonce}" > /greeting`,
     'WORKDIR /app',
@@ -55,12 +66,14 @@ function missOf (build: Build, text: RegExp): CacheMiss | 'cached' | undefined {
 
 for (const builder of ['buildkit', 'classic'] as const) {
   t.test(`${builder}: each rebuilt step says why, against the previous build of the branch`, async (t) => {
-    await tagBase(null)
-    t.teardown(() => docker.getImage(`${BASE}:latest`).remove().catch(() => undefined))
+    const registry = await startRegistry(t)
+    const base = `${registry.host}/cache-base-${randomBytes(4).toString('hex')}`
+    const busybox = await tagBase(base, null)
+    t.teardown(() => docker.getImage(`${base}:latest`).remove().catch(() => undefined))
     const slipway = await startSlipway(t)
     const nonce = randomBytes(6).toString('hex')
     const repo = await createRepo(t, {
-      Dockerfile: dockerfile(nonce),
+      Dockerfile: dockerfile(base, nonce),
       '.dockerignore': '*.md\n',
       'README.md': 'read me\n',
       'deps.txt': 'left-pad\n',
@@ -92,21 +105,32 @@ for (const builder of ['buildkit', 'classic'] as const) {
     t.equal(ignored.cache?.hitRate, 1)
 
     const argued = await build({ buildArgs: { GREETING: 'hi' } })
-    t.match(missOf(argued, /^RUN echo/), { reason: 'build-arg-changed', detail: { arg: 'GREETING', before: 'hello', after: 'hi' } })
+    t.same(missOf(argued, /^RUN echo/), {
+      reason: 'build-arg-changed',
+      detail: { arg: 'GREETING', before: 'hello', after: 'hi', summary: `ARG GREETING: hello → hi; line 3 now reads RUN echo "hi ${nonce}" > /greeting` }
+    })
 
-    await tagBase(nonce)
+    const retagged = await tagBase(base, nonce)
     const rebased = await build({ buildArgs: { GREETING: 'hi' } })
     // The first step after FROM: the RUN with BuildKit, the ARG with the classic builder (where it is a step).
-    t.match(rebased.cache?.firstMiss, { reason: 'base-image-changed', line: builder === 'buildkit' ? 3 : 2 }, 'the base image retagged to another image')
+    const firstMiss = rebased.cache?.firstMiss
+    t.match(firstMiss, { reason: 'base-image-changed', line: builder === 'buildkit' ? 3 : 2 }, 'the base image retagged to another image')
+    t.same(rebased.steps[firstMiss?.step ?? -1]?.cacheMiss?.detail, {
+      summary: `${base} is another image: digest ${busybox.digest.slice(7, 19)} → ${retagged.digest.slice(7, 19)}`,
+      before: busybox.id,
+      after: retagged.id,
+      beforeDigest: busybox.digest,
+      afterDigest: retagged.digest
+    }, "the old and new images' ids and registry digests")
     t.match(missOf(rebased, /^RUN cat/), { reason: 'earlier-step-rebuilt' })
 
-    await repo.commit({ Dockerfile: dockerfile(nonce, 'RUN echo inserted > /inserted') })
+    await repo.commit({ Dockerfile: dockerfile(base, nonce, 'RUN echo inserted > /inserted') })
     const above = await build({ buildArgs: { GREETING: 'hi' } })
     t.equal(missOf(above, /^RUN cat/), 'cached')
     t.match(missOf(above, /^RUN echo inserted/), { reason: 'instruction-changed', detail: { before: null, after: 'RUN echo inserted > /inserted' } })
     t.match(missOf(above, /^COPY src/), { reason: 'earlier-step-rebuilt' })
 
-    await repo.commit({ Dockerfile: dockerfile(nonce, 'RUN echo inserted > /inserted').replace('ls /app/src', 'ls -l /app/src') })
+    await repo.commit({ Dockerfile: dockerfile(base, nonce, 'RUN echo inserted > /inserted').replace('ls /app/src', 'ls -l /app/src') })
     const below = await build({ buildArgs: { GREETING: 'hi' } })
     t.equal(missOf(below, /^COPY src/), 'cached', 'an edit below a step leaves it cached')
     t.match(missOf(below, /^RUN ls/), { reason: 'instruction-changed', detail: { before: 'RUN ls /app/src > /app/listing', after: 'RUN ls -l /app/src > /app/listing' } })
@@ -116,64 +140,67 @@ for (const builder of ['buildkit', 'classic'] as const) {
   })
 }
 
-t.test('an upload compares file contents with the previous upload of the same image', async (t) => {
-  const slipway = await startSlipway(t)
-  const nonce = randomBytes(6).toString('hex')
-  const files = { Dockerfile: `FROM busybox\nRUN echo ${nonce} > /n\nCOPY . /app\n`, 'a.txt': 'a\n', 'b.txt': 'b\n' }
-  const upload = async (content: Record<string, string>) => {
-    const body = await tarGz(Object.entries(content).map(([name, text]) => ({ name, content: text })))
-    const options = { image: `team/cache-${nonce}`, push: false, force: true, builder: 'buildkit' }
-    const response = await slipway.upload(body, options)
-    t.equal(response.statusCode, 202, response.body)
-    const built = await slipway.wait(response.build.id)
-    t.equal(built.status, 'succeeded', built.error?.message ?? '')
-    return built
-  }
-  const first = await upload(files)
-  const changed = await upload({ ...files, 'b.txt': 'b, changed\n' })
-  t.equal(changed.cache?.comparedWith, first.id)
-  t.match(missOf(changed, /^COPY \./), { reason: 'files-changed', detail: { files: ['b.txt'] } })
-  t.equal(missOf(changed, /^RUN echo/), 'cached')
-})
-
-t.test('a build moved to another engine, or whose cache was pruned, says the engine had no cache for it', async (t) => {
-  const engineB = await startDockerd(t)
-  const config = testConfig(t)
-  t.teardown(() => rm(config.workDir, { recursive: true, force: true }))
-  const app = await buildApp(t, config)
-  const nonce = randomBytes(6).toString('hex')
-  const repo = await createRepo(t, { Dockerfile: `FROM busybox\nRUN echo ${nonce} > /n\nCOPY a.txt /a.txt\n`, 'a.txt': 'a\n' })
-  const build = async () => {
-    const response = await app.inject({ method: 'POST', url: '/v1/builds', payload: { repo: repo.url, push: false, force: true, builder: 'buildkit' } })
-    t.equal(response.statusCode, 202, response.body)
-    for (;;) {
-      const built = (await app.inject({ method: 'GET', url: `/v1/builds/${response.json<Build>().id}` })).json<Build>()
-      if (!['queued', 'running'].includes(built.status)) {
-        t.equal(built.status, 'succeeded', built.error?.message ?? '')
-        return built
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100))
+for (const builder of ['buildkit', 'classic'] as const) {
+  t.test(`${builder}: an upload compares file contents with the previous upload of the same image`, async (t) => {
+    const slipway = await startSlipway(t)
+    const nonce = randomBytes(6).toString('hex')
+    const files = { Dockerfile: `FROM busybox\nRUN echo ${nonce} > /n\nCOPY . /app\n`, 'a.txt': 'a\n', 'b.txt': 'b\n' }
+    const upload = async (content: Record<string, string>) => {
+      const body = await tarGz(Object.entries(content).map(([name, text]) => ({ name, content: text })))
+      const options = { image: `team/cache-${nonce}`, push: false, force: true, builder }
+      const response = await slipway.upload(body, options)
+      t.equal(response.statusCode, 202, response.body)
+      const built = await slipway.wait(response.build.id)
+      t.equal(built.status, 'succeeded', built.error?.message ?? '')
+      return built
     }
-  }
-
-  const workerA = await startSlipwayProcess(t, config, 'worker')
-  const onA = await build()
-  workerA.kill('SIGTERM')
-  while (isAlive(workerA.pid)) await new Promise((resolve) => setTimeout(resolve, 100))
-
-  await startSlipwayProcess(t, { ...config, dockerHost: engineB.host }, 'worker')
-  const onB = await build()
-  t.equal(onB.cache?.comparedWith, onA.id)
-  t.not(onB.ranOn?.engine?.id, onA.ranOn?.engine?.id, 'the second build ran on the other engine (its own id)')
-  t.match(missOf(onB, /^RUN echo/), {
-    reason: 'cache-not-on-engine',
-    detail: { engine: onA.ranOn?.engine?.name, summary: /previous build ran on engine/ }
+    const first = await upload(files)
+    const changed = await upload({ ...files, 'b.txt': 'b, changed\n' })
+    t.equal(changed.cache?.comparedWith, first.id)
+    t.match(missOf(changed, /^COPY \./), { reason: 'files-changed', detail: { files: ['b.txt'] } })
+    t.equal(missOf(changed, /^RUN echo/), 'cached')
   })
-  t.match(missOf(onB, /^COPY a.txt/), { reason: 'earlier-step-rebuilt' })
 
-  // What a worker's pruning does on a full host: the local image goes, then the build cache.
-  for (const tag of onB.image?.tags ?? []) await engineB.docker.getImage(tag).remove()
-  await engineB.docker.pruneBuilder({ all: true } as object)
-  const pruned = await build()
-  t.match(missOf(pruned, /^RUN echo/), { reason: 'cache-not-on-engine', detail: { summary: /no longer held it \(pruned\)/ } })
-})
+  t.test(`${builder}: a build moved to another engine, or whose cache was pruned, says the engine had no cache for it`, async (t) => {
+    const engineB = await startDockerd(t)
+    const config = testConfig(t)
+    t.teardown(() => rm(config.workDir, { recursive: true, force: true }))
+    const app = await buildApp(t, config)
+    const nonce = randomBytes(6).toString('hex')
+    const repo = await createRepo(t, { Dockerfile: `FROM busybox\nRUN echo ${nonce} > /n\nCOPY a.txt /a.txt\n`, 'a.txt': 'a\n' })
+    const build = async () => {
+      const response = await app.inject({ method: 'POST', url: '/v1/builds', payload: { repo: repo.url, push: false, force: true, builder } })
+      t.equal(response.statusCode, 202, response.body)
+      for (;;) {
+        const built = (await app.inject({ method: 'GET', url: `/v1/builds/${response.json<Build>().id}` })).json<Build>()
+        if (!['queued', 'running'].includes(built.status)) {
+          t.equal(built.status, 'succeeded', built.error?.message ?? '')
+          return built
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+
+    const workerA = await startSlipwayProcess(t, config, 'worker')
+    const onA = await build()
+    workerA.kill('SIGTERM')
+    while (isAlive(workerA.pid)) await new Promise((resolve) => setTimeout(resolve, 100))
+
+    await startSlipwayProcess(t, { ...config, dockerHost: engineB.host }, 'worker')
+    const onB = await build()
+    t.equal(onB.cache?.comparedWith, onA.id)
+    t.not(onB.ranOn?.engine?.id, onA.ranOn?.engine?.id, 'the second build ran on the other engine (its own id)')
+    t.match(missOf(onB, /^RUN echo/), {
+      reason: 'cache-not-on-engine',
+      detail: { engine: onA.ranOn?.engine?.name, summary: /previous build ran on engine/ }
+    })
+    t.match(missOf(onB, /^COPY a.txt/), { reason: 'earlier-step-rebuilt' })
+
+    // What a worker's pruning does on a full host: the local image goes (with the classic builder's
+    // cache, its untagged parents), then the build cache.
+    for (const tag of onB.image?.tags ?? []) await engineB.docker.getImage(tag).remove()
+    await engineB.docker.pruneBuilder({ all: true } as object)
+    const pruned = await build()
+    t.match(missOf(pruned, /^RUN echo/), { reason: 'cache-not-on-engine', detail: { summary: /no longer held it \(pruned\)/ } })
+  })
+}

@@ -54,8 +54,14 @@ export function startCacheExplanation (input: CacheExplanationInput): CacheExpla
   return {
     async finish (steps, { keep, registryImports, bases: found }) {
       const [kept, ids] = await Promise.all([previous, files ?? contextFileIds(input.plan, input.tree, input.signal)])
-      const bases = baseImageIds(input.facts, found)
-      const current: CacheSide = { buildId: input.build.id, engine: input.engine, dockerfile: input.facts, bases, files: ids }
+      const current: CacheSide = {
+        buildId: input.build.id,
+        engine: input.engine,
+        dockerfile: input.facts,
+        bases: baseImages(input.facts, found, (base) => base.imageId),
+        baseDigests: baseImages(input.facts, found, (base) => base.digest),
+        files: ids
+      }
       const explained = explainCache({
         steps,
         current,
@@ -116,7 +122,11 @@ async function hashFile (tree: SourceTree, entry: NonNullable<ContextPlan['entri
   return hash.digest('hex')
 }
 
-/** The image id the engine has for each stage's FROM image (null where it cannot say). */
-function baseImageIds (facts: DockerfileFacts, found: Map<string, BaseImage>): Record<string, string | null> {
-  return Object.fromEntries(facts.stages.filter((stage) => stage.image !== null && stage.image !== 'scratch').map((stage) => [stage.label, found.get(stage.label)?.imageId ?? null]))
+/** What the engine says of each stage's FROM image: its id, or its registry digest (null where it cannot say). */
+function baseImages (facts: DockerfileFacts, found: Map<string, BaseImage>, pick: (base: BaseImage) => string | null): Record<string, string | null> {
+  return Object.fromEntries(
+    facts.stages
+      .filter((stage) => stage.image !== null && stage.image !== 'scratch')
+      .map((stage) => [stage.label, found.has(stage.label) ? pick(found.get(stage.label)!) : null])
+  )
 }

@@ -16,6 +16,8 @@ export interface CacheSide {
   dockerfile: DockerfileFacts
   /** Each stage's base image id as the engine had it (stage label → id; null: unknown). */
   bases: Record<string, string | null>
+  /** The same images' registry manifest digests (null: the engine knows none); absent from facts kept by an older worker. */
+  baseDigests?: Record<string, string | null>
   /**
    * Every file of the context as `path\0content id` (the id with its mode), sorted: two builds'
    * lists are compared in one walk, and kept as they are (a Map of 10,000 files costs more to build
@@ -141,15 +143,20 @@ function ownCause (fact: InstructionFacts, current: CacheSide, previous: CacheSi
  * A stage on another base image than the previous build's: every step of it misses, so the
  * first rebuilt step of the stage (the only one without a rebuilt step before it) names the cause.
  */
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12)
+
 function baseImageChange (fact: InstructionFacts, current: CacheSide, previous: CacheSide): CacheMiss | null {
   const stage = current.dockerfile.stages.find((candidate) => candidate.label === fact.stage)
   const before = previous.bases[fact.stage]
   const after = current.bases[fact.stage]
   if (!stage || stage.parent || !before || !after || before === after) return null
-  const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12)
+  const beforeDigest = previous.baseDigests?.[fact.stage] ?? null
+  const afterDigest = current.baseDigests?.[fact.stage] ?? null
+  // The registry's digests where the engine knows both (what `docker pull` printed), else the ids.
+  const [was, now] = beforeDigest && afterDigest ? [`digest ${short(beforeDigest)}`, short(afterDigest)] : [short(before), short(after)]
   return {
     reason: 'base-image-changed',
-    detail: { summary: `${stage.image ?? 'the base image'} is another image: ${short(before)} → ${short(after)}`, before, after }
+    detail: { summary: `${stage.image ?? 'the base image'} is another image: ${was} → ${now}`, before, after, beforeDigest, afterDigest }
   }
 }
 
@@ -184,14 +191,16 @@ function instructionChanged (line: InstructionFacts, old: InstructionFacts | und
   }
 }
 
-/** The same line reads differently after substitution: which arg did it. */
+/**
+ * The same line reads differently after substitution: the arg whose value did it. Null when no
+ * arg it names has another value (facts kept by an older worker have no args for such a line).
+ */
 function argChangeIn (line: InstructionFacts, old: InstructionFacts): CacheMiss | null {
-  const names = [...line.text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!)
-  const changed = names.find((name) => line.args[name] !== old.args[name]) ?? names[0]
-  if (!changed) return null
-  const before = old.expanded
-  const after = line.expanded
-  return { reason: 'build-arg-changed', detail: { summary: `${changed} changed: line ${line.line} now reads ${after}`, arg: changed, before, after } }
+  const named = [...line.text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!)
+  const known = (facts: InstructionFacts, name: string) => Object.hasOwn(facts.args, name)
+  const changed = named.find((name) => known(line, name) && known(old, name) && line.args[name] !== old.args[name])
+  if (changed === undefined) return null
+  return argValueChange(changed, old.args[changed], line.args[changed], `line ${line.line} now reads ${line.expanded}`)
 }
 
 /** A RUN (or ARG) whose args in scope have other values than before. */
@@ -200,11 +209,16 @@ function argChange (fact: InstructionFacts, previous: CacheSide): CacheMiss | nu
   if (!old) return null
   const names = [...new Set([...Object.keys(fact.args), ...Object.keys(old.args)])]
   const arg = names.find((name) => fact.args[name] !== old.args[name])
-  if (arg === undefined) return null
+  return arg === undefined ? null : argValueChange(arg, old.args[arg], fact.args[arg])
+}
+
+/** An arg's two values, as people may see them: those of secret-named args never. */
+function argValueChange (arg: string, was: string | null | undefined, now: string | null | undefined, reads?: string): CacheMiss {
   const shown = (value: string | null | undefined) => (value === undefined || value === null ? null : isSecretArg(arg) ? '(redacted)' : value)
-  const before = shown(old.args[arg])
-  const after = shown(fact.args[arg])
-  return { reason: 'build-arg-changed', detail: { summary: `ARG ${arg}: ${before ?? '(unset)'} → ${after ?? '(unset)'}`, arg, before, after } }
+  const before = shown(was)
+  const after = shown(now)
+  const summary = `ARG ${arg}: ${before ?? '(unset)'} → ${after ?? '(unset)'}${reads ? `; ${reads}` : ''}`
+  return { reason: 'build-arg-changed', detail: { summary, arg, before, after } }
 }
 
 /** A COPY/ADD whose sources hold files that changed (were added, edited or removed). */

@@ -21,7 +21,11 @@ export interface InstructionFacts {
   text: string
   /** After ARG/ENV substitution, secret-named args left as written. */
   expanded: string
-  /** RUN: the ARG values in its environment (part of its cache key); ARG: the values it declares. Secret-named values hashed. */
+  /**
+   * RUN: the ARG values in its environment (part of its cache key); ARG: the values it declares;
+   * any other line: the values of the ARGs its text names (what its substitution read). Secret-named
+   * values hashed.
+   */
   args: Record<string, string | null>
   /** COPY/ADD from the build context: the sources, relative to the context. */
   sources: string[]
@@ -101,9 +105,11 @@ function instructionFacts (
   const text = instruction.toString().replace(/\s+/g, ' ').trim()
   const expand = (value: string) => expandVariables(value, shown).value ?? value
   const args: Record<string, string | null> = {}
-  if (keyword === 'RUN') for (const name of scope.argNames) args[name] = keptValue(name, scope.vars.get(name) ?? null)
   if (instruction instanceof Arg) {
     for (const { name, value } of argProperties(instruction)) args[name] = keptValue(name, parsed.buildArgs[name] ?? value ?? parsed.globalArgs.get(name) ?? null)
+  } else {
+    const named = keyword === 'RUN' ? scope.argNames : expandVariables(text, scope.vars).used.filter((name) => scope.argNames.has(name))
+    for (const name of named) args[name] = keptValue(name, scope.vars.get(name) ?? null)
   }
   let sources: string[] = []
   let copyFrom: string | null = null

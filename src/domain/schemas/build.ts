@@ -448,6 +448,10 @@ export const CacheMissSchema = Type.Object(
         summary: Type.String({ description: 'One line for people: "src/app.py changed", "ARG VERSION: 1.2 → 1.3"' }),
         before: Type.Optional(Nullable(Type.String({ description: 'instruction-changed: the line before (null: new); build-arg-changed: the old value; base-image-changed: the old image id' }))),
         after: Type.Optional(Nullable(Type.String({ description: 'The same, now' }))),
+        beforeDigest: Type.Optional(
+          Nullable(Type.String({ description: "base-image-changed: the old image's registry manifest digest (sha256:…); null when the engine knew none (an image built or loaded on it)" }))
+        ),
+        afterDigest: Type.Optional(Nullable(Type.String({ description: "base-image-changed: the new image's registry manifest digest; null when the engine knows none" }))),
         arg: Type.Optional(Type.String({ description: 'build-arg-changed: which arg; values of args named like secrets read "(redacted)"' })),
         step: Type.Optional(Type.Integer({ minimum: 0, description: 'earlier-step-rebuilt: the index in `steps` of the rebuilt step this one builds on' })),
         files: Type.Optional(Type.Array(Type.String(), { maxItems: 20, description: 'files-changed: the first 20 changed files, relative to the context' })),

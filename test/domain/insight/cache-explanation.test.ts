@@ -59,16 +59,30 @@ t.test("a secret-named build arg's values are never shown", async (t) => {
   t.notMatch(JSON.stringify(current.dockerfile), /secret-value/, 'nor in the facts kept for the next build')
 })
 
-t.test('an arg substituted into a line is named as the change, with the line as it reads now', async (t) => {
+t.test('an arg substituted into a line is named as the change, with its two values and the line as it reads now', async (t) => {
   const dockerfile = 'FROM busybox\nARG DIR=/app\nWORKDIR $DIR\n'
-  const result = explainCache({
-    steps: steps(side(dockerfile, { buildArgs: { DIR: '/srv' } }), [3]),
-    current: side(dockerfile, { buildArgs: { DIR: '/srv' } }),
-    previous: side(dockerfile, { id: 'previous' }),
-    noCache: false,
-    registryImports: []
+  const current = side(dockerfile, { buildArgs: { DIR: '/srv' } })
+  const result = explainCache({ steps: steps(current, [3]), current, previous: side(dockerfile, { id: 'previous' }), noCache: false, registryImports: [] })
+  t.same(missAt(result, 3), {
+    reason: 'build-arg-changed',
+    detail: { arg: 'DIR', before: '/app', after: '/srv', summary: 'ARG DIR: /app → /srv; line 3 now reads WORKDIR /srv' }
   })
-  t.match(missAt(result, 3), { reason: 'build-arg-changed', detail: { arg: 'DIR', before: 'WORKDIR /app', after: 'WORKDIR /srv' } })
+})
+
+t.test('of the args a line names, the one whose value changed is named, not the first', async (t) => {
+  const dockerfile = 'FROM busybox\nARG A=a\nARG B=b\nCOPY $A/$B /dest/\n'
+  const current = side(dockerfile, { buildArgs: { B: 'c' } })
+  const result = explainCache({ steps: steps(current, [4]), current, previous: side(dockerfile, { id: 'previous' }), noCache: false, registryImports: [] })
+  t.match(missAt(result, 4), { reason: 'build-arg-changed', detail: { arg: 'B', before: 'b', after: 'c' } })
+})
+
+t.test('facts kept by an older worker, without the args a line names: the line change, not a guess at the arg', async (t) => {
+  const dockerfile = 'FROM busybox\nARG A=a\nARG B=b\nCOPY $A/$B /dest/\n'
+  const previous = side(dockerfile, { id: 'previous' })
+  for (const fact of previous.dockerfile.instructions) if (fact.keyword === 'COPY') fact.args = {}
+  const current = side(dockerfile, { buildArgs: { B: 'c' } })
+  const result = explainCache({ steps: steps(current, [4]), current, previous, noCache: false, registryImports: [] })
+  t.match(missAt(result, 4), { reason: 'instruction-changed', detail: { before: 'COPY a/b /dest/', after: 'COPY a/c /dest/' } })
 })
 
 t.test('COPY --from a stage that rebuilt follows that stage; files changed under a source are listed', async (t) => {
@@ -79,6 +93,37 @@ t.test('COPY --from a stage that rebuilt follows that stage; files changed under
   t.match(missAt(result, 2), { reason: 'files-changed', detail: { files: ['src/a.c', 'src/b.c', 'src/c.c'], fileCount: 3, summary: 'src/a.c and 2 more changed' } })
   t.match(missAt(result, 5), { reason: 'earlier-step-rebuilt', detail: { summary: /line 3 \(RUN make\)/ } })
   t.equal(missAt(result, 6), undefined, 'the cached COPY has no miss')
+})
+
+t.test('a files-changed detail lists the first 20 files, sorted, and counts them all', async (t) => {
+  const dockerfile = 'FROM busybox\nCOPY . /app\n'
+  const names = Array.from({ length: 25 }, (_, i) => `file-${String(i).padStart(2, '0')}.txt`)
+  const previous = side(dockerfile, { id: 'previous', files: Object.fromEntries(names.map((name) => [name, '1'])) })
+  const current = side(dockerfile, { files: Object.fromEntries(names.map((name) => [name, '2'])) })
+  const result = explainCache({ steps: steps(current, [2]), current, previous, noCache: false, registryImports: [] })
+  t.same(missAt(result, 2)?.detail, { summary: 'file-00.txt and 24 more changed', files: names.slice(0, 20), fileCount: 25 })
+})
+
+t.test("a base image that is another image: its ids, and the registry's digests where the engine knows them", async (t) => {
+  const dockerfile = 'FROM busybox\nRUN make\n'
+  const on = (id: string, digest: string | null, sideId: string) => ({ ...side(dockerfile, { id: sideId }), bases: { 'stage-0': id }, baseDigests: { 'stage-0': digest } })
+  const previous = on('sha256:1111111111111111aa', 'sha256:aaaaaaaaaaaaaaaa11', 'previous')
+  const current = on('sha256:2222222222222222bb', 'sha256:bbbbbbbbbbbbbbbb22', 'current')
+  const pulled = explainCache({ steps: steps(current, [2]), current, previous, noCache: false, registryImports: [] })
+  t.same(missAt(pulled, 2), {
+    reason: 'base-image-changed',
+    detail: {
+      summary: 'busybox is another image: digest aaaaaaaaaaaa → bbbbbbbbbbbb',
+      before: 'sha256:1111111111111111aa',
+      after: 'sha256:2222222222222222bb',
+      beforeDigest: 'sha256:aaaaaaaaaaaaaaaa11',
+      afterDigest: 'sha256:bbbbbbbbbbbbbbbb22'
+    }
+  })
+  // Built on the engine (or kept by an older worker): no digest to show, so the ids.
+  const { baseDigests: _none, ...older } = previous
+  const local = explainCache({ steps: steps(current, [2]), current, previous: older, noCache: false, registryImports: [] })
+  t.match(missAt(local, 2)?.detail, { summary: 'busybox is another image: 111111111111 → 222222222222', beforeDigest: null, afterDigest: 'sha256:bbbbbbbbbbbbbbbb22' })
 })
 
 t.test('nothing changed but the engine: the previous build ran elsewhere, or the cache was pruned', async (t) => {
