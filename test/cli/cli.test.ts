@@ -113,6 +113,16 @@ t.test('submit --follow builds, streams the log, prints digest and size, exits 0
   const events = (await slipwayCli('logs', '-f', '--json', id!)).stdout.trim().split('\n').map((line) => JSON.parse(line) as { event: string; data: { text?: string } })
   t.ok(events.some((event) => event.event === 'log' && event.data.text?.includes('hello from the build')), 'logs -f --json: one JSON line per event')
   t.match(events.at(-1), { event: 'end', data: { id, status: 'succeeded' } })
+
+  // The next commit changes a file the COPY reads (to content no engine has built before): the end
+  // of --follow and status say so.
+  await repo.commit({ 'node_modules/left-pad/index.js': `module.exports = pad // ${randomBytes(6).toString('hex')}\n` })
+  const next = await slipwayCli('submit', '--repo', repo.url, '--image', image, '--tag', 'v2', '--follow')
+  t.equal(next.code, EXIT.ok, next.stderr)
+  const cacheLines = /^ {2}cache {4}1 of 2 steps \(50%\)\n {11}line 3 COPY \. \/app rebuilt: node_modules\/left-pad\/index\.js changed; nothing after it rebuilt$/m
+  t.match(next.stdout, cacheLines, 'the end of --follow: the hit rate and the first miss with its reason')
+  const nextId = /build (\w{26}) queued/.exec(next.stderr)?.[1]
+  t.match((await slipwayCli('status', nextId!)).stdout, cacheLines, 'status: the same')
 })
 
 t.test('a broken Dockerfile exits with the build-failure code and says why; retry --follow --json fails the same way', async (t) => {
