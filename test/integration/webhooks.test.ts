@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { cacheText } from '../../src/domain/build-summary.js'
 import type { Build } from '../../src/domain/schemas/build.js'
 import type { Delivery, Webhook } from '../../src/domain/schemas/webhook.js'
 import { buildApp } from '../helpers/app.js'
@@ -41,6 +42,7 @@ t.test('every event of a build arrives signed, in sequence, with the build and n
   const last = JSON.parse(deliveries[2]!.body) as { data: Build; timestamp: string }
   t.equal(last.data.id, build.id)
   t.equal(last.data.status, 'succeeded')
+  t.match(last.data.cache, { comparedWith: null, steps: 1 }, 'the layer cache summary, with its first miss where a step ran')
   t.ok(deliveries.every((d) => !d.body.includes(webhook.secret!.slice(6))), 'no payload holds the secret')
   t.equal(new Set(deliveries.map((d) => d.id)).size, 3, 'each event has its own webhook-id')
 })
@@ -143,6 +145,8 @@ t.test("a build's own webhook, in Slack's format: its secret shown once, its URL
   const message = JSON.parse(delivery!.body) as { text?: string; blocks?: unknown[] }
   t.match(message.text, /succeeded/i, 'a Slack message')
   t.ok(Array.isArray(message.blocks) || 'attachments' in message)
+  const cache = cacheText(stored)
+  t.ok(cache && JSON.stringify(message).includes(cache), `the message says what came from the layer cache: ${cache}`)
 })
 
 t.test('hostile webhook URLs are refused, and a local receiver hears nothing unless allowed', async (t) => {
