@@ -139,12 +139,12 @@ function ownCause (fact: InstructionFacts, current: CacheSide, previous: CacheSi
   return baseImageChange(fact, current, previous) ?? lineChange(fact, current, previous) ?? argChange(fact, previous) ?? filesChange(fact, changes)
 }
 
+const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12)
+
 /**
  * A stage on another base image than the previous build's: every step of it misses, so the
  * first rebuilt step of the stage (the only one without a rebuilt step before it) names the cause.
  */
-const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12)
-
 function baseImageChange (fact: InstructionFacts, current: CacheSide, previous: CacheSide): CacheMiss | null {
   const stage = current.dockerfile.stages.find((candidate) => candidate.label === fact.stage)
   const before = previous.bases[fact.stage]
@@ -203,7 +203,10 @@ function argChangeIn (line: InstructionFacts, old: InstructionFacts): CacheMiss 
   return argValueChange(changed, old.args[changed], line.args[changed], `line ${line.line} now reads ${line.expanded}`)
 }
 
-/** A RUN (or ARG) whose args in scope have other values than before. */
+/**
+ * A step whose args have other values than before, though its line reads the same: a RUN's (every
+ * ARG in scope is in its environment), or a secret-named one's, which a line never shows substituted.
+ */
 function argChange (fact: InstructionFacts, previous: CacheSide): CacheMiss | null {
   const old = previous.dockerfile.instructions.find((other) => other.stage === fact.stage && other.index === fact.index)
   if (!old) return null
