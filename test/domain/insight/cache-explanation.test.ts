@@ -76,6 +76,13 @@ t.test('of the args a line names, the one whose value changed is named, not the 
   t.match(missAt(result, 4), { reason: 'build-arg-changed', detail: { arg: 'B', before: 'b', after: 'c' } })
 })
 
+t.test('a secret-named arg a line names, which the line never shows substituted, is still named as the change, its values redacted', async (t) => {
+  const dockerfile = 'FROM busybox\nARG AUTH_REALM=a\nWORKDIR /srv/$AUTH_REALM\n'
+  const current = side(dockerfile, { buildArgs: { AUTH_REALM: 'b' } })
+  const result = explainCache({ steps: steps(current, [3]), current, previous: side(dockerfile, { id: 'previous' }), noCache: false, registryImports: [] })
+  t.same(missAt(result, 3), { reason: 'build-arg-changed', detail: { arg: 'AUTH_REALM', before: '(redacted)', after: '(redacted)', summary: 'ARG AUTH_REALM: (redacted) → (redacted)' } })
+})
+
 t.test('facts kept by an older worker, without the args a line names: the line change, not a guess at the arg', async (t) => {
   const dockerfile = 'FROM busybox\nARG A=a\nARG B=b\nCOPY $A/$B /dest/\n'
   const previous = side(dockerfile, { id: 'previous' })
