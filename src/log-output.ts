@@ -17,7 +17,26 @@ const FLUSH_MS = 100
  * its memory growing without bound.
  */
 export function createLogOutput (): ReturnType<typeof pino.destination> {
-  const output = pino.destination({ dest: 1, sync: true, minLength: BATCH_BYTES, periodicFlush: FLUSH_MS })
+  const output = pino.destination({ dest: 1, sync: true, minLength: BATCH_BYTES })
+  // Flushed on a timer of our own, only after lines came since the last tick: sonic-boom's
+  // periodicFlush writes even when nothing waits (an empty write every FLUSH_MS, ten system calls
+  // a second of an idle process). A batch that filled up went out by itself, and its tick then
+  // makes the one empty write.
+  let lines = false
+  const write = output.write.bind(output)
+  output.write = (data: string) => {
+    lines = true
+    return write(data)
+  }
+  setInterval(() => {
+    if (!lines) return
+    lines = false
+    try {
+      output.flush()
+    } catch {
+      // Destroyed (its reader is gone): nowhere left to write.
+    }
+  }, FLUSH_MS).unref()
   // pino writes out at exit only what an asynchronous destination holds; this one is synchronous.
   process.once('exit', () => {
     try {

@@ -18,7 +18,7 @@ function logger (t: Teardown, after: string) {
     const log = pino(createLogOutput())
     for (let i = 0; i < 3; i++) log.info({ i }, 'line')
     ${after}`
-  const child = spawn(process.execPath, [...loader, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...loader, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.teardown(() => child.kill('SIGKILL'))
   return child
 }
@@ -45,4 +45,26 @@ t.test('lines on a quiet process are written while it runs', async (t) => {
     setTimeout(() => reject(new Error(`after 5 s, only this was written: ${output}`)), 5000).unref()
   })
   t.same(linesIn(output), [0, 1, 2])
+})
+
+t.test('a quiet process writes nothing: no empty writes while no line waits', async (t) => {
+  // Counted in the child: an empty write reaches no reader, so only the calls show it.
+  const child = logger(t, `
+    const fs = (await import('node:fs')).default
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    let writes = 0
+    const writeSync = fs.writeSync
+    fs.writeSync = (...args) => { writes++; return writeSync.apply(fs, args) }
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    log.info({ i: 3 }, 'line')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    process.stderr.write(JSON.stringify({ writes }) + '\\n')
+    process.exit(0)`)
+  let output = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
+  let report = ''
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (report += chunk))
+  await new Promise((resolve) => child.on('close', resolve))
+  t.same(linesIn(output), [0, 1, 2, 3])
+  t.same(JSON.parse(report), { writes: 1 }, 'in 1.5 s, one write: the line logged in it')
 })
