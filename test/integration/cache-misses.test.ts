@@ -68,8 +68,14 @@ for (const builder of ['buildkit', 'classic'] as const) {
   t.test(`${builder}: each rebuilt step says why, against the previous build of the branch`, async (t) => {
     const registry = await startRegistry(t)
     const base = `${registry.host}/cache-base-${randomBytes(4).toString('hex')}`
+    // Its tag and the digests the pushes left on the images (busybox's among them) go with the test.
+    t.teardown(async () => {
+      const references = (await docker.listImages({ digests: true })).flatMap((image) => [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])])
+      for (const reference of references.filter((name) => name.startsWith(`${base}:`) || name.startsWith(`${base}@`))) {
+        await docker.getImage(reference).remove().catch(() => undefined)
+      }
+    })
     const busybox = await tagBase(base, null)
-    t.teardown(() => docker.getImage(`${base}:latest`).remove().catch(() => undefined))
     const slipway = await startSlipway(t)
     const nonce = randomBytes(6).toString('hex')
     const repo = await createRepo(t, {
