@@ -198,9 +198,9 @@ function instructionChanged (line: InstructionFacts, old: InstructionFacts | und
 function argChangeIn (line: InstructionFacts, old: InstructionFacts): CacheMiss | null {
   const named = [...line.text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!)
   const known = (facts: InstructionFacts, name: string) => Object.hasOwn(facts.args, name)
-  const changed = named.find((name) => known(line, name) && known(old, name) && line.args[name] !== old.args[name])
+  const changed = named.find((name) => known(line, name) && known(old, name) && argValue(line, name) !== argValue(old, name))
   if (changed === undefined) return null
-  return argValueChange(changed, old.args[changed], line.args[changed], `line ${line.line} now reads ${line.expanded}`)
+  return argValueChange(changed, argValue(old, changed), argValue(line, changed), `line ${line.line} now reads ${line.expanded}`)
 }
 
 /**
@@ -211,8 +211,16 @@ function argChange (fact: InstructionFacts, previous: CacheSide): CacheMiss | nu
   const old = previous.dockerfile.instructions.find((other) => other.stage === fact.stage && other.index === fact.index)
   if (!old) return null
   const names = [...new Set([...Object.keys(fact.args), ...Object.keys(old.args)])]
-  const arg = names.find((name) => fact.args[name] !== old.args[name])
-  return arg === undefined ? null : argValueChange(arg, old.args[arg], fact.args[arg])
+  const arg = names.find((name) => argValue(fact, name) !== argValue(old, name))
+  return arg === undefined ? null : argValueChange(arg, argValue(old, arg), argValue(fact, arg))
+}
+
+/**
+ * An arg's value in a step's facts; undefined when they have none. Own keys only: facts read
+ * back from Redis are plain objects, and an arg may be named `constructor`.
+ */
+function argValue (facts: InstructionFacts, name: string): string | null | undefined {
+  return Object.hasOwn(facts.args, name) ? facts.args[name] : undefined
 }
 
 /** An arg's two values, as people may see them: those of secret-named args never. */

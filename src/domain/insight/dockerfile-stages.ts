@@ -31,8 +31,11 @@ export interface DockerfileStage {
 export interface ParsedDockerfile {
   stages: DockerfileStage[]
   escapeChar: string
-  /** The build args it was read with: they resolve the FROM lines and each stage's ARGs. */
-  buildArgs: Record<string, string>
+  /**
+   * The build args it was read with: they resolve the FROM lines and each stage's ARGs. A Map, as
+   * a Dockerfile may name an ARG `constructor` or `__proto__`, which an object answers for itself.
+   */
+  buildArgs: Map<string, string>
   /** ARGs declared before the first FROM: their value (build arg over default), null without one. */
   globalArgs: Map<string, string | null>
   /** How many instructions come before the first FROM (the global ARGs): the classic builder counts them as steps. */
@@ -42,6 +45,7 @@ export interface ParsedDockerfile {
 /** Splits a Dockerfile into stages and resolves each FROM (ARGs, stage names). */
 export function parseDockerfile (dockerfile: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
   const parsed = DockerfileParser.parse(dockerfile)
+  const args = new Map(Object.entries(buildArgs))
   const globalArgs = new Map<string, string | null>()
   const globalArgLines = new Map<string, number>()
   const stages: DockerfileStage[] = []
@@ -58,7 +62,7 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
         name: named,
         line: lineOf(instruction),
         image,
-        argLines: expanded.used.filter((name) => buildArgs[name] === undefined).flatMap((name) => globalArgLines.get(name) ?? []),
+        argLines: expanded.used.filter((name) => !args.has(name)).flatMap((name) => globalArgLines.get(name) ?? []),
         parent,
         instructions: []
       })
@@ -70,12 +74,12 @@ export function parseDockerfile (dockerfile: string, buildArgs: Record<string, s
     } else if (instruction instanceof Arg) {
       preamble += 1
       for (const property of argProperties(instruction)) {
-        globalArgs.set(property.name, buildArgs[property.name] ?? property.value)
+        globalArgs.set(property.name, args.get(property.name) ?? property.value)
         globalArgLines.set(property.name, lineOf(instruction))
       }
     }
   }
-  return { stages, escapeChar: parsed.getEscapeCharacter(), buildArgs, globalArgs, preamble }
+  return { stages, escapeChar: parsed.getEscapeCharacter(), buildArgs: args, globalArgs, preamble }
 }
 
 /**
@@ -120,7 +124,7 @@ export function walkStages (parsed: ParsedDockerfile, visit: (instruction: Instr
       if (instruction instanceof Arg) {
         for (const { name, value } of argProperties(instruction)) {
           if (envNames.has(name)) continue
-          scope.vars.set(name, parsed.buildArgs[name] ?? value ?? parsed.globalArgs.get(name) ?? null)
+          scope.vars.set(name, parsed.buildArgs.get(name) ?? value ?? parsed.globalArgs.get(name) ?? null)
           scope.argNames.add(name)
         }
       } else if (instruction instanceof Env) {

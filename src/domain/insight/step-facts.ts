@@ -104,9 +104,10 @@ function instructionFacts (
   const shown = new Map([...scope.vars].filter(([name]) => !isSecretArg(name)))
   const text = instruction.toString().replace(/\s+/g, ' ').trim()
   const expand = (value: string) => expandVariables(value, shown).value ?? value
-  const args: Record<string, string | null> = {}
+  // No prototype: an arg may be named `constructor` or `__proto__`.
+  const args = Object.create(null) as Record<string, string | null>
   if (instruction instanceof Arg) {
-    for (const { name, value } of argProperties(instruction)) args[name] = keptValue(name, parsed.buildArgs[name] ?? value ?? parsed.globalArgs.get(name) ?? null)
+    for (const { name, value } of argProperties(instruction)) args[name] = keptValue(name, parsed.buildArgs.get(name) ?? value ?? parsed.globalArgs.get(name) ?? null)
   } else {
     const named = keyword === 'RUN' ? scope.argNames : expandVariables(text, scope.vars).used.filter((name) => scope.argNames.has(name))
     for (const name of named) args[name] = keptValue(name, scope.vars.get(name) ?? null)

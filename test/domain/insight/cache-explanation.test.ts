@@ -83,6 +83,18 @@ t.test('a secret-named arg a line names, which the line never shows substituted,
   t.same(missAt(result, 3), { reason: 'build-arg-changed', detail: { arg: 'AUTH_REALM', before: '(redacted)', after: '(redacted)', summary: 'ARG AUTH_REALM: (redacted) → (redacted)' } })
 })
 
+t.test("args a repository's Dockerfile names after Object's own properties are args like any other", async (t) => {
+  for (const name of ['constructor', '__proto__', 'toString']) {
+    for (const dockerfile of [`FROM busybox\nARG ${name}=a\nWORKDIR /$${name}\n`, `FROM busybox\nARG ${name}=a\nRUN echo hi\n`]) {
+      // The previous side as the worker reads it back from Redis: through JSON.
+      const previous = JSON.parse(JSON.stringify(side(dockerfile, { id: 'previous' }))) as CacheSide
+      const current = side(dockerfile, { buildArgs: Object.fromEntries([[name, 'b']]) })
+      const result = explainCache({ steps: steps(current, [3]), current, previous, noCache: false, registryImports: [] })
+      t.match(missAt(result, 3), { reason: 'build-arg-changed', detail: { arg: name, before: 'a', after: 'b' } }, `${name}: ${dockerfile.split('\n')[2]}`)
+    }
+  }
+})
+
 t.test('facts kept by an older worker, without the args a line names: the line change, not a guess at the arg', async (t) => {
   const dockerfile = 'FROM busybox\nARG A=a\nARG B=b\nCOPY $A/$B /dest/\n'
   const previous = side(dockerfile, { id: 'previous' })
