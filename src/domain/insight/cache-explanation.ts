@@ -147,11 +147,11 @@ const short = (id: string) => id.replace(/^sha256:/, '').slice(0, 12)
  */
 function baseImageChange (fact: InstructionFacts, current: CacheSide, previous: CacheSide): CacheMiss | null {
   const stage = current.dockerfile.stages.find((candidate) => candidate.label === fact.stage)
-  const before = previous.bases[fact.stage]
-  const after = current.bases[fact.stage]
+  const before = ownValue(previous.bases, fact.stage)
+  const after = ownValue(current.bases, fact.stage)
   if (!stage || stage.parent || !before || !after || before === after) return null
-  const beforeDigest = previous.baseDigests?.[fact.stage] ?? null
-  const afterDigest = current.baseDigests?.[fact.stage] ?? null
+  const beforeDigest = ownValue(previous.baseDigests, fact.stage) ?? null
+  const afterDigest = ownValue(current.baseDigests, fact.stage) ?? null
   // The registry's digests where the engine knows both (what `docker pull` printed), else the ids.
   const [was, now] = beforeDigest && afterDigest ? [`digest ${short(beforeDigest)}`, short(afterDigest)] : [short(before), short(after)]
   return {
@@ -197,10 +197,12 @@ function instructionChanged (line: InstructionFacts, old: InstructionFacts | und
  */
 function argChangeIn (line: InstructionFacts, old: InstructionFacts): CacheMiss | null {
   const named = [...line.text.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1]!)
-  const known = (facts: InstructionFacts, name: string) => Object.hasOwn(facts.args, name)
-  const changed = named.find((name) => known(line, name) && known(old, name) && argValue(line, name) !== argValue(old, name))
+  const changed = named.find((name) => {
+    const [was, now] = [ownValue(old.args, name), ownValue(line.args, name)]
+    return was !== undefined && now !== undefined && was !== now
+  })
   if (changed === undefined) return null
-  return argValueChange(changed, argValue(old, changed), argValue(line, changed), `line ${line.line} now reads ${line.expanded}`)
+  return argValueChange(changed, ownValue(old.args, changed), ownValue(line.args, changed), `line ${line.line} now reads ${line.expanded}`)
 }
 
 /**
@@ -211,16 +213,16 @@ function argChange (fact: InstructionFacts, previous: CacheSide): CacheMiss | nu
   const old = previous.dockerfile.instructions.find((other) => other.stage === fact.stage && other.index === fact.index)
   if (!old) return null
   const names = [...new Set([...Object.keys(fact.args), ...Object.keys(old.args)])]
-  const arg = names.find((name) => argValue(fact, name) !== argValue(old, name))
-  return arg === undefined ? null : argValueChange(arg, argValue(old, arg), argValue(fact, arg))
+  const arg = names.find((name) => ownValue(fact.args, name) !== ownValue(old.args, name))
+  return arg === undefined ? null : argValueChange(arg, ownValue(old.args, arg), ownValue(fact.args, arg))
 }
 
 /**
- * An arg's value in a step's facts; undefined when they have none. Own keys only: facts read
- * back from Redis are plain objects, and an arg may be named `constructor`.
+ * A value the facts hold under a name from the Dockerfile (an arg, a stage's label). Own keys
+ * only: facts read back from Redis are plain objects, and a stage or arg may be named `constructor`.
  */
-function argValue (facts: InstructionFacts, name: string): string | null | undefined {
-  return Object.hasOwn(facts.args, name) ? facts.args[name] : undefined
+function ownValue<Value> (record: Record<string, Value> | undefined, name: string): Value | undefined {
+  return record && Object.hasOwn(record, name) ? record[name] : undefined
 }
 
 /** An arg's two values, as people may see them: those of secret-named args never. */

@@ -95,6 +95,17 @@ t.test("args a repository's Dockerfile names after Object's own properties are a
   }
 })
 
+t.test("a stage named after one of Object's own properties, whose base image the previous build's facts do not hold", async (t) => {
+  for (const name of ['constructor', 'toString', 'hasOwnProperty']) {
+    const dockerfile = `FROM busybox AS ${name}\nRUN a\n`
+    // Read back from Redis, as the worker reads it: a plain object, without this stage's base.
+    const previous = JSON.parse(JSON.stringify({ ...side(dockerfile, { id: 'previous' }), bases: {}, baseDigests: {} })) as CacheSide
+    const current = { ...side(dockerfile), bases: { [name]: 'sha256:base' }, baseDigests: { [name]: null } }
+    const result = explainCache({ steps: steps(current, [2]), current, previous, noCache: false, registryImports: [] })
+    t.match(missAt(result, 2), { reason: 'cache-not-on-engine' }, `AS ${name}: no base image to compare, nothing else changed`)
+  }
+})
+
 t.test('facts kept by an older worker, without the args a line names: the line change, not a guess at the arg', async (t) => {
   const dockerfile = 'FROM busybox\nARG A=a\nARG B=b\nCOPY $A/$B /dest/\n'
   const previous = side(dockerfile, { id: 'previous' })
