@@ -104,12 +104,14 @@ function instructionFacts (
   const shown = new Map([...scope.vars].filter(([name]) => !isSecretArg(name)))
   const text = instruction.toString().replace(/\s+/g, ' ').trim()
   const expand = (value: string) => expandVariables(value, shown).value ?? value
+  // Every name the line uses is in `used`, secret-named ones too, though those stay unexpanded.
+  const substituted = expandVariables(text, shown)
   // No prototype: an arg may be named `constructor` or `__proto__`.
   const args = Object.create(null) as Record<string, string | null>
   if (instruction instanceof Arg) {
     for (const { name, value } of argProperties(instruction)) args[name] = keptValue(name, parsed.buildArgs.get(name) ?? value ?? parsed.globalArgs.get(name) ?? null)
   } else {
-    const named = keyword === 'RUN' ? scope.argNames : expandVariables(text, scope.vars).used.filter((name) => scope.argNames.has(name))
+    const named = keyword === 'RUN' ? scope.argNames : substituted.used.filter((name) => scope.argNames.has(name))
     for (const name of named) args[name] = keptValue(name, scope.vars.get(name) ?? null)
   }
   let sources: string[] = []
@@ -119,7 +121,7 @@ function instructionFacts (
     if (fromFlag) copyFrom = labelOf(expand(fromFlag))
     else sources = copySources(instruction).map(expand)
   }
-  return { line: lineOf(instruction), stage, index, keyword, text, expanded: expand(text), args, sources, copyFrom }
+  return { line: lineOf(instruction), stage, index, keyword, text, expanded: substituted.value ?? text, args, sources, copyFrom }
 }
 
 /** The sources of a COPY/ADD (all but the last argument, exec or shell form), URLs left out. */
