@@ -10,8 +10,11 @@ import type { Teardown } from './helpers/teardown.js'
 const logOutput = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'log-output.ts')
 const loader = process.execArgv.filter((arg) => arg.includes('@tapjs/typescript'))
 
-/** A node process logging through createLogOutput, then running `after`; its standard output as it comes. */
-function logger (t: Teardown, after: string) {
+/**
+ * A node process logging through createLogOutput, then running `after`; its standard output as it
+ * comes. Its standard error goes to the test's, unless the test reads it (`readStderr`).
+ */
+function logger (t: Teardown, after: string, readStderr = false) {
   const code = `
     const { pino } = await import('pino')
     const { createLogOutput } = await import(${JSON.stringify(logOutput)})
@@ -19,6 +22,7 @@ function logger (t: Teardown, after: string) {
     for (let i = 0; i < 3; i++) log.info({ i }, 'line')
     ${after}`
   const child = spawn(process.execPath, [...loader, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] })
+  if (!readStderr) child.stderr.pipe(process.stderr)
   t.teardown(() => child.kill('SIGKILL'))
   return child
 }
@@ -59,7 +63,7 @@ t.test('a quiet process writes nothing: no empty writes while no line waits', as
     log.info({ i: 3 }, 'line')
     await new Promise((resolve) => setTimeout(resolve, 500))
     process.stderr.write(JSON.stringify({ writes }) + '\\n')
-    process.exit(0)`)
+    process.exit(0)`, true)
   let output = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
   let report = ''
